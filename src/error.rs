@@ -1,0 +1,16 @@
+//! The crate error: module errors rolled up with `#[from]`, so library callers match one type.
+
+/// Any strawfire library error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Raster(#[from] crate::raster::RasterError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Detect(#[from] crate::detect::DetectError),
+}
+
+/// Result with the crate [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,9 @@
+//! Hotspot records: one fire pixel as FIRMS publishes it, whether we detected it or read it from
+//! a feed. The FIRMS CSV schema is the contract (DESIGN.md), so every tool that reads FIRMS files
+//! reads ours.
+
+pub mod record;
+pub mod write;
+
+pub use record::{Confidence, DayNight, Hotspot};
+pub use write::{write_csv, write_geojson, OutputFormat};

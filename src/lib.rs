@@ -1,0 +1,26 @@
+//! strawfire finds crop-residue (straw) fires from satellites and ground sensors and gets a
+//! patrol to each one. This crate is the library behind the `strawfire` binary.
+//!
+//! # Layout
+//! The pipeline is sources → detect → locate → fuse → dispatch → verify → rank
+//! (`ARCHITECTURE.md` is the full map). Compute is pure; I/O lives at the edges.
+//! - [`physics`]: Planck radiance, brightness temperature, FRP: shared by detector and generator.
+//! - [`model`]: sensor models (`models/*.toml`): bands and every published threshold, validated.
+//! - [`raster`]: the only GDAL pixel code: scenes into ndarrays, georeferencing to WGS84, writing.
+//! - [`detect`]: the contextual active-fire algorithms (VIIRS 375 m), rayon-parallel, with a
+//!   sequential reference beside it.
+//! - [`hotspot`]: the FIRMS hotspot record and its CSV / GeoJSON forms.
+//! - [`synth`]: physically based synthetic scenes with planted fires and known truth.
+//! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
+//! - [`error`]: the crate error.
+
+pub mod detect;
+pub mod error;
+pub mod hotspot;
+pub mod model;
+pub mod physics;
+pub mod raster;
+pub mod scan;
+pub mod synth;
+
+pub use error::{Error, Result};
