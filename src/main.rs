@@ -1,3 +1,35 @@
 //! The `strawfire` binary: parses the command line and hands over to the library.
+//! Each subcommand lives in `src/commands/`, one file each; errors become one line on stderr
+//! and a non-zero exit.
 
-fn main() {}
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "strawfire", version, about = "Finds crop-residue fires from satellites and gets a patrol to each one")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect fires in one satellite scene (no store): FIRMS CSV or GeoJSON out, summary on stderr.
+    Scan(commands::scan::Args),
+    /// Generate a physically based synthetic scene with planted fires and its truth CSV.
+    Synth(commands::synth::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    strawfire::raster::quiet_gdal();
+    let result = match cli.command {
+        Command::Scan(args) => commands::scan::run(args),
+        Command::Synth(args) => commands::synth::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
