@@ -578,3 +578,175 @@ pub fn random_fires_for(spec: &SynthSpec, n: usize) -> Vec<PlantedFire> {
     };
     random_fires(&lc, spec.rows, spec.cols, n, spec.seed, &excluded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn neighbour_mean(a: &Array2<f32>, row: usize, col: usize) -> f64 {
+        let mut v = Vec::new();
+        for r in row - 2..=row + 2 {
+            for c in col - 2..=col + 2 {
+                if r.abs_diff(row) > 1 || c.abs_diff(col) > 1 {
+                    v.push(a[[r, c]] as f64);
+                }
+            }
+        }
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn a_small_night_fire_raises_bt4_by_about_nine_kelvin() {
+        let mut spec = SynthSpec::night(80, 80, 3);
+        spec.cloud_cover = 0.0;
+        let site = (0..80 * 80)
+            .map(|i| (i / 80, i % 80))
+            .find(|&(r, c)| {
+                (10..70).contains(&r)
+                    && (10..70).contains(&c)
+                    && (r - 2..=r + 2).all(|rr| {
+                        (c - 2..=c + 2).all(|cc| {
+                            LandcoverParams::new(3, 0.0).cover(rr, cc).class()
+                                == LandClass::Cropland
+                        })
+                    })
+            })
+            .unwrap();
+        spec.fires
+            .push(PlantedFire::new(site.0, site.1, 5.5, 1000.0));
+        let scene = generate(&spec).unwrap();
+        let t = &scene.truth[0];
+        assert!((7.0..11.0).contains(&t.expected_dbt4_k), "{t:?}");
+        assert_eq!(t.land_class, "cropland");
+        let rise = scene.bands.i4[[site.0, site.1]] as f64
+            - neighbour_mean(&scene.bands.i4, site.0, site.1);
+        assert!((5.0..13.0).contains(&rise), "observed rise {rise}");
+        // I5 hardly moves: that is what makes ΔT45 a fire signal.
+        assert!(t.expected_dbt5_k < 0.5, "{t:?}");
+        assert!((t.true_frp_mw - true_frp_mw(5.5, 1000.0, t.surface_temp_k)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn large_fires_saturate_and_folded_fires_read_208() {
+        let mut spec = SynthSpec::night(40, 40, 1);
+        spec.cloud_cover = 0.0;
+        spec.fires = vec![
+            PlantedFire::new(10, 10, 3000.0, 1200.0),
+            PlantedFire {
+                fold: true,
+                ..PlantedFire::new(20, 20, 3000.0, 1200.0)
+            },
+        ];
+        let scene = generate(&spec).unwrap();
+        assert_eq!(scene.bands.i4[[10, 10]], I4_SATURATION_K);
+        assert_eq!(scene.bands.i4[[20, 20]], I4_FOLD_K);
+        assert!(scene.truth[0].saturated && !scene.truth[0].folded);
+        assert!(scene.truth[1].folded && !scene.truth[1].saturated);
+        assert!(
+            scene.bands.i5[[20, 20]] > 330.0,
+            "{}",
+            scene.bands.i5[[20, 20]]
+        );
+    }
+
+    #[test]
+    fn output_is_identical_whatever_the_thread_count() {
+        let mut spec = SynthSpec::day(300, 170, 42);
+        spec.glint_bands = true;
+        spec.nadir_offset_km = 700.0;
+        spec.fires = random_fires_for(&spec, 12);
+        assert_eq!(spec.fires.len(), 12);
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| generate(&spec).unwrap())
+        };
+        let (a, b) = (run(1), run(3));
+        // NaN != NaN: compare bit patterns.
+        for ((name, x), (_, y)) in a.named_bands().into_iter().zip(b.named_bands()) {
+            assert!(
+                x.iter()
+                    .zip(y.iter())
+                    .all(|(p, q)| p.to_bits() == q.to_bits()),
+                "band {name}"
+            );
+        }
+        assert_eq!(a.classes, b.classes);
+        assert_eq!(a.truth, b.truth);
+        let mut other = spec.clone();
+        other.seed = 43;
+        assert_ne!(generate(&other).unwrap().bands.i4, a.bands.i4);
+    }
+
+    #[test]
+    fn day_scene_classes_carry_their_signatures() {
+        let mut spec = SynthSpec::day(400, 400, 8);
+        spec.cloud_cover = 0.15;
+        spec.nadir_offset_km = 600.0;
+        let s = generate(&spec).unwrap();
+        let b = &s.bands;
+        let mut fill = 0;
+        for ((r, c), class) in s.classes.indexed_iter() {
+            let (r1, r2, r3, bt5) = (b.i1[[r, c]], b.i2[[r, c]], b.i3[[r, c]], b.i5[[r, c]]);
+            match class {
+                LandClass::Water => assert!(r1 > r2 && r2 > r3, "water {r1} {r2} {r3}"),
+                LandClass::Cloud => assert!(bt5 < 265.0 && r1 + r2 > 0.9, "cloud {bt5} {r1} {r2}"),
+                LandClass::Fill => {
+                    fill += 1;
+                    assert!(b.i4[[r, c]].is_nan() && !b.sza[[r, c]].is_nan());
+                }
+                _ => assert!(b.i4[[r, c]].is_finite()),
+            }
+        }
+        // Beyond 31.59° scan angle (≈540 km off nadir), rows 0, 1, 30, 31 of each 32-row scan are
+        // bow-tie fill: 12 whole scans and 16 rows of a 13th give 50 rows.
+        let far_cols = (0..400)
+            .filter(|&c| {
+                let x = 600_000.0 + (c as f64 + 0.5 - 200.0) * PIXEL_M;
+                scan_and_view_zenith_deg(x).0 > BOWTIE_ZONE2_DEG
+            })
+            .count();
+        assert!((300..400).contains(&far_cols), "{far_cols}");
+        assert_eq!(fill, 50 * far_cols);
+        let sza = b.sza[[200, 200]];
+        assert!((5.0..30.0).contains(&sza), "{sza}");
+    }
+
+    #[test]
+    fn the_written_scene_is_centred_on_the_requested_point() {
+        let mut spec = SynthSpec::night(50, 60, 5);
+        spec.center_lon_deg = 114.25;
+        spec.center_lat_deg = 34.55;
+        spec.fires = random_fires_for(&spec, 3);
+        let scene = generate(&spec).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.tif");
+        let truth = default_truth_path(&path);
+        scene.write(&path, &truth, Compression::Deflate).unwrap();
+        let model = crate::model::SensorModel::builtin("viirs-i").unwrap();
+        let back = crate::raster::read_scene(&path, &model).unwrap();
+        assert_eq!(back.bands["I4"], scene.bands.i4);
+        assert_eq!(back.meta.sensor.as_deref(), Some("VIIRS"));
+        let p = crate::raster::Wgs84Projector::new(&back.georef).unwrap();
+        let (lon, lat) = p.to_lonlat(&[(25.0, 30.0)]).unwrap()[0];
+        assert!(
+            (lon - 114.25).abs() < 1e-6 && (lat - 34.55).abs() < 1e-6,
+            "{lon} {lat}"
+        );
+        let text = std::fs::read_to_string(&truth).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.starts_with("row,col,area_m2,temp_k,"));
+    }
+
+    #[test]
+    fn bad_specs_are_refused_by_name() {
+        let mut spec = SynthSpec::night(10, 10, 1);
+        spec.fires.push(PlantedFire::new(10, 3, 5.0, 1000.0));
+        let e = generate(&spec).unwrap_err().to_string();
+        assert!(e.contains("row 10") && e.contains("outside"), "{e}");
+        spec.fires = vec![PlantedFire::new(1, 1, 200_000.0, 1000.0)];
+        assert!(generate(&spec).unwrap_err().to_string().contains("area"));
+    }
+}
