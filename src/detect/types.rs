@@ -86,10 +86,7 @@ impl MaskClass {
     ];
 
     pub fn from_u8(v: u8) -> MaskClass {
-        MaskClass::ALL
-            .get(v as usize)
-            .copied()
-            .unwrap_or(MaskClass::NotProcessed)
+        MaskClass::ALL.get(v as usize).copied().unwrap_or(MaskClass::NotProcessed)
     }
 
     pub fn is_fire(self) -> bool {
@@ -171,10 +168,7 @@ impl ObservationSummary {
             fire_nominal: counts[8],
             fire_high: counts[9],
             day_pixels,
-            night_pixels: total
-                - counts[0]
-                - counts[1]
-                - day_pixels.min(total - counts[0] - counts[1]),
+            night_pixels: total - counts[0] - counts[1] - day_pixels.min(total - counts[0] - counts[1]),
         }
     }
 
