@@ -7,7 +7,11 @@ mod commands;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "strawfire", version, about = "Finds crop-residue fires from satellites and gets a patrol to each one")]
+#[command(
+    name = "strawfire",
+    version,
+    about = "Finds crop-residue fires from satellites and gets a patrol to each one"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

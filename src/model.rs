@@ -139,6 +139,7 @@ pub struct Candidate {
 pub struct Context {
     pub window_min: usize,
     pub window_max: usize,
+    pub core_exclusion: usize,
     pub min_valid_fraction: f32,
     pub min_valid_count: usize,
     pub day_dt_mad: f32,
@@ -320,8 +321,7 @@ impl SensorModel {
                 "need 300 < fit_min_k < fit_max_k".into(),
             ));
         }
-        let fitted =
-            crate::physics::frp_coefficient(wl, self.frp.fit_min_k, self.frp.fit_max_k);
+        let fitted = crate::physics::frp_coefficient(wl, self.frp.fit_min_k, self.frp.fit_max_k);
         if ((self.frp.coefficient - fitted) / fitted).abs() > 0.01 {
             return Err(invalid(
                 "frp.coefficient",
@@ -332,11 +332,20 @@ impl SensorModel {
             ));
         }
         let c = &self.context;
-        if c.window_min < 3 || c.window_min % 2 == 0 || c.window_max < c.window_min || c.window_max % 2 == 0
+        if c.window_min < 3
+            || c.window_min % 2 == 0
+            || c.window_max < c.window_min
+            || c.window_max % 2 == 0
         {
             return Err(invalid(
                 "context.window_min",
                 "windows must be odd, at least 3, and window_min <= window_max".into(),
+            ));
+        }
+        if c.core_exclusion % 2 == 0 || c.core_exclusion >= c.window_min {
+            return Err(invalid(
+                "context.core_exclusion",
+                "must be odd and smaller than window_min".into(),
             ));
         }
         if self.candidate.median_window % 2 == 0 || self.candidate.median_window < 3 {
@@ -365,8 +374,10 @@ mod tests {
     #[test]
     fn builtin_viirs_model_loads_and_matches_the_repository_file() {
         let m = SensorModel::builtin("viirs-i").unwrap();
-        let f = SensorModel::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/viirs-i.toml"))
-            .unwrap();
+        let f = SensorModel::from_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/viirs-i.toml"),
+        )
+        .unwrap();
         assert_eq!(m.fixed.night_bt4_k, 320.0);
         assert_eq!(f.context.window_max, 31);
         assert_eq!(m.candidate.median_window, 501);
@@ -375,7 +386,9 @@ mod tests {
     #[test]
     fn a_missing_threshold_is_named() {
         let text = VIIRS_I.replace("night_bt4_mad = 3.0\n", "");
-        let err = SensorModel::parse(&text, Path::new("m.toml")).unwrap_err().to_string();
+        let err = SensorModel::parse(&text, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("night_bt4_mad"), "{err}");
         assert!(err.contains("m.toml"), "{err}");
     }
@@ -383,14 +396,18 @@ mod tests {
     #[test]
     fn an_unknown_key_is_named() {
         let text = VIIRS_I.replace("[glint]\n", "[glint]\nstrong_dge = 1.0\n");
-        let err = SensorModel::parse(&text, Path::new("m.toml")).unwrap_err().to_string();
+        let err = SensorModel::parse(&text, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("strong_dge"), "{err}");
     }
 
     #[test]
     fn a_wrong_frp_coefficient_is_refused() {
         let text = VIIRS_I.replace("coefficient = 3.243e-9", "coefficient = 3.0e-9");
-        let err = SensorModel::parse(&text, Path::new("m.toml")).unwrap_err().to_string();
+        let err = SensorModel::parse(&text, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("frp.coefficient"), "{err}");
     }
 

@@ -1,1 +1,193 @@
-//! placeholder
+//! One scene file in, hotspots out: the job of `strawfire scan` and, later, of the service's
+//! scene workers. Glue between `raster` (GDAL), `detect` (pure) and `hotspot` (records); it adds
+//! what neither knows alone: which model a scene needs, the pixel areas for FRP, and each fire's
+//! WGS84 position and size.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::detect::{
+    detect_viirs, Detection, FirePixel, ObservationSummary, PixelArea, ViirsInput,
+};
+use crate::hotspot::{DayNight, Hotspot};
+use crate::model::SensorModel;
+use crate::raster::{self, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
+use crate::Error;
+
+/// Which model to use for a scene.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelChoice<'a> {
+    /// From the scene's `SENSOR` metadata.
+    FromScene,
+    /// A built-in model by name (`--sensor viirs-i`).
+    Named(&'a str),
+    /// A model file (`--model FILE`).
+    File(&'a Path),
+}
+
+/// The stages of a scan, reported to a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Reading,
+    Detecting,
+    Georeferencing,
+}
+
+/// Wall-clock time per stage.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    pub read: Duration,
+    pub detect: Duration,
+    pub georef: Duration,
+}
+
+/// The result of scanning one scene.
+#[derive(Debug, Clone)]
+pub struct ScanResult {
+    pub meta: SceneMeta,
+    /// (rows, cols).
+    pub shape: (usize, usize),
+    pub model_name: String,
+    pub hotspots: Vec<Hotspot>,
+    pub detection: Detection,
+    pub timing: Timing,
+}
+
+impl ScanResult {
+    pub fn summary(&self) -> &ObservationSummary {
+        &self.detection.summary
+    }
+}
+
+/// Picks the sensor model for a scene header.
+pub fn choose_model(header: &SceneHeader, choice: ModelChoice) -> Result<SensorModel, Error> {
+    Ok(match choice {
+        ModelChoice::Named(name) => SensorModel::builtin(name)?,
+        ModelChoice::File(path) => SensorModel::from_file(path)?,
+        ModelChoice::FromScene => match &header.meta.sensor {
+            Some(sensor) => SensorModel::builtin(sensor)?,
+            None => {
+                return Err(RasterError::BadMetadata {
+                    path: header.path.clone(),
+                    key: "SENSOR".into(),
+                    value: String::new(),
+                    message: "missing; pass --sensor (e.g. --sensor viirs-i)".into(),
+                }
+                .into())
+            }
+        },
+    })
+}
+
+/// Reads, detects and georeferences one scene. `progress` is told when each stage starts.
+pub fn scan_scene(
+    path: &Path,
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let header = raster::open_scene(path)?;
+    let model = choose_model(&header, choice)?;
+    let acq_time = header
+        .meta
+        .acq_time
+        .ok_or_else(|| RasterError::BadMetadata {
+            path: path.to_path_buf(),
+            key: "ACQ_TIME".into(),
+            value: String::new(),
+            message: "missing; hotspots need the acquisition time (ISO 8601 UTC)".into(),
+        })?;
+    let projector =
+        Wgs84Projector::new(&header.georef).map_err(|message| RasterError::Transform {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    let shape = header.shape;
+    let meta = header.meta.clone();
+
+    progress(Stage::Reading);
+    let t0 = Instant::now();
+    let scene = raster::read_bands(header, &model)?;
+    let read = t0.elapsed();
+
+    progress(Stage::Detecting);
+    let t1 = Instant::now();
+    let area = pixel_areas(&projector, shape).map_err(|message| RasterError::Transform {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let input = ViirsInput::from_scene(&scene, &model)?;
+    let detection = detect_viirs(&input, &model, &area)?;
+    let detect = t1.elapsed();
+
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let satellite = meta.satellite.clone().unwrap_or_default();
+    let hotspots = detection
+        .fires
+        .iter()
+        .map(|f| to_hotspot(f, &projector, &model, &satellite, acq_time))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|message| RasterError::Transform {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    let georef = t2.elapsed();
+
+    Ok(ScanResult {
+        meta,
+        shape,
+        model_name: model.name.clone(),
+        hotspots,
+        detection,
+        timing: Timing {
+            read,
+            detect,
+            georef,
+        },
+    })
+}
+
+/// Pixel area per row, measured at the centre column (one transform call for all rows).
+fn pixel_areas(p: &Wgs84Projector, (rows, cols): (usize, usize)) -> Result<PixelArea, String> {
+    if rows == 0 || cols == 0 {
+        return Ok(PixelArea::Constant(0.0));
+    }
+    let c = cols / 2;
+    let areas = (0..rows)
+        .map(|r| p.pixel_area_m2(r, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PixelArea::PerRow(areas))
+}
+
+fn to_hotspot(
+    f: &FirePixel,
+    p: &Wgs84Projector,
+    m: &SensorModel,
+    satellite: &str,
+    acq_time: chrono::DateTime<chrono::Utc>,
+) -> Result<Hotspot, String> {
+    let (longitude, latitude) = p.centre(f.row, f.col)?;
+    let (scan_km, track_km) = p.pixel_size_km(f.row, f.col)?;
+    Ok(Hotspot {
+        latitude,
+        longitude,
+        bt_mir_k: f.bt4_k as f64,
+        bt_tir_k: f.bt5_k as f64,
+        scan_km,
+        track_km,
+        acq_time,
+        satellite: satellite.to_string(),
+        instrument: m.instrument.clone(),
+        confidence: f.confidence,
+        version: m.product_version.clone(),
+        frp_mw: f.frp_mw,
+        daynight: if f.day {
+            DayNight::Day
+        } else {
+            DayNight::Night
+        },
+        fire_type: None,
+        row: Some(f.row),
+        col: Some(f.col),
+    })
+}

@@ -3,10 +3,25 @@
 //! Inputs are ndarray views; outputs are a fire mask, fire pixels with FRP and confidence, and an
 //! observation summary. No I/O, no GDAL, no async: the service runs this on rayon inside
 //! `spawn_blocking`.
+//!
+//! Files: `pixel.rs` per-pixel tests, `context.rs` background statistics and decisions,
+//! `viirs.rs` the fast parallel detector, `reference.rs` the sequential reference it is checked
+//! against, `finish.rs` confidence, FRP and the summary, `types.rs` inputs and outputs.
 
+pub mod context;
+pub mod finish;
+pub mod pixel;
+pub mod reference;
 pub mod types;
+pub mod viirs;
 
+pub use reference::detect_viirs_reference;
 pub use types::*;
+pub use viirs::detect_viirs;
+
+use crate::model::SensorModel;
+use crate::raster::Scene;
+use pixel::Px;
 
 /// Errors of the detector.
 #[derive(Debug, thiserror::Error)]
@@ -19,4 +34,77 @@ pub enum DetectError {
         got: (usize, usize),
         want: (usize, usize),
     },
+    /// The scene lacks a band the algorithm needs (the raster reader normally catches this).
+    #[error("the scene has no band {0}")]
+    MissingBand(String),
 }
+
+impl<'a> ViirsInput<'a> {
+    /// Views the model's bands of a scene read by [`crate::raster::read_scene`]. Glint geometry
+    /// is used when VZA, SAA and VAA are all present.
+    pub fn from_scene(scene: &'a Scene, _m: &SensorModel) -> Result<Self, DetectError> {
+        let get = |name: &str| {
+            scene
+                .band(name)
+                .map(|a| a.view())
+                .ok_or_else(|| DetectError::MissingBand(name.to_string()))
+        };
+        let geometry = match (scene.band("VZA"), scene.band("SAA"), scene.band("VAA")) {
+            (Some(vza), Some(saa), Some(vaa)) => Some(GlintGeometry {
+                vza: vza.view(),
+                saa: saa.view(),
+                vaa: vaa.view(),
+            }),
+            _ => None,
+        };
+        Ok(ViirsInput {
+            i1: get("I1")?,
+            i2: get("I2")?,
+            i3: get("I3")?,
+            i4: get("I4")?,
+            i5: get("I5")?,
+            sza: get("SZA")?,
+            geometry,
+        })
+    }
+}
+
+/// The values of pixel (r, c).
+#[inline]
+pub(crate) fn px_at(input: &ViirsInput, r: usize, c: usize) -> Px {
+    Px {
+        r1: input.i1[[r, c]],
+        r2: input.i2[[r, c]],
+        r3: input.i3[[r, c]],
+        bt4: input.i4[[r, c]],
+        bt5: input.i5[[r, c]],
+        sza: input.sza[[r, c]],
+    }
+}
+
+fn check_shapes(input: &ViirsInput) -> Result<(), DetectError> {
+    let want = input.i4.dim();
+    let mut named = vec![
+        ("I1", input.i1),
+        ("I2", input.i2),
+        ("I3", input.i3),
+        ("I5", input.i5),
+        ("SZA", input.sza),
+    ];
+    if let Some(g) = input.geometry {
+        named.extend([("VZA", g.vza), ("SAA", g.saa), ("VAA", g.vaa)]);
+    }
+    for (band, a) in named {
+        if a.dim() != want {
+            return Err(DetectError::Shape {
+                band: band.to_string(),
+                got: a.dim(),
+                want,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod equivalence_tests;

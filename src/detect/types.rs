@@ -86,7 +86,10 @@ impl MaskClass {
     ];
 
     pub fn from_u8(v: u8) -> MaskClass {
-        MaskClass::ALL.get(v as usize).copied().unwrap_or(MaskClass::NotProcessed)
+        MaskClass::ALL
+            .get(v as usize)
+            .copied()
+            .unwrap_or(MaskClass::NotProcessed)
     }
 
     pub fn is_fire(self) -> bool {
@@ -148,7 +151,7 @@ pub struct ObservationSummary {
 
 impl ObservationSummary {
     /// Counts the classes of a fire mask.
-    pub fn from_mask(mask: &Array2<u8>, day_pixels: u64) -> Self {
+    pub fn from_mask(mask: &Array2<u8>, day_pixels: u64, night_pixels: u64) -> Self {
         let mut counts = [0u64; 10];
         for &v in mask.iter() {
             counts[(v as usize).min(9)] += 1;
@@ -168,7 +171,7 @@ impl ObservationSummary {
             fire_nominal: counts[8],
             fire_high: counts[9],
             day_pixels,
-            night_pixels: total - counts[0] - counts[1] - day_pixels.min(total - counts[0] - counts[1]),
+            night_pixels,
         }
     }
 

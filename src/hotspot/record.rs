@@ -101,7 +101,12 @@ mod tests {
 
     #[test]
     fn confidence_round_trips() {
-        for c in [Confidence::Low, Confidence::Nominal, Confidence::High, Confidence::Percent(87)] {
+        for c in [
+            Confidence::Low,
+            Confidence::Nominal,
+            Confidence::High,
+            Confidence::Percent(87),
+        ] {
             assert_eq!(Confidence::parse(&c.as_firms()), Some(c));
         }
         assert_eq!(Confidence::parse("nominal"), Some(Confidence::Nominal));

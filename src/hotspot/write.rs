@@ -14,14 +14,42 @@ pub enum OutputFormat {
 
 /// The VIIRS FIRMS header plus our `row,col`.
 pub const VIIRS_HEADER: [&str; 16] = [
-    "latitude", "longitude", "bright_ti4", "scan", "track", "acq_date", "acq_time", "satellite",
-    "instrument", "confidence", "version", "bright_ti5", "frp", "daynight", "row", "col",
+    "latitude",
+    "longitude",
+    "bright_ti4",
+    "scan",
+    "track",
+    "acq_date",
+    "acq_time",
+    "satellite",
+    "instrument",
+    "confidence",
+    "version",
+    "bright_ti5",
+    "frp",
+    "daynight",
+    "row",
+    "col",
 ];
 
 /// The MODIS FIRMS header plus our `row,col`.
 pub const MODIS_HEADER: [&str; 16] = [
-    "latitude", "longitude", "brightness", "scan", "track", "acq_date", "acq_time", "satellite",
-    "instrument", "confidence", "version", "bright_t31", "frp", "daynight", "row", "col",
+    "latitude",
+    "longitude",
+    "brightness",
+    "scan",
+    "track",
+    "acq_date",
+    "acq_time",
+    "satellite",
+    "instrument",
+    "confidence",
+    "version",
+    "bright_t31",
+    "frp",
+    "daynight",
+    "row",
+    "col",
 ];
 
 fn fields(h: &Hotspot) -> [String; 16] {
@@ -63,7 +91,11 @@ pub fn write_geojson<W: Write>(mut out: W, hotspots: &[Hotspot]) -> std::io::Res
     let features: Vec<serde_json::Value> = hotspots
         .iter()
         .map(|h| {
-            let names = if h.is_modis() { MODIS_HEADER } else { VIIRS_HEADER };
+            let names = if h.is_modis() {
+                MODIS_HEADER
+            } else {
+                VIIRS_HEADER
+            };
             let vals = fields(h);
             let mut props = serde_json::Map::new();
             for (k, v) in names.iter().zip(vals) {

@@ -147,7 +147,10 @@ mod tests {
         assert!((lon - 117.0).abs() < 0.01, "{lon}");
         assert!((lat - 34.33).abs() < 0.05, "{lat}");
         let (scan, track) = p.pixel_size_km(10, 10).unwrap();
-        assert!((scan - 0.375).abs() < 0.003 && (track - 0.375).abs() < 0.003, "{scan} {track}");
+        assert!(
+            (scan - 0.375).abs() < 0.003 && (track - 0.375).abs() < 0.003,
+            "{scan} {track}"
+        );
         let area = p.pixel_area_m2(10, 10).unwrap();
         assert!((area - 140_625.0).abs() / 140_625.0 < 0.01, "{area}");
     }

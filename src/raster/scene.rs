@@ -156,7 +156,11 @@ pub fn parse_acq_time(v: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(v.trim_end_matches('Z'), fmt) {
             return Some(t.and_utc());
         }

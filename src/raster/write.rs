@@ -44,7 +44,12 @@ pub fn write_scene(
     let tmp = path.with_extension("tif.part");
     let result = (|| -> Result<(), RasterError> {
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| fail(e.to_string()))?;
-        let mut opts = vec!["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER"];
+        let mut opts = vec![
+            "TILED=YES",
+            "BLOCKXSIZE=256",
+            "BLOCKYSIZE=256",
+            "BIGTIFF=IF_SAFER",
+        ];
         if compression == Compression::Deflate {
             opts.extend(["COMPRESS=DEFLATE", "PREDICTOR=3", "ZLEVEL=9"]);
         }
@@ -75,7 +80,8 @@ pub fn write_scene(
                 )));
             }
             let mut band = ds.rasterband(i + 1).map_err(|e| fail(e.to_string()))?;
-            band.set_description(name).map_err(|e| fail(e.to_string()))?;
+            band.set_description(name)
+                .map_err(|e| fail(e.to_string()))?;
             band.set_no_data_value(Some(f64::NAN))
                 .map_err(|e| fail(e.to_string()))?;
             let mut buf = Buffer::new(

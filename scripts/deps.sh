@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages strawfire builds against, when missing (Debian/Ubuntu).
+# GDAL (libgdal-dev) brings the raster and vector drivers; pkg-config lets the gdal crate find it.
+set -euo pipefail
+need=()
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if ! pkg-config --exists gdal 2>/dev/null; then need+=(libgdal-dev); fi
+command -v cc >/dev/null 2>&1 || need+=(build-essential)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${need[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }

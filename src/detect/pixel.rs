@@ -1,0 +1,314 @@
+//! Per-pixel tests of the VIIRS 375 m algorithm (Schroeder et al. 2014, sec. 2.1–2.3): validity,
+//! day/night, cloud, water, fixed thresholds, background fires, bright targets and the candidate
+//! test. Pure functions of one pixel's values and the model, shared by the parallel detector and
+//! the sequential reference so that both apply the same published thresholds.
+
+use crate::model::SensorModel;
+
+use super::types::MaskClass;
+
+/// The values of one pixel. Reflectances are NaN at night on real data; they are only read by day.
+#[derive(Debug, Clone, Copy)]
+pub struct Px {
+    pub r1: f32,
+    pub r2: f32,
+    pub r3: f32,
+    pub bt4: f32,
+    pub bt5: f32,
+    pub sza: f32,
+}
+
+impl Px {
+    /// ΔT45 = BT4 − BT5.
+    pub fn dt45(&self) -> f32 {
+        self.bt4 - self.bt5
+    }
+    /// ρ1 + ρ2.
+    pub fn vis(&self) -> f32 {
+        self.r1 + self.r2
+    }
+}
+
+/// Bits of a pixel's pre-classification.
+pub mod bits {
+    /// Clear land that may enter a background window (not fill, cloud, water or background fire).
+    pub const VALID_BG: u8 = 1;
+    /// Day pixel (SZA below the night threshold).
+    pub const DAY: u8 = 2;
+    /// Background fire: excluded from background statistics, counted for BT4′, δ4′.
+    pub const BG_FIRE: u8 = 4;
+    /// Candidate fire pixel: goes to the contextual tests.
+    pub const CANDIDATE: u8 = 8;
+    /// Day pixel with 325 < BT4 ≤ 330 and ΔT45 ≤ 25: candidate only if BT4 exceeds the
+    /// 501×501 background median.
+    pub const NEEDS_MEDIAN: u8 = 16;
+    /// Passed a fixed-threshold test: fire, high confidence, whatever the context.
+    pub const FIXED: u8 = 32;
+}
+
+/// The result of the per-pixel stage: the base mask class and the bits above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelClass {
+    pub class: MaskClass,
+    pub bits: u8,
+}
+
+/// Classifies one pixel. `m` is the VIIRS model.
+pub fn classify(p: &Px, m: &SensorModel) -> PixelClass {
+    let none = |class| PixelClass { class, bits: 0 };
+    if p.sza.is_nan() {
+        return none(MaskClass::NotProcessed);
+    }
+    let day = p.sza < m.night_sza_deg;
+    if p.bt4.is_nan()
+        || p.bt5.is_nan()
+        || (day && (p.r1.is_nan() || p.r2.is_nan() || p.r3.is_nan()))
+    {
+        return none(MaskClass::Fill);
+    }
+    let day_bit = if day { bits::DAY } else { 0 };
+    if is_fixed_fire(p, day, m) {
+        return PixelClass {
+            class: MaskClass::Land,
+            bits: day_bit | bits::FIXED | bits::CANDIDATE,
+        };
+    }
+    if is_cloud(p, day, m) {
+        return PixelClass {
+            class: MaskClass::Cloud,
+            bits: day_bit,
+        };
+    }
+    if day && is_water(p) {
+        return PixelClass {
+            class: MaskClass::Water,
+            bits: day_bit,
+        };
+    }
+    let mut b = day_bit;
+    if is_background_fire(p, day, m) {
+        b |= bits::BG_FIRE;
+    } else {
+        b |= bits::VALID_BG;
+    }
+    if !(day && is_bright_target(p, m)) {
+        b |= candidate_bits(p, day, m);
+    }
+    PixelClass {
+        class: MaskClass::Land,
+        bits: b,
+    }
+}
+
+/// Sec. 2.1, cloud. Day: BT5 < 265, or (ρ1+ρ2 > 0.9 and BT5 < 295), or (ρ1+ρ2 > 0.7 and BT5 < 285).
+/// Night: BT5 < 265 and BT4 < 295.
+pub fn is_cloud(p: &Px, day: bool, m: &SensorModel) -> bool {
+    let c = &m.cloud;
+    if day {
+        p.bt5 < c.day_bt5_k
+            || (p.vis() > c.day_bright_refl && p.bt5 < c.day_bright_bt5_k)
+            || (p.vis() > c.day_moderate_refl && p.bt5 < c.day_moderate_bt5_k)
+    } else {
+        p.bt5 < c.night_bt5_k && p.bt4 < c.night_bt4_k
+    }
+}
+
+/// Sec. 2.1, day water from the spectral shape ρ1 > ρ2 > ρ3 (a land/water mask would be better
+/// where one is given; at night water is not separable from reflectances).
+pub fn is_water(p: &Px) -> bool {
+    p.r1 > p.r2 && p.r2 > p.r3
+}
+
+/// Sec. 2.2, fixed thresholds: night BT4 > 320; saturated BT4 (day also BT5 > 290 and
+/// ρ1+ρ2 < 0.7); folding: ΔT45 < 0 and BT5 > 325 (day) / 310 (night), or at night BT4 at the
+/// fold value and BT5 > 335.
+pub fn is_fixed_fire(p: &Px, day: bool, m: &SensorModel) -> bool {
+    let f = &m.fixed;
+    let i4 = &m.bands["I4"];
+    let sat = i4.saturation_k.unwrap_or(f32::MAX as f64) as f32;
+    let fold = i4.fold_k.unwrap_or(f64::NAN) as f32;
+    let saturated = p.bt4 >= sat;
+    if day {
+        (saturated && p.bt5 > f.day_saturated_bt5_k && p.vis() < f.day_saturated_refl)
+            || (p.dt45() < 0.0 && p.bt5 > f.day_fold_bt5_k)
+    } else {
+        p.bt4 > f.night_bt4_k
+            || saturated
+            || (p.dt45() < 0.0 && p.bt5 > f.night_fold_bt5_k)
+            || (p.bt4 == fold && p.bt5 > f.night_fold_value_bt5_k)
+    }
+}
+
+/// Sec. 2.3, background fires: day BT4 > 335 and ΔT45 > 30; night BT4 > 300 and ΔT45 > 10.
+pub fn is_background_fire(p: &Px, day: bool, m: &SensorModel) -> bool {
+    let b = &m.background_fire;
+    if day {
+        p.bt4 > b.day_bt4_k && p.dt45() > b.day_dt45_k
+    } else {
+        p.bt4 > b.night_bt4_k && p.dt45() > b.night_dt45_k
+    }
+}
+
+/// Sec. 2.3, bright fire-free targets skipped by day: ρ1+ρ2 > 0.6, BT5 < 285, ρ3 > 0.3, ρ3 > ρ2,
+/// ρ2 > 0.25 and BT4 ≤ 335, all together: a bright and cool surface (snow, cloud edges, bright
+/// roofs in the cold) whose reflected sunlight at 3.7 µm could mimic a fire.
+pub fn is_bright_target(p: &Px, m: &SensorModel) -> bool {
+    let b = &m.bright_target;
+    p.vis() > b.refl_sum
+        && p.bt5 < b.bt5_k
+        && p.r3 > b.rho3_min
+        && p.r3 > p.r2
+        && p.r2 > b.rho2_min
+        && p.bt4 <= b.bt4_max_k
+}
+
+/// Sec. 2.3, candidates. Day: BT4 > BT4S or ΔT45 > 25, with BT4S = min(330, max(325, median));
+/// only pixels with 325 < BT4 ≤ 330 depend on the median, and get [`bits::NEEDS_MEDIAN`].
+/// Night: BT4 > 295 or ΔT45 > 10.
+pub fn candidate_bits(p: &Px, day: bool, m: &SensorModel) -> u8 {
+    let c = &m.candidate;
+    if day {
+        if p.dt45() > c.day_dt45_k || p.bt4 > c.day_bt4s_max_k {
+            bits::CANDIDATE
+        } else if p.bt4 > c.day_bt4s_min_k {
+            bits::NEEDS_MEDIAN
+        } else {
+            0
+        }
+    } else if p.bt4 > c.night_bt4_k || p.dt45() > c.night_dt45_k {
+        bits::CANDIDATE
+    } else {
+        0
+    }
+}
+
+/// Sun-glint angle in degrees: cos θg = cos θv cos θs − sin θv sin θs cos φ, with φ the relative
+/// azimuth SAA − VAA (azimuths of sun and sensor seen from the pixel; θg = 0 at the specular
+/// point, where they are 180° apart and θv = θs). Giglio et al. 2003, eq. 4.
+pub fn glint_angle_deg(sza: f32, vza: f32, saa: f32, vaa: f32) -> f32 {
+    let (ts, tv) = (sza.to_radians(), vza.to_radians());
+    let phi = (saa - vaa).to_radians();
+    let c = tv.cos() * ts.cos() - tv.sin() * ts.sin() * phi.cos();
+    c.clamp(-1.0, 1.0).acos().to_degrees()
+}
+
+/// Sec. 2.5, glint rejection: θg < 15° and ρ1+ρ2 > 0.35, or θg < 25° and ρ1+ρ2 > 0.4.
+pub fn is_glint(glint_deg: f32, vis: f32, m: &SensorModel) -> bool {
+    let g = &m.glint;
+    (glint_deg < g.strong_deg && vis > g.strong_refl)
+        || (glint_deg < g.weak_deg && vis > g.weak_refl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> SensorModel {
+        SensorModel::builtin("viirs-i").unwrap()
+    }
+    fn day(bt4: f32, bt5: f32) -> Px {
+        Px {
+            r1: 0.08,
+            r2: 0.2,
+            r3: 0.18,
+            bt4,
+            bt5,
+            sza: 40.0,
+        }
+    }
+    fn night(bt4: f32, bt5: f32) -> Px {
+        Px {
+            r1: f32::NAN,
+            r2: f32::NAN,
+            r3: f32::NAN,
+            bt4,
+            bt5,
+            sza: 120.0,
+        }
+    }
+
+    #[test]
+    fn night_pixels_do_not_need_reflectances() {
+        assert_eq!(classify(&night(290.0, 289.0), &m()).class, MaskClass::Land);
+        let mut p = day(300.0, 298.0);
+        p.r2 = f32::NAN;
+        assert_eq!(classify(&p, &m()).class, MaskClass::Fill);
+    }
+
+    #[test]
+    fn cloud_tests_follow_the_paper() {
+        let m = m();
+        assert!(is_cloud(&day(270.0, 264.0), true, &m));
+        let mut p = day(290.0, 290.0);
+        p.r1 = 0.5;
+        p.r2 = 0.45;
+        assert!(is_cloud(&p, true, &m));
+        p.r1 = 0.3;
+        assert!(!is_cloud(&p, true, &m), "ρ1+ρ2 = 0.75 needs BT5 < 285");
+        assert!(is_cloud(&night(290.0, 260.0), false, &m));
+        assert!(
+            !is_cloud(&night(296.0, 260.0), false, &m),
+            "night cloud needs BT4 < 295"
+        );
+    }
+
+    #[test]
+    fn fixed_thresholds_saturation_and_folding() {
+        let m = m();
+        assert!(is_fixed_fire(&night(321.0, 290.0), false, &m));
+        assert!(!is_fixed_fire(&night(319.0, 290.0), false, &m));
+        assert!(is_fixed_fire(&day(367.0, 295.0), true, &m));
+        assert!(
+            !is_fixed_fire(&day(367.0, 289.0), true, &m),
+            "day saturation needs BT5 > 290"
+        );
+        assert!(
+            is_fixed_fire(&day(320.0, 326.0), true, &m),
+            "folded: ΔT45 < 0 and BT5 > 325"
+        );
+        assert!(
+            is_fixed_fire(&night(208.0, 336.0), false, &m),
+            "folded to 208 K at night"
+        );
+        assert_eq!(
+            classify(&night(330.0, 290.0), &m).bits & bits::FIXED,
+            bits::FIXED
+        );
+    }
+
+    #[test]
+    fn candidates_and_the_median_band() {
+        let m = m();
+        assert_eq!(
+            candidate_bits(&day(331.0, 310.0), true, &m),
+            bits::CANDIDATE
+        );
+        assert_eq!(
+            candidate_bits(&day(327.0, 310.0), true, &m),
+            bits::NEEDS_MEDIAN
+        );
+        assert_eq!(
+            candidate_bits(&day(327.0, 300.0), true, &m),
+            bits::CANDIDATE,
+            "ΔT45 > 25"
+        );
+        assert_eq!(candidate_bits(&day(320.0, 310.0), true, &m), 0);
+        assert_eq!(
+            candidate_bits(&night(296.0, 290.0), false, &m),
+            bits::CANDIDATE
+        );
+        assert_eq!(
+            candidate_bits(&night(294.0, 283.0), false, &m),
+            bits::CANDIDATE,
+            "ΔT45 > 10"
+        );
+        assert_eq!(candidate_bits(&night(294.0, 290.0), false, &m), 0);
+    }
+
+    #[test]
+    fn glint_angle_is_zero_at_the_specular_point() {
+        assert!(glint_angle_deg(30.0, 30.0, 100.0, 280.0) < 1e-3);
+        let g = glint_angle_deg(30.0, 30.0, 100.0, 100.0);
+        assert!((g - 60.0).abs() < 1e-3, "{g}");
+    }
+}

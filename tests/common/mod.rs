@@ -1,0 +1,68 @@
+//! Helpers shared by the end-to-end tests: small hand-built scenes in the DESIGN.md layout.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use chrono::TimeZone;
+use gdal::spatial_ref::SpatialRef;
+use ndarray::Array2;
+use strawfire::raster::{write_scene, Compression, GeoRef, SceneMeta};
+
+/// A night scene over northern Henan (UTM 50N), 375 m pixels: BT4 290 K, BT5 289 K with a faint
+/// deterministic texture, and the given fires as (row, col, BT4 K).
+pub fn night_scene(path: &Path, rows: usize, cols: usize, fires: &[(usize, usize, f32)]) {
+    let mut bands = base_bands(rows, cols, false);
+    for &(r, c, bt4) in fires {
+        bands[3][[r, c]] = bt4;
+    }
+    write(path, &bands, true);
+}
+
+/// Bands I1 I2 I3 I4 I5 SZA with a small texture.
+pub fn base_bands(rows: usize, cols: usize, day: bool) -> Vec<Array2<f32>> {
+    let tex = |r: usize, c: usize| ((r * 7 + c * 13) % 11) as f32 * 0.1;
+    let (t4, t5, sza) = if day {
+        (305.0, 300.0, 40.0)
+    } else {
+        (290.0, 289.0, 120.0)
+    };
+    vec![
+        Array2::from_elem((rows, cols), if day { 0.06 } else { f32::NAN }),
+        Array2::from_elem((rows, cols), if day { 0.2 } else { f32::NAN }),
+        Array2::from_elem((rows, cols), if day { 0.18 } else { f32::NAN }),
+        Array2::from_shape_fn((rows, cols), |(r, c)| t4 + tex(r, c)),
+        Array2::from_shape_fn((rows, cols), |(r, c)| t5 + tex(r, c)),
+        Array2::from_elem((rows, cols), sza),
+    ]
+}
+
+pub fn georef() -> GeoRef {
+    GeoRef {
+        transform: [400_000.0, 375.0, 0.0, 3_950_000.0, 0.0, -375.0],
+        crs_wkt: SpatialRef::from_epsg(32650).unwrap().to_wkt().unwrap(),
+    }
+}
+
+pub fn meta() -> SceneMeta {
+    SceneMeta {
+        acq_time: Some(chrono::Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 0).unwrap()),
+        satellite: Some("N20".into()),
+        sensor: Some("VIIRS".into()),
+    }
+}
+
+/// Writes bands I1 I2 I3 I4 I5 SZA.
+pub fn write(path: &Path, bands: &[Array2<f32>], with_meta: bool) {
+    let names = ["I1", "I2", "I3", "I4", "I5", "SZA"];
+    let named: Vec<(&str, &Array2<f32>)> = names.iter().copied().zip(bands.iter()).collect();
+    let meta = if with_meta {
+        meta()
+    } else {
+        SceneMeta::default()
+    };
+    write_scene(path, &named, &georef(), &meta, Compression::Deflate).unwrap();
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_strawfire"))
+}
