@@ -410,11 +410,12 @@ fn make_row(ctx: &Context, row: usize) -> Row {
             }
         } else {
             let day = px.sza_deg < 90.0;
+            // VIIRS has no reflective-band data at night: fill, as in VNP02IMG.
             for (k, b) in bands.iter_mut().take(3).enumerate() {
                 b.push(if day {
                     (rad.rho[k] + nr[k]).max(0.0) as f32
                 } else {
-                    0.0
+                    f32::NAN
                 });
             }
             let mut bt4 = (brightness_temperature(I4_UM, rad.l4) + n4) as f32;
