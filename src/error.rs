@@ -10,6 +10,8 @@ pub enum Error {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Detect(#[from] crate::detect::DetectError),
+    #[error(transparent)]
+    Synth(#[from] crate::synth::SynthError),
 }
 
 /// Result with the crate [`Error`].
