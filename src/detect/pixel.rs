@@ -101,7 +101,11 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
     if is_fixed_fire(p, day, m) {
         // A certain fire: never background; a background fire when it meets that test too, so
         // it counts towards BT4′, δ4′ and the desert-boundary share (ALGORITHMS.md step 3).
-        let bg_fire = if is_background_fire(p, day, m) { bits::BG_FIRE } else { 0 };
+        let bg_fire = if is_background_fire(p, day, m) {
+            bits::BG_FIRE
+        } else {
+            0
+        };
         return PixelClass {
             class: MaskClass::Land,
             bits: day_bit | bits::FIXED | bits::CANDIDATE | bg_fire,

@@ -247,7 +247,9 @@ fn read_strips(
     let mut facts = Vec::with_capacity(wanted.len());
     let mut block_rows = 1;
     for (name, index) in wanted {
-        let band = ds.rasterband(*index).map_err(|e| fail(name, *index, e.to_string()))?;
+        let band = ds
+            .rasterband(*index)
+            .map_err(|e| fail(name, *index, e.to_string()))?;
         block_rows = block_rows.max(band.block_size().1);
         let scale = band.scale().unwrap_or(1.0) as f32;
         let offset = band.offset().unwrap_or(0.0) as f32;
@@ -266,17 +268,17 @@ fn read_strips(
             strips[i].push(chunk);
         }
     }
-    strips
-        .into_par_iter()
-        .enumerate()
-        .try_for_each(|(i, mut parts)| -> Result<(), RasterError> {
+    strips.into_par_iter().enumerate().try_for_each(
+        |(i, mut parts)| -> Result<(), RasterError> {
             let ds = open(path)?;
             let r0 = i * strip_rows;
             for ((name, index), (part, &(nodata, scale, offset))) in
                 wanted.iter().zip(parts.iter_mut().zip(&facts))
             {
                 let n = part.len() / cols;
-                let band = ds.rasterband(*index).map_err(|e| fail(name, *index, e.to_string()))?;
+                let band = ds
+                    .rasterband(*index)
+                    .map_err(|e| fail(name, *index, e.to_string()))?;
                 band.read_into_slice::<f32>((0, r0 as isize), (cols, n), (cols, n), part, None)
                     .map_err(|e| fail(name, *index, e.to_string()))?;
                 let rescale = scale != 1.0 || offset != 0.0;
@@ -291,12 +293,14 @@ fn read_strips(
                 }
             }
             Ok(())
-        })?;
+        },
+    )?;
     wanted
         .iter()
         .zip(buffers)
         .map(|((name, index), data)| {
-            Array2::from_shape_vec((rows, cols), data).map_err(|e| fail(name, *index, e.to_string()))
+            Array2::from_shape_vec((rows, cols), data)
+                .map_err(|e| fail(name, *index, e.to_string()))
         })
         .collect()
 }
