@@ -68,14 +68,14 @@ pub struct Feed {
 #[non_exhaustive]
 pub enum ReadError {
     /// The file cannot be opened or read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// The CSV structure is broken (e.g. invalid UTF-8 or unbalanced quotes).
-    #[error("{path}: line {line}: {source}")]
+    #[error("{path}: line {line}: broken CSV")]
     Csv {
         path: PathBuf,
         line: u64,

@@ -53,7 +53,7 @@ pub struct Layer {
 #[non_exhaustive]
 pub enum LayerError {
     /// GDAL cannot open the file: check the path and that the format is a vector format.
-    #[error("{path}: cannot open as a vector layer: {source}")]
+    #[error("{path}: cannot open as a vector layer")]
     Open {
         path: PathBuf,
         #[source]
@@ -90,7 +90,7 @@ pub enum LayerError {
     #[error("{path}: no level; add :level=county, township or village")]
     NoLevel { path: PathBuf },
     /// The layer's CRS (or the spec's `crs=`) cannot be turned into a transformation to WGS84.
-    #[error("{path}, layer `{layer}`: CRS: {source}")]
+    #[error("{path}, layer `{layer}`: cannot transform its CRS to WGS84")]
     Crs {
         path: PathBuf,
         layer: String,
@@ -98,7 +98,7 @@ pub enum LayerError {
         source: gdal::errors::GdalError,
     },
     /// The attribute filter (`where=`) was rejected by OGR.
-    #[error("{path}, layer `{layer}`: bad where clause `{clause}`: {source}")]
+    #[error("{path}, layer `{layer}`: bad where clause `{clause}`")]
     Filter {
         path: PathBuf,
         layer: String,
@@ -107,7 +107,7 @@ pub enum LayerError {
         source: gdal::errors::GdalError,
     },
     /// A feature's geometry could not be read or transformed.
-    #[error("{path}, layer `{layer}`, feature {fid}: {source}")]
+    #[error("{path}, layer `{layer}`, feature {fid}: unreadable geometry")]
     Geometry {
         path: PathBuf,
         layer: String,
