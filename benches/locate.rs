@@ -28,7 +28,10 @@ const SPAN_LON: f64 = 1.0;
 const SPAN_LAT: f64 = 0.8;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Jittered quadrilateral fields tiling the grid (shared, jittered vertices: no overlaps, no gaps).
@@ -40,7 +43,11 @@ fn write_parcels(path: &Path, n: usize) -> Result<()> {
         .map(|_| (rng.gen_range(-0.2..0.2) * dx, rng.gen_range(-0.2..0.2) * dy))
         .collect();
     let vertex = |i: usize, j: usize| {
-        let (jx, jy) = if i == 0 || j == 0 || i == side || j == side { (0.0, 0.0) } else { jitter[j * (side + 1) + i] };
+        let (jx, jy) = if i == 0 || j == 0 || i == side || j == side {
+            (0.0, 0.0)
+        } else {
+            jitter[j * (side + 1) + i]
+        };
         (LON0 + i as f64 * dx + jx, LAT0 + j as f64 * dy + jy)
     };
     let _ = std::fs::remove_file(path);
@@ -60,10 +67,19 @@ fn write_parcels(path: &Path, n: usize) -> Result<()> {
             if id as usize >= n {
                 break 'outer;
             }
-            let ring = [vertex(i, j), vertex(i + 1, j), vertex(i + 1, j + 1), vertex(i, j + 1), vertex(i, j)];
+            let ring = [
+                vertex(i, j),
+                vertex(i + 1, j),
+                vertex(i + 1, j + 1),
+                vertex(i, j + 1),
+                vertex(i, j),
+            ];
             let wkt = format!(
                 "POLYGON(({}))",
-                ring.iter().map(|(x, y)| format!("{x:.8} {y:.8}")).collect::<Vec<_>>().join(",")
+                ring.iter()
+                    .map(|(x, y)| format!("{x:.8} {y:.8}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             );
             let mut f = Feature::new(layer.defn())?;
             f.set_geometry(Geometry::from_wkt(&wkt)?)?;
@@ -93,14 +109,21 @@ fn main() -> Result<()> {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
     let n_parcels = env_usize("LOCATE_BENCH_PARCELS", 1_000_000);
     let n_hotspots = env_usize("LOCATE_BENCH_HOTSPOTS", 100_000);
-    let dir = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("target")).join("locate-bench");
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target"))
+        .join("locate-bench");
     std::fs::create_dir_all(&dir)?;
     let parcels = dir.join(format!("parcels_{n_parcels}.fgb"));
     let hotspots = dir.join(format!("hotspots_{n_hotspots}.csv"));
     if !parcels.exists() {
         let t = Instant::now();
         write_parcels(&parcels, n_parcels)?;
-        eprintln!("generated {} in {:.1} s", parcels.display(), t.elapsed().as_secs_f64());
+        eprintln!(
+            "generated {} in {:.1} s",
+            parcels.display(),
+            t.elapsed().as_secs_f64()
+        );
     }
     if !hotspots.exists() {
         write_hotspots(&hotspots, n_hotspots)?;
@@ -121,7 +144,12 @@ fn main() -> Result<()> {
     let queries: Vec<Query> = feed
         .rows
         .iter()
-        .map(|r| Query { lon: r.hotspot.longitude, lat: r.hotspot.latitude, scan_km: r.hotspot.scan_km, track_km: r.hotspot.track_km })
+        .map(|r| Query {
+            lon: r.hotspot.longitude,
+            lat: r.hotspot.latitude,
+            scan_km: r.hotspot.scan_km,
+            track_km: r.hotspot.track_km,
+        })
         .collect();
     let read_hotspots_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -134,25 +162,48 @@ fn main() -> Result<()> {
     assert_eq!(one_thread, located);
     let pairs: usize = located.iter().map(|l| l.parcels.len()).sum();
     let with_parcel = located.iter().filter(|l| !l.parcels.is_empty()).count();
-    let share_sum: f64 = located.iter().flat_map(|l| l.parcels.iter().map(|p| p.fraction)).sum();
+    let share_sum: f64 = located
+        .iter()
+        .flat_map(|l| l.parcels.iter().map(|p| p.fraction))
+        .sum();
 
-    println!("## strawfire ({n_parcels} parcels, {n_hotspots} hotspots, {} rayon threads)", rayon::current_num_threads());
+    println!(
+        "## strawfire ({n_parcels} parcels, {n_hotspots} hotspots, {} rayon threads)",
+        rayon::current_num_threads()
+    );
     println!("read layer (OGR FlatGeobuf -> geo): {read_layer_s:.2} s");
     println!("build R-tree:                       {index_s:.2} s");
     println!("read hotspots CSV:                  {read_hotspots_s:.2} s");
-    println!("match footprints (rayon):           {match_s:.2} s = {:.0} hotspots/s", n_hotspots as f64 / match_s);
-    println!("match footprints (1 thread):        {match_1t_s:.2} s = {:.0} hotspots/s", n_hotspots as f64 / match_1t_s);
+    println!(
+        "match footprints (rayon):           {match_s:.2} s = {:.0} hotspots/s",
+        n_hotspots as f64 / match_s
+    );
+    println!(
+        "match footprints (1 thread):        {match_1t_s:.2} s = {:.0} hotspots/s",
+        n_hotspots as f64 / match_1t_s
+    );
     println!("end to end (rayon match):           {total_s:.2} s");
     println!("result: {with_parcel} hotspots on parcels, {pairs} hotspot-parcel pairs, sum of shares {share_sum:.1}");
     println!("best parcel of hotspot 0: {:?}", located[0].parcels.first());
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/locate_geopandas.py");
-    let out = Command::new("python3").arg(&script).arg(&parcels).arg(&hotspots).output().context("running python3")?;
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&parcels)
+        .arg(&hotspots)
+        .output()
+        .context("running python3")?;
     if out.status.success() {
         println!("## geopandas (same files, same run)");
         print!("{}", String::from_utf8_lossy(&out.stdout));
     } else {
-        println!("geopandas comparison skipped: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("python3 failed"));
+        println!(
+            "geopandas comparison skipped: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("python3 failed")
+        );
     }
     Ok(())
 }

@@ -10,14 +10,19 @@ use strawfire::locate::gcj02::{gcj02_to_wgs84, wgs84_to_gcj02};
 use strawfire::locate::{load_layer, LayerSpec, Level, UnitLayer};
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel)
 }
 
 const ADMIN_FILES: [(&str, usize); 8] = [
     ("admin/garybikini_county_shp/henan_410000.shp", 158),
     ("admin/garybikini_county_shp/anhui_340000.shp", 105),
     ("admin/garybikini_county_shp/shandong_370000.shp", 137),
-    ("admin/datav_geojson/heilongjiang_230000_counties.geojson", 122),
+    (
+        "admin/datav_geojson/heilongjiang_230000_counties.geojson",
+        122,
+    ),
     ("admin/datav_geojson/jilin_220000_counties.geojson", 60),
     ("admin/datav_geojson/heilongjiang_230000_cities.geojson", 13),
     ("admin/datav_geojson/henan_410000_cities.geojson", 18),
@@ -44,7 +49,8 @@ fn every_admin_file_loads_and_points_inside_each_unit_return_its_code() {
         // china_provinces.geojson holds the South China Sea dash line as lines: skipped, warned.
         let polygons = layer.areas.len();
         assert!(
-            polygons == expected || (rel.contains("china_provinces") && polygons + layer.warnings.len() == expected),
+            polygons == expected
+                || (rel.contains("china_provinces") && polygons + layer.warnings.len() == expected),
             "{rel}: {polygons} polygon units, expected {expected}; warnings {:?}",
             layer.warnings
         );
@@ -81,13 +87,21 @@ fn every_admin_file_loads_and_points_inside_each_unit_return_its_code() {
                 checked += 1;
                 // Had we matched WGS84 against raw GCJ-02 polygons, would it differ?
                 let naive_hits = naive.index.containing(lon, lat);
-                gcj_mattered += usize::from(naive_hits.first().map(|&i| &raw.areas[i].code) != Some(&unit.code));
+                gcj_mattered += usize::from(
+                    naive_hits.first().map(|&i| &raw.areas[i].code) != Some(&unit.code),
+                );
             }
         }
         // Overlaps between neighbours in the source are slivers; a point may sit in two only rarely.
-        assert!(ambiguous * 50 <= checked, "{rel}: {ambiguous} of {checked} points in several units");
+        assert!(
+            ambiguous * 50 <= checked,
+            "{rel}: {ambiguous} of {checked} points in several units"
+        );
     }
-    assert!(gcj_mattered > 0, "no point needed the GCJ-02 conversion: the test would not notice its absence");
+    assert!(
+        gcj_mattered > 0,
+        "no point needed the GCJ-02 conversion: the test would not notice its absence"
+    );
 }
 
 #[test]
@@ -114,13 +128,19 @@ fn layer_errors_name_file_layer_and_field() {
     s.code_field = Some("county_code".into());
     let msg = load_layer(&s, None).unwrap_err().to_string();
     assert!(
-        msg.contains("henan_410000.shp") && msg.contains("layer `henan_410000`") && msg.contains("no field `county_code`") && msg.contains("adcode"),
+        msg.contains("henan_410000.shp")
+            && msg.contains("layer `henan_410000`")
+            && msg.contains("no field `county_code`")
+            && msg.contains("adcode"),
         "{msg}"
     );
     let mut s = spec(rel, "gcj02");
     s.path = data("admin/does_not_exist.shp");
     let msg = load_layer(&s, None).unwrap_err().to_string();
-    assert!(msg.contains("does_not_exist.shp") && msg.contains("cannot open"), "{msg}");
+    assert!(
+        msg.contains("does_not_exist.shp") && msg.contains("cannot open"),
+        "{msg}"
+    );
     // A file that is not a vector dataset at all.
     let mut s = spec(rel, "gcj02");
     s.path = data("PROVENANCE.md");
@@ -129,7 +149,10 @@ fn layer_errors_name_file_layer_and_field() {
     let mut s = spec(rel, "gcj02");
     s.layer = Some("hebei".into());
     let msg = load_layer(&s, None).unwrap_err().to_string();
-    assert!(msg.contains("no layer `hebei`") && msg.contains("henan_410000"), "{msg}");
+    assert!(
+        msg.contains("no layer `hebei`") && msg.contains("henan_410000"),
+        "{msg}"
+    );
     let mut s = spec(rel, "gcj02");
     s.code_field = None;
     let msg = load_layer(&s, None).unwrap_err().to_string();

@@ -12,9 +12,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-const COUNTIES: &str = "samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=adcode:name=name:crs=gcj02";
+const COUNTIES: &str =
+    "samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=adcode:name=name:crs=gcj02";
 const TOWNSHIPS: &str = "samples/admin/henan_hua_townships_generated_gcj02.geojson:level=township:code=code:name=name:parent=county:crs=gcj02";
-const PARCELS: &str = "samples/admin/henan_hua_parcels_generated_gcj02.geojson:level=parcel:code=parcel_id:crs=gcj02";
+const PARCELS: &str =
+    "samples/admin/henan_hua_parcels_generated_gcj02.geojson:level=parcel:code=parcel_id:crs=gcj02";
 
 /// (WGS84 lon, lat, township code, county code) of the interior point of every sample township.
 fn planted() -> Vec<(f64, f64, String, String)> {
@@ -38,7 +40,9 @@ fn planted() -> Vec<(f64, f64, String, String)> {
 fn write_feed(path: &Path, points: &[(f64, f64)], day: &str) {
     let mut s = String::from("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight\n");
     for (lon, lat) in points {
-        s += &format!("{lat:.6},{lon:.6},335.2,0.39,0.36,{day},540,N20,VIIRS,n,2.0NRT,295.1,4.2,D\n");
+        s += &format!(
+            "{lat:.6},{lon:.6},335.2,0.39,0.36,{day},540,N20,VIIRS,n,2.0NRT,295.1,4.2,D\n"
+        );
     }
     std::fs::write(path, s).unwrap();
 }
@@ -70,28 +74,64 @@ fn locate_names_township_county_parcel_and_mask() {
     write_feed(&feed, &points, "2024-06-05");
     // A confirmed false-alarm site at the first township's point, 500 m radius.
     let mask = dir.path().join("sites.csv");
-    std::fs::write(&mask, format!("name,latitude,longitude\nbrick kiln,{},{}\n", points[0].1, points[0].0)).unwrap();
+    std::fs::write(
+        &mask,
+        format!(
+            "name,latitude,longitude\nbrick kiln,{},{}\n",
+            points[0].1, points[0].0
+        ),
+    )
+    .unwrap();
     let out = dir.path().join("located.csv");
     let plants = format!(
         "{}/../shared/data/heatsources/wri_gppd_china_power_plants.csv:name=Name:radius_m=2000:reason=power plant:where=Fuel='Coal'",
         root().display()
     );
-    let mask_spec = format!("{}:name=name:radius_m=500:reason=false-alarm site:priority=10", mask.display());
+    let mask_spec = format!(
+        "{}:name=name:radius_m=500:reason=false-alarm site:priority=10",
+        mask.display()
+    );
     let (ok, _, err) = strawfire(&[
-        "locate", "--hotspots", feed.to_str().unwrap(), "--admin", COUNTIES, TOWNSHIPS,
-        "--parcels", PARCELS, "--mask", &plants, "--mask", &mask_spec, "-o", out.to_str().unwrap(),
+        "locate",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+        TOWNSHIPS,
+        "--parcels",
+        PARCELS,
+        "--mask",
+        &plants,
+        "--mask",
+        &mask_spec,
+        "-o",
+        out.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
     let mut reader = csv::Reader::from_path(&out).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         &header[14..23],
-        ["county_code", "county_name", "township_code", "township_name", "village_code", "village_name", "parcel_id", "parcel_overlap", "mask"]
+        [
+            "county_code",
+            "county_name",
+            "township_code",
+            "township_name",
+            "village_code",
+            "village_name",
+            "parcel_id",
+            "parcel_overlap",
+            "mask"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), points.len());
     for (row, (_, _, town, county)) in rows.iter().zip(&towns) {
-        assert_eq!((&row[16], &row[14]), (town.as_str(), county.as_str()), "{row:?}");
+        assert_eq!(
+            (&row[16], &row[14]),
+            (town.as_str(), county.as_str()),
+            "{row:?}"
+        );
     }
     assert_eq!(&rows[0][22], "false-alarm site: brick kiln (0 m)");
     let block = &rows[towns.len()];
@@ -100,7 +140,10 @@ fn locate_names_township_county_parcel_and_mask() {
     let share: f64 = block[21].parse().unwrap();
     assert!(share > 0.0 && share <= 1.0);
     // 100 m strips under a ~375 m pixel: several parcels, shares summing to at most 1.
-    let listed: Vec<f64> = block[23].split(';').map(|p| p.rsplit(':').next().unwrap().parse().unwrap()).collect();
+    let listed: Vec<f64> = block[23]
+        .split(';')
+        .map(|p| p.rsplit(':').next().unwrap().parse().unwrap())
+        .collect();
     assert!(listed.len() >= 4, "{}", &block[23]);
     assert!(listed.iter().sum::<f64>() <= 1.0 + 1e-3);
     let nepal = &rows[towns.len() + 1];
@@ -120,26 +163,56 @@ fn rank_orders_townships_per_day() {
     let day2 = dir.path().join("d2.csv");
     write_feed(&day2, &[p(0)], "2024-06-06");
     let (ok, out, err) = strawfire(&[
-        "rank", "--hotspots", day1.to_str().unwrap(), day2.to_str().unwrap(), "--admin", COUNTIES, TOWNSHIPS,
-        "--level", "township",
+        "rank",
+        "--hotspots",
+        day1.to_str().unwrap(),
+        day2.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+        TOWNSHIPS,
+        "--level",
+        "township",
     ]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "date,level,code,name,hotspots,rank");
     let row = |l: &str| l.split(',').map(String::from).collect::<Vec<_>>();
     let r1 = row(lines[1]);
-    assert_eq!((r1[0].as_str(), r1[2].as_str(), r1[4].as_str(), r1[5].as_str()), ("2024-06-05", towns[0].2.as_str(), "3", "1"));
+    assert_eq!(
+        (
+            r1[0].as_str(),
+            r1[2].as_str(),
+            r1[4].as_str(),
+            r1[5].as_str()
+        ),
+        ("2024-06-05", towns[0].2.as_str(), "3", "1")
+    );
     assert_eq!(row(lines[2])[4..6], ["2".to_string(), "2".to_string()]);
     assert_eq!(row(lines[3])[4..6], ["1".to_string(), "3".to_string()]);
     assert_eq!(row(lines[4])[0], "2024-06-06");
     assert_eq!(lines.len(), 5);
 
     let (ok, out, err) = strawfire(&[
-        "rank", "--hotspots", day1.to_str().unwrap(), "--admin", COUNTIES, "--format", "json", "--from", "2024-06-05", "--to", "2024-06-05",
+        "rank",
+        "--hotspots",
+        day1.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+        "--format",
+        "json",
+        "--from",
+        "2024-06-05",
+        "--to",
+        "2024-06-05",
     ]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let total: u64 = v.as_array().unwrap().iter().map(|r| r["hotspots"].as_u64().unwrap()).sum();
+    let total: u64 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["hotspots"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, 6);
     assert_eq!(v[0]["level"], "county");
 }
@@ -150,17 +223,40 @@ fn cli_errors_name_the_field_and_the_file() {
     let feed = dir.path().join("h.csv");
     write_feed(&feed, &[(114.5, 35.5)], "2024-06-05");
     let (ok, _, err) = strawfire(&[
-        "locate", "--hotspots", feed.to_str().unwrap(), "--admin",
+        "locate",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
         "samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=county_code:crs=gcj02",
     ]);
     assert!(!ok);
-    assert!(err.contains("henan_hua_counties_gcj02.geojson") && err.contains("no field `county_code`"), "{err}");
+    assert!(
+        err.contains("henan_hua_counties_gcj02.geojson") && err.contains("no field `county_code`"),
+        "{err}"
+    );
     let (ok, _, err) = strawfire(&["locate", "--hotspots", "nope.csv", "--admin", COUNTIES]);
     assert!(!ok && err.contains("nope.csv"), "{err}");
-    let (ok, _, err) = strawfire(&["rank", "--hotspots", feed.to_str().unwrap(), "--admin", COUNTIES, "--level", "township"]);
-    assert!(!ok && err.contains("no --admin layer of level township"), "{err}");
+    let (ok, _, err) = strawfire(&[
+        "rank",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+        "--level",
+        "township",
+    ]);
+    assert!(
+        !ok && err.contains("no --admin layer of level township"),
+        "{err}"
+    );
     // A file whose only date reads both ways is refused, not guessed.
     write_feed(&feed, &[(114.5, 35.5)], "6/5/2024");
-    let (ok, _, err) = strawfire(&["rank", "--hotspots", feed.to_str().unwrap(), "--admin", COUNTIES]);
+    let (ok, _, err) = strawfire(&[
+        "rank",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+    ]);
     assert!(!ok && err.contains("`6/5/2024` are ambiguous"), "{err}");
 }

@@ -23,8 +23,15 @@ pub fn build_locator(
     let mut by_level: Vec<(Level, Vec<strawfire::locate::AreaFeature>)> = Vec::new();
     for spec in admin {
         let layer = load_layer(spec, None)?;
-        if !matches!(layer.level, Level::County | Level::Township | Level::Village) {
-            bail!("{}: --admin needs level county, township or village, not {}", spec.path.display(), layer.level);
+        if !matches!(
+            layer.level,
+            Level::County | Level::Township | Level::Village
+        ) {
+            bail!(
+                "{}: --admin needs level county, township or village, not {}",
+                spec.path.display(),
+                layer.level
+            );
         }
         report(&layer.warnings);
         match by_level.iter_mut().find(|(l, _)| *l == layer.level) {
@@ -95,7 +102,8 @@ pub fn read_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<Feed>> {
     paths
         .iter()
         .map(|p| {
-            let feed = read_hotspots(p).with_context(|| format!("reading hotspots {}", p.display()))?;
+            let feed =
+                read_hotspots(p).with_context(|| format!("reading hotspots {}", p.display()))?;
             let msgs: Vec<String> = feed.warnings.iter().map(|w| w.to_string()).collect();
             report(&msgs);
             eprintln!(
@@ -113,7 +121,13 @@ pub fn read_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<Feed>> {
 /// none: 375 m VIIRS, 1 km MODIS).
 pub fn query_of(h: &strawfire::hotspot::Hotspot) -> Query {
     let nominal_km = if h.is_modis() { 1.0 } else { 0.375 };
-    let size = |v: f64| if v.is_finite() && v > 0.0 { v } else { nominal_km };
+    let size = |v: f64| {
+        if v.is_finite() && v > 0.0 {
+            v
+        } else {
+            nominal_km
+        }
+    };
     Query {
         lon: h.longitude,
         lat: h.latitude,

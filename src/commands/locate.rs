@@ -12,8 +12,17 @@ use super::layers::{build_locator, query_of, read_feeds};
 
 /// Columns added to every input row.
 pub const ADDED_COLUMNS: [&str; 11] = [
-    "county_code", "county_name", "township_code", "township_name", "village_code",
-    "village_name", "parcel_id", "parcel_overlap", "mask", "parcels", "flag",
+    "county_code",
+    "county_name",
+    "township_code",
+    "township_name",
+    "village_code",
+    "village_name",
+    "parcel_id",
+    "parcel_overlap",
+    "mask",
+    "parcels",
+    "flag",
 ];
 
 /// Arguments of `strawfire locate`.
@@ -91,8 +100,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The added columns of one row, in [`ADDED_COLUMNS`] order.
 pub fn added_fields(loc: &Location) -> [String; 11] {
-    let code = |u: &Option<strawfire::locate::UnitInfo>| u.as_ref().map(|u| u.code.clone()).unwrap_or_default();
-    let name = |u: &Option<strawfire::locate::UnitInfo>| u.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+    let code = |u: &Option<strawfire::locate::UnitInfo>| {
+        u.as_ref().map(|u| u.code.clone()).unwrap_or_default()
+    };
+    let name = |u: &Option<strawfire::locate::UnitInfo>| {
+        u.as_ref().map(|u| u.name.clone()).unwrap_or_default()
+    };
     let best = loc.parcels.first();
     [
         code(&loc.county),
@@ -102,13 +115,18 @@ pub fn added_fields(loc: &Location) -> [String; 11] {
         code(&loc.village),
         name(&loc.village),
         best.map(|p| p.id.clone()).unwrap_or_default(),
-        best.map(|p| format!("{:.3}", p.fraction)).unwrap_or_default(),
+        best.map(|p| format!("{:.3}", p.fraction))
+            .unwrap_or_default(),
         loc.mask.as_ref().map(|m| m.label()).unwrap_or_default(),
         loc.parcels
             .iter()
             .map(|p| format!("{}:{:.3}", p.id, p.fraction))
             .collect::<Vec<_>>()
             .join(";"),
-        if loc.outside_admin { "outside_admin".into() } else { String::new() },
+        if loc.outside_admin {
+            "outside_admin".into()
+        } else {
+            String::new()
+        },
     ]
 }

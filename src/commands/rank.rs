@@ -114,7 +114,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     r.rank.to_string(),
                 ];
                 if with_cropland {
-                    rec.push(r.per_1000_ha_cropland.map(|v| format!("{v:.4}")).unwrap_or_default());
+                    rec.push(
+                        r.per_1000_ha_cropland
+                            .map(|v| format!("{v:.4}"))
+                            .unwrap_or_default(),
+                    );
                 }
                 w.write_record(&rec)?;
             }

@@ -51,7 +51,8 @@ fn offset_deg(lon: f64, lat: f64) -> (f64, f64) {
     let rad_lat = lat.to_radians();
     let magic = 1.0 - KRASOVSKY_EE * rad_lat.sin().powi(2);
     let sqrt_magic = magic.sqrt();
-    let dlat_deg = (dlat * 180.0) / ((KRASOVSKY_A_M * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * PI);
+    let dlat_deg =
+        (dlat * 180.0) / ((KRASOVSKY_A_M * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * PI);
     let dlon_deg = (dlon * 180.0) / (KRASOVSKY_A_M / sqrt_magic * rad_lat.cos() * PI);
     (dlon_deg, dlat_deg)
 }
@@ -111,7 +112,10 @@ mod tests {
         for (wlat, wlon, glat, glon) in PUBLISHED {
             let got = wgs84_to_gcj02(wlon, wlat);
             let err_m = haversine_m(got, (glon, glat));
-            assert!(err_m < 0.05, "({wlon},{wlat}) -> {got:?}, {err_m} m from published");
+            assert!(
+                err_m < 0.05,
+                "({wlon},{wlat}) -> {got:?}, {err_m} m from published"
+            );
         }
     }
 
@@ -120,7 +124,10 @@ mod tests {
         for (wlat, wlon, glat, glon) in PUBLISHED {
             let got = gcj02_to_wgs84(glon, glat);
             let err_m = haversine_m(got, (wlon, wlat));
-            assert!(err_m < 0.05, "({glon},{glat}) -> {got:?}, {err_m} m from published");
+            assert!(
+                err_m < 0.05,
+                "({glon},{glat}) -> {got:?}, {err_m} m from published"
+            );
         }
     }
 
@@ -135,7 +142,10 @@ mod tests {
             let lon = 74.0 + (i as f64) * 0.31;
             let lat = 18.0 + (i as f64 * 0.173) % 35.0;
             let back = gcj02_to_wgs84(wgs84_to_gcj02(lon, lat).0, wgs84_to_gcj02(lon, lat).1);
-            assert!(haversine_m(back, (lon, lat)) < 0.001, "round trip at ({lon},{lat})");
+            assert!(
+                haversine_m(back, (lon, lat)) < 0.001,
+                "round trip at ({lon},{lat})"
+            );
         }
     }
 

@@ -120,7 +120,11 @@ fn collect_overlaps(
             (fraction > MIN_FRACTION).then_some(Overlap { index: i, fraction })
         })
         .collect();
-    out.sort_by(|a, b| b.fraction.total_cmp(&a.fraction).then(a.index.cmp(&b.index)));
+    out.sort_by(|a, b| {
+        b.fraction
+            .total_cmp(&a.fraction)
+            .then(a.index.cmp(&b.index))
+    });
     out
 }
 
@@ -131,11 +135,20 @@ pub fn clipped_area(shape: &MultiPolygon<f64>, rect: Rect<f64>) -> f64 {
         .iter()
         .map(|poly| {
             let outer = clipped_ring_area(poly.exterior(), rect);
-            let holes: f64 = poly.interiors().iter().map(|r| clipped_ring_area(r, rect)).sum();
+            let holes: f64 = poly
+                .interiors()
+                .iter()
+                .map(|r| clipped_ring_area(r, rect))
+                .sum();
             (outer - holes).max(0.0)
         })
         .sum()
 }
+
+/// Whether a point is on the kept side of a window edge at the given coordinate.
+type Inside = fn(Coord<f64>, f64) -> bool;
+/// Where a segment crosses a window edge.
+type Cross = fn(Coord<f64>, Coord<f64>, f64) -> Coord<f64>;
 
 /// |area| of the part of a closed ring's region inside `rect`, by Sutherland–Hodgman clipping
 /// against the four half-planes. For a concave ring the clipped ring may contain zero-width
@@ -153,7 +166,7 @@ fn clipped_ring_area(ring: &LineString<f64>, rect: Rect<f64>) -> f64 {
     {
         return shoelace(&pts).abs();
     }
-    let edges: [(fn(Coord<f64>, f64) -> bool, fn(Coord<f64>, Coord<f64>, f64) -> Coord<f64>, f64); 4] = [
+    let edges: [(Inside, Cross, f64); 4] = [
         (|c, v| c.x >= v, cross_x, min.x),
         (|c, v| c.x <= v, cross_x, max.x),
         (|c, v| c.y >= v, cross_y, min.y),
@@ -184,12 +197,18 @@ fn clipped_ring_area(ring: &LineString<f64>, rect: Rect<f64>) -> f64 {
 
 fn cross_x(a: Coord<f64>, b: Coord<f64>, x: f64) -> Coord<f64> {
     let t = (x - a.x) / (b.x - a.x);
-    Coord { x, y: a.y + t * (b.y - a.y) }
+    Coord {
+        x,
+        y: a.y + t * (b.y - a.y),
+    }
 }
 
 fn cross_y(a: Coord<f64>, b: Coord<f64>, y: f64) -> Coord<f64> {
     let t = (y - a.y) / (b.y - a.y);
-    Coord { x: a.x + t * (b.x - a.x), y }
+    Coord {
+        x: a.x + t * (b.x - a.x),
+        y,
+    }
 }
 
 /// Signed area of an open ring (first vertex not repeated). Coordinates are taken relative to
@@ -262,10 +281,17 @@ mod tests {
         for _ in 0..5000 {
             let (lon, lat) = (rng.gen_range(113.9..115.1), rng.gen_range(34.9..36.1));
             let fast = index.containing(lon, lat);
-            assert_eq!(fast, index.containing_reference(lon, lat), "at ({lon},{lat})");
+            assert_eq!(
+                fast,
+                index.containing_reference(lon, lat),
+                "at ({lon},{lat})"
+            );
             nonempty += usize::from(!fast.is_empty());
         }
-        assert!(nonempty > 500, "the test must exercise hits, got {nonempty}");
+        assert!(
+            nonempty > 500,
+            "the test must exercise hits, got {nonempty}"
+        );
     }
 
     #[test]
@@ -281,7 +307,10 @@ mod tests {
             assert_eq!(fast, index.overlaps_reference(rect));
             multi += usize::from(fast.len() > 1);
         }
-        assert!(multi > 100, "the test must exercise multi-parcel footprints, got {multi}");
+        assert!(
+            multi > 100,
+            "the test must exercise multi-parcel footprints, got {multi}"
+        );
     }
 
     #[test]
@@ -290,7 +319,10 @@ mod tests {
         for _ in 0..500 {
             let poly = random_polygon(&mut rng, 0.0, 0.0, 1.0);
             let (x, y) = (rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0));
-            let rect = Rect::new((x, y), (x + rng.gen_range(0.05..1.5), y + rng.gen_range(0.05..1.5)));
+            let rect = Rect::new(
+                (x, y),
+                (x + rng.gen_range(0.05..1.5), y + rng.gen_range(0.05..1.5)),
+            );
             let mp = MultiPolygon(vec![poly.clone()]);
             let fast = clipped_area(&mp, rect);
             let exact = poly.intersection(&rect.to_polygon()).unsigned_area();
@@ -312,6 +344,10 @@ mod tests {
         assert_eq!(o[0].index, 1);
         assert!((o[0].fraction - 0.75).abs() < 1e-12 && (o[1].fraction - 0.25).abs() < 1e-12);
         assert!(index.overlaps(Rect::new((3.0, 3.0), (4.0, 4.0))).is_empty());
-        assert_eq!(index.containing(1.0, 0.5), vec![0, 1], "a shared edge belongs to both");
+        assert_eq!(
+            index.containing(1.0, 0.5),
+            vec![0, 1],
+            "a shared edge belongs to both"
+        );
     }
 }

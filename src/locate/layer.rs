@@ -57,7 +57,7 @@ pub enum LayerError {
     Open {
         path: PathBuf,
         #[source]
-        source: gdal::errors::GdalError,
+        source: Box<gdal::errors::GdalError>,
     },
     /// The `layer=` named in the spec is not in the file; pick one of `available`.
     #[error("{path}: no layer `{layer}` (layers: {})", available.join(", "))]
@@ -68,7 +68,10 @@ pub enum LayerError {
     },
     /// The file has several layers and the spec names none: add `:layer=NAME`.
     #[error("{path}: {} layers, name one with :layer=NAME ({})", available.len(), available.join(", "))]
-    AmbiguousLayer { path: PathBuf, available: Vec<String> },
+    AmbiguousLayer {
+        path: PathBuf,
+        available: Vec<String>,
+    },
     /// A field named in the spec is not in the layer: fix the spec (`code=`, `name=`, ...).
     #[error("{path}, layer `{layer}`: no field `{field}` for the {role} (fields: {})", available.join(", "))]
     MissingField {
@@ -95,7 +98,7 @@ pub enum LayerError {
         path: PathBuf,
         layer: String,
         #[source]
-        source: gdal::errors::GdalError,
+        source: Box<gdal::errors::GdalError>,
     },
     /// The attribute filter (`where=`) was rejected by OGR.
     #[error("{path}, layer `{layer}`: bad where clause `{clause}`")]
@@ -104,7 +107,7 @@ pub enum LayerError {
         layer: String,
         clause: String,
         #[source]
-        source: gdal::errors::GdalError,
+        source: Box<gdal::errors::GdalError>,
     },
     /// A feature's geometry could not be read or transformed.
     #[error("{path}, layer `{layer}`, feature {fid}: unreadable geometry")]
@@ -113,7 +116,7 @@ pub enum LayerError {
         layer: String,
         fid: u64,
         #[source]
-        source: gdal::errors::GdalError,
+        source: Box<gdal::errors::GdalError>,
     },
 }
 
@@ -141,7 +144,7 @@ pub fn load_layer(spec: &LayerSpec, implied: Option<Level>) -> Result<Layer, Lay
     };
     let dataset = Dataset::open_ex(&path, options).map_err(|source| LayerError::Open {
         path: path.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let available: Vec<String> = dataset.layers().map(|l| l.name()).collect();
     let mut layer = match &spec.layer {
@@ -154,7 +157,7 @@ pub fn load_layer(spec: &LayerSpec, implied: Option<Level>) -> Result<Layer, Lay
             })?,
         None if available.len() == 1 => dataset.layer(0).map_err(|source| LayerError::Open {
             path: path.clone(),
-            source,
+            source: Box::new(source),
         })?,
         None => {
             return Err(LayerError::AmbiguousLayer {
@@ -202,14 +205,14 @@ pub fn load_layer(spec: &LayerSpec, implied: Option<Level>) -> Result<Layer, Lay
                 path: path.clone(),
                 layer: layer_name.clone(),
                 clause: clause.clone(),
-                source,
+                source: Box::new(source),
             })?;
     }
 
-    let crs_err = |source| LayerError::Crs {
+    let crs_err = |source: gdal::errors::GdalError| LayerError::Crs {
         path: path.clone(),
         layer: layer_name.clone(),
-        source,
+        source: Box::new(source),
     };
     let source_srs: Option<SpatialRef> = match spec.crs {
         Some(CrsSpec::Wgs84) | Some(CrsSpec::Gcj02) => None,
@@ -270,14 +273,13 @@ pub fn load_layer(spec: &LayerSpec, implied: Option<Level>) -> Result<Layer, Lay
             ));
             continue;
         };
-        let geo_geometry = to_wgs84(geometry, transform.as_ref(), gcj).map_err(|source| {
-            LayerError::Geometry {
+        let geo_geometry =
+            to_wgs84(geometry, transform.as_ref(), gcj).map_err(|source| LayerError::Geometry {
                 path: path.clone(),
                 layer: layer_name.clone(),
                 fid,
-                source,
-            }
-        })?;
+                source: Box::new(source),
+            })?;
         match geo_geometry {
             geo::Geometry::Polygon(p) => out.areas.push(AreaFeature {
                 code,
@@ -343,4 +345,3 @@ fn to_wgs84(
     }
     Ok(out)
 }
-

@@ -71,7 +71,8 @@ impl Query {
     /// overlap fractions are meant to rank fields, not to survey them.
     pub fn footprint(&self) -> Rect<f64> {
         let half_h_deg = self.track_km * 500.0 / M_PER_DEG_LAT;
-        let half_w_deg = self.scan_km * 500.0 / (M_PER_DEG_LAT * self.lat.to_radians().cos().max(0.01));
+        let half_w_deg =
+            self.scan_km * 500.0 / (M_PER_DEG_LAT * self.lat.to_radians().cos().max(0.01));
         Rect::new(
             (self.lon - half_w_deg, self.lat - half_h_deg),
             (self.lon + half_w_deg, self.lat + half_h_deg),
@@ -185,38 +186,68 @@ mod tests {
         let county = UnitLayer::new(Level::County, vec![square("410526", 114.0, 35.0, 1.0)]);
         let towns = UnitLayer::new(
             Level::Township,
-            vec![square("410526100", 114.0, 35.0, 0.5), square("410526101", 114.5, 35.0, 0.5)],
+            vec![
+                square("410526100", 114.0, 35.0, 0.5),
+                square("410526101", 114.5, 35.0, 0.5),
+            ],
         );
         let loc = Locator::new(vec![towns, county], None, MaskSet::new(vec![], vec![]));
-        let l = loc.locate(Query { lon: 114.7, lat: 35.2, scan_km: 0.375, track_km: 0.375 });
+        let l = loc.locate(Query {
+            lon: 114.7,
+            lat: 35.2,
+            scan_km: 0.375,
+            track_km: 0.375,
+        });
         assert_eq!(l.county.unwrap().code, "410526");
         assert_eq!(l.township.unwrap().code, "410526101");
         assert!(!l.outside_admin);
-        let l = loc.locate(Query { lon: 116.0, lat: 35.2, scan_km: 0.375, track_km: 0.375 });
+        let l = loc.locate(Query {
+            lon: 116.0,
+            lat: 35.2,
+            scan_km: 0.375,
+            track_km: 0.375,
+        });
         assert!(l.outside_admin && l.county.is_none());
     }
 
     #[test]
     fn footprint_is_pixel_sized() {
-        let q = Query { lon: 114.5, lat: 35.5, scan_km: 0.375, track_km: 0.375 };
+        let q = Query {
+            lon: 114.5,
+            lat: 35.5,
+            scan_km: 0.375,
+            track_km: 0.375,
+        };
         let r = q.footprint();
         let w_m = crate::raster::georef::haversine_m((r.min().x, 35.5), (r.max().x, 35.5));
         let h_m = crate::raster::georef::haversine_m((114.5, r.min().y), (114.5, r.max().y));
-        assert!((w_m - 375.0).abs() < 1.0 && (h_m - 375.0).abs() < 1.0, "{w_m} x {h_m}");
+        assert!(
+            (w_m - 375.0).abs() < 1.0 && (h_m - 375.0).abs() < 1.0,
+            "{w_m} x {h_m}"
+        );
     }
 
     #[test]
     fn parcels_ranked_by_share() {
         // Two fields splitting a pixel 3:1 (field sizes in degrees, pixel ≈ 0.0034° at 35.5°N).
-        let q = Query { lon: 114.5, lat: 35.5, scan_km: 0.375, track_km: 0.375 };
+        let q = Query {
+            lon: 114.5,
+            lat: 35.5,
+            scan_km: 0.375,
+            track_km: 0.375,
+        };
         let r = q.footprint();
         let split = r.min().x + 0.75 * r.width();
         let a = AreaFeature {
-            shape: MultiPolygon(vec![Rect::new((r.min().x - 0.01, 35.4), (split, 35.6)).to_polygon()]),
+            shape: MultiPolygon(vec![
+                Rect::new((r.min().x - 0.01, 35.4), (split, 35.6)).to_polygon()
+            ]),
             ..square("A", 0.0, 0.0, 1.0)
         };
         let b = AreaFeature {
-            shape: MultiPolygon(vec![Rect::new((split, 35.4), (r.max().x + 0.01, 35.6)).to_polygon()]),
+            shape: MultiPolygon(vec![
+                Rect::new((split, 35.4), (r.max().x + 0.01, 35.6)).to_polygon()
+            ]),
             ..square("B", 0.0, 0.0, 1.0)
         };
         let parcels = UnitLayer::new(Level::Parcel, vec![b, a]);
@@ -224,7 +255,14 @@ mod tests {
         let l = loc.locate(q);
         assert_eq!(l.parcels.len(), 2);
         assert_eq!(l.parcels[0].id, "A");
-        assert!((l.parcels[0].fraction - 0.75).abs() < 1e-9, "{:?}", l.parcels);
-        assert!(!l.outside_admin, "no admin layer given: nothing to be outside of");
+        assert!(
+            (l.parcels[0].fraction - 0.75).abs() < 1e-9,
+            "{:?}",
+            l.parcels
+        );
+        assert!(
+            !l.outside_admin,
+            "no admin layer given: nothing to be outside of"
+        );
     }
 }

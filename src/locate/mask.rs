@@ -167,7 +167,8 @@ impl MaskSet {
         hits.into_iter().reduce(|b, h| {
             let better = h.priority > b.priority
                 || (h.priority == b.priority
-                    && h.distance_m.unwrap_or(f64::INFINITY) < b.distance_m.unwrap_or(f64::INFINITY));
+                    && h.distance_m.unwrap_or(f64::INFINITY)
+                        < b.distance_m.unwrap_or(f64::INFINITY));
             if better {
                 h
             } else {
@@ -213,7 +214,10 @@ mod tests {
             shape: MultiPolygon(vec![Rect::new((113.8, 34.5), (113.9, 34.6)).to_polygon()]),
         };
         let set = MaskSet::new(
-            vec![plant("A", 113.85, 34.55, 10_000.0), plant("B", 113.86, 34.55, 10_000.0)],
+            vec![
+                plant("A", 113.85, 34.55, 10_000.0),
+                plant("B", 113.86, 34.55, 10_000.0),
+            ],
             vec![zone],
         );
         assert_eq!(set.check(113.85, 34.55).unwrap().reason, "airport");
@@ -225,7 +229,12 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let points = (0..500)
             .map(|i| {
-                let mut p = plant(&format!("p{i}"), rng.gen_range(114.0..115.0), rng.gen_range(35.0..36.0), rng.gen_range(200.0..5000.0));
+                let mut p = plant(
+                    &format!("p{i}"),
+                    rng.gen_range(114.0..115.0),
+                    rng.gen_range(35.0..36.0),
+                    rng.gen_range(200.0..5000.0),
+                );
                 p.priority = rng.gen_range(0..3);
                 p
             })

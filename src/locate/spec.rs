@@ -100,8 +100,17 @@ pub enum SpecError {
 }
 
 const KEYS: [&str; 11] = [
-    "level", "code", "name", "parent", "layer", "crs", "cropland_ha", "where", "radius_m",
-    "reason", "priority",
+    "level",
+    "code",
+    "name",
+    "parent",
+    "layer",
+    "crs",
+    "cropland_ha",
+    "where",
+    "radius_m",
+    "reason",
+    "priority",
 ];
 
 fn looks_like_option(segment: &str) -> Option<(&str, &str)> {
@@ -144,9 +153,10 @@ impl LayerSpec {
         // `crs=EPSG:n` holds the separator itself: glue it back together first.
         let mut segments: Vec<String> = Vec::new();
         for seg in spec.split(':') {
-            let glue = segments.last().is_some_and(|prev: &String| {
-                prev.eq_ignore_ascii_case("crs=epsg")
-            }) && !seg.is_empty()
+            let glue = segments
+                .last()
+                .is_some_and(|prev: &String| prev.eq_ignore_ascii_case("crs=epsg"))
+                && !seg.is_empty()
                 && seg.chars().all(|c| c.is_ascii_digit());
             if glue {
                 let prev = segments.last_mut().expect("checked");
@@ -189,7 +199,9 @@ impl LayerSpec {
                 "cropland_ha" => out.cropland_ha_field = Some(value.into()),
                 "where" => out.where_clause = Some(value.into()),
                 "reason" => out.reason = Some(value.into()),
-                "crs" => out.crs = Some(parse_crs(value).ok_or_else(|| bad("wgs84, gcj02 or EPSG:n"))?),
+                "crs" => {
+                    out.crs = Some(parse_crs(value).ok_or_else(|| bad("wgs84, gcj02 or EPSG:n"))?)
+                }
                 "radius_m" => {
                     let r: f64 = value.parse().map_err(|_| bad("a distance in metres"))?;
                     if !(r.is_finite() && r >= 0.0) {
@@ -240,7 +252,10 @@ mod tests {
             "../shared/data/admin/garybikini_county_shp/henan_410000.shp:level=county:code=adcode:name=name:crs=gcj02",
         )
         .unwrap();
-        assert_eq!(s.path, PathBuf::from("../shared/data/admin/garybikini_county_shp/henan_410000.shp"));
+        assert_eq!(
+            s.path,
+            PathBuf::from("../shared/data/admin/garybikini_county_shp/henan_410000.shp")
+        );
         assert_eq!(s.level, Some(Level::County));
         assert_eq!(s.name_field.as_deref(), Some("name"));
         assert_eq!(s.crs, Some(CrsSpec::Gcj02));
@@ -271,7 +286,13 @@ mod tests {
             Err(SpecError::BadValue { key, .. }) => assert_eq!(key, "level"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(LayerSpec::parse("a.shp:radius_m=-3"), Err(SpecError::BadValue { .. })));
-        assert!(matches!(LayerSpec::parse(":level=county"), Err(SpecError::NoPath { .. })));
+        assert!(matches!(
+            LayerSpec::parse("a.shp:radius_m=-3"),
+            Err(SpecError::BadValue { .. })
+        ));
+        assert!(matches!(
+            LayerSpec::parse(":level=county"),
+            Err(SpecError::NoPath { .. })
+        ));
     }
 }

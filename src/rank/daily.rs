@@ -34,6 +34,9 @@ pub struct RankRow {
     pub per_1000_ha_cropland: Option<f64>,
 }
 
+/// (code, hotspots, name, cropland ha) of one unit on one day.
+type DayUnit<'a> = (&'a str, usize, &'a str, Option<f64>);
+
 /// Ranks units per local day. `from`/`to` are inclusive local dates. Units without hotspots on
 /// a day do not appear for that day.
 ///
@@ -67,12 +70,13 @@ pub fn rank_daily(
         if from.is_some_and(|d| date < d) || to.is_some_and(|d| date > d) {
             continue;
         }
-        let e = counts
-            .entry((date, f.code.as_str()))
-            .or_insert((0, f.name.as_str(), f.cropland_ha));
+        let e =
+            counts
+                .entry((date, f.code.as_str()))
+                .or_insert((0, f.name.as_str(), f.cropland_ha));
         e.0 += 1;
     }
-    let mut by_day: BTreeMap<NaiveDate, Vec<(&str, usize, &str, Option<f64>)>> = BTreeMap::new();
+    let mut by_day: BTreeMap<NaiveDate, Vec<DayUnit>> = BTreeMap::new();
     for ((date, code), (n, name, crop)) in counts {
         by_day.entry(date).or_default().push((code, n, name, crop));
     }
@@ -93,9 +97,7 @@ pub fn rank_daily(
                 name: name.to_string(),
                 hotspots: n,
                 rank,
-                per_1000_ha_cropland: crop
-                    .filter(|ha| *ha > 0.0)
-                    .map(|ha| n as f64 * 1000.0 / ha),
+                per_1000_ha_cropland: crop.filter(|ha| *ha > 0.0).map(|ha| n as f64 * 1000.0 / ha),
             });
         }
     }
@@ -119,8 +121,12 @@ mod tests {
     #[test]
     fn competition_ranks_ties_share_and_skip() {
         let fires = vec![
-            fire(5, 3, "A"), fire(5, 3, "A"), fire(5, 4, "B"), fire(5, 4, "B"),
-            fire(5, 4, "C"), fire(6, 4, "C"),
+            fire(5, 3, "A"),
+            fire(5, 3, "A"),
+            fire(5, 4, "B"),
+            fire(5, 4, "B"),
+            fire(5, 4, "C"),
+            fire(6, 4, "C"),
         ];
         let utc = FixedOffset::east_opt(0).unwrap();
         let rows = rank_daily(&fires, "township", utc, None, None);
