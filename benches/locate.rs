@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --bench locate` (needs `python3` with geopandas, shapely, pyogrio for
 //! the comparison; without it only strawfire is timed). Sizes: `LOCATE_BENCH_PARCELS`,
-//! `LOCATE_BENCH_HOTSPOTS`. Generated files go to `$CARGO_TARGET_DIR/locate-bench/` (or
+//! `LOCATE_BENCH_HOTSPOTS`; `LOCATE_BENCH_PYTHON=0` skips geopandas. Generated files go to `$CARGO_TARGET_DIR/locate-bench/` (or
 //! `target/`), never into the repository.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,35 @@ const LON0: f64 = 114.0;
 const LAT0: f64 = 35.0;
 const SPAN_LON: f64 = 1.0;
 const SPAN_LAT: f64 = 0.8;
+
+/// CPU seconds used by this process so far (user + system, all threads), from /proc: the
+/// machine is shared, so wall time alone measures the neighbours' builds too.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`: state is field 3; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Wall and CPU seconds of a phase.
+struct Clock {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock {
+            wall: Instant::now(),
+            cpu: cpu_s(),
+        }
+    }
+    fn stop(&self) -> (f64, f64) {
+        (self.wall.elapsed().as_secs_f64(), cpu_s() - self.cpu)
+    }
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -130,16 +159,16 @@ fn main() -> Result<()> {
     }
 
     // strawfire, end to end.
-    let t_all = Instant::now();
-    let t = Instant::now();
+    let all = Clock::start();
+    let t = Clock::start();
     let spec = LayerSpec::parse(&format!("{}:code=parcel_id", parcels.display()))?;
     let layer = load_layer(&spec, Some(Level::Parcel))?;
-    let read_layer_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+    let read_layer = t.stop();
+    let t = Clock::start();
     let unit_layer = UnitLayer::new(Level::Parcel, layer.areas);
-    let index_s = t.elapsed().as_secs_f64();
+    let index = t.stop();
     let locator = Locator::new(vec![], Some(unit_layer), MaskSet::new(vec![], vec![]));
-    let t = Instant::now();
+    let t = Clock::start();
     let feed = read_hotspots(&hotspots)?;
     let queries: Vec<Query> = feed
         .rows
@@ -151,14 +180,14 @@ fn main() -> Result<()> {
             track_km: r.hotspot.track_km,
         })
         .collect();
-    let read_hotspots_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+    let read_h = t.stop();
+    let t = Clock::start();
     let located = locator.locate_all(&queries);
-    let match_s = t.elapsed().as_secs_f64();
-    let total_s = t_all.elapsed().as_secs_f64();
-    let t = Instant::now();
+    let matched = t.stop();
+    let total = all.stop();
+    let t = Clock::start();
     let one_thread: Vec<_> = queries.iter().map(|&q| locator.locate(q)).collect();
-    let match_1t_s = t.elapsed().as_secs_f64();
+    let matched_1t = t.stop();
     assert_eq!(one_thread, located);
     let pairs: usize = located.iter().map(|l| l.parcels.len()).sum();
     let with_parcel = located.iter().filter(|l| !l.parcels.is_empty()).count();
@@ -171,21 +200,33 @@ fn main() -> Result<()> {
         "## strawfire ({n_parcels} parcels, {n_hotspots} hotspots, {} rayon threads)",
         rayon::current_num_threads()
     );
-    println!("read layer (OGR FlatGeobuf -> geo): {read_layer_s:.2} s");
-    println!("build R-tree:                       {index_s:.2} s");
-    println!("read hotspots CSV:                  {read_hotspots_s:.2} s");
+    let rate = |secs: f64| n_hotspots as f64 / secs;
+    println!("phase | wall s | CPU s");
     println!(
-        "match footprints (rayon):           {match_s:.2} s = {:.0} hotspots/s",
-        n_hotspots as f64 / match_s
+        "read layer (OGR FlatGeobuf -> geo) | {:.2} | {:.2}",
+        read_layer.0, read_layer.1
+    );
+    println!("build R-tree | {:.2} | {:.2}", index.0, index.1);
+    println!("read hotspots CSV | {:.2} | {:.2}", read_h.0, read_h.1);
+    println!(
+        "match footprints, rayon | {:.2} | {:.2} | {:.0} hotspots/s wall",
+        matched.0,
+        matched.1,
+        rate(matched.0)
     );
     println!(
-        "match footprints (1 thread):        {match_1t_s:.2} s = {:.0} hotspots/s",
-        n_hotspots as f64 / match_1t_s
+        "match footprints, 1 thread | {:.2} | {:.2} | {:.0} hotspots/CPU-s",
+        matched_1t.0,
+        matched_1t.1,
+        rate(matched_1t.1)
     );
-    println!("end to end (rayon match):           {total_s:.2} s");
+    println!("end to end (rayon match) | {:.2} | {:.2}", total.0, total.1);
     println!("result: {with_parcel} hotspots on parcels, {pairs} hotspot-parcel pairs, sum of shares {share_sum:.1}");
     println!("best parcel of hotspot 0: {:?}", located[0].parcels.first());
 
+    if std::env::var("LOCATE_BENCH_PYTHON").is_ok_and(|v| v == "0") {
+        return Ok(());
+    }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/locate_geopandas.py");
     let out = Command::new("python3")
         .arg(&script)

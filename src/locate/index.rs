@@ -11,8 +11,9 @@
 //! Each has a `*_reference` linear scan beside it; tests check that they agree on seeded data.
 
 use geo::{BoundingRect, Coord, Intersects, LineString, MultiPolygon, Point, Rect};
+use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::{Envelope, RTree, RTreeObject, AABB};
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
@@ -20,6 +21,8 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 pub struct PolygonIndex {
     tree: RTree<Entry>,
     shapes: Vec<MultiPolygon<f64>>,
+    /// Area of each shape, in squared coordinate units.
+    areas: Vec<f64>,
 }
 
 /// One polygon overlapping a footprint.
@@ -46,9 +49,16 @@ impl PolygonIndex {
                 ))
             })
             .collect();
+        // Whole areas, computed once: a field lying wholly under a footprint (most of them,
+        // with 100 m fields and a 375 m pixel) then needs no geometry access at query time.
+        let areas = shapes
+            .par_iter()
+            .map(|s| s.bounding_rect().map_or(0.0, |r| clipped_area(s, r)))
+            .collect();
         PolygonIndex {
             tree: RTree::bulk_load(entries),
             shapes,
+            areas,
         }
     }
 
@@ -89,34 +99,44 @@ impl PolygonIndex {
     /// (ties by index). Polygons touching only along an edge (share 0) are left out.
     pub fn overlaps(&self, rect: Rect<f64>) -> Vec<Overlap> {
         let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
-        let candidates = self
-            .tree
-            .locate_in_envelope_intersecting(&env)
-            .map(|e| e.data);
-        collect_overlaps(candidates, &self.shapes, rect)
+        let rect_area = rect.width() * rect.height();
+        let candidates = self.tree.locate_in_envelope_intersecting(&env).map(|e| {
+            let area = if env.contains_envelope(&e.geom().envelope()) {
+                self.areas[e.data]
+            } else {
+                clipped_area(&self.shapes[e.data], rect)
+            };
+            (e.data, area)
+        });
+        collect_overlaps(candidates, rect_area)
     }
 
     /// The same answer as [`Self::overlaps`] by clipping every polygon.
     pub fn overlaps_reference(&self, rect: Rect<f64>) -> Vec<Overlap> {
-        collect_overlaps(0..self.shapes.len(), &self.shapes, rect)
+        let rect_area = rect.width() * rect.height();
+        let candidates = self
+            .shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, clipped_area(s, rect)));
+        collect_overlaps(candidates, rect_area)
     }
 }
 
 /// Below this share of the footprint an overlap is numerical noise (a shared edge).
 const MIN_FRACTION: f64 = 1e-9;
 
+/// `(index, overlap area)` pairs to overlaps with their share of the footprint.
 fn collect_overlaps(
-    candidates: impl Iterator<Item = usize>,
-    shapes: &[MultiPolygon<f64>],
-    rect: Rect<f64>,
+    candidates: impl Iterator<Item = (usize, f64)>,
+    rect_area: f64,
 ) -> Vec<Overlap> {
-    let rect_area = rect.width() * rect.height();
     if rect_area <= 0.0 {
         return Vec::new();
     }
     let mut out: Vec<Overlap> = candidates
-        .filter_map(|i| {
-            let fraction = (clipped_area(&shapes[i], rect) / rect_area).min(1.0);
+        .filter_map(|(i, area)| {
+            let fraction = (area / rect_area).min(1.0);
             (fraction > MIN_FRACTION).then_some(Overlap { index: i, fraction })
         })
         .collect();
@@ -155,44 +175,76 @@ type Cross = fn(Coord<f64>, Coord<f64>, f64) -> Coord<f64>;
 /// spikes along the window edges; they add no area, so the area stays exact.
 fn clipped_ring_area(ring: &LineString<f64>, rect: Rect<f64>) -> f64 {
     let (min, max) = (rect.min(), rect.max());
-    let mut pts: Vec<Coord<f64>> = ring.0.clone();
+    let mut pts: &[Coord<f64>] = &ring.0;
     if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
+        pts = &pts[..pts.len() - 1];
     }
-    // Fast path: ring entirely inside the window.
-    if pts
-        .iter()
-        .all(|c| c.x >= min.x && c.x <= max.x && c.y >= min.y && c.y <= max.y)
-    {
-        return shoelace(&pts).abs();
+    // Fast paths without copying: ring inside the window, or its bounding box outside it.
+    let (mut lo, mut hi) = (
+        Coord {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        },
+        Coord {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        },
+    );
+    for c in pts {
+        lo = Coord {
+            x: lo.x.min(c.x),
+            y: lo.y.min(c.y),
+        };
+        hi = Coord {
+            x: hi.x.max(c.x),
+            y: hi.y.max(c.y),
+        };
     }
-    let edges: [(Inside, Cross, f64); 4] = [
-        (|c, v| c.x >= v, cross_x, min.x),
-        (|c, v| c.x <= v, cross_x, max.x),
-        (|c, v| c.y >= v, cross_y, min.y),
-        (|c, v| c.y <= v, cross_y, max.y),
-    ];
-    for (inside, cross, v) in edges {
-        if pts.is_empty() {
-            return 0.0;
-        }
-        let mut next = Vec::with_capacity(pts.len() + 4);
-        let mut prev = *pts.last().expect("non-empty");
-        for &cur in &pts {
-            match (inside(cur, v), inside(prev, v)) {
-                (true, true) => next.push(cur),
-                (true, false) => {
-                    next.push(cross(prev, cur, v));
-                    next.push(cur);
+    if lo.x >= min.x && hi.x <= max.x && lo.y >= min.y && hi.y <= max.y {
+        return shoelace(pts).abs();
+    }
+    if hi.x <= min.x || lo.x >= max.x || hi.y <= min.y || lo.y >= max.y {
+        return 0.0;
+    }
+    // Two scratch buffers per thread: millions of clips must not allocate each time.
+    CLIP_SCRATCH.with(|scratch| {
+        let (a, b) = &mut *scratch.borrow_mut();
+        a.clear();
+        a.extend_from_slice(pts);
+        let edges: [(Inside, Cross, f64); 4] = [
+            (|c, v| c.x >= v, cross_x, min.x),
+            (|c, v| c.x <= v, cross_x, max.x),
+            (|c, v| c.y >= v, cross_y, min.y),
+            (|c, v| c.y <= v, cross_y, max.y),
+        ];
+        for (inside, cross, v) in edges {
+            let Some(&last) = a.last() else {
+                return 0.0;
+            };
+            b.clear();
+            let mut prev = last;
+            for &cur in a.iter() {
+                match (inside(cur, v), inside(prev, v)) {
+                    (true, true) => b.push(cur),
+                    (true, false) => {
+                        b.push(cross(prev, cur, v));
+                        b.push(cur);
+                    }
+                    (false, true) => b.push(cross(prev, cur, v)),
+                    (false, false) => {}
                 }
-                (false, true) => next.push(cross(prev, cur, v)),
-                (false, false) => {}
+                prev = cur;
             }
-            prev = cur;
+            std::mem::swap(a, b);
         }
-        pts = next;
-    }
-    shoelace(&pts).abs()
+        shoelace(a).abs()
+    })
+}
+
+type Scratch = std::cell::RefCell<(Vec<Coord<f64>>, Vec<Coord<f64>>)>;
+
+thread_local! {
+    static CLIP_SCRATCH: Scratch = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 fn cross_x(a: Coord<f64>, b: Coord<f64>, x: f64) -> Coord<f64> {

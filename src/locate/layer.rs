@@ -331,12 +331,19 @@ fn to_wgs84(
     transform: Option<&CoordTransform>,
     gcj: bool,
 ) -> Result<geo::Geometry<f64>, gdal::errors::GdalError> {
-    let mut g = geometry.clone();
-    g.flatten_to_2d();
-    if let Some(t) = transform {
-        g.transform_inplace(t)?;
-    }
-    let mut out = g.to_geo()?;
+    use gdal::vector::geometry_type_flatten;
+    // Cloning an OGR geometry costs as much as reading it: only when it must change.
+    let flat = geometry_type_flatten(geometry.geometry_type()) == geometry.geometry_type();
+    let mut out = if flat && transform.is_none() {
+        geometry.to_geo()?
+    } else {
+        let mut g = geometry.clone();
+        g.flatten_to_2d();
+        if let Some(t) = transform {
+            g.transform_inplace(t)?;
+        }
+        g.to_geo()?
+    };
     if gcj {
         out.map_coords_in_place(|c| {
             let (lon, lat) = gcj02_to_wgs84(c.x, c.y);
