@@ -218,6 +218,54 @@ fn rank_orders_townships_per_day() {
 }
 
 #[test]
+fn rank_per_1000_ha_of_cropland_when_the_layer_gives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two square WGS84 counties with a cropland field (invented figures, for the arithmetic).
+    let sq = |code: &str, x: f64, ha: f64| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"adcode":"{code}","name":"c{code}","crop_ha":{ha}}},"geometry":{{"type":"Polygon","coordinates":[[[{x},35],[{x1},35],[{x1},36],[{x},36],[{x},35]]]}}}}"#,
+            x1 = x + 1.0
+        )
+    };
+    let admin = dir.path().join("counties.geojson");
+    std::fs::write(
+        &admin,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
+            sq("000001", 114.0, 40_000.0),
+            sq("000002", 115.0, 8_000.0)
+        ),
+    )
+    .unwrap();
+    let feed = dir.path().join("h.csv");
+    write_feed(
+        &feed,
+        &[(114.5, 35.5), (114.6, 35.5), (114.7, 35.5), (115.5, 35.5)],
+        "2024-06-05",
+    );
+    let spec = format!(
+        "{}:level=county:code=adcode:name=name:cropland_ha=crop_ha",
+        admin.display()
+    );
+    let (ok, out, err) = strawfire(&[
+        "rank",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        &spec,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "date,level,code,name,hotspots,rank,per_1000_ha_cropland",
+            "2024-06-05,county,000001,c000001,3,1,0.0750",
+            "2024-06-05,county,000002,c000002,1,2,0.1250",
+        ]
+    );
+}
+
+#[test]
 fn cli_errors_name_the_field_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let feed = dir.path().join("h.csv");

@@ -235,6 +235,14 @@ fn parse_crs(value: &str) -> Option<CrsSpec> {
     }
 }
 
+/// In the config file a layer is the same string as on the command line.
+impl<'de> serde::Deserialize<'de> for LayerSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        LayerSpec::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for LayerSpec {
     type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -274,6 +282,22 @@ mod tests {
         assert_eq!(s.where_clause.as_deref(), Some("Fuel='Coal'"));
         let s = LayerSpec::parse("a.gpkg:layer=brp:crs=epsg%3A28992");
         assert!(matches!(s, Err(SpecError::BadValue { .. })));
+    }
+
+    #[test]
+    fn config_files_use_the_same_string() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Cfg {
+            admin: Vec<LayerSpec>,
+        }
+        let cfg: Cfg =
+            toml::from_str(r#"admin = ["c.shp:level=county:code=adcode:crs=gcj02"]"#).unwrap();
+        assert_eq!(cfg.admin[0].code_field.as_deref(), Some("adcode"));
+        let bad: Result<Cfg, _> = toml::from_str(r#"admin = ["c.shp:level=nation"]"#);
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("bad value `nation` for `level`"));
     }
 
     #[test]
