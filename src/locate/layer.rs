@@ -109,15 +109,6 @@ pub enum LayerError {
         #[source]
         source: Box<gdal::errors::GdalError>,
     },
-    /// A feature's geometry could not be read or transformed.
-    #[error("{path}, layer `{layer}`, feature {fid}: unreadable geometry")]
-    Geometry {
-        path: PathBuf,
-        layer: String,
-        fid: u64,
-        #[source]
-        source: Box<gdal::errors::GdalError>,
-    },
 }
 
 /// Loads the layer a spec names. `level` is the level implied by where the spec was given
@@ -266,20 +257,27 @@ pub fn load_layer(spec: &LayerSpec, implied: Option<Level>) -> Result<Layer, Lay
         let name = text(name_idx).unwrap_or_default();
         let parent = text(parent_idx).filter(|p| !p.is_empty());
         let cropland_ha = cropland_idx.and_then(|i| feature.field_as_double(i).ok().flatten());
-        let Some(geometry) = feature.geometry() else {
+        // OGR hands out a geometry without a handle for rows with no coordinates (CSV).
+        let Some(geometry) = feature
+            .geometry()
+            .filter(|g| g.has_gdal_ptr() && !g.is_empty())
+        else {
             out.warnings.push(format!(
                 "{}, layer `{layer_name}`, feature {fid}: no geometry, skipped",
                 path.display()
             ));
             continue;
         };
-        let geo_geometry =
-            to_wgs84(geometry, transform.as_ref(), gcj).map_err(|source| LayerError::Geometry {
-                path: path.clone(),
-                layer: layer_name.clone(),
-                fid,
-                source: Box::new(source),
-            })?;
+        let geo_geometry = match to_wgs84(geometry, transform.as_ref(), gcj) {
+            Ok(g) => g,
+            Err(e) => {
+                out.warnings.push(format!(
+                    "{}, layer `{layer_name}`, feature {fid}: unusable geometry ({e}), skipped",
+                    path.display()
+                ));
+                continue;
+            }
+        };
         match geo_geometry {
             geo::Geometry::Polygon(p) => out.areas.push(AreaFeature {
                 code,
