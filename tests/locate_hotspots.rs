@@ -138,8 +138,13 @@ fn excel_resaved_file_equals_the_pristine_archive() {
 fn geojson_equals_csv_of_the_same_points() {
     let csv = read("nepal_viirs_snpp_nrt_2023-12-30_to_2024-01-08.csv");
     let json = read("nepal_viirs_snpp_nrt_2023-12-30_to_2024-01-08.geojson");
+    assert_eq!(
+        csv.header, json.header,
+        "the same columns in the same order"
+    );
     for (a, b) in csv.rows.iter().zip(&json.rows) {
         assert_eq!(a.hotspot, b.hotspot, "feature {}", b.line);
+        assert_eq!(a.fields[..3], b.fields[..3], "feature {}", b.line);
     }
 }
 

@@ -162,6 +162,43 @@ pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
             }
         }
     }
+    // serde_json maps are sorted by key: put the FIRMS columns back in schema order.
+    const FIRMS_ORDER: [&str; 18] = [
+        "country_id",
+        "latitude",
+        "longitude",
+        "bright_ti4",
+        "brightness",
+        "scan",
+        "track",
+        "acq_date",
+        "acq_time",
+        "satellite",
+        "instrument",
+        "confidence",
+        "version",
+        "bright_ti5",
+        "bright_t31",
+        "frp",
+        "daynight",
+        "type",
+    ];
+    header.sort_by_key(|k| {
+        FIRMS_ORDER
+            .iter()
+            .position(|f| f == k)
+            .unwrap_or(FIRMS_ORDER.len())
+    });
+    let (lat_col, lon_col) = (
+        header
+            .iter()
+            .position(|h| h == "latitude")
+            .expect("always there"),
+        header
+            .iter()
+            .position(|h| h == "longitude")
+            .expect("always there"),
+    );
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
@@ -181,8 +218,8 @@ pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
             .collect();
         // The geometry is the position; properties only fill in when there is none.
         if let Some(c) = coords.filter(|c| c.len() >= 2) {
-            fields[0] = text(&c[1]);
-            fields[1] = text(&c[0]);
+            fields[lat_col] = text(&c[1]);
+            fields[lon_col] = text(&c[0]);
         }
         raw.push(((i + 1) as u64, fields));
     }

@@ -102,6 +102,25 @@ pub struct Location {
 }
 
 /// The matcher over all loaded layers.
+///
+/// # Examples
+/// ```
+/// use strawfire::locate::{gcj02, load_layer, LayerSpec, Locator, MaskSet, Query, UnitLayer};
+/// let spec = LayerSpec::parse(
+///     "samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=adcode:name=name:crs=gcj02",
+/// )?;
+/// let counties = load_layer(&spec, None)?; // GCJ-02 in the file, WGS84 from here on
+/// let locator = Locator::new(
+///     vec![UnitLayer::new(counties.level, counties.areas)],
+///     None,
+///     MaskSet::new(vec![], vec![]),
+/// );
+/// // A VIIRS hotspot (WGS84) in 滑县: the point AMap shows at (114.52, 35.58).
+/// let (lon, lat) = gcj02::gcj02_to_wgs84(114.52, 35.58);
+/// let here = locator.locate(Query { lon, lat, scan_km: 0.375, track_km: 0.375 });
+/// assert_eq!(here.county.unwrap().name, "滑县");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Locator {
     admin: Vec<UnitLayer>,
     parcels: Option<UnitLayer>,
