@@ -10,6 +10,12 @@ pub enum Error {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Detect(#[from] crate::detect::DetectError),
+    #[error(transparent)]
+    LayerSpec(#[from] crate::locate::SpecError),
+    #[error(transparent)]
+    Layer(#[from] crate::locate::LayerError),
+    #[error(transparent)]
+    HotspotRead(#[from] crate::hotspot::ReadError),
 }
 
 /// Result with the crate [`Error`].
