@@ -6,7 +6,7 @@ use std::process::Command;
 
 use geo::InteriorPoint;
 use strawfire::locate::gcj02::gcj02_to_wgs84;
-use strawfire::locate::{load_layer, LayerSpec};
+use strawfire::locate::{load_layer, LayerSpec, Level};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -307,4 +307,27 @@ fn cli_errors_name_the_field_and_the_file() {
         COUNTIES,
     ]);
     assert!(!ok && err.contains("`6/5/2024` are ambiguous"), "{err}");
+}
+
+#[test]
+fn every_sample_parcel_lies_in_the_township_it_names() {
+    let spec = |s: &str| LayerSpec::parse(&format!("{}/{s}", root().display())).unwrap();
+    let towns = load_layer(&spec(TOWNSHIPS), None).unwrap();
+    let parcels = load_layer(
+        &spec("samples/admin/henan_hua_parcels_generated_gcj02.geojson:level=parcel:code=parcel_id:parent=township:crs=gcj02"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(parcels.areas.len(), 640);
+    let index = strawfire::locate::UnitLayer::new(Level::Township, towns.areas);
+    for p in &parcels.areas {
+        let c = p.shape.interior_point().unwrap();
+        let hits: Vec<&str> = index
+            .index
+            .containing(c.x(), c.y())
+            .iter()
+            .map(|&i| index.units[i].code.as_str())
+            .collect();
+        assert_eq!(hits, [p.parent.as_deref().unwrap()], "parcel {}", p.code);
+    }
 }

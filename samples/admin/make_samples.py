@@ -9,7 +9,8 @@
   ../shared/data/admin/modood_codes/streets.csv, clipped to the county; each cell carries one real
   township code and name in code order. Real codes and names, invented boundaries.
 - henan_hua_parcels_generated_gcj02.geojson: GENERATED. Field strips 100 m x 250 m on a grid over
-  a 4 km x 4 km block of 滑县 (some cut by a 6 m lane), ids `HUA-<row>-<col>`.
+  a 4 km x 4 km block of 滑县 (some cut by a 6 m lane), each clipped to the generated township
+  holding its centre (field `township`), ids `HUA-<row>-<col>`.
 """
 import csv
 import numpy as np
@@ -57,6 +58,7 @@ gpd.GeoDataFrame(towns, crs=counties.crs).to_file(
     layer_options={"COORDINATE_PRECISION": 6, "WRITE_NAME": "NO"})
 
 hua = counties[counties.adcode == "410526"].geometry.iloc[0]
+hua_towns = [t for t in towns if t["county"] == "410526"]
 cx, cy = 114.56, 35.50
 m_lat = 1 / 111195.0
 m_lon = m_lat / np.cos(np.radians(cy))
@@ -71,9 +73,16 @@ for r in range(16):          # 16 x 250 m north-south
             lane = box(x0 - 1, cut, x0 + 1, cut + 6 * m_lat)
             g = g.difference(lane)
         g = g.intersection(hua)
-        if not g.is_empty:
-            crop = "wheat" if rng.random() < 0.8 else "maize"
-            parcels.append({"parcel_id": f"HUA-{r:02}-{k:02}", "crop": crop, "generated": "yes", "geometry": g})
+        # Each field lies in one township: the one holding its centre; it is cut at the border.
+        town = next((t for t in hua_towns if t["geometry"].contains(g.centroid)), None)
+        if g.is_empty or town is None:
+            continue
+        g = g.intersection(town["geometry"])
+        if g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        crop = "wheat" if rng.random() < 0.8 else "maize"
+        parcels.append({"parcel_id": f"HUA-{r:02}-{k:02}", "township": town["code"], "crop": crop,
+                        "generated": "yes", "geometry": g})
 gpd.GeoDataFrame(parcels, crs=counties.crs).to_file(
     OUT + "henan_hua_parcels_generated_gcj02.geojson", driver="GeoJSON",
     layer_options={"COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"})
