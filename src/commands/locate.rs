@@ -114,7 +114,7 @@ pub fn added_fields(loc: &Location) -> [String; 11] {
         name(&loc.township),
         code(&loc.village),
         name(&loc.village),
-        best.map(|p| p.id.clone()).unwrap_or_default(),
+        best.map(|p| p.id.to_string()).unwrap_or_default(),
         best.map(|p| format!("{:.3}", p.fraction))
             .unwrap_or_default(),
         loc.mask.as_ref().map(|m| m.label()).unwrap_or_default(),

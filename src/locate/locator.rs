@@ -2,6 +2,8 @@
 //! pixel footprint) and mask. Built once from loaded layers, then shared read-only by all
 //! queries; [`Locator::locate_all`] spreads a batch over rayon threads.
 
+use std::sync::Arc;
+
 use geo::Rect;
 use rayon::prelude::*;
 
@@ -27,12 +29,15 @@ pub struct UnitLayer {
     pub level: Level,
     pub units: Vec<UnitInfo>,
     pub index: PolygonIndex,
+    /// The codes again, shared: a footprint lists dozens of parcels, and handing out a
+    /// reference count is much cheaper than copying each id string.
+    shared_codes: Vec<Arc<str>>,
 }
 
 impl UnitLayer {
     /// Indexes the features of a layer (several files of the same level are concatenated first).
     pub fn new(level: Level, features: Vec<AreaFeature>) -> Self {
-        let (units, shapes) = features
+        let (units, shapes): (Vec<UnitInfo>, Vec<_>) = features
             .into_iter()
             .map(|f| {
                 (
@@ -46,10 +51,15 @@ impl UnitLayer {
                 )
             })
             .unzip();
+        let shared_codes = units
+            .iter()
+            .map(|u: &UnitInfo| Arc::from(u.code.as_str()))
+            .collect();
         UnitLayer {
             level,
             units,
             index: PolygonIndex::new(shapes),
+            shared_codes,
         }
     }
 }
@@ -83,7 +93,7 @@ impl Query {
 /// A parcel under the footprint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParcelShare {
-    pub id: String,
+    pub id: Arc<str>,
     /// Share of the footprint on this parcel, 0–1.
     pub fraction: f64,
 }
@@ -170,7 +180,7 @@ impl Locator {
                 .overlaps(q.footprint())
                 .into_iter()
                 .map(|o| ParcelShare {
-                    id: parcels.units[o.index].code.clone(),
+                    id: Arc::clone(&parcels.shared_codes[o.index]),
                     fraction: o.fraction,
                 })
                 .collect();
@@ -273,7 +283,7 @@ mod tests {
         let loc = Locator::new(vec![], Some(parcels), MaskSet::new(vec![], vec![]));
         let l = loc.locate(q);
         assert_eq!(l.parcels.len(), 2);
-        assert_eq!(l.parcels[0].id, "A");
+        assert_eq!(&*l.parcels[0].id, "A");
         assert!(
             (l.parcels[0].fraction - 0.75).abs() < 1e-9,
             "{:?}",
