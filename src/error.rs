@@ -12,6 +12,12 @@ pub enum Error {
     Detect(#[from] crate::detect::DetectError),
     #[error(transparent)]
     Synth(#[from] crate::synth::SynthError),
+    #[error(transparent)]
+    LayerSpec(#[from] crate::locate::SpecError),
+    #[error(transparent)]
+    Layer(#[from] crate::locate::LayerError),
+    #[error(transparent)]
+    HotspotRead(#[from] crate::hotspot::ReadError),
 }
 
 /// Result with the crate [`Error`].

@@ -23,6 +23,10 @@ enum Command {
     Scan(commands::scan::Args),
     /// Generate a physically based synthetic scene with planted fires and its truth CSV.
     Synth(commands::synth::Args),
+    /// Add county, township, village, parcel and mask columns to every hotspot row (batch).
+    Locate(Box<commands::locate::Args>),
+    /// Daily ranking of counties or townships by hotspots, from hotspot files (batch).
+    Rank(Box<commands::rank::Args>),
 }
 
 fn main() {
@@ -31,6 +35,8 @@ fn main() {
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Locate(args) => commands::locate::run(*args),
+        Command::Rank(args) => commands::rank::run(*args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
