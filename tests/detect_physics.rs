@@ -113,7 +113,7 @@ fn cropland_sites(spec: &SynthSpec) -> Vec<(usize, usize)> {
 
 /// Tiles of the detection-probability table (several small scenes rather than one large one:
 /// more varied backgrounds for the same number of pixels).
-const TILES: u64 = 4;
+const TILES: u64 = 5;
 const TILE_PX: usize = 200;
 
 /// The scenes of the detection-probability table: `PER_CELL` fires for each (area, temperature),
