@@ -12,9 +12,12 @@
 //! - [`hotspot`]: the FIRMS hotspot record and its CSV / GeoJSON forms.
 //! - [`synth`]: physically based synthetic scenes with planted fires and known truth.
 //! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
+//! - [`dispatch`]: the task state machine, priority and deadlines, the clock (pure).
+//! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure).
 //! - [`error`]: the crate error.
 
 pub mod detect;
+pub mod dispatch;
 pub mod error;
 pub mod hotspot;
 pub mod model;
@@ -22,5 +25,6 @@ pub mod physics;
 pub mod raster;
 pub mod scan;
 pub mod synth;
+pub mod verify;
 
 pub use error::{Error, Result};
