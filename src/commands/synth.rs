@@ -173,6 +173,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let big = spec.rows * spec.cols >= 4_000_000;
     let show = big && std::io::stderr().is_terminal();
     let rows = spec.rows;
+    if big && !show {
+        eprintln!(
+            "strawfire synth: generating {}×{} pixels",
+            spec.rows, spec.cols
+        );
+    }
     let progress = |done: usize| {
         if show {
             eprint!("\rstrawfire synth: generating rows {done}/{rows}");

@@ -110,21 +110,43 @@ impl SolarEphemeris {
 
     /// (solar zenith, solar azimuth clockwise from north) in degrees at (lon, lat).
     pub fn zenith_azimuth_deg(&self, lon_deg: f64, lat_deg: f64) -> (f64, f64) {
+        self.zenith_azimuth_from(
+            self.hour_angle_sin_cos(lon_deg),
+            lat_deg.to_radians().sin_cos(),
+            true,
+        )
+    }
+
+    /// (sin, cos) of the local hour angle at a longitude.
+    pub fn hour_angle_sin_cos(&self, lon_deg: f64) -> (f64, f64) {
         let true_solar_min = self.utc_plus_eot_min + 4.0 * lon_deg;
-        let hour_angle = (true_solar_min / 4.0 - 180.0).to_radians();
-        let (phi, dec) = (lat_deg.to_radians(), self.declination_rad);
-        let cos_z =
-            (phi.sin() * dec.sin() + phi.cos() * dec.cos() * hour_angle.cos()).clamp(-1.0, 1.0);
+        (true_solar_min / 4.0 - 180.0).to_radians().sin_cos()
+    }
+
+    /// Zenith and azimuth (°) from the hour angle's and the latitude's (sin, cos), so that a grid
+    /// can compute those once per column and once per row; the azimuth only when `azimuth`
+    /// (else 0).
+    pub fn zenith_azimuth_from(
+        &self,
+        (sin_h, cos_h): (f64, f64),
+        (sin_phi, cos_phi): (f64, f64),
+        azimuth: bool,
+    ) -> (f64, f64) {
+        let (sin_d, cos_d) = self.declination_rad.sin_cos();
+        let cos_z = (sin_phi * sin_d + cos_phi * cos_d * cos_h).clamp(-1.0, 1.0);
         let zen = cos_z.acos();
-        let denom = phi.cos() * zen.sin();
+        if !azimuth {
+            return (zen.to_degrees(), 0.0);
+        }
+        let denom = cos_phi * zen.sin();
         let az = if denom.abs() < 1e-12 {
             180.0
         } else {
-            let a = ((dec.sin() - phi.sin() * cos_z) / denom)
+            let a = ((sin_d - sin_phi * cos_z) / denom)
                 .clamp(-1.0, 1.0)
                 .acos()
                 .to_degrees();
-            if hour_angle.sin() > 0.0 {
+            if sin_h > 0.0 {
                 360.0 - a
             } else {
                 a

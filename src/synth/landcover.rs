@@ -5,6 +5,7 @@
 //! daytime targets that are not fires), clouds and their partially cloudy edges, and bow-tie fill.
 //! Every class is a pure function of (seed, row, col) so rows can be built on any thread.
 
+use super::fields::PixelFields;
 use super::noise::{fbm, hash2, mix64, unit};
 
 /// What a pixel of a synthetic scene is. `as u8` gives a stable code.
@@ -57,13 +58,9 @@ impl LandClass {
 }
 
 /// Sub-seeds of the independent noise fields.
-const LAKE: u64 = 1;
 const RIVER: u64 = 2;
-const FOREST: u64 = 3;
-const SOIL: u64 = 4;
 const VILLAGE: u64 = 5;
 const ROOF: u64 = 6;
-const CLOUD: u64 = 7;
 
 /// Villages: one chance per `VILLAGE_CELL`² pixels (the plain is dense with villages, ≈1 per 2 km²).
 const VILLAGE_CELL: i64 = 8;
@@ -123,24 +120,32 @@ impl LandcoverParams {
 
     /// The cover of pixel (row, col).
     pub fn cover(&self, row: usize, col: usize) -> Cover {
-        self.cover_with_rivers(row, col, &self.rivers_of_row(row, col + 1))
+        let fields = PixelFields::at(self.seed, row, col);
+        self.cover_with(row, col, &self.rivers_of_row(row, col + 1), &fields)
     }
 
-    /// The cover of pixel (row, col), given the rivers of its row ([`Self::rivers_of_row`]).
-    pub fn cover_with_rivers(&self, row: usize, col: usize, rivers: &[(f64, f64)]) -> Cover {
+    /// The cover of pixel (row, col), given the rivers of its row ([`Self::rivers_of_row`]) and
+    /// the texture fields at the pixel.
+    pub fn cover_with(
+        &self,
+        row: usize,
+        col: usize,
+        rivers: &[(f64, f64)],
+        fields: &PixelFields,
+    ) -> Cover {
         Cover {
-            surface: self.surface(row, col, rivers),
-            cloud_fraction: self.cloud_fraction(row, col),
+            surface: self.surface(row, col, rivers, fields),
+            cloud_fraction: self.cloud_fraction(fields),
         }
     }
 
     /// The surface class, ignoring clouds.
-    fn surface(&self, row: usize, col: usize, rivers: &[(f64, f64)]) -> LandClass {
-        let (r, c) = (row as f64, col as f64);
+    fn surface(&self, row: usize, col: usize, rivers: &[(f64, f64)], f: &PixelFields) -> LandClass {
+        let c = col as f64;
         if rivers
             .iter()
             .any(|&(centre, half)| (c - centre).abs() < half)
-            || fbm(self.field(LAKE), r, c, 45.0, 3) < 0.27
+            || f.lake < 0.27
         {
             return LandClass::Water;
         }
@@ -150,10 +155,10 @@ impl LandcoverParams {
         if self.in_blob(VILLAGE, VILLAGE_CELL, VILLAGE_PROBABILITY, row, col, 1.5) {
             return LandClass::Village;
         }
-        if fbm(self.field(FOREST), r, c, 28.0, 3) > 0.71 {
+        if f.forest > 0.71 {
             return LandClass::Forest;
         }
-        if fbm(self.field(SOIL), r, c, 16.0, 3) > 0.69 {
+        if f.soil > 0.69 {
             return LandClass::BrightSoil;
         }
         LandClass::Cropland
@@ -208,11 +213,11 @@ impl LandcoverParams {
 
     /// Cloud fraction from a large-scale field: 1 inside the deck, ramping to 0 over about one
     /// pixel at its edge, so decks have a rim of partially cloudy pixels.
-    pub fn cloud_fraction(&self, row: usize, col: usize) -> f64 {
+    pub fn cloud_fraction(&self, fields: &PixelFields) -> f64 {
         if self.cloud_cover <= 0.0 {
             return 0.0;
         }
-        let v = fbm(self.field(CLOUD), row as f64, col as f64, 60.0, 4);
+        let v = fields.cloud;
         let threshold = self.cloud_threshold;
         let edge = 0.012;
         ((v - (threshold - edge)) / edge).clamp(0.0, 1.0)
@@ -293,7 +298,7 @@ mod tests {
     #[test]
     fn no_clouds_when_cover_is_zero() {
         let p = LandcoverParams::new(11, 0.0);
-        assert!((0..100).all(|r| (0..100).all(|c| p.cloud_fraction(r, c) == 0.0)));
+        assert!((0..100).all(|r| (0..100).all(|c| p.cover(r, c).cloud_fraction == 0.0)));
     }
 
     #[test]

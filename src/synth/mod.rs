@@ -20,6 +20,7 @@
 //! assert!((7.0..11.0).contains(&rise), "{rise}");
 //! ```
 
+pub mod fields;
 pub mod fire;
 pub mod geo;
 pub mod landcover;
@@ -42,6 +43,7 @@ pub use truth::{write_truth_csv, FireTruth, TruthError};
 use crate::detect::{GlintGeometry, PixelArea, ViirsInput};
 use crate::physics::{brightness_temperature, true_frp_mw};
 use crate::raster::{Compression, GeoRef, RasterError, SceneMeta};
+use fields::{PixelFields, RowFields};
 use geo::{scan_and_view_zenith_deg, SolarEphemeris, EARTH_RADIUS_M};
 use surface::{surface, Radiometry, I4_UM, I5_UM};
 
@@ -304,6 +306,50 @@ struct Context<'a> {
     sun: SolarEphemeris,
     /// Fires by row.
     fires_by_row: std::collections::HashMap<usize, Vec<PlantedFire>>,
+    /// Per-column geometry.
+    columns: Vec<ColumnGeometry>,
+}
+
+/// What depends only on the column: the view geometry and the sun's hour angle (longitude from
+/// the metric offset at the scene centre's latitude).
+struct ColumnGeometry {
+    hour_angle_sin_cos: (f64, f64),
+    scan_deg: f64,
+    vza_deg: f64,
+    vaa_deg: f64,
+}
+
+impl<'a> Context<'a> {
+    fn new(spec: &'a SynthSpec, fires: &[PlantedFire]) -> Self {
+        let mut fires_by_row: std::collections::HashMap<usize, Vec<PlantedFire>> =
+            Default::default();
+        for f in fires {
+            fires_by_row.entry(f.row).or_default().push(*f);
+        }
+        let sun = SolarEphemeris::at(spec.acq_time);
+        let lat_cos = spec.center_lat_deg.to_radians().cos();
+        let columns = (0..spec.cols)
+            .map(|col| {
+                let dx = (col as f64 + 0.5 - spec.cols as f64 / 2.0) * PIXEL_M;
+                let lon = spec.center_lon_deg + (dx / (EARTH_RADIUS_M * lat_cos)).to_degrees();
+                let x = spec.nadir_offset_km * 1000.0 + dx;
+                let (scan_deg, vza_deg) = scan_and_view_zenith_deg(x);
+                ColumnGeometry {
+                    hour_angle_sin_cos: sun.hour_angle_sin_cos(lon),
+                    scan_deg,
+                    vza_deg,
+                    vaa_deg: if x >= 0.0 { 270.0 } else { 90.0 },
+                }
+            })
+            .collect();
+        Context {
+            spec,
+            landcover: LandcoverParams::new(spec.seed, spec.cloud_cover),
+            sun,
+            fires_by_row,
+            columns,
+        }
+    }
 }
 
 /// The noise-free physics of one pixel.
@@ -318,20 +364,14 @@ struct PixelPhysics {
 }
 
 impl Context<'_> {
-    /// Approximate (lon, lat) of a pixel centre from its metric offset to the scene centre: ample
-    /// for the sun's position (0.01° of sun per km).
-    fn lonlat(&self, row: usize, col: usize) -> (f64, f64) {
+    /// (sin, cos) of the approximate latitude of a row, from its metric offset to the scene
+    /// centre: ample for the sun's position (0.01° of sun per km).
+    fn row_lat_sin_cos(&self, row: usize) -> (f64, f64) {
         let s = self.spec;
-        let dx = (col as f64 + 0.5 - s.cols as f64 / 2.0) * PIXEL_M;
         let dy = (s.rows as f64 / 2.0 - row as f64 - 0.5) * PIXEL_M;
-        let lat = s.center_lat_deg + (dy / EARTH_RADIUS_M).to_degrees();
-        let lon = s.center_lon_deg + (dx / (EARTH_RADIUS_M * lat.to_radians().cos())).to_degrees();
-        (lon, lat)
-    }
-
-    fn across_track_m(&self, col: usize) -> f64 {
-        self.spec.nadir_offset_km * 1000.0
-            + (col as f64 + 0.5 - self.spec.cols as f64 / 2.0) * PIXEL_M
+        (s.center_lat_deg + (dy / EARTH_RADIUS_M).to_degrees())
+            .to_radians()
+            .sin_cos()
     }
 
     fn is_fill(&self, row: usize, scan_deg: f64) -> bool {
@@ -346,21 +386,27 @@ impl Context<'_> {
         k < deleted || k >= ROWS_PER_SCAN - deleted
     }
 
-    fn physics(&self, row: usize, col: usize, river: &[(f64, f64)]) -> PixelPhysics {
-        let (lon, lat) = self.lonlat(row, col);
-        let (sun_z, saa_deg) = self.sun.zenith_azimuth_deg(lon, lat);
+    fn physics(
+        &self,
+        row: usize,
+        col: usize,
+        river: &[(f64, f64)],
+        lat_sin_cos: (f64, f64),
+        fields: &PixelFields,
+    ) -> PixelPhysics {
+        let g = &self.columns[col];
+        let (sun_z, saa_deg) =
+            self.sun
+                .zenith_azimuth_from(g.hour_angle_sin_cos, lat_sin_cos, self.spec.glint_bands);
         let sza_deg = self.spec.sza_deg.unwrap_or(sun_z);
-        let x = self.across_track_m(col);
-        let (scan_deg, vza_deg) = scan_and_view_zenith_deg(x);
-        let vaa_deg = if x >= 0.0 { 270.0 } else { 90.0 };
+        let (scan_deg, vza_deg, vaa_deg) = (g.scan_deg, g.vza_deg, g.vaa_deg);
         let day = sza_deg < 90.0;
         let mu = if day { sza_deg.to_radians().cos() } else { 0.0 };
-        let seed = self.spec.seed;
-        let cover = self.landcover.cover_with_rivers(row, col, river);
-        let ground = surface(seed, cover.surface, day, row, col);
+        let cover = self.landcover.cover_with(row, col, river, fields);
+        let ground = surface(cover.surface, day, fields);
         let mut radiometry = ground.radiometry(mu);
         if cover.cloud_fraction > 0.0 {
-            let cloud = surface(seed, LandClass::Cloud, day, row, col).radiometry(mu);
+            let cloud = surface(LandClass::Cloud, day, fields).radiometry(mu);
             radiometry = radiometry.mix(cloud, cover.cloud_fraction);
         }
         let class = if self.is_fill(row, scan_deg) {
@@ -396,12 +442,16 @@ fn make_row(ctx: &Context, row: usize) -> Row {
     ));
     let fires = ctx.fires_by_row.get(&row);
     let river = ctx.landcover.rivers_of_row(row, spec.cols);
+    let fields = RowFields::new(spec.seed, row, spec.cols, spec.cloud_cover > 0.0);
+    let lat = ctx.row_lat_sin_cos(row);
     for col in 0..spec.cols {
-        let px = ctx.physics(row, col, &river);
+        let px = ctx.physics(row, col, &river, lat, &fields.get(col));
         // Draw the noise of every pixel, fill or not, so a pixel's noise depends only on (seed, row, col).
-        let n4 = spec.nedt_k * noise::gaussian(&mut rng);
-        let n5 = spec.nedt_k * noise::gaussian(&mut rng);
-        let nr = [0, 1, 2].map(|_| 0.002 * noise::gaussian(&mut rng));
+        let (n4, n5) = noise::gaussian_pair(&mut rng);
+        let (n4, n5) = (spec.nedt_k * n4, spec.nedt_k * n5);
+        let (r1, r2) = noise::gaussian_pair(&mut rng);
+        let (r3, _) = noise::gaussian_pair(&mut rng);
+        let nr = [r1, r2, r3].map(|v| 0.002 * v);
         let fire = fires.and_then(|v| v.iter().find(|f| f.col == col));
         let rad = fire.map_or(px.radiometry, |f| f.burn(px.radiometry));
         if px.class == LandClass::Fill {
@@ -464,16 +514,7 @@ pub fn generate_with_progress(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<SynthScene, SynthError> {
     spec.validate()?;
-    let mut fires_by_row: std::collections::HashMap<usize, Vec<PlantedFire>> = Default::default();
-    for f in &spec.fires {
-        fires_by_row.entry(f.row).or_default().push(*f);
-    }
-    let ctx = Context {
-        spec,
-        landcover: LandcoverParams::new(spec.seed, spec.cloud_cover),
-        sun: SolarEphemeris::at(spec.acq_time),
-        fires_by_row,
-    };
+    let ctx = Context::new(spec, &spec.fires);
     let (rows, cols) = (spec.rows, spec.cols);
     let nbands = if spec.glint_bands { 9 } else { 6 };
     let mut out: Vec<Vec<f32>> = (0..nbands)
@@ -536,7 +577,8 @@ pub fn generate(spec: &SynthSpec) -> Result<SynthScene, SynthError> {
 
 fn fire_truth(ctx: &Context, f: &PlantedFire, class: LandClass) -> FireTruth {
     let river = ctx.landcover.rivers_of_row(f.row, ctx.spec.cols);
-    let px = ctx.physics(f.row, f.col, &river);
+    let fields = PixelFields::at(ctx.spec.seed, f.row, f.col);
+    let px = ctx.physics(f.row, f.col, &river, ctx.row_lat_sin_cos(f.row), &fields);
     let bg = px.radiometry;
     let burnt = f.burn(bg);
     let bt = |wl, l| brightness_temperature(wl, l);
@@ -562,22 +604,22 @@ fn fire_truth(ctx: &Context, f: &PlantedFire, class: LandClass) -> FireTruth {
 /// `n` random fires on clear cropland of the scene `spec` describes (see [`random_fires`]),
 /// away from fill rows and from the fires already in the spec.
 pub fn random_fires_for(spec: &SynthSpec, n: usize) -> Vec<PlantedFire> {
-    let lc = LandcoverParams::new(spec.seed, spec.cloud_cover);
-    let ctx = Context {
-        spec,
-        landcover: lc.clone(),
-        sun: SolarEphemeris::at(spec.acq_time),
-        fires_by_row: Default::default(),
-    };
+    let ctx = Context::new(spec, &[]);
     let excluded = |row: usize, col: usize| {
-        let (scan, _) = scan_and_view_zenith_deg(ctx.across_track_m(col));
-        ctx.is_fill(row, scan)
+        ctx.is_fill(row, ctx.columns[col].scan_deg)
             || spec
                 .fires
                 .iter()
                 .any(|f| f.row.abs_diff(row) < 6 && f.col.abs_diff(col) < 6)
     };
-    random_fires(&lc, spec.rows, spec.cols, n, spec.seed, &excluded)
+    random_fires(
+        &ctx.landcover,
+        spec.rows,
+        spec.cols,
+        n,
+        spec.seed,
+        &excluded,
+    )
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //! and bright. Surface temperatures vary in patches (field to field and across the plain) rather
 //! than pixel by pixel; the pixel-level randomness is the sensor's noise, added later.
 
+use super::fields::PixelFields;
 use super::landcover::LandClass;
-use super::noise::{fbm, mix64};
 use crate::physics::planck_radiance;
 
 /// VIIRS I4 band centre, µm.
@@ -155,34 +155,30 @@ fn props(class: LandClass) -> ClassProps {
     }
 }
 
-/// Sub-seeds of the texture fields.
-const TEMP_REGIONAL: u64 = 101;
-const TEMP_FIELDS: u64 = 102;
-const GREENNESS: u64 = 103;
-const BRIGHTNESS: u64 = 104;
-
-/// The surface state of a pixel of class `class` (use `Cloud` for the cloud top of any pixel).
-pub fn surface(seed: u64, class: LandClass, day: bool, row: usize, col: usize) -> Surface {
+/// The surface state of a pixel of class `class` (use `Cloud` for the cloud top of any pixel),
+/// given the texture fields at the pixel.
+pub fn surface(class: LandClass, day: bool, fields: &PixelFields) -> Surface {
     let pr = props(class);
-    let (r, c) = (row as f64, col as f64);
-    let f = |field: u64, scale: f64| 2.0 * fbm(mix64(seed ^ field), r, c, scale, 3) - 1.0;
+    // Fields in [0, 1) to [-1, 1).
+    let f = |v: f64| 2.0 * v - 1.0;
     let (mean, half) = if day { pr.day_k } else { pr.night_k };
     // Regional pattern (tens of km) takes most of the range; fields of 1–2 pixels add texture.
     let fine_k = if day { 1.2 } else { 0.6 };
     let temp_k = if class == LandClass::Cloud || class == LandClass::CloudEdge {
-        mean + half * f(TEMP_REGIONAL ^ 7, 25.0)
+        mean + half * f(fields.cloud_temp)
     } else {
-        mean + half * (1.6 * f(TEMP_REGIONAL, 70.0)).clamp(-1.0, 1.0) + fine_k * f(TEMP_FIELDS, 2.5)
+        mean + half * (1.6 * f(fields.temp_regional)).clamp(-1.0, 1.0)
+            + fine_k * f(fields.temp_fields)
     };
     let mut rho = pr.rho;
     if class == LandClass::Cropland {
         // Harvested stubble (g → 0) to green maize seedlings and irrigated fields (g → 1).
-        let g = fbm(mix64(seed ^ GREENNESS), r, c, 6.0, 3);
+        let g = fields.greenness;
         rho[0] = 0.14 - 0.08 * g;
         rho[1] = 0.20 + 0.14 * g;
         rho[2] = 0.29 - 0.09 * g;
     }
-    let bright = 1.0 + 0.12 * f(BRIGHTNESS, 5.0);
+    let bright = 1.0 + 0.12 * f(fields.brightness);
     for v in &mut rho {
         *v *= bright;
     }
@@ -203,7 +199,11 @@ mod tests {
         let mut v = Vec::new();
         for row in (0..300).step_by(7) {
             for col in (0..300).step_by(5) {
-                let rad = surface(5, class, day, row, col).radiometry(if day { mu } else { 0.0 });
+                let rad = surface(class, day, &PixelFields::at(5, row, col)).radiometry(if day {
+                    mu
+                } else {
+                    0.0
+                });
                 v.push((
                     brightness_temperature(I4_UM, rad.l4),
                     brightness_temperature(I5_UM, rad.l5),
@@ -217,7 +217,9 @@ mod tests {
     #[test]
     fn cropland_temperatures_are_realistic() {
         for (day, lo, hi) in [(false, 284.0, 293.0), (true, 299.0, 316.5)] {
-            for s in (0..200).map(|i| surface(9, LandClass::Cropland, day, i, 3 * i)) {
+            for s in
+                (0..200).map(|i| surface(LandClass::Cropland, day, &PixelFields::at(9, i, 3 * i)))
+            {
                 assert!((lo..hi).contains(&s.temp_k), "day {day}: {}", s.temp_k);
             }
         }
@@ -254,7 +256,7 @@ mod tests {
 
     #[test]
     fn reflected_sunlight_warms_i4_by_day_only() {
-        let s = surface(1, LandClass::Cropland, true, 10, 10);
+        let s = surface(LandClass::Cropland, true, &PixelFields::at(1, 10, 10));
         let day = brightness_temperature(I4_UM, s.radiometry(0.85).l4);
         let dark = brightness_temperature(I4_UM, s.radiometry(0.0).l4);
         assert!(day - dark > 3.0, "{day} {dark}");
