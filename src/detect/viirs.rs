@@ -14,6 +14,7 @@ use crate::model::SensorModel;
 
 use super::context::{decide, window_is_enough, Background, WindowAcc};
 use super::finish::{finish, Outcomes};
+use super::median;
 use super::pixel::{bits, classify, glint_angle_deg, PixelParams, Px};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
 use super::{check_shapes, px_at, DetectError};
@@ -83,16 +84,14 @@ pub fn detect_viirs(
         .enumerate()
         .flat_map(|(r, row)| row.1.iter().map(move |&c| (r, c as usize)))
         .collect();
-    let half = m.candidate.median_window / 2;
-    let promoted: Vec<(usize, usize)> = if needs_median.is_empty() {
-        Vec::new()
-    } else {
-        let bg4 = background_bt4(input.i4, &state);
-        needs_median
-            .into_par_iter()
-            .filter(|&(r, c)| above_background_median(bg4.view(), r, c, half, input.i4[[r, c]]))
-            .collect()
-    };
+    let promoted = median::above_median(
+        input.i4,
+        &state,
+        needs_median,
+        m.candidate.median_window / 2,
+        m.candidate.day_bt4s_min_k,
+        m.candidate.day_bt4s_max_k,
+    );
 
     let mut candidates: Vec<(usize, usize)> = per_row
         .iter()
@@ -125,67 +124,6 @@ pub fn detect_viirs(
         .collect();
 
     finish(input, m, area, mask, outcomes, day_night)
-}
-
-/// BT4 where the pixel is valid background, NaN elsewhere: the population of the median.
-fn background_bt4(i4: ArrayView2<f32>, state: &Array2<u8>) -> Array2<f32> {
-    let mut bg = Array2::<f32>::from_elem(i4.dim(), f32::NAN);
-    bg.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(r, mut out)| {
-            let (i4r, sr) = (row(i4, r), state.row(r));
-            for (c, o) in out.iter_mut().enumerate() {
-                if sr[c] & bits::VALID_BG != 0 {
-                    *o = i4r[c];
-                }
-            }
-        });
-    bg
-}
-
-/// Is BT4 at (r, c) above the median BT4 of the valid background in the (2·half+1)² window?
-/// `bg4` holds BT4 on valid background and NaN elsewhere (NaN compares false both ways, so the
-/// counting loop has no branch and vectorises). Values below and at-or-above BT4 are counted;
-/// only when exactly half are below, for an even count, are the two middle values found to
-/// take their mean. With no valid background the bound falls back to its lower end
-/// (BT4S = 325 K), leaving the decision to the context.
-pub(super) fn above_background_median(
-    bg4: ArrayView2<f32>,
-    r: usize,
-    c: usize,
-    half: usize,
-    bt4: f32,
-) -> bool {
-    let (rows, cols) = bg4.dim();
-    let (r0, r1) = (r.saturating_sub(half), (r + half).min(rows - 1));
-    let (c0, c1) = (c.saturating_sub(half), (c + half).min(cols - 1));
-    let (mut below, mut above) = (0usize, 0usize);
-    for rr in r0..=r1 {
-        let line = &row(bg4, rr)[c0..=c1];
-        for &v in line {
-            below += (v < bt4) as usize;
-            above += (v >= bt4) as usize;
-        }
-    }
-    let n = below + above;
-    if n == 0 {
-        return true;
-    }
-    if n % 2 == 1 || below != n / 2 {
-        return below > n / 2;
-    }
-    let (mut max_below, mut min_above) = (f32::NEG_INFINITY, f32::INFINITY);
-    for rr in r0..=r1 {
-        for &v in &row(bg4, rr)[c0..=c1] {
-            if v < bt4 {
-                max_below = max_below.max(v);
-            } else if v >= bt4 {
-                min_above = min_above.min(v);
-            }
-        }
-    }
-    bt4 > (max_below + min_above) / 2.0
 }
 
 /// The background of candidate (r, c): the smallest window from `window_min` to `window_max`
