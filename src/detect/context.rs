@@ -54,10 +54,9 @@ impl WindowAcc {
         self.fire4.push(bt4);
     }
     pub fn finish(&self, window: usize) -> Background {
-        let dt: Vec<f32> = self.bt4.iter().zip(&self.bt5).map(|(a, b)| a - b).collect();
         let (mean4, mad4) = mean_mad(&self.bt4);
         let (mean5, mad5) = mean_mad(&self.bt5);
-        let (mean_dt, mad_dt) = mean_mad(&dt);
+        let (mean_dt, mad_dt) = mean_mad_of(|| self.bt4.iter().zip(&self.bt5).map(|(a, b)| a - b));
         let (mean4_fire, mad4_fire) = mean_mad(&self.fire4);
         Background {
             window,
@@ -77,12 +76,22 @@ impl WindowAcc {
 
 /// Mean and mean absolute deviation, accumulated in f64 in slice order; NaN for an empty slice.
 pub fn mean_mad(v: &[f32]) -> (f32, f32) {
-    if v.is_empty() {
+    mean_mad_of(|| v.iter().copied())
+}
+
+/// [`mean_mad`] of the values an iterator yields (called twice: mean, then deviation), so
+/// derived values such as ΔT45 need no buffer.
+pub fn mean_mad_of<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> (f32, f32) {
+    let (mut n, mut sum) = (0usize, 0f64);
+    for x in values() {
+        n += 1;
+        sum += x as f64;
+    }
+    if n == 0 {
         return (f32::NAN, f32::NAN);
     }
-    let n = v.len() as f64;
-    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let mad = v.iter().map(|&x| (x as f64 - mean).abs()).sum::<f64>() / n;
+    let mean = sum / n as f64;
+    let mad = values().map(|x| (x as f64 - mean).abs()).sum::<f64>() / n as f64;
     (mean as f32, mad as f32)
 }
 

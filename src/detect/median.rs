@@ -40,17 +40,18 @@ impl Tables {
                     out[c + 1] = acc;
                 }
             });
-        // Column prefix sums, bands of columns in parallel.
-        sums.axis_chunks_iter_mut(Axis(1), 256)
+        // Column prefix sums, bands of columns in parallel; each row adds the running total
+        // of the rows above, kept in a buffer so rows are read as contiguous slices.
+        sums.axis_chunks_iter_mut(Axis(1), 512)
             .into_par_iter()
             .for_each(|mut band| {
-                for r in 1..=rows {
-                    for c in 0..band.ncols() {
-                        let above = band[[r - 1, c]];
-                        let cell = &mut band[[r, c]];
+                let mut running = vec![[0u32; 3]; band.ncols()];
+                for mut line in band.axis_iter_mut(Axis(0)) {
+                    for (cell, run) in line.iter_mut().zip(running.iter_mut()) {
                         for i in 0..3 {
-                            cell[i] += above[i];
+                            run[i] += cell[i];
                         }
+                        *cell = *run;
                     }
                 }
             });

@@ -139,60 +139,73 @@ fn background(
 ) -> Option<Background> {
     let (rows, cols) = state.dim();
     let ctx = &m.context;
-    let core = (ctx.core_exclusion / 2) as isize;
-    let (ri, ci) = (r as isize, c as isize);
-    let inside =
-        |rr: isize, cc: isize| rr >= 0 && cc >= 0 && rr < rows as isize && cc < cols as isize;
-    let (mut valid, mut total) = (0usize, 0usize);
-    // Count the core ring by ring up to the first window, then add one ring per step.
-    let count_ring = |h: isize, valid: &mut usize, total: &mut usize| {
-        for (rr, cc) in ring(ri, ci, h) {
-            if inside(rr, cc) {
-                *total += 1;
-                if state[[rr as usize, cc as usize]] & bits::VALID_BG != 0 {
-                    *valid += 1;
-                }
+    let core = ctx.core_exclusion / 2;
+    // Valid-background and in-image counts of the square ring at distance h, by plain loops
+    // over its clipped top and bottom rows and left and right columns.
+    let valid_at = |rr: usize, cc: usize| (state[[rr, cc]] & bits::VALID_BG != 0) as usize;
+    let ring = |h: usize| -> (usize, usize) {
+        let (c0, c1) = (c.saturating_sub(h), (c + h).min(cols - 1));
+        let (mut valid, mut total) = (0, 0);
+        for rr in [r.checked_sub(h), Some(r + h).filter(|&v| v < rows)]
+            .into_iter()
+            .flatten()
+        {
+            let line = state.row(rr);
+            for cc in c0..=c1 {
+                valid += (line[cc] & bits::VALID_BG != 0) as usize;
             }
+            total += c1 - c0 + 1;
         }
+        let (r0, r1) = (r.saturating_sub(h - 1), (r + h - 1).min(rows - 1));
+        for cc in [c.checked_sub(h), Some(c + h).filter(|&v| v < cols)]
+            .into_iter()
+            .flatten()
+        {
+            for rr in r0..=r1 {
+                valid += valid_at(rr, cc);
+            }
+            total += r1 - r0 + 1;
+        }
+        (valid, total)
     };
-    let h_min = (ctx.window_min / 2) as isize;
-    for h in core + 1..=h_min {
-        count_ring(h, &mut valid, &mut total);
-    }
-    let mut h = h_min;
+    let (mut valid, mut total) = (0usize, 0usize);
+    let h_min = ctx.window_min / 2;
+    let mut h = core;
     loop {
+        while h < h_min {
+            h += 1;
+            let (v, t) = ring(h);
+            valid += v;
+            total += t;
+        }
         if window_is_enough(valid, total, m) {
             break;
         }
-        if (2 * h + 1) as usize >= ctx.window_max {
+        if 2 * h + 1 >= ctx.window_max {
             return None;
         }
         h += 1;
-        count_ring(h, &mut valid, &mut total);
+        let (v, t) = ring(h);
+        valid += v;
+        total += t;
     }
     acc.clear();
-    for rr in (ri - h).max(0)..=(ri + h).min(rows as isize - 1) {
-        for cc in (ci - h).max(0)..=(ci + h).min(cols as isize - 1) {
-            if (rr - ri).abs() <= core && (cc - ci).abs() <= core {
+    for rr in r.saturating_sub(h)..=(r + h).min(rows - 1) {
+        let (srow, i4, i5) = (state.row(rr), row(input.i4, rr), row(input.i5, rr));
+        let core_row = rr.abs_diff(r) <= core;
+        for cc in c.saturating_sub(h)..=(c + h).min(cols - 1) {
+            if core_row && cc.abs_diff(c) <= core {
                 continue;
             }
-            let (ru, cu) = (rr as usize, cc as usize);
-            let s = state[[ru, cu]];
+            let s = srow[cc];
             if s & bits::VALID_BG != 0 {
-                acc.push_valid(input.i4[[ru, cu]], input.i5[[ru, cu]]);
+                acc.push_valid(i4[cc], i5[cc]);
             } else if s & bits::BG_FIRE != 0 {
-                acc.push_fire(input.i4[[ru, cu]]);
+                acc.push_fire(i4[cc]);
             }
         }
     }
-    Some(acc.finish((2 * h + 1) as usize))
-}
-
-/// The pixels at Chebyshev distance exactly `h` from (r, c).
-fn ring(r: isize, c: isize, h: isize) -> impl Iterator<Item = (isize, isize)> {
-    let top_bottom = (c - h..=c + h).flat_map(move |cc| [(r - h, cc), (r + h, cc)]);
-    let sides = (r - h + 1..=r + h - 1).flat_map(move |rr| [(rr, c - h), (rr, c + h)]);
-    top_bottom.chain(sides)
+    Some(acc.finish(2 * h + 1))
 }
 
 /// Row `r` of a band as a slice (a copy only for non-standard layouts).
