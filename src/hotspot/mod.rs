@@ -2,8 +2,10 @@
 //! a feed. The FIRMS CSV schema is the contract (DESIGN.md), so every tool that reads FIRMS files
 //! reads ours.
 
+pub mod read;
 pub mod record;
 pub mod write;
 
+pub use read::{read_hotspots, Feed, FeedRow, ReadError, RowWarning};
 pub use record::{Confidence, DayNight, Hotspot};
 pub use write::{write_csv, write_geojson, OutputFormat};

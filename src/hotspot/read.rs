@@ -1,0 +1,555 @@
+//! Reading hotspot feeds: FIRMS CSV in every variant real files come in, and GeoJSON
+//! FeatureCollections with the same properties.
+//!
+//! Real FIRMS files differ from the schema in ways analysts cannot fix upstream: archive VIIRS
+//! downloads name their columns `brightness`/`bright_t31`; the country export adds
+//! `country_id`; files resaved in Excel have `D/M/YYYY` or `M/D/YYYY` dates and times without
+//! leading zeros (`56` = 00:56 UTC). The day/month order of a file is decided once for the whole
+//! file: a component above 12 settles it; otherwise the order that gives the more compact date
+//! range wins (a FIRMS download covers consecutive days, so `1/8 2/8 3/8` is 1–3 August,
+//! not January to March). A malformed row becomes a warning naming file and line and is
+//! skipped; the rest of the file is read.
+//!
+//! Each row keeps its original fields, so `strawfire locate` can write it back unchanged with
+//! columns added.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+
+use super::record::{Confidence, DayNight, Hotspot};
+
+/// One row of a feed: the parsed record and its original fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    pub hotspot: Hotspot,
+    /// 1-based line in a CSV file (header is line 1), or 1-based feature number in GeoJSON.
+    pub line: u64,
+    /// The original fields, in the order of [`Feed::header`].
+    pub fields: Vec<String>,
+}
+
+/// A row that was skipped, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowWarning {
+    pub path: PathBuf,
+    /// `line` for CSV, `feature` for GeoJSON.
+    pub unit: &'static str,
+    pub line: u64,
+    /// The offending column, when one is to blame.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RowWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} {}", self.path.display(), self.unit, self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, ", field `{field}`")?;
+        }
+        write!(f, ": {}; row skipped", self.message)
+    }
+}
+
+/// A read feed.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub path: PathBuf,
+    /// Original column names (GeoJSON: `latitude`, `longitude`, then the property names).
+    pub header: Vec<String>,
+    pub rows: Vec<FeedRow>,
+    pub warnings: Vec<RowWarning>,
+}
+
+/// Why a whole feed cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The file cannot be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The CSV structure is broken (e.g. invalid UTF-8 or unbalanced quotes).
+    #[error("{path}: line {line}: {source}")]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        #[source]
+        source: csv::Error,
+    },
+    /// A column every hotspot needs is missing: is this a FIRMS file?
+    #[error("{path}: no `{column}` column (header: {})", header.join(","))]
+    MissingColumn {
+        path: PathBuf,
+        column: &'static str,
+        header: Vec<String>,
+    },
+    /// Every date fits both D/M/YYYY and M/D/YYYY equally well.
+    #[error("{path}: dates like `{example}` are ambiguous (D/M/YYYY or M/D/YYYY); resave with ISO dates (YYYY-MM-DD)")]
+    AmbiguousDates { path: PathBuf, example: String },
+    /// The GeoJSON is not valid JSON or not a FeatureCollection.
+    #[error("{path}: not a GeoJSON FeatureCollection: {message}")]
+    GeoJson { path: PathBuf, message: String },
+}
+
+/// Reads a feed file: GeoJSON when the extension is `.geojson` or `.json`, FIRMS CSV otherwise.
+pub fn read_hotspots(path: &Path) -> Result<Feed, ReadError> {
+    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let is_json = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    if is_json {
+        read_geojson(path, &bytes)
+    } else {
+        read_csv(path, &bytes)
+    }
+}
+
+/// Reads FIRMS CSV from bytes; `path` names the source in messages.
+pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let csv_err = |source: csv::Error| ReadError::Csv {
+        path: path.to_path_buf(),
+        line: source.position().map(|p| p.line()).unwrap_or(0),
+        source,
+    };
+    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let mut raw = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(csv_err)?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        raw.push((line, record.iter().map(String::from).collect::<Vec<_>>()));
+    }
+    parse_rows(path, "line", header, raw)
+}
+
+/// Reads a GeoJSON FeatureCollection of points with FIRMS properties.
+pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
+    let bad = |message: String| ReadError::GeoJson {
+        path: path.to_path_buf(),
+        message,
+    };
+    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let features = doc
+        .get("features")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| bad("no `features` array".into()))?;
+    let mut header = vec!["latitude".to_string(), "longitude".to_string()];
+    for f in features {
+        if let Some(props) = f.get("properties").and_then(|p| p.as_object()) {
+            for k in props.keys() {
+                if !header.contains(k) {
+                    header.push(k.clone());
+                }
+            }
+        }
+    }
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut raw = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        let props = f.get("properties").and_then(|p| p.as_object());
+        let coords = f
+            .get("geometry")
+            .filter(|g| g.get("type").and_then(|t| t.as_str()) == Some("Point"))
+            .and_then(|g| g.get("coordinates"))
+            .and_then(|c| c.as_array());
+        let mut fields: Vec<String> = header
+            .iter()
+            .map(|k| props.and_then(|p| p.get(k)).map(text).unwrap_or_default())
+            .collect();
+        // The geometry is the position; properties only fill in when there is none.
+        if let Some(c) = coords.filter(|c| c.len() >= 2) {
+            fields[0] = text(&c[1]);
+            fields[1] = text(&c[0]);
+        }
+        raw.push(((i + 1) as u64, fields));
+    }
+    parse_rows(path, "feature", header, raw)
+}
+
+/// Column positions, resolved once per file.
+struct Columns {
+    lat: usize,
+    lon: usize,
+    date: usize,
+    time: usize,
+    bt_mir: Option<usize>,
+    bt_tir: Option<usize>,
+    scan: Option<usize>,
+    track: Option<usize>,
+    satellite: Option<usize>,
+    instrument: Option<usize>,
+    confidence: Option<usize>,
+    version: Option<usize>,
+    frp: Option<usize>,
+    daynight: Option<usize>,
+    fire_type: Option<usize>,
+    row: Option<usize>,
+    col: Option<usize>,
+    /// `bright_ti4` present: VIIRS even without an `instrument` column.
+    viirs_names: bool,
+}
+
+impl Columns {
+    fn find(path: &Path, header: &[String]) -> Result<Columns, ReadError> {
+        let pos: HashMap<String, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+            .collect();
+        let opt = |names: &[&str]| names.iter().find_map(|n| pos.get(*n).copied());
+        let req = |names: &[&str], column: &'static str| {
+            opt(names).ok_or_else(|| ReadError::MissingColumn {
+                path: path.to_path_buf(),
+                column,
+                header: header.to_vec(),
+            })
+        };
+        Ok(Columns {
+            lat: req(&["latitude", "lat"], "latitude")?,
+            lon: req(&["longitude", "lon", "lng"], "longitude")?,
+            date: req(&["acq_date"], "acq_date")?,
+            time: req(&["acq_time"], "acq_time")?,
+            bt_mir: opt(&["bright_ti4", "brightness"]),
+            bt_tir: opt(&["bright_ti5", "bright_t31"]),
+            scan: opt(&["scan"]),
+            track: opt(&["track"]),
+            satellite: opt(&["satellite"]),
+            instrument: opt(&["instrument"]),
+            confidence: opt(&["confidence"]),
+            version: opt(&["version"]),
+            frp: opt(&["frp"]),
+            daynight: opt(&["daynight"]),
+            fire_type: opt(&["type"]),
+            row: opt(&["row"]),
+            col: opt(&["col"]),
+            viirs_names: pos.contains_key("bright_ti4"),
+        })
+    }
+}
+
+/// Day/month order of slash dates in one file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SlashOrder {
+    DayMonth,
+    MonthDay,
+}
+
+fn slash_parts(s: &str) -> Option<(u32, u32, i32)> {
+    let mut it = s.split('/');
+    let a = it.next()?.trim().parse().ok()?;
+    let b = it.next()?.trim().parse().ok()?;
+    let y = it.next()?.trim().parse().ok()?;
+    it.next().is_none().then_some((a, b, y))
+}
+
+/// Decides the order of slash dates for a file (see the module doc). `Ok(None)`: no slash dates.
+fn slash_order(path: &Path, dates: &[&str]) -> Result<Option<SlashOrder>, ReadError> {
+    let parts: Vec<(u32, u32, i32)> = dates.iter().filter_map(|d| slash_parts(d)).collect();
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    if parts.iter().any(|&(a, _, _)| a > 12) {
+        return Ok(Some(SlashOrder::DayMonth));
+    }
+    if parts.iter().any(|&(_, b, _)| b > 12) {
+        return Ok(Some(SlashOrder::MonthDay));
+    }
+    let span = |order: SlashOrder| -> Option<i64> {
+        let days: Vec<NaiveDate> = parts
+            .iter()
+            .filter_map(|&(a, b, y)| match order {
+                SlashOrder::DayMonth => NaiveDate::from_ymd_opt(y, b, a),
+                SlashOrder::MonthDay => NaiveDate::from_ymd_opt(y, a, b),
+            })
+            .collect();
+        let (min, max) = (days.iter().min()?, days.iter().max()?);
+        Some((*max - *min).num_days())
+    };
+    match (span(SlashOrder::DayMonth), span(SlashOrder::MonthDay)) {
+        (Some(dm), Some(md)) if dm < md => Ok(Some(SlashOrder::DayMonth)),
+        (Some(dm), Some(md)) if md < dm => Ok(Some(SlashOrder::MonthDay)),
+        _ if parts.iter().all(|&(a, b, _)| a == b) => Ok(Some(SlashOrder::DayMonth)),
+        _ => Err(ReadError::AmbiguousDates {
+            path: path.to_path_buf(),
+            example: dates
+                .iter()
+                .find(|d| slash_parts(d).is_some())
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        }),
+    }
+}
+
+fn parse_date(s: &str, order: Option<SlashOrder>) -> Result<NaiveDate, String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y/%m/%d") {
+        return Ok(d);
+    }
+    if let (Some((a, b, y)), Some(order)) = (slash_parts(s), order) {
+        let d = match order {
+            SlashOrder::DayMonth => NaiveDate::from_ymd_opt(y, b, a),
+            SlashOrder::MonthDay => NaiveDate::from_ymd_opt(y, a, b),
+        };
+        if let Some(d) = d {
+            return Ok(d);
+        }
+    }
+    Err(format!("`{s}` is not a date (YYYY-MM-DD, D/M/YYYY or M/D/YYYY)"))
+}
+
+/// FIRMS `acq_time`: `HHMM`, unpadded (`56` = 00:56, `741` = 07:41), or `HH:MM`.
+fn parse_time(s: &str) -> Result<NaiveTime, String> {
+    let s = s.trim();
+    let bad = || format!("`{s}` is not a time (HHMM or HH:MM, UTC)");
+    let (h, m) = if let Some((h, m)) = s.split_once(':') {
+        (h.parse::<u32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?)
+    } else {
+        if s.is_empty() || s.len() > 4 || !s.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let v: u32 = s.parse().map_err(|_| bad())?;
+        (v / 100, v % 100)
+    };
+    NaiveTime::from_hms_opt(h, m, 0).ok_or_else(bad)
+}
+
+fn parse_rows(
+    path: &Path,
+    unit: &'static str,
+    header: Vec<String>,
+    raw: Vec<(u64, Vec<String>)>,
+) -> Result<Feed, ReadError> {
+    let cols = Columns::find(path, &header)?;
+    let dates: Vec<&str> = raw
+        .iter()
+        .filter_map(|(_, f)| f.get(cols.date).map(String::as_str))
+        .collect();
+    let order = slash_order(path, &dates)?;
+    let mut rows = Vec::with_capacity(raw.len());
+    let mut warnings = Vec::new();
+    for (line, fields) in raw {
+        match parse_row(&cols, &header, &fields, order) {
+            Ok(hotspot) => rows.push(FeedRow {
+                hotspot,
+                line,
+                fields,
+            }),
+            Err((field, message)) => warnings.push(RowWarning {
+                path: path.to_path_buf(),
+                unit,
+                line,
+                field,
+                message,
+            }),
+        }
+    }
+    Ok(Feed {
+        path: path.to_path_buf(),
+        header,
+        rows,
+        warnings,
+    })
+}
+
+type RowError = (Option<String>, String);
+
+fn parse_row(
+    cols: &Columns,
+    header: &[String],
+    fields: &[String],
+    order: Option<SlashOrder>,
+) -> Result<Hotspot, RowError> {
+    if fields.len() != header.len() {
+        return Err((
+            None,
+            format!("{} fields where the header has {}", fields.len(), header.len()),
+        ));
+    }
+    let name = |i: usize| Some(header[i].clone());
+    let get = |i: usize| fields[i].trim();
+    let get_opt = |i: Option<usize>| i.map(get).unwrap_or("");
+    let number = |i: usize, lo: f64, hi: f64| -> Result<f64, RowError> {
+        let v: f64 = get(i)
+            .parse()
+            .map_err(|_| (name(i), format!("`{}` is not a number", get(i))))?;
+        if !(lo..=hi).contains(&v) {
+            return Err((name(i), format!("{v} is outside {lo}..{hi}")));
+        }
+        Ok(v)
+    };
+    // Optional measurements: empty is NaN (unknown); text that is not a number is an error.
+    let measure = |i: Option<usize>| -> Result<f64, RowError> {
+        match i {
+            None => Ok(f64::NAN),
+            Some(i) if get(i).is_empty() => Ok(f64::NAN),
+            Some(i) => get(i)
+                .parse()
+                .map_err(|_| (name(i), format!("`{}` is not a number", get(i)))),
+        }
+    };
+    let latitude = number(cols.lat, -90.0, 90.0)?;
+    let longitude = number(cols.lon, -180.0, 180.0)?;
+    let date = parse_date(get(cols.date), order).map_err(|m| (name(cols.date), m))?;
+    let time = parse_time(get(cols.time)).map_err(|m| (name(cols.time), m))?;
+    let acq_time: DateTime<Utc> = Utc.from_utc_datetime(&date.and_time(time));
+    let satellite = get_opt(cols.satellite).to_string();
+    let instrument = match get_opt(cols.instrument) {
+        "" if cols.viirs_names => "VIIRS".to_string(),
+        "" if matches!(satellite.as_str(), "Terra" | "Aqua" | "T" | "A") => "MODIS".to_string(),
+        "" => "VIIRS".to_string(),
+        other => other.to_string(),
+    };
+    let confidence = match get_opt(cols.confidence) {
+        "" => Confidence::Nominal,
+        c => Confidence::parse(c).ok_or_else(|| {
+            (
+                cols.confidence.and_then(name),
+                format!("`{c}` is not a confidence (l, n, h or 0-100)"),
+            )
+        })?,
+    };
+    let daynight = match get_opt(cols.daynight).to_ascii_uppercase().as_str() {
+        "D" => DayNight::Day,
+        "N" => DayNight::Night,
+        // No column: from local solar time (06–18 h is day), as FIRMS itself decides roughly.
+        "" => {
+            let solar_h = (f64::from(time.hour()) + f64::from(time.minute()) / 60.0
+                + longitude / 15.0)
+                .rem_euclid(24.0);
+            if (6.0..18.0).contains(&solar_h) {
+                DayNight::Day
+            } else {
+                DayNight::Night
+            }
+        }
+        other => return Err((cols.daynight.and_then(name), format!("`{other}` is not D or N"))),
+    };
+    let fire_type = match get_opt(cols.fire_type) {
+        "" => None,
+        t => Some(
+            t.parse::<u8>()
+                .ok()
+                .filter(|v| *v <= 3)
+                .ok_or_else(|| (cols.fire_type.and_then(name), format!("`{t}` is not a FIRMS type (0-3)")))?,
+        ),
+    };
+    let index = |i: Option<usize>| -> Result<Option<usize>, RowError> {
+        match i.map(get) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| (i.and_then(name), format!("`{v}` is not a pixel index"))),
+        }
+    };
+    Ok(Hotspot {
+        latitude,
+        longitude,
+        bt_mir_k: measure(cols.bt_mir)?,
+        bt_tir_k: measure(cols.bt_tir)?,
+        scan_km: measure(cols.scan)?,
+        track_km: measure(cols.track)?,
+        acq_time,
+        satellite,
+        instrument,
+        confidence,
+        version: get_opt(cols.version).to_string(),
+        frp_mw: measure(cols.frp)?,
+        daynight,
+        fire_type,
+        row: index(cols.row)?,
+        col: index(cols.col)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> Feed {
+        read_csv(Path::new("test.csv"), text.as_bytes()).unwrap()
+    }
+
+    const HEADER: &str = "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight\n";
+
+    #[test]
+    fn unpadded_times_and_iso_dates() {
+        let f = csv(&format!("{HEADER}35.5,114.5,330.1,0.4,0.38,2024-06-05,56,N,VIIRS,n,2.0NRT,290,5.2,D\n"));
+        assert_eq!(f.rows[0].hotspot.acq_time.to_rfc3339(), "2024-06-05T00:56:00+00:00");
+        assert_eq!(parse_time("741").unwrap(), NaiveTime::from_hms_opt(7, 41, 0).unwrap());
+        assert_eq!(parse_time("0000").unwrap(), NaiveTime::from_hms_opt(0, 0, 0).unwrap());
+        assert!(parse_time("2460").is_err() && parse_time("12345").is_err() && parse_time("x").is_err());
+    }
+
+    #[test]
+    fn slash_order_by_large_component_then_compact_range() {
+        let p = Path::new("x");
+        assert_eq!(slash_order(p, &["12/30/2023", "1/2/2024"]).unwrap(), Some(SlashOrder::MonthDay));
+        assert_eq!(slash_order(p, &["30/12/2023", "1/2/2024"]).unwrap(), Some(SlashOrder::DayMonth));
+        // 1–3 August (2 days) beats January–March (2 months).
+        assert_eq!(slash_order(p, &["1/8/2019", "2/8/2019", "3/8/2019"]).unwrap(), Some(SlashOrder::DayMonth));
+        // 8 Jan–10 Jan beats August–October.
+        assert_eq!(slash_order(p, &["1/8/2019", "1/10/2019"]).unwrap(), Some(SlashOrder::MonthDay));
+        assert!(matches!(slash_order(p, &["1/8/2019"]), Err(ReadError::AmbiguousDates { .. })));
+        assert_eq!(slash_order(p, &["2019-08-01"]).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_rows_are_reported_with_line_and_field_and_skipped() {
+        let f = csv(&format!(
+            "{HEADER}35.5,114.5,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n,2.0NRT,290,5.2,D\n\
+             200,114.5,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n,2.0NRT,290,5.2,D\n\
+             35.5,114.5,330.1,0.4,0.38,2024-13-45,0556,N,VIIRS,n,2.0NRT,290,5.2,D\n\
+             35.5,114.5,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n\n\
+             35.6,114.6,331.1,0.4,0.38,2024-06-05,0556,N20,VIIRS,h,2.0NRT,291,6.2,N\n"
+        ));
+        assert_eq!(f.rows.len(), 2);
+        assert_eq!(f.rows[1].line, 6);
+        let msgs: Vec<String> = f.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(msgs.len(), 3);
+        assert!(msgs[0].starts_with("test.csv: line 3, field `latitude`: 200 is outside"), "{}", msgs[0]);
+        assert!(msgs[1].starts_with("test.csv: line 4, field `acq_date`"), "{}", msgs[1]);
+        assert!(msgs[2].starts_with("test.csv: line 5: 10 fields"), "{}", msgs[2]);
+    }
+
+    #[test]
+    fn missing_required_column_names_it() {
+        let err = read_csv(Path::new("h.csv"), b"lat,lon\n1,2\n").unwrap_err();
+        assert!(err.to_string().contains("no `acq_date` column"), "{err}");
+    }
+
+    #[test]
+    fn geojson_points_take_position_from_geometry() {
+        let json = r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","geometry":{"type":"Point","coordinates":[114.5,35.5]},
+           "properties":{"bright_ti4":330.1,"acq_date":"2024-06-05","acq_time":741,"satellite":"N","confidence":"h","daynight":"D"}},
+          {"type":"Feature","geometry":null,"properties":{"acq_date":"2024-06-05","acq_time":741}}]}"#;
+        let f = read_geojson(Path::new("h.geojson"), json.as_bytes()).unwrap();
+        assert_eq!(f.rows.len(), 1);
+        assert_eq!(f.rows[0].hotspot.longitude, 114.5);
+        assert_eq!(f.rows[0].hotspot.acq_time.to_rfc3339(), "2024-06-05T07:41:00+00:00");
+        assert_eq!(f.warnings[0].unit, "feature");
+        assert_eq!(f.warnings[0].line, 2);
+    }
+}
