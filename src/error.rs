@@ -10,6 +10,10 @@ pub enum Error {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Detect(#[from] crate::detect::DetectError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Result with the crate [`Error`].

@@ -12,15 +12,26 @@
 //! - [`hotspot`]: the FIRMS hotspot record and its CSV / GeoJSON forms.
 //! - [`synth`]: physically based synthetic scenes with planted fires and known truth.
 //! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
+//! - [`fuse`]: detections of every source into fire events (distance + time window), pure.
+//! - [`store`]: the persistence boundary: the `Store` trait, SQLite (WAL) with migrations.
+//! - [`config`]: the service's TOML config; unknown keys are reported.
+//! - [`service`]: the pipeline of the service: ingest scenes, feeds and alerts; inbox, feed
+//!   polling, metrics; async at the edges, blocking work on `spawn_blocking`.
+//! - [`api`]: the axum router, one file per resource; bearer roles; `ApiError` → HTTP.
 //! - [`error`]: the crate error.
 
+pub mod api;
+pub mod config;
 pub mod detect;
 pub mod error;
+pub mod fuse;
 pub mod hotspot;
 pub mod model;
 pub mod physics;
 pub mod raster;
 pub mod scan;
+pub mod service;
+pub mod store;
 pub mod synth;
 
 pub use error::{Error, Result};

@@ -1,0 +1,34 @@
+//! Where a detection lies: county, township, village, parcel and mask. The locate step fills it;
+//! fuse and the store only carry it. [`Placer`] is the seam: the R-tree matcher of `locate/`
+//! implements it, and a service without layers uses [`NoPlacer`].
+
+use serde::Serialize;
+
+/// Unit codes, parcel and mask of one position. Empty fields mean "not known".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Placement {
+    /// 6-digit adcode.
+    pub county: Option<String>,
+    /// 9-digit code.
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub parcel: Option<String>,
+    /// The mask that flags it as not agricultural (industrial site, confirmed false alarm, ...).
+    pub mask: Option<String>,
+}
+
+/// The locate step as fuse sees it. Implementations must be cheap per call (an index built once).
+pub trait Placer: Send + Sync {
+    /// Places a detection at pixel centre (lon, lat) with the given footprint (m).
+    fn place(&self, lon: f64, lat: f64, footprint_m: f64) -> Placement;
+}
+
+/// No layers loaded: nothing is placed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPlacer;
+
+impl Placer for NoPlacer {
+    fn place(&self, _lon: f64, _lat: f64, _footprint_m: f64) -> Placement {
+        Placement::default()
+    }
+}
