@@ -68,9 +68,20 @@ pub async fn upload(
     tokio::fs::rename(&tmp, &path)
         .await
         .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
-    let done = s.service.ingest_scene_hashed(&path, sha, "upload").await;
+    let done = s
+        .service
+        .ingest_scene_hashed(&path, &name, sha, "upload")
+        .await;
     let _ = tokio::fs::remove_file(&path).await;
-    let done = done?;
+    let done = done.map_err(|e| match e {
+        // The client knows its file by its name, not by our upload path.
+        e @ crate::service::ServiceError::Scan { .. } => ApiError::BadBody {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: crate::service::inbox::chain(&e).replace(&path.display().to_string(), &name),
+            details: Vec::new(),
+        },
+        other => other.into(),
+    })?;
     let status = if done.report.already_ingested {
         StatusCode::OK
     } else {

@@ -186,14 +186,19 @@ impl Service {
         let sha = tokio::task::spawn_blocking(move || sha256_file(&p))
             .await
             .map_err(|e| ServiceError::Task(e.to_string()))??;
-        self.ingest_scene_hashed(path, sha, source).await
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.ingest_scene_hashed(path, &name, sha, source).await
     }
 
     /// As [`Service::ingest_scene_file`] when the hash is already known (uploads hash while
-    /// they stream).
+    /// they stream); `name` is what the scene is called in records and messages.
     pub async fn ingest_scene_hashed(
         &self,
         path: &Path,
+        name: &str,
         sha: String,
         source: &str,
     ) -> Result<Ingested, ServiceError> {
@@ -208,10 +213,7 @@ impl Service {
                 warnings: Vec::new(),
             });
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = name.to_string();
         let m = self.metrics();
         let waiting = m.queue_depth() as usize;
         if waiting >= self.inner.scan_queue + self.inner.scan_slots.available_permits() {

@@ -49,6 +49,8 @@ impl Running {
 
 /// Opens the store, binds the listener and starts every task.
 pub async fn start(config: Config, placer: Arc<dyn Placer>) -> Result<Running, ServiceError> {
+    // GDAL's own stderr printing would duplicate the errors the service logs itself.
+    crate::raster::quiet_gdal();
     let io = |path: PathBuf| move |source| ServiceError::Io { path, source };
     tokio::fs::create_dir_all(&config.data_dir)
         .await

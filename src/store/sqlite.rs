@@ -654,12 +654,20 @@ struct Filter {
 
 impl Filter {
     fn push(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
-        let mut clause = clause.to_string();
-        for v in values {
-            self.values.push(v);
-            clause = clause.replacen("?", &format!("?{}", self.values.len()), 1);
+        // Number each `?` in order, after the values already pushed.
+        let mut values = values.into_iter();
+        let mut out = String::with_capacity(clause.len() + 8);
+        for ch in clause.chars() {
+            if ch == '?' {
+                if let Some(v) = values.next() {
+                    self.values.push(v);
+                }
+                out.push_str(&format!("?{}", self.values.len()));
+            } else {
+                out.push(ch);
+            }
         }
-        self.clauses.push(clause);
+        self.clauses.push(out);
     }
 
     fn scope(&mut self, scope: &Scope) {
