@@ -184,10 +184,18 @@ pub struct SourceConfig {
     /// Poll interval, s.
     #[serde(default = "default_interval")]
     pub interval_s: f64,
+    /// First retry delay after a failed poll, s; doubled on each further failure up to
+    /// `interval_s`.
+    #[serde(default = "default_backoff")]
+    pub backoff_s: f64,
 }
 
 fn default_interval() -> f64 {
     600.0
+}
+
+fn default_backoff() -> f64 {
+    5.0
 }
 
 /// The FIRMS area API form of a source.
@@ -306,6 +314,9 @@ impl Config {
             }
             if s.interval_s < 1.0 {
                 return Err(bad(&format!("sources[{i}].interval_s"), "at least 1 s"));
+            }
+            if s.backoff_s <= 0.0 {
+                return Err(bad(&format!("sources[{i}].backoff_s"), "must be > 0"));
             }
         }
         Ok(())

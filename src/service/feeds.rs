@@ -1,8 +1,8 @@
 //! Hotspot feeds polled on a schedule with reqwest (rustls: no OpenSSL needed at run time).
 //!
 //! Each source runs in its own task, so one failing source never delays the others. A failed
-//! poll is retried with exponential backoff (5 s, 10 s, 20 s, ... capped at the source's
-//! interval). FIRMS answers "the last N days" counted from the current UTC day, so the first
+//! poll is retried with exponential backoff (`backoff_s`, default 5 s, then 10 s, 20 s, ...
+//! capped at the source's interval). FIRMS answers "the last N days" counted from the current UTC day, so the first
 //! poll of a new UTC day (and any poll in the first hours after midnight) also asks for the
 //! previous day: fires observed just before midnight are otherwise published after the poll
 //! that asked for that day. Overlap costs nothing: rows are deduplicated in the store.
@@ -17,8 +17,6 @@ use crate::config::SourceConfig;
 
 /// Polls after midnight UTC within this long also ask for the previous day.
 const AFTER_MIDNIGHT: ChronoDuration = ChronoDuration::hours(3);
-/// The first retry delay.
-const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The URLs one poll of a source requests at `now`, given the time of its last good poll.
 /// `url` sources may contain `{date}` (YYYY-MM-DD), filled with today and, after midnight, also
@@ -55,10 +53,11 @@ pub fn poll_urls(
     }
 }
 
-/// The delay before retry number `failures` (1-based).
-pub fn backoff(failures: u32, interval: Duration) -> Duration {
-    let d = FIRST_BACKOFF.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    d.min(interval.max(FIRST_BACKOFF))
+/// The delay before retry number `failures` (1-based): `first`, doubled per failure, at most
+/// `interval`.
+pub fn backoff(failures: u32, first: Duration, interval: Duration) -> Duration {
+    let d = first.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    d.min(interval.max(first))
 }
 
 /// Polls one source until shutdown.
@@ -69,6 +68,7 @@ pub async fn poll_source(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let interval = Duration::from_secs_f64(source.interval_s);
+    let first_backoff = Duration::from_secs_f64(source.backoff_s);
     let mut last_ok: Option<DateTime<Utc>> = None;
     let mut failures = 0u32;
     loop {
@@ -95,7 +95,7 @@ pub async fn poll_source(
             interval
         } else {
             failures += 1;
-            backoff(failures, interval)
+            backoff(failures, first_backoff, interval)
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -169,6 +169,7 @@ mod tests {
                 days: 1,
             }),
             interval_s: 600.0,
+            backoff_s: 5.0,
         }
     }
 
@@ -203,12 +204,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_interval() {
-        let i = Duration::from_secs(60);
-        assert_eq!(backoff(1, i), Duration::from_secs(5));
-        assert_eq!(backoff(2, i), Duration::from_secs(10));
-        assert_eq!(backoff(4, i), Duration::from_secs(40));
-        assert_eq!(backoff(5, i), Duration::from_secs(60));
-        assert_eq!(backoff(40, i), Duration::from_secs(60));
+        let (f, i) = (Duration::from_secs(5), Duration::from_secs(60));
+        assert_eq!(backoff(1, f, i), Duration::from_secs(5));
+        assert_eq!(backoff(2, f, i), Duration::from_secs(10));
+        assert_eq!(backoff(4, f, i), Duration::from_secs(40));
+        assert_eq!(backoff(5, f, i), Duration::from_secs(60));
+        assert_eq!(backoff(40, f, i), Duration::from_secs(60));
     }
 
     #[test]
