@@ -18,11 +18,14 @@
 //! - [`service`]: the pipeline of the service: ingest scenes, feeds and alerts; inbox, feed
 //!   polling, metrics; async at the edges, blocking work on `spawn_blocking`.
 //! - [`api`]: the axum router, one file per resource; bearer roles; `ApiError` → HTTP.
+//! - [`dispatch`]: the task state machine, priority and deadlines, the clock (pure).
+//! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure).
 //! - [`error`]: the crate error.
 
 pub mod api;
 pub mod config;
 pub mod detect;
+pub mod dispatch;
 pub mod error;
 pub mod fuse;
 pub mod hotspot;
@@ -33,5 +36,6 @@ pub mod scan;
 pub mod service;
 pub mod store;
 pub mod synth;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -1,0 +1,9 @@
+//! Verify: the evidence behind a patrol's verdict. `photo.rs` fingerprints a photo (SHA-256,
+//! perceptual hash, EXIF); `evidence.rs` checks a report against the event, the task's clock and
+//! earlier photos. Pure: the service stores the fingerprints and the flags.
+
+pub mod evidence;
+pub mod photo;
+
+pub use evidence::{check, EvidenceConfig, Flag, PriorPhoto, Report};
+pub use photo::{fingerprint, PhotoError, PhotoPrint};
