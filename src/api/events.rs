@@ -20,6 +20,7 @@ pub async fn list(
 ) -> Result<impl IntoResponse, ApiError> {
     let f = filters(&q, &role)?;
     let query = EventQuery {
+        id: None,
         from: f.from,
         to: f.to,
         bbox: f.bbox,
@@ -46,18 +47,14 @@ pub async fn one(
         .parse()
         .map_err(|_| ApiError::field("id", "an event id (integer)"))?;
     let query = EventQuery {
+        id: Some(id),
         scope: role.scope(),
         ..EventQuery::default()
     };
     // Scoped lookup: an event outside the role is "not found", not a leak of its existence.
     let event = s
         .service
-        .store(move |st| {
-            Ok(st
-                .events(&query)?
-                .into_iter()
-                .find(|e| e.event.id == Some(id)))
-        })
+        .store(move |st| Ok(st.events(&query)?.into_iter().next()))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;
     let alerts = s.service.store(move |st| st.alerts_of_event(id)).await?;

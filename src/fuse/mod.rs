@@ -142,10 +142,14 @@ impl FireEvent {
 
     /// Whether `s` is the same fire.
     pub fn matches(&self, s: &Sighting, p: &FuseParams) -> bool {
+        let reach_m = self.footprint_m.max(s.footprint_m) + p.extra_distance_m;
+        // Cheap rejection first (most candidates fail it): a degree of latitude is never
+        // shorter than 110.5 km.
+        if (self.lat - s.lat).abs() * 110_500.0 > reach_m {
+            return false;
+        }
         let in_time = s.time >= self.first_seen - p.window && s.time <= self.last_seen + p.window;
-        in_time
-            && distance_m(self.lon, self.lat, s.lon, s.lat)
-                <= self.footprint_m.max(s.footprint_m) + p.extra_distance_m
+        in_time && distance_m(self.lon, self.lat, s.lon, s.lat) <= reach_m
     }
 
     /// Updates the event with a sighting of it.

@@ -86,7 +86,8 @@ struct Inner {
     sensors: HashMap<String, (f64, f64)>,
     metrics: Metrics,
     scan_slots: Semaphore,
-    scan_queue: usize,
+    /// Scenes scanned at once plus scenes allowed to wait.
+    scan_capacity: usize,
     data_dir: PathBuf,
 }
 
@@ -105,7 +106,7 @@ impl Service {
                     .collect(),
                 metrics: Metrics::default(),
                 scan_slots: Semaphore::new(config.limits.scan_workers),
-                scan_queue: config.limits.scan_queue,
+                scan_capacity: config.limits.scan_workers + config.limits.scan_queue,
                 data_dir: config.data_dir.clone(),
             }),
         }
@@ -216,7 +217,7 @@ impl Service {
         let name = name.to_string();
         let m = self.metrics();
         let waiting = m.queue_depth() as usize;
-        if waiting >= self.inner.scan_queue + self.inner.scan_slots.available_permits() {
+        if waiting >= self.inner.scan_capacity {
             m.error("busy");
             return Err(ServiceError::Busy(waiting));
         }

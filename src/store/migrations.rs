@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[&str] = &[
         event_id INTEGER REFERENCES events(id)
     );
     CREATE INDEX hotspots_acq_time ON hotspots(acq_time);
+    CREATE INDEX hotspots_lat_lon ON hotspots(lat, lon);
     CREATE INDEX hotspots_county ON hotspots(county);
     CREATE INDEX hotspots_township ON hotspots(township);
     CREATE INDEX hotspots_event ON hotspots(event_id);

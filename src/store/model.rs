@@ -136,6 +136,8 @@ impl Default for HotspotQuery {
 /// Filters of `GET /events`.
 #[derive(Debug, Clone)]
 pub struct EventQuery {
+    /// One event by id.
+    pub id: Option<i64>,
     /// Events last seen at or after.
     pub from: Option<DateTime<Utc>>,
     /// Events first seen at or before.
@@ -152,6 +154,7 @@ pub struct EventQuery {
 impl Default for EventQuery {
     fn default() -> Self {
         EventQuery {
+            id: None,
             from: None,
             to: None,
             bbox: None,
@@ -210,6 +213,5 @@ pub struct UnitStats {
     pub county: Option<String>,
     pub hotspots: u64,
     pub events: u64,
-    pub open_events_24h: u64,
     pub last_seen: Option<DateTime<Utc>>,
 }

@@ -27,7 +27,7 @@ use crate::fuse::{
 use crate::hotspot::{Confidence, DayNight, Hotspot};
 
 /// Reader connections kept open.
-const READER_POOL: usize = 4;
+const READER_POOL: usize = 8;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -223,15 +223,6 @@ impl Store for SqliteStore {
                         .ctx("unit events")?;
                     stats.events = events as u64;
                     stats.last_seen = last.map(from_ts);
-                    if let Some(last) = last {
-                        stats.open_events_24h = c
-                            .query_row(
-                                &format!("SELECT COUNT(*) FROM events WHERE {level} = ?1 AND last_seen >= ?2"),
-                                params![code, last - 86_400],
-                                |r| r.get::<_, i64>(0),
-                            )
-                            .ctx("unit events")? as u64;
-                    }
                     break;
                 }
             }
@@ -792,6 +783,9 @@ fn query_hotspots(c: &Connection, q: &HotspotQuery) -> Result<Vec<StoredHotspot>
 fn query_events(c: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
     let mut f = Filter::default();
     f.scope(&q.scope);
+    if let Some(id) = q.id {
+        f.push("id = ?", [Value::Integer(id)]);
+    }
     if let Some(t) = q.from {
         f.push("last_seen >= ?", [Value::Integer(ts(t))]);
     }
