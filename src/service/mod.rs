@@ -39,7 +39,7 @@ pub enum ServiceError {
     Scan {
         name: String,
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
     /// The feed cannot be read as FIRMS CSV or GeoJSON.
     #[error(transparent)]
@@ -239,7 +239,7 @@ impl Service {
             m.scan_time(t0.elapsed());
             scanned.map_err(|source| ServiceError::Scan {
                 name: name.clone(),
-                source,
+                source: Box::new(source),
             })
         }
         .await;
