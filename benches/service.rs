@@ -23,8 +23,8 @@ struct Grid;
 
 impl Placer for Grid {
     fn place(&self, lon: f64, lat: f64, _footprint_m: f64) -> Placement {
-        let c = 410_500 + ((lon - 114.0) * 10.0) as i64;
-        let t = c * 1000 + ((lat - 34.0) * 10.0) as i64;
+        let c = 410_500 + ((lon - 113.0) * 10.0) as i64;
+        let t = c * 1000 + ((lat - 32.0) * 10.0) as i64;
         Placement {
             county: Some(c.to_string()),
             township: Some(t.to_string()),
@@ -33,12 +33,13 @@ impl Placer for Grid {
     }
 }
 
-/// `n` hotspots over a 2° × 2° area and two days; fires cluster (several pixels per fire).
+/// `n` hotspots over a 4° × 4° area (the Huang-Huai plain around Henan) and two days; fires
+/// cluster (several pixels per fire).
 fn hotspots(rng: &mut ChaCha8Rng, n: usize) -> Vec<Hotspot> {
     let t0 = chrono::Utc.with_ymd_and_hms(2024, 6, 8, 0, 0, 0).unwrap();
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let (lon, lat) = (rng.gen_range(114.0..116.0), rng.gen_range(34.0..36.0));
+        let (lon, lat) = (rng.gen_range(113.0..117.0), rng.gen_range(32.0..36.0));
         let t = t0 + chrono::Duration::minutes(rng.gen_range(0..2 * 24 * 60));
         for k in 0..rng.gen_range(1..4usize) {
             out.push(Hotspot {
@@ -169,7 +170,7 @@ fn main() {
                 let mut lat = Vec::with_capacity(per_client);
                 let mut features = 0usize;
                 for i in 0..per_client {
-                    let (w, s) = (rng.gen_range(114.0..115.9), rng.gen_range(34.0..35.9));
+                    let (w, s) = (rng.gen_range(113.0..116.9), rng.gen_range(32.0..35.9));
                     let path = if i % 2 == 0 { "events" } else { "hotspots" };
                     let url = format!(
                         "{base}/api/v1/{path}?bbox={w:.3},{s:.3},{:.3},{:.3}&from=2024-06-08",

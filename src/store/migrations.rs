@@ -90,6 +90,15 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX sensor_alerts_event ON sensor_alerts(event_id);
     ",
+    // 2: a 3-D R*Tree over events (lon, lat, hours since 1970) for the fuse candidate search:
+    // a B-tree on (lat, lon) narrows only one range, so busy seasons scanned whole latitude
+    // strips of all times. R*Tree stores f32 and rounds outwards, so it only over-selects;
+    // fuse checks exactly. (Needs SQLite built with RTREE, as Debian's and most are.)
+    "
+    CREATE VIRTUAL TABLE events_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat, min_h, max_h);
+    INSERT INTO events_rtree
+        SELECT id, lon, lon, lat, lat, first_seen / 3600.0, last_seen / 3600.0 FROM events;
+    ",
 ];
 
 /// Brings the schema to the newest version.
@@ -113,4 +122,43 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit().map_err(fail)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_store_is_migrated_with_its_events_indexed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO events (lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
+               satellite_confidence, camera_confidence, confidence, sightings, updated_at)
+             VALUES (114.5, 35.2, 375, 7200, 10800, '[]', 'satellite', 0.6, 0, 0.6, 1, 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let hit: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM events_rtree WHERE max_h >= 2.5 AND min_h <= 2.5
+                   AND max_lon >= 114.4 AND min_lon <= 114.6",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(hit, 1);
+        // Newer than this build: refused.
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
 }

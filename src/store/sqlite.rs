@@ -439,7 +439,7 @@ fn ingest_tx(
         return Ok(report);
     }
 
-    // Candidate events, per sighting, through the (lat, lon) index: only events near it in
+    // Candidate events, per sighting, through the R*Tree (migration 2): only events near it in
     // space and time are loaded, each once; events made earlier in this batch are in memory.
     // (One query for the whole batch's bbox would load every event of a large feed.)
     let window = p.window.num_seconds();
@@ -454,14 +454,15 @@ fn ingest_tx(
         let t = ts(s.time);
         let near = load_events(
             tx,
-            "WHERE lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4 AND last_seen >= ?5 AND first_seen <= ?6",
+            "WHERE id IN (SELECT id FROM events_rtree WHERE max_lat >= ?1 AND min_lat <= ?2
+               AND max_lon >= ?3 AND min_lon <= ?4 AND max_h >= ?5 AND min_h <= ?6)",
             &[
                 Value::Real(s.lat - mlat),
                 Value::Real(s.lat + mlat),
                 Value::Real(s.lon - mlon),
                 Value::Real(s.lon + mlon),
-                Value::Integer(t - window),
-                Value::Integer(t + window),
+                Value::Real((t - window) as f64 / 3600.0),
+                Value::Real((t + window) as f64 / 3600.0),
             ],
         )?;
         for e in near {
@@ -557,7 +558,7 @@ fn save_event(tx: &Transaction, e: &mut FireEvent, now: i64) -> Result<i64, Stor
         pl.mask,
         now,
     ];
-    match e.id {
+    let id = match e.id {
         Some(id) => {
             let mut st = tx
                 .prepare_cached(
@@ -571,7 +572,7 @@ fn save_event(tx: &Transaction, e: &mut FireEvent, now: i64) -> Result<i64, Stor
             let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
             all.push(&id);
             st.execute(all.as_slice()).ctx("update event")?;
-            Ok(id)
+            id
         }
         None => {
             let mut st = tx
@@ -585,9 +586,20 @@ fn save_event(tx: &Transaction, e: &mut FireEvent, now: i64) -> Result<i64, Stor
             st.execute(values).ctx("insert event")?;
             let id = tx.last_insert_rowid();
             e.id = Some(id);
-            Ok(id)
+            id
         }
-    }
+    };
+    tx.prepare_cached("INSERT OR REPLACE INTO events_rtree VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5)")
+        .ctx("prepare event index")?
+        .execute(params![
+            id,
+            e.lon,
+            e.lat,
+            ts(e.first_seen) as f64 / 3600.0,
+            ts(e.last_seen) as f64 / 3600.0
+        ])
+        .ctx("index event")?;
+    Ok(id)
 }
 
 const EVENT_COLUMNS: &str = "id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds, max_frp_mw,
