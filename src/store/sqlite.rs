@@ -95,6 +95,9 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
         .map_err(fail)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(fail)?;
+    // 64 MiB page cache (default 2 MiB): batches insert into six indexes at random places.
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(fail)?;
     Ok(conn)
 }
 
