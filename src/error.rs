@@ -11,6 +11,14 @@ pub enum Error {
     #[error(transparent)]
     Detect(#[from] crate::detect::DetectError),
     #[error(transparent)]
+    Synth(#[from] crate::synth::SynthError),
+    #[error(transparent)]
+    LayerSpec(#[from] crate::locate::SpecError),
+    #[error(transparent)]
+    Layer(#[from] crate::locate::LayerError),
+    #[error(transparent)]
+    HotspotRead(#[from] crate::hotspot::ReadError),
+    #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -10,6 +10,8 @@
 //! - [`detect`]: the contextual active-fire algorithms (VIIRS 375 m), rayon-parallel, with a
 //!   sequential reference beside it.
 //! - [`hotspot`]: the FIRMS hotspot record and its CSV / GeoJSON forms.
+//! - [`locate`]: hotspots to county, township, village, parcel and mask (R-tree, GCJ-02, OGR layers).
+//! - [`rank`]: daily hotspot rankings of counties and townships, pure functions of located hotspots.
 //! - [`synth`]: physically based synthetic scenes with planted fires and known truth.
 //! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
 //! - [`fuse`]: detections of every source into fire events (distance + time window), pure.
@@ -29,8 +31,10 @@ pub mod dispatch;
 pub mod error;
 pub mod fuse;
 pub mod hotspot;
+pub mod locate;
 pub mod model;
 pub mod physics;
+pub mod rank;
 pub mod raster;
 pub mod scan;
 pub mod service;

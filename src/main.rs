@@ -27,6 +27,10 @@ enum Command {
     Serve(commands::serve::Args),
     /// Scene or hotspot files, folders or feed URLs into the store (no server needed).
     Ingest(commands::ingest::Args),
+    /// Add county, township, village, parcel and mask columns to every hotspot row (batch).
+    Locate(Box<commands::locate::Args>),
+    /// Daily ranking of counties or townships by hotspots, from hotspot files (batch).
+    Rank(Box<commands::rank::Args>),
 }
 
 fn main() {
@@ -43,6 +47,8 @@ fn main() {
         Command::Synth(args) => commands::synth::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
+        Command::Locate(args) => commands::locate::run(*args),
+        Command::Rank(args) => commands::rank::run(*args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

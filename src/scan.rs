@@ -152,11 +152,7 @@ fn pixel_areas(p: &Wgs84Projector, (rows, cols): (usize, usize)) -> Result<Pixel
     if rows == 0 || cols == 0 {
         return Ok(PixelArea::Constant(0.0));
     }
-    let c = cols / 2;
-    let areas = (0..rows)
-        .map(|r| p.pixel_area_m2(r, c))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(PixelArea::PerRow(areas))
+    Ok(PixelArea::PerRow(p.column_areas_m2(cols / 2, rows)?))
 }
 
 fn to_hotspot(

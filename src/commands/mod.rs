@@ -2,7 +2,10 @@
 //! the library. `anyhow` is allowed here (the edge), not in the library.
 
 pub mod ingest;
+pub mod layers;
+pub mod locate;
 pub mod output;
+pub mod rank;
 pub mod scan;
 pub mod serve;
 pub mod synth;

@@ -163,8 +163,8 @@ pub fn desert_boundary(p: &Px, b: &Background, m: &SensorModel) -> bool {
 /// Sec. 2.6, confidence of a fire pixel. Fixed-threshold fires are high; a day contextual fire
 /// with ΔT45 < 30 or glint angle < 15° that has no fire among its 8 neighbours and whose BT4 is
 /// less than 15 K above its warmest valid neighbour is low; the rest nominal.
-/// `neighbours_bt4` holds the BT4 of the valid 3×3 neighbours, `adjacent_fire` whether one of
-/// them is a fire pixel.
+/// `neighbours_bt4` holds the BT4 of the valid 3×3 neighbours (clear land: not fill, cloud or
+/// water), `adjacent_fire` whether one of the 8 neighbours is a fire pixel.
 pub fn confidence(
     p: &Px,
     day: bool,

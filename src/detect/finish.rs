@@ -45,7 +45,11 @@ pub fn finish(
                 let class = MaskClass::from_u8(mask[[nr, nc]]);
                 adjacent_fire |= class.is_fire();
                 let bt4 = input.i4[[nr, nc]];
-                if !matches!(class, MaskClass::Fill | MaskClass::NotProcessed) && !bt4.is_nan() {
+                if !matches!(
+                    class,
+                    MaskClass::Fill | MaskClass::NotProcessed | MaskClass::Cloud | MaskClass::Water
+                ) && !bt4.is_nan()
+                {
                     neighbours.push(bt4);
                 }
             }

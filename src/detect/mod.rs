@@ -5,11 +5,12 @@
 //! `spawn_blocking`.
 //!
 //! Files: `pixel.rs` per-pixel tests, `context.rs` background statistics and decisions,
-//! `viirs.rs` the fast parallel detector, `reference.rs` the sequential reference it is checked
+//! `median.rs` the 501×501 median bound, `viirs.rs` the fast parallel detector, `reference.rs` the sequential reference it is checked
 //! against, `finish.rs` confidence, FRP and the summary, `types.rs` inputs and outputs.
 
 pub mod context;
 pub mod finish;
+pub mod median;
 pub mod pixel;
 pub mod reference;
 pub mod types;

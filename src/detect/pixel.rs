@@ -3,9 +3,39 @@
 //! test. Pure functions of one pixel's values and the model, shared by the parallel detector and
 //! the sequential reference so that both apply the same published thresholds.
 
-use crate::model::SensorModel;
+use crate::model::{BackgroundFire, BrightTarget, Candidate, Cloud, Fixed, SensorModel};
 
 use super::types::MaskClass;
+
+/// The model's per-pixel thresholds, flattened once per scene so the per-pixel stage does no
+/// map lookups (it runs 41 million times on a granule).
+#[derive(Debug, Clone)]
+pub struct PixelParams {
+    pub night_sza_deg: f32,
+    pub i4_saturation_k: f32,
+    pub i4_fold_k: f32,
+    pub cloud: Cloud,
+    pub fixed: Fixed,
+    pub background_fire: BackgroundFire,
+    pub bright_target: BrightTarget,
+    pub candidate: Candidate,
+}
+
+impl PixelParams {
+    pub fn new(m: &SensorModel) -> Self {
+        let i4 = &m.bands["I4"];
+        PixelParams {
+            night_sza_deg: m.night_sza_deg,
+            i4_saturation_k: i4.saturation_k.map_or(f32::INFINITY, |v| v as f32),
+            i4_fold_k: i4.fold_k.map_or(f32::NAN, |v| v as f32),
+            cloud: m.cloud.clone(),
+            fixed: m.fixed.clone(),
+            background_fire: m.background_fire.clone(),
+            bright_target: m.bright_target.clone(),
+            candidate: m.candidate.clone(),
+        }
+    }
+}
 
 /// The values of one pixel. Reflectances are NaN at night on real data; they are only read by day.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +84,8 @@ pub struct PixelClass {
 }
 
 /// Classifies one pixel. `m` is the VIIRS model.
-pub fn classify(p: &Px, m: &SensorModel) -> PixelClass {
+#[inline]
+pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
     let none = |class| PixelClass { class, bits: 0 };
     if p.sza.is_nan() {
         return none(MaskClass::NotProcessed);
@@ -68,9 +99,16 @@ pub fn classify(p: &Px, m: &SensorModel) -> PixelClass {
     }
     let day_bit = if day { bits::DAY } else { 0 };
     if is_fixed_fire(p, day, m) {
+        // A certain fire: never background; a background fire when it meets that test too, so
+        // it counts towards BT4′, δ4′ and the desert-boundary share (ALGORITHMS.md step 3).
+        let bg_fire = if is_background_fire(p, day, m) {
+            bits::BG_FIRE
+        } else {
+            0
+        };
         return PixelClass {
             class: MaskClass::Land,
-            bits: day_bit | bits::FIXED | bits::CANDIDATE,
+            bits: day_bit | bits::FIXED | bits::CANDIDATE | bg_fire,
         };
     }
     if is_cloud(p, day, m) {
@@ -102,7 +140,8 @@ pub fn classify(p: &Px, m: &SensorModel) -> PixelClass {
 
 /// Sec. 2.1, cloud. Day: BT5 < 265, or (ρ1+ρ2 > 0.9 and BT5 < 295), or (ρ1+ρ2 > 0.7 and BT5 < 285).
 /// Night: BT5 < 265 and BT4 < 295.
-pub fn is_cloud(p: &Px, day: bool, m: &SensorModel) -> bool {
+#[inline]
+pub fn is_cloud(p: &Px, day: bool, m: &PixelParams) -> bool {
     let c = &m.cloud;
     if day {
         p.bt5 < c.day_bt5_k
@@ -122,12 +161,11 @@ pub fn is_water(p: &Px) -> bool {
 /// Sec. 2.2, fixed thresholds: night BT4 > 320; saturated BT4 (day also BT5 > 290 and
 /// ρ1+ρ2 < 0.7); folding: ΔT45 < 0 and BT5 > 325 (day) / 310 (night), or at night BT4 at the
 /// fold value and BT5 > 335.
-pub fn is_fixed_fire(p: &Px, day: bool, m: &SensorModel) -> bool {
+#[inline]
+pub fn is_fixed_fire(p: &Px, day: bool, m: &PixelParams) -> bool {
     let f = &m.fixed;
-    let i4 = &m.bands["I4"];
-    let sat = i4.saturation_k.unwrap_or(f32::MAX as f64) as f32;
-    let fold = i4.fold_k.unwrap_or(f64::NAN) as f32;
-    let saturated = p.bt4 >= sat;
+    let saturated = p.bt4 >= m.i4_saturation_k;
+    let fold = m.i4_fold_k;
     if day {
         (saturated && p.bt5 > f.day_saturated_bt5_k && p.vis() < f.day_saturated_refl)
             || (p.dt45() < 0.0 && p.bt5 > f.day_fold_bt5_k)
@@ -140,7 +178,8 @@ pub fn is_fixed_fire(p: &Px, day: bool, m: &SensorModel) -> bool {
 }
 
 /// Sec. 2.3, background fires: day BT4 > 335 and ΔT45 > 30; night BT4 > 300 and ΔT45 > 10.
-pub fn is_background_fire(p: &Px, day: bool, m: &SensorModel) -> bool {
+#[inline]
+pub fn is_background_fire(p: &Px, day: bool, m: &PixelParams) -> bool {
     let b = &m.background_fire;
     if day {
         p.bt4 > b.day_bt4_k && p.dt45() > b.day_dt45_k
@@ -152,7 +191,8 @@ pub fn is_background_fire(p: &Px, day: bool, m: &SensorModel) -> bool {
 /// Sec. 2.3, bright fire-free targets skipped by day: ρ1+ρ2 > 0.6, BT5 < 285, ρ3 > 0.3, ρ3 > ρ2,
 /// ρ2 > 0.25 and BT4 ≤ 335, all together: a bright and cool surface (snow, cloud edges, bright
 /// roofs in the cold) whose reflected sunlight at 3.7 µm could mimic a fire.
-pub fn is_bright_target(p: &Px, m: &SensorModel) -> bool {
+#[inline]
+pub fn is_bright_target(p: &Px, m: &PixelParams) -> bool {
     let b = &m.bright_target;
     p.vis() > b.refl_sum
         && p.bt5 < b.bt5_k
@@ -165,7 +205,8 @@ pub fn is_bright_target(p: &Px, m: &SensorModel) -> bool {
 /// Sec. 2.3, candidates. Day: BT4 > BT4S or ΔT45 > 25, with BT4S = min(330, max(325, median));
 /// only pixels with 325 < BT4 ≤ 330 depend on the median, and get [`bits::NEEDS_MEDIAN`].
 /// Night: BT4 > 295 or ΔT45 > 10.
-pub fn candidate_bits(p: &Px, day: bool, m: &SensorModel) -> u8 {
+#[inline]
+pub fn candidate_bits(p: &Px, day: bool, m: &PixelParams) -> u8 {
     let c = &m.candidate;
     if day {
         if p.dt45() > c.day_dt45_k || p.bt4 > c.day_bt4s_max_k {
@@ -203,8 +244,8 @@ pub fn is_glint(glint_deg: f32, vis: f32, m: &SensorModel) -> bool {
 mod tests {
     use super::*;
 
-    fn m() -> SensorModel {
-        SensorModel::builtin("viirs-i").unwrap()
+    fn m() -> PixelParams {
+        PixelParams::new(&SensorModel::builtin("viirs-i").unwrap())
     }
     fn day(bt4: f32, bt5: f32) -> Px {
         Px {

@@ -10,7 +10,7 @@ use crate::model::SensorModel;
 
 use super::context::{decide, window_is_enough, WindowAcc};
 use super::finish::{finish, Outcomes};
-use super::pixel::{bits, classify, glint_angle_deg};
+use super::pixel::{bits, classify, glint_angle_deg, PixelParams};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
 use super::{check_shapes, px_at, DetectError};
 
@@ -25,9 +25,10 @@ pub fn detect_viirs_reference(
     let mut mask = Array2::<u8>::zeros((rows, cols));
     let mut state = Array2::<u8>::zeros((rows, cols));
     let (mut day, mut night) = (0u64, 0u64);
+    let params = PixelParams::new(m);
     for r in 0..rows {
         for c in 0..cols {
-            let pc = classify(&px_at(input, r, c), m);
+            let pc = classify(&px_at(input, r, c), &params);
             mask[[r, c]] = pc.class as u8;
             state[[r, c]] = pc.bits;
             if !matches!(pc.class, MaskClass::Fill | MaskClass::NotProcessed) {

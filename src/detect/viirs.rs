@@ -14,8 +14,9 @@ use crate::model::SensorModel;
 
 use super::context::{decide, window_is_enough, Background, WindowAcc};
 use super::finish::{finish, Outcomes};
-use super::pixel::{bits, classify, glint_angle_deg};
-use super::types::{Detection, PixelArea, ViirsInput};
+use super::median;
+use super::pixel::{bits, classify, glint_angle_deg, PixelParams, Px};
+use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
 use super::{check_shapes, px_at, DetectError};
 
 /// Runs the whole VIIRS 375 m algorithm on a scene, in parallel on the current rayon pool.
@@ -30,19 +31,34 @@ pub fn detect_viirs(
     let mut state = Array2::<u8>::zeros((rows, cols));
 
     // Stage 1: per-pixel classification; each row reports its candidates and median pixels.
+    let params = PixelParams::new(m);
     let per_row: Vec<(Vec<u32>, Vec<u32>, u64, u64)> = mask
         .axis_iter_mut(Axis(0))
         .into_par_iter()
         .zip(state.axis_iter_mut(Axis(0)).into_par_iter())
         .enumerate()
         .map(|(r, (mut mrow, mut srow))| {
+            let (i1, i2, i3) = (row(input.i1, r), row(input.i2, r), row(input.i3, r));
+            let (i4, i5, sza) = (row(input.i4, r), row(input.i5, r), row(input.sza, r));
+            let (mrow, srow) = (
+                mrow.as_slice_mut().expect("owned row"),
+                srow.as_slice_mut().expect("owned row"),
+            );
             let (mut cand, mut median) = (Vec::new(), Vec::new());
             let (mut day, mut night) = (0u64, 0u64);
             for c in 0..cols {
-                let pc = classify(&px_at(input, r, c), m);
+                let p = Px {
+                    r1: i1[c],
+                    r2: i2[c],
+                    r3: i3[c],
+                    bt4: i4[c],
+                    bt5: i5[c],
+                    sza: sza[c],
+                };
+                let pc = classify(&p, &params);
                 mrow[c] = pc.class as u8;
                 srow[c] = pc.bits;
-                if pc.class as u8 > 1 {
+                if pc.class as u8 > MaskClass::Fill as u8 {
                     if pc.bits & bits::DAY != 0 {
                         day += 1;
                     } else {
@@ -68,11 +84,14 @@ pub fn detect_viirs(
         .enumerate()
         .flat_map(|(r, row)| row.1.iter().map(move |&c| (r, c as usize)))
         .collect();
-    let half = m.candidate.median_window / 2;
-    let promoted: Vec<(usize, usize)> = needs_median
-        .into_par_iter()
-        .filter(|&(r, c)| above_background_median(input.i4, &state, r, c, half))
-        .collect();
+    let promoted = median::above_median(
+        input.i4,
+        &state,
+        needs_median,
+        m.candidate.median_window / 2,
+        m.candidate.day_bt4s_min_k,
+        m.candidate.day_bt4s_max_k,
+    );
 
     let mut candidates: Vec<(usize, usize)> = per_row
         .iter()
@@ -105,52 +124,6 @@ pub fn detect_viirs(
         .collect();
 
     finish(input, m, area, mask, outcomes, day_night)
-}
-
-/// Is BT4 at (r, c) above the median BT4 of the valid background in the (2·half+1)² window?
-/// Counts values below BT4 and keeps the two values straddling it, so an even-sized window's
-/// median (mean of the middle two) is decided exactly without sorting. With no valid background
-/// the bound falls back to its lower end (BT4S = 325 K), leaving the decision to the context.
-pub(super) fn above_background_median(
-    i4: ArrayView2<f32>,
-    state: &Array2<u8>,
-    r: usize,
-    c: usize,
-    half: usize,
-) -> bool {
-    let (rows, cols) = i4.dim();
-    let bt4 = i4[[r, c]];
-    let (mut n, mut below) = (0usize, 0usize);
-    let (mut max_below, mut min_above) = (f32::NEG_INFINITY, f32::INFINITY);
-    for rr in r.saturating_sub(half)..=(r + half).min(rows - 1) {
-        let srow = state.row(rr);
-        let irow = i4.row(rr);
-        for cc in c.saturating_sub(half)..=(c + half).min(cols - 1) {
-            if srow[cc] & bits::VALID_BG == 0 {
-                continue;
-            }
-            let v = irow[cc];
-            n += 1;
-            if v < bt4 {
-                below += 1;
-                max_below = max_below.max(v);
-            } else {
-                min_above = min_above.min(v);
-            }
-        }
-    }
-    if n == 0 {
-        return true;
-    }
-    if n % 2 == 1 {
-        below > n / 2
-    } else if below > n / 2 {
-        true
-    } else if below < n / 2 {
-        false
-    } else {
-        bt4 > (max_below + min_above) / 2.0
-    }
 }
 
 /// The background of candidate (r, c): the smallest window from `window_min` to `window_max`
@@ -220,4 +193,14 @@ fn ring(r: isize, c: isize, h: isize) -> impl Iterator<Item = (isize, isize)> {
     let top_bottom = (c - h..=c + h).flat_map(move |cc| [(r - h, cc), (r + h, cc)]);
     let sides = (r - h + 1..=r + h - 1).flat_map(move |rr| [(rr, c - h), (rr, c + h)]);
     top_bottom.chain(sides)
+}
+
+/// Row `r` of a band as a slice (a copy only for non-standard layouts).
+#[inline]
+fn row<'a>(a: ArrayView2<'a, f32>, r: usize) -> std::borrow::Cow<'a, [f32]> {
+    let line = a.index_axis_move(Axis(0), r);
+    match line.to_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(line.to_vec()),
+    }
 }

@@ -68,14 +68,14 @@ pub struct Feed {
 #[non_exhaustive]
 pub enum ReadError {
     /// The file cannot be opened or read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// The CSV structure is broken (e.g. invalid UTF-8 or unbalanced quotes).
-    #[error("{path}: line {line}: {source}")]
+    #[error("{path}: line {line}: broken CSV")]
     Csv {
         path: PathBuf,
         line: u64,
@@ -126,7 +126,12 @@ pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
         line: source.position().map(|p| p.line()).unwrap_or(0),
         source,
     };
-    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(String::from)
+        .collect();
     let mut raw = Vec::new();
     for record in reader.records() {
         let record = record.map_err(csv_err)?;
@@ -157,6 +162,43 @@ pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
             }
         }
     }
+    // serde_json maps are sorted by key: put the FIRMS columns back in schema order.
+    const FIRMS_ORDER: [&str; 18] = [
+        "country_id",
+        "latitude",
+        "longitude",
+        "bright_ti4",
+        "brightness",
+        "scan",
+        "track",
+        "acq_date",
+        "acq_time",
+        "satellite",
+        "instrument",
+        "confidence",
+        "version",
+        "bright_ti5",
+        "bright_t31",
+        "frp",
+        "daynight",
+        "type",
+    ];
+    header.sort_by_key(|k| {
+        FIRMS_ORDER
+            .iter()
+            .position(|f| f == k)
+            .unwrap_or(FIRMS_ORDER.len())
+    });
+    let (lat_col, lon_col) = (
+        header
+            .iter()
+            .position(|h| h == "latitude")
+            .expect("always there"),
+        header
+            .iter()
+            .position(|h| h == "longitude")
+            .expect("always there"),
+    );
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
@@ -176,8 +218,8 @@ pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
             .collect();
         // The geometry is the position; properties only fill in when there is none.
         if let Some(c) = coords.filter(|c| c.len() >= 2) {
-            fields[0] = text(&c[1]);
-            fields[1] = text(&c[0]);
+            fields[lat_col] = text(&c[1]);
+            fields[lon_col] = text(&c[0]);
         }
         raw.push(((i + 1) as u64, fields));
     }
@@ -315,7 +357,9 @@ fn parse_date(s: &str, order: Option<SlashOrder>) -> Result<NaiveDate, String> {
             return Ok(d);
         }
     }
-    Err(format!("`{s}` is not a date (YYYY-MM-DD, D/M/YYYY or M/D/YYYY)"))
+    Err(format!(
+        "`{s}` is not a date (YYYY-MM-DD, D/M/YYYY or M/D/YYYY)"
+    ))
 }
 
 /// FIRMS `acq_time`: `HHMM`, unpadded (`56` = 00:56, `741` = 07:41), or `HH:MM`.
@@ -323,7 +367,10 @@ fn parse_time(s: &str) -> Result<NaiveTime, String> {
     let s = s.trim();
     let bad = || format!("`{s}` is not a time (HHMM or HH:MM, UTC)");
     let (h, m) = if let Some((h, m)) = s.split_once(':') {
-        (h.parse::<u32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?)
+        (
+            h.parse::<u32>().map_err(|_| bad())?,
+            m.parse::<u32>().map_err(|_| bad())?,
+        )
     } else {
         if s.is_empty() || s.len() > 4 || !s.chars().all(|c| c.is_ascii_digit()) {
             return Err(bad());
@@ -383,7 +430,11 @@ fn parse_row(
     if fields.len() != header.len() {
         return Err((
             None,
-            format!("{} fields where the header has {}", fields.len(), header.len()),
+            format!(
+                "{} fields where the header has {}",
+                fields.len(),
+                header.len()
+            ),
         ));
     }
     let name = |i: usize| Some(header[i].clone());
@@ -434,25 +485,30 @@ fn parse_row(
         "N" => DayNight::Night,
         // No column: from local solar time (06–18 h is day), as FIRMS itself decides roughly.
         "" => {
-            let solar_h = (f64::from(time.hour()) + f64::from(time.minute()) / 60.0
-                + longitude / 15.0)
-                .rem_euclid(24.0);
+            let solar_h =
+                (f64::from(time.hour()) + f64::from(time.minute()) / 60.0 + longitude / 15.0)
+                    .rem_euclid(24.0);
             if (6.0..18.0).contains(&solar_h) {
                 DayNight::Day
             } else {
                 DayNight::Night
             }
         }
-        other => return Err((cols.daynight.and_then(name), format!("`{other}` is not D or N"))),
+        other => {
+            return Err((
+                cols.daynight.and_then(name),
+                format!("`{other}` is not D or N"),
+            ))
+        }
     };
     let fire_type = match get_opt(cols.fire_type) {
         "" => None,
-        t => Some(
-            t.parse::<u8>()
-                .ok()
-                .filter(|v| *v <= 3)
-                .ok_or_else(|| (cols.fire_type.and_then(name), format!("`{t}` is not a FIRMS type (0-3)")))?,
-        ),
+        t => Some(t.parse::<u8>().ok().filter(|v| *v <= 3).ok_or_else(|| {
+            (
+                cols.fire_type.and_then(name),
+                format!("`{t}` is not a FIRMS type (0-3)"),
+            )
+        })?),
     };
     let index = |i: Option<usize>| -> Result<Option<usize>, RowError> {
         match i.map(get) {
@@ -495,23 +551,51 @@ mod tests {
 
     #[test]
     fn unpadded_times_and_iso_dates() {
-        let f = csv(&format!("{HEADER}35.5,114.5,330.1,0.4,0.38,2024-06-05,56,N,VIIRS,n,2.0NRT,290,5.2,D\n"));
-        assert_eq!(f.rows[0].hotspot.acq_time.to_rfc3339(), "2024-06-05T00:56:00+00:00");
-        assert_eq!(parse_time("741").unwrap(), NaiveTime::from_hms_opt(7, 41, 0).unwrap());
-        assert_eq!(parse_time("0000").unwrap(), NaiveTime::from_hms_opt(0, 0, 0).unwrap());
-        assert!(parse_time("2460").is_err() && parse_time("12345").is_err() && parse_time("x").is_err());
+        let f = csv(&format!(
+            "{HEADER}35.5,114.5,330.1,0.4,0.38,2024-06-05,56,N,VIIRS,n,2.0NRT,290,5.2,D\n"
+        ));
+        assert_eq!(
+            f.rows[0].hotspot.acq_time.to_rfc3339(),
+            "2024-06-05T00:56:00+00:00"
+        );
+        assert_eq!(
+            parse_time("741").unwrap(),
+            NaiveTime::from_hms_opt(7, 41, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time("0000").unwrap(),
+            NaiveTime::from_hms_opt(0, 0, 0).unwrap()
+        );
+        assert!(
+            parse_time("2460").is_err() && parse_time("12345").is_err() && parse_time("x").is_err()
+        );
     }
 
     #[test]
     fn slash_order_by_large_component_then_compact_range() {
         let p = Path::new("x");
-        assert_eq!(slash_order(p, &["12/30/2023", "1/2/2024"]).unwrap(), Some(SlashOrder::MonthDay));
-        assert_eq!(slash_order(p, &["30/12/2023", "1/2/2024"]).unwrap(), Some(SlashOrder::DayMonth));
+        assert_eq!(
+            slash_order(p, &["12/30/2023", "1/2/2024"]).unwrap(),
+            Some(SlashOrder::MonthDay)
+        );
+        assert_eq!(
+            slash_order(p, &["30/12/2023", "1/2/2024"]).unwrap(),
+            Some(SlashOrder::DayMonth)
+        );
         // 1–3 August (2 days) beats January–March (2 months).
-        assert_eq!(slash_order(p, &["1/8/2019", "2/8/2019", "3/8/2019"]).unwrap(), Some(SlashOrder::DayMonth));
+        assert_eq!(
+            slash_order(p, &["1/8/2019", "2/8/2019", "3/8/2019"]).unwrap(),
+            Some(SlashOrder::DayMonth)
+        );
         // 8 Jan–10 Jan beats August–October.
-        assert_eq!(slash_order(p, &["1/8/2019", "1/10/2019"]).unwrap(), Some(SlashOrder::MonthDay));
-        assert!(matches!(slash_order(p, &["1/8/2019"]), Err(ReadError::AmbiguousDates { .. })));
+        assert_eq!(
+            slash_order(p, &["1/8/2019", "1/10/2019"]).unwrap(),
+            Some(SlashOrder::MonthDay)
+        );
+        assert!(matches!(
+            slash_order(p, &["1/8/2019"]),
+            Err(ReadError::AmbiguousDates { .. })
+        ));
         assert_eq!(slash_order(p, &["2019-08-01"]).unwrap(), None);
     }
 
@@ -528,9 +612,21 @@ mod tests {
         assert_eq!(f.rows[1].line, 6);
         let msgs: Vec<String> = f.warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(msgs.len(), 3);
-        assert!(msgs[0].starts_with("test.csv: line 3, field `latitude`: 200 is outside"), "{}", msgs[0]);
-        assert!(msgs[1].starts_with("test.csv: line 4, field `acq_date`"), "{}", msgs[1]);
-        assert!(msgs[2].starts_with("test.csv: line 5: 10 fields"), "{}", msgs[2]);
+        assert!(
+            msgs[0].starts_with("test.csv: line 3, field `latitude`: 200 is outside"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with("test.csv: line 4, field `acq_date`"),
+            "{}",
+            msgs[1]
+        );
+        assert!(
+            msgs[2].starts_with("test.csv: line 5: 10 fields"),
+            "{}",
+            msgs[2]
+        );
     }
 
     #[test]
@@ -548,7 +644,10 @@ mod tests {
         let f = read_geojson(Path::new("h.geojson"), json.as_bytes()).unwrap();
         assert_eq!(f.rows.len(), 1);
         assert_eq!(f.rows[0].hotspot.longitude, 114.5);
-        assert_eq!(f.rows[0].hotspot.acq_time.to_rfc3339(), "2024-06-05T07:41:00+00:00");
+        assert_eq!(
+            f.rows[0].hotspot.acq_time.to_rfc3339(),
+            "2024-06-05T07:41:00+00:00"
+        );
         assert_eq!(f.warnings[0].unit, "feature");
         assert_eq!(f.warnings[0].line, 2);
     }

@@ -90,6 +90,22 @@ impl Wgs84Projector {
         ))
     }
 
+    /// Ground areas of the pixels of column `col`, rows `0..rows`, in m²: one transformation
+    /// call for all corners.
+    pub fn column_areas_m2(&self, col: usize, rows: usize) -> Result<Vec<f64>, String> {
+        let c = col as f64;
+        let corners: Vec<(f64, f64)> = (0..=rows)
+            .flat_map(|r| [(r as f64, c), (r as f64, c + 1.0)])
+            .collect();
+        let ll = self.to_lonlat(&corners)?;
+        Ok((0..rows)
+            .map(|r| {
+                let (a, b, d, e) = (ll[2 * r], ll[2 * r + 1], ll[2 * r + 3], ll[2 * r + 2]);
+                spherical_ring_area_m2(&[a, b, d, e, a])
+            })
+            .collect())
+    }
+
     /// Ground area of pixel (row, col) in m², on the sphere.
     pub fn pixel_area_m2(&self, row: usize, col: usize) -> Result<f64, String> {
         let ring = self.footprint(row, col)?;
@@ -153,6 +169,9 @@ mod tests {
         );
         let area = p.pixel_area_m2(10, 10).unwrap();
         assert!((area - 140_625.0).abs() / 140_625.0 < 0.01, "{area}");
+        let column = p.column_areas_m2(10, 12).unwrap();
+        assert_eq!(column.len(), 12);
+        assert!((column[10] - area).abs() < 1e-6, "{} vs {area}", column[10]);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Reading a satellite scene through GDAL into plain ndarrays.
 //!
 //! Bands are found by their description through the sensor model, never by position. No-data
-//! values and NaN both become NaN, so the detector has one notion of "invalid". Each band is read
-//! by its own GDAL dataset handle on its own rayon thread: a GDAL handle must not be shared across
-//! threads, but separate handles on one file may be used in parallel, which halves the read time of
-//! compressed scenes on two cores.
+//! values and NaN both become NaN, so the detector has one notion of "invalid". Rows are read in
+//! block-aligned strips, each strip by its own GDAL dataset handle on its own rayon thread: a GDAL
+//! handle must not be shared across threads, but separate handles on one file may be used in
+//! parallel, which halves the read time of compressed scenes on two cores.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,57 +207,102 @@ pub fn read_bands(header: SceneHeader, model: &SensorModel) -> Result<Scene, Ras
         }
     }
     let shape = header.shape;
-    let bands: Result<Vec<(String, Array2<f32>)>, RasterError> = wanted
-        .par_iter()
-        .map(|(name, index)| {
-            let arr = read_band(&path, name, *index, shape)?;
-            Ok((name.clone(), arr))
-        })
-        .collect();
+    let arrays = read_strips(&path, &wanted, shape)?;
     Ok(Scene {
         path: header.path,
         meta: header.meta,
         georef: header.georef,
         shape,
-        bands: bands?.into_iter().collect(),
+        bands: wanted
+            .into_iter()
+            .map(|(name, _)| name)
+            .zip(arrays)
+            .collect(),
     })
 }
 
-/// Reads one band (1-based GDAL `index`) as f32 with nodata → NaN and scale/offset applied.
-fn read_band(
+/// Reads bands (name, 1-based GDAL index) as f32 arrays, nodata → NaN, scale/offset applied.
+///
+/// The rows are cut into strips aligned to the file's blocks; each rayon task opens its own
+/// dataset handle and reads *all* bands of its strips. So every block is decoded once whatever
+/// the interleaving: a pixel-interleaved GeoTIFF (GDAL's default for multi-band files) holds all
+/// bands in one block, and reading band by band through separate handles would decode each block
+/// once per band.
+fn read_strips(
     path: &Path,
-    name: &str,
-    index: usize,
+    wanted: &[(String, usize)],
     (rows, cols): (usize, usize),
-) -> Result<Array2<f32>, RasterError> {
-    let fail = |message: String| RasterError::ReadBand {
+) -> Result<Vec<Array2<f32>>, RasterError> {
+    let fail = |name: &str, index: usize, message: String| RasterError::ReadBand {
         path: path.to_path_buf(),
         band: name.to_string(),
         index,
         message,
     };
+    if wanted.is_empty() || rows == 0 || cols == 0 {
+        return Ok(wanted.iter().map(|_| Array2::zeros((rows, cols))).collect());
+    }
+    // Per-band facts, from one handle.
     let ds = open(path)?;
-    let band = ds.rasterband(index).map_err(|e| fail(e.to_string()))?;
-    let mut data = vec![0f32; rows * cols];
-    band.read_into_slice::<f32>((0, 0), (cols, rows), (cols, rows), &mut data, None)
-        .map_err(|e| fail(e.to_string()))?;
-    let nodata = band.no_data_value();
-    let scale = band.scale().unwrap_or(1.0) as f32;
-    let offset = band.offset().unwrap_or(0.0) as f32;
-    let rescale = scale != 1.0 || offset != 0.0;
-    if nodata.is_some() || rescale {
-        let nd = nodata.map(|v| v as f32);
-        data.par_chunks_mut(1 << 16).for_each(|chunk| {
-            for v in chunk {
-                if nd.is_some_and(|nd| *v == nd) {
-                    *v = f32::NAN;
-                } else if rescale {
-                    *v = *v * scale + offset;
+    let mut facts = Vec::with_capacity(wanted.len());
+    let mut block_rows = 1;
+    for (name, index) in wanted {
+        let band = ds
+            .rasterband(*index)
+            .map_err(|e| fail(name, *index, e.to_string()))?;
+        block_rows = block_rows.max(band.block_size().1);
+        let scale = band.scale().unwrap_or(1.0) as f32;
+        let offset = band.offset().unwrap_or(0.0) as f32;
+        facts.push((band.no_data_value().map(|v| v as f32), scale, offset));
+    }
+    drop(ds);
+    let tasks = rayon::current_num_threads() * 4;
+    let strip_rows = rows.div_ceil(tasks).div_ceil(block_rows) * block_rows;
+    let mut buffers: Vec<Vec<f32>> = wanted.iter().map(|_| vec![0f32; rows * cols]).collect();
+    let mut strips: Vec<Vec<&mut [f32]>> = Vec::new();
+    for buf in buffers.iter_mut() {
+        for (i, chunk) in buf.chunks_mut(strip_rows * cols).enumerate() {
+            if strips.len() <= i {
+                strips.push(Vec::new());
+            }
+            strips[i].push(chunk);
+        }
+    }
+    strips.into_par_iter().enumerate().try_for_each(
+        |(i, mut parts)| -> Result<(), RasterError> {
+            let ds = open(path)?;
+            let r0 = i * strip_rows;
+            for ((name, index), (part, &(nodata, scale, offset))) in
+                wanted.iter().zip(parts.iter_mut().zip(&facts))
+            {
+                let n = part.len() / cols;
+                let band = ds
+                    .rasterband(*index)
+                    .map_err(|e| fail(name, *index, e.to_string()))?;
+                band.read_into_slice::<f32>((0, r0 as isize), (cols, n), (cols, n), part, None)
+                    .map_err(|e| fail(name, *index, e.to_string()))?;
+                let rescale = scale != 1.0 || offset != 0.0;
+                if nodata.is_some() || rescale {
+                    for v in part.iter_mut() {
+                        if nodata.is_some_and(|nd| *v == nd) {
+                            *v = f32::NAN;
+                        } else if rescale {
+                            *v = *v * scale + offset;
+                        }
+                    }
                 }
             }
-        });
-    }
-    Array2::from_shape_vec((rows, cols), data).map_err(|e| fail(e.to_string()))
+            Ok(())
+        },
+    )?;
+    wanted
+        .iter()
+        .zip(buffers)
+        .map(|((name, index), data)| {
+            Array2::from_shape_vec((rows, cols), data)
+                .map_err(|e| fail(name, *index, e.to_string()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub fn write_scene(
             "BLOCKXSIZE=256",
             "BLOCKYSIZE=256",
             "BIGTIFF=IF_SAFER",
+            "INTERLEAVE=BAND",
         ];
         if compression == Compression::Deflate {
             opts.extend(["COMPRESS=DEFLATE", "PREDICTOR=3", "ZLEVEL=9"]);

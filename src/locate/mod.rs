@@ -1,0 +1,25 @@
+//! Locate: each hotspot to its county, township, village, field parcel and mask.
+//!
+//! A fire point is only actionable once it names the township that must go and the field that
+//! burned. Layers are loaded once through OGR ([`layer`], the only I/O here), converted to
+//! WGS84 (GCJ-02 included, [`gcj02`]), indexed once ([`index`]) and then matched many times by
+//! the pure [`locator::Locator`].
+//!
+//! - [`spec`]: LAYER_SPEC parsing (`PATH[:key=value]...`).
+//! - [`gcj02`]: WGS84 ↔ GCJ-02.
+//! - [`layer`]: OGR → plain features in WGS84.
+//! - [`index`]: R-tree over polygons; point-in-polygon and footprint overlap.
+//! - [`mask`]: heat sources and sensitive areas that label a hotspot.
+//! - [`locator`]: the matcher over all layers.
+
+pub mod gcj02;
+pub mod index;
+pub mod layer;
+pub mod locator;
+pub mod mask;
+pub mod spec;
+
+pub use layer::{load_layer, AreaFeature, Layer, LayerError, PointFeature};
+pub use locator::{Location, Locator, ParcelShare, Query, UnitInfo, UnitLayer};
+pub use mask::{AreaMask, MaskHit, MaskSet, PointMask};
+pub use spec::{CrsSpec, LayerSpec, Level, SpecError};
