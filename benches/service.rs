@@ -3,8 +3,8 @@
 //! load from a loopback client. Deterministic inputs (seeded). Run with
 //! `cargo bench --bench service`; `-- --quick` for a short run.
 //!
-//! The locate step is a grid placer here (the R-tree matcher is not wired into the service yet),
-//! so the figures cover fuse + SQLite, not polygon matching.
+//! The locate step is a grid placer here, so the figures cover dedupe + fuse + SQLite; the
+//! R-tree matcher is measured by `benches/locate.rs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -629,3 +629,53 @@ async fn inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason()
     );
     srv.stop().await;
 }
+
+/// The real locate step: the sample county and township layers (GCJ-02 files) through the
+/// R-tree matcher place a hotspot in 滑县 (410526), and the county token sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hotspots_are_placed_by_the_locate_layers() {
+    use strawfire::locate::{gcj02, load_layer, LayerSpec, Locator, MaskSet, UnitLayer};
+    let root = env!("CARGO_MANIFEST_DIR");
+    let layer = |spec: &str| {
+        load_layer(&LayerSpec::parse(&format!("{root}/{spec}")).unwrap(), None).unwrap()
+    };
+    let counties = layer("samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=adcode:name=name:crs=gcj02");
+    let locator = Locator::new(
+        vec![UnitLayer::new(counties.level, counties.areas)],
+        None,
+        MaskSet::new(vec![], vec![]),
+    );
+    let srv = TestServer::start_placed(
+        tempfile::tempdir().unwrap(),
+        |_| {},
+        std::sync::Arc::new(locator),
+    )
+    .await;
+    // The point AMap shows at (114.52, 35.58), in WGS84 as satellites report it.
+    let (lon, lat) = gcj02::gcj02_to_wgs84(114.52, 35.58);
+    let csv = firms_csv(&[firms_row(
+        lat,
+        lon,
+        "2024-06-08",
+        "1806",
+        "N20",
+        "n",
+        "2.0NRT",
+        3.0,
+    )]);
+    assert_eq!(
+        srv.post("/api/v1/hotspots", ADMIN, "text/csv", csv).await.0,
+        201
+    );
+    let h = srv.features("/api/v1/hotspots", COUNTY_A).await;
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["properties"]["county"], "410526");
+    assert_eq!(
+        srv.features("/api/v1/events?unit=410526", ADMIN)
+            .await
+            .len(),
+        1
+    );
+    assert!(srv.features("/api/v1/hotspots", COUNTY_B).await.is_empty());
+    srv.stop().await;
+}

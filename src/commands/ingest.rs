@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use strawfire::fuse::NoPlacer;
 use strawfire::service::{FileKind, Service, STORE_FILE};
 use strawfire::store::SqliteStore;
 
@@ -31,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let db = cfg.data_dir.join(STORE_FILE);
     let store = SqliteStore::open(&db)?;
-    let service = Service::new(&cfg, Arc::new(store), Arc::new(NoPlacer));
+    let service = Service::new(&cfg, Arc::new(store), super::serve::placer(&cfg)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let failures = rt.block_on(async {
         let client = reqwest::Client::new();

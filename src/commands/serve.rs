@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use strawfire::config::{Config, Loaded};
-use strawfire::fuse::NoPlacer;
+use strawfire::fuse::{NoPlacer, Placer};
+use strawfire::locate::LayerSpec;
 
 /// Arguments of `strawfire serve`.
 #[derive(clap::Args)]
@@ -54,17 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.no_samples {
         cfg.samples_dir = None;
     }
-    if !cfg.layers.admin.is_empty()
-        || !cfg.layers.parcels.is_empty()
-        || !cfg.layers.masks.is_empty()
-    {
-        tracing::warn!(
-            "[layers] are read but not applied yet: the locate step is not wired into the service"
-        );
-    }
+    let placer = placer(&cfg)?;
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let running = strawfire::service::start(cfg, Arc::new(NoPlacer))
+        let running = strawfire::service::start(cfg, placer)
             .await
             .context("cannot start the service")?;
         // One line on stdout that scripts and tests wait for.
@@ -94,4 +88,26 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+/// The locate step from `[layers]`: loaded and indexed once, before the service starts.
+pub fn placer(cfg: &Config) -> anyhow::Result<Arc<dyn Placer>> {
+    let l = &cfg.layers;
+    if l.admin.is_empty() && l.parcels.is_empty() && l.masks.is_empty() {
+        tracing::warn!("no [layers]: hotspots and events get no unit codes (county and patrol tokens see nothing)");
+        return Ok(Arc::new(NoPlacer));
+    }
+    let parse = |v: &[String], key: &str| -> anyhow::Result<Vec<LayerSpec>> {
+        v.iter()
+            .map(|s| LayerSpec::parse(s).with_context(|| format!("config layers.{key}")))
+            .collect()
+    };
+    let admin = parse(&l.admin, "admin")?;
+    let parcels = parse(&l.parcels, "parcels")?;
+    if parcels.len() > 1 {
+        anyhow::bail!("config layers.parcels: one parcel layer at most");
+    }
+    let masks = parse(&l.masks, "masks")?;
+    let locator = super::layers::build_locator(&admin, parcels.first(), &masks)?;
+    Ok(Arc::new(locator))
 }

@@ -32,3 +32,25 @@ impl Placer for NoPlacer {
         Placement::default()
     }
 }
+
+/// The locate step: the R-tree matcher over admin units, parcels and masks. The detection's
+/// footprint is taken as a square of `footprint_m` (the larger pixel side); the parcel is the one
+/// with the largest share of it.
+impl Placer for crate::locate::Locator {
+    fn place(&self, lon: f64, lat: f64, footprint_m: f64) -> Placement {
+        let km = footprint_m / 1000.0;
+        let loc = self.locate(crate::locate::Query {
+            lon,
+            lat,
+            scan_km: km,
+            track_km: km,
+        });
+        Placement {
+            county: loc.county.map(|u| u.code),
+            township: loc.township.map(|u| u.code),
+            village: loc.village.map(|u| u.code),
+            parcel: loc.parcels.first().map(|p| p.id.to_string()),
+            mask: loc.mask.map(|m| m.label()),
+        }
+    }
+}

@@ -79,10 +79,18 @@ impl TestServer {
     }
 
     pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_placed(dir, tweak, Arc::new(GridPlacer)).await
+    }
+
+    pub async fn start_placed(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        placer: Arc<dyn Placer>,
+    ) -> TestServer {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let mut cfg = test_config(dir.path());
         tweak(&mut cfg);
-        let running = start(cfg, Arc::new(GridPlacer)).await.unwrap();
+        let running = start(cfg, placer).await.unwrap();
         TestServer {
             base: format!("http://{}", running.addr),
             running: Some(running),
