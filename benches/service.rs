@@ -71,8 +71,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let (batches, per_batch) = if quick { (20, 500) } else { (100, 1000) };
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, as
+    // a smoke test, so keep that run tiny.
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = !args.iter().any(|a| a == "--bench");
+    let quick = smoke || args.iter().any(|a| a == "--quick");
+    let (batches, per_batch) = if smoke {
+        (4, 200)
+    } else if quick {
+        (20, 500)
+    } else {
+        (100, 1000)
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     println!(
@@ -159,8 +169,14 @@ fn main() {
 
         // 3. Latency under concurrent load: 16 clients, mixed queries over 0.1° boxes (a map
         //    view of a township or two).
-        let clients = 16;
-        let per_client = if quick { 50 } else { 250 };
+        let clients = if smoke { 4 } else { 16 };
+        let per_client = if smoke {
+            10
+        } else if quick {
+            50
+        } else {
+            250
+        };
         let t = Instant::now();
         let mut tasks = Vec::new();
         for c in 0..clients {
