@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if ! pkg-config --exists gdal 2>/dev/null; then need+=(libgdal-dev); fi
+# The store links the system SQLite (not rusqlite's bundled copy, which clashes with GDAL's).
+if ! pkg-config --exists sqlite3 2>/dev/null; then need+=(libsqlite3-dev); fi
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

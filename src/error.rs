@@ -18,6 +18,10 @@ pub enum Error {
     Layer(#[from] crate::locate::LayerError),
     #[error(transparent)]
     HotspotRead(#[from] crate::hotspot::ReadError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Result with the crate [`Error`].

@@ -14,13 +14,22 @@
 //! - [`rank`]: daily hotspot rankings of counties and townships, pure functions of located hotspots.
 //! - [`synth`]: physically based synthetic scenes with planted fires and known truth.
 //! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
+//! - [`fuse`]: detections of every source into fire events (distance + time window), pure.
+//! - [`store`]: the persistence boundary: the `Store` trait, SQLite (WAL) with migrations.
+//! - [`config`]: the service's TOML config; unknown keys are reported.
+//! - [`service`]: the pipeline of the service: ingest scenes, feeds and alerts; inbox, feed
+//!   polling, metrics; async at the edges, blocking work on `spawn_blocking`.
+//! - [`api`]: the axum router, one file per resource; bearer roles; `ApiError` → HTTP.
 //! - [`dispatch`]: the task state machine, priority and deadlines, the clock (pure).
 //! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure).
 //! - [`error`]: the crate error.
 
+pub mod api;
+pub mod config;
 pub mod detect;
 pub mod dispatch;
 pub mod error;
+pub mod fuse;
 pub mod hotspot;
 pub mod locate;
 pub mod model;
@@ -28,6 +37,8 @@ pub mod physics;
 pub mod rank;
 pub mod raster;
 pub mod scan;
+pub mod service;
+pub mod store;
 pub mod synth;
 pub mod verify;
 

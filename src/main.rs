@@ -23,6 +23,10 @@ enum Command {
     Scan(commands::scan::Args),
     /// Generate a physically based synthetic scene with planted fires and its truth CSV.
     Synth(commands::synth::Args),
+    /// The service: HTTP API, inbox, feed polling, embedded store (default 127.0.0.1:8080, ./data).
+    Serve(commands::serve::Args),
+    /// Scene or hotspot files, folders or feed URLs into the store (no server needed).
+    Ingest(commands::ingest::Args),
     /// Add county, township, village, parcel and mask columns to every hotspot row (batch).
     Locate(Box<commands::locate::Args>),
     /// Daily ranking of counties or townships by hotspots, from hotspot files (batch).
@@ -32,9 +36,17 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     strawfire::raster::quiet_gdal();
+    // Logs on stderr; `RUST_LOG`-style filtering is not needed for one binary: info and up.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .init();
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Ingest(args) => commands::ingest::run(args),
         Command::Locate(args) => commands::locate::run(*args),
         Command::Rank(args) => commands::rank::run(*args),
     };

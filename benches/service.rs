@@ -1,0 +1,227 @@
+//! Service benchmark: sustained ingest through fuse + store (hotspots per second), directly on
+//! the store and through `POST /api/v1/hotspots`, and API latency (p50/p99) under concurrent
+//! load from a loopback client. Deterministic inputs (seeded). Run with
+//! `cargo bench --bench service`; `-- --quick` for a short run.
+//!
+//! The locate step is a grid placer here, so the figures cover dedupe + fuse + SQLite; the
+//! R-tree matcher is measured by `benches/locate.rs`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::TimeZone;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use strawfire::config::{Config, TokenConfig};
+use strawfire::fuse::{FuseParams, Placement, Placer};
+use strawfire::hotspot::{write_csv, Confidence, DayNight, Hotspot};
+use strawfire::store::{IngestBatch, Origin, SqliteStore, Store};
+
+const ADMIN: &str = "bench-admin-token-0123456789";
+
+struct Grid;
+
+impl Placer for Grid {
+    fn place(&self, lon: f64, lat: f64, _footprint_m: f64) -> Placement {
+        let c = 410_500 + ((lon - 113.0) * 10.0) as i64;
+        let t = c * 1000 + ((lat - 32.0) * 10.0) as i64;
+        Placement {
+            county: Some(c.to_string()),
+            township: Some(t.to_string()),
+            ..Placement::default()
+        }
+    }
+}
+
+/// `n` hotspots over a 4° × 4° area (the Huang-Huai plain around Henan) and two days; fires
+/// cluster (several pixels per fire).
+fn hotspots(rng: &mut ChaCha8Rng, n: usize) -> Vec<Hotspot> {
+    let t0 = chrono::Utc.with_ymd_and_hms(2024, 6, 8, 0, 0, 0).unwrap();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let (lon, lat) = (rng.gen_range(113.0..117.0), rng.gen_range(32.0..36.0));
+        let t = t0 + chrono::Duration::minutes(rng.gen_range(0..2 * 24 * 60));
+        for k in 0..rng.gen_range(1..4usize) {
+            out.push(Hotspot {
+                latitude: lat + k as f64 * 0.0035,
+                longitude: lon,
+                bt_mir_k: 330.0,
+                bt_tir_k: 290.0,
+                scan_km: 0.39,
+                track_km: 0.36,
+                acq_time: t,
+                satellite: "N20".into(),
+                instrument: "VIIRS".into(),
+                confidence: Confidence::Nominal,
+                version: "2.0NRT".into(),
+                frp_mw: rng.gen_range(0.5..30.0),
+                daynight: DayNight::Night,
+                fire_type: None,
+                row: None,
+                col: None,
+            });
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, as
+    // a smoke test, so keep that run tiny.
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = !args.iter().any(|a| a == "--bench");
+    let quick = smoke || args.iter().any(|a| a == "--quick");
+    let (batches, per_batch) = if smoke {
+        (4, 200)
+    } else if quick {
+        (20, 500)
+    } else {
+        (100, 1000)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    println!(
+        "## Service benchmark ({} batches of {per_batch} hotspots)",
+        batches
+    );
+
+    // 1. Store + fuse directly, one transaction per batch; 10 % of each batch repeats the
+    //    previous batch (overlapping polls).
+    let store = SqliteStore::open(&dir.path().join("direct.sqlite")).unwrap();
+    let mut prev: Vec<Hotspot> = Vec::new();
+    let mut total = 0usize;
+    let t = Instant::now();
+    for b in 0..batches {
+        let mut hs = hotspots(&mut rng, per_batch - prev.len().min(per_batch / 10));
+        hs.extend(prev.iter().take(per_batch / 10).cloned());
+        let batch = IngestBatch {
+            origin: Origin::Feed {
+                sha256: format!("bench-{b}"),
+                name: format!("b{b}.csv"),
+                rows: hs.len(),
+            },
+            source: "bench".into(),
+            hotspots: hs.clone(),
+            alerts: Vec::new(),
+        };
+        let r = store.ingest(&batch, &FuseParams::default(), &Grid).unwrap();
+        total += r.hotspots_new + r.hotspots_duplicate;
+        prev = hs;
+    }
+    let el = t.elapsed();
+    let counts = store.counts().unwrap();
+    println!(
+        "store ingest (fuse + SQLite, WAL, synchronous=FULL): {total} hotspots in {:.2} s = {:.0} hotspots/s; {} stored, {} events",
+        el.as_secs_f64(),
+        total as f64 / el.as_secs_f64(),
+        counts.hotspots,
+        counts.events
+    );
+
+    // 2. The same through HTTP: FIRMS CSV bodies to POST /api/v1/hotspots.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut cfg = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("svc"),
+            samples_dir: None,
+            ..Config::default()
+        };
+        cfg.tokens.push(TokenConfig {
+            token: ADMIN.into(),
+            role: "admin".into(),
+            name: None,
+        });
+        let running = strawfire::service::start(cfg, Arc::new(Grid)).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        let client = reqwest::Client::new();
+        let bodies: Vec<Vec<u8>> = (0..batches)
+            .map(|_| {
+                let mut out = Vec::new();
+                write_csv(&mut out, &hotspots(&mut rng, per_batch)).unwrap();
+                out
+            })
+            .collect();
+        let t = Instant::now();
+        for body in &bodies {
+            let r = client
+                .post(format!("{base}/api/v1/hotspots"))
+                .bearer_auth(ADMIN)
+                .header("content-type", "text/csv")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+        let el = t.elapsed();
+        let n = batches * per_batch;
+        println!(
+            "HTTP ingest (POST /api/v1/hotspots, CSV parse + fuse + store): {n} hotspots in {:.2} s = {:.0} hotspots/s",
+            el.as_secs_f64(),
+            n as f64 / el.as_secs_f64()
+        );
+
+        // 3. Latency under concurrent load: 16 clients, mixed queries over 0.1° boxes (a map
+        //    view of a township or two).
+        let clients = if smoke { 4 } else { 16 };
+        let per_client = if smoke {
+            10
+        } else if quick {
+            50
+        } else {
+            250
+        };
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let (client, base) = (client.clone(), base.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut rng = ChaCha8Rng::seed_from_u64(100 + c as u64);
+                let mut lat = Vec::with_capacity(per_client);
+                let mut features = 0usize;
+                for i in 0..per_client {
+                    let (w, s) = (rng.gen_range(113.0..116.9), rng.gen_range(32.0..35.9));
+                    let path = if i % 2 == 0 { "events" } else { "hotspots" };
+                    let url = format!(
+                        "{base}/api/v1/{path}?bbox={w:.3},{s:.3},{:.3},{:.3}&from=2024-06-08",
+                        w + 0.1,
+                        s + 0.1
+                    );
+                    let t0 = Instant::now();
+                    let r = client.get(url).bearer_auth(ADMIN).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    let body = r.bytes().await.unwrap();
+                    lat.push(t0.elapsed());
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    features += v["features"].as_array().unwrap().len();
+                }
+                (lat, features)
+            }));
+        }
+        let mut all = Vec::new();
+        let mut features = 0;
+        for t in tasks {
+            let (lat, f) = t.await.unwrap();
+            all.extend(lat);
+            features += f;
+        }
+        let el = t.elapsed();
+        all.sort();
+        println!(
+            "API latency, {clients} concurrent loopback clients, {} GETs (events/hotspots, 0.1° bbox, {:.0} features per answer, {} hotspots stored): p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s",
+            all.len(),
+            features as f64 / all.len() as f64,
+            batches * per_batch,
+            percentile(&all, 0.5).as_secs_f64() * 1e3,
+            percentile(&all, 0.99).as_secs_f64() * 1e3,
+            all.len() as f64 / el.as_secs_f64()
+        );
+        running.shutdown().await;
+    });
+}

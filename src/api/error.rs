@@ -1,0 +1,126 @@
+//! API errors: a status and a JSON body `{"error": ..., "field": ...}`. Bad input names the field
+//! (or header, or CSV line); internal errors are logged and answered with a plain 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::service::ServiceError;
+
+/// An API failure.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401: no or unknown bearer token.
+    Unauthorized(String),
+    /// 403: the token's role does not reach this unit or action.
+    Forbidden(String),
+    /// 400: a field (query parameter, JSON field, header) is wrong.
+    BadField { field: String, message: String },
+    /// 400/422: the body as a whole is unusable; `details` lists the problems.
+    BadBody {
+        status: StatusCode,
+        message: String,
+        details: Vec<String>,
+    },
+    /// 413: the body is over the limit.
+    TooLarge { limit: usize },
+    /// 404.
+    NotFound(String),
+    /// 503: busy, retry later.
+    Busy(String),
+    /// 500: logged, not shown.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::BadField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Unauthorized(m) => (
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"error": m, "field": "Authorization"}),
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, serde_json::json!({"error": m})),
+            ApiError::BadField { field, message } => (
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": format!("`{field}`: {message}"), "field": field}),
+            ),
+            ApiError::BadBody {
+                status,
+                message,
+                details,
+            } => (
+                status,
+                serde_json::json!({"error": message, "field": "body", "details": details}),
+            ),
+            ApiError::TooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({
+                    "error": format!("body larger than the limit of {limit} bytes"),
+                    "field": "body",
+                    "limit_bytes": limit,
+                }),
+            ),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, serde_json::json!({"error": m})),
+            ApiError::Busy(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": m}),
+            ),
+            ApiError::Internal(m) => {
+                tracing::error!("internal error: {m}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"error": "internal error"}),
+                )
+            }
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        match e {
+            ServiceError::Scan { .. } => ApiError::BadBody {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: crate::service::inbox::chain(&e),
+                details: Vec::new(),
+            },
+            ServiceError::Feed(ref r) => ApiError::BadBody {
+                status: StatusCode::BAD_REQUEST,
+                message: r.to_string(),
+                details: Vec::new(),
+            },
+            ServiceError::Busy(_) => ApiError::Busy(e.to_string()),
+            other => ApiError::Internal(crate::service::inbox::chain(&other)),
+        }
+    }
+}
+
+/// Maps a body-buffering rejection: over the limit → 413, anything else → 400.
+pub fn body_rejection(r: axum::extract::rejection::BytesRejection, limit: usize) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge { limit }
+    } else {
+        ApiError::BadBody {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("cannot read the body: {}", r.body_text()),
+            details: Vec::new(),
+        }
+    }
+}

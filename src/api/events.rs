@@ -1,0 +1,106 @@
+//! `GET /api/v1/events` (GeoJSON, filtered and scoped) and `GET /api/v1/events/{id}` (one event
+//! with its sensor alerts).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+
+use super::auth::Caller;
+use super::params::filters;
+use super::{ApiError, AppState};
+use crate::store::{EventQuery, StoredEvent};
+
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(role): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let f = filters(&q, &role)?;
+    let query = EventQuery {
+        id: None,
+        from: f.from,
+        to: f.to,
+        bbox: f.bbox,
+        unit: f.unit,
+        source: f.source,
+        min_confidence: f.confidence,
+        scope: f.scope,
+        limit: f.limit,
+    };
+    let rows = s.service.store(move |st| st.events(&query)).await?;
+    let features: Vec<serde_json::Value> = rows.iter().map(feature).collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        Json(serde_json::json!({"type": "FeatureCollection", "features": features})),
+    ))
+}
+
+pub async fn one(
+    State(s): State<AppState>,
+    Caller(role): Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::field("id", "an event id (integer)"))?;
+    let query = EventQuery {
+        id: Some(id),
+        scope: role.scope(),
+        ..EventQuery::default()
+    };
+    // Scoped lookup: an event outside the role is "not found", not a leak of its existence.
+    let event = s
+        .service
+        .store(move |st| Ok(st.events(&query)?.into_iter().next()))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;
+    let alerts = s.service.store(move |st| st.alerts_of_event(id)).await?;
+    let mut f = feature(&event);
+    f["properties"]["alerts"] = alerts
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "id": a.id,
+                "sensor_id": a.alert.sensor_id,
+                "time": a.alert.time.to_rfc3339(),
+                "lon": a.alert.lon,
+                "lat": a.alert.lat,
+                "kind": a.alert.kind,
+                "confidence": a.alert.confidence,
+                "image_url": a.alert.image_url,
+            })
+        })
+        .collect();
+    Ok(Json(f))
+}
+
+fn feature(e: &StoredEvent) -> serde_json::Value {
+    let ev = &e.event;
+    serde_json::json!({
+        "type": "Feature",
+        "id": ev.id,
+        "geometry": {"type": "Point", "coordinates": [ev.lon, ev.lat]},
+        "properties": {
+            "id": ev.id,
+            "first_seen": ev.first_seen.to_rfc3339(),
+            "last_seen": ev.last_seen.to_rfc3339(),
+            "sources": ev.sources,
+            "kinds": ev.kinds,
+            "corroborated": ev.corroborated(),
+            "max_frp_mw": ev.max_frp_mw,
+            "confidence": ev.confidence(),
+            "confidence_class": ev.confidence_class().as_firms(),
+            "sightings": ev.sightings,
+            "footprint_m": ev.footprint_m,
+            "county": ev.placement.county,
+            "township": ev.placement.township,
+            "village": ev.placement.village,
+            "parcel": ev.placement.parcel,
+            "mask": ev.placement.mask,
+            "updated_at": e.updated_at.to_rfc3339(),
+        }
+    })
+}

@@ -1,0 +1,113 @@
+//! `strawfire serve [--config FILE] [--data-dir DIR] [--listen ADDR]`: the service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use strawfire::config::{Config, Loaded};
+use strawfire::fuse::{NoPlacer, Placer};
+use strawfire::locate::LayerSpec;
+
+/// Arguments of `strawfire serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// TOML config (see strawfire.example.toml). Default: built-in defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory: store, inbox, uploads (overrides the config).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port; overrides the config).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Do not ingest the samples folder at start.
+    #[arg(long)]
+    no_samples: bool,
+}
+
+/// Reads the config (or the defaults) and applies the command-line overrides.
+pub fn load_config(config: Option<&PathBuf>, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> {
+    let mut cfg = match config {
+        Some(path) => {
+            let Loaded {
+                config,
+                unknown_keys,
+            } = Config::load(path)?;
+            for k in unknown_keys {
+                tracing::warn!("config {}: unknown key `{k}` ignored", path.display());
+            }
+            config
+        }
+        None => Config::default(),
+    };
+    if let Some(d) = data_dir {
+        cfg.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut cfg = load_config(args.config.as_ref(), args.data_dir.as_ref())?;
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if args.no_samples {
+        cfg.samples_dir = None;
+    }
+    let placer = placer(&cfg)?;
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let running = strawfire::service::start(cfg, placer)
+            .await
+            .context("cannot start the service")?;
+        // One line on stdout that scripts and tests wait for.
+        println!("strawfire: listening on http://{}", running.addr);
+        running.until(shutdown_signal()).await;
+        anyhow::Ok(())
+    })
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// The locate step from `[layers]`: loaded and indexed once, before the service starts.
+pub fn placer(cfg: &Config) -> anyhow::Result<Arc<dyn Placer>> {
+    let l = &cfg.layers;
+    if l.admin.is_empty() && l.parcels.is_empty() && l.masks.is_empty() {
+        tracing::warn!("no [layers]: hotspots and events get no unit codes (county and patrol tokens see nothing)");
+        return Ok(Arc::new(NoPlacer));
+    }
+    let parse = |v: &[String], key: &str| -> anyhow::Result<Vec<LayerSpec>> {
+        v.iter()
+            .map(|s| LayerSpec::parse(s).with_context(|| format!("config layers.{key}")))
+            .collect()
+    };
+    let admin = parse(&l.admin, "admin")?;
+    let parcels = parse(&l.parcels, "parcels")?;
+    if parcels.len() > 1 {
+        anyhow::bail!("config layers.parcels: one parcel layer at most");
+    }
+    let masks = parse(&l.masks, "masks")?;
+    let locator = super::layers::build_locator(&admin, parcels.first(), &masks)?;
+    Ok(Arc::new(locator))
+}

@@ -1,0 +1,394 @@
+//! The service pipeline: every source (inbox, uploads, `strawfire ingest`, feed polls, sensor
+//! alerts) goes through [`Service`] into the store, where fuse runs in the same transaction.
+//!
+//! Threads, and why: the async executor only waits. A scene scan is rayon work and runs on
+//! `spawn_blocking`, at most `limits.scan_workers` at once (a semaphore; each scan already uses
+//! every core), with a bounded queue in front so uploads get 503 instead of piling up. Store
+//! calls are blocking SQLite calls and also run on `spawn_blocking`.
+
+pub mod feeds;
+pub mod inbox;
+pub mod metrics;
+pub mod run;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+pub use metrics::Metrics;
+pub use run::{start, Running, STORE_FILE};
+
+use crate::config::Config;
+use crate::fuse::{FuseParams, Placer};
+use crate::hotspot::read::{read_csv, read_geojson, Feed, ReadError, RowWarning};
+use crate::scan::{scan_scene, ModelChoice};
+use crate::store::{IngestBatch, IngestReport, Origin, SensorAlert, Store, StoreError};
+
+/// Why an ingest failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The scene cannot be scanned (not a raster, missing bands or metadata, ...).
+    #[error("scene {name}: {source}")]
+    Scan {
+        name: String,
+        #[source]
+        source: Box<crate::Error>,
+    },
+    /// The feed cannot be read as FIRMS CSV or GeoJSON.
+    #[error(transparent)]
+    Feed(#[from] ReadError),
+    /// A file cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Too many scenes are waiting for a scan: retry later.
+    #[error("{0} scenes are waiting for a scan; retry later")]
+    Busy(usize),
+    /// A blocking task panicked or was cancelled.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+/// What ingesting one item did, with any skipped feed rows.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Ingested {
+    pub sha256: Option<String>,
+    pub report: IngestReport,
+    #[serde(serialize_with = "warnings_as_text")]
+    pub warnings: Vec<RowWarning>,
+}
+
+fn warnings_as_text<S: serde::Serializer>(w: &[RowWarning], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(w.iter().map(|w| w.to_string()))
+}
+
+/// The shared state of a running service (cheap to clone).
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    placer: Arc<dyn Placer>,
+    fuse: FuseParams,
+    camera_footprint_m: f64,
+    sensors: HashMap<String, (f64, f64)>,
+    metrics: Metrics,
+    scan_slots: Semaphore,
+    /// Scenes scanned at once plus scenes allowed to wait.
+    scan_capacity: usize,
+    data_dir: PathBuf,
+}
+
+impl Service {
+    pub fn new(config: &Config, store: Arc<dyn Store>, placer: Arc<dyn Placer>) -> Service {
+        Service {
+            inner: Arc::new(Inner {
+                store,
+                placer,
+                fuse: config.fuse.params(),
+                camera_footprint_m: config.fuse.camera_footprint_m,
+                sensors: config
+                    .sensors
+                    .iter()
+                    .map(|s| (s.id.clone(), (s.lon, s.lat)))
+                    .collect(),
+                metrics: Metrics::default(),
+                scan_slots: Semaphore::new(config.limits.scan_workers),
+                scan_capacity: config.limits.scan_workers + config.limits.scan_queue,
+                data_dir: config.data_dir.clone(),
+            }),
+        }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub fn camera_footprint_m(&self) -> f64 {
+        self.inner.camera_footprint_m
+    }
+
+    /// A configured camera's position.
+    pub fn sensor_position(&self, id: &str) -> Option<(f64, f64)> {
+        self.inner.sensors.get(id).copied()
+    }
+
+    /// Runs a store call on a blocking thread.
+    pub async fn store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let store = self.inner.store.clone();
+        let out = tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))?;
+        if out.is_err() {
+            self.metrics().error("store");
+        }
+        Ok(out?)
+    }
+
+    async fn ingest(&self, batch: IngestBatch) -> Result<IngestReport, ServiceError> {
+        let store = self.inner.store.clone();
+        let placer = self.inner.placer.clone();
+        let fuse = self.inner.fuse;
+        let source = batch.source.clone();
+        let kind = match batch.origin {
+            Origin::Scene { .. } => Some("scene"),
+            Origin::Feed { .. } => Some("feed"),
+            Origin::Alerts => None,
+        };
+        let report =
+            tokio::task::spawn_blocking(move || store.ingest(&batch, &fuse, placer.as_ref()))
+                .await
+                .map_err(|e| ServiceError::Task(e.to_string()))?;
+        let report = report.inspect_err(|_| self.metrics().error("store"))?;
+        let m = self.metrics();
+        if !report.already_ingested {
+            if let Some(kind) = kind {
+                m.ingested(&source, kind, 1);
+            }
+        }
+        m.ingested(&source, "hotspot", report.hotspots_new as u64);
+        m.ingested(&source, "alert", report.alerts_new as u64);
+        m.ingested(
+            &source,
+            "duplicate",
+            (report.hotspots_duplicate + report.alerts_duplicate) as u64,
+        );
+        m.events(report.events_new, report.events_updated);
+        Ok(report)
+    }
+
+    /// Scans a scene file and stores its hotspots and summary. A scene whose bytes are already
+    /// stored is not scanned again.
+    pub async fn ingest_scene_file(
+        &self,
+        path: &Path,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        let p = path.to_path_buf();
+        let sha = tokio::task::spawn_blocking(move || sha256_file(&p))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.ingest_scene_hashed(path, &name, sha, source).await
+    }
+
+    /// As [`Service::ingest_scene_file`] when the hash is already known (uploads hash while
+    /// they stream); `name` is what the scene is called in records and messages.
+    pub async fn ingest_scene_hashed(
+        &self,
+        path: &Path,
+        name: &str,
+        sha: String,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        let known = sha.clone();
+        if self.store(move |s| s.knows(&known)).await? {
+            return Ok(Ingested {
+                sha256: Some(sha),
+                report: IngestReport {
+                    already_ingested: true,
+                    ..IngestReport::default()
+                },
+                warnings: Vec::new(),
+            });
+        }
+        let name = name.to_string();
+        let m = self.metrics();
+        let waiting = m.queue_depth() as usize;
+        if waiting >= self.inner.scan_capacity {
+            m.error("busy");
+            return Err(ServiceError::Busy(waiting));
+        }
+        m.queue_add(1);
+        let result = async {
+            let _slot = self
+                .inner
+                .scan_slots
+                .acquire()
+                .await
+                .map_err(|e| ServiceError::Task(e.to_string()))?;
+            let p = path.to_path_buf();
+            let t0 = Instant::now();
+            let scanned = tokio::task::spawn_blocking(move || {
+                scan_scene(&p, ModelChoice::FromScene, &|_| {})
+            })
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))?;
+            m.scan_time(t0.elapsed());
+            scanned.map_err(|source| ServiceError::Scan {
+                name: name.clone(),
+                source: Box::new(source),
+            })
+        }
+        .await;
+        m.queue_add(-1);
+        let scan = result.inspect_err(|_| m.error("scan"))?;
+        let batch = IngestBatch {
+            origin: Origin::Scene {
+                sha256: sha.clone(),
+                name,
+                acq_time: scan.meta.acq_time,
+                satellite: scan.meta.satellite.clone(),
+                sensor: scan.meta.sensor.clone(),
+                model: scan.model_name.clone(),
+                shape: scan.shape,
+                summary: scan.detection.summary.clone(),
+            },
+            source: source.to_string(),
+            hotspots: scan.hotspots,
+            alerts: Vec::new(),
+        };
+        let report = self.ingest(batch).await?;
+        Ok(Ingested {
+            sha256: Some(sha),
+            report,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Parses a FIRMS CSV or GeoJSON feed (`name` decides: `.geojson`/`.json` is GeoJSON).
+    pub fn parse_feed(name: &str, bytes: &[u8]) -> Result<Feed, ReadError> {
+        let path = Path::new(name);
+        let json = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+        if json {
+            read_geojson(path, bytes)
+        } else {
+            read_csv(path, bytes)
+        }
+    }
+
+    /// Stores the rows of a parsed feed; the bytes' hash makes a repeat a no-op.
+    pub async fn ingest_feed(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        feed: Feed,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        let sha = sha256_hex(bytes);
+        let batch = IngestBatch {
+            origin: Origin::Feed {
+                sha256: sha.clone(),
+                name: name.to_string(),
+                rows: feed.rows.len(),
+            },
+            source: source.to_string(),
+            hotspots: feed.rows.into_iter().map(|r| r.hotspot).collect(),
+            alerts: Vec::new(),
+        };
+        let report = self.ingest(batch).await?;
+        Ok(Ingested {
+            sha256: Some(sha),
+            report,
+            warnings: feed.warnings,
+        })
+    }
+
+    /// Reads and stores a feed file (rows that cannot be read are skipped and reported).
+    pub async fn ingest_feed_file(
+        &self,
+        path: &Path,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        let bytes = tokio::fs::read(path).await.map_err(|e| ServiceError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let name = path.to_string_lossy().into_owned();
+        let feed =
+            Service::parse_feed(&name, &bytes).inspect_err(|_| self.metrics().error("feed"))?;
+        self.ingest_feed(&name, &bytes, feed, source).await
+    }
+
+    /// Stores sensor alerts and fuses them.
+    pub async fn ingest_alerts(
+        &self,
+        alerts: Vec<SensorAlert>,
+    ) -> Result<IngestReport, ServiceError> {
+        self.ingest(IngestBatch {
+            origin: Origin::Alerts,
+            source: "sensor".into(),
+            hotspots: Vec::new(),
+            alerts,
+        })
+        .await
+    }
+
+    /// Ingests a scene or feed file by its extension (`.tif`/`.tiff` scenes; `.csv`, `.geojson`,
+    /// `.json`, `.txt` feeds).
+    pub async fn ingest_path(&self, path: &Path, source: &str) -> Result<Ingested, ServiceError> {
+        match FileKind::of(path) {
+            Some(FileKind::Feed) => self.ingest_feed_file(path, source).await,
+            _ => self.ingest_scene_file(path, source).await,
+        }
+    }
+}
+
+/// What a file in the inbox or on the command line is taken for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Scene,
+    Feed,
+}
+
+impl FileKind {
+    /// By extension; `None` for files that are neither (left alone by the inbox).
+    pub fn of(path: &Path) -> Option<FileKind> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "tif" | "tiff" | "img" | "nc" | "h5" | "hdf" | "vrt" => Some(FileKind::Scene),
+            "csv" | "txt" | "geojson" | "json" => Some(FileKind::Feed),
+            _ => None,
+        }
+    }
+}
+
+/// SHA-256 of bytes, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String, ServiceError> {
+    let io = |source| ServiceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(io)?;
+    Ok(hex(&h.finalize()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

@@ -1,0 +1,170 @@
+//! Starting and stopping the whole service: store, HTTP API, inbox watcher, feed pollers.
+//!
+//! Shutdown is one `watch` channel (mini-redis style): every task selects on it. On SIGTERM or
+//! ctrl-c the HTTP server stops accepting, finishes the requests in flight (an acknowledged write
+//! is committed before its response is sent), the inbox finishes the file in hand and pollers
+//! stop between polls. Nothing is lost by a hard kill either: a file only leaves the inbox after
+//! its batch is committed, and re-ingesting it is a no-op.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::{Service, ServiceError};
+use crate::api::{self, auth::Tokens};
+use crate::config::Config;
+use crate::fuse::Placer;
+use crate::store::SqliteStore;
+
+/// The store file under the data directory.
+pub const STORE_FILE: &str = "strawfire.sqlite";
+
+/// A running service.
+pub struct Running {
+    /// The address the API listens on (the real port when the config asked for port 0).
+    pub addr: SocketAddr,
+    pub service: Service,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Asks every task to stop and waits until they have.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Runs until `signal` completes, then shuts down gracefully.
+    pub async fn until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutting down: finishing work in flight");
+        self.shutdown().await;
+    }
+}
+
+/// Opens the store, binds the listener and starts every task.
+pub async fn start(config: Config, placer: Arc<dyn Placer>) -> Result<Running, ServiceError> {
+    // GDAL's own stderr printing would duplicate the errors the service logs itself.
+    crate::raster::quiet_gdal();
+    let io = |path: PathBuf| move |source| ServiceError::Io { path, source };
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .map_err(io(config.data_dir.clone()))?;
+    let db = config.data_dir.join(STORE_FILE);
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db))
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let service = Service::new(&config, Arc::new(store), placer);
+    let tokens = Tokens::from_config(&config.tokens_with_env())
+        .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;
+    if tokens.is_empty() {
+        tracing::warn!(
+            "no tokens configured: every API call but healthz and metrics will get 401 \
+             (set STRAWFIRE_ADMIN_TOKEN or add [[tokens]])"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(PathBuf::from(config.listen.to_string())))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io(PathBuf::from(config.listen.to_string())))?;
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let app = api::router(api::AppState::new(
+        service.clone(),
+        tokens,
+        config.limits.clone(),
+    ));
+    let mut stop = rx.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("HTTP server: {e}");
+        }
+    });
+
+    let inbox = config.inbox_dir();
+    tokio::fs::create_dir_all(&inbox)
+        .await
+        .map_err(io(inbox.clone()))?;
+    tasks.spawn(super::inbox::watch_inbox(
+        service.clone(),
+        inbox,
+        Duration::from_secs_f64(config.inbox.poll_s),
+        Duration::from_secs_f64(config.inbox.settle_s.max(0.0)),
+        rx.clone(),
+    ));
+
+    if !config.sources.is_empty() {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(20))
+            .user_agent(concat!("strawfire/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ServiceError::Task(format!("HTTP client: {e}")))?;
+        for source in config.sources.clone() {
+            tasks.spawn(super::feeds::poll_source(
+                service.clone(),
+                client.clone(),
+                source,
+                rx.clone(),
+            ));
+        }
+    }
+
+    if let Some(dir) = config.samples_dir.clone() {
+        let service = service.clone();
+        let mut stop = rx.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                _ = ingest_samples(&service, &dir) => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        });
+    }
+
+    Ok(Running {
+        addr,
+        service,
+        shutdown: tx,
+        tasks,
+    })
+}
+
+/// Ingests the scene and feed files of the samples folder (a no-op for those already stored).
+async fn ingest_samples(service: &Service, dir: &std::path::Path) {
+    let Ok(mut rd) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    let mut files = Vec::new();
+    while let Ok(Some(e)) = rd.next_entry().await {
+        let p = e.path();
+        // Truth files beside synthetic scenes are not feeds.
+        let truth = p.to_string_lossy().contains(".truth.");
+        if !truth && super::FileKind::of(&p).is_some() && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    for p in files {
+        match service.ingest_path(&p, "samples").await {
+            Ok(done) => tracing::info!(
+                "samples: {}: {} new hotspots",
+                p.display(),
+                done.report.hotspots_new
+            ),
+            Err(e) => tracing::warn!("samples: {}: {e}", p.display()),
+        }
+    }
+}

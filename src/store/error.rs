@@ -1,0 +1,51 @@
+//! Store errors.
+
+use std::path::PathBuf;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file cannot be opened or created: check the data directory and its rights.
+    #[error("cannot open the store at {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A migration failed: the database is left at the previous version.
+    #[error("store migration to version {version} failed")]
+    Migration {
+        version: usize,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer strawfire: upgrade strawfire or use another data dir.
+    #[error("the store is at schema version {found}, this strawfire knows up to {known}")]
+    TooNew { found: usize, known: usize },
+    /// A query failed.
+    #[error("store: {context}")]
+    Sql {
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored value cannot be read back (hand-edited database?).
+    #[error("store: bad stored value in {table}.{column}: {value}")]
+    BadValue {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+    },
+}
+
+/// Attaches a context to rusqlite results.
+pub(crate) trait SqlContext<T> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sql { context, source })
+    }
+}

@@ -1,0 +1,164 @@
+//! Versioned schema migrations. The schema version is SQLite's `user_version`; each entry of
+//! [`MIGRATIONS`] moves it up by one inside a transaction. Never edit a released migration: add
+//! one. Times are Unix seconds (UTC); positions WGS84 degrees.
+
+use rusqlite::Connection;
+
+use super::error::StoreError;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: scenes, feeds, hotspots, summaries, alerts, events.
+    "
+    CREATE TABLE scenes (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        acq_time INTEGER,
+        satellite TEXT,
+        sensor TEXT,
+        model TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        cols INTEGER NOT NULL,
+        hotspots INTEGER NOT NULL,
+        ingested_at INTEGER NOT NULL
+    );
+    CREATE TABLE observation_summaries (
+        scene_id INTEGER PRIMARY KEY REFERENCES scenes(id),
+        total INTEGER NOT NULL, not_processed INTEGER NOT NULL, fill INTEGER NOT NULL,
+        glint INTEGER NOT NULL, water INTEGER NOT NULL, cloud INTEGER NOT NULL,
+        clear_land INTEGER NOT NULL, unknown INTEGER NOT NULL, fire_low INTEGER NOT NULL,
+        fire_nominal INTEGER NOT NULL, fire_high INTEGER NOT NULL,
+        day_pixels INTEGER NOT NULL, night_pixels INTEGER NOT NULL
+    );
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        ingested_at INTEGER NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        lon REAL NOT NULL, lat REAL NOT NULL, footprint_m REAL NOT NULL,
+        first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+        sources TEXT NOT NULL, kinds TEXT NOT NULL,
+        max_frp_mw REAL, satellite_confidence REAL NOT NULL, camera_confidence REAL NOT NULL,
+        confidence REAL NOT NULL, sightings INTEGER NOT NULL,
+        county TEXT, township TEXT, village TEXT, parcel TEXT, mask TEXT,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX events_last_seen ON events(last_seen);
+    CREATE INDEX events_lat_lon ON events(lat, lon);
+    CREATE INDEX events_county ON events(county);
+    CREATE INDEX events_township ON events(township);
+    CREATE TABLE hotspots (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        origin TEXT NOT NULL,
+        scene_id INTEGER REFERENCES scenes(id),
+        feed_id INTEGER REFERENCES feeds(id),
+        lat REAL NOT NULL, lon REAL NOT NULL,
+        acq_time INTEGER NOT NULL,
+        satellite TEXT NOT NULL, instrument TEXT NOT NULL,
+        confidence TEXT NOT NULL, confidence_score REAL NOT NULL,
+        version TEXT NOT NULL,
+        bt_mir_k REAL NOT NULL, bt_tir_k REAL NOT NULL,
+        scan_km REAL NOT NULL, track_km REAL NOT NULL,
+        frp_mw REAL NOT NULL, daynight TEXT NOT NULL, fire_type INTEGER,
+        row INTEGER, col INTEGER,
+        county TEXT, township TEXT, village TEXT, parcel TEXT, mask TEXT,
+        event_id INTEGER REFERENCES events(id)
+    );
+    CREATE INDEX hotspots_acq_time ON hotspots(acq_time);
+    CREATE INDEX hotspots_lat_lon ON hotspots(lat, lon);
+    CREATE INDEX hotspots_county ON hotspots(county);
+    CREATE INDEX hotspots_township ON hotspots(township);
+    CREATE INDEX hotspots_event ON hotspots(event_id);
+    CREATE TABLE sensor_alerts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        sensor_id TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        lon REAL NOT NULL, lat REAL NOT NULL, footprint_m REAL NOT NULL,
+        kind TEXT NOT NULL, confidence REAL NOT NULL, image_url TEXT,
+        county TEXT, township TEXT, village TEXT, parcel TEXT, mask TEXT,
+        event_id INTEGER REFERENCES events(id),
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX sensor_alerts_event ON sensor_alerts(event_id);
+    ",
+    // 2: a 3-D R*Tree over events (lon, lat, hours since 1970) for the fuse candidate search:
+    // a B-tree on (lat, lon) narrows only one range, so busy seasons scanned whole latitude
+    // strips of all times. R*Tree stores f32 and rounds outwards, so it only over-selects;
+    // fuse checks exactly. (Needs SQLite built with RTREE, as Debian's and most are.)
+    "
+    CREATE VIRTUAL TABLE events_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat, min_h, max_h);
+    INSERT INTO events_rtree
+        SELECT id, lon, lon, lat, lat, first_seen / 3600.0, last_seen / 3600.0 FROM events;
+    ",
+];
+
+/// Brings the schema to the newest version.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|source| StoreError::Migration { version: 0, source })? as usize;
+    if found > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            found,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found) {
+        let version = i + 1;
+        let fail = |source| StoreError::Migration { version, source };
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version as i64)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_store_is_migrated_with_its_events_indexed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO events (lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
+               satellite_confidence, camera_confidence, confidence, sightings, updated_at)
+             VALUES (114.5, 35.2, 375, 7200, 10800, '[]', 'satellite', 0.6, 0, 0.6, 1, 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let hit: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM events_rtree WHERE max_h >= 2.5 AND min_h <= 2.5
+                   AND max_lon >= 114.4 AND min_lon <= 114.6",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(hit, 1);
+        // Newer than this build: refused.
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+}

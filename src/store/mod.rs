@@ -1,0 +1,125 @@
+//! The persistence boundary. Everything the service knows is here: scenes and feed files (by
+//! content hash, so ingesting the same bytes again changes nothing), hotspots (deduplicated by
+//! [`hotspot_key`]), observation summaries, sensor alerts and fire events.
+//!
+//! [`Store`] is synchronous on purpose: SQLite (and the `postgres` crate a server backend would
+//! use) block, so callers run it on `spawn_blocking` (see `service::StoreHandle`), never on the
+//! async executor. A PostgreSQL backend implements the same trait; the tests in `tests/` go
+//! through the API and the trait only, so they can run against either.
+
+pub mod error;
+pub mod migrations;
+pub mod model;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use model::{
+    AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Origin, Scope,
+    SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
+};
+pub use sqlite::SqliteStore;
+
+use crate::fuse::{FuseParams, Placer};
+use crate::hotspot::Hotspot;
+
+/// A store backend.
+pub trait Store: Send + Sync {
+    /// Stores a batch in one transaction and fuses its new detections into events. When this
+    /// returns `Ok`, the batch is durable (it survives `kill -9` and power loss as far as the
+    /// backend's fsync does). A batch whose origin hash is already stored changes nothing and
+    /// reports `already_ingested`.
+    fn ingest(
+        &self,
+        batch: &IngestBatch,
+        fuse: &FuseParams,
+        placer: &dyn Placer,
+    ) -> Result<IngestReport, StoreError>;
+
+    /// True when a scene or feed with these bytes (SHA-256, hex) is stored.
+    fn knows(&self, sha256: &str) -> Result<bool, StoreError>;
+
+    /// Hotspots matching a query, oldest first.
+    fn hotspots(&self, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError>;
+
+    /// Events matching a query, oldest first seen first.
+    fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Sensor alerts of an event.
+    fn alerts_of_event(&self, event_id: i64) -> Result<Vec<StoredAlert>, StoreError>;
+
+    /// What the store knows of one unit code (county, township, village or parcel).
+    fn unit(&self, code: &str) -> Result<UnitStats, StoreError>;
+
+    /// Row counts, for metrics and tests.
+    fn counts(&self) -> Result<Counts, StoreError>;
+}
+
+/// The key under which a hotspot is stored once: satellite (normalised), instrument, minute of
+/// acquisition and position to 1e-4° (≈ 11 m). Overlapping polls, and the NRT and URT versions of
+/// one detection, share it (the `version` is not part of it).
+pub fn hotspot_key(h: &Hotspot) -> String {
+    format!(
+        "{}|{}|{}|{:.4}|{:.4}",
+        normalise_satellite(&h.satellite),
+        h.instrument.to_ascii_uppercase(),
+        h.acq_time.format("%Y%m%d%H%M"),
+        h.latitude,
+        h.longitude
+    )
+}
+
+/// One code per platform: FIRMS writes NOAA-20 as `N20` or `1`, Terra as `T` or `Terra`.
+pub fn normalise_satellite(s: &str) -> String {
+    match s.trim().to_ascii_uppercase().as_str() {
+        "1" | "N20" | "NOAA-20" | "J1" => "N20".into(),
+        "N" | "NPP" | "SNPP" | "SUOMI-NPP" => "N".into(),
+        "2" | "N21" | "NOAA-21" | "J2" => "N21".into(),
+        "T" | "TERRA" => "T".into(),
+        "A" | "AQUA" => "A".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hotspot::{Confidence, DayNight};
+    use chrono::TimeZone;
+
+    fn h(sat: &str, version: &str, lat: f64) -> Hotspot {
+        Hotspot {
+            latitude: lat,
+            longitude: 114.123456,
+            bt_mir_k: 330.0,
+            bt_tir_k: 290.0,
+            scan_km: 0.39,
+            track_km: 0.36,
+            acq_time: chrono::Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 31).unwrap(),
+            satellite: sat.into(),
+            instrument: "VIIRS".into(),
+            confidence: Confidence::Nominal,
+            version: version.into(),
+            frp_mw: 3.0,
+            daynight: DayNight::Night,
+            fire_type: None,
+            row: None,
+            col: None,
+        }
+    }
+
+    #[test]
+    fn nrt_and_urt_of_one_detection_share_a_key() {
+        assert_eq!(
+            hotspot_key(&h("N20", "2.0NRT", 35.12345)),
+            hotspot_key(&h("1", "2.0URT", 35.12345))
+        );
+        assert_ne!(
+            hotspot_key(&h("N20", "2.0NRT", 35.12345)),
+            hotspot_key(&h("N", "2.0NRT", 35.12345))
+        );
+        assert_ne!(
+            hotspot_key(&h("N20", "2.0NRT", 35.12345)),
+            hotspot_key(&h("N20", "2.0NRT", 35.1240))
+        );
+    }
+}

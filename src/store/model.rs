@@ -1,0 +1,217 @@
+//! The plain data that goes in and out of a [`super::Store`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::ObservationSummary;
+use crate::fuse::{FireEvent, Placement};
+use crate::hotspot::{Confidence, Hotspot};
+
+/// Where a batch comes from. Scenes and feed files carry the SHA-256 of their bytes: a second
+/// batch with the same hash is a no-op.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A scanned scene: its hotspots and what it observed.
+    Scene {
+        sha256: String,
+        name: String,
+        acq_time: Option<DateTime<Utc>>,
+        satellite: Option<String>,
+        sensor: Option<String>,
+        model: String,
+        /// (rows, cols).
+        shape: (usize, usize),
+        summary: ObservationSummary,
+    },
+    /// A hotspot feed file or body (FIRMS CSV or GeoJSON).
+    Feed {
+        sha256: String,
+        name: String,
+        rows: usize,
+    },
+    /// Sensor alerts (each deduplicated on its own).
+    Alerts,
+}
+
+/// What to store in one transaction.
+#[derive(Debug, Clone)]
+pub struct IngestBatch {
+    pub origin: Origin,
+    /// How it arrived, for metrics and provenance: `inbox`, `upload`, `ingest`, `post`, `poll`,
+    /// `sensor`.
+    pub source: String,
+    pub hotspots: Vec<Hotspot>,
+    pub alerts: Vec<SensorAlert>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// The scene or feed file was stored before: nothing changed.
+    pub already_ingested: bool,
+    pub hotspots_new: usize,
+    pub hotspots_duplicate: usize,
+    pub alerts_new: usize,
+    pub alerts_duplicate: usize,
+    pub events_new: usize,
+    pub events_updated: usize,
+    /// Store ids of the events touched.
+    pub event_ids: Vec<i64>,
+}
+
+/// Smoke or fire, as a ground sensor reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    Smoke,
+    Fire,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Smoke => "smoke",
+            AlertKind::Fire => "fire",
+        }
+    }
+}
+
+/// One ground-sensor alert with its position resolved (bearing and distance already applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensorAlert {
+    pub sensor_id: String,
+    pub time: DateTime<Utc>,
+    pub lon: f64,
+    pub lat: f64,
+    /// Position uncertainty, m.
+    pub footprint_m: f64,
+    pub kind: AlertKind,
+    /// 0–1.
+    pub confidence: f64,
+    pub image_url: Option<String>,
+}
+
+/// Which rows a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// A county's adcode.
+    County(String),
+    /// A township's code.
+    Township(String),
+}
+
+/// Filters of `GET /hotspots`.
+#[derive(Debug, Clone)]
+pub struct HotspotQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// [west, south, east, north], degrees.
+    pub bbox: Option<[f64; 4]>,
+    /// Any unit code: county, township, village or parcel.
+    pub unit: Option<String>,
+    /// Origin (`scene`, `feed`), `INSTRUMENT/SAT`, instrument or satellite.
+    pub source: Option<String>,
+    /// At least this class.
+    pub min_confidence: Option<Confidence>,
+    pub scope: Scope,
+    pub limit: usize,
+}
+
+impl Default for HotspotQuery {
+    fn default() -> Self {
+        HotspotQuery {
+            from: None,
+            to: None,
+            bbox: None,
+            unit: None,
+            source: None,
+            min_confidence: None,
+            scope: Scope::All,
+            limit: 10_000,
+        }
+    }
+}
+
+/// Filters of `GET /events`.
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    /// One event by id.
+    pub id: Option<i64>,
+    /// Events last seen at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Events first seen at or before.
+    pub to: Option<DateTime<Utc>>,
+    pub bbox: Option<[f64; 4]>,
+    pub unit: Option<String>,
+    /// `satellite`, `camera` or a source name.
+    pub source: Option<String>,
+    pub min_confidence: Option<Confidence>,
+    pub scope: Scope,
+    pub limit: usize,
+}
+
+impl Default for EventQuery {
+    fn default() -> Self {
+        EventQuery {
+            id: None,
+            from: None,
+            to: None,
+            bbox: None,
+            unit: None,
+            source: None,
+            min_confidence: None,
+            scope: Scope::All,
+            limit: 10_000,
+        }
+    }
+}
+
+/// A stored hotspot: the record, where it is, and its ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredHotspot {
+    pub id: i64,
+    /// `scene` or `feed`.
+    pub origin: String,
+    pub hotspot: Hotspot,
+    pub placement: Placement,
+    pub event_id: Option<i64>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub event: FireEvent,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored sensor alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub id: i64,
+    pub alert: SensorAlert,
+    pub event_id: Option<i64>,
+}
+
+/// Row counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub scenes: u64,
+    pub feeds: u64,
+    pub hotspots: u64,
+    pub alerts: u64,
+    pub events: u64,
+}
+
+/// What the store knows of a unit code.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UnitStats {
+    pub code: String,
+    /// `county`, `township`, `village` or `parcel`: the column the code was found in.
+    pub level: Option<String>,
+    /// The county a township or finer unit lies in.
+    pub county: Option<String>,
+    pub hotspots: u64,
+    pub events: u64,
+    pub last_seen: Option<DateTime<Utc>>,
+}

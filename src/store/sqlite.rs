@@ -1,0 +1,943 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Durability: `synchronous = FULL`, so a commit is on disk before [`Store::ingest`] returns and
+//! an acknowledged write survives `kill -9` (and power loss). One writer connection behind a
+//! `std::sync::Mutex` (SQLite allows one writer at a time anyway; a std mutex is right because it
+//! is only held on blocking threads, never across an `.await`); readers take their own
+//! connections from a small pool and, in WAL mode, never wait for the writer.
+//!
+//! Links the system libsqlite3, not rusqlite's `bundled` copy: two SQLite copies in one process
+//! (GDAL links the system one) corrupt each other's state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Transaction};
+
+use super::error::{SqlContext, StoreError};
+use super::migrations::migrate;
+use super::model::*;
+use super::{hotspot_key, Store};
+use crate::fuse::{
+    class_of, confidence_score, fuse, FireEvent, FuseParams, Placement, Placer, Sighting,
+    SourceKind,
+};
+use crate::hotspot::{Confidence, DayNight, Hotspot};
+
+/// The largest footprint an event can reach, m (MODIS pixels at the swath edge are about
+/// 2 × 5 km); bounds the candidate search.
+const MAX_EVENT_FOOTPRINT_M: f64 = 5_000.0;
+
+/// Reader connections kept open.
+const READER_POOL: usize = 8;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating when needed) the store file.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = open_conn(path)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < READER_POOL {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let fail = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(fail)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(fail)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(fail)?;
+    // 64 MiB page cache (default 2 MiB): batches insert into six indexes at random places.
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(fail)?;
+    Ok(conn)
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn from_ts(s: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
+}
+
+/// A degree margin that covers `m` metres at latitude `lat` in longitude and latitude.
+fn margin_deg(m: f64, lat: f64) -> f64 {
+    m / (111_000.0 * lat.to_radians().cos().max(0.05))
+}
+
+impl Store for SqliteStore {
+    fn ingest(
+        &self,
+        batch: &IngestBatch,
+        p: &FuseParams,
+        placer: &dyn Placer,
+    ) -> Result<IngestReport, StoreError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().ctx("begin")?;
+        let report = ingest_tx(&tx, batch, p, placer)?;
+        tx.commit().ctx("commit")?;
+        Ok(report)
+    }
+
+    fn knows(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM scenes WHERE sha256 = ?1)
+                     OR EXISTS (SELECT 1 FROM feeds WHERE sha256 = ?1)",
+                [sha256],
+                |r| r.get::<_, bool>(0),
+            )
+            .ctx("look up content hash")
+        })
+    }
+
+    fn hotspots(&self, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError> {
+        self.read(|c| query_hotspots(c, q))
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read(|c| query_events(c, q))
+    }
+
+    fn alerts_of_event(&self, event_id: i64) -> Result<Vec<StoredAlert>, StoreError> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT id, sensor_id, time, lon, lat, footprint_m, kind, confidence, image_url, event_id
+                     FROM sensor_alerts WHERE event_id = ?1 ORDER BY time, id",
+                )
+                .ctx("prepare alerts")?;
+            let rows = st
+                .query_map([event_id], |r| {
+                    let kind: String = r.get(6)?;
+                    Ok(StoredAlert {
+                        id: r.get(0)?,
+                        alert: SensorAlert {
+                            sensor_id: r.get(1)?,
+                            time: from_ts(r.get(2)?),
+                            lon: r.get(3)?,
+                            lat: r.get(4)?,
+                            footprint_m: r.get(5)?,
+                            kind: if kind == "smoke" {
+                                AlertKind::Smoke
+                            } else {
+                                AlertKind::Fire
+                            },
+                            confidence: r.get(7)?,
+                            image_url: r.get(8)?,
+                        },
+                        event_id: r.get(9)?,
+                    })
+                })
+                .ctx("query alerts")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("read alerts")
+        })
+    }
+
+    fn unit(&self, code: &str) -> Result<UnitStats, StoreError> {
+        self.read(|c| {
+            let mut stats = UnitStats {
+                code: code.to_string(),
+                ..UnitStats::default()
+            };
+            for level in ["county", "township", "village", "parcel"] {
+                let found: Option<Option<String>> = c
+                    .query_row(
+                        &format!("SELECT county FROM hotspots WHERE {level} = ?1 LIMIT 1"),
+                        [code],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .ctx("unit level")?;
+                let found = match found {
+                    Some(f) => Some(f),
+                    None => c
+                        .query_row(
+                            &format!("SELECT county FROM events WHERE {level} = ?1 LIMIT 1"),
+                            [code],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .ctx("unit level")?,
+                };
+                if let Some(county) = found {
+                    stats.level = Some(level.to_string());
+                    stats.county = county;
+                    stats.hotspots = c
+                        .query_row(
+                            &format!("SELECT COUNT(*) FROM hotspots WHERE {level} = ?1"),
+                            [code],
+                            |r| r.get::<_, i64>(0),
+                        )
+                        .ctx("unit hotspots")? as u64;
+                    let (events, last): (i64, Option<i64>) = c
+                        .query_row(
+                            &format!(
+                                "SELECT COUNT(*), MAX(last_seen) FROM events WHERE {level} = ?1"
+                            ),
+                            [code],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .ctx("unit events")?;
+                    stats.events = events as u64;
+                    stats.last_seen = last.map(from_ts);
+                    break;
+                }
+            }
+            Ok(stats)
+        })
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        self.read(|c| {
+            let n = |table: &str| -> Result<u64, StoreError> {
+                c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|v| v as u64)
+                .ctx("count")
+            };
+            Ok(Counts {
+                scenes: n("scenes")?,
+                feeds: n("feeds")?,
+                hotspots: n("hotspots")?,
+                alerts: n("sensor_alerts")?,
+                events: n("events")?,
+            })
+        })
+    }
+}
+
+/// Where a new sighting came from, so its row can be linked to its event afterwards.
+enum Row {
+    Hotspot(i64),
+    Alert(i64),
+}
+
+fn ingest_tx(
+    tx: &Transaction,
+    batch: &IngestBatch,
+    p: &FuseParams,
+    placer: &dyn Placer,
+) -> Result<IngestReport, StoreError> {
+    let now = ts(Utc::now());
+    let mut report = IngestReport::default();
+    let (origin, scene_id, feed_id) = match &batch.origin {
+        Origin::Scene {
+            sha256,
+            name,
+            acq_time,
+            satellite,
+            sensor,
+            model,
+            shape,
+            summary: s,
+        } => {
+            if exists(tx, "scenes", sha256)? {
+                report.already_ingested = true;
+                return Ok(report);
+            }
+            tx.execute(
+                "INSERT INTO scenes (sha256, name, source, acq_time, satellite, sensor, model, rows, cols, hotspots, ingested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![sha256, name, batch.source, acq_time.map(ts), satellite, sensor, model,
+                        shape.0 as i64, shape.1 as i64, batch.hotspots.len() as i64, now],
+            )
+            .ctx("insert scene")?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO observation_summaries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![id, s.total as i64, s.not_processed as i64, s.fill as i64, s.glint as i64,
+                        s.water as i64, s.cloud as i64, s.clear_land as i64, s.unknown as i64,
+                        s.fire_low as i64, s.fire_nominal as i64, s.fire_high as i64,
+                        s.day_pixels as i64, s.night_pixels as i64],
+            )
+            .ctx("insert summary")?;
+            ("scene", Some(id), None)
+        }
+        Origin::Feed { sha256, name, rows } => {
+            if exists(tx, "feeds", sha256)? {
+                report.already_ingested = true;
+                return Ok(report);
+            }
+            tx.execute(
+                "INSERT INTO feeds (sha256, name, source, rows, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sha256, name, batch.source, *rows as i64, now],
+            )
+            .ctx("insert feed")?;
+            ("feed", None, Some(tx.last_insert_rowid()))
+        }
+        Origin::Alerts => ("sensor", None, None),
+    };
+
+    let mut sightings: Vec<(Sighting, Row, Placement)> = Vec::new();
+    {
+        let mut ins = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO hotspots (key, origin, scene_id, feed_id, lat, lon, acq_time, satellite,
+                   instrument, confidence, confidence_score, version, bt_mir_k, bt_tir_k, scan_km, track_km,
+                   frp_mw, daynight, fire_type, row, col, county, township, village, parcel, mask)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+            )
+            .ctx("prepare hotspot insert")?;
+        for h in &batch.hotspots {
+            let footprint_m = h.scan_km.max(h.track_km) * 1000.0;
+            let pl = placer.place(h.longitude, h.latitude, footprint_m);
+            let score = confidence_score(h.confidence);
+            let n = ins
+                .execute(params![
+                    hotspot_key(h),
+                    origin,
+                    scene_id,
+                    feed_id,
+                    h.latitude,
+                    h.longitude,
+                    ts(h.acq_time),
+                    h.satellite,
+                    h.instrument,
+                    h.confidence.as_firms(),
+                    score,
+                    h.version,
+                    h.bt_mir_k,
+                    h.bt_tir_k,
+                    h.scan_km,
+                    h.track_km,
+                    h.frp_mw,
+                    h.daynight.as_firms(),
+                    h.fire_type,
+                    h.row.map(|v| v as i64),
+                    h.col.map(|v| v as i64),
+                    pl.county,
+                    pl.township,
+                    pl.village,
+                    pl.parcel,
+                    pl.mask,
+                ])
+                .ctx("insert hotspot")?;
+            if n == 0 {
+                report.hotspots_duplicate += 1;
+                continue;
+            }
+            report.hotspots_new += 1;
+            sightings.push((
+                Sighting {
+                    kind: SourceKind::Satellite,
+                    source: format!(
+                        "{}/{}",
+                        h.instrument.to_ascii_uppercase(),
+                        super::normalise_satellite(&h.satellite)
+                    ),
+                    lon: h.longitude,
+                    lat: h.latitude,
+                    time: h.acq_time,
+                    footprint_m,
+                    frp_mw: Some(h.frp_mw),
+                    confidence: score,
+                },
+                Row::Hotspot(tx.last_insert_rowid()),
+                pl,
+            ));
+        }
+        let mut ins = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO sensor_alerts (key, sensor_id, time, lon, lat, footprint_m, kind,
+                   confidence, image_url, county, township, village, parcel, mask, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )
+            .ctx("prepare alert insert")?;
+        for a in &batch.alerts {
+            let pl = placer.place(a.lon, a.lat, a.footprint_m);
+            let key = format!("{}|{}|{}", a.sensor_id, ts(a.time), a.kind.as_str());
+            let n = ins
+                .execute(params![
+                    key,
+                    a.sensor_id,
+                    ts(a.time),
+                    a.lon,
+                    a.lat,
+                    a.footprint_m,
+                    a.kind.as_str(),
+                    a.confidence,
+                    a.image_url,
+                    pl.county,
+                    pl.township,
+                    pl.village,
+                    pl.parcel,
+                    pl.mask,
+                    now
+                ])
+                .ctx("insert alert")?;
+            if n == 0 {
+                report.alerts_duplicate += 1;
+                continue;
+            }
+            report.alerts_new += 1;
+            sightings.push((
+                Sighting {
+                    kind: SourceKind::Camera,
+                    source: format!("sensor:{}", a.sensor_id),
+                    lon: a.lon,
+                    lat: a.lat,
+                    time: a.time,
+                    footprint_m: a.footprint_m,
+                    frp_mw: None,
+                    confidence: a.confidence,
+                },
+                Row::Alert(tx.last_insert_rowid()),
+                pl,
+            ));
+        }
+    }
+    if sightings.is_empty() {
+        return Ok(report);
+    }
+
+    // Candidate events, per sighting, through the R*Tree (migration 2): only events near it in
+    // space and time are loaded, each once; events made earlier in this batch are in memory.
+    // (One query for the whole batch's bbox would load every event of a large feed.)
+    let window = p.window.num_seconds();
+    let mut events: Vec<FireEvent> = Vec::new();
+    let mut stored: Vec<bool> = Vec::new();
+    let mut dirty: Vec<bool> = Vec::new();
+    let mut loaded_ids = std::collections::HashSet::new();
+    let mut links = Vec::with_capacity(sightings.len());
+    for (s, row, pl) in sightings {
+        let reach_m = s.footprint_m + MAX_EVENT_FOOTPRINT_M + p.extra_distance_m;
+        let (mlat, mlon) = (reach_m / 110_500.0, margin_deg(reach_m, s.lat));
+        let t = ts(s.time);
+        let near = load_events(
+            tx,
+            "WHERE id IN (SELECT id FROM events_rtree WHERE max_lat >= ?1 AND min_lat <= ?2
+               AND max_lon >= ?3 AND min_lon <= ?4 AND max_h >= ?5 AND min_h <= ?6)",
+            &[
+                Value::Real(s.lat - mlat),
+                Value::Real(s.lat + mlat),
+                Value::Real(s.lon - mlon),
+                Value::Real(s.lon + mlon),
+                Value::Real((t - window) as f64 / 3600.0),
+                Value::Real((t + window) as f64 / 3600.0),
+            ],
+        )?;
+        for e in near {
+            if e.id.is_some_and(|id| loaded_ids.insert(id)) {
+                events.push(e);
+                stored.push(true);
+                dirty.push(false);
+            }
+        }
+        let out = fuse(&mut events, &s, p, &Given(pl));
+        if events.len() > stored.len() {
+            stored.push(false);
+            dirty.push(false);
+        }
+        dirty[out.index()] = true;
+        links.push((row, out.index()));
+    }
+    for (i, ev) in events.iter_mut().enumerate() {
+        if !dirty[i] {
+            continue;
+        }
+        let id = save_event(tx, ev, now)?;
+        report.event_ids.push(id);
+        if stored[i] {
+            report.events_updated += 1;
+        } else {
+            report.events_new += 1;
+        }
+    }
+    let mut link_h = tx
+        .prepare_cached("UPDATE hotspots SET event_id = ?1 WHERE id = ?2")
+        .ctx("prepare link")?;
+    let mut link_a = tx
+        .prepare_cached("UPDATE sensor_alerts SET event_id = ?1 WHERE id = ?2")
+        .ctx("prepare link")?;
+    for (row, i) in links {
+        let event_id = events[i].id;
+        match row {
+            Row::Hotspot(id) => link_h.execute(params![event_id, id]),
+            Row::Alert(id) => link_a.execute(params![event_id, id]),
+        }
+        .ctx("link to event")?;
+    }
+    Ok(report)
+}
+
+/// A placer that returns the placement already computed for the sighting.
+struct Given(Placement);
+
+impl Placer for Given {
+    fn place(&self, _lon: f64, _lat: f64, _footprint_m: f64) -> Placement {
+        self.0.clone()
+    }
+}
+
+fn exists(tx: &Transaction, table: &str, sha256: &str) -> Result<bool, StoreError> {
+    tx.query_row(
+        &format!("SELECT 1 FROM {table} WHERE sha256 = ?1"),
+        [sha256],
+        |_| Ok(()),
+    )
+    .optional()
+    .ctx("look up content hash")
+    .map(|o| o.is_some())
+}
+
+fn save_event(tx: &Transaction, e: &mut FireEvent, now: i64) -> Result<i64, StoreError> {
+    let sources = serde_json::to_string(&e.sources).unwrap_or_default();
+    let kinds = e
+        .kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let pl = &e.placement;
+    let values = params![
+        e.lon,
+        e.lat,
+        e.footprint_m,
+        ts(e.first_seen),
+        ts(e.last_seen),
+        sources,
+        kinds,
+        e.max_frp_mw,
+        e.satellite_confidence,
+        e.camera_confidence,
+        e.confidence(),
+        e.sightings,
+        pl.county,
+        pl.township,
+        pl.village,
+        pl.parcel,
+        pl.mask,
+        now,
+    ];
+    let id = match e.id {
+        Some(id) => {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE events SET lon = ?1, lat = ?2, footprint_m = ?3, first_seen = ?4, last_seen = ?5,
+                       sources = ?6, kinds = ?7, max_frp_mw = ?8, satellite_confidence = ?9,
+                       camera_confidence = ?10, confidence = ?11, sightings = ?12, county = ?13,
+                       township = ?14, village = ?15, parcel = ?16, mask = ?17, updated_at = ?18
+                     WHERE id = ?19",
+                )
+                .ctx("prepare event update")?;
+            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+            all.push(&id);
+            st.execute(all.as_slice()).ctx("update event")?;
+            id
+        }
+        None => {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO events (lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
+                       max_frp_mw, satellite_confidence, camera_confidence, confidence, sightings,
+                       county, township, village, parcel, mask, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                )
+                .ctx("prepare event insert")?;
+            st.execute(values).ctx("insert event")?;
+            let id = tx.last_insert_rowid();
+            e.id = Some(id);
+            id
+        }
+    };
+    tx.prepare_cached("INSERT OR REPLACE INTO events_rtree VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5)")
+        .ctx("prepare event index")?
+        .execute(params![
+            id,
+            e.lon,
+            e.lat,
+            ts(e.first_seen) as f64 / 3600.0,
+            ts(e.last_seen) as f64 / 3600.0
+        ])
+        .ctx("index event")?;
+    Ok(id)
+}
+
+const EVENT_COLUMNS: &str = "id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds, max_frp_mw,
+    satellite_confidence, camera_confidence, sightings, county, township, village, parcel, mask, updated_at";
+
+fn read_event(r: &rusqlite::Row) -> rusqlite::Result<(FireEvent, i64)> {
+    let sources: String = r.get(6)?;
+    let kinds: String = r.get(7)?;
+    Ok((
+        FireEvent {
+            id: Some(r.get(0)?),
+            lon: r.get(1)?,
+            lat: r.get(2)?,
+            footprint_m: r.get(3)?,
+            first_seen: from_ts(r.get(4)?),
+            last_seen: from_ts(r.get(5)?),
+            sources: serde_json::from_str(&sources).unwrap_or_default(),
+            kinds: kinds.split(',').filter_map(SourceKind::parse).collect(),
+            max_frp_mw: r.get(8)?,
+            satellite_confidence: r.get(9)?,
+            camera_confidence: r.get(10)?,
+            sightings: r.get(11)?,
+            placement: Placement {
+                county: r.get(12)?,
+                township: r.get(13)?,
+                village: r.get(14)?,
+                parcel: r.get(15)?,
+                mask: r.get(16)?,
+            },
+        },
+        r.get(17)?,
+    ))
+}
+
+fn load_events(
+    c: &Connection,
+    filter: &str,
+    values: &[Value],
+) -> Result<Vec<FireEvent>, StoreError> {
+    let mut st = c
+        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events {filter}"))
+        .ctx("prepare events")?;
+    let rows = st
+        .query_map(params_from_iter(values.iter()), |r| {
+            read_event(r).map(|(e, _)| e)
+        })
+        .ctx("query events")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read events")
+}
+
+/// WHERE clauses and their values, built from filters.
+#[derive(Default)]
+struct Filter {
+    clauses: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Filter {
+    fn push(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
+        // Number each `?` in order, after the values already pushed.
+        let mut values = values.into_iter();
+        let mut out = String::with_capacity(clause.len() + 8);
+        for ch in clause.chars() {
+            if ch == '?' {
+                if let Some(v) = values.next() {
+                    self.values.push(v);
+                }
+                out.push_str(&format!("?{}", self.values.len()));
+            } else {
+                out.push(ch);
+            }
+        }
+        self.clauses.push(out);
+    }
+
+    fn scope(&mut self, scope: &Scope) {
+        match scope {
+            Scope::All => {}
+            Scope::County(c) => self.push("county = ?", [Value::Text(c.clone())]),
+            Scope::Township(t) => self.push("township = ?", [Value::Text(t.clone())]),
+        }
+    }
+
+    fn unit(&mut self, unit: &Option<String>) {
+        if let Some(u) = unit {
+            let v = Value::Text(u.clone());
+            self.push(
+                "(county = ? OR township = ? OR village = ? OR parcel = ?)",
+                [v.clone(), v.clone(), v.clone(), v],
+            );
+        }
+    }
+
+    fn bbox(&mut self, bbox: &Option<[f64; 4]>) {
+        if let Some([w, s, e, n]) = bbox {
+            self.push(
+                "lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
+                [w, e, s, n].map(|v| Value::Real(*v)),
+            );
+        }
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+fn min_score(c: Confidence) -> f64 {
+    // The lower edge of each class, a little below the class's score.
+    match c {
+        Confidence::Low => 0.0,
+        Confidence::Nominal => 0.5,
+        Confidence::High => 0.8,
+        Confidence::Percent(p) => p as f64 / 100.0 - 1e-9,
+    }
+}
+
+fn query_hotspots(c: &Connection, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError> {
+    let mut f = Filter::default();
+    f.scope(&q.scope);
+    if let Some(t) = q.from {
+        f.push("acq_time >= ?", [Value::Integer(ts(t))]);
+    }
+    if let Some(t) = q.to {
+        f.push("acq_time <= ?", [Value::Integer(ts(t))]);
+    }
+    f.bbox(&q.bbox);
+    f.unit(&q.unit);
+    if let Some(s) = &q.source {
+        let v = Value::Text(s.clone());
+        f.push(
+            "(origin = ? OR instrument = ? COLLATE NOCASE OR satellite = ? COLLATE NOCASE OR (upper(instrument) || '/' || satellite) = upper(?))",
+            [v.clone(), v.clone(), v.clone(), v],
+        );
+    }
+    if let Some(conf) = q.min_confidence {
+        f.push("confidence_score >= ?", [Value::Real(min_score(conf))]);
+    }
+    let sql = format!(
+        "SELECT id, origin, lat, lon, acq_time, satellite, instrument, confidence, version, bt_mir_k,
+           bt_tir_k, scan_km, track_km, frp_mw, daynight, fire_type, row, col, county, township,
+           village, parcel, mask, event_id
+         FROM hotspots {} ORDER BY acq_time, id LIMIT {}",
+        f.sql(),
+        q.limit
+    );
+    let mut st = c.prepare(&sql).ctx("prepare hotspots")?;
+    let rows = st
+        .query_map(params_from_iter(f.values.iter()), |r| {
+            let conf: String = r.get(7)?;
+            let dn: String = r.get(14)?;
+            Ok(StoredHotspot {
+                id: r.get(0)?,
+                origin: r.get(1)?,
+                hotspot: Hotspot {
+                    latitude: r.get(2)?,
+                    longitude: r.get(3)?,
+                    acq_time: from_ts(r.get(4)?),
+                    satellite: r.get(5)?,
+                    instrument: r.get(6)?,
+                    confidence: Confidence::parse(&conf).unwrap_or(Confidence::Low),
+                    version: r.get(8)?,
+                    bt_mir_k: r.get(9)?,
+                    bt_tir_k: r.get(10)?,
+                    scan_km: r.get(11)?,
+                    track_km: r.get(12)?,
+                    frp_mw: r.get(13)?,
+                    daynight: if dn == "D" {
+                        DayNight::Day
+                    } else {
+                        DayNight::Night
+                    },
+                    fire_type: r.get(15)?,
+                    row: r.get::<_, Option<i64>>(16)?.map(|v| v as usize),
+                    col: r.get::<_, Option<i64>>(17)?.map(|v| v as usize),
+                },
+                placement: Placement {
+                    county: r.get(18)?,
+                    township: r.get(19)?,
+                    village: r.get(20)?,
+                    parcel: r.get(21)?,
+                    mask: r.get(22)?,
+                },
+                event_id: r.get(23)?,
+            })
+        })
+        .ctx("query hotspots")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read hotspots")
+}
+
+fn query_events(c: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut f = Filter::default();
+    f.scope(&q.scope);
+    if let Some(id) = q.id {
+        f.push("id = ?", [Value::Integer(id)]);
+    }
+    if let Some(t) = q.from {
+        f.push("last_seen >= ?", [Value::Integer(ts(t))]);
+    }
+    if let Some(t) = q.to {
+        f.push("first_seen <= ?", [Value::Integer(ts(t))]);
+    }
+    f.bbox(&q.bbox);
+    f.unit(&q.unit);
+    if let Some(s) = &q.source {
+        // kinds is a comma list; sources a JSON array of strings.
+        let v = Value::Text(s.clone());
+        f.push(
+            "(',' || kinds || ',' LIKE '%,' || ? || ',%' OR instr(sources, '\"' || ? || '\"') > 0)",
+            [v.clone(), v],
+        );
+    }
+    if let Some(conf) = q.min_confidence {
+        f.push("confidence >= ?", [Value::Real(min_score(conf))]);
+    }
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events {} ORDER BY first_seen, id LIMIT {}",
+        f.sql(),
+        q.limit
+    );
+    let mut st = c.prepare(&sql).ctx("prepare events")?;
+    let rows = st
+        .query_map(params_from_iter(f.values.iter()), |r| {
+            read_event(r).map(|(event, updated)| StoredEvent {
+                event,
+                updated_at: from_ts(updated),
+            })
+        })
+        .ctx("query events")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read events")
+}
+
+/// The confidence class of a stored event score (for API output).
+pub fn event_class(score: f64) -> Confidence {
+    class_of(score)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::NoPlacer;
+    use rand::{Rng, SeedableRng};
+
+    fn hotspot(lon: f64, lat: f64, t: DateTime<Utc>, frp: f64) -> Hotspot {
+        Hotspot {
+            latitude: lat,
+            longitude: lon,
+            bt_mir_k: 330.0,
+            bt_tir_k: 290.0,
+            scan_km: 0.39,
+            track_km: 0.36,
+            acq_time: t,
+            satellite: "N20".into(),
+            instrument: "VIIRS".into(),
+            confidence: Confidence::Nominal,
+            version: "2.0NRT".into(),
+            frp_mw: frp,
+            daynight: DayNight::Night,
+            fire_type: None,
+            row: None,
+            col: None,
+        }
+    }
+
+    /// The store's per-sighting candidate search gives the events of the pure fuse over all
+    /// events (the brute-force oracle), batch after batch, on seeded random fires.
+    #[test]
+    fn stored_events_match_the_pure_fuse_oracle() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let t0 = Utc.with_ymd_and_hms(2024, 6, 8, 0, 0, 0).unwrap();
+        let p = FuseParams::default();
+        let mut oracle: Vec<FireEvent> = Vec::new();
+        for b in 0..6 {
+            // Dense enough that many sightings join events of earlier batches.
+            let hs: Vec<Hotspot> = (0..150)
+                .map(|_| {
+                    hotspot(
+                        rng.gen_range(114.0..114.1),
+                        rng.gen_range(35.0..35.1),
+                        t0 + chrono::Duration::minutes(rng.gen_range(0..36 * 60)),
+                        rng.gen_range(1.0..20.0),
+                    )
+                })
+                .collect();
+            for h in &hs {
+                let s = Sighting {
+                    kind: SourceKind::Satellite,
+                    source: "VIIRS/N20".into(),
+                    lon: h.longitude,
+                    lat: h.latitude,
+                    time: h.acq_time,
+                    footprint_m: 390.0,
+                    frp_mw: Some(h.frp_mw),
+                    confidence: 0.6,
+                };
+                fuse(&mut oracle, &s, &p, &NoPlacer);
+            }
+            let batch = IngestBatch {
+                origin: Origin::Feed {
+                    sha256: format!("b{b}"),
+                    name: "b.csv".into(),
+                    rows: hs.len(),
+                },
+                source: "test".into(),
+                hotspots: hs,
+                alerts: Vec::new(),
+            };
+            store.ingest(&batch, &p, &NoPlacer).unwrap();
+        }
+        let stored = store.events(&EventQuery::default()).unwrap();
+        let key = |e: &FireEvent| {
+            (
+                e.sightings,
+                e.first_seen,
+                e.last_seen,
+                (e.lat * 1e6).round() as i64,
+                (e.lon * 1e6).round() as i64,
+            )
+        };
+        let mut a: Vec<_> = stored.iter().map(|e| key(&e.event)).collect();
+        let mut b: Vec<_> = oracle.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        assert!(
+            oracle.len() < 900 && oracle.len() > 50,
+            "{} events",
+            oracle.len()
+        );
+        assert_eq!(a, b);
+        assert_eq!(store.counts().unwrap().hotspots, 900);
+    }
+}

@@ -1,0 +1,204 @@
+//! A real service on port 0 with a real SQLite file in a temp dir, and a real HTTP client.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use strawfire::config::{Config, TokenConfig};
+use strawfire::fuse::{Placement, Placer};
+use strawfire::service::{start, Running};
+
+pub const ADMIN: &str = "admin-token-0123456789";
+pub const COUNTY_A: &str = "county-410526-token-0123";
+pub const COUNTY_B: &str = "county-410527-token-0123";
+pub const PATROL_A1: &str = "patrol-410526101-token-01";
+
+/// Stands in for the locate layers in tests: west of 116.5° E is county 410526 (township
+/// 410526100 south of 35.5° N, 410526101 north of it), east of it county 410527.
+pub struct GridPlacer;
+
+impl Placer for GridPlacer {
+    fn place(&self, lon: f64, lat: f64, _footprint_m: f64) -> Placement {
+        let (county, township) = if lon < 116.5 {
+            ("410526", if lat < 35.5 { "410526100" } else { "410526101" })
+        } else {
+            ("410527", "410527100")
+        };
+        Placement {
+            county: Some(county.into()),
+            township: Some(township.into()),
+            ..Placement::default()
+        }
+    }
+}
+
+pub fn test_config(dir: &Path) -> Config {
+    let mut c = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.join("data"),
+        samples_dir: None,
+        ..Config::default()
+    };
+    c.inbox.poll_s = 0.05;
+    c.inbox.settle_s = 0.1;
+    c.limits.alert_bytes = 4096;
+    c.limits.feed_bytes = 256 * 1024;
+    c.limits.scene_bytes = 8 << 20;
+    for (token, role) in [
+        (ADMIN, "admin"),
+        (COUNTY_A, "county:410526"),
+        (COUNTY_B, "county:410527"),
+        (PATROL_A1, "patrol:410526101"),
+    ] {
+        c.tokens.push(TokenConfig {
+            token: token.into(),
+            role: role.into(),
+            name: None,
+        });
+    }
+    c.sensors.push(strawfire::config::SensorConfig {
+        id: "cam-1".into(),
+        lon: 114.30,
+        lat: 34.80,
+        name: None,
+    });
+    c
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        TestServer::start_with(dir, |_| {}).await
+    }
+
+    pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_placed(dir, tweak, Arc::new(GridPlacer)).await
+    }
+
+    pub async fn start_placed(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        placer: Arc<dyn Placer>,
+    ) -> TestServer {
+        let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+        let mut cfg = test_config(dir.path());
+        tweak(&mut cfg);
+        let running = start(cfg, placer).await.unwrap();
+        TestServer {
+            base: format!("http://{}", running.addr),
+            running: Some(running),
+            dir,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.path().join("data").join("inbox")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        ctype: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// The features of a GeoJSON list endpoint.
+    pub async fn features(&self, path: &str, token: &str) -> Vec<serde_json::Value> {
+        let (status, v) = self.get(path, token).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        v["features"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub const FIRMS_HEADER: &str = "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight";
+
+/// One FIRMS VIIRS CSV row (all the fields the tests vary, in FIRMS column order).
+#[allow(clippy::too_many_arguments)]
+pub fn firms_row(
+    lat: f64,
+    lon: f64,
+    date: &str,
+    hhmm: &str,
+    sat: &str,
+    conf: &str,
+    version: &str,
+    frp: f64,
+) -> String {
+    format!("{lat:.5},{lon:.5},335.2,0.39,0.36,{date},{hhmm},{sat},VIIRS,{conf},{version},291.4,{frp:.2},N")
+}
+
+/// A FIRMS CSV body of rows.
+pub fn firms_csv(rows: &[String]) -> String {
+    let mut s = String::from(FIRMS_HEADER);
+    s.push('\n');
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
