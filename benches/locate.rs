@@ -135,9 +135,19 @@ fn write_hotspots(path: &Path, n: usize) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
-    let n_parcels = env_usize("LOCATE_BENCH_PARCELS", 1_000_000);
-    let n_hotspots = env_usize("LOCATE_BENCH_HOTSPOTS", 100_000);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, in
+    // the debug profile: then it is a smoke test on small inputs, without geopandas.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let (default_parcels, default_hotspots) = if smoke {
+        (2_000, 500)
+    } else {
+        (1_000_000, 100_000)
+    };
+    if smoke {
+        std::env::set_var("LOCATE_BENCH_PYTHON", "0");
+    }
+    let n_parcels = env_usize("LOCATE_BENCH_PARCELS", default_parcels);
+    let n_hotspots = env_usize("LOCATE_BENCH_HOTSPOTS", default_hotspots);
     let dir = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from("target"))

@@ -103,7 +103,9 @@ proptest! {
         let fast = detect_viirs(&inp, &m, &area).unwrap();
         let slow = detect_viirs_reference(&inp, &m, &area).unwrap();
         prop_assert_eq!(&fast.mask, &slow.mask);
-        prop_assert_eq!(&fast.fires, &slow.fires);
+        // Debug text, not ==: a fire without a background window carries a NaN background BT4,
+        // and NaN != NaN.
+        prop_assert_eq!(format!("{:?}", fast.fires), format!("{:?}", slow.fires));
         prop_assert_eq!(&fast.summary, &slow.summary);
     }
 }
