@@ -39,12 +39,47 @@ pub fn load_config(config: Option<&PathBuf>, data_dir: Option<&PathBuf>) -> anyh
             }
             config
         }
-        None => Config::default(),
+        None => Config {
+            layers: sample_layers(),
+            ..Config::default()
+        },
     };
     if let Some(d) = data_dir {
         cfg.data_dir = d.clone();
     }
     Ok(cfg)
+}
+
+/// With no config, the service runs on the samples: the sample county, township and parcel
+/// layers of `samples/admin/` when they are there (relative to the working directory).
+fn sample_layers() -> strawfire::config::LayersConfig {
+    let dir = std::path::Path::new("samples/admin");
+    let spec = |file: &str, rest: &str| {
+        let path = dir.join(file);
+        path.exists().then(|| format!("{}:{rest}", path.display()))
+    };
+    strawfire::config::LayersConfig {
+        admin: [
+            spec(
+                "henan_hua_counties_gcj02.geojson",
+                "level=county:code=adcode:name=name:crs=gcj02",
+            ),
+            spec(
+                "henan_hua_townships_generated_gcj02.geojson",
+                "level=township:code=code:name=name:parent=county:crs=gcj02",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        parcels: spec(
+            "henan_hua_parcels_generated_gcj02.geojson",
+            "level=parcel:code=parcel_id:parent=township:crs=gcj02",
+        )
+        .into_iter()
+        .collect(),
+        masks: Vec::new(),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
