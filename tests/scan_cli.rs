@@ -214,3 +214,15 @@ fn an_unknown_sensor_names_the_known_ones() {
     ]);
     assert_clean_failure(&o, &["avhrr", "viirs-i"], &out);
 }
+
+#[test]
+fn output_to_dev_null_leaves_the_device_alone() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("night.tif");
+    night_scene(&scene, 20, 20, &[(10, 10, 340.0)]);
+    let o = scan(&[scene.to_str().unwrap(), "-q", "-o", "/dev/null"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null was replaced: {kind:?}");
+}
