@@ -177,15 +177,7 @@ async fn scene_and_firms_file_are_read_back_and_repeats_change_nothing() {
     );
     let (_, health) = srv.get("/api/v1/healthz", "").await;
     assert_eq!(health["counts"]["hotspots"], 6);
-    let metrics = srv
-        .client
-        .get(srv.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = srv.metrics().await;
     assert!(
         metrics.contains("strawfire_ingested_total{source=\"post\",kind=\"hotspot\"} 4"),
         "{metrics}"
@@ -614,15 +606,7 @@ async fn inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason()
             .then_some(())
     })
     .await;
-    let metrics = srv
-        .client
-        .get(srv.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = srv.metrics().await;
     assert!(
         metrics.contains("strawfire_errors_total{kind=\"inbox_failed\"} 1"),
         "{metrics}"

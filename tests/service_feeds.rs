@@ -127,15 +127,7 @@ async fn a_failing_source_does_not_stop_the_others_and_is_retried() {
         flaky_calls.load(Ordering::SeqCst) >= 3,
         "retried after failures"
     );
-    let metrics = srv
-        .client
-        .get(srv.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = srv.metrics().await;
     assert!(
         metrics.contains("strawfire_ingested_total{source=\"poll\",kind=\"hotspot\"} 2"),
         "{metrics}"

@@ -145,6 +145,13 @@ impl TestServer {
         )
     }
 
+    /// The Prometheus text of `/metrics` (no token needed).
+    pub async fn metrics(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().await.unwrap()
+    }
+
     /// The features of a GeoJSON list endpoint.
     pub async fn features(&self, path: &str, token: &str) -> Vec<serde_json::Value> {
         let (status, v) = self.get(path, token).await;
