@@ -22,9 +22,11 @@
 //! - [`api`]: the axum router, one file per resource; bearer roles; `ApiError` → HTTP.
 //! - [`dispatch`]: the task state machine, priority and deadlines, the clock (pure).
 //! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure).
+//! - [`atomic`]: whole-or-nothing output files (temp file + rename, never over a device).
 //! - [`error`]: the crate error.
 
 pub mod api;
+pub mod atomic;
 pub mod config;
 pub mod detect;
 pub mod dispatch;

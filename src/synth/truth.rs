@@ -71,18 +71,10 @@ pub fn write_truth_csv(path: &Path, truth: &[FireTruth]) -> Result<(), TruthErro
         }
         w.flush().map_err(|e| fail(e.to_string()))
     })();
-    match result {
-        // Never rename over a device or FIFO (`-o /dev/null`): that would replace it.
-        Ok(()) if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(fail("exists and is not a regular file".into()))
-        }
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string())),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    crate::atomic::finish(&tmp, path, result).map_err(|e| match e {
+        Ok(message) => fail(message),
+        Err(e) => e,
+    })
 }
 
 /// Column names of the truth CSV, in order.
