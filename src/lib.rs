@@ -22,6 +22,7 @@
 //! - [`api`]: the axum router, one file per resource; bearer roles; `ApiError` → HTTP.
 //! - [`dispatch`]: the task state machine, priority and deadlines, the clock (pure).
 //! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure).
+//! - [`notify`]: the notices a task change sends, written to the outbox with the change.
 //! - [`atomic`]: whole-or-nothing output files (temp file + rename, never over a device).
 //! - [`error`]: the crate error.
 
@@ -35,6 +36,7 @@ pub mod fuse;
 pub mod hotspot;
 pub mod locate;
 pub mod model;
+pub mod notify;
 pub mod physics;
 pub mod rank;
 pub mod raster;

@@ -99,6 +99,106 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO events_rtree
         SELECT id, lon, lon, lat, lat, first_seen / 3600.0, last_seen / 3600.0 FROM events;
     ",
+    // 3: dispatch and verify (tasks, verdicts, the append-only audit log), the notification
+    // outbox and its deliveries, mask candidates from verdicts, and each scene's clear-sky
+    // coverage per unit (for fair rankings).
+    "
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL UNIQUE REFERENCES events(id),
+        unit TEXT NOT NULL,
+        unit_level TEXT NOT NULL,
+        county TEXT,
+        state TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        notified_at INTEGER, acknowledged_at INTEGER, on_site_at INTEGER,
+        verified_at INTEGER, closed_at INTEGER,
+        ack_due INTEGER NOT NULL, on_site_due INTEGER NOT NULL, verdict_due INTEGER NOT NULL,
+        escalated_at INTEGER,
+        escalations TEXT NOT NULL DEFAULT '',
+        verdict TEXT,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX tasks_unit_state ON tasks(unit, state);
+    CREATE INDEX tasks_county ON tasks(county);
+    CREATE INDEX tasks_created ON tasks(created_at);
+    CREATE TABLE verdicts (
+        id INTEGER PRIMARY KEY,
+        task_id INTEGER NOT NULL UNIQUE REFERENCES tasks(id),
+        verdict TEXT NOT NULL,
+        reported_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        lat REAL NOT NULL, lon REAL NOT NULL,
+        distance_m REAL NOT NULL,
+        note TEXT,
+        photo_sha256 TEXT NOT NULL, photo_dhash INTEGER NOT NULL,
+        photo_path TEXT NOT NULL, photo_bytes INTEGER NOT NULL,
+        exif_time INTEGER, exif_lat REAL, exif_lon REAL,
+        flags TEXT NOT NULL,
+        review INTEGER NOT NULL,
+        actor TEXT NOT NULL
+    );
+    CREATE INDEX verdicts_photo ON verdicts(photo_sha256);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        entity_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        from_state TEXT, to_state TEXT,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX audit_entity ON audit(entity, entity_id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        task_id INTEGER REFERENCES tasks(id),
+        unit TEXT NOT NULL,
+        county TEXT,
+        kind TEXT NOT NULL,
+        notice TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expanded INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_expanded ON outbox(expanded);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+        webhook TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        gave_up_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries(delivered_at, gave_up_at, next_attempt_at);
+    CREATE TABLE mask_candidates (
+        id INTEGER PRIMARY KEY,
+        lat REAL NOT NULL, lon REAL NOT NULL, radius_m REAL NOT NULL,
+        reason TEXT NOT NULL,
+        verdicts TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        decided_at INTEGER, decided_by TEXT
+    );
+    CREATE TABLE scene_coverage (
+        scene_id INTEGER NOT NULL REFERENCES scenes(id),
+        unit TEXT NOT NULL,
+        level TEXT NOT NULL,
+        land_pixels INTEGER NOT NULL,
+        clear_pixels INTEGER NOT NULL,
+        PRIMARY KEY (scene_id, unit)
+    );
+    CREATE INDEX scene_coverage_unit ON scene_coverage(unit);
+    ",
 ];
 
 /// Brings the schema to the newest version.

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod migrations;
 pub mod model;
+pub mod outbox;
 pub mod sqlite;
 
 pub use error::StoreError;

@@ -1,0 +1,75 @@
+//! Notifications: what a township (or, on escalation, its county) is told about a task.
+//!
+//! A [`Notice`] is written to the store's outbox in the same transaction as the task change that
+//! causes it (`store::outbox::enqueue`), so a crash can neither lose a notice nor send one for a
+//! change that was rolled back. Delivery to the configured webhooks happens afterwards, from the
+//! outbox, with retries; every delivery carries an idempotency key derived from
+//! [`Notice::key`] so that a receiver can drop a repeat.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a notice is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum NoticeKind {
+    /// A new task for the unit.
+    TaskNew,
+    /// The task's event was detected again (the sighting count it reached).
+    TaskUpdated { sightings: u32 },
+    /// A deadline passed; sent to the county's contacts.
+    Escalation { deadline: String },
+    /// A verdict was reported.
+    Verdict { verdict: String },
+}
+
+impl NoticeKind {
+    /// The short name stored in the outbox's `kind` column.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NoticeKind::TaskNew => "task_new",
+            NoticeKind::TaskUpdated { .. } => "task_updated",
+            NoticeKind::Escalation { .. } => "escalation",
+            NoticeKind::Verdict { .. } => "verdict",
+        }
+    }
+}
+
+/// One notification about one task, self-contained: the webhook body is rendered from it alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    #[serde(flatten)]
+    pub kind: NoticeKind,
+    pub task_id: i64,
+    pub event_id: i64,
+    /// The unit told: the task's township (or county), or the county on escalation.
+    pub unit: String,
+    pub unit_name: Option<String>,
+    pub county: Option<String>,
+    pub priority: String,
+    pub state: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// The next deadline of the task, if any is left.
+    pub due: Option<DateTime<Utc>>,
+    pub max_frp_mw: Option<f64>,
+    pub confidence: f64,
+    /// Free text (e.g. which deadline passed, who reported).
+    pub detail: String,
+}
+
+impl Notice {
+    /// The notice's identity: the same change always yields the same key, so enqueueing it
+    /// twice (a retried transaction) stores it once.
+    pub fn key(&self) -> String {
+        let what = match &self.kind {
+            NoticeKind::TaskNew => "new".to_string(),
+            NoticeKind::TaskUpdated { sightings } => format!("update-{sightings}"),
+            NoticeKind::Escalation { deadline } => format!("escalation-{deadline}"),
+            NoticeKind::Verdict { verdict } => format!("verdict-{verdict}"),
+        };
+        format!("task-{}-{}-{}", self.task_id, what, self.unit)
+    }
+}

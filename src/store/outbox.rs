@@ -1,0 +1,92 @@
+//! The notification outbox in SQLite: notices are inserted inside the transaction of the change
+//! that causes them. Delivery (expanding a notice to the unit's webhooks, attempts, backoff) is
+//! the `notify` module's job and reads these rows.
+
+use rusqlite::{params, Transaction};
+
+use super::error::{SqlContext, StoreError};
+use crate::notify::Notice;
+
+/// Inserts a notice into the outbox within `tx`; a notice whose key is already there is kept
+/// once. Returns true when it was new.
+pub fn enqueue(tx: &Transaction, notice: &Notice, now: i64) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(notice).expect("a notice serialises");
+    let n = tx
+        .execute(
+            "INSERT OR IGNORE INTO outbox (key, task_id, unit, county, kind, notice, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                notice.key(),
+                notice.task_id,
+                notice.unit,
+                notice.county,
+                notice.kind.name(),
+                json,
+                now
+            ],
+        )
+        .ctx("enqueue a notice")?;
+    Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::NoticeKind;
+    use chrono::TimeZone;
+
+    fn notice(kind: NoticeKind) -> Notice {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap();
+        Notice {
+            kind,
+            task_id: 1,
+            event_id: 1,
+            unit: "410526100".into(),
+            unit_name: None,
+            county: Some("410526".into()),
+            priority: "normal".into(),
+            state: "new".into(),
+            lat: 35.5,
+            lon: 114.5,
+            first_seen: t,
+            last_seen: t,
+            due: None,
+            max_frp_mw: Some(3.0),
+            confidence: 0.8,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_notice_is_kept_once_and_distinct_changes_are_kept_apart() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO events (id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
+               satellite_confidence, camera_confidence, confidence, sightings, updated_at)
+             VALUES (1, 114.5, 35.5, 375, 0, 0, '', '', 0.8, 0, 0.8, 1, 0);
+             INSERT INTO tasks (id, event_id, unit, unit_level, state, priority, created_at,
+               ack_due, on_site_due, verdict_due, updated_at)
+             VALUES (1, 1, '410526100', 'township', 'new', 'normal', 0, 600, 1800, 7200, 0);",
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        assert!(enqueue(&tx, &notice(NoticeKind::TaskNew), 0).unwrap());
+        assert!(!enqueue(&tx, &notice(NoticeKind::TaskNew), 5).unwrap());
+        assert!(enqueue(&tx, &notice(NoticeKind::TaskUpdated { sightings: 2 }), 5).unwrap());
+        tx.commit().unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2);
+        let json: String = conn
+            .query_row(
+                "SELECT notice FROM outbox WHERE kind = 'task_updated'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let back: Notice = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, notice(NoticeKind::TaskUpdated { sightings: 2 }));
+    }
+}
