@@ -20,9 +20,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 pub use metrics::Metrics;
-pub use run::{start, Running, STORE_FILE};
+pub use run::{start, start_clocked, Running, STORE_FILE};
 
 use crate::config::Config;
+use crate::dispatch::{Clock, SystemClock};
 use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::read::{read_csv, read_geojson, Feed, ReadError, RowWarning};
 use crate::scan::{scan_scene, ModelChoice};
@@ -89,6 +90,7 @@ struct Inner {
     /// Scenes scanned at once plus scenes allowed to wait.
     scan_capacity: usize,
     data_dir: PathBuf,
+    clock: Arc<dyn Clock>,
 }
 
 impl Service {
@@ -108,8 +110,22 @@ impl Service {
                 scan_slots: Semaphore::new(config.limits.scan_workers),
                 scan_capacity: config.limits.scan_workers + config.limits.scan_queue,
                 data_dir: config.data_dir.clone(),
+                clock: Arc::new(SystemClock),
             }),
         }
+    }
+
+    /// The same service deciding time from `clock` (call before the service is shared).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Service {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_clock before the service is shared")
+            .clock = clock;
+        self
+    }
+
+    /// Where "now" comes from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use super::{Service, ServiceError};
 use crate::api::{self, auth::Tokens};
 use crate::config::Config;
+use crate::dispatch::{Clock, SystemClock};
 use crate::fuse::Placer;
 use crate::store::SqliteStore;
 
@@ -49,6 +50,16 @@ impl Running {
 
 /// Opens the store, binds the listener and starts every task.
 pub async fn start(config: Config, placer: Arc<dyn Placer>) -> Result<Running, ServiceError> {
+    start_clocked(config, placer, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with the clock deadlines, escalations and retries are decided against (tests pass
+/// a `ManualClock` and move it instead of sleeping).
+pub async fn start_clocked(
+    config: Config,
+    placer: Arc<dyn Placer>,
+    clock: Arc<dyn Clock>,
+) -> Result<Running, ServiceError> {
     // GDAL's own stderr printing would duplicate the errors the service logs itself.
     crate::raster::quiet_gdal();
     let io = |path: PathBuf| move |source| ServiceError::Io { path, source };
@@ -59,7 +70,7 @@ pub async fn start(config: Config, placer: Arc<dyn Placer>) -> Result<Running, S
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db))
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
-    let service = Service::new(&config, Arc::new(store), placer);
+    let service = Service::new(&config, Arc::new(store), placer).with_clock(clock);
     let tokens = Tokens::from_config(&config.tokens_with_env())
         .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;
     if tokens.is_empty() {

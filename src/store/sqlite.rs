@@ -36,7 +36,7 @@ const READER_POOL: usize = 8;
 /// The SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    pub(super) writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -57,7 +57,8 @@ impl SqliteStore {
         &self.path
     }
 
-    fn read<T>(
+    /// Runs `f` on a pooled reader connection (other store files use it too).
+    pub(super) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -101,11 +102,11 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn ts(t: DateTime<Utc>) -> i64 {
+pub(super) fn ts(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-fn from_ts(s: i64) -> DateTime<Utc> {
+pub(super) fn from_ts(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(s, 0).single().unwrap_or_default()
 }
 

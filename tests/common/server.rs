@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use strawfire::config::{Config, TokenConfig};
+use strawfire::dispatch::{Clock, SystemClock};
 use strawfire::fuse::{Placement, Placer};
-use strawfire::service::{start, Running};
+use strawfire::service::{start_clocked, Running};
 
 pub const ADMIN: &str = "admin-token-0123456789";
 pub const COUNTY_A: &str = "county-410526-token-0123";
@@ -87,10 +88,20 @@ impl TestServer {
         tweak: impl FnOnce(&mut Config),
         placer: Arc<dyn Placer>,
     ) -> TestServer {
+        TestServer::start_clocked(dir, tweak, placer, Arc::new(SystemClock)).await
+    }
+
+    /// A server whose deadlines and retries run on `clock` (a `ManualClock` the test moves).
+    pub async fn start_clocked(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        placer: Arc<dyn Placer>,
+        clock: Arc<dyn Clock>,
+    ) -> TestServer {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let mut cfg = test_config(dir.path());
         tweak(&mut cfg);
-        let running = start(cfg, placer).await.unwrap();
+        let running = start_clocked(cfg, placer, clock).await.unwrap();
         TestServer {
             base: format!("http://{}", running.addr),
             running: Some(running),
