@@ -21,6 +21,17 @@ pub struct Placement {
 pub trait Placer: Send + Sync {
     /// Places a detection at pixel centre (lon, lat) with the given footprint (m).
     fn place(&self, lon: f64, lat: f64, footprint_m: f64) -> Placement;
+
+    /// The indexed administrative layers (names, parents, cropland area, boundaries) for
+    /// rankings and maps; none by default.
+    fn admin_layers(&self) -> &[crate::locate::UnitLayer] {
+        &[]
+    }
+
+    /// The indexed parcel (farmland) layer, if one is loaded.
+    fn parcel_layer(&self) -> Option<&crate::locate::UnitLayer> {
+        None
+    }
 }
 
 /// No layers loaded: nothing is placed.
@@ -52,5 +63,13 @@ impl Placer for crate::locate::Locator {
             parcel: loc.parcels.first().map(|p| p.id.to_string()),
             mask: loc.mask.map(|m| m.label()),
         }
+    }
+
+    fn admin_layers(&self) -> &[crate::locate::UnitLayer] {
+        crate::locate::Locator::admin_layers(self)
+    }
+
+    fn parcel_layer(&self) -> Option<&crate::locate::UnitLayer> {
+        crate::locate::Locator::parcel_layer(self)
     }
 }

@@ -66,6 +66,11 @@ impl PolygonIndex {
         self.shapes.len()
     }
 
+    /// The indexed shapes (WGS84), in the order they were given.
+    pub fn shapes(&self) -> &[MultiPolygon<f64>] {
+        &self.shapes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.shapes.is_empty()
     }

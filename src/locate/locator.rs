@@ -152,6 +152,11 @@ impl Locator {
         &self.admin
     }
 
+    /// The indexed parcel layer, if one was loaded.
+    pub fn parcel_layer(&self) -> Option<&UnitLayer> {
+        self.parcels.as_ref()
+    }
+
     /// Matches one hotspot. When a point lies in several units of one level (overlapping
     /// borders in the source data), the first unit in file order wins.
     pub fn locate(&self, q: Query) -> Location {
