@@ -6,86 +6,92 @@
 //! pixels, and a 501×501 window holds 251,001 values: counting each window directly costs 10¹¹
 //! operations. But the median only matters when it lies between 325 and 330 K; whether more than
 //! half the window is below 325 K (certainly a candidate) or at least 330 K (certainly not) is
-//! read in O(1) from summed-area tables of "valid", "valid and below 325" and "valid and below
-//! 330". Only windows whose median falls inside the bounds are counted directly, and those
-//! counts are exact too, so the result equals the sorting reference bit for bit.
+//! read in O(1) from three window counts: valid, valid and below 325, valid and below 330. Only
+//! windows whose median falls inside the bounds are counted directly, and those counts are exact
+//! too, so the result equals the sorting reference bit for bit.
+//!
+//! The window counts come from a sliding window, not from image-sized summed-area tables: each
+//! band of rows keeps per-column counts over the window's rows (one row added and one dropped per
+//! step) and, on rows that hold median pixels, a prefix sum of them along the row. That touches
+//! every pixel about three times with a few kilobytes of state, where full tables wrote 12 bytes
+//! per pixel twice (half a gigabyte on a granule) and spent much of their time in page faults.
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::pixel::bits;
 
-/// Summed-area tables of three indicators over the valid background, `(rows+1) × (cols+1)`:
-/// per entry [valid, valid and BT4 < lower bound, valid and BT4 < upper bound].
-struct Tables {
-    sums: Array2<[u32; 3]>,
+/// Counts of [valid, valid and BT4 < lower bound, valid and BT4 < upper bound].
+type Counts = [u32; 3];
+
+/// The indicators of one pixel.
+#[inline]
+fn indicators(v: f32, s: u8, lower_k: f32, upper_k: f32) -> Counts {
+    // As in the reference, a value counts only where it is valid background and not NaN.
+    let valid = s & bits::VALID_BG != 0 && !v.is_nan();
+    [
+        valid as u32,
+        (valid && v < lower_k) as u32,
+        (valid && v < upper_k) as u32,
+    ]
 }
 
-impl Tables {
-    fn build(bg4: ArrayView2<f32>, lower_k: f32, upper_k: f32) -> Tables {
-        let (rows, cols) = bg4.dim();
-        let mut sums = Array2::from_elem((rows + 1, cols + 1), [0u32; 3]);
-        // Row prefix sums, rows in parallel.
-        sums.slice_mut(s![1.., ..])
-            .axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .zip(bg4.axis_iter(Axis(0)).into_par_iter())
-            .for_each(|(mut out, line)| {
-                let mut acc = [0u32; 3];
-                for (c, &v) in line.iter().enumerate() {
-                    // NaN (not background) compares false everywhere.
-                    acc[0] += !v.is_nan() as u32;
-                    acc[1] += (v < lower_k) as u32;
-                    acc[2] += (v < upper_k) as u32;
-                    out[c + 1] = acc;
-                }
-            });
-        // Column prefix sums, bands of columns in parallel; each row adds the running total
-        // of the rows above, kept in a buffer so rows are read as contiguous slices.
-        sums.axis_chunks_iter_mut(Axis(1), 512)
-            .into_par_iter()
-            .for_each(|mut band| {
-                let mut running = vec![[0u32; 3]; band.ncols()];
-                for mut line in band.axis_iter_mut(Axis(0)) {
-                    for (cell, run) in line.iter_mut().zip(running.iter_mut()) {
-                        for i in 0..3 {
-                            run[i] += cell[i];
-                        }
-                        *cell = *run;
-                    }
-                }
-            });
-        Tables { sums }
-    }
-
-    /// Sums over rows r0..=r1, cols c0..=c1.
-    fn window(&self, r0: usize, c0: usize, r1: usize, c1: usize) -> [u32; 3] {
-        let s = &self.sums;
-        let (a, b, c, d) = (
-            s[[r1 + 1, c1 + 1]],
-            s[[r0, c1 + 1]],
-            s[[r1 + 1, c0]],
-            s[[r0, c0]],
-        );
-        [0, 1, 2].map(|i| a[i] + d[i] - b[i] - c[i])
-    }
+/// Per-column counts over a moving range of rows.
+struct ColumnCounts<'a> {
+    i4: ArrayView2<'a, f32>,
+    state: &'a Array2<u8>,
+    lower_k: f32,
+    upper_k: f32,
+    cols: Vec<Counts>,
+    /// Prefix sums along the row of `cols`, `ncols + 1` entries.
+    prefix: Vec<Counts>,
 }
 
-/// BT4 where the pixel is valid background, NaN elsewhere: the population of the median.
-fn background_bt4(i4: ArrayView2<f32>, state: &Array2<u8>) -> Array2<f32> {
-    let mut bg = Array2::<f32>::from_elem(i4.dim(), f32::NAN);
-    bg.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .zip(i4.axis_iter(Axis(0)).into_par_iter())
-        .zip(state.axis_iter(Axis(0)).into_par_iter())
-        .for_each(|((mut out, i4r), sr)| {
-            for ((o, &v), &s) in out.iter_mut().zip(i4r.iter()).zip(sr.iter()) {
-                if s & bits::VALID_BG != 0 {
-                    *o = v;
+impl<'a> ColumnCounts<'a> {
+    fn new(i4: ArrayView2<'a, f32>, state: &'a Array2<u8>, lower_k: f32, upper_k: f32) -> Self {
+        let n = i4.ncols();
+        ColumnCounts {
+            i4,
+            state,
+            lower_k,
+            upper_k,
+            cols: vec![[0; 3]; n],
+            prefix: vec![[0; 3]; n + 1],
+        }
+    }
+
+    /// Adds (`add`) or removes row `r` from the column counts.
+    fn apply_row(&mut self, r: usize, add: bool) {
+        let (i4, st) = (self.i4.row(r), self.state.row(r));
+        let (lo, hi) = (self.lower_k, self.upper_k);
+        for ((acc, &v), &s) in self.cols.iter_mut().zip(i4.iter()).zip(st.iter()) {
+            let x = indicators(v, s, lo, hi);
+            for i in 0..3 {
+                if add {
+                    acc[i] += x[i];
+                } else {
+                    acc[i] -= x[i];
                 }
             }
-        });
-    bg
+        }
+    }
+
+    /// Recomputes the prefix sums of the current column counts.
+    fn build_prefix(&mut self) {
+        let mut run = [0u32; 3];
+        for (c, col) in self.cols.iter().enumerate() {
+            for i in 0..3 {
+                run[i] += col[i];
+            }
+            self.prefix[c + 1] = run;
+        }
+    }
+
+    /// Counts over the current rows and columns c0..=c1.
+    fn window(&self, c0: usize, c1: usize) -> Counts {
+        let (a, b) = (self.prefix[c1 + 1], self.prefix[c0]);
+        [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+    }
 }
 
 /// The pixels of `pixels` (row, col) whose BT4 exceeds BT4S, i.e. the median of the valid
@@ -94,7 +100,7 @@ fn background_bt4(i4: ArrayView2<f32>, state: &Array2<u8>) -> Array2<f32> {
 pub fn above_median(
     i4: ArrayView2<f32>,
     state: &Array2<u8>,
-    pixels: Vec<(usize, usize)>,
+    mut pixels: Vec<(usize, usize)>,
     half: usize,
     lower_k: f32,
     upper_k: f32,
@@ -102,50 +108,98 @@ pub fn above_median(
     if pixels.is_empty() {
         return pixels;
     }
-    let bg4 = background_bt4(i4, state);
-    let tables = Tables::build(bg4.view(), lower_k, upper_k);
-    let (rows, cols) = i4.dim();
-    pixels
+    pixels.sort_unstable();
+    let rows = i4.nrows();
+    let ncols = i4.ncols();
+    // Bands of consecutive pixel rows, a few per thread so the work balances; each band pays
+    // one window's worth of rows to start its column counts.
+    let (first, last) = (pixels[0].0, pixels[pixels.len() - 1].0);
+    let band_rows = ((last - first + 1) / (4 * rayon::current_num_threads()))
+        .max(2 * half + 1)
+        .max(1);
+    let bands: Vec<&[(usize, usize)]> = pixels
+        .chunk_by(|a, b| (a.0 - first) / band_rows == (b.0 - first) / band_rows)
+        .collect();
+    bands
         .into_par_iter()
-        .filter(|&(r, c)| {
-            let (r0, r1) = (r.saturating_sub(half), (r + half).min(rows - 1));
-            let (c0, c1) = (c.saturating_sub(half), (c + half).min(cols - 1));
-            let [n, below_lower, below_upper] = tables.window(r0, c0, r1, c1);
-            let n = n as usize;
-            if n == 0 {
-                // No background: BT4S falls back to its lower bound; the context decides.
-                return true;
+        .flat_map_iter(|band| {
+            let mut counts = ColumnCounts::new(i4, state, lower_k, upper_k);
+            let r_start = band[0].0;
+            // Rows r_start-half ..= r_start+half-1 now; each step adds r+half and drops r-half-1.
+            let mut lo = r_start.saturating_sub(half);
+            let mut hi = lo; // exclusive
+            let mut out = Vec::new();
+            for line in band.chunk_by(|a, b| a.0 == b.0) {
+                let r = line[0].0;
+                let (want_lo, want_hi) = (r.saturating_sub(half), (r + half).min(rows - 1) + 1);
+                while hi < want_hi {
+                    counts.apply_row(hi, true);
+                    hi += 1;
+                }
+                while lo < want_lo {
+                    counts.apply_row(lo, false);
+                    lo += 1;
+                }
+                counts.build_prefix();
+                for &(r, c) in line {
+                    let (c0, c1) = (c.saturating_sub(half), (c + half).min(ncols - 1));
+                    if above(i4, state, &counts, (lo, hi - 1), (c0, c1), i4[[r, c]]) {
+                        out.push((r, c));
+                    }
+                }
             }
-            if below_lower as usize > n / 2 {
-                // More than half the window is below 325 K: so is the median, and BT4 is above.
-                return true;
-            }
-            if n - below_upper as usize > n / 2 {
-                // More than half is at or above 330 K: so is the median, and BT4 ≤ 330 is not above.
-                return false;
-            }
-            above_window_median(bg4.view(), r0, c0, r1, c1, i4[[r, c]])
+            out
         })
         .collect()
 }
 
-/// Is `bt4` above the median of the non-NaN values of the window? Counts values below and
-/// at-or-above (branch-free, NaN counts as neither); only when exactly half are below, for an even
-/// count, are the two middle values found to take their mean.
+/// The decision for one pixel from its window counts, counting directly only when the median
+/// may lie between the bounds.
+fn above(
+    i4: ArrayView2<f32>,
+    state: &Array2<u8>,
+    counts: &ColumnCounts,
+    (r0, r1): (usize, usize),
+    (c0, c1): (usize, usize),
+    bt4: f32,
+) -> bool {
+    let [n, below_lower, below_upper] = counts.window(c0, c1);
+    let n = n as usize;
+    if n == 0 {
+        // No background: BT4S falls back to its lower bound; the context decides.
+        return true;
+    }
+    if below_lower as usize > n / 2 {
+        // More than half the window is below 325 K: so is the median, and BT4 is above.
+        return true;
+    }
+    if n - below_upper as usize > n / 2 {
+        // More than half is at or above 330 K: so is the median, and BT4 ≤ 330 is not above.
+        return false;
+    }
+    above_window_median(i4, state, r0, c0, r1, c1, bt4)
+}
+
+/// Is `bt4` above the median of the valid-background values of the window? Counts values below
+/// and at-or-above; only when exactly half are below, for an even count, are the two middle
+/// values found to take their mean.
 fn above_window_median(
-    bg4: ArrayView2<f32>,
+    i4: ArrayView2<f32>,
+    state: &Array2<u8>,
     r0: usize,
     c0: usize,
     r1: usize,
     c1: usize,
     bt4: f32,
 ) -> bool {
-    let window = bg4.slice(s![r0..=r1, c0..=c1]);
+    let window = i4.slice(s![r0..=r1, c0..=c1]);
+    let valid = state.slice(s![r0..=r1, c0..=c1]);
     let (mut below, mut above) = (0usize, 0usize);
-    for line in window.axis_iter(Axis(0)) {
-        for &v in line.iter() {
-            below += (v < bt4) as usize;
-            above += (v >= bt4) as usize;
+    for (line, sline) in window.axis_iter(Axis(0)).zip(valid.axis_iter(Axis(0))) {
+        for (&v, &s) in line.iter().zip(sline.iter()) {
+            let ok = s & bits::VALID_BG != 0;
+            below += (ok && v < bt4) as usize;
+            above += (ok && v >= bt4) as usize;
         }
     }
     let n = below + above;
@@ -153,7 +207,10 @@ fn above_window_median(
         return below > n / 2;
     }
     let (mut max_below, mut min_above) = (f32::NEG_INFINITY, f32::INFINITY);
-    for &v in window.iter() {
+    for (&v, &s) in window.iter().zip(valid.iter()) {
+        if s & bits::VALID_BG == 0 {
+            continue;
+        }
         if v < bt4 {
             max_below = max_below.max(v);
         } else if v >= bt4 {
@@ -168,6 +225,50 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
+    /// The reference: sort the window's valid values, take the median, clamp to the bounds.
+    fn by_sorting(i4: &Array2<f32>, state: &Array2<u8>, r: usize, c: usize, half: usize) -> bool {
+        let (rows, cols) = i4.dim();
+        let mut v = Vec::new();
+        for rr in r.saturating_sub(half)..=(r + half).min(rows - 1) {
+            for cc in c.saturating_sub(half)..=(c + half).min(cols - 1) {
+                if state[[rr, cc]] & bits::VALID_BG != 0 {
+                    v.push(i4[[rr, cc]]);
+                }
+            }
+        }
+        if v.is_empty() {
+            return true;
+        }
+        v.sort_by(f32::total_cmp);
+        let n = v.len();
+        let m = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        i4[[r, c]] > m.clamp(325.0, 330.0)
+    }
+
+    fn scene(
+        rng: &mut rand_chacha::ChaCha8Rng,
+        rows: usize,
+        cols: usize,
+        centre: f32,
+    ) -> (Array2<f32>, Array2<u8>) {
+        // Quantised values make ties and even-count midpoints common.
+        let i4 = Array2::from_shape_fn((rows, cols), |_| {
+            (centre + rng.gen_range(-6.0f32..6.0)).round()
+        });
+        let state = Array2::from_shape_fn((rows, cols), |_| {
+            if rng.gen_bool(0.8) {
+                bits::VALID_BG
+            } else {
+                0
+            }
+        });
+        (i4, state)
+    }
+
     /// The median decision against sorting, on windows whose medians straddle the bounds.
     #[test]
     fn agrees_with_sorting() {
@@ -175,17 +276,7 @@ mod tests {
         for case in 0..30 {
             let (rows, cols) = (rng.gen_range(5..40), rng.gen_range(5..40));
             let centre: f32 = [320.0, 327.5, 333.0][case % 3];
-            let i4 = Array2::from_shape_fn((rows, cols), |_| {
-                // Quantised values make ties and even-count midpoints common.
-                (centre + rng.gen_range(-6.0f32..6.0)).round()
-            });
-            let state = Array2::from_shape_fn((rows, cols), |_| {
-                if rng.gen_bool(0.8) {
-                    bits::VALID_BG
-                } else {
-                    0
-                }
-            });
+            let (i4, state) = scene(&mut rng, rows, cols, centre);
             let pixels: Vec<(usize, usize)> = (0..rows)
                 .flat_map(|r| (0..cols).map(move |c| (r, c)))
                 .filter(|&(r, c)| i4[[r, c]] > 325.0 && i4[[r, c]] <= 330.0)
@@ -194,28 +285,34 @@ mod tests {
             let fast = above_median(i4.view(), &state, pixels.clone(), half, 325.0, 330.0);
             let slow: Vec<(usize, usize)> = pixels
                 .into_iter()
-                .filter(|&(r, c)| {
-                    let mut v = Vec::new();
-                    for rr in r.saturating_sub(half)..=(r + half).min(rows - 1) {
-                        for cc in c.saturating_sub(half)..=(c + half).min(cols - 1) {
-                            if state[[rr, cc]] & bits::VALID_BG != 0 {
-                                v.push(i4[[rr, cc]]);
-                            }
-                        }
-                    }
-                    if v.is_empty() {
-                        return true;
-                    }
-                    v.sort_by(f32::total_cmp);
-                    let n = v.len();
-                    let m = if n % 2 == 1 {
-                        v[n / 2]
-                    } else {
-                        (v[n / 2 - 1] + v[n / 2]) / 2.0
-                    };
-                    i4[[r, c]] > m.clamp(325.0, 330.0)
-                })
+                .filter(|&(r, c)| by_sorting(&i4, &state, r, c, half))
                 .collect();
+            assert_eq!(fast, slow, "case {case}");
+        }
+    }
+
+    /// Tall scenes with few, scattered median pixels: many bands, long gaps between the rows
+    /// that need counts, and pixels given in no particular order.
+    #[test]
+    fn sparse_rows_across_bands_agree_with_sorting() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for case in 0..6 {
+            let (rows, cols) = (rng.gen_range(150..400), rng.gen_range(20..60));
+            let (i4, state) = scene(&mut rng, rows, cols, 327.5);
+            let mut pixels: Vec<(usize, usize)> = (0..rows)
+                .flat_map(|r| (0..cols).map(move |c| (r, c)))
+                .filter(|&(r, c)| i4[[r, c]] > 325.0 && i4[[r, c]] <= 330.0)
+                .filter(|_| rng.gen_bool(0.02))
+                .collect();
+            pixels.reverse();
+            let half = rng.gen_range(1..6);
+            let fast = above_median(i4.view(), &state, pixels.clone(), half, 325.0, 330.0);
+            let mut slow: Vec<(usize, usize)> = pixels
+                .into_iter()
+                .filter(|&(r, c)| by_sorting(&i4, &state, r, c, half))
+                .collect();
+            slow.sort_unstable();
+            assert!(!slow.is_empty(), "case {case}: no pixel above the median");
             assert_eq!(fast, slow, "case {case}");
         }
     }
