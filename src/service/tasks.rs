@@ -304,7 +304,8 @@ pub async fn escalation_loop(
                     tracing::error!("escalation sweep: {e}");
                 }
             }
-            _ = stop.wait_for(|s| *s) => return,
+            // The guard `wait_for` returns is not Send: drop it inside.
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
         }
     }
 }
