@@ -451,9 +451,16 @@ mod tests {
         assert_eq!(d.sensitive_mask_reasons, def.sensitive_mask_reasons);
         assert_eq!(
             (d.season_gap_days, d.mask_radius_m, d.no_fire_other_repeats),
-            (def.season_gap_days, def.mask_radius_m, def.no_fire_other_repeats)
+            (
+                def.season_gap_days,
+                def.mask_radius_m,
+                def.no_fire_other_repeats
+            )
         );
-        assert_eq!(loaded.config.verify, crate::verify::EvidenceConfig::default());
+        assert_eq!(
+            loaded.config.verify,
+            crate::verify::EvidenceConfig::default()
+        );
     }
 
     #[test]

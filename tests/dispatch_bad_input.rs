@@ -31,31 +31,66 @@ async fn bad_verdicts_are_refused_and_nothing_is_half_written() {
     assert_eq!((status, v["field"].as_str()), (400, Some("photo")), "{v}");
     // Not an image.
     let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
-    let (status, v) = post_verdict(&ts, id, PATROL_A1, verdict_form(&fields("35.60"), Some(("report.png", pdf)))).await;
+    let (status, v) = post_verdict(
+        &ts,
+        id,
+        PATROL_A1,
+        verdict_form(&fields("35.60"), Some(("report.png", pdf))),
+    )
+    .await;
     assert_eq!((status, v["field"].as_str()), (422, Some("photo")), "{v}");
     // An image, but not a photo format we take (WebP decodes; only JPEG and PNG are kept).
     let mut webp = Vec::new();
     image::DynamicImage::new_rgb8(32, 32)
-        .write_to(&mut std::io::Cursor::new(&mut webp), image::ImageFormat::WebP)
+        .write_to(
+            &mut std::io::Cursor::new(&mut webp),
+            image::ImageFormat::WebP,
+        )
         .unwrap();
-    let (status, v) = post_verdict(&ts, id, PATROL_A1, verdict_form(&fields("35.60"), Some(("x.webp", webp)))).await;
+    let (status, v) = post_verdict(
+        &ts,
+        id,
+        PATROL_A1,
+        verdict_form(&fields("35.60"), Some(("x.webp", webp))),
+    )
+    .await;
     assert_eq!((status, v["field"].as_str()), (422, Some("photo")), "{v}");
     assert!(v["error"].as_str().unwrap().contains("JPEG or PNG"), "{v}");
     // Too big: 1 MiB against a 256 KiB limit.
     let big = vec![7u8; 1 << 20];
-    let (status, v) = post_verdict(&ts, id, PATROL_A1, verdict_form(&fields("35.60"), Some(("big.png", big)))).await;
+    let (status, v) = post_verdict(
+        &ts,
+        id,
+        PATROL_A1,
+        verdict_form(&fields("35.60"), Some(("big.png", big))),
+    )
+    .await;
     assert_eq!(status, 413, "{v}");
     assert_eq!(v["limit_bytes"].as_u64(), Some(256 * 1024));
     // Bad fields, each named.
     for (form, field) in [
         (
-            vec![("verdict", "smoke".to_string()), ("lat", "35.6".into()), ("lon", "114.3".into())],
+            vec![
+                ("verdict", "smoke".to_string()),
+                ("lat", "35.6".into()),
+                ("lon", "114.3".into()),
+            ],
             "verdict",
         ),
-        (vec![("lat", "35.6".to_string()), ("lon", "114.3".into())], "verdict"),
-        (vec![("verdict", "burning".to_string()), ("lon", "114.3".into())], "lat"),
         (
-            vec![("verdict", "burning".to_string()), ("lat", "35.6".into()), ("lon", "east".into())],
+            vec![("lat", "35.6".to_string()), ("lon", "114.3".into())],
+            "verdict",
+        ),
+        (
+            vec![("verdict", "burning".to_string()), ("lon", "114.3".into())],
+            "lat",
+        ),
+        (
+            vec![
+                ("verdict", "burning".to_string()),
+                ("lat", "35.6".into()),
+                ("lon", "east".into()),
+            ],
             "lon",
         ),
         (
@@ -77,12 +112,23 @@ async fn bad_verdicts_are_refused_and_nothing_is_half_written() {
             "colour",
         ),
     ] {
-        let (status, v) = post_verdict(&ts, id, PATROL_A1, verdict_form(&form, Some(("a.png", photo_png(2))))).await;
+        let (status, v) = post_verdict(
+            &ts,
+            id,
+            PATROL_A1,
+            verdict_form(&form, Some(("a.png", photo_png(2)))),
+        )
+        .await;
         assert_eq!((status, v["field"].as_str()), (400, Some(field)), "{v}");
     }
     // Not multipart at all.
     let (status, v) = ts
-        .post(&format!("/api/v1/tasks/{id}/verdict"), PATROL_A1, "application/json", r#"{"verdict":"burning"}"#)
+        .post(
+            &format!("/api/v1/tasks/{id}/verdict"),
+            PATROL_A1,
+            "application/json",
+            r#"{"verdict":"burning"}"#,
+        )
         .await;
     assert_eq!((status, v["field"].as_str()), (400, Some("body")), "{v}");
 
@@ -92,17 +138,37 @@ async fn bad_verdicts_are_refused_and_nothing_is_half_written() {
     let (_, t) = ts.get(&format!("/api/v1/tasks/{id}"), ADMIN).await;
     assert_eq!(t["properties"]["state"], "acknowledged");
     assert_eq!(t["properties"]["audit"].as_array().unwrap().len(), 2);
-    assert_eq!(count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'verdict'"), 0);
+    assert_eq!(
+        count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'verdict'"),
+        0
+    );
 
     // A good verdict, then the task is closed: later verdicts are refused with 409.
     let (status, v) = report(&ts, id, PATROL_A1, "burning", 35.60, 114.30, photo_png(3)).await;
     assert_eq!(status, 201, "{v}");
-    let (status, v) = report(&ts, id, PATROL_A1, "no_fire_other", 35.60, 114.30, photo_png(4)).await;
-    assert_eq!((status, v["state"].as_str(), v["action"].as_str()), (409, Some("verified"), Some("verdict")), "{v}");
+    let (status, v) = report(
+        &ts,
+        id,
+        PATROL_A1,
+        "no_fire_other",
+        35.60,
+        114.30,
+        photo_png(4),
+    )
+    .await;
+    assert_eq!(
+        (status, v["state"].as_str(), v["action"].as_str()),
+        (409, Some("verified"), Some("verdict")),
+        "{v}"
+    );
     assert_eq!(act(&ts, id, "close", ADMIN).await.0, 200);
     let (status, v) = report(&ts, id, PATROL_A1, "burning", 35.60, 114.30, photo_png(5)).await;
     assert_eq!((status, v["state"].as_str()), (409, Some("closed")), "{v}");
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM verdicts"), 1);
-    assert_eq!(photo_files(&ts).len(), 1, "only the accepted verdict's photo is kept");
+    assert_eq!(
+        photo_files(&ts).len(),
+        1,
+        "only the accepted verdict's photo is kept"
+    );
     ts.stop().await;
 }

@@ -38,7 +38,10 @@ async fn a_missed_ack_deadline_escalates_once_to_the_county() {
 
     let (status, t) = ts.get(&format!("/api/v1/tasks/{id}"), PATROL_A1).await;
     assert_eq!(status, 200);
-    assert_eq!(t["properties"]["escalations"], serde_json::json!(["acknowledge"]));
+    assert_eq!(
+        t["properties"]["escalations"],
+        serde_json::json!(["acknowledge"])
+    );
     assert_eq!(t["properties"]["overdue"], true);
     assert_eq!(t["properties"]["state"], "new", "escalation is not a state");
     let escalations: Vec<_> = t["properties"]["audit"]
@@ -71,16 +74,26 @@ async fn the_background_loop_escalates_by_the_moved_clock() {
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(10)).await;
     let id = task_id_near(&ts, 35.60, 114.30).await;
     // Nothing is due at 05:00, whatever the loop does meanwhile.
-    assert_eq!(count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'"), 0);
+    assert_eq!(
+        count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'"),
+        0
+    );
     // Past the acknowledge and on-site deadlines (5 and 20 min, high priority), not the verdict's.
     clock.advance(Duration::minutes(21));
     let path = format!("/api/v1/tasks/{id}");
-    eventually(std::time::Duration::from_secs(10), "two escalations", || async {
-        let (_, t) = ts.get(&path, ADMIN).await;
-        (t["properties"]["escalations"] == serde_json::json!(["acknowledge", "on_site"]))
-            .then_some(())
-    })
+    eventually(
+        std::time::Duration::from_secs(10),
+        "two escalations",
+        || async {
+            let (_, t) = ts.get(&path, ADMIN).await;
+            (t["properties"]["escalations"] == serde_json::json!(["acknowledge", "on_site"]))
+                .then_some(())
+        },
+    )
     .await;
-    assert_eq!(count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'"), 2);
+    assert_eq!(
+        count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'"),
+        2
+    );
     ts.stop().await;
 }

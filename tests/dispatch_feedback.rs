@@ -13,7 +13,11 @@ const LON: f64 = 114.30;
 
 fn newest_event_mask(ts: &common::server::TestServer) -> Option<String> {
     db(ts)
-        .query_row("SELECT mask FROM events ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT mask FROM events ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap()
 }
 
@@ -24,14 +28,25 @@ async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
     let id = task_id_near(&ts, LAT, LON).await;
     assert_eq!(act(&ts, id, "ack", PATROL_A1).await.0, 200);
     clock.advance(Duration::minutes(20));
-    let (status, v) = report(&ts, id, PATROL_A1, "no_fire_industrial", LAT, LON, photo_png(1)).await;
+    let (status, v) = report(
+        &ts,
+        id,
+        PATROL_A1,
+        "no_fire_industrial",
+        LAT,
+        LON,
+        photo_png(1),
+    )
+    .await;
     assert_eq!(status, 201, "{v}");
     let cand = v["mask_candidate"].as_i64().expect("a candidate");
     let verdict_id = v["verdict"]["id"].as_i64().unwrap();
 
     let (status, _) = ts.get("/api/v1/mask-candidates", PATROL_A1).await;
     assert_eq!(status, 403);
-    let (status, list) = ts.get("/api/v1/mask-candidates?status=pending", ADMIN).await;
+    let (status, list) = ts
+        .get("/api/v1/mask-candidates?status=pending", ADMIN)
+        .await;
     assert_eq!(status, 200, "{list}");
     let c = &list["candidates"][0];
     assert_eq!(c["id"].as_i64(), Some(cand));
@@ -51,15 +66,30 @@ async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
     );
 
     let confirm = format!("/api/v1/mask-candidates/{cand}/confirm");
-    assert_eq!(ts.post(&confirm, COUNTY_A, "application/json", "{}").await.0, 403);
+    assert_eq!(
+        ts.post(&confirm, COUNTY_A, "application/json", "{}")
+            .await
+            .0,
+        403
+    );
     let (status, c) = ts.post(&confirm, ADMIN, "application/json", "{}").await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["status"], "confirmed");
     let (status, v) = ts.post(&confirm, ADMIN, "application/json", "{}").await;
     assert_eq!((status, v["state"].as_str()), (409, Some("confirmed")));
-    let (status, a) = ts.get(&format!("/api/v1/audit?entity=mask_candidate&id={cand}"), ADMIN).await;
+    let (status, a) = ts
+        .get(
+            &format!("/api/v1/audit?entity=mask_candidate&id={cand}"),
+            ADMIN,
+        )
+        .await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = a["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = a["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["propose", "confirm"]);
 
     // 13 h later (outside the fuse window: a new event) the chimney is seen again: masked.
@@ -67,8 +97,15 @@ async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
     hotspot(&ts, LAT + 0.001, LON, t0() + Duration::hours(13)).await;
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 2);
     let mask = newest_event_mask(&ts).expect("the new event is masked");
-    assert!(mask.starts_with(&format!("confirmed false alarm: candidate {cand}")), "{mask}");
-    assert_eq!(tasks(&ts, ADMIN, "").await.len(), 1, "a masked event got a task");
+    assert!(
+        mask.starts_with(&format!("confirmed false alarm: candidate {cand}")),
+        "{mask}"
+    );
+    assert_eq!(
+        tasks(&ts, ADMIN, "").await.len(),
+        1,
+        "a masked event got a task"
+    );
 
     // After a restart the confirmed site still masks; a fire elsewhere still gets its task.
     let ts = restart(ts, &clock, |_| {}).await;
@@ -88,26 +125,59 @@ async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
     hotspot(&ts, LAT, LON, t0() - Duration::minutes(10)).await;
     let first = task_id_near(&ts, LAT, LON).await;
     assert_eq!(act(&ts, first, "ack", PATROL_A1).await.0, 200);
-    let (status, v) = report(&ts, first, PATROL_A1, "no_fire_other", LAT, LON, photo_png(1)).await;
+    let (status, v) = report(
+        &ts,
+        first,
+        PATROL_A1,
+        "no_fire_other",
+        LAT,
+        LON,
+        photo_png(1),
+    )
+    .await;
     assert_eq!(status, 201, "{v}");
-    assert!(v["mask_candidate"].is_null(), "one verdict is not a pattern: {v}");
+    assert!(
+        v["mask_candidate"].is_null(),
+        "one verdict is not a pattern: {v}"
+    );
 
     // The next day, 200 m away: a new event and task, the same false alarm.
     clock.advance(Duration::hours(24));
     hotspot(&ts, LAT + 0.0018, LON, t0() + Duration::hours(24)).await;
-    let second = tasks(&ts, PATROL_A1, "?status=new").await[0]["properties"]["id"].as_i64().unwrap();
+    let second = tasks(&ts, PATROL_A1, "?status=new").await[0]["properties"]["id"]
+        .as_i64()
+        .unwrap();
     assert_ne!(first, second);
     assert_eq!(act(&ts, second, "ack", PATROL_A1).await.0, 200);
-    let (status, v) = report(&ts, second, PATROL_A1, "no_fire_other", LAT + 0.0018, LON, photo_png(2)).await;
+    let (status, v) = report(
+        &ts,
+        second,
+        PATROL_A1,
+        "no_fire_other",
+        LAT + 0.0018,
+        LON,
+        photo_png(2),
+    )
+    .await;
     assert_eq!(status, 201, "{v}");
     let cand = v["mask_candidate"].as_i64().expect("a candidate after two");
     let (_, list) = ts.get("/api/v1/mask-candidates", ADMIN).await;
     assert_eq!(list["candidates"].as_array().unwrap().len(), 1);
     assert_eq!(list["candidates"][0]["id"].as_i64(), Some(cand));
     assert_eq!(list["candidates"][0]["reason"], "repeated no_fire_other");
-    assert_eq!(list["candidates"][0]["verdicts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        list["candidates"][0]["verdicts"].as_array().unwrap().len(),
+        2
+    );
     // Rejected: it masks nothing.
-    let (status, c) = ts.post(&format!("/api/v1/mask-candidates/{cand}/reject"), ADMIN, "application/json", "").await;
+    let (status, c) = ts
+        .post(
+            &format!("/api/v1/mask-candidates/{cand}/reject"),
+            ADMIN,
+            "application/json",
+            "",
+        )
+        .await;
     assert_eq!((status, c["status"].as_str()), (200, Some("rejected")));
     clock.advance(Duration::hours(24));
     hotspot(&ts, LAT, LON, t0() + Duration::hours(48)).await;

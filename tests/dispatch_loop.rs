@@ -39,18 +39,27 @@ async fn hotspot_to_closed_task_with_audit() {
     assert_eq!(all.len(), 1, "a re-detection made a second task: {all:?}");
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 1);
     assert_eq!(
-        count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'task_updated' AND unit = '410526101'"),
+        count(
+            &ts,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'task_updated' AND unit = '410526101'"
+        ),
         1
     );
     assert_eq!(
-        count(&ts, "SELECT COUNT(*) FROM outbox WHERE kind = 'task_new' AND unit = '410526101'"),
+        count(
+            &ts,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'task_new' AND unit = '410526101'"
+        ),
         1
     );
 
     // Arriving before acknowledging is refused with the state and the action.
     let (status, v) = on_site(&ts, id, PATROL_A1, LAT, LON).await;
     assert_eq!(status, 409, "{v}");
-    assert_eq!((v["state"].as_str(), v["action"].as_str()), (Some("new"), Some("on_site")));
+    assert_eq!(
+        (v["state"].as_str(), v["action"].as_str()),
+        (Some("new"), Some("on_site"))
+    );
 
     clock.advance(Duration::minutes(2));
     let (status, v) = act(&ts, id, "ack", PATROL_A1).await;
@@ -105,21 +114,34 @@ async fn hotspot_to_closed_task_with_audit() {
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["create", "acknowledge", "on_site", "verdict", "close"]);
+    assert_eq!(
+        actions,
+        ["create", "acknowledge", "on_site", "verdict", "close"]
+    );
     let audit = p["audit"].as_array().unwrap();
     assert_eq!(audit[0]["actor"], "system");
     assert_eq!(audit[1]["role"], "patrol:410526101");
     assert!(audit[1]["actor"].as_str().unwrap().starts_with("token:"));
     assert!(!audit[1]["actor"].as_str().unwrap().contains(PATROL_A1));
     assert_eq!(audit[4]["role"], "county:410526");
-    assert_eq!((audit[4]["from_state"].as_str(), audit[4]["to_state"].as_str()), (Some("verified"), Some("closed")));
+    assert_eq!(
+        (
+            audit[4]["from_state"].as_str(),
+            audit[4]["to_state"].as_str()
+        ),
+        (Some("verified"), Some("closed"))
+    );
     assert!(audit[2]["detail"]["distance_m"].as_f64().unwrap() < 200.0);
 
     // The audit endpoint: the county and the admin; not the patrol.
-    let (status, a) = ts.get(&format!("/api/v1/audit?entity=task&id={id}"), COUNTY_A).await;
+    let (status, a) = ts
+        .get(&format!("/api/v1/audit?entity=task&id={id}"), COUNTY_A)
+        .await;
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["entries"].as_array().unwrap().len(), 5);
-    let (status, _) = ts.get(&format!("/api/v1/audit?entity=task&id={id}"), PATROL_A1).await;
+    let (status, _) = ts
+        .get(&format!("/api/v1/audit?entity=task&id={id}"), PATROL_A1)
+        .await;
     assert_eq!(status, 403);
     let (status, v) = ts.get("/api/v1/audit?entity=parcel&id=1", ADMIN).await;
     assert_eq!((status, v["field"].as_str()), (400, Some("entity")));

@@ -27,15 +27,33 @@ async fn a_patrol_cannot_see_or_change_another_townships_task() {
         u
     };
     assert_eq!(units(tasks(&ts, PATROL_A1, "").await), ["410526101"]);
-    assert_eq!(units(tasks(&ts, COUNTY_A, "?status=open").await), ["410526100", "410526101"]);
+    assert_eq!(
+        units(tasks(&ts, COUNTY_A, "?status=open").await),
+        ["410526100", "410526101"]
+    );
     assert_eq!(units(tasks(&ts, COUNTY_B, "").await), ["410527100"]);
     assert_eq!(tasks(&ts, ADMIN, "").await.len(), 3);
-    assert_eq!(units(tasks(&ts, ADMIN, "?unit=410526100").await), ["410526100"]);
+    assert_eq!(
+        units(tasks(&ts, ADMIN, "?unit=410526100").await),
+        ["410526100"]
+    );
     let (status, _) = ts.get("/api/v1/tasks?unit=410526100", PATROL_A1).await;
     assert_eq!(status, 403);
 
-    for path in [format!("/api/v1/tasks/{other}"), format!("/api/v1/audit?entity=task&id={east}")] {
-        let (status, v) = ts.get(&path, if path.contains("audit") { COUNTY_A } else { PATROL_A1 }).await;
+    for path in [
+        format!("/api/v1/tasks/{other}"),
+        format!("/api/v1/audit?entity=task&id={east}"),
+    ] {
+        let (status, v) = ts
+            .get(
+                &path,
+                if path.contains("audit") {
+                    COUNTY_A
+                } else {
+                    PATROL_A1
+                },
+            )
+            .await;
         assert_eq!(status, 403, "{path}: {v}");
     }
     let (status, _) = ts.get(&format!("/api/v1/tasks/{other}"), COUNTY_B).await;
@@ -43,7 +61,16 @@ async fn a_patrol_cannot_see_or_change_another_townships_task() {
     assert_eq!(act(&ts, other, "ack", PATROL_A1).await.0, 403);
     assert_eq!(on_site(&ts, other, PATROL_A1, 35.40, 114.30).await.0, 403);
     assert_eq!(act(&ts, other, "close", PATROL_A1).await.0, 403);
-    let (status, _) = report(&ts, other, PATROL_A1, "burning", 35.40, 114.30, photo_png(9)).await;
+    let (status, _) = report(
+        &ts,
+        other,
+        PATROL_A1,
+        "burning",
+        35.40,
+        114.30,
+        photo_png(9),
+    )
+    .await;
     assert_eq!(status, 403);
     // Nothing changed and nothing was stored for the refused calls.
     let (_, t) = ts.get(&format!("/api/v1/tasks/{other}"), ADMIN).await;

@@ -16,7 +16,10 @@ pub async fn get(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if let Some(k) = q.keys().find(|k| !["entity", "id"].contains(&k.as_str())) {
-        return Err(ApiError::field(k.as_str(), "unknown parameter; known: entity, id"));
+        return Err(ApiError::field(
+            k.as_str(),
+            "unknown parameter; known: entity, id",
+        ));
     }
     let entity = match q.get("entity").map(|e| e.trim()) {
         Some(e @ ("task" | "mask_candidate")) => e.to_string(),
@@ -58,5 +61,7 @@ pub async fn get(
             j
         })
         .collect();
-    Ok(Json(serde_json::json!({ "entity": entity, "id": id, "entries": entries })))
+    Ok(Json(
+        serde_json::json!({ "entity": entity, "id": id, "entries": entries }),
+    ))
 }

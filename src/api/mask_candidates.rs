@@ -25,7 +25,10 @@ pub async fn list(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.role.require_admin("listing mask candidates")?;
     if let Some(k) = q.keys().find(|k| k.as_str() != "status") {
-        return Err(ApiError::field(k.as_str(), "unknown parameter; known: status"));
+        return Err(ApiError::field(
+            k.as_str(),
+            "unknown parameter; known: status",
+        ));
     }
     let status = match q.get("status").map(|s| s.trim()) {
         None | Some("") | Some("all") => None,
@@ -43,12 +46,20 @@ pub async fn list(
     })))
 }
 
-async fn decide(s: AppState, who: Who, id: &str, confirm: bool) -> Result<Json<serde_json::Value>, ApiError> {
+async fn decide(
+    s: AppState,
+    who: Who,
+    id: &str,
+    confirm: bool,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.role.require_admin("deciding mask candidates")?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::field("id", "a mask candidate id (integer)"))?;
-    let c = s.service.decide_mask_candidate(id, confirm, who.actor).await?;
+    let c = s
+        .service
+        .decide_mask_candidate(id, confirm, who.actor)
+        .await?;
     Ok(Json(json(&c)))
 }
 

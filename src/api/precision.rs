@@ -16,7 +16,10 @@ pub async fn get(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if let Some(k) = q.keys().next() {
-        return Err(ApiError::field(k.as_str(), "unknown parameter; none are taken"));
+        return Err(ApiError::field(
+            k.as_str(),
+            "unknown parameter; none are taken",
+        ));
     }
     let rows = s.service.precision(who.role.scope()).await?;
     Ok(Json(serde_json::json!({ "sources": rows })))

@@ -293,7 +293,10 @@ pub async fn on_site(
         .as_object()
         .and_then(|o| o.keys().find(|k| !["lat", "lon"].contains(&k.as_str())))
     {
-        return Err(ApiError::field(k.as_str(), "unknown field; known: lat, lon"));
+        return Err(ApiError::field(
+            k.as_str(),
+            "unknown field; known: lat, lon",
+        ));
     }
     let lat = coordinate("lat", v.get("lat"))?;
     let lon = coordinate("lon", v.get("lon"))?;
@@ -304,7 +307,10 @@ fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge { limit }
     } else {
-        ApiError::field("body", format!("cannot read the multipart body: {}", e.body_text()))
+        ApiError::field(
+            "body",
+            format!("cannot read the multipart body: {}", e.body_text()),
+        )
     }
 }
 
@@ -351,7 +357,9 @@ async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiEr
         None | Some("") => None,
         Some(t) => Some(
             DateTime::parse_from_rfc3339(t)
-                .map_err(|_| ApiError::field("time", "an RFC 3339 time, e.g. 2026-06-08T10:05:00+08:00"))?
+                .map_err(|_| {
+                    ApiError::field("time", "an RFC 3339 time, e.g. 2026-06-08T10:05:00+08:00")
+                })?
                 .with_timezone(&Utc),
         ),
     };
@@ -365,7 +373,12 @@ async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiEr
     let photo = match photo {
         Some(p) if !p.is_empty() => p,
         Some(_) => return Err(ApiError::field("photo", "the file is empty")),
-        None => return Err(ApiError::field("photo", "missing: attach the photo as a file field")),
+        None => {
+            return Err(ApiError::field(
+                "photo",
+                "missing: attach the photo as a file field",
+            ))
+        }
     };
     Ok(VerdictForm {
         verdict,
@@ -389,7 +402,10 @@ pub async fn verdict(
     let mp = mp.map_err(|e| {
         ApiError::field(
             "body",
-            format!("send multipart/form-data (fields and a photo file): {}", e.body_text()),
+            format!(
+                "send multipart/form-data (fields and a photo file): {}",
+                e.body_text()
+            ),
         )
     })?;
     let form = read_form(mp, s.limits.photo_bytes).await?;

@@ -128,7 +128,10 @@ mod tests {
         // No township layer: the county.
         assert!(matches!(
             r.assign(&placed(None, None, None), false),
-            Assignment::Task { level: "county", .. }
+            Assignment::Task {
+                level: "county",
+                ..
+            }
         ));
         // A parcel layer is loaded but the event is not on a parcel.
         assert_eq!(

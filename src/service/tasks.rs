@@ -149,7 +149,10 @@ impl Service {
     ) -> Result<VerdictOutcome, TaskFailure> {
         // Refuse early, before any file is written, when the task cannot take a verdict now
         // (the transaction checks again).
-        let task = self.task(id).await?.ok_or(TaskError::NotFound { what: "task", id })?;
+        let task = self
+            .task(id)
+            .await?
+            .ok_or(TaskError::NotFound { what: "task", id })?;
         transition(task.state, Action::Verify(form.verdict)).map_err(TaskError::from)?;
 
         let now = self.clock().now();
@@ -196,7 +199,10 @@ impl Service {
         let now = self.clock().now();
         let done = self.store(move |s| s.escalate_due(now)).await?;
         for (task, deadline) in &done {
-            tracing::info!("task {task}: {} deadline missed, escalated", deadline.as_str());
+            tracing::info!(
+                "task {task}: {} deadline missed, escalated",
+                deadline.as_str()
+            );
         }
         Ok(done)
     }

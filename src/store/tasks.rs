@@ -17,8 +17,8 @@ use super::model::{IngestBatch, IngestReport, Scope};
 use super::outbox::enqueue;
 use super::sqlite::{from_ts, ts, SqliteStore};
 use crate::dispatch::{
-    policy::due_times, priority, transition, Action, Assignment, Deadline, IllegalTransition, Milestones,
-    Priority, PriorityFacts, TaskRules, TaskState, Verdict,
+    policy::due_times, priority, transition, Action, Assignment, Deadline, IllegalTransition,
+    Milestones, Priority, PriorityFacts, TaskRules, TaskState, Verdict,
 };
 use crate::fuse::{class_of, FireEvent, FuseParams, Placer};
 use crate::hotspot::Confidence;
@@ -91,7 +91,10 @@ impl StoredTask {
             (
                 Deadline::Acknowledge,
                 self.ack_due,
-                m.acknowledged_at.or(m.on_site_at).or(m.verified_at).is_some(),
+                m.acknowledged_at
+                    .or(m.on_site_at)
+                    .or(m.verified_at)
+                    .is_some(),
             ),
             (
                 Deadline::OnSite,
@@ -258,7 +261,10 @@ pub struct SourcePrecision {
 pub enum TaskChange {
     Acknowledge,
     /// The patrol's position on arrival (lon, lat).
-    OnSite { lon: f64, lat: f64 },
+    OnSite {
+        lon: f64,
+        lat: f64,
+    },
     Close,
     /// The task's notification was delivered (for the delivery worker).
     Notified,
@@ -399,7 +405,7 @@ impl TaskStore for SqliteStore {
                 Some(to.as_str()),
                 &detail,
             )?;
-            Ok(load_task(tx, id)?)
+            load_task(tx, id)
         })
     }
 
@@ -701,13 +707,13 @@ impl TaskStore for SqliteStore {
                 Some(to),
                 &serde_json::json!({"lat": cand.lat, "lon": cand.lon, "radius_m": cand.radius_m}),
             )?;
-            Ok(load_candidates(tx, None, Some(id))?
+            load_candidates(tx, None, Some(id))?
                 .into_iter()
                 .next()
                 .ok_or(TaskError::NotFound {
                     what: "mask candidate",
                     id,
-                })?)
+                })
         })
     }
 
@@ -973,9 +979,10 @@ fn propose_mask(
                 )
                 .ctx("prepare repeats")?;
             let rows = st
-                .query_map(params![lat - dlat, lat + dlat, lon - dlon, lon + dlon], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, f64>(1)?, row.get(2)?))
-                })
+                .query_map(
+                    params![lat - dlat, lat + dlat, lon - dlon, lon + dlon],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, f64>(1)?, row.get(2)?)),
+                )
                 .ctx("query repeats")?;
             let mut ids = Vec::new();
             for row in rows {
@@ -1327,7 +1334,7 @@ fn query_precision(c: &Connection, scope: &Scope) -> Result<Vec<SourcePrecision>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuse::{Placement, NoPlacer};
+    use crate::fuse::{NoPlacer, Placement};
     use crate::hotspot::{DayNight, Hotspot};
     use crate::store::{Origin, Store};
     use chrono::TimeZone;
@@ -1424,7 +1431,8 @@ mod tests {
         let newest = &s.tasks(&TaskQuery::default()).unwrap()[0];
         assert_eq!(newest.priority, Priority::Normal);
         // Plain ingest (no dispatch) creates no task.
-        s.ingest(&batch("d", 113.0, 35.7, t1), &p, &NoPlacer).unwrap();
+        s.ingest(&batch("d", 113.0, 35.7, t1), &p, &NoPlacer)
+            .unwrap();
         assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 2);
     }
 
@@ -1448,14 +1456,18 @@ mod tests {
             id: "token:abc".into(),
             role: "patrol:410526101".into(),
         };
-        let e = s
-            .change_task(id, TaskChange::Close, &who, t0)
-            .unwrap_err();
+        let e = s.change_task(id, TaskChange::Close, &who, t0).unwrap_err();
         assert!(matches!(e, TaskError::Illegal(_)), "{e}");
-        assert!(s.escalate_due(t0 + Duration::minutes(4)).unwrap().is_empty());
+        assert!(s
+            .escalate_due(t0 + Duration::minutes(4))
+            .unwrap()
+            .is_empty());
         let esc = s.escalate_due(t0 + Duration::minutes(6)).unwrap();
         assert_eq!(esc, vec![(id, Deadline::Acknowledge)]);
-        assert!(s.escalate_due(t0 + Duration::minutes(7)).unwrap().is_empty());
+        assert!(s
+            .escalate_due(t0 + Duration::minutes(7))
+            .unwrap()
+            .is_empty());
         let t = s
             .change_task(id, TaskChange::Acknowledge, &who, t0 + Duration::minutes(8))
             .unwrap();

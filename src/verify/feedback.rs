@@ -109,7 +109,10 @@ mod tests {
             reason: "no_fire_industrial".into(),
         });
         let label = p.place(114.303, 35.6, 375.0).mask.unwrap();
-        assert!(label.starts_with("confirmed false alarm: candidate 4"), "{label}");
+        assert!(
+            label.starts_with("confirmed false alarm: candidate 4"),
+            "{label}"
+        );
         // About 900 m east: outside.
         assert_eq!(p.place(114.31, 35.6, 375.0).mask, None);
         masks.add(ConfirmedSite {

@@ -7,6 +7,6 @@ pub mod evidence;
 pub mod feedback;
 pub mod photo;
 
-pub use feedback::{ConfirmedMasks, ConfirmedSite, WithConfirmedMasks};
 pub use evidence::{check, EvidenceConfig, Flag, PriorPhoto, Report};
+pub use feedback::{ConfirmedMasks, ConfirmedSite, WithConfirmedMasks};
 pub use photo::{fingerprint, PhotoError, PhotoPrint};

@@ -19,8 +19,8 @@ pub fn t0() -> DateTime<Utc> {
 pub async fn clocked(tweak: impl FnOnce(&mut Config)) -> (TestServer, ManualClock) {
     let clock = ManualClock::new(t0());
     let dir = tempfile::tempdir().unwrap();
-    let ts = TestServer::start_clocked(dir, tweak, Arc::new(GridPlacer), Arc::new(clock.clone()))
-        .await;
+    let ts =
+        TestServer::start_clocked(dir, tweak, Arc::new(GridPlacer), Arc::new(clock.clone())).await;
     (ts, clock)
 }
 
@@ -66,7 +66,8 @@ pub async fn task_id_near(ts: &TestServer, lat: f64, lon: f64) -> i64 {
     all.iter()
         .find(|f| {
             let c = &f["geometry"]["coordinates"];
-            (c[0].as_f64().unwrap() - lon).abs() < 0.01 && (c[1].as_f64().unwrap() - lat).abs() < 0.01
+            (c[0].as_f64().unwrap() - lon).abs() < 0.01
+                && (c[1].as_f64().unwrap() - lat).abs() < 0.01
         })
         .unwrap_or_else(|| panic!("no task near {lat},{lon}: {all:?}"))["properties"]["id"]
         .as_i64()
@@ -76,11 +77,15 @@ pub async fn task_id_near(ts: &TestServer, lat: f64, lon: f64) -> i64 {
 /// A PNG whose look is a 9×8 grid of seeded grey blocks: different seeds give perceptual
 /// hashes far apart (about half the 64 bits), the same seed the same bytes.
 pub fn photo_png(seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut grid = [[0u8; 9]; 8];
     for row in grid.iter_mut() {
         for v in row.iter_mut() {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *v = (x >> 56) as u8;
         }
     }
@@ -97,18 +102,26 @@ pub fn photo_png(seed: u64) -> Vec<u8> {
 
 /// The same picture as `photo_png(seed)`, resized and re-encoded as JPEG (a "laundered" copy).
 pub fn photo_jpeg_copy(seed: u64) -> Vec<u8> {
-    let img = image::load_from_memory(&photo_png(seed))
-        .unwrap()
-        .resize(150, 133, image::imageops::FilterType::Triangle);
+    let img = image::load_from_memory(&photo_png(seed)).unwrap().resize(
+        150,
+        133,
+        image::imageops::FilterType::Triangle,
+    );
     let mut out = Vec::new();
     image::DynamicImage::ImageRgb8(img.to_rgb8())
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
         .unwrap();
     out
 }
 
 /// A verdict form: `fields` as text parts, then the photo (if any) as a file part.
-pub fn verdict_form(fields: &[(&str, String)], photo: Option<(&str, Vec<u8>)>) -> reqwest::multipart::Form {
+pub fn verdict_form(
+    fields: &[(&str, String)],
+    photo: Option<(&str, Vec<u8>)>,
+) -> reqwest::multipart::Form {
     let mut form = reqwest::multipart::Form::new();
     for (k, v) in fields {
         form = form.text(k.to_string(), v.clone());
@@ -187,7 +200,13 @@ pub async fn act(ts: &TestServer, id: i64, action: &str, token: &str) -> (u16, s
 }
 
 /// POST on-site at (lat, lon).
-pub async fn on_site(ts: &TestServer, id: i64, token: &str, lat: f64, lon: f64) -> (u16, serde_json::Value) {
+pub async fn on_site(
+    ts: &TestServer,
+    id: i64,
+    token: &str,
+    lat: f64,
+    lon: f64,
+) -> (u16, serde_json::Value) {
     ts.post(
         &format!("/api/v1/tasks/{id}/on-site"),
         token,
