@@ -61,6 +61,14 @@ async fn hotspot_to_closed_task_with_audit() {
         (Some("new"), Some("on_site"))
     );
 
+    // The delivery worker reports the task_new notice delivered (twice: recorded once).
+    let service = ts.running.as_ref().unwrap().service.clone();
+    service.mark_notified(id).await.unwrap();
+    service.mark_notified(id).await.unwrap();
+    let (_, t) = ts.get(&format!("/api/v1/tasks/{id}"), PATROL_A1).await;
+    assert_eq!(t["properties"]["state"], "notified");
+    assert_eq!(t["properties"]["notified_at"], "2026-06-08T05:01:00Z");
+
     clock.advance(Duration::minutes(2));
     let (status, v) = act(&ts, id, "ack", PATROL_A1).await;
     assert_eq!(status, 200, "{v}");
@@ -116,29 +124,37 @@ async fn hotspot_to_closed_task_with_audit() {
         .collect();
     assert_eq!(
         actions,
-        ["create", "acknowledge", "on_site", "verdict", "close"]
+        [
+            "create",
+            "notify",
+            "acknowledge",
+            "on_site",
+            "verdict",
+            "close"
+        ]
     );
     let audit = p["audit"].as_array().unwrap();
     assert_eq!(audit[0]["actor"], "system");
-    assert_eq!(audit[1]["role"], "patrol:410526101");
-    assert!(audit[1]["actor"].as_str().unwrap().starts_with("token:"));
-    assert!(!audit[1]["actor"].as_str().unwrap().contains(PATROL_A1));
-    assert_eq!(audit[4]["role"], "county:410526");
+    assert_eq!(audit[1]["actor"], "system");
+    assert_eq!(audit[2]["role"], "patrol:410526101");
+    assert!(audit[2]["actor"].as_str().unwrap().starts_with("token:"));
+    assert!(!audit[2]["actor"].as_str().unwrap().contains(PATROL_A1));
+    assert_eq!(audit[5]["role"], "county:410526");
     assert_eq!(
         (
-            audit[4]["from_state"].as_str(),
-            audit[4]["to_state"].as_str()
+            audit[5]["from_state"].as_str(),
+            audit[5]["to_state"].as_str()
         ),
         (Some("verified"), Some("closed"))
     );
-    assert!(audit[2]["detail"]["distance_m"].as_f64().unwrap() < 200.0);
+    assert!(audit[3]["detail"]["distance_m"].as_f64().unwrap() < 200.0);
 
     // The audit endpoint: the county and the admin; not the patrol.
     let (status, a) = ts
         .get(&format!("/api/v1/audit?entity=task&id={id}"), COUNTY_A)
         .await;
     assert_eq!(status, 200, "{a}");
-    assert_eq!(a["entries"].as_array().unwrap().len(), 5);
+    assert_eq!(a["entries"].as_array().unwrap().len(), 6);
     let (status, _) = ts
         .get(&format!("/api/v1/audit?entity=task&id={id}"), PATROL_A1)
         .await;

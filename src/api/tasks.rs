@@ -179,6 +179,7 @@ pub async fn list(
         status,
         unit,
         scope: who.role.scope(),
+        ack_due_before: None,
         limit,
     };
     let now = s.service.clock().now();

@@ -136,6 +136,8 @@ pub struct TaskQuery {
     pub unit: Option<String>,
     /// County scope filters on the task's county, township scope on its unit.
     pub scope: Scope,
+    /// Only tasks whose first deadline (acknowledge) is before this time.
+    pub ack_due_before: Option<DateTime<Utc>>,
     pub limit: usize,
 }
 
@@ -146,6 +148,7 @@ impl Default for TaskQuery {
             status: None,
             unit: None,
             scope: Scope::All,
+            ack_due_before: None,
             limit: 10_000,
         }
     }
@@ -371,6 +374,10 @@ impl TaskStore for SqliteStore {
                 TaskChange::Notified => Action::Notify,
             };
             let to = transition(task.state, action)?;
+            if to == task.state {
+                // A repeated delivery confirmation: nothing changes, nothing to record.
+                return Ok(task);
+            }
             let column = match to {
                 TaskState::Notified => "notified_at",
                 TaskState::Acknowledged => "acknowledged_at",
@@ -549,15 +556,18 @@ impl TaskStore for SqliteStore {
 
     fn escalate_due(&self, now: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError> {
         let r: Result<_, TaskError> = self.write(|tx| {
+            // Open tasks past their first deadline (the others cannot have missed any).
             let due = query_tasks(
                 tx,
                 &TaskQuery {
                     status: Some(None),
+                    ack_due_before: Some(now),
+                    limit: usize::MAX >> 1,
                     ..TaskQuery::default()
                 },
             )?;
             let mut done = Vec::new();
-            for task in due.into_iter().filter(|t| t.ack_due < now) {
+            for task in due {
                 let mut escalations = task.escalations.clone();
                 for (deadline, at, reached) in task.deadlines() {
                     let name = deadline.as_str();
@@ -1164,6 +1174,9 @@ fn query_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreEr
         Some(None) => push("t.state NOT IN ('verified', 'closed')", vec![]),
         Some(Some(s)) => push("t.state = ?", vec![Value::Text(s.as_str().into())]),
     }
+    if let Some(t) = q.ack_due_before {
+        push("t.ack_due < ?", vec![Value::Integer(ts(t))]);
+    }
     if let Some(u) = &q.unit {
         push(
             "(t.unit = ? OR t.county = ?)",
@@ -1436,6 +1449,50 @@ mod tests {
         assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 2);
     }
 
+    struct Masked(&'static str);
+
+    impl Placer for Masked {
+        fn place(&self, _lon: f64, _lat: f64, _footprint_m: f64) -> Placement {
+            Placement {
+                county: Some("410526".into()),
+                township: Some("410526101".into()),
+                mask: Some(self.0.into()),
+                ..Placement::default()
+            }
+        }
+    }
+
+    #[test]
+    fn a_sensitive_area_raises_priority_and_an_industrial_mask_suppresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let rules = TaskRules::default();
+        let p = FuseParams::default();
+        // A plain fire first, so the next one is not the first of the season.
+        s.ingest_dispatched(
+            &batch("a", 114.0, 35.6, t0),
+            &p,
+            &At("410526", "410526101"),
+            &rules,
+            t0,
+        )
+        .unwrap();
+        let industrial = Masked("power plant: 华电 (120 m)");
+        s.ingest_dispatched(&batch("b", 114.2, 35.6, t0), &p, &industrial, &rules, t0)
+            .unwrap();
+        assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 1);
+        let airport = Masked("airport: 新郑机场");
+        s.ingest_dispatched(&batch("c", 114.4, 35.6, t0), &p, &airport, &rules, t0)
+            .unwrap();
+        let tasks = s.tasks(&TaskQuery::default()).unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].priority, Priority::High);
+        let create = &s.audit("task", tasks[0].id).unwrap()[0];
+        assert_eq!(create.detail["sensitive_area"], true);
+        assert_eq!(create.detail["first_of_season"], false);
+    }
+
     #[test]
     fn transitions_are_checked_audited_and_escalations_happen_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -1473,6 +1530,10 @@ mod tests {
             .unwrap();
         assert_eq!(t.state, TaskState::Acknowledged);
         assert_eq!(t.escalations, vec!["acknowledge".to_string()]);
+        // Delivery confirmed after the acknowledgement: refused, and the task stays acknowledged.
+        assert!(s
+            .change_task(id, TaskChange::Notified, &Actor::system(), t0)
+            .is_err());
         let actions: Vec<String> = s
             .audit("task", id)
             .unwrap()
