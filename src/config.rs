@@ -48,6 +48,8 @@ pub struct Config {
     pub sensors: Vec<SensorConfig>,
     pub sources: Vec<SourceConfig>,
     pub dispatch: DispatchConfig,
+    /// Evidence checks on verdicts (`[verify]`).
+    pub verify: crate::verify::EvidenceConfig,
     pub tokens: Vec<TokenConfig>,
 }
 
@@ -64,6 +66,7 @@ impl Default for Config {
             sensors: Vec::new(),
             sources: Vec::new(),
             dispatch: DispatchConfig::default(),
+            verify: crate::verify::EvidenceConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -101,6 +104,8 @@ pub struct Limits {
     pub feed_bytes: usize,
     /// `POST /sensor-alerts`, bytes.
     pub alert_bytes: usize,
+    /// `POST /tasks/{id}/verdict` (multipart, the photo included), bytes.
+    pub photo_bytes: usize,
     /// Scenes scanned at once (each scan uses every core through rayon).
     pub scan_workers: usize,
     /// Scenes waiting for a scan slot before uploads are refused with 503.
@@ -113,6 +118,7 @@ impl Default for Limits {
             scene_bytes: 1 << 30,
             feed_bytes: 32 << 20,
             alert_bytes: 64 << 10,
+            photo_bytes: 16 << 20,
             scan_workers: 1,
             scan_queue: 16,
         }
@@ -223,19 +229,57 @@ fn one() -> u32 {
     1
 }
 
-/// Dispatch policy (used by dispatch, a later issue; read and validated now).
+/// Dispatch: which events get a task, priority, deadlines, escalation, and the feedback from
+/// verdicts into masks (the `[dispatch]` table). `normal`/`high` are the deadline sets of
+/// [`crate::dispatch::Policy`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct DispatchConfig {
-    pub verify_within_min: u32,
-    pub high_confidence_within_min: u32,
+    /// Deadlines of normal-priority tasks, minutes from creation.
+    pub normal: crate::dispatch::Deadlines,
+    /// Deadlines of high-priority tasks.
+    pub high: crate::dispatch::Deadlines,
+    /// FRP at or above which a task is high priority, MW.
+    pub high_frp_mw: f64,
+    /// Mask reasons (the part of a mask label before `:`, case-insensitive) that mark a
+    /// sensitive area: a fire there gets a high-priority task instead of being suppressed.
+    pub sensitive_mask_reasons: Vec<String>,
+    /// A county's first task after this many days without one is "first of the season".
+    pub season_gap_days: i64,
+    /// How often the escalation sweep runs, s (real time; deadlines are read from the clock).
+    pub escalation_interval_s: f64,
+    /// Radius of the point mask a confirmed candidate becomes, and of "one place" when counting
+    /// repeated `no_fire_other` verdicts, m.
+    pub mask_radius_m: f64,
+    /// `no_fire_other` verdicts at one place that make a mask candidate.
+    pub no_fire_other_repeats: usize,
 }
 
 impl Default for DispatchConfig {
     fn default() -> Self {
+        let p = crate::dispatch::Policy::default();
         DispatchConfig {
-            verify_within_min: 120,
-            high_confidence_within_min: 30,
+            normal: p.normal,
+            high: p.high,
+            high_frp_mw: p.high_frp_mw,
+            sensitive_mask_reasons: ["sensitive area", "airport", "expressway", "burn-ban zone"]
+                .map(String::from)
+                .to_vec(),
+            season_gap_days: 60,
+            escalation_interval_s: 5.0,
+            mask_radius_m: 500.0,
+            no_fire_other_repeats: 2,
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// The pure policy of `dispatch::policy`.
+    pub fn policy(&self) -> crate::dispatch::Policy {
+        crate::dispatch::Policy {
+            normal: self.normal,
+            high: self.high,
+            high_frp_mw: self.high_frp_mw,
         }
     }
 }
@@ -297,6 +341,33 @@ impl Config {
         }
         if self.fuse.window_h < 0.0 || self.fuse.extra_distance_m < 0.0 {
             return Err(bad("fuse", "distances and windows must be >= 0"));
+        }
+        let d = &self.dispatch;
+        for (name, dl) in [("normal", d.normal), ("high", d.high)] {
+            if dl.acknowledge_min <= 0
+                || dl.on_site_min < dl.acknowledge_min
+                || dl.verdict_min < dl.on_site_min
+            {
+                return Err(bad(
+                    &format!("dispatch.{name}"),
+                    "need 0 < acknowledge_min <= on_site_min <= verdict_min",
+                ));
+            }
+        }
+        if d.escalation_interval_s <= 0.0 {
+            return Err(bad("dispatch.escalation_interval_s", "must be > 0"));
+        }
+        if d.mask_radius_m <= 0.0 {
+            return Err(bad("dispatch.mask_radius_m", "must be > 0"));
+        }
+        if d.no_fire_other_repeats == 0 {
+            return Err(bad("dispatch.no_fire_other_repeats", "at least 1"));
+        }
+        if self.verify.max_distance_m <= 0.0 {
+            return Err(bad("verify.max_distance_m", "must be > 0"));
+        }
+        if self.limits.photo_bytes < 1024 {
+            return Err(bad("limits.photo_bytes", "at least 1024"));
         }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::api::auth::Role::parse(&t.role)
@@ -373,6 +444,43 @@ mod tests {
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         assert_eq!(loaded.config.tokens.len(), 3);
         assert_eq!(loaded.config.sources.len(), 2);
+        // The example spells out the defaults of dispatch and verify.
+        let d = &loaded.config.dispatch;
+        let def = DispatchConfig::default();
+        assert_eq!(d.policy(), def.policy());
+        assert_eq!(d.sensitive_mask_reasons, def.sensitive_mask_reasons);
+        assert_eq!(
+            (d.season_gap_days, d.mask_radius_m, d.no_fire_other_repeats),
+            (
+                def.season_gap_days,
+                def.mask_radius_m,
+                def.no_fire_other_repeats
+            )
+        );
+        assert_eq!(
+            loaded.config.verify,
+            crate::verify::EvidenceConfig::default()
+        );
+    }
+
+    #[test]
+    fn dispatch_keys_are_checked_and_unknown_ones_reported() {
+        let l = Config::parse(
+            Path::new("x.toml"),
+            "[dispatch]\nhigh_frp_mw = 50\nverify_within_min = 3\n[dispatch.normal]\nacknowledge_min = 15\non_site_min = 40\nverdict_min = 180\n[verify]\nmax_distance_m = 1000\n",
+        )
+        .unwrap();
+        assert_eq!(l.config.dispatch.normal.acknowledge_min, 15);
+        assert_eq!(l.config.dispatch.high_frp_mw, 50.0);
+        assert_eq!(l.config.verify.max_distance_m, 1000.0);
+        assert_eq!(l.unknown_keys, vec!["dispatch.verify_within_min"]);
+        let e = Config::parse(
+            Path::new("x.toml"),
+            "[dispatch.high]\nacknowledge_min = 30\non_site_min = 20\nverdict_min = 60\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dispatch.high"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,14 @@ pub enum ApiError {
     TooLarge { limit: usize },
     /// 404.
     NotFound(String),
+    /// 409: the thing is in a state that refuses the action (e.g. a verdict on a closed task).
+    Conflict {
+        message: String,
+        state: String,
+        action: String,
+    },
+    /// 422: a field is well-formed but unusable (e.g. a photo that is not an image).
+    Unprocessable { field: String, message: String },
     /// 503: busy, retry later.
     Busy(String),
     /// 500: logged, not shown.
@@ -70,6 +78,18 @@ impl IntoResponse for ApiError {
                 }),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, serde_json::json!({"error": m})),
+            ApiError::Conflict {
+                message,
+                state,
+                action,
+            } => (
+                StatusCode::CONFLICT,
+                serde_json::json!({"error": message, "state": state, "action": action}),
+            ),
+            ApiError::Unprocessable { field, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"error": format!("`{field}`: {message}"), "field": field}),
+            ),
             ApiError::Busy(m) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"error": m}),

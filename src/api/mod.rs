@@ -2,14 +2,19 @@
 //! into a status and a JSON body naming the field. Handlers only parse, check the caller's scope
 //! and call the [`Service`]; blocking work happens there, on `spawn_blocking`.
 
+pub mod actor;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
 pub mod health;
 pub mod hotspots;
+pub mod mask_candidates;
 pub mod params;
+pub mod precision;
 pub mod scenes;
 pub mod sensor_alerts;
+pub mod tasks;
 pub mod units;
 
 use std::sync::Arc;
@@ -65,6 +70,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::one))
         .route("/api/v1/units/{code}", get(units::one))
+        .route("/api/v1/tasks", get(tasks::list))
+        .route("/api/v1/tasks/{id}", get(tasks::one))
+        .route("/api/v1/tasks/{id}/ack", post(tasks::ack))
+        .route("/api/v1/tasks/{id}/on-site", post(tasks::on_site))
+        .route(
+            "/api/v1/tasks/{id}/verdict",
+            post(tasks::verdict).layer(DefaultBodyLimit::max(l.photo_bytes)),
+        )
+        .route("/api/v1/tasks/{id}/close", post(tasks::close))
+        .route("/api/v1/mask-candidates", get(mask_candidates::list))
+        .route(
+            "/api/v1/mask-candidates/{id}/confirm",
+            post(mask_candidates::confirm),
+        )
+        .route(
+            "/api/v1/mask-candidates/{id}/reject",
+            post(mask_candidates::reject),
+        )
+        .route("/api/v1/precision", get(precision::get))
+        .route("/api/v1/audit", get(audit::get))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

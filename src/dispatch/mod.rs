@@ -6,8 +6,10 @@
 
 pub mod clock;
 pub mod policy;
+pub mod rules;
 pub mod task;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use policy::{missed, priority, Deadline, Deadlines, Policy, Priority, PriorityFacts};
+pub use rules::{Assignment, TaskRules};
 pub use task::{transition, Action, IllegalTransition, Milestones, TaskState, Verdict};

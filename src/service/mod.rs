@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod inbox;
 pub mod metrics;
 pub mod run;
+pub mod tasks;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -91,10 +92,19 @@ struct Inner {
     scan_capacity: usize,
     data_dir: PathBuf,
     clock: Arc<dyn Clock>,
+    /// Dispatch and evidence rules (`service/tasks.rs`).
+    rules: crate::dispatch::TaskRules,
+    /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
+    masks: Arc<crate::verify::ConfirmedMasks>,
 }
 
 impl Service {
     pub fn new(config: &Config, store: Arc<dyn Store>, placer: Arc<dyn Placer>) -> Service {
+        let masks = tasks::load_confirmed_masks(store.as_ref());
+        let placer: Arc<dyn Placer> = Arc::new(crate::verify::WithConfirmedMasks {
+            inner: placer,
+            masks: masks.clone(),
+        });
         Service {
             inner: Arc::new(Inner {
                 store,
@@ -111,6 +121,8 @@ impl Service {
                 scan_capacity: config.limits.scan_workers + config.limits.scan_queue,
                 data_dir: config.data_dir.clone(),
                 clock: Arc::new(SystemClock),
+                rules: crate::dispatch::TaskRules::from_config(config),
+                masks,
             }),
         }
     }
@@ -170,10 +182,13 @@ impl Service {
             Origin::Feed { .. } => Some("feed"),
             Origin::Alerts => None,
         };
-        let report =
-            tokio::task::spawn_blocking(move || store.ingest(&batch, &fuse, placer.as_ref()))
-                .await
-                .map_err(|e| ServiceError::Task(e.to_string()))?;
+        // Tasks are created in the ingest transaction, at the service clock's now.
+        let (rules, now) = (self.inner.rules.clone(), self.clock().now());
+        let report = tokio::task::spawn_blocking(move || {
+            store.ingest_dispatched(&batch, &fuse, placer.as_ref(), &rules, now)
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))?;
         let report = report.inspect_err(|_| self.metrics().error("store"))?;
         let m = self.metrics();
         if !report.already_ingested {

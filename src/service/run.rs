@@ -134,6 +134,12 @@ pub async fn start_clocked(
         }
     }
 
+    tasks.spawn(super::tasks::escalation_loop(
+        service.clone(),
+        Duration::from_secs_f64(config.dispatch.escalation_interval_s),
+        rx.clone(),
+    ));
+
     if let Some(dir) = config.samples_dir.clone() {
         let service = service.clone();
         let mut stop = rx.clone();

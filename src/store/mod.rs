@@ -12,6 +12,7 @@ pub mod migrations;
 pub mod model;
 pub mod outbox;
 pub mod sqlite;
+pub mod tasks;
 
 pub use error::StoreError;
 pub use model::{
@@ -19,12 +20,13 @@ pub use model::{
     SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
 };
 pub use sqlite::SqliteStore;
+pub use tasks::TaskStore;
 
 use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::Hotspot;
 
 /// A store backend.
-pub trait Store: Send + Sync {
+pub trait Store: Send + Sync + TaskStore {
     /// Stores a batch in one transaction and fuses its new detections into events. When this
     /// returns `Ok`, the batch is durable (it survives `kill -9` and power loss as far as the
     /// backend's fsync does). A batch whose origin hash is already stored changes nothing and

@@ -124,7 +124,7 @@ impl Store for SqliteStore {
     ) -> Result<IngestReport, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction().ctx("begin")?;
-        let report = ingest_tx(&tx, batch, p, placer)?;
+        let report = ingest_tx(&tx, batch, p, placer, None)?;
         tx.commit().ctx("commit")?;
         Ok(report)
     }
@@ -264,11 +264,14 @@ enum Row {
     Alert(i64),
 }
 
-fn ingest_tx(
+/// Stores a batch and fuses it; with `dispatch` (rules and the clock's now) every saved event
+/// also gets its task created or updated here, in the same transaction (`tasks.rs`).
+pub(super) fn ingest_tx(
     tx: &Transaction,
     batch: &IngestBatch,
     p: &FuseParams,
     placer: &dyn Placer,
+    dispatch: Option<(&crate::dispatch::TaskRules, DateTime<Utc>)>,
 ) -> Result<IngestReport, StoreError> {
     let now = ts(Utc::now());
     let mut report = IngestReport::default();
@@ -489,6 +492,9 @@ fn ingest_tx(
             continue;
         }
         let id = save_event(tx, ev, now)?;
+        if let Some((rules, at)) = dispatch {
+            super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
+        }
         report.event_ids.push(id);
         if stored[i] {
             report.events_updated += 1;

@@ -11,7 +11,7 @@ use crate::raster::georef::haversine_m;
 
 /// Limits of the checks (the `[verify]` table of the config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default)]
 pub struct EvidenceConfig {
     /// Farthest a report's GPS may be from the event, m (a 375 m pixel plus walking distance).
     pub max_distance_m: f64,

@@ -1,0 +1,423 @@
+//! Tasks: `GET /api/v1/tasks?status=open|<state>&unit=CODE` (GeoJSON), `GET /api/v1/tasks/{id}`
+//! (with verdict and audit), `POST /api/v1/tasks/{id}/ack`, `/on-site`, `/verdict` (multipart:
+//! fields and a photo) and `/close`.
+//!
+//! Scope: an admin sees every task, a county token the tasks of its county, a patrol token the
+//! tasks of its own township. Another unit's task answers 403 (the brief for patrols: "cannot see
+//! or change"), an unknown one 404. Acknowledge, arrive and report: the task's patrol, its county
+//! or an admin; close: its county or an admin. A move the state machine refuses answers 409 with
+//! the state and the action.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::actor::Who;
+use super::auth::Role;
+use super::{ApiError, AppState};
+use crate::dispatch::{TaskState, Verdict};
+use crate::service::tasks::{TaskFailure, VerdictForm};
+use crate::store::tasks::{StoredTask, StoredVerdict, TaskChange, TaskError, TaskQuery};
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A task as a GeoJSON Feature (the patrol page and dashboard contract).
+pub fn feature(t: &StoredTask, now: DateTime<Utc>) -> serde_json::Value {
+    let m = &t.milestones;
+    let opt = |v: Option<DateTime<Utc>>| v.map(rfc3339);
+    let next = t.next_due();
+    serde_json::json!({
+        "type": "Feature",
+        "id": t.id,
+        "geometry": {"type": "Point", "coordinates": [t.lon, t.lat]},
+        "properties": {
+            "id": t.id,
+            "event_id": t.event_id,
+            "unit": t.unit,
+            "unit_level": t.unit_level,
+            "county": t.county,
+            "state": t.state.as_str(),
+            "priority": t.priority,
+            "created_at": opt(m.created_at),
+            "notified_at": opt(m.notified_at),
+            "acknowledged_at": opt(m.acknowledged_at),
+            "on_site_at": opt(m.on_site_at),
+            "verified_at": opt(m.verified_at),
+            "closed_at": opt(m.closed_at),
+            "ack_due": rfc3339(t.ack_due),
+            "on_site_due": rfc3339(t.on_site_due),
+            "verdict_due": rfc3339(t.verdict_due),
+            "next_due": next.map(|(_, at)| rfc3339(at)),
+            "next_deadline": next.map(|(d, _)| d.as_str()),
+            "overdue": t.overdue(now),
+            "escalations": t.escalations,
+            "verdict": t.verdict.map(|v| v.as_str()),
+            "review": t.review,
+        }
+    })
+}
+
+fn verdict_json(v: &StoredVerdict) -> serde_json::Value {
+    let mut j = serde_json::to_value(v).expect("a verdict serialises");
+    for k in ["reported_at", "received_at"] {
+        j[k] = serde_json::json!(rfc3339(if k == "reported_at" {
+            v.reported_at
+        } else {
+            v.received_at
+        }));
+    }
+    j["exif_time"] = serde_json::json!(v.exif_time.map(rfc3339));
+    j
+}
+
+fn may_see(role: &Role, t: &StoredTask) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::County(c) => t.county.as_deref() == Some(c.as_str()),
+        Role::Patrol(u) => t.unit == *u,
+    }
+}
+
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::field("id", "a task id (integer)"))
+}
+
+/// The task, if it exists and the role reaches it.
+async fn scoped(s: &AppState, role: &Role, id: i64) -> Result<StoredTask, ApiError> {
+    let task = s
+        .service
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no task {id}")))?;
+    if !may_see(role, &task) {
+        return Err(ApiError::Forbidden(format!(
+            "task {id} belongs to unit {}, outside the scope of this token",
+            task.unit
+        )));
+    }
+    Ok(task)
+}
+
+impl From<TaskFailure> for ApiError {
+    fn from(e: TaskFailure) -> ApiError {
+        match e {
+            TaskFailure::Task(TaskError::NotFound { what, id }) => {
+                ApiError::NotFound(format!("no {what} {id}"))
+            }
+            TaskFailure::Task(TaskError::Illegal(i)) => ApiError::Conflict {
+                message: i.to_string(),
+                state: i.from.into(),
+                action: i.action.into(),
+            },
+            TaskFailure::Photo(p) => ApiError::Unprocessable {
+                field: "photo".into(),
+                message: p.to_string(),
+            },
+            TaskFailure::Service(s) => s.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    who: Who,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    const KNOWN: [&str; 3] = ["status", "unit", "limit"];
+    if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ApiError::field(
+            k.as_str(),
+            format!("unknown parameter; known: {}", KNOWN.join(", ")),
+        ));
+    }
+    let status = match q.get("status").map(|v| v.trim()) {
+        None | Some("") | Some("all") => None,
+        Some("open") => Some(None),
+        Some(v) => Some(Some(TaskState::parse(v).ok_or_else(|| {
+            ApiError::field(
+                "status",
+                "open, all, or a state: new, notified, acknowledged, on_site, verified, closed",
+            )
+        })?)),
+    };
+    let unit = q.get("unit").map(|u| u.trim().to_string());
+    if let Some(u) = &unit {
+        if u.is_empty() || !u.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::field("unit", "a unit code (digits)"));
+        }
+        let reaches = match &who.role {
+            Role::Admin => true,
+            Role::County(c) => u.starts_with(c.as_str()),
+            Role::Patrol(t) => u == t,
+        };
+        if !reaches {
+            return Err(ApiError::Forbidden(format!(
+                "unit {u} is outside the scope of this token"
+            )));
+        }
+    }
+    let limit = match q.get("limit") {
+        None => 10_000,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or_else(|| ApiError::field("limit", "an integer from 1 to 100000"))?,
+    };
+    let query = TaskQuery {
+        id: None,
+        status,
+        unit,
+        scope: who.role.scope(),
+        ack_due_before: None,
+        limit,
+    };
+    let now = s.service.clock().now();
+    let tasks = s.service.tasks(query).await?;
+    let features: Vec<_> = tasks.iter().map(|t| feature(t, now)).collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        Json(serde_json::json!({"type": "FeatureCollection", "features": features})),
+    ))
+}
+
+pub async fn one(
+    State(s): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let task = scoped(&s, &who.role, id).await?;
+    let verdict = s.service.verdict_of(id).await?;
+    let audit = s.service.audit("task", id).await?;
+    let mut f = feature(&task, s.service.clock().now());
+    f["properties"]["verdict"] = verdict
+        .as_ref()
+        .map(verdict_json)
+        .unwrap_or(serde_json::Value::Null);
+    f["properties"]["audit"] = audit
+        .iter()
+        .map(|a| {
+            let mut j = serde_json::to_value(a).expect("audit serialises");
+            j["at"] = serde_json::json!(rfc3339(a.at));
+            j
+        })
+        .collect();
+    Ok(Json(f))
+}
+
+/// `{}` or an empty body.
+fn empty_body(body: &Bytes) -> Result<(), ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(o)) if o.is_empty() => Ok(()),
+        _ => Err(ApiError::field("body", "send no body or `{}`")),
+    }
+}
+
+async fn change(
+    s: &AppState,
+    who: Who,
+    id: i64,
+    ch: TaskChange,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let task = scoped(s, &who.role, id).await?;
+    if matches!(ch, TaskChange::Close) && matches!(who.role, Role::Patrol(_)) {
+        return Err(ApiError::Forbidden(
+            "closing a task needs its county or the admin role".into(),
+        ));
+    }
+    let task = s.service.change_task(task.id, ch, who.actor).await?;
+    Ok(Json(feature(&task, s.service.clock().now())))
+}
+
+pub async fn ack(
+    State(s): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id(&id)?;
+    empty_body(&body)?;
+    change(&s, who, id, TaskChange::Acknowledge).await
+}
+
+pub async fn close(
+    State(s): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id(&id)?;
+    empty_body(&body)?;
+    change(&s, who, id, TaskChange::Close).await
+}
+
+fn coordinate(field: &str, v: Option<&serde_json::Value>) -> Result<f64, ApiError> {
+    let (lo, hi) = if field == "lat" {
+        (-90.0, 90.0)
+    } else {
+        (-180.0, 180.0)
+    };
+    let x = match v {
+        None | Some(serde_json::Value::Null) => return Err(ApiError::field(field, "missing")),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    x.filter(|x| x.is_finite() && (lo..=hi).contains(x))
+        .ok_or_else(|| ApiError::field(field, format!("a number from {lo} to {hi} (degrees)")))
+}
+
+pub async fn on_site(
+    State(s): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::field("body", format!("JSON {{\"lat\": .., \"lon\": ..}}: {e}")))?;
+    if let Some(k) = v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !["lat", "lon"].contains(&k.as_str())))
+    {
+        return Err(ApiError::field(
+            k.as_str(),
+            "unknown field; known: lat, lon",
+        ));
+    }
+    let lat = coordinate("lat", v.get("lat"))?;
+    let lon = coordinate("lon", v.get("lon"))?;
+    change(&s, who, id, TaskChange::OnSite { lon, lat }).await
+}
+
+fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge { limit }
+    } else {
+        ApiError::field(
+            "body",
+            format!("cannot read the multipart body: {}", e.body_text()),
+        )
+    }
+}
+
+/// The form, read whole (the route's body limit bounds it) and checked field by field.
+async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiError> {
+    let mut text: HashMap<String, String> = HashMap::new();
+    let mut photo: Option<Vec<u8>> = None;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "photo" => {
+                let bytes = field.bytes().await.map_err(|e| multipart_error(e, limit))?;
+                photo = Some(bytes.to_vec());
+            }
+            "verdict" | "lat" | "lon" | "time" | "note" => {
+                let v = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                text.insert(name, v);
+            }
+            other => {
+                return Err(ApiError::field(
+                    if other.is_empty() { "body" } else { other },
+                    "unknown field; known: verdict, lat, lon, time, note, photo",
+                ))
+            }
+        }
+    }
+    let verdict = match text.get("verdict").map(|v| v.trim()) {
+        None | Some("") => return Err(ApiError::field("verdict", "missing")),
+        Some(v) => Verdict::parse(v).ok_or_else(|| {
+            ApiError::field(
+                "verdict",
+                "one of burning, burned_scar, no_fire_industrial, no_fire_other",
+            )
+        })?,
+    };
+    let num = |k: &str| text.get(k).map(|v| serde_json::Value::String(v.clone()));
+    let lat = coordinate("lat", num("lat").as_ref())?;
+    let lon = coordinate("lon", num("lon").as_ref())?;
+    let time = match text.get("time").map(|t| t.trim()) {
+        None | Some("") => None,
+        Some(t) => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|_| {
+                    ApiError::field("time", "an RFC 3339 time, e.g. 2026-06-08T10:05:00+08:00")
+                })?
+                .with_timezone(&Utc),
+        ),
+    };
+    let note = text
+        .get("note")
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::field("note", "at most 2000 characters"));
+    }
+    let photo = match photo {
+        Some(p) if !p.is_empty() => p,
+        Some(_) => return Err(ApiError::field("photo", "the file is empty")),
+        None => {
+            return Err(ApiError::field(
+                "photo",
+                "missing: attach the photo as a file field",
+            ))
+        }
+    };
+    Ok(VerdictForm {
+        verdict,
+        lon,
+        lat,
+        time,
+        note,
+        photo,
+    })
+}
+
+pub async fn verdict(
+    State(s): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id(&id)?;
+    // Scope before reading the upload: another unit's task is refused without taking its photo.
+    let task = scoped(&s, &who.role, id).await?;
+    let mp = mp.map_err(|e| {
+        ApiError::field(
+            "body",
+            format!(
+                "send multipart/form-data (fields and a photo file): {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let form = read_form(mp, s.limits.photo_bytes).await?;
+    let out = s.service.submit_verdict(task.id, form, who.actor).await?;
+    let now = s.service.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "verdict": verdict_json(&out.verdict),
+            "task": feature(&out.task, now),
+            "mask_candidate": out.candidate,
+        })),
+    ))
+}

@@ -1,0 +1,169 @@
+//! Which fire events get a task, and whose it is. Pure: the store asks this inside the ingest
+//! transaction, so an event and its task are committed together.
+//!
+//! The rules of issue #5: a task for an event on farmland (it has a parcel) or on unknown land (no
+//! parcel layer is loaded), not masked; to the township that contains it, or the county when no
+//! township is known. A mask whose reason is a *sensitive area* (airport, expressway, burn-ban
+//! zone, ...) does not suppress the task: a fire there matters more, so it raises the priority.
+//! Industrial sites, power plants and confirmed false-alarm sites suppress it.
+
+use crate::config::Config;
+use crate::fuse::Placement;
+use crate::verify::EvidenceConfig;
+
+use super::policy::Policy;
+
+/// Everything dispatch decides from, taken from the config once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRules {
+    pub policy: Policy,
+    /// Lower-case mask reasons that mean "sensitive area".
+    pub sensitive_mask_reasons: Vec<String>,
+    /// Quiet days after which a county's next task is the first of a season.
+    pub season_gap_days: i64,
+    /// Radius of a mask made from verdicts, and of "one place" for repeated verdicts, m.
+    pub mask_radius_m: f64,
+    /// `no_fire_other` verdicts at one place that propose a mask.
+    pub no_fire_other_repeats: usize,
+    pub evidence: EvidenceConfig,
+}
+
+impl Default for TaskRules {
+    fn default() -> Self {
+        TaskRules::from_config(&Config::default())
+    }
+}
+
+impl TaskRules {
+    pub fn from_config(c: &Config) -> TaskRules {
+        let d = &c.dispatch;
+        TaskRules {
+            policy: d.policy(),
+            sensitive_mask_reasons: d
+                .sensitive_mask_reasons
+                .iter()
+                .map(|r| r.trim().to_lowercase())
+                .collect(),
+            season_gap_days: d.season_gap_days,
+            mask_radius_m: d.mask_radius_m,
+            no_fire_other_repeats: d.no_fire_other_repeats,
+            evidence: c.verify.clone(),
+        }
+    }
+
+    /// True when a mask label (`reason: name (d m)`) names a sensitive area.
+    pub fn is_sensitive(&self, mask_label: &str) -> bool {
+        let reason = mask_label
+            .split_once(':')
+            .map_or(mask_label, |(r, _)| r)
+            .trim()
+            .to_lowercase();
+        self.sensitive_mask_reasons.contains(&reason)
+    }
+
+    /// Whether an event placed at `pl` gets a task, and whose.
+    pub fn assign(&self, pl: &Placement, parcel_layer_loaded: bool) -> Assignment {
+        let sensitive = pl.mask.as_deref().is_some_and(|m| self.is_sensitive(m));
+        if pl.mask.is_some() && !sensitive {
+            return Assignment::Skip("masked");
+        }
+        if parcel_layer_loaded && pl.parcel.is_none() {
+            return Assignment::Skip("not on farmland");
+        }
+        match (&pl.township, &pl.county) {
+            (Some(t), _) => Assignment::Task {
+                unit: t.clone(),
+                level: "township",
+                sensitive,
+            },
+            (None, Some(c)) => Assignment::Task {
+                unit: c.clone(),
+                level: "county",
+                sensitive,
+            },
+            (None, None) => Assignment::Skip("outside every loaded unit"),
+        }
+    }
+}
+
+/// The decision for one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignment {
+    /// A task for `unit` (`township` or `county` level).
+    Task {
+        unit: String,
+        level: &'static str,
+        /// Inside a sensitive-area mask: high priority.
+        sensitive: bool,
+    },
+    /// No task, and why.
+    Skip(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placed(township: Option<&str>, parcel: Option<&str>, mask: Option<&str>) -> Placement {
+        Placement {
+            county: Some("410526".into()),
+            township: township.map(Into::into),
+            village: None,
+            parcel: parcel.map(Into::into),
+            mask: mask.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn farmland_unmasked_events_go_to_their_township_or_county() {
+        let r = TaskRules::default();
+        assert_eq!(
+            r.assign(&placed(Some("410526101"), Some("p1"), None), true),
+            Assignment::Task {
+                unit: "410526101".into(),
+                level: "township",
+                sensitive: false
+            }
+        );
+        // No township layer: the county.
+        assert!(matches!(
+            r.assign(&placed(None, None, None), false),
+            Assignment::Task {
+                level: "county",
+                ..
+            }
+        ));
+        // A parcel layer is loaded but the event is not on a parcel.
+        assert_eq!(
+            r.assign(&placed(Some("410526101"), None, None), true),
+            Assignment::Skip("not on farmland")
+        );
+        assert_eq!(
+            r.assign(&Placement::default(), false),
+            Assignment::Skip("outside every loaded unit")
+        );
+    }
+
+    #[test]
+    fn industrial_masks_suppress_and_sensitive_ones_raise() {
+        let r = TaskRules::default();
+        assert_eq!(
+            r.assign(
+                &placed(Some("410526101"), None, Some("power plant: 华电 (120 m)")),
+                false
+            ),
+            Assignment::Skip("masked")
+        );
+        assert_eq!(
+            r.assign(
+                &placed(Some("410526101"), None, Some("Airport: 新郑机场")),
+                false
+            ),
+            Assignment::Task {
+                unit: "410526101".into(),
+                level: "township",
+                sensitive: true
+            }
+        );
+    }
+}

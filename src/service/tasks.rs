@@ -1,0 +1,330 @@
+//! Every change to a task goes through here: acknowledgement, arrival, verdict (with its photo
+//! saved first), close, the escalation sweep, and mask candidates decided by an admin. One file
+//! on purpose, so live updates (or anything else that must see each change) hook in once.
+//!
+//! Time is the service's [`crate::dispatch::Clock`]; store calls run on `spawn_blocking`.
+//! Photos are content-addressed (`photos/<ab>/<sha256>.<ext>` under the data directory) and
+//! written whole (temp file, fsync, rename) before the verdict row that names them; when the
+//! row is refused, a photo file no other verdict uses is removed again, so nothing is left
+//! half-written.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{Service, ServiceError};
+use crate::dispatch::{transition, Action, Deadline, TaskRules, Verdict};
+use crate::store::tasks::{
+    Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask, StoredVerdict,
+    TaskChange, TaskError, TaskQuery, VerdictOutcome,
+};
+use crate::store::{Scope, Store, StoreError};
+use crate::verify::{fingerprint, ConfirmedMasks, ConfirmedSite, PhotoError};
+
+/// Why a task request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskFailure {
+    /// Unknown task, refused transition, or a store failure.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The photo is not a JPEG or PNG image.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for TaskFailure {
+    fn from(e: StoreError) -> Self {
+        TaskFailure::Task(TaskError::Store(e))
+    }
+}
+
+/// A verdict as the patrol sends it.
+#[derive(Debug, Clone)]
+pub struct VerdictForm {
+    pub verdict: Verdict,
+    pub lon: f64,
+    pub lat: f64,
+    /// When the patrol made it; default: now by the service clock.
+    pub time: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    pub photo: Vec<u8>,
+}
+
+/// The confirmed sites stored so far (a failure is logged: the service still starts, and the
+/// confirmed sites are missing until the next confirmation). Called once, at construction.
+pub(super) fn load_confirmed_masks(store: &dyn Store) -> Arc<ConfirmedMasks> {
+    let masks = Arc::new(ConfirmedMasks::default());
+    match store.mask_candidates(Some("confirmed")) {
+        Ok(list) => list.into_iter().for_each(|c| masks.add(site(&c))),
+        Err(e) => tracing::error!("cannot load confirmed masks: {e}"),
+    }
+    masks
+}
+
+fn site(c: &MaskCandidate) -> ConfirmedSite {
+    ConfirmedSite {
+        candidate_id: c.id,
+        lon: c.lon,
+        lat: c.lat,
+        radius_m: c.radius_m,
+        reason: c.reason.clone(),
+    }
+}
+
+impl Service {
+    /// The dispatch and evidence rules in force.
+    pub fn task_rules(&self) -> &TaskRules {
+        &self.inner.rules
+    }
+
+    /// Confirmed false-alarm sites in force.
+    pub fn confirmed_masks(&self) -> &Arc<ConfirmedMasks> {
+        &self.inner.masks
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, TaskError> + Send + 'static,
+    ) -> Result<T, TaskFailure> {
+        let store = self.inner.store.clone();
+        let out = tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))?;
+        if let Err(TaskError::Store(_)) = &out {
+            self.metrics().error("store");
+        }
+        Ok(out?)
+    }
+
+    pub async fn tasks(&self, q: TaskQuery) -> Result<Vec<StoredTask>, ServiceError> {
+        self.store(move |s| s.tasks(&q)).await
+    }
+
+    /// One task, unscoped (the caller checks the role against it).
+    pub async fn task(&self, id: i64) -> Result<Option<StoredTask>, ServiceError> {
+        self.store(move |s| {
+            Ok(s.tasks(&TaskQuery {
+                id: Some(id),
+                ..TaskQuery::default()
+            })?
+            .into_iter()
+            .next())
+        })
+        .await
+    }
+
+    pub async fn verdict_of(&self, task_id: i64) -> Result<Option<StoredVerdict>, ServiceError> {
+        self.store(move |s| s.verdict_of(task_id)).await
+    }
+
+    pub async fn audit(&self, entity: &str, id: i64) -> Result<Vec<AuditEntry>, ServiceError> {
+        let entity = entity.to_string();
+        self.store(move |s| s.audit(&entity, id)).await
+    }
+
+    /// Acknowledge, arrive on site, close (or record a delivered notification).
+    pub async fn change_task(
+        &self,
+        id: i64,
+        change: TaskChange,
+        who: Actor,
+    ) -> Result<StoredTask, TaskFailure> {
+        let now = self.clock().now();
+        self.blocking(move |s| s.change_task(id, change, &who, now))
+            .await
+    }
+
+    /// The task's `task_new` notice was delivered (or its unit has no webhook): `new` →
+    /// `notified`, once, with its audit row. For the delivery worker; a task already
+    /// acknowledged (the patrol heard by phone) or further along stays as it is.
+    pub async fn mark_notified(&self, id: i64) -> Result<(), TaskFailure> {
+        match self
+            .change_task(id, TaskChange::Notified, Actor::system())
+            .await
+        {
+            Ok(_) | Err(TaskFailure::Task(TaskError::Illegal(_))) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records a verdict: checks the task's state, fingerprints the photo (refusing what is not
+    /// a JPEG or PNG image), stores the photo file, then the verdict in one transaction.
+    pub async fn submit_verdict(
+        &self,
+        id: i64,
+        form: VerdictForm,
+        who: Actor,
+    ) -> Result<VerdictOutcome, TaskFailure> {
+        // Refuse early, before any file is written, when the task cannot take a verdict now
+        // (the transaction checks again).
+        let task = self
+            .task(id)
+            .await?
+            .ok_or(TaskError::NotFound { what: "task", id })?;
+        transition(task.state, Action::Verify(form.verdict)).map_err(TaskError::from)?;
+
+        let now = self.clock().now();
+        let data_dir = self.data_dir().to_path_buf();
+        let VerdictForm {
+            verdict,
+            lon,
+            lat,
+            time,
+            note,
+            photo,
+        } = form;
+        let saved = tokio::task::spawn_blocking(move || save_photo(&data_dir, &photo))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let v = NewVerdict {
+            verdict,
+            reported_at: time.unwrap_or(now),
+            lon,
+            lat,
+            note,
+            photo: saved.print.clone(),
+            photo_path: saved.rel.clone(),
+            photo_bytes: saved.bytes,
+        };
+        let rules = self.inner.rules.clone();
+        let out = self
+            .blocking(move |s| s.record_verdict(id, &v, &who, &rules, now))
+            .await;
+        if out.is_err() && saved.created {
+            // Keep the file only if a verdict (a concurrent one with the same bytes) uses it.
+            let sha = saved.print.sha256.clone();
+            let refs = self.store(move |s| s.photo_refs(&sha)).await.unwrap_or(1);
+            if refs == 0 {
+                let _ = tokio::fs::remove_file(&saved.abs).await;
+            }
+        }
+        out
+    }
+
+    /// Escalates the deadlines missed by now (the background loop calls this every
+    /// `dispatch.escalation_interval_s`; tests call it after moving the clock).
+    pub async fn escalate_due(&self) -> Result<Vec<(i64, Deadline)>, ServiceError> {
+        let now = self.clock().now();
+        let done = self.store(move |s| s.escalate_due(now)).await?;
+        for (task, deadline) in &done {
+            tracing::info!(
+                "task {task}: {} deadline missed, escalated",
+                deadline.as_str()
+            );
+        }
+        Ok(done)
+    }
+
+    pub async fn mask_candidates(
+        &self,
+        status: Option<String>,
+    ) -> Result<Vec<MaskCandidate>, ServiceError> {
+        self.store(move |s| s.mask_candidates(status.as_deref()))
+            .await
+    }
+
+    /// Confirms (the site masks later detections from now on) or rejects a candidate.
+    pub async fn decide_mask_candidate(
+        &self,
+        id: i64,
+        confirm: bool,
+        who: Actor,
+    ) -> Result<MaskCandidate, TaskFailure> {
+        let now = self.clock().now();
+        let c = self
+            .blocking(move |s| s.decide_candidate(id, confirm, &who, now))
+            .await?;
+        if confirm {
+            self.inner.masks.add(site(&c));
+        }
+        Ok(c)
+    }
+
+    pub async fn precision(&self, scope: Scope) -> Result<Vec<SourcePrecision>, ServiceError> {
+        self.store(move |s| s.precision(&scope)).await
+    }
+}
+
+/// A photo stored under the data directory.
+struct SavedPhoto {
+    print: crate::verify::PhotoPrint,
+    /// Relative to the data directory.
+    rel: String,
+    abs: PathBuf,
+    bytes: u64,
+    /// This call wrote the file (it was not there before).
+    created: bool,
+}
+
+fn save_photo(data_dir: &std::path::Path, bytes: &[u8]) -> Result<SavedPhoto, TaskFailure> {
+    let ext = match image::guess_format(bytes) {
+        Ok(image::ImageFormat::Jpeg) => "jpg",
+        Ok(image::ImageFormat::Png) => "png",
+        Ok(f) => {
+            return Err(PhotoError::NotAnImage(format!(
+                "{f:?} is not accepted; send a JPEG or PNG photo"
+            ))
+            .into())
+        }
+        Err(e) => return Err(PhotoError::NotAnImage(e.to_string()).into()),
+    };
+    let print = fingerprint(bytes)?;
+    let rel = format!("photos/{}/{}.{ext}", &print.sha256[..2], print.sha256);
+    let abs = data_dir.join(&rel);
+    let io = |path: PathBuf| move |source| ServiceError::Io { path, source };
+    let created = !abs.exists();
+    if created {
+        let dir = abs.parent().expect("photo path has a folder").to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(io(dir.clone()))?;
+        let tmp = dir.join(format!(".{}.tmp", print.sha256));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        });
+        crate::atomic::finish(&tmp, &abs, written).map_err(|e| match e {
+            Ok(msg) => ServiceError::Io {
+                path: abs.clone(),
+                source: std::io::Error::other(msg),
+            },
+            Err(source) => ServiceError::Io {
+                path: tmp.clone(),
+                source,
+            },
+        })?;
+    }
+    Ok(SavedPhoto {
+        print,
+        rel,
+        abs,
+        bytes: bytes.len() as u64,
+        created,
+    })
+}
+
+/// Runs the escalation sweep every `every` (real time) until shutdown. Deadlines are compared
+/// with the service clock, so a test that moves a `ManualClock` sees escalation at the next tick
+/// (or calls [`Service::escalate_due`] itself).
+pub async fn escalation_loop(
+    service: Service,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = service.escalate_due().await {
+                    tracing::error!("escalation sweep: {e}");
+                }
+            }
+            // The guard `wait_for` returns is not Send: drop it inside.
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
+        }
+    }
+}

@@ -1,0 +1,1554 @@
+//! Tasks, verdicts, the audit log and mask candidates in SQLite (tables of migration 3).
+//!
+//! Every change here is one transaction that also writes its audit row and its outbox notice
+//! (`outbox::enqueue`), so a crash can leave neither a state change without its record nor a
+//! notice for a change that was rolled back. Task creation runs inside the ingest transaction
+//! ([`on_event_saved`], called from `sqlite::ingest_tx`): an event is never committed without the
+//! task it is owed. The decisions themselves are pure (`dispatch::rules`, `dispatch::policy`,
+//! `dispatch::task`, `verify::evidence`); this file only loads, applies and records them.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::error::{SqlContext, StoreError};
+use super::model::{IngestBatch, IngestReport, Scope};
+use super::outbox::enqueue;
+use super::sqlite::{from_ts, ts, SqliteStore};
+use crate::dispatch::{
+    policy::due_times, priority, transition, Action, Assignment, Deadline, IllegalTransition,
+    Milestones, Priority, PriorityFacts, TaskRules, TaskState, Verdict,
+};
+use crate::fuse::{class_of, FireEvent, FuseParams, Placer};
+use crate::hotspot::Confidence;
+use crate::notify::{Notice, NoticeKind};
+use crate::raster::georef::haversine_m;
+use crate::verify::{check, Flag, PhotoPrint, PriorPhoto, Report};
+
+/// Who made a change: a token fingerprint (never the token) and its role, or the system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// `token:<first 12 hex of SHA-256 of the token>` or `system`.
+    pub id: String,
+    /// `admin`, `county:<adcode>`, `patrol:<township>` or `system`.
+    pub role: String,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            id: "system".into(),
+            role: "system".into(),
+        }
+    }
+}
+
+/// Why a task change was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// No task (or mask candidate) with this id.
+    #[error("no {what} {id}")]
+    NotFound { what: &'static str, id: i64 },
+    /// The state machine refuses the move (the API answers 409).
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A task as stored, with its event's position and its verdict's review mark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTask {
+    pub id: i64,
+    pub event_id: i64,
+    pub unit: String,
+    /// `township` or `county`.
+    pub unit_level: String,
+    pub county: Option<String>,
+    pub state: TaskState,
+    pub priority: Priority,
+    pub milestones: Milestones,
+    pub ack_due: DateTime<Utc>,
+    pub on_site_due: DateTime<Utc>,
+    pub verdict_due: DateTime<Utc>,
+    /// Deadline names escalated so far, in order.
+    pub escalations: Vec<String>,
+    pub verdict: Option<Verdict>,
+    /// The verdict carries evidence flags.
+    pub review: bool,
+    pub lon: f64,
+    pub lat: f64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredTask {
+    /// Each deadline, its due time, and whether its milestone was reached.
+    pub fn deadlines(&self) -> [(Deadline, DateTime<Utc>, bool); 3] {
+        let m = &self.milestones;
+        [
+            (
+                Deadline::Acknowledge,
+                self.ack_due,
+                m.acknowledged_at
+                    .or(m.on_site_at)
+                    .or(m.verified_at)
+                    .is_some(),
+            ),
+            (
+                Deadline::OnSite,
+                self.on_site_due,
+                m.on_site_at.or(m.verified_at).is_some(),
+            ),
+            (Deadline::Verdict, self.verdict_due, m.verified_at.is_some()),
+        ]
+    }
+
+    /// The next deadline not yet met, while the task is open.
+    pub fn next_due(&self) -> Option<(Deadline, DateTime<Utc>)> {
+        if !self.state.is_open() {
+            return None;
+        }
+        self.deadlines()
+            .into_iter()
+            .find(|(_, _, reached)| !reached)
+            .map(|(d, at, _)| (d, at))
+    }
+
+    /// An unmet deadline has passed.
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        self.state.is_open()
+            && self
+                .deadlines()
+                .iter()
+                .any(|(_, at, reached)| !reached && now > *at)
+    }
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone)]
+pub struct TaskQuery {
+    pub id: Option<i64>,
+    /// `None`: all; `Some(None)`: open (not verified or closed); `Some(Some(s))`: in state `s`.
+    pub status: Option<Option<TaskState>>,
+    /// The task's unit or county.
+    pub unit: Option<String>,
+    /// County scope filters on the task's county, township scope on its unit.
+    pub scope: Scope,
+    /// Only tasks whose first deadline (acknowledge) is before this time.
+    pub ack_due_before: Option<DateTime<Utc>>,
+    pub limit: usize,
+}
+
+impl Default for TaskQuery {
+    fn default() -> Self {
+        TaskQuery {
+            id: None,
+            status: None,
+            unit: None,
+            scope: Scope::All,
+            ack_due_before: None,
+            limit: 10_000,
+        }
+    }
+}
+
+/// A verdict to record: the fields of the form and the stored photo.
+#[derive(Debug, Clone)]
+pub struct NewVerdict {
+    pub verdict: Verdict,
+    pub reported_at: DateTime<Utc>,
+    pub lon: f64,
+    pub lat: f64,
+    pub note: Option<String>,
+    pub photo: PhotoPrint,
+    /// Relative to the data directory.
+    pub photo_path: String,
+    pub photo_bytes: u64,
+}
+
+/// An evidence flag as stored: the finding and its sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct StoredFlag {
+    #[serde(flatten)]
+    pub flag: Flag,
+    pub reason: String,
+}
+
+/// A stored verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredVerdict {
+    pub id: i64,
+    pub task_id: i64,
+    pub verdict: Verdict,
+    pub reported_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    /// From the event, m.
+    pub distance_m: f64,
+    pub note: Option<String>,
+    pub photo_sha256: String,
+    pub photo_path: String,
+    pub photo_bytes: u64,
+    pub exif_time: Option<DateTime<Utc>>,
+    pub exif_lat: Option<f64>,
+    pub exif_lon: Option<f64>,
+    pub flags: Vec<StoredFlag>,
+    pub review: bool,
+    pub actor: String,
+}
+
+/// What recording a verdict did.
+#[derive(Debug, Clone)]
+pub struct VerdictOutcome {
+    pub verdict: StoredVerdict,
+    pub task: StoredTask,
+    /// The mask candidate the verdict proposed or supported.
+    pub candidate: Option<i64>,
+}
+
+/// One row of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub role: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// A place proposed for the mask by verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaskCandidate {
+    pub id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_m: f64,
+    pub reason: String,
+    /// Ids of the verdicts behind it.
+    pub verdicts: Vec<i64>,
+    /// `pending`, `confirmed` or `rejected`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+/// How often a source's detections were confirmed on the ground.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourcePrecision {
+    /// `satellite` or `camera`.
+    pub kind: String,
+    /// `INSTRUMENT/SATELLITE` (e.g. `VIIRS/N20`) or the camera id.
+    pub source: String,
+    /// Satellite confidence class (`low`, `nominal`, `high`); `None` for cameras.
+    pub confidence: Option<String>,
+    pub verdicts: u64,
+    /// `burning` or `burned_scar`.
+    pub confirmed: u64,
+    /// `no_fire_industrial` or `no_fire_other`.
+    pub false_alarms: u64,
+    /// confirmed / verdicts.
+    pub precision: f64,
+}
+
+/// A state change asked of a task (the verdict has its own call).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TaskChange {
+    Acknowledge,
+    /// The patrol's position on arrival (lon, lat).
+    OnSite {
+        lon: f64,
+        lat: f64,
+    },
+    Close,
+    /// The task's notification was delivered (for the delivery worker).
+    Notified,
+}
+
+/// Tasks, verdicts, audit and mask candidates. Synchronous like [`super::Store`].
+pub trait TaskStore {
+    /// [`super::Store::ingest`] that also creates or updates the task of every event it touches,
+    /// in the same transaction, at `now` (the service's clock).
+    fn ingest_dispatched(
+        &self,
+        batch: &IngestBatch,
+        fuse: &FuseParams,
+        placer: &dyn Placer,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError>;
+
+    /// Tasks matching a query, newest first.
+    fn tasks(&self, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError>;
+
+    /// Applies a state change with its audit row (and notice, where one is due).
+    fn change_task(
+        &self,
+        id: i64,
+        change: TaskChange,
+        who: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<StoredTask, TaskError>;
+
+    /// Records a verdict: evidence checks, the task to `verified`, audit, notice, and a mask
+    /// candidate where the verdict says "no fire" in a way that calls for one.
+    fn record_verdict(
+        &self,
+        id: i64,
+        v: &NewVerdict,
+        who: &Actor,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+    ) -> Result<VerdictOutcome, TaskError>;
+
+    /// Escalates every missed, not yet escalated deadline of open tasks: one notice to the
+    /// county and one audit row each. Returns (task id, deadline) of what it escalated.
+    fn escalate_due(&self, now: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError>;
+
+    /// The verdict of a task.
+    fn verdict_of(&self, task_id: i64) -> Result<Option<StoredVerdict>, StoreError>;
+
+    /// How many verdict rows reference a photo (to keep a shared photo file).
+    fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError>;
+
+    /// The audit log of one entity (`task`, `mask_candidate`), oldest first.
+    fn audit(&self, entity: &str, id: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Mask candidates, newest first; `status` filters.
+    fn mask_candidates(&self, status: Option<&str>) -> Result<Vec<MaskCandidate>, StoreError>;
+
+    /// Confirms or rejects a pending candidate.
+    fn decide_candidate(
+        &self,
+        id: i64,
+        confirm: bool,
+        who: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<MaskCandidate, TaskError>;
+
+    /// Verdicts per source, within a scope.
+    fn precision(&self, scope: &Scope) -> Result<Vec<SourcePrecision>, StoreError>;
+}
+
+impl TaskStore for SqliteStore {
+    fn ingest_dispatched(
+        &self,
+        batch: &IngestBatch,
+        fuse: &FuseParams,
+        placer: &dyn Placer,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().ctx("begin")?;
+        let report = super::sqlite::ingest_tx(&tx, batch, fuse, placer, Some((rules, now)))?;
+        tx.commit().ctx("commit")?;
+        Ok(report)
+    }
+
+    fn tasks(&self, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError> {
+        self.read(|c| query_tasks(c, q))
+    }
+
+    fn change_task(
+        &self,
+        id: i64,
+        change: TaskChange,
+        who: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<StoredTask, TaskError> {
+        self.write(|tx| {
+            let task = load_task(tx, id)?;
+            let action = match change {
+                TaskChange::Acknowledge => Action::Acknowledge,
+                TaskChange::OnSite { .. } => Action::ArriveOnSite,
+                TaskChange::Close => Action::Close,
+                TaskChange::Notified => Action::Notify,
+            };
+            let to = transition(task.state, action)?;
+            if to == task.state {
+                // A repeated delivery confirmation: nothing changes, nothing to record.
+                return Ok(task);
+            }
+            let column = match to {
+                TaskState::Notified => "notified_at",
+                TaskState::Acknowledged => "acknowledged_at",
+                TaskState::OnSite => "on_site_at",
+                TaskState::Closed => "closed_at",
+                // Not reachable by these actions.
+                TaskState::New | TaskState::Verified => "updated_at",
+            };
+            tx.execute(
+                &format!(
+                    "UPDATE tasks SET state = ?1, {column} = COALESCE({column}, ?2), updated_at = ?2
+                     WHERE id = ?3"
+                ),
+                params![to.as_str(), ts(now), id],
+            )
+            .ctx("update task")?;
+            let detail = match change {
+                TaskChange::OnSite { lon, lat } => serde_json::json!({
+                    "lon": lon, "lat": lat,
+                    "distance_m": haversine_m((lon, lat), (task.lon, task.lat)).round(),
+                }),
+                _ => serde_json::json!({}),
+            };
+            audit(
+                tx,
+                now,
+                who,
+                "task",
+                id,
+                action.name(),
+                Some(task.state.as_str()),
+                Some(to.as_str()),
+                &detail,
+            )?;
+            load_task(tx, id)
+        })
+    }
+
+    fn record_verdict(
+        &self,
+        id: i64,
+        v: &NewVerdict,
+        who: &Actor,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+    ) -> Result<VerdictOutcome, TaskError> {
+        self.write(|tx| {
+            let task = load_task(tx, id)?;
+            let to = transition(task.state, Action::Verify(v.verdict))?;
+            let priors = {
+                let mut st = tx
+                    .prepare_cached(
+                        "SELECT task_id, photo_sha256, photo_dhash FROM verdicts WHERE task_id != ?1",
+                    )
+                    .ctx("prepare priors")?;
+                let rows = st
+                    .query_map([id], |r| {
+                        Ok(PriorPhoto {
+                            task_id: r.get(0)?,
+                            sha256: r.get(1)?,
+                            dhash: r.get::<_, i64>(2)? as u64,
+                        })
+                    })
+                    .ctx("query priors")?;
+                rows.collect::<Result<Vec<_>, _>>().ctx("read priors")?
+            };
+            // A patrol that acknowledged was told (by webhook, phone or the patrol page), so
+            // the earlier of notification and acknowledgement is when it knew.
+            let told = match (task.milestones.notified_at, task.milestones.acknowledged_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let report = Report {
+                reported_at: v.reported_at,
+                position: (v.lon, v.lat),
+                photo: &v.photo,
+            };
+            let flags: Vec<StoredFlag> = check(
+                &report,
+                (task.lon, task.lat),
+                told,
+                &priors,
+                &rules.evidence,
+            )
+            .into_iter()
+            .map(|flag| StoredFlag {
+                reason: flag.reason(),
+                flag,
+            })
+            .collect();
+            let review = !flags.is_empty();
+            let distance_m = haversine_m((v.lon, v.lat), (task.lon, task.lat));
+            let exif_time = v
+                .photo
+                .exif
+                .taken_at_utc(rules.evidence.camera_utc_offset_h);
+            tx.execute(
+                "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon, distance_m,
+                   note, photo_sha256, photo_dhash, photo_path, photo_bytes, exif_time, exif_lat,
+                   exif_lon, flags, review, actor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                params![
+                    id,
+                    v.verdict.as_str(),
+                    ts(v.reported_at),
+                    ts(now),
+                    v.lat,
+                    v.lon,
+                    distance_m,
+                    v.note,
+                    v.photo.sha256,
+                    v.photo.dhash as i64,
+                    v.photo_path,
+                    v.photo_bytes as i64,
+                    exif_time.map(ts),
+                    v.photo.exif.position.map(|p| p.1),
+                    v.photo.exif.position.map(|p| p.0),
+                    serde_json::to_string(&flags).expect("flags serialise"),
+                    review,
+                    who.id,
+                ],
+            )
+            .ctx("insert verdict")?;
+            let verdict_id = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE tasks SET state = ?1, verified_at = ?2, verdict = ?3, updated_at = ?2
+                 WHERE id = ?4",
+                params![to.as_str(), ts(now), v.verdict.as_str(), id],
+            )
+            .ctx("verify task")?;
+            audit(
+                tx,
+                now,
+                who,
+                "task",
+                id,
+                "verdict",
+                Some(task.state.as_str()),
+                Some(to.as_str()),
+                &serde_json::json!({
+                    "verdict_id": verdict_id,
+                    "verdict": v.verdict.as_str(),
+                    "review": review,
+                    "flags": flags.iter().map(|f| f.reason.clone()).collect::<Vec<_>>(),
+                    "photo_sha256": v.photo.sha256,
+                }),
+            )?;
+            let task = load_task(tx, id)?;
+            let detail = if review {
+                format!("{} (flagged for review)", v.verdict.as_str())
+            } else {
+                v.verdict.as_str().to_string()
+            };
+            let n = notice(
+                tx,
+                &task,
+                NoticeKind::Verdict {
+                    verdict: v.verdict.as_str().into(),
+                },
+                task.unit.clone(),
+                detail,
+            )?;
+            enqueue(tx, &n, ts(now))?;
+            let candidate = propose_mask(tx, v.verdict, verdict_id, &task, who, rules, now)?;
+            let verdict = read_verdict(tx, id)?.ok_or(TaskError::NotFound {
+                what: "verdict of task",
+                id,
+            })?;
+            Ok(VerdictOutcome {
+                verdict,
+                task,
+                candidate,
+            })
+        })
+    }
+
+    fn escalate_due(&self, now: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError> {
+        let r: Result<_, TaskError> = self.write(|tx| {
+            // Open tasks past their first deadline (the others cannot have missed any).
+            let due = query_tasks(
+                tx,
+                &TaskQuery {
+                    status: Some(None),
+                    ack_due_before: Some(now),
+                    limit: usize::MAX >> 1,
+                    ..TaskQuery::default()
+                },
+            )?;
+            let mut done = Vec::new();
+            for task in due {
+                let mut escalations = task.escalations.clone();
+                for (deadline, at, reached) in task.deadlines() {
+                    let name = deadline.as_str();
+                    if reached || now <= at || escalations.iter().any(|e| e == name) {
+                        continue;
+                    }
+                    escalations.push(name.to_string());
+                    tx.execute(
+                        "UPDATE tasks SET escalations = ?1, escalated_at = ?2, updated_at = ?2
+                         WHERE id = ?3",
+                        params![escalations.join(","), ts(now), task.id],
+                    )
+                    .ctx("escalate task")?;
+                    let county = task.county.clone().unwrap_or_else(|| task.unit.clone());
+                    audit(
+                        tx,
+                        now,
+                        &Actor::system(),
+                        "task",
+                        task.id,
+                        "escalate",
+                        Some(task.state.as_str()),
+                        Some(task.state.as_str()),
+                        &serde_json::json!({
+                            "deadline": name, "due": at.to_rfc3339(), "to": county,
+                        }),
+                    )?;
+                    let n = notice(
+                        tx,
+                        &task,
+                        NoticeKind::Escalation {
+                            deadline: name.into(),
+                        },
+                        county,
+                        format!(
+                            "{name} deadline {} missed by {} ({})",
+                            at.to_rfc3339(),
+                            task.unit,
+                            task.state.as_str()
+                        ),
+                    )?;
+                    enqueue(tx, &n, ts(now))?;
+                    done.push((task.id, deadline));
+                }
+            }
+            Ok(done)
+        });
+        r.map_err(|e| match e {
+            TaskError::Store(s) => s,
+            other => StoreError::BadValue {
+                table: "tasks",
+                column: "state",
+                value: other.to_string(),
+            },
+        })
+    }
+
+    fn verdict_of(&self, task_id: i64) -> Result<Option<StoredVerdict>, StoreError> {
+        self.read(|c| read_verdict(c, task_id))
+    }
+
+    fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = ?1",
+                [sha256],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .ctx("count photo references")
+        })
+    }
+
+    fn audit(&self, entity: &str, id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT id, at, actor, role, entity, entity_id, action, from_state, to_state, detail
+                     FROM audit WHERE entity = ?1 AND entity_id = ?2 ORDER BY id",
+                )
+                .ctx("prepare audit")?;
+            let rows = st
+                .query_map(params![entity, id], |r| {
+                    let detail: String = r.get(9)?;
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        at: from_ts(r.get(1)?),
+                        actor: r.get(2)?,
+                        role: r.get(3)?,
+                        entity: r.get(4)?,
+                        entity_id: r.get(5)?,
+                        action: r.get(6)?,
+                        from_state: r.get(7)?,
+                        to_state: r.get(8)?,
+                        detail: serde_json::from_str(&detail)
+                            .unwrap_or(serde_json::Value::String(detail)),
+                    })
+                })
+                .ctx("query audit")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("read audit")
+        })
+    }
+
+    fn mask_candidates(&self, status: Option<&str>) -> Result<Vec<MaskCandidate>, StoreError> {
+        self.read(|c| load_candidates(c, status, None))
+    }
+
+    fn decide_candidate(
+        &self,
+        id: i64,
+        confirm: bool,
+        who: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<MaskCandidate, TaskError> {
+        self.write(|tx| {
+            let cand = load_candidates(tx, None, Some(id))?
+                .into_iter()
+                .next()
+                .ok_or(TaskError::NotFound {
+                    what: "mask candidate",
+                    id,
+                })?;
+            let to = if confirm { "confirmed" } else { "rejected" };
+            if cand.status != "pending" {
+                return Err(TaskError::Illegal(IllegalTransition {
+                    from: if cand.status == "confirmed" {
+                        "confirmed"
+                    } else {
+                        "rejected"
+                    },
+                    action: if confirm { "confirm" } else { "reject" },
+                }));
+            }
+            tx.execute(
+                "UPDATE mask_candidates SET status = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
+                params![to, ts(now), who.id, id],
+            )
+            .ctx("decide mask candidate")?;
+            audit(
+                tx,
+                now,
+                who,
+                "mask_candidate",
+                id,
+                if confirm { "confirm" } else { "reject" },
+                Some("pending"),
+                Some(to),
+                &serde_json::json!({"lat": cand.lat, "lon": cand.lon, "radius_m": cand.radius_m}),
+            )?;
+            load_candidates(tx, None, Some(id))?
+                .into_iter()
+                .next()
+                .ok_or(TaskError::NotFound {
+                    what: "mask candidate",
+                    id,
+                })
+        })
+    }
+
+    fn precision(&self, scope: &Scope) -> Result<Vec<SourcePrecision>, StoreError> {
+        self.read(|c| query_precision(c, scope))
+    }
+}
+
+impl SqliteStore {
+    /// Runs `f` in one write transaction; committed only when it returns `Ok`.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, TaskError>,
+    ) -> Result<T, TaskError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().ctx("begin")?;
+        let out = f(&tx)?;
+        tx.commit().ctx("commit")?;
+        Ok(out)
+    }
+}
+
+/// The ingest hook: called for every event an ingest saved. Creates the event's task when the
+/// rules give it one, or tells the task's unit that its event was seen again.
+pub(super) fn on_event_saved(
+    tx: &Transaction,
+    ev: &FireEvent,
+    event_id: i64,
+    placer: &dyn Placer,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let existing: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, state FROM tasks WHERE event_id = ?1",
+            [event_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx("task of event")?;
+    if let Some((task_id, state)) = existing {
+        if TaskState::parse(&state).is_some_and(|s| s.is_open()) {
+            tx.execute(
+                "UPDATE tasks SET updated_at = ?1 WHERE id = ?2",
+                params![ts(now), task_id],
+            )
+            .ctx("touch task")?;
+            let task = load_task(tx, task_id).map_err(into_store)?;
+            let n = notice(
+                tx,
+                &task,
+                NoticeKind::TaskUpdated {
+                    sightings: ev.sightings,
+                },
+                task.unit.clone(),
+                format!("seen again: {} sightings", ev.sightings),
+            )
+            .map_err(into_store)?;
+            enqueue(tx, &n, ts(now))?;
+        }
+        return Ok(());
+    }
+    let Assignment::Task {
+        unit,
+        level,
+        sensitive,
+    } = rules.assign(&ev.placement, placer.parcel_layer().is_some())
+    else {
+        return Ok(());
+    };
+    let county = ev.placement.county.clone();
+    let first_of_season = match &county {
+        Some(c) => !tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM tasks WHERE county = ?1 AND created_at > ?2)",
+                params![c, ts(now - Duration::days(rules.season_gap_days))],
+                |r| r.get::<_, bool>(0),
+            )
+            .ctx("first of season")?,
+        None => false,
+    };
+    let facts = PriorityFacts {
+        confidence: ev.confidence_class(),
+        max_frp_mw: ev.max_frp_mw.unwrap_or(0.0),
+        sensitive_area: sensitive,
+        first_of_season,
+        corroborated: ev.corroborated(),
+    };
+    let p = priority(&facts, &rules.policy);
+    let [(_, ack), (_, on_site), (_, verdict)] = due_times(now, rules.policy.deadlines(p));
+    tx.execute(
+        "INSERT INTO tasks (event_id, unit, unit_level, county, state, priority, created_at,
+           ack_due, on_site_due, verdict_due, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9, ?6)",
+        params![
+            event_id,
+            unit,
+            level,
+            county,
+            priority_str(p),
+            ts(now),
+            ts(ack),
+            ts(on_site),
+            ts(verdict)
+        ],
+    )
+    .ctx("insert task")?;
+    let task_id = tx.last_insert_rowid();
+    audit(
+        tx,
+        now,
+        &Actor::system(),
+        "task",
+        task_id,
+        "create",
+        None,
+        Some("new"),
+        &serde_json::json!({
+            "event_id": event_id,
+            "priority": priority_str(p),
+            "confidence": class_name(facts.confidence),
+            "max_frp_mw": ev.max_frp_mw,
+            "sensitive_area": sensitive,
+            "first_of_season": first_of_season,
+            "corroborated": facts.corroborated,
+            "mask": ev.placement.mask,
+        }),
+    )
+    .map_err(into_store)?;
+    let task = load_task(tx, task_id).map_err(into_store)?;
+    let n = notice(
+        tx,
+        &task,
+        NoticeKind::TaskNew,
+        task.unit.clone(),
+        format!("{} priority fire to verify", priority_str(p)),
+    )
+    .map_err(into_store)?;
+    enqueue(tx, &n, ts(now))?;
+    Ok(())
+}
+
+fn into_store(e: TaskError) -> StoreError {
+    match e {
+        TaskError::Store(s) => s,
+        other => StoreError::BadValue {
+            table: "tasks",
+            column: "id",
+            value: other.to_string(),
+        },
+    }
+}
+
+fn priority_str(p: Priority) -> &'static str {
+    match p {
+        Priority::Normal => "normal",
+        Priority::High => "high",
+    }
+}
+
+fn class_name(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Low => "low",
+        Confidence::Nominal => "nominal",
+        Confidence::High => "high",
+        Confidence::Percent(p) => class_name(class_of(p as f64 / 100.0)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    tx: &Transaction,
+    now: DateTime<Utc>,
+    who: &Actor,
+    entity: &str,
+    entity_id: i64,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<(), TaskError> {
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, role, entity, entity_id, action, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .ctx("prepare audit")?
+    .execute(params![
+        ts(now),
+        who.id,
+        who.role,
+        entity,
+        entity_id,
+        action,
+        from,
+        to,
+        detail.to_string()
+    ])
+    .ctx("insert audit")?;
+    Ok(())
+}
+
+/// The self-contained notice of a task change.
+fn notice(
+    tx: &Connection,
+    task: &StoredTask,
+    kind: NoticeKind,
+    unit: String,
+    detail: String,
+) -> Result<Notice, TaskError> {
+    let (first_seen, last_seen, max_frp_mw, confidence): (i64, i64, Option<f64>, f64) = tx
+        .query_row(
+            "SELECT first_seen, last_seen, max_frp_mw, confidence FROM events WHERE id = ?1",
+            [task.event_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .ctx("event of notice")?;
+    Ok(Notice {
+        kind,
+        task_id: task.id,
+        event_id: task.event_id,
+        unit,
+        unit_name: None,
+        county: task.county.clone(),
+        priority: priority_str(task.priority).into(),
+        state: task.state.as_str().into(),
+        lat: task.lat,
+        lon: task.lon,
+        first_seen: from_ts(first_seen),
+        last_seen: from_ts(last_seen),
+        due: task.next_due().map(|(_, at)| at),
+        max_frp_mw,
+        confidence,
+        detail,
+    })
+}
+
+/// Proposes (or supports) a mask candidate at the task's event after a "no fire" verdict:
+/// at once for `no_fire_industrial`; for `no_fire_other` once `no_fire_other_repeats` such
+/// verdicts lie within `mask_radius_m`. A pending candidate that already covers the place
+/// collects the verdict instead of a second candidate.
+fn propose_mask(
+    tx: &Transaction,
+    verdict: Verdict,
+    verdict_id: i64,
+    task: &StoredTask,
+    who: &Actor,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, TaskError> {
+    let r = rules.mask_radius_m;
+    let (lon, lat) = (task.lon, task.lat);
+    let dlat = r / 111_000.0;
+    let dlon = r / (111_000.0 * lat.to_radians().cos().max(0.05));
+    let (reason, ids) = match verdict {
+        Verdict::NoFireIndustrial => ("no_fire_industrial", vec![verdict_id]),
+        Verdict::NoFireOther => {
+            let mut st = tx
+                .prepare_cached(
+                    "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
+                     JOIN events e ON e.id = t.event_id
+                     WHERE v.verdict = 'no_fire_other'
+                       AND e.lat BETWEEN ?1 AND ?2 AND e.lon BETWEEN ?3 AND ?4",
+                )
+                .ctx("prepare repeats")?;
+            let rows = st
+                .query_map(
+                    params![lat - dlat, lat + dlat, lon - dlon, lon + dlon],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, f64>(1)?, row.get(2)?)),
+                )
+                .ctx("query repeats")?;
+            let mut ids = Vec::new();
+            for row in rows {
+                let (id, elon, elat) = row.ctx("read repeats")?;
+                if haversine_m((elon, elat), (lon, lat)) <= r {
+                    ids.push(id);
+                }
+            }
+            if ids.len() < rules.no_fire_other_repeats {
+                return Ok(None);
+            }
+            ("repeated no_fire_other", ids)
+        }
+        Verdict::Burning | Verdict::BurnedScar => return Ok(None),
+    };
+    let near = load_candidates(tx, Some("pending"), None)?
+        .into_iter()
+        .find(|c| haversine_m((c.lon, c.lat), (lon, lat)) <= c.radius_m.max(r));
+    if let Some(mut c) = near {
+        for id in ids {
+            if !c.verdicts.contains(&id) {
+                c.verdicts.push(id);
+            }
+        }
+        tx.execute(
+            "UPDATE mask_candidates SET verdicts = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&c.verdicts).expect("ids"), c.id],
+        )
+        .ctx("support mask candidate")?;
+        return Ok(Some(c.id));
+    }
+    tx.execute(
+        "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        params![
+            lat,
+            lon,
+            r,
+            reason,
+            serde_json::to_string(&ids).expect("ids"),
+            ts(now)
+        ],
+    )
+    .ctx("insert mask candidate")?;
+    let id = tx.last_insert_rowid();
+    audit(
+        tx,
+        now,
+        who,
+        "mask_candidate",
+        id,
+        "propose",
+        None,
+        Some("pending"),
+        &serde_json::json!({"reason": reason, "verdicts": ids, "task_id": task.id}),
+    )?;
+    Ok(Some(id))
+}
+
+fn load_candidates(
+    c: &Connection,
+    status: Option<&str>,
+    id: Option<i64>,
+) -> Result<Vec<MaskCandidate>, StoreError> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at, decided_by
+             FROM mask_candidates WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id = ?2)
+             ORDER BY id DESC",
+        )
+        .ctx("prepare mask candidates")?;
+    let rows = st
+        .query_map(params![status, id], |r| {
+            let verdicts: String = r.get(5)?;
+            Ok(MaskCandidate {
+                id: r.get(0)?,
+                lat: r.get(1)?,
+                lon: r.get(2)?,
+                radius_m: r.get(3)?,
+                reason: r.get(4)?,
+                verdicts: serde_json::from_str(&verdicts).unwrap_or_default(),
+                status: r.get(6)?,
+                created_at: from_ts(r.get(7)?),
+                decided_at: r.get::<_, Option<i64>>(8)?.map(from_ts),
+                decided_by: r.get(9)?,
+            })
+        })
+        .ctx("query mask candidates")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .ctx("read mask candidates")
+}
+
+const TASK_COLUMNS: &str = "t.id, t.event_id, t.unit, t.unit_level, t.county, t.state, t.priority,
+    t.created_at, t.notified_at, t.acknowledged_at, t.on_site_at, t.verified_at, t.closed_at,
+    t.ack_due, t.on_site_due, t.verdict_due, t.escalations, t.verdict, t.updated_at,
+    e.lon, e.lat, COALESCE(v.review, 0)";
+
+fn read_task(r: &rusqlite::Row) -> rusqlite::Result<Result<StoredTask, StoreError>> {
+    let bad = |column: &'static str, value: String| StoreError::BadValue {
+        table: "tasks",
+        column,
+        value,
+    };
+    let opt = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_ts))
+    };
+    let state: String = r.get(5)?;
+    let Some(state) = TaskState::parse(&state) else {
+        return Ok(Err(bad("state", state)));
+    };
+    let pr: String = r.get(6)?;
+    let priority = match pr.as_str() {
+        "normal" => Priority::Normal,
+        "high" => Priority::High,
+        _ => return Ok(Err(bad("priority", pr))),
+    };
+    let escalations: String = r.get(16)?;
+    let verdict: Option<String> = r.get(17)?;
+    Ok(Ok(StoredTask {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        unit: r.get(2)?,
+        unit_level: r.get(3)?,
+        county: r.get(4)?,
+        state,
+        priority,
+        milestones: Milestones {
+            created_at: opt(7)?,
+            notified_at: opt(8)?,
+            acknowledged_at: opt(9)?,
+            on_site_at: opt(10)?,
+            verified_at: opt(11)?,
+            closed_at: opt(12)?,
+        },
+        ack_due: from_ts(r.get(13)?),
+        on_site_due: from_ts(r.get(14)?),
+        verdict_due: from_ts(r.get(15)?),
+        escalations: escalations
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        verdict: verdict.as_deref().and_then(Verdict::parse),
+        updated_at: from_ts(r.get(18)?),
+        lon: r.get(19)?,
+        lat: r.get(20)?,
+        review: r.get(21)?,
+    }))
+}
+
+fn query_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut push = |clause: &str, v: Vec<Value>| {
+        let mut out = String::new();
+        let mut it = v.into_iter();
+        for ch in clause.chars() {
+            if ch == '?' {
+                if let Some(v) = it.next() {
+                    values.push(v);
+                }
+                out.push_str(&format!("?{}", values.len()));
+            } else {
+                out.push(ch);
+            }
+        }
+        clauses.push(out);
+    };
+    match &q.scope {
+        Scope::All => {}
+        Scope::County(cty) => push("t.county = ?", vec![Value::Text(cty.clone())]),
+        Scope::Township(t) => push("t.unit = ?", vec![Value::Text(t.clone())]),
+    }
+    if let Some(id) = q.id {
+        push("t.id = ?", vec![Value::Integer(id)]);
+    }
+    match q.status {
+        None => {}
+        Some(None) => push("t.state NOT IN ('verified', 'closed')", vec![]),
+        Some(Some(s)) => push("t.state = ?", vec![Value::Text(s.as_str().into())]),
+    }
+    if let Some(t) = q.ack_due_before {
+        push("t.ack_due < ?", vec![Value::Integer(ts(t))]);
+    }
+    if let Some(u) = &q.unit {
+        push(
+            "(t.unit = ? OR t.county = ?)",
+            vec![Value::Text(u.clone()), Value::Text(u.clone())],
+        );
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t JOIN events e ON e.id = t.event_id
+         LEFT JOIN verdicts v ON v.task_id = t.id {filter} ORDER BY t.id DESC LIMIT {}",
+        q.limit
+    );
+    let mut st = c.prepare(&sql).ctx("prepare tasks")?;
+    let rows = st
+        .query_map(params_from_iter(values.iter()), read_task)
+        .ctx("query tasks")?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.ctx("read tasks")??);
+    }
+    Ok(out)
+}
+
+fn load_task(c: &Connection, id: i64) -> Result<StoredTask, TaskError> {
+    query_tasks(
+        c,
+        &TaskQuery {
+            id: Some(id),
+            ..TaskQuery::default()
+        },
+    )?
+    .into_iter()
+    .next()
+    .ok_or(TaskError::NotFound { what: "task", id })
+}
+
+fn read_verdict(c: &Connection, task_id: i64) -> Result<Option<StoredVerdict>, StoreError> {
+    c.query_row(
+        "SELECT id, task_id, verdict, reported_at, received_at, lat, lon, distance_m, note,
+           photo_sha256, photo_path, photo_bytes, exif_time, exif_lat, exif_lon, flags, review, actor
+         FROM verdicts WHERE task_id = ?1",
+        [task_id],
+        |r| {
+            let verdict: String = r.get(2)?;
+            let flags: String = r.get(15)?;
+            Ok((
+                verdict,
+                StoredVerdict {
+                    id: r.get(0)?,
+                    task_id: r.get(1)?,
+                    verdict: Verdict::Burning,
+                    reported_at: from_ts(r.get(3)?),
+                    received_at: from_ts(r.get(4)?),
+                    lat: r.get(5)?,
+                    lon: r.get(6)?,
+                    distance_m: r.get(7)?,
+                    note: r.get(8)?,
+                    photo_sha256: r.get(9)?,
+                    photo_path: r.get(10)?,
+                    photo_bytes: r.get::<_, i64>(11)? as u64,
+                    exif_time: r.get::<_, Option<i64>>(12)?.map(from_ts),
+                    exif_lat: r.get(13)?,
+                    exif_lon: r.get(14)?,
+                    flags: serde_json::from_str(&flags).unwrap_or_default(),
+                    review: r.get(16)?,
+                    actor: r.get(17)?,
+                },
+            ))
+        },
+    )
+    .optional()
+    .ctx("read verdict")?
+    .map(|(name, mut v)| {
+        v.verdict = Verdict::parse(&name).ok_or(StoreError::BadValue {
+            table: "verdicts",
+            column: "verdict",
+            value: name,
+        })?;
+        Ok(v)
+    })
+    .transpose()
+}
+
+fn query_precision(c: &Connection, scope: &Scope) -> Result<Vec<SourcePrecision>, StoreError> {
+    let (filter, value) = match scope {
+        Scope::All => ("", None),
+        Scope::County(cty) => ("WHERE t.county = ?1", Some(cty.clone())),
+        Scope::Township(u) => ("WHERE t.unit = ?1", Some(u.clone())),
+    };
+    let values: Vec<Value> = value.into_iter().map(Value::Text).collect();
+    // (kind, source, class) -> verdict id -> confirmed?
+    let mut seen: std::collections::BTreeMap<
+        (String, String, Option<String>),
+        std::collections::BTreeMap<i64, bool>,
+    > = Default::default();
+    let sat = format!(
+        "SELECT DISTINCT v.id, v.verdict, h.instrument, h.satellite, h.confidence
+         FROM verdicts v JOIN tasks t ON t.id = v.task_id JOIN hotspots h ON h.event_id = t.event_id
+         {filter}"
+    );
+    let mut st = c.prepare(&sat).ctx("prepare precision")?;
+    let rows = st
+        .query_map(params_from_iter(values.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .ctx("query precision")?;
+    for row in rows {
+        let (id, verdict, instrument, satellite, conf) = row.ctx("read precision")?;
+        let class = Confidence::parse(&conf).map(class_name).unwrap_or("low");
+        let source = format!(
+            "{}/{}",
+            instrument.to_ascii_uppercase(),
+            super::normalise_satellite(&satellite)
+        );
+        seen.entry(("satellite".into(), source, Some(class.into())))
+            .or_default()
+            .insert(id, Verdict::parse(&verdict).is_some_and(|v| v.is_burning()));
+    }
+    let cam = format!(
+        "SELECT DISTINCT v.id, v.verdict, a.sensor_id
+         FROM verdicts v JOIN tasks t ON t.id = v.task_id JOIN sensor_alerts a ON a.event_id = t.event_id
+         {filter}"
+    );
+    let mut st = c.prepare(&cam).ctx("prepare precision")?;
+    let rows = st
+        .query_map(params_from_iter(values.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .ctx("query precision")?;
+    for row in rows {
+        let (id, verdict, sensor) = row.ctx("read precision")?;
+        seen.entry(("camera".into(), sensor, None))
+            .or_default()
+            .insert(id, Verdict::parse(&verdict).is_some_and(|v| v.is_burning()));
+    }
+    Ok(seen
+        .into_iter()
+        .map(|((kind, source, confidence), verdicts)| {
+            let n = verdicts.len() as u64;
+            let confirmed = verdicts.values().filter(|b| **b).count() as u64;
+            SourcePrecision {
+                kind,
+                source,
+                confidence,
+                verdicts: n,
+                confirmed,
+                false_alarms: n - confirmed,
+                precision: confirmed as f64 / n.max(1) as f64,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::{NoPlacer, Placement};
+    use crate::hotspot::{DayNight, Hotspot};
+    use crate::store::{Origin, Store};
+    use chrono::TimeZone;
+
+    struct At(&'static str, &'static str);
+
+    impl Placer for At {
+        fn place(&self, _lon: f64, _lat: f64, _footprint_m: f64) -> Placement {
+            Placement {
+                county: Some(self.0.into()),
+                township: Some(self.1.into()),
+                ..Placement::default()
+            }
+        }
+    }
+
+    fn batch(name: &str, lon: f64, lat: f64, t: DateTime<Utc>) -> IngestBatch {
+        IngestBatch {
+            origin: Origin::Feed {
+                sha256: name.into(),
+                name: name.into(),
+                rows: 1,
+            },
+            source: "test".into(),
+            hotspots: vec![Hotspot {
+                latitude: lat,
+                longitude: lon,
+                bt_mir_k: 330.0,
+                bt_tir_k: 290.0,
+                scan_km: 0.39,
+                track_km: 0.36,
+                acq_time: t,
+                satellite: "N20".into(),
+                instrument: "VIIRS".into(),
+                confidence: crate::hotspot::Confidence::Nominal,
+                version: "2.0NRT".into(),
+                frp_mw: 3.0,
+                daynight: DayNight::Night,
+                fire_type: None,
+                row: None,
+                col: None,
+            }],
+            alerts: Vec::new(),
+        }
+    }
+
+    fn outbox_kinds(s: &SqliteStore) -> Vec<(String, String)> {
+        s.read(|c| {
+            let mut st = c
+                .prepare("SELECT kind, unit FROM outbox ORDER BY id")
+                .unwrap();
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            Ok(rows)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_event_gets_one_task_and_a_redetection_updates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let rules = TaskRules::default();
+        let p = FuseParams::default();
+        let placer = At("410526", "410526101");
+        s.ingest_dispatched(&batch("a", 114.3, 35.6, t0), &p, &placer, &rules, t0)
+            .unwrap();
+        let tasks = s.tasks(&TaskQuery::default()).unwrap();
+        assert_eq!(tasks.len(), 1);
+        let t = &tasks[0];
+        assert_eq!((t.unit.as_str(), t.state), ("410526101", TaskState::New));
+        // First fire of the season in the county: high priority, high deadlines.
+        assert_eq!(t.priority, Priority::High);
+        assert_eq!(t.ack_due, t0 + Duration::minutes(5));
+        // The same fire 20 min later, 100 m away: same event, same task, one update notice.
+        let t1 = t0 + Duration::minutes(20);
+        s.ingest_dispatched(&batch("b", 114.301, 35.6, t1), &p, &placer, &rules, t1)
+            .unwrap();
+        assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 1);
+        assert_eq!(
+            outbox_kinds(&s),
+            vec![
+                ("task_new".into(), "410526101".into()),
+                ("task_updated".into(), "410526101".into())
+            ]
+        );
+        // A second fire of the county far away is normal priority (not first of the season).
+        s.ingest_dispatched(&batch("c", 114.0, 35.7, t1), &p, &placer, &rules, t1)
+            .unwrap();
+        let newest = &s.tasks(&TaskQuery::default()).unwrap()[0];
+        assert_eq!(newest.priority, Priority::Normal);
+        // Plain ingest (no dispatch) creates no task.
+        s.ingest(&batch("d", 113.0, 35.7, t1), &p, &NoPlacer)
+            .unwrap();
+        assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 2);
+    }
+
+    struct Masked(&'static str);
+
+    impl Placer for Masked {
+        fn place(&self, _lon: f64, _lat: f64, _footprint_m: f64) -> Placement {
+            Placement {
+                county: Some("410526".into()),
+                township: Some("410526101".into()),
+                mask: Some(self.0.into()),
+                ..Placement::default()
+            }
+        }
+    }
+
+    #[test]
+    fn a_sensitive_area_raises_priority_and_an_industrial_mask_suppresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let rules = TaskRules::default();
+        let p = FuseParams::default();
+        // A plain fire first, so the next one is not the first of the season.
+        s.ingest_dispatched(
+            &batch("a", 114.0, 35.6, t0),
+            &p,
+            &At("410526", "410526101"),
+            &rules,
+            t0,
+        )
+        .unwrap();
+        let industrial = Masked("power plant: 华电 (120 m)");
+        s.ingest_dispatched(&batch("b", 114.2, 35.6, t0), &p, &industrial, &rules, t0)
+            .unwrap();
+        assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 1);
+        let airport = Masked("airport: 新郑机场");
+        s.ingest_dispatched(&batch("c", 114.4, 35.6, t0), &p, &airport, &rules, t0)
+            .unwrap();
+        let tasks = s.tasks(&TaskQuery::default()).unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].priority, Priority::High);
+        let create = &s.audit("task", tasks[0].id).unwrap()[0];
+        assert_eq!(create.detail["sensitive_area"], true);
+        assert_eq!(create.detail["first_of_season"], false);
+    }
+
+    #[test]
+    fn transitions_are_checked_audited_and_escalations_happen_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let rules = TaskRules::default();
+        let placer = At("410526", "410526101");
+        s.ingest_dispatched(
+            &batch("a", 114.3, 35.6, t0),
+            &FuseParams::default(),
+            &placer,
+            &rules,
+            t0,
+        )
+        .unwrap();
+        let id = s.tasks(&TaskQuery::default()).unwrap()[0].id;
+        let who = Actor {
+            id: "token:abc".into(),
+            role: "patrol:410526101".into(),
+        };
+        let e = s.change_task(id, TaskChange::Close, &who, t0).unwrap_err();
+        assert!(matches!(e, TaskError::Illegal(_)), "{e}");
+        assert!(s
+            .escalate_due(t0 + Duration::minutes(4))
+            .unwrap()
+            .is_empty());
+        let esc = s.escalate_due(t0 + Duration::minutes(6)).unwrap();
+        assert_eq!(esc, vec![(id, Deadline::Acknowledge)]);
+        assert!(s
+            .escalate_due(t0 + Duration::minutes(7))
+            .unwrap()
+            .is_empty());
+        let t = s
+            .change_task(id, TaskChange::Acknowledge, &who, t0 + Duration::minutes(8))
+            .unwrap();
+        assert_eq!(t.state, TaskState::Acknowledged);
+        assert_eq!(t.escalations, vec!["acknowledge".to_string()]);
+        // Delivery confirmed after the acknowledgement: refused, and the task stays acknowledged.
+        assert!(s
+            .change_task(id, TaskChange::Notified, &Actor::system(), t0)
+            .is_err());
+        let actions: Vec<String> = s
+            .audit("task", id)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
+        assert_eq!(actions, ["create", "escalate", "acknowledge"]);
+        let esc_units: Vec<_> = outbox_kinds(&s)
+            .into_iter()
+            .filter(|(k, _)| k == "escalation")
+            .collect();
+        assert_eq!(esc_units, vec![("escalation".into(), "410526".into())]);
+        // The audit log refuses edits.
+        let w = s.writer.lock().unwrap();
+        assert!(w.execute("UPDATE audit SET actor = 'x'", []).is_err());
+        assert!(w.execute("DELETE FROM audit", []).is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! Feedback from verdicts: a `no_fire_industrial` verdict proposes a mask candidate; once an
+//! admin confirms it, later hotspots there are masked and get no task, also after a restart.
+//! Repeated `no_fire_other` verdicts at one place propose one too. Precision per source.
+
+mod common;
+
+use chrono::Duration;
+use common::dispatch::*;
+use common::server::{ADMIN, COUNTY_A, PATROL_A1};
+
+const LAT: f64 = 35.60;
+const LON: f64 = 114.30;
+
+fn newest_event_mask(ts: &common::server::TestServer) -> Option<String> {
+    db(ts)
+        .query_row(
+            "SELECT mask FROM events ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
+    let (ts, clock) = clocked(|_| {}).await;
+    hotspot(&ts, LAT, LON, t0() - Duration::minutes(10)).await;
+    let id = task_id_near(&ts, LAT, LON).await;
+    assert_eq!(act(&ts, id, "ack", PATROL_A1).await.0, 200);
+    clock.advance(Duration::minutes(20));
+    let (status, v) = report(
+        &ts,
+        id,
+        PATROL_A1,
+        "no_fire_industrial",
+        LAT,
+        LON,
+        photo_png(1),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let cand = v["mask_candidate"].as_i64().expect("a candidate");
+    let verdict_id = v["verdict"]["id"].as_i64().unwrap();
+
+    let (status, _) = ts.get("/api/v1/mask-candidates", PATROL_A1).await;
+    assert_eq!(status, 403);
+    let (status, list) = ts
+        .get("/api/v1/mask-candidates?status=pending", ADMIN)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let c = &list["candidates"][0];
+    assert_eq!(c["id"].as_i64(), Some(cand));
+    assert_eq!(c["reason"], "no_fire_industrial");
+    assert_eq!(c["verdicts"], serde_json::json!([verdict_id]));
+    assert_eq!(c["radius_m"].as_f64(), Some(500.0));
+
+    // Precision: one nominal VIIRS/N20 detection verified, a false alarm.
+    let (status, p) = ts.get("/api/v1/precision", ADMIN).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        p["sources"],
+        serde_json::json!([{
+            "kind": "satellite", "source": "VIIRS/N20", "confidence": "nominal",
+            "verdicts": 1, "confirmed": 0, "false_alarms": 1, "precision": 0.0
+        }])
+    );
+
+    let confirm = format!("/api/v1/mask-candidates/{cand}/confirm");
+    assert_eq!(
+        ts.post(&confirm, COUNTY_A, "application/json", "{}")
+            .await
+            .0,
+        403
+    );
+    let (status, c) = ts.post(&confirm, ADMIN, "application/json", "{}").await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["status"], "confirmed");
+    let (status, v) = ts.post(&confirm, ADMIN, "application/json", "{}").await;
+    assert_eq!((status, v["state"].as_str()), (409, Some("confirmed")));
+    let (status, a) = ts
+        .get(
+            &format!("/api/v1/audit?entity=mask_candidate&id={cand}"),
+            ADMIN,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = a["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["propose", "confirm"]);
+
+    // 13 h later (outside the fuse window: a new event) the chimney is seen again: masked.
+    clock.advance(Duration::hours(13));
+    hotspot(&ts, LAT + 0.001, LON, t0() + Duration::hours(13)).await;
+    assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 2);
+    let mask = newest_event_mask(&ts).expect("the new event is masked");
+    assert!(
+        mask.starts_with(&format!("confirmed false alarm: candidate {cand}")),
+        "{mask}"
+    );
+    assert_eq!(
+        tasks(&ts, ADMIN, "").await.len(),
+        1,
+        "a masked event got a task"
+    );
+
+    // After a restart the confirmed site still masks; a fire elsewhere still gets its task.
+    let ts = restart(ts, &clock, |_| {}).await;
+    clock.advance(Duration::hours(13));
+    hotspot(&ts, LAT, LON + 0.001, t0() + Duration::hours(26)).await;
+    assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 3);
+    assert!(newest_event_mask(&ts).is_some());
+    hotspot(&ts, 35.70, 114.20, t0() + Duration::hours(26)).await;
+    assert!(newest_event_mask(&ts).is_none());
+    assert_eq!(tasks(&ts, ADMIN, "").await.len(), 2);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
+    let (ts, clock) = clocked(|_| {}).await;
+    hotspot(&ts, LAT, LON, t0() - Duration::minutes(10)).await;
+    let first = task_id_near(&ts, LAT, LON).await;
+    assert_eq!(act(&ts, first, "ack", PATROL_A1).await.0, 200);
+    let (status, v) = report(
+        &ts,
+        first,
+        PATROL_A1,
+        "no_fire_other",
+        LAT,
+        LON,
+        photo_png(1),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    assert!(
+        v["mask_candidate"].is_null(),
+        "one verdict is not a pattern: {v}"
+    );
+
+    // The next day, 200 m away: a new event and task, the same false alarm.
+    clock.advance(Duration::hours(24));
+    hotspot(&ts, LAT + 0.0018, LON, t0() + Duration::hours(24)).await;
+    let second = tasks(&ts, PATROL_A1, "?status=new").await[0]["properties"]["id"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(first, second);
+    assert_eq!(act(&ts, second, "ack", PATROL_A1).await.0, 200);
+    let (status, v) = report(
+        &ts,
+        second,
+        PATROL_A1,
+        "no_fire_other",
+        LAT + 0.0018,
+        LON,
+        photo_png(2),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let cand = v["mask_candidate"].as_i64().expect("a candidate after two");
+    let (_, list) = ts.get("/api/v1/mask-candidates", ADMIN).await;
+    assert_eq!(list["candidates"].as_array().unwrap().len(), 1);
+    assert_eq!(list["candidates"][0]["id"].as_i64(), Some(cand));
+    assert_eq!(list["candidates"][0]["reason"], "repeated no_fire_other");
+    assert_eq!(
+        list["candidates"][0]["verdicts"].as_array().unwrap().len(),
+        2
+    );
+    // Rejected: it masks nothing.
+    let (status, c) = ts
+        .post(
+            &format!("/api/v1/mask-candidates/{cand}/reject"),
+            ADMIN,
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!((status, c["status"].as_str()), (200, Some("rejected")));
+    clock.advance(Duration::hours(24));
+    hotspot(&ts, LAT, LON, t0() + Duration::hours(48)).await;
+    assert!(newest_event_mask(&ts).is_none());
+    assert_eq!(tasks(&ts, ADMIN, "").await.len(), 3);
+    ts.stop().await;
+}
