@@ -3,6 +3,7 @@
 //! and call the [`Service`]; blocking work happens there, on `spawn_blocking`.
 
 pub mod auth;
+pub mod deliveries;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::one))
         .route("/api/v1/units/{code}", get(units::one))
+        .route("/api/v1/deliveries", get(deliveries::list))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

@@ -134,6 +134,12 @@ pub async fn start_clocked(
         }
     }
 
+    // Always running: a task whose unit has no webhook is moved to `notified` by it too.
+    let deliverer =
+        crate::notify::deliver::Deliverer::new(service.clone(), &config.webhooks, &config.notify)
+            .map_err(|e| ServiceError::Task(format!("webhook client: {e}")))?;
+    tasks.spawn(deliverer.run(rx.clone()));
+
     if let Some(dir) = config.samples_dir.clone() {
         let service = service.clone();
         let mut stop = rx.clone();
