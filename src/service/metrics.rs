@@ -29,6 +29,7 @@ pub struct Metrics {
     notify_gave_up: AtomicU64,
     /// Deliveries (and outbox rows not yet expanded) still to go out.
     notify_pending: AtomicI64,
+    notify_polls: AtomicU64,
 }
 
 impl Metrics {
@@ -88,8 +89,15 @@ impl Metrics {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn notify_pending(&self, n: i64) {
-        self.notify_pending.store(n, Ordering::Relaxed);
+    /// One pass of the delivery worker ended; `pending` deliveries are left to go out.
+    pub fn notify_pending(&self, pending: i64) {
+        self.notify_pending.store(pending, Ordering::Relaxed);
+        self.notify_polls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Passes of the delivery worker so far (tests wait on it instead of sleeping).
+    pub fn notify_polls(&self) -> u64 {
+        self.notify_polls.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition.
@@ -161,6 +169,9 @@ impl Metrics {
                 c.load(Ordering::Relaxed)
             );
         }
+        t.push_str("# HELP strawfire_notify_polls_total Passes of the delivery worker.\n");
+        t.push_str("# TYPE strawfire_notify_polls_total counter\n");
+        let _ = writeln!(t, "strawfire_notify_polls_total {}", self.notify_polls());
         t.push_str(
             "# HELP strawfire_notify_pending Notifications not yet delivered or given up.\n",
         );
