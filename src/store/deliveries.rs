@@ -168,7 +168,7 @@ impl DeliveryStore for SqliteStore {
         limit: usize,
     ) -> Result<Expansion, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().ctx("begin")?;
+        let tx = begin_immediate(&mut conn)?;
         let rows: Vec<(i64, String, Option<i64>, String)> = {
             let mut st = tx
                 .prepare(
@@ -232,7 +232,7 @@ impl DeliveryStore for SqliteStore {
         lease: &dyn Fn(&str, u32) -> std::time::Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().ctx("begin")?;
+        let tx = begin_immediate(&mut conn)?;
         let due: Vec<(i64, String, String, u32, String)> = {
             let mut st = tx
                 .prepare(
@@ -300,7 +300,7 @@ impl DeliveryStore for SqliteStore {
         max_attempts: u32,
     ) -> Result<Recorded, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().ctx("begin")?;
+        let tx = begin_immediate(&mut conn)?;
         let row: Option<(String, String, u32, Option<i64>, String, bool)> = tx
             .query_row(
                 "SELECT d.webhook, d.idempotency_key, d.attempts, o.task_id, o.kind,
@@ -439,6 +439,14 @@ fn counts(c: &Connection) -> Result<DeliveryCounts, StoreError> {
         },
     )
     .ctx("count deliveries")
+}
+
+/// Every write here takes the write lock up front: a deferred transaction that reads first and
+/// then writes fails at once with SQLITE_BUSY (no busy wait) when another connection, e.g.
+/// `strawfire ingest` in another process, committed in between.
+fn begin_immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .ctx("begin")
 }
 
 /// Moves a task new → notified with an audit row, within `tx`; only a task still `new` moves
