@@ -35,7 +35,8 @@ async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice
     let tweak = move |c: &mut Config| {
         fast_notify(c, 5);
         // Longer than the test: the held request is cut by the shutdown, not by a timeout.
-        c.notify.timeout_s = 120.0;
+        // The lease of a claim is at least this (+1 s), so the re-send waits for 31 s of clock.
+        c.notify.timeout_s = 30.0;
         c.webhooks = vec![webhook(
             "town",
             "410526101",

@@ -159,6 +159,8 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
     assert!(rx.repeats().is_empty());
     assert!(rx.ok_counts().values().all(|&n| n == 1));
 
+    // The pending gauge is set at the end of each pass.
+    s.notify_passes(2).await;
     let m = s.metrics().await;
     assert!(
         m.contains("strawfire_notify_attempts_total{outcome=\"delivered\"} 3"),

@@ -1,10 +1,12 @@
 //! The delivery worker: outbox → webhooks, over HTTP, with retries.
 //!
 //! Every `poll_s` (real seconds) it expands new outbox rows into deliveries, claims the due ones
-//! (due-ness is decided by `Service::clock()`, so tests move time instead of sleeping), sends
-//! them concurrently and records each outcome as soon as it is known. The claim commits the
-//! next attempt time before the request leaves (see `store::deliveries`), so a crash or a
-//! shutdown mid-request re-sends later with the same `Idempotency-Key`, never drops it.
+//! (due-ness is decided by `Service::clock()`, so tests move time instead of sleeping) and
+//! starts one task per delivery that sends it and records the outcome; a receiver that hangs
+//! until the timeout holds up no other. The claim commits the next attempt time before the
+//! request leaves (see `store::deliveries`), so a crash or a shutdown mid-request re-sends later
+//! with the same `Idempotency-Key`, never drops it. That lease is never shorter than the request
+//! timeout, so a request still in flight is not claimed and sent a second time.
 //!
 //! What counts as what: 2xx is delivered, unless a chat robot answers 200 with a non-zero
 //! `errcode` (WeCom and DingTalk report bad keys and rate limits that way); 408, 429, 5xx,
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use super::backoff::{seed_of, Backoff};
 use super::{render, Notice, NoticeKind};
@@ -27,8 +30,8 @@ use crate::config::{NotifyConfig, WebhookConfig, WebhookFormat};
 use crate::service::{Service, ServiceError};
 use crate::store::deliveries::{AttemptOutcome, ClaimedDelivery, Expansion, Recorded};
 
-/// Deliveries claimed per poll (sent concurrently).
-const BATCH: usize = 64;
+/// Deliveries in flight at once (each is its own task).
+const MAX_IN_FLIGHT: usize = 64;
 /// Outbox rows expanded per poll.
 const EXPAND_BATCH: usize = 500;
 /// Characters of a failed response body kept in `last_error`.
@@ -131,6 +134,7 @@ pub struct Deliverer {
     webhooks: Arc<Vec<WebhookConfig>>,
     by_name: HashMap<String, WebhookConfig>,
     backoff: Backoff,
+    timeout: Duration,
     max_attempts: u32,
     poll: Duration,
 }
@@ -139,8 +143,8 @@ pub struct Deliverer {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PollReport {
     pub expansion: Expansion,
+    /// Deliveries claimed and handed to a sender task.
     pub sent: usize,
-    pub delivered: usize,
 }
 
 impl Deliverer {
@@ -173,32 +177,51 @@ impl Deliverer {
                 max: Duration::from_secs_f64(cfg.backoff_max_s),
                 jitter: cfg.jitter,
             },
+            timeout,
             max_attempts: cfg.max_attempts,
             poll: Duration::from_secs_f64(cfg.poll_s),
         })
     }
 
-    /// Polls until `stop` turns true. A request in flight at shutdown is abandoned: its claim
-    /// is committed, so it is re-sent (same key) after its backoff by the next run.
+    /// How long a claim holds a delivery: the backoff before the next attempt, but never less
+    /// than a request can last, so an attempt still in flight is never claimed a second time.
+    pub fn lease(&self, key: &str, attempt: u32) -> Duration {
+        self.backoff
+            .delay(attempt, seed_of(key))
+            .max(self.timeout + Duration::from_secs(1))
+    }
+
+    /// Polls until `stop` turns true. Each delivery is sent by its own task, so one receiver
+    /// that hangs until the timeout holds up no other. Requests in flight at shutdown are
+    /// abandoned: their claims are committed, so the next run re-sends them (same key) once
+    /// their lease has passed.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let me = Arc::new(self);
+        let mut in_flight = JoinSet::new();
         loop {
+            while in_flight.try_join_next().is_some() {}
             tokio::select! {
-                r = self.poll_once() => {
+                r = me.poll_once(&mut in_flight) => {
                     if let Err(e) = r {
                         tracing::warn!("notify: {}", crate::service::inbox::chain(&e));
                     }
                 }
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.wait_for(|s| *s) => break,
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.poll) => {}
-                _ = stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(me.poll) => {}
+                _ = stop.wait_for(|s| *s) => break,
             }
         }
+        in_flight.abort_all();
     }
 
-    /// One pass: expand, claim, send, record.
-    pub async fn poll_once(&self) -> Result<PollReport, ServiceError> {
+    /// One pass: expand the outbox, claim what is due (as many as there is room for in
+    /// flight), and start a sender task per claimed delivery on `in_flight`.
+    pub async fn poll_once(
+        self: &Arc<Self>,
+        in_flight: &mut JoinSet<()>,
+    ) -> Result<PollReport, ServiceError> {
         let now = self.service.clock().now();
         let hooks = self.webhooks.clone();
         let expansion = self
@@ -211,31 +234,29 @@ impl Deliverer {
                 expansion.notified_without_webhook
             );
         }
-        let (backoff, max) = (self.backoff, self.max_attempts);
-        let claimed = self
-            .service
-            .store(move |s| {
-                s.claim_deliveries(now, BATCH, max, &|key, attempt| {
-                    backoff.delay(attempt, seed_of(key))
+        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+        let mut sent = 0;
+        if room > 0 {
+            let (me, max) = (self.clone(), self.max_attempts);
+            let claimed = self
+                .service
+                .store(move |s| {
+                    s.claim_deliveries(now, room, max, &|key, attempt| me.lease(key, attempt))
                 })
-            })
-            .await?;
-        let sent = claimed.len();
-        let outcomes =
-            futures_util::future::join_all(claimed.into_iter().map(|d| self.deliver(d))).await;
-        let delivered = outcomes
-            .iter()
-            .filter(|r| matches!(r, Some(Recorded::Delivered { .. })))
-            .count();
+                .await?;
+            sent = claimed.len();
+            for d in claimed {
+                let me = self.clone();
+                in_flight.spawn(async move {
+                    me.deliver(d).await;
+                });
+            }
+        }
         let counts = self.service.store(|s| s.delivery_counts()).await?;
         self.service
             .metrics()
             .notify_pending((counts.pending + counts.unexpanded) as i64);
-        Ok(PollReport {
-            expansion,
-            sent,
-            delivered,
-        })
+        Ok(PollReport { expansion, sent })
     }
 
     /// Sends one claimed delivery and records its outcome (None when recording failed: the
