@@ -420,20 +420,25 @@ impl Config {
     fn validate_notify(&self) -> Result<(), (String, String)> {
         let bad = |k: &str, m: &str| Err((k.to_string(), m.to_string()));
         let n = &self.notify;
-        if !(n.poll_s > 0.0) {
-            return bad("notify.poll_s", "must be > 0");
+        // Finite and bounded too: these become `Duration`s, which refuse NaN and overflow.
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
+        if !within(n.poll_s, 0.001, 3600.0) {
+            return bad("notify.poll_s", "must be > 0 and at most 3600");
         }
-        if !(n.timeout_s > 0.0) {
-            return bad("notify.timeout_s", "must be > 0");
+        if !within(n.timeout_s, 0.001, 3600.0) {
+            return bad("notify.timeout_s", "must be > 0 and at most 3600");
         }
         if n.max_attempts == 0 {
             return bad("notify.max_attempts", "at least 1");
         }
-        if !(n.backoff_base_s >= 1.0) {
-            return bad("notify.backoff_base_s", "at least 1 s");
+        if !within(n.backoff_base_s, 1.0, 86_400.0) {
+            return bad("notify.backoff_base_s", "from 1 s to 1 day");
         }
-        if !(n.backoff_max_s >= n.backoff_base_s) {
-            return bad("notify.backoff_max_s", "must be >= backoff_base_s");
+        if !within(n.backoff_max_s, n.backoff_base_s, 30.0 * 86_400.0) {
+            return bad(
+                "notify.backoff_max_s",
+                "must be >= backoff_base_s and at most 30 days",
+            );
         }
         let mut names = std::collections::HashSet::new();
         for (i, w) in self.webhooks.iter().enumerate() {
@@ -561,6 +566,14 @@ mod tests {
                 "notify.backoff_max_s",
             ),
             ("[notify]\npoll_s = 0\n".to_string(), "notify.poll_s"),
+            (
+                "[notify]\ntimeout_s = inf\n".to_string(),
+                "notify.timeout_s",
+            ),
+            (
+                "[notify]\nbackoff_max_s = nan\n".to_string(),
+                "notify.backoff_max_s",
+            ),
             ("[notify]\njitter = \"none\"\n".to_string(), "jitter"),
         ];
         for (text, key) in cases {

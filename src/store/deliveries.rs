@@ -417,7 +417,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
-        self.read(|c| counts(c))
+        self.read(counts)
     }
 }
 
