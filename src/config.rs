@@ -51,6 +51,9 @@ pub struct Config {
     /// Evidence checks on verdicts (`[verify]`).
     pub verify: crate::verify::EvidenceConfig,
     pub tokens: Vec<TokenConfig>,
+    /// Webhooks that notices are delivered to (per unit).
+    pub webhooks: Vec<WebhookConfig>,
+    pub notify: NotifyConfig,
 }
 
 impl Default for Config {
@@ -68,6 +71,8 @@ impl Default for Config {
             dispatch: DispatchConfig::default(),
             verify: crate::verify::EvidenceConfig::default(),
             tokens: Vec::new(),
+            webhooks: Vec::new(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -390,6 +395,8 @@ impl Config {
                 return Err(bad(&format!("sources[{i}].backoff_s"), "must be > 0"));
             }
         }
+        self.validate_notify()
+            .map_err(|(key, message)| bad(&key, &message))?;
         Ok(())
     }
 
@@ -414,6 +421,127 @@ impl Config {
             .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("inbox"))
+    }
+}
+
+/// A webhook: where notices for a unit are POSTed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Unique; part of each delivery's idempotency key, so renaming a webhook re-sends nothing
+    /// already delivered but gives its pending deliveries up (the old name is gone).
+    pub name: String,
+    /// A township code (9 digits) or a county adcode (6 digits). A county's webhooks also
+    /// receive the escalations of the county's tasks.
+    pub unit: String,
+    /// http or https.
+    pub url: String,
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// Extra request headers (e.g. a shared secret).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// The notice as JSON, with a readable `text`.
+    #[default]
+    Json,
+    /// `{"msgtype":"markdown","markdown":{"content":..}}`: WeCom (企业微信) group robots.
+    Markdown,
+    /// `{"msgtype":"markdown","markdown":{"title":..,"text":..}}`: DingTalk (钉钉) group robots.
+    Dingtalk,
+}
+
+/// Delivery of notices from the outbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NotifyConfig {
+    /// How often the outbox is looked at, s (real time).
+    pub poll_s: f64,
+    /// One HTTP request, connect to last byte, s.
+    pub timeout_s: f64,
+    /// Attempts per delivery before it is given up.
+    pub max_attempts: u32,
+    /// First retry delay, s; the delay grows exponentially (with jitter) up to `backoff_max_s`.
+    pub backoff_base_s: f64,
+    pub backoff_max_s: f64,
+    /// `full` or `decorrelated` jitter.
+    pub jitter: crate::notify::backoff::Jitter,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            poll_s: 1.0,
+            timeout_s: 10.0,
+            max_attempts: 12,
+            backoff_base_s: 10.0,
+            backoff_max_s: 1800.0,
+            jitter: crate::notify::backoff::Jitter::Full,
+        }
+    }
+}
+
+impl Config {
+    /// Checks `[notify]` and `[[webhooks]]`; the error is (key, message).
+    fn validate_notify(&self) -> Result<(), (String, String)> {
+        let bad = |k: &str, m: &str| Err((k.to_string(), m.to_string()));
+        let n = &self.notify;
+        // Finite and bounded too: these become `Duration`s, which refuse NaN and overflow.
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
+        if !within(n.poll_s, 0.001, 3600.0) {
+            return bad("notify.poll_s", "must be > 0 and at most 3600");
+        }
+        if !within(n.timeout_s, 0.001, 3600.0) {
+            return bad("notify.timeout_s", "must be > 0 and at most 3600");
+        }
+        if n.max_attempts == 0 {
+            return bad("notify.max_attempts", "at least 1");
+        }
+        if !within(n.backoff_base_s, 1.0, 86_400.0) {
+            return bad("notify.backoff_base_s", "from 1 s to 1 day");
+        }
+        if !within(n.backoff_max_s, n.backoff_base_s, 30.0 * 86_400.0) {
+            return bad(
+                "notify.backoff_max_s",
+                "must be >= backoff_base_s and at most 30 days",
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, w) in self.webhooks.iter().enumerate() {
+            let key = |f: &str| format!("webhooks[{i}].{f}");
+            if w.name.trim().is_empty() || w.name.contains(char::is_whitespace) {
+                return bad(&key("name"), "a name without spaces");
+            }
+            if !names.insert(w.name.as_str()) {
+                return bad(&key("name"), &format!("`{}` is used twice", w.name));
+            }
+            let digits = w.unit.bytes().all(|b| b.is_ascii_digit());
+            if !digits || !(w.unit.len() == 6 || w.unit.len() == 9) {
+                return bad(
+                    &key("unit"),
+                    "a county adcode (6 digits) or township code (9 digits)",
+                );
+            }
+            match reqwest::Url::parse(&w.url) {
+                Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.has_host() => {}
+                Ok(_) => return bad(&key("url"), "an http:// or https:// URL"),
+                Err(e) => return bad(&key("url"), &format!("not a URL: {e}")),
+            }
+            for (h, v) in &w.headers {
+                if reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                    return bad(&key("headers"), &format!("`{h}` is not a header name"));
+                }
+                if reqwest::header::HeaderValue::from_str(v).is_err() {
+                    return bad(&key("headers"), &format!("`{h}`: not a header value"));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -444,6 +572,8 @@ mod tests {
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         assert_eq!(loaded.config.tokens.len(), 3);
         assert_eq!(loaded.config.sources.len(), 2);
+        assert_eq!(loaded.config.webhooks.len(), 2);
+        assert_eq!(loaded.config.webhooks[0].format, WebhookFormat::Markdown);
         // The example spells out the defaults of dispatch and verify.
         let d = &loaded.config.dispatch;
         let def = DispatchConfig::default();
@@ -507,6 +637,59 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("tokens[0].role"), "{e}");
+    }
+
+    #[test]
+    fn webhooks_and_notify_are_validated_naming_the_key() {
+        let hook = |name: &str, unit: &str, url: &str| {
+            format!("[[webhooks]]\nname = \"{name}\"\nunit = \"{unit}\"\nurl = \"{url}\"\n")
+        };
+        let ok =
+            hook("a", "410526101", "http://127.0.0.1:9/x") + &hook("b", "410526", "https://h/y");
+        let c = Config::parse(Path::new("x.toml"), &ok).unwrap().config;
+        assert_eq!(c.webhooks.len(), 2);
+        assert_eq!(c.webhooks[0].format, WebhookFormat::Json);
+        let cases = [
+            (
+                hook("a", "410526101", "http://h/") + &hook("a", "410526", "http://h/"),
+                "webhooks[1].name",
+            ),
+            (hook("a", "410526101", "ftp://h/"), "webhooks[0].url"),
+            (hook("a", "410526101", "not a url"), "webhooks[0].url"),
+            (hook("a", "41052", "http://h/"), "webhooks[0].unit"),
+            (
+                hook("a", "410526101", "http://h/") + "format = \"xml\"\n",
+                "format",
+            ),
+            (
+                hook("a", "410526101", "http://h/") + "[webhooks.headers]\n\"a b\" = \"1\"\n",
+                "webhooks[0].headers",
+            ),
+            (
+                "[notify]\nmax_attempts = 0\n".to_string(),
+                "notify.max_attempts",
+            ),
+            (
+                "[notify]\nbackoff_base_s = 60\nbackoff_max_s = 30\n".to_string(),
+                "notify.backoff_max_s",
+            ),
+            ("[notify]\npoll_s = 0\n".to_string(), "notify.poll_s"),
+            (
+                "[notify]\ntimeout_s = inf\n".to_string(),
+                "notify.timeout_s",
+            ),
+            (
+                "[notify]\nbackoff_max_s = nan\n".to_string(),
+                "notify.backoff_max_s",
+            ),
+            ("[notify]\njitter = \"none\"\n".to_string(), "jitter"),
+        ];
+        for (text, key) in cases {
+            let e = Config::parse(Path::new("x.toml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod audit;
 pub mod auth;
+pub mod deliveries;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/precision", get(precision::get))
         .route("/api/v1/audit", get(audit::get))
+        .route("/api/v1/deliveries", get(deliveries::list))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

@@ -6,6 +6,10 @@
 //! outbox, with retries; every delivery carries an idempotency key derived from
 //! [`Notice::key`] so that a receiver can drop a repeat.
 
+pub mod backoff;
+pub mod deliver;
+pub mod render;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -24,6 +24,12 @@ pub struct Metrics {
     queue_depth: AtomicI64,
     events_new: AtomicU64,
     events_updated: AtomicU64,
+    notify_delivered: AtomicU64,
+    notify_retried: AtomicU64,
+    notify_gave_up: AtomicU64,
+    /// Deliveries (and outbox rows not yet expanded) still to go out.
+    notify_pending: AtomicI64,
+    notify_polls: AtomicU64,
 }
 
 impl Metrics {
@@ -69,6 +75,29 @@ impl Metrics {
 
     pub fn queue_depth(&self) -> i64 {
         self.queue_depth.load(Ordering::Relaxed)
+    }
+
+    /// Counts the recorded outcome of one delivery attempt.
+    pub fn notify_recorded(&self, r: crate::store::deliveries::Recorded) {
+        use crate::store::deliveries::Recorded;
+        let c = match r {
+            Recorded::Delivered { .. } => &self.notify_delivered,
+            Recorded::WillRetry => &self.notify_retried,
+            Recorded::GaveUp => &self.notify_gave_up,
+            Recorded::AlreadySettled => return,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One pass of the delivery worker ended; `pending` deliveries are left to go out.
+    pub fn notify_pending(&self, pending: i64) {
+        self.notify_pending.store(pending, Ordering::Relaxed);
+        self.notify_polls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Passes of the delivery worker so far (tests wait on it instead of sleeping).
+    pub fn notify_polls(&self) -> u64 {
+        self.notify_polls.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition.
@@ -125,6 +154,33 @@ impl Metrics {
         t.push_str("# HELP strawfire_queue_depth Scenes waiting for or in a scan.\n");
         t.push_str("# TYPE strawfire_queue_depth gauge\n");
         let _ = writeln!(t, "strawfire_queue_depth {}", self.queue_depth());
+        t.push_str(
+            "# HELP strawfire_notify_attempts_total Webhook delivery attempts, by outcome.\n",
+        );
+        t.push_str("# TYPE strawfire_notify_attempts_total counter\n");
+        for (outcome, c) in [
+            ("delivered", &self.notify_delivered),
+            ("retried", &self.notify_retried),
+            ("gave_up", &self.notify_gave_up),
+        ] {
+            let _ = writeln!(
+                t,
+                "strawfire_notify_attempts_total{{outcome=\"{outcome}\"}} {}",
+                c.load(Ordering::Relaxed)
+            );
+        }
+        t.push_str("# HELP strawfire_notify_polls_total Passes of the delivery worker.\n");
+        t.push_str("# TYPE strawfire_notify_polls_total counter\n");
+        let _ = writeln!(t, "strawfire_notify_polls_total {}", self.notify_polls());
+        t.push_str(
+            "# HELP strawfire_notify_pending Notifications not yet delivered or given up.\n",
+        );
+        t.push_str("# TYPE strawfire_notify_pending gauge\n");
+        let _ = writeln!(
+            t,
+            "strawfire_notify_pending {}",
+            self.notify_pending.load(Ordering::Relaxed)
+        );
         t
     }
 }
@@ -153,5 +209,18 @@ mod tests {
         assert!(t.contains("strawfire_scan_seconds_bucket{le=\"0.5\"} 0"));
         assert!(t.contains("strawfire_scan_seconds_bucket{le=\"1\"} 1"));
         assert!(t.contains("strawfire_queue_depth 2"));
+        use crate::store::deliveries::Recorded;
+        m.notify_recorded(Recorded::Delivered {
+            task_notified: true,
+        });
+        m.notify_recorded(Recorded::WillRetry);
+        m.notify_recorded(Recorded::WillRetry);
+        m.notify_recorded(Recorded::AlreadySettled);
+        m.notify_pending(4);
+        let t = m.render();
+        assert!(t.contains("strawfire_notify_attempts_total{outcome=\"delivered\"} 1"));
+        assert!(t.contains("strawfire_notify_attempts_total{outcome=\"retried\"} 2"));
+        assert!(t.contains("strawfire_notify_attempts_total{outcome=\"gave_up\"} 0"));
+        assert!(t.contains("strawfire_notify_pending 4"));
     }
 }

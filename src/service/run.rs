@@ -139,6 +139,11 @@ pub async fn start_clocked(
         Duration::from_secs_f64(config.dispatch.escalation_interval_s),
         rx.clone(),
     ));
+    // Always running: a task whose unit has no webhook is moved to `notified` by it too.
+    let deliverer =
+        crate::notify::deliver::Deliverer::new(service.clone(), &config.webhooks, &config.notify)
+            .map_err(|e| ServiceError::Task(format!("webhook client: {e}")))?;
+    tasks.spawn(deliverer.run(rx.clone()));
 
     if let Some(dir) = config.samples_dir.clone() {
         let service = service.clone();

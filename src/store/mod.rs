@@ -7,6 +7,7 @@
 //! async executor. A PostgreSQL backend implements the same trait; the tests in `tests/` go
 //! through the API and the trait only, so they can run against either.
 
+pub mod deliveries;
 pub mod error;
 pub mod migrations;
 pub mod model;
@@ -26,7 +27,7 @@ use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::Hotspot;
 
 /// A store backend.
-pub trait Store: Send + Sync + TaskStore {
+pub trait Store: Send + Sync + TaskStore + deliveries::DeliveryStore {
     /// Stores a batch in one transaction and fuses its new detections into events. When this
     /// returns `Ok`, the batch is durable (it survives `kill -9` and power loss as far as the
     /// backend's fsync does). A batch whose origin hash is already stored changes nothing and

@@ -67,4 +67,6 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_strawfire"))
 }
 pub mod dispatch;
+pub mod receiver;
 pub mod server;
+pub mod tasks;

@@ -163,11 +163,39 @@ impl TestServer {
         r.text().await.unwrap()
     }
 
+    /// Waits until the notification worker has made `n` more passes (each pass sees the
+    /// clock as it is now), so a test can show that nothing more happens.
+    pub async fn notify_passes(&self, n: u64) {
+        let polls = || {
+            self.running
+                .as_ref()
+                .expect("a running server")
+                .service
+                .metrics()
+                .notify_polls()
+        };
+        let start = polls();
+        eventually(
+            Duration::from_secs(20),
+            "notification worker passes",
+            || async { (polls() >= start + n).then_some(()) },
+        )
+        .await;
+    }
+
     /// The features of a GeoJSON list endpoint.
     pub async fn features(&self, path: &str, token: &str) -> Vec<serde_json::Value> {
         let (status, v) = self.get(path, token).await;
         assert_eq!(status, 200, "{path}: {v}");
         v["features"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Stops the server and hands its temp dir back, to start another on the same data.
+    pub async fn stop_keep_dir(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        self.dir
     }
 
     pub async fn stop(mut self) {

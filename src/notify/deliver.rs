@@ -1,0 +1,415 @@
+//! The delivery worker: outbox → webhooks, over HTTP, with retries.
+//!
+//! Every `poll_s` (real seconds) it expands new outbox rows into deliveries, claims the due ones
+//! (due-ness is decided by `Service::clock()`, so tests move time instead of sleeping) and
+//! starts one task per delivery that sends it and records the outcome; a receiver that hangs
+//! until the timeout holds up no other. The claim commits the next attempt time before the
+//! request leaves (see `store::deliveries`), so a crash or a shutdown mid-request re-sends later
+//! with the same `Idempotency-Key`, never drops it. That lease is never shorter than the request
+//! timeout, so a request still in flight is not claimed and sent a second time.
+//!
+//! What counts as what: 2xx is delivered, unless a chat robot answers 200 with a non-zero
+//! `errcode` (WeCom and DingTalk report bad keys and rate limits that way); 408, 429, 5xx,
+//! connection errors and timeouts are retried with backoff; any other status (a wrong URL, a
+//! revoked robot key) is given up at once, since repeating it cannot help.
+//!
+//! Webhook URLs often carry a secret (`?key=` of a robot), so logs and stored errors name the
+//! webhook, never its URL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::backoff::{seed_of, Backoff};
+use super::{render, Notice, NoticeKind};
+use crate::config::{NotifyConfig, WebhookConfig, WebhookFormat};
+use crate::service::{Service, ServiceError};
+use crate::store::deliveries::{AttemptOutcome, ClaimedDelivery, Expansion, Recorded};
+
+/// Deliveries in flight at once (each is its own task).
+const MAX_IN_FLIGHT: usize = 64;
+/// Outbox rows expanded per poll.
+const EXPAND_BATCH: usize = 500;
+/// Characters of a failed response body kept in `last_error`.
+const ERROR_BODY_CHARS: usize = 200;
+
+/// The webhooks a notice goes to: those of its unit, and for an escalation also those of the
+/// task's county.
+pub fn route(webhooks: &[WebhookConfig], n: &Notice) -> Vec<String> {
+    let escalation = matches!(n.kind, NoticeKind::Escalation { .. });
+    webhooks
+        .iter()
+        .filter(|w| w.unit == n.unit || (escalation && n.county.as_deref() == Some(&w.unit)))
+        .map(|w| w.name.clone())
+        .collect()
+}
+
+/// Decides an attempt from the HTTP status and, for chat robots, their `errcode` reply.
+pub fn classify(status: u16, format: WebhookFormat, body: &str) -> AttemptOutcome {
+    let snippet: String = body.chars().take(ERROR_BODY_CHARS).collect();
+    match status {
+        200..=299 => match robot_error(format, body) {
+            None => AttemptOutcome::Delivered { status },
+            Some((code, msg)) => AttemptOutcome::Failed {
+                error: format!("robot errcode {code}: {msg}"),
+                // -1 busy; 45009 WeCom and 130101 DingTalk: sending too fast.
+                retry: matches!(code, -1 | 45009 | 130101),
+            },
+        },
+        408 | 429 | 500..=599 => AttemptOutcome::Failed {
+            error: format!("HTTP {status}: {snippet}"),
+            retry: true,
+        },
+        _ => AttemptOutcome::Failed {
+            error: format!("HTTP {status} (not retried): {snippet}"),
+            retry: false,
+        },
+    }
+}
+
+/// A robot's `{"errcode": n, "errmsg": ..}` with n ≠ 0.
+fn robot_error(format: WebhookFormat, body: &str) -> Option<(i64, String)> {
+    if format == WebhookFormat::Json {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = v.get("errcode")?.as_i64()?;
+    (code != 0).then(|| {
+        let msg = v.get("errmsg").and_then(|m| m.as_str()).unwrap_or("");
+        (code, msg.chars().take(ERROR_BODY_CHARS).collect())
+    })
+}
+
+/// Sends one delivery and says what happened (never panics, never returns an error: every
+/// failure is an outcome).
+pub async fn send(
+    client: &reqwest::Client,
+    hook: &WebhookConfig,
+    d: &ClaimedDelivery,
+) -> AttemptOutcome {
+    let body = render::body(hook.format, &d.notice, &d.idempotency_key);
+    let mut req = client
+        .post(&hook.url)
+        .header(CONTENT_TYPE, "application/json; charset=utf-8")
+        .header("Idempotency-Key", &d.idempotency_key)
+        .header("X-Strawfire-Notice", d.notice.kind.name())
+        .header("X-Strawfire-Attempt", d.attempt.to_string());
+    for (k, v) in &hook.headers {
+        // Validated with the config.
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            req = req.header(k, v);
+        }
+    }
+    let sent = req
+        .body(serde_json::to_vec(&body).expect("a body serialises"))
+        .send()
+        .await;
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            return AttemptOutcome::Failed {
+                error: crate::service::inbox::chain(&e.without_url()),
+                retry: true,
+            }
+        }
+    };
+    let status = resp.status().as_u16();
+    // A robot's verdict is in the body; a body that breaks off after a 2xx status is still a
+    // 2xx: the receiver took the request.
+    let text = resp.text().await.unwrap_or_default();
+    classify(status, hook.format, &text)
+}
+
+/// The worker.
+pub struct Deliverer {
+    service: Service,
+    client: reqwest::Client,
+    webhooks: Arc<Vec<WebhookConfig>>,
+    by_name: HashMap<String, WebhookConfig>,
+    backoff: Backoff,
+    timeout: Duration,
+    max_attempts: u32,
+    poll: Duration,
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    pub expansion: Expansion,
+    /// Deliveries claimed and handed to a sender task.
+    pub sent: usize,
+}
+
+impl Deliverer {
+    pub fn new(
+        service: Service,
+        webhooks: &[WebhookConfig],
+        cfg: &NotifyConfig,
+    ) -> Result<Deliverer, reqwest::Error> {
+        let timeout = Duration::from_secs_f64(cfg.timeout_s);
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("strawfire/", env!("CARGO_PKG_VERSION")))
+            // A redirected POST becomes a GET in most clients: report the 3xx instead.
+            .redirect(reqwest::redirect::Policy::none())
+            // Notices are minutes apart; a kept-alive connection to a robot host is then
+            // usually stale and its first reuse fails. A fresh connection per delivery.
+            .pool_max_idle_per_host(0)
+            .build()?;
+        Ok(Deliverer {
+            service,
+            client,
+            webhooks: Arc::new(webhooks.to_vec()),
+            by_name: webhooks
+                .iter()
+                .map(|w| (w.name.clone(), w.clone()))
+                .collect(),
+            backoff: Backoff {
+                base: Duration::from_secs_f64(cfg.backoff_base_s),
+                max: Duration::from_secs_f64(cfg.backoff_max_s),
+                jitter: cfg.jitter,
+            },
+            timeout,
+            max_attempts: cfg.max_attempts,
+            poll: Duration::from_secs_f64(cfg.poll_s),
+        })
+    }
+
+    /// How long a claim holds a delivery: the backoff before the next attempt, but never less
+    /// than a request can last, so an attempt still in flight is never claimed a second time.
+    pub fn lease(&self, key: &str, attempt: u32) -> Duration {
+        self.backoff
+            .delay(attempt, seed_of(key))
+            .max(self.timeout + Duration::from_secs(1))
+    }
+
+    /// Polls until `stop` turns true. Each delivery is sent by its own task, so one receiver
+    /// that hangs until the timeout holds up no other. Requests in flight at shutdown are
+    /// abandoned: their claims are committed, so the next run re-sends them (same key) once
+    /// their lease has passed.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let me = Arc::new(self);
+        let mut in_flight = JoinSet::new();
+        loop {
+            while in_flight.try_join_next().is_some() {}
+            tokio::select! {
+                r = me.poll_once(&mut in_flight) => {
+                    if let Err(e) = r {
+                        tracing::warn!("notify: {}", crate::service::inbox::chain(&e));
+                    }
+                }
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(me.poll) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+        }
+        in_flight.abort_all();
+    }
+
+    /// One pass: expand the outbox, claim what is due (as many as there is room for in
+    /// flight), and start a sender task per claimed delivery on `in_flight`.
+    pub async fn poll_once(
+        self: &Arc<Self>,
+        in_flight: &mut JoinSet<()>,
+    ) -> Result<PollReport, ServiceError> {
+        let now = self.service.clock().now();
+        let hooks = self.webhooks.clone();
+        let expansion = self
+            .service
+            .store(move |s| s.expand_outbox(&|n| route(&hooks, n), now, EXPAND_BATCH))
+            .await?;
+        if expansion.notified_without_webhook > 0 {
+            tracing::info!(
+                "notify: {} task(s) notified without a webhook (patrol page only)",
+                expansion.notified_without_webhook
+            );
+        }
+        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+        let mut sent = 0;
+        if room > 0 {
+            let (me, max) = (self.clone(), self.max_attempts);
+            let claimed = self
+                .service
+                .store(move |s| {
+                    s.claim_deliveries(now, room, max, &|key, attempt| me.lease(key, attempt))
+                })
+                .await?;
+            sent = claimed.len();
+            for d in claimed {
+                let me = self.clone();
+                in_flight.spawn(async move {
+                    me.deliver(d).await;
+                });
+            }
+        }
+        let counts = self.service.store(|s| s.delivery_counts()).await?;
+        self.service
+            .metrics()
+            .notify_pending((counts.pending + counts.unexpanded) as i64);
+        Ok(PollReport { expansion, sent })
+    }
+
+    /// Sends one claimed delivery and records its outcome (None when recording failed: the
+    /// lease then brings it back, with the same key).
+    async fn deliver(&self, d: ClaimedDelivery) -> Option<Recorded> {
+        let outcome = match self.by_name.get(&d.webhook) {
+            Some(hook) => send(&self.client, hook, &d).await,
+            None => AttemptOutcome::Failed {
+                error: format!("webhook `{}` is no longer configured", d.webhook),
+                retry: false,
+            },
+        };
+        if let AttemptOutcome::Failed { error, .. } = &outcome {
+            tracing::warn!(
+                "notify: {} to webhook {} (attempt {}): {error}",
+                d.idempotency_key,
+                d.webhook,
+                d.attempt
+            );
+        }
+        let (id, max, now) = (d.id, self.max_attempts, self.service.clock().now());
+        let recorded = self
+            .service
+            .store(move |s| s.record_attempt(id, &outcome, now, max))
+            .await;
+        match recorded {
+            Ok(r) => {
+                self.service.metrics().notify_recorded(r);
+                Some(r)
+            }
+            Err(e) => {
+                tracing::error!(
+                    "notify: cannot record {}: {}",
+                    d.idempotency_key,
+                    crate::service::inbox::chain(&e)
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn hook(name: &str, unit: &str) -> WebhookConfig {
+        WebhookConfig {
+            name: name.into(),
+            unit: unit.into(),
+            url: "http://127.0.0.1:9/".into(),
+            format: WebhookFormat::Json,
+            headers: Default::default(),
+        }
+    }
+
+    fn notice(kind: NoticeKind, unit: &str) -> Notice {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap();
+        Notice {
+            kind,
+            task_id: 1,
+            event_id: 1,
+            unit: unit.into(),
+            unit_name: None,
+            county: Some("410526".into()),
+            priority: "normal".into(),
+            state: "new".into(),
+            lat: 35.6,
+            lon: 114.5,
+            first_seen: t,
+            last_seen: t,
+            due: None,
+            max_frp_mw: None,
+            confidence: 0.8,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn notices_go_to_their_unit_and_escalations_to_the_county() {
+        let hooks = [
+            hook("town", "410526101"),
+            hook("town2", "410526101"),
+            hook("other-town", "410526100"),
+            hook("county", "410526"),
+            hook("other-county", "410527"),
+        ];
+        assert_eq!(
+            route(&hooks, &notice(NoticeKind::TaskNew, "410526101")),
+            ["town", "town2"]
+        );
+        let esc = NoticeKind::Escalation {
+            deadline: "acknowledge".into(),
+        };
+        assert_eq!(route(&hooks, &notice(esc.clone(), "410526")), ["county"]);
+        // An escalation addressed to the township still reaches the county's webhooks.
+        assert_eq!(
+            route(&hooks, &notice(esc, "410526100")),
+            ["other-town", "county"]
+        );
+        assert!(route(&hooks, &notice(NoticeKind::TaskNew, "410526102")).is_empty());
+    }
+
+    #[test]
+    fn statuses_and_robot_replies_are_classified() {
+        use AttemptOutcome::*;
+        let j = WebhookFormat::Json;
+        let m = WebhookFormat::Markdown;
+        assert_eq!(classify(200, j, ""), Delivered { status: 200 });
+        assert_eq!(classify(204, m, ""), Delivered { status: 204 });
+        assert_eq!(
+            classify(200, m, r#"{"errcode":0,"errmsg":"ok"}"#),
+            Delivered { status: 200 }
+        );
+        // A JSON receiver's own `errcode` field means nothing to us.
+        assert_eq!(
+            classify(200, j, r#"{"errcode":7}"#),
+            Delivered { status: 200 }
+        );
+        let retry = |o: AttemptOutcome| matches!(o, Failed { retry: true, .. });
+        let give_up = |o: AttemptOutcome| matches!(o, Failed { retry: false, .. });
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(retry(classify(s, j, "busy")), "{s}");
+        }
+        for s in [301, 400, 401, 403, 404, 410] {
+            assert!(give_up(classify(s, j, "no")), "{s}");
+        }
+        assert!(retry(classify(
+            200,
+            m,
+            r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#
+        )));
+        assert!(retry(classify(
+            200,
+            WebhookFormat::Dingtalk,
+            r#"{"errcode":130101,"errmsg":"send too fast"}"#
+        )));
+        let bad_key = classify(
+            200,
+            m,
+            r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
+        );
+        assert_eq!(
+            bad_key,
+            Failed {
+                error: "robot errcode 93000: invalid webhook url".into(),
+                retry: false
+            }
+        );
+        match classify(503, j, &"x".repeat(5000)) {
+            Failed { error, .. } => assert!(error.len() < 300, "{}", error.len()),
+            other => panic!("{other:?}"),
+        }
+    }
+}

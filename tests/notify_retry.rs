@@ -1,0 +1,164 @@
+//! A receiver that is down and comes back gets exactly one successful delivery per
+//! notification: it answers 503, then drops connections, then is not listening at all
+//! (connection refused), then answers 200. Retries wait for the moved clock, not for sleeps.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use common::receiver::{fast_notify, webhook, Mode, Receiver};
+use common::server::{eventually, GridPlacer, TestServer, ADMIN};
+use common::tasks::{db_path, insert_task, task_audit, task_state};
+use strawfire::config::WebhookFormat;
+use strawfire::dispatch::ManualClock;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap()
+}
+
+/// (idempotency key, last_error) of the pending deliveries once every one of them has made
+/// `attempts` attempts and recorded the outcome of the last one.
+async fn pending_after(s: &TestServer, n: usize, attempts: u64) -> Vec<(String, String)> {
+    eventually(
+        WAIT,
+        &format!("{n} deliveries after attempt {attempts}"),
+        || async {
+            let (_, v) = s.get("/api/v1/deliveries?status=pending", ADMIN).await;
+            let rows = v["deliveries"].as_array().cloned().unwrap_or_default();
+            // `attempts` counts claims; the error of that attempt is recorded after it.
+            let recorded = format!("attempt {attempts}:");
+            let done = rows.len() == n
+                && rows.iter().all(|d| {
+                    d["attempts"] == attempts
+                        && d["last_error"]
+                            .as_str()
+                            .is_some_and(|e| e.starts_with(&recorded))
+                });
+            done.then(|| {
+                rows.iter()
+                    .map(|d| {
+                        (
+                            d["idempotency_key"].as_str().unwrap().to_string(),
+                            d["last_error"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
+    let mut rx = Receiver::start(Mode::Unavailable).await;
+    let clock = ManualClock::new(t0());
+    let (json, robot) = (rx.url("/hook/json"), rx.url("/hook/robot"));
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 8);
+            c.webhooks = vec![
+                webhook("json", "410526101", json, WebhookFormat::Json),
+                webhook("robot", "410526101", robot, WebhookFormat::Markdown),
+            ];
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    for id in 1..=3 {
+        insert_task(&db, id, "410526101", t0());
+    }
+    let expected: BTreeSet<String> = (1..=3)
+        .flat_map(|id| ["json", "robot"].map(|h| format!("task-{id}-new-410526101:{h}")))
+        .collect();
+
+    // Attempt 1: 503 for all six.
+    let p = pending_after(&s, 6, 1).await;
+    assert!(p.iter().all(|(_, e)| e.contains("HTTP 503")), "{p:?}");
+    assert_eq!(rx.seen().len(), 6);
+    // The clock has not moved: no retry, however many passes the worker makes.
+    s.notify_passes(3).await;
+    assert_eq!(rx.seen().len(), 6);
+    assert!((1..=3).all(|id| task_state(&db, id).0 == "new"));
+
+    // Attempt 2: the receiver drops each connection unanswered.
+    rx.set_mode(Mode::Drop);
+    clock.advance(chrono::Duration::seconds(61));
+    let p = pending_after(&s, 6, 2).await;
+    assert_eq!(
+        rx.dropped_connections(),
+        6,
+        "{} {p:?}",
+        rx.dropped_connections()
+    );
+    assert_eq!(rx.seen().len(), 6, "no dropped request reached the handler");
+
+    // Attempt 3: nothing listens (connection refused).
+    rx.down();
+    clock.advance(chrono::Duration::seconds(61));
+    let p = pending_after(&s, 6, 3).await;
+    assert!(
+        p.iter()
+            .all(|(_, e)| e.starts_with("attempt 3: error sending request")),
+        "{p:?}"
+    );
+
+    // Back up; nothing is due until the clock passes the backoff.
+    rx.up(Mode::Ok).await;
+    s.notify_passes(3).await;
+    assert_eq!(rx.seen().len(), 6);
+    clock.advance(chrono::Duration::seconds(61));
+    eventually(WAIT, "all six delivered", || async {
+        let (_, v) = s.get("/api/v1/deliveries?status=delivered", ADMIN).await;
+        (v["deliveries"].as_array().unwrap().len() == 6).then_some(())
+    })
+    .await;
+    // And nothing more after that.
+    clock.advance(chrono::Duration::hours(2));
+    s.notify_passes(3).await;
+
+    let ok = rx.ok_counts();
+    assert_eq!(ok.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(ok.values().all(|&n| n == 1), "{ok:?}");
+    assert!(rx.repeats().is_empty());
+    let successes: Vec<_> = rx
+        .seen()
+        .into_iter()
+        .filter(|r| r.answered == 200)
+        .collect();
+    assert_eq!(successes.len(), 6);
+    assert!(successes.iter().all(|r| r.attempt == "4"), "{successes:?}");
+    let (_, v) = s.get("/api/v1/deliveries?status=delivered", ADMIN).await;
+    assert!(v["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["attempts"] == 4 && d["last_error"].is_null()));
+    for id in 1..=3 {
+        assert_eq!(task_state(&db, id).0, "notified");
+        assert_eq!(task_audit(&db, id).len(), 1, "task {id}");
+    }
+    let m = s.metrics().await;
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"delivered\"} 6"),
+        "{m}"
+    );
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"retried\"} 18"),
+        "{m}"
+    );
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"gave_up\"} 0"),
+        "{m}"
+    );
+    assert!(m.contains("strawfire_notify_pending 0"), "{m}");
+    s.stop().await;
+}

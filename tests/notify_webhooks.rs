@@ -1,0 +1,310 @@
+//! Notifications end to end: a real server, a real webhook receiver on loopback, a moved clock.
+//! Delivery with the right key in both formats, routing by unit, new → notified with its audit
+//! row, tasks without a webhook, give-up, and the operators' list.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use common::receiver::{fast_notify, webhook, Mode, Receiver};
+use common::server::{eventually, GridPlacer, TestServer, ADMIN, COUNTY_A, PATROL_A1};
+use common::tasks::{db_path, enqueue_notice, insert_task, task_audit, task_state};
+use strawfire::config::WebhookFormat;
+use strawfire::dispatch::ManualClock;
+use strawfire::notify::NoticeKind;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap()
+}
+
+async fn deliveries(s: &TestServer, status: &str) -> Vec<serde_json::Value> {
+    let (code, v) = s
+        .get(&format!("/api/v1/deliveries?status={status}"), ADMIN)
+        .await;
+    assert_eq!(code, 200, "{v}");
+    v["deliveries"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_formats() {
+    let rx = Receiver::start(Mode::Ok).await;
+    let clock = ManualClock::new(t0());
+    let hooks = vec![
+        webhook(
+            "town-json",
+            "410526101",
+            rx.url("/hook/town-json"),
+            WebhookFormat::Json,
+        ),
+        webhook(
+            "town-robot",
+            "410526101",
+            rx.url("/hook/town-robot"),
+            WebhookFormat::Markdown,
+        ),
+        webhook(
+            "county",
+            "410526",
+            rx.url("/hook/county"),
+            WebhookFormat::Dingtalk,
+        ),
+        webhook(
+            "elsewhere",
+            "410527100",
+            rx.url("/hook/elsewhere"),
+            WebhookFormat::Json,
+        ),
+    ];
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 5);
+            c.webhooks = hooks;
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    clock.advance(chrono::Duration::seconds(7));
+    let notice = insert_task(&db, 1, "410526101", t0());
+
+    eventually(WAIT, "two deliveries", || async {
+        (rx.seen().len() >= 2).then_some(())
+    })
+    .await;
+    eventually(WAIT, "both recorded", || async {
+        (deliveries(&s, "delivered").await.len() == 2).then_some(())
+    })
+    .await;
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let json = seen.iter().find(|r| r.path == "/hook/town-json").unwrap();
+    let robot = seen.iter().find(|r| r.path == "/hook/town-robot").unwrap();
+    assert_eq!(json.key, "task-1-new-410526101:town-json");
+    assert_eq!(robot.key, "task-1-new-410526101:town-robot");
+    for r in [json, robot] {
+        assert_eq!(r.kind, "task_new");
+        assert_eq!(r.attempt, "1");
+        assert_eq!(r.content_type, "application/json; charset=utf-8");
+        assert_eq!(r.answered, 200);
+    }
+    assert_eq!(json.body["kind"], "task_new");
+    assert_eq!(json.body["task_id"], 1);
+    assert_eq!(json.body["unit"], "410526101");
+    assert_eq!(json.body["idempotency_key"], json.key.as_str());
+    assert_eq!(json.body["notice_key"], notice.key());
+    assert_eq!(robot.body["msgtype"], "markdown");
+    let content = robot.body["markdown"]["content"].as_str().unwrap();
+    assert!(content.contains("New straw-fire task #1"), "{content}");
+    assert!(content.contains("乡镇 410526101 (410526101)"), "{content}");
+    // Deadline 10:30 UTC = 18:30 Beijing time.
+    assert!(
+        content.contains("**截止 Deadline**: 2026-06-08 18:30 北京时间"),
+        "{content}"
+    );
+    assert!(!content.contains("http"), "link-free: {content}");
+
+    // The task is notified at the clock's time, with one audit row naming the webhook.
+    let notified_at = (t0() + chrono::Duration::seconds(7)).timestamp();
+    assert_eq!(task_state(&db, 1), ("notified".into(), Some(notified_at)));
+    let audit = task_audit(&db, 1);
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let (actor, role, action, from, to, detail) = &audit[0];
+    assert_eq!(
+        (
+            actor.as_str(),
+            role.as_str(),
+            action.as_str(),
+            from.as_str(),
+            to.as_str()
+        ),
+        ("system", "system", "notify", "new", "notified")
+    );
+    let hook = detail["webhook"].as_str().unwrap();
+    assert!(hook == "town-json" || hook == "town-robot", "{detail}");
+    assert_eq!(
+        detail["idempotency_key"],
+        format!("task-1-new-410526101:{hook}")
+    );
+
+    // An escalation goes to the county's webhook (DingTalk form) and only there.
+    let mut esc = notice.clone();
+    esc.kind = NoticeKind::Escalation {
+        deadline: "acknowledge".into(),
+    };
+    esc.unit = "410526".into();
+    enqueue_notice(&db, &esc, t0());
+    eventually(WAIT, "the escalation", || async {
+        (deliveries(&s, "delivered").await.len() == 3).then_some(())
+    })
+    .await;
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let county = seen.iter().find(|r| r.path == "/hook/county").unwrap();
+    assert_eq!(county.key, "task-1-escalation-acknowledge-410526:county");
+    assert_eq!(county.kind, "escalation");
+    assert_eq!(county.body["msgtype"], "markdown");
+    assert!(county.body["markdown"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("Escalation: task #1 missed"));
+    // Still one audit row: only task_new moves the task.
+    assert_eq!(task_audit(&db, 1).len(), 1);
+    assert!(rx.seen().iter().all(|r| r.path != "/hook/elsewhere"));
+    assert!(rx.repeats().is_empty());
+    assert!(rx.ok_counts().values().all(|&n| n == 1));
+
+    // The pending gauge is set at the end of each pass.
+    s.notify_passes(2).await;
+    let m = s.metrics().await;
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"delivered\"} 3"),
+        "{m}"
+    );
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"retried\"} 0"),
+        "{m}"
+    );
+    assert!(m.contains("strawfire_notify_pending 0"), "{m}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_unit_has_no_webhook_is_notified_at_once() {
+    let rx = Receiver::start(Mode::Ok).await;
+    let clock = ManualClock::new(t0());
+    let url = rx.url("/hook/a1");
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 5);
+            c.webhooks = vec![webhook("a1", "410526101", url, WebhookFormat::Json)];
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    insert_task(&db, 4, "410526100", t0());
+    eventually(WAIT, "task 4 notified", || async {
+        (task_state(&db, 4).0 == "notified").then_some(())
+    })
+    .await;
+    assert_eq!(
+        task_state(&db, 4),
+        ("notified".into(), Some(t0().timestamp()))
+    );
+    let audit = task_audit(&db, 4);
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].2, "notify");
+    assert!(audit[0].5["webhook"].is_null(), "{:?}", audit[0].5);
+    assert!(audit[0].5["note"].as_str().unwrap().contains("410526100"));
+    let (_, v) = s.get("/api/v1/deliveries", ADMIN).await;
+    assert_eq!(v["deliveries"].as_array().unwrap().len(), 0, "{v}");
+    assert!(rx.seen().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() {
+    let rx = Receiver::start(Mode::Unavailable).await;
+    let clock = ManualClock::new(t0());
+    let (busy, gone) = (rx.url("/hook/busy"), rx.url("/gone"));
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 2);
+            c.webhooks = vec![
+                webhook("busy", "410526101", busy, WebhookFormat::Markdown),
+                webhook("gone", "410526101", gone, WebhookFormat::Json),
+            ];
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    insert_task(&db, 2, "410526101", t0());
+
+    // 404 is given up after one attempt; 503 is retried once the clock passes the backoff.
+    eventually(WAIT, "first attempts", || async {
+        let failed = deliveries(&s, "failed").await;
+        let pending = deliveries(&s, "pending").await;
+        (failed.len() == 1 && pending.len() == 1 && pending[0]["last_error"].is_string())
+            .then_some((failed, pending))
+    })
+    .await;
+    let failed = deliveries(&s, "failed").await;
+    assert_eq!(failed[0]["webhook"], "gone");
+    assert_eq!(failed[0]["attempts"], 1);
+    assert_eq!(failed[0]["status"], "failed");
+    let err = failed[0]["last_error"].as_str().unwrap();
+    assert!(err.contains("HTTP 404 (not retried)"), "{err}");
+    let pending = deliveries(&s, "pending").await;
+    assert_eq!(pending[0]["attempts"], 1);
+    assert!(pending[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 503"));
+    assert_eq!(
+        rx.seen().len(),
+        1,
+        "only /hook/busy reaches the handler once"
+    );
+
+    clock.advance(chrono::Duration::seconds(61));
+    eventually(WAIT, "the second attempt given up", || async {
+        (deliveries(&s, "failed").await.len() == 2).then_some(())
+    })
+    .await;
+    let failed = deliveries(&s, "failed").await;
+    let busy = failed.iter().find(|d| d["webhook"] == "busy").unwrap();
+    assert_eq!(busy["attempts"], 2);
+    assert_eq!(busy["idempotency_key"], "task-2-new-410526101:busy");
+    assert_eq!(busy["kind"], "task_new");
+    assert_eq!(busy["task_id"], 2);
+    assert!(busy["gave_up_at"].is_string());
+    assert!(busy["delivered_at"].is_null());
+    assert!(deliveries(&s, "pending").await.is_empty());
+    assert!(deliveries(&s, "delivered").await.is_empty());
+    assert_eq!(rx.seen().len(), 2);
+    assert!(rx.seen().iter().all(|r| r.answered == 503));
+    // No further attempts however far the clock moves.
+    clock.advance(chrono::Duration::hours(5));
+    s.notify_passes(3).await;
+    let m = s.metrics().await;
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"gave_up\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"retried\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("strawfire_notify_pending 0"), "{m}");
+    assert_eq!(rx.seen().len(), 2);
+    // The task was never notified.
+    assert_eq!(task_state(&db, 2), ("new".into(), None));
+    assert!(task_audit(&db, 2).is_empty());
+
+    // Operators only, and the parameters are checked.
+    let (code, _) = s.get("/api/v1/deliveries", COUNTY_A).await;
+    assert_eq!(code, 403);
+    let (code, _) = s.get("/api/v1/deliveries", PATROL_A1).await;
+    assert_eq!(code, 403);
+    let (code, v) = s.get("/api/v1/deliveries?status=lost", ADMIN).await;
+    assert_eq!((code, v["field"].as_str()), (400, Some("status")), "{v}");
+    let (code, v) = s.get("/api/v1/deliveries?state=failed", ADMIN).await;
+    assert_eq!((code, v["field"].as_str()), (400, Some("state")), "{v}");
+    let (code, v) = s.get("/api/v1/deliveries?limit=0", ADMIN).await;
+    assert_eq!((code, v["field"].as_str()), (400, Some("limit")), "{v}");
+    let (code, v) = s.get("/api/v1/deliveries", ADMIN).await;
+    assert_eq!(code, 200);
+    assert_eq!(v["counts"]["failed"], 2, "{v}");
+    s.stop().await;
+}
