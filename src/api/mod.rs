@@ -8,6 +8,7 @@ pub mod events;
 pub mod health;
 pub mod hotspots;
 pub mod params;
+pub mod rankings;
 pub mod scenes;
 pub mod sensor_alerts;
 pub mod units;
@@ -65,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::one))
         .route("/api/v1/units/{code}", get(units::one))
+        .route("/api/v1/rankings/daily", get(rankings::daily))
+        .route("/api/v1/rankings/daily.html", get(rankings::daily_html))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

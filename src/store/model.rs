@@ -22,6 +22,9 @@ pub enum Origin {
         /// (rows, cols).
         shape: (usize, usize),
         summary: ObservationSummary,
+        /// Land and clear land seen per county and township (`scene_coverage`); empty when no
+        /// layers place the samples.
+        coverage: Vec<crate::rank::coverage::UnitCoverage>,
     },
     /// A hotspot feed file or body (FIRMS CSV or GeoJSON).
     Feed {
