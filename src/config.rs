@@ -331,7 +331,10 @@ impl Config {
             return Err(bad("fuse", "distances and windows must be >= 0"));
         }
         if crate::rank::season::parse_month_day(&self.rank.season_start).is_none() {
-            return Err(bad("rank.season_start", "a month and day, MM-DD (e.g. 05-20)"));
+            return Err(bad(
+                "rank.season_start",
+                "a month and day, MM-DD (e.g. 05-20)",
+            ));
         }
         if !(0.0..=1.0).contains(&self.rank.min_clear_share) {
             return Err(bad("rank.min_clear_share", "a share between 0 and 1"));

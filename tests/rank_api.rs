@@ -21,7 +21,11 @@ async fn server() -> TestServer {
     )
     .await;
     // A second connection to the server's store file (WAL: both may read and write).
-    let db = s.dir.path().join("data").join(strawfire::service::STORE_FILE);
+    let db = s
+        .dir
+        .path()
+        .join("data")
+        .join(strawfire::service::STORE_FILE);
     let store = SqliteStore::open(&db).unwrap();
     fill_rank_store(&store, &rank_locator(), &db);
     s
@@ -50,13 +54,18 @@ async fn the_daily_table_is_served_to_admin_and_counties_and_refused_to_patrols(
     let (status, v) = s.get("/api/v1/rankings/daily?date=2024-06-09", ADMIN).await;
     assert_eq!((status, v["level"].as_str()), (200, Some("county")));
     let (status, v) = s
-        .get("/api/v1/rankings/daily?date=2024-06-09&level=township", COUNTY_A)
+        .get(
+            "/api/v1/rankings/daily?date=2024-06-09&level=township",
+            COUNTY_A,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["rows"].as_array().unwrap().len(), 8);
     assert_eq!(v["rows"][0]["code"], "410526100");
 
-    let (status, v) = s.get("/api/v1/rankings/daily?date=2024-06-09", PATROL_A1).await;
+    let (status, v) = s
+        .get("/api/v1/rankings/daily?date=2024-06-09", PATROL_A1)
+        .await;
     assert_eq!(status, 403, "{v}");
     let r = s
         .client

@@ -41,12 +41,21 @@ fn report_from_the_store_is_self_contained_and_shows_its_map() {
     ]));
     let html_path = dir.path().join("r.html");
     ok(strawfire(&[
-        "rank", "--date", "2024-06-09", "--format", "html", "-o",
-        html_path.to_str().unwrap(), "--data-dir", d,
+        "rank",
+        "--date",
+        "2024-06-09",
+        "--format",
+        "html",
+        "-o",
+        html_path.to_str().unwrap(),
+        "--data-dir",
+        d,
     ]));
     let html = std::fs::read_to_string(&html_path).unwrap();
     // One file: nothing fetched from anywhere.
-    for needle in ["http://", "https://", "<script", "<link", "<img", "src=", "href=", "@import"] {
+    for needle in [
+        "http://", "https://", "<script", "<link", "<img", "src=", "href=", "@import",
+    ] {
         assert!(!html.contains(needle), "the report references `{needle}`");
     }
     assert!(html.split("url(").skip(1).all(|s| s.starts_with('#')));
@@ -78,12 +87,26 @@ fn report_from_the_store_is_self_contained_and_shows_its_map() {
     assert_eq!(rows, 10);
 
     // JSON and CSV of the same day agree, and every county has a clear share from the scene.
-    let json = ok(strawfire(&["rank", "--date", "2024-06-09", "--format", "json", "--data-dir", d]));
+    let json = ok(strawfire(&[
+        "rank",
+        "--date",
+        "2024-06-09",
+        "--format",
+        "json",
+        "--data-dir",
+        d,
+    ]));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["clear_share"].is_number()));
-    let csv = ok(strawfire(&["rank", "--date", "2024-06-09", "--data-dir", d]));
+    let csv = ok(strawfire(&[
+        "rank",
+        "--date",
+        "2024-06-09",
+        "--data-dir",
+        d,
+    ]));
     let csv = String::from_utf8(csv.stdout).unwrap();
     let lines: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(lines.len(), rows.len());
@@ -103,8 +126,15 @@ fn no_store_is_an_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");
     let o = strawfire(&[
-        "rank", "--date", "2024-06-09", "--format", "html", "-o", out.to_str().unwrap(),
-        "--data-dir", dir.path().join("none").to_str().unwrap(),
+        "rank",
+        "--date",
+        "2024-06-09",
+        "--format",
+        "html",
+        "-o",
+        out.to_str().unwrap(),
+        "--data-dir",
+        dir.path().join("none").to_str().unwrap(),
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no store"));

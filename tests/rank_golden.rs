@@ -22,9 +22,16 @@ fn golden(name: &str, got: &str) {
         std::fs::write(&path, got).unwrap();
         return;
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create)", path.display()));
-    assert_eq!(got, want, "{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)");
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        got, want,
+        "{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"
+    );
 }
 
 fn tables() -> (DailyRanking, DailyRanking) {
@@ -81,10 +88,20 @@ fn county_table_says_what_the_known_store_holds() {
     );
     let row = |c: &str| t.rows.iter().find(|r| r.code == c).unwrap();
     let a = row("410526");
-    assert_eq!((a.fire_points, a.fire_points_farmland, a.fire_points_after_masks), (3, Some(2), 3));
+    assert_eq!(
+        (
+            a.fire_points,
+            a.fire_points_farmland,
+            a.fire_points_after_masks
+        ),
+        (3, Some(2), 3)
+    );
     assert_eq!((a.events, a.verified_burnings), (3, 1));
     assert_eq!(a.false_alarm_share, Some(0.5));
-    assert_eq!((a.verdict_median_min, a.verdict_p90_min), (Some(35.0), Some(47.0)));
+    assert_eq!(
+        (a.verdict_median_min, a.verdict_p90_min),
+        (Some(35.0), Some(47.0))
+    );
     // Two of three in time (the third is overdue without a verdict).
     assert_eq!(a.within_deadline_share, Some(0.6667));
     assert_eq!(a.per_1000ha, Some(0.06));
@@ -94,7 +111,14 @@ fn county_table_says_what_the_known_store_holds() {
     assert_eq!(a.parent.as_deref(), Some("410500"));
     assert_eq!(a.name, "A县");
     let b = row("410527");
-    assert_eq!((b.fire_points, b.fire_points_farmland, b.fire_points_after_masks), (4, Some(1), 3));
+    assert_eq!(
+        (
+            b.fire_points,
+            b.fire_points_farmland,
+            b.fire_points_after_masks
+        ),
+        (4, Some(1), 3)
+    );
     assert_eq!(b.within_deadline_share, Some(0.0));
     assert_eq!(b.false_alarm_share, Some(0.0));
     assert!(b.first_fire_of_season);

@@ -54,8 +54,7 @@ async fn table(
     let placer = s.service.placer().clone();
     let cfg = s.service.rank_config().clone();
     let now = s.service.clock().now();
-    Ok(s
-        .service
+    Ok(s.service
         .store(move |st| rankings::daily(st, placer.as_ref(), &cfg, date, level, now))
         .await?)
 }

@@ -185,7 +185,14 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
         RankLevel::County => strawfire::rank::RankLevel::County,
         RankLevel::Township => strawfire::rank::RankLevel::Township,
     };
-    let table = daily(&store, placer.as_ref(), &cfg.rank, date, level, chrono::Utc::now())?;
+    let table = daily(
+        &store,
+        placer.as_ref(),
+        &cfg.rank,
+        date,
+        level,
+        chrono::Utc::now(),
+    )?;
     let bytes = match args.format {
         RankFormat::Json => {
             let mut b = serde_json::to_vec_pretty(&table)?;

@@ -45,7 +45,10 @@ pub struct UnitCoverage {
 /// assert_eq!(grid_step(6464, 6400, 250_000), 13); // 498 × 493 samples
 /// ```
 pub fn grid_step(rows: usize, cols: usize, max: usize) -> usize {
-    let mut k = ((rows as f64 * cols as f64 / max.max(1) as f64).sqrt().floor() as usize).max(1);
+    let mut k = ((rows as f64 * cols as f64 / max.max(1) as f64)
+        .sqrt()
+        .floor() as usize)
+        .max(1);
     while rows.div_ceil(k) * cols.div_ceil(k) > max.max(1) {
         k += 1;
     }
@@ -113,9 +116,19 @@ mod tests {
 
     #[test]
     fn grid_step_keeps_under_the_cap_and_is_one_for_small_scenes() {
-        for (r, c) in [(1, 1), (200, 200), (500, 500), (501, 500), (6464, 6400), (10, 100_000)] {
+        for (r, c) in [
+            (1, 1),
+            (200, 200),
+            (500, 500),
+            (501, 500),
+            (6464, 6400),
+            (10, 100_000),
+        ] {
             let k = grid_step(r, c, MAX_SAMPLES);
-            assert!(r.div_ceil(k) * c.div_ceil(k) <= MAX_SAMPLES, "{r}x{c} k={k}");
+            assert!(
+                r.div_ceil(k) * c.div_ceil(k) <= MAX_SAMPLES,
+                "{r}x{c} k={k}"
+            );
             // And not coarser than needed.
             if k > 1 {
                 assert!(r.div_ceil(k - 1) * c.div_ceil(k - 1) > MAX_SAMPLES);
@@ -155,7 +168,14 @@ mod tests {
         });
         let got: Vec<_> = rows
             .iter()
-            .map(|r| (r.level.as_str(), r.unit.as_str(), r.land_pixels, r.clear_pixels))
+            .map(|r| {
+                (
+                    r.level.as_str(),
+                    r.unit.as_str(),
+                    r.land_pixels,
+                    r.clear_pixels,
+                )
+            })
             .collect();
         assert_eq!(
             got,

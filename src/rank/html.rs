@@ -38,7 +38,11 @@ pub fn report_html(t: &DailyRanking, map_svg: &str) -> String {
         date = t.date,
         off = t.utc_offset_h
     );
-    let not_obs = t.rows.iter().filter(|r| r.status == Status::NotObserved).count();
+    let not_obs = t
+        .rows
+        .iter()
+        .filter(|r| r.status == Status::NotObserved)
+        .count();
     let unknown = t
         .rows
         .iter()
@@ -50,7 +54,7 @@ pub fn report_html(t: &DailyRanking, map_svg: &str) -> String {
          A unit whose best overpass saw less than {:.0}% of its land clear of cloud is <b>not observed</b> \
          ({not_obs} today): it is listed last and not ranked, since zero fires under cloud proves nothing. \
          <b>Coverage unknown</b> ({unknown} today): no cloud information for the unit that day \
-         (feed-only data), ranked but flagged.</p>",
+         (feed-only data, or outside the day's scenes), ranked but flagged.</p>",
         t.min_clear_share * 100.0
     );
     o.push_str(map_svg);

@@ -17,7 +17,8 @@ use super::facts::{RankLevel, RankQuery};
 /// assert_eq!(to.to_rfc3339(), "2024-06-09T16:00:00+00:00");
 /// ```
 pub fn local_day(date: NaiveDate, utc_offset_h: i32) -> (DateTime<Utc>, DateTime<Utc>) {
-    let off = FixedOffset::east_opt(utc_offset_h * 3600).unwrap_or(FixedOffset::east_opt(0).unwrap());
+    let off =
+        FixedOffset::east_opt(utc_offset_h * 3600).unwrap_or(FixedOffset::east_opt(0).unwrap());
     let start = off
         .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
         .single()

@@ -8,13 +8,15 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use geo::{BoundingRect, MultiPolygon, Simplify};
+use geo::{BoundingRect, InteriorPoint, MultiPolygon, Simplify};
 
 use super::fair::Status;
 use super::table::DailyRanking;
 
-/// Width of the drawing, px.
+/// Largest width of the drawing, px.
 pub const WIDTH: f64 = 800.0;
+/// Largest height of the drawing, px (a tall province still fits a screen).
+pub const HEIGHT: f64 = 640.0;
 
 /// A hotspot to draw: (lon, lat) and whether a mask flags it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,7 +44,11 @@ pub fn escape(s: &str) -> String {
 
 /// Draws the map of a table. `units` are (code, boundary) of the table's level; units without
 /// a row are drawn unshaded.
-pub fn map_svg(t: &DailyRanking, units: &[(&str, &MultiPolygon<f64>)], points: &[MapPoint]) -> String {
+pub fn map_svg(
+    t: &DailyRanking,
+    units: &[(&str, &MultiPolygon<f64>)],
+    points: &[MapPoint],
+) -> String {
     // Extent: the units, else the points.
     let mut ext: Option<(f64, f64, f64, f64)> = None;
     let mut grow = |x0: f64, y0: f64, x1: f64, y1: f64| {
@@ -66,7 +72,8 @@ pub fn map_svg(t: &DailyRanking, units: &[(&str, &MultiPolygon<f64>)], points: &
     let pad = ((e0 - w0).max(n0 - s0) * 0.03).max(0.01);
     let (w, s, e, n) = (w0 - pad, s0 - pad, e0 + pad, n0 + pad);
     let kx = ((s + n) / 2.0).to_radians().cos();
-    let scale = WIDTH / ((e - w) * kx);
+    let scale = (WIDTH / ((e - w) * kx)).min(HEIGHT / (n - s));
+    let width = ((e - w) * kx * scale).ceil();
     let height = ((n - s) * scale).ceil();
     let px = |lon: f64, lat: f64| ((lon - w) * kx * scale, (n - lat) * scale);
     let tolerance = 0.7 / scale;
@@ -82,7 +89,7 @@ pub fn map_svg(t: &DailyRanking, units: &[(&str, &MultiPolygon<f64>)], points: &
     let mut o = String::new();
     let _ = write!(
         o,
-        r#"<svg class="map" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" aria-label="hotspots {} over {} boundaries">"#,
+        r#"<svg class="map" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="hotspots {} over {} boundaries">"#,
         t.date,
         t.level.as_str()
     );
@@ -123,7 +130,13 @@ pub fn map_svg(t: &DailyRanking, units: &[(&str, &MultiPolygon<f64>)], points: &
             }
         }
         let title = row.map_or(code.to_string(), |r| {
-            format!("{} {} — {} fire points, {}", r.name, r.code, r.fire_points, r.status.as_str())
+            format!(
+                "{} {} — {} fire points, {}",
+                r.name,
+                r.code,
+                r.fire_points,
+                r.status.as_str()
+            )
         });
         let _ = write!(
             o,
@@ -132,6 +145,18 @@ pub fn map_svg(t: &DailyRanking, units: &[(&str, &MultiPolygon<f64>)], points: &
             escape(code),
             escape(&title)
         );
+    }
+    // Names over the shapes, under the hotspots.
+    for (code, shape) in units {
+        if let Some(at) = shape.interior_point() {
+            let (x, y) = px(at.x(), at.y());
+            let name = rows.get(code).map_or(*code, |r| r.name.as_str());
+            let _ = write!(
+                o,
+                r##"<text class="label" x="{x:.1}" y="{y:.1}" font-size="11" text-anchor="middle" fill="#333">{}</text>"##,
+                escape(name)
+            );
+        }
     }
     for p in points {
         let (x, y) = px(p.lon, p.lat);
@@ -190,8 +215,16 @@ mod tests {
         };
         let t = build(&facts, &[], &p);
         let pts = [
-            MapPoint { lon: 114.25, lat: 35.25, masked: false },
-            MapPoint { lon: 114.75, lat: 35.4, masked: true },
+            MapPoint {
+                lon: 114.25,
+                lat: 35.25,
+                masked: false,
+            },
+            MapPoint {
+                lon: 114.75,
+                lat: 35.4,
+                masked: true,
+            },
         ];
         let svg = map_svg(&t, &[("A", &a), ("B<", &b)], &pts);
         assert_eq!(svg.matches("<path class=\"unit").count(), 2);
@@ -199,10 +232,28 @@ mod tests {
         assert!(svg.contains("data-code=\"B&lt;\""));
         assert!(svg.contains("class=\"hotspot masked\""));
         // Every coordinate within the drawing.
-        let height: f64 = svg.split("height=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        let height: f64 = svg
+            .split("height=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let width: f64 = svg
+            .split("width=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(width <= WIDTH && height <= HEIGHT && width > 0.0 && height > 0.0);
         for c in svg.split("cx=\"").skip(1) {
             let x: f64 = c.split('"').next().unwrap().parse().unwrap();
-            assert!((0.0..=WIDTH).contains(&x));
+            assert!((0.0..=width).contains(&x));
         }
         for c in svg.split("cy=\"").skip(1) {
             let y: f64 = c.split('"').next().unwrap().parse().unwrap();

@@ -111,7 +111,10 @@ fn task_figures(tasks: &[&TaskFact], now: DateTime<Utc>) -> TaskFigures {
     let no_fire = verdicts.iter().filter(|v| v.starts_with("no_fire")).count();
     let mut minutes: Vec<f64> = tasks
         .iter()
-        .filter_map(|t| t.verified_at.map(|v| (v - t.created_at).num_seconds() as f64 / 60.0))
+        .filter_map(|t| {
+            t.verified_at
+                .map(|v| (v - t.created_at).num_seconds() as f64 / 60.0)
+        })
         .collect();
     minutes.sort_by(f64::total_cmp);
     let due: Vec<&&TaskFact> = tasks
@@ -163,10 +166,8 @@ fn coverage_by_code(c: &[CoverageFact]) -> HashMap<&str, Vec<&CoverageFact>> {
 /// assert_eq!(t.rows[1].status.as_str(), "coverage_unknown"); // a feed-only day
 /// ```
 pub fn build(facts: &DayFacts, units: &[UnitRef], p: &RankParams) -> DailyRanking {
-    let mut all: BTreeMap<String, UnitRef> = units
-        .iter()
-        .map(|u| (u.code.clone(), u.clone()))
-        .collect();
+    let mut all: BTreeMap<String, UnitRef> =
+        units.iter().map(|u| (u.code.clone(), u.clone())).collect();
     let seen = facts
         .hotspots
         .iter()
@@ -191,8 +192,11 @@ pub fn build(facts: &DayFacts, units: &[UnitRef], p: &RankParams) -> DailyRankin
     for t in &facts.tasks {
         tasks.entry(t.code.as_str()).or_default().push(t);
     }
-    let first: HashMap<&str, DateTime<Utc>> =
-        facts.first_fire.iter().map(|(c, t)| (c.as_str(), *t)).collect();
+    let first: HashMap<&str, DateTime<Utc>> = facts
+        .first_fire
+        .iter()
+        .map(|(c, t)| (c.as_str(), *t))
+        .collect();
     let offset = chrono::FixedOffset::east_opt(p.utc_offset_h * 3600)
         .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap());
 

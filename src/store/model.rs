@@ -10,6 +10,8 @@ use crate::hotspot::{Confidence, Hotspot};
 /// Where a batch comes from. Scenes and feed files carry the SHA-256 of their bytes: a second
 /// batch with the same hash is a no-op.
 #[derive(Debug, Clone)]
+// One Origin per batch (thousands of hotspots beside it): its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Origin {
     /// A scanned scene: its hotspots and what it observed.
     Scene {

@@ -115,7 +115,8 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
         let rows = st
             .query_map([from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
             .ctx("query rank events")?;
-        rows.collect::<Result<Vec<_>, _>>().ctx("read rank events")?
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("read rank events")?
     };
     let tasks = {
         let mut st = c

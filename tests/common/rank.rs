@@ -33,7 +33,9 @@ pub fn rank_now() -> DateTime<Utc> {
 }
 
 fn rect(w: f64, s: f64, e: f64, n: f64) -> MultiPolygon<f64> {
-    MultiPolygon(vec![polygon![(x: w, y: s), (x: e, y: s), (x: e, y: n), (x: w, y: n)]])
+    MultiPolygon(vec![
+        polygon![(x: w, y: s), (x: e, y: s), (x: e, y: n), (x: w, y: n)],
+    ])
 }
 
 const COUNTIES: [(&str, &str, &str, Option<f64>); 4] = [
@@ -149,7 +151,12 @@ fn county_cov(code: &str, land: u64, clear: u64) -> Vec<UnitCoverage> {
     ]
 }
 
-fn scene(sha: &str, time: DateTime<Utc>, hotspots: Vec<Hotspot>, coverage: Vec<UnitCoverage>) -> IngestBatch {
+fn scene(
+    sha: &str,
+    time: DateTime<Utc>,
+    hotspots: Vec<Hotspot>,
+    coverage: Vec<UnitCoverage>,
+) -> IngestBatch {
     IngestBatch {
         origin: Origin::Scene {
             sha256: sha.into(),
@@ -203,7 +210,11 @@ pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer, db: &std::path::P
                 "week-ago",
                 week_ago,
                 vec![hotspot(114.30, 35.40, week_ago)],
-                [county_cov("410526", 500, 500), county_cov("410527", 500, 20)].concat(),
+                [
+                    county_cov("410526", 500, 500),
+                    county_cov("410527", 500, 20),
+                ]
+                .concat(),
             ),
             &p,
             placer,
@@ -218,8 +229,16 @@ pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer, db: &std::path::P
         },
         source: "test".into(),
         hotspots: vec![
-            hotspot(114.15, 35.90, Utc.with_ymd_and_hms(2024, 5, 25, 5, 0, 0).unwrap()),
-            hotspot(115.25, 35.25, Utc.with_ymd_and_hms(2024, 5, 10, 5, 0, 0).unwrap()),
+            hotspot(
+                114.15,
+                35.90,
+                Utc.with_ymd_and_hms(2024, 5, 25, 5, 0, 0).unwrap(),
+            ),
+            hotspot(
+                115.25,
+                35.25,
+                Utc.with_ymd_and_hms(2024, 5, 10, 5, 0, 0).unwrap(),
+            ),
         ],
         alerts: Vec::new(),
     };
@@ -251,7 +270,11 @@ pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer, db: &std::path::P
                 event,
                 township,
                 county,
-                if verdict.is_some() { "verified" } else { "dispatched" },
+                if verdict.is_some() {
+                    "verified"
+                } else {
+                    "dispatched"
+                },
                 created.timestamp(),
                 verified,
                 (created + Duration::minutes(15)).timestamp(),
