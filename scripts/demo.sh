@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled samples, with no server: scan each sample scene for fires, locate
 # every hotspot to its county, township and field (masking power plants), and rank the counties
-# and townships by day. Results go to out/.
+# and townships by day; then the same scenes through the store for the fair daily ranking reports.
+# Results go to out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -28,5 +29,13 @@ plants=../shared/data/heatsources/wri_gppd_china_power_plants.csv
   --parcels "$parcels" "${masks[@]}" -o out/located.csv 2> >(grep -v "no geometry, skipped" >&2)
 "$bin" rank --hotspots "${hotspots[@]}" --admin "$counties" --admin "$townships" --level county -o out/rank-county.csv
 "$bin" rank --hotspots "${hotspots[@]}" --admin "$counties" --admin "$townships" --level township -o out/rank-township.csv
-echo "results in out/: *.hotspots.csv|geojson (per scene), located.csv, rank-county.csv, rank-township.csv" >&2
+# The store form: the sample scenes into an embedded store (their cloud masks give each unit's
+# clear-sky coverage), then the fair daily ranking of each local day (UTC+8) as a self-contained
+# HTML report with its map and as CSV.
+"$bin" ingest --data-dir out/data "${scenes[@]}"
+for date in 2024-06-08 2024-06-09; do
+  "$bin" rank --date "$date" --data-dir out/data --format html -o "out/ranking-$date.html"
+  "$bin" rank --date "$date" --data-dir out/data --format csv -o "out/ranking-$date.csv"
+done
+echo "results in out/: *.hotspots.csv|geojson (per scene), located.csv, rank-county.csv, rank-township.csv, ranking-<date>.html|csv (store form, data in out/data)" >&2
 column -s, -t < out/rank-county.csv >&2 || cat out/rank-county.csv >&2

@@ -54,6 +54,7 @@ pub struct Config {
     /// Webhooks that notices are delivered to (per unit).
     pub webhooks: Vec<WebhookConfig>,
     pub notify: NotifyConfig,
+    pub rank: RankConfig,
 }
 
 impl Default for Config {
@@ -73,6 +74,7 @@ impl Default for Config {
             tokens: Vec::new(),
             webhooks: Vec::new(),
             notify: NotifyConfig::default(),
+            rank: RankConfig::default(),
         }
     }
 }
@@ -237,6 +239,37 @@ fn one() -> u32 {
 /// Dispatch: which events get a task, priority, deadlines, escalation, and the feedback from
 /// verdicts into masks (the `[dispatch]` table). `normal`/`high` are the deadline sets of
 /// [`crate::dispatch::Policy`].
+/// Daily rankings (`[rank]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RankConfig {
+    /// First day of the burning season, `MM-DD` (first fire of the season counts from here).
+    pub season_start: String,
+    /// A unit whose best overpass of the day saw less of its land clear is "not observed".
+    pub min_clear_share: f64,
+    /// The reporting day's offset from UTC, hours (China Standard Time: 8).
+    pub utc_offset_h: i32,
+}
+
+impl Default for RankConfig {
+    fn default() -> Self {
+        RankConfig {
+            season_start: "05-20".into(),
+            min_clear_share: 0.5,
+            utc_offset_h: 8,
+        }
+    }
+}
+
+impl RankConfig {
+    /// The season start as (month, day); validated at load, so the default on a bad value is
+    /// never used by a loaded config.
+    pub fn season(&self) -> (u32, u32) {
+        crate::rank::season::parse_month_day(&self.season_start).unwrap_or((5, 20))
+    }
+}
+
+/// Dispatch policy (used by dispatch, a later issue; read and validated now).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct DispatchConfig {
@@ -373,6 +406,18 @@ impl Config {
         }
         if self.limits.photo_bytes < 1024 {
             return Err(bad("limits.photo_bytes", "at least 1024"));
+        }
+        if crate::rank::season::parse_month_day(&self.rank.season_start).is_none() {
+            return Err(bad(
+                "rank.season_start",
+                "a month and day, MM-DD (e.g. 05-20)",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.rank.min_clear_share) {
+            return Err(bad("rank.min_clear_share", "a share between 0 and 1"));
+        }
+        if !(-12..=14).contains(&self.rank.utc_offset_h) {
+            return Err(bad("rank.utc_offset_h", "hours between -12 and 14"));
         }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::api::auth::Role::parse(&t.role)

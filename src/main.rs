@@ -29,7 +29,7 @@ enum Command {
     Ingest(commands::ingest::Args),
     /// Add county, township, village, parcel and mask columns to every hotspot row (batch).
     Locate(Box<commands::locate::Args>),
-    /// Daily ranking of counties or townships by hotspots, from hotspot files (batch).
+    /// Daily ranking of counties or townships: fair table of a stored day (--date) or batch from hotspot files.
     Rank(Box<commands::rank::Args>),
 }
 

@@ -11,6 +11,7 @@ use crate::detect::{
 };
 use crate::hotspot::{DayNight, Hotspot};
 use crate::model::SensorModel;
+use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
 use crate::raster::{self, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
 use crate::Error;
 
@@ -50,6 +51,9 @@ pub struct ScanResult {
     pub model_name: String,
     pub hotspots: Vec<Hotspot>,
     pub detection: Detection,
+    /// Land pixels on a regular grid with whether each was seen clear, for fair rankings
+    /// (`rank::coverage`).
+    pub coverage_samples: Vec<CoverageSample>,
     pub timing: Timing,
 }
 
@@ -131,6 +135,11 @@ pub fn scan_scene(
             path: path.to_path_buf(),
             message,
         })?;
+    let coverage_samples =
+        coverage_samples(&projector, &detection).map_err(|message| RasterError::Transform {
+            path: path.to_path_buf(),
+            message,
+        })?;
     let georef = t2.elapsed();
 
     Ok(ScanResult {
@@ -139,12 +148,35 @@ pub fn scan_scene(
         model_name: model.name.clone(),
         hotspots,
         detection,
+        coverage_samples,
         timing: Timing {
             read,
             detect,
             georef,
         },
     })
+}
+
+/// The land pixels of a regular grid (at most `MAX_SAMPLES`) with their centres and whether each
+/// was seen clear: what the scene observed, for fair rankings.
+fn coverage_samples(p: &Wgs84Projector, d: &Detection) -> Result<Vec<CoverageSample>, String> {
+    let (rows, cols) = d.mask.dim();
+    let k = grid_step(rows, cols, MAX_SAMPLES);
+    let mut at = Vec::new();
+    let mut clear = Vec::new();
+    for r in (0..rows).step_by(k) {
+        for c in (0..cols).step_by(k) {
+            if let Some(is_clear) = land_class(d.mask[[r, c]]) {
+                at.push((r as f64 + 0.5, c as f64 + 0.5));
+                clear.push(is_clear);
+            }
+        }
+    }
+    Ok(p.to_lonlat(&at)?
+        .into_iter()
+        .zip(clear)
+        .map(|((lon, lat), clear)| CoverageSample { lon, lat, clear })
+        .collect())
 }
 
 /// Pixel area per row, measured at the centre column (one transform call for all rows).

@@ -13,6 +13,7 @@ pub mod hotspots;
 pub mod mask_candidates;
 pub mod params;
 pub mod precision;
+pub mod rankings;
 pub mod scenes;
 pub mod sensor_alerts;
 pub mod tasks;
@@ -92,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/precision", get(precision::get))
         .route("/api/v1/audit", get(audit::get))
         .route("/api/v1/deliveries", get(deliveries::list))
+        .route("/api/v1/rankings/daily", get(rankings::daily))
+        .route("/api/v1/rankings/daily.html", get(rankings::daily_html))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

@@ -1,5 +1,10 @@
-//! `strawfire rank --hotspots`: the daily ranking of counties or townships from hotspot files,
-//! no server needed.
+//! `strawfire rank`: the daily ranking of counties or townships.
+//!
+//! - Store form, `strawfire rank --date D [--level] [--format csv|json|html] [-o FILE]
+//!   [--data-dir DIR | --config FILE]`: the fair table of one local day from the embedded store,
+//!   with the layers `serve` uses (no config: the sample layers), the same code as the API.
+//! - Batch form, `strawfire rank --hotspots H.csv --admin LAYER...`: hotspot counts per day from
+//!   hotspot files, no store.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +13,7 @@ use anyhow::{bail, Context};
 use chrono::{FixedOffset, NaiveDate};
 use strawfire::locate::{LayerSpec, Level};
 use strawfire::rank::{rank_daily, LocatedFire};
+use strawfire::service::rankings::{daily, report_html};
 
 use super::layers::{build_locator, query_of, read_feeds};
 
@@ -21,16 +27,27 @@ pub enum RankLevel {
 pub enum RankFormat {
     Csv,
     Json,
+    /// The self-contained report with its map (store form only).
+    Html,
 }
 
 /// Arguments of `strawfire rank` (batch form).
 #[derive(clap::Args)]
 pub struct Args {
-    /// Hotspot files: FIRMS CSV (any variant) or GeoJSON.
-    #[arg(long, required = true, num_args = 1..)]
+    /// Store form: the local day to rank, YYYY-MM-DD.
+    #[arg(long, conflicts_with_all = ["hotspots", "admin", "from", "to", "utc_offset"])]
+    pub date: Option<NaiveDate>,
+    /// Store form: TOML config (data_dir, layers, [rank]); default: the sample layers.
+    #[arg(long, requires = "date")]
+    pub config: Option<PathBuf>,
+    /// Store form: data directory holding the store (overrides the config).
+    #[arg(long, requires = "date")]
+    pub data_dir: Option<PathBuf>,
+    /// Batch form: hotspot files, FIRMS CSV (any variant) or GeoJSON.
+    #[arg(long, required_unless_present = "date", num_args = 1..)]
     pub hotspots: Vec<PathBuf>,
-    /// Admin layers as LAYER_SPEC; give `cropland_ha=FIELD` for per-area figures.
-    #[arg(long, required = true, num_args = 1..)]
+    /// Batch form: admin layers as LAYER_SPEC; give `cropland_ha=FIELD` for per-area figures.
+    #[arg(long, required_unless_present = "date", num_args = 1..)]
     pub admin: Vec<LayerSpec>,
     #[arg(long, value_enum, default_value = "county")]
     pub level: RankLevel,
@@ -51,6 +68,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(date) = args.date {
+        return run_store(&args, date);
+    }
+    if args.format == RankFormat::Html {
+        bail!("--format html needs the store form (--date); the batch form writes csv or json");
+    }
     let level = match args.level {
         RankLevel::County => Level::County,
         RankLevel::Township => Level::Township,
@@ -85,12 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("{outside} hotspots lie in no {level} and are not ranked");
     }
     let rows = rank_daily(&fires, level.as_str(), args.utc_offset, args.from, args.to);
-    let out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let mut bytes = Vec::new();
+    let out: &mut dyn Write = &mut bytes;
     match args.format {
         RankFormat::Json => {
             let mut out = out;
@@ -124,7 +143,76 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             w.flush()?;
         }
+        RankFormat::Html => unreachable!("refused above"),
     }
+    write_whole(args.output.as_deref(), &bytes)?;
     eprintln!("{} rows ({} hotspots ranked)", rows.len(), fires.len());
+    Ok(())
+}
+
+/// Writes the output whole or not at all (a file), or to stdout.
+fn write_whole(output: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output {
+        Some(p) => {
+            let mut out = super::output::AtomicOutput::create(p)?;
+            out.writer()
+                .write_all(bytes)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            out.commit()
+        }
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(bytes)?;
+            Ok(o.flush()?)
+        }
+    }
+}
+
+/// The store form: one local day's fair table from the embedded store.
+fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
+    let cfg = super::serve::load_config(args.config.as_ref(), args.data_dir.as_ref())?;
+    let db = cfg.data_dir.join(strawfire::service::STORE_FILE);
+    if !db.is_file() {
+        bail!(
+            "no store at {} (ingest first: strawfire ingest --data-dir {} ...)",
+            db.display(),
+            cfg.data_dir.display()
+        );
+    }
+    let store = strawfire::store::SqliteStore::open(&db)?;
+    let placer = super::serve::placer(&cfg)?;
+    let level = match args.level {
+        RankLevel::County => strawfire::rank::RankLevel::County,
+        RankLevel::Township => strawfire::rank::RankLevel::Township,
+    };
+    let table = daily(
+        &store,
+        placer.as_ref(),
+        &cfg.rank,
+        date,
+        level,
+        chrono::Utc::now(),
+    )?;
+    let bytes = match args.format {
+        RankFormat::Json => {
+            let mut b = serde_json::to_vec_pretty(&table)?;
+            b.push(b'\n');
+            b
+        }
+        RankFormat::Csv => {
+            let mut b = Vec::new();
+            strawfire::rank::csv::write_csv(&table, &mut b)?;
+            b
+        }
+        RankFormat::Html => report_html(&store, placer.as_ref(), &cfg.rank, &table)?.into_bytes(),
+    };
+    write_whole(args.output.as_deref(), &bytes)?;
+    let ranked = table.rows.iter().filter(|r| r.rank.is_some()).count();
+    eprintln!(
+        "{date} {}: {} units, {ranked} ranked, {} not observed",
+        level.as_str(),
+        table.rows.len(),
+        table.rows.len() - ranked
+    );
     Ok(())
 }

@@ -9,6 +9,7 @@
 pub mod feeds;
 pub mod inbox;
 pub mod metrics;
+pub mod rankings;
 pub mod run;
 pub mod tasks;
 
@@ -96,6 +97,7 @@ struct Inner {
     rules: crate::dispatch::TaskRules,
     /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
     masks: Arc<crate::verify::ConfirmedMasks>,
+    rank: crate::config::RankConfig,
 }
 
 impl Service {
@@ -123,6 +125,7 @@ impl Service {
                 clock: Arc::new(SystemClock),
                 rules: crate::dispatch::TaskRules::from_config(config),
                 masks,
+                rank: config.rank.clone(),
             }),
         }
     }
@@ -138,6 +141,16 @@ impl Service {
     /// Where "now" comes from.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// The locate layers (unit names, boundaries) as the service placed detections with them.
+    pub fn placer(&self) -> &Arc<dyn Placer> {
+        &self.inner.placer
+    }
+
+    /// The `[rank]` settings.
+    pub fn rank_config(&self) -> &crate::config::RankConfig {
+        &self.inner.rank
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -262,8 +275,16 @@ impl Service {
                 .map_err(|e| ServiceError::Task(e.to_string()))?;
             let p = path.to_path_buf();
             let t0 = Instant::now();
+            let placer = self.inner.placer.clone();
             let scanned = tokio::task::spawn_blocking(move || {
-                scan_scene(&p, ModelChoice::FromScene, &|_| {})
+                // What each unit's land looked like to this overpass (fair rankings).
+                scan_scene(&p, ModelChoice::FromScene, &|_| {}).map(|scan| {
+                    let coverage = crate::rank::coverage::tally(&scan.coverage_samples, |x, y| {
+                        let pl = placer.place(x, y, 0.0);
+                        (pl.county, pl.township)
+                    });
+                    (scan, coverage)
+                })
             })
             .await
             .map_err(|e| ServiceError::Task(e.to_string()))?;
@@ -275,7 +296,7 @@ impl Service {
         }
         .await;
         m.queue_add(-1);
-        let scan = result.inspect_err(|_| m.error("scan"))?;
+        let (scan, coverage) = result.inspect_err(|_| m.error("scan"))?;
         let batch = IngestBatch {
             origin: Origin::Scene {
                 sha256: sha.clone(),
@@ -286,6 +307,7 @@ impl Service {
                 model: scan.model_name.clone(),
                 shape: scan.shape,
                 summary: scan.detection.summary.clone(),
+                coverage,
             },
             source: source.to_string(),
             hotspots: scan.hotspots,

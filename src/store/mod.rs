@@ -12,6 +12,7 @@ pub mod error;
 pub mod migrations;
 pub mod model;
 pub mod outbox;
+pub mod rank;
 pub mod sqlite;
 pub mod tasks;
 
@@ -20,6 +21,7 @@ pub use model::{
     AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Origin, Scope,
     SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
 };
+pub use rank::RankStore;
 pub use sqlite::SqliteStore;
 pub use tasks::TaskStore;
 
@@ -27,7 +29,7 @@ use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::Hotspot;
 
 /// A store backend.
-pub trait Store: Send + Sync + TaskStore + deliveries::DeliveryStore {
+pub trait Store: Send + Sync + TaskStore + deliveries::DeliveryStore + RankStore {
     /// Stores a batch in one transaction and fuses its new detections into events. When this
     /// returns `Ok`, the batch is durable (it survives `kill -9` and power loss as far as the
     /// backend's fsync does). A batch whose origin hash is already stored changes nothing and

@@ -10,6 +10,8 @@ use crate::hotspot::{Confidence, Hotspot};
 /// Where a batch comes from. Scenes and feed files carry the SHA-256 of their bytes: a second
 /// batch with the same hash is a no-op.
 #[derive(Debug, Clone)]
+// One Origin per batch (thousands of hotspots beside it): its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Origin {
     /// A scanned scene: its hotspots and what it observed.
     Scene {
@@ -22,6 +24,9 @@ pub enum Origin {
         /// (rows, cols).
         shape: (usize, usize),
         summary: ObservationSummary,
+        /// Land and clear land seen per county and township (`scene_coverage`); empty when no
+        /// layers place the samples.
+        coverage: Vec<crate::rank::coverage::UnitCoverage>,
     },
     /// A hotspot feed file or body (FIRMS CSV or GeoJSON).
     Feed {

@@ -285,6 +285,7 @@ pub(super) fn ingest_tx(
             model,
             shape,
             summary: s,
+            coverage,
         } => {
             if exists(tx, "scenes", sha256)? {
                 report.already_ingested = true;
@@ -306,6 +307,7 @@ pub(super) fn ingest_tx(
                         s.day_pixels as i64, s.night_pixels as i64],
             )
             .ctx("insert summary")?;
+            super::rank::insert_coverage(tx, id, coverage)?;
             ("scene", Some(id), None)
         }
         Origin::Feed { sha256, name, rows } => {

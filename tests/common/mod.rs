@@ -68,5 +68,6 @@ pub fn bin() -> PathBuf {
 }
 pub mod dispatch;
 pub mod receiver;
+pub mod rank;
 pub mod server;
 pub mod tasks;

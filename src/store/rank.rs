@@ -1,0 +1,201 @@
+//! The store side of rankings: the day's facts per unit, aggregated in SQL (counts per unit are
+//! a `GROUP BY`, not a scan in Rust), and the coverage rows a scene leaves at ingest.
+//!
+//! The level names the column (`county` or `township`) of hotspots and events; tasks are
+//! attributed through their event, so a task and its fire count in the same unit.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, Transaction};
+
+use super::error::{SqlContext, StoreError};
+use super::sqlite::{from_ts, ts, SqliteStore};
+use crate::rank::coverage::UnitCoverage;
+use crate::rank::facts::{CoverageFact, DayFacts, RankQuery, TaskFact, UnitHotspots};
+use crate::rank::svg::MapPoint;
+
+/// What rankings read from a store.
+pub trait RankStore {
+    /// The facts of one daily table.
+    fn rank_facts(&self, q: &RankQuery) -> Result<DayFacts, StoreError>;
+
+    /// Positions of the hotspots in [from, to), at most `limit`, for the report's map.
+    fn map_points(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<MapPoint>, StoreError>;
+}
+
+/// Stores a scene's coverage rows (inside the scene's ingest transaction).
+pub(super) fn insert_coverage(
+    tx: &Transaction,
+    scene_id: i64,
+    rows: &[UnitCoverage],
+) -> Result<(), StoreError> {
+    let mut st = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO scene_coverage (scene_id, unit, level, land_pixels, clear_pixels)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .ctx("prepare coverage insert")?;
+    for r in rows {
+        st.execute(params![
+            scene_id,
+            r.unit,
+            r.level,
+            r.land_pixels as i64,
+            r.clear_pixels as i64
+        ])
+        .ctx("insert coverage")?;
+    }
+    Ok(())
+}
+
+fn unit_hotspots(
+    c: &Connection,
+    col: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<UnitHotspots>, StoreError> {
+    let mut st = c
+        .prepare(&format!(
+            "SELECT {col}, COUNT(*), SUM(parcel IS NOT NULL), SUM(mask IS NULL) FROM hotspots
+             WHERE acq_time >= ?1 AND acq_time < ?2 AND {col} IS NOT NULL GROUP BY {col}"
+        ))
+        .ctx("prepare rank hotspots")?;
+    let rows = st
+        .query_map([ts(from), ts(to)], |r| {
+            Ok(UnitHotspots {
+                code: r.get(0)?,
+                fire_points: r.get::<_, i64>(1)? as u64,
+                farmland: r.get::<_, i64>(2)? as u64,
+                after_masks: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .ctx("query rank hotspots")?;
+    rows.collect::<Result<_, _>>().ctx("read rank hotspots")
+}
+
+fn coverage(
+    c: &Connection,
+    level: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<CoverageFact>, StoreError> {
+    let mut st = c
+        .prepare(
+            "SELECT c.scene_id, c.unit, c.land_pixels, c.clear_pixels
+             FROM scene_coverage c JOIN scenes s ON s.id = c.scene_id
+             WHERE c.level = ?1 AND s.acq_time >= ?2 AND s.acq_time < ?3
+             ORDER BY c.unit, c.scene_id",
+        )
+        .ctx("prepare coverage")?;
+    let rows = st
+        .query_map(params![level, ts(from), ts(to)], |r| {
+            Ok(CoverageFact {
+                scene_id: r.get(0)?,
+                code: r.get(1)?,
+                land_pixels: r.get::<_, i64>(2)? as u64,
+                clear_pixels: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .ctx("query coverage")?;
+    rows.collect::<Result<_, _>>().ctx("read coverage")
+}
+
+fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
+    let col = q.level.as_str();
+    let (from, to) = (ts(q.day.0), ts(q.day.1));
+    let events = {
+        let mut st = c
+            .prepare(&format!(
+                "SELECT {col}, COUNT(*) FROM events
+                 WHERE first_seen >= ?1 AND first_seen < ?2 AND {col} IS NOT NULL GROUP BY {col}"
+            ))
+            .ctx("prepare rank events")?;
+        let rows = st
+            .query_map([from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .ctx("query rank events")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("read rank events")?
+    };
+    let tasks = {
+        let mut st = c
+            .prepare(&format!(
+                "SELECT e.{col}, t.created_at, t.verdict_due,
+                        COALESCE(t.verified_at, v.received_at), COALESCE(v.verdict, t.verdict)
+                 FROM tasks t JOIN events e ON e.id = t.event_id
+                 LEFT JOIN verdicts v ON v.task_id = t.id
+                 WHERE t.created_at >= ?1 AND t.created_at < ?2 AND e.{col} IS NOT NULL
+                 ORDER BY t.id"
+            ))
+            .ctx("prepare rank tasks")?;
+        let rows = st
+            .query_map([from, to], |r| {
+                Ok(TaskFact {
+                    code: r.get(0)?,
+                    created_at: from_ts(r.get(1)?),
+                    verdict_due: from_ts(r.get(2)?),
+                    verified_at: r.get::<_, Option<i64>>(3)?.map(from_ts),
+                    verdict: r.get(4)?,
+                })
+            })
+            .ctx("query rank tasks")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("read rank tasks")?
+    };
+    let first_fire = {
+        let mut st = c
+            .prepare(&format!(
+                "SELECT {col}, MIN(acq_time) FROM hotspots
+                 WHERE acq_time >= ?1 AND acq_time < ?2 AND mask IS NULL AND {col} IS NOT NULL
+                 GROUP BY {col}"
+            ))
+            .ctx("prepare first fire")?;
+        let rows = st
+            .query_map([ts(q.season_from), to], |r| {
+                Ok((r.get(0)?, from_ts(r.get(1)?)))
+            })
+            .ctx("query first fire")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("read first fire")?
+    };
+    Ok(DayFacts {
+        hotspots: unit_hotspots(c, col, q.day)?,
+        events,
+        tasks,
+        coverage: coverage(c, col, q.day)?,
+        first_fire,
+        week_ago_hotspots: unit_hotspots(c, col, q.week_ago)?,
+        week_ago_coverage: coverage(c, col, q.week_ago)?,
+    })
+}
+
+impl RankStore for SqliteStore {
+    fn rank_facts(&self, q: &RankQuery) -> Result<DayFacts, StoreError> {
+        self.read(|c| facts(c, q))
+    }
+
+    fn map_points(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<MapPoint>, StoreError> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT lon, lat, mask IS NOT NULL FROM hotspots
+                     WHERE acq_time >= ?1 AND acq_time < ?2 ORDER BY acq_time, id LIMIT ?3",
+                )
+                .ctx("prepare map points")?;
+            let rows = st
+                .query_map(params![ts(from), ts(to), limit as i64], |r| {
+                    Ok(MapPoint {
+                        lon: r.get(0)?,
+                        lat: r.get(1)?,
+                        masked: r.get(2)?,
+                    })
+                })
+                .ctx("query map points")?;
+            rows.collect::<Result<_, _>>().ctx("read map points")
+        })
+    }
+}

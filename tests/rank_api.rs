@@ -1,0 +1,131 @@
+//! `GET /api/v1/rankings/daily` and `/daily.html` through a real server: the known store's table
+//! (the same as the golden file), scope (admin and county tokens see all units, patrols 403, no
+//! token 401) and bad parameters (400 naming the field).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::rank::{fill_rank_store, rank_locator, rank_now};
+use common::server::{TestServer, ADMIN, COUNTY_A, COUNTY_B, PATROL_A1};
+use strawfire::dispatch::ManualClock;
+use strawfire::store::SqliteStore;
+
+async fn server() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_clocked(
+        dir,
+        |_| {},
+        Arc::new(rank_locator()),
+        Arc::new(ManualClock::new(rank_now())),
+    )
+    .await;
+    // A second connection to the server's store file (WAL: both may read and write).
+    let db = s
+        .dir
+        .path()
+        .join("data")
+        .join(strawfire::service::STORE_FILE);
+    let store = SqliteStore::open(&db).unwrap();
+    fill_rank_store(&store, &rank_locator(), &db);
+    s
+}
+
+#[tokio::test]
+async fn the_daily_table_is_served_to_admin_and_counties_and_refused_to_patrols() {
+    let s = server().await;
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/rank/county-2024-06-09.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    for token in [ADMIN, COUNTY_A, COUNTY_B] {
+        let (status, v) = s
+            .get("/api/v1/rankings/daily?date=2024-06-09&level=county", token)
+            .await;
+        assert_eq!(status, 200, "{v}");
+        // Leadership's table is public inside the system: all four counties for every county.
+        assert_eq!(v, want);
+    }
+    // level defaults to county.
+    let (status, v) = s.get("/api/v1/rankings/daily?date=2024-06-09", ADMIN).await;
+    assert_eq!((status, v["level"].as_str()), (200, Some("county")));
+    let (status, v) = s
+        .get(
+            "/api/v1/rankings/daily?date=2024-06-09&level=township",
+            COUNTY_A,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 8);
+    assert_eq!(v["rows"][0]["code"], "410526100");
+
+    let (status, v) = s
+        .get("/api/v1/rankings/daily?date=2024-06-09", PATROL_A1)
+        .await;
+    assert_eq!(status, 403, "{v}");
+    let r = s
+        .client
+        .get(s.url("/api/v1/rankings/daily?date=2024-06-09"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_parameters_name_the_field() {
+    let s = server().await;
+    for (query, field) in [
+        ("", "date"),
+        ("date=2024-13-01", "date"),
+        ("date=09.06.2024", "date"),
+        ("date=2024-06-09&level=village", "level"),
+        ("date=2024-06-09&levle=county", "levle"),
+    ] {
+        for path in ["/api/v1/rankings/daily", "/api/v1/rankings/daily.html"] {
+            let (status, v) = s.get(&format!("{path}?{query}"), ADMIN).await;
+            assert_eq!(status, 400, "{path}?{query}: {v}");
+            assert_eq!(v["field"], field, "{path}?{query}: {v}");
+        }
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_report_is_one_html_page_with_its_map() {
+    let s = server().await;
+    let r = s
+        .client
+        .get(s.url("/api/v1/rankings/daily.html?date=2024-06-09&level=county"))
+        .bearer_auth(COUNTY_B)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert_eq!(html.matches("<path class=\"unit").count(), 4);
+    // The day's nine hotspots, one of them masked.
+    assert_eq!(html.matches("<circle class=\"hotspot").count(), 9);
+    assert_eq!(html.matches("<circle class=\"hotspot masked\"").count(), 1);
+    assert!(html.contains("<tr class=\"not_observed\">"));
+    let r = s
+        .client
+        .get(s.url("/api/v1/rankings/daily.html?date=2024-06-09"))
+        .bearer_auth(PATROL_A1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    s.stop().await;
+}

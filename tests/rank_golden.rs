@@ -1,0 +1,156 @@
+//! Daily rankings on a known store (tests/common/rank.rs) against golden files: counts, rates,
+//! ties, first fire of the season, week on week, not-observed and coverage-unknown units.
+//! `UPDATE_GOLDEN=1 cargo test --test rank_golden` rewrites the files after a deliberate change.
+
+mod common;
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use common::rank::{fill_rank_store, rank_locator, rank_now, RANK_DAY};
+use strawfire::config::RankConfig;
+use strawfire::rank::csv::write_csv;
+use strawfire::rank::{DailyRanking, RankLevel};
+use strawfire::service::rankings::daily;
+use strawfire::store::SqliteStore;
+
+fn golden(name: &str, got: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/rank")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        got, want,
+        "{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"
+    );
+}
+
+fn tables() -> (DailyRanking, DailyRanking) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let store = SqliteStore::open(&db).unwrap();
+    let placer = rank_locator();
+    fill_rank_store(&store, &placer, &db);
+    let date: NaiveDate = RANK_DAY.parse().unwrap();
+    let cfg = RankConfig::default();
+    let t = |level| daily(&store, &placer, &cfg, date, level, rank_now()).unwrap();
+    (t(RankLevel::County), t(RankLevel::Township))
+}
+
+fn csv_of(t: &DailyRanking) -> String {
+    let mut b = Vec::new();
+    write_csv(t, &mut b).unwrap();
+    String::from_utf8(b).unwrap()
+}
+
+#[test]
+fn county_and_township_tables_match_their_golden_files() {
+    let (county, township) = tables();
+    golden(
+        "county-2024-06-09.json",
+        &(serde_json::to_string_pretty(&county).unwrap() + "\n"),
+    );
+    golden("county-2024-06-09.csv", &csv_of(&county));
+    golden(
+        "township-2024-06-09.json",
+        &(serde_json::to_string_pretty(&township).unwrap() + "\n"),
+    );
+    golden("township-2024-06-09.csv", &csv_of(&township));
+}
+
+/// The facts the golden files must hold, spelled out (so a wrong golden file cannot be accepted
+/// by accident).
+#[test]
+fn county_table_says_what_the_known_store_holds() {
+    let (t, _) = tables();
+    let got: Vec<_> = t
+        .rows
+        .iter()
+        .map(|r| (r.code.as_str(), r.rank, r.status.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("410526", Some(1), "ranked"),
+            ("410527", Some(1), "ranked"),
+            ("410621", Some(3), "coverage_unknown"),
+            ("410727", None, "not_observed"),
+        ]
+    );
+    let row = |c: &str| t.rows.iter().find(|r| r.code == c).unwrap();
+    let a = row("410526");
+    assert_eq!(
+        (
+            a.fire_points,
+            a.fire_points_farmland,
+            a.fire_points_after_masks
+        ),
+        (3, Some(2), 3)
+    );
+    assert_eq!((a.events, a.verified_burnings), (3, 1));
+    assert_eq!(a.false_alarm_share, Some(0.5));
+    assert_eq!(
+        (a.verdict_median_min, a.verdict_p90_min),
+        (Some(35.0), Some(47.0))
+    );
+    // Two of three in time (the third is overdue without a verdict).
+    assert_eq!(a.within_deadline_share, Some(0.6667));
+    assert_eq!(a.per_1000ha, Some(0.06));
+    assert_eq!(a.clear_share, Some(0.9));
+    assert!(!a.first_fire_of_season);
+    assert_eq!(a.week_on_week, Some(2));
+    assert_eq!(a.parent.as_deref(), Some("410500"));
+    assert_eq!(a.name, "A县");
+    let b = row("410527");
+    assert_eq!(
+        (
+            b.fire_points,
+            b.fire_points_farmland,
+            b.fire_points_after_masks
+        ),
+        (4, Some(1), 3)
+    );
+    assert_eq!(b.within_deadline_share, Some(0.0));
+    assert_eq!(b.false_alarm_share, Some(0.0));
+    assert!(b.first_fire_of_season);
+    assert_eq!(b.week_on_week, None);
+    assert_eq!(b.clear_share, Some(0.6));
+    let c = row("410621");
+    assert_eq!((c.clear_share, c.per_1000ha), (None, None));
+    assert!(c.first_fire_of_season);
+    assert_eq!((c.false_alarm_share, c.verdict_median_min), (None, None));
+    let d = row("410727");
+    assert_eq!((d.fire_points, d.clear_share), (1, Some(0.2)));
+}
+
+#[test]
+fn township_table_ranks_townships_with_their_county_as_parent() {
+    let (_, t) = tables();
+    assert_eq!(t.rows.len(), 8);
+    let first = &t.rows[0];
+    // A's south township and B's north one (three, one masked) have 2 after masks: a tie.
+    assert_eq!(first.parent.as_deref(), Some(&first.code[..6]));
+    let ranks: Vec<_> = t.rows.iter().map(|r| (r.code.as_str(), r.rank)).collect();
+    assert_eq!(
+        ranks,
+        vec![
+            ("410526100", Some(1)),
+            ("410527101", Some(1)),
+            ("410526101", Some(3)),
+            ("410527100", Some(3)),
+            ("410621101", Some(3)),
+            ("410621100", Some(6)),
+            ("410727100", None),
+            ("410727101", None),
+        ]
+    );
+}
