@@ -48,6 +48,7 @@ pub struct Config {
     pub sensors: Vec<SensorConfig>,
     pub sources: Vec<SourceConfig>,
     pub dispatch: DispatchConfig,
+    pub dashboard: DashboardConfig,
     pub tokens: Vec<TokenConfig>,
 }
 
@@ -64,6 +65,7 @@ impl Default for Config {
             sensors: Vec::new(),
             sources: Vec::new(),
             dispatch: DispatchConfig::default(),
+            dashboard: DashboardConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -240,6 +242,19 @@ impl Default for DispatchConfig {
     }
 }
 
+/// The dashboard and patrol pages. The machines are usually offline: with no `tile_url` the map
+/// is drawn from vector layers of the API only (unit boundaries, parcels); a deployment with a
+/// tile server of its own names it here.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct DashboardConfig {
+    /// A raster tile URL template with `{z}`, `{x}`, `{y}` (e.g. `http://tiles.local/{z}/{x}/{y}.png`);
+    /// empty: no basemap.
+    pub tile_url: String,
+    /// Attribution shown for the tiles (HTML is escaped).
+    pub tile_attribution: String,
+}
+
 /// A bearer token and its role: `admin`, `county:<adcode>`, `patrol:<township code>`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +312,13 @@ impl Config {
         }
         if self.fuse.window_h < 0.0 || self.fuse.extra_distance_m < 0.0 {
             return Err(bad("fuse", "distances and windows must be >= 0"));
+        }
+        let tiles = &self.dashboard.tile_url;
+        if !tiles.is_empty() && !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p)) {
+            return Err(bad(
+                "dashboard.tile_url",
+                "a tile URL template with {z}, {x} and {y}, or empty for no basemap",
+            ));
         }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::api::auth::Role::parse(&t.role)

@@ -7,9 +7,11 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod hotspots;
+pub mod pages;
 pub mod params;
 pub mod scenes;
 pub mod sensor_alerts;
+pub mod stream;
 pub mod units;
 
 use std::sync::Arc;
@@ -65,6 +67,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::one))
         .route("/api/v1/units/{code}", get(units::one))
+        .route("/api/v1/units", get(units::list))
+        .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/dashboard-config", get(pages::config))
+        .route("/", get(pages::dashboard))
+        .route("/patrol", get(pages::patrol))
+        .route("/static/{*path}", get(pages::asset))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }
