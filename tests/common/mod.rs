@@ -66,4 +66,6 @@ pub fn write(path: &Path, bands: &[Array2<f32>], with_meta: bool) {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_strawfire"))
 }
+pub mod browser;
+pub mod layers;
 pub mod server;
