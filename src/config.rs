@@ -424,6 +424,28 @@ mod tests {
     }
 
     #[test]
+    fn a_tile_url_needs_its_placeholders() {
+        let e = Config::parse(
+            Path::new("x.toml"),
+            "[dashboard]\ntile_url = \"http://tiles.local/osm.png\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dashboard.tile_url"), "{e}");
+        let ok = Config::parse(
+            Path::new("x.toml"),
+            "[dashboard]\ntile_url = \"http://tiles.local/{z}/{x}/{y}.png\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.config.dashboard.tile_url,
+            "http://tiles.local/{z}/{x}/{y}.png"
+        );
+        assert!(ok.unknown_keys.is_empty());
+        assert_eq!(Config::default().dashboard.tile_url, "");
+    }
+
+    #[test]
     fn firms_area_url_has_the_api_form() {
         let f = FirmsArea {
             base_url: "http://h/".into(),

@@ -34,7 +34,9 @@ async fn sample_server() -> TestServer {
 /// Every URL a text file names that a browser would fetch from elsewhere.
 fn external_urls(text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for scheme in ["http://", "https://", "//cdn", "//fonts", "//unpkg", "//tile"] {
+    for scheme in [
+        "http://", "https://", "//cdn", "//fonts", "//unpkg", "//tile",
+    ] {
         let mut rest = text;
         while let Some(i) = rest.find(scheme) {
             let url: String = rest[i..]
@@ -72,10 +74,17 @@ async fn pages_and_static_files_are_served_typed_cached_and_self_contained() {
         assert_eq!(h["content-type"], "text/html; charset=utf-8", "{path}");
         assert_eq!(h["cache-control"], "no-cache");
         let csp = h["content-security-policy"].to_str().unwrap().to_string();
-        assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+            "{csp}"
+        );
         let html = r.text().await.unwrap();
         assert_eq!(html.as_bytes(), asset.bytes);
-        assert!(external_urls(&html).is_empty(), "{path}: {:?}", external_urls(&html));
+        assert!(
+            external_urls(&html).is_empty(),
+            "{path}: {:?}",
+            external_urls(&html)
+        );
         // Every script and stylesheet the page names is served.
         for attr in ["src=\"", "href=\""] {
             for part in html.split(attr).skip(1) {
@@ -127,14 +136,22 @@ async fn pages_and_static_files_are_served_typed_cached_and_self_contained() {
         }
     }
     for js in ["dashboard.js", "patrol.js"] {
-        let text = std::str::from_utf8(ASSETS.iter().find(|a| a.path == js).unwrap().bytes).unwrap();
-        assert!(text.contains("setPrefix(false)"), "{js} must hide Leaflet's external link");
+        let text =
+            std::str::from_utf8(ASSETS.iter().find(|a| a.path == js).unwrap().bytes).unwrap();
+        assert!(
+            text.contains("setPrefix(false)"),
+            "{js} must hide Leaflet's external link"
+        );
     }
     let r = c.get(srv.url("/static/nope.js")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);
     let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert!(v["error"].as_str().unwrap().contains("nope.js"));
-    let r = c.get(srv.url("/static/../Cargo.toml")).send().await.unwrap();
+    let r = c
+        .get(srv.url("/static/../Cargo.toml"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
     srv.stop().await;
 }
@@ -144,11 +161,17 @@ async fn dashboard_config_names_the_tile_url_and_the_role() {
     let srv = sample_server().await;
     let (s, v) = srv.get("/api/v1/dashboard-config", COUNTY_A).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["tile_url"], "http://tiles.example.local:8081/{z}/{x}/{y}.png");
+    assert_eq!(
+        v["tile_url"],
+        "http://tiles.example.local:8081/{z}/{x}/{y}.png"
+    );
     assert_eq!(v["role"], "county:410526");
     let r = srv.client.get(srv.url("/")).send().await.unwrap();
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("img-src 'self' data: blob: http://tiles.example.local:8081;"), "{csp}");
+    assert!(
+        csp.contains("img-src 'self' data: blob: http://tiles.example.local:8081;"),
+        "{csp}"
+    );
     let (s, v) = srv.get("/api/v1/dashboard-config", "wrong-token").await;
     assert_eq!((s, v["field"].as_str()), (401, Some("Authorization")));
     srv.stop().await;
@@ -201,7 +224,10 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
         .await
         .is_empty());
     assert_eq!(
-        codes(&srv.features("/api/v1/units?level=township", PATROL_JIAOHU).await),
+        codes(
+            &srv.features("/api/v1/units?level=township", PATROL_JIAOHU)
+                .await
+        ),
         [JIAOHU]
     );
 
@@ -222,14 +248,20 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
     assert_eq!(mine.len(), 269);
     assert!(mine.iter().all(|f| f["properties"]["parent"] == JIAOHU));
     assert_eq!(
-        srv.features(&format!("/api/v1/units?level=parcel&bbox={block}"), COUNTY_B)
-            .await
-            .len(),
+        srv.features(
+            &format!("/api/v1/units?level=parcel&bbox={block}"),
+            COUNTY_B
+        )
+        .await
+        .len(),
         0
     );
     // A small bbox holds a few parcels, each of which overlaps it.
     let small = srv
-        .features("/api/v1/units?level=parcel&bbox=114.555,35.495,114.558,35.498", ADMIN)
+        .features(
+            "/api/v1/units?level=parcel&bbox=114.555,35.495,114.558,35.498",
+            ADMIN,
+        )
         .await;
     assert!(!small.is_empty() && small.len() < 20, "{}", small.len());
     for f in &small {
@@ -243,7 +275,10 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
     }
     // Over the limit: refused, naming bbox, rather than cut silently.
     let (s, v) = srv
-        .get(&format!("/api/v1/units?level=parcel&bbox={block}&limit=100"), ADMIN)
+        .get(
+            &format!("/api/v1/units?level=parcel&bbox={block}&limit=100"),
+            ADMIN,
+        )
         .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("bbox")), "{v}");
     assert!(v["error"].as_str().unwrap().contains("640 parcels"), "{v}");
@@ -257,7 +292,12 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
         let (s, v) = srv.get(&format!("/api/v1/units?{q}"), ADMIN).await;
         assert_eq!((s, v["field"].as_str()), (400, Some(field)), "{q}: {v}");
     }
-    let r = srv.client.get(srv.url("/api/v1/units")).send().await.unwrap();
+    let r = srv
+        .client
+        .get(srv.url("/api/v1/units"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     // The unit endpoint of one code stays as it was.
     let (s, _) = srv.get("/api/v1/units/410527", COUNTY_A).await;
@@ -374,7 +414,10 @@ async fn the_stream_tells_each_scope_what_an_ingest_stored() {
     stored.sort();
     assert_eq!(ids, stored);
     let bbox: Vec<f64> = serde_json::from_value(a["bbox"].clone()).unwrap();
-    assert!((bbox[0] - 114.50).abs() < 1e-6 && (bbox[3] - 35.60).abs() < 1e-6, "{bbox:?}");
+    assert!(
+        (bbox[0] - 114.50).abs() < 1e-6 && (bbox[3] - 35.60).abs() < 1e-6,
+        "{bbox:?}"
+    );
     let ev = admin.expect("event").await;
     assert!(ev["id"].as_i64().is_some());
 
@@ -404,7 +447,12 @@ async fn the_stream_tells_each_scope_what_an_ingest_stored() {
     let _ = srv.post("/api/v1/hotspots", ADMIN, "text/csv", body).await;
 
     // Auth: no token → 401 naming the header; an unknown `?token=` → 401; unknown parameter → 400.
-    let r = srv.client.get(srv.url("/api/v1/stream")).send().await.unwrap();
+    let r = srv
+        .client
+        .get(srv.url("/api/v1/stream"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let r = srv
         .client
@@ -427,21 +475,35 @@ async fn the_stream_tells_each_scope_what_an_ingest_stored() {
         buffered += 1;
         assert!(buffered < 10);
     }
-    assert!(t0.elapsed() < Duration::from_secs(4), "the stream did not end");
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "the stream did not end"
+    );
 }
 
 #[tokio::test]
 async fn patrol_streams_hear_only_their_township() {
-    let srv = TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+    let srv =
+        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
     let mut patrol = SseReader::open(&srv, PATROL_A1, false).await;
     assert_eq!(patrol.expect("hello").await["role"], "patrol:410526101");
     // 410526100 (south of 35.5° N) first, then 410526101 (north).
     let (s, _) = srv
-        .post("/api/v1/hotspots", ADMIN, "text/csv", recent_csv(&[(35.30, 114.5, 1)]))
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_csv(&[(35.30, 114.5, 1)]),
+        )
         .await;
     assert_eq!(s, 201);
     let (s, _) = srv
-        .post("/api/v1/hotspots", ADMIN, "text/csv", recent_csv(&[(35.70, 114.5, 1)]))
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_csv(&[(35.70, 114.5, 1)]),
+        )
         .await;
     assert_eq!(s, 201);
     let (name, d) = patrol.next(Duration::from_secs(10)).await.unwrap();

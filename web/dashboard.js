@@ -284,6 +284,7 @@
       layers[level].eachLayer((l) => { if (l.feature.properties.code === code) found = l; });
     }
     if (found) map.fitBounds(found.getBounds());
+    else if (layers.county.getBounds().isValid()) map.fitBounds(layers.county.getBounds(), { padding: [10, 10] });
   });
   $("refresh").addEventListener("click", () => { reloadData(); loadRanking(); });
   $("rank-level").addEventListener("change", loadRanking);

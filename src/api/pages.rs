@@ -46,7 +46,10 @@ pub static ASSETS: &[Asset] = &[
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("dashboard.js", "text/javascript; charset=utf-8"),
     asset!("patrol.js", "text/javascript; charset=utf-8"),
-    asset!("vendor/leaflet/leaflet.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "vendor/leaflet/leaflet.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
     asset!("vendor/leaflet/LICENSE", "text/plain; charset=utf-8"),
     asset!("vendor/leaflet/images/layers.png", "image/png"),
@@ -86,9 +89,8 @@ fn page(a: &Asset, s: &AppState) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(v) = HeaderValue::from_str(&content_security_policy(
-        &s.service.dashboard().tile_url,
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&content_security_policy(&s.service.dashboard().tile_url))
+    {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     r

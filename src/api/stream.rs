@@ -38,7 +38,10 @@ pub async fn stream(
             "unknown parameter; known: token",
         ));
     }
-    let role = match (headers.contains_key(axum::http::header::AUTHORIZATION), q.get("token")) {
+    let role = match (
+        headers.contains_key(axum::http::header::AUTHORIZATION),
+        q.get("token"),
+    ) {
         (false, Some(t)) => s
             .tokens
             .role_of(t)

@@ -206,9 +206,7 @@ mod tests {
         assert_eq!(all["count"], 4);
         assert_eq!(all["bbox"], json!([100.0, 30.0, 116.9, 35.8]));
 
-        let (_, county) = batch()
-            .visible_to(&Scope::County("410526".into()))
-            .unwrap();
+        let (_, county) = batch().visible_to(&Scope::County("410526".into())).unwrap();
         assert_eq!(county["ids"], json!([1, 2]));
         assert_eq!(county["bbox"], json!([114.5, 35.4, 114.6, 35.6]));
 

@@ -458,7 +458,9 @@ impl LiveKeys {
             from: Some(from),
             to: Some(to),
             // A hair wider than the batch, so a stored position rounded in its last bit is kept.
-            bbox: self.bbox.map(|[w, s, e, n]| [w - 1e-6, s - 1e-6, e + 1e-6, n + 1e-6]),
+            bbox: self
+                .bbox
+                .map(|[w, s, e, n]| [w - 1e-6, s - 1e-6, e + 1e-6, n + 1e-6]),
             limit: 100_000,
             ..crate::store::HotspotQuery::default()
         })
@@ -473,7 +475,9 @@ fn live_keys(batch: &IngestBatch) -> LiveKeys {
     };
     for h in &batch.hotspots {
         k.keys.insert(crate::store::hotspot_key(h));
-        let b = k.bbox.get_or_insert([h.longitude, h.latitude, h.longitude, h.latitude]);
+        let b = k
+            .bbox
+            .get_or_insert([h.longitude, h.latitude, h.longitude, h.latitude]);
         b[0] = b[0].min(h.longitude);
         b[1] = b[1].min(h.latitude);
         b[2] = b[2].max(h.longitude);
