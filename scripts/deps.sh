@@ -8,6 +8,11 @@ if ! pkg-config --exists gdal 2>/dev/null; then need+=(libgdal-dev); fi
 # The store links the system SQLite (not rusqlite's bundled copy, which clashes with GDAL's).
 if ! pkg-config --exists sqlite3 2>/dev/null; then need+=(libsqlite3-dev); fi
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# The browser tests of the dashboard and patrol page drive headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+# A CJK font, so the pages' Chinese names render in the test screenshots (not as boxes).
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

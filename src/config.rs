@@ -50,6 +50,7 @@ pub struct Config {
     pub dispatch: DispatchConfig,
     /// Evidence checks on verdicts (`[verify]`).
     pub verify: crate::verify::EvidenceConfig,
+    pub dashboard: DashboardConfig,
     pub tokens: Vec<TokenConfig>,
     /// Webhooks that notices are delivered to (per unit).
     pub webhooks: Vec<WebhookConfig>,
@@ -71,6 +72,7 @@ impl Default for Config {
             sources: Vec::new(),
             dispatch: DispatchConfig::default(),
             verify: crate::verify::EvidenceConfig::default(),
+            dashboard: DashboardConfig::default(),
             tokens: Vec::new(),
             webhooks: Vec::new(),
             notify: NotifyConfig::default(),
@@ -322,6 +324,19 @@ impl DispatchConfig {
     }
 }
 
+/// The dashboard and patrol pages. The machines are usually offline: with no `tile_url` the map
+/// is drawn from vector layers of the API only (unit boundaries, parcels); a deployment with a
+/// tile server of its own names it here.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct DashboardConfig {
+    /// A raster tile URL template with `{z}`, `{x}`, `{y}` (e.g. `http://tiles.local/{z}/{x}/{y}.png`);
+    /// empty: no basemap.
+    pub tile_url: String,
+    /// Attribution shown for the tiles (HTML is escaped).
+    pub tile_attribution: String,
+}
+
 /// A bearer token and its role: `admin`, `county:<adcode>`, `patrol:<township code>`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -418,6 +433,13 @@ impl Config {
         }
         if !(-12..=14).contains(&self.rank.utc_offset_h) {
             return Err(bad("rank.utc_offset_h", "hours between -12 and 14"));
+        }
+        let tiles = &self.dashboard.tile_url;
+        if !tiles.is_empty() && !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p)) {
+            return Err(bad(
+                "dashboard.tile_url",
+                "a tile URL template with {z}, {x} and {y}, or empty for no basemap",
+            ));
         }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::api::auth::Role::parse(&t.role)
@@ -735,6 +757,28 @@ mod tests {
                 .to_string();
             assert!(e.contains(key), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn a_tile_url_needs_its_placeholders() {
+        let e = Config::parse(
+            Path::new("x.toml"),
+            "[dashboard]\ntile_url = \"http://tiles.local/osm.png\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dashboard.tile_url"), "{e}");
+        let ok = Config::parse(
+            Path::new("x.toml"),
+            "[dashboard]\ntile_url = \"http://tiles.local/{z}/{x}/{y}.png\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.config.dashboard.tile_url,
+            "http://tiles.local/{z}/{x}/{y}.png"
+        );
+        assert!(ok.unknown_keys.is_empty());
+        assert_eq!(Config::default().dashboard.tile_url, "");
     }
 
     #[test]

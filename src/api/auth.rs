@@ -60,6 +60,15 @@ impl Role {
         }
     }
 
+    /// The role as configured: `admin`, `county:<adcode>`, `patrol:<township code>`.
+    pub fn name(&self) -> String {
+        match self {
+            Role::Admin => "admin".into(),
+            Role::County(c) => format!("county:{c}"),
+            Role::Patrol(t) => format!("patrol:{t}"),
+        }
+    }
+
     pub fn require_admin(&self, action: &str) -> Result<(), ApiError> {
         match self {
             Role::Admin => Ok(()),
@@ -91,6 +100,11 @@ impl Tokens {
 
     fn role(&self, token: &str) -> Option<&Role> {
         self.by_token.get(token)
+    }
+
+    /// The role of a token given other than in the header (`?token=` of an EventSource).
+    pub fn role_of(&self, token: &str) -> Option<Role> {
+        self.role(token.trim()).cloned()
     }
 }
 

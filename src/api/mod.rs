@@ -11,12 +11,14 @@ pub mod events;
 pub mod health;
 pub mod hotspots;
 pub mod mask_candidates;
+pub mod pages;
 pub mod params;
 pub mod precision;
 pub mod rankings;
 pub mod scenes;
 pub mod sensor_alerts;
 pub mod tasks;
+pub mod stream;
 pub mod units;
 
 use std::sync::Arc;
@@ -95,6 +97,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/rankings/daily", get(rankings::daily))
         .route("/api/v1/rankings/daily.html", get(rankings::daily_html))
+        .route("/api/v1/units", get(units::list))
+        .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/dashboard-config", get(pages::config))
+        .route("/", get(pages::dashboard))
+        .route("/patrol", get(pages::patrol))
+        .route("/static/{*path}", get(pages::asset))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

@@ -8,6 +8,7 @@
 
 pub mod feeds;
 pub mod inbox;
+pub mod live;
 pub mod metrics;
 pub mod rankings;
 pub mod run;
@@ -21,6 +22,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+pub use live::{Live, LiveHotspot, LiveUpdate, UnitTag};
 pub use metrics::Metrics;
 pub use run::{start, start_clocked, Running, STORE_FILE};
 
@@ -98,6 +100,9 @@ struct Inner {
     /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
     masks: Arc<crate::verify::ConfirmedMasks>,
     rank: crate::config::RankConfig,
+    /// Open dashboards and patrol pages hear changes through it.
+    live: Live,
+    dashboard: crate::config::DashboardConfig,
 }
 
 impl Service {
@@ -126,6 +131,8 @@ impl Service {
                 rules: crate::dispatch::TaskRules::from_config(config),
                 masks,
                 rank: config.rank.clone(),
+                live: Live::new(),
+                dashboard: config.dashboard.clone(),
             }),
         }
     }
@@ -143,7 +150,8 @@ impl Service {
         &self.inner.clock
     }
 
-    /// The locate layers (unit names, boundaries) as the service placed detections with them.
+    /// The locate step (and through it the indexed unit and parcel layers) as the service placed
+    /// detections with it.
     pub fn placer(&self) -> &Arc<dyn Placer> {
         &self.inner.placer
     }
@@ -151,6 +159,16 @@ impl Service {
     /// The `[rank]` settings.
     pub fn rank_config(&self) -> &crate::config::RankConfig {
         &self.inner.rank
+    }
+
+    /// The live-update hub: publish after a commit, subscribe for a stream.
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// The `[dashboard]` config the pages read.
+    pub fn dashboard(&self) -> &crate::config::DashboardConfig {
+        &self.inner.dashboard
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -195,6 +213,9 @@ impl Service {
             Origin::Feed { .. } => Some("feed"),
             Origin::Alerts => None,
         };
+        // What a live update needs of the batch, taken before the batch moves to the store
+        // thread (and only when a page is listening).
+        let live_keys = self.inner.live.has_listeners().then(|| live_keys(&batch));
         // Tasks are created in the ingest transaction, at the service clock's now.
         let (rules, now) = (self.inner.rules.clone(), self.clock().now());
         let report = tokio::task::spawn_blocking(move || {
@@ -217,7 +238,61 @@ impl Service {
             (report.hotspots_duplicate + report.alerts_duplicate) as u64,
         );
         m.events(report.events_new, report.events_updated);
+        if let Some(keys) = live_keys {
+            self.publish_ingest(keys, &report).await;
+        }
         Ok(report)
+    }
+
+    /// Tells open streams what an ingest stored: its hotspots (by id, with their units) and the
+    /// events it touched. Runs after the commit; a failed look-up only costs the live update.
+    async fn publish_ingest(&self, keys: LiveKeys, report: &IngestReport) {
+        let event_ids = report.event_ids.clone();
+        let want_hotspots = report.hotspots_new > 0;
+        let found = self
+            .store(move |st| {
+                let mut hotspots = Vec::new();
+                if let (true, Some(q)) = (want_hotspots, keys.query()) {
+                    for r in st.hotspots(&q)? {
+                        if keys.keys.contains(&crate::store::hotspot_key(&r.hotspot)) {
+                            hotspots.push(LiveHotspot {
+                                id: r.id,
+                                lon: r.hotspot.longitude,
+                                lat: r.hotspot.latitude,
+                                units: UnitTag::new(r.placement.county, r.placement.township),
+                            });
+                        }
+                    }
+                }
+                let mut events = Vec::new();
+                for id in event_ids {
+                    let q = crate::store::EventQuery {
+                        id: Some(id),
+                        ..crate::store::EventQuery::default()
+                    };
+                    for e in st.events(&q)? {
+                        let p = e.event.placement;
+                        events.push(LiveUpdate::Event {
+                            id,
+                            units: UnitTag::new(p.county, p.township),
+                        });
+                    }
+                }
+                Ok((hotspots, events))
+            })
+            .await;
+        match found {
+            Ok((hotspots, events)) => {
+                let live = self.live();
+                if !hotspots.is_empty() {
+                    live.publish(LiveUpdate::Hotspots(hotspots));
+                }
+                for e in events {
+                    live.publish(e);
+                }
+            }
+            Err(e) => tracing::warn!("live update after ingest skipped: {e}"),
+        }
     }
 
     /// Scans a scene file and stores its hotspots and summary. A scene whose bytes are already
@@ -400,6 +475,51 @@ impl Service {
             _ => self.ingest_scene_file(path, source).await,
         }
     }
+}
+
+/// The store keys, bbox and time span of a batch's hotspots: enough to find their stored rows.
+struct LiveKeys {
+    keys: std::collections::HashSet<String>,
+    bbox: Option<[f64; 4]>,
+    span: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl LiveKeys {
+    fn query(&self) -> Option<crate::store::HotspotQuery> {
+        let (from, to) = self.span?;
+        Some(crate::store::HotspotQuery {
+            from: Some(from),
+            to: Some(to),
+            // A hair wider than the batch, so a stored position rounded in its last bit is kept.
+            bbox: self
+                .bbox
+                .map(|[w, s, e, n]| [w - 1e-6, s - 1e-6, e + 1e-6, n + 1e-6]),
+            limit: 100_000,
+            ..crate::store::HotspotQuery::default()
+        })
+    }
+}
+
+fn live_keys(batch: &IngestBatch) -> LiveKeys {
+    let mut k = LiveKeys {
+        keys: Default::default(),
+        bbox: None,
+        span: None,
+    };
+    for h in &batch.hotspots {
+        k.keys.insert(crate::store::hotspot_key(h));
+        let b = k
+            .bbox
+            .get_or_insert([h.longitude, h.latitude, h.longitude, h.latitude]);
+        b[0] = b[0].min(h.longitude);
+        b[1] = b[1].min(h.latitude);
+        b[2] = b[2].max(h.longitude);
+        b[3] = b[3].max(h.latitude);
+        let s = k.span.get_or_insert((h.acq_time, h.acq_time));
+        s.0 = s.0.min(h.acq_time);
+        s.1 = s.1.max(h.acq_time);
+    }
+    k
 }
 
 /// What a file in the inbox or on the command line is taken for.

@@ -37,6 +37,8 @@ impl Running {
     /// Asks every task to stop and waits until they have.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        // Live streams never end by themselves; graceful shutdown waits for open requests.
+        self.service.live().close();
         while self.tasks.join_next().await.is_some() {}
     }
 

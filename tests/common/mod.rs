@@ -69,5 +69,7 @@ pub fn bin() -> PathBuf {
 pub mod dispatch;
 pub mod receiver;
 pub mod rank;
+pub mod browser;
+pub mod layers;
 pub mod server;
 pub mod tasks;

@@ -1,0 +1,214 @@
+//! The web pages: the command-center dashboard at `/`, the patrol page at `/patrol`, and their
+//! static files under `/static/`. Everything is compiled into the binary (`include_str!` /
+//! `include_bytes!` of `web/`), so the one-binary deployment stays one binary and an offline
+//! machine needs nothing from outside: Leaflet is vendored in `web/vendor/leaflet/`, there is no
+//! CDN, font or basemap URL anywhere, and the Content-Security-Policy says so to the browser
+//! (only a configured `[dashboard] tile_url` origin is added for images).
+//!
+//! The pages are public HTML; the data they show comes from the API with a bearer token the
+//! user pastes into the sign-in box (kept in the browser's localStorage).
+//!
+//! Caching: the HTML is `no-cache` (always revalidated, so a new binary's page is seen at once);
+//! static files carry a strong ETag (SHA-256 of the content) and a short max-age, and answer
+//! `304` to a matching `If-None-Match`.
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+
+/// One embedded file.
+pub struct Asset {
+    /// Path under `/static/` (or the page's route).
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $ctype:literal) => {
+        Asset {
+            path: $path,
+            content_type: $ctype,
+            bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/", $path)),
+        }
+    };
+}
+
+/// Every file served under `/static/`.
+pub static ASSETS: &[Asset] = &[
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("common.js", "text/javascript; charset=utf-8"),
+    asset!("dashboard.js", "text/javascript; charset=utf-8"),
+    asset!("patrol.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "vendor/leaflet/leaflet.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
+    asset!("vendor/leaflet/LICENSE", "text/plain; charset=utf-8"),
+    asset!("vendor/leaflet/images/layers.png", "image/png"),
+    asset!("vendor/leaflet/images/layers-2x.png", "image/png"),
+    asset!("vendor/leaflet/images/marker-icon.png", "image/png"),
+    asset!("vendor/leaflet/images/marker-icon-2x.png", "image/png"),
+    asset!("vendor/leaflet/images/marker-shadow.png", "image/png"),
+];
+
+/// The dashboard page.
+pub static DASHBOARD: Asset = asset!("index.html", "text/html; charset=utf-8");
+/// The patrol page.
+pub static PATROL: Asset = asset!("patrol.html", "text/html; charset=utf-8");
+
+/// Seconds a browser may reuse a static file without asking.
+const STATIC_MAX_AGE_S: u32 = 300;
+
+pub async fn dashboard(State(s): State<AppState>) -> Response {
+    page(&DASHBOARD, &s)
+}
+
+pub async fn patrol(State(s): State<AppState>) -> Response {
+    page(&PATROL, &s)
+}
+
+fn page(a: &Asset, s: &AppState) -> Response {
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        a.bytes,
+    )
+        .into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_security_policy(&s.service.dashboard().tile_url))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+/// Scripts, styles, fetches and images from this server only; images also from the tile
+/// server's origin when one is configured. Styles allow inline: Leaflet positions its panes
+/// and markers with style attributes.
+pub fn content_security_policy(tile_url: &str) -> String {
+    let tiles = tile_origin(tile_url)
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{tiles}; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// `scheme://host[:port]` of a tile URL template.
+fn tile_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    };
+    (matches!(scheme, "http" | "https") && ok(host)).then(|| format!("{scheme}://{host}"))
+}
+
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let Some((i, a)) = ASSETS.iter().enumerate().find(|(_, a)| a.path == path) else {
+        return ApiError::NotFound(format!("no static file `{path}`")).into_response();
+    };
+    let etag = etag(i, a);
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (
+            header::CACHE_CONTROL,
+            format!("public, max-age={STATIC_MAX_AGE_S}"),
+        ),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    let mut r = (cache, a.bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(a.content_type),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// A strong ETag per asset, hashed once.
+fn etag(i: usize, a: &Asset) -> String {
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    let tags = TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| format!("\"{}\"", &crate::service::sha256_hex(a.bytes)[..20]))
+            .collect()
+    });
+    tags.get(i)
+        .cloned()
+        .unwrap_or_else(|| format!("\"{}\"", &crate::service::sha256_hex(a.bytes)[..20]))
+}
+
+/// `GET /api/v1/dashboard-config`: what the pages need of the config (the optional basemap).
+pub async fn config(State(s): State<AppState>, Caller(role): Caller) -> impl IntoResponse {
+    let d = s.service.dashboard();
+    Json(serde_json::json!({
+        "tile_url": d.tile_url,
+        "tile_attribution": d.tile_attribution,
+        "role": role.name(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_embedded_and_typed() {
+        for a in ASSETS.iter().chain([&DASHBOARD, &PATROL]) {
+            assert!(!a.bytes.is_empty(), "{}", a.path);
+            let ext = a.path.rsplit('.').next().unwrap();
+            let want = match ext {
+                "css" => "text/css",
+                "js" => "text/javascript",
+                "png" => "image/png",
+                "html" => "text/html",
+                _ => "text/plain",
+            };
+            assert!(a.content_type.starts_with(want), "{}", a.path);
+        }
+    }
+
+    #[test]
+    fn the_policy_admits_only_the_tile_origin() {
+        let none = content_security_policy("");
+        assert!(none.contains("img-src 'self' data: blob:;"), "{none}");
+        let with = content_security_policy("http://tiles.local:8081/{z}/{x}/{y}.png");
+        assert!(
+            with.contains("img-src 'self' data: blob: http://tiles.local:8081;"),
+            "{with}"
+        );
+        // Nothing that could break out of the header or add a source.
+        assert!(!content_security_policy("http://a b;script-src */{z}{x}{y}").contains("a b"));
+        assert_eq!(tile_origin("file:///x/{z}"), None);
+    }
+}

@@ -1,0 +1,404 @@
+//! The pages in a real browser: headless Chromium through chromedriver against a real server
+//! (port 0, SQLite in a temp dir). Screenshots land in `<target>/browser-artifacts/`.
+//! Every wait polls a condition in the page with a timeout; nothing sleeps a fixed time.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration as Age, Utc};
+use common::browser::Browser;
+use common::layers::sample_locator;
+use common::server::*;
+use fantoccini::Locator;
+
+/// Phone viewport of the patrol page (CSS pixels).
+const PHONE: (u32, u32) = (390, 844);
+
+/// A FIRMS CSV of hotspots `hours_ago` old: (lat, lon, hours_ago, confidence).
+fn recent_csv(rows: &[(f64, f64, i64, &str)]) -> String {
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|&(lat, lon, hours_ago, conf)| {
+            let t = Utc::now() - Age::hours(hours_ago);
+            firms_row(
+                lat,
+                lon,
+                &t.format("%Y-%m-%d").to_string(),
+                &t.format("%H%M").to_string(),
+                "N20",
+                conf,
+                "2.0NRT",
+                9.5,
+            )
+        })
+        .collect();
+    firms_csv(&rows)
+}
+
+/// Signs in through the page's own box and waits until it says who we are.
+async fn sign_in(b: &Browser, token: &str, role: &str) {
+    b.type_into("#token-input", token).await;
+    b.click("#signin-button").await;
+    b.wait_js(
+        &format!("signed in as {role}"),
+        &format!("return document.getElementById('whoami').textContent.includes('{role}')"),
+    )
+    .await;
+}
+
+/// Three fires in 滑县 of three confidences and ages, stored before the page opens.
+async fn dashboard_with_fires() -> (TestServer, Browser) {
+    let srv =
+        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, sample_locator()).await;
+    let body = recent_csv(&[
+        (35.500, 114.555, 1, "h"),
+        (35.560, 114.480, 5, "n"),
+        (35.420, 114.650, 20, "l"),
+    ]);
+    let (s, v) = srv.post("/api/v1/hotspots", ADMIN, "text/csv", body).await;
+    assert_eq!(s, 201, "{v}");
+    let b = Browser::start(1280, 800).await;
+    b.client.goto(&srv.url("/")).await.unwrap();
+    (srv, b)
+}
+
+#[tokio::test]
+async fn the_dashboard_draws_boundaries_hotspots_and_events() {
+    let (srv, b) = dashboard_with_fires().await;
+    // A wrong token is refused with the server's words.
+    b.type_into("#token-input", "not-a-token").await;
+    b.click("#signin-button").await;
+    b.wait_js(
+        "the sign-in error",
+        "return document.getElementById('message').textContent.includes('unknown or revoked token')",
+    )
+    .await;
+    sign_in(&b, ADMIN, "admin").await;
+
+    // 5 counties + 89 townships from /api/v1/units, drawn as SVG paths.
+    b.wait_js(
+        "unit boundaries",
+        "return document.getElementById('map').dataset.units === '94'",
+    )
+    .await;
+    b.wait_js(
+        "three hotspot markers",
+        "return document.querySelectorAll('#map path.hotspot').length === 3 && document.getElementById('map').dataset.hotspots === '3'",
+    )
+    .await;
+    let paths = b
+        .js(
+            "return document.querySelectorAll('#map svg path').length",
+            vec![],
+        )
+        .await;
+    assert!(paths.as_u64().unwrap() >= 94 + 3, "{paths}");
+    // Coloured by confidence...
+    for class in ["conf-h", "conf-n", "conf-l"] {
+        let n = b
+            .js(
+                &format!("return document.querySelectorAll('#map path.hotspot.{class}').length"),
+                vec![],
+            )
+            .await;
+        assert_eq!(n, 1, "{class}");
+    }
+    // ...and faded by age: the 1 h old fire is more opaque than the 5 h, which beats the 20 h.
+    let op = |c: &str| {
+        format!("return Number(document.querySelector('#map path.hotspot.{c}').getAttribute('fill-opacity'))")
+    };
+    let h = b.js(&op("conf-h"), vec![]).await.as_f64().unwrap();
+    let n = b.js(&op("conf-n"), vec![]).await.as_f64().unwrap();
+    let l = b.js(&op("conf-l"), vec![]).await.as_f64().unwrap();
+    assert!(h > n && n > l && l >= 0.2, "opacities {h} {n} {l}");
+    // One event per fire, on the map and in the list.
+    b.wait_js(
+        "three events",
+        "return document.querySelectorAll('#map path.event').length === 3 && document.querySelectorAll('#events li').length === 3",
+    )
+    .await;
+    // The time filter: the last 6 h leave out the 20 h old fire.
+    b.client
+        .find(Locator::Css("#window"))
+        .await
+        .unwrap()
+        .select_by_value("6")
+        .await
+        .unwrap();
+    b.wait_js(
+        "two hotspots in the last 6 h",
+        "return document.querySelectorAll('#map path.hotspot').length === 2",
+    )
+    .await;
+    // The unit filter: 内黄县 (410527) has none of them.
+    b.client
+        .find(Locator::Css("#unit"))
+        .await
+        .unwrap()
+        .select_by_value("410527")
+        .await
+        .unwrap();
+    b.wait_js(
+        "no hotspots in 410527",
+        "return document.getElementById('map').dataset.hotspots === '0'",
+    )
+    .await;
+    b.client
+        .find(Locator::Css("#unit"))
+        .await
+        .unwrap()
+        .select_by_value("")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#window"))
+        .await
+        .unwrap()
+        .select_by_value("24")
+        .await
+        .unwrap();
+    b.wait_js(
+        "three hotspots again",
+        "return document.querySelectorAll('#map path.hotspot').length === 3",
+    )
+    .await;
+    let shot = b.screenshot("dashboard-loaded").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{shot:?}");
+    b.close().await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_posted_hotspot_appears_without_a_reload() {
+    let (srv, b) = dashboard_with_fires().await;
+    sign_in(&b, COUNTY_A, "county:410526").await;
+    b.wait_js(
+        "three hotspots",
+        "return document.querySelectorAll('#map path.hotspot').length === 3",
+    )
+    .await;
+    b.wait_js(
+        "the live stream",
+        "return document.body.dataset.live === 'open'",
+    )
+    .await;
+    // A mark that a reload would wipe.
+    b.js("window.__sameDocument = 'yes'; return 1", vec![])
+        .await;
+
+    let body = recent_csv(&[(35.530, 114.530, 0, "h")]);
+    let (s, v) = srv.post("/api/v1/hotspots", ADMIN, "text/csv", body).await;
+    assert_eq!(s, 201, "{v}");
+    b.wait_js(
+        "the new hotspot on the map",
+        "return document.querySelectorAll('#map path.hotspot').length === 4",
+    )
+    .await;
+    let same = b.js("return window.__sameDocument || null", vec![]).await;
+    assert_eq!(same, "yes", "the page was reloaded");
+    let updates = b
+        .js(
+            "return Number(document.getElementById('map').dataset.liveUpdates)",
+            vec![],
+        )
+        .await;
+    assert!(updates.as_u64().unwrap() >= 1);
+    b.screenshot("dashboard-live-hotspot").await;
+    b.close().await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_patrol_page_fits_a_phone_and_signs_in() {
+    let srv =
+        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+    let b = Browser::start(PHONE.0, PHONE.1).await;
+    b.client.goto(&srv.url("/patrol")).await.unwrap();
+    let w = b.js("return window.innerWidth", vec![]).await;
+    assert_eq!(w, PHONE.0);
+    b.wait_js(
+        "the sign-in prompt",
+        "return document.getElementById('whoami').textContent === 'not signed in'",
+    )
+    .await;
+    sign_in(&b, PATROL_A1, "patrol:410526101").await;
+    b.wait_js(
+        "the live stream",
+        "return document.body.dataset.live === 'open'",
+    )
+    .await;
+    // Nothing wider than the phone.
+    let overflow = b
+        .js(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
+        .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "horizontal overflow {overflow}"
+    );
+    // The verdict form takes a photo from the camera.
+    let photo = b
+        .js(
+            "return document.getElementById('task-card').content.querySelector(\"input[type=file][name=photo]\").outerHTML",
+            vec![],
+        )
+        .await;
+    let photo = photo.as_str().unwrap();
+    assert!(photo.contains("accept=\"image/*\"") && photo.contains("capture=\"environment\""));
+    b.screenshot("patrol-signed-in").await;
+    b.close().await;
+    srv.stop().await;
+}
+
+/// A small PNG "photo" from the field.
+fn photo(dir: &std::path::Path) -> std::path::PathBuf {
+    let img = image::RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x + y) % 255) as u8])
+    });
+    let path = dir.join("field-photo.png");
+    img.save(&path).unwrap();
+    path
+}
+
+#[tokio::test]
+#[ignore = "needs the dispatch branch"]
+async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
+    let srv =
+        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+    // A fire in township 410526101 (GridPlacer: west of 116.5° E, north of 35.5° N).
+    let (s, v) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_csv(&[(35.700, 114.500, 0, "h")]),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let task_id = eventually(
+        std::time::Duration::from_secs(20),
+        "a task for the patrol",
+        || async {
+            let tasks = srv.features("/api/v1/tasks?status=open", PATROL_A1).await;
+            tasks.first().and_then(|t| t["properties"]["id"].as_i64())
+        },
+    )
+    .await;
+
+    let b = Browser::start(PHONE.0, PHONE.1).await;
+    b.client.goto(&srv.url("/patrol")).await.unwrap();
+    sign_in(&b, PATROL_A1, "patrol:410526101").await;
+    let card = format!("#tasks .card[data-task-id='{task_id}']");
+    b.wait_js(
+        "the task card",
+        &format!("return !!document.querySelector(\"{card}\")"),
+    )
+    .await;
+    b.wait_js(
+        "the deadline clock",
+        &format!("return document.querySelector(\"{card} .clock\").textContent"),
+    )
+    .await;
+    b.click(&format!("{card} .ack")).await;
+    b.wait_js(
+        "acknowledged",
+        &format!("return document.querySelector(\"{card} .state\") && document.querySelector(\"{card} .state\").textContent === 'acknowledged'"),
+    )
+    .await;
+
+    b.click(&format!("{card} .open-verdict")).await;
+    let form = format!("{card} .verdict-form");
+    b.wait_js(
+        "the verdict form",
+        &format!("return !document.querySelector(\"{form}\").hidden"),
+    )
+    .await;
+    // A missing verdict is refused by the API and its field is marked.
+    b.type_into(&format!("{form} input[name=lat]"), "35.70010")
+        .await;
+    b.type_into(&format!("{form} input[name=lon]"), "114.50020")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let png = photo(dir.path());
+    b.client
+        .find(Locator::Css(&format!("{form} input[name=photo]")))
+        .await
+        .unwrap()
+        .send_keys(&png.to_string_lossy())
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css(&format!("{form} select[name=verdict]")))
+        .await
+        .unwrap()
+        .select_by_value("burned_scar")
+        .await
+        .unwrap();
+    b.screenshot("patrol-verdict-form").await;
+    b.click(&format!("{form} .send-verdict")).await;
+    b.wait_js(
+        "the verdict filed",
+        &format!("return document.body.dataset.lastVerdict === '{task_id}'"),
+    )
+    .await;
+    b.screenshot("patrol-verdict-filed").await;
+
+    let t = eventually(
+        std::time::Duration::from_secs(10),
+        "the stored verdict",
+        || async {
+            let (s, v) = srv.get("/api/v1/tasks?status=verified", PATROL_A1).await;
+            assert_eq!(s, 200, "{v}");
+            v["features"]
+                .as_array()
+                .and_then(|f| f.iter().find(|t| t["properties"]["id"] == task_id).cloned())
+        },
+    )
+    .await;
+    assert!(!t["properties"]["verdict"].is_null(), "{t}");
+    b.close().await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the dispatch branch"]
+async fn the_dashboard_lists_open_tasks_with_their_clocks() {
+    let srv =
+        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+    let (s, _) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_csv(&[(35.700, 114.500, 0, "h")]),
+        )
+        .await;
+    assert_eq!(s, 201);
+    eventually(std::time::Duration::from_secs(20), "a task", || async {
+        (!srv
+            .features("/api/v1/tasks?status=open", ADMIN)
+            .await
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    let b = Browser::start(1280, 800).await;
+    b.client.goto(&srv.url("/")).await.unwrap();
+    sign_in(&b, ADMIN, "admin").await;
+    b.wait_js(
+        "a task with its clock",
+        "var c = document.querySelector('#tasks .task-item .clock'); return c && /left|overdue/.test(c.textContent)",
+    )
+    .await;
+    b.wait_js(
+        "the task on the map",
+        "return document.getElementById('map').dataset.tasks === '1' && document.querySelectorAll('.task-marker').length === 1",
+    )
+    .await;
+    b.screenshot("dashboard-tasks").await;
+    b.close().await;
+    srv.stop().await;
+}

@@ -1,0 +1,316 @@
+// The command-center dashboard: unit boundaries (vector, from the API), hotspots coloured by
+// confidence and faded by age, events, open tasks with their clocks, filters by time and unit,
+// the daily ranking, and live updates over SSE. The map element keeps counters of what it drew
+// (data-hotspots, data-events, data-tasks, data-units) for people and tests alike.
+"use strict";
+(function () {
+  const SF = window.SF;
+  const $ = (id) => document.getElementById(id);
+  const mapEl = $("map");
+  const map = L.map(mapEl, { zoomControl: true, minZoom: 5 }).setView([35.55, 114.7], 9);
+  map.attributionControl.setPrefix(false);
+
+  const layers = {
+    county: L.geoJSON(null, { style: { color: "#233140", weight: 2, fill: false }, interactive: false }).addTo(map),
+    township: L.geoJSON(null, { style: { color: "#607d8b", weight: 1, dashArray: "4 3", fill: false } }).addTo(map),
+    parcel: L.geoJSON(null, { style: { color: "#689f38", weight: 0.6, fillOpacity: 0.05 } }).addTo(map),
+    hotspots: L.layerGroup().addTo(map),
+    events: L.layerGroup().addTo(map),
+    tasks: L.layerGroup().addTo(map),
+  };
+  L.control.layers(null, {
+    "counties": layers.county, "townships": layers.township, "parcels (zoom in)": layers.parcel,
+    "hotspots": layers.hotspots, "events": layers.events, "tasks": layers.tasks,
+  }, { collapsed: true }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
+
+  const state = { units: {}, tasks: [], seq: {}, liveUpdates: 0, parcelsOk: true };
+
+  // Only the answer to the latest request of each kind is drawn.
+  async function latest(kind, fn) {
+    const n = (state.seq[kind] = (state.seq[kind] || 0) + 1);
+    const out = await fn();
+    return n === state.seq[kind] ? out : undefined;
+  }
+
+  // ---- filters ----
+  function timeQuery() {
+    const w = $("window").value;
+    const p = new URLSearchParams();
+    if (w === "custom") {
+      if ($("from").value) p.set("from", new Date($("from").value).toISOString());
+      if ($("to").value) p.set("to", new Date($("to").value).toISOString());
+    } else {
+      p.set("from", new Date(Date.now() - Number(w) * 3600000).toISOString());
+    }
+    if ($("unit").value) p.set("unit", $("unit").value);
+    return p;
+  }
+  function windowHours() {
+    const w = $("window").value;
+    if (w !== "custom") return Number(w);
+    const f = Date.parse($("from").value), t = $("to").value ? Date.parse($("to").value) : Date.now();
+    return isFinite(f) ? Math.max(1, (t - f) / 3600000) : 24;
+  }
+
+  // ---- colours ----
+  function confClass(c) {
+    if (typeof c === "number") return c >= 80 ? "h" : c >= 30 ? "n" : "l";
+    const s = String(c || "").toLowerCase();
+    if (s === "h" || s === "high") return "h";
+    if (s === "l" || s === "low") return "l";
+    if (/^\d+$/.test(s)) return confClass(Number(s));
+    return "n";
+  }
+  const CONF_COLOUR = { h: "#d50000", n: "#ff6d00", l: "#ffd600" };
+  // Opacity from age: fresh fires are solid, those at the far end of the window faint.
+  function ageOpacity(iso) {
+    const hours = (Date.now() - Date.parse(iso)) / 3600000;
+    const span = Math.max(6, windowHours());
+    return Math.max(0.2, Math.min(0.95, 0.95 - 0.75 * Math.max(0, hours) / span));
+  }
+  function ago(iso) {
+    const min = Math.round((Date.now() - Date.parse(iso)) / 60000);
+    return min < 60 ? min + " min ago" : min < 2880 ? Math.round(min / 60) + " h ago" : Math.round(min / 1440) + " d ago";
+  }
+
+  // ---- boundaries ----
+  async function loadUnits() {
+    let n = 0;
+    for (const level of ["county", "township"]) {
+      try {
+        const fc = await SF.api("/api/v1/units?level=" + level);
+        layers[level].clearLayers();
+        layers[level].addData(fc);
+        for (const f of fc.features) {
+          state.units[f.properties.code] = f.properties;
+          n++;
+        }
+        if (level === "township") {
+          layers.township.eachLayer((l) => l.bindTooltip(SF.esc(l.feature.properties.name), { sticky: true }));
+        }
+      } catch (e) {
+        SF.say("unit boundaries: " + e.message);
+      }
+    }
+    mapEl.dataset.units = String(n);
+    const sel = $("unit");
+    const keep = sel.value;
+    sel.length = 1;
+    const codes = Object.keys(state.units).sort();
+    for (const code of codes) {
+      const u = state.units[code];
+      const o = document.createElement("option");
+      o.value = code;
+      o.textContent = (u.level === "township" ? "\u00a0\u00a0" : "") + u.name + " " + code;
+      sel.appendChild(o);
+    }
+    sel.value = keep;
+    const b = layers.county.getBounds();
+    if (b.isValid()) map.fitBounds(b, { padding: [10, 10] });
+    else if (layers.township.getBounds().isValid()) map.fitBounds(layers.township.getBounds());
+  }
+
+  // Parcels only when zoomed in (there may be millions), for the view's bbox.
+  async function loadParcels() {
+    if (map.getZoom() < 13) { layers.parcel.clearLayers(); return; }
+    const b = map.getBounds();
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    try {
+      const fc = await latest("parcel", () => SF.api("/api/v1/units?level=parcel&bbox=" + bbox));
+      if (!fc) return;
+      layers.parcel.clearLayers();
+      layers.parcel.addData(fc);
+      layers.parcel.eachLayer((l) => l.bindTooltip(SF.esc(l.feature.properties.code)));
+    } catch (e) {
+      if (e.field === "bbox") layers.parcel.clearLayers(); // too many in view: zoom in
+    }
+  }
+  map.on("moveend", SF.debounce(loadParcels, 300));
+
+  // ---- hotspots ----
+  async function loadHotspots() {
+    try {
+      const fc = await latest("hotspots", () => SF.api("/api/v1/hotspots?" + timeQuery()));
+      if (!fc) return;
+      layers.hotspots.clearLayers();
+      for (const f of fc.features) {
+        const p = f.properties;
+        const c = confClass(p.confidence);
+        const m = L.circleMarker(SF.latlng(f), {
+          radius: 6, weight: 1, color: "#3e2723", fillColor: CONF_COLOUR[c],
+          fillOpacity: ageOpacity(p.acq_datetime), opacity: ageOpacity(p.acq_datetime),
+          className: "hotspot conf-" + c,
+        });
+        m.bindPopup("<b>hotspot " + SF.esc(p.id) + "</b><br>" + SF.esc(p.acq_datetime) + " (" + ago(p.acq_datetime) + ")<br>" +
+          SF.esc(p.satellite) + " " + SF.esc(p.instrument) + ", confidence " + SF.esc(p.confidence) +
+          ", FRP " + SF.esc(p.frp) + " MW<br>" + unitName(p.township || p.county) +
+          (p.parcel ? "<br>parcel " + SF.esc(p.parcel) : "") + (p.mask ? "<br>mask: " + SF.esc(p.mask) : ""));
+        m.addTo(layers.hotspots);
+      }
+      mapEl.dataset.hotspots = String(fc.features.length);
+    } catch (e) {
+      SF.say("hotspots: " + e.message);
+    }
+  }
+  function unitName(code) {
+    const u = code && state.units[code];
+    return u ? SF.esc(u.name) + " " + SF.esc(code) : SF.esc(code || "unit unknown");
+  }
+
+  // ---- events ----
+  async function loadEvents() {
+    try {
+      const fc = await latest("events", () => SF.api("/api/v1/events?" + timeQuery()));
+      if (!fc) return;
+      layers.events.clearLayers();
+      const list = $("events");
+      list.textContent = "";
+      const feats = fc.features.slice().sort((a, b) => Date.parse(b.properties.last_seen) - Date.parse(a.properties.last_seen));
+      for (const f of feats) {
+        const p = f.properties;
+        const m = L.circleMarker(SF.latlng(f), {
+          radius: 11, weight: 2, color: "#6a1b9a", fill: false, className: "event",
+        }).bindPopup("<b>event " + SF.esc(p.id) + "</b><br>last seen " + SF.esc(p.last_seen) + "<br>" +
+          SF.esc(p.sightings) + " sightings, " + SF.esc((p.kinds || []).join(" + ")) +
+          "<br>confidence " + SF.esc(p.confidence_class) + "<br>" + unitName(p.township || p.county));
+        m.addTo(layers.events);
+        const li = document.createElement("li");
+        li.className = "event-item";
+        li.textContent = "#" + p.id + " · " + (state.units[p.township] ? state.units[p.township].name : (p.township || p.county || "?")) +
+          " · " + p.sightings + " sightings · " + ago(p.last_seen);
+        li.addEventListener("click", () => { map.setView(SF.latlng(f), Math.max(map.getZoom(), 12)); m.openPopup(); });
+        list.appendChild(li);
+      }
+      $("event-count").textContent = "(" + feats.length + ")";
+      mapEl.dataset.events = String(feats.length);
+    } catch (e) {
+      SF.say("events: " + e.message);
+    }
+  }
+
+  // ---- tasks (the dispatch API) ----
+  async function loadTasks() {
+    const p = new URLSearchParams({ status: "open" });
+    if ($("unit").value) p.set("unit", $("unit").value);
+    try {
+      const fc = await latest("tasks", () => SF.api("/api/v1/tasks?" + p));
+      if (!fc) return;
+      state.tasks = fc.features;
+    } catch (e) {
+      state.tasks = [];
+      $("tasks").innerHTML = "<li class='muted'>" + (e.status === 404 ? "tasks are not available on this server" : SF.esc(e.message)) + "</li>";
+      mapEl.dataset.tasks = "0";
+      layers.tasks.clearLayers();
+      return;
+    }
+    layers.tasks.clearLayers();
+    const list = $("tasks");
+    list.textContent = "";
+    const tasks = state.tasks.slice().sort((a, b) =>
+      (Date.parse(a.properties.next_due) || Infinity) - (Date.parse(b.properties.next_due) || Infinity));
+    for (const f of tasks) {
+      const t = f.properties;
+      const icon = L.divIcon({ className: "task-marker", html: "<span class='sq task-dot'></span>", iconSize: [12, 12] });
+      const m = L.marker(SF.latlng(f), { icon, title: "task " + t.id }).addTo(layers.tasks);
+      m.bindPopup("<b>task " + SF.esc(t.id) + "</b> (" + SF.esc(t.state) + ", " + SF.esc(t.priority) + ")<br>" + unitName(t.unit) +
+        "<br>event " + SF.esc(t.event_id) + "<br>created " + SF.esc(t.created_at));
+      const li = document.createElement("li");
+      li.className = "task-item";
+      li.dataset.taskId = t.id;
+      li.innerHTML = "<span class='clock'></span> #" + SF.esc(t.id) + " · " + unitName(t.unit) + " · " + SF.esc(t.state) +
+        (t.priority === "high" ? " · <b>high</b>" : "") + (t.escalations && t.escalations.length ? " · escalated" : "");
+      li.addEventListener("click", () => { map.setView(SF.latlng(f), Math.max(map.getZoom(), 12)); m.openPopup(); });
+      list.appendChild(li);
+    }
+    $("task-count").textContent = "(" + tasks.length + ")";
+    mapEl.dataset.tasks = String(tasks.length);
+    tick();
+  }
+  // The clocks: time left to each task's next deadline, red when overdue.
+  function tick() {
+    const now = Date.now();
+    for (const li of document.querySelectorAll("#tasks .task-item")) {
+      const f = state.tasks.find((t) => String(t.properties.id) === li.dataset.taskId);
+      if (!f) continue;
+      const c = SF.clock(f.properties.next_due, now);
+      const el = li.querySelector(".clock");
+      el.textContent = c.text;
+      el.className = "clock" + (c.overdue || f.properties.overdue ? " overdue" : "") + (c.none ? " none" : "");
+    }
+  }
+  setInterval(tick, 1000);
+
+  // ---- ranking (the rank API) ----
+  async function loadRanking() {
+    const date = $("rank-date").value, level = $("rank-level").value;
+    const body = document.querySelector("#ranking tbody");
+    try {
+      const r = await latest("ranking", () => SF.api("/api/v1/rankings/daily?" + new URLSearchParams({ date, level })));
+      if (!r) return;
+      body.textContent = "";
+      for (const row of r.rows) {
+        const tr = document.createElement("tr");
+        tr.className = row.status;
+        const pct = (v) => v == null ? "–" : Math.round(v * 100) + " %";
+        const cells = [row.rank == null ? "–" : row.rank, row.name + " " + row.code,
+          row.fire_points_after_masks, row.per_1000ha == null ? "–" : Number(row.per_1000ha).toFixed(2),
+          row.verified_burnings, pct(row.within_deadline_share), row.status.replace("_", " ")];
+        for (const c of cells) { const td = document.createElement("td"); td.textContent = c == null ? "–" : c; tr.appendChild(td); }
+        body.appendChild(tr);
+      }
+      $("ranking-note").textContent = r.date + ", UTC" + (r.utc_offset_h >= 0 ? "+" : "") + r.utc_offset_h +
+        "; ranked only where at least " + Math.round(r.min_clear_share * 100) + " % of the land was seen clear";
+    } catch (e) {
+      body.textContent = "";
+      $("ranking-note").textContent = e.status === 404 ? "rankings are not available on this server" : e.message;
+    }
+  }
+
+  function reloadData() { loadHotspots(); loadEvents(); loadTasks(); }
+
+  // ---- wiring ----
+  $("window").addEventListener("change", () => {
+    $("custom-range").hidden = $("window").value !== "custom";
+    reloadData();
+  });
+  $("from").addEventListener("change", reloadData);
+  $("to").addEventListener("change", reloadData);
+  $("unit").addEventListener("change", () => {
+    reloadData();
+    const code = $("unit").value;
+    let found = null;
+    for (const level of ["county", "township"]) {
+      layers[level].eachLayer((l) => { if (l.feature.properties.code === code) found = l; });
+    }
+    if (found) map.fitBounds(found.getBounds());
+    else if (layers.county.getBounds().isValid()) map.fitBounds(layers.county.getBounds(), { padding: [10, 10] });
+  });
+  $("refresh").addEventListener("click", () => { reloadData(); loadRanking(); });
+  $("rank-level").addEventListener("change", loadRanking);
+  $("rank-date").addEventListener("change", loadRanking);
+  const today = new Date();
+  $("rank-date").value = new Date(today.getTime() - today.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+
+  let started = false;
+  SF.signin(async (cfg) => {
+    if (cfg.tile_url && !started) {
+      L.tileLayer(cfg.tile_url, { attribution: SF.esc(cfg.tile_attribution || ""), maxZoom: 19 }).addTo(map).bringToBack();
+    }
+    await loadUnits();
+    reloadData();
+    loadRanking();
+    if (started) return;
+    started = true;
+    const hotspotsChanged = SF.debounce(() => { loadHotspots(); loadEvents(); }, 200);
+    const count = () => { state.liveUpdates++; mapEl.dataset.liveUpdates = String(state.liveUpdates); };
+    SF.live({
+      open: () => reloadData(),
+      hotspots: (d) => { count(); SF.say(d.count + " new hotspot(s)", true); hotspotsChanged(); },
+      event: () => { count(); hotspotsChanged(); },
+      task: () => { count(); loadTasks(); },
+      verdict: () => { count(); loadTasks(); },
+      resync: () => { count(); reloadData(); },
+    });
+  });
+})();
