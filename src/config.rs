@@ -354,6 +354,9 @@ impl Config {
                 ));
             }
         }
+        if d.season_gap_days < 1 {
+            return Err(bad("dispatch.season_gap_days", "at least 1"));
+        }
         if d.escalation_interval_s <= 0.0 {
             return Err(bad("dispatch.escalation_interval_s", "must be > 0"));
         }
