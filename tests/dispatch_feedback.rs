@@ -144,9 +144,9 @@ async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
     // The next day, 200 m away: a new event and task, the same false alarm.
     clock.advance(Duration::hours(24));
     hotspot(&ts, LAT + 0.0018, LON, t0() + Duration::hours(24)).await;
-    let second = tasks(&ts, PATROL_A1, "?status=new").await[0]["properties"]["id"]
-        .as_i64()
-        .unwrap();
+    let open = tasks(&ts, PATROL_A1, "?status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let second = open[0]["properties"]["id"].as_i64().unwrap();
     assert_ne!(first, second);
     assert_eq!(act(&ts, second, "ack", PATROL_A1).await.0, 200);
     let (status, v) = report(

@@ -167,6 +167,24 @@ pub async fn post_verdict(
     )
 }
 
+/// A task's state before acknowledgement: `new`, or `notified` once the delivery worker (the
+/// notify branch) has delivered its notice or found no webhook for its unit. The dispatch tests
+/// do not depend on delivery, so they accept either.
+pub fn unacknowledged(state: &serde_json::Value) -> bool {
+    state == "new" || state == "notified"
+}
+
+/// The audit actions of a task feature, without the delivery worker's `notify`.
+pub fn actions_but_notify(task: &serde_json::Value) -> Vec<String> {
+    task["properties"]["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap().to_string())
+        .filter(|a| a != "notify")
+        .collect()
+}
+
 /// A complete verdict at (lat, lon) with a generated photo.
 pub async fn report(
     ts: &TestServer,
