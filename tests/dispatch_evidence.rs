@@ -87,6 +87,7 @@ async fn copied_photos_far_positions_and_early_reports_are_flagged_but_stand() {
     let d = far["distance_m"].as_f64().unwrap();
     assert!((4800.0..5200.0).contains(&d), "{d}");
     assert_eq!(b["verdict"]["review"], true);
+    assert_eq!((&b["review"], &b["flags"]), (&b["verdict"]["review"], vb));
     // The verdict stands.
     assert_eq!(b["task"]["properties"]["state"], "verified");
     assert_eq!(b["task"]["properties"]["verdict"], "burned_scar");
