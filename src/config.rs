@@ -407,17 +407,44 @@ impl Config {
                 ));
             }
         }
-        if d.escalation_interval_s <= 0.0 {
-            return Err(bad("dispatch.escalation_interval_s", "must be > 0"));
+        if d.season_gap_days < 1 {
+            return Err(bad("dispatch.season_gap_days", "at least 1"));
         }
-        if d.mask_radius_m <= 0.0 {
-            return Err(bad("dispatch.mask_radius_m", "must be > 0"));
+        // Finite and bounded: the interval becomes a `Duration`, which refuses NaN and overflow.
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
+        if !within(d.escalation_interval_s, 0.001, 3600.0) {
+            return Err(bad(
+                "dispatch.escalation_interval_s",
+                "must be > 0 and at most 3600",
+            ));
+        }
+        if !within(d.mask_radius_m, 1.0, 50_000.0) {
+            return Err(bad("dispatch.mask_radius_m", "from 1 to 50000 m"));
+        }
+        if !within(d.high_frp_mw, 0.0, 1e6) {
+            return Err(bad("dispatch.high_frp_mw", "a number of MW >= 0"));
         }
         if d.no_fire_other_repeats == 0 {
             return Err(bad("dispatch.no_fire_other_repeats", "at least 1"));
         }
-        if self.verify.max_distance_m <= 0.0 {
-            return Err(bad("verify.max_distance_m", "must be > 0"));
+        let v = &self.verify;
+        if !within(v.max_distance_m, 1.0, 1e6) {
+            return Err(bad("verify.max_distance_m", "from 1 m to 1000 km"));
+        }
+        if !within(v.exif_max_distance_m, 1.0, 1e6) {
+            return Err(bad("verify.exif_max_distance_m", "from 1 m to 1000 km"));
+        }
+        if v.near_duplicate_bits > 32 {
+            return Err(bad(
+                "verify.near_duplicate_bits",
+                "at most 32 of the 64 bits",
+            ));
+        }
+        if v.exif_max_time_gap_min < 0 {
+            return Err(bad("verify.exif_max_time_gap_min", "must be >= 0"));
+        }
+        if !(-12..=14).contains(&v.camera_utc_offset_h) {
+            return Err(bad("verify.camera_utc_offset_h", "from -12 to 14"));
         }
         if self.limits.photo_bytes < 1024 {
             return Err(bad("limits.photo_bytes", "at least 1024"));

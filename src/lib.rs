@@ -20,8 +20,8 @@
 //! - [`service`]: the pipeline of the service: ingest scenes, feeds and alerts; inbox, feed
 //!   polling, metrics; async at the edges, blocking work on `spawn_blocking`.
 //! - [`api`]: the axum router, one file per resource; bearer roles; `ApiError` → HTTP.
-//! - [`dispatch`]: the task state machine, priority and deadlines, the clock (pure).
-//! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure).
+//! - [`dispatch`]: the task state machine, priority and deadlines, who gets a task, the clock (pure).
+//! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure); confirmed masks.
 //! - [`notify`]: the notices a task change sends, written to the outbox with the change.
 //! - [`atomic`]: whole-or-nothing output files (temp file + rename, never over a device).
 //! - [`error`]: the crate error.

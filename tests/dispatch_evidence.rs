@@ -87,6 +87,7 @@ async fn copied_photos_far_positions_and_early_reports_are_flagged_but_stand() {
     let d = far["distance_m"].as_f64().unwrap();
     assert!((4800.0..5200.0).contains(&d), "{d}");
     assert_eq!(b["verdict"]["review"], true);
+    assert_eq!((&b["review"], &b["flags"]), (&b["verdict"]["review"], vb));
     // The verdict stands.
     assert_eq!(b["task"]["properties"]["state"], "verified");
     assert_eq!(b["task"]["properties"]["verdict"], "burned_scar");
@@ -142,5 +143,55 @@ async fn copied_photos_far_positions_and_early_reports_are_flagged_but_stand() {
         count(&ts, "SELECT COUNT(*) FROM verdicts WHERE review = 1"),
         3
     );
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn exif_time_and_position_that_contradict_the_report_are_flagged() {
+    let (ts, clock) = clocked(|_| {}).await;
+    let places = [(35.75, 114.35), (35.85, 114.25)];
+    for (lat, lon) in places {
+        hotspot(&ts, lat, lon, t0() - Duration::minutes(10)).await;
+    }
+    let mut ids = Vec::new();
+    for (lat, lon) in places {
+        let id = task_id_near(&ts, lat, lon).await;
+        assert_eq!(act(&ts, id, "ack", PATROL_A1).await.0, 200);
+        ids.push(id);
+    }
+    clock.advance(Duration::minutes(15)); // 05:15 UTC = 13:15 in Henan
+
+    // Taken at 09:00 Henan time (01:00 UTC), 4.5 km east of where the patrol says it stands.
+    let old = photo_jpeg_with_exif(11, "2026:06:08 09:00:00", 114.35 + 0.05, 35.75);
+    let form = verdict_form(
+        &[
+            ("verdict", "burning".into()),
+            ("lat", "35.75".into()),
+            ("lon", "114.35".into()),
+        ],
+        Some(("e.jpg", old)),
+    );
+    let (status, v) = post_verdict(&ts, ids[0], PATROL_A1, form).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(flags(&v), ["exif_time", "exif_position"], "{v}");
+    assert_eq!(v["verdict"]["exif_time"], "2026-06-08T01:00:00Z");
+    assert!((v["verdict"]["exif_lon"].as_f64().unwrap() - 114.40).abs() < 1e-4);
+    let gap = v["verdict"]["flags"][0]["gap_min"].as_i64().unwrap();
+    assert_eq!(gap, 255);
+
+    // EXIF that agrees with the report (taken a minute ago, here) raises nothing.
+    let fresh = photo_jpeg_with_exif(12, "2026:06:08 13:14:00", 114.25, 35.85);
+    let form = verdict_form(
+        &[
+            ("verdict", "burned_scar".into()),
+            ("lat", "35.85".into()),
+            ("lon", "114.25".into()),
+        ],
+        Some(("f.jpg", fresh)),
+    );
+    let (status, v) = post_verdict(&ts, ids[1], PATROL_A1, form).await;
+    assert_eq!(status, 201, "{v}");
+    assert!(flags(&v).is_empty(), "{v}");
+    assert_eq!(v["verdict"]["exif_time"], "2026-06-08T05:14:00Z");
     ts.stop().await;
 }

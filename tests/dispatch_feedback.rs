@@ -144,9 +144,9 @@ async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
     // The next day, 200 m away: a new event and task, the same false alarm.
     clock.advance(Duration::hours(24));
     hotspot(&ts, LAT + 0.0018, LON, t0() + Duration::hours(24)).await;
-    let second = tasks(&ts, PATROL_A1, "?status=new").await[0]["properties"]["id"]
-        .as_i64()
-        .unwrap();
+    let open = tasks(&ts, PATROL_A1, "?status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let second = open[0]["properties"]["id"].as_i64().unwrap();
     assert_ne!(first, second);
     assert_eq!(act(&ts, second, "ack", PATROL_A1).await.0, 200);
     let (status, v) = report(
@@ -183,5 +183,54 @@ async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
     hotspot(&ts, LAT, LON, t0() + Duration::hours(48)).await;
     assert!(newest_event_mask(&ts).is_none());
     assert_eq!(tasks(&ts, ADMIN, "").await.len(), 3);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn precision_per_satellite_class_and_camera_within_scope() {
+    let (ts, clock) = clocked(|_| {}).await;
+    // Township 410526100: a satellite hotspot and a camera alert of the same fire.
+    let (lat, lon) = (35.40, 114.30);
+    hotspot(&ts, lat, lon, t0() - Duration::minutes(10)).await;
+    let alert = serde_json::json!({
+        "sensor_id": "cam-1", "time": "2026-06-08T04:55:00Z", "kind": "smoke",
+        "confidence": 0.8, "position": {"lon": lon, "lat": lat}
+    });
+    let (status, v) = ts
+        .post(
+            "/api/v1/sensor-alerts",
+            COUNTY_A,
+            "application/json",
+            alert.to_string(),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{status} {v}");
+    assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 1);
+    let id = task_id_near(&ts, lat, lon).await;
+    assert_eq!(tasks(&ts, ADMIN, "").await.len(), 1);
+    // The county records for its patrol.
+    assert_eq!(act(&ts, id, "ack", COUNTY_A).await.0, 200);
+    clock.advance(Duration::minutes(12));
+    let (status, v) = report(&ts, id, COUNTY_A, "burning", lat, lon, photo_png(21)).await;
+    assert_eq!(status, 201, "{v}");
+
+    let (status, p) = ts.get("/api/v1/precision", COUNTY_A).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        p["sources"],
+        serde_json::json!([
+            {"kind": "camera", "source": "cam-1", "confidence": null,
+             "verdicts": 1, "confirmed": 1, "false_alarms": 0, "precision": 1.0},
+            {"kind": "satellite", "source": "VIIRS/N20", "confidence": "nominal",
+             "verdicts": 1, "confirmed": 1, "false_alarms": 0, "precision": 1.0}
+        ])
+    );
+    // Another county's token sees none of it; a patrol of another township neither.
+    let (_, p) = ts.get("/api/v1/precision", common::server::COUNTY_B).await;
+    assert_eq!(p["sources"], serde_json::json!([]));
+    let (_, p) = ts.get("/api/v1/precision", PATROL_A1).await;
+    assert_eq!(p["sources"], serde_json::json!([]));
+    let (status, v) = ts.get("/api/v1/precision?from=2026-06-01", ADMIN).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("from")));
     ts.stop().await;
 }

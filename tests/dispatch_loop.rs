@@ -23,7 +23,7 @@ async fn hotspot_to_closed_task_with_audit() {
     assert_eq!(p["unit"], "410526101");
     assert_eq!(p["unit_level"], "township");
     assert_eq!(p["county"], "410526");
-    assert_eq!(p["state"], "new");
+    assert!(unacknowledged(&p["state"]), "{p}");
     // The county's first fire of the season: high priority, 5 min to acknowledge.
     assert_eq!(p["priority"], "high");
     assert_eq!(p["created_at"], "2026-06-08T05:00:00Z");
@@ -56,18 +56,21 @@ async fn hotspot_to_closed_task_with_audit() {
     // Arriving before acknowledging is refused with the state and the action.
     let (status, v) = on_site(&ts, id, PATROL_A1, LAT, LON).await;
     assert_eq!(status, 409, "{v}");
-    assert_eq!(
-        (v["state"].as_str(), v["action"].as_str()),
-        (Some("new"), Some("on_site"))
-    );
+    assert!(unacknowledged(&v["state"]), "{v}");
+    assert_eq!(v["action"], "on_site");
 
-    // The delivery worker reports the task_new notice delivered (twice: recorded once).
+    // The delivery worker reports the task_new notice delivered (twice: recorded once; with
+    // the notify branch merged its worker may have done so already, at 05:00 or 05:01).
     let service = ts.running.as_ref().unwrap().service.clone();
     service.mark_notified(id).await.unwrap();
     service.mark_notified(id).await.unwrap();
     let (_, t) = ts.get(&format!("/api/v1/tasks/{id}"), PATROL_A1).await;
     assert_eq!(t["properties"]["state"], "notified");
-    assert_eq!(t["properties"]["notified_at"], "2026-06-08T05:01:00Z");
+    let notified_at = t["properties"]["notified_at"].as_str().unwrap();
+    assert!(
+        ["2026-06-08T05:00:00Z", "2026-06-08T05:01:00Z"].contains(&notified_at),
+        "{notified_at}"
+    );
 
     clock.advance(Duration::minutes(2));
     let (status, v) = act(&ts, id, "ack", PATROL_A1).await;

@@ -415,6 +415,9 @@ pub async fn verdict(
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
+            // Also at the top, for clients that only look at what was flagged.
+            "flags": out.verdict.flags,
+            "review": out.verdict.review,
             "verdict": verdict_json(&out.verdict),
             "task": feature(&out.task, now),
             "mask_candidate": out.candidate,

@@ -1449,6 +1449,32 @@ mod tests {
         assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 2);
     }
 
+    #[test]
+    fn a_failed_task_insert_rolls_back_the_whole_ingest() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        s.writer
+            .lock()
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER no_tasks BEFORE INSERT ON tasks
+                 BEGIN SELECT RAISE(ABORT, 'disk full, say'); END;",
+            )
+            .unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let r = s.ingest_dispatched(
+            &batch("a", 114.3, 35.6, t0),
+            &FuseParams::default(),
+            &At("410526", "410526101"),
+            &TaskRules::default(),
+            t0,
+        );
+        assert!(r.is_err());
+        // No event without its task: nothing of the batch was committed.
+        let c = s.counts().unwrap();
+        assert_eq!((c.feeds, c.hotspots, c.events), (0, 0, 0));
+    }
+
     struct Masked(&'static str);
 
     impl Placer for Masked {

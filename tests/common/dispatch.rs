@@ -167,6 +167,24 @@ pub async fn post_verdict(
     )
 }
 
+/// A task's state before acknowledgement: `new`, or `notified` once the delivery worker (the
+/// notify branch) has delivered its notice or found no webhook for its unit. The dispatch tests
+/// do not depend on delivery, so they accept either.
+pub fn unacknowledged(state: &serde_json::Value) -> bool {
+    state == "new" || state == "notified"
+}
+
+/// The audit actions of a task feature, without the delivery worker's `notify`.
+pub fn actions_but_notify(task: &serde_json::Value) -> Vec<String> {
+    task["properties"]["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap().to_string())
+        .filter(|a| a != "notify")
+        .collect()
+}
+
 /// A complete verdict at (lat, lon) with a generated photo.
 pub async fn report(
     ts: &TestServer,
@@ -247,5 +265,66 @@ pub fn photo_files(ts: &TestServer) -> Vec<std::path::PathBuf> {
     }
     let mut out = Vec::new();
     walk(&ts.dir.path().join("data").join("photos"), &mut out);
+    out
+}
+
+/// `photo_png(seed)` as a JPEG carrying EXIF: `DateTimeOriginal` (local camera time,
+/// `YYYY:MM:DD HH:MM:SS`) and a GPS position, as a phone writes them (APP1 after SOI).
+pub fn photo_jpeg_with_exif(seed: u64, taken_local: &str, lon: f64, lat: f64) -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
+    let img = image::load_from_memory(&photo_png(seed)).unwrap();
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(img.to_rgb8())
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let dms = |x: f64| {
+        let d = x.abs().floor();
+        let m = ((x.abs() - d) * 60.0).floor();
+        let s = ((x.abs() - d) * 60.0 - m) * 60.0;
+        Value::Rational(vec![
+            Rational {
+                num: d as u32,
+                denom: 1,
+            },
+            Rational {
+                num: m as u32,
+                denom: 1,
+            },
+            Rational {
+                num: (s * 1000.0).round() as u32,
+                denom: 1000,
+            },
+        ])
+    };
+    let field = |tag, value| Field {
+        tag,
+        ifd_num: In::PRIMARY,
+        value,
+    };
+    let fields = [
+        field(
+            Tag::DateTimeOriginal,
+            Value::Ascii(vec![taken_local.as_bytes().to_vec()]),
+        ),
+        field(Tag::GPSLatitudeRef, Value::Ascii(vec![b"N".to_vec()])),
+        field(Tag::GPSLatitude, dms(lat)),
+        field(Tag::GPSLongitudeRef, Value::Ascii(vec![b"E".to_vec()])),
+        field(Tag::GPSLongitude, dms(lon)),
+    ];
+    let mut w = exif::experimental::Writer::new();
+    for f in &fields {
+        w.push_field(f);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    w.write(&mut tiff, false).unwrap();
+    let tiff = tiff.into_inner();
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    out.extend(b"Exif\0\0");
+    out.extend(&tiff);
+    out.extend(&jpeg[2..]);
     out
 }
