@@ -170,6 +170,11 @@ impl DeliveryStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Expansion, StoreError> {
+        // The worker asks every second: look with a reader before taking the write lock.
+        let new = "SELECT EXISTS (SELECT 1 FROM outbox WHERE expanded = 0)";
+        if !self.read(|c| c.query_row(new, [], |r| r.get(0)).ctx("look for notices"))? {
+            return Ok(Expansion::default());
+        }
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = begin_immediate(&mut conn)?;
         let rows: Vec<(i64, String, Option<i64>, String)> = {
@@ -235,6 +240,14 @@ impl DeliveryStore for SqliteStore {
         max_attempts: u32,
         lease: &dyn Fn(&str, u32) -> std::time::Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let due = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE delivered_at IS NULL
+                     AND gave_up_at IS NULL AND next_attempt_at <= ?1)";
+        if !self.read(|c| {
+            c.query_row(due, [ts(now)], |r| r.get(0))
+                .ctx("look for due")
+        })? {
+            return Ok(Vec::new());
+        }
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = begin_immediate(&mut conn)?;
         let due: Vec<(i64, String, String, u32, String)> = {
