@@ -23,6 +23,8 @@
 //! - [`dispatch`]: the task state machine, priority and deadlines, who gets a task, the clock (pure).
 //! - [`verify`]: photo fingerprints and evidence checks on verdicts (pure); confirmed masks.
 //! - [`notify`]: the notices a task change sends, written to the outbox with the change.
+//!   Delivered to per-unit webhooks (JSON or chat-robot markdown) with retries, backoff with
+//!   jitter and an idempotency key (`notify::deliver`, `store::deliveries`).
 //! - [`atomic`]: whole-or-nothing output files (temp file + rename, never over a device).
 //! - [`error`]: the crate error.
 

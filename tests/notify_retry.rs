@@ -162,3 +162,44 @@ async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
     assert!(m.contains("strawfire_notify_pending 0"), "{m}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_times_out_is_retried_with_the_same_key() {
+    let rx = Receiver::start(Mode::HoldFirst).await;
+    let clock = ManualClock::new(t0());
+    let url = rx.url("/hook/slow");
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 3);
+            // The one real wait of these tests: a request that hangs this long is given up on.
+            c.notify.timeout_s = 0.5;
+            c.webhooks = vec![webhook("slow", "410526101", url, WebhookFormat::Json)];
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    insert_task(&db, 9, "410526101", t0());
+    let p = pending_after(&s, 1, 1).await;
+    assert!(p[0].1.contains("timed out"), "{p:?}");
+    assert_eq!(task_state(&db, 9).0, "new");
+
+    clock.advance(chrono::Duration::seconds(61));
+    eventually(WAIT, "delivered on attempt 2", || async {
+        let (_, v) = s.get("/api/v1/deliveries?status=delivered", ADMIN).await;
+        let rows = v["deliveries"].as_array().cloned().unwrap_or_default();
+        (rows.len() == 1 && rows[0]["attempts"] == 2).then_some(())
+    })
+    .await;
+    // The receiver had taken the first request (it only never answered): the second one, with
+    // the same key, is the repeat it drops. One notification, one key, taken once.
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|r| r.key == "task-9-new-410526101:slow"));
+    assert_eq!(rx.repeats().len(), 1);
+    assert_eq!(rx.ok_counts().values().copied().collect::<Vec<_>>(), [1]);
+    assert_eq!(task_state(&db, 9).0, "notified");
+    s.stop().await;
+}

@@ -140,7 +140,7 @@ pub struct Deliverer {
 }
 
 /// What one poll did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PollReport {
     pub expansion: Expansion,
     /// Deliveries claimed and handed to a sender task.
@@ -228,6 +228,13 @@ impl Deliverer {
             .service
             .store(move |s| s.expand_outbox(&|n| route(&hooks, n), now, EXPAND_BATCH))
             .await?;
+        if !expansion.unreadable.is_empty() {
+            self.service.metrics().error("notify");
+            tracing::error!(
+                "notify: outbox rows {:?} hold no readable notice; set aside, not delivered",
+                expansion.unreadable
+            );
+        }
         if expansion.notified_without_webhook > 0 {
             tracing::info!(
                 "notify: {} task(s) notified without a webhook (patrol page only)",

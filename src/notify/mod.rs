@@ -5,6 +5,10 @@
 //! change that was rolled back. Delivery to the configured webhooks happens afterwards, from the
 //! outbox, with retries; every delivery carries an idempotency key derived from
 //! [`Notice::key`] so that a receiver can drop a repeat.
+//!
+//! - [`render`]: the webhook bodies (JSON, WeCom and DingTalk markdown), pure.
+//! - [`backoff`]: bounded exponential backoff with full or decorrelated jitter, pure.
+//! - [`deliver`]: the worker that sends from the outbox (its state is `store::deliveries`).
 
 pub mod backoff;
 pub mod deliver;

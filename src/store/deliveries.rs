@@ -57,7 +57,7 @@ pub struct ClaimedDelivery {
 }
 
 /// What one expansion pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expansion {
     /// Outbox rows expanded.
     pub notices: usize,
@@ -65,6 +65,9 @@ pub struct Expansion {
     pub deliveries: usize,
     /// Tasks moved to `notified` because their unit has no webhook.
     pub notified_without_webhook: usize,
+    /// Outbox rows whose notice cannot be read (hand-edited? written by a newer strawfire?):
+    /// marked expanded without deliveries, so that one bad row does not block the outbox.
+    pub unreadable: Vec<i64>,
 }
 
 /// Filter of [`DeliveryStore::deliveries`].
@@ -167,6 +170,11 @@ impl DeliveryStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Expansion, StoreError> {
+        // The worker asks every second: look with a reader before taking the write lock.
+        let new = "SELECT EXISTS (SELECT 1 FROM outbox WHERE expanded = 0)";
+        if !self.read(|c| c.query_row(new, [], |r| r.get(0)).ctx("look for notices"))? {
+            return Ok(Expansion::default());
+        }
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = begin_immediate(&mut conn)?;
         let rows: Vec<(i64, String, Option<i64>, String)> = {
@@ -185,11 +193,12 @@ impl DeliveryStore for SqliteStore {
         };
         let mut done = Expansion::default();
         for (id, key, task_id, json) in rows {
-            let notice: Notice = serde_json::from_str(&json).map_err(|e| StoreError::BadValue {
-                table: "outbox",
-                column: "notice",
-                value: format!("row {id}: {e}"),
-            })?;
+            let Ok(notice) = serde_json::from_str::<Notice>(&json) else {
+                tx.execute("UPDATE outbox SET expanded = 1 WHERE id = ?1", [id])
+                    .ctx("mark outbox expanded")?;
+                done.unreadable.push(id);
+                continue;
+            };
             let hooks = route(&notice);
             for hook in &hooks {
                 done.deliveries += tx
@@ -231,6 +240,14 @@ impl DeliveryStore for SqliteStore {
         max_attempts: u32,
         lease: &dyn Fn(&str, u32) -> std::time::Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let due = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE delivered_at IS NULL
+                     AND gave_up_at IS NULL AND next_attempt_at <= ?1)";
+        if !self.read(|c| {
+            c.query_row(due, [ts(now)], |r| r.get(0))
+                .ctx("look for due")
+        })? {
+            return Ok(Vec::new());
+        }
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = begin_immediate(&mut conn)?;
         let due: Vec<(i64, String, String, u32, String)> = {
@@ -572,7 +589,8 @@ mod tests {
             Expansion {
                 notices: 2,
                 deliveries: 2,
-                notified_without_webhook: 1
+                notified_without_webhook: 1,
+                unreadable: Vec::new(),
             }
         );
         // A second pass finds nothing left.
@@ -586,6 +604,29 @@ mod tests {
         assert_eq!(keys, ["task-1-new-410526101:a", "task-1-new-410526101:b"]);
         assert_eq!(task_state(&s, 1), ("new".into(), None, 0));
         assert_eq!(task_state(&s, 2), ("notified".into(), Some(ts(t0())), 1));
+    }
+
+    #[test]
+    fn an_unreadable_notice_is_set_aside_without_blocking_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        s.writer
+            .lock()
+            .unwrap()
+            .execute(
+                "INSERT INTO outbox (id, key, unit, kind, notice, created_at)
+                 VALUES (1, 'k', '410526101', 'task_new', '{\"kind\":\"mystery\"}', 0)",
+                [],
+            )
+            .unwrap();
+        drop(s);
+        let s = store_with_tasks(dir.path(), &[(2, "410526101")]);
+        let e = s.expand_outbox(&route, t0(), 100).unwrap();
+        assert_eq!((e.notices, e.deliveries, e.unreadable), (1, 2, vec![1]));
+        assert_eq!(
+            s.expand_outbox(&route, t0(), 100).unwrap(),
+            Expansion::default()
+        );
     }
 
     #[test]

@@ -118,8 +118,7 @@ impl Receiver {
         let listener = loop {
             match TcpListener::bind(self.addr).await {
                 Ok(l) => break l,
-                Err(e) if t0.elapsed() < std::time::Duration::from_secs(5) => {
-                    let _ = e;
+                Err(_) if t0.elapsed() < std::time::Duration::from_secs(5) => {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
                 Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
