@@ -309,6 +309,24 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     )
     .await;
 
+    // On site: headless Chromium gives no position, so the page asks for it to be typed.
+    b.click(&format!("{card} .onsite")).await;
+    b.wait_js(
+        "the on-site position form",
+        &format!("return !document.querySelector(\"{card} .onsite-form\").hidden"),
+    )
+    .await;
+    b.type_into(&format!("{card} .onsite-lat"), "35.70005")
+        .await;
+    b.type_into(&format!("{card} .onsite-lon"), "114.50010")
+        .await;
+    b.click(&format!("{card} .onsite-send")).await;
+    b.wait_js(
+        "on site",
+        &format!("var s = document.querySelector(\"{card} .state\"); return s && s.textContent === 'on_site'"),
+    )
+    .await;
+
     b.click(&format!("{card} .open-verdict")).await;
     let form = format!("{card} .verdict-form");
     b.wait_js(
@@ -316,11 +334,25 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
         &format!("return !document.querySelector(\"{form}\").hidden"),
     )
     .await;
-    // A missing verdict is refused by the API and its field is marked.
     b.type_into(&format!("{form} input[name=lat]"), "35.70010")
         .await;
     b.type_into(&format!("{form} input[name=lon]"), "114.50020")
         .await;
+    b.client
+        .find(Locator::Css(&format!("{form} select[name=verdict]")))
+        .await
+        .unwrap()
+        .select_by_value("burned_scar")
+        .await
+        .unwrap();
+    // Without a photo the API refuses, and the page shows its words and marks the field.
+    b.click(&format!("{form} .send-verdict")).await;
+    b.wait_js(
+        "the photo error",
+        &format!("return document.querySelector(\"{form} input[name=photo]\").getAttribute('aria-invalid') === 'true' && document.querySelector(\"{card} .result.error\").textContent.includes('photo')"),
+    )
+    .await;
+    b.screenshot("patrol-verdict-error").await;
     let dir = tempfile::tempdir().unwrap();
     let png = photo(dir.path());
     b.client
@@ -330,18 +362,16 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
         .send_keys(&png.to_string_lossy())
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css(&format!("{form} select[name=verdict]")))
-        .await
-        .unwrap()
-        .select_by_value("burned_scar")
-        .await
-        .unwrap();
     b.screenshot("patrol-verdict-form").await;
     b.click(&format!("{form} .send-verdict")).await;
     b.wait_js(
         "the verdict filed",
         &format!("return document.body.dataset.lastVerdict === '{task_id}'"),
+    )
+    .await;
+    b.wait_js(
+        "the page says so",
+        &format!("return document.getElementById('message').textContent.includes('Task #{task_id}: verdict filed')"),
     )
     .await;
     b.screenshot("patrol-verdict-filed").await;
