@@ -45,10 +45,10 @@ pub struct Config {
     pub limits: Limits,
     pub fuse: FuseConfig,
     pub layers: LayersConfig,
+    pub dashboard: DashboardConfig,
     pub sensors: Vec<SensorConfig>,
     pub sources: Vec<SourceConfig>,
     pub dispatch: DispatchConfig,
-    pub dashboard: DashboardConfig,
     pub tokens: Vec<TokenConfig>,
 }
 
@@ -62,10 +62,10 @@ impl Default for Config {
             limits: Limits::default(),
             fuse: FuseConfig::default(),
             layers: LayersConfig::default(),
+            dashboard: DashboardConfig::default(),
             sensors: Vec::new(),
             sources: Vec::new(),
             dispatch: DispatchConfig::default(),
-            dashboard: DashboardConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -91,6 +91,19 @@ impl Default for InboxConfig {
             settle_s: 1.0,
         }
     }
+}
+
+/// The dashboard and patrol pages. The machines are usually offline: with no `tile_url` the map
+/// is drawn from vector layers of the API only (unit boundaries, parcels); a deployment with a
+/// tile server of its own names it here.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct DashboardConfig {
+    /// A raster tile URL template with `{z}`, `{x}`, `{y}` (e.g. `http://tiles.local/{z}/{x}/{y}.png`);
+    /// empty: no basemap.
+    pub tile_url: String,
+    /// Attribution shown for the tiles (HTML is escaped).
+    pub tile_attribution: String,
 }
 
 /// Body size limits and concurrency.
@@ -242,19 +255,6 @@ impl Default for DispatchConfig {
     }
 }
 
-/// The dashboard and patrol pages. The machines are usually offline: with no `tile_url` the map
-/// is drawn from vector layers of the API only (unit boundaries, parcels); a deployment with a
-/// tile server of its own names it here.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(default)]
-pub struct DashboardConfig {
-    /// A raster tile URL template with `{z}`, `{x}`, `{y}` (e.g. `http://tiles.local/{z}/{x}/{y}.png`);
-    /// empty: no basemap.
-    pub tile_url: String,
-    /// Attribution shown for the tiles (HTML is escaped).
-    pub tile_attribution: String,
-}
-
 /// A bearer token and its role: `admin`, `county:<adcode>`, `patrol:<township code>`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,18 +307,18 @@ impl Config {
         if self.inbox.poll_s <= 0.0 {
             return Err(bad("inbox.poll_s", "must be > 0"));
         }
-        if self.limits.scan_workers == 0 {
-            return Err(bad("limits.scan_workers", "must be at least 1"));
-        }
-        if self.fuse.window_h < 0.0 || self.fuse.extra_distance_m < 0.0 {
-            return Err(bad("fuse", "distances and windows must be >= 0"));
-        }
         let tiles = &self.dashboard.tile_url;
         if !tiles.is_empty() && !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p)) {
             return Err(bad(
                 "dashboard.tile_url",
                 "a tile URL template with {z}, {x} and {y}, or empty for no basemap",
             ));
+        }
+        if self.limits.scan_workers == 0 {
+            return Err(bad("limits.scan_workers", "must be at least 1"));
+        }
+        if self.fuse.window_h < 0.0 || self.fuse.extra_distance_m < 0.0 {
+            return Err(bad("fuse", "distances and windows must be >= 0"));
         }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::api::auth::Role::parse(&t.role)

@@ -51,6 +51,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        // The pages (public HTML) and what they read.
+        .route("/api/v1/units", get(units::list))
+        .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/dashboard-config", get(pages::config))
+        .route("/", get(pages::dashboard))
+        .route("/patrol", get(pages::patrol))
+        .route("/static/{*path}", get(pages::asset))
         // Scenes stream to disk; the handler enforces the limit itself.
         .route(
             "/api/v1/scenes",
@@ -67,12 +74,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::one))
         .route("/api/v1/units/{code}", get(units::one))
-        .route("/api/v1/units", get(units::list))
-        .route("/api/v1/stream", get(stream::stream))
-        .route("/api/v1/dashboard-config", get(pages::config))
-        .route("/", get(pages::dashboard))
-        .route("/patrol", get(pages::patrol))
-        .route("/static/{*path}", get(pages::asset))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

@@ -86,6 +86,9 @@ struct Inner {
     placer: Arc<dyn Placer>,
     fuse: FuseParams,
     camera_footprint_m: f64,
+    /// Open dashboards and patrol pages hear changes through it.
+    live: Live,
+    dashboard: crate::config::DashboardConfig,
     sensors: HashMap<String, (f64, f64)>,
     metrics: Metrics,
     scan_slots: Semaphore,
@@ -93,9 +96,6 @@ struct Inner {
     scan_capacity: usize,
     data_dir: PathBuf,
     clock: Arc<dyn Clock>,
-    /// Open dashboards and patrol pages hear changes through it.
-    live: Live,
-    dashboard: crate::config::DashboardConfig,
 }
 
 impl Service {
@@ -106,6 +106,8 @@ impl Service {
                 placer,
                 fuse: config.fuse.params(),
                 camera_footprint_m: config.fuse.camera_footprint_m,
+                live: Live::new(),
+                dashboard: config.dashboard.clone(),
                 sensors: config
                     .sensors
                     .iter()
@@ -116,8 +118,6 @@ impl Service {
                 scan_capacity: config.limits.scan_workers + config.limits.scan_queue,
                 data_dir: config.data_dir.clone(),
                 clock: Arc::new(SystemClock),
-                live: Live::new(),
-                dashboard: config.dashboard.clone(),
             }),
         }
     }
@@ -135,21 +135,6 @@ impl Service {
         &self.inner.clock
     }
 
-    /// The locate step (and through it the indexed unit and parcel layers).
-    pub fn placer(&self) -> &Arc<dyn Placer> {
-        &self.inner.placer
-    }
-
-    /// The live-update hub: publish after a commit, subscribe for a stream.
-    pub fn live(&self) -> &Live {
-        &self.inner.live
-    }
-
-    /// The `[dashboard]` config the pages read.
-    pub fn dashboard(&self) -> &crate::config::DashboardConfig {
-        &self.inner.dashboard
-    }
-
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
@@ -165,6 +150,21 @@ impl Service {
     /// A configured camera's position.
     pub fn sensor_position(&self, id: &str) -> Option<(f64, f64)> {
         self.inner.sensors.get(id).copied()
+    }
+
+    /// The locate step (and through it the indexed unit and parcel layers).
+    pub fn placer(&self) -> &Arc<dyn Placer> {
+        &self.inner.placer
+    }
+
+    /// The live-update hub: publish after a commit, subscribe for a stream.
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// The `[dashboard]` config the pages read.
+    pub fn dashboard(&self) -> &crate::config::DashboardConfig {
+        &self.inner.dashboard
     }
 
     /// Runs a store call on a blocking thread.
@@ -186,15 +186,15 @@ impl Service {
         let store = self.inner.store.clone();
         let placer = self.inner.placer.clone();
         let fuse = self.inner.fuse;
+        // What a live update needs of the batch, taken before the batch moves to the store
+        // thread (and only when a page is listening).
+        let live_keys = self.inner.live.has_listeners().then(|| live_keys(&batch));
         let source = batch.source.clone();
         let kind = match batch.origin {
             Origin::Scene { .. } => Some("scene"),
             Origin::Feed { .. } => Some("feed"),
             Origin::Alerts => None,
         };
-        // What a live update needs of the batch, taken before the batch moves to the store
-        // thread (and only when a page is listening).
-        let live_keys = self.inner.live.has_listeners().then(|| live_keys(&batch));
         let report =
             tokio::task::spawn_blocking(move || store.ingest(&batch, &fuse, placer.as_ref()))
                 .await

@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests: small hand-built scenes in the DESIGN.md layout.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod layers;
+
 use std::path::{Path, PathBuf};
 
 use chrono::TimeZone;
@@ -66,6 +69,4 @@ pub fn write(path: &Path, bands: &[Array2<f32>], with_meta: bool) {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_strawfire"))
 }
-pub mod browser;
-pub mod layers;
 pub mod server;
