@@ -135,6 +135,11 @@ impl Service {
         &self.inner.clock
     }
 
+    /// The locate layers (unit names, boundaries) as the service placed detections with them.
+    pub fn placer(&self) -> &Arc<dyn Placer> {
+        &self.inner.placer
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
@@ -150,11 +155,6 @@ impl Service {
     /// A configured camera's position.
     pub fn sensor_position(&self, id: &str) -> Option<(f64, f64)> {
         self.inner.sensors.get(id).copied()
-    }
-
-    /// The locate step (and through it the indexed unit and parcel layers).
-    pub fn placer(&self) -> &Arc<dyn Placer> {
-        &self.inner.placer
     }
 
     /// The live-update hub: publish after a commit, subscribe for a stream.
