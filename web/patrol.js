@@ -186,6 +186,7 @@
     await load();
     if (started) return;
     started = true;
-    SF.live({ open: load, task: load, verdict: load, resync: load });
+    // An event in my township may have made a task for me.
+    SF.live({ open: load, event: load, task: load, verdict: load, resync: load });
   });
 })();
