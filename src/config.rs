@@ -45,12 +45,12 @@ pub struct Config {
     pub limits: Limits,
     pub fuse: FuseConfig,
     pub layers: LayersConfig,
+    pub dashboard: DashboardConfig,
     pub sensors: Vec<SensorConfig>,
     pub sources: Vec<SourceConfig>,
     pub dispatch: DispatchConfig,
     /// Evidence checks on verdicts (`[verify]`).
     pub verify: crate::verify::EvidenceConfig,
-    pub dashboard: DashboardConfig,
     pub tokens: Vec<TokenConfig>,
     /// Webhooks that notices are delivered to (per unit).
     pub webhooks: Vec<WebhookConfig>,
@@ -68,11 +68,11 @@ impl Default for Config {
             limits: Limits::default(),
             fuse: FuseConfig::default(),
             layers: LayersConfig::default(),
+            dashboard: DashboardConfig::default(),
             sensors: Vec::new(),
             sources: Vec::new(),
             dispatch: DispatchConfig::default(),
             verify: crate::verify::EvidenceConfig::default(),
-            dashboard: DashboardConfig::default(),
             tokens: Vec::new(),
             webhooks: Vec::new(),
             notify: NotifyConfig::default(),
@@ -101,6 +101,19 @@ impl Default for InboxConfig {
             settle_s: 1.0,
         }
     }
+}
+
+/// The dashboard and patrol pages. The machines are usually offline: with no `tile_url` the map
+/// is drawn from vector layers of the API only (unit boundaries, parcels); a deployment with a
+/// tile server of its own names it here.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct DashboardConfig {
+    /// A raster tile URL template with `{z}`, `{x}`, `{y}` (e.g. `http://tiles.local/{z}/{x}/{y}.png`);
+    /// empty: no basemap.
+    pub tile_url: String,
+    /// Attribution shown for the tiles (HTML is escaped).
+    pub tile_attribution: String,
 }
 
 /// Body size limits and concurrency.
@@ -324,19 +337,6 @@ impl DispatchConfig {
     }
 }
 
-/// The dashboard and patrol pages. The machines are usually offline: with no `tile_url` the map
-/// is drawn from vector layers of the API only (unit boundaries, parcels); a deployment with a
-/// tile server of its own names it here.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(default)]
-pub struct DashboardConfig {
-    /// A raster tile URL template with `{z}`, `{x}`, `{y}` (e.g. `http://tiles.local/{z}/{x}/{y}.png`);
-    /// empty: no basemap.
-    pub tile_url: String,
-    /// Attribution shown for the tiles (HTML is escaped).
-    pub tile_attribution: String,
-}
-
 /// A bearer token and its role: `admin`, `county:<adcode>`, `patrol:<township code>`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -467,6 +467,12 @@ impl Config {
                 "dashboard.tile_url",
                 "a tile URL template with {z}, {x} and {y}, or empty for no basemap",
             ));
+        }
+        if self.limits.scan_workers == 0 {
+            return Err(bad("limits.scan_workers", "must be at least 1"));
+        }
+        if self.fuse.window_h < 0.0 || self.fuse.extra_distance_m < 0.0 {
+            return Err(bad("fuse", "distances and windows must be >= 0"));
         }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::api::auth::Role::parse(&t.role)

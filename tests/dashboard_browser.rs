@@ -264,7 +264,6 @@ fn photo(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 #[tokio::test]
-#[ignore = "needs the dispatch branch"]
 async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     let srv =
         TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
@@ -309,6 +308,24 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     )
     .await;
 
+    // On site: headless Chromium gives no position, so the page asks for it to be typed.
+    b.click(&format!("{card} .onsite")).await;
+    b.wait_js(
+        "the on-site position form",
+        &format!("return !document.querySelector(\"{card} .onsite-form\").hidden"),
+    )
+    .await;
+    b.type_into(&format!("{card} .onsite-lat"), "35.70005")
+        .await;
+    b.type_into(&format!("{card} .onsite-lon"), "114.50010")
+        .await;
+    b.click(&format!("{card} .onsite-send")).await;
+    b.wait_js(
+        "on site",
+        &format!("var s = document.querySelector(\"{card} .state\"); return s && s.textContent === 'on_site'"),
+    )
+    .await;
+
     b.click(&format!("{card} .open-verdict")).await;
     let form = format!("{card} .verdict-form");
     b.wait_js(
@@ -316,11 +333,25 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
         &format!("return !document.querySelector(\"{form}\").hidden"),
     )
     .await;
-    // A missing verdict is refused by the API and its field is marked.
     b.type_into(&format!("{form} input[name=lat]"), "35.70010")
         .await;
     b.type_into(&format!("{form} input[name=lon]"), "114.50020")
         .await;
+    b.client
+        .find(Locator::Css(&format!("{form} select[name=verdict]")))
+        .await
+        .unwrap()
+        .select_by_value("burned_scar")
+        .await
+        .unwrap();
+    // Without a photo the API refuses, and the page shows its words and marks the field.
+    b.click(&format!("{form} .send-verdict")).await;
+    b.wait_js(
+        "the photo error",
+        &format!("return document.querySelector(\"{form} input[name=photo]\").getAttribute('aria-invalid') === 'true' && document.querySelector(\"{card} .result.error\").textContent.includes('photo')"),
+    )
+    .await;
+    b.screenshot("patrol-verdict-error").await;
     let dir = tempfile::tempdir().unwrap();
     let png = photo(dir.path());
     b.client
@@ -330,18 +361,16 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
         .send_keys(&png.to_string_lossy())
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css(&format!("{form} select[name=verdict]")))
-        .await
-        .unwrap()
-        .select_by_value("burned_scar")
-        .await
-        .unwrap();
     b.screenshot("patrol-verdict-form").await;
     b.click(&format!("{form} .send-verdict")).await;
     b.wait_js(
         "the verdict filed",
         &format!("return document.body.dataset.lastVerdict === '{task_id}'"),
+    )
+    .await;
+    b.wait_js(
+        "the page says so",
+        &format!("return document.getElementById('message').textContent.includes('Task #{task_id}: verdict filed')"),
     )
     .await;
     b.screenshot("patrol-verdict-filed").await;
@@ -364,10 +393,20 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
 }
 
 #[tokio::test]
-#[ignore = "needs the dispatch branch"]
-async fn the_dashboard_lists_open_tasks_with_their_clocks() {
+async fn the_dashboard_shows_tasks_with_their_clocks_as_they_change() {
     let srv =
         TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+    let b = Browser::start(1280, 800).await;
+    b.client.goto(&srv.url("/")).await.unwrap();
+    sign_in(&b, ADMIN, "admin").await;
+    b.wait_js(
+        "the live stream",
+        "return document.body.dataset.live === 'open'",
+    )
+    .await;
+    b.js("window.__sameDocument = 'yes'; return 1", vec![])
+        .await;
+    // A fire makes an event, the event a task: the page hears the event and shows the task.
     let (s, _) = srv
         .post(
             "/api/v1/hotspots",
@@ -377,17 +416,6 @@ async fn the_dashboard_lists_open_tasks_with_their_clocks() {
         )
         .await;
     assert_eq!(s, 201);
-    eventually(std::time::Duration::from_secs(20), "a task", || async {
-        (!srv
-            .features("/api/v1/tasks?status=open", ADMIN)
-            .await
-            .is_empty())
-        .then_some(())
-    })
-    .await;
-    let b = Browser::start(1280, 800).await;
-    b.client.goto(&srv.url("/")).await.unwrap();
-    sign_in(&b, ADMIN, "admin").await;
     b.wait_js(
         "a task with its clock",
         "var c = document.querySelector('#tasks .task-item .clock'); return c && /left|overdue/.test(c.textContent)",
@@ -398,7 +426,72 @@ async fn the_dashboard_lists_open_tasks_with_their_clocks() {
         "return document.getElementById('map').dataset.tasks === '1' && document.querySelectorAll('.task-marker').length === 1",
     )
     .await;
+    // The patrol acknowledges from elsewhere: the dashboard hears the task change.
+    let id = srv.features("/api/v1/tasks?status=open", ADMIN).await[0]["properties"]["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = srv
+        .post(
+            &format!("/api/v1/tasks/{id}/ack"),
+            PATROL_A1,
+            "application/json",
+            "{}",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    b.wait_js(
+        "the acknowledged state",
+        "var t = document.querySelector('#tasks .task-item'); return t && t.textContent.includes('acknowledged')",
+    )
+    .await;
+    assert_eq!(
+        b.js("return window.__sameDocument || null", vec![]).await,
+        "yes"
+    );
     b.screenshot("dashboard-tasks").await;
+    b.close().await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_daily_ranking() {
+    let (srv, b) = dashboard_with_fires().await;
+    sign_in(&b, ADMIN, "admin").await;
+    // The reporting day of the 1 h old fire, in China Standard Time (the ranking's default).
+    let day = (Utc::now() - Age::hours(1) + Age::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    b.js(
+        "var d = document.getElementById('rank-date'); d.value = arguments[0]; d.dispatchEvent(new Event('change')); return 1",
+        vec![serde_json::json!(day)],
+    )
+    .await;
+    // One row per sample county, 滑县 among them.
+    b.wait_js(
+        "the county ranking",
+        "var rows = document.querySelectorAll('#ranking tbody tr'); return rows.length === 5 && Array.from(rows).some(r => r.textContent.includes('410526'))",
+    )
+    .await;
+    let note = b
+        .js(
+            "return document.getElementById('ranking-note').textContent",
+            vec![],
+        )
+        .await;
+    assert!(note.as_str().unwrap().contains(&day), "{note}");
+    b.client
+        .find(Locator::Css("#rank-level"))
+        .await
+        .unwrap()
+        .select_by_value("township")
+        .await
+        .unwrap();
+    b.wait_js(
+        "the township ranking",
+        "return document.querySelectorAll('#ranking tbody tr').length > 5",
+    )
+    .await;
+    b.screenshot("dashboard-ranking").await;
     b.close().await;
     srv.stop().await;
 }

@@ -29,12 +29,8 @@ async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalate
     let rx = Receiver::start(Mode::Ok).await;
     let (town, county) = (rx.url("/hook/town"), rx.url("/hook/county"));
     let (ts, clock) = clocked(|c| {
-        c.webhooks.push(webhook(
-            "town",
-            "410526101",
-            town,
-            WebhookFormat::Markdown,
-        ));
+        c.webhooks
+            .push(webhook("town", "410526101", town, WebhookFormat::Markdown));
         c.webhooks
             .push(webhook("county", "410526", county, WebhookFormat::Json));
         fast_notify(c, 5);
@@ -53,7 +49,11 @@ async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalate
     .await;
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].body["msgtype"], "markdown", "{:?}", new[0].body);
-    assert!(new[0].key.starts_with(&format!("task-{id}-new-")), "{}", new[0].key);
+    assert!(
+        new[0].key.starts_with(&format!("task-{id}-new-")),
+        "{}",
+        new[0].key
+    );
     eventually(WAIT, "the task to be notified", || async {
         let (_, t) = ts.get(&format!("/api/v1/tasks/{id}"), PATROL_A1).await;
         (t["properties"]["state"] == "notified").then_some(())
@@ -90,10 +90,7 @@ async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalate
     let service = ts.running.as_ref().unwrap().service.clone();
     clock.advance(Duration::minutes(11));
     let escalated = service.escalate_due().await.unwrap();
-    assert!(
-        escalated.iter().any(|(t, _)| *t == second),
-        "{escalated:?}"
-    );
+    assert!(escalated.iter().any(|(t, _)| *t == second), "{escalated:?}");
     assert!(service.escalate_due().await.unwrap().is_empty());
     let up = eventually(WAIT, "the county to hear of the escalation", || async {
         let t = taken(&rx, "/hook/county", "escalation");

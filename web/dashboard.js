@@ -303,11 +303,13 @@
     if (started) return;
     started = true;
     const hotspotsChanged = SF.debounce(() => { loadHotspots(); loadEvents(); }, 200);
+    const tasksChanged = SF.debounce(loadTasks, 200);
     const count = () => { state.liveUpdates++; mapEl.dataset.liveUpdates = String(state.liveUpdates); };
     SF.live({
       open: () => reloadData(),
       hotspots: (d) => { count(); SF.say(d.count + " new hotspot(s)", true); hotspotsChanged(); },
-      event: () => { count(); hotspotsChanged(); },
+      // A new or grown event may have made a task.
+      event: () => { count(); hotspotsChanged(); tasksChanged(); },
       task: () => { count(); loadTasks(); },
       verdict: () => { count(); loadTasks(); },
       resync: () => { count(); reloadData(); },

@@ -72,6 +72,7 @@
         try {
           await SF.api("/api/v1/tasks/" + t.id + "/ack", { json: {} });
           showOk(card, "acknowledged");
+          SF.say("Task #" + t.id + ": acknowledged", true);
           load();
         } catch (e) { showError(card, card, e); }
       });
@@ -94,6 +95,7 @@
         try {
           await SF.api("/api/v1/tasks/" + t.id + "/on-site", { json: { lat, lon } });
           showOk(card, "on site");
+          SF.say("Task #" + t.id + ": on site", true);
           load();
         } catch (e) { showError(card, onsiteForm, e); }
       });
@@ -125,7 +127,10 @@
         try {
           const r = await SF.api("/api/v1/tasks/" + t.id + "/verdict", { form: fd });
           const flags = (r && r.flags) || [];
-          showOk(card, "verdict filed" + (flags.length ? "; flags: " + flags.map((x) => x.code || x.kind || JSON.stringify(x)).join(", ") : ""));
+          const said = "Task #" + t.id + ": verdict filed" +
+            (flags.length ? "; flags for review: " + flags.map((x) => x.code || x.kind || x.reason || JSON.stringify(x)).join(", ") : "");
+          showOk(card, said);
+          SF.say(said, true); // the card leaves the list of open tasks
           document.body.dataset.lastVerdict = String(t.id);
           form.hidden = true;
           load();
@@ -181,6 +186,7 @@
     await load();
     if (started) return;
     started = true;
-    SF.live({ open: load, task: load, verdict: load, resync: load });
+    // An event in my township may have made a task for me.
+    SF.live({ open: load, event: load, task: load, verdict: load, resync: load });
   });
 })();

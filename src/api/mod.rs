@@ -17,8 +17,8 @@ pub mod precision;
 pub mod rankings;
 pub mod scenes;
 pub mod sensor_alerts;
-pub mod tasks;
 pub mod stream;
+pub mod tasks;
 pub mod units;
 
 use std::sync::Arc;
@@ -58,6 +58,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        // The pages (public HTML) and what they read.
+        .route("/api/v1/units", get(units::list))
+        .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/dashboard-config", get(pages::config))
+        .route("/", get(pages::dashboard))
+        .route("/patrol", get(pages::patrol))
+        .route("/static/{*path}", get(pages::asset))
         // Scenes stream to disk; the handler enforces the limit itself.
         .route(
             "/api/v1/scenes",
@@ -97,12 +104,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/rankings/daily", get(rankings::daily))
         .route("/api/v1/rankings/daily.html", get(rankings::daily_html))
-        .route("/api/v1/units", get(units::list))
-        .route("/api/v1/stream", get(stream::stream))
-        .route("/api/v1/dashboard-config", get(pages::config))
-        .route("/", get(pages::dashboard))
-        .route("/patrol", get(pages::patrol))
-        .route("/static/{*path}", get(pages::asset))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

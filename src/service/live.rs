@@ -35,6 +35,15 @@ impl UnitTag {
         UnitTag { county, township }
     }
 
+    /// The tag of a task: its county, and its unit when that is a township (a task of a county
+    /// without township layers reaches no patrol).
+    pub fn of_task(county: Option<&str>, unit: &str, unit_level: &str) -> UnitTag {
+        UnitTag {
+            county: county.map(str::to_string),
+            township: (unit_level == "township").then(|| unit.to_string()),
+        }
+    }
+
     /// The same rule as the store's scoped queries.
     pub fn in_scope(&self, scope: &Scope) -> bool {
         match scope {
@@ -248,6 +257,16 @@ mod tests {
         };
         assert!(e.visible_to(&Scope::All).is_some());
         assert!(e.visible_to(&Scope::County("410526".into())).is_none());
+    }
+
+    #[test]
+    fn a_task_reaches_its_township_patrol_only_when_assigned_to_a_township() {
+        let t = UnitTag::of_task(Some("410526"), "410526101", "township");
+        assert!(t.in_scope(&Scope::Township("410526101".into())));
+        assert!(t.in_scope(&Scope::County("410526".into())));
+        let c = UnitTag::of_task(Some("410526"), "410526", "county");
+        assert!(!c.in_scope(&Scope::Township("410526101".into())));
+        assert!(c.in_scope(&Scope::County("410526".into())));
     }
 
     #[tokio::test]

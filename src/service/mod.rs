@@ -88,6 +88,9 @@ struct Inner {
     placer: Arc<dyn Placer>,
     fuse: FuseParams,
     camera_footprint_m: f64,
+    /// Open dashboards and patrol pages hear changes through it.
+    live: Live,
+    dashboard: crate::config::DashboardConfig,
     sensors: HashMap<String, (f64, f64)>,
     metrics: Metrics,
     scan_slots: Semaphore,
@@ -100,9 +103,6 @@ struct Inner {
     /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
     masks: Arc<crate::verify::ConfirmedMasks>,
     rank: crate::config::RankConfig,
-    /// Open dashboards and patrol pages hear changes through it.
-    live: Live,
-    dashboard: crate::config::DashboardConfig,
 }
 
 impl Service {
@@ -118,6 +118,8 @@ impl Service {
                 placer,
                 fuse: config.fuse.params(),
                 camera_footprint_m: config.fuse.camera_footprint_m,
+                live: Live::new(),
+                dashboard: config.dashboard.clone(),
                 sensors: config
                     .sensors
                     .iter()
@@ -131,8 +133,6 @@ impl Service {
                 rules: crate::dispatch::TaskRules::from_config(config),
                 masks,
                 rank: config.rank.clone(),
-                live: Live::new(),
-                dashboard: config.dashboard.clone(),
             }),
         }
     }
@@ -207,15 +207,15 @@ impl Service {
         let store = self.inner.store.clone();
         let placer = self.inner.placer.clone();
         let fuse = self.inner.fuse;
+        // What a live update needs of the batch, taken before the batch moves to the store
+        // thread (and only when a page is listening).
+        let live_keys = self.inner.live.has_listeners().then(|| live_keys(&batch));
         let source = batch.source.clone();
         let kind = match batch.origin {
             Origin::Scene { .. } => Some("scene"),
             Origin::Feed { .. } => Some("feed"),
             Origin::Alerts => None,
         };
-        // What a live update needs of the batch, taken before the batch moves to the store
-        // thread (and only when a page is listening).
-        let live_keys = self.inner.live.has_listeners().then(|| live_keys(&batch));
         // Tasks are created in the ingest transaction, at the service clock's now.
         let (rules, now) = (self.inner.rules.clone(), self.clock().now());
         let report = tokio::task::spawn_blocking(move || {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Service, ServiceError};
+use super::{LiveUpdate, Service, ServiceError, UnitTag};
 use crate::dispatch::{transition, Action, Deadline, TaskRules, Verdict};
 use crate::store::tasks::{
     Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask, StoredVerdict,
@@ -135,8 +135,20 @@ impl Service {
         who: Actor,
     ) -> Result<StoredTask, TaskFailure> {
         let now = self.clock().now();
-        self.blocking(move |s| s.change_task(id, change, &who, now))
-            .await
+        let task = self
+            .blocking(move |s| s.change_task(id, change, &who, now))
+            .await?;
+        self.publish_task(&task);
+        Ok(task)
+    }
+
+    /// Tells open dashboards and patrol pages (of the task's units) that a task changed.
+    fn publish_task(&self, task: &StoredTask) {
+        self.live().publish(LiveUpdate::Task {
+            id: task.id,
+            state: task.state.as_str().to_string(),
+            units: UnitTag::of_task(task.county.as_deref(), &task.unit, &task.unit_level),
+        });
     }
 
     /// The task's `task_new` notice was delivered (or its unit has no webhook): `new` →
@@ -202,6 +214,13 @@ impl Service {
             if refs == 0 {
                 let _ = tokio::fs::remove_file(&saved.abs).await;
             }
+        }
+        if let Ok(o) = &out {
+            self.publish_task(&o.task);
+            self.live().publish(LiveUpdate::Verdict {
+                task_id: o.task.id,
+                units: UnitTag::of_task(o.task.county.as_deref(), &o.task.unit, &o.task.unit_level),
+            });
         }
         out
     }

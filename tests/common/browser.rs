@@ -23,6 +23,8 @@ pub const CHROME_FLAGS: &[&str] = &[
     "--no-first-run",
     "--disable-quic",
     "--disable-dev-shm-usage",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
 ];
 
 /// How long a condition may take before the test fails.
@@ -31,7 +33,7 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 fn find(names: &[&str]) -> Option<PathBuf> {
@@ -89,7 +91,7 @@ impl Browser {
         let mut b = Browser {
             client,
             driver,
-            _profile: profile,
+            profile,
         };
         b.set_viewport(width, height).await;
         b
@@ -174,10 +176,37 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver and, when a test failed before [`Browser::close`], the Chromium it
+    /// started: killing chromedriver alone would leave Chromium running. Chromium's processes are
+    /// found by the profile directory on their command line, which is unique to this browser.
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let marker = format!("--user-data-dir={}", self.profile.path().display());
+        for pid in processes_with_arg(&marker) {
+            let _ = Command::new("kill")
+                .arg("-9")
+                .arg(pid.to_string())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
+}
+
+/// Ids of the processes one of whose arguments is `arg` (from `/proc/<pid>/cmdline`).
+fn processes_with_arg(arg: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        cmdline
+            .split(|&b| b == 0)
+            .any(|a| a == arg.as_bytes())
+            .then_some(pid)
+    })
+    .collect()
 }
 
 /// `<target dir>/browser-artifacts`: kept after the run for a person to look at.

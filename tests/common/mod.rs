@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests: small hand-built scenes in the DESIGN.md layout.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod layers;
+
 use std::path::{Path, PathBuf};
 
 use chrono::TimeZone;
@@ -67,9 +70,7 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_strawfire"))
 }
 pub mod dispatch;
-pub mod receiver;
 pub mod rank;
-pub mod browser;
-pub mod layers;
+pub mod receiver;
 pub mod server;
 pub mod tasks;
