@@ -15,8 +15,8 @@ use ndarray::Array2;
 use strawfire::detect::MaskClass;
 use strawfire::fuse::Placer;
 use strawfire::locate::{load_layer, LayerSpec, Level, Locator, MaskSet, UnitLayer};
-use strawfire::raster::{GeoRef, Wgs84Projector};
 use strawfire::rank::coverage::tally;
+use strawfire::raster::{GeoRef, Wgs84Projector};
 use strawfire::scan::coverage_samples;
 
 fn main() -> Result<()> {
@@ -58,14 +58,7 @@ fn main() -> Result<()> {
     });
     // The granule over the sample counties (114.3–115.0 E, 35.2–36.0 N) in WGS84 degrees.
     let georef = GeoRef {
-        transform: [
-            114.3,
-            0.7 / cols as f64,
-            0.0,
-            36.0,
-            0.0,
-            -0.8 / rows as f64,
-        ],
+        transform: [114.3, 0.7 / cols as f64, 0.0, 36.0, 0.0, -0.8 / rows as f64],
         crs_wkt: SpatialRef::from_epsg(4326)?.to_wkt()?,
     };
     let projector = Wgs84Projector::new(&georef).map_err(anyhow::Error::msg)?;

@@ -135,11 +135,12 @@ pub fn scan_scene(
             path: path.to_path_buf(),
             message,
         })?;
-    let coverage_samples =
-        coverage_samples(&projector, &detection.mask).map_err(|message| RasterError::Transform {
+    let coverage_samples = coverage_samples(&projector, &detection.mask).map_err(|message| {
+        RasterError::Transform {
             path: path.to_path_buf(),
             message,
-        })?;
+        }
+    })?;
     let georef = t2.elapsed();
 
     Ok(ScanResult {
