@@ -13,11 +13,11 @@ use anyhow::Result;
 use gdal::spatial_ref::SpatialRef;
 use ndarray::Array2;
 use strawfire::detect::MaskClass;
-use strawfire::fuse::Placer;
 use strawfire::locate::{load_layer, LayerSpec, Level, Locator, MaskSet, UnitLayer};
 use strawfire::rank::coverage::tally;
 use strawfire::raster::{GeoRef, Wgs84Projector};
 use strawfire::scan::coverage_samples;
+use strawfire::service::rankings::unit_codes;
 
 fn main() -> Result<()> {
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -66,10 +66,8 @@ fn main() -> Result<()> {
     let samples = coverage_samples(&projector, &mask).map_err(anyhow::Error::msg)?;
     let sample_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let rows_out = tally(&samples, |lon, lat| {
-        let p = locator.place(lon, lat, 0.0);
-        (p.county, p.township)
-    });
+    // As the service does it (`service::ingest_scene_hashed`).
+    let rows_out = tally(&samples, |lon, lat| unit_codes(&locator, lon, lat));
     let place_s = t.elapsed().as_secs_f64();
     let placed: u64 = rows_out
         .iter()

@@ -91,6 +91,27 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
         .collect()
 }
 
+/// (county, township) codes of a position, as a scene's coverage samples need them: straight
+/// from the admin layers' R-trees when the placer has them (point containment only; no parcel
+/// overlap, mask or name copies as a full placement would do, which is most of its cost), else
+/// through [`Placer::place`].
+pub fn unit_codes(placer: &dyn Placer, lon: f64, lat: f64) -> (Option<String>, Option<String>) {
+    let layers = placer.admin_layers();
+    if layers.is_empty() {
+        let p = placer.place(lon, lat, 0.0);
+        return (p.county, p.township);
+    }
+    let code = |level: Level| {
+        layers.iter().filter(|l| l.level == level).find_map(|l| {
+            l.index
+                .containing(lon, lat)
+                .first()
+                .map(|&i| l.units[i].code.clone())
+        })
+    };
+    (code(Level::County), code(Level::Township))
+}
+
 /// The table of one local day.
 pub fn daily(
     store: &dyn Store,
