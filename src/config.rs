@@ -446,6 +446,30 @@ mod tests {
     }
 
     #[test]
+    fn rank_settings_are_read_and_checked() {
+        let c = Config::parse(
+            Path::new("x.toml"),
+            "[rank]\nseason_start = \"10-01\"\nmin_clear_share = 0.3\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(
+            (c.rank.season(), c.rank.min_clear_share, c.rank.utc_offset_h),
+            ((10, 1), 0.3, 8)
+        );
+        for (toml, key) in [
+            ("[rank]\nseason_start = \"5/20\"\n", "rank.season_start"),
+            ("[rank]\nmin_clear_share = 1.5\n", "rank.min_clear_share"),
+            ("[rank]\nutc_offset_h = 20\n", "rank.utc_offset_h"),
+        ] {
+            let e = Config::parse(Path::new("x.toml"), toml)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
     fn firms_area_url_has_the_api_form() {
         let f = FirmsArea {
             base_url: "http://h/".into(),

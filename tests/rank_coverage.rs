@@ -18,7 +18,11 @@ fn unit_codes_agree_with_the_full_placement() {
             let (lon, lat) = (113.9 + i as f64 * 0.01, 34.9 + j as f64 * 0.01);
             let full = locator.place(lon, lat, 0.0);
             let got = unit_codes(&locator, lon, lat);
-            assert_eq!(got, (full.county.clone(), full.township.clone()), "{lon} {lat}");
+            assert_eq!(
+                got,
+                (full.county.clone(), full.township.clone()),
+                "{lon} {lat}"
+            );
             inside += usize::from(full.county.is_some());
         }
     }
