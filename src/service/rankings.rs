@@ -104,9 +104,8 @@ pub fn unit_codes(placer: &dyn Placer, lon: f64, lat: f64) -> (Option<String>, O
     let code = |level: Level| {
         layers.iter().filter(|l| l.level == level).find_map(|l| {
             l.index
-                .containing(lon, lat)
-                .first()
-                .map(|&i| l.units[i].code.clone())
+                .first_containing(lon, lat)
+                .map(|i| l.units[i].code.clone())
         })
     };
     (code(Level::County), code(Level::Township))
