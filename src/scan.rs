@@ -135,11 +135,12 @@ pub fn scan_scene(
             path: path.to_path_buf(),
             message,
         })?;
-    let coverage_samples =
-        coverage_samples(&projector, &detection).map_err(|message| RasterError::Transform {
+    let coverage_samples = coverage_samples(&projector, &detection.mask).map_err(|message| {
+        RasterError::Transform {
             path: path.to_path_buf(),
             message,
-        })?;
+        }
+    })?;
     let georef = t2.elapsed();
 
     Ok(ScanResult {
@@ -157,16 +158,20 @@ pub fn scan_scene(
     })
 }
 
-/// The land pixels of a regular grid (at most `MAX_SAMPLES`) with their centres and whether each
-/// was seen clear: what the scene observed, for fair rankings.
-fn coverage_samples(p: &Wgs84Projector, d: &Detection) -> Result<Vec<CoverageSample>, String> {
-    let (rows, cols) = d.mask.dim();
+/// The land pixels of a regular grid (at most `MAX_SAMPLES`) of a fire mask (classes as
+/// `MaskClass`) with their centres and whether each was seen clear: what the scene observed, for
+/// fair rankings.
+pub fn coverage_samples(
+    p: &Wgs84Projector,
+    mask: &ndarray::Array2<u8>,
+) -> Result<Vec<CoverageSample>, String> {
+    let (rows, cols) = mask.dim();
     let k = grid_step(rows, cols, MAX_SAMPLES);
     let mut at = Vec::new();
     let mut clear = Vec::new();
     for r in (0..rows).step_by(k) {
         for c in (0..cols).step_by(k) {
-            if let Some(is_clear) = land_class(d.mask[[r, c]]) {
+            if let Some(is_clear) = land_class(mask[[r, c]]) {
                 at.push((r as f64 + 0.5, c as f64 + 0.5));
                 clear.push(is_clear);
             }

@@ -62,6 +62,14 @@ async fn the_daily_table_is_served_to_admin_and_counties_and_refused_to_patrols(
     assert_eq!(status, 200);
     assert_eq!(v["rows"].as_array().unwrap().len(), 8);
     assert_eq!(v["rows"][0]["code"], "410526100");
+    let (status, v) = s
+        .get(
+            "/api/v1/rankings/daily?date=2024-06-09&level=city",
+            COUNTY_B,
+        )
+        .await;
+    assert_eq!((status, v["level"].as_str()), (200, Some("city")));
+    assert_eq!(v["rows"].as_array().unwrap().len(), 3);
 
     let (status, v) = s
         .get("/api/v1/rankings/daily?date=2024-06-09", PATROL_A1)

@@ -34,7 +34,7 @@ fn golden(name: &str, got: &str) {
     );
 }
 
-fn tables() -> (DailyRanking, DailyRanking) {
+fn tables_at(levels: &[RankLevel]) -> Vec<DailyRanking> {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite");
     let store = SqliteStore::open(&db).unwrap();
@@ -42,8 +42,16 @@ fn tables() -> (DailyRanking, DailyRanking) {
     fill_rank_store(&store, &placer, &db);
     let date: NaiveDate = RANK_DAY.parse().unwrap();
     let cfg = RankConfig::default();
-    let t = |level| daily(&store, &placer, &cfg, date, level, rank_now()).unwrap();
-    (t(RankLevel::County), t(RankLevel::Township))
+    levels
+        .iter()
+        .map(|&level| daily(&store, &placer, &cfg, date, level, rank_now()).unwrap())
+        .collect()
+}
+
+fn tables() -> (DailyRanking, DailyRanking) {
+    let mut t = tables_at(&[RankLevel::County, RankLevel::Township]);
+    let township = t.pop().unwrap();
+    (t.pop().unwrap(), township)
 }
 
 fn csv_of(t: &DailyRanking) -> String {
@@ -65,6 +73,65 @@ fn county_and_township_tables_match_their_golden_files() {
         &(serde_json::to_string_pretty(&township).unwrap() + "\n"),
     );
     golden("township-2024-06-09.csv", &csv_of(&township));
+    let city = tables_at(&[RankLevel::City]).pop().unwrap();
+    golden(
+        "city-2024-06-09.json",
+        &(serde_json::to_string_pretty(&city).unwrap() + "\n"),
+    );
+}
+
+/// Cities (the county layer's parent field) and the province (adcode prefix) are the counties'
+/// facts added up: counts, coverage per scene, tasks with their own times, earliest fire.
+#[test]
+fn city_and_province_tables_roll_up_the_counties() {
+    let t = tables_at(&[RankLevel::City, RankLevel::Province]);
+    let got: Vec<_> = t[0]
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.code.as_str(),
+                r.rank,
+                r.status.as_str(),
+                r.parent.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("410500", Some(1), "ranked", Some("410000")),
+            ("410600", Some(2), "coverage_unknown", Some("410000")),
+            ("410700", None, "not_observed", Some("410000")),
+        ]
+    );
+    let c = &t[0].rows[0];
+    assert_eq!(
+        (
+            c.fire_points,
+            c.fire_points_farmland,
+            c.fire_points_after_masks
+        ),
+        (7, Some(3), 6)
+    );
+    // A 450/500 and B 300/500 per township pair, in one scene: 1500/2000.
+    assert_eq!(c.clear_share, Some(0.75));
+    assert_eq!(c.false_alarm_share, Some(0.3333));
+    assert_eq!(
+        (c.verdict_median_min, c.verdict_p90_min),
+        (Some(50.0), Some(130.0))
+    );
+    assert_eq!(c.within_deadline_share, Some(0.5));
+    assert_eq!(c.per_1000ha, Some(0.0667));
+    assert!(!c.first_fire_of_season);
+    // A week ago: A 1000/1000 and B 40/1000 → 0.52, observed: 7 − 1.
+    assert_eq!(c.week_on_week, Some(6));
+    let p = &t[1].rows;
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (p[0].code.as_str(), p[0].fire_points_after_masks, p[0].rank),
+        ("410000", 8, Some(1))
+    );
 }
 
 /// The facts the golden files must hold, spelled out (so a wrong golden file cannot be accepted

@@ -1,4 +1,4 @@
-//! `GET /api/v1/rankings/daily?date=YYYY-MM-DD&level=county|township`: the fair daily ranking
+//! `GET /api/v1/rankings/daily?date=YYYY-MM-DD&level=county|township|city|province`: the fair daily ranking
 //! (JSON, the dashboard's table), and `GET /api/v1/rankings/daily.html` with the same
 //! parameters: the self-contained report with its map.
 //!
@@ -35,7 +35,7 @@ fn parse(q: &HashMap<String, String>) -> Result<(NaiveDate, RankLevel), ApiError
     let level = match q.get("level") {
         None => RankLevel::County,
         Some(l) => RankLevel::parse(l.trim())
-            .ok_or_else(|| ApiError::field("level", "county or township"))?,
+            .ok_or_else(|| ApiError::field("level", "county, township, city or province"))?,
     };
     Ok((date, level))
 }

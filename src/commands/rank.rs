@@ -21,6 +21,10 @@ use super::layers::{build_locator, query_of, read_feeds};
 pub enum RankLevel {
     County,
     Township,
+    /// Counties rolled up to the county layer's parent field (store form).
+    City,
+    /// Counties rolled up by adcode prefix (store form).
+    Province,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let level = match args.level {
         RankLevel::County => Level::County,
         RankLevel::Township => Level::Township,
+        _ => bail!("--level city|province needs the store form (--date)"),
     };
     let feeds = read_feeds(&args.hotspots)?;
     let locator = build_locator(&args.admin, None, &[])?;
@@ -184,6 +189,8 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
     let level = match args.level {
         RankLevel::County => strawfire::rank::RankLevel::County,
         RankLevel::Township => strawfire::rank::RankLevel::Township,
+        RankLevel::City => strawfire::rank::RankLevel::City,
+        RankLevel::Province => strawfire::rank::RankLevel::Province,
     };
     let table = daily(
         &store,

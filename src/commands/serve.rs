@@ -62,7 +62,7 @@ fn sample_layers() -> strawfire::config::LayersConfig {
         admin: [
             spec(
                 "henan_hua_counties_gcj02.geojson",
-                "level=county:code=adcode:name=name:crs=gcj02",
+                "level=county:code=adcode:name=name:parent=ctadcode:crs=gcj02",
             ),
             spec(
                 "henan_hua_townships_generated_gcj02.geojson",

@@ -92,6 +92,21 @@ impl PolygonIndex {
         hits
     }
 
+    /// The first polygon (lowest index) holding `(lon, lat)`: `containing(..).first()` without
+    /// the exact tests of the candidates after it (a scene's coverage samples need only this).
+    pub fn first_containing(&self, lon: f64, lat: f64) -> Option<usize> {
+        let p = Point::new(lon, lat);
+        let mut candidates: Vec<usize> = self
+            .tree
+            .locate_all_at_point(&[lon, lat])
+            .map(|e| e.data)
+            .collect();
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .find(|&i| self.shapes[i].intersects(&p))
+    }
+
     /// The same answer as [`Self::containing`] by testing every polygon.
     pub fn containing_reference(&self, lon: f64, lat: f64) -> Vec<usize> {
         let p = Point::new(lon, lat);
@@ -343,6 +358,7 @@ mod tests {
                 index.containing_reference(lon, lat),
                 "at ({lon},{lat})"
             );
+            assert_eq!(index.first_containing(lon, lat), fast.first().copied());
             nonempty += usize::from(!fast.is_empty());
         }
         assert!(

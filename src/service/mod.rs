@@ -355,8 +355,7 @@ impl Service {
                 // What each unit's land looked like to this overpass (fair rankings).
                 scan_scene(&p, ModelChoice::FromScene, &|_| {}).map(|scan| {
                     let coverage = crate::rank::coverage::tally(&scan.coverage_samples, |x, y| {
-                        let pl = placer.place(x, y, 0.0);
-                        (pl.county, pl.township)
+                        rankings::unit_codes(placer.as_ref(), x, y)
                     });
                     (scan, coverage)
                 })

@@ -2,7 +2,8 @@
 //! a `GROUP BY`, not a scan in Rust), and the coverage rows a scene leaves at ingest.
 //!
 //! The level names the column (`county` or `township`) of hotspots and events; tasks are
-//! attributed through their event, so a task and its fire count in the same unit.
+//! attributed through their event, so a task and its fire count in the same unit. (`last_seen >=`
+//! beside `first_seen >=` lets the events query use the `last_seen` index.)
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
@@ -103,13 +104,14 @@ fn coverage(
 }
 
 fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
-    let col = q.level.as_str();
+    let col = q.level.stored();
     let (from, to) = (ts(q.day.0), ts(q.day.1));
     let events = {
         let mut st = c
             .prepare(&format!(
                 "SELECT {col}, COUNT(*) FROM events
-                 WHERE first_seen >= ?1 AND first_seen < ?2 AND {col} IS NOT NULL GROUP BY {col}"
+                 WHERE last_seen >= ?1 AND first_seen >= ?1 AND first_seen < ?2 AND {col} IS NOT NULL
+                 GROUP BY {col}"
             ))
             .ctx("prepare rank events")?;
         let rows = st
@@ -170,7 +172,14 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
 
 impl RankStore for SqliteStore {
     fn rank_facts(&self, q: &RankQuery) -> Result<DayFacts, StoreError> {
-        self.read(|c| facts(c, q))
+        // One read transaction: all the day's queries see the same snapshot even while scenes
+        // are being ingested (dropped on error, so the pooled connection is left clean).
+        self.read(|c| {
+            let tx = c.unchecked_transaction().ctx("begin rank read")?;
+            let out = facts(&tx, q)?;
+            tx.commit().ctx("end rank read")?;
+            Ok(out)
+        })
     }
 
     fn map_points(
