@@ -1,0 +1,82 @@
+//! The forwarded HTML report opens offline in a real browser and shows its map: a report made by
+//! `strawfire rank --format html` from a store of the sample scenes, opened from a `file://`
+//! URL in headless Chromium (no server, no network), draws every county path and hotspot circle
+//! of its inline SVG at a visible size, and fetches nothing.
+
+mod common;
+
+use std::process::Command;
+
+use common::bin;
+use common::browser::Browser;
+
+fn strawfire(args: &[&str]) {
+    let out = Command::new(bin())
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_opens_from_a_file_and_draws_its_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    strawfire(&[
+        "ingest",
+        "--data-dir",
+        d,
+        "samples/hua-night.tif",
+        "samples/junxian-day.tif",
+    ]);
+    let html = dir.path().join("ranking.html");
+    strawfire(&[
+        "rank",
+        "--date",
+        "2024-06-09",
+        "--format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+        "--data-dir",
+        d,
+    ]);
+
+    let b = Browser::start(1000, 1400).await;
+    b.client
+        .goto(&format!("file://{}", html.display()))
+        .await
+        .unwrap();
+    b.wait_js("the report", "return document.readyState === 'complete'")
+        .await;
+    // Drawn, not just present: the map and each of its shapes have a rendered size.
+    let drawn = b
+        .js(
+            "const svg = document.querySelector('svg');
+             const r = svg.getBoundingClientRect();
+             const sized = s => [...svg.querySelectorAll(s)]
+                 .filter(e => { const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0; })
+                 .length;
+             return { w: r.width, h: r.height, units: sized('path.unit'),
+                      hotspots: sized('circle'), rows: document.querySelectorAll('tbody tr').length,
+                      fetched: performance.getEntriesByType('resource').length };",
+            vec![],
+        )
+        .await;
+    b.screenshot("report-2024-06-09").await;
+    b.close().await;
+    assert!(drawn["w"].as_f64().unwrap() >= 300.0, "{drawn}");
+    assert!(drawn["h"].as_f64().unwrap() >= 300.0, "{drawn}");
+    // The five counties of the sample layer, the day's hotspots, a table row per county.
+    assert_eq!(drawn["units"], 5, "{drawn}");
+    assert!(drawn["hotspots"].as_u64().unwrap() >= 1, "{drawn}");
+    assert_eq!(drawn["rows"], 5, "{drawn}");
+    // Nothing fetched: it works forwarded, offline.
+    assert_eq!(drawn["fetched"], 0, "{drawn}");
+}
