@@ -70,7 +70,6 @@ mod tests {
     use super::*;
     use crate::rank::facts::{DayFacts, RankLevel, UnitHotspots};
     use crate::rank::table::{build, RankParams};
-    use chrono::{NaiveDate, TimeZone, Utc};
 
     #[test]
     fn one_line_per_unit_with_empty_nulls() {
@@ -83,14 +82,7 @@ mod tests {
             }],
             ..DayFacts::default()
         };
-        let p = RankParams {
-            date: NaiveDate::from_ymd_opt(2024, 6, 9).unwrap(),
-            level: RankLevel::County,
-            utc_offset_h: 8,
-            min_clear_share: 0.5,
-            farmland_known: false,
-            now: Utc.with_ymd_and_hms(2024, 6, 10, 0, 0, 0).unwrap(),
-        };
+        let p = RankParams::for_test(RankLevel::County);
         let mut out = Vec::new();
         write_csv(&build(&facts, &[], &p), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -99,7 +99,6 @@ mod tests {
     use super::*;
     use crate::rank::facts::{DayFacts, RankLevel, UnitHotspots};
     use crate::rank::table::{build, RankParams};
-    use chrono::{NaiveDate, TimeZone, Utc};
 
     #[test]
     fn one_file_with_the_map_and_a_row_per_unit_and_escaped_names() {
@@ -112,14 +111,7 @@ mod tests {
             }],
             ..DayFacts::default()
         };
-        let p = RankParams {
-            date: NaiveDate::from_ymd_opt(2024, 6, 9).unwrap(),
-            level: RankLevel::Township,
-            utc_offset_h: 8,
-            min_clear_share: 0.5,
-            farmland_known: false,
-            now: Utc.with_ymd_and_hms(2024, 6, 10, 0, 0, 0).unwrap(),
-        };
+        let p = RankParams::for_test(RankLevel::Township);
         let html = report_html(&build(&facts, &[], &p), "<svg class=\"map\"></svg>");
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("<svg class=\"map\"></svg>"));

@@ -179,7 +179,6 @@ mod tests {
     use super::*;
     use crate::rank::facts::{CoverageFact, DayFacts, RankLevel, UnitHotspots};
     use crate::rank::table::{build, RankParams};
-    use chrono::{NaiveDate, TimeZone, Utc};
     use geo::{polygon, MultiPolygon};
 
     #[test]
@@ -205,14 +204,7 @@ mod tests {
             }],
             ..DayFacts::default()
         };
-        let p = RankParams {
-            date: NaiveDate::from_ymd_opt(2024, 6, 9).unwrap(),
-            level: RankLevel::County,
-            utc_offset_h: 8,
-            min_clear_share: 0.5,
-            farmland_known: false,
-            now: Utc.with_ymd_and_hms(2024, 6, 10, 0, 0, 0).unwrap(),
-        };
+        let p = RankParams::for_test(RankLevel::County);
         let t = build(&facts, &[], &p);
         let pts = [
             MapPoint {

@@ -36,6 +36,23 @@ pub struct RankParams {
     pub now: DateTime<Utc>,
 }
 
+impl RankParams {
+    /// The fixture the unit tests of `rank/` share: 2024-06-09 at UTC+8, half the land clear
+    /// to be ranked, no parcel layer, "now" the next midnight UTC.
+    #[cfg(test)]
+    pub(crate) fn for_test(level: RankLevel) -> RankParams {
+        use chrono::TimeZone;
+        RankParams {
+            date: NaiveDate::from_ymd_opt(2024, 6, 9).unwrap(),
+            level,
+            utc_offset_h: 8,
+            min_clear_share: 0.5,
+            farmland_known: false,
+            now: Utc.with_ymd_and_hms(2024, 6, 10, 0, 0, 0).unwrap(),
+        }
+    }
+}
+
 /// One row; the JSON contract of `GET /api/v1/rankings/daily` (DESIGN.md, the dashboard).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RankingRow {
