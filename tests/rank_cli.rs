@@ -5,52 +5,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::bin;
-
-fn strawfire(args: &[&str]) -> std::process::Output {
-    // From the crate root, so that no config means the sample layers of samples/admin.
-    Command::new(bin())
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
-}
-
-fn ok(out: std::process::Output) -> std::process::Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{run_in_crate, run_ok, sample_report};
 
 #[test]
 fn report_from_the_store_is_self_contained_and_shows_its_map() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let (data, html_path) = sample_report(dir.path(), "2024-06-09");
     let d = data.to_str().unwrap();
-    ok(strawfire(&[
-        "ingest",
-        "--data-dir",
-        d,
-        "samples/hua-night.tif",
-        "samples/junxian-day.tif",
-    ]));
-    let html_path = dir.path().join("r.html");
-    ok(strawfire(&[
-        "rank",
-        "--date",
-        "2024-06-09",
-        "--format",
-        "html",
-        "-o",
-        html_path.to_str().unwrap(),
-        "--data-dir",
-        d,
-    ]));
     let html = std::fs::read_to_string(&html_path).unwrap();
     // One file: nothing fetched from anywhere.
     for needle in [
@@ -87,7 +49,7 @@ fn report_from_the_store_is_self_contained_and_shows_its_map() {
     assert_eq!(rows, 10);
 
     // JSON and CSV of the same day agree, and every county has a clear share from the scene.
-    let json = ok(strawfire(&[
+    let json = run_ok(&[
         "rank",
         "--date",
         "2024-06-09",
@@ -95,18 +57,12 @@ fn report_from_the_store_is_self_contained_and_shows_its_map() {
         "json",
         "--data-dir",
         d,
-    ]));
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["clear_share"].is_number()));
-    let csv = ok(strawfire(&[
-        "rank",
-        "--date",
-        "2024-06-09",
-        "--data-dir",
-        d,
-    ]));
+    let csv = run_ok(&["rank", "--date", "2024-06-09", "--data-dir", d]);
     let csv = String::from_utf8(csv.stdout).unwrap();
     let lines: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(lines.len(), rows.len());
@@ -125,7 +81,7 @@ fn report_from_the_store_is_self_contained_and_shows_its_map() {
 fn no_store_is_an_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");
-    let o = strawfire(&[
+    let o = run_in_crate(&[
         "rank",
         "--date",
         "2024-06-09",
@@ -141,7 +97,7 @@ fn no_store_is_an_error_and_writes_nothing() {
     assert!(!out.exists());
     assert!(!Path::new(&dir.path().join("none")).exists());
     // The batch form has no HTML.
-    let o = strawfire(&[
+    let o = run_in_crate(&[
         "rank", "--hotspots", "samples/hua-night.truth.csv", "--admin",
         "samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=adcode:name=name:crs=gcj02",
         "--format", "html",

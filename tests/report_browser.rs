@@ -5,48 +5,13 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::bin;
 use common::browser::Browser;
-
-fn strawfire(args: &[&str]) {
-    let out = Command::new(bin())
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::sample_report;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_opens_from_a_file_and_draws_its_map() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let d = data.to_str().unwrap();
-    strawfire(&[
-        "ingest",
-        "--data-dir",
-        d,
-        "samples/hua-night.tif",
-        "samples/junxian-day.tif",
-    ]);
-    let html = dir.path().join("ranking.html");
-    strawfire(&[
-        "rank",
-        "--date",
-        "2024-06-09",
-        "--format",
-        "html",
-        "-o",
-        html.to_str().unwrap(),
-        "--data-dir",
-        d,
-    ]);
+    let (_, html) = sample_report(dir.path(), "2024-06-09");
 
     let b = Browser::start(1000, 1400).await;
     b.client

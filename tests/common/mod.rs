@@ -69,6 +69,53 @@ pub fn write(path: &Path, bands: &[Array2<f32>], with_meta: bool) {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_strawfire"))
 }
+
+/// Runs the binary from the crate root (where no config means the sample layers).
+pub fn run_in_crate(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin())
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+/// [`run_in_crate`], asserting success (stderr in the message).
+pub fn run_ok(args: &[&str]) -> std::process::Output {
+    let out = run_in_crate(args);
+    assert!(
+        out.status.success(),
+        "strawfire {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The sample scenes ingested into a store at `dir/data`, and that store's HTML ranking report
+/// of `date` at `dir/ranking.html`: (store dir, report).
+pub fn sample_report(dir: &Path, date: &str) -> (PathBuf, PathBuf) {
+    let data = dir.join("data");
+    let d = data.to_str().unwrap();
+    run_ok(&[
+        "ingest",
+        "--data-dir",
+        d,
+        "samples/hua-night.tif",
+        "samples/junxian-day.tif",
+    ]);
+    let html = dir.join("ranking.html");
+    run_ok(&[
+        "rank",
+        "--date",
+        date,
+        "--format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+        "--data-dir",
+        d,
+    ]);
+    (data, html)
+}
 pub mod dispatch;
 pub mod rank;
 pub mod receiver;
