@@ -71,6 +71,15 @@ pub fn classify(status: u16, format: WebhookFormat, body: &str) -> AttemptOutcom
     }
 }
 
+/// The name of the unit with `code` in the admin layers, if one is loaded.
+pub fn unit_name(layers: &[crate::locate::UnitLayer], code: &str) -> Option<String> {
+    layers
+        .iter()
+        .flat_map(|l| l.units.iter())
+        .find(|u| u.code == code)
+        .map(|u| u.name.clone())
+}
+
 /// A robot's `{"errcode": n, "errmsg": ..}` with n ≠ 0.
 fn robot_error(format: WebhookFormat, body: &str) -> Option<(i64, String)> {
     if format == WebhookFormat::Json {
@@ -268,7 +277,11 @@ impl Deliverer {
 
     /// Sends one claimed delivery and records its outcome (None when recording failed: the
     /// lease then brings it back, with the same key).
-    async fn deliver(&self, d: ClaimedDelivery) -> Option<Recorded> {
+    async fn deliver(&self, mut d: ClaimedDelivery) -> Option<Recorded> {
+        // Dispatch stores codes; the patrol reads names: take the unit's from the loaded layers.
+        if d.notice.unit_name.is_none() {
+            d.notice.unit_name = unit_name(self.service.placer().admin_layers(), &d.notice.unit);
+        }
         let outcome = match self.by_name.get(&d.webhook) {
             Some(hook) => send(&self.client, hook, &d).await,
             None => AttemptOutcome::Failed {
@@ -310,6 +323,26 @@ impl Deliverer {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_unit_name_comes_from_the_layer_that_holds_the_code() {
+        use crate::locate::{AreaFeature, Level, UnitLayer};
+        let unit = |code: &str, name: &str| AreaFeature {
+            code: code.into(),
+            name: name.into(),
+            parent: None,
+            cropland_ha: None,
+            shape: geo::MultiPolygon::new(vec![]),
+        };
+        let layers = [
+            UnitLayer::new(Level::County, vec![unit("410526", "滑县")]),
+            UnitLayer::new(Level::Township, vec![unit("410526101", "道口镇")]),
+        ];
+        assert_eq!(unit_name(&layers, "410526101").as_deref(), Some("道口镇"));
+        assert_eq!(unit_name(&layers, "410526").as_deref(), Some("滑县"));
+        assert_eq!(unit_name(&layers, "410527"), None);
+        assert_eq!(unit_name(&[], "410526"), None);
+    }
 
     fn hook(name: &str, unit: &str) -> WebhookConfig {
         WebhookConfig {
