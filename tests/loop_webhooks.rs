@@ -13,6 +13,7 @@ use common::dispatch::*;
 use common::receiver::{fast_notify, webhook, Mode, Receiver, Seen};
 use common::server::{eventually, COUNTY_A, PATROL_A1};
 use strawfire::config::WebhookFormat;
+use strawfire::service::LiveUpdate;
 
 const WAIT: StdDuration = StdDuration::from_secs(20);
 
@@ -37,6 +38,9 @@ async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalate
     })
     .await;
 
+    // Open pages listen (a dashboard's stream).
+    let mut live = ts.running.as_ref().unwrap().service.live().subscribe();
+
     // A fire in township 410526101: one task, its robot told once, the task notified by that.
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(10)).await;
     let open = tasks(&ts, PATROL_A1, "?status=open").await;
@@ -59,6 +63,20 @@ async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalate
         (t["properties"]["state"] == "notified").then_some(())
     })
     .await;
+    // ... and the pages heard that change.
+    let heard = tokio::time::timeout(WAIT, async {
+        loop {
+            match live.recv().await {
+                Ok(LiveUpdate::Task { id: t, state, .. }) if t == id && state == "notified" => {
+                    break
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("live hub closed: {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "no live update for the notified task");
 
     // The patrol works it; the verdict is told to the township too.
     clock.advance(Duration::minutes(2));

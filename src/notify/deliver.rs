@@ -305,6 +305,29 @@ impl Deliverer {
         match recorded {
             Ok(r) => {
                 self.service.metrics().notify_recorded(r);
+                if let Recorded::Delivered {
+                    task_notified: true,
+                } = r
+                {
+                    // The task moved new → notified: open pages hear it like any task change.
+                    let n = &d.notice;
+                    let level = if n.unit.len() == 9 {
+                        "township"
+                    } else {
+                        "county"
+                    };
+                    self.service
+                        .live()
+                        .publish(crate::service::LiveUpdate::Task {
+                            id: n.task_id,
+                            state: "notified".into(),
+                            units: crate::service::UnitTag::of_task(
+                                n.county.as_deref(),
+                                &n.unit,
+                                level,
+                            ),
+                        });
+                }
                 Some(r)
             }
             Err(e) => {
