@@ -119,45 +119,21 @@ async fn the_dashboard_draws_boundaries_hotspots_and_events() {
     )
     .await;
     // The time filter: the last 6 h leave out the 20 h old fire.
-    b.client
-        .find(Locator::Css("#window"))
-        .await
-        .unwrap()
-        .select_by_value("6")
-        .await
-        .unwrap();
+    b.select("#window", "6").await;
     b.wait_js(
         "two hotspots in the last 6 h",
         "return document.querySelectorAll('#map path.hotspot').length === 2",
     )
     .await;
     // The unit filter: 内黄县 (410527) has none of them.
-    b.client
-        .find(Locator::Css("#unit"))
-        .await
-        .unwrap()
-        .select_by_value("410527")
-        .await
-        .unwrap();
+    b.select("#unit", "410527").await;
     b.wait_js(
         "no hotspots in 410527",
         "return document.getElementById('map').dataset.hotspots === '0'",
     )
     .await;
-    b.client
-        .find(Locator::Css("#unit"))
-        .await
-        .unwrap()
-        .select_by_value("")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#window"))
-        .await
-        .unwrap()
-        .select_by_value("24")
-        .await
-        .unwrap();
+    b.select("#unit", "").await;
+    b.select("#window", "24").await;
     b.wait_js(
         "three hotspots again",
         "return document.querySelectorAll('#map path.hotspot').length === 3",
@@ -337,13 +313,8 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
         .await;
     b.type_into(&format!("{form} input[name=lon]"), "114.50020")
         .await;
-    b.client
-        .find(Locator::Css(&format!("{form} select[name=verdict]")))
-        .await
-        .unwrap()
-        .select_by_value("burned_scar")
-        .await
-        .unwrap();
+    b.select(&format!("{form} select[name=verdict]"), "burned_scar")
+        .await;
     // Without a photo the API refuses, and the page shows its words and marks the field.
     b.click(&format!("{form} .send-verdict")).await;
     b.wait_js(
@@ -479,13 +450,7 @@ async fn the_dashboard_shows_the_daily_ranking() {
         )
         .await;
     assert!(note.as_str().unwrap().contains(&day), "{note}");
-    b.client
-        .find(Locator::Css("#rank-level"))
-        .await
-        .unwrap()
-        .select_by_value("township")
-        .await
-        .unwrap();
+    b.select("#rank-level", "township").await;
     b.wait_js(
         "the township ranking",
         "return document.querySelectorAll('#ranking tbody tr').length > 5",

@@ -148,6 +148,17 @@ impl Browser {
         e.send_keys(text).await.unwrap();
     }
 
+    /// Chooses the option with `value` in the `<select>` matched by a CSS selector.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
     pub async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
