@@ -207,9 +207,6 @@ impl Service {
         let store = self.inner.store.clone();
         let placer = self.inner.placer.clone();
         let fuse = self.inner.fuse;
-        // What a live update needs of the batch, taken before the batch moves to the store
-        // thread (and only when a page is listening).
-        let live_keys = self.inner.live.has_listeners().then(|| live_keys(&batch));
         let source = batch.source.clone();
         let kind = match batch.origin {
             Origin::Scene { .. } => Some("scene"),
@@ -238,60 +235,37 @@ impl Service {
             (report.hotspots_duplicate + report.alerts_duplicate) as u64,
         );
         m.events(report.events_new, report.events_updated);
-        if let Some(keys) = live_keys {
-            self.publish_ingest(keys, &report).await;
-        }
+        self.publish_ingest(&report);
         Ok(report)
     }
 
     /// Tells open streams what an ingest stored: its hotspots (by id, with their units) and the
-    /// events it touched. Runs after the commit; a failed look-up only costs the live update.
-    async fn publish_ingest(&self, keys: LiveKeys, report: &IngestReport) {
-        let event_ids = report.event_ids.clone();
-        let want_hotspots = report.hotspots_new > 0;
-        let found = self
-            .store(move |st| {
-                let mut hotspots = Vec::new();
-                if let (true, Some(q)) = (want_hotspots, keys.query()) {
-                    for r in st.hotspots(&q)? {
-                        if keys.keys.contains(&crate::store::hotspot_key(&r.hotspot)) {
-                            hotspots.push(LiveHotspot {
-                                id: r.id,
-                                lon: r.hotspot.longitude,
-                                lat: r.hotspot.latitude,
-                                units: UnitTag::new(r.placement.county, r.placement.township),
-                            });
-                        }
-                    }
-                }
-                let mut events = Vec::new();
-                for id in event_ids {
-                    let q = crate::store::EventQuery {
-                        id: Some(id),
-                        ..crate::store::EventQuery::default()
-                    };
-                    for e in st.events(&q)? {
-                        let p = e.event.placement;
-                        events.push(LiveUpdate::Event {
-                            id,
-                            units: UnitTag::new(p.county, p.township),
-                        });
-                    }
-                }
-                Ok((hotspots, events))
-            })
-            .await;
-        match found {
-            Ok((hotspots, events)) => {
-                let live = self.live();
-                if !hotspots.is_empty() {
-                    live.publish(LiveUpdate::Hotspots(hotspots));
-                }
-                for e in events {
-                    live.publish(e);
-                }
-            }
-            Err(e) => tracing::warn!("live update after ingest skipped: {e}"),
+    /// events it touched, as the store reported them after the commit.
+    fn publish_ingest(&self, report: &IngestReport) {
+        let live = self.live();
+        if !live.has_listeners() {
+            return;
+        }
+        let tag = |p: &crate::store::Placed| UnitTag::new(p.county.clone(), p.township.clone());
+        if !report.stored_hotspots.is_empty() {
+            live.publish(LiveUpdate::Hotspots(
+                report
+                    .stored_hotspots
+                    .iter()
+                    .map(|p| LiveHotspot {
+                        id: p.id,
+                        lon: p.lon,
+                        lat: p.lat,
+                        units: tag(p),
+                    })
+                    .collect(),
+            ));
+        }
+        for e in &report.touched_events {
+            live.publish(LiveUpdate::Event {
+                id: e.id,
+                units: tag(e),
+            });
         }
     }
 
@@ -474,51 +448,6 @@ impl Service {
             _ => self.ingest_scene_file(path, source).await,
         }
     }
-}
-
-/// The store keys, bbox and time span of a batch's hotspots: enough to find their stored rows.
-struct LiveKeys {
-    keys: std::collections::HashSet<String>,
-    bbox: Option<[f64; 4]>,
-    span: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
-}
-
-impl LiveKeys {
-    fn query(&self) -> Option<crate::store::HotspotQuery> {
-        let (from, to) = self.span?;
-        Some(crate::store::HotspotQuery {
-            from: Some(from),
-            to: Some(to),
-            // A hair wider than the batch, so a stored position rounded in its last bit is kept.
-            bbox: self
-                .bbox
-                .map(|[w, s, e, n]| [w - 1e-6, s - 1e-6, e + 1e-6, n + 1e-6]),
-            limit: 100_000,
-            ..crate::store::HotspotQuery::default()
-        })
-    }
-}
-
-fn live_keys(batch: &IngestBatch) -> LiveKeys {
-    let mut k = LiveKeys {
-        keys: Default::default(),
-        bbox: None,
-        span: None,
-    };
-    for h in &batch.hotspots {
-        k.keys.insert(crate::store::hotspot_key(h));
-        let b = k
-            .bbox
-            .get_or_insert([h.longitude, h.latitude, h.longitude, h.latitude]);
-        b[0] = b[0].min(h.longitude);
-        b[1] = b[1].min(h.latitude);
-        b[2] = b[2].max(h.longitude);
-        b[3] = b[3].max(h.latitude);
-        let s = k.span.get_or_insert((h.acq_time, h.acq_time));
-        s.0 = s.0.min(h.acq_time);
-        s.1 = s.1.max(h.acq_time);
-    }
-    k
 }
 
 /// What a file in the inbox or on the command line is taken for.

@@ -18,7 +18,7 @@ pub mod tasks;
 
 pub use error::StoreError;
 pub use model::{
-    AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Origin, Scope,
+    AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Origin, Placed, Scope,
     SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
 };
 pub use rank::RankStore;

@@ -49,8 +49,18 @@ pub struct IngestBatch {
     pub alerts: Vec<SensorAlert>,
 }
 
+/// A row an ingest stored or touched, and where it lies: what a live update needs of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placed {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub county: Option<String>,
+    pub township: Option<String>,
+}
+
 /// What an ingest did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IngestReport {
     /// The scene or feed file was stored before: nothing changed.
     pub already_ingested: bool,
@@ -62,6 +72,12 @@ pub struct IngestReport {
     pub events_updated: usize,
     /// Store ids of the events touched.
     pub event_ids: Vec<i64>,
+    /// The hotspots this batch stored (not its duplicates) and the events it touched, with
+    /// their units, so that live updates need not look them up again.
+    #[serde(skip)]
+    pub stored_hotspots: Vec<Placed>,
+    #[serde(skip)]
+    pub touched_events: Vec<Placed>,
 }
 
 /// Smoke or fire, as a ground sensor reports it.

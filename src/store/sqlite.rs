@@ -375,6 +375,14 @@ pub(super) fn ingest_tx(
                 continue;
             }
             report.hotspots_new += 1;
+            let id = tx.last_insert_rowid();
+            report.stored_hotspots.push(Placed {
+                id,
+                lon: h.longitude,
+                lat: h.latitude,
+                county: pl.county.clone(),
+                township: pl.township.clone(),
+            });
             sightings.push((
                 Sighting {
                     kind: SourceKind::Satellite,
@@ -390,7 +398,7 @@ pub(super) fn ingest_tx(
                     frp_mw: Some(h.frp_mw),
                     confidence: score,
                 },
-                Row::Hotspot(tx.last_insert_rowid()),
+                Row::Hotspot(id),
                 pl,
             ));
         }
@@ -498,6 +506,13 @@ pub(super) fn ingest_tx(
             super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
         }
         report.event_ids.push(id);
+        report.touched_events.push(Placed {
+            id,
+            lon: ev.lon,
+            lat: ev.lat,
+            county: ev.placement.county.clone(),
+            township: ev.placement.township.clone(),
+        });
         if stored[i] {
             report.events_updated += 1;
         } else {
