@@ -220,7 +220,7 @@ impl DeliveryStore for SqliteStore {
                             notice.unit
                         ),
                     });
-                    if mark_notified(&tx, task, now, &detail)? {
+                    if super::tasks::mark_notified_tx(&tx, task, now, &detail)? {
                         done.notified_without_webhook += 1;
                     }
                 }
@@ -359,7 +359,7 @@ impl DeliveryStore for SqliteStore {
                         "attempt": attempts,
                         "status": status,
                     });
-                    task_notified = mark_notified(&tx, task, now, &detail)?;
+                    task_notified = super::tasks::mark_notified_tx(&tx, task, now, &detail)?;
                 }
                 Recorded::Delivered { task_notified }
             }
@@ -464,33 +464,6 @@ fn counts(c: &Connection) -> Result<DeliveryCounts, StoreError> {
 fn begin_immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .ctx("begin")
-}
-
-/// Moves a task new → notified with an audit row, within `tx`; only a task still `new` moves
-/// (one acknowledged meanwhile stays where it is). True when it moved.
-fn mark_notified(
-    tx: &Transaction,
-    task_id: i64,
-    now: DateTime<Utc>,
-    detail: &serde_json::Value,
-) -> Result<bool, StoreError> {
-    let moved = tx
-        .execute(
-            "UPDATE tasks SET state = 'notified', notified_at = ?2, updated_at = ?2
-             WHERE id = ?1 AND state = 'new'",
-            params![task_id, ts(now)],
-        )
-        .ctx("mark a task notified")?;
-    if moved == 1 {
-        tx.execute(
-            "INSERT INTO audit (at, actor, role, entity, entity_id, action, from_state, to_state,
-               detail)
-             VALUES (?1, 'system', 'system', 'task', ?2, 'notify', 'new', 'notified', ?3)",
-            params![ts(now), task_id, detail.to_string()],
-        )
-        .ctx("audit a notification")?;
-    }
-    Ok(moved == 1)
 }
 
 #[cfg(test)]

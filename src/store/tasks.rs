@@ -866,6 +866,41 @@ pub(super) fn on_event_saved(
     Ok(())
 }
 
+/// Moves a task new → notified within `tx`, with its audit row (actor `system`); for the
+/// delivery worker, in the transaction that records the delivery. Only a task still `new`
+/// moves (one acknowledged meanwhile stays where it is). True when it moved.
+pub(super) fn mark_notified_tx(
+    tx: &Transaction,
+    task_id: i64,
+    now: DateTime<Utc>,
+    detail: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let moved = tx
+        .execute(
+            "UPDATE tasks SET state = 'notified', notified_at = ?2, updated_at = ?2
+             WHERE id = ?1 AND state = 'new'",
+            params![task_id, ts(now)],
+        )
+        .ctx("mark a task notified")?;
+    if moved == 1 {
+        let (from, to) = (TaskState::New.as_str(), TaskState::Notified.as_str());
+        let action = Action::Notify.name();
+        audit(
+            tx,
+            now,
+            &Actor::system(),
+            "task",
+            task_id,
+            action,
+            Some(from),
+            Some(to),
+            detail,
+        )
+        .map_err(into_store)?;
+    }
+    Ok(moved == 1)
+}
+
 fn into_store(e: TaskError) -> StoreError {
     match e {
         TaskError::Store(s) => s,
