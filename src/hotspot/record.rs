@@ -93,6 +93,30 @@ impl Hotspot {
     pub fn is_modis(&self) -> bool {
         self.instrument.eq_ignore_ascii_case("MODIS")
     }
+
+    /// The fixture the store's unit tests share: a nominal NOAA-20 VIIRS night detection of
+    /// 3 MW at (lon, lat) and time `t`, 0.39 × 0.36 km.
+    #[cfg(test)]
+    pub(crate) fn test_viirs(lon: f64, lat: f64, t: chrono::DateTime<chrono::Utc>) -> Hotspot {
+        Hotspot {
+            latitude: lat,
+            longitude: lon,
+            bt_mir_k: 330.0,
+            bt_tir_k: 290.0,
+            scan_km: 0.39,
+            track_km: 0.36,
+            acq_time: t,
+            satellite: "N20".into(),
+            instrument: "VIIRS".into(),
+            confidence: Confidence::Nominal,
+            version: "2.0NRT".into(),
+            frp_mw: 3.0,
+            daynight: DayNight::Night,
+            fire_type: None,
+            row: None,
+            col: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -89,27 +89,14 @@ pub fn normalise_satellite(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hotspot::{Confidence, DayNight};
     use chrono::TimeZone;
 
     fn h(sat: &str, version: &str, lat: f64) -> Hotspot {
+        let t = chrono::Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 31).unwrap();
         Hotspot {
-            latitude: lat,
-            longitude: 114.123456,
-            bt_mir_k: 330.0,
-            bt_tir_k: 290.0,
-            scan_km: 0.39,
-            track_km: 0.36,
-            acq_time: chrono::Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 31).unwrap(),
             satellite: sat.into(),
-            instrument: "VIIRS".into(),
-            confidence: Confidence::Nominal,
             version: version.into(),
-            frp_mw: 3.0,
-            daynight: DayNight::Night,
-            fire_type: None,
-            row: None,
-            col: None,
+            ..Hotspot::test_viirs(114.123456, lat, t)
         }
     }
 

@@ -876,22 +876,8 @@ mod tests {
 
     fn hotspot(lon: f64, lat: f64, t: DateTime<Utc>, frp: f64) -> Hotspot {
         Hotspot {
-            latitude: lat,
-            longitude: lon,
-            bt_mir_k: 330.0,
-            bt_tir_k: 290.0,
-            scan_km: 0.39,
-            track_km: 0.36,
-            acq_time: t,
-            satellite: "N20".into(),
-            instrument: "VIIRS".into(),
-            confidence: Confidence::Nominal,
-            version: "2.0NRT".into(),
             frp_mw: frp,
-            daynight: DayNight::Night,
-            fire_type: None,
-            row: None,
-            col: None,
+            ..Hotspot::test_viirs(lon, lat, t)
         }
     }
 

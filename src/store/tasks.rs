@@ -1383,7 +1383,7 @@ fn query_precision(c: &Connection, scope: &Scope) -> Result<Vec<SourcePrecision>
 mod tests {
     use super::*;
     use crate::fuse::{NoPlacer, Placement};
-    use crate::hotspot::{DayNight, Hotspot};
+    use crate::hotspot::Hotspot;
     use crate::store::{Origin, Store};
     use chrono::TimeZone;
 
@@ -1407,24 +1407,7 @@ mod tests {
                 rows: 1,
             },
             source: "test".into(),
-            hotspots: vec![Hotspot {
-                latitude: lat,
-                longitude: lon,
-                bt_mir_k: 330.0,
-                bt_tir_k: 290.0,
-                scan_km: 0.39,
-                track_km: 0.36,
-                acq_time: t,
-                satellite: "N20".into(),
-                instrument: "VIIRS".into(),
-                confidence: crate::hotspot::Confidence::Nominal,
-                version: "2.0NRT".into(),
-                frp_mw: 3.0,
-                daynight: DayNight::Night,
-                fire_type: None,
-                row: None,
-                col: None,
-            }],
+            hotspots: vec![Hotspot::test_viirs(lon, lat, t)],
             alerts: Vec::new(),
         }
     }
