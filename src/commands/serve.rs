@@ -93,36 +93,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let placer = placer(&cfg)?;
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
+        // Signal handlers are registered before the service announces itself: a SIGTERM sent
+        // as soon as the "listening" line appears must shut down cleanly, not kill the process.
+        let signal = shutdown_signal()?;
         let running = strawfire::service::start(cfg, placer)
             .await
             .context("cannot start the service")?;
         // One line on stdout that scripts and tests wait for.
         println!("strawfire: listening on http://{}", running.addr);
-        running.until(shutdown_signal()).await;
+        running.until(signal).await;
         anyhow::Ok(())
     })
 }
 
-/// Completes on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the ctrl-c and SIGTERM handlers now and returns the future that completes on
+/// either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            term.recv().await;
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    })
 }
 
 /// The locate step from `[layers]`: loaded and indexed once, before the service starts.
