@@ -1,39 +1,58 @@
 //! The last stage, shared by the fast detector and the reference: confidence classes (which
 //! need every fire pixel's neighbours), FRP, the fire list and the observation summary.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 use crate::model::SensorModel;
 use crate::physics::{frp_mw, planck_radiance};
 
 use super::context::{confidence, Decision};
-use super::types::{Detection, FirePixel, MaskClass, ObservationSummary, PixelArea, ViirsInput};
-use super::{px_at, DetectError};
+use super::pixel::Px;
+use super::types::{Detection, FirePixel, MaskClass, ObservationSummary, PixelArea};
 
-/// Candidate outcomes in row-major order: (row, col, decision).
-pub type Outcomes = Vec<(usize, usize, Decision)>;
+/// What the contextual stage decided for one candidate, with the candidate's values.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    pub r: usize,
+    pub c: usize,
+    pub p: Px,
+    pub decision: Decision,
+}
+
+/// Candidate outcomes in row-major order.
+pub type Outcomes = Vec<Outcome>;
 
 /// Writes the outcomes into the mask, assigns confidence and FRP, and counts the classes.
+/// `classes` counts the stage-1 mask (every candidate as clear land); the outcomes move their
+/// pixels to the class decided, so the summary needs no second pass over the mask.
 pub fn finish(
-    input: &ViirsInput,
+    i4: ArrayView2<f32>,
     m: &SensorModel,
     area: &PixelArea,
     mut mask: Array2<u8>,
     outcomes: Outcomes,
+    mut classes: [u64; 10],
     (day_pixels, night_pixels): (u64, u64),
-) -> Result<Detection, DetectError> {
-    for (r, c, d) in &outcomes {
-        mask[[*r, *c]] = d.class as u8;
+) -> Detection {
+    for o in &outcomes {
+        mask[[o.r, o.c]] = o.decision.class as u8;
     }
     let (rows, cols) = mask.dim();
     let frp_band = &m.bands[&m.frp.band];
     let wl = frp_band.wavelength_um.unwrap_or(3.74);
     let mut fires = Vec::new();
-    for (r, c, d) in outcomes {
+    for Outcome {
+        r,
+        c,
+        p,
+        decision: d,
+    } in outcomes
+    {
+        classes[MaskClass::Land as usize] -= 1;
         if !d.class.is_fire() {
+            classes[d.class as usize] += 1;
             continue;
         }
-        let p = px_at(input, r, c);
         let day = p.sza < m.night_sza_deg;
         let mut adjacent_fire = false;
         let mut neighbours = Vec::with_capacity(8);
@@ -44,7 +63,7 @@ pub fn finish(
                 }
                 let class = MaskClass::from_u8(mask[[nr, nc]]);
                 adjacent_fire |= class.is_fire();
-                let bt4 = input.i4[[nr, nc]];
+                let bt4 = i4[[nr, nc]];
                 if !matches!(
                     class,
                     MaskClass::Fill | MaskClass::NotProcessed | MaskClass::Cloud | MaskClass::Water
@@ -61,6 +80,7 @@ pub fn finish(
             _ => MaskClass::FireNominal,
         };
         mask[[r, c]] = class as u8;
+        classes[class as usize] += 1;
         // Background radiance: the window's mean BT4; without a window (a fixed-threshold fire
         // in cloud or at the edge) BT5 stands in for the background BT4.
         let bg_k = if d.background_bt4_k.is_nan() {
@@ -86,10 +106,10 @@ pub fn finish(
             background_bt4_k: d.background_bt4_k,
         });
     }
-    let summary = ObservationSummary::from_mask(&mask, day_pixels, night_pixels);
-    Ok(Detection {
+    let summary = ObservationSummary::from_counts(classes, day_pixels, night_pixels);
+    Detection {
         mask,
         fires,
         summary,
-    })
+    }
 }

@@ -5,7 +5,8 @@
 //! `spawn_blocking`.
 //!
 //! Files: `pixel.rs` per-pixel tests, `context.rs` background statistics and decisions,
-//! `median.rs` the 501×501 median bound, `viirs.rs` the fast parallel detector, `reference.rs` the sequential reference it is checked
+//! `strip.rs` the per-pixel stage over a band of rows, `median.rs` the 501×501 median bound,
+//! `viirs.rs` the fast parallel detector, `reference.rs` the sequential reference it is checked
 //! against, `finish.rs` confidence, FRP and the summary, `types.rs` inputs and outputs.
 
 pub mod context;
@@ -13,12 +14,13 @@ pub mod finish;
 pub mod median;
 pub mod pixel;
 pub mod reference;
+pub mod strip;
 pub mod types;
 pub mod viirs;
 
 pub use reference::detect_viirs_reference;
 pub use types::*;
-pub use viirs::detect_viirs;
+pub use viirs::{detect_classified, detect_viirs, Classified};
 
 use crate::model::SensorModel;
 use crate::raster::Scene;

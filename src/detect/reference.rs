@@ -9,7 +9,7 @@ use ndarray::Array2;
 use crate::model::SensorModel;
 
 use super::context::{decide, window_is_enough, WindowAcc};
-use super::finish::{finish, Outcomes};
+use super::finish::{finish, Outcome, Outcomes};
 use super::pixel::{bits, classify, glint_angle_deg, PixelParams};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
 use super::{check_shapes, px_at, DetectError};
@@ -25,12 +25,14 @@ pub fn detect_viirs_reference(
     let mut mask = Array2::<u8>::zeros((rows, cols));
     let mut state = Array2::<u8>::zeros((rows, cols));
     let (mut day, mut night) = (0u64, 0u64);
+    let mut classes = [0u64; 10];
     let params = PixelParams::new(m);
     for r in 0..rows {
         for c in 0..cols {
             let pc = classify(&px_at(input, r, c), &params);
             mask[[r, c]] = pc.class as u8;
             state[[r, c]] = pc.bits;
+            classes[pc.class as usize] += 1;
             if !matches!(pc.class, MaskClass::Fill | MaskClass::NotProcessed) {
                 if pc.bits & bits::DAY != 0 {
                     day += 1;
@@ -123,10 +125,23 @@ pub fn detect_viirs_reference(
                 glint,
                 m,
             );
-            outcomes.push((r, c, d));
+            outcomes.push(Outcome {
+                r,
+                c,
+                p,
+                decision: d,
+            });
         }
     }
-    finish(input, m, area, mask, outcomes, (day, night))
+    Ok(finish(
+        input.i4,
+        m,
+        area,
+        mask,
+        outcomes,
+        classes,
+        (day, night),
+    ))
 }
 
 /// The median (mean of the middle two for an even count), by sorting; None when empty.

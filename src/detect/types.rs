@@ -150,13 +150,9 @@ pub struct ObservationSummary {
 }
 
 impl ObservationSummary {
-    /// Counts the classes of a fire mask.
-    pub fn from_mask(mask: &Array2<u8>, day_pixels: u64, night_pixels: u64) -> Self {
-        let mut counts = [0u64; 10];
-        for &v in mask.iter() {
-            counts[(v as usize).min(9)] += 1;
-        }
-        let total = mask.len() as u64;
+    /// The summary of pixel counts per class (`MaskClass as u8` index).
+    pub fn from_counts(counts: [u64; 10], day_pixels: u64, night_pixels: u64) -> Self {
+        let total = counts.iter().sum();
         let fires = counts[7] + counts[8] + counts[9];
         ObservationSummary {
             total,

@@ -1,23 +1,31 @@
-//! The fast VIIRS 375 m detector: rayon over rows for the per-pixel stage, rayon over candidates
-//! for the contextual stage.
+//! The fast VIIRS 375 m detector: rayon over strips of rows for the per-pixel stage, rayon over
+//! candidates for the contextual stage.
 //!
 //! Where the time goes: the per-pixel stage touches every pixel once (six f32 reads, two u8
-//! writes) and is memory-bound; contextual statistics run only around candidates (well under 1 %
-//! of pixels), growing the window ring by ring so a candidate costs at most one 31×31 pass; the
-//! 501×501 median runs only for day pixels with 325 < BT4 ≤ 330, and decides BT4 > median by
-//! counting rather than sorting.
+//! writes) and is memory-bound, so it runs strip by strip ([`classify_strip`]), where the scan
+//! can fuse it with reading the strip; the 501×501 median runs only for day pixels with
+//! 325 < BT4 ≤ 330 and decides BT4 > median by counting rather than sorting (`median.rs`);
+//! contextual statistics run only around candidates: one pass over the 11×11 window gives its
+//! valid count and the means, which already reject most candidates ([`fails_on_means`]); the
+//! deviations are computed only for the rest, and the window grows ring by ring only where
+//! 11×11 holds too little valid background.
 
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::model::SensorModel;
 
-use super::context::{decide, window_is_enough, Background, WindowAcc};
-use super::finish::{finish, Outcomes};
+use super::context::{decide, fails_on_means, window_is_enough, Decision, WindowAcc};
+use super::finish::{finish, Outcome};
 use super::median;
-use super::pixel::{bits, classify, glint_angle_deg, PixelParams, Px};
+use super::pixel::{bits, PixelParams};
+use super::strip::{classify_strip, Pending, StripOut};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
-use super::{check_shapes, px_at, DetectError};
+use super::{check_shapes, DetectError};
+
+/// Rows per strip of the in-memory per-pixel stage: small enough that a strip's six bands stay
+/// in cache, large enough that rayon's overhead does not show.
+pub const STRIP_ROWS: usize = 32;
 
 /// Runs the whole VIIRS 375 m algorithm on a scene, in parallel on the current rayon pool.
 pub fn detect_viirs(
@@ -29,120 +37,239 @@ pub fn detect_viirs(
     let (rows, cols) = input.dim();
     let mut mask = Array2::<u8>::zeros((rows, cols));
     let mut state = Array2::<u8>::zeros((rows, cols));
-
-    // Stage 1: per-pixel classification; each row reports its candidates and median pixels.
     let params = PixelParams::new(m);
-    let per_row: Vec<(Vec<u32>, Vec<u32>, u64, u64)> = mask
-        .axis_iter_mut(Axis(0))
+    let strips: Vec<StripOut> = mask
+        .axis_chunks_iter_mut(Axis(0), STRIP_ROWS)
         .into_par_iter()
-        .zip(state.axis_iter_mut(Axis(0)).into_par_iter())
+        .zip(
+            state
+                .axis_chunks_iter_mut(Axis(0), STRIP_ROWS)
+                .into_par_iter(),
+        )
         .enumerate()
-        .map(|(r, (mut mrow, mut srow))| {
-            let (i1, i2, i3) = (row(input.i1, r), row(input.i2, r), row(input.i3, r));
-            let (i4, i5, sza) = (row(input.i4, r), row(input.i5, r), row(input.sza, r));
-            let (mrow, srow) = (
-                mrow.as_slice_mut().expect("owned row"),
-                srow.as_slice_mut().expect("owned row"),
-            );
-            let (mut cand, mut median) = (Vec::new(), Vec::new());
-            let (mut day, mut night) = (0u64, 0u64);
-            for c in 0..cols {
-                let p = Px {
-                    r1: i1[c],
-                    r2: i2[c],
-                    r3: i3[c],
-                    bt4: i4[c],
-                    bt5: i5[c],
-                    sza: sza[c],
-                };
-                let pc = classify(&p, &params);
-                mrow[c] = pc.class as u8;
-                srow[c] = pc.bits;
-                if pc.class as u8 > MaskClass::Fill as u8 {
-                    if pc.bits & bits::DAY != 0 {
-                        day += 1;
-                    } else {
-                        night += 1;
-                    }
-                }
-                if pc.bits & bits::CANDIDATE != 0 {
-                    cand.push(c as u32);
-                } else if pc.bits & bits::NEEDS_MEDIAN != 0 {
-                    median.push(c as u32);
-                }
-            }
-            (cand, median, day, night)
+        .map(|(k, (mask, state))| {
+            let r0 = k * STRIP_ROWS;
+            let strip = input.rows(r0, r0 + mask.nrows());
+            classify_strip(&strip, r0, &params, mask, state)
         })
         .collect();
-    let day_night = per_row
-        .iter()
-        .fold((0, 0), |(d, n), row| (d + row.2, n + row.3));
+    detect_classified(
+        Classified {
+            i4: input.i4,
+            i5: input.i5,
+            mask,
+            state,
+            strips,
+        },
+        m,
+        area,
+    )
+}
+
+/// A scene after the per-pixel stage: the full BT4 and BT5 rasters, the stage-1 mask and bits,
+/// and the strips' pending pixels in row order. Everything the later stages need.
+#[derive(Debug)]
+pub struct Classified<'a> {
+    pub i4: ArrayView2<'a, f32>,
+    pub i5: ArrayView2<'a, f32>,
+    pub mask: Array2<u8>,
+    pub state: Array2<u8>,
+    /// Stage-1 results of consecutive strips, top to bottom.
+    pub strips: Vec<StripOut>,
+}
+
+/// Runs the median and contextual stages and finishes the detection.
+pub fn detect_classified(
+    k: Classified,
+    m: &SensorModel,
+    area: &PixelArea,
+) -> Result<Detection, DetectError> {
+    let want = k.i4.dim();
+    for (band, got) in [
+        ("I5", k.i5.dim()),
+        ("mask", k.mask.dim()),
+        ("state", k.state.dim()),
+    ] {
+        if got != want {
+            return Err(DetectError::Shape {
+                band: band.into(),
+                got,
+                want,
+            });
+        }
+    }
+    let (i4, i5, state) = (k.i4, k.i5, &k.state);
+    let mut classes = [0u64; 10];
+    let (mut day, mut night) = (0, 0);
+    let (mut candidates, mut needs_median) = (Vec::new(), Vec::new());
+    for s in k.strips {
+        for (total, n) in classes.iter_mut().zip(s.classes) {
+            *total += n;
+        }
+        day += s.day;
+        night += s.night;
+        candidates.extend(s.candidates);
+        needs_median.extend(s.median);
+    }
 
     // Stage 2: the 501×501 median decides the day pixels with 325 < BT4 ≤ 330.
-    let needs_median: Vec<(usize, usize)> = per_row
-        .iter()
-        .enumerate()
-        .flat_map(|(r, row)| row.1.iter().map(move |&c| (r, c as usize)))
-        .collect();
     let promoted = median::above_median(
-        input.i4,
-        &state,
-        needs_median,
+        i4,
+        state,
+        needs_median.iter().map(Pending::at).collect(),
         m.candidate.median_window / 2,
         m.candidate.day_bt4s_min_k,
         m.candidate.day_bt4s_max_k,
     );
-
-    let mut candidates: Vec<(usize, usize)> = per_row
-        .iter()
-        .enumerate()
-        .flat_map(|(r, row)| row.0.iter().map(move |&c| (r, c as usize)))
-        .chain(promoted)
-        .collect();
-    candidates.sort_unstable();
+    // Both lists are row-major: keep the pending pixels the median promoted.
+    let mut promoted = promoted.into_iter().peekable();
+    candidates.extend(needs_median.into_iter().filter(|p| {
+        let hit = promoted.peek() == Some(&p.at());
+        if hit {
+            promoted.next();
+        }
+        hit
+    }));
+    candidates.par_sort_unstable_by_key(|p| (p.r, p.c));
 
     // Stage 3: contextual tests around each candidate.
-    let outcomes: Outcomes = candidates
+    let outcomes: Vec<Outcome> = candidates
         .into_par_iter()
-        .map_init(WindowAcc::default, |acc, (r, c)| {
-            let p = px_at(input, r, c);
-            let s = state[[r, c]];
-            let bg = background(input, &state, r, c, m, acc);
-            let glint = input.geometry.map_or(f32::NAN, |g| {
-                glint_angle_deg(p.sza, g.vza[[r, c]], g.saa[[r, c]], g.vaa[[r, c]])
-            });
-            let d = decide(
-                &p,
-                s & bits::DAY != 0,
-                s & bits::FIXED != 0,
-                bg.as_ref(),
-                glint,
-                m,
-            );
-            (r, c, d)
+        .map_init(WindowAcc::default, |acc, pd| {
+            let (r, c) = pd.at();
+            Outcome {
+                r,
+                c,
+                p: pd.p,
+                decision: contextual(i4, i5, state, &pd, m, acc),
+            }
         })
         .collect();
 
-    finish(input, m, area, mask, outcomes, day_night)
+    Ok(finish(i4, m, area, k.mask, outcomes, classes, (day, night)))
 }
 
-/// The background of candidate (r, c): the smallest window from `window_min` to `window_max`
-/// (growing by 2) with enough valid background, the core square excluded; None when even the
-/// largest is not enough.
-fn background(
-    input: &ViirsInput,
+/// Sums over the valid background of a window (core excluded), in row-major order.
+#[derive(Debug, Default)]
+struct Sums {
+    valid: usize,
+    total: usize,
+    bt4: f64,
+    dt: f64,
+}
+
+impl Sums {
+    /// The means as [`WindowAcc::finish`] computes them (f64 sums in row-major order).
+    fn means(&self) -> (f32, f32) {
+        let n = self.valid as f64;
+        ((self.bt4 / n) as f32, (self.dt / n) as f32)
+    }
+}
+
+/// The contextual decision for one candidate.
+fn contextual(
+    i4: ArrayView2<f32>,
+    i5: ArrayView2<f32>,
+    state: &Array2<u8>,
+    pd: &Pending,
+    m: &SensorModel,
+    acc: &mut WindowAcc,
+) -> Decision {
+    let (r, c) = pd.at();
+    let (day, fixed) = (pd.bits & bits::DAY != 0, pd.bits & bits::FIXED != 0);
+    let ctx = &m.context;
+    let core = ctx.core_exclusion / 2;
+    // The smallest window; it never lies inside the core.
+    let h_min = (ctx.window_min / 2).max(core);
+    let mut sums = window_sums(i4, i5, state, r, c, h_min, core);
+    let h = if window_is_enough(sums.valid, sums.total, m) {
+        h_min
+    } else {
+        match grow_window(state, r, c, h_min, sums.valid, sums.total, m) {
+            Some(h) => {
+                sums = window_sums(i4, i5, state, r, c, h, core);
+                h
+            }
+            None => return decide(&pd.p, day, fixed, None, pd.glint_deg, m),
+        }
+    };
+    let (mean4, mean_dt) = sums.means();
+    if !fixed && fails_on_means(&pd.p, day, mean4, mean_dt, m) {
+        return Decision {
+            class: MaskClass::Land,
+            background_bt4_k: mean4,
+            glint_deg: pd.glint_deg,
+        };
+    }
+    let (rows, cols) = state.dim();
+    acc.clear();
+    for rr in r.saturating_sub(h)..=(r + h).min(rows - 1) {
+        let (srow, l4, l5) = (state.row(rr), i4.row(rr), i5.row(rr));
+        let core_row = rr.abs_diff(r) <= core;
+        for cc in c.saturating_sub(h)..=(c + h).min(cols - 1) {
+            if core_row && cc.abs_diff(c) <= core {
+                continue;
+            }
+            let s = srow[cc];
+            if s & bits::VALID_BG != 0 {
+                acc.push_valid(l4[cc], l5[cc]);
+            } else if s & bits::BG_FIRE != 0 {
+                acc.push_fire(l4[cc]);
+            }
+        }
+    }
+    let bg = acc.finish(2 * h + 1);
+    decide(&pd.p, day, fixed, Some(&bg), pd.glint_deg, m)
+}
+
+/// Valid and in-image counts and the BT4 and ΔT45 sums of the window of half-side `h` around
+/// (r, c), the core square of half-side `core` excluded: one pass, no copies.
+fn window_sums(
+    i4: ArrayView2<f32>,
+    i5: ArrayView2<f32>,
     state: &Array2<u8>,
     r: usize,
     c: usize,
-    m: &SensorModel,
-    acc: &mut WindowAcc,
-) -> Option<Background> {
+    h: usize,
+    core: usize,
+) -> Sums {
     let (rows, cols) = state.dim();
-    let ctx = &m.context;
-    let core = ctx.core_exclusion / 2;
+    let (c0, c1) = (c.saturating_sub(h), (c + h).min(cols - 1));
+    let mut s = Sums::default();
+    for rr in r.saturating_sub(h)..=(r + h).min(rows - 1) {
+        let (srow, l4, l5) = (state.row(rr), i4.row(rr), i5.row(rr));
+        let core_row = rr.abs_diff(r) <= core;
+        for cc in c0..=c1 {
+            if core_row && cc.abs_diff(c) <= core {
+                continue;
+            }
+            s.total += 1;
+            if srow[cc] & bits::VALID_BG != 0 {
+                let (a, b) = (l4[cc], l5[cc]);
+                s.valid += 1;
+                s.bt4 += a as f64;
+                s.dt += (a - b) as f64;
+            }
+        }
+    }
+    s
+}
+
+/// Grows the window of candidate (r, c) from half-side `h` (with `valid` of `total` in-image
+/// pixels valid) ring by ring, by 2 pixels of side each step, until it holds enough valid
+/// background; None when even the largest window does not.
+fn grow_window(
+    state: &Array2<u8>,
+    r: usize,
+    c: usize,
+    mut h: usize,
+    mut valid: usize,
+    mut total: usize,
+    m: &SensorModel,
+) -> Option<usize> {
+    let (rows, cols) = state.dim();
     // Valid-background and in-image counts of the square ring at distance h, by plain loops
     // over its clipped top and bottom rows and left and right columns.
-    let valid_at = |rr: usize, cc: usize| (state[[rr, cc]] & bits::VALID_BG != 0) as usize;
     let ring = |h: usize| -> (usize, usize) {
         let (c0, c1) = (c.saturating_sub(h), (c + h).min(cols - 1));
         let (mut valid, mut total) = (0, 0);
@@ -162,58 +289,22 @@ fn background(
             .flatten()
         {
             for rr in r0..=r1 {
-                valid += valid_at(rr, cc);
+                valid += (state[[rr, cc]] & bits::VALID_BG != 0) as usize;
             }
             total += r1 - r0 + 1;
         }
         (valid, total)
     };
-    let (mut valid, mut total) = (0usize, 0usize);
-    let h_min = ctx.window_min / 2;
-    let mut h = core;
     loop {
-        while h < h_min {
-            h += 1;
-            let (v, t) = ring(h);
-            valid += v;
-            total += t;
-        }
-        if window_is_enough(valid, total, m) {
-            break;
-        }
-        if 2 * h + 1 >= ctx.window_max {
+        if 2 * h + 1 >= m.context.window_max {
             return None;
         }
         h += 1;
         let (v, t) = ring(h);
         valid += v;
         total += t;
-    }
-    acc.clear();
-    for rr in r.saturating_sub(h)..=(r + h).min(rows - 1) {
-        let (srow, i4, i5) = (state.row(rr), row(input.i4, rr), row(input.i5, rr));
-        let core_row = rr.abs_diff(r) <= core;
-        for cc in c.saturating_sub(h)..=(c + h).min(cols - 1) {
-            if core_row && cc.abs_diff(c) <= core {
-                continue;
-            }
-            let s = srow[cc];
-            if s & bits::VALID_BG != 0 {
-                acc.push_valid(i4[cc], i5[cc]);
-            } else if s & bits::BG_FIRE != 0 {
-                acc.push_fire(i4[cc]);
-            }
+        if window_is_enough(valid, total, m) {
+            return Some(h);
         }
-    }
-    Some(acc.finish(2 * h + 1))
-}
-
-/// Row `r` of a band as a slice (a copy only for non-standard layouts).
-#[inline]
-fn row<'a>(a: ArrayView2<'a, f32>, r: usize) -> std::borrow::Cow<'a, [f32]> {
-    let line = a.index_axis_move(Axis(0), r);
-    match line.to_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(line.to_vec()),
     }
 }

@@ -1,0 +1,142 @@
+//! Stage 1 over one band of rows: the per-pixel tests, and what the later stages keep of the
+//! per-pixel bands.
+//!
+//! Why by strips: only BT4 and BT5 are needed around candidates (the contextual windows, the
+//! 501×501 median, the neighbours for confidence); ρ1–ρ3, SZA and the glint geometry are needed
+//! only *at* candidates. So the scan reads a strip of all bands, classifies it while it is still
+//! in cache, keeps the full BT4 and BT5 rasters and, for the other bands, only the values of the
+//! pixels that go on ([`Pending`]). The reader can then reuse one small buffer per thread for
+//! those bands instead of holding whole rasters (`scan.rs`), and the in-memory detector runs the
+//! same code over strips of its views (`viirs.rs`).
+
+use std::borrow::Cow;
+
+use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
+
+use super::pixel::{bits, classify, glint_angle_deg, PixelParams, Px};
+use super::types::{MaskClass, ViirsInput};
+
+/// A pixel that goes on to the median or contextual stage, with every value it will need there.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    pub r: u32,
+    pub c: u32,
+    pub p: Px,
+    /// Glint angle, degrees (NaN without geometry).
+    pub glint_deg: f32,
+    /// Pre-classification bits ([`bits`]).
+    pub bits: u8,
+}
+
+impl Pending {
+    pub fn at(&self) -> (usize, usize) {
+        (self.r as usize, self.c as usize)
+    }
+}
+
+/// What stage 1 found in one strip.
+#[derive(Debug, Default)]
+pub struct StripOut {
+    /// Candidates in row-major order.
+    pub candidates: Vec<Pending>,
+    /// Day pixels with 325 < BT4 ≤ 330 whose candidacy the 501×501 median decides, row-major.
+    pub median: Vec<Pending>,
+    /// Pixels per stage-1 class (`MaskClass as u8` index); candidates count as clear land.
+    pub classes: [u64; 10],
+    /// Observed (not fill, not unprocessed) day and night pixels.
+    pub day: u64,
+    pub night: u64,
+}
+
+impl<'a> ViirsInput<'a> {
+    /// The rows `r0..r1` of every band.
+    pub fn rows(&self, r0: usize, r1: usize) -> ViirsInput<'a> {
+        let cut = |a: ArrayView2<'a, f32>| a.slice_move(s![r0..r1, ..]);
+        ViirsInput {
+            i1: cut(self.i1),
+            i2: cut(self.i2),
+            i3: cut(self.i3),
+            i4: cut(self.i4),
+            i5: cut(self.i5),
+            sza: cut(self.sza),
+            geometry: self.geometry.map(|g| super::GlintGeometry {
+                vza: cut(g.vza),
+                saa: cut(g.saa),
+                vaa: cut(g.vaa),
+            }),
+        }
+    }
+}
+
+/// Classifies the rows of `strip` (rows `r0..` of the scene), writing the stage-1 mask class and
+/// bits into `mask` and `state` (the same rows) and returning the pixels that go on.
+pub fn classify_strip(
+    strip: &ViirsInput,
+    r0: usize,
+    params: &PixelParams,
+    mut mask: ArrayViewMut2<u8>,
+    mut state: ArrayViewMut2<u8>,
+) -> StripOut {
+    let mut out = StripOut::default();
+    let cols = strip.i4.ncols();
+    for (i, (mut mrow, mut srow)) in mask
+        .axis_iter_mut(Axis(0))
+        .zip(state.axis_iter_mut(Axis(0)))
+        .enumerate()
+    {
+        let r = r0 + i;
+        let (i1, i2, i3) = (row(strip.i1, i), row(strip.i2, i), row(strip.i3, i));
+        let (i4, i5, sza) = (row(strip.i4, i), row(strip.i5, i), row(strip.sza, i));
+        let mrow = mrow.as_slice_mut().expect("the mask is standard layout");
+        let srow = srow.as_slice_mut().expect("the state is standard layout");
+        for c in 0..cols {
+            let p = Px {
+                r1: i1[c],
+                r2: i2[c],
+                r3: i3[c],
+                bt4: i4[c],
+                bt5: i5[c],
+                sza: sza[c],
+            };
+            let pc = classify(&p, params);
+            mrow[c] = pc.class as u8;
+            srow[c] = pc.bits;
+            out.classes[pc.class as usize] += 1;
+            if pc.class as u8 > MaskClass::Fill as u8 {
+                if pc.bits & bits::DAY != 0 {
+                    out.day += 1;
+                } else {
+                    out.night += 1;
+                }
+            }
+            if pc.bits & (bits::CANDIDATE | bits::NEEDS_MEDIAN) != 0 {
+                let glint_deg = strip.geometry.map_or(f32::NAN, |g| {
+                    glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
+                });
+                let pending = Pending {
+                    r: r as u32,
+                    c: c as u32,
+                    p,
+                    glint_deg,
+                    bits: pc.bits,
+                };
+                if pc.bits & bits::CANDIDATE != 0 {
+                    out.candidates.push(pending);
+                } else {
+                    out.median.push(pending);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Row `r` of a band as a slice (a copy only for non-standard layouts).
+#[inline]
+pub(crate) fn row<'a>(a: ArrayView2<'a, f32>, r: usize) -> Cow<'a, [f32]> {
+    let line = a.index_axis_move(Axis(0), r);
+    match line.to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(line.to_vec()),
+    }
+}
