@@ -6,8 +6,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ndarray::{Array2, Axis};
+
+use crate::detect::pixel::PixelParams;
+use crate::detect::strip::{classify_strip, StripOut};
 use crate::detect::{
-    detect_viirs, Detection, FirePixel, ObservationSummary, PixelArea, ViirsInput,
+    detect_classified, Classified, DetectError, Detection, FirePixel, ObservationSummary,
+    PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
 };
 use crate::hotspot::{DayNight, Hotspot};
 use crate::model::SensorModel;
@@ -108,9 +113,28 @@ pub fn scan_scene(
     let shape = header.shape;
     let meta = header.meta.clone();
 
+    // Reading and the per-pixel stage run together, strip by strip, while each strip is in
+    // cache; only BT4 and BT5 are kept whole for the contextual stages.
     progress(Stage::Reading);
     let t0 = Instant::now();
-    let scene = raster::read_bands(header, &model)?;
+    let mut mask = Array2::<u8>::zeros(shape);
+    let mut state = Array2::<u8>::zeros(shape);
+    let params = PixelParams::new(&model);
+    let (scene, strips) = raster::read_streaming(
+        header,
+        &model,
+        |name| VIIRS_WHOLE_BANDS.contains(&name),
+        |strip_rows| {
+            mask.axis_chunks_iter_mut(Axis(0), strip_rows)
+                .zip(state.axis_chunks_iter_mut(Axis(0), strip_rows))
+                .collect()
+        },
+        |(mask, state), strip| -> Result<StripOut, DetectError> {
+            let input = ViirsInput::from_bands(|name| strip.band(name))?;
+            Ok(classify_strip(&input, strip.r0, &params, mask, state))
+        },
+    )?;
+    let strips = strips.into_iter().collect::<Result<Vec<_>, _>>()?;
     let read = t0.elapsed();
 
     progress(Stage::Detecting);
@@ -119,8 +143,23 @@ pub fn scan_scene(
         path: path.to_path_buf(),
         message,
     })?;
-    let input = ViirsInput::from_scene(&scene, &model)?;
-    let detection = detect_viirs(&input, &model, &area)?;
+    let band = |name: &str| {
+        scene
+            .band(name)
+            .map(|a| a.view())
+            .ok_or_else(|| DetectError::MissingBand(name.into()))
+    };
+    let detection = detect_classified(
+        Classified {
+            i4: band("I4")?,
+            i5: band("I5")?,
+            mask,
+            state,
+            strips,
+        },
+        &model,
+        &area,
+    )?;
     let detect = t1.elapsed();
 
     progress(Stage::Georeferencing);

@@ -23,6 +23,8 @@ pub use types::*;
 pub use viirs::{detect_classified, detect_viirs, Classified};
 
 use crate::model::SensorModel;
+use ndarray::ArrayView2;
+
 use crate::raster::Scene;
 use pixel::Px;
 
@@ -46,31 +48,35 @@ impl<'a> ViirsInput<'a> {
     /// Views the model's bands of a scene read by [`crate::raster::read_scene`]. Glint geometry
     /// is used when VZA, SAA and VAA are all present.
     pub fn from_scene(scene: &'a Scene, _m: &SensorModel) -> Result<Self, DetectError> {
-        let get = |name: &str| {
-            scene
-                .band(name)
-                .map(|a| a.view())
-                .ok_or_else(|| DetectError::MissingBand(name.to_string()))
-        };
-        let geometry = match (scene.band("VZA"), scene.band("SAA"), scene.band("VAA")) {
-            (Some(vza), Some(saa), Some(vaa)) => Some(GlintGeometry {
-                vza: vza.view(),
-                saa: saa.view(),
-                vaa: vaa.view(),
-            }),
+        Self::from_bands(|name| scene.band(name).map(|a| a.view()))
+    }
+
+    /// Views bands by canonical name (`I1` … `I5`, `SZA`, optionally `VZA`, `SAA`, `VAA`).
+    pub fn from_bands(
+        get: impl Fn(&str) -> Option<ArrayView2<'a, f32>>,
+    ) -> Result<Self, DetectError> {
+        let need = |name: &str| get(name).ok_or_else(|| DetectError::MissingBand(name.into()));
+        let geometry = match (get("VZA"), get("SAA"), get("VAA")) {
+            (Some(vza), Some(saa), Some(vaa)) => Some(GlintGeometry { vza, saa, vaa }),
             _ => None,
         };
-        Ok(ViirsInput {
-            i1: get("I1")?,
-            i2: get("I2")?,
-            i3: get("I3")?,
-            i4: get("I4")?,
-            i5: get("I5")?,
-            sza: get("SZA")?,
+        let input = ViirsInput {
+            i1: need("I1")?,
+            i2: need("I2")?,
+            i3: need("I3")?,
+            i4: need("I4")?,
+            i5: need("I5")?,
+            sza: need("SZA")?,
             geometry,
-        })
+        };
+        check_shapes(&input)?;
+        Ok(input)
     }
 }
+
+/// The bands the VIIRS detector needs whole after the per-pixel stage (for the windows, the
+/// median and the neighbours); the others it needs only strip by strip.
+pub const VIIRS_WHOLE_BANDS: [&str; 2] = ["I4", "I5"];
 
 /// The values of pixel (r, c).
 #[inline]

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
-use super::pixel::{bits, classify, glint_angle_deg, PixelParams, Px};
+use super::pixel::{bits, classify_row, glint_angle_deg, PixelParams, Px};
 use super::types::{MaskClass, ViirsInput};
 
 /// A pixel that goes on to the median or contextual stage, with every value it will need there.
@@ -78,7 +78,6 @@ pub fn classify_strip(
     mut state: ArrayViewMut2<u8>,
 ) -> StripOut {
     let mut out = StripOut::default();
-    let cols = strip.i4.ncols();
     for (i, (mut mrow, mut srow)) in mask
         .axis_iter_mut(Axis(0))
         .zip(state.axis_iter_mut(Axis(0)))
@@ -89,7 +88,20 @@ pub fn classify_strip(
         let (i4, i5, sza) = (row(strip.i4, i), row(strip.i5, i), row(strip.sza, i));
         let mrow = mrow.as_slice_mut().expect("the mask is standard layout");
         let srow = srow.as_slice_mut().expect("the state is standard layout");
-        for c in 0..cols {
+        classify_row([&i1, &i2, &i3, &i4, &i5, &sza], params, mrow, srow);
+        for (k, n) in out.classes.iter_mut().enumerate() {
+            *n += count(mrow, |v| v == k as u8);
+        }
+        let day = count_pairs(mrow, srow, |k, s| {
+            (k > MaskClass::Fill as u8) & (s & bits::DAY != 0)
+        });
+        let observed = mrow.len() as u64 - count(mrow, |k| k <= MaskClass::Fill as u8);
+        out.day += day;
+        out.night += observed - day;
+        for (c, &b) in srow.iter().enumerate() {
+            if b & (bits::CANDIDATE | bits::NEEDS_MEDIAN) == 0 {
+                continue;
+            }
             let p = Px {
                 r1: i1[c],
                 r2: i2[c],
@@ -98,37 +110,46 @@ pub fn classify_strip(
                 bt5: i5[c],
                 sza: sza[c],
             };
-            let pc = classify(&p, params);
-            mrow[c] = pc.class as u8;
-            srow[c] = pc.bits;
-            out.classes[pc.class as usize] += 1;
-            if pc.class as u8 > MaskClass::Fill as u8 {
-                if pc.bits & bits::DAY != 0 {
-                    out.day += 1;
-                } else {
-                    out.night += 1;
-                }
-            }
-            if pc.bits & (bits::CANDIDATE | bits::NEEDS_MEDIAN) != 0 {
-                let glint_deg = strip.geometry.map_or(f32::NAN, |g| {
-                    glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
-                });
-                let pending = Pending {
-                    r: r as u32,
-                    c: c as u32,
-                    p,
-                    glint_deg,
-                    bits: pc.bits,
-                };
-                if pc.bits & bits::CANDIDATE != 0 {
-                    out.candidates.push(pending);
-                } else {
-                    out.median.push(pending);
-                }
+            let glint_deg = strip.geometry.map_or(f32::NAN, |g| {
+                glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
+            });
+            let pending = Pending {
+                r: r as u32,
+                c: c as u32,
+                p,
+                glint_deg,
+                bits: b,
+            };
+            if b & bits::CANDIDATE != 0 {
+                out.candidates.push(pending);
+            } else {
+                out.median.push(pending);
             }
         }
     }
     out
+}
+
+/// How many bytes of `row` meet `pred`, counted in u8 lanes 255 bytes at a time so the
+/// compiler can count many at once (a per-class histogram would serialise on its counters).
+#[inline]
+fn count(row: &[u8], pred: impl Fn(u8) -> bool) -> u64 {
+    row.chunks(255)
+        .map(|chunk| chunk.iter().fold(0u8, |n, &v| n + pred(v) as u8) as u64)
+        .sum()
+}
+
+/// [`count`] over pairs of bytes.
+#[inline]
+fn count_pairs(a: &[u8], b: &[u8], pred: impl Fn(u8, u8) -> bool) -> u64 {
+    a.chunks(255)
+        .zip(b.chunks(255))
+        .map(|(x, y)| {
+            x.iter()
+                .zip(y)
+                .fold(0u8, |n, (&v, &w)| n + pred(v, w) as u8) as u64
+        })
+        .sum()
 }
 
 /// Row `r` of a band as a slice (a copy only for non-standard layouts).

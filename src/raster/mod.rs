@@ -8,7 +8,9 @@ pub mod write;
 
 pub use error::RasterError;
 pub use georef::{GeoRef, Wgs84Projector};
-pub use scene::{open_scene, read_bands, read_scene, Scene, SceneHeader, SceneMeta};
+pub use scene::{
+    open_scene, read_bands, read_scene, read_streaming, Scene, SceneHeader, SceneMeta, Strip,
+};
 pub use write::{write_scene, Compression};
 
 /// Silences GDAL's own printing of errors to stderr: our errors carry GDAL's message already,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use gdal::{Dataset, Metadata};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use super::error::RasterError;
@@ -174,9 +174,76 @@ pub fn read_scene(path: &Path, model: &SensorModel) -> Result<Scene, RasterError
     read_bands(header, model)
 }
 
-/// Reads the model's bands of an opened scene, each on its own thread with its own handle.
+/// Reads the model's bands of an opened scene, strip by strip on all threads.
 pub fn read_bands(header: SceneHeader, model: &SensorModel) -> Result<Scene, RasterError> {
+    let rows = header.shape.0;
+    let strips = |strip_rows: usize| vec![(); rows.div_ceil(strip_rows)];
+    let (scene, _) = read_streaming(header, model, |_| true, strips, |(), _| ())?;
+    Ok(scene)
+}
+
+/// One strip of rows of the bands being read: rows `r0..r0 + rows` of each band.
+#[derive(Debug)]
+pub struct Strip<'a> {
+    /// First row of the strip in the scene.
+    pub r0: usize,
+    bands: Vec<(&'a str, ArrayView2<'a, f32>)>,
+}
+
+impl<'a> Strip<'a> {
+    /// The strip's rows of a band by canonical name.
+    pub fn band(&self, name: &str) -> Option<ArrayView2<'a, f32>> {
+        self.bands.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+    }
+}
+
+/// Reads the model's bands of an opened scene strip by strip, handing each strip to `visit`
+/// while it is fresh, and keeps whole only the bands `keep` accepts: the others live in one
+/// strip-sized buffer per thread, reused, so a detector that needs them only per pixel never
+/// holds them whole (nor pays the page faults of allocating them).
+///
+/// `per_strip` is told the strip height and returns one state per strip (for instance the
+/// strip's rows of an output raster), in order; `visit` gets a strip's state and its bands and
+/// returns the strip's result. Strips run in parallel; results come back in row order.
+pub fn read_streaming<S, T>(
+    header: SceneHeader,
+    model: &SensorModel,
+    keep: impl Fn(&str) -> bool,
+    per_strip: impl FnOnce(usize) -> Vec<S>,
+    visit: impl Fn(S, &Strip) -> T + Sync,
+) -> Result<(Scene, Vec<T>), RasterError>
+where
+    S: Send,
+    T: Send,
+{
     let path = header.path.clone();
+    let wanted = wanted_bands(&header, model)?;
+    let keep: Vec<bool> = wanted.iter().map(|(name, _)| keep(name)).collect();
+    let shape = header.shape;
+    let (arrays, results) = read_strips(&path, &wanted, &keep, shape, per_strip, visit)?;
+    Ok((
+        Scene {
+            path: header.path,
+            meta: header.meta,
+            georef: header.georef,
+            shape,
+            bands: wanted
+                .into_iter()
+                .map(|(name, _)| name)
+                .zip(arrays)
+                .filter_map(|(name, a)| Some((name, a?)))
+                .collect(),
+        },
+        results,
+    ))
+}
+
+/// The model's bands present in the scene: (canonical name, 1-based GDAL index); an error names
+/// a missing required band and lists what the file has.
+fn wanted_bands(
+    header: &SceneHeader,
+    model: &SensorModel,
+) -> Result<Vec<(String, usize)>, RasterError> {
     let mut wanted: Vec<(String, usize)> = Vec::new();
     for (name, spec) in &model.bands {
         let desc = spec.description.to_uppercase();
@@ -197,7 +264,7 @@ pub fn read_bands(header: SceneHeader, model: &SensorModel) -> Result<Scene, Ras
                     .collect::<Vec<_>>()
                     .join(", ");
                 return Err(RasterError::MissingBand {
-                    path,
+                    path: header.path.clone(),
                     band: spec.description.clone(),
                     sensor: model.name.clone(),
                     available,
@@ -206,41 +273,44 @@ pub fn read_bands(header: SceneHeader, model: &SensorModel) -> Result<Scene, Ras
             None => {}
         }
     }
-    let shape = header.shape;
-    let arrays = read_strips(&path, &wanted, shape)?;
-    Ok(Scene {
-        path: header.path,
-        meta: header.meta,
-        georef: header.georef,
-        shape,
-        bands: wanted
-            .into_iter()
-            .map(|(name, _)| name)
-            .zip(arrays)
-            .collect(),
-    })
+    Ok(wanted)
 }
 
-/// Reads bands (name, 1-based GDAL index) as f32 arrays, nodata → NaN, scale/offset applied.
+/// Rows per strip when streaming, before rounding up to whole blocks: 32 rows of a 6,400-column
+/// granule are 0.8 MB per band, so a strip's bands stay in the second-level cache between being
+/// read and being classified.
+const STREAM_ROWS: usize = 32;
+
+/// Reads bands (name, 1-based GDAL index) as f32, nodata → NaN, scale/offset applied; the bands
+/// marked in `keep` come back whole, the others only through `visit`.
 ///
-/// The rows are cut into strips aligned to the file's blocks; each rayon task opens its own
-/// dataset handle and reads *all* bands of its strips. So every block is decoded once whatever
-/// the interleaving: a pixel-interleaved GeoTIFF (GDAL's default for multi-band files) holds all
-/// bands in one block, and reading band by band through separate handles would decode each block
-/// once per band.
-fn read_strips(
+/// The rows are cut into strips aligned to the file's blocks; each strip is read by one rayon
+/// task with a dataset handle of its own (taken from a pool: a GDAL handle must not be shared
+/// across threads, but separate handles on one file may be used in parallel), and the task reads
+/// *all* bands of its strip. So every block is decoded once whatever the interleaving: a
+/// pixel-interleaved GeoTIFF (GDAL's default for multi-band files) holds all bands in one block,
+/// and reading band by band through separate handles would decode each block once per band.
+fn read_strips<S: Send, T: Send>(
     path: &Path,
     wanted: &[(String, usize)],
+    keep: &[bool],
     (rows, cols): (usize, usize),
-) -> Result<Vec<Array2<f32>>, RasterError> {
+    per_strip: impl FnOnce(usize) -> Vec<S>,
+    visit: impl Fn(S, &Strip) -> T + Sync,
+) -> Result<(Vec<Option<Array2<f32>>>, Vec<T>), RasterError> {
     let fail = |name: &str, index: usize, message: String| RasterError::ReadBand {
         path: path.to_path_buf(),
         band: name.to_string(),
         index,
         message,
     };
+    let whole = |data: Option<Vec<f32>>| data.map(|d| Array2::from_shape_vec((rows, cols), d));
     if wanted.is_empty() || rows == 0 || cols == 0 {
-        return Ok(wanted.iter().map(|_| Array2::zeros((rows, cols))).collect());
+        let arrays = keep
+            .iter()
+            .map(|&k| k.then(|| Array2::zeros((rows, cols))))
+            .collect();
+        return Ok((arrays, Vec::new()));
     }
     // Per-band facts, from one handle.
     let ds = open(path)?;
@@ -255,27 +325,63 @@ fn read_strips(
         let offset = band.offset().unwrap_or(0.0) as f32;
         facts.push((band.no_data_value().map(|v| v as f32), scale, offset));
     }
-    drop(ds);
-    let tasks = rayon::current_num_threads() * 4;
-    let strip_rows = rows.div_ceil(tasks).div_ceil(block_rows) * block_rows;
-    let mut buffers: Vec<Vec<f32>> = wanted.iter().map(|_| vec![0f32; rows * cols]).collect();
-    let mut strips: Vec<Vec<&mut [f32]>> = Vec::new();
-    for buf in buffers.iter_mut() {
-        for (i, chunk) in buf.chunks_mut(strip_rows * cols).enumerate() {
-            if strips.len() <= i {
-                strips.push(Vec::new());
+    // Small strips for streaming, but at least four per thread so the work balances.
+    let balanced = rows.div_ceil(rayon::current_num_threads() * 4);
+    let strip_rows = STREAM_ROWS.min(balanced).div_ceil(block_rows).max(1) * block_rows;
+    let states = per_strip(strip_rows);
+    let n_strips = rows.div_ceil(strip_rows);
+    assert_eq!(
+        states.len(),
+        n_strips,
+        "one state per strip of {strip_rows} rows"
+    );
+
+    let mut kept: Vec<Option<Vec<f32>>> = keep
+        .iter()
+        .map(|&k| k.then(|| vec![0f32; rows * cols]))
+        .collect();
+    // strips[i][band]: the strip's chunk of a kept band, None for a streamed one.
+    let mut strips: Vec<Vec<Option<&mut [f32]>>> = (0..n_strips).map(|_| Vec::new()).collect();
+    for buf in kept.iter_mut() {
+        match buf {
+            Some(buf) => {
+                for (i, chunk) in buf.chunks_mut(strip_rows * cols).enumerate() {
+                    strips[i].push(Some(chunk));
+                }
             }
-            strips[i].push(chunk);
+            None => strips.iter_mut().for_each(|s| s.push(None)),
         }
     }
-    strips.into_par_iter().enumerate().try_for_each(
-        |(i, mut parts)| -> Result<(), RasterError> {
-            let ds = open(path)?;
+    // Handles and scratch buffers for the streamed bands, one set per concurrent task.
+    let streamed = keep.iter().filter(|k| !**k).count();
+    let pool: std::sync::Mutex<Vec<(Dataset, Vec<Vec<f32>>)>> =
+        std::sync::Mutex::new(vec![(ds, vec![vec![0f32; strip_rows * cols]; streamed])]);
+    let results = strips
+        .into_par_iter()
+        .zip(states)
+        .enumerate()
+        .map(|(i, (mut chunks, state))| -> Result<T, RasterError> {
+            let taken = pool.lock().map_or(None, |mut p| p.pop());
+            let (ds, mut scratch) = match taken {
+                Some(set) => set,
+                None => (open(path)?, vec![vec![0f32; strip_rows * cols]; streamed]),
+            };
             let r0 = i * strip_rows;
+            let n = strip_rows.min(rows - r0);
+            let mut scratch_iter = scratch.iter_mut();
+            let mut parts: Vec<&mut [f32]> = Vec::with_capacity(wanted.len());
+            for chunk in chunks.iter_mut() {
+                match chunk {
+                    Some(c) => parts.push(&mut c[..]),
+                    None => {
+                        let buf = scratch_iter.next().expect("one buffer per streamed band");
+                        parts.push(&mut buf[..n * cols]);
+                    }
+                }
+            }
             for ((name, index), (part, &(nodata, scale, offset))) in
                 wanted.iter().zip(parts.iter_mut().zip(&facts))
             {
-                let n = part.len() / cols;
                 let band = ds
                     .rasterband(*index)
                     .map_err(|e| fail(name, *index, e.to_string()))?;
@@ -292,17 +398,37 @@ fn read_strips(
                     }
                 }
             }
-            Ok(())
-        },
-    )?;
-    wanted
+            let strip = Strip {
+                r0,
+                bands: wanted
+                    .iter()
+                    .zip(parts.iter())
+                    .map(|((name, _), part)| {
+                        let view = ArrayView2::from_shape((n, cols), &part[..])
+                            .expect("a strip is n × cols");
+                        (name.as_str(), view)
+                    })
+                    .collect(),
+            };
+            let out = visit(state, &strip);
+            drop(strip);
+            drop(parts);
+            if let Ok(mut p) = pool.lock() {
+                p.push((ds, scratch));
+            }
+            Ok(out)
+        })
+        .collect::<Result<Vec<T>, RasterError>>()?;
+    let arrays = wanted
         .iter()
-        .zip(buffers)
+        .zip(kept)
         .map(|((name, index), data)| {
-            Array2::from_shape_vec((rows, cols), data)
+            whole(data)
+                .transpose()
                 .map_err(|e| fail(name, *index, e.to_string()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((arrays, results))
 }
 
 #[cfg(test)]
