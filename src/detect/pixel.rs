@@ -203,8 +203,8 @@ pub fn classify_row(
         let bg_bit = bg_fire as u8 * bits::BG_FIRE;
         let fixed_bits = day_bit | bits::FIXED | bits::CANDIDATE | bg_bit;
         let cand_bits = (!(day & bright)) as u8
-            * (candidate as u8 * bits::CANDIDATE | needs_median as u8 * bits::NEEDS_MEDIAN);
-        let land_bits = day_bit | bg_bit | (!bg_fire) as u8 * bits::VALID_BG | cand_bits;
+            * ((candidate as u8 * bits::CANDIDATE) | (needs_median as u8 * bits::NEEDS_MEDIAN));
+        let land_bits = day_bit | bg_bit | ((!bg_fire) as u8 * bits::VALID_BG) | cand_bits;
         let (k, b) = if not_processed {
             (MaskClass::NotProcessed as u8, 0)
         } else if fill {

@@ -281,6 +281,9 @@ fn wanted_bands(
 /// read and being classified.
 const STREAM_ROWS: usize = 32;
 
+/// Per band read, its whole raster when it was kept.
+type KeptBands = Vec<Option<Array2<f32>>>;
+
 /// Reads bands (name, 1-based GDAL index) as f32, nodata → NaN, scale/offset applied; the bands
 /// marked in `keep` come back whole, the others only through `visit`.
 ///
@@ -297,7 +300,7 @@ fn read_strips<S: Send, T: Send>(
     (rows, cols): (usize, usize),
     per_strip: impl FnOnce(usize) -> Vec<S>,
     visit: impl Fn(S, &Strip) -> T + Sync,
-) -> Result<(Vec<Option<Array2<f32>>>, Vec<T>), RasterError> {
+) -> Result<(KeptBands, Vec<T>), RasterError> {
     let fail = |name: &str, index: usize, message: String| RasterError::ReadBand {
         path: path.to_path_buf(),
         band: name.to_string(),
