@@ -101,36 +101,54 @@ pub fn detect_classified(
     let (i4, i5, state) = (k.i4, k.i5, &k.state);
     let mut classes = [0u64; 10];
     let (mut day, mut night) = (0, 0);
-    let (mut candidates, mut needs_median) = (Vec::new(), Vec::new());
-    for s in k.strips {
+    for s in &k.strips {
         for (total, n) in classes.iter_mut().zip(s.classes) {
             *total += n;
         }
         day += s.day;
         night += s.night;
-        candidates.extend(s.candidates);
-        needs_median.extend(s.median);
     }
 
     // Stage 2: the 501×501 median decides the day pixels with 325 < BT4 ≤ 330.
     let promoted = median::above_median(
         i4,
         state,
-        needs_median.iter().map(Pending::at).collect(),
+        k.strips
+            .iter()
+            .flat_map(|s| s.median.iter().map(Pending::at))
+            .collect(),
         m.candidate.median_window / 2,
         m.candidate.day_bt4s_min_k,
         m.candidate.day_bt4s_max_k,
     );
-    // Both lists are row-major: keep the pending pixels the median promoted.
+    // The candidates in row-major order: each strip's own, merged with its pixels the median
+    // promoted (all three lists are row-major already).
     let mut promoted = promoted.into_iter().peekable();
-    candidates.extend(needs_median.into_iter().filter(|p| {
-        let hit = promoted.peek() == Some(&p.at());
-        if hit {
-            promoted.next();
+    let total: usize = k.strips.iter().map(|s| s.candidates.len()).sum();
+    let mut candidates = Vec::with_capacity(total + promoted.len());
+    for s in k.strips {
+        let mut own = s.candidates.into_iter().peekable();
+        let mut more = s
+            .median
+            .into_iter()
+            .filter(|p| {
+                let hit = promoted.peek() == Some(&p.at());
+                if hit {
+                    promoted.next();
+                }
+                hit
+            })
+            .peekable();
+        loop {
+            let next = match (own.peek(), more.peek()) {
+                (Some(a), Some(b)) if a.at() < b.at() => own.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => more.next(),
+                (Some(_), None) => own.next(),
+                (None, None) => break,
+            };
+            candidates.extend(next);
         }
-        hit
-    }));
-    candidates.par_sort_unstable_by_key(|p| (p.r, p.c));
+    }
 
     // Stage 3: contextual tests around each candidate.
     let outcomes: Vec<Outcome> = candidates

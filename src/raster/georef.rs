@@ -6,6 +6,7 @@
 //! (GDAL's "traditional GIS order"; EPSG:4326 itself is lat-first, the classic trap).
 
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use rayon::prelude::*;
 
 /// The georeferencing of a scene, as plain data (no GDAL handle, so it can cross threads).
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,9 @@ pub struct Wgs84Projector {
     transform: CoordTransform,
 }
 
+/// Points above which [`Wgs84Projector::to_lonlat`] works on all threads.
+const PARALLEL_POINTS: usize = 20_000;
+
 /// Mean Earth radius used for distances and areas on the sphere, m.
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
@@ -51,8 +55,23 @@ impl Wgs84Projector {
         })
     }
 
-    /// (lon, lat) of fractional pixel positions given as (row, col).
+    /// (lon, lat) of fractional pixel positions given as (row, col). Many points (a scene's
+    /// coverage grid) are split over the rayon threads, each with a transformation of its own.
     pub fn to_lonlat(&self, points: &[(f64, f64)]) -> Result<Vec<(f64, f64)>, String> {
+        let threads = rayon::current_num_threads();
+        if points.len() < PARALLEL_POINTS || threads < 2 {
+            return self.to_lonlat_here(points);
+        }
+        let georef = &self.georef;
+        let parts = points
+            .par_chunks(points.len().div_ceil(threads))
+            .map(|part| Wgs84Projector::new(georef)?.to_lonlat_here(part))
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(parts.concat())
+    }
+
+    /// [`Self::to_lonlat`] on this thread.
+    fn to_lonlat_here(&self, points: &[(f64, f64)]) -> Result<Vec<(f64, f64)>, String> {
         let mut xs = Vec::with_capacity(points.len());
         let mut ys = Vec::with_capacity(points.len());
         for &(r, c) in points {
