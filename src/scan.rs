@@ -199,28 +199,27 @@ pub fn scan_scene(
 
 /// The land pixels of a regular grid (at most `MAX_SAMPLES`) of a fire mask (classes as
 /// `MaskClass`) with their centres and whether each was seen clear: what the scene observed, for
-/// fair rankings.
+/// fair rankings. Centres come from [`Wgs84Projector::grid_lonlat`] (within metres of exact).
 pub fn coverage_samples(
     p: &Wgs84Projector,
     mask: &ndarray::Array2<u8>,
 ) -> Result<Vec<CoverageSample>, String> {
     let (rows, cols) = mask.dim();
     let k = grid_step(rows, cols, MAX_SAMPLES);
-    let mut at = Vec::new();
-    let mut clear = Vec::new();
-    for r in (0..rows).step_by(k) {
-        for c in (0..cols).step_by(k) {
-            if let Some(is_clear) = land_class(mask[[r, c]]) {
-                at.push((r as f64 + 0.5, c as f64 + 0.5));
-                clear.push(is_clear);
+    let grid_rows: Vec<usize> = (0..rows).step_by(k).collect();
+    let grid_cols: Vec<usize> = (0..cols).step_by(k).collect();
+    let centre = |v: &[usize]| v.iter().map(|&i| i as f64 + 0.5).collect::<Vec<_>>();
+    let at = p.grid_lonlat(&centre(&grid_rows), &centre(&grid_cols))?;
+    let mut samples = Vec::new();
+    for (i, &r) in grid_rows.iter().enumerate() {
+        for (j, &c) in grid_cols.iter().enumerate() {
+            if let Some(clear) = land_class(mask[[r, c]]) {
+                let (lon, lat) = at[i * grid_cols.len() + j];
+                samples.push(CoverageSample { lon, lat, clear });
             }
         }
     }
-    Ok(p.to_lonlat(&at)?
-        .into_iter()
-        .zip(clear)
-        .map(|((lon, lat), clear)| CoverageSample { lon, lat, clear })
-        .collect())
+    Ok(samples)
 }
 
 /// Pixel area per row, measured at the centre column (one transform call for all rows).

@@ -6,7 +6,6 @@
 //! (GDAL's "traditional GIS order"; EPSG:4326 itself is lat-first, the classic trap).
 
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
-use rayon::prelude::*;
 
 /// The georeferencing of a scene, as plain data (no GDAL handle, so it can cross threads).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +34,8 @@ pub struct Wgs84Projector {
     transform: CoordTransform,
 }
 
-/// Points above which [`Wgs84Projector::to_lonlat`] works on all threads.
-const PARALLEL_POINTS: usize = 20_000;
+/// Every how many grid nodes [`Wgs84Projector::grid_lonlat`] transforms exactly.
+const GRID_EXACT_EVERY: usize = 4;
 
 /// Mean Earth radius used for distances and areas on the sphere, m.
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -55,23 +54,8 @@ impl Wgs84Projector {
         })
     }
 
-    /// (lon, lat) of fractional pixel positions given as (row, col). Many points (a scene's
-    /// coverage grid) are split over the rayon threads, each with a transformation of its own.
+    /// (lon, lat) of fractional pixel positions given as (row, col).
     pub fn to_lonlat(&self, points: &[(f64, f64)]) -> Result<Vec<(f64, f64)>, String> {
-        let threads = rayon::current_num_threads();
-        if points.len() < PARALLEL_POINTS || threads < 2 {
-            return self.to_lonlat_here(points);
-        }
-        let georef = &self.georef;
-        let parts = points
-            .par_chunks(points.len().div_ceil(threads))
-            .map(|part| Wgs84Projector::new(georef)?.to_lonlat_here(part))
-            .collect::<Result<Vec<_>, String>>()?;
-        Ok(parts.concat())
-    }
-
-    /// [`Self::to_lonlat`] on this thread.
-    fn to_lonlat_here(&self, points: &[(f64, f64)]) -> Result<Vec<(f64, f64)>, String> {
         let mut xs = Vec::with_capacity(points.len());
         let mut ys = Vec::with_capacity(points.len());
         for &(r, c) in points {
@@ -84,6 +68,60 @@ impl Wgs84Projector {
             .transform_coords(&mut xs, &mut ys, &mut zs)
             .map_err(|e| e.to_string())?;
         Ok(xs.into_iter().zip(ys).collect())
+    }
+
+    /// (lon, lat) of every node of a grid of fractional pixel positions (`rows` × `cols`,
+    /// row-major): every [`GRID_EXACT_EVERY`]-th node (and the last) transformed exactly, the
+    /// nodes between interpolated bilinearly. For a scene's coverage grid (up to 250,000 nodes
+    /// ~13 pixels apart) that is 16× fewer transformations, and the interpolated positions stay
+    /// within ~5 m of exact (tested on a UTM granule 300 km off its central meridian), against
+    /// 375 m pixels.
+    pub fn grid_lonlat(&self, rows: &[f64], cols: &[f64]) -> Result<Vec<(f64, f64)>, String> {
+        let lattice = |n: usize| -> Vec<usize> {
+            let mut v: Vec<usize> = (0..n).step_by(GRID_EXACT_EVERY).collect();
+            if n > 0 && v.last() != Some(&(n - 1)) {
+                v.push(n - 1);
+            }
+            v
+        };
+        let (lr, lc) = (lattice(rows.len()), lattice(cols.len()));
+        let nodes: Vec<(f64, f64)> = lr
+            .iter()
+            .flat_map(|&i| lc.iter().map(move |&j| (rows[i], cols[j])))
+            .collect();
+        let exact = self.to_lonlat(&nodes)?;
+        let at = |a: usize, b: usize| exact[a * lc.len() + b];
+        // For each index, the lattice cell it falls in and its fraction across the cell.
+        let cell = |lat: &[usize], n: usize| -> Vec<(usize, f64)> {
+            let mut k = 0;
+            (0..n)
+                .map(|i| {
+                    while k + 2 < lat.len() && lat[k + 1] <= i {
+                        k += 1;
+                    }
+                    if lat.len() == 1 {
+                        return (0, 0.0);
+                    }
+                    let (a, b) = (lat[k], lat[k + 1]);
+                    (k, (i - a) as f64 / (b - a) as f64)
+                })
+                .collect()
+        };
+        let (cr, cc) = (cell(&lr, rows.len()), cell(&lc, cols.len()));
+        let mut out = Vec::with_capacity(rows.len() * cols.len());
+        for &(a, t) in &cr {
+            let a1 = (a + 1).min(lr.len() - 1);
+            for &(b, u) in &cc {
+                let b1 = (b + 1).min(lc.len() - 1);
+                let (p00, p01, p10, p11) = (at(a, b), at(a, b1), at(a1, b), at(a1, b1));
+                let mix = |f: fn((f64, f64)) -> f64| {
+                    (1.0 - t) * ((1.0 - u) * f(p00) + u * f(p01))
+                        + t * ((1.0 - u) * f(p10) + u * f(p11))
+                };
+                out.push((mix(|p| p.0), mix(|p| p.1)));
+            }
+        }
+        Ok(out)
     }
 
     /// (lon, lat) of the centre of pixel (row, col).
@@ -172,6 +210,39 @@ mod tests {
             transform: [500_000.0, 375.0, 0.0, 3_800_000.0, 0.0, -375.0],
             crs_wkt: wkt,
         }
+    }
+
+    /// The interpolated coverage grid stays within metres of exact, on a granule-sized
+    /// grid placed 300 km off the central meridian, where UTM bends the most.
+    #[test]
+    fn grid_lonlat_is_within_metres_of_exact() {
+        let mut g = utm50n();
+        g.transform[0] = 200_000.0;
+        let p = Wgs84Projector::new(&g).unwrap();
+        let rows: Vec<f64> = (0..6400).step_by(13).map(|r| r as f64 + 0.5).collect();
+        let cols: Vec<f64> = (0..6464).step_by(13).map(|c| c as f64 + 0.5).collect();
+        let fast = p.grid_lonlat(&rows, &cols).unwrap();
+        let points: Vec<(f64, f64)> = rows
+            .iter()
+            .flat_map(|&r| cols.iter().map(move |&c| (r, c)))
+            .collect();
+        let exact = p.to_lonlat(&points).unwrap();
+        assert_eq!(fast.len(), exact.len());
+        let worst = fast
+            .iter()
+            .zip(&exact)
+            .map(|(a, b)| {
+                let dy = (a.1 - b.1) * 111_195.0;
+                let dx = (a.0 - b.0) * 111_195.0 * b.1.to_radians().cos();
+                dx.hypot(dy)
+            })
+            .fold(0.0, f64::max);
+        // 5.3 m measured: 1.4 % of a 375 m pixel.
+        assert!(worst < 10.0, "worst error {worst} m");
+        assert!(worst > 0.0, "not interpolated at all?");
+        // Degenerate grids.
+        assert_eq!(p.grid_lonlat(&[0.5], &[0.5]).unwrap().len(), 1);
+        assert!(p.grid_lonlat(&[], &[0.5]).unwrap().is_empty());
     }
 
     #[test]
