@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use strawfire::detect::{detect_viirs, ViirsInput, VIIRS_WHOLE_BANDS};
+use strawfire::detect::{detect_viirs, ViirsInput};
 use strawfire::model::SensorModel;
 use strawfire::raster::{self, Compression};
-use strawfire::scan::{scan_scene, ModelChoice};
+use strawfire::scan::{scan_scene, viirs_band_plan, ModelChoice};
 use strawfire::synth::{generate, random_fires_for, SynthSpec};
 
 struct Opts {
@@ -134,7 +134,7 @@ fn main() -> anyhow::Result<()> {
             let (s, _) = raster::read_streaming(
                 header,
                 &model,
-                |name| VIIRS_WHOLE_BANDS.contains(&name),
+                &viirs_band_plan(&model),
                 |strip_rows| vec![(); rows.div_ceil(strip_rows)],
                 |(), _| (),
             )?;

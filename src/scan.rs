@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ndarray::{Array2, Axis};
 
 use crate::detect::pixel::PixelParams;
-use crate::detect::strip::{classify_strip, StripOut};
+use crate::detect::strip::{classify_strip, has_day_pixel, StripOut, VIIRS_DAY_ONLY_BANDS};
 use crate::detect::{
     detect_classified, Classified, DetectError, Detection, FirePixel, ObservationSummary,
     PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
@@ -17,7 +17,7 @@ use crate::detect::{
 use crate::hotspot::{DayNight, Hotspot};
 use crate::model::SensorModel;
 use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
-use crate::raster::{self, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
+use crate::raster::{self, BandPlan, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
 use crate::Error;
 
 /// Which model to use for a scene.
@@ -65,6 +65,22 @@ pub struct ScanResult {
 impl ScanResult {
     pub fn summary(&self) -> &ObservationSummary {
         &self.detection.summary
+    }
+}
+
+/// How the scan reads a VIIRS scene: BT4 and BT5 kept whole (the contextual stages need their
+/// neighbourhoods), the other bands streamed, and reflectances and glint geometry read only for
+/// strips with a day pixel.
+pub fn viirs_band_plan(model: &SensorModel) -> BandPlan {
+    let night_sza_deg = model.night_sza_deg;
+    BandPlan {
+        keep: Box::new(|name| VIIRS_WHOLE_BANDS.contains(&name)),
+        lazy: Box::new(|name| VIIRS_DAY_ONLY_BANDS.contains(&name)),
+        needed: Box::new(move |strip| {
+            strip
+                .band("SZA")
+                .is_none_or(|sza| has_day_pixel(sza, night_sza_deg))
+        }),
     }
 }
 
@@ -123,7 +139,7 @@ pub fn scan_scene(
     let (scene, strips) = raster::read_streaming(
         header,
         &model,
-        |name| VIIRS_WHOLE_BANDS.contains(&name),
+        &viirs_band_plan(&model),
         |strip_rows| {
             mask.axis_chunks_iter_mut(Axis(0), strip_rows)
                 .zip(state.axis_chunks_iter_mut(Axis(0), strip_rows))

@@ -1,6 +1,8 @@
 //! The scan reads and classifies strip by strip, keeping only BT4 and BT5 whole; its result must
 //! be exactly the in-memory detector's on the same scene: same mask, fires and summary, by day
-//! (with glint geometry, compressed) and by night (uncompressed), over several strips of rows.
+//! (with glint geometry, compressed), by night (uncompressed; reflectances are then not read at
+//! all) and across the terminator (night strips, day strips and a strip with both), over
+//! several strips of rows.
 
 use strawfire::detect::{detect_viirs, Detection};
 use strawfire::model::SensorModel;
@@ -26,9 +28,10 @@ fn key(d: &Detection) -> Vec<(usize, usize, String, u32)> {
 fn streamed_scan_equals_the_in_memory_detector() {
     let model = SensorModel::builtin("viirs-i").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (day, geometry, compression) in [
-        (true, true, Compression::Deflate),
-        (false, false, Compression::None),
+    for (case, day, geometry, compression) in [
+        ("day", true, true, Compression::Deflate),
+        ("night", false, false, Compression::None),
+        ("terminator", true, true, Compression::None),
     ] {
         // 600 rows: two full 256-row strips and a partial one.
         let mut spec = if day {
@@ -38,21 +41,30 @@ fn streamed_scan_equals_the_in_memory_detector() {
         };
         spec.glint_bands = geometry;
         spec.fires = random_fires_for(&spec, 40);
-        let scene = generate(&spec).unwrap();
-        let path = dir.path().join(format!("s{day}.tif"));
+        let mut scene = generate(&spec).unwrap();
+        if case == "terminator" {
+            // Night from row 300 on: strip 0 is day, strip 1 (256..512) mixed, strip 2 night.
+            scene
+                .bands
+                .sza
+                .slice_mut(ndarray::s![300.., ..])
+                .fill(100.0);
+        }
+        let path = dir.path().join(format!("{case}.tif"));
         scene
-            .write(&path, &dir.path().join(format!("s{day}.csv")), compression)
+            .write(&path, &dir.path().join(format!("{case}.csv")), compression)
             .unwrap();
 
         let scanned = scan_scene(&path, ModelChoice::FromScene, &|_| {}).unwrap();
         let memory = detect_viirs(&scene.viirs_input(), &model, &scene.pixel_area()).unwrap();
-        assert!(
-            memory.fires.len() > 10,
-            "day={day}: too few fires to compare"
-        );
-        assert_eq!(scanned.detection.mask, memory.mask, "day={day}");
-        assert_eq!(key(&scanned.detection), key(&memory), "day={day}");
-        assert_eq!(scanned.detection.summary, memory.summary, "day={day}");
+        assert!(memory.fires.len() > 10, "{case}: too few fires to compare");
+        assert_eq!(scanned.detection.mask, memory.mask, "{case}");
+        assert_eq!(key(&scanned.detection), key(&memory), "{case}");
+        assert_eq!(scanned.detection.summary, memory.summary, "{case}");
         assert_eq!(scanned.hotspots.len(), memory.fires.len());
+        if case == "terminator" {
+            let s = &memory.summary;
+            assert!(s.day_pixels > 0 && s.night_pixels > 0, "{s:?}");
+        }
     }
 }

@@ -140,8 +140,21 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
 
 /// [`classify`] over one row, written without branches so the compiler can run it on several
 /// pixels at once: every test is evaluated and the first that applies is selected, in
-/// [`classify`]'s order. Same classes and bits, pixel for pixel (tested against it).
-pub fn classify_row(
+/// [`classify`]'s order. Same classes and bits, pixel for pixel (tested against it). A row
+/// without a day pixel takes a variant compiled with the day tests removed, which never reads
+/// the reflectances.
+pub fn classify_row(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
+    let sza = &bands[5][..class.len()];
+    if sza.iter().any(|&z| z < m.night_sza_deg) {
+        classify_row_as::<false>(bands, m, class, state);
+    } else {
+        classify_row_as::<true>(bands, m, class, state);
+    }
+}
+
+/// [`classify_row`]; with `NIGHT_ONLY` every pixel is taken as night (or unprocessed).
+#[inline(always)]
+fn classify_row_as<const NIGHT_ONLY: bool>(
     [i1, i2, i3, i4, i5, sza]: [&[f32]; 6],
     m: &PixelParams,
     class: &mut [u8],
@@ -158,9 +171,15 @@ pub fn classify_row(
         &m.candidate,
     );
     for c in 0..n {
-        let (r1, r2, r3, bt4, bt5, z) = (i1[c], i2[c], i3[c], i4[c], i5[c], sza[c]);
+        let (bt4, bt5, z) = (i4[c], i5[c], sza[c]);
+        // Reflectances matter by day only; a night-only row never reads them.
+        let (r1, r2, r3) = if NIGHT_ONLY {
+            (f32::NAN, f32::NAN, f32::NAN)
+        } else {
+            (i1[c], i2[c], i3[c])
+        };
         let not_processed = z.is_nan();
-        let day = z < m.night_sza_deg;
+        let day = !NIGHT_ONLY && z < m.night_sza_deg;
         let fill = bt4.is_nan() | bt5.is_nan() | (day & (r1.is_nan() | r2.is_nan() | r3.is_nan()));
         let vis = r1 + r2;
         let dt = bt4 - bt5;
@@ -489,6 +508,27 @@ mod tests {
         let kinds: std::collections::BTreeSet<(u8, u8)> =
             class.iter().copied().zip(state.iter().copied()).collect();
         assert!(kinds.len() > 15, "too few kinds of pixel: {kinds:?}");
+        // A row without day pixels takes the night-only variant: same answers.
+        for z in bands[5].iter_mut() {
+            if *z < m.night_sza_deg {
+                *z += 90.0;
+            }
+        }
+        let rows = [0, 1, 2, 3, 4, 5].map(|i| bands[i].as_slice());
+        classify_row(rows, &m, &mut class, &mut state);
+        for c in 0..n {
+            let p = Px {
+                r1: bands[0][c],
+                r2: bands[1][c],
+                r3: bands[2][c],
+                bt4: bands[3][c],
+                bt5: bands[4][c],
+                sza: bands[5][c],
+            };
+            let want = classify(&p, &m);
+            assert_eq!((class[c], state[c]), (want.class as u8, want.bits), "{p:?}");
+        }
+        assert!(class.contains(&(MaskClass::Cloud as u8)));
     }
 
     #[test]

@@ -16,6 +16,15 @@ use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 use super::pixel::{bits, classify_row, glint_angle_deg, PixelParams, Px};
 use super::types::{MaskClass, ViirsInput};
 
+/// Bands the VIIRS detector reads only for strips with a day pixel: reflectances and the glint
+/// geometry are used by day only (at night they may be NaN; the results are the same).
+pub const VIIRS_DAY_ONLY_BANDS: [&str; 6] = ["I1", "I2", "I3", "VZA", "SAA", "VAA"];
+
+/// Whether a strip (its SZA rows) has a day pixel, i.e. needs its [`VIIRS_DAY_ONLY_BANDS`].
+pub fn has_day_pixel(sza: ArrayView2<f32>, night_sza_deg: f32) -> bool {
+    sza.iter().any(|&z| z < night_sza_deg)
+}
+
 /// A pixel that goes on to the median or contextual stage, with every value it will need there.
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
@@ -110,9 +119,13 @@ pub fn classify_strip(
                 bt5: i5[c],
                 sza: sza[c],
             };
-            let glint_deg = strip.geometry.map_or(f32::NAN, |g| {
-                glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
-            });
+            // The glint angle only matters by day.
+            let glint_deg = match strip.geometry {
+                Some(g) if b & bits::DAY != 0 => {
+                    glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
+                }
+                _ => f32::NAN,
+            };
             let pending = Pending {
                 r: r as u32,
                 c: c as u32,

@@ -9,7 +9,8 @@ pub mod write;
 pub use error::RasterError;
 pub use georef::{GeoRef, Wgs84Projector};
 pub use scene::{
-    open_scene, read_bands, read_scene, read_streaming, Scene, SceneHeader, SceneMeta, Strip,
+    open_scene, read_bands, read_scene, read_streaming, BandPlan, Scene, SceneHeader, SceneMeta,
+    Strip,
 };
 pub use write::{write_scene, Compression};
 

@@ -178,7 +178,7 @@ pub fn read_scene(path: &Path, model: &SensorModel) -> Result<Scene, RasterError
 pub fn read_bands(header: SceneHeader, model: &SensorModel) -> Result<Scene, RasterError> {
     let rows = header.shape.0;
     let strips = |strip_rows: usize| vec![(); rows.div_ceil(strip_rows)];
-    let (scene, _) = read_streaming(header, model, |_| true, strips, |(), _| ())?;
+    let (scene, _) = read_streaming(header, model, &BandPlan::all(), strips, |(), _| ())?;
     Ok(scene)
 }
 
@@ -197,10 +197,34 @@ impl<'a> Strip<'a> {
     }
 }
 
+/// How [`read_streaming`] treats each band (by canonical name).
+pub struct BandPlan {
+    /// Bands kept whole in the returned [`Scene`]; the others live in one strip-sized buffer
+    /// per thread, reused.
+    pub keep: Box<dyn Fn(&str) -> bool + Sync>,
+    /// Streamed bands read only for the strips `needed` asks for them; elsewhere they read as
+    /// NaN without touching the file (night strips need no reflectances).
+    pub lazy: Box<dyn Fn(&str) -> bool + Sync>,
+    /// Told a strip's other bands, whether it needs its lazy bands.
+    pub needed: Box<dyn Fn(&Strip) -> bool + Sync>,
+}
+
+impl BandPlan {
+    /// Every band kept whole and read everywhere.
+    pub fn all() -> Self {
+        BandPlan {
+            keep: Box::new(|_| true),
+            lazy: Box::new(|_| false),
+            needed: Box::new(|_| true),
+        }
+    }
+}
+
 /// Reads the model's bands of an opened scene strip by strip, handing each strip to `visit`
-/// while it is fresh, and keeps whole only the bands `keep` accepts: the others live in one
+/// while it is fresh, and keeps whole only the bands the plan keeps: the others live in one
 /// strip-sized buffer per thread, reused, so a detector that needs them only per pixel never
-/// holds them whole (nor pays the page faults of allocating them).
+/// holds them whole (nor pays the page faults of allocating them), and lazy bands are not read
+/// at all for strips that do not need them.
 ///
 /// `per_strip` is told the strip height and returns one state per strip (for instance the
 /// strip's rows of an output raster), in order; `visit` gets a strip's state and its bands and
@@ -208,7 +232,7 @@ impl<'a> Strip<'a> {
 pub fn read_streaming<S, T>(
     header: SceneHeader,
     model: &SensorModel,
-    keep: impl Fn(&str) -> bool,
+    plan: &BandPlan,
     per_strip: impl FnOnce(usize) -> Vec<S>,
     visit: impl Fn(S, &Strip) -> T + Sync,
 ) -> Result<(Scene, Vec<T>), RasterError>
@@ -218,9 +242,8 @@ where
 {
     let path = header.path.clone();
     let wanted = wanted_bands(&header, model)?;
-    let keep: Vec<bool> = wanted.iter().map(|(name, _)| keep(name)).collect();
     let shape = header.shape;
-    let (arrays, results) = read_strips(&path, &wanted, &keep, shape, per_strip, visit)?;
+    let (arrays, results) = read_strips(&path, &wanted, plan, shape, per_strip, visit)?;
     Ok((
         Scene {
             path: header.path,
@@ -281,6 +304,11 @@ fn wanted_bands(
 /// read and being classified.
 const STREAM_ROWS: usize = 32;
 
+/// Rows `..n` of a strip buffer as a view.
+fn strip_view(data: &[f32], n: usize, cols: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((n, cols), &data[..n * cols]).expect("a strip is n × cols")
+}
+
 /// Per band read, its whole raster when it was kept.
 type KeptBands = Vec<Option<Array2<f32>>>;
 
@@ -296,7 +324,7 @@ type KeptBands = Vec<Option<Array2<f32>>>;
 fn read_strips<S: Send, T: Send>(
     path: &Path,
     wanted: &[(String, usize)],
-    keep: &[bool],
+    plan: &BandPlan,
     (rows, cols): (usize, usize),
     per_strip: impl FnOnce(usize) -> Vec<S>,
     visit: impl Fn(S, &Strip) -> T + Sync,
@@ -307,6 +335,13 @@ fn read_strips<S: Send, T: Send>(
         index,
         message,
     };
+    let keep: Vec<bool> = wanted.iter().map(|(name, _)| (plan.keep)(name)).collect();
+    // Kept bands are always read: their whole arrays must hold the file's values.
+    let lazy: Vec<bool> = wanted
+        .iter()
+        .zip(&keep)
+        .map(|((name, _), &k)| !k && (plan.lazy)(name))
+        .collect();
     let whole = |data: Option<Vec<f32>>| data.map(|d| Array2::from_shape_vec((rows, cols), d));
     if wanted.is_empty() || rows == 0 || cols == 0 {
         let arrays = keep
@@ -359,6 +394,8 @@ fn read_strips<S: Send, T: Send>(
     let streamed = keep.iter().filter(|k| !**k).count();
     let pool: std::sync::Mutex<Vec<(Dataset, Vec<Vec<f32>>)>> =
         std::sync::Mutex::new(vec![(ds, vec![vec![0f32; strip_rows * cols]; streamed])]);
+    // What a lazy band reads as where it is not read: one NaN strip shared by all.
+    let nan: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
     let results = strips
         .into_par_iter()
         .zip(states)
@@ -382,9 +419,8 @@ fn read_strips<S: Send, T: Send>(
                     }
                 }
             }
-            for ((name, index), (part, &(nodata, scale, offset))) in
-                wanted.iter().zip(parts.iter_mut().zip(&facts))
-            {
+            let read = |j: usize, part: &mut [f32]| -> Result<(), RasterError> {
+                let ((name, index), &(nodata, scale, offset)) = (&wanted[j], &facts[j]);
                 let band = ds
                     .rasterband(*index)
                     .map_err(|e| fail(name, *index, e.to_string()))?;
@@ -400,16 +436,46 @@ fn read_strips<S: Send, T: Send>(
                         }
                     }
                 }
+                Ok(())
+            };
+            for (j, part) in parts.iter_mut().enumerate() {
+                if !lazy[j] {
+                    read(j, part)?;
+                }
+            }
+            let read_lazy = lazy.iter().any(|&l| l) && {
+                let others = Strip {
+                    r0,
+                    bands: wanted
+                        .iter()
+                        .zip(parts.iter())
+                        .zip(&lazy)
+                        .filter(|(_, &l)| !l)
+                        .map(|(((name, _), part), _)| (name.as_str(), strip_view(part, n, cols)))
+                        .collect(),
+                };
+                (plan.needed)(&others)
+            };
+            if read_lazy {
+                for (j, part) in parts.iter_mut().enumerate() {
+                    if lazy[j] {
+                        read(j, part)?;
+                    }
+                }
             }
             let strip = Strip {
                 r0,
                 bands: wanted
                     .iter()
                     .zip(parts.iter())
-                    .map(|((name, _), part)| {
-                        let view = ArrayView2::from_shape((n, cols), &part[..])
-                            .expect("a strip is n × cols");
-                        (name.as_str(), view)
+                    .zip(&lazy)
+                    .map(|(((name, _), part), &l)| {
+                        let data: &[f32] = if l && !read_lazy {
+                            nan.get_or_init(|| vec![f32::NAN; strip_rows * cols])
+                        } else {
+                            part
+                        };
+                        (name.as_str(), strip_view(data, n, cols))
                     })
                     .collect(),
             };
