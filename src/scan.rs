@@ -42,8 +42,11 @@ pub enum Stage {
 /// Wall-clock time per stage.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timing {
+    /// Reading the bands, with the per-pixel tests run on each strip as it is read.
     pub read: Duration,
+    /// The median and contextual stages, confidence and FRP.
     pub detect: Duration,
+    /// Fire positions and the coverage grid.
     pub georef: Duration,
 }
 

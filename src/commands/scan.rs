@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = |stage: Stage| {
         if let Some(bar) = &bar {
             bar.set_message(match stage {
-                Stage::Reading => "reading bands",
+                Stage::Reading => "reading bands and testing pixels",
                 Stage::Detecting => "detecting fires",
                 Stage::Georeferencing => "georeferencing fire pixels",
             });
@@ -139,7 +139,7 @@ pub fn summary_text(scene: &std::path::Path, r: &ScanResult) -> String {
         frp
     ));
     t.push_str(&format!(
-        "  time: read {:.2} s, detect {:.2} s, georeference {:.3} s\n",
+        "  time: read + per-pixel tests {:.2} s, median + contextual {:.2} s, georeference {:.3} s\n",
         r.timing.read.as_secs_f64(),
         r.timing.detect.as_secs_f64(),
         r.timing.georef.as_secs_f64()
