@@ -363,6 +363,105 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     srv.stop().await;
 }
 
+/// A patrol member typing a verdict loses nothing when the task list changes under the form:
+/// a new task arriving keeps the card as it is; a change to the task itself (acknowledged from
+/// elsewhere) redraws the card and carries the typed values over.
+#[tokio::test]
+async fn an_open_verdict_form_survives_task_updates() {
+    let srv =
+        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+    let post = |lat: f64, lon: f64| {
+        srv.post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_csv(&[(lat, lon, 0, "h")]),
+        )
+    };
+    let open_tasks = || async {
+        let tasks = srv.features("/api/v1/tasks?status=open", PATROL_A1).await;
+        let ids: Vec<i64> = tasks
+            .iter()
+            .filter_map(|t| t["properties"]["id"].as_i64())
+            .collect();
+        Some(ids)
+    };
+    let (s, v) = post(35.700, 114.500).await;
+    assert_eq!(s, 201, "{v}");
+    let first = eventually(std::time::Duration::from_secs(20), "a task", || async {
+        open_tasks().await.and_then(|ids| ids.first().copied())
+    })
+    .await;
+
+    let b = Browser::start(PHONE.0, PHONE.1).await;
+    b.client.goto(&srv.url("/patrol")).await.unwrap();
+    sign_in(&b, PATROL_A1, "patrol:410526101").await;
+    let card = format!("#tasks .card[data-task-id='{first}']");
+    let form = format!("{card} .verdict-form");
+    b.wait_js(
+        "the task card",
+        &format!("return !!document.querySelector(\"{card}\")"),
+    )
+    .await;
+    b.click(&format!("{card} .open-verdict")).await;
+    b.wait_js(
+        "the verdict form",
+        &format!("return !document.querySelector(\"{form}\").hidden"),
+    )
+    .await;
+    b.type_into(&format!("{form} input[name=lat]"), "35.70010")
+        .await;
+    b.type_into(
+        &format!("{form} input[name=note]"),
+        "smoke from the east field",
+    )
+    .await;
+    let kept = format!(
+        "var f = document.querySelector(\"{form}\"); return !!f && !f.hidden && f.elements.note.value === 'smoke from the east field' && f.elements.lat.value === '35.70010'"
+    );
+
+    // Another fire in the same township, 50 km away: a second task appears on the page.
+    let (s, v) = post(35.950, 114.950).await;
+    assert_eq!(s, 201, "{v}");
+    let second = eventually(
+        std::time::Duration::from_secs(20),
+        "a second task",
+        || async {
+            open_tasks()
+                .await
+                .and_then(|ids| ids.into_iter().find(|&id| id != first))
+        },
+    )
+    .await;
+    b.wait_js(
+        "the second card",
+        &format!("return !!document.querySelector(\"#tasks .card[data-task-id='{second}']\")"),
+    )
+    .await;
+    assert_eq!(b.js(&kept, vec![]).await, serde_json::json!(true));
+
+    // The task itself changes (acknowledged from another phone): the card is redrawn with its
+    // new state and the typed values.
+    let (s, v) = srv
+        .post(
+            &format!("/api/v1/tasks/{first}/ack"),
+            PATROL_A1,
+            "application/json",
+            "{}".to_string(),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    b.wait_js(
+        "the redrawn card",
+        &format!("var s = document.querySelector(\"{card} .state\"); return !!s && s.textContent === 'acknowledged'"),
+    )
+    .await;
+    assert_eq!(b.js(&kept, vec![]).await, serde_json::json!(true));
+    b.screenshot("patrol-form-kept").await;
+    b.close().await;
+    srv.stop().await;
+}
+
 #[tokio::test]
 async fn the_dashboard_shows_tasks_with_their_clocks_as_they_change() {
     let srv =

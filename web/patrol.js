@@ -45,8 +45,39 @@
     out.textContent = text;
   }
 
+  // Cards with a form open, by task id: a redraw must not lose what the patrol was typing.
+  function openCards() {
+    const open = new Map();
+    for (const card of document.querySelectorAll("#tasks .card[data-task-id]")) {
+      if ([...card.querySelectorAll(".verdict-form, .onsite-form")].some((f) => !f.hidden)) {
+        open.set(card.dataset.taskId, card);
+      }
+    }
+    return open;
+  }
+
+  // Moves what was typed (and the chosen photo) from an old card's open forms to a new one.
+  function carryOver(from, to) {
+    for (const sel of [".verdict-form", ".onsite-form"]) {
+      const a = from.querySelector(sel), b = to.querySelector(sel);
+      if (!a || !b || a.hidden) continue;
+      b.hidden = false;
+      const note = a.querySelector(".geo-note"), noteTo = b.querySelector(".geo-note");
+      if (note && noteTo) noteTo.textContent = note.textContent;
+      const fields = a.querySelectorAll("input, select, textarea");
+      const targets = b.querySelectorAll("input, select, textarea");
+      fields.forEach((el, i) => {
+        const t = targets[i];
+        if (!t) return;
+        if (el.type === "file") { if (el.files && el.files.length) t.files = el.files; }
+        else t.value = el.value;
+      });
+    }
+  }
+
   function render() {
     const list = $("tasks");
+    const open = openCards();
     list.textContent = "";
     taskLayer.clearLayers();
     const tpl = $("task-card");
@@ -57,8 +88,17 @@
     }
     for (const f of tasks) {
       const t = f.properties;
+      const fingerprint = JSON.stringify(f);
+      const old = open.get(String(t.id));
+      if (old && old.dataset.fingerprint === fingerprint) {
+        // Nothing changed for this task: keep its card as it is, open form and all.
+        list.appendChild(old);
+        addMarker(f, old);
+        continue;
+      }
       const card = tpl.content.firstElementChild.cloneNode(true);
       card.dataset.taskId = t.id;
+      card.dataset.fingerprint = fingerprint;
       card.querySelector(".task-title").textContent = "Task #" + t.id + (t.priority === "high" ? " · 紧急" : "");
       card.querySelector(".state").textContent = t.state;
       const [lat, lon] = SF.latlng(f);
@@ -141,14 +181,20 @@
         }
       });
 
-      const m = L.marker([lat, lon], { title: "task " + t.id }).addTo(taskLayer);
-      m.bindPopup("Task #" + SF.esc(t.id) + " · " + SF.esc(t.state));
-      m.on("click", () => { card.scrollIntoView({ behavior: "smooth" }); card.classList.add("active"); });
+      if (old) carryOver(old, card);
+      addMarker(f, card);
       list.appendChild(card);
     }
     mapEl.dataset.tasks = String(tasks.length);
     if (tasks.length) map.fitBounds(L.latLngBounds(tasks.map(SF.latlng)).pad(0.3), { maxZoom: 14 });
     tick();
+  }
+
+  function addMarker(f, card) {
+    const t = f.properties;
+    const m = L.marker(SF.latlng(f), { title: "task " + t.id }).addTo(taskLayer);
+    m.bindPopup("Task #" + SF.esc(t.id) + " · " + SF.esc(t.state));
+    m.on("click", () => { card.scrollIntoView({ behavior: "smooth" }); card.classList.add("active"); });
   }
 
   function tick() {
@@ -164,7 +210,7 @@
   }
   setInterval(tick, 1000);
 
-  // Keeps an open verdict form across a refresh only if nothing changed; otherwise redraws.
+  // Redraws when the tasks changed; cards with an open form keep what was typed (`render`).
   async function load() {
     try {
       const fc = await SF.api("/api/v1/tasks?status=open");
