@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{Duration as Age, Utc};
 use common::layers::{sample_locator, JIAOHU};
 use common::server::*;
+use common::sse::SseReader;
 use strawfire::api::pages::{ASSETS, DASHBOARD, PATROL};
 use strawfire::config::TokenConfig;
 
@@ -303,67 +304,6 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
     let (s, _) = srv.get("/api/v1/units/410527", COUNTY_A).await;
     assert_eq!(s, 403);
     srv.stop().await;
-}
-
-/// Reads SSE frames from a streaming response until one named `name` arrives.
-struct SseReader {
-    resp: reqwest::Response,
-    buf: String,
-}
-
-impl SseReader {
-    async fn open(srv: &TestServer, token: &str, header: bool) -> SseReader {
-        let req = if header {
-            srv.client.get(srv.url("/api/v1/stream")).bearer_auth(token)
-        } else {
-            srv.client
-                .get(srv.url(&format!("/api/v1/stream?token={token}")))
-        };
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
-        assert_eq!(resp.headers()["content-type"], "text/event-stream");
-        SseReader {
-            resp,
-            buf: String::new(),
-        }
-    }
-
-    /// The next event (name, data) within `timeout`, or `None`.
-    async fn next(&mut self, timeout: Duration) -> Option<(String, serde_json::Value)> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let frame: String = self.buf.drain(..end + 2).collect();
-                let mut name = String::from("message");
-                let mut data = String::new();
-                for line in frame.lines() {
-                    if let Some(n) = line.strip_prefix("event:") {
-                        name = n.trim().to_string();
-                    } else if let Some(d) = line.strip_prefix("data:") {
-                        data.push_str(d.trim());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some((name, serde_json::from_str(&data).unwrap()));
-            }
-            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
-                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
-                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
-            }
-        }
-    }
-
-    async fn expect(&mut self, name: &str) -> serde_json::Value {
-        loop {
-            match self.next(Duration::from_secs(10)).await {
-                Some((n, d)) if n == name => return d,
-                Some(_) => continue,
-                None => panic!("no `{name}` event on the stream"),
-            }
-        }
-    }
 }
 
 fn recent_csv(rows: &[(f64, f64, i64)]) -> String {

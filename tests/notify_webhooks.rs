@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use common::receiver::{fast_notify, webhook, Mode, Receiver};
 use common::server::{eventually, GridPlacer, TestServer, ADMIN, COUNTY_A, PATROL_A1};
+use common::sse::SseReader;
 use common::tasks::{db_path, enqueue_notice, insert_task, task_audit, task_state};
 use strawfire::config::WebhookFormat;
 use strawfire::dispatch::ManualClock;
@@ -189,12 +190,20 @@ async fn a_task_whose_unit_has_no_webhook_is_notified_at_once() {
         Arc::new(clock.clone()),
     )
     .await;
+    // An open page of the county hears the task become notified, as it would a delivered one.
+    let mut stream = SseReader::open(&s, COUNTY_A, true).await;
     let db = db_path(s.dir.path());
     insert_task(&db, 4, "410526100", t0());
     eventually(WAIT, "task 4 notified", || async {
         (task_state(&db, 4).0 == "notified").then_some(())
     })
     .await;
+    let heard = stream.expect("task").await;
+    assert_eq!(
+        (heard["id"].as_i64(), heard["state"].as_str()),
+        (Some(4), Some("notified")),
+        "{heard}"
+    );
     assert_eq!(
         task_state(&db, 4),
         ("notified".into(), Some(t0().timestamp()))

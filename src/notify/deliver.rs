@@ -225,6 +225,23 @@ impl Deliverer {
         in_flight.abort_all();
     }
 
+    /// A task moved new → notified: open pages hear it like any task change.
+    fn publish_notified(&self, id: i64, county: Option<&str>, unit: &str) {
+        // Tasks go to townships (9-digit codes) or, without one, to the county.
+        let level = if unit.len() == 9 {
+            "township"
+        } else {
+            "county"
+        };
+        self.service
+            .live()
+            .publish(crate::service::LiveUpdate::Task {
+                id,
+                state: "notified".into(),
+                units: crate::service::UnitTag::of_task(county, unit, level),
+            });
+    }
+
     /// One pass: expand the outbox, claim what is due (as many as there is room for in
     /// flight), and start a sender task per claimed delivery on `in_flight`.
     pub async fn poll_once(
@@ -244,11 +261,14 @@ impl Deliverer {
                 expansion.unreadable
             );
         }
-        if expansion.notified_without_webhook > 0 {
+        if !expansion.notified_without_webhook.is_empty() {
             tracing::info!(
                 "notify: {} task(s) notified without a webhook (patrol page only)",
-                expansion.notified_without_webhook
+                expansion.notified_without_webhook.len()
             );
+        }
+        for t in &expansion.notified_without_webhook {
+            self.publish_notified(t.id, t.county.as_deref(), &t.unit);
         }
         let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
         let mut sent = 0;
@@ -309,24 +329,8 @@ impl Deliverer {
                     task_notified: true,
                 } = r
                 {
-                    // The task moved new → notified: open pages hear it like any task change.
                     let n = &d.notice;
-                    let level = if n.unit.len() == 9 {
-                        "township"
-                    } else {
-                        "county"
-                    };
-                    self.service
-                        .live()
-                        .publish(crate::service::LiveUpdate::Task {
-                            id: n.task_id,
-                            state: "notified".into(),
-                            units: crate::service::UnitTag::of_task(
-                                n.county.as_deref(),
-                                &n.unit,
-                                level,
-                            ),
-                        });
+                    self.publish_notified(n.task_id, n.county.as_deref(), &n.unit);
                 }
                 Some(r)
             }

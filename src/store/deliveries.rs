@@ -56,6 +56,14 @@ pub struct ClaimedDelivery {
     pub notice: Notice,
 }
 
+/// A task moved to `notified`, with the units open pages are told by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifiedTask {
+    pub id: i64,
+    pub county: Option<String>,
+    pub unit: String,
+}
+
 /// What one expansion pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expansion {
@@ -64,7 +72,7 @@ pub struct Expansion {
     /// Delivery rows created.
     pub deliveries: usize,
     /// Tasks moved to `notified` because their unit has no webhook.
-    pub notified_without_webhook: usize,
+    pub notified_without_webhook: Vec<NotifiedTask>,
     /// Outbox rows whose notice cannot be read (hand-edited? written by a newer strawfire?):
     /// marked expanded without deliveries, so that one bad row does not block the outbox.
     pub unreadable: Vec<i64>,
@@ -221,7 +229,11 @@ impl DeliveryStore for SqliteStore {
                         ),
                     });
                     if super::tasks::mark_notified_tx(&tx, task, now, &detail)? {
-                        done.notified_without_webhook += 1;
+                        done.notified_without_webhook.push(NotifiedTask {
+                            id: task,
+                            county: notice.county.clone(),
+                            unit: notice.unit.clone(),
+                        });
                     }
                 }
             }
@@ -562,7 +574,11 @@ mod tests {
             Expansion {
                 notices: 2,
                 deliveries: 2,
-                notified_without_webhook: 1,
+                notified_without_webhook: vec![NotifiedTask {
+                    id: 2,
+                    county: Some("410526".into()),
+                    unit: "410526100".into(),
+                }],
                 unreadable: Vec::new(),
             }
         );

@@ -120,4 +120,5 @@ pub mod dispatch;
 pub mod rank;
 pub mod receiver;
 pub mod server;
+pub mod sse;
 pub mod tasks;
