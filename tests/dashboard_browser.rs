@@ -47,6 +47,33 @@ async fn sign_in(b: &Browser, token: &str, role: &str) {
     .await;
 }
 
+/// Opens the patrol page on a phone, signs in as the patrol of 410526101 and waits for the card
+/// of `task_id`; returns the browser and the card's CSS selector.
+async fn patrol_page(srv: &TestServer, task_id: i64) -> (Browser, String) {
+    let b = Browser::start(PHONE.0, PHONE.1).await;
+    b.client.goto(&srv.url("/patrol")).await.unwrap();
+    sign_in(&b, PATROL_A1, "patrol:410526101").await;
+    let card = format!("#tasks .card[data-task-id='{task_id}']");
+    b.wait_js(
+        "the task card",
+        &format!("return !!document.querySelector(\"{card}\")"),
+    )
+    .await;
+    (b, card)
+}
+
+/// Opens the verdict form of a task card; returns the form's CSS selector.
+async fn open_verdict_form(b: &Browser, card: &str) -> String {
+    let form = format!("{card} .verdict-form");
+    b.click(&format!("{card} .open-verdict")).await;
+    b.wait_js(
+        "the verdict form",
+        &format!("return !document.querySelector(\"{form}\").hidden"),
+    )
+    .await;
+    form
+}
+
 /// Three fires in 滑县 of three confidences and ages, stored before the page opens.
 async fn dashboard_with_fires() -> (TestServer, Browser) {
     let srv =
@@ -263,15 +290,7 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     )
     .await;
 
-    let b = Browser::start(PHONE.0, PHONE.1).await;
-    b.client.goto(&srv.url("/patrol")).await.unwrap();
-    sign_in(&b, PATROL_A1, "patrol:410526101").await;
-    let card = format!("#tasks .card[data-task-id='{task_id}']");
-    b.wait_js(
-        "the task card",
-        &format!("return !!document.querySelector(\"{card}\")"),
-    )
-    .await;
+    let (b, card) = patrol_page(&srv, task_id).await;
     b.wait_js(
         "the deadline clock",
         &format!("return document.querySelector(\"{card} .clock\").textContent"),
@@ -302,13 +321,7 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     )
     .await;
 
-    b.click(&format!("{card} .open-verdict")).await;
-    let form = format!("{card} .verdict-form");
-    b.wait_js(
-        "the verdict form",
-        &format!("return !document.querySelector(\"{form}\").hidden"),
-    )
-    .await;
+    let form = open_verdict_form(&b, &card).await;
     b.type_into(&format!("{form} input[name=lat]"), "35.70010")
         .await;
     b.type_into(&format!("{form} input[name=lon]"), "114.50020")
@@ -393,22 +406,8 @@ async fn an_open_verdict_form_survives_task_updates() {
     })
     .await;
 
-    let b = Browser::start(PHONE.0, PHONE.1).await;
-    b.client.goto(&srv.url("/patrol")).await.unwrap();
-    sign_in(&b, PATROL_A1, "patrol:410526101").await;
-    let card = format!("#tasks .card[data-task-id='{first}']");
-    let form = format!("{card} .verdict-form");
-    b.wait_js(
-        "the task card",
-        &format!("return !!document.querySelector(\"{card}\")"),
-    )
-    .await;
-    b.click(&format!("{card} .open-verdict")).await;
-    b.wait_js(
-        "the verdict form",
-        &format!("return !document.querySelector(\"{form}\").hidden"),
-    )
-    .await;
+    let (b, card) = patrol_page(&srv, first).await;
+    let form = open_verdict_form(&b, &card).await;
     b.type_into(&format!("{form} input[name=lat]"), "35.70010")
         .await;
     b.type_into(
