@@ -151,19 +151,6 @@ impl Service {
         });
     }
 
-    /// The task's `task_new` notice was delivered (or its unit has no webhook): `new` →
-    /// `notified`, once, with its audit row. For the delivery worker; a task already
-    /// acknowledged (the patrol heard by phone) or further along stays as it is.
-    pub async fn mark_notified(&self, id: i64) -> Result<(), TaskFailure> {
-        match self
-            .change_task(id, TaskChange::Notified, Actor::system())
-            .await
-        {
-            Ok(_) | Err(TaskFailure::Task(TaskError::Illegal(_))) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Records a verdict: checks the task's state, fingerprints the photo (refusing what is not
     /// a JPEG or PNG image), stores the photo file, then the verdict in one transaction.
     pub async fn submit_verdict(
