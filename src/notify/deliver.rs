@@ -349,7 +349,6 @@ impl Deliverer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn the_unit_name_comes_from_the_layer_that_holds_the_code() {
@@ -382,25 +381,7 @@ mod tests {
     }
 
     fn notice(kind: NoticeKind, unit: &str) -> Notice {
-        let t = chrono::Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap();
-        Notice {
-            kind,
-            task_id: 1,
-            event_id: 1,
-            unit: unit.into(),
-            unit_name: None,
-            county: Some("410526".into()),
-            priority: "normal".into(),
-            state: "new".into(),
-            lat: 35.6,
-            lon: 114.5,
-            first_seen: t,
-            last_seen: t,
-            due: None,
-            max_frp_mw: None,
-            confidence: 0.8,
-            detail: String::new(),
-        }
+        Notice::test(kind, 1, unit)
     }
 
     #[test]

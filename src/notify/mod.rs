@@ -69,6 +69,32 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// A plain notice for tests: task `task_id` (and event of the same id) of `unit` in county
+    /// 410526, seen at 2026-06-08 10:00 UTC, normal priority, no deadline.
+    #[cfg(test)]
+    pub(crate) fn test(kind: NoticeKind, task_id: i64, unit: &str) -> Notice {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap();
+        Notice {
+            kind,
+            task_id,
+            event_id: task_id,
+            unit: unit.into(),
+            unit_name: None,
+            county: Some("410526".into()),
+            priority: "normal".into(),
+            state: "new".into(),
+            lat: 35.6,
+            lon: 114.5,
+            first_seen: t,
+            last_seen: t,
+            due: None,
+            max_frp_mw: None,
+            confidence: 0.8,
+            detail: String::new(),
+        }
+    }
+
     /// The notice's identity: the same change always yields the same key, so enqueueing it
     /// twice (a retried transaction) stores it once.
     pub fn key(&self) -> String {

@@ -520,24 +520,7 @@ mod tests {
     }
 
     fn notice(task_id: i64, unit: &str, kind: NoticeKind) -> Notice {
-        Notice {
-            kind,
-            task_id,
-            event_id: task_id,
-            unit: unit.into(),
-            unit_name: None,
-            county: Some("410526".into()),
-            priority: "normal".into(),
-            state: "new".into(),
-            lat: 35.6,
-            lon: 114.5,
-            first_seen: t0(),
-            last_seen: t0(),
-            due: None,
-            max_frp_mw: None,
-            confidence: 0.8,
-            detail: String::new(),
-        }
+        Notice::test(kind, task_id, unit)
     }
 
     fn route(n: &Notice) -> Vec<String> {

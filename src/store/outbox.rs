@@ -33,28 +33,9 @@ pub fn enqueue(tx: &Transaction, notice: &Notice, now: i64) -> Result<bool, Stor
 mod tests {
     use super::*;
     use crate::notify::NoticeKind;
-    use chrono::TimeZone;
 
     fn notice(kind: NoticeKind) -> Notice {
-        let t = chrono::Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap();
-        Notice {
-            kind,
-            task_id: 1,
-            event_id: 1,
-            unit: "410526100".into(),
-            unit_name: None,
-            county: Some("410526".into()),
-            priority: "normal".into(),
-            state: "new".into(),
-            lat: 35.5,
-            lon: 114.5,
-            first_seen: t,
-            last_seen: t,
-            due: None,
-            max_frp_mw: Some(3.0),
-            confidence: 0.8,
-            detail: String::new(),
-        }
+        Notice::test(kind, 1, "410526100")
     }
 
     #[test]
