@@ -304,9 +304,23 @@ fn wanted_bands(
 /// read and being classified.
 const STREAM_ROWS: usize = 32;
 
-/// Rows `..n` of a strip buffer as a view.
-fn strip_view(data: &[f32], n: usize, cols: usize) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((n, cols), &data[..n * cols]).expect("a strip is n × cols")
+/// The strip of rows `r0..r0 + n` of the bands whose data is given (None: left out).
+fn strip_of<'a>(
+    r0: usize,
+    wanted: &'a [(String, usize)],
+    data: impl Iterator<Item = Option<&'a [f32]>>,
+    n: usize,
+    cols: usize,
+) -> Strip<'a> {
+    let bands = wanted
+        .iter()
+        .zip(data)
+        .filter_map(|((name, _), d)| {
+            let view = ArrayView2::from_shape((n, cols), &d?[..n * cols]);
+            Some((name.as_str(), view.expect("a strip is n × cols")))
+        })
+        .collect();
+    Strip { r0, bands }
 }
 
 /// Per band read, its whole raster when it was kept.
@@ -438,47 +452,34 @@ fn read_strips<S: Send, T: Send>(
                 }
                 Ok(())
             };
-            for (j, part) in parts.iter_mut().enumerate() {
-                if !lazy[j] {
-                    read(j, part)?;
-                }
-            }
-            let read_lazy = lazy.iter().any(|&l| l) && {
-                let others = Strip {
-                    r0,
-                    bands: wanted
-                        .iter()
-                        .zip(parts.iter())
-                        .zip(&lazy)
-                        .filter(|(_, &l)| !l)
-                        .map(|(((name, _), part), _)| (name.as_str(), strip_view(part, n, cols)))
-                        .collect(),
+            let read_where =
+                |parts: &mut [&mut [f32]], lazy_ones: bool| -> Result<(), RasterError> {
+                    for (j, part) in parts.iter_mut().enumerate() {
+                        if lazy[j] == lazy_ones {
+                            read(j, part)?;
+                        }
+                    }
+                    Ok(())
                 };
-                (plan.needed)(&others)
+            read_where(&mut parts, false)?;
+            let read_lazy = lazy.iter().any(|&l| l) && {
+                let others = parts
+                    .iter()
+                    .zip(&lazy)
+                    .map(|(p, &l)| (!l).then_some(&p[..]));
+                (plan.needed)(&strip_of(r0, wanted, others, n, cols))
             };
             if read_lazy {
-                for (j, part) in parts.iter_mut().enumerate() {
-                    if lazy[j] {
-                        read(j, part)?;
-                    }
-                }
+                read_where(&mut parts, true)?;
             }
-            let strip = Strip {
-                r0,
-                bands: wanted
-                    .iter()
-                    .zip(parts.iter())
-                    .zip(&lazy)
-                    .map(|(((name, _), part), &l)| {
-                        let data: &[f32] = if l && !read_lazy {
-                            nan.get_or_init(|| vec![f32::NAN; strip_rows * cols])
-                        } else {
-                            part
-                        };
-                        (name.as_str(), strip_view(data, n, cols))
-                    })
-                    .collect(),
-            };
+            let data = parts.iter().zip(&lazy).map(|(p, &l)| {
+                Some(if l && !read_lazy {
+                    &nan.get_or_init(|| vec![f32::NAN; strip_rows * cols])[..]
+                } else {
+                    &p[..]
+                })
+            });
+            let strip = strip_of(r0, wanted, data, n, cols);
             let out = visit(state, &strip);
             drop(strip);
             drop(parts);
