@@ -144,8 +144,7 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
 /// without a day pixel takes a variant compiled with the day tests removed, which never reads
 /// the reflectances.
 pub fn classify_row(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
-    let sza = &bands[5][..class.len()];
-    if sza.iter().any(|&z| z < m.night_sza_deg) {
+    if super::strip::has_day_pixel(&bands[5][..class.len()], m.night_sza_deg) {
         classify_row_as::<false>(bands, m, class, state);
     } else {
         classify_row_as::<true>(bands, m, class, state);

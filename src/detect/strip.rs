@@ -20,9 +20,10 @@ use super::types::{MaskClass, ViirsInput};
 /// geometry are used by day only (at night they may be NaN; the results are the same).
 pub const VIIRS_DAY_ONLY_BANDS: [&str; 6] = ["I1", "I2", "I3", "VZA", "SAA", "VAA"];
 
-/// Whether a strip (its SZA rows) has a day pixel, i.e. needs its [`VIIRS_DAY_ONLY_BANDS`].
-pub fn has_day_pixel(sza: ArrayView2<f32>, night_sza_deg: f32) -> bool {
-    sza.iter().any(|&z| z < night_sza_deg)
+/// Whether any of these solar zenith angles is a day pixel's (below the night threshold, as in
+/// [`super::pixel::classify`]): a strip or row without one needs no [`VIIRS_DAY_ONLY_BANDS`].
+pub fn has_day_pixel<'a>(sza: impl IntoIterator<Item = &'a f32>, night_sza_deg: f32) -> bool {
+    sza.into_iter().any(|&z| z < night_sza_deg)
 }
 
 /// A pixel that goes on to the median or contextual stage, with every value it will need there.
