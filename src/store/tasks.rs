@@ -1427,11 +1427,22 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn an_event_gets_one_task_and_a_redetection_updates_it() {
+    /// A fresh store in a temporary directory (kept alive by the returned guard).
+    fn temp_store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        (dir, s)
+    }
+
+    /// 2026-06-08 05:00 UTC (13:00 in Henan).
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn an_event_gets_one_task_and_a_redetection_updates_it() {
+        let (_dir, s) = temp_store();
+        let t0 = t0();
         let rules = TaskRules::default();
         let p = FuseParams::default();
         let placer = At("410526", "410526101");
@@ -1469,8 +1480,7 @@ mod tests {
 
     #[test]
     fn a_failed_task_insert_rolls_back_the_whole_ingest() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let (_dir, s) = temp_store();
         s.writer
             .lock()
             .unwrap()
@@ -1479,7 +1489,7 @@ mod tests {
                  BEGIN SELECT RAISE(ABORT, 'disk full, say'); END;",
             )
             .unwrap();
-        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let t0 = t0();
         let r = s.ingest_dispatched(
             &batch("a", 114.3, 35.6, t0),
             &FuseParams::default(),
@@ -1508,9 +1518,8 @@ mod tests {
 
     #[test]
     fn a_sensitive_area_raises_priority_and_an_industrial_mask_suppresses() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let (_dir, s) = temp_store();
+        let t0 = t0();
         let rules = TaskRules::default();
         let p = FuseParams::default();
         // A plain fire first, so the next one is not the first of the season.
@@ -1539,9 +1548,8 @@ mod tests {
 
     #[test]
     fn transitions_are_checked_audited_and_escalations_happen_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let t0 = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let (_dir, s) = temp_store();
+        let t0 = t0();
         let rules = TaskRules::default();
         let placer = At("410526", "410526101");
         s.ingest_dispatched(
