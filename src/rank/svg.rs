@@ -224,24 +224,12 @@ mod tests {
         assert!(svg.contains("data-code=\"B&lt;\""));
         assert!(svg.contains("class=\"hotspot masked\""));
         // Every coordinate within the drawing.
-        let height: f64 = svg
-            .split("height=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let width: f64 = svg
-            .split("width=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        // The first value of an attribute, as a number.
+        let attr = |name: &str| -> f64 {
+            let rest = svg.split(&format!("{name}=\"")).nth(1).unwrap();
+            rest.split('"').next().unwrap().parse().unwrap()
+        };
+        let (width, height) = (attr("width"), attr("height"));
         assert!(width <= WIDTH && height <= HEIGHT && width > 0.0 && height > 0.0);
         for c in svg.split("cx=\"").skip(1) {
             let x: f64 = c.split('"').next().unwrap().parse().unwrap();
