@@ -17,23 +17,7 @@ const PHONE: (u32, u32) = (390, 844);
 
 /// A FIRMS CSV of hotspots `hours_ago` old: (lat, lon, hours_ago, confidence).
 fn recent_csv(rows: &[(f64, f64, i64, &str)]) -> String {
-    let rows: Vec<String> = rows
-        .iter()
-        .map(|&(lat, lon, hours_ago, conf)| {
-            let t = Utc::now() - Age::hours(hours_ago);
-            firms_row(
-                lat,
-                lon,
-                &t.format("%Y-%m-%d").to_string(),
-                &t.format("%H%M").to_string(),
-                "N20",
-                conf,
-                "2.0NRT",
-                9.5,
-            )
-        })
-        .collect();
-    firms_csv(&rows)
+    recent_firms_csv(rows, 9.5)
 }
 
 /// Signs in through the page's own box and waits until it says who we are.

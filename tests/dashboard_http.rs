@@ -6,7 +6,6 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Duration as Age, Utc};
 use common::layers::{sample_locator, JIAOHU};
 use common::server::*;
 use common::sse::SseReader;
@@ -307,23 +306,11 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
 }
 
 fn recent_csv(rows: &[(f64, f64, i64)]) -> String {
-    let rows: Vec<String> = rows
+    let rows: Vec<_> = rows
         .iter()
-        .map(|&(lat, lon, hours_ago)| {
-            let t = Utc::now() - Age::hours(hours_ago);
-            firms_row(
-                lat,
-                lon,
-                &t.format("%Y-%m-%d").to_string(),
-                &t.format("%H%M").to_string(),
-                "N20",
-                "h",
-                "2.0NRT",
-                12.5,
-            )
-        })
+        .map(|&(lat, lon, h)| (lat, lon, h, "h"))
         .collect();
-    firms_csv(&rows)
+    recent_firms_csv(&rows, 12.5)
 }
 
 #[tokio::test]

@@ -248,3 +248,25 @@ pub fn firms_csv(rows: &[String]) -> String {
     }
     s
 }
+
+/// A FIRMS CSV of N20 VIIRS hotspots seen `hours_ago` before now, each of `frp_mw`:
+/// (lat, lon, hours_ago, confidence).
+pub fn recent_firms_csv(rows: &[(f64, f64, i64, &str)], frp_mw: f64) -> String {
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|&(lat, lon, hours_ago, conf)| {
+            let t = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+            firms_row(
+                lat,
+                lon,
+                &t.format("%Y-%m-%d").to_string(),
+                &t.format("%H%M").to_string(),
+                "N20",
+                conf,
+                "2.0NRT",
+                frp_mw,
+            )
+        })
+        .collect();
+    firms_csv(&rows)
+}
