@@ -165,7 +165,6 @@ pub fn scan_scene(
     let band = |name: &str| {
         scene
             .band(name)
-            .map(|a| a.view())
             .ok_or_else(|| DetectError::MissingBand(name.into()))
     };
     let detection = detect_classified(

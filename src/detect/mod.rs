@@ -48,7 +48,7 @@ impl<'a> ViirsInput<'a> {
     /// Views the model's bands of a scene read by [`crate::raster::read_scene`]. Glint geometry
     /// is used when VZA, SAA and VAA are all present.
     pub fn from_scene(scene: &'a Scene, _m: &SensorModel) -> Result<Self, DetectError> {
-        Self::from_bands(|name| scene.band(name).map(|a| a.view()))
+        Self::from_bands(|name| scene.band(name))
     }
 
     /// Views bands by canonical name (`I1` … `I5`, `SZA`, optionally `VZA`, `SAA`, `VAA`).

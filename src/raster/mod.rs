@@ -1,11 +1,13 @@
 //! The raster boundary: the only code that calls GDAL for pixels. Scenes come out as plain
 //! ndarrays plus georeferencing, so everything downstream is pure and testable without files.
 
+pub mod buffer;
 pub mod error;
 pub mod georef;
 pub mod scene;
 pub mod write;
 
+pub use buffer::BandBuf;
 pub use error::RasterError;
 pub use georef::{GeoRef, Wgs84Projector};
 pub use scene::{

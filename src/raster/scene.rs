@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use gdal::{Dataset, Metadata};
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 
+use super::buffer::BandBuf;
 use super::error::RasterError;
 use super::georef::GeoRef;
 use crate::model::SensorModel;
@@ -38,13 +39,13 @@ pub struct Scene {
     /// (rows, cols).
     pub shape: (usize, usize),
     /// Canonical band name (`I4`) → pixels, row-major `[row, col]`.
-    pub bands: BTreeMap<String, Array2<f32>>,
+    pub bands: BTreeMap<String, BandBuf>,
 }
 
 impl Scene {
     /// The pixels of a band by canonical name.
-    pub fn band(&self, name: &str) -> Option<&Array2<f32>> {
-        self.bands.get(name)
+    pub fn band(&self, name: &str) -> Option<ArrayView2<'_, f32>> {
+        self.bands.get(name).map(BandBuf::view)
     }
 }
 
@@ -66,7 +67,19 @@ fn open(path: &Path) -> Result<Dataset, RasterError> {
             message: e.to_string(),
         });
     }
-    Dataset::open(path).map_err(|e| RasterError::NotRaster {
+    // Uncompressed GeoTIFF strips and tiles are read straight into our buffers rather than
+    // through GDAL's block cache: the cache would allocate (and fault in) a fresh block for every
+    // block of the scene, which it never reads twice, and copy each block once more. The option
+    // is read when the dataset opens, so it is set for this thread around the open only, and
+    // only when the deployment has not chosen otherwise. Other formats ignore it.
+    let direct = gdal::config::get_config_option("GTIFF_DIRECT_IO", "").unwrap_or_default();
+    let set = direct.is_empty()
+        && gdal::config::set_thread_local_config_option("GTIFF_DIRECT_IO", "YES").is_ok();
+    let opened = Dataset::open(path);
+    if set {
+        let _ = gdal::config::clear_thread_local_config_option("GTIFF_DIRECT_IO");
+    }
+    opened.map_err(|e| RasterError::NotRaster {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
@@ -323,8 +336,29 @@ fn strip_of<'a>(
     Strip { r0, bands }
 }
 
+/// Turns a band's stored numbers into values in place: no-data → NaN, then scale and offset.
+/// Each case is its own loop without branches in it, so the compiler vectorises it; a band with
+/// neither (or a NaN no-data value, filtered out by the caller) is left untouched.
+fn to_values(part: &mut [f32], nodata: Option<f32>, scale: f32, offset: f32) {
+    let rescale = scale != 1.0 || offset != 0.0;
+    match (nodata, rescale) {
+        (None, false) => {}
+        (Some(nd), false) => part
+            .iter_mut()
+            .for_each(|v| *v = if *v == nd { f32::NAN } else { *v }),
+        (None, true) => part.iter_mut().for_each(|v| *v = *v * scale + offset),
+        (Some(nd), true) => part.iter_mut().for_each(|v| {
+            *v = if *v == nd {
+                f32::NAN
+            } else {
+                *v * scale + offset
+            }
+        }),
+    }
+}
+
 /// Per band read, its whole raster when it was kept.
-type KeptBands = Vec<Option<Array2<f32>>>;
+type KeptBands = Vec<Option<BandBuf>>;
 
 /// Reads bands (name, 1-based GDAL index) as f32, nodata → NaN, scale/offset applied; the bands
 /// marked in `keep` come back whole, the others only through `visit`.
@@ -356,13 +390,17 @@ fn read_strips<S: Send, T: Send>(
         .zip(&keep)
         .map(|((name, _), &k)| !k && (plan.lazy)(name))
         .collect();
-    let whole = |data: Option<Vec<f32>>| data.map(|d| Array2::from_shape_vec((rows, cols), d));
+    let whole = |(name, index): &(String, usize)| {
+        BandBuf::zeros((rows, cols))
+            .map_err(|e| fail(name, *index, format!("no memory for the whole band: {e}")))
+    };
+    let kept = wanted
+        .iter()
+        .zip(&keep)
+        .map(|(w, &k)| k.then(|| whole(w)).transpose())
+        .collect::<Result<KeptBands, _>>()?;
     if wanted.is_empty() || rows == 0 || cols == 0 {
-        let arrays = keep
-            .iter()
-            .map(|&k| k.then(|| Array2::zeros((rows, cols))))
-            .collect();
-        return Ok((arrays, Vec::new()));
+        return Ok((kept, Vec::new()));
     }
     // Per-band facts, from one handle.
     let ds = open(path)?;
@@ -375,7 +413,12 @@ fn read_strips<S: Send, T: Send>(
         block_rows = block_rows.max(band.block_size().1);
         let scale = band.scale().unwrap_or(1.0) as f32;
         let offset = band.offset().unwrap_or(0.0) as f32;
-        facts.push((band.no_data_value().map(|v| v as f32), scale, offset));
+        // A NaN no-data value needs no pass: NaN is already what invalid pixels read as.
+        let nodata = band
+            .no_data_value()
+            .map(|v| v as f32)
+            .filter(|v| !v.is_nan());
+        facts.push((nodata, scale, offset));
     }
     // Small strips for streaming, but at least four per thread so the work balances.
     let balanced = rows.div_ceil(rayon::current_num_threads() * 4);
@@ -388,16 +431,14 @@ fn read_strips<S: Send, T: Send>(
         "one state per strip of {strip_rows} rows"
     );
 
-    let mut kept: Vec<Option<Vec<f32>>> = keep
-        .iter()
-        .map(|&k| k.then(|| vec![0f32; rows * cols]))
-        .collect();
+    let mut kept = kept;
     // strips[i][band]: the strip's chunk of a kept band, None for a streamed one.
     let mut strips: Vec<Vec<Option<&mut [f32]>>> = (0..n_strips).map(|_| Vec::new()).collect();
     for buf in kept.iter_mut() {
         match buf {
             Some(buf) => {
-                for (i, chunk) in buf.chunks_mut(strip_rows * cols).enumerate() {
+                let chunks = buf.as_mut_slice().chunks_mut(strip_rows * cols);
+                for (i, chunk) in chunks.enumerate() {
                     strips[i].push(Some(chunk));
                 }
             }
@@ -440,16 +481,7 @@ fn read_strips<S: Send, T: Send>(
                     .map_err(|e| fail(name, *index, e.to_string()))?;
                 band.read_into_slice::<f32>((0, r0 as isize), (cols, n), (cols, n), part, None)
                     .map_err(|e| fail(name, *index, e.to_string()))?;
-                let rescale = scale != 1.0 || offset != 0.0;
-                if nodata.is_some() || rescale {
-                    for v in part.iter_mut() {
-                        if nodata.is_some_and(|nd| *v == nd) {
-                            *v = f32::NAN;
-                        } else if rescale {
-                            *v = *v * scale + offset;
-                        }
-                    }
-                }
+                to_values(part, nodata, scale, offset);
                 Ok(())
             };
             let read_where =
@@ -489,16 +521,7 @@ fn read_strips<S: Send, T: Send>(
             Ok(out)
         })
         .collect::<Result<Vec<T>, RasterError>>()?;
-    let arrays = wanted
-        .iter()
-        .zip(kept)
-        .map(|((name, index), data)| {
-            whole(data)
-                .transpose()
-                .map_err(|e| fail(name, *index, e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((arrays, results))
+    Ok((kept, results))
 }
 
 #[cfg(test)]
@@ -512,5 +535,26 @@ mod tests {
         assert_eq!(parse_acq_time("2024-06-08T13:18:00+08:00"), Some(t));
         assert_eq!(parse_acq_time("2024-06-08T05:18:00"), Some(t));
         assert_eq!(parse_acq_time("June 8"), None);
+    }
+
+    #[test]
+    fn stored_numbers_become_values() {
+        let stored = [-9999.0, 100.0, f32::NAN, 250.0];
+        let run = |nodata, scale, offset| {
+            let mut v = stored;
+            to_values(&mut v, nodata, scale, offset);
+            v.map(|x| if x.is_nan() { None } else { Some(x) })
+        };
+        let same = [None, Some(100.0), None, Some(250.0)];
+        assert_eq!(run(None, 1.0, 0.0), [Some(-9999.0), same[1], None, same[3]]);
+        assert_eq!(run(Some(-9999.0), 1.0, 0.0), same);
+        assert_eq!(
+            run(Some(-9999.0), 0.5, 10.0),
+            [None, Some(60.0), None, Some(135.0)]
+        );
+        assert_eq!(
+            run(None, 2.0, 0.0),
+            [Some(-19998.0), Some(200.0), None, Some(500.0)]
+        );
     }
 }

@@ -770,7 +770,7 @@ mod tests {
         scene.write(&path, &truth, Compression::Deflate).unwrap();
         let model = crate::model::SensorModel::builtin("viirs-i").unwrap();
         let back = crate::raster::read_scene(&path, &model).unwrap();
-        assert_eq!(back.bands["I4"], scene.bands.i4);
+        assert_eq!(back.band("I4").unwrap(), scene.bands.i4);
         assert_eq!(back.meta.sensor.as_deref(), Some("VIIRS"));
         let p = crate::raster::Wgs84Projector::new(&back.georef).unwrap();
         let (lon, lat) = p.to_lonlat(&[(25.0, 30.0)]).unwrap()[0];
