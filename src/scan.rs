@@ -80,9 +80,10 @@ pub fn viirs_band_plan(model: &SensorModel) -> BandPlan {
         keep: Box::new(|name| VIIRS_WHOLE_BANDS.contains(&name)),
         lazy: Box::new(|name| VIIRS_DAY_ONLY_BANDS.contains(&name)),
         needed: Box::new(move |strip| {
-            strip
-                .band("SZA")
-                .is_none_or(|sza| has_day_pixel(sza, night_sza_deg))
+            strip.band("SZA").is_none_or(|sza| {
+                let sza = sza.as_slice().expect("a strip's rows are contiguous");
+                has_day_pixel(sza, night_sza_deg)
+            })
         }),
     }
 }

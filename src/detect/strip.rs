@@ -22,8 +22,14 @@ pub const VIIRS_DAY_ONLY_BANDS: [&str; 6] = ["I1", "I2", "I3", "VZA", "SAA", "VA
 
 /// Whether any of these solar zenith angles is a day pixel's (below the night threshold, as in
 /// [`super::pixel::classify`]): a strip or row without one needs no [`VIIRS_DAY_ONLY_BANDS`].
-pub fn has_day_pixel<'a>(sza: impl IntoIterator<Item = &'a f32>, night_sza_deg: f32) -> bool {
-    sza.into_iter().any(|&z| z < night_sza_deg)
+/// Looked at 64 angles at a time without stopping inside a block, so the compiler compares many
+/// at once: at night every angle is looked at, twice per row.
+pub fn has_day_pixel(sza: &[f32], night_sza_deg: f32) -> bool {
+    sza.chunks(64).any(|block| {
+        block
+            .iter()
+            .fold(false, |day, &z| day | (z < night_sza_deg))
+    })
 }
 
 /// A pixel that goes on to the median or contextual stage, with every value it will need there.
@@ -108,36 +114,44 @@ pub fn classify_strip(
         let observed = mrow.len() as u64 - count(mrow, |k| k <= MaskClass::Fill as u8);
         out.day += day;
         out.night += observed - day;
-        for (c, &b) in srow.iter().enumerate() {
-            if b & (bits::CANDIDATE | bits::NEEDS_MEDIAN) == 0 {
+        // Most pixels go no further: skip 32 at a time where none does.
+        let goes_on = |b: u8| b & (bits::CANDIDATE | bits::NEEDS_MEDIAN) != 0;
+        for (block, bytes) in srow.chunks(32).enumerate() {
+            if !goes_on(bytes.iter().fold(0, |all, &b| all | b)) {
                 continue;
             }
-            let p = Px {
-                r1: i1[c],
-                r2: i2[c],
-                r3: i3[c],
-                bt4: i4[c],
-                bt5: i5[c],
-                sza: sza[c],
-            };
-            // The glint angle only matters by day.
-            let glint_deg = match strip.geometry {
-                Some(g) if b & bits::DAY != 0 => {
-                    glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
+            for (j, &b) in bytes.iter().enumerate() {
+                if !goes_on(b) {
+                    continue;
                 }
-                _ => f32::NAN,
-            };
-            let pending = Pending {
-                r: r as u32,
-                c: c as u32,
-                p,
-                glint_deg,
-                bits: b,
-            };
-            if b & bits::CANDIDATE != 0 {
-                out.candidates.push(pending);
-            } else {
-                out.median.push(pending);
+                let c = block * 32 + j;
+                let p = Px {
+                    r1: i1[c],
+                    r2: i2[c],
+                    r3: i3[c],
+                    bt4: i4[c],
+                    bt5: i5[c],
+                    sza: sza[c],
+                };
+                // The glint angle only matters by day.
+                let glint_deg = match strip.geometry {
+                    Some(g) if b & bits::DAY != 0 => {
+                        glint_angle_deg(p.sza, g.vza[[i, c]], g.saa[[i, c]], g.vaa[[i, c]])
+                    }
+                    _ => f32::NAN,
+                };
+                let pending = Pending {
+                    r: r as u32,
+                    c: c as u32,
+                    p,
+                    glint_deg,
+                    bits: b,
+                };
+                if b & bits::CANDIDATE != 0 {
+                    out.candidates.push(pending);
+                } else {
+                    out.median.push(pending);
+                }
             }
         }
     }
@@ -173,5 +187,24 @@ pub(crate) fn row<'a>(a: ArrayView2<'a, f32>, r: usize) -> Cow<'a, [f32]> {
     match line.to_slice() {
         Some(s) => Cow::Borrowed(s),
         None => Cow::Owned(line.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_angle_is_found_anywhere_in_its_block() {
+        let night = vec![120.0f32; 300];
+        assert!(!has_day_pixel(&night, 85.0));
+        assert!(!has_day_pixel(&[], 85.0));
+        for at in [0, 63, 64, 200, 299] {
+            let mut sza = night.clone();
+            sza[at] = 84.9;
+            assert!(has_day_pixel(&sza, 85.0), "day angle at {at}");
+        }
+        // NaN (not processed) is not day; the threshold itself is night.
+        assert!(!has_day_pixel(&[f32::NAN, 85.0], 85.0));
     }
 }
