@@ -144,16 +144,26 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
 /// without a day pixel takes a variant compiled with the day tests removed, which never reads
 /// the reflectances.
 pub fn classify_row(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
-    if super::strip::has_day_pixel(&bands[5][..class.len()], m.night_sza_deg) {
-        classify_row_as::<false>(bands, m, class, state);
+    let sza = &bands[5][..class.len()];
+    if !super::strip::has_day_pixel(sza, m.night_sza_deg) {
+        classify_row_as::<NIGHT_ONLY>(bands, m, class, state);
+    } else if super::strip::all_day(sza, m.night_sza_deg) {
+        classify_row_as::<DAY_ONLY>(bands, m, class, state);
     } else {
-        classify_row_as::<true>(bands, m, class, state);
+        classify_row_as::<MIXED>(bands, m, class, state);
     }
 }
 
-/// [`classify_row`]; with `NIGHT_ONLY` every pixel is taken as night (or unprocessed).
+/// Which pixels of a row [`classify_row_as`] may take as day: none, all, or each by its angle.
+const NIGHT_ONLY: u8 = 0;
+const DAY_ONLY: u8 = 1;
+const MIXED: u8 = 2;
+
+/// [`classify_row`] for a row of one kind: with `NIGHT_ONLY` every pixel is taken as night (or
+/// unprocessed) and the reflectances are not read; with `DAY_ONLY` every pixel is day (the
+/// caller checked every angle), so the night tests are compiled out.
 #[inline(always)]
-fn classify_row_as<const NIGHT_ONLY: bool>(
+fn classify_row_as<const KIND: u8>(
     [i1, i2, i3, i4, i5, sza]: [&[f32]; 6],
     m: &PixelParams,
     class: &mut [u8],
@@ -172,13 +182,13 @@ fn classify_row_as<const NIGHT_ONLY: bool>(
     for c in 0..n {
         let (bt4, bt5, z) = (i4[c], i5[c], sza[c]);
         // Reflectances matter by day only; a night-only row never reads them.
-        let (r1, r2, r3) = if NIGHT_ONLY {
+        let (r1, r2, r3) = if KIND == NIGHT_ONLY {
             (f32::NAN, f32::NAN, f32::NAN)
         } else {
             (i1[c], i2[c], i3[c])
         };
-        let not_processed = z.is_nan();
-        let day = !NIGHT_ONLY && z < m.night_sza_deg;
+        let not_processed = KIND != DAY_ONLY && z.is_nan();
+        let day = KIND == DAY_ONLY || (KIND == MIXED && z < m.night_sza_deg);
         let fill = bt4.is_nan() | bt5.is_nan() | (day & (r1.is_nan() | r2.is_nan() | r3.is_nan()));
         let vis = r1 + r2;
         let dt = bt4 - bt5;
@@ -511,6 +521,16 @@ mod tests {
         let classes = check(&bands);
         let kinds: std::collections::BTreeSet<(u8, u8)> = classes.into_iter().collect();
         assert!(kinds.len() > 15, "too few kinds of pixel: {kinds:?}");
+        // A row of day pixels only takes the day-only variant: same answers.
+        let mut day = bands.clone();
+        for z in day[5].iter_mut() {
+            if !(*z < m.night_sza_deg) {
+                *z = 40.0;
+            }
+        }
+        let classes = check(&day);
+        assert!(classes.iter().any(|&(_, b)| b & bits::CANDIDATE != 0));
+        assert!(classes.iter().all(|&(_, b)| b & bits::DAY != 0 || b == 0));
         // A row without day pixels takes the night-only variant: same answers.
         for z in bands[5].iter_mut() {
             if *z < m.night_sza_deg {

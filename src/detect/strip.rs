@@ -32,6 +32,13 @@ pub fn has_day_pixel(sza: &[f32], night_sza_deg: f32) -> bool {
     })
 }
 
+/// Whether every one of these solar zenith angles is a day pixel's (none is NaN or at or above
+/// the night threshold): such a row needs no night tests.
+pub fn all_day(sza: &[f32], night_sza_deg: f32) -> bool {
+    sza.chunks(64)
+        .all(|block| block.iter().fold(true, |day, &z| day & (z < night_sza_deg)))
+}
+
 /// A pixel that goes on to the median or contextual stage, with every value it will need there.
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
@@ -206,5 +213,12 @@ mod tests {
         }
         // NaN (not processed) is not day; the threshold itself is night.
         assert!(!has_day_pixel(&[f32::NAN, 85.0], 85.0));
+        let day = vec![40.0f32; 300];
+        assert!(all_day(&day, 85.0) && all_day(&[], 85.0));
+        for (at, z) in [(0, 85.0), (63, f32::NAN), (64, 120.0), (299, 85.0)] {
+            let mut sza = day.clone();
+            sza[at] = z;
+            assert!(!all_day(&sza, 85.0), "{z} at {at}");
+        }
     }
 }
