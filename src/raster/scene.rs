@@ -338,8 +338,10 @@ fn strip_of<'a>(
 
 /// Turns a band's stored numbers into values in place: no-data → NaN, then scale and offset.
 /// Each case is its own loop without branches in it, so the compiler vectorises it; a band with
-/// neither (or a NaN no-data value, filtered out by the caller) is left untouched.
+/// neither is left untouched, and so is one whose no-data value is NaN (NaN is already what
+/// invalid pixels read as).
 fn to_values(part: &mut [f32], nodata: Option<f32>, scale: f32, offset: f32) {
+    let nodata = nodata.filter(|v| !v.is_nan());
     let rescale = scale != 1.0 || offset != 0.0;
     match (nodata, rescale) {
         (None, false) => {}
@@ -394,7 +396,7 @@ fn read_strips<S: Send, T: Send>(
         BandBuf::zeros((rows, cols))
             .map_err(|e| fail(name, *index, format!("no memory for the whole band: {e}")))
     };
-    let kept = wanted
+    let mut kept = wanted
         .iter()
         .zip(&keep)
         .map(|(w, &k)| k.then(|| whole(w)).transpose())
@@ -413,12 +415,7 @@ fn read_strips<S: Send, T: Send>(
         block_rows = block_rows.max(band.block_size().1);
         let scale = band.scale().unwrap_or(1.0) as f32;
         let offset = band.offset().unwrap_or(0.0) as f32;
-        // A NaN no-data value needs no pass: NaN is already what invalid pixels read as.
-        let nodata = band
-            .no_data_value()
-            .map(|v| v as f32)
-            .filter(|v| !v.is_nan());
-        facts.push((nodata, scale, offset));
+        facts.push((band.no_data_value().map(|v| v as f32), scale, offset));
     }
     // Small strips for streaming, but at least four per thread so the work balances.
     let balanced = rows.div_ceil(rayon::current_num_threads() * 4);
@@ -431,7 +428,6 @@ fn read_strips<S: Send, T: Send>(
         "one state per strip of {strip_rows} rows"
     );
 
-    let mut kept = kept;
     // strips[i][band]: the strip's chunk of a kept band, None for a streamed one.
     let mut strips: Vec<Vec<Option<&mut [f32]>>> = (0..n_strips).map(|_| Vec::new()).collect();
     for buf in kept.iter_mut() {
