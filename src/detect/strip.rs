@@ -22,21 +22,22 @@ pub const VIIRS_DAY_ONLY_BANDS: [&str; 6] = ["I1", "I2", "I3", "VZA", "SAA", "VA
 
 /// Whether any of these solar zenith angles is a day pixel's (below the night threshold, as in
 /// [`super::pixel::classify`]): a strip or row without one needs no [`VIIRS_DAY_ONLY_BANDS`].
-/// Looked at 64 angles at a time without stopping inside a block, so the compiler compares many
-/// at once: at night every angle is looked at, twice per row.
 pub fn has_day_pixel(sza: &[f32], night_sza_deg: f32) -> bool {
-    sza.chunks(64).any(|block| {
-        block
-            .iter()
-            .fold(false, |day, &z| day | (z < night_sza_deg))
-    })
+    any_angle(sza, |z| z < night_sza_deg)
 }
 
 /// Whether every one of these solar zenith angles is a day pixel's (none is NaN or at or above
 /// the night threshold): such a row needs no night tests.
 pub fn all_day(sza: &[f32], night_sza_deg: f32) -> bool {
+    !any_angle(sza, |z| z.is_nan() | (z >= night_sza_deg))
+}
+
+/// Whether any angle meets `test`, looked at 64 at a time without stopping inside a block, so
+/// the compiler compares many at once: at night every angle of a row is looked at.
+#[inline]
+fn any_angle(sza: &[f32], test: impl Fn(f32) -> bool) -> bool {
     sza.chunks(64)
-        .all(|block| block.iter().fold(true, |day, &z| day & (z < night_sza_deg)))
+        .any(|block| block.iter().fold(false, |hit, &z| hit | test(z)))
 }
 
 /// A pixel that goes on to the median or contextual stage, with every value it will need there.
