@@ -11,8 +11,6 @@ use ndarray::Array2;
 use strawfire::model::SensorModel;
 use strawfire::raster::{read_scene, write_scene, Compression, RasterError};
 
-const NAMES: [&str; 6] = ["I1", "I2", "I3", "I4", "I5", "SZA"];
-
 /// Writes `bands` with GDAL as `T`, each value stored as `(v - offset) / scale` and NaN as
 /// `nodata`, with creation options `opts`.
 fn write_as<T: Copy + gdal::raster::GdalType>(
@@ -31,7 +29,7 @@ fn write_as<T: Copy + gdal::raster::GdalType>(
         .unwrap();
     ds.set_geo_transform(&common::georef().transform).unwrap();
     ds.set_projection(&common::georef().crs_wkt).unwrap();
-    for (i, (name, data)) in NAMES.iter().zip(bands).enumerate() {
+    for (i, (name, data)) in common::BAND_NAMES.iter().zip(bands).enumerate() {
         let mut band = ds.rasterband(i + 1).unwrap();
         band.set_description(name).unwrap();
         band.set_no_data_value(Some(nodata)).unwrap();
@@ -66,7 +64,7 @@ fn bands() -> Vec<Array2<f32>> {
 fn read(path: &std::path::Path) -> Vec<Vec<Option<f32>>> {
     let model = SensorModel::builtin("viirs-i").unwrap();
     let scene = read_scene(path, &model).unwrap();
-    NAMES
+    common::BAND_NAMES
         .iter()
         .map(|n| {
             let band = scene.band(n).unwrap();
@@ -79,7 +77,8 @@ fn read(path: &std::path::Path) -> Vec<Vec<Option<f32>>> {
 fn every_layout_reads_the_same_pixels() {
     let dir = tempfile::tempdir().unwrap();
     let b = bands();
-    let named: Vec<(&str, &Array2<f32>)> = NAMES.iter().copied().zip(b.iter()).collect();
+    let named: Vec<(&str, &Array2<f32>)> =
+        common::BAND_NAMES.iter().copied().zip(b.iter()).collect();
     let meta = common::meta();
     let reference = dir.path().join("deflate.tif");
     write_scene(
@@ -144,7 +143,8 @@ fn every_layout_reads_the_same_pixels() {
 fn a_truncated_uncompressed_scene_is_an_error_naming_file_and_band() {
     let dir = tempfile::tempdir().unwrap();
     let b = bands();
-    let named: Vec<(&str, &Array2<f32>)> = NAMES.iter().copied().zip(b.iter()).collect();
+    let named: Vec<(&str, &Array2<f32>)> =
+        common::BAND_NAMES.iter().copied().zip(b.iter()).collect();
     let path = dir.path().join("cut.tif");
     write_scene(
         &path,

@@ -146,7 +146,7 @@ fn a_scene_without_a_crs() {
     ds.set_metadata_item("SENSOR", "VIIRS", "").unwrap();
     ds.set_metadata_item("ACQ_TIME", "2024-06-08T18:06:00Z", "")
         .unwrap();
-    for (i, name) in ["I1", "I2", "I3", "I4", "I5", "SZA"].iter().enumerate() {
+    for (i, name) in BAND_NAMES.iter().enumerate() {
         ds.rasterband(i + 1).unwrap().set_description(name).unwrap();
     }
     drop(ds);

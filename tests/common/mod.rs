@@ -54,10 +54,12 @@ pub fn meta() -> SceneMeta {
     }
 }
 
+/// The band names of [`base_bands`], in order.
+pub const BAND_NAMES: [&str; 6] = ["I1", "I2", "I3", "I4", "I5", "SZA"];
+
 /// Writes bands I1 I2 I3 I4 I5 SZA.
 pub fn write(path: &Path, bands: &[Array2<f32>], with_meta: bool) {
-    let names = ["I1", "I2", "I3", "I4", "I5", "SZA"];
-    let named: Vec<(&str, &Array2<f32>)> = names.iter().copied().zip(bands.iter()).collect();
+    let named: Vec<(&str, &Array2<f32>)> = BAND_NAMES.iter().copied().zip(bands.iter()).collect();
     let meta = if with_meta {
         meta()
     } else {
