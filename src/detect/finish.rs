@@ -19,7 +19,8 @@ pub struct Outcome {
     pub decision: Decision,
 }
 
-/// Candidate outcomes in row-major order.
+/// Candidate outcomes in row-major order. Candidates decided clear land may be left out: they
+/// are clear land in the stage-1 mask and counts already (the fast detector leaves them out).
 pub type Outcomes = Vec<Outcome>;
 
 /// Writes the outcomes into the mask, assigns confidence and FRP, and counts the classes.

@@ -6,7 +6,8 @@
 //!
 //! Files: `pixel.rs` per-pixel tests, `context.rs` background statistics and decisions,
 //! `strip.rs` the per-pixel stage over a band of rows, `median.rs` the 501×501 median bound,
-//! `viirs.rs` the fast parallel detector, `reference.rs` the sequential reference it is checked
+//! `viirs.rs` the fast parallel detector, `window.rs` the
+//! background window sums it asks first, `reference.rs` the sequential reference it is checked
 //! against, `finish.rs` confidence, FRP and the summary, `types.rs` inputs and outputs.
 
 pub mod context;
@@ -17,6 +18,7 @@ pub mod reference;
 pub mod strip;
 pub mod types;
 pub mod viirs;
+pub mod window;
 
 pub use reference::detect_viirs_reference;
 pub use types::*;

@@ -1,12 +1,13 @@
-//! The fast VIIRS 375 m detector: rayon over strips of rows for the per-pixel stage, rayon over
-//! candidates for the contextual stage.
+//! The fast VIIRS 375 m detector: rayon over strips of rows, for the per-pixel stage and again
+//! for the contextual stage.
 //!
 //! Where the time goes: the per-pixel stage touches every pixel once (six f32 reads, two u8
 //! writes) and is memory-bound, so it runs strip by strip ([`classify_strip`]), where the scan
 //! can fuse it with reading the strip; the 501×501 median runs only for day pixels with
 //! 325 < BT4 ≤ 330 and decides BT4 > median by counting rather than sorting (`median.rs`);
-//! contextual statistics run only around candidates: one pass over the 11×11 window gives its
-//! valid count and the means, which already reject most candidates ([`fails_on_means`]); the
+//! contextual statistics run only around candidates: the 11×11 window's valid count and means
+//! already reject most candidates ([`fails_on_means`]), and candidates close together on a row
+//! read them from shared column sums slid down the strip (`window.rs`); the
 //! deviations are computed only for the rest, and the window grows ring by ring only where
 //! 11×11 holds too little valid background.
 
@@ -21,6 +22,7 @@ use super::median;
 use super::pixel::{bits, PixelParams};
 use super::strip::{classify_strip, Pending, StripOut};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
+use super::window::{window_sums, ColumnSums, Planes, Sums};
 use super::{check_shapes, DetectError};
 
 /// Rows per strip of the in-memory per-pixel stage: small enough that a strip's six bands stay
@@ -113,86 +115,129 @@ pub fn detect_classified(
     }
 
     // Stage 2: the 501×501 median decides the day pixels with 325 < BT4 ≤ 330.
+    let mut pending = Vec::with_capacity(k.strips.iter().map(|s| s.median.len()).sum());
+    for s in &k.strips {
+        pending.extend(s.median.iter().map(Pending::at));
+    }
     let promoted = median::above_median(
         i4,
         state,
-        k.strips
-            .iter()
-            .flat_map(|s| s.median.iter().map(Pending::at))
-            .collect(),
+        pending,
         m.candidate.median_window / 2,
         m.candidate.day_bt4s_min_k,
         m.candidate.day_bt4s_max_k,
     );
-    // The candidates in row-major order: each strip's own, merged with its pixels the median
-    // promoted (all three lists are row-major already).
-    let mut promoted = promoted.into_iter().peekable();
-    let total: usize = k.strips.iter().map(|s| s.candidates.len()).sum();
-    let mut candidates = Vec::with_capacity(total + promoted.len());
-    for s in k.strips {
-        let mut own = s.candidates.into_iter().peekable();
-        let mut more = s
-            .median
-            .into_iter()
-            .filter(|p| {
-                let hit = promoted.peek() == Some(&p.at());
-                if hit {
-                    promoted.next();
-                }
-                hit
-            })
-            .peekable();
-        loop {
-            let next = match (own.peek(), more.peek()) {
-                (Some(a), Some(b)) if a.at() < b.at() => own.next(),
-                (Some(_), Some(_)) | (None, Some(_)) => more.next(),
-                (Some(_), None) => own.next(),
-                (None, None) => break,
-            };
-            candidates.extend(next);
-        }
-    }
 
-    // Stage 3: contextual tests around each candidate.
-    let outcomes: Vec<Outcome> = candidates
-        .into_par_iter()
-        .map_init(WindowAcc::default, |acc, pd| {
-            let (r, c) = pd.at();
-            Outcome {
-                r,
-                c,
-                p: pd.p,
-                decision: contextual(i4, i5, state, &pd, m, acc),
-            }
+    // Stage 3: contextual tests around each candidate, strip by strip. Only the candidates not
+    // decided clear land go on (`finish` needs no others).
+    let planes = Planes {
+        i4: i4.as_slice().expect("contiguous above"),
+        i5: i5.as_slice().expect("contiguous above"),
+        state: state.as_slice().expect("the state is standard layout"),
+        rows: want.0,
+        cols: want.1,
+    };
+    let outcomes: Vec<Outcome> = k
+        .strips
+        .par_iter()
+        .map_init(Scratch::default, |scratch, s| {
+            // The pixels of this strip's median list the median promoted (a row-major slice of
+            // the row-major `promoted`).
+            let mine = match (s.median.first(), s.median.last()) {
+                (Some(a), Some(b)) => {
+                    let lo = promoted.partition_point(|&p| p < a.at());
+                    let hi = promoted.partition_point(|&p| p <= b.at());
+                    &promoted[lo..hi]
+                }
+                _ => &[][..],
+            };
+            strip_outcomes(&planes, s, mine, m, scratch)
         })
+        .flatten_iter()
         .collect();
 
     Ok(finish(i4, m, area, k.mask, outcomes, classes, (day, night)))
 }
 
-/// Sums over the valid background of a window (core excluded), in row-major order.
+/// Per-thread buffers of the contextual stage.
 #[derive(Debug, Default)]
-struct Sums {
-    valid: usize,
-    total: usize,
-    bt4: f64,
-    dt: f64,
+struct Scratch {
+    acc: WindowAcc,
+    columns: ColumnSums,
 }
 
-impl Sums {
-    /// The means as [`WindowAcc::finish`] computes them (f64 sums in row-major order).
-    fn means(&self) -> (f32, f32) {
-        let n = self.valid as f64;
-        ((self.bt4 / n) as f32, (self.dt / n) as f32)
+/// The contextual decisions of one strip's candidates (its own, merged with its pixels the
+/// median promoted, in row-major order), but for those decided clear land. Candidates close
+/// together on a row share their first window's column sums ([`ColumnSums`]).
+fn strip_outcomes(
+    p: &Planes,
+    s: &StripOut,
+    promoted: &[(usize, usize)],
+    m: &SensorModel,
+    scratch: &mut Scratch,
+) -> Vec<Outcome> {
+    let mut promoted = promoted.iter().peekable();
+    let mut more = s
+        .median
+        .iter()
+        .filter(|p| {
+            let hit = promoted.peek() == Some(&&p.at());
+            if hit {
+                promoted.next();
+            }
+            hit
+        })
+        .peekable();
+    let mut own = s.candidates.iter().peekable();
+    let mut candidates: Vec<&Pending> = Vec::with_capacity(s.candidates.len() + s.median.len());
+    loop {
+        let next = match (own.peek(), more.peek()) {
+            (Some(a), Some(b)) if a.at() < b.at() => own.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => more.next(),
+            (Some(_), None) => own.next(),
+            (None, None) => break,
+        };
+        candidates.extend(next);
     }
+
+    let ctx = &m.context;
+    let core = ctx.core_exclusion / 2;
+    // The smallest window; it never lies inside the core.
+    let h = (ctx.window_min / 2).max(core);
+    let mut out = Vec::new();
+    for line in candidates.chunk_by(|a, b| a.r == b.r) {
+        // Runs whose windows overlap or touch share one fill.
+        for run in line.chunk_by(|a, b| (b.c - a.c) as usize <= 2 * h + 1) {
+            let (first, last) = (run[0].at(), run[run.len() - 1].at());
+            let span = (first.1.saturating_sub(h), (last.1 + h).min(p.cols - 1));
+            let exact = scratch.columns.fill(p, first.0, span, h);
+            for &pd in run {
+                let (r, c) = pd.at();
+                let sums = if exact {
+                    scratch.columns.window(p, r, c, h, core)
+                } else {
+                    window_sums(p, r, c, h, core)
+                };
+                let decision = contextual(p, pd, sums, m, &mut scratch.acc);
+                if decision.class != MaskClass::Land {
+                    out.push(Outcome {
+                        r,
+                        c,
+                        p: pd.p,
+                        decision,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
-/// The contextual decision for one candidate.
+/// The contextual decision for one candidate, given the sums of its smallest window.
 fn contextual(
-    i4: ArrayView2<f32>,
-    i5: ArrayView2<f32>,
-    state: &Array2<u8>,
+    p: &Planes,
     pd: &Pending,
+    first: Sums,
     m: &SensorModel,
     acc: &mut WindowAcc,
 ) -> Decision {
@@ -200,15 +245,14 @@ fn contextual(
     let (day, fixed) = (pd.bits & bits::DAY != 0, pd.bits & bits::FIXED != 0);
     let ctx = &m.context;
     let core = ctx.core_exclusion / 2;
-    // The smallest window; it never lies inside the core.
     let h_min = (ctx.window_min / 2).max(core);
-    let mut sums = window_sums(i4, i5, state, r, c, h_min, core);
+    let mut sums = first;
     let h = if window_is_enough(sums.valid, sums.total, m) {
         h_min
     } else {
-        match grow_window(state, r, c, h_min, sums.valid, sums.total, m) {
+        match grow_window(p, r, c, h_min, sums.valid, sums.total, m) {
             Some(h) => {
-                sums = window_sums(i4, i5, state, r, c, h, core);
+                sums = window_sums(p, r, c, h, core);
                 h
             }
             None => return decide(&pd.p, day, fixed, None, pd.glint_deg, m),
@@ -222,20 +266,19 @@ fn contextual(
             glint_deg: pd.glint_deg,
         };
     }
-    let (rows, cols) = state.dim();
     acc.clear();
-    for rr in r.saturating_sub(h)..=(r + h).min(rows - 1) {
-        let (srow, l4, l5) = (state.row(rr), i4.row(rr), i5.row(rr));
+    for rr in r.saturating_sub(h)..=(r + h).min(p.rows - 1) {
+        let line = rr * p.cols;
         let core_row = rr.abs_diff(r) <= core;
-        for cc in c.saturating_sub(h)..=(c + h).min(cols - 1) {
+        for cc in c.saturating_sub(h)..=(c + h).min(p.cols - 1) {
             if core_row && cc.abs_diff(c) <= core {
                 continue;
             }
-            let s = srow[cc];
+            let (s, i) = (p.state[line + cc], line + cc);
             if s & bits::VALID_BG != 0 {
-                acc.push_valid(l4[cc], l5[cc]);
+                acc.push_valid(p.i4[i], p.i5[i]);
             } else if s & bits::BG_FIRE != 0 {
-                acc.push_fire(l4[cc]);
+                acc.push_fire(p.i4[i]);
             }
         }
     }
@@ -243,60 +286,11 @@ fn contextual(
     decide(&pd.p, day, fixed, Some(&bg), pd.glint_deg, m)
 }
 
-/// Valid and in-image counts and the BT4 and ΔT45 sums of the window of half-side `h` around
-/// (r, c), the core square of half-side `core` excluded: one pass over plain row slices (ndarray
-/// row views and indexing cost as much as the sums, ≈530 k windows per day granule), no copies.
-fn window_sums(
-    i4: ArrayView2<f32>,
-    i5: ArrayView2<f32>,
-    state: &Array2<u8>,
-    r: usize,
-    c: usize,
-    h: usize,
-    core: usize,
-) -> Sums {
-    let (rows, cols) = state.dim();
-    let (c0, c1) = (c.saturating_sub(h), (c + h).min(cols - 1));
-    let contiguous = "detect_classified makes the bands contiguous";
-    let st = state.as_slice().expect("the state is standard layout");
-    let (b4, b5) = (
-        i4.as_slice().expect(contiguous),
-        i5.as_slice().expect(contiguous),
-    );
-    let (mut valid, mut total, mut bt4, mut dt) = (0usize, 0usize, 0f64, 0f64);
-    for rr in r.saturating_sub(h)..=(r + h).min(rows - 1) {
-        let line = rr * cols;
-        let (srow, l4, l5) = (
-            &st[line + c0..=line + c1],
-            &b4[line + c0..=line + c1],
-            &b5[line + c0..=line + c1],
-        );
-        let core_row = rr.abs_diff(r) <= core;
-        for (k, ((&s, &a), &b)) in srow.iter().zip(l4).zip(l5).enumerate() {
-            if core_row && (c0 + k).abs_diff(c) <= core {
-                continue;
-            }
-            total += 1;
-            if s & bits::VALID_BG != 0 {
-                valid += 1;
-                bt4 += a as f64;
-                dt += (a - b) as f64;
-            }
-        }
-    }
-    Sums {
-        valid,
-        total,
-        bt4,
-        dt,
-    }
-}
-
 /// Grows the window of candidate (r, c) from half-side `h` (with `valid` of `total` in-image
 /// pixels valid) ring by ring, by 2 pixels of side each step, until it holds enough valid
 /// background; None when even the largest window does not.
 fn grow_window(
-    state: &Array2<u8>,
+    p: &Planes,
     r: usize,
     c: usize,
     mut h: usize,
@@ -304,7 +298,8 @@ fn grow_window(
     mut total: usize,
     m: &SensorModel,
 ) -> Option<usize> {
-    let (rows, cols) = state.dim();
+    let (rows, cols) = (p.rows, p.cols);
+    let valid_at = |rr: usize, cc: usize| (p.state[rr * cols + cc] & bits::VALID_BG != 0) as usize;
     // Valid-background and in-image counts of the square ring at distance h, by plain loops
     // over its clipped top and bottom rows and left and right columns.
     let ring = |h: usize| -> (usize, usize) {
@@ -314,9 +309,8 @@ fn grow_window(
             .into_iter()
             .flatten()
         {
-            let line = state.row(rr);
             for cc in c0..=c1 {
-                valid += (line[cc] & bits::VALID_BG != 0) as usize;
+                valid += valid_at(rr, cc);
             }
             total += c1 - c0 + 1;
         }
@@ -326,7 +320,7 @@ fn grow_window(
             .flatten()
         {
             for rr in r0..=r1 {
-                valid += (state[[rr, cc]] & bits::VALID_BG != 0) as usize;
+                valid += valid_at(rr, cc);
             }
             total += r1 - r0 + 1;
         }
