@@ -113,13 +113,27 @@ pub fn classify_strip(
         let mrow = mrow.as_slice_mut().expect("the mask is standard layout");
         let srow = srow.as_slice_mut().expect("the state is standard layout");
         classify_row([&i1, &i2, &i3, &i4, &i5, &sza], params, mrow, srow);
-        for (k, n) in out.classes.iter_mut().enumerate() {
-            *n += count(mrow, |v| v == k as u8);
+        // Stage 1 gives clear land and these classes only; clear land is the rest.
+        let mut row_classes = [0u64; 10];
+        for k in [
+            MaskClass::NotProcessed,
+            MaskClass::Fill,
+            MaskClass::Water,
+            MaskClass::Cloud,
+        ] {
+            row_classes[k as usize] = count(mrow, |v| v == k as u8);
+        }
+        let land = mrow.len() as u64 - row_classes.iter().sum::<u64>();
+        row_classes[MaskClass::Land as usize] = land;
+        for (total, n) in out.classes.iter_mut().zip(row_classes) {
+            *total += n;
         }
         let day = count_pairs(mrow, srow, |k, s| {
             (k > MaskClass::Fill as u8) & (s & bits::DAY != 0)
         });
-        let observed = mrow.len() as u64 - count(mrow, |k| k <= MaskClass::Fill as u8);
+        let unobserved =
+            row_classes[MaskClass::NotProcessed as usize] + row_classes[MaskClass::Fill as usize];
+        let observed = mrow.len() as u64 - unobserved;
         out.day += day;
         out.night += observed - day;
         // Most pixels go no further: skip 32 at a time where none does.
