@@ -29,6 +29,9 @@ use super::{check_shapes, DetectError};
 /// in cache, large enough that rayon's overhead does not show.
 pub const STRIP_ROWS: usize = 32;
 
+/// Rows of candidates per task of the contextual stage.
+const CONTEXT_ROWS: u32 = 32;
+
 /// Runs the whole VIIRS 375 m algorithm on a scene, in parallel on the current rayon pool.
 pub fn detect_viirs(
     input: &ViirsInput,
@@ -137,10 +140,10 @@ pub fn detect_classified(
         rows: want.0,
         cols: want.1,
     };
-    let outcomes: Vec<Outcome> = k
+    let merged: Vec<Vec<&Pending>> = k
         .strips
         .par_iter()
-        .map_init(Scratch::default, |scratch, s| {
+        .map(|s| {
             // The pixels of this strip's median list the median promoted (a row-major slice of
             // the row-major `promoted`).
             let mine = match (s.median.first(), s.median.last()) {
@@ -151,7 +154,19 @@ pub fn detect_classified(
                 }
                 _ => &[][..],
             };
-            strip_outcomes(&planes, s, mine, m, scratch)
+            strip_candidates(s, mine)
+        })
+        .collect();
+    // Tasks of a few rows each, so the two threads share the work however the candidates
+    // cluster (a scan's strips are as tall as the file's blocks, often 256 rows).
+    let tasks: Vec<&[&Pending]> = merged
+        .iter()
+        .flat_map(|c| c.chunk_by(|a, b| a.r / CONTEXT_ROWS == b.r / CONTEXT_ROWS))
+        .collect();
+    let outcomes: Vec<Outcome> = tasks
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, rows| {
+            decide_rows(&planes, rows, m, scratch)
         })
         .flatten_iter()
         .collect();
@@ -166,16 +181,9 @@ struct Scratch {
     columns: ColumnSums,
 }
 
-/// The contextual decisions of one strip's candidates (its own, merged with its pixels the
-/// median promoted, in row-major order), but for those decided clear land. Candidates close
-/// together on a row share their first window's column sums ([`ColumnSums`]).
-fn strip_outcomes(
-    p: &Planes,
-    s: &StripOut,
-    promoted: &[(usize, usize)],
-    m: &SensorModel,
-    scratch: &mut Scratch,
-) -> Vec<Outcome> {
+/// One strip's candidates in row-major order: its own, merged with its pixels the median
+/// promoted (`promoted`, row-major).
+fn strip_candidates<'a>(s: &'a StripOut, promoted: &[(usize, usize)]) -> Vec<&'a Pending> {
     let mut promoted = promoted.iter().peekable();
     let mut more = s
         .median
@@ -189,7 +197,7 @@ fn strip_outcomes(
         })
         .peekable();
     let mut own = s.candidates.iter().peekable();
-    let mut candidates: Vec<&Pending> = Vec::with_capacity(s.candidates.len() + s.median.len());
+    let mut candidates = Vec::with_capacity(s.candidates.len() + s.median.len());
     loop {
         let next = match (own.peek(), more.peek()) {
             (Some(a), Some(b)) if a.at() < b.at() => own.next(),
@@ -199,7 +207,18 @@ fn strip_outcomes(
         };
         candidates.extend(next);
     }
+    candidates
+}
 
+/// The contextual decisions of candidates (row-major), but for those decided clear land.
+/// Candidates close together on a row share their first window's column sums
+/// ([`ColumnSums`]), slid down from row to row.
+fn decide_rows(
+    p: &Planes,
+    candidates: &[&Pending],
+    m: &SensorModel,
+    scratch: &mut Scratch,
+) -> Vec<Outcome> {
     let ctx = &m.context;
     let core = ctx.core_exclusion / 2;
     // The smallest window; it never lies inside the core.
