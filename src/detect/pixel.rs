@@ -142,38 +142,10 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
 /// pixels at once: every test is evaluated and the first that applies is selected, in
 /// [`classify`]'s order. Same classes and bits, pixel for pixel (tested against it). A row
 /// without a day pixel takes a variant compiled with the day tests removed, which never reads
-/// the reflectances.
-///
-/// On a CPU with AVX2 the same code runs compiled for it, eight pixels at a time instead of
-/// four: the tests hold more thresholds than SSE2's sixteen registers, and the per-pixel stage
-/// is bound by this arithmetic, not by memory (measured: the same rows in cache take 85 % of
-/// the time of rows streamed from memory). Builds stay portable: the choice is made at run time.
-pub fn classify_row(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `classify_row_avx2` needs nothing but AVX2, and the CPU was just found to
-        // have it.
-        #[allow(unsafe_code)]
-        return unsafe { classify_row_avx2(bands, m, class, state) };
-    }
-    classify_row_portable(bands, m, class, state);
-}
-
-/// [`classify_row`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn classify_row_avx2(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
-    classify_row_portable(bands, m, class, state);
-}
-
-/// [`classify_row`] for any CPU.
+/// the reflectances. Always inlined, so it is compiled for its caller's instruction set
+/// ([`super::strip::classify_strip`] runs it compiled for AVX2 where the CPU has it).
 #[inline(always)]
-fn classify_row_portable(
-    bands: [&[f32]; 6],
-    m: &PixelParams,
-    class: &mut [u8],
-    state: &mut [u8],
-) {
+pub fn classify_row(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
     let sza = &bands[5][..class.len()];
     if !super::strip::has_day_pixel(sza, m.night_sza_deg) {
         classify_row_as::<NIGHT_ONLY>(bands, m, class, state);
@@ -529,15 +501,11 @@ mod tests {
                 b.push(v);
             }
         }
-        // Classifies the row every way, asserts they agree, returns the classes.
+        // Classifies the row both ways, asserts they agree, returns the classes.
         let check = |bands: &[Vec<f32>; 6]| -> Vec<(u8, u8)> {
             let (mut class, mut state) = (vec![0u8; n], vec![0u8; n]);
             let rows = [0, 1, 2, 3, 4, 5].map(|i| bands[i].as_slice());
             classify_row(rows, &m, &mut class, &mut state);
-            // The portable build of the same code, which the CPU may not have run above.
-            let (mut class2, mut state2) = (vec![0u8; n], vec![0u8; n]);
-            classify_row_portable(rows, &m, &mut class2, &mut state2);
-            assert!(class == class2 && state == state2, "portable and dispatched differ");
             for c in 0..n {
                 let p = Px {
                     r1: bands[0][c],

@@ -94,7 +94,46 @@ impl<'a> ViirsInput<'a> {
 
 /// Classifies the rows of `strip` (rows `r0..` of the scene), writing the stage-1 mask class and
 /// bits into `mask` and `state` (the same rows) and returning the pixels that go on.
+///
+/// On a CPU with AVX2 the same code runs compiled for it: the row classifier then tests eight
+/// pixels at a time instead of four. Its tests hold more thresholds than SSE2's sixteen
+/// registers, and it is bound by that arithmetic, not by memory (the same rows in cache take
+/// 85 % of the time of rows streamed from memory); AVX2 cuts it by a quarter. Builds stay
+/// portable: the choice is made at run time. The equivalence tests against the reference, which
+/// classifies pixel by pixel, run whichever build the CPU takes.
 pub fn classify_strip(
+    strip: &ViirsInput,
+    r0: usize,
+    params: &PixelParams,
+    mask: ArrayViewMut2<u8>,
+    state: ArrayViewMut2<u8>,
+) -> StripOut {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `classify_strip_avx2` needs nothing but AVX2, and the CPU was just found to
+        // have it.
+        #[allow(unsafe_code)]
+        return unsafe { classify_strip_avx2(strip, r0, params, mask, state) };
+    }
+    classify_strip_portable(strip, r0, params, mask, state)
+}
+
+/// [`classify_strip`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn classify_strip_avx2(
+    strip: &ViirsInput,
+    r0: usize,
+    params: &PixelParams,
+    mask: ArrayViewMut2<u8>,
+    state: ArrayViewMut2<u8>,
+) -> StripOut {
+    classify_strip_portable(strip, r0, params, mask, state)
+}
+
+/// [`classify_strip`] for any CPU.
+#[inline(always)]
+fn classify_strip_portable(
     strip: &ViirsInput,
     r0: usize,
     params: &PixelParams,
