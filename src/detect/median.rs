@@ -97,13 +97,60 @@ impl<'a> ColumnCounts<'a> {
     }
 }
 
-/// The pixels of `pixels` (row, col) whose BT4 exceeds BT4S, i.e. the median of the valid
-/// background BT4 in the (2·half+1)² window clipped to the image, in row-major order.
-/// `lower_k`/`upper_k` are the bounds of BT4S (325, 330 K); every pixel given must have
-/// lower_k < BT4 ≤ upper_k.
-///
-/// Most pixels are decided from [`TileCounts`] alone; only those whose bounds leave the answer
-/// open get exact window counts.
+/// The test "BT4 > BT4S" for day pixels with lower_k < BT4 ≤ upper_k (for those it is
+/// "BT4 > the median of the valid background BT4 in the (2·half+1)² window clipped to the
+/// image"), in two steps: [`MedianTest::quick`] answers from [`TileCounts`] alone where their
+/// bounds settle it (nearly every pixel of a real scene), [`MedianTest::exact`] counts the
+/// windows of the rest.
+pub struct MedianTest<'a> {
+    i4: ArrayView2<'a, f32>,
+    state: &'a Array2<u8>,
+    tiles: TileCounts,
+    half: usize,
+    lower_k: f32,
+    upper_k: f32,
+}
+
+impl<'a> MedianTest<'a> {
+    /// Counts the tiles (one pass over the scene). `lower_k`/`upper_k` are the bounds of BT4S
+    /// (325, 330 K).
+    pub fn new(
+        i4: ArrayView2<'a, f32>,
+        state: &'a Array2<u8>,
+        half: usize,
+        lower_k: f32,
+        upper_k: f32,
+    ) -> Self {
+        MedianTest {
+            i4,
+            state,
+            tiles: TileCounts::new(i4, state, lower_k, upper_k),
+            half,
+            lower_k,
+            upper_k,
+        }
+    }
+
+    /// Whether the pixel at (r, c) is above the median, when the tile counts settle it.
+    pub fn quick(&self, r: usize, c: usize) -> Option<bool> {
+        self.tiles.decide(r, c, self.half)
+    }
+
+    /// The pixels of `open` (row-major) that are above the median, row-major, by exact window
+    /// counts.
+    pub fn exact(&self, open: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+        exact_above_median(
+            self.i4,
+            self.state,
+            open,
+            self.half,
+            self.lower_k,
+            self.upper_k,
+        )
+    }
+}
+
+/// The pixels of `pixels` (row, col) that pass [`MedianTest`], in row-major order.
 pub fn above_median(
     i4: ArrayView2<f32>,
     state: &Array2<u8>,
@@ -116,33 +163,19 @@ pub fn above_median(
         return pixels;
     }
     pixels.sort_unstable();
-    let tiles = TileCounts::new(i4, state, lower_k, upper_k);
-    let decided: Vec<Option<bool>> = pixels
-        .par_iter()
-        .map(|&(r, c)| tiles.decide(r, c, half))
-        .collect();
+    let test = MedianTest::new(i4, state, half, lower_k, upper_k);
+    let decided: Vec<Option<bool>> = pixels.par_iter().map(|&(r, c)| test.quick(r, c)).collect();
     let open: Vec<(usize, usize)> = pixels
         .iter()
         .zip(&decided)
         .filter(|(_, d)| d.is_none())
         .map(|(p, _)| *p)
         .collect();
-    let mut exact = exact_above_median(i4, state, open, half, lower_k, upper_k)
-        .into_iter()
-        .peekable();
+    let exact = test.exact(open);
     pixels
         .into_iter()
         .zip(decided)
-        .filter(|&(p, d)| match d {
-            Some(above) => above,
-            None => {
-                let hit = exact.peek() == Some(&p);
-                if hit {
-                    exact.next();
-                }
-                hit
-            }
-        })
+        .filter(|&(p, d)| d.unwrap_or_else(|| exact.binary_search(&p).is_ok()))
         .map(|(p, _)| p)
         .collect()
 }

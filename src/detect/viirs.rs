@@ -117,22 +117,43 @@ pub fn detect_classified(
         night += s.night;
     }
 
-    // Stage 2: the 501×501 median decides the day pixels with 325 < BT4 ≤ 330.
-    let mut pending = Vec::with_capacity(k.strips.iter().map(|s| s.median.len()).sum());
-    for s in &k.strips {
-        pending.extend(s.median.iter().map(Pending::at));
-    }
-    let promoted = median::above_median(
-        i4,
-        state,
-        pending,
-        m.candidate.median_window / 2,
-        m.candidate.day_bt4s_min_k,
-        m.candidate.day_bt4s_max_k,
-    );
+    // Stage 2: the 501×501 median decides the day pixels with 325 < BT4 ≤ 330: from tile
+    // counts where they settle it, strip by strip; by exact counts for the rest.
+    let test = k.strips.iter().any(|s| !s.median.is_empty()).then(|| {
+        median::MedianTest::new(
+            i4,
+            state,
+            m.candidate.median_window / 2,
+            m.candidate.day_bt4s_min_k,
+            m.candidate.day_bt4s_max_k,
+        )
+    });
+    let quick: Vec<Vec<Option<bool>>> = k
+        .strips
+        .par_iter()
+        .map(|s| match &test {
+            Some(t) => s
+                .median
+                .iter()
+                .map(|p| t.quick(p.at().0, p.at().1))
+                .collect(),
+            None => Vec::new(),
+        })
+        .collect();
+    let open: Vec<(usize, usize)> = k
+        .strips
+        .iter()
+        .zip(&quick)
+        .flat_map(|(s, q)| s.median.iter().zip(q).filter(|(_, d)| d.is_none()))
+        .map(|(p, _)| p.at())
+        .collect();
+    let exact = match &test {
+        Some(t) if !open.is_empty() => t.exact(open),
+        _ => Vec::new(),
+    };
 
-    // Stage 3: contextual tests around each candidate, strip by strip. Only the candidates not
-    // decided clear land go on (`finish` needs no others).
+    // Stage 3: contextual tests around each candidate. Only the candidates not decided clear
+    // land go on (`finish` needs no others).
     let planes = Planes {
         i4: i4.as_slice().expect("contiguous above"),
         i5: i5.as_slice().expect("contiguous above"),
@@ -143,18 +164,15 @@ pub fn detect_classified(
     let merged: Vec<Vec<&Pending>> = k
         .strips
         .par_iter()
-        .map(|s| {
-            // The pixels of this strip's median list the median promoted (a row-major slice of
-            // the row-major `promoted`).
-            let mine = match (s.median.first(), s.median.last()) {
-                (Some(a), Some(b)) => {
-                    let lo = promoted.partition_point(|&p| p < a.at());
-                    let hi = promoted.partition_point(|&p| p <= b.at());
-                    &promoted[lo..hi]
-                }
-                _ => &[][..],
-            };
-            strip_candidates(s, mine)
+        .zip(&quick)
+        .map(|(s, q)| {
+            let promoted = s
+                .median
+                .iter()
+                .zip(q)
+                .filter(|(p, d)| d.unwrap_or_else(|| exact.binary_search(&p.at()).is_ok()))
+                .map(|(p, _)| p);
+            strip_candidates(&s.candidates, promoted)
         })
         .collect();
     // Tasks of a few rows each, so the two threads share the work however the candidates
@@ -182,22 +200,14 @@ struct Scratch {
 }
 
 /// One strip's candidates in row-major order: its own, merged with its pixels the median
-/// promoted (`promoted`, row-major).
-fn strip_candidates<'a>(s: &'a StripOut, promoted: &[(usize, usize)]) -> Vec<&'a Pending> {
-    let mut promoted = promoted.iter().peekable();
-    let mut more = s
-        .median
-        .iter()
-        .filter(|p| {
-            let hit = promoted.peek() == Some(&&p.at());
-            if hit {
-                promoted.next();
-            }
-            hit
-        })
-        .peekable();
-    let mut own = s.candidates.iter().peekable();
-    let mut candidates = Vec::with_capacity(s.candidates.len() + s.median.len());
+/// promoted (both row-major).
+fn strip_candidates<'a>(
+    own: &'a [Pending],
+    promoted: impl Iterator<Item = &'a Pending>,
+) -> Vec<&'a Pending> {
+    let mut more = promoted.peekable();
+    let mut own = own.iter().peekable();
+    let mut candidates = Vec::with_capacity(own.len());
     loop {
         let next = match (own.peek(), more.peek()) {
             (Some(a), Some(b)) if a.at() < b.at() => own.next(),
