@@ -10,8 +10,9 @@
 //! windows whose median falls inside the bounds are counted directly, and those counts are exact
 //! too, so the result equals the sorting reference bit for bit.
 //!
-//! The three counts are first bounded from counts per 16×16 tile (one pass over the image, then
-//! a summed-area table of a few hundred thousand tiles): the tiles wholly inside a window give
+//! The three counts are first bounded from counts per 16×16 tile (counted by the per-pixel stage
+//! while each strip of a day scene is in cache, [`count_row`]; then a summed-area table of a few
+//! hundred thousand tiles): the tiles wholly inside a window give
 //! lower bounds, the tiles it touches upper bounds, and on real scenes that settles nearly every
 //! pixel in O(1). The rest get exact counts from a sliding window: each band of rows keeps
 //! per-column counts over the window's rows (one row added and one dropped per step) and, on rows
@@ -19,13 +20,15 @@
 //! pixels, the first version, wrote 12 bytes per pixel twice, half a gigabyte on a granule, and
 //! spent much of their time in page faults.)
 
+use std::borrow::Cow;
+
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::pixel::bits;
 
 /// Counts of [valid, valid and BT4 < lower bound, valid and BT4 < upper bound].
-type Counts = [u32; 3];
+pub type Counts = [u32; 3];
 
 /// The indicators of one pixel.
 #[inline]
@@ -112,19 +115,21 @@ pub struct MedianTest<'a> {
 }
 
 impl<'a> MedianTest<'a> {
-    /// Counts the tiles (one pass over the scene). `lower_k`/`upper_k` are the bounds of BT4S
-    /// (325, 330 K).
+    /// Counts the tiles. `lower_k`/`upper_k` are the bounds of BT4S (325, 330 K).
+    ///
+    /// `parts`: bands of rows (first row, rows, counts when the per-pixel stage counted them)
+    /// covering the scene top to bottom; the others are counted here.
     pub fn new(
         i4: ArrayView2<'a, f32>,
         state: &'a Array2<u8>,
         half: usize,
-        lower_k: f32,
-        upper_k: f32,
+        (lower_k, upper_k): (f32, f32),
+        parts: Vec<(usize, usize, Option<&PartialTiles>)>,
     ) -> Self {
         MedianTest {
             i4,
             state,
-            tiles: TileCounts::new(i4, state, lower_k, upper_k),
+            tiles: TileCounts::from_parts(i4, state, lower_k, upper_k, parts),
             half,
             lower_k,
             upper_k,
@@ -163,7 +168,13 @@ pub fn above_median(
         return pixels;
     }
     pixels.sort_unstable();
-    let test = MedianTest::new(i4, state, half, lower_k, upper_k);
+    let test = MedianTest::new(
+        i4,
+        state,
+        half,
+        (lower_k, upper_k),
+        vec![(0, i4.nrows(), None)],
+    );
     let decided: Vec<Option<bool>> = pixels.par_iter().map(|&(r, c)| test.quick(r, c)).collect();
     let open: Vec<(usize, usize)> = pixels
         .iter()
@@ -198,35 +209,93 @@ struct TileCounts {
     sat: Vec<Counts>,
 }
 
+/// Adds one row's counts into `acc` (one entry per tile across): the per-pixel stage calls this
+/// while the row is in cache, [`TileCounts`] for rows it did not count.
+#[inline(always)]
+pub fn count_row(l4: &[f32], ls: &[u8], lower_k: f32, upper_k: f32, acc: &mut [Counts]) {
+    for (a, (v, s)) in acc.iter_mut().zip(l4.chunks(TILE).zip(ls.chunks(TILE))) {
+        let mut sum = [0u32; 3];
+        for (&v, &s) in v.iter().zip(s) {
+            add(&mut sum, indicators(v, s, lower_k, upper_k));
+        }
+        add(a, sum);
+    }
+}
+
+/// Tile counts of a band of rows `r0..r0 + n`, per tile row the band touches (a band need not
+/// start or end on a tile boundary: bands that share a tile row are added up).
+#[derive(Debug, Clone, Default)]
+pub struct PartialTiles {
+    pub r0: usize,
+    pub n: usize,
+    /// Per tile row from `r0 / TILE`, one [`Counts`] per tile across.
+    pub rows: Vec<Vec<Counts>>,
+}
+
+impl PartialTiles {
+    /// Empty counts for rows `r0..r0 + n` of a scene `cols` wide.
+    pub fn new(r0: usize, n: usize, cols: usize) -> Self {
+        let tiles = if n == 0 {
+            0
+        } else {
+            (r0 + n - 1) / TILE - r0 / TILE + 1
+        };
+        PartialTiles {
+            r0,
+            n,
+            rows: vec![vec![[0; 3]; cols.div_ceil(TILE)]; tiles],
+        }
+    }
+
+    /// The counts of scene row `r` go here.
+    pub fn row_mut(&mut self, r: usize) -> &mut [Counts] {
+        &mut self.rows[r / TILE - self.r0 / TILE]
+    }
+}
+
 impl TileCounts {
+    /// Counts every row of the scene.
+    #[cfg(test)]
     fn new(i4: ArrayView2<f32>, state: &Array2<u8>, lower_k: f32, upper_k: f32) -> Self {
+        let rows = i4.nrows();
+        Self::from_parts(i4, state, lower_k, upper_k, vec![(0, rows, None)])
+    }
+
+    /// Tile counts from bands of rows (r0, n, counts) that together cover the scene, top to
+    /// bottom: bands counted already are added as they are, the others counted here.
+    fn from_parts(
+        i4: ArrayView2<f32>,
+        state: &Array2<u8>,
+        lower_k: f32,
+        upper_k: f32,
+        parts: Vec<(usize, usize, Option<&PartialTiles>)>,
+    ) -> Self {
         let (rows, cols) = i4.dim();
         let (tr, tc) = (rows.div_ceil(TILE), cols.div_ceil(TILE));
-        let per_tile_row: Vec<Vec<Counts>> = (0..tr)
+        let counted: Vec<Cow<PartialTiles>> = parts
             .into_par_iter()
-            .map(|t| {
-                let mut acc = vec![[0u32; 3]; tc];
-                for r in t * TILE..((t + 1) * TILE).min(rows) {
-                    let (l4, ls) = (i4.row(r), state.row(r));
-                    let (l4, ls) = (l4.as_slice(), ls.as_slice());
-                    let (Some(l4), Some(ls)) = (l4, ls) else {
-                        for c in 0..cols {
-                            let x = indicators(i4[[r, c]], state[[r, c]], lower_k, upper_k);
-                            add(&mut acc[c / TILE], x);
-                        }
-                        continue;
-                    };
-                    for (a, (v, s)) in acc.iter_mut().zip(l4.chunks(TILE).zip(ls.chunks(TILE))) {
-                        let mut sum = [0u32; 3];
-                        for (&v, &s) in v.iter().zip(s) {
-                            add(&mut sum, indicators(v, s, lower_k, upper_k));
-                        }
-                        add(a, sum);
+            .map(|(r0, n, done)| match done {
+                Some(p) => Cow::Borrowed(p),
+                None => {
+                    let mut p = PartialTiles::new(r0, n, cols);
+                    for r in r0..r0 + n {
+                        let (l4, ls) = (i4.row(r), state.row(r));
+                        let l4 = l4.as_slice().map_or_else(|| l4.to_vec().into(), Cow::from);
+                        let ls = ls.as_slice().map_or_else(|| ls.to_vec().into(), Cow::from);
+                        count_row(&l4, &ls, lower_k, upper_k, p.row_mut(r));
                     }
+                    Cow::Owned(p)
                 }
-                acc
             })
             .collect();
+        let mut per_tile_row = vec![vec![[0u32; 3]; tc]; tr];
+        for p in &counted {
+            for (k, line) in p.rows.iter().enumerate() {
+                for (a, x) in per_tile_row[p.r0 / TILE + k].iter_mut().zip(line) {
+                    add(a, *x);
+                }
+            }
+        }
         let w = tc + 1;
         let mut sat = vec![[0u32; 3]; (tr + 1) * w];
         for (t, line) in per_tile_row.iter().enumerate() {
@@ -487,6 +556,38 @@ mod tests {
                 .collect();
             assert_eq!(fast, slow, "case {case}");
         }
+    }
+
+    /// Tile counts assembled from bands of rows, some counted by the per-pixel stage and some
+    /// not, with band edges inside tiles, equal the counts of the whole scene.
+    #[test]
+    fn tile_counts_from_bands_equal_the_whole_scene() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (rows, cols) = (75, 41);
+        let (i4, state) = scene(&mut rng, rows, cols, 327.5);
+        let whole = TileCounts::new(i4.view(), &state, 325.0, 330.0);
+        // Bands 0..7, 7..23, 23..32, 32..75: the first and third counted ahead.
+        let counted = |r0: usize, n: usize| {
+            let mut p = PartialTiles::new(r0, n, cols);
+            for r in r0..r0 + n {
+                let (l4, ls) = (i4.row(r).to_vec(), state.row(r).to_vec());
+                count_row(&l4, &ls, 325.0, 330.0, p.row_mut(r));
+            }
+            p
+        };
+        let (a, c) = (counted(0, 7), counted(23, 9));
+        let parts = vec![
+            (0, 7, Some(&a)),
+            (7, 16, None),
+            (23, 9, Some(&c)),
+            (32, 43, None),
+        ];
+        let assembled = TileCounts::from_parts(i4.view(), &state, 325.0, 330.0, parts);
+        assert_eq!(assembled.sat, whole.sat);
+        assert!(
+            whole.sat.last().unwrap()[0] > 0,
+            "the scene has valid background"
+        );
     }
 
     /// Windows much larger than the tiles, over scenes that are mostly cool, mostly hot or

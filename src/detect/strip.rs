@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
+use super::median::{count_row, PartialTiles};
 use super::pixel::{bits, classify_row, glint_angle_deg, PixelParams, Px};
 use super::types::{MaskClass, ViirsInput};
 
@@ -70,6 +71,11 @@ pub struct StripOut {
     /// Observed (not fill, not unprocessed) day and night pixels.
     pub day: u64,
     pub night: u64,
+    /// The scene rows of the strip.
+    pub rows: std::ops::Range<usize>,
+    /// The median stage's tile counts of the strip's rows, counted while they were in cache;
+    /// None for a strip without a day pixel (a night scene needs none).
+    pub tiles: Option<PartialTiles>,
 }
 
 impl<'a> ViirsInput<'a> {
@@ -140,7 +146,18 @@ fn classify_strip_portable(
     mut mask: ArrayViewMut2<u8>,
     mut state: ArrayViewMut2<u8>,
 ) -> StripOut {
-    let mut out = StripOut::default();
+    let n = mask.nrows();
+    let cols = mask.ncols();
+    let mut out = StripOut {
+        rows: r0..r0 + n,
+        ..StripOut::default()
+    };
+    let day_strip = (0..n).any(|i| has_day_pixel(&row(strip.sza, i), params.night_sza_deg));
+    let mut tiles = day_strip.then(|| PartialTiles::new(r0, n, cols));
+    let (lower_k, upper_k) = (
+        params.candidate.day_bt4s_min_k,
+        params.candidate.day_bt4s_max_k,
+    );
     for (i, (mut mrow, mut srow)) in mask
         .axis_iter_mut(Axis(0))
         .zip(state.axis_iter_mut(Axis(0)))
@@ -152,6 +169,9 @@ fn classify_strip_portable(
         let mrow = mrow.as_slice_mut().expect("the mask is standard layout");
         let srow = srow.as_slice_mut().expect("the state is standard layout");
         classify_row([&i1, &i2, &i3, &i4, &i5, &sza], params, mrow, srow);
+        if let Some(t) = tiles.as_mut() {
+            count_row(&i4, srow, lower_k, upper_k, t.row_mut(r));
+        }
         // Stage 1 gives clear land and these classes only; clear land is the rest.
         let mut row_classes = [0u64; 10];
         for k in [
@@ -216,6 +236,7 @@ fn classify_strip_portable(
             }
         }
     }
+    out.tiles = tiles;
     out
 }
 

@@ -120,12 +120,18 @@ pub fn detect_classified(
     // Stage 2: the 501×501 median decides the day pixels with 325 < BT4 ≤ 330: from tile
     // counts where they settle it, strip by strip; by exact counts for the rest.
     let test = k.strips.iter().any(|s| !s.median.is_empty()).then(|| {
+        // Stage 1 counted the tiles of its day strips; the rest are counted now.
+        let parts = k
+            .strips
+            .iter()
+            .map(|s| (s.rows.start, s.rows.len(), s.tiles.as_ref()))
+            .collect();
         median::MedianTest::new(
             i4,
             state,
             m.candidate.median_window / 2,
-            m.candidate.day_bt4s_min_k,
-            m.candidate.day_bt4s_max_k,
+            (m.candidate.day_bt4s_min_k, m.candidate.day_bt4s_max_k),
+            parts,
         )
     });
     let quick: Vec<Vec<Option<bool>>> = k
