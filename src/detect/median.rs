@@ -21,11 +21,13 @@
 //! spent much of their time in page faults.)
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::pixel::bits;
+use super::strip::row;
 
 /// Counts of [valid, valid and BT4 < lower bound, valid and BT4 < upper bound].
 pub type Counts = [u32; 3];
@@ -117,14 +119,14 @@ pub struct MedianTest<'a> {
 impl<'a> MedianTest<'a> {
     /// Counts the tiles. `lower_k`/`upper_k` are the bounds of BT4S (325, 330 K).
     ///
-    /// `parts`: bands of rows (first row, rows, counts when the per-pixel stage counted them)
+    /// `parts`: bands of rows (the rows, their counts when the per-pixel stage counted them)
     /// covering the scene top to bottom; the others are counted here.
     pub fn new(
         i4: ArrayView2<'a, f32>,
         state: &'a Array2<u8>,
         half: usize,
         (lower_k, upper_k): (f32, f32),
-        parts: Vec<(usize, usize, Option<&PartialTiles>)>,
+        parts: Vec<(Range<usize>, Option<&PartialTiles>)>,
     ) -> Self {
         MedianTest {
             i4,
@@ -173,7 +175,7 @@ pub fn above_median(
         state,
         half,
         (lower_k, upper_k),
-        vec![(0, i4.nrows(), None)],
+        vec![(0..i4.nrows(), None)],
     );
     let decided: Vec<Option<bool>> = pixels.par_iter().map(|&(r, c)| test.quick(r, c)).collect();
     let open: Vec<(usize, usize)> = pixels
@@ -222,27 +224,26 @@ pub fn count_row(l4: &[f32], ls: &[u8], lower_k: f32, upper_k: f32, acc: &mut [C
     }
 }
 
-/// Tile counts of a band of rows `r0..r0 + n`, per tile row the band touches (a band need not
-/// start or end on a tile boundary: bands that share a tile row are added up).
+/// Tile counts of a band of rows, per tile row the band touches (a band need not start or end
+/// on a tile boundary: bands that share a tile row are added up).
 #[derive(Debug, Clone, Default)]
 pub struct PartialTiles {
+    /// First row of the band.
     pub r0: usize,
-    pub n: usize,
     /// Per tile row from `r0 / TILE`, one [`Counts`] per tile across.
     pub rows: Vec<Vec<Counts>>,
 }
 
 impl PartialTiles {
-    /// Empty counts for rows `r0..r0 + n` of a scene `cols` wide.
-    pub fn new(r0: usize, n: usize, cols: usize) -> Self {
-        let tiles = if n == 0 {
+    /// Empty counts for the rows `band` of a scene `cols` wide.
+    pub fn new(band: Range<usize>, cols: usize) -> Self {
+        let tiles = if band.is_empty() {
             0
         } else {
-            (r0 + n - 1) / TILE - r0 / TILE + 1
+            (band.end - 1) / TILE - band.start / TILE + 1
         };
         PartialTiles {
-            r0,
-            n,
+            r0: band.start,
             rows: vec![vec![[0; 3]; cols.div_ceil(TILE)]; tiles],
         }
     }
@@ -258,30 +259,28 @@ impl TileCounts {
     #[cfg(test)]
     fn new(i4: ArrayView2<f32>, state: &Array2<u8>, lower_k: f32, upper_k: f32) -> Self {
         let rows = i4.nrows();
-        Self::from_parts(i4, state, lower_k, upper_k, vec![(0, rows, None)])
+        Self::from_parts(i4, state, lower_k, upper_k, vec![(0..rows, None)])
     }
 
-    /// Tile counts from bands of rows (r0, n, counts) that together cover the scene, top to
+    /// Tile counts from bands of rows (rows, counts) that together cover the scene, top to
     /// bottom: bands counted already are added as they are, the others counted here.
     fn from_parts(
         i4: ArrayView2<f32>,
         state: &Array2<u8>,
         lower_k: f32,
         upper_k: f32,
-        parts: Vec<(usize, usize, Option<&PartialTiles>)>,
+        parts: Vec<(Range<usize>, Option<&PartialTiles>)>,
     ) -> Self {
         let (rows, cols) = i4.dim();
         let (tr, tc) = (rows.div_ceil(TILE), cols.div_ceil(TILE));
         let counted: Vec<Cow<PartialTiles>> = parts
             .into_par_iter()
-            .map(|(r0, n, done)| match done {
+            .map(|(rows_of, done)| match done {
                 Some(p) => Cow::Borrowed(p),
                 None => {
-                    let mut p = PartialTiles::new(r0, n, cols);
-                    for r in r0..r0 + n {
-                        let (l4, ls) = (i4.row(r), state.row(r));
-                        let l4 = l4.as_slice().map_or_else(|| l4.to_vec().into(), Cow::from);
-                        let ls = ls.as_slice().map_or_else(|| ls.to_vec().into(), Cow::from);
+                    let mut p = PartialTiles::new(rows_of.clone(), cols);
+                    for r in rows_of.clone() {
+                        let (l4, ls) = (row(i4, r), row(state.view(), r));
                         count_row(&l4, &ls, lower_k, upper_k, p.row_mut(r));
                     }
                     Cow::Owned(p)
@@ -567,20 +566,20 @@ mod tests {
         let (i4, state) = scene(&mut rng, rows, cols, 327.5);
         let whole = TileCounts::new(i4.view(), &state, 325.0, 330.0);
         // Bands 0..7, 7..23, 23..32, 32..75: the first and third counted ahead.
-        let counted = |r0: usize, n: usize| {
-            let mut p = PartialTiles::new(r0, n, cols);
-            for r in r0..r0 + n {
+        let counted = |band: Range<usize>| {
+            let mut p = PartialTiles::new(band.clone(), cols);
+            for r in band {
                 let (l4, ls) = (i4.row(r).to_vec(), state.row(r).to_vec());
                 count_row(&l4, &ls, 325.0, 330.0, p.row_mut(r));
             }
             p
         };
-        let (a, c) = (counted(0, 7), counted(23, 9));
+        let (a, c) = (counted(0..7), counted(23..32));
         let parts = vec![
-            (0, 7, Some(&a)),
-            (7, 16, None),
-            (23, 9, Some(&c)),
-            (32, 43, None),
+            (0..7, Some(&a)),
+            (7..23, None),
+            (23..32, Some(&c)),
+            (32..75, None),
         ];
         let assembled = TileCounts::from_parts(i4.view(), &state, 325.0, 330.0, parts);
         assert_eq!(assembled.sat, whole.sat);

@@ -153,7 +153,7 @@ fn classify_strip_portable(
         ..StripOut::default()
     };
     let day_strip = (0..n).any(|i| has_day_pixel(&row(strip.sza, i), params.night_sza_deg));
-    let mut tiles = day_strip.then(|| PartialTiles::new(r0, n, cols));
+    let mut tiles = day_strip.then(|| PartialTiles::new(r0..r0 + n, cols));
     let (lower_k, upper_k) = (
         params.candidate.day_bt4s_min_k,
         params.candidate.day_bt4s_max_k,
@@ -262,9 +262,10 @@ fn count_pairs(a: &[u8], b: &[u8], pred: impl Fn(u8, u8) -> bool) -> u64 {
         .sum()
 }
 
-/// Row `r` of a band as a slice (a copy only for non-standard layouts).
+/// Row `r` of a band (or of the stage-1 rasters) as a slice (a copy only for non-standard
+/// layouts).
 #[inline]
-pub(crate) fn row<'a>(a: ArrayView2<'a, f32>, r: usize) -> Cow<'a, [f32]> {
+pub(crate) fn row<'a, T: Clone>(a: ArrayView2<'a, T>, r: usize) -> Cow<'a, [T]> {
     let line = a.index_axis_move(Axis(0), r);
     match line.to_slice() {
         Some(s) => Cow::Borrowed(s),

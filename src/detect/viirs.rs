@@ -124,7 +124,7 @@ pub fn detect_classified(
         let parts = k
             .strips
             .iter()
-            .map(|s| (s.rows.start, s.rows.len(), s.tiles.as_ref()))
+            .map(|s| (s.rows.clone(), s.tiles.as_ref()))
             .collect();
         median::MedianTest::new(
             i4,
