@@ -1,7 +1,7 @@
 //! Raster-engine benchmark on a full-size VIIRS I-band granule (6400 × 6464, generated).
 //!
 //! Reports, per scene (day and night): the read floor (reading the five bands I1–I5 once into
-//! whole arrays), the streamed read the scan does (the six bands strip by strip, only I4 and I5
+//! whole arrays), the streamed read the scan does (the six bands block by block, only I4 and I5
 //! kept whole, nothing computed), the whole scan (streamed read with the per-pixel stage, the
 //! rest of detection, georeferencing and the coverage grid), detection alone on bands in memory
 //! on 1 and on all threads, and the ratio of the whole scan to the floor. With `--python`, the
@@ -136,7 +136,7 @@ fn main() -> anyhow::Result<()> {
                 &model,
                 &viirs_band_plan(&model),
                 |strip_rows| vec![(); rows.div_ceil(strip_rows)],
-                |(), _| (),
+                |_, _| {},
             )?;
             streamed.push(t.elapsed());
             drop(s);

@@ -6,10 +6,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ndarray::{Array2, Axis};
+use ndarray::{s, Array2, Axis};
 
 use crate::detect::pixel::PixelParams;
-use crate::detect::strip::{classify_strip, has_day_pixel, StripOut, VIIRS_DAY_ONLY_BANDS};
+use crate::detect::strip::{classify_block, has_day_pixel, row, StripOut, VIIRS_DAY_ONLY_BANDS};
 use crate::detect::{
     detect_classified, Classified, DetectError, Detection, FirePixel, ObservationSummary,
     PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
@@ -42,7 +42,7 @@ pub enum Stage {
 /// Wall-clock time per stage.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timing {
-    /// Reading the bands, with the per-pixel tests run on each strip as it is read.
+    /// Reading the bands, with the per-pixel tests run on each block as it is read.
     pub read: Duration,
     /// The median and contextual stages, confidence and FRP.
     pub detect: Duration,
@@ -73,16 +73,15 @@ impl ScanResult {
 
 /// How the scan reads a VIIRS scene: BT4 and BT5 kept whole (the contextual stages need their
 /// neighbourhoods), the other bands streamed, and reflectances and glint geometry read only for
-/// strips with a day pixel.
+/// blocks with a day pixel.
 pub fn viirs_band_plan(model: &SensorModel) -> BandPlan {
     let night_sza_deg = model.night_sza_deg;
     BandPlan {
         keep: Box::new(|name| VIIRS_WHOLE_BANDS.contains(&name)),
         lazy: Box::new(|name| VIIRS_DAY_ONLY_BANDS.contains(&name)),
-        needed: Box::new(move |strip| {
-            strip.band("SZA").is_none_or(|sza| {
-                let sza = sza.as_slice().expect("a strip's rows are contiguous");
-                has_day_pixel(sza, night_sza_deg)
+        needed: Box::new(move |block| {
+            block.band("SZA").is_none_or(|sza| {
+                (0..sza.nrows()).any(|i| has_day_pixel(&row(sza, i), night_sza_deg))
             })
         }),
     }
@@ -133,7 +132,7 @@ pub fn scan_scene(
     let shape = header.shape;
     let meta = header.meta.clone();
 
-    // Reading and the per-pixel stage run together, strip by strip, while each strip is in
+    // Reading and the per-pixel stage run together, block by block, while each block is in
     // cache; only BT4 and BT5 are kept whole for the contextual stages.
     progress(Stage::Reading);
     let t0 = Instant::now();
@@ -147,14 +146,30 @@ pub fn scan_scene(
         |strip_rows| {
             mask.axis_chunks_iter_mut(Axis(0), strip_rows)
                 .zip(state.axis_chunks_iter_mut(Axis(0), strip_rows))
+                .enumerate()
+                .map(|(i, (mask, state))| {
+                    let r0 = i * strip_rows;
+                    let out = StripOut::new(r0..r0 + mask.nrows(), shape.1);
+                    (mask, state, Ok(out))
+                })
                 .collect()
         },
-        |(mask, state), strip| -> Result<StripOut, DetectError> {
-            let input = ViirsInput::from_bands(|name| strip.band(name))?;
-            Ok(classify_strip(&input, strip.r0, &params, mask, state))
+        |(mask, state, out), block| {
+            let Ok(found) = out else { return };
+            match ViirsInput::from_bands(|name| block.band(name)) {
+                Ok(input) => {
+                    let cols = s![.., block.c0..block.c0 + input.dim().1];
+                    let (mask, state) = (mask.slice_mut(cols), state.slice_mut(cols));
+                    classify_block(&input, (block.r0, block.c0), &params, mask, state, found);
+                }
+                Err(e) => *out = Err::<StripOut, DetectError>(e),
+            }
         },
     )?;
-    let strips = strips.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let strips = strips
+        .into_iter()
+        .map(|(_, _, out)| out.map(StripOut::finish))
+        .collect::<Result<Vec<_>, _>>()?;
     let read = t0.elapsed();
 
     progress(Stage::Detecting);

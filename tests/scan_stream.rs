@@ -1,8 +1,10 @@
-//! The scan reads and classifies strip by strip, keeping only BT4 and BT5 whole; its result must
-//! be exactly the in-memory detector's on the same scene: same mask, fires and summary, by day
-//! (with glint geometry, compressed), by night (uncompressed; reflectances are then not read at
-//! all) and across the terminator (night strips, day strips and a strip with both), over
-//! several strips of rows.
+//! The scan reads and classifies block by block (256-row strips, cut into blocks of whole
+//! 256-column tiles), keeping only BT4 and BT5 whole; its result must be exactly the in-memory
+//! detector's on the same scene: same mask, fires and summary, by day (with glint geometry,
+//! compressed), by night (uncompressed; reflectances are then not read at all), across the
+//! terminator along the rows (night strips, day strips and a strip with both) and across the
+//! columns (a strip whose first block is day and second night: the median's tile counts of the
+//! night block are made later), over several strips of rows and two blocks across.
 
 use strawfire::detect::{detect_viirs, Detection};
 use strawfire::model::SensorModel;
@@ -32,6 +34,7 @@ fn streamed_scan_equals_the_in_memory_detector() {
         ("day", true, true, Compression::Deflate),
         ("night", false, false, Compression::None),
         ("terminator", true, true, Compression::None),
+        ("terminator across", true, true, Compression::None),
     ] {
         // 600 rows: two full 256-row strips and a partial one.
         let mut spec = if day {
@@ -50,9 +53,17 @@ fn streamed_scan_equals_the_in_memory_detector() {
                 .slice_mut(ndarray::s![300.., ..])
                 .fill(100.0);
         }
-        let path = dir.path().join(format!("{case}.tif"));
+        if case == "terminator across" {
+            // Night in the second block of columns (256..300) of the first strip only.
+            scene
+                .bands
+                .sza
+                .slice_mut(ndarray::s![..256, 256..])
+                .fill(100.0);
+        }
+        let path = dir.path().join(format!("{}.tif", case.replace(' ', "_")));
         scene
-            .write(&path, &dir.path().join(format!("{case}.csv")), compression)
+            .write(&path, &path.with_extension("csv"), compression)
             .unwrap();
 
         let scanned = scan_scene(&path, ModelChoice::FromScene, &|_| {}).unwrap();
@@ -62,7 +73,7 @@ fn streamed_scan_equals_the_in_memory_detector() {
         assert_eq!(key(&scanned.detection), key(&memory), "{case}");
         assert_eq!(scanned.detection.summary, memory.summary, "{case}");
         assert_eq!(scanned.hotspots.len(), memory.fires.len());
-        if case == "terminator" {
+        if case.starts_with("terminator") {
             let s = &memory.summary;
             assert!(s.day_pixels > 0 && s.night_pixels > 0, "{s:?}");
         }

@@ -194,7 +194,7 @@ pub fn above_median(
 }
 
 /// Side of the tiles whose counts bound the window counts.
-const TILE: usize = 16;
+pub(crate) const TILE: usize = 16;
 
 /// [`Counts`] per TILE×TILE tile of the image, as a summed-area table over tiles (a few hundred
 /// thousand entries on a granule). A window's counts lie between the sums over the tiles wholly
@@ -232,6 +232,9 @@ pub struct PartialTiles {
     pub r0: usize,
     /// Per tile row from `r0 / TILE`, one [`Counts`] per tile across.
     pub rows: Vec<Vec<Counts>>,
+    /// The columns counted so far, each range beginning on a tile (left to right); the others
+    /// are counted by the median stage.
+    pub counted: Vec<Range<usize>>,
 }
 
 impl PartialTiles {
@@ -245,7 +248,24 @@ impl PartialTiles {
         PartialTiles {
             r0: band.start,
             rows: vec![vec![[0; 3]; cols.div_ceil(TILE)]; tiles],
+            counted: Vec::new(),
         }
+    }
+
+    /// The columns of a scene `cols` wide not counted yet.
+    fn uncounted(&self, cols: usize) -> Vec<Range<usize>> {
+        let mut left = Vec::new();
+        let mut at = 0;
+        for done in &self.counted {
+            if done.start > at {
+                left.push(at..done.start);
+            }
+            at = at.max(done.end);
+        }
+        if at < cols {
+            left.push(at..cols);
+        }
+        left
     }
 
     /// The counts of scene row `r` go here.
@@ -263,7 +283,8 @@ impl TileCounts {
     }
 
     /// Tile counts from bands of rows (rows, counts) that together cover the scene, top to
-    /// bottom: bands counted already are added as they are, the others counted here.
+    /// bottom: the columns of a band counted already are added as they are, the rest counted
+    /// here.
     fn from_parts(
         i4: ArrayView2<f32>,
         state: &Array2<u8>,
@@ -275,16 +296,24 @@ impl TileCounts {
         let (tr, tc) = (rows.div_ceil(TILE), cols.div_ceil(TILE));
         let counted: Vec<Cow<PartialTiles>> = parts
             .into_par_iter()
-            .map(|(rows_of, done)| match done {
-                Some(p) => Cow::Borrowed(p),
-                None => {
-                    let mut p = PartialTiles::new(rows_of.clone(), cols);
-                    for r in rows_of.clone() {
-                        let (l4, ls) = (row(i4, r), row(state.view(), r));
-                        count_row(&l4, &ls, lower_k, upper_k, p.row_mut(r));
-                    }
-                    Cow::Owned(p)
+            .map(|(rows_of, done)| {
+                let fresh = || PartialTiles::new(rows_of.clone(), cols);
+                let left: Vec<Range<usize>> = match done {
+                    Some(p) => p.uncounted(cols),
+                    None => std::iter::once(0..cols).collect(),
+                };
+                if left.is_empty() {
+                    return Cow::Borrowed(done.expect("nothing is left of a counted band"));
                 }
+                let mut p = done.cloned().unwrap_or_else(fresh);
+                for r in rows_of.clone() {
+                    let (l4, ls) = (row(i4, r), row(state.view(), r));
+                    for cs in &left {
+                        let acc = &mut p.row_mut(r)[cs.start / TILE..];
+                        count_row(&l4[cs.clone()], &ls[cs.clone()], lower_k, upper_k, acc);
+                    }
+                }
+                Cow::Owned(p)
             })
             .collect();
         let mut per_tile_row = vec![vec![[0u32; 3]; tc]; tr];
@@ -557,29 +586,43 @@ mod tests {
         }
     }
 
-    /// Tile counts assembled from bands of rows, some counted by the per-pixel stage and some
-    /// not, with band edges inside tiles, equal the counts of the whole scene.
+    /// Tile counts assembled from bands of rows, some counted by the per-pixel stage (whole,
+    /// or only some blocks of columns) and some not, with band edges inside tiles, equal the
+    /// counts of the whole scene.
     #[test]
     fn tile_counts_from_bands_equal_the_whole_scene() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let (rows, cols) = (75, 41);
         let (i4, state) = scene(&mut rng, rows, cols, 327.5);
         let whole = TileCounts::new(i4.view(), &state, 325.0, 330.0);
-        // Bands 0..7, 7..23, 23..32, 32..75: the first and third counted ahead.
-        let counted = |band: Range<usize>| {
+        // Counted ahead: the given blocks of columns of the band's rows.
+        let counted = |band: Range<usize>, blocks: &[Range<usize>]| {
             let mut p = PartialTiles::new(band.clone(), cols);
-            for r in band {
-                let (l4, ls) = (i4.row(r).to_vec(), state.row(r).to_vec());
-                count_row(&l4, &ls, 325.0, 330.0, p.row_mut(r));
+            for cs in blocks {
+                for r in band.clone() {
+                    let (l4, ls) = (i4.row(r).to_vec(), state.row(r).to_vec());
+                    let acc = &mut p.row_mut(r)[cs.start / TILE..];
+                    count_row(&l4[cs.clone()], &ls[cs.clone()], 325.0, 330.0, acc);
+                }
+                p.counted.push(cs.clone());
             }
             p
         };
-        let (a, c) = (counted(0..7), counted(23..32));
+        // Bands 0..7, 7..23, 23..32, 32..50, 50..75: the first and third counted whole, the
+        // fourth in blocks 0..16 and 32..41 (16..32 left), the fifth in 16..41 only (0..16 left).
+        let a = counted(0..7, &[0..16, 16..41]);
+        let c = counted(23..32, &[0..16, 16..cols]);
+        let d = counted(32..50, &[0..16, 32..41]);
+        let e = counted(50..75, &[16..32, 32..41]);
+        assert_eq!(d.uncounted(cols), vec![16..32]);
+        assert_eq!(e.uncounted(cols), vec![0..16]);
+        assert!(a.uncounted(cols).is_empty());
         let parts = vec![
             (0..7, Some(&a)),
             (7..23, None),
             (23..32, Some(&c)),
-            (32..75, None),
+            (32..50, Some(&d)),
+            (50..75, Some(&e)),
         ];
         let assembled = TileCounts::from_parts(i4.view(), &state, 325.0, 330.0, parts);
         assert_eq!(assembled.sat, whole.sat);

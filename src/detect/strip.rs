@@ -10,10 +10,11 @@
 //! same code over strips of its views (`viirs.rs`).
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
-use super::median::{count_row, PartialTiles};
+use super::median::{count_row, PartialTiles, TILE};
 use super::pixel::{bits, classify_row, glint_angle_deg, PixelParams, Px};
 use super::types::{MaskClass, ViirsInput};
 
@@ -59,7 +60,9 @@ impl Pending {
     }
 }
 
-/// What stage 1 found in one strip.
+/// What stage 1 found in one strip: made by [`StripOut::new`], filled block by block by
+/// [`classify_block`], and put in order by [`StripOut::finish`] ([`classify_strip`] does all
+/// three for a strip taken whole).
 #[derive(Debug, Default)]
 pub struct StripOut {
     /// Candidates in row-major order.
@@ -72,10 +75,56 @@ pub struct StripOut {
     pub day: u64,
     pub night: u64,
     /// The scene rows of the strip.
-    pub rows: std::ops::Range<usize>,
-    /// The median stage's tile counts of the strip's rows, counted while they were in cache;
-    /// None for a strip without a day pixel (a night scene needs none).
+    pub rows: Range<usize>,
+    /// The median stage's tile counts of the strip's rows, counted while they were in cache
+    /// for its blocks with a day pixel ([`PartialTiles::counted`]); None for a strip without a
+    /// day pixel (a night scene needs none).
     pub tiles: Option<PartialTiles>,
+    /// The scene's width.
+    cols: usize,
+    /// Where each block's pending pixels begin in `candidates` and `median`, until `finish`.
+    blocks: Vec<(usize, usize)>,
+}
+
+impl StripOut {
+    /// Nothing found yet in the rows `rows` of a scene `cols` wide.
+    pub fn new(rows: Range<usize>, cols: usize) -> Self {
+        StripOut {
+            rows,
+            cols,
+            ..StripOut::default()
+        }
+    }
+
+    /// Puts the pending pixels in row-major order. Each block's are row-major already and the
+    /// blocks came left to right, so each row takes its pixels from every block in turn.
+    pub fn finish(mut self) -> Self {
+        if self.blocks.len() > 1 {
+            let (cand, med): (Vec<usize>, Vec<usize>) = self.blocks.iter().copied().unzip();
+            self.candidates = by_rows(&self.candidates, &cand, self.rows.clone());
+            self.median = by_rows(&self.median, &med, self.rows.clone());
+        }
+        self.blocks.clear();
+        self
+    }
+}
+
+/// `list`, made of row-major runs beginning at `starts`, in row-major order over `rows`.
+fn by_rows(list: &[Pending], starts: &[usize], rows: Range<usize>) -> Vec<Pending> {
+    let ends = starts.iter().skip(1).copied().chain([list.len()]);
+    let mut runs: Vec<Range<usize>> = starts.iter().zip(ends).map(|(&a, b)| a..b).collect();
+    let mut out = Vec::with_capacity(list.len());
+    for r in rows {
+        for run in runs.iter_mut() {
+            let n = list[run.clone()]
+                .iter()
+                .take_while(|p| p.r as usize == r)
+                .count();
+            out.extend_from_slice(&list[run.start..run.start + n]);
+            run.start += n;
+        }
+    }
+    out
 }
 
 impl<'a> ViirsInput<'a> {
@@ -98,15 +147,9 @@ impl<'a> ViirsInput<'a> {
     }
 }
 
-/// Classifies the rows of `strip` (rows `r0..` of the scene), writing the stage-1 mask class and
-/// bits into `mask` and `state` (the same rows) and returning the pixels that go on.
-///
-/// On a CPU with AVX2 the same code runs compiled for it: the row classifier then tests eight
-/// pixels at a time instead of four. Its tests hold more thresholds than SSE2's sixteen
-/// registers, and it is bound by that arithmetic, not by memory (the same rows in cache take
-/// 85 % of the time of rows streamed from memory); AVX2 cuts it by a quarter. Builds stay
-/// portable: the choice is made at run time. The equivalence tests against the reference, which
-/// classifies pixel by pixel, run whichever build the CPU takes.
+/// Classifies the rows of `strip` (rows `r0..` of the scene, all its columns), writing the
+/// stage-1 mask class and bits into `mask` and `state` (the same rows) and returning the pixels
+/// that go on.
 pub fn classify_strip(
     strip: &ViirsInput,
     r0: usize,
@@ -114,46 +157,80 @@ pub fn classify_strip(
     mask: ArrayViewMut2<u8>,
     state: ArrayViewMut2<u8>,
 ) -> StripOut {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `classify_strip_avx2` needs nothing but AVX2, and the CPU was just found to
-        // have it.
-        #[allow(unsafe_code)]
-        return unsafe { classify_strip_avx2(strip, r0, params, mask, state) };
-    }
-    classify_strip_portable(strip, r0, params, mask, state)
+    let mut out = StripOut::new(r0..r0 + mask.nrows(), mask.ncols());
+    classify_block(strip, (r0, 0), params, mask, state, &mut out);
+    out.finish()
 }
 
-/// [`classify_strip`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn classify_strip_avx2(
-    strip: &ViirsInput,
-    r0: usize,
+/// Classifies one block of a strip: `block` holds rows `r0..` and columns `c0..` of the scene,
+/// `mask` and `state` are the same pixels of the stage-1 rasters; what goes on is added to
+/// `out`, the strip's results. Blocks of a strip come left to right, and `c0` is on a tile
+/// boundary of the median's counts (16 columns: TIFF tiles are multiples of 16 wide).
+///
+/// On a CPU with AVX2 the same code runs compiled for it: the row classifier then tests eight
+/// pixels at a time instead of four. Its tests hold more thresholds than SSE2's sixteen
+/// registers, and it is bound by that arithmetic, not by memory (the same rows in cache take
+/// 85 % of the time of rows streamed from memory); AVX2 cuts it by a quarter. Builds stay
+/// portable: the choice is made at run time. The equivalence tests against the reference, which
+/// classifies pixel by pixel, run whichever build the CPU takes.
+pub fn classify_block(
+    block: &ViirsInput,
+    at: (usize, usize),
     params: &PixelParams,
     mask: ArrayViewMut2<u8>,
     state: ArrayViewMut2<u8>,
-) -> StripOut {
-    classify_strip_portable(strip, r0, params, mask, state)
+    out: &mut StripOut,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `classify_block_avx2` needs nothing but AVX2, and the CPU was just found to
+        // have it.
+        #[allow(unsafe_code)]
+        return unsafe { classify_block_avx2(block, at, params, mask, state, out) };
+    }
+    classify_block_portable(block, at, params, mask, state, out)
 }
 
-/// [`classify_strip`] for any CPU.
+/// [`classify_block`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn classify_block_avx2(
+    block: &ViirsInput,
+    at: (usize, usize),
+    params: &PixelParams,
+    mask: ArrayViewMut2<u8>,
+    state: ArrayViewMut2<u8>,
+    out: &mut StripOut,
+) {
+    classify_block_portable(block, at, params, mask, state, out)
+}
+
+/// [`classify_block`] for any CPU.
 #[inline(always)]
-fn classify_strip_portable(
+fn classify_block_portable(
     strip: &ViirsInput,
-    r0: usize,
+    (r0, c0): (usize, usize),
     params: &PixelParams,
     mut mask: ArrayViewMut2<u8>,
     mut state: ArrayViewMut2<u8>,
-) -> StripOut {
-    let n = mask.nrows();
-    let cols = mask.ncols();
-    let mut out = StripOut {
-        rows: r0..r0 + n,
-        ..StripOut::default()
-    };
-    let day_strip = (0..n).any(|i| has_day_pixel(&row(strip.sza, i), params.night_sza_deg));
-    let mut tiles = day_strip.then(|| PartialTiles::new(r0..r0 + n, cols));
+    out: &mut StripOut,
+) {
+    let (n, w) = mask.dim();
+    out.blocks.push((out.candidates.len(), out.median.len()));
+    let day_block = (0..n).any(|i| has_day_pixel(&row(strip.sza, i), params.night_sza_deg));
+    let mut tiles = day_block.then(|| {
+        assert_eq!(
+            c0 % TILE,
+            0,
+            "a block begins on a tile of the median's counts"
+        );
+        let (rows, cols) = (out.rows.clone(), out.cols);
+        let t = out
+            .tiles
+            .get_or_insert_with(|| PartialTiles::new(rows, cols));
+        t.counted.push(c0..c0 + w);
+        t
+    });
     let (lower_k, upper_k) = (
         params.candidate.day_bt4s_min_k,
         params.candidate.day_bt4s_max_k,
@@ -170,7 +247,7 @@ fn classify_strip_portable(
         let srow = srow.as_slice_mut().expect("the state is standard layout");
         classify_row([&i1, &i2, &i3, &i4, &i5, &sza], params, mrow, srow);
         if let Some(t) = tiles.as_mut() {
-            count_row(&i4, srow, lower_k, upper_k, t.row_mut(r));
+            count_row(&i4, srow, lower_k, upper_k, &mut t.row_mut(r)[c0 / TILE..]);
         }
         // Stage 1 gives clear land and these classes only; clear land is the rest.
         let mut row_classes = [0u64; 10];
@@ -223,7 +300,7 @@ fn classify_strip_portable(
                 };
                 let pending = Pending {
                     r: r as u32,
-                    c: c as u32,
+                    c: (c0 + c) as u32,
                     p,
                     glint_deg,
                     bits: b,
@@ -236,8 +313,6 @@ fn classify_strip_portable(
             }
         }
     }
-    out.tiles = tiles;
-    out
 }
 
 /// How many bytes of `row` meet `pred`, counted in u8 lanes 255 bytes at a time so the
