@@ -1,7 +1,8 @@
 //! The reader gives the same pixels whatever the GeoTIFF's layout: compressed or not (an
 //! uncompressed file is read past GDAL's block cache), tiled or in strips, band- or
-//! pixel-interleaved, NaN or a number as no-data, floats or scaled integers. And a truncated
-//! uncompressed file is a clear error, not a crash.
+//! pixel-interleaved, NaN or a number as no-data, floats or scaled integers; through the
+//! whole-scene reader and the streamed one (blocks of tiles, kept bands copied into place). And
+//! a truncated uncompressed file is a clear error, not a crash.
 
 mod common;
 
@@ -9,7 +10,9 @@ use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::{DriverManager, Metadata};
 use ndarray::Array2;
 use strawfire::model::SensorModel;
-use strawfire::raster::{read_scene, write_scene, Compression, RasterError};
+use strawfire::raster::{
+    open_scene, read_scene, read_streaming, write_scene, BandPlan, Compression, RasterError,
+};
 
 /// Writes `bands` with GDAL as `T`, each value stored as `(v - offset) / scale` and NaN as
 /// `nodata`, with creation options `opts`.
@@ -60,17 +63,67 @@ fn bands() -> Vec<Array2<f32>> {
     b
 }
 
-/// (pixels of I1..I5 and SZA as read, each NaN as None).
+/// (pixels of I1..I5 and SZA as read, each NaN as None). The streamed reader must give the
+/// same pixels as the whole-scene reader: it is checked here too, on every layout.
 fn read(path: &std::path::Path) -> Vec<Vec<Option<f32>>> {
     let model = SensorModel::builtin("viirs-i").unwrap();
     let scene = read_scene(path, &model).unwrap();
-    common::BAND_NAMES
+    let whole: Vec<Array2<f32>> = common::BAND_NAMES
         .iter()
-        .map(|n| {
-            let band = scene.band(n).unwrap();
-            band.iter().map(|&v| (!v.is_nan()).then_some(v)).collect()
-        })
+        .map(|n| scene.band(n).unwrap().to_owned())
+        .collect();
+    let streamed = read_streamed(path, &model);
+    for ((name, a), b) in common::BAND_NAMES.iter().zip(&whole).zip(&streamed) {
+        let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "{}: {name} streamed differs", path.display());
+    }
+    whole
+        .iter()
+        .map(|band| band.iter().map(|&v| (!v.is_nan()).then_some(v)).collect())
         .collect()
+}
+
+/// The bands through [`read_streaming`]: I4 and I5 kept whole, the others handed over block by
+/// block and put back together here at the block's `r0, c0`.
+fn read_streamed(path: &std::path::Path, model: &SensorModel) -> Vec<Array2<f32>> {
+    let header = open_scene(path).unwrap();
+    let (rows, cols) = header.shape;
+    let kept = |name: &str| name == "I4" || name == "I5";
+    let plan = BandPlan {
+        keep: Box::new(move |name| kept(name)),
+        lazy: Box::new(|_| false),
+        needed: Box::new(|_| true),
+    };
+    type Blocks = Vec<(usize, (usize, usize), Array2<f32>)>;
+    let (scene, strips) = read_streaming(
+        header,
+        model,
+        &plan,
+        |h| vec![Blocks::new(); rows.div_ceil(h)],
+        |blocks, block| {
+            for (j, name) in common::BAND_NAMES.iter().enumerate() {
+                let view = block.band(name).unwrap();
+                if !kept(name) {
+                    blocks.push((j, (block.r0, block.c0), view.to_owned()));
+                }
+            }
+        },
+    )
+    .unwrap();
+    let mut bands: Vec<Array2<f32>> = common::BAND_NAMES
+        .iter()
+        .map(|n| match scene.band(n) {
+            Some(b) => b.to_owned(),
+            None => Array2::from_elem((rows, cols), -1.0),
+        })
+        .collect();
+    for (j, (r0, c0), block) in strips.into_iter().flatten() {
+        let (n, w) = block.dim();
+        bands[j]
+            .slice_mut(ndarray::s![r0..r0 + n, c0..c0 + w])
+            .assign(&block);
+    }
+    bands
 }
 
 #[test]

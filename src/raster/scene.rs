@@ -386,9 +386,9 @@ type KeptBands = Vec<Option<BandBuf>>;
 /// The rows are cut into strips aligned to the file's blocks, and the strips into blocks of
 /// columns ([`read_streaming`]); each strip is read by one rayon task with a dataset handle of
 /// its own (taken from a pool: a GDAL handle must not be shared across threads, but separate
-/// handles on one file may be used in parallel). The task reads the kept bands across the strip
-/// first, then all streamed bands of each block before the next. So every block of the file is
-/// decoded once whatever the interleaving: a pixel-interleaved GeoTIFF (GDAL's default for
+/// handles on one file may be used in parallel). The task reads every band of a block before
+/// the next block (kept bands may be read across the strip first, see `by_block`). So every
+/// block of the file is decoded once whatever the interleaving: a pixel-interleaved GeoTIFF (GDAL's default for
 /// multi-band files) holds all bands in one block, and reading band by band through separate
 /// handles would decode each block once per band.
 fn read_strips<S: Send>(
@@ -468,9 +468,19 @@ fn read_strips<S: Send>(
             None => strips.iter_mut().for_each(|s| s.push(None)),
         }
     }
-    // Handles and block buffers for the streamed bands, one set per concurrent task.
-    let streamed = keep.iter().filter(|k| !**k).count();
-    let buffers = || vec![vec![0f32; strip_rows * width]; streamed];
+    // Which bands are read block by block into a buffer: the streamed ones, and the kept ones
+    // too when blocks are narrower than the scene and some band is streamed. The visitor then
+    // has every band of a block in cache (the kept bands' 256-row strips across a granule are
+    // 13 MB a thread, read back from memory otherwise), and kept blocks are copied into their
+    // whole arrays after the visit. With nothing streamed (`read_bands`), kept bands are read
+    // across the strip straight into place: GDAL does that faster than blocks and a copy.
+    let streams = keep.contains(&false);
+    let by_block: Vec<bool> = keep
+        .iter()
+        .map(|&k| !k || (streams && width < cols))
+        .collect();
+    // Handles and block buffers, one set per concurrent task.
+    let buffers = || vec![vec![0f32; strip_rows * width]; by_block.iter().filter(|b| **b).count()];
     let pool: std::sync::Mutex<Vec<(Dataset, Vec<Vec<f32>>)>> =
         std::sync::Mutex::new(vec![(ds, buffers())]);
     // What a lazy band reads as where it is not read: one NaN block shared by all.
@@ -479,7 +489,7 @@ fn read_strips<S: Send>(
         .into_par_iter()
         .zip(states)
         .enumerate()
-        .map(|(i, (mut chunks, mut state))| -> Result<S, RasterError> {
+        .map(|(i, (chunks, mut state))| -> Result<S, RasterError> {
             let taken = pool.lock().map_or(None, |mut p| p.pop());
             let (ds, mut scratch) = match taken {
                 Some(set) => set,
@@ -498,31 +508,32 @@ fn read_strips<S: Send>(
                 to_values(part, nodata, scale, offset);
                 Ok::<(), RasterError>(())
             };
-            // Kept bands are read across the strip straight into their whole arrays: GDAL puts
-            // each tile's rows in place, where reading them by blocks into a buffer and copying
-            // them on measured slower.
-            for (j, chunk) in chunks.iter_mut().enumerate() {
-                if let Some(c) = chunk {
-                    read(j, (0, cols), &mut c[..n * cols])?;
+            // Kept bands read across the strip, into place (their views), and the rows of the
+            // kept bands read by blocks (copied there after each visit).
+            let mut kept: Vec<Option<ArrayView2<f32>>> = Vec::with_capacity(chunks.len());
+            let mut targets: Vec<Option<&mut [f32]>> = Vec::with_capacity(chunks.len());
+            for (j, chunk) in chunks.into_iter().enumerate() {
+                match chunk {
+                    Some(c) if !by_block[j] => {
+                        read(j, (0, cols), &mut c[..n * cols])?;
+                        let c: &[f32] = c;
+                        let view = ArrayView2::from_shape((n, cols), &c[..n * cols]);
+                        kept.push(Some(view.expect("n × cols")));
+                        targets.push(None);
+                    }
+                    other => {
+                        kept.push(None);
+                        targets.push(other);
+                    }
                 }
             }
-            let kept: Vec<Option<ArrayView2<f32>>> = chunks
-                .iter()
-                .map(|c| {
-                    let c = c.as_deref()?;
-                    Some(ArrayView2::from_shape((n, cols), &c[..n * cols]).expect("n × cols"))
-                })
-                .collect();
             for c0 in (0..cols).step_by(width) {
                 let w = width.min(cols - c0);
-                // The streamed bands' blocks, in their buffers.
+                // The blocks read here, in their buffers.
                 let mut buffers = scratch.iter_mut();
-                let mut parts: Vec<Option<&mut [f32]>> = kept
+                let mut parts: Vec<Option<&mut [f32]>> = by_block
                     .iter()
-                    .map(|k| match k {
-                        Some(_) => None,
-                        None => Some(&mut buffers.next().expect("a buffer per band")[..n * w]),
-                    })
+                    .map(|&b| b.then(|| &mut buffers.next().expect("a buffer per band")[..n * w]))
                     .collect();
                 let read_where = |parts: &mut [Option<&mut [f32]>], lazy_ones: bool| {
                     for (j, part) in parts.iter_mut().enumerate() {
@@ -552,6 +563,13 @@ fn read_strips<S: Send>(
                     block_view(kept[j], data, (c0, w), n)
                 });
                 visit(&mut state, &strip_of((r0, c0), wanted, data));
+                for (target, part) in targets.iter_mut().zip(&parts) {
+                    if let (Some(rows_of), Some(block)) = (target, part) {
+                        for (dst, src) in rows_of.chunks_mut(cols).zip(block.chunks(w)) {
+                            dst[c0..c0 + w].copy_from_slice(src);
+                        }
+                    }
+                }
             }
             drop(kept);
             if let Ok(mut p) = pool.lock() {
