@@ -63,7 +63,7 @@ fn main() -> Result<()> {
     };
     let projector = Wgs84Projector::new(&georef).map_err(anyhow::Error::msg)?;
     let t = Instant::now();
-    let samples = coverage_samples(&projector, &mask).map_err(anyhow::Error::msg)?;
+    let samples = coverage_samples(&projector, mask.view()).map_err(anyhow::Error::msg)?;
     let sample_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     // As the service does it (`service::ingest_scene_hashed`).

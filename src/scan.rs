@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ndarray::{s, Array2, Axis};
+use ndarray::{s, ArrayView2, Axis};
 
 use crate::detect::pixel::PixelParams;
 use crate::detect::strip::{classify_block, has_day_pixel, row, StripOut, VIIRS_DAY_ONLY_BANDS};
@@ -136,16 +136,21 @@ pub fn scan_scene(
     // cache; only BT4 and BT5 are kept whole for the contextual stages.
     progress(Stage::Reading);
     let t0 = Instant::now();
-    let mut mask = Array2::<u8>::zeros(shape);
-    let mut state = Array2::<u8>::zeros(shape);
+    let mut mask = raster::BandBuf::<u8>::zeros(shape)
+        .map_err(|e| DetectError::NoMemory("mask", e.to_string()))?;
+    let mut mask_rows = mask.view_mut();
+    let mut state = raster::BandBuf::<u8>::zeros(shape)
+        .map_err(|e| DetectError::NoMemory("state", e.to_string()))?;
+    let mut state_rows = state.view_mut();
     let params = PixelParams::new(&model);
     let (scene, strips) = raster::read_streaming(
         header,
         &model,
         &viirs_band_plan(&model),
         |strip_rows| {
-            mask.axis_chunks_iter_mut(Axis(0), strip_rows)
-                .zip(state.axis_chunks_iter_mut(Axis(0), strip_rows))
+            mask_rows
+                .axis_chunks_iter_mut(Axis(0), strip_rows)
+                .zip(state_rows.axis_chunks_iter_mut(Axis(0), strip_rows))
                 .enumerate()
                 .map(|(i, (mask, state))| {
                     let r0 = i * strip_rows;
@@ -208,12 +213,13 @@ pub fn scan_scene(
             path: path.to_path_buf(),
             message,
         })?;
-    let coverage_samples = coverage_samples(&projector, &detection.mask).map_err(|message| {
-        RasterError::Transform {
-            path: path.to_path_buf(),
-            message,
-        }
-    })?;
+    let coverage_samples =
+        coverage_samples(&projector, detection.mask.view()).map_err(|message| {
+            RasterError::Transform {
+                path: path.to_path_buf(),
+                message,
+            }
+        })?;
     let georef = t2.elapsed();
 
     Ok(ScanResult {
@@ -236,7 +242,7 @@ pub fn scan_scene(
 /// fair rankings. Centres come from [`Wgs84Projector::grid_lonlat`] (within metres of exact).
 pub fn coverage_samples(
     p: &Wgs84Projector,
-    mask: &ndarray::Array2<u8>,
+    mask: ArrayView2<u8>,
 ) -> Result<Vec<CoverageSample>, String> {
     let (rows, cols) = mask.dim();
     let k = grid_step(rows, cols, MAX_SAMPLES);

@@ -265,7 +265,7 @@ fn misses(runs: &[Run], area_m2: f64, temp_k: f64) -> String {
 
 fn misses_in(run: &Run, area_m2: f64, temp_k: f64) -> String {
     let found = run.fire_at();
-    let mask = &run.detection.mask;
+    let mask = run.detection.mask.view();
     run.scene
         .truth
         .iter()
@@ -384,7 +384,7 @@ fn false_alarms(run: &Run, exclude_near_fires: bool) -> BTreeMap<LandClass, (usi
         }
         let e = by_class.entry(class).or_insert((0, 0));
         e.1 += 1;
-        if MaskClass::from_u8(run.detection.mask[[r, c]]).is_fire() {
+        if MaskClass::from_u8(run.detection.mask.view()[[r, c]]).is_fire() {
             e.0 += 1;
         }
     }
@@ -553,7 +553,7 @@ fn fixed_threshold_saturated_and_folded_pixels_are_high_confidence() {
                 .unwrap_or_else(|| panic!("not detected: {what}"));
             assert_eq!(f.confidence, Confidence::High, "{what}");
             assert_eq!(
-                run.detection.mask[[t.row, t.col]],
+                run.detection.mask.view()[[t.row, t.col]],
                 MaskClass::FireHigh as u8,
                 "{what}"
             );

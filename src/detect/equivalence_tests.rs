@@ -120,7 +120,7 @@ fn random_scenes_have_fires_of_every_class() {
         let day = seed % 2 == 0;
         let s = random_scene(seed, 60, 60, day, true);
         let d = detect_viirs(&input(&s, true), &m, &PixelArea::Constant(140_625.0)).unwrap();
-        seen.extend(d.mask.iter().copied());
+        seen.extend(d.mask.as_slice().iter().copied());
     }
     for class in [1, 3, 4, 5, 7, 8, 9] {
         assert!(

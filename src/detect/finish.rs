@@ -1,7 +1,9 @@
 //! The last stage, shared by the fast detector and the reference: confidence classes (which
 //! need every fire pixel's neighbours), FRP, the fire list and the observation summary.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
+
+use crate::raster::BandBuf;
 
 use crate::model::SensorModel;
 use crate::physics::{frp_mw, planck_radiance};
@@ -30,15 +32,16 @@ pub fn finish(
     i4: ArrayView2<f32>,
     m: &SensorModel,
     area: &PixelArea,
-    mut mask: Array2<u8>,
+    mut mask: BandBuf<u8>,
     outcomes: Outcomes,
     mut classes: [u64; 10],
     (day_pixels, night_pixels): (u64, u64),
 ) -> Detection {
+    let mut classes_at = mask.view_mut();
     for o in &outcomes {
-        mask[[o.r, o.c]] = o.decision.class as u8;
+        classes_at[[o.r, o.c]] = o.decision.class as u8;
     }
-    let (rows, cols) = mask.dim();
+    let (rows, cols) = classes_at.dim();
     let frp_band = &m.bands[&m.frp.band];
     let wl = frp_band.wavelength_um.unwrap_or(3.74);
     let mut fires = Vec::new();
@@ -62,7 +65,7 @@ pub fn finish(
                 if (nr, nc) == (r, c) {
                     continue;
                 }
-                let class = MaskClass::from_u8(mask[[nr, nc]]);
+                let class = MaskClass::from_u8(classes_at[[nr, nc]]);
                 adjacent_fire |= class.is_fire();
                 let bt4 = i4[[nr, nc]];
                 if !matches!(
@@ -80,7 +83,7 @@ pub fn finish(
             crate::hotspot::Confidence::High => MaskClass::FireHigh,
             _ => MaskClass::FireNominal,
         };
-        mask[[r, c]] = class as u8;
+        classes_at[[r, c]] = class as u8;
         classes[class as usize] += 1;
         // Background radiance: the window's mean BT4; without a window (a fixed-threshold fire
         // in cloud or at the edge) BT5 stands in for the background BT4.

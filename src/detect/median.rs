@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{s, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::pixel::bits;
@@ -47,7 +47,7 @@ fn indicators(v: f32, s: u8, lower_k: f32, upper_k: f32) -> Counts {
 /// Per-column counts over a moving range of rows.
 struct ColumnCounts<'a> {
     i4: ArrayView2<'a, f32>,
-    state: &'a Array2<u8>,
+    state: ArrayView2<'a, u8>,
     lower_k: f32,
     upper_k: f32,
     cols: Vec<Counts>,
@@ -56,7 +56,7 @@ struct ColumnCounts<'a> {
 }
 
 impl<'a> ColumnCounts<'a> {
-    fn new(i4: ArrayView2<'a, f32>, state: &'a Array2<u8>, lower_k: f32, upper_k: f32) -> Self {
+    fn new(i4: ArrayView2<'a, f32>, state: ArrayView2<'a, u8>, lower_k: f32, upper_k: f32) -> Self {
         let n = i4.ncols();
         ColumnCounts {
             i4,
@@ -109,7 +109,7 @@ impl<'a> ColumnCounts<'a> {
 /// windows of the rest.
 pub struct MedianTest<'a> {
     i4: ArrayView2<'a, f32>,
-    state: &'a Array2<u8>,
+    state: ArrayView2<'a, u8>,
     tiles: TileCounts,
     half: usize,
     lower_k: f32,
@@ -123,7 +123,7 @@ impl<'a> MedianTest<'a> {
     /// covering the scene top to bottom; the others are counted here.
     pub fn new(
         i4: ArrayView2<'a, f32>,
-        state: &'a Array2<u8>,
+        state: ArrayView2<'a, u8>,
         half: usize,
         (lower_k, upper_k): (f32, f32),
         parts: Vec<(Range<usize>, Option<&PartialTiles>)>,
@@ -160,7 +160,7 @@ impl<'a> MedianTest<'a> {
 /// The pixels of `pixels` (row, col) that pass [`MedianTest`], in row-major order.
 pub fn above_median(
     i4: ArrayView2<f32>,
-    state: &Array2<u8>,
+    state: ArrayView2<u8>,
     mut pixels: Vec<(usize, usize)>,
     half: usize,
     lower_k: f32,
@@ -277,7 +277,7 @@ impl PartialTiles {
 impl TileCounts {
     /// Counts every row of the scene.
     #[cfg(test)]
-    fn new(i4: ArrayView2<f32>, state: &Array2<u8>, lower_k: f32, upper_k: f32) -> Self {
+    fn new(i4: ArrayView2<f32>, state: ArrayView2<u8>, lower_k: f32, upper_k: f32) -> Self {
         let rows = i4.nrows();
         Self::from_parts(i4, state, lower_k, upper_k, vec![(0..rows, None)])
     }
@@ -287,7 +287,7 @@ impl TileCounts {
     /// here.
     fn from_parts(
         i4: ArrayView2<f32>,
-        state: &Array2<u8>,
+        state: ArrayView2<u8>,
         lower_k: f32,
         upper_k: f32,
         parts: Vec<(Range<usize>, Option<&PartialTiles>)>,
@@ -394,7 +394,7 @@ fn add(acc: &mut Counts, x: Counts) {
 /// [`above_median`] by exact window counts: sliding column counts per band of rows.
 fn exact_above_median(
     i4: ArrayView2<f32>,
-    state: &Array2<u8>,
+    state: ArrayView2<u8>,
     mut pixels: Vec<(usize, usize)>,
     half: usize,
     lower_k: f32,
@@ -452,7 +452,7 @@ fn exact_above_median(
 /// may lie between the bounds.
 fn above(
     i4: ArrayView2<f32>,
-    state: &Array2<u8>,
+    state: ArrayView2<u8>,
     counts: &ColumnCounts,
     (r0, r1): (usize, usize),
     (c0, c1): (usize, usize),
@@ -480,7 +480,7 @@ fn above(
 /// values found to take their mean.
 fn above_window_median(
     i4: ArrayView2<f32>,
-    state: &Array2<u8>,
+    state: ArrayView2<u8>,
     r0: usize,
     c0: usize,
     r1: usize,
@@ -518,10 +518,17 @@ fn above_window_median(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
     use rand::{Rng, SeedableRng};
 
     /// The reference: sort the window's valid values, take the median, clamp to the bounds.
-    fn by_sorting(i4: &Array2<f32>, state: &Array2<u8>, r: usize, c: usize, half: usize) -> bool {
+    fn by_sorting(
+        i4: &Array2<f32>,
+        state: ArrayView2<u8>,
+        r: usize,
+        c: usize,
+        half: usize,
+    ) -> bool {
         let (rows, cols) = i4.dim();
         let mut v = Vec::new();
         for rr in r.saturating_sub(half)..=(r + half).min(rows - 1) {
@@ -577,10 +584,10 @@ mod tests {
                 .filter(|&(r, c)| i4[[r, c]] > 325.0 && i4[[r, c]] <= 330.0)
                 .collect();
             let half = rng.gen_range(1..8);
-            let fast = above_median(i4.view(), &state, pixels.clone(), half, 325.0, 330.0);
+            let fast = above_median(i4.view(), state.view(), pixels.clone(), half, 325.0, 330.0);
             let slow: Vec<(usize, usize)> = pixels
                 .into_iter()
-                .filter(|&(r, c)| by_sorting(&i4, &state, r, c, half))
+                .filter(|&(r, c)| by_sorting(&i4, state.view(), r, c, half))
                 .collect();
             assert_eq!(fast, slow, "case {case}");
         }
@@ -594,7 +601,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let (rows, cols) = (75, 41);
         let (i4, state) = scene(&mut rng, rows, cols, 327.5);
-        let whole = TileCounts::new(i4.view(), &state, 325.0, 330.0);
+        let whole = TileCounts::new(i4.view(), state.view(), 325.0, 330.0);
         // Counted ahead: the given blocks of columns of the band's rows.
         let counted = |band: Range<usize>, blocks: &[Range<usize>]| {
             let mut p = PartialTiles::new(band.clone(), cols);
@@ -624,7 +631,7 @@ mod tests {
             (32..50, Some(&d)),
             (50..75, Some(&e)),
         ];
-        let assembled = TileCounts::from_parts(i4.view(), &state, 325.0, 330.0, parts);
+        let assembled = TileCounts::from_parts(i4.view(), state.view(), 325.0, 330.0, parts);
         assert_eq!(assembled.sat, whole.sat);
         assert!(
             whole.sat.last().unwrap()[0] > 0,
@@ -649,15 +656,15 @@ mod tests {
                 .filter(|&(r, c)| i4[[r, c]] > 325.0 && i4[[r, c]] <= 330.0)
                 .filter(|_| rng.gen_bool(0.05))
                 .collect();
-            let tiles = TileCounts::new(i4.view(), &state, 325.0, 330.0);
+            let tiles = TileCounts::new(i4.view(), state.view(), 325.0, 330.0);
             settled += pixels
                 .iter()
                 .filter(|&&(r, c)| tiles.decide(r, c, half).is_some())
                 .count();
-            let fast = above_median(i4.view(), &state, pixels.clone(), half, 325.0, 330.0);
+            let fast = above_median(i4.view(), state.view(), pixels.clone(), half, 325.0, 330.0);
             let slow: Vec<(usize, usize)> = pixels
                 .into_iter()
-                .filter(|&(r, c)| by_sorting(&i4, &state, r, c, half))
+                .filter(|&(r, c)| by_sorting(&i4, state.view(), r, c, half))
                 .collect();
             assert_eq!(fast, slow, "case {case}");
         }
@@ -682,10 +689,10 @@ mod tests {
                 .collect();
             pixels.reverse();
             let half = rng.gen_range(1..6);
-            let fast = above_median(i4.view(), &state, pixels.clone(), half, 325.0, 330.0);
+            let fast = above_median(i4.view(), state.view(), pixels.clone(), half, 325.0, 330.0);
             let mut slow: Vec<(usize, usize)> = pixels
                 .into_iter()
-                .filter(|&(r, c)| by_sorting(&i4, &state, r, c, half))
+                .filter(|&(r, c)| by_sorting(&i4, state.view(), r, c, half))
                 .collect();
             slow.sort_unstable();
             assert!(!slow.is_empty(), "case {case}: no pixel above the median");

@@ -44,6 +44,9 @@ pub enum DetectError {
     /// The scene lacks a band the algorithm needs (the raster reader normally catches this).
     #[error("the scene has no band {0}")]
     MissingBand(String),
+    /// The system could not map memory for a whole-scene raster of the detector.
+    #[error("no memory for the {0} raster: {1}")]
+    NoMemory(&'static str, String),
 }
 
 impl<'a> ViirsInput<'a> {

@@ -7,6 +7,7 @@
 use ndarray::Array2;
 
 use crate::model::SensorModel;
+use crate::raster::BandBuf;
 
 use super::context::{decide, window_is_enough, WindowAcc};
 use super::finish::{finish, Outcome, Outcomes};
@@ -22,7 +23,9 @@ pub fn detect_viirs_reference(
 ) -> Result<Detection, DetectError> {
     check_shapes(input)?;
     let (rows, cols) = input.dim();
-    let mut mask = Array2::<u8>::zeros((rows, cols));
+    let mut mask_buf = BandBuf::<u8>::zeros((rows, cols))
+        .map_err(|e| DetectError::NoMemory("mask", e.to_string()))?;
+    let mut mask = mask_buf.view_mut();
     let mut state = Array2::<u8>::zeros((rows, cols));
     let (mut day, mut night) = (0u64, 0u64);
     let mut classes = [0u64; 10];
@@ -137,7 +140,7 @@ pub fn detect_viirs_reference(
         input.i4,
         m,
         area,
-        mask,
+        mask_buf,
         outcomes,
         classes,
         (day, night),

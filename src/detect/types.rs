@@ -1,6 +1,8 @@
 //! The detector's inputs and outputs, as plain data.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
+
+use crate::raster::BandBuf;
 
 use crate::hotspot::Confidence;
 
@@ -185,8 +187,8 @@ impl ObservationSummary {
 /// The detector's result for one scene.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
-    /// Fire-mask class per pixel (`MaskClass as u8`).
-    pub mask: Array2<u8>,
+    /// Fire-mask class per pixel (`MaskClass as u8`), on 2 MiB pages like the bands.
+    pub mask: BandBuf<u8>,
     /// Fire pixels in row-major order.
     pub fires: Vec<FirePixel>,
     pub summary: ObservationSummary,

@@ -11,10 +11,11 @@
 //! deviations are computed only for the rest, and the window grows ring by ring only where
 //! 11×11 holds too little valid background.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::model::SensorModel;
+use crate::raster::BandBuf;
 
 use super::context::{decide, fails_on_means, window_is_enough, Decision, WindowAcc};
 use super::finish::{finish, Outcome};
@@ -40,14 +41,18 @@ pub fn detect_viirs(
 ) -> Result<Detection, DetectError> {
     check_shapes(input)?;
     let (rows, cols) = input.dim();
-    let mut mask = Array2::<u8>::zeros((rows, cols));
-    let mut state = Array2::<u8>::zeros((rows, cols));
+    let mut mask = BandBuf::<u8>::zeros((rows, cols))
+        .map_err(|e| DetectError::NoMemory("mask", e.to_string()))?;
+    let mut state = BandBuf::<u8>::zeros((rows, cols))
+        .map_err(|e| DetectError::NoMemory("state", e.to_string()))?;
     let params = PixelParams::new(m);
     let strips: Vec<StripOut> = mask
+        .view_mut()
         .axis_chunks_iter_mut(Axis(0), STRIP_ROWS)
         .into_par_iter()
         .zip(
             state
+                .view_mut()
                 .axis_chunks_iter_mut(Axis(0), STRIP_ROWS)
                 .into_par_iter(),
         )
@@ -77,8 +82,10 @@ pub fn detect_viirs(
 pub struct Classified<'a> {
     pub i4: ArrayView2<'a, f32>,
     pub i5: ArrayView2<'a, f32>,
-    pub mask: Array2<u8>,
-    pub state: Array2<u8>,
+    /// The stage-1 classes and bits, on 2 MiB pages ([`BandBuf`]): the later stages read them
+    /// at scattered places, where 4 KiB pages would cost a TLB miss each.
+    pub mask: BandBuf<u8>,
+    pub state: BandBuf<u8>,
     /// Stage-1 results of consecutive strips, top to bottom.
     pub strips: Vec<StripOut>,
 }
@@ -92,8 +99,8 @@ pub fn detect_classified(
     let want = k.i4.dim();
     for (band, got) in [
         ("I5", k.i5.dim()),
-        ("mask", k.mask.dim()),
-        ("state", k.state.dim()),
+        ("mask", k.mask.shape()),
+        ("state", k.state.shape()),
     ] {
         if got != want {
             return Err(DetectError::Shape {
@@ -106,7 +113,7 @@ pub fn detect_classified(
     // Contiguous bands (a copy only for views of another layout, as some tests pass), so the
     // windows below read plain slices.
     let (i4, i5) = (k.i4.as_standard_layout(), k.i5.as_standard_layout());
-    let (i4, i5, state) = (i4.view(), i5.view(), &k.state);
+    let (i4, i5, state) = (i4.view(), i5.view(), k.state.view());
     let mut classes = [0u64; 10];
     let (mut day, mut night) = (0, 0);
     for s in &k.strips {
@@ -163,7 +170,7 @@ pub fn detect_classified(
     let planes = Planes {
         i4: i4.as_slice().expect("contiguous above"),
         i5: i5.as_slice().expect("contiguous above"),
-        state: state.as_slice().expect("the state is standard layout"),
+        state: k.state.as_slice(),
         rows: want.0,
         cols: want.1,
     };
