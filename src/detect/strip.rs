@@ -3,11 +3,12 @@
 //!
 //! Why by strips: only BT4 and BT5 are needed around candidates (the contextual windows, the
 //! 501×501 median, the neighbours for confidence); ρ1–ρ3, SZA and the glint geometry are needed
-//! only *at* candidates. So the scan reads a strip of all bands, classifies it while it is still
-//! in cache, keeps the full BT4 and BT5 rasters and, for the other bands, only the values of the
-//! pixels that go on ([`Pending`]). The reader can then reuse one small buffer per thread for
-//! those bands instead of holding whole rasters (`scan.rs`), and the in-memory detector runs the
-//! same code over strips of its views (`viirs.rs`).
+//! only *at* candidates. So the scan reads a block of all bands (a strip's rows, a few tiles
+//! across), classifies it while it is still in cache, keeps the full BT4 and BT5 rasters and, for
+//! the other bands, only the values of the pixels that go on ([`Pending`]). The reader can then
+//! reuse one small buffer per thread for those bands instead of holding whole rasters
+//! (`scan.rs`), and the in-memory detector runs the same code over strips of its views, one block
+//! across (`viirs.rs`).
 
 use std::borrow::Cow;
 use std::ops::Range;
