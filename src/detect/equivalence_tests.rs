@@ -165,3 +165,73 @@ fn mismatched_shapes_are_an_error() {
     let err = detect_viirs(&inp, &small_model(), &PixelArea::Constant(1.0)).unwrap_err();
     assert!(err.to_string().contains("I5"), "{err}");
 }
+
+/// A strip classified in blocks of columns, of widths on the median's 16-column tiles or not,
+/// gives what the strip classified whole gives: the same classes and bits, the same pending
+/// pixels in row-major order, the same counts; and tile counts only for blocks whose edges are
+/// tile edges (the median stage counts the rest), equal there to the whole strip's.
+#[test]
+fn a_strip_in_blocks_equals_the_strip_whole() {
+    use super::strip::{classify_block, classify_strip, Pending, StripOut};
+    use ndarray::s;
+    let (rows, cols) = (24, 75);
+    let scene = random_scene(7, rows, cols, true, true);
+    let params = super::pixel::PixelParams::new(&SensorModel::builtin("viirs-i").unwrap());
+    let (r0, strip) = (3, input(&scene, true).rows(3, rows));
+    let n = rows - r0;
+    let zeros = || Array2::<u8>::zeros((n, cols));
+    let (mut mask, mut state) = (zeros(), zeros());
+    let whole = classify_strip(&strip, r0, &params, mask.view_mut(), state.view_mut());
+    let at = |list: &[Pending]| list.iter().map(|p| (p.r, p.c, p.bits)).collect::<Vec<_>>();
+    let whole_tiles = whole.tiles.as_ref().expect("a day strip counts its tiles");
+    assert!(!whole.median.is_empty() && !whole.candidates.is_empty());
+    // Widths, and the columns whose tiles the blocks count.
+    for (widths, counted) in [
+        (vec![32, 32, 11], cols),
+        (vec![20, 40, 15], 0),
+        (vec![16, 7, 9, 43], 16 + 43),
+        (vec![75], cols),
+    ] {
+        let (mut m2, mut s2) = (zeros(), zeros());
+        let mut out = StripOut::new(r0..rows, cols);
+        let mut c0 = 0;
+        for w in &widths {
+            let cut = s![.., c0..c0 + w];
+            let block = ViirsInput {
+                i1: strip.i1.slice_move(cut),
+                i2: strip.i2.slice_move(cut),
+                i3: strip.i3.slice_move(cut),
+                i4: strip.i4.slice_move(cut),
+                i5: strip.i5.slice_move(cut),
+                sza: strip.sza.slice_move(cut),
+                geometry: strip.geometry.map(|g| GlintGeometry {
+                    vza: g.vza.slice_move(cut),
+                    saa: g.saa.slice_move(cut),
+                    vaa: g.vaa.slice_move(cut),
+                }),
+            };
+            let (m, st) = (m2.slice_mut(cut), s2.slice_mut(cut));
+            classify_block(&block, (r0, c0), &params, m, st, &mut out);
+            c0 += w;
+        }
+        let out = out.finish();
+        assert_eq!((&m2, &s2), (&mask, &state), "{widths:?}");
+        assert_eq!(at(&out.candidates), at(&whole.candidates), "{widths:?}");
+        assert_eq!(at(&out.median), at(&whole.median), "{widths:?}");
+        assert_eq!(
+            (out.classes, out.day, out.night),
+            (whole.classes, whole.day, whole.night)
+        );
+        let ranges = out.tiles.as_ref().map_or(vec![], |t| t.counted.clone());
+        let got: usize = ranges.iter().map(|c| c.len()).sum();
+        assert_eq!(got, counted, "{widths:?}: {ranges:?}");
+        for cs in &ranges {
+            assert!(cs.start % 16 == 0 && (cs.end % 16 == 0 || cs.end == cols));
+            let t = cs.start / 16..cs.end.div_ceil(16);
+            let tiles = out.tiles.as_ref().expect("counted somewhere");
+            for (got, want) in tiles.rows.iter().zip(&whole_tiles.rows) {
+                assert_eq!(got[t.clone()], want[t.clone()], "{widths:?}: tiles {t:?}");
+            }
+        }
+    }
+}

@@ -165,8 +165,7 @@ pub fn classify_strip(
 
 /// Classifies one block of a strip: `block` holds rows `r0..` and columns `c0..` of the scene,
 /// `mask` and `state` are the same pixels of the stage-1 rasters; what goes on is added to
-/// `out`, the strip's results. Blocks of a strip come left to right, and `c0` is on a tile
-/// boundary of the median's counts (16 columns: TIFF tiles are multiples of 16 wide).
+/// `out`, the strip's results. Blocks of a strip come left to right, of any width.
 ///
 /// On a CPU with AVX2 the same code runs compiled for it: the row classifier then tests eight
 /// pixels at a time instead of four. Its tests hold more thresholds than SSE2's sixteen
@@ -219,12 +218,11 @@ fn classify_block_portable(
     let (n, w) = mask.dim();
     out.blocks.push((out.candidates.len(), out.median.len()));
     let day_block = (0..n).any(|i| has_day_pixel(&row(strip.sza, i), params.night_sza_deg));
-    let mut tiles = day_block.then(|| {
-        assert_eq!(
-            c0 % TILE,
-            0,
-            "a block begins on a tile of the median's counts"
-        );
+    // The median's tiles are counted here only in a block whose edges are tile edges (a tiled
+    // GeoTIFF's always are: TIFF tiles are multiples of 16 wide; other formats' chunks may not
+    // be), so that the columns left to the median stage begin and end on tile edges too.
+    let aligned = c0 % TILE == 0 && ((c0 + w) % TILE == 0 || c0 + w == out.cols);
+    let mut tiles = (day_block && aligned).then(|| {
         let (rows, cols) = (out.rows.clone(), out.cols);
         let t = out
             .tiles
