@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use ndarray::{s, ArrayView2, Axis};
 
 use crate::detect::pixel::PixelParams;
-use crate::detect::strip::{classify_block, has_day_pixel, row, StripOut, VIIRS_DAY_ONLY_BANDS};
+use crate::detect::strip::{block_has_day_pixel, classify_block, StripOut, VIIRS_DAY_ONLY_BANDS};
 use crate::detect::{
-    detect_classified, Classified, DetectError, Detection, FirePixel, ObservationSummary,
-    PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
+    detect_classified, stage_raster, Classified, DetectError, Detection, FirePixel,
+    ObservationSummary, PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
 };
 use crate::hotspot::{DayNight, Hotspot};
 use crate::model::SensorModel;
@@ -80,9 +80,9 @@ pub fn viirs_band_plan(model: &SensorModel) -> BandPlan {
         keep: Box::new(|name| VIIRS_WHOLE_BANDS.contains(&name)),
         lazy: Box::new(|name| VIIRS_DAY_ONLY_BANDS.contains(&name)),
         needed: Box::new(move |block| {
-            block.band("SZA").is_none_or(|sza| {
-                (0..sza.nrows()).any(|i| has_day_pixel(&row(sza, i), night_sza_deg))
-            })
+            block
+                .band("SZA")
+                .is_none_or(|sza| block_has_day_pixel(sza, night_sza_deg))
         }),
     }
 }
@@ -136,11 +136,9 @@ pub fn scan_scene(
     // cache; only BT4 and BT5 are kept whole for the contextual stages.
     progress(Stage::Reading);
     let t0 = Instant::now();
-    let mut mask = raster::BandBuf::<u8>::zeros(shape)
-        .map_err(|e| DetectError::NoMemory("mask", e.to_string()))?;
+    let mut mask = stage_raster("mask", shape)?;
     let mut mask_rows = mask.view_mut();
-    let mut state = raster::BandBuf::<u8>::zeros(shape)
-        .map_err(|e| DetectError::NoMemory("state", e.to_string()))?;
+    let mut state = stage_raster("state", shape)?;
     let mut state_rows = state.view_mut();
     let params = PixelParams::new(&model);
     let (scene, strips) = raster::read_streaming(

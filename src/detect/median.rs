@@ -232,8 +232,8 @@ pub struct PartialTiles {
     pub r0: usize,
     /// Per tile row from `r0 / TILE`, one [`Counts`] per tile across.
     pub rows: Vec<Vec<Counts>>,
-    /// The columns counted so far, each range beginning on a tile (left to right); the others
-    /// are counted by the median stage.
+    /// The columns counted so far, left to right, each range beginning and ending on a tile
+    /// edge (or the scene's edge); the others are counted by the median stage.
     pub counted: Vec<Range<usize>>,
 }
 
@@ -297,17 +297,14 @@ impl TileCounts {
         let counted: Vec<Cow<PartialTiles>> = parts
             .into_par_iter()
             .map(|(rows_of, done)| {
-                let fresh = || PartialTiles::new(rows_of.clone(), cols);
-                let left: Vec<Range<usize>> = match done {
-                    Some(p) => p.uncounted(cols),
-                    None => std::iter::once(0..cols).collect(),
+                let mut p = match done {
+                    Some(p) if p.uncounted(cols).is_empty() => return Cow::Borrowed(p),
+                    Some(p) => p.clone(),
+                    None => PartialTiles::new(rows_of.clone(), cols),
                 };
-                if left.is_empty() {
-                    return Cow::Borrowed(done.expect("nothing is left of a counted band"));
-                }
-                let mut p = done.cloned().unwrap_or_else(fresh);
-                for r in rows_of.clone() {
-                    let (l4, ls) = (row(i4, r), row(state.view(), r));
+                let left = p.uncounted(cols);
+                for r in rows_of {
+                    let (l4, ls) = (row(i4, r), row(state, r));
                     for cs in &left {
                         let acc = &mut p.row_mut(r)[cs.start / TILE..];
                         count_row(&l4[cs.clone()], &ls[cs.clone()], lower_k, upper_k, acc);

@@ -27,7 +27,7 @@ pub use viirs::{detect_classified, detect_viirs, Classified};
 use crate::model::SensorModel;
 use ndarray::ArrayView2;
 
-use crate::raster::Scene;
+use crate::raster::{BandBuf, Scene};
 use pixel::Px;
 
 /// Errors of the detector.
@@ -47,6 +47,15 @@ pub enum DetectError {
     /// The system could not map memory for a whole-scene raster of the detector.
     #[error("no memory for the {0} raster: {1}")]
     NoMemory(&'static str, String),
+}
+
+/// A zeroed whole-scene raster of the per-pixel stage (`what`: its mask or its state), on huge
+/// pages like the bands ([`BandBuf`]).
+pub(crate) fn stage_raster(
+    what: &'static str,
+    shape: (usize, usize),
+) -> Result<BandBuf<u8>, DetectError> {
+    BandBuf::zeros(shape).map_err(|e| DetectError::NoMemory(what, e.to_string()))
 }
 
 impl<'a> ViirsInput<'a> {

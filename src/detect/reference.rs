@@ -7,13 +7,12 @@
 use ndarray::Array2;
 
 use crate::model::SensorModel;
-use crate::raster::BandBuf;
 
 use super::context::{decide, window_is_enough, WindowAcc};
 use super::finish::{finish, Outcome, Outcomes};
 use super::pixel::{bits, classify, glint_angle_deg, PixelParams};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
-use super::{check_shapes, px_at, DetectError};
+use super::{check_shapes, px_at, stage_raster, DetectError};
 
 /// The VIIRS 375 m algorithm, sequentially.
 pub fn detect_viirs_reference(
@@ -23,8 +22,7 @@ pub fn detect_viirs_reference(
 ) -> Result<Detection, DetectError> {
     check_shapes(input)?;
     let (rows, cols) = input.dim();
-    let mut mask_buf = BandBuf::<u8>::zeros((rows, cols))
-        .map_err(|e| DetectError::NoMemory("mask", e.to_string()))?;
+    let mut mask_buf = stage_raster("mask", (rows, cols))?;
     let mut mask = mask_buf.view_mut();
     let mut state = Array2::<u8>::zeros((rows, cols));
     let (mut day, mut night) = (0u64, 0u64);

@@ -29,6 +29,12 @@ pub fn has_day_pixel(sza: &[f32], night_sza_deg: f32) -> bool {
     any_angle(sza, |z| z < night_sza_deg)
 }
 
+/// Whether any row of a block of solar zenith angles has a day pixel ([`has_day_pixel`]).
+#[inline]
+pub fn block_has_day_pixel(sza: ArrayView2<f32>, night_sza_deg: f32) -> bool {
+    (0..sza.nrows()).any(|i| has_day_pixel(&row(sza, i), night_sza_deg))
+}
+
 /// Whether every one of these solar zenith angles is a day pixel's (none is NaN or at or above
 /// the night threshold): such a row needs no night tests.
 pub fn all_day(sza: &[f32], night_sza_deg: f32) -> bool {
@@ -215,9 +221,9 @@ fn classify_block_portable(
     mut state: ArrayViewMut2<u8>,
     out: &mut StripOut,
 ) {
-    let (n, w) = mask.dim();
+    let w = mask.ncols();
     out.blocks.push((out.candidates.len(), out.median.len()));
-    let day_block = (0..n).any(|i| has_day_pixel(&row(strip.sza, i), params.night_sza_deg));
+    let day_block = block_has_day_pixel(strip.sza, params.night_sza_deg);
     // The median's tiles are counted here only in a block whose edges are tile edges (a tiled
     // GeoTIFF's always are: TIFF tiles are multiples of 16 wide; other formats' chunks may not
     // be), so that the columns left to the median stage begin and end on tile edges too.

@@ -24,7 +24,7 @@ use super::pixel::{bits, PixelParams};
 use super::strip::{classify_strip, Pending, StripOut};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
 use super::window::{window_sums, ColumnSums, Planes, Sums};
-use super::{check_shapes, DetectError};
+use super::{check_shapes, stage_raster, DetectError};
 
 /// Rows per strip of the in-memory per-pixel stage: small enough that a strip's six bands stay
 /// in cache, large enough that rayon's overhead does not show.
@@ -41,10 +41,8 @@ pub fn detect_viirs(
 ) -> Result<Detection, DetectError> {
     check_shapes(input)?;
     let (rows, cols) = input.dim();
-    let mut mask = BandBuf::<u8>::zeros((rows, cols))
-        .map_err(|e| DetectError::NoMemory("mask", e.to_string()))?;
-    let mut state = BandBuf::<u8>::zeros((rows, cols))
-        .map_err(|e| DetectError::NoMemory("state", e.to_string()))?;
+    let mut mask = stage_raster("mask", (rows, cols))?;
+    let mut state = stage_raster("state", (rows, cols))?;
     let params = PixelParams::new(m);
     let strips: Vec<StripOut> = mask
         .view_mut()

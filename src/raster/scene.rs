@@ -388,9 +388,9 @@ type KeptBands = Vec<Option<BandBuf>>;
 /// its own (taken from a pool: a GDAL handle must not be shared across threads, but separate
 /// handles on one file may be used in parallel). The task reads every band of a block before
 /// the next block (kept bands may be read across the strip first, see `by_block`). So every
-/// block of the file is decoded once whatever the interleaving: a pixel-interleaved GeoTIFF (GDAL's default for
-/// multi-band files) holds all bands in one block, and reading band by band through separate
-/// handles would decode each block once per band.
+/// block of the file is decoded once whatever the interleaving: a pixel-interleaved GeoTIFF
+/// (GDAL's default for multi-band files) holds all bands in one block, and reading band by band
+/// through separate handles would decode each block once per band.
 fn read_strips<S: Send>(
     path: &Path,
     wanted: &[(String, usize)],
@@ -510,7 +510,7 @@ fn read_strips<S: Send>(
             };
             // Kept bands read across the strip, into place (their views), and the rows of the
             // kept bands read by blocks (copied there after each visit).
-            let mut kept: Vec<Option<ArrayView2<f32>>> = Vec::with_capacity(chunks.len());
+            let mut across: Vec<Option<ArrayView2<f32>>> = Vec::with_capacity(chunks.len());
             let mut targets: Vec<Option<&mut [f32]>> = Vec::with_capacity(chunks.len());
             for (j, chunk) in chunks.into_iter().enumerate() {
                 match chunk {
@@ -518,11 +518,11 @@ fn read_strips<S: Send>(
                         read(j, (0, cols), &mut c[..n * cols])?;
                         let c: &[f32] = c;
                         let view = ArrayView2::from_shape((n, cols), &c[..n * cols]);
-                        kept.push(Some(view.expect("n × cols")));
+                        across.push(Some(view.expect("n × cols")));
                         targets.push(None);
                     }
                     other => {
-                        kept.push(None);
+                        across.push(None);
                         targets.push(other);
                     }
                 }
@@ -530,10 +530,10 @@ fn read_strips<S: Send>(
             for c0 in (0..cols).step_by(width) {
                 let w = width.min(cols - c0);
                 // The blocks read here, in their buffers.
-                let mut buffers = scratch.iter_mut();
+                let mut free = scratch.iter_mut();
                 let mut parts: Vec<Option<&mut [f32]>> = by_block
                     .iter()
-                    .map(|&b| b.then(|| &mut buffers.next().expect("a buffer per band")[..n * w]))
+                    .map(|&b| b.then(|| &mut free.next().expect("a buffer per band")[..n * w]))
                     .collect();
                 let read_where = |parts: &mut [Option<&mut [f32]>], lazy_ones: bool| {
                     for (j, part) in parts.iter_mut().enumerate() {
@@ -547,7 +547,7 @@ fn read_strips<S: Send>(
                 let read_lazy = lazy.iter().any(|&l| l) && {
                     let others = parts.iter().enumerate().map(|(j, p)| {
                         let data = p.as_deref().filter(|_| !lazy[j]);
-                        block_view(kept[j], data, (c0, w), n)
+                        block_view(across[j], data, (c0, w), n)
                     });
                     (plan.needed)(&strip_of((r0, c0), wanted, others))
                 };
@@ -560,7 +560,7 @@ fn read_strips<S: Send>(
                     } else {
                         p.as_deref()
                     };
-                    block_view(kept[j], data, (c0, w), n)
+                    block_view(across[j], data, (c0, w), n)
                 });
                 visit(&mut state, &strip_of((r0, c0), wanted, data));
                 for (target, part) in targets.iter_mut().zip(&parts) {
@@ -571,7 +571,6 @@ fn read_strips<S: Send>(
                     }
                 }
             }
-            drop(kept);
             if let Ok(mut p) = pool.lock() {
                 p.push((ds, scratch));
             }
