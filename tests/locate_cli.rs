@@ -84,7 +84,7 @@ fn locate_names_township_county_parcel_and_mask() {
     .unwrap();
     let out = dir.path().join("located.csv");
     let plants = format!(
-        "{}/../shared/data/heatsources/wri_gppd_china_power_plants.csv:name=Name:radius_m=2000:reason=power plant:where=Fuel='Coal'",
+        "{}/tests/fixtures/heatsources/wri_gppd_china_power_plants.csv:name=Name:radius_m=2000:reason=power plant:where=Fuel='Coal'",
         root().display()
     );
     let mask_spec = format!(

@@ -12,7 +12,7 @@ use strawfire::locate::{load_layer, LayerError, LayerSpec, Level, UnitLayer};
 
 fn data(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("tests/fixtures")
         .join(rel)
 }
 

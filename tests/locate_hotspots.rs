@@ -1,4 +1,5 @@
-//! Every real hotspot file in ../shared/data/hotspots reads with its true row count and correct
+//! Every real hotspot file in tests/fixtures/hotspots (copies of real FIRMS files, provenance in
+//! tests/fixtures/PROVENANCE.md) reads with its true row count and correct
 //! UTC times; bad rows are reported with file, line and field, and the good rows still count.
 
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use strawfire::hotspot::{read_hotspots, Confidence, DayNight, Feed};
 
 fn data(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/hotspots")
+        .join("tests/fixtures/hotspots")
         .join(rel)
 }
 
@@ -31,10 +32,10 @@ fn every_file_reads_with_true_counts_and_utc_times() {
     // (file, rows, first UTC time, last UTC time) — from the files themselves (PROVENANCE.md).
     let cases = [
         (
-            "australia_modis_fire_archive_M6_96619.csv",
-            36_011,
+            "australia_modis_fire_archive_M6_96619_first2000.csv",
+            2_000,
             "2019-08-01T00:56:00+00:00",
-            "2019-09-30T16:45:00+00:00",
+            "2019-08-04T04:16:00+00:00",
         ),
         (
             "australia_modis_excel_resaved_first2000.csv",
@@ -76,7 +77,7 @@ fn every_file_reads_with_true_counts_and_utc_times() {
 
 #[test]
 fn variants_fill_the_record_correctly() {
-    let modis = read("australia_modis_fire_archive_M6_96619.csv");
+    let modis = read("australia_modis_fire_archive_M6_96619_first2000.csv");
     let h = &modis.rows[0].hotspot;
     assert_eq!(
         (h.instrument.as_str(), h.satellite.as_str()),
@@ -92,7 +93,7 @@ fn variants_fill_the_record_correctly() {
             .iter()
             .filter(|r| r.hotspot.satellite == "Aqua")
             .count(),
-        20_541
+        1_087
     );
     let types: Vec<usize> = (0..4)
         .map(|t| {
@@ -103,7 +104,7 @@ fn variants_fill_the_record_correctly() {
                 .count()
         })
         .collect();
-    assert_eq!(types, vec![35_666, 0, 335, 10]);
+    assert_eq!(types, vec![1_978, 0, 21, 1]);
 
     // Archive VIIRS with MODIS-style column names is still VIIRS, with its I4/I5 temperatures.
     let rhodes = read("rhodes_greece_viirs_noaa20_archive_J1V-C2_740979.csv");
@@ -127,7 +128,7 @@ fn variants_fill_the_record_correctly() {
 #[test]
 fn excel_resaved_file_equals_the_pristine_archive() {
     // Same data, D/M/YYYY dates and unpadded times: every record must come out identical.
-    let pristine = read("australia_modis_fire_archive_M6_96619.csv");
+    let pristine = read("australia_modis_fire_archive_M6_96619_first2000.csv");
     let resaved = read("australia_modis_excel_resaved_first2000.csv");
     for (a, b) in pristine.rows.iter().zip(&resaved.rows) {
         assert_eq!(a.hotspot, b.hotspot, "line {}", b.line);

@@ -6,7 +6,7 @@ use strawfire::locate::{load_layer, LayerSpec, Level, MaskSet, PointMask};
 
 fn plants(opts: &str) -> LayerSpec {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/heatsources/wri_gppd_china_power_plants.csv");
+        .join("tests/fixtures/heatsources/wri_gppd_china_power_plants.csv");
     LayerSpec::parse(&format!("{}{opts}", p.display())).unwrap()
 }
 
