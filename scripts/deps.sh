@@ -7,6 +7,9 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if ! pkg-config --exists gdal 2>/dev/null; then need+=(libgdal-dev); fi
 # The store links the system SQLite (not rusqlite's bundled copy, which clashes with GDAL's).
 if ! pkg-config --exists sqlite3 2>/dev/null; then need+=(libsqlite3-dev); fi
+# Satellite products (issue 14): NetCDF-4 and HDF5 readers and the fixture generator.
+if ! pkg-config --exists netcdf 2>/dev/null; then need+=(libnetcdf-dev); fi
+if ! pkg-config --exists hdf5 2>/dev/null; then need+=(libhdf5-dev); fi
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 # The browser tests of the dashboard and patrol page drive headless Chromium through chromedriver.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -13,6 +13,8 @@
 //! - [`locate`]: hotspots to county, township, village, parcel and mask (R-tree, GCJ-02, OGR layers).
 //! - [`rank`]: daily hotspot rankings of counties and townships, pure functions of located hotspots.
 //! - [`synth`]: physically based synthetic scenes with planted fires and known truth.
+//! - [`product`]: satellite products as published (VIIRS L1B, SDR, our GeoTIFF), one reader each,
+//!   all returning a `Granule`: physical bands, geolocation, land/water mask, metadata.
 //! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
 //! - [`fuse`]: detections of every source into fire events (distance + time window), pure.
 //! - [`store`]: the persistence boundary: the `Store` trait, SQLite (WAL) with migrations.
@@ -40,6 +42,7 @@ pub mod locate;
 pub mod model;
 pub mod notify;
 pub mod physics;
+pub mod product;
 pub mod rank;
 pub mod raster;
 pub mod scan;

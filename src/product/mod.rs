@@ -1,0 +1,81 @@
+//! Satellite products as their operators publish them, read into one shape.
+//!
+//! Every reader in this folder (one file per product family) turns the file or files a user
+//! has (a NASA L1B pair, a CSPP SDR set, our own map-grid GeoTIFF, later Landsat, Sentinel-2,
+//! MODIS, FY-3) into a [`Granule`]: the sensor model's bands as physical values (reflectance
+//! 0–1, brightness temperature K, angles °; NaN where the pixel is fill, flagged or bow-tie
+//! deleted), the pixels' geolocation (a map grid or per-pixel latitude/longitude arrays of a
+//! swath), the land/water mask when the product has one, and metadata. The detector takes a
+//! granule whatever the product, so a new sensor is one reader file here plus one model file in
+//! `models/`.
+//!
+//! Readers do I/O and unit conversion only (counts → physical values by the product's own
+//! rules); the physics of detection stays in `detect/`, the geometry of footprints in `scan`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ndarray::ArrayView2;
+
+use crate::raster::{BandBuf, GeoRef, SceneMeta};
+
+/// A product family: which reader made a granule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProductKind {
+    /// Our own map-grid GeoTIFF layout (DESIGN.md "Scene files").
+    GeoTiff,
+    /// NASA LAADS/LANCE VIIRS L1B: `V?P02IMG` (+ `V?P03IMG` geolocation), NetCDF-4.
+    ViirsL1b,
+    /// NOAA/CSPP VIIRS SDR: `SVI01`–`SVI05` (+ `GITCO`/`GIMGO`), HDF5.
+    ViirsSdr,
+}
+
+/// Where the pixels are on the ground.
+#[derive(Debug, Clone)]
+pub enum Geometry {
+    /// A map grid: a geotransform in a CRS (our GeoTIFF layout).
+    Grid(GeoRef),
+    /// A satellite swath in its native geometry: rows are detector lines (scan after scan),
+    /// columns are samples across the scan.
+    Swath(Swath),
+}
+
+/// Per-pixel geolocation of a swath granule.
+#[derive(Debug, Clone)]
+pub struct Swath {
+    /// WGS84 latitude and longitude of each pixel centre, degrees, `[row, col]`; NaN where the
+    /// geolocation file has fill.
+    pub lat: BandBuf,
+    pub lon: BandBuf,
+    /// Detector rows per scan (32 for the VIIRS I-bands): bow-tie and pixel-size patterns repeat
+    /// with this period.
+    pub rows_per_scan: usize,
+}
+
+/// One granule of any product, ready for the detector.
+#[derive(Debug, Clone)]
+pub struct Granule {
+    pub kind: ProductKind,
+    /// Every file the granule was read from (data first, then geolocation).
+    pub files: Vec<PathBuf>,
+    /// Acquisition time (granule start), satellite code as FIRMS writes it (`N`, `N20`, `N21`),
+    /// sensor (`VIIRS`).
+    pub meta: SceneMeta,
+    /// (rows, cols).
+    pub shape: (usize, usize),
+    /// Canonical band name of the sensor model (`I1` … `I5`, `SZA`, `VZA`, `SAA`, `VAA`) →
+    /// physical values, `[row, col]`, NaN where invalid.
+    pub bands: BTreeMap<String, BandBuf>,
+    pub geometry: Geometry,
+    /// Water per pixel from the product's land/water mask (1 water, 0 land), when it has one:
+    /// the detector then tests water by this mask, day and night, instead of by reflectances.
+    pub water: Option<BandBuf<u8>>,
+}
+
+impl Granule {
+    /// The pixels of a band by canonical name.
+    pub fn band(&self, name: &str) -> Option<ArrayView2<'_, f32>> {
+        self.bands.get(name).map(BandBuf::view)
+    }
+}
