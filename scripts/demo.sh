@@ -23,8 +23,8 @@ counties="samples/admin/henan_hua_counties_gcj02.geojson:level=county:code=adcod
 townships="samples/admin/henan_hua_townships_generated_gcj02.geojson:level=township:code=code:name=name:parent=county:crs=gcj02"
 parcels="samples/admin/henan_hua_parcels_generated_gcj02.geojson:level=parcel:code=parcel_id:parent=township:crs=gcj02"
 masks=()
-plants=../shared/data/heatsources/wri_gppd_china_power_plants.csv
-[ -f "$plants" ] && masks=(--mask "$plants:radius_m=1000:reason=power plant")
+plants=samples/heatsources/henan_north_power_plants.csv
+masks=(--mask "$plants:radius_m=1000:reason=power plant")
 "$bin" locate --hotspots "${hotspots[@]}" --admin "$counties" --admin "$townships" \
   --parcels "$parcels" "${masks[@]}" -o out/located.csv 2> >(grep -v "no geometry, skipped" >&2)
 "$bin" rank --hotspots "${hotspots[@]}" --admin "$counties" --admin "$townships" --level county -o out/rank-county.csv
