@@ -14,6 +14,13 @@ pub enum ApiError {
     Unauthorized(String),
     /// 403: the token's role does not reach this unit or action.
     Forbidden(String),
+    /// 403: a write would land in a unit the token does not reach (`unit`; `None`: outside every
+    /// unit). `field` names what placed it (e.g. `position`).
+    OutOfReach {
+        message: String,
+        field: Option<String>,
+        unit: Option<String>,
+    },
     /// 400: a field (query parameter, JSON field, header) is wrong.
     BadField { field: String, message: String },
     /// 400/422: the body as a whole is unusable; `details` lists the problems.
@@ -41,6 +48,23 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 403 for a write that lands outside the caller's scope: in `unit`, or outside every unit.
+    pub fn out_of_reach(field: Option<&str>, unit: Option<String>) -> ApiError {
+        let message = match &unit {
+            Some(u) => format!(
+                "the write lands in unit {u}, outside the scope of this token; nothing was stored"
+            ),
+            None => "the write lands outside every known unit, which only the admin role may \
+                     write; nothing was stored"
+                .to_string(),
+        };
+        ApiError::OutOfReach {
+            message,
+            field: field.map(String::from),
+            unit,
+        }
+    }
+
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::BadField {
             field: field.into(),
@@ -57,6 +81,14 @@ impl IntoResponse for ApiError {
                 serde_json::json!({"error": m, "field": "Authorization"}),
             ),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, serde_json::json!({"error": m})),
+            ApiError::OutOfReach {
+                message,
+                field,
+                unit,
+            } => (
+                StatusCode::FORBIDDEN,
+                serde_json::json!({"error": message, "field": field, "unit": unit}),
+            ),
             ApiError::BadField { field, message } => (
                 StatusCode::BAD_REQUEST,
                 serde_json::json!({"error": format!("`{field}`: {message}"), "field": field}),
@@ -127,6 +159,9 @@ impl From<ServiceError> for ApiError {
                 details: Vec::new(),
             },
             ServiceError::Busy(_) => ApiError::Busy(e.to_string()),
+            ServiceError::Store(crate::store::StoreError::OutOfReach { unit }) => {
+                ApiError::out_of_reach(None, unit)
+            }
             other => ApiError::Internal(crate::service::inbox::chain(&other)),
         }
     }

@@ -75,8 +75,29 @@ pub async fn post(
         };
         ApiError::field(field, e.into_inner().to_string())
     })?;
+    // Which field placed the alert, for a refusal: the position, or the camera's bearing.
+    let placed_by = if a.position.is_some() {
+        "position"
+    } else {
+        "bearing_deg"
+    };
     let alert = resolve(&s, a)?;
-    let report = s.service.ingest_alerts(vec![alert]).await?;
+    // Locate first, then decide: an alert that lands outside the token's reach is refused before
+    // the store is touched (the ingest checks again, in its transaction, the event it would join).
+    let placement = s
+        .service
+        .placer()
+        .place(alert.lon, alert.lat, alert.footprint_m);
+    if let Err(unit) = role.scope().reaches_placement(&placement) {
+        tracing::warn!(
+            role = %role.name(),
+            sensor = %alert.sensor_id,
+            unit = unit.as_deref().unwrap_or("-"),
+            "sensor alert refused: outside the token's scope"
+        );
+        return Err(ApiError::out_of_reach(Some(placed_by), unit));
+    }
+    let report = s.service.ingest_alerts(vec![alert], role.scope()).await?;
     let status = if report.alerts_new > 0 {
         StatusCode::CREATED
     } else {

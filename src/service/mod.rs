@@ -31,7 +31,7 @@ use crate::dispatch::{Clock, SystemClock};
 use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::read::{read_csv, read_geojson, Feed, ReadError, RowWarning};
 use crate::scan::{scan_scene, ModelChoice};
-use crate::store::{IngestBatch, IngestReport, Origin, SensorAlert, Store, StoreError};
+use crate::store::{IngestBatch, IngestReport, Origin, Scope, SensorAlert, Store, StoreError};
 
 /// Why an ingest failed.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +204,15 @@ impl Service {
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestReport, ServiceError> {
+        self.ingest_within(batch, Scope::All).await
+    }
+
+    /// Ingests a batch for a writer whose scope is `reach` (see [`crate::store::TaskStore::ingest_within`]).
+    async fn ingest_within(
+        &self,
+        batch: IngestBatch,
+        reach: Scope,
+    ) -> Result<IngestReport, ServiceError> {
         let store = self.inner.store.clone();
         let placer = self.inner.placer.clone();
         let fuse = self.inner.fuse;
@@ -216,11 +225,15 @@ impl Service {
         // Tasks are created in the ingest transaction, at the service clock's now.
         let (rules, now) = (self.inner.rules.clone(), self.clock().now());
         let report = tokio::task::spawn_blocking(move || {
-            store.ingest_dispatched(&batch, &fuse, placer.as_ref(), &rules, now)
+            store.ingest_within(&batch, &fuse, placer.as_ref(), &rules, now, &reach)
         })
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))?;
-        let report = report.inspect_err(|_| self.metrics().error("store"))?;
+        let report = report.inspect_err(|e| {
+            if !matches!(e, StoreError::OutOfReach { .. }) {
+                self.metrics().error("store")
+            }
+        })?;
         let m = self.metrics();
         if !report.already_ingested {
             if let Some(kind) = kind {
@@ -426,17 +439,23 @@ impl Service {
         self.ingest_feed(&name, &bytes, feed, source).await
     }
 
-    /// Stores sensor alerts and fuses them.
+    /// Stores sensor alerts and fuses them, for a writer whose scope is `reach`: an alert placed,
+    /// or an event it would change, outside `reach` fails with `StoreError::OutOfReach` and
+    /// nothing is stored.
     pub async fn ingest_alerts(
         &self,
         alerts: Vec<SensorAlert>,
+        reach: Scope,
     ) -> Result<IngestReport, ServiceError> {
-        self.ingest(IngestBatch {
-            origin: Origin::Alerts,
-            source: "sensor".into(),
-            hotspots: Vec::new(),
-            alerts,
-        })
+        self.ingest_within(
+            IngestBatch {
+                origin: Origin::Alerts,
+                source: "sensor".into(),
+                hotspots: Vec::new(),
+                alerts,
+            },
+            reach,
+        )
         .await
     }
 

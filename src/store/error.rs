@@ -30,6 +30,10 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The batch would place or change a row outside the writer's scope (`unit`: where it lands;
+    /// `None`: outside every unit). Nothing of the batch is stored: use a token that reaches it.
+    #[error("the write lands in {}, outside the writer's scope", unit.as_deref().map(|u| format!("unit {u}")).unwrap_or_else(|| "no known unit".into()))]
+    OutOfReach { unit: Option<String> },
     /// A stored value cannot be read back (hand-edited database?).
     #[error("store: bad stored value in {table}.{column}: {value}")]
     BadValue {

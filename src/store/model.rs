@@ -122,6 +122,25 @@ pub enum Scope {
     Township(String),
 }
 
+impl Scope {
+    /// Whether a write placed at `p` lies within this scope: a county scope reaches what is
+    /// placed in its county, a township scope what is placed in its township, `All` everything
+    /// (also what lies outside every unit). `Err` names the unit it lands in (`None`: no unit).
+    pub fn reaches_placement(&self, p: &crate::fuse::Placement) -> Result<(), Option<String>> {
+        let (want, got) = match self {
+            Scope::All => return Ok(()),
+            Scope::County(c) => (c, &p.county),
+            Scope::Township(t) => (t, &p.township),
+        };
+        if got.as_deref() == Some(want.as_str()) {
+            Ok(())
+        } else {
+            // The most telling code: the township for a township scope when known, else the county.
+            Err(got.clone().or_else(|| p.county.clone()))
+        }
+    }
+}
+
 /// Filters of `GET /hotspots`.
 #[derive(Debug, Clone)]
 pub struct HotspotQuery {

@@ -124,7 +124,7 @@ impl Store for SqliteStore {
     ) -> Result<IngestReport, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction().ctx("begin")?;
-        let report = ingest_tx(&tx, batch, p, placer, None)?;
+        let report = ingest_tx(&tx, batch, p, placer, None, &Scope::All)?;
         tx.commit().ctx("commit")?;
         Ok(report)
     }
@@ -265,14 +265,23 @@ enum Row {
 }
 
 /// Stores a batch and fuses it; with `dispatch` (rules and the clock's now) every saved event
-/// also gets its task created or updated here, in the same transaction (`tasks.rs`).
+/// also gets its task created or updated here, in the same transaction (`tasks.rs`). Every row
+/// placed and every event changed must lie within `reach` (the writer's scope), else the whole
+/// batch fails with [`StoreError::OutOfReach`] before anything is committed: a county's camera
+/// cannot raise a neighbour's event by fusing into it.
 pub(super) fn ingest_tx(
     tx: &Transaction,
     batch: &IngestBatch,
     p: &FuseParams,
     placer: &dyn Placer,
     dispatch: Option<(&crate::dispatch::TaskRules, DateTime<Utc>)>,
+    reach: &Scope,
 ) -> Result<IngestReport, StoreError> {
+    let within = |pl: &Placement| {
+        reach
+            .reaches_placement(pl)
+            .map_err(|unit| StoreError::OutOfReach { unit })
+    };
     let now = ts(Utc::now());
     let mut report = IngestReport::default();
     let (origin, scene_id, feed_id) = match &batch.origin {
@@ -339,6 +348,7 @@ pub(super) fn ingest_tx(
         for h in &batch.hotspots {
             let footprint_m = h.scan_km.max(h.track_km) * 1000.0;
             let pl = placer.place(h.longitude, h.latitude, footprint_m);
+            within(&pl)?;
             let score = confidence_score(h.confidence);
             let n = ins
                 .execute(params![
@@ -411,6 +421,7 @@ pub(super) fn ingest_tx(
             .ctx("prepare alert insert")?;
         for a in &batch.alerts {
             let pl = placer.place(a.lon, a.lat, a.footprint_m);
+            within(&pl)?;
             let key = format!("{}|{}|{}", a.sensor_id, ts(a.time), a.kind.as_str());
             let n = ins
                 .execute(params![
@@ -496,6 +507,9 @@ pub(super) fn ingest_tx(
         }
         dirty[out.index()] = true;
         links.push((row, out.index()));
+    }
+    for (ev, _) in events.iter().zip(&dirty).filter(|(_, d)| **d) {
+        within(&ev.placement)?;
     }
     for (i, ev) in events.iter_mut().enumerate() {
         if !dirty[i] {

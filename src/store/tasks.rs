@@ -284,6 +284,21 @@ pub trait TaskStore {
         placer: &dyn Placer,
         rules: &TaskRules,
         now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
+        self.ingest_within(batch, fuse, placer, rules, now, &Scope::All)
+    }
+
+    /// [`TaskStore::ingest_dispatched`] for a writer whose scope is `reach`: a row placed, or an
+    /// event changed, outside it fails the whole batch with [`StoreError::OutOfReach`] and
+    /// nothing is stored.
+    fn ingest_within(
+        &self,
+        batch: &IngestBatch,
+        fuse: &FuseParams,
+        placer: &dyn Placer,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+        reach: &Scope,
     ) -> Result<IngestReport, StoreError>;
 
     /// Tasks matching a query, newest first.
@@ -339,17 +354,18 @@ pub trait TaskStore {
 }
 
 impl TaskStore for SqliteStore {
-    fn ingest_dispatched(
+    fn ingest_within(
         &self,
         batch: &IngestBatch,
         fuse: &FuseParams,
         placer: &dyn Placer,
         rules: &TaskRules,
         now: DateTime<Utc>,
+        reach: &Scope,
     ) -> Result<IngestReport, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction().ctx("begin")?;
-        let report = super::sqlite::ingest_tx(&tx, batch, fuse, placer, Some((rules, now)))?;
+        let report = super::sqlite::ingest_tx(&tx, batch, fuse, placer, Some((rules, now)), reach)?;
         tx.commit().ctx("commit")?;
         Ok(report)
     }
