@@ -203,3 +203,51 @@ async fn a_request_that_times_out_is_retried_with_the_same_key() {
     assert_eq!(task_state(&db, 9).0, "notified");
     s.stop().await;
 }
+
+/// A robot bridge being redeployed answers 404 for a while: that is retried like a 5xx (a single
+/// 404 used to give the notice up at once), and the notice arrives once the route is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_answers_404_twice_gets_the_notice_on_the_third_attempt() {
+    let rx = Receiver::start(Mode::NotFoundFor(2)).await;
+    let clock = ManualClock::new(t0());
+    let url = rx.url("/hook/redeploying");
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 5);
+            c.webhooks = vec![webhook("bridge", "410526101", url, WebhookFormat::Json)];
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    insert_task(&db, 5, "410526101", t0());
+
+    for attempt in 1..=2 {
+        let p = pending_after(&s, 1, attempt).await;
+        assert!(p[0].1.contains("HTTP 404: no route yet"), "{p:?}");
+        assert_eq!(task_state(&db, 5).0, "new");
+        clock.advance(chrono::Duration::seconds(61));
+    }
+    eventually(WAIT, "delivered on attempt 3", || async {
+        let (_, v) = s.get("/api/v1/deliveries?status=delivered", ADMIN).await;
+        let rows = v["deliveries"].as_array().cloned().unwrap_or_default();
+        (rows.len() == 1 && rows[0]["attempts"] == 3).then_some(())
+    })
+    .await;
+    let answered: Vec<u16> = rx.seen().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [404, 404, 200]);
+    assert_eq!(rx.ok_counts().values().copied().collect::<Vec<_>>(), [1]);
+    assert_eq!(task_state(&db, 5).0, "notified");
+    let m = s.metrics().await;
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"gave_up\"} 0"),
+        "{m}"
+    );
+    assert!(
+        m.contains("strawfire_notify_attempts_total{outcome=\"retried\"} 2"),
+        "{m}"
+    );
+    s.stop().await;
+}

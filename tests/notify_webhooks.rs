@@ -240,7 +240,7 @@ async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() 
     let db = db_path(s.dir.path());
     insert_task(&db, 2, "410526101", t0());
 
-    // 404 is given up after one attempt; 503 is retried once the clock passes the backoff.
+    // 410 is given up after one attempt; 503 is retried once the clock passes the backoff.
     eventually(WAIT, "first attempts", || async {
         let failed = deliveries(&s, "failed").await;
         let pending = deliveries(&s, "pending").await;
@@ -253,7 +253,7 @@ async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() 
     assert_eq!(failed[0]["attempts"], 1);
     assert_eq!(failed[0]["status"], "failed");
     let err = failed[0]["last_error"].as_str().unwrap();
-    assert!(err.contains("HTTP 404 (not retried)"), "{err}");
+    assert!(err.contains("HTTP 410 (not retried)"), "{err}");
     let pending = deliveries(&s, "pending").await;
     assert_eq!(pending[0]["attempts"], 1);
     assert!(pending[0]["last_error"]

@@ -9,9 +9,12 @@
 //! timeout, so a request still in flight is not claimed and sent a second time.
 //!
 //! What counts as what: 2xx is delivered, unless a chat robot answers 200 with a non-zero
-//! `errcode` (WeCom and DingTalk report bad keys and rate limits that way); 408, 429, 5xx,
-//! connection errors and timeouts are retried with backoff; any other status (a wrong URL, a
-//! revoked robot key) is given up at once, since repeating it cannot help.
+//! `errcode` (WeCom and DingTalk report bad keys and rate limits that way); 5xx, connection
+//! errors, timeouts and the 4xx that say "not now" rather than "never" are retried with
+//! backoff, up to `max_attempts`: 404 (a gateway or robot bridge being redeployed answers 404
+//! until its route is back, so one 404 must not lose a notice), 408, 409, 425 and 429. Any other
+//! status (400 a body the receiver will never take, 401/403 a revoked key, 410 a robot that is
+//! gone, 3xx) is given up at once, since repeating it cannot help.
 //!
 //! Webhook URLs often carry a secret (`?key=` of a robot), so logs and stored errors name the
 //! webhook, never its URL.
@@ -60,7 +63,7 @@ pub fn classify(status: u16, format: WebhookFormat, body: &str) -> AttemptOutcom
                 retry: matches!(code, -1 | 45009 | 130101),
             },
         },
-        408 | 429 | 500..=599 => AttemptOutcome::Failed {
+        404 | 408 | 409 | 425 | 429 | 500..=599 => AttemptOutcome::Failed {
             error: format!("HTTP {status}: {snippet}"),
             retry: true,
         },
@@ -427,10 +430,10 @@ mod tests {
         );
         let retry = |o: AttemptOutcome| matches!(o, Failed { retry: true, .. });
         let give_up = |o: AttemptOutcome| matches!(o, Failed { retry: false, .. });
-        for s in [408, 429, 500, 502, 503, 504] {
+        for s in [404, 408, 409, 425, 429, 500, 502, 503, 504] {
             assert!(retry(classify(s, j, "busy")), "{s}");
         }
-        for s in [301, 400, 401, 403, 404, 410] {
+        for s in [301, 400, 401, 403, 405, 410, 413, 422] {
             assert!(give_up(classify(s, j, "no")), "{s}");
         }
         assert!(retry(classify(

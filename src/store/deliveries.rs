@@ -28,7 +28,7 @@ use crate::notify::Notice;
 pub enum AttemptOutcome {
     /// The receiver answered 2xx.
     Delivered { status: u16 },
-    /// Failed; `retry` false means retrying cannot help (e.g. 404, 401): give up now.
+    /// Failed; `retry` false means retrying cannot help (e.g. 401, 410): give up now.
     Failed { error: String, retry: bool },
 }
 

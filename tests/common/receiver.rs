@@ -1,7 +1,8 @@
 //! A real webhook receiver on loopback (axum, port 0) for the notification tests. It records
 //! every request (idempotency key, notice kind, content type, body) and behaves like a careful
 //! chat-robot bridge: it dedups by `Idempotency-Key`, so a repeat of a key it already took is
-//! answered 200 but not taken again. It can be switched between answering 200, 503, dropping
+//! answered 200 but not taken again. It can be switched between answering 200, 503, 404 a few
+//! times, dropping
 //! every new connection before reading it, holding the first request open, and being down
 //! (nothing listening: connection refused), then back up on the same port.
 
@@ -28,6 +29,8 @@ pub enum Mode {
     Drop,
     /// Takes the first request (it counts as taken) and never answers it; later ones as `Ok`.
     HoldFirst,
+    /// Answers 404 (as a bridge being redeployed does) to the next `n` requests, then as `Ok`.
+    NotFoundFor(u32),
 }
 
 /// One request as the receiver saw it.
@@ -81,7 +84,7 @@ impl Receiver {
             .route("/hook/{name}", post(hook))
             .route(
                 "/gone",
-                post(|| async { (StatusCode::NOT_FOUND, "no such robot") }),
+                post(|| async { (StatusCode::GONE, "no such robot") }),
             )
             .with_state(self.shared.clone());
         let listener = Dropping {
@@ -93,7 +96,7 @@ impl Receiver {
         }));
     }
 
-    /// The URL of a hook path on this receiver (`/hook/<name>` or `/gone`).
+    /// The URL of a hook path on this receiver (`/hook/<name>`, or `/gone`: always 410).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -219,6 +222,18 @@ async fn hook(
         let mut held = sh.held_one.lock().unwrap();
         !std::mem::replace(&mut *held, true)
     };
+    if let Mode::NotFoundFor(n) = mode {
+        let mut m = sh.mode.lock().unwrap();
+        *m = Some(if n > 1 {
+            Mode::NotFoundFor(n - 1)
+        } else {
+            Mode::Ok
+        });
+        drop(m);
+        seen.answered = 404;
+        sh.seen.lock().unwrap().push(seen);
+        return (StatusCode::NOT_FOUND, "no route yet").into_response();
+    }
     if mode == Mode::Unavailable {
         seen.answered = 503;
         sh.seen.lock().unwrap().push(seen);
