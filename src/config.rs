@@ -90,7 +90,11 @@ pub struct InboxConfig {
     /// How often the folder is listed, s.
     pub poll_s: f64,
     /// A file must be unchanged for this long before it is taken (still being copied?), s.
+    /// Writers that pause should write `NAME.part` and rename it (see `service::inbox`).
     pub settle_s: f64,
+    /// A feed whose last row is cut off is held this long (unchanged) before it is taken
+    /// anyway, the cut row reported, s.
+    pub incomplete_wait_s: f64,
 }
 
 impl Default for InboxConfig {
@@ -98,7 +102,8 @@ impl Default for InboxConfig {
         InboxConfig {
             dir: None,
             poll_s: 2.0,
-            settle_s: 1.0,
+            settle_s: 10.0,
+            incomplete_wait_s: 600.0,
         }
     }
 }
@@ -388,6 +393,14 @@ impl Config {
         };
         if self.inbox.poll_s <= 0.0 {
             return Err(bad("inbox.poll_s", "must be > 0"));
+        }
+        for (key, v) in [
+            ("inbox.settle_s", self.inbox.settle_s),
+            ("inbox.incomplete_wait_s", self.inbox.incomplete_wait_s),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(bad(key, "must be a number of seconds >= 0"));
+            }
         }
         if self.limits.scan_workers == 0 {
             return Err(bad("limits.scan_workers", "must be at least 1"));

@@ -1,31 +1,147 @@
-//! The inbox: a folder polled for scene and feed files. A file is taken once its size and
-//! modification time have not changed for `settle_s` (so a half-copied file is not scanned),
-//! ingested, then moved to `done/`, or to `failed/` with `<name>.reason` beside it. Files are
-//! handled one at a time per inbox: scans are bounded by the service's scan slots anyway, and
-//! order of arrival is kept. Polling (not inotify) works the same on network shares.
+//! The inbox: a folder polled for scene and feed files. Only complete files are taken:
+//!
+//! - **Names being written are never taken**: dotfiles and names ending in `.part`, `.tmp`,
+//!   `.partial` or `~`. A writer writes `x.csv.part` (as long and with as many pauses as it
+//!   likes) and renames it to `x.csv` when it is complete; the rename makes it eligible. This
+//!   is the one way that is safe whatever the writer does (README, "Inbox").
+//! - **Settle**: a file is taken once its size and modification time have not changed for
+//!   `settle_s` (default 10 s), for copy jobs that write in place.
+//! - **Feeds are checked for a cut-off end** before they are taken: a CSV whose last line has
+//!   fewer fields than its header and no line end, or a GeoJSON that ends mid-document, is held
+//!   until it changes or has been unchanged for `incomplete_wait_s` (then it is taken, and the
+//!   cut row reported like any bad row). A writer that pauses mid-row longer than `settle_s` no
+//!   longer gets its file split in two. A CSV that has no FIRMS header (the second half of a
+//!   split file) fails naming the header, with a hint to use the `.part` convention.
+//! - **Symlinks are followed** when they point to a regular file: an operator may link a file
+//!   into the inbox. The settle watches the target; the link (not the target, which is not
+//!   ours) moves to `done/` or `failed/`. A symlink to nothing, to a folder or to a FIFO or
+//!   device, and a FIFO or device itself under a scene or feed name, is refused once settled:
+//!   moved to `failed/` with a `.reason` (reading a FIFO could block the inbox forever).
+//! - **What is skipped is reported**: an entry the inbox does not take (an unknown extension, a
+//!   folder) is logged once per name and counted in `strawfire_inbox_skipped_total{reason}`,
+//!   so a file dropped with a wrong name is not ignored in silence.
+//!
+//! A taken file is ingested, then moved to `done/` (with `<name>.warnings` when rows were
+//! skipped), or to `failed/` with `<name>.reason` beside it. Files are handled one at a time
+//! per inbox: scans are bounded by the service's scan slots anyway, and order of arrival is
+//! kept. Polling (not inotify) works the same on network shares.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
-use super::{FileKind, Service};
+use super::{FileKind, Ingested, Service, ServiceError};
+
+/// How the inbox settles and checks files (from `[inbox]`).
+#[derive(Debug, Clone, Copy)]
+pub struct InboxTiming {
+    /// How often the folder is listed.
+    pub poll: Duration,
+    /// How long a file must be unchanged before it is taken.
+    pub settle: Duration,
+    /// How long a feed with a cut-off end is held before it is taken anyway.
+    pub incomplete_wait: Duration,
+}
+
+/// What a name in the inbox is taken for (the naming convention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameClass {
+    /// Still being written (dotfile, `.part`, `.tmp`, `.partial`, `~`): never taken, never
+    /// reported; renaming it into place makes it eligible.
+    InProgress,
+    /// A scene or feed name.
+    Data(FileKind),
+    /// Neither: left where it is, reported once.
+    Other,
+}
+
+/// Classifies a file name (not a path) by the convention in the module doc.
+pub fn name_class(name: &str) -> NameClass {
+    let lower = name.to_ascii_lowercase();
+    if name.starts_with('.')
+        || name.ends_with('~')
+        || [".part", ".tmp", ".partial"]
+            .iter()
+            .any(|s| lower.ends_with(s))
+    {
+        return NameClass::InProgress;
+    }
+    match FileKind::of(Path::new(name)) {
+        Some(kind) => NameClass::Data(kind),
+        None => NameClass::Other,
+    }
+}
+
+/// Why a feed's bytes look cut off (still being written), or `None` when they look complete.
+/// `name` decides the format as the reader does (`.geojson`/`.json` is GeoJSON, else CSV).
+pub fn incomplete_feed(name: &str, bytes: &[u8]) -> Option<String> {
+    let json = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Some("the file is empty".into());
+    }
+    if json {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) if e.is_eof() => Some("the JSON ends before the document does".into()),
+            _ => None,
+        };
+    }
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Some(header_end) = text.iter().position(|&b| b == b'\n') else {
+        return Some("no line end after the header yet".into());
+    };
+    if text.ends_with(b"\n") || text.ends_with(b"\r") {
+        return None;
+    }
+    let last_start = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let fields = |line: &[u8]| -> Option<usize> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line);
+        r.records().next()?.ok().map(|rec| rec.len())
+    };
+    let header = fields(&text[..header_end]).unwrap_or(0);
+    match fields(&text[last_start..]) {
+        Some(n) if n >= header => None,
+        Some(n) => Some(format!(
+            "the last line has {n} of the header's {header} fields and no line end"
+        )),
+        None => Some("the last line is cut off inside a quoted field".into()),
+    }
+}
 
 /// A file seen in the inbox and how it looked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
     len: u64,
     modified: Option<SystemTime>,
-    since: std::time::Instant,
+    since: Instant,
 }
+
+/// What to do with an entry once it has settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    /// Ingest it (a regular file, or a symlink to one).
+    Take(FileKind),
+    /// Move it to `failed/` with this reason, without reading it.
+    Refuse(String),
+}
+
+/// An entry to settle: path, size, modification time, action.
+type Found = (PathBuf, u64, Option<SystemTime>, Action);
+/// An entry left alone: path, metric reason, message.
+type Skipped = (PathBuf, &'static str, String);
 
 /// Watches `dir` until `shutdown` turns true; the file in hand is finished first.
 pub async fn watch_inbox(
     service: Service,
     dir: PathBuf,
-    poll: Duration,
-    settle: Duration,
+    timing: InboxTiming,
     mut shutdown: watch::Receiver<bool>,
 ) {
     for sub in ["done", "failed"] {
@@ -35,49 +151,185 @@ pub async fn watch_inbox(
         }
     }
     let mut seen: HashMap<PathBuf, Seen> = HashMap::new();
+    // Entries already reported (skipped, or held as incomplete): reported again only after
+    // they went away and came back.
+    let mut reported: HashSet<PathBuf> = HashSet::new();
     loop {
         if *shutdown.borrow() {
             return;
         }
         let ready = match list(&dir).await {
-            Ok(files) => ready_files(&mut seen, files, settle),
+            Ok((found, skipped)) => {
+                let present: HashSet<&PathBuf> = found
+                    .iter()
+                    .map(|f| &f.0)
+                    .chain(skipped.iter().map(|s| &s.0))
+                    .collect();
+                reported.retain(|p| present.contains(p));
+                for (path, reason, message) in &skipped {
+                    if reported.insert(path.clone()) {
+                        tracing::warn!("inbox: {} left alone: {message}", path.display());
+                        service.metrics().inbox_skipped(reason);
+                    }
+                }
+                let actions: HashMap<PathBuf, Action> = found
+                    .iter()
+                    .map(|(p, _, _, a)| (p.clone(), a.clone()))
+                    .collect();
+                let files = found.into_iter().map(|(p, l, m, _)| (p, l, m)).collect();
+                ready_files(&mut seen, files, timing.settle)
+                    .into_iter()
+                    .filter_map(|p| actions.get(&p).cloned().map(|a| (p, a)))
+                    .collect()
+            }
             Err(e) => {
                 tracing::error!("inbox {}: cannot list: {e}", dir.display());
                 service.metrics().error("inbox");
                 Vec::new()
             }
         };
-        for path in ready {
+        for (path, action) in ready {
             if *shutdown.borrow() {
                 return;
             }
-            seen.remove(&path);
-            handle(&service, &dir, &path).await;
+            match action {
+                Action::Refuse(why) => {
+                    seen.remove(&path);
+                    tracing::warn!("inbox: {} refused: {why}", path.display());
+                    service.metrics().inbox_skipped("not_a_regular_file");
+                    to_failed(&service, &dir, &path, why).await;
+                }
+                Action::Take(FileKind::Feed) => {
+                    let unchanged_for = seen
+                        .get(&path)
+                        .map_or(Duration::ZERO, |s| s.since.elapsed());
+                    let bytes = match tokio::fs::read(&path).await {
+                        Ok(b) => b,
+                        Err(source) => {
+                            seen.remove(&path);
+                            let e = ServiceError::Io {
+                                path: path.clone(),
+                                source,
+                            };
+                            finish(&service, &dir, &path, Err(e)).await;
+                            continue;
+                        }
+                    };
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    if let Some(why) = incomplete_feed(&name, &bytes) {
+                        if unchanged_for < timing.incomplete_wait {
+                            if reported.insert(path.clone()) {
+                                tracing::info!(
+                                    "inbox: {} held: {why}; taken once complete (or unchanged for {:.0} s)",
+                                    path.display(),
+                                    timing.incomplete_wait.as_secs_f64()
+                                );
+                                service.metrics().inbox_skipped("incomplete");
+                            }
+                            continue;
+                        }
+                        tracing::warn!(
+                            "inbox: {} taken although {why} (unchanged for {:.0} s)",
+                            path.display(),
+                            unchanged_for.as_secs_f64()
+                        );
+                    }
+                    seen.remove(&path);
+                    reported.remove(&path);
+                    let result = service.ingest_feed_bytes(&path, &bytes, "inbox").await;
+                    finish(&service, &dir, &path, result).await;
+                }
+                Action::Take(FileKind::Scene) => {
+                    seen.remove(&path);
+                    let result = service.ingest_scene_file(&path, "inbox").await;
+                    finish(&service, &dir, &path, result).await;
+                }
+            }
         }
         tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
+            _ = tokio::time::sleep(timing.poll) => {}
             _ = shutdown.changed() => {}
         }
     }
 }
 
-async fn list(dir: &Path) -> std::io::Result<Vec<(PathBuf, u64, Option<SystemTime>)>> {
-    let mut out = Vec::new();
+/// The entries of the inbox: those to settle (in name order) and those left alone.
+async fn list(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<Skipped>)> {
+    let (mut found, mut skipped) = (Vec::new(), Vec::new());
     let mut rd = tokio::fs::read_dir(dir).await?;
     while let Some(entry) = rd.next_entry().await? {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name.ends_with(".part") || FileKind::of(&path).is_none() {
+        let file_type = entry.file_type().await?;
+        if file_type.is_dir() && (name == "done" || name == "failed") {
             continue;
         }
-        let meta = entry.metadata().await?;
-        if meta.is_file() {
-            out.push((path, meta.len(), meta.modified().ok()));
+        let kind = match name_class(&name) {
+            NameClass::InProgress => continue,
+            NameClass::Other => {
+                let (reason, message) = if file_type.is_dir() {
+                    (
+                        "folder",
+                        "a folder (the inbox takes files only)".to_string(),
+                    )
+                } else {
+                    (
+                        "unknown_type",
+                        "not a scene (.tif .tiff .img .nc .h5 .hdf .vrt) or feed \
+                         (.csv .txt .geojson .json) name"
+                            .to_string(),
+                    )
+                };
+                skipped.push((path, reason, message));
+                continue;
+            }
+            NameClass::Data(kind) => kind,
+        };
+        let own = tokio::fs::symlink_metadata(&path).await?;
+        let own_modified = own.modified().ok();
+        if file_type.is_symlink() {
+            let target = tokio::fs::read_link(&path)
+                .await
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".into());
+            match tokio::fs::metadata(&path).await {
+                Ok(m) if m.is_file() => {
+                    found.push((path, m.len(), m.modified().ok(), Action::Take(kind)));
+                }
+                Ok(m) => {
+                    let what = if m.is_dir() {
+                        "a folder"
+                    } else {
+                        "a FIFO, socket or device"
+                    };
+                    let why = format!("a symlink to {target}, which is {what}, not a file");
+                    found.push((path, 0, own_modified, Action::Refuse(why)));
+                }
+                Err(e) => {
+                    let why = if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("a symlink to {target}, which does not exist")
+                    } else {
+                        format!("a symlink to {target}, which cannot be followed: {e}")
+                    };
+                    found.push((path, 0, own_modified, Action::Refuse(why)));
+                }
+            }
+        } else if file_type.is_file() {
+            found.push((path, own.len(), own_modified, Action::Take(kind)));
+        } else if file_type.is_dir() {
+            skipped.push((
+                path,
+                "folder",
+                "a folder (the inbox takes files only)".to_string(),
+            ));
+        } else {
+            let why = "not a regular file (a FIFO, socket or device)".to_string();
+            found.push((path, 0, own_modified, Action::Refuse(why)));
         }
     }
-    out.sort();
-    Ok(out)
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((found, skipped))
 }
 
 /// Files unchanged for `settle`, in name order; updates `seen`.
@@ -86,8 +338,8 @@ fn ready_files(
     files: Vec<(PathBuf, u64, Option<SystemTime>)>,
     settle: Duration,
 ) -> Vec<PathBuf> {
-    let now = std::time::Instant::now();
-    let present: std::collections::HashSet<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
+    let now = Instant::now();
+    let present: HashSet<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
     seen.retain(|p, _| present.contains(p));
     let mut ready = Vec::new();
     for (path, len, modified) in files {
@@ -115,9 +367,15 @@ fn ready_files(
     ready
 }
 
-async fn handle(service: &Service, dir: &Path, path: &Path) {
+/// Moves an ingested file to `done/`, a failed one to `failed/` with its reason.
+async fn finish(
+    service: &Service,
+    dir: &Path,
+    path: &Path,
+    result: Result<Ingested, ServiceError>,
+) {
     let name = path.file_name().unwrap_or_default().to_owned();
-    match service.ingest_path(path, "inbox").await {
+    match result {
         Ok(done) => {
             tracing::info!(
                 "inbox: {} ingested: {} new hotspots, {} duplicates{}",
@@ -146,21 +404,34 @@ async fn handle(service: &Service, dir: &Path, path: &Path) {
         Err(e) => {
             tracing::warn!("inbox: {} failed: {e}", path.display());
             service.metrics().error("inbox_failed");
-            let mut target = dir.join("failed").join(&name);
-            match move_file(path, &mut target).await {
-                Ok(()) => {
-                    let reason = chain(&e);
-                    let reason_path = target.with_file_name(format!(
-                        "{}.reason",
-                        target.file_name().unwrap_or_default().to_string_lossy()
-                    ));
-                    let _ = tokio::fs::write(reason_path, reason + "\n").await;
-                }
-                Err(e) => {
-                    tracing::error!("inbox: cannot move {} to failed/: {e}", path.display());
-                    service.metrics().error("inbox");
-                }
+            let mut reason = chain(&e);
+            if let ServiceError::Feed(crate::hotspot::read::ReadError::MissingColumn { .. }) = e {
+                reason.push_str(
+                    " (the second part of a file written in pieces? Write files as \
+                     NAME.part and rename them to NAME when complete)",
+                );
             }
+            to_failed(service, dir, path, reason).await;
+        }
+    }
+}
+
+/// Moves `path` to `failed/` and writes `<name>.reason` beside it.
+async fn to_failed(service: &Service, dir: &Path, path: &Path, reason: String) {
+    let mut target = dir
+        .join("failed")
+        .join(path.file_name().unwrap_or_default());
+    match move_file(path, &mut target).await {
+        Ok(()) => {
+            let reason_path = target.with_file_name(format!(
+                "{}.reason",
+                target.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            let _ = tokio::fs::write(reason_path, reason + "\n").await;
+        }
+        Err(e) => {
+            tracing::error!("inbox: cannot move {} to failed/: {e}", path.display());
+            service.metrics().error("inbox");
         }
     }
 }
@@ -181,10 +452,11 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Moves without overwriting: a second file of the same name gets a `.1`, `.2`, ... suffix.
+/// A symlink moves as the link (`rename` never follows it).
 async fn move_file(from: &Path, to: &mut PathBuf) -> std::io::Result<()> {
     let base = to.clone();
     let mut i = 1;
-    while tokio::fs::try_exists(&*to).await.unwrap_or(false) {
+    while tokio::fs::symlink_metadata(&*to).await.is_ok() {
         *to = base.with_file_name(format!(
             "{}.{i}",
             base.file_name().unwrap_or_default().to_string_lossy()
@@ -210,5 +482,47 @@ mod tests {
         // Gone: forgotten.
         ready_files(&mut seen, vec![], Duration::ZERO);
         assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn names_being_written_are_never_taken() {
+        use NameClass::*;
+        for n in [
+            ".x.csv",
+            "x.csv.part",
+            "X.CSV.PART",
+            "x.csv.tmp",
+            "x.tif.partial",
+            "x.csv~",
+        ] {
+            assert_eq!(name_class(n), InProgress, "{n}");
+        }
+        assert_eq!(name_class("x.csv"), Data(FileKind::Feed));
+        assert_eq!(name_class("x.GeoJSON"), Data(FileKind::Feed));
+        assert_eq!(name_class("x.tif"), Data(FileKind::Scene));
+        assert_eq!(name_class("x.docx"), Other);
+        assert_eq!(name_class("README"), Other);
+    }
+
+    #[test]
+    fn a_feed_cut_off_mid_row_is_incomplete() {
+        let h = "latitude,longitude,acq_date,acq_time\n";
+        let ok = |s: &str| incomplete_feed("f.csv", s.as_bytes());
+        assert_eq!(ok(&format!("{h}35,114,2024-06-05,0556\n")), None);
+        // No final newline but every field there: complete (some writers end so).
+        assert_eq!(ok(&format!("{h}35,114,2024-06-05,0556")), None);
+        assert_eq!(ok(&format!("{h}35,114,2024-06-05,0556\r\n")), None);
+        // A BOM does not count as a field.
+        assert_eq!(ok(&format!("\u{feff}{h}35,114,2024-06-05,0556")), None);
+        let cut = ok(&format!("{h}35,114,2024-06-05,0556\n35.1,114")).unwrap();
+        assert!(cut.contains("2 of the header's 4 fields"), "{cut}");
+        assert!(ok("latitude,longitude,acq_d").is_some());
+        assert!(ok("").is_some() && ok("\n \n").is_some());
+        assert!(ok(&format!("{h}35,114,\"2024-06")).is_some());
+        let json = |s: &str| incomplete_feed("f.geojson", s.as_bytes());
+        assert_eq!(json(r#"{"type":"FeatureCollection","features":[]}"#), None);
+        assert!(json(r#"{"type":"FeatureCollection","features":[{"#).is_some());
+        // Broken, not cut off: taken, and the reader names what is wrong.
+        assert_eq!(json(r#"{"type":]"#), None);
     }
 }

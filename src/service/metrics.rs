@@ -30,6 +30,8 @@ pub struct Metrics {
     /// Deliveries (and outbox rows not yet expanded) still to go out.
     notify_pending: AtomicI64,
     notify_polls: AtomicU64,
+    /// Inbox entries not taken as they are (see `service::inbox`), by reason.
+    inbox_skipped: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -93,6 +95,13 @@ impl Metrics {
     pub fn notify_pending(&self, pending: i64) {
         self.notify_pending.store(pending, Ordering::Relaxed);
         self.notify_polls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An inbox entry was skipped or refused (`reason`: `unknown_type`, `folder`,
+    /// `not_a_regular_file`, `incomplete`).
+    pub fn inbox_skipped(&self, reason: &'static str) {
+        let mut m = self.inbox_skipped.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry(reason).or_default() += 1;
     }
 
     /// Passes of the delivery worker so far (tests wait on it instead of sleeping).
@@ -181,6 +190,21 @@ impl Metrics {
             "strawfire_notify_pending {}",
             self.notify_pending.load(Ordering::Relaxed)
         );
+        t.push_str(
+            "# HELP strawfire_inbox_skipped_total Inbox entries skipped or refused, by reason.\n",
+        );
+        t.push_str("# TYPE strawfire_inbox_skipped_total counter\n");
+        for (reason, n) in self
+            .inbox_skipped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                t,
+                "strawfire_inbox_skipped_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
         t
     }
 }

@@ -433,10 +433,21 @@ impl Service {
             path: path.to_path_buf(),
             source: e,
         })?;
+        self.ingest_feed_bytes(path, &bytes, source).await
+    }
+
+    /// As [`Service::ingest_feed_file`] with the file's bytes already read (the inbox reads
+    /// them once to see that the file is complete, and ingests exactly what it checked).
+    pub async fn ingest_feed_bytes(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
         let name = path.to_string_lossy().into_owned();
         let feed =
-            Service::parse_feed(&name, &bytes).inspect_err(|_| self.metrics().error("feed"))?;
-        self.ingest_feed(&name, &bytes, feed, source).await
+            Service::parse_feed(&name, bytes).inspect_err(|_| self.metrics().error("feed"))?;
+        self.ingest_feed(&name, bytes, feed, source).await
     }
 
     /// Stores sensor alerts and fuses them, for a writer whose scope is `reach`: an alert placed,

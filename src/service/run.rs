@@ -114,8 +114,11 @@ pub async fn start_clocked(
     tasks.spawn(super::inbox::watch_inbox(
         service.clone(),
         inbox,
-        Duration::from_secs_f64(config.inbox.poll_s),
-        Duration::from_secs_f64(config.inbox.settle_s.max(0.0)),
+        super::inbox::InboxTiming {
+            poll: Duration::from_secs_f64(config.inbox.poll_s),
+            settle: Duration::from_secs_f64(config.inbox.settle_s.max(0.0)),
+            incomplete_wait: Duration::from_secs_f64(config.inbox.incomplete_wait_s.max(0.0)),
+        },
         rx.clone(),
     ));
 
