@@ -22,6 +22,8 @@ pub enum Error {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Product(#[from] crate::product::ProductError),
 }
 
 /// Result with the crate [`Error`].

@@ -21,6 +21,15 @@ use ndarray::ArrayView2;
 
 use crate::raster::{BandBuf, GeoRef, SceneMeta};
 
+mod error;
+pub(crate) mod nc;
+mod open;
+pub mod viirs_l1b;
+pub mod write;
+
+pub use error::ProductError;
+pub use open::{identify, open, FileRole, Identified};
+
 /// A product family: which reader made a granule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -73,6 +82,11 @@ pub struct Granule {
     /// Water per pixel from the product's land/water mask (1 water, 0 land), when it has one:
     /// the detector then tests water by this mask, day and night, instead of by reflectances.
     pub water: Option<BandBuf<u8>>,
+    /// Canonical band name → the value a saturated pixel of that band has in this product (the
+    /// largest value the product can encode, e.g. the I4 LUT's maximum, ≈ 362 K in NASA L1B);
+    /// empty when the product does not say. The detector should take a pixel at or above it as
+    /// saturated: the model's `saturation_k` (367 K for I4) lies above what L1B can encode.
+    pub saturation: BTreeMap<String, f32>,
 }
 
 impl Granule {
