@@ -186,8 +186,8 @@ fn main() -> Result<()> {
         .map(|r| Query {
             lon: r.hotspot.longitude,
             lat: r.hotspot.latitude,
-            scan_km: r.hotspot.scan_km,
-            track_km: r.hotspot.track_km,
+            scan_km: r.hotspot.scan_km.unwrap_or(0.375),
+            track_km: r.hotspot.track_km.unwrap_or(0.375),
         })
         .collect();
     let read_h = t.stop();

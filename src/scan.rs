@@ -280,16 +280,16 @@ fn to_hotspot(
     Ok(Hotspot {
         latitude,
         longitude,
-        bt_mir_k: f.bt4_k as f64,
-        bt_tir_k: f.bt5_k as f64,
-        scan_km,
-        track_km,
+        bt_mir_k: Some(f.bt4_k as f64),
+        bt_tir_k: Some(f.bt5_k as f64),
+        scan_km: Some(scan_km),
+        track_km: Some(track_km),
         acq_time,
         satellite: satellite.to_string(),
         instrument: m.instrument.clone(),
         confidence: f.confidence,
         version: m.product_version.clone(),
-        frp_mw: f.frp_mw,
+        frp_mw: Some(f.frp_mw).filter(|v| v.is_finite()),
         daynight: if f.day {
             DayNight::Day
         } else {

@@ -85,7 +85,7 @@ fn variants_fill_the_record_correctly() {
     );
     assert_eq!(
         (h.bt_mir_k, h.bt_tir_k, h.confidence),
-        (313.0, 297.3, Confidence::Percent(48))
+        (Some(313.0), Some(297.3), Confidence::Percent(48))
     );
     assert_eq!(
         modis
@@ -113,7 +113,10 @@ fn variants_fill_the_record_correctly() {
         (h.instrument.as_str(), h.satellite.as_str()),
         ("VIIRS", "N20")
     );
-    assert_eq!((h.bt_mir_k, h.bt_tir_k, h.frp_mw), (323.51, 300.39, 37.9));
+    assert_eq!(
+        (h.bt_mir_k, h.bt_tir_k, h.frp_mw),
+        (Some(323.51), Some(300.39), Some(37.9))
+    );
     assert_eq!(
         (h.confidence, h.daynight, h.fire_type),
         (Confidence::Nominal, DayNight::Night, Some(0))

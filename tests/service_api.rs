@@ -37,7 +37,7 @@ async fn scene_and_firms_file_are_read_back_and_repeats_change_nothing() {
     for (f, h) in got.iter().zip(&expected.hotspots) {
         let p = &f["properties"];
         assert!((p["latitude"].as_f64().unwrap() - h.latitude).abs() < 1e-9);
-        assert!((p["frp"].as_f64().unwrap() - h.frp_mw).abs() < 1e-9);
+        assert!((p["frp"].as_f64().unwrap() - h.frp_mw.unwrap()).abs() < 1e-9);
         assert_eq!(p["row"].as_u64().unwrap() as usize, h.row.unwrap());
         assert_eq!(p["county"], "410526");
     }

@@ -144,7 +144,7 @@
         });
         m.bindPopup("<b>hotspot " + SF.esc(p.id) + "</b><br>" + SF.esc(p.acq_datetime) + " (" + ago(p.acq_datetime) + ")<br>" +
           SF.esc(p.satellite) + " " + SF.esc(p.instrument) + ", confidence " + SF.esc(p.confidence) +
-          ", FRP " + SF.esc(p.frp) + " MW<br>" + unitName(p.township || p.county) +
+          ", FRP " + (p.frp == null ? "unknown" : SF.esc(p.frp) + " MW") + "<br>" + unitName(p.township || p.county) +
           (p.parcel ? "<br>parcel " + SF.esc(p.parcel) : "") + (p.mask ? "<br>mask: " + SF.esc(p.mask) : ""));
         m.addTo(layers.hotspots);
       }

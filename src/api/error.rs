@@ -158,6 +158,11 @@ impl From<ServiceError> for ApiError {
                 message: r.to_string(),
                 details: Vec::new(),
             },
+            ServiceError::FeedRow { .. } => ApiError::BadBody {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: crate::service::inbox::chain(&e),
+                details: Vec::new(),
+            },
             ServiceError::Busy(_) => ApiError::Busy(e.to_string()),
             ServiceError::Store(crate::store::StoreError::OutOfReach { unit }) => {
                 ApiError::out_of_reach(None, unit)

@@ -120,13 +120,10 @@ pub fn read_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<Feed>> {
 /// The matcher query of a hotspot: its centre and pixel size (nominal size when the feed has
 /// none: 375 m VIIRS, 1 km MODIS).
 pub fn query_of(h: &strawfire::hotspot::Hotspot) -> Query {
-    let nominal_km = if h.is_modis() { 1.0 } else { 0.375 };
-    let size = |v: f64| {
-        if v.is_finite() && v > 0.0 {
-            v
-        } else {
-            nominal_km
-        }
+    let nominal_km = h.nominal_pixel_km();
+    let size = |v: Option<f64>| {
+        v.filter(|v| v.is_finite() && *v > 0.0)
+            .unwrap_or(nominal_km)
     };
     Query {
         lon: h.longitude,

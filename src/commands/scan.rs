@@ -128,8 +128,8 @@ pub fn summary_text(scene: &std::path::Path, r: &ScanResult) -> String {
         s.clear_land, pct(s.clear_land), s.cloud, pct(s.cloud), s.water, pct(s.water),
         s.fill, pct(s.fill), s.unknown, s.glint, s.not_processed, s.day_pixels, s.night_pixels
     ));
-    // `+ 0.0`: an empty f64 sum is −0.0.
-    let frp: f64 = r.hotspots.iter().map(|h| h.frp_mw).sum::<f64>() + 0.0;
+    // `+ 0.0`: an empty f64 sum is −0.0. A fire without FRP adds nothing to the known total.
+    let frp: f64 = r.hotspots.iter().filter_map(|h| h.frp_mw).sum::<f64>() + 0.0;
     t.push_str(&format!(
         "  fires: {} (high {}, nominal {}, low {}), total FRP {:.1} MW\n",
         s.fires(),

@@ -449,14 +449,17 @@ fn parse_row(
         }
         Ok(v)
     };
-    // Optional measurements: empty is NaN (unknown); text that is not a number is an error.
-    let measure = |i: Option<usize>| -> Result<f64, RowError> {
-        match i {
-            None => Ok(f64::NAN),
-            Some(i) if get(i).is_empty() => Ok(f64::NAN),
-            Some(i) => get(i)
-                .parse()
-                .map_err(|_| (name(i), format!("`{}` is not a number", get(i)))),
+    // Measurements: a missing column, an empty field or `NaN` is unknown (`None`, stored as
+    // NULL); text that is not a number, or an infinity, is an error naming the field.
+    let measure = |i: Option<usize>| -> Result<Option<f64>, RowError> {
+        let Some(i) = i else { return Ok(None) };
+        let v = get(i);
+        if v.is_empty() || v.eq_ignore_ascii_case("nan") {
+            return Ok(None);
+        }
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err((name(i), format!("`{v}` is not a number"))),
         }
     };
     let latitude = number(cols.lat, -90.0, 90.0)?;
@@ -627,6 +630,28 @@ mod tests {
             "{}",
             msgs[2]
         );
+    }
+
+    #[test]
+    fn empty_and_nan_measurements_are_unknown_and_infinities_refused() {
+        let f = csv(&format!(
+            "{HEADER}35.5,114.5,,,,2024-06-05,0556,N,VIIRS,n,2.0NRT,,,D\n\
+             35.6,114.6,NaN,nan,NAN,2024-06-05,0556,N,VIIRS,n,2.0NRT,NaN,NaN,D\n\
+             35.7,114.7,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n,2.0NRT,290,inf,D\n"
+        ));
+        assert_eq!(f.rows.len(), 2, "{:?}", f.warnings);
+        for r in &f.rows {
+            let h = &r.hotspot;
+            assert_eq!(
+                (h.bt_mir_k, h.bt_tir_k, h.scan_km, h.track_km, h.frp_mw),
+                (None, None, None, None, None)
+            );
+            // No pixel size: the nominal VIIRS pixel.
+            assert_eq!(h.footprint_m(), 375.0);
+        }
+        assert_eq!(f.warnings.len(), 1);
+        assert_eq!(f.warnings[0].line, 4);
+        assert_eq!(f.warnings[0].field.as_deref(), Some("frp"));
     }
 
     #[test]

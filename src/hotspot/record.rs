@@ -64,12 +64,16 @@ pub struct Hotspot {
     pub latitude: f64,
     pub longitude: f64,
     /// Mid-infrared brightness temperature, K (`bright_ti4` VIIRS, `brightness` MODIS).
-    pub bt_mir_k: f64,
+    ///
+    /// The measurements are `None` when unknown: real FIRMS and CSPP files have empty or `NaN`
+    /// fields (empty FRP most often), and such a row is still a fire the feed saw. `None` is
+    /// stored as NULL, written as `null` in JSON and as an empty CSV field; never a made-up 0.
+    pub bt_mir_k: Option<f64>,
     /// Thermal-infrared brightness temperature, K (`bright_ti5` VIIRS, `bright_t31` MODIS).
-    pub bt_tir_k: f64,
+    pub bt_tir_k: Option<f64>,
     /// Pixel size across and along track, km (FIRMS `scan`, `track`).
-    pub scan_km: f64,
-    pub track_km: f64,
+    pub scan_km: Option<f64>,
+    pub track_km: Option<f64>,
     /// Acquisition time, UTC (FIRMS `acq_date` + `acq_time`).
     pub acq_time: DateTime<Utc>,
     /// FIRMS satellite code: `N`, `N20`, `N21`, `Terra`, `Aqua`, ...
@@ -79,7 +83,7 @@ pub struct Hotspot {
     pub confidence: Confidence,
     pub version: String,
     /// Fire radiative power, MW.
-    pub frp_mw: f64,
+    pub frp_mw: Option<f64>,
     pub daynight: DayNight,
     /// FIRMS `type`: 0 vegetation, 1 volcano, 2 static land source, 3 offshore, when given.
     pub fire_type: Option<u8>,
@@ -94,6 +98,27 @@ impl Hotspot {
         self.instrument.eq_ignore_ascii_case("MODIS")
     }
 
+    /// The pixel's larger side, m: the measured `scan`/`track` when known (and positive),
+    /// otherwise the instrument's nominal pixel at nadir (MODIS 1 km, VIIRS 375 m). Fusion and
+    /// placement need a footprint even when the feed left the pixel size empty.
+    pub fn footprint_m(&self) -> f64 {
+        let known = |v: Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
+        match (known(self.scan_km), known(self.track_km)) {
+            (Some(s), Some(t)) => s.max(t) * 1000.0,
+            (Some(v), None) | (None, Some(v)) => v * 1000.0,
+            (None, None) => self.nominal_pixel_km() * 1000.0,
+        }
+    }
+
+    /// The instrument's nominal pixel size at nadir, km (MODIS 1, VIIRS I-band 0.375).
+    pub fn nominal_pixel_km(&self) -> f64 {
+        if self.is_modis() {
+            1.0
+        } else {
+            0.375
+        }
+    }
+
     /// The fixture the store's unit tests share: a nominal NOAA-20 VIIRS night detection of
     /// 3 MW at (lon, lat) and time `t`, 0.39 × 0.36 km.
     #[cfg(test)]
@@ -101,16 +126,16 @@ impl Hotspot {
         Hotspot {
             latitude: lat,
             longitude: lon,
-            bt_mir_k: 330.0,
-            bt_tir_k: 290.0,
-            scan_km: 0.39,
-            track_km: 0.36,
+            bt_mir_k: Some(330.0),
+            bt_tir_k: Some(290.0),
+            scan_km: Some(0.39),
+            track_km: Some(0.36),
             acq_time: t,
             satellite: "N20".into(),
             instrument: "VIIRS".into(),
             confidence: Confidence::Nominal,
             version: "2.0NRT".into(),
-            frp_mw: 3.0,
+            frp_mw: Some(3.0),
             daynight: DayNight::Night,
             fire_type: None,
             row: None,

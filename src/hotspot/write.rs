@@ -54,20 +54,22 @@ pub const MODIS_HEADER: [&str; 16] = [
 
 fn fields(h: &Hotspot) -> [String; 16] {
     let opt = |v: Option<usize>| v.map(|v| v.to_string()).unwrap_or_default();
+    // An unknown measurement is an empty field (FIRMS files write it so), never `NaN` or 0.
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
     [
         format!("{:.5}", h.latitude),
         format!("{:.5}", h.longitude),
-        format!("{:.2}", h.bt_mir_k),
-        format!("{:.2}", h.scan_km),
-        format!("{:.2}", h.track_km),
+        num(h.bt_mir_k),
+        num(h.scan_km),
+        num(h.track_km),
         h.acq_time.format("%Y-%m-%d").to_string(),
         h.acq_time.format("%H%M").to_string(),
         h.satellite.clone(),
         h.instrument.clone(),
         h.confidence.as_firms(),
         h.version.clone(),
-        format!("{:.2}", h.bt_tir_k),
-        format!("{:.2}", h.frp_mw),
+        num(h.bt_tir_k),
+        num(h.frp_mw),
         h.daynight.as_firms().to_string(),
         opt(h.row),
         opt(h.col),
@@ -102,6 +104,7 @@ pub fn write_geojson<W: Write>(mut out: W, hotspots: &[Hotspot]) -> std::io::Res
                 let value = match *k {
                     "acq_date" | "acq_time" | "satellite" | "instrument" | "confidence"
                     | "version" | "daynight" => serde_json::Value::String(v),
+                    // An empty field (unknown measurement, no row/col) is `null`.
                     _ => v
                         .parse::<f64>()
                         .ok()
@@ -121,4 +124,32 @@ pub fn write_geojson<W: Write>(mut out: W, hotspots: &[Hotspot]) -> std::io::Res
     let fc = serde_json::json!({"type": "FeatureCollection", "features": features});
     serde_json::to_writer(&mut out, &fc)?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn unknown_measurements_are_empty_in_csv_and_null_in_geojson() {
+        let t = chrono::Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 0).unwrap();
+        let h = Hotspot {
+            frp_mw: None,
+            bt_tir_k: None,
+            scan_km: None,
+            ..Hotspot::test_viirs(114.5, 35.5, t)
+        };
+        let mut csv = Vec::new();
+        write_csv(&mut csv, std::slice::from_ref(&h)).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!((row[2], row[3], row[11], row[12]), ("330.00", "", "", ""));
+        let mut json = Vec::new();
+        write_geojson(&mut json, &[h]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let p = &v["features"][0]["properties"];
+        assert!(p["frp"].is_null() && p["bright_ti5"].is_null() && p["scan"].is_null());
+        assert_eq!(p["bright_ti4"], 330.0);
+    }
 }

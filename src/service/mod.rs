@@ -56,6 +56,17 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+    /// A feed row was refused by the store for a reason other than a duplicate key: nothing
+    /// of the feed was stored. Fix the row named here.
+    #[error("{name}: {unit} {line}: the store refused the row")]
+    FeedRow {
+        name: String,
+        /// `line` (CSV) or `feature` (GeoJSON).
+        unit: &'static str,
+        line: u64,
+        #[source]
+        source: Box<StoreError>,
+    },
     /// Too many scenes are waiting for a scan: retry later.
     #[error("{0} scenes are waiting for a scan; retry later")]
     Busy(usize),
@@ -385,11 +396,7 @@ impl Service {
     /// Parses a FIRMS CSV or GeoJSON feed (`name` decides: `.geojson`/`.json` is GeoJSON).
     pub fn parse_feed(name: &str, bytes: &[u8]) -> Result<Feed, ReadError> {
         let path = Path::new(name);
-        let json = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
-        if json {
+        if is_json_name(name) {
             read_geojson(path, bytes)
         } else {
             read_csv(path, bytes)
@@ -405,6 +412,13 @@ impl Service {
         source: &str,
     ) -> Result<Ingested, ServiceError> {
         let sha = sha256_hex(bytes);
+        // The file line (or feature) of each row, to name a row the store refuses.
+        let lines: Vec<u64> = feed.rows.iter().map(|r| r.line).collect();
+        let unit = if is_json_name(name) {
+            "feature"
+        } else {
+            "line"
+        };
         let batch = IngestBatch {
             origin: Origin::Feed {
                 sha256: sha.clone(),
@@ -415,7 +429,15 @@ impl Service {
             hotspots: feed.rows.into_iter().map(|r| r.hotspot).collect(),
             alerts: Vec::new(),
         };
-        let report = self.ingest(batch).await?;
+        let report = self.ingest(batch).await.map_err(|e| match e {
+            ServiceError::Store(source @ StoreError::Row { index, .. }) => ServiceError::FeedRow {
+                name: name.to_string(),
+                unit,
+                line: lines.get(index.wrapping_sub(1)).copied().unwrap_or(0),
+                source: Box::new(source),
+            },
+            other => other,
+        })?;
         Ok(Ingested {
             sha256: Some(sha),
             report,
@@ -478,6 +500,14 @@ impl Service {
             _ => self.ingest_scene_file(path, source).await,
         }
     }
+}
+
+/// True when a feed's name says GeoJSON (`.geojson`, `.json`); otherwise it is FIRMS CSV.
+fn is_json_name(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"))
 }
 
 /// What a file in the inbox or on the command line is taken for.

@@ -211,9 +211,10 @@ impl DeliveryStore for SqliteStore {
             for hook in &hooks {
                 done.deliveries += tx
                     .execute(
-                        "INSERT OR IGNORE INTO deliveries
+                        "INSERT INTO deliveries
                            (outbox_id, webhook, idempotency_key, attempts, next_attempt_at)
-                         VALUES (?1, ?2, ?3, 0, ?4)",
+                         VALUES (?1, ?2, ?3, 0, ?4)
+                         ON CONFLICT(idempotency_key) DO NOTHING",
                         params![id, hook, format!("{key}:{hook}"), ts(now)],
                     )
                     .ctx("insert delivery")?;

@@ -34,6 +34,17 @@ pub enum StoreError {
     /// `None`: outside every unit). Nothing of the batch is stored: use a token that reaches it.
     #[error("the write lands in {}, outside the writer's scope", unit.as_deref().map(|u| format!("unit {u}")).unwrap_or_else(|| "no known unit".into()))]
     OutOfReach { unit: Option<String> },
+    /// One row of a batch broke a constraint other than its key (a duplicate is not an
+    /// error: it is counted). The whole batch is rolled back; fix the row named here (`index`
+    /// is 1-based in the batch; the service names the file line or request row) and send again.
+    #[error("store: {what} {index} of the batch (key `{key}`) refused")]
+    Row {
+        what: &'static str,
+        index: usize,
+        key: String,
+        #[source]
+        source: rusqlite::Error,
+    },
     /// A stored value cannot be read back (hand-edited database?).
     #[error("store: bad stored value in {table}.{column}: {value}")]
     BadValue {

@@ -199,6 +199,46 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX scene_coverage_unit ON scene_coverage(unit);
     ",
+    // 4: a hotspot's measurements may be unknown. Real FIRMS and CSPP rows have empty or NaN
+    // `frp`, `bright_ti4`, `bright_ti5`, `scan`, `track`; under NOT NULL such a row could not be
+    // stored (and `INSERT OR IGNORE` then dropped it as if it were a duplicate). SQLite cannot
+    // drop a NOT NULL in place: the table is rebuilt (new table, rows copied with their ids,
+    // old table dropped, new one renamed, indexes made again), all in this migration's
+    // transaction. No table references `hotspots`, so foreign keys stay on throughout.
+    "
+    CREATE TABLE hotspots_v4 (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        origin TEXT NOT NULL,
+        scene_id INTEGER REFERENCES scenes(id),
+        feed_id INTEGER REFERENCES feeds(id),
+        lat REAL NOT NULL, lon REAL NOT NULL,
+        acq_time INTEGER NOT NULL,
+        satellite TEXT NOT NULL, instrument TEXT NOT NULL,
+        confidence TEXT NOT NULL, confidence_score REAL NOT NULL,
+        version TEXT NOT NULL,
+        bt_mir_k REAL, bt_tir_k REAL,
+        scan_km REAL, track_km REAL,
+        frp_mw REAL, daynight TEXT NOT NULL, fire_type INTEGER,
+        row INTEGER, col INTEGER,
+        county TEXT, township TEXT, village TEXT, parcel TEXT, mask TEXT,
+        event_id INTEGER REFERENCES events(id)
+    );
+    INSERT INTO hotspots_v4 (id, key, origin, scene_id, feed_id, lat, lon, acq_time, satellite,
+        instrument, confidence, confidence_score, version, bt_mir_k, bt_tir_k, scan_km, track_km,
+        frp_mw, daynight, fire_type, row, col, county, township, village, parcel, mask, event_id)
+    SELECT id, key, origin, scene_id, feed_id, lat, lon, acq_time, satellite,
+        instrument, confidence, confidence_score, version, bt_mir_k, bt_tir_k, scan_km, track_km,
+        frp_mw, daynight, fire_type, row, col, county, township, village, parcel, mask, event_id
+    FROM hotspots;
+    DROP TABLE hotspots;
+    ALTER TABLE hotspots_v4 RENAME TO hotspots;
+    CREATE INDEX hotspots_acq_time ON hotspots(acq_time);
+    CREATE INDEX hotspots_lat_lon ON hotspots(lat, lon);
+    CREATE INDEX hotspots_county ON hotspots(county);
+    CREATE INDEX hotspots_township ON hotspots(township);
+    CREATE INDEX hotspots_event ON hotspots(event_id);
+    ",
 ];
 
 /// Brings the schema to the newest version.
@@ -227,6 +267,80 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A version-3 store with a hotspot linked to an event is rebuilt by migration 4: the row
+    /// keeps its id, values and link, every index is there again, the key is still unique, and
+    /// a row with unknown measurements can now be stored.
+    #[test]
+    fn migration_4_keeps_hotspots_and_indexes_and_allows_unknown_measurements() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO events (id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
+               satellite_confidence, camera_confidence, confidence, sightings, updated_at)
+             VALUES (7, 114.5, 35.2, 375, 7200, 7200, '[]', 'satellite', 0.6, 0, 0.6, 1, 0);
+             INSERT INTO hotspots (id, key, origin, lat, lon, acq_time, satellite, instrument,
+               confidence, confidence_score, version, bt_mir_k, bt_tir_k, scan_km, track_km,
+               frp_mw, daynight, county, event_id)
+             VALUES (42, 'k1', 'feed', 35.2, 114.5, 7200, 'N20', 'VIIRS', 'n', 0.6, '2.0NRT',
+               330, 290, 0.39, 0.36, 3.5, 'N', '410526', 7);",
+        )
+        .unwrap();
+        let null_insert = |c: &Connection, key: &str| {
+            c.execute(
+                "INSERT INTO hotspots (key, origin, lat, lon, acq_time, satellite, instrument,
+                   confidence, confidence_score, version, daynight)
+                 VALUES (?1, 'feed', 35.3, 114.6, 7200, 'N20', 'VIIRS', 'n', 0.6, '2.0NRT', 'N')",
+                [key],
+            )
+        };
+        assert!(null_insert(&conn, "k0").is_err(), "version 3 refuses NULLs");
+        migrate(&mut conn).unwrap();
+        let (id, frp, event, county): (i64, f64, i64, String) = conn
+            .query_row(
+                "SELECT id, frp_mw, event_id, county FROM hotspots WHERE key = 'k1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((id, frp, event, county.as_str()), (42, 3.5, 7, "410526"));
+        null_insert(&conn, "k2").unwrap();
+        let frp: Option<f64> = conn
+            .query_row("SELECT frp_mw FROM hotspots WHERE key = 'k2'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(frp, None);
+        assert!(null_insert(&conn, "k2").is_err(), "the key stays unique");
+        let mut indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'hotspots' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        indexes.sort();
+        assert_eq!(
+            indexes,
+            [
+                "hotspots_acq_time",
+                "hotspots_county",
+                "hotspots_event",
+                "hotspots_lat_lon",
+                "hotspots_township"
+            ]
+        );
+        let fk: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
+    }
 
     #[test]
     fn a_version_1_store_is_migrated_with_its_events_indexed() {

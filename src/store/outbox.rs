@@ -13,8 +13,10 @@ pub fn enqueue(tx: &Transaction, notice: &Notice, now: i64) -> Result<bool, Stor
     let json = serde_json::to_string(notice).expect("a notice serialises");
     let n = tx
         .execute(
-            "INSERT OR IGNORE INTO outbox (key, task_id, unit, county, kind, notice, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            // Once per key; any other constraint failure is an error, never ignored.
+            "INSERT INTO outbox (key, task_id, unit, county, kind, notice, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(key) DO NOTHING",
             params![
                 notice.key(),
                 notice.task_id,

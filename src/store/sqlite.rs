@@ -338,21 +338,25 @@ pub(super) fn ingest_tx(
     {
         let mut ins = tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO hotspots (key, origin, scene_id, feed_id, lat, lon, acq_time, satellite,
+                // Only an earlier row with the same key makes a duplicate; any other constraint
+                // failure is an error naming the row (never `OR IGNORE`, which hid NULLs).
+                "INSERT INTO hotspots (key, origin, scene_id, feed_id, lat, lon, acq_time, satellite,
                    instrument, confidence, confidence_score, version, bt_mir_k, bt_tir_k, scan_km, track_km,
                    frp_mw, daynight, fire_type, row, col, county, township, village, parcel, mask)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+                 ON CONFLICT(key) DO NOTHING",
             )
             .ctx("prepare hotspot insert")?;
-        for h in &batch.hotspots {
-            let footprint_m = h.scan_km.max(h.track_km) * 1000.0;
+        for (index, h) in batch.hotspots.iter().enumerate() {
+            let footprint_m = h.footprint_m();
             let pl = placer.place(h.longitude, h.latitude, footprint_m);
             within(&pl)?;
             let score = confidence_score(h.confidence);
+            let key = hotspot_key(h);
             let n = ins
                 .execute(params![
-                    hotspot_key(h),
+                    key,
                     origin,
                     scene_id,
                     feed_id,
@@ -379,7 +383,12 @@ pub(super) fn ingest_tx(
                     pl.parcel,
                     pl.mask,
                 ])
-                .ctx("insert hotspot")?;
+                .map_err(|source| StoreError::Row {
+                    what: "hotspot",
+                    index: index + 1,
+                    key: key.clone(),
+                    source,
+                })?;
             if n == 0 {
                 report.hotspots_duplicate += 1;
                 continue;
@@ -405,7 +414,7 @@ pub(super) fn ingest_tx(
                     lat: h.latitude,
                     time: h.acq_time,
                     footprint_m,
-                    frp_mw: Some(h.frp_mw),
+                    frp_mw: h.frp_mw,
                     confidence: score,
                 },
                 Row::Hotspot(id),
@@ -414,12 +423,13 @@ pub(super) fn ingest_tx(
         }
         let mut ins = tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO sensor_alerts (key, sensor_id, time, lon, lat, footprint_m, kind,
+                "INSERT INTO sensor_alerts (key, sensor_id, time, lon, lat, footprint_m, kind,
                    confidence, image_url, county, township, village, parcel, mask, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT(key) DO NOTHING",
             )
             .ctx("prepare alert insert")?;
-        for a in &batch.alerts {
+        for (index, a) in batch.alerts.iter().enumerate() {
             let pl = placer.place(a.lon, a.lat, a.footprint_m);
             within(&pl)?;
             let key = format!("{}|{}|{}", a.sensor_id, ts(a.time), a.kind.as_str());
@@ -441,7 +451,12 @@ pub(super) fn ingest_tx(
                     pl.mask,
                     now
                 ])
-                .ctx("insert alert")?;
+                .map_err(|source| StoreError::Row {
+                    what: "alert",
+                    index: index + 1,
+                    key: key.clone(),
+                    source,
+                })?;
             if n == 0 {
                 report.alerts_duplicate += 1;
                 continue;
@@ -890,9 +905,81 @@ mod tests {
 
     fn hotspot(lon: f64, lat: f64, t: DateTime<Utc>, frp: f64) -> Hotspot {
         Hotspot {
-            frp_mw: frp,
+            frp_mw: Some(frp),
             ..Hotspot::test_viirs(lon, lat, t)
         }
+    }
+
+    /// A row with unknown measurements is stored with NULLs and read back as `None`; only a
+    /// second row with its key is a duplicate; a row refused by any other constraint fails the
+    /// whole batch naming the row, and nothing of the batch is written.
+    #[test]
+    fn unknown_measurements_are_stored_and_other_failures_name_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let t = Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 0).unwrap();
+        let unknown = Hotspot {
+            bt_mir_k: None,
+            bt_tir_k: None,
+            scan_km: None,
+            track_km: None,
+            frp_mw: None,
+            ..Hotspot::test_viirs(114.5, 35.5, t)
+        };
+        let batch = |sha: &str, hs: Vec<Hotspot>| IngestBatch {
+            origin: Origin::Feed {
+                sha256: sha.into(),
+                name: "f.csv".into(),
+                rows: hs.len(),
+            },
+            source: "test".into(),
+            hotspots: hs,
+            alerts: Vec::new(),
+        };
+        let p = FuseParams::default();
+        let r = store
+            .ingest(&batch("a", vec![unknown.clone()]), &p, &NoPlacer)
+            .unwrap();
+        assert_eq!(
+            (r.hotspots_new, r.hotspots_duplicate, r.events_new),
+            (1, 0, 1)
+        );
+        let back = store.hotspots(&HotspotQuery::default()).unwrap();
+        assert_eq!(back[0].hotspot, unknown);
+        let ev = store.events(&EventQuery::default()).unwrap();
+        assert_eq!(ev[0].event.max_frp_mw, None);
+        assert_eq!(ev[0].event.footprint_m, 375.0);
+        let r = store
+            .ingest(&batch("b", vec![unknown.clone()]), &p, &NoPlacer)
+            .unwrap();
+        assert_eq!((r.hotspots_new, r.hotspots_duplicate), (0, 1));
+
+        // Any other constraint: here a trigger stands in for one.
+        store
+            .writer
+            .lock()
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER no_far_north BEFORE INSERT ON hotspots WHEN NEW.lat > 80
+                 BEGIN SELECT RAISE(ABORT, 'too far north'); END;",
+            )
+            .unwrap();
+        let good = Hotspot::test_viirs(114.6, 35.6, t);
+        let bad = Hotspot::test_viirs(114.6, 85.0, t);
+        let err = store
+            .ingest(&batch("c", vec![good, bad]), &p, &NoPlacer)
+            .unwrap_err();
+        match &err {
+            StoreError::Row { what, index, .. } => assert_eq!((*what, *index), ("hotspot", 2)),
+            other => panic!("{other}"),
+        }
+        assert!(err.to_string().contains("hotspot 2 of the batch"), "{err}");
+        let c = store.counts().unwrap();
+        assert_eq!(
+            (c.hotspots, c.feeds),
+            (1, 2),
+            "nothing of the failed batch is written"
+        );
     }
 
     /// The store's per-sighting candidate search gives the events of the pure fuse over all
@@ -925,7 +1012,7 @@ mod tests {
                     lat: h.latitude,
                     time: h.acq_time,
                     footprint_m: 390.0,
-                    frp_mw: Some(h.frp_mw),
+                    frp_mw: h.frp_mw,
                     confidence: 0.6,
                 };
                 fuse(&mut oracle, &s, &p, &NoPlacer);
