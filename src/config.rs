@@ -56,6 +56,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     pub notify: NotifyConfig,
     pub rank: RankConfig,
+    /// Language and time zone of what users read (`[ui]`).
+    pub ui: UiConfig,
 }
 
 impl Default for Config {
@@ -77,7 +79,41 @@ impl Default for Config {
             webhooks: Vec::new(),
             notify: NotifyConfig::default(),
             rank: RankConfig::default(),
+            ui: UiConfig::default(),
         }
+    }
+}
+
+/// What users read (`[ui]`): the language of the pages, chat messages and reports, and the time
+/// zone their times are shown in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    /// `zh-CN` (default) or `en`. The pages have a switch as well (kept per browser).
+    pub lang: String,
+    /// An IANA zone name (default `Asia/Shanghai`, shown as 北京时间); see
+    /// [`crate::i18n::zone`] for the names known.
+    pub time_zone: String,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            lang: "zh-CN".into(),
+            time_zone: "Asia/Shanghai".into(),
+        }
+    }
+}
+
+impl UiConfig {
+    /// The language (validated at load; the default for a value that was never validated).
+    pub fn lang(&self) -> crate::i18n::Lang {
+        crate::i18n::Lang::parse(&self.lang).unwrap_or_default()
+    }
+
+    /// The zone (validated at load; the default for a value that was never validated).
+    pub fn zone(&self) -> crate::i18n::Zone {
+        crate::i18n::Zone::parse(&self.time_zone).unwrap_or_default()
     }
 }
 
@@ -474,6 +510,13 @@ impl Config {
         if !(-12..=14).contains(&self.rank.utc_offset_h) {
             return Err(bad("rank.utc_offset_h", "hours between -12 and 14"));
         }
+        if crate::i18n::Lang::parse(&self.ui.lang).is_none() {
+            return Err(bad("ui.lang", "`zh-CN` or `en`"));
+        }
+        if crate::i18n::Zone::parse(&self.ui.time_zone).is_none() {
+            let known: Vec<_> = crate::i18n::Zone::known().collect();
+            return Err(bad("ui.time_zone", &format!("one of {}", known.join(", "))));
+        }
         let tiles = &self.dashboard.tile_url;
         if !tiles.is_empty() && !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p)) {
             return Err(bad(
@@ -825,6 +868,30 @@ mod tests {
         );
         assert!(ok.unknown_keys.is_empty());
         assert_eq!(Config::default().dashboard.tile_url, "");
+    }
+
+    #[test]
+    fn ui_language_and_zone_default_to_chinese_and_beijing_and_are_checked() {
+        let d = Config::parse(Path::new("x.toml"), "").unwrap().config;
+        assert_eq!(d.ui.lang(), crate::i18n::Lang::ZhCn);
+        assert!(d.ui.zone().is_beijing());
+        let en = Config::parse(
+            Path::new("x.toml"),
+            "[ui]\nlang = \"en\"\ntime_zone = \"Asia/Urumqi\"\n",
+        )
+        .unwrap();
+        assert!(en.unknown_keys.is_empty());
+        assert_eq!(en.config.ui.lang(), crate::i18n::Lang::En);
+        assert_eq!(en.config.ui.zone().name(), "Asia/Urumqi");
+        for (text, key) in [
+            ("[ui]\nlang = \"fr\"\n", "ui.lang"),
+            ("[ui]\ntime_zone = \"Beijing\"\n", "ui.time_zone"),
+        ] {
+            let e = Config::parse(Path::new("x.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod dispatch;
 pub mod error;
 pub mod fuse;
 pub mod hotspot;
+pub mod i18n;
 pub mod locate;
 pub mod model;
 pub mod notify;

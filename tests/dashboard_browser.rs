@@ -12,6 +12,17 @@ use common::layers::sample_locator;
 use common::server::*;
 use fantoccini::Locator;
 
+/// The text of `key` in the Chinese catalogue (the pages' default language), `{name}`s filled.
+fn zh(key: &str, params: &[(&str, &str)]) -> String {
+    let cat: std::collections::HashMap<String, String> =
+        serde_json::from_str(strawfire::i18n::ZH_CN_JSON).unwrap();
+    let mut s = cat.get(key).unwrap_or_else(|| panic!("no `{key}`")).clone();
+    for (k, v) in params {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
 /// Phone viewport of the patrol page (CSS pixels).
 const PHONE: (u32, u32) = (390, 844);
 
@@ -24,9 +35,14 @@ fn recent_csv(rows: &[(f64, f64, i64, &str)]) -> String {
 async fn sign_in(b: &Browser, token: &str, role: &str) {
     b.type_into("#token-input", token).await;
     b.click("#signin-button").await;
+    // The page names the role in words (管理员, 乡镇巡查 410526101) and keeps its code.
+    let code = role.split(':').nth(1).unwrap_or("");
     b.wait_js(
         &format!("signed in as {role}"),
-        &format!("return document.getElementById('whoami').textContent.includes('{role}')"),
+        &format!(
+            "return document.body.dataset.role === '{role}' && document.getElementById('whoami').textContent.startsWith('{}') && document.getElementById('whoami').textContent.includes('{code}')",
+            zh("signin.as", &[("role", "")])
+        ),
     )
     .await;
 }
@@ -82,7 +98,10 @@ async fn the_dashboard_draws_boundaries_hotspots_and_events() {
     b.click("#signin-button").await;
     b.wait_js(
         "the sign-in error",
-        "return document.getElementById('message').textContent.includes('unknown or revoked token')",
+        &format!(
+            "return document.getElementById('message').textContent.includes('{}')",
+            zh("err.401", &[])
+        ),
     )
     .await;
     sign_in(&b, ADMIN, "admin").await;
@@ -206,7 +225,10 @@ async fn the_patrol_page_fits_a_phone_and_signs_in() {
     assert_eq!(w, PHONE.0);
     b.wait_js(
         "the sign-in prompt",
-        "return document.getElementById('whoami').textContent === 'not signed in'",
+        &format!(
+            "return document.getElementById('whoami').textContent === '{}'",
+            zh("signin.none", &[])
+        ),
     )
     .await;
     sign_in(&b, PATROL_A1, "patrol:410526101").await;
@@ -283,7 +305,7 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     b.click(&format!("{card} .ack")).await;
     b.wait_js(
         "acknowledged",
-        &format!("return document.querySelector(\"{card} .state\") && document.querySelector(\"{card} .state\").textContent === 'acknowledged'"),
+        &format!("var s = document.querySelector(\"{card} .state\"); return s && s.dataset.state === 'acknowledged' && s.textContent === '{}'", zh("state.acknowledged", &[])),
     )
     .await;
 
@@ -301,7 +323,7 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     b.click(&format!("{card} .onsite-send")).await;
     b.wait_js(
         "on site",
-        &format!("var s = document.querySelector(\"{card} .state\"); return s && s.textContent === 'on_site'"),
+        &format!("var s = document.querySelector(\"{card} .state\"); return s && s.dataset.state === 'on_site' && s.textContent === '{}'", zh("state.on_site", &[])),
     )
     .await;
 
@@ -316,7 +338,7 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     b.click(&format!("{form} .send-verdict")).await;
     b.wait_js(
         "the photo error",
-        &format!("return document.querySelector(\"{form} input[name=photo]\").getAttribute('aria-invalid') === 'true' && document.querySelector(\"{card} .result.error\").textContent.includes('photo')"),
+        &format!("return document.querySelector(\"{form} input[name=photo]\").getAttribute('aria-invalid') === 'true' && document.querySelector(\"{card} .result.error\").textContent.includes('{}')", zh("field.photo", &[])),
     )
     .await;
     b.screenshot("patrol-verdict-error").await;
@@ -338,7 +360,16 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     .await;
     b.wait_js(
         "the page says so",
-        &format!("return document.getElementById('message').textContent.includes('Task #{task_id}: verdict filed')"),
+        &format!(
+            "return document.getElementById('message').textContent.includes('{}')",
+            zh(
+                "done.said",
+                &[
+                    ("id", &task_id.to_string()),
+                    ("what", &zh("done.verdict", &[]))
+                ]
+            )
+        ),
     )
     .await;
     b.screenshot("patrol-verdict-filed").await;
@@ -436,7 +467,7 @@ async fn an_open_verdict_form_survives_task_updates() {
     assert_eq!(s, 200, "{v}");
     b.wait_js(
         "the redrawn card",
-        &format!("var s = document.querySelector(\"{card} .state\"); return !!s && s.textContent === 'acknowledged'"),
+        &format!("var s = document.querySelector(\"{card} .state\"); return !!s && s.dataset.state === 'acknowledged'"),
     )
     .await;
     assert_eq!(b.js(&kept, vec![]).await, serde_json::json!(true));
@@ -471,7 +502,11 @@ async fn the_dashboard_shows_tasks_with_their_clocks_as_they_change() {
     assert_eq!(s, 201);
     b.wait_js(
         "a task with its clock",
-        "var c = document.querySelector('#tasks .task-item .clock'); return c && /left|overdue/.test(c.textContent)",
+        &format!(
+            "var c = document.querySelector('#tasks .task-item .clock'); return c && (c.textContent.startsWith('{}') || c.textContent.startsWith('{}'))",
+            zh("clock.left", &[("span", "")]),
+            zh("clock.overdue", &[("span", "")])
+        ),
     )
     .await;
     b.wait_js(
@@ -494,7 +529,10 @@ async fn the_dashboard_shows_tasks_with_their_clocks_as_they_change() {
     assert_eq!(s, 200, "{v}");
     b.wait_js(
         "the acknowledged state",
-        "var t = document.querySelector('#tasks .task-item'); return t && t.textContent.includes('acknowledged')",
+        &format!(
+            "var t = document.querySelector('#tasks .task-item'); return t && t.dataset.state === 'acknowledged' && t.textContent.includes('{}')",
+            zh("state.acknowledged", &[])
+        ),
     )
     .await;
     assert_eq!(
@@ -527,11 +565,18 @@ async fn the_dashboard_shows_the_daily_ranking() {
     .await;
     let note = b
         .js(
-            "return document.getElementById('ranking-note').textContent",
+            "var n = document.getElementById('ranking-note'); return [n.dataset.date, n.textContent]",
             vec![],
         )
         .await;
-    assert!(note.as_str().unwrap().contains(&day), "{note}");
+    assert_eq!(note[0], day.as_str(), "{note}");
+    // The day in Chinese words, in Beijing time.
+    let date = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
+    let text = note[1].as_str().unwrap();
+    assert!(
+        text.contains(&strawfire::i18n::Lang::ZhCn.date(date)) && text.contains("北京时间"),
+        "{note}"
+    );
     b.select("#rank-level", "township").await;
     b.wait_js(
         "the township ranking",
@@ -539,6 +584,122 @@ async fn the_dashboard_shows_the_daily_ranking() {
     )
     .await;
     b.screenshot("dashboard-ranking").await;
+    b.close().await;
+    srv.stop().await;
+}
+
+/// The command centre reads Chinese first: the dashboard opens in Chinese with times in 北京时间
+/// (the browser's own zone is not Beijing's: the page converts with Intl.DateTimeFormat), the
+/// switch turns every word to English and back, and the choice survives a reload.
+#[tokio::test]
+async fn the_dashboard_speaks_chinese_and_switches_to_english_and_back() {
+    use strawfire::i18n::{Lang, Zone};
+    let (srv, b) = dashboard_with_fires().await;
+    // The freshest fire's time, as the server formats it in Beijing time.
+    let fc = srv.features("/api/v1/hotspots", ADMIN).await;
+    let newest = fc
+        .iter()
+        .filter_map(|f| f["properties"]["acq_datetime"].as_str())
+        .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .max()
+        .unwrap()
+        .with_timezone(&Utc);
+    let same_year = newest
+        .with_timezone(&Zone::default().offset())
+        .format("%Y")
+        .to_string()
+        == (Utc::now() + Age::hours(8)).format("%Y").to_string();
+    let want_time = |lang: Lang| {
+        if same_year {
+            lang.time_short(Zone::default(), newest)
+        } else {
+            lang.time(Zone::default(), newest)
+        }
+    };
+    sign_in(&b, ADMIN, "admin").await;
+    b.wait_js(
+        "three hotspots",
+        "return document.querySelectorAll('#map path.hotspot').length === 3",
+    )
+    .await;
+    let words = "return [document.documentElement.lang, document.title, document.getElementById('refresh').textContent, document.querySelector('#ranking thead th:nth-child(3)').textContent, document.getElementById('whoami').textContent, document.querySelector('#window option[value=\"24\"]').textContent]";
+    let zh_words = b.js(words, vec![]).await;
+    assert_eq!(
+        zh_words,
+        serde_json::json!([
+            "zh-CN",
+            zh("dash.title", &[]),
+            "刷新",
+            "火点数",
+            "已登录：管理员",
+            "近24小时"
+        ])
+    );
+    // A time in Beijing time, in Chinese: the popup of the freshest fire.
+    let popup = "document.querySelector('#map path.hotspot.conf-h').dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: 1, clientY: 1})); var p = document.querySelector('.leaflet-popup-content'); return p ? p.textContent : null";
+    let text = b.wait_js("the hotspot's popup", popup).await;
+    let zh_time = want_time(Lang::ZhCn);
+    assert!(zh_time.ends_with(" 北京时间"), "{zh_time}");
+    assert!(
+        text.as_str().unwrap().contains(&zh_time),
+        "{text} lacks {zh_time}"
+    );
+    b.screenshot("dashboard-zh").await;
+
+    // To English.
+    b.click("[data-set-lang='en']").await;
+    b.wait_js(
+        "the page in English",
+        "return document.documentElement.lang === 'en' && document.getElementById('refresh').textContent === 'Refresh'",
+    )
+    .await;
+    let en_words = b.js(words, vec![]).await;
+    assert_eq!(
+        en_words,
+        serde_json::json!([
+            "en",
+            "Straw-burning ban command centre · strawfire",
+            "Refresh",
+            "fires",
+            "signed in as administrator",
+            "last 24 h"
+        ])
+    );
+    // Popups are made when they open: open it again.
+    let popup_en = popup.replace(
+        "return p ? p.textContent : null",
+        "return p && p.textContent.includes('Beijing time') ? p.textContent : null",
+    );
+    let text = b.wait_js("the popup in English", &popup_en).await;
+    let en_time = want_time(Lang::En);
+    assert!(
+        text.as_str().unwrap().contains(&en_time),
+        "{text} lacks {en_time}"
+    );
+    // The task list and ranking speak English too (no Chinese left outside names and the switch).
+    b.wait_js(
+        "the ranking status in English",
+        "var s = document.querySelector('#ranking tbody tr td:last-child'); return s && !/[\\u4e00-\\u9fff]/.test(s.textContent)",
+    )
+    .await;
+    b.screenshot("dashboard-en").await;
+
+    // The choice is remembered by this browser.
+    b.client.refresh().await.unwrap();
+    b.wait_js(
+        "English after a reload",
+        "return document.documentElement.lang === 'en' && document.getElementById('whoami').textContent === 'signed in as administrator'",
+    )
+    .await;
+
+    // And back to Chinese.
+    b.click("[data-set-lang='zh-CN']").await;
+    b.wait_js(
+        "the page in Chinese again",
+        "return document.documentElement.lang === 'zh-CN' && document.getElementById('refresh').textContent === '刷新' && document.querySelector('[data-set-lang=\"zh-CN\"]').getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
+    b.screenshot("dashboard-zh-again").await;
     b.close().await;
     srv.stop().await;
 }

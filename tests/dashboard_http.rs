@@ -79,7 +79,20 @@ async fn pages_and_static_files_are_served_typed_cached_and_self_contained() {
             "{csp}"
         );
         let html = r.text().await.unwrap();
-        assert_eq!(html.as_bytes(), asset.bytes);
+        // The page as compiled in, with the deployment's language and zone on its root element.
+        let plain = std::str::from_utf8(asset.bytes).unwrap();
+        assert_eq!(
+            html,
+            strawfire::api::pages::with_ui(
+                plain,
+                strawfire::i18n::Lang::ZhCn,
+                strawfire::i18n::Zone::default()
+            )
+        );
+        assert!(
+            html.contains("<html lang=\"zh-CN\" data-time-zone=\"Asia/Shanghai\">"),
+            "{path}"
+        );
         assert!(
             external_urls(&html).is_empty(),
             "{path}: {:?}",

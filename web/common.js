@@ -1,10 +1,123 @@
 // strawfire pages: what the dashboard and the patrol page share. No framework, no build step.
 // The API needs a bearer token: the user pastes it into the sign-in box; it is kept in this
 // browser's localStorage under "strawfire.token" and sent as `Authorization: Bearer`.
+// Words come from the message catalogues (web/i18n/*.json, loaded as /static/i18n.js) through
+// SF.t(key, params); no text a user reads is written here. The page's language is the
+// deployment's (`<html lang>`, from `[ui] lang`) unless the 中文 / English switch chose another
+// (localStorage "strawfire.lang"); times are shown in the deployment's zone (`data-time-zone`,
+// from `[ui] time_zone`) with Intl.DateTimeFormat.
 "use strict";
 (function () {
   const KEY = "strawfire.token";
+  const LANG_KEY = "strawfire.lang";
   const SF = {};
+  const CATS = window.SF_MESSAGES || {};
+  const root = document.documentElement;
+  const DEFAULT_LANG = CATS[root.lang] ? root.lang : "zh-CN";
+
+  // ---- words ----
+  SF.lang = () => {
+    const l = localStorage.getItem(LANG_KEY);
+    return CATS[l] ? l : DEFAULT_LANG;
+  };
+  SF.has = (key) => (CATS[SF.lang()] || {})[key] != null;
+  // The text of `key` in the page's language, `{name}` placeholders filled from `params`
+  // (a null value shows as "–").
+  SF.t = function (key, params) {
+    let s = (CATS[SF.lang()] || {})[key];
+    if (s == null) s = (CATS["zh-CN"] || {})[key];
+    if (s == null) s = key;
+    if (!params) return s;
+    return s.replace(/\{(\w+)\}/g, (m, n) => !(n in params) ? m : params[n] == null ? "–" : String(params[n]));
+  };
+  // Fills elements marked data-i18n (text), data-i18n-placeholder, data-i18n-title.
+  SF.translate = function (scope) {
+    scope = scope || document;
+    for (const el of scope.querySelectorAll("[data-i18n]")) el.textContent = SF.t(el.dataset.i18n);
+    for (const el of scope.querySelectorAll("[data-i18n-placeholder]")) el.setAttribute("placeholder", SF.t(el.dataset.i18nPlaceholder));
+    for (const el of scope.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", SF.t(el.dataset.i18nTitle));
+  };
+  const langHandlers = [];
+  // `fn(lang)` runs after the language changed (pages redraw what they drew).
+  SF.onLang = (fn) => langHandlers.push(fn);
+  function applyLang() {
+    const l = SF.lang();
+    root.lang = l;
+    document.body.dataset.lang = l;
+    SF.translate(document);
+    for (const b of document.querySelectorAll("[data-set-lang]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.setLang === l));
+    }
+  }
+  SF.setLang = function (l) {
+    if (!CATS[l]) return;
+    localStorage.setItem(LANG_KEY, l);
+    applyLang();
+    for (const fn of langHandlers) fn(l);
+  };
+  for (const b of document.querySelectorAll("[data-set-lang]")) {
+    b.addEventListener("click", () => SF.setLang(b.dataset.setLang));
+  }
+  applyLang();
+
+  // ---- times, in the deployment's zone ----
+  SF.zone = root.dataset.timeZone || "Asia/Shanghai";
+  const BEIJING = ["Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC"];
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  let partsFmt = null;
+  function zoneParts(ms) {
+    if (!partsFmt) {
+      partsFmt = new Intl.DateTimeFormat("en-US", {
+        timeZone: SF.zone, year: "numeric", month: "numeric", day: "numeric",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      });
+    }
+    const p = {};
+    for (const x of partsFmt.formatToParts(new Date(ms))) p[x.type] = x.value;
+    const month = Number(p.month);
+    return { y: p.year, m: month, mon: MONTHS[month - 1], d: Number(p.day), hh: p.hour.padStart(2, "0"), mm: p.minute };
+  }
+  // The zone as users call it: 北京时间 / Beijing time, else "UTC+6".
+  SF.zoneName = function () {
+    if (BEIJING.includes(SF.zone)) return SF.t("zone.beijing");
+    const off = new Intl.DateTimeFormat("en-US", { timeZone: SF.zone, timeZoneName: "shortOffset" })
+      .formatToParts(new Date()).find((x) => x.type === "timeZoneName");
+    return SF.t("zone.offset", { offset: off ? off.value.replace("GMT", "") : "" });
+  };
+  // A time (RFC 3339 or ms) in the zone: "2026年12月4日 16:45 北京时间"; this year's without the
+  // year ("12月4日 16:45 北京时间") unless `opts.full`; `opts.bare` leaves the zone out.
+  SF.time = function (iso, opts) {
+    opts = opts || {};
+    const ms = typeof iso === "number" ? iso : Date.parse(iso);
+    if (!isFinite(ms)) return "–";
+    const p = zoneParts(ms);
+    const thisYear = zoneParts(Date.now()).y === p.y;
+    const text = opts.full || !thisYear ? SF.t("time.full", p) : SF.t("time.short", p);
+    return opts.bare ? text : text + " " + SF.zoneName();
+  };
+  // A calendar date "YYYY-MM-DD" as words: "2026年12月4日".
+  SF.dateText = function (ymd) {
+    const [y, m, d] = String(ymd).split("-").map(Number);
+    if (!y || !m || !d) return String(ymd || "–");
+    return SF.t("time.date", { y, m, mon: MONTHS[m - 1], d });
+  };
+  // Today (or the day of `ms`) in the zone, "YYYY-MM-DD" (for date inputs).
+  SF.dayInZone = function (ms) {
+    const p = zoneParts(ms == null ? Date.now() : ms);
+    return p.y + "-" + String(p.m).padStart(2, "0") + "-" + String(p.d).padStart(2, "0");
+  };
+  // "12分钟前" / "12 min ago".
+  SF.ago = function (iso) {
+    const min = Math.round((Date.now() - Date.parse(iso)) / 60000);
+    return min < 60 ? SF.t("ago.min", { n: min }) : min < 2880 ? SF.t("ago.h", { n: Math.round(min / 60) })
+      : SF.t("ago.d", { n: Math.round(min / 1440) });
+  };
+  // A role as words: 管理员, 县区 410526, 乡镇巡查 410526101.
+  SF.roleName = function (role) {
+    const [kind, code] = String(role || "").split(":");
+    return kind === "admin" ? SF.t("role.admin") : kind === "county" ? SF.t("role.county", { code })
+      : kind === "patrol" ? SF.t("role.patrol", { code }) : String(role || "");
+  };
 
   SF.token = () => localStorage.getItem(KEY) || "";
   SF.setToken = (t) => t ? localStorage.setItem(KEY, t) : localStorage.removeItem(KEY);
@@ -19,9 +132,27 @@
       this.status = status;
       this.field = body && body.field;
       this.details = (body && body.details) || [];
+      this.state = body && body.state;
     }
   }
   SF.ApiError = ApiError;
+
+  // What to tell a user about a failure, in the page's language; the server's own words (its
+  // English detail, naming the field) follow where they help.
+  SF.errorText = function (e) {
+    if (!(e instanceof ApiError)) return e instanceof TypeError ? SF.t("err.network") : String((e && e.message) || e);
+    if (e.status === 401) return SF.t("err.401");
+    if (e.status === 403) return SF.t("err.403");
+    if (e.status === 409) return SF.t("err.409", { state: e.state ? SF.t("state." + e.state) : null });
+    if (e.status === 413) return SF.t("err.413");
+    if (e.field) {
+      const field = SF.has("field." + e.field) ? SF.t("field." + e.field) : e.field;
+      return SF.t("err.field", { field, msg: e.message });
+    }
+    if (e.status === 404) return SF.t("err.404");
+    if (e.status >= 500) return SF.t("err.server", { status: e.status, msg: e.message });
+    return e.message;
+  };
 
   // fetch with the token; JSON in and out. `opts.form` sends a FormData (multipart).
   SF.api = async function (path, opts) {
@@ -42,17 +173,19 @@
     return data;
   };
 
-  // "in 12 min", "overdue 1 h 05 min" for a deadline (RFC 3339) seen at `now` (ms).
+  // "剩余 12分05秒", "逾期 1小时05分" for a deadline (RFC 3339) seen at `now` (ms).
   SF.clock = function (dueIso, now) {
-    if (!dueIso) return { text: "no deadline", overdue: false, none: true };
+    if (!dueIso) return { text: SF.t("clock.none"), overdue: false, none: true };
     const ms = Date.parse(dueIso) - now;
     const abs = Math.abs(ms);
     const h = Math.floor(abs / 3600000);
     const m = Math.floor((abs % 3600000) / 60000);
     const s = Math.floor((abs % 60000) / 1000);
-    const span = h > 0 ? h + " h " + String(m).padStart(2, "0") + " min"
-      : m > 0 ? m + " min " + String(s).padStart(2, "0") + " s" : s + " s";
-    return ms >= 0 ? { text: span + " left", overdue: false } : { text: "overdue " + span, overdue: true };
+    const pad = (v) => String(v).padStart(2, "0");
+    const span = h > 0 ? SF.t("span.hm", { h, mm: pad(m) })
+      : m > 0 ? SF.t("span.ms", { m, ss: pad(s) }) : SF.t("span.s", { s });
+    return ms >= 0 ? { text: SF.t("clock.left", { span }), overdue: false }
+      : { text: SF.t("clock.overdue", { span }), overdue: true };
   };
 
   // Shows a message; `ok` for good news. Returns the element.
@@ -68,11 +201,17 @@
     const input = document.getElementById("token-input");
     const out = document.getElementById("signout-button");
     const who = document.getElementById("whoami");
+    let role = null;
+    const showWho = () => {
+      who.textContent = !SF.token() ? SF.t("signin.none") : role ? SF.t("signin.as", { role: SF.roleName(role) }) : "";
+    };
+    SF.onLang(showWho);
     async function check() {
-      if (!SF.token()) { who.textContent = "not signed in"; return; }
+      if (!SF.token()) { showWho(); return; }
       try {
         const cfg = await SF.api("/api/v1/dashboard-config");
-        who.textContent = "signed in as " + cfg.role;
+        role = cfg.role;
+        showWho();
         document.body.dataset.role = cfg.role;
         input.value = ""; input.hidden = true;
         document.getElementById("signin-button").hidden = true;
@@ -80,8 +219,10 @@
         SF.say("");
         onReady(cfg);
       } catch (e) {
+        role = null;
         who.textContent = "";
-        SF.say(e.status === 401 ? "sign-in failed: " + e.message : "cannot reach the server: " + e.message);
+        SF.say(e.status === 401 ? SF.t("signin.failed", { msg: SF.errorText(e) })
+          : SF.t("err.unreachable", { msg: SF.errorText(e) }));
       }
     }
     form.addEventListener("submit", (ev) => {

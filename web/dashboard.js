@@ -2,12 +2,14 @@
 // confidence and faded by age, events, open tasks with their clocks, filters by time and unit,
 // the daily ranking, and live updates over SSE. The map element keeps counters of what it drew
 // (data-hotspots, data-events, data-tasks, data-units) for people and tests alike.
+// Every word comes from the catalogue (SF.t); a language switch redraws what was drawn.
 "use strict";
 (function () {
   const SF = window.SF;
+  const t = SF.t;
   const $ = (id) => document.getElementById(id);
   const mapEl = $("map");
-  const map = L.map(mapEl, { zoomControl: true, minZoom: 5 }).setView([35.55, 114.7], 9);
+  const map = L.map(mapEl, { zoomControl: false, minZoom: 5 }).setView([35.55, 114.7], 9);
   map.attributionControl.setPrefix(false);
 
   const layers = {
@@ -18,11 +20,25 @@
     events: L.layerGroup().addTo(map),
     tasks: L.layerGroup().addTo(map),
   };
-  L.control.layers(null, {
-    "counties": layers.county, "townships": layers.township, "parcels (zoom in)": layers.parcel,
-    "hotspots": layers.hotspots, "events": layers.events, "tasks": layers.tasks,
-  }, { collapsed: true }).addTo(map);
-  L.control.scale({ imperial: false }).addTo(map);
+  // The controls carry words: made again in the new language after a switch.
+  let controls = [];
+  function addControls() {
+    for (const c of controls) c.remove();
+    const names = {};
+    names[t("layer.counties")] = layers.county;
+    names[t("layer.townships")] = layers.township;
+    names[t("layer.parcels")] = layers.parcel;
+    names[t("layer.hotspots")] = layers.hotspots;
+    names[t("layer.events")] = layers.events;
+    names[t("layer.tasks")] = layers.tasks;
+    controls = [
+      L.control.zoom({ zoomInTitle: t("map.zoom_in"), zoomOutTitle: t("map.zoom_out") }),
+      L.control.layers(null, names, { collapsed: true }),
+      L.control.scale({ imperial: false }),
+    ];
+    for (const c of controls) c.addTo(map);
+  }
+  addControls();
 
   const state = { units: {}, tasks: [], seq: {}, liveUpdates: 0, parcelsOk: true };
 
@@ -69,10 +85,9 @@
     const span = Math.max(6, windowHours());
     return Math.max(0.2, Math.min(0.95, 0.95 - 0.75 * Math.max(0, hours) / span));
   }
-  function ago(iso) {
-    const min = Math.round((Date.now() - Date.parse(iso)) / 60000);
-    return min < 60 ? min + " min ago" : min < 2880 ? Math.round(min / 60) + " h ago" : Math.round(min / 1440) + " d ago";
-  }
+  const ago = SF.ago;
+  // "高", or "中 55%" for a percentage.
+  const confName = (c) => t("conf." + confClass(c)) + (/^\d+$/.test(String(c)) ? " " + c + "%" : "");
 
   // ---- boundaries ----
   async function loadUnits() {
@@ -90,7 +105,7 @@
           layers.township.eachLayer((l) => l.bindTooltip(SF.esc(l.feature.properties.name), { sticky: true }));
         }
       } catch (e) {
-        SF.say("unit boundaries: " + e.message);
+        SF.say(t("err.units", { msg: SF.errorText(e) }));
       }
     }
     mapEl.dataset.units = String(n);
@@ -142,20 +157,23 @@
           fillOpacity: ageOpacity(p.acq_datetime), opacity: ageOpacity(p.acq_datetime),
           className: "hotspot conf-" + c,
         });
-        m.bindPopup("<b>hotspot " + SF.esc(p.id) + "</b><br>" + SF.esc(p.acq_datetime) + " (" + ago(p.acq_datetime) + ")<br>" +
-          SF.esc(p.satellite) + " " + SF.esc(p.instrument) + ", confidence " + SF.esc(p.confidence) +
-          ", FRP " + (p.frp == null ? "unknown" : SF.esc(p.frp) + " MW") + "<br>" + unitName(p.township || p.county) +
-          (p.parcel ? "<br>parcel " + SF.esc(p.parcel) : "") + (p.mask ? "<br>mask: " + SF.esc(p.mask) : ""));
+        // Words are made when the popup opens, so they follow the language switch.
+        m.bindPopup(() => "<b>" + SF.esc(t("hotspot.title", { id: p.id })) + "</b><br>" +
+          SF.esc(SF.time(p.acq_datetime)) + "（" + SF.esc(ago(p.acq_datetime)) + "）<br>" +
+          SF.esc(t("hotspot.detail", { satellite: p.satellite, instrument: p.instrument, confidence: confName(p.confidence), frp: p.frp == null ? t("value.unknown") : p.frp + " MW" })) +
+          "<br>" + unitName(p.township || p.county) +
+          (p.parcel ? "<br>" + SF.esc(t("hotspot.parcel", { parcel: p.parcel })) : "") +
+          (p.mask ? "<br>" + SF.esc(t("hotspot.mask", { mask: p.mask })) : ""));
         m.addTo(layers.hotspots);
       }
       mapEl.dataset.hotspots = String(fc.features.length);
     } catch (e) {
-      SF.say("hotspots: " + e.message);
+      SF.say(t("err.hotspots", { msg: SF.errorText(e) }));
     }
   }
   function unitName(code) {
     const u = code && state.units[code];
-    return u ? SF.esc(u.name) + " " + SF.esc(code) : SF.esc(code || "unit unknown");
+    return u ? SF.esc(u.name) + " " + SF.esc(code) : SF.esc(code || t("unit.unknown"));
   }
 
   // ---- events ----
@@ -171,21 +189,24 @@
         const p = f.properties;
         const m = L.circleMarker(SF.latlng(f), {
           radius: 11, weight: 2, color: "#6a1b9a", fill: false, className: "event",
-        }).bindPopup("<b>event " + SF.esc(p.id) + "</b><br>last seen " + SF.esc(p.last_seen) + "<br>" +
-          SF.esc(p.sightings) + " sightings, " + SF.esc((p.kinds || []).join(" + ")) +
-          "<br>confidence " + SF.esc(p.confidence_class) + "<br>" + unitName(p.township || p.county));
+        }).bindPopup(() => "<b>" + SF.esc(t("event.title", { id: p.id })) + "</b><br>" +
+          SF.esc(t("event.last_seen", { time: SF.time(p.last_seen) })) + "<br>" +
+          SF.esc(t("event.sightings", { n: p.sightings, kinds: (p.kinds || []).map((k) => SF.has("kind." + k) ? t("kind." + k) : k).join(" + ") })) +
+          "<br>" + SF.esc(t("event.confidence", { confidence: confName(p.confidence_class) })) + "<br>" + unitName(p.township || p.county));
         m.addTo(layers.events);
         const li = document.createElement("li");
         li.className = "event-item";
-        li.textContent = "#" + p.id + " · " + (state.units[p.township] ? state.units[p.township].name : (p.township || p.county || "?")) +
-          " · " + p.sightings + " sightings · " + ago(p.last_seen);
+        li.textContent = t("event.item", {
+          id: p.id, n: p.sightings, ago: ago(p.last_seen),
+          unit: state.units[p.township] ? state.units[p.township].name : (p.township || p.county || t("unit.unknown")),
+        });
         li.addEventListener("click", () => { map.setView(SF.latlng(f), Math.max(map.getZoom(), 12)); m.openPopup(); });
         list.appendChild(li);
       }
       $("event-count").textContent = "(" + feats.length + ")";
       mapEl.dataset.events = String(feats.length);
     } catch (e) {
-      SF.say("events: " + e.message);
+      SF.say(t("err.events", { msg: SF.errorText(e) }));
     }
   }
 
@@ -199,7 +220,7 @@
       state.tasks = fc.features;
     } catch (e) {
       state.tasks = [];
-      $("tasks").innerHTML = "<li class='muted'>" + (e.status === 404 ? "tasks are not available on this server" : SF.esc(e.message)) + "</li>";
+      $("tasks").innerHTML = "<li class='muted'>" + SF.esc(e.status === 404 ? t("err.tasks_unavailable") : t("err.tasks", { msg: SF.errorText(e) })) + "</li>";
       mapEl.dataset.tasks = "0";
       layers.tasks.clearLayers();
       return;
@@ -209,17 +230,20 @@
     list.textContent = "";
     const tasks = state.tasks.slice().sort((a, b) =>
       (Date.parse(a.properties.next_due) || Infinity) - (Date.parse(b.properties.next_due) || Infinity));
+    const tr = SF.t; // `t` is the task here
     for (const f of tasks) {
       const t = f.properties;
       const icon = L.divIcon({ className: "task-marker", html: "<span class='sq task-dot'></span>", iconSize: [12, 12] });
-      const m = L.marker(SF.latlng(f), { icon, title: "task " + t.id }).addTo(layers.tasks);
-      m.bindPopup("<b>task " + SF.esc(t.id) + "</b> (" + SF.esc(t.state) + ", " + SF.esc(t.priority) + ")<br>" + unitName(t.unit) +
-        "<br>event " + SF.esc(t.event_id) + "<br>created " + SF.esc(t.created_at));
+      const m = L.marker(SF.latlng(f), { icon, title: tr("task.title", { id: t.id }) }).addTo(layers.tasks);
+      m.bindPopup(() => "<b>" + SF.esc(tr("task.title", { id: t.id })) + "</b>（" + SF.esc(stateName(t.state)) + "，" + SF.esc(priorityName(t.priority)) + "）<br>" + unitName(t.unit) +
+        "<br>" + SF.esc(tr("task.event", { id: t.event_id })) + "<br>" + SF.esc(tr("task.created", { time: SF.time(t.created_at) })));
       const li = document.createElement("li");
       li.className = "task-item";
       li.dataset.taskId = t.id;
-      li.innerHTML = "<span class='clock'></span> #" + SF.esc(t.id) + " · " + unitName(t.unit) + " · " + SF.esc(t.state) +
-        (t.priority === "high" ? " · <b>high</b>" : "") + (t.escalations && t.escalations.length ? " · escalated" : "");
+      li.dataset.state = t.state;
+      li.innerHTML = "<span class='clock'></span> #" + SF.esc(t.id) + " · " + unitName(t.unit) + " · <span class='state'>" + SF.esc(stateName(t.state)) + "</span>" +
+        (t.priority === "high" ? " · <b>" + SF.esc(priorityName(t.priority)) + "</b>" : "") +
+        (t.escalations && t.escalations.length ? " · " + SF.esc(tr("task.escalated")) : "");
       li.addEventListener("click", () => { map.setView(SF.latlng(f), Math.max(map.getZoom(), 12)); m.openPopup(); });
       list.appendChild(li);
     }
@@ -227,6 +251,9 @@
     mapEl.dataset.tasks = String(tasks.length);
     tick();
   }
+  const stateName = (s) => SF.has("state." + s) ? t("state." + s) : s;
+  const priorityName = (p) => SF.has("priority." + p) ? t("priority." + p) : p;
+
   // The clocks: time left to each task's next deadline, red when overdue.
   function tick() {
     const now = Date.now();
@@ -240,6 +267,7 @@
     }
   }
   setInterval(tick, 1000);
+  const statusName = (s) => SF.has("status." + s) ? t("status." + s) : s;
 
   // ---- ranking (the rank API) ----
   async function loadRanking() {
@@ -255,15 +283,19 @@
         const pct = (v) => v == null ? "–" : Math.round(v * 100) + " %";
         const cells = [row.rank == null ? "–" : row.rank, row.name + " " + row.code,
           row.fire_points_after_masks, row.per_1000ha == null ? "–" : Number(row.per_1000ha).toFixed(2),
-          row.verified_burnings, pct(row.within_deadline_share), row.status.replace("_", " ")];
+          row.verified_burnings, pct(row.within_deadline_share), statusName(row.status)];
         for (const c of cells) { const td = document.createElement("td"); td.textContent = c == null ? "–" : c; tr.appendChild(td); }
         body.appendChild(tr);
       }
-      $("ranking-note").textContent = r.date + ", UTC" + (r.utc_offset_h >= 0 ? "+" : "") + r.utc_offset_h +
-        "; ranked only where at least " + Math.round(r.min_clear_share * 100) + " % of the land was seen clear";
+      const off = (r.utc_offset_h >= 0 ? "+" : "") + r.utc_offset_h;
+      $("ranking-note").textContent = t("rank.note", {
+        date: SF.dateText(r.date), pct: Math.round(r.min_clear_share * 100),
+        zone: r.utc_offset_h === 8 ? t("zone.beijing") : t("zone.offset", { offset: off }),
+      });
+      $("ranking-note").dataset.date = r.date;
     } catch (e) {
       body.textContent = "";
-      $("ranking-note").textContent = e.status === 404 ? "rankings are not available on this server" : e.message;
+      $("ranking-note").textContent = e.status === 404 ? t("err.rankings_unavailable") : SF.errorText(e);
     }
   }
 
@@ -289,14 +321,24 @@
   $("refresh").addEventListener("click", () => { reloadData(); loadRanking(); });
   $("rank-level").addEventListener("change", loadRanking);
   $("rank-date").addEventListener("change", loadRanking);
-  const today = new Date();
-  $("rank-date").value = new Date(today.getTime() - today.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  $("rank-date").value = SF.dayInZone();
+
+  // A new language: the controls, lists, clocks and table are drawn again (popups are made
+  // when they open).
+  let signedIn = false;
+  SF.onLang(() => {
+    addControls();
+    if (!signedIn) return;
+    reloadData();
+    loadRanking();
+  });
 
   let started = false;
   SF.signin(async (cfg) => {
     if (cfg.tile_url && !started) {
       L.tileLayer(cfg.tile_url, { attribution: SF.esc(cfg.tile_attribution || ""), maxZoom: 19 }).addTo(map).bringToBack();
     }
+    signedIn = true;
     await loadUnits();
     reloadData();
     loadRanking();
@@ -307,7 +349,7 @@
     const count = () => { state.liveUpdates++; mapEl.dataset.liveUpdates = String(state.liveUpdates); };
     SF.live({
       open: () => reloadData(),
-      hotspots: (d) => { count(); SF.say(d.count + " new hotspot(s)", true); hotspotsChanged(); },
+      hotspots: (d) => { count(); SF.say(t("live.new_hotspots", { n: d.count }), true); hotspotsChanged(); },
       // A new or grown event may have made a task.
       event: () => { count(); hotspotsChanged(); tasksChanged(); },
       task: () => { count(); loadTasks(); },

@@ -1,25 +1,35 @@
 // The patrol page, for a phone: my open tasks (list and map) with their deadline clocks,
 // Acknowledge, On site (with the phone's position when the browser gives it; otherwise the
 // position must be typed: never invented), and the verdict form with photo, position and time,
-// posted as multipart. Errors show the API's own text and mark the field it names.
+// posted as multipart. Errors are told in the page's language (SF.errorText, with the API's own
+// detail) and mark the field the API names. Every word comes from the catalogue (SF.t).
 "use strict";
 (function () {
   const SF = window.SF;
+  const tr = SF.t; // `t` is a task below
   const $ = (id) => document.getElementById(id);
   const mapEl = $("map");
-  const map = L.map(mapEl, { zoomControl: true }).setView([35.55, 114.7], 10);
+  const map = L.map(mapEl, { zoomControl: false }).setView([35.55, 114.7], 10);
+  let zoom = null;
+  function addZoom() {
+    if (zoom) zoom.remove();
+    zoom = L.control.zoom({ zoomInTitle: tr("map.zoom_in"), zoomOutTitle: tr("map.zoom_out") }).addTo(map);
+  }
+  addZoom();
   map.attributionControl.setPrefix(false);
   const unitLayer = L.geoJSON(null, { style: { color: "#607d8b", weight: 1, fill: false }, interactive: false }).addTo(map);
   const taskLayer = L.layerGroup().addTo(map);
-  const state = { tasks: [], position: null, geoNote: "" };
+  // geoNote: what the page knows about the phone's position, in the page's language.
+  const state = { tasks: [], position: null, geoNote: null, units: {} };
+  const geoNote = () => state.geoNote ? state.geoNote() : "";
 
   // The phone's position, when the browser allows it. Resolves to null otherwise.
   function locate() {
     return new Promise((resolve) => {
-      if (!navigator.geolocation) { state.geoNote = "this browser gives no position: type it"; return resolve(null); }
+      if (!navigator.geolocation) { state.geoNote = () => tr("geo.none"); return resolve(null); }
       navigator.geolocation.getCurrentPosition(
-        (p) => { state.position = p.coords; state.geoNote = "position from the phone (±" + Math.round(p.coords.accuracy) + " m)"; resolve(p.coords); },
-        (e) => { state.geoNote = "no position from the phone (" + e.message + "): type it"; resolve(null); },
+        (p) => { state.position = p.coords; state.geoNote = () => tr("geo.ok", { m: Math.round(p.coords.accuracy) }); resolve(p.coords); },
+        (e) => { state.geoNote = () => tr("geo.failed", { msg: e.message }); resolve(null); },
         { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
     });
   }
@@ -32,7 +42,7 @@
   function showError(card, scope, e) {
     const out = card.querySelector(".result");
     out.className = "result error";
-    out.textContent = e.message + (e.details && e.details.length ? " (" + e.details.join("; ") + ")" : "");
+    out.textContent = SF.errorText(e) + (e.details && e.details.length ? "（" + e.details.join("; ") + "）" : "");
     for (const el of scope.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
     if (e.field) {
       const el = scope.querySelector("[name='" + e.field + "'], ." + CSS.escape("onsite-" + e.field));
@@ -84,11 +94,12 @@
     const tasks = state.tasks.slice().sort((a, b) =>
       (Date.parse(a.properties.next_due) || Infinity) - (Date.parse(b.properties.next_due) || Infinity));
     if (!tasks.length) {
-      list.innerHTML = "<li class='muted card'>No open tasks. 暂无任务</li>";
+      list.innerHTML = "<li class='muted card'>" + SF.esc(tr("task.none")) + "</li>";
     }
     for (const f of tasks) {
       const t = f.properties;
-      const fingerprint = JSON.stringify(f);
+      // The language is part of it: after a switch every card is drawn again in the new words.
+      const fingerprint = SF.lang() + JSON.stringify(f);
       const old = open.get(String(t.id));
       if (old && old.dataset.fingerprint === fingerprint) {
         // Nothing changed for this task: keep its card as it is, open form and all.
@@ -99,11 +110,15 @@
       const card = tpl.content.firstElementChild.cloneNode(true);
       card.dataset.taskId = t.id;
       card.dataset.fingerprint = fingerprint;
-      card.querySelector(".task-title").textContent = "Task #" + t.id + (t.priority === "high" ? " · 紧急" : "");
-      card.querySelector(".state").textContent = t.state;
+      SF.translate(card);
+      card.querySelector(".task-title").textContent = tr("task.title", { id: t.id }) + (t.priority === "high" ? " · " + tr("priority.high") : "");
+      const st = card.querySelector(".state");
+      st.textContent = SF.has("state." + t.state) ? tr("state." + t.state) : t.state;
+      st.dataset.state = t.state;
       const [lat, lon] = SF.latlng(f);
-      card.querySelector(".where").textContent = lat.toFixed(5) + ", " + lon.toFixed(5) + " · unit " + t.unit +
-        " · since " + new Date(t.created_at).toLocaleString();
+      const unit = state.units[t.unit] ? state.units[t.unit] + " " + t.unit : t.unit;
+      card.querySelector(".where").textContent = tr("task.where", { unit, time: SF.time(t.created_at) });
+      card.querySelector(".position").textContent = tr("task.position", { lat: lat.toFixed(5), lon: lon.toFixed(5) });
       const ack = card.querySelector(".ack"), onsite = card.querySelector(".onsite");
       ack.disabled = !["new", "notified"].includes(t.state);
       onsite.disabled = !["new", "notified", "acknowledged"].includes(t.state);
@@ -111,8 +126,8 @@
       ack.addEventListener("click", async () => {
         try {
           await SF.api("/api/v1/tasks/" + t.id + "/ack", { json: {} });
-          showOk(card, "acknowledged");
-          SF.say("Task #" + t.id + ": acknowledged", true);
+          showOk(card, tr("done.ack"));
+          SF.say(tr("done.said", { id: t.id, what: tr("done.ack") }), true);
           load();
         } catch (e) { showError(card, card, e); }
       });
@@ -121,7 +136,7 @@
       onsite.addEventListener("click", async () => {
         onsiteForm.hidden = false;
         const pos = await locate();
-        onsiteForm.querySelector(".geo-note").textContent = state.geoNote;
+        onsiteForm.querySelector(".geo-note").textContent = geoNote();
         if (pos) {
           onsiteForm.querySelector(".onsite-lat").value = pos.latitude.toFixed(6);
           onsiteForm.querySelector(".onsite-lon").value = pos.longitude.toFixed(6);
@@ -130,12 +145,12 @@
       card.querySelector(".onsite-send").addEventListener("click", async () => {
         const lat = Number(onsiteForm.querySelector(".onsite-lat").value);
         const lon = Number(onsiteForm.querySelector(".onsite-lon").value);
-        if (!onsiteForm.querySelector(".onsite-lat").value || !isFinite(lat)) return showError(card, onsiteForm, { message: "`lat`: type your latitude", field: "lat" });
-        if (!onsiteForm.querySelector(".onsite-lon").value || !isFinite(lon)) return showError(card, onsiteForm, { message: "`lon`: type your longitude", field: "lon" });
+        if (!onsiteForm.querySelector(".onsite-lat").value || !isFinite(lat)) return showError(card, onsiteForm, { message: tr("err.type_lat"), field: "lat" });
+        if (!onsiteForm.querySelector(".onsite-lon").value || !isFinite(lon)) return showError(card, onsiteForm, { message: tr("err.type_lon"), field: "lon" });
         try {
           await SF.api("/api/v1/tasks/" + t.id + "/on-site", { json: { lat, lon } });
-          showOk(card, "on site");
-          SF.say("Task #" + t.id + ": on site", true);
+          showOk(card, tr("done.onsite"));
+          SF.say(tr("done.said", { id: t.id, what: tr("done.onsite") }), true);
           load();
         } catch (e) { showError(card, onsiteForm, e); }
       });
@@ -146,7 +161,7 @@
         if (form.hidden) return;
         form.elements.time.value = localInputTime(new Date());
         const pos = await locate();
-        form.querySelector(".geo-note").textContent = state.geoNote;
+        form.querySelector(".geo-note").textContent = geoNote();
         if (pos && !form.elements.lat.value) {
           form.elements.lat.value = pos.latitude.toFixed(6);
           form.elements.lon.value = pos.longitude.toFixed(6);
@@ -167,8 +182,9 @@
         try {
           const r = await SF.api("/api/v1/tasks/" + t.id + "/verdict", { form: fd });
           const flags = (r && r.flags) || [];
-          const said = "Task #" + t.id + ": verdict filed" +
-            (flags.length ? "; flags for review: " + flags.map((x) => x.code || x.kind || x.reason || JSON.stringify(x)).join(", ") : "");
+          const flagName = (x) => SF.has("flag." + x.flag) ? tr("flag." + x.flag) : (x.flag || JSON.stringify(x));
+          const said = tr("done.said", { id: t.id, what: tr("done.verdict") }) +
+            (flags.length ? tr("done.flags", { flags: flags.map(flagName).join("；") }) : "");
           showOk(card, said);
           SF.say(said, true); // the card leaves the list of open tasks
           document.body.dataset.lastVerdict = String(t.id);
@@ -192,8 +208,8 @@
 
   function addMarker(f, card) {
     const t = f.properties;
-    const m = L.marker(SF.latlng(f), { title: "task " + t.id }).addTo(taskLayer);
-    m.bindPopup("Task #" + SF.esc(t.id) + " · " + SF.esc(t.state));
+    const m = L.marker(SF.latlng(f), { title: tr("task.title", { id: t.id }) }).addTo(taskLayer);
+    m.bindPopup(() => SF.esc(tr("task.title", { id: t.id })) + " · " + SF.esc(SF.has("state." + t.state) ? tr("state." + t.state) : t.state));
     m.on("click", () => { card.scrollIntoView({ behavior: "smooth" }); card.classList.add("active"); });
   }
 
@@ -218,9 +234,15 @@
       state.tasks = fc.features;
       if (!same || !document.querySelector("#tasks .card")) render();
     } catch (e) {
-      SF.say(e.status === 404 ? "tasks are not available on this server" : "tasks: " + e.message);
+      SF.say(e.status === 404 ? tr("err.tasks_unavailable") : tr("err.tasks", { msg: SF.errorText(e) }));
     }
   }
+
+  // A new language: the cards are drawn again (typed values carried over, `render`).
+  SF.onLang(() => {
+    addZoom();
+    if (state.tasks.length || document.querySelector("#tasks .card")) render();
+  });
 
   let started = false;
   SF.signin(async () => {
@@ -228,6 +250,7 @@
       const fc = await SF.api("/api/v1/units?level=township");
       unitLayer.clearLayers();
       unitLayer.addData(fc);
+      for (const u of fc.features) state.units[u.properties.code] = u.properties.name;
     } catch (e) { /* the map works without boundaries */ }
     await load();
     if (started) return;

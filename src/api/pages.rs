@@ -46,6 +46,20 @@ pub static ASSETS: &[Asset] = &[
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("dashboard.js", "text/javascript; charset=utf-8"),
     asset!("patrol.js", "text/javascript; charset=utf-8"),
+    // The message catalogues of `web/i18n/`, one script, loaded before `common.js`.
+    Asset {
+        path: "i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: concat!(
+            "// The message catalogues (web/i18n/*.json), for SF.t in common.js.\n",
+            "window.SF_MESSAGES = {\n\"zh-CN\": ",
+            include_str!("../../web/i18n/zh-CN.json"),
+            ",\n\"en\": ",
+            include_str!("../../web/i18n/en.json"),
+            "};\n"
+        )
+        .as_bytes(),
+    },
     asset!(
         "vendor/leaflet/leaflet.js",
         "text/javascript; charset=utf-8"
@@ -76,12 +90,18 @@ pub async fn patrol(State(s): State<AppState>) -> Response {
 }
 
 fn page(a: &Asset, s: &AppState) -> Response {
+    let ui = s.service.ui();
+    let html = with_ui(
+        std::str::from_utf8(a.bytes).unwrap_or_default(),
+        ui.lang(),
+        ui.zone(),
+    );
     let mut r = (
         [
             (header::CONTENT_TYPE, a.content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        a.bytes,
+        html,
     )
         .into_response();
     let h = r.headers_mut();
@@ -94,6 +114,22 @@ fn page(a: &Asset, s: &AppState) -> Response {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     r
+}
+
+/// The page with the deployment's language and time zone on its root element
+/// (`<html lang="zh-CN" data-time-zone="Asia/Shanghai">`), where `common.js` reads them: the page
+/// is drawn in the right language at once, with no request before it (and none that needs a
+/// token). A language chosen with the page's switch (localStorage) wins over `lang`.
+pub fn with_ui(html: &str, lang: crate::i18n::Lang, zone: crate::i18n::Zone) -> String {
+    html.replacen(
+        "<html lang=\"zh-CN\">",
+        &format!(
+            "<html lang=\"{}\" data-time-zone=\"{}\">",
+            lang.code(),
+            zone.name()
+        ),
+        1,
+    )
 }
 
 /// Scripts, styles, fetches and images from this server only; images also from the tile
@@ -168,13 +204,17 @@ fn etag(i: usize, a: &Asset) -> String {
         .unwrap_or_else(|| format!("\"{}\"", &crate::service::sha256_hex(a.bytes)[..20]))
 }
 
-/// `GET /api/v1/dashboard-config`: what the pages need of the config (the optional basemap).
+/// `GET /api/v1/dashboard-config`: what the pages need of the config (the optional basemap; the
+/// language and zone, which the page also has from its root element).
 pub async fn config(State(s): State<AppState>, Caller(role): Caller) -> impl IntoResponse {
     let d = s.service.dashboard();
+    let ui = s.service.ui();
     Json(serde_json::json!({
         "tile_url": d.tile_url,
         "tile_attribution": d.tile_attribution,
         "role": role.name(),
+        "lang": ui.lang().code(),
+        "time_zone": ui.zone().name(),
     }))
 }
 
@@ -196,6 +236,34 @@ mod tests {
             };
             assert!(a.content_type.starts_with(want), "{}", a.path);
         }
+    }
+
+    #[test]
+    fn pages_carry_the_language_and_zone_and_the_catalogues_are_a_script() {
+        use crate::i18n::{Lang, Zone};
+        for a in [&DASHBOARD, &PATROL] {
+            let html = std::str::from_utf8(a.bytes).unwrap();
+            let en = with_ui(html, Lang::En, Zone::parse("Asia/Urumqi").unwrap());
+            assert!(
+                en.contains("<html lang=\"en\" data-time-zone=\"Asia/Urumqi\">"),
+                "{}",
+                a.path
+            );
+            // The catalogues come before the code that uses them.
+            let (i18n, common) = (html.find("/static/i18n.js"), html.find("/static/common.js"));
+            assert!(i18n.is_some() && i18n < common, "{}", a.path);
+        }
+        let js = ASSETS.iter().find(|a| a.path == "i18n.js").unwrap();
+        let js = std::str::from_utf8(js.bytes).unwrap();
+        let json = js
+            .split_once("window.SF_MESSAGES = ")
+            .unwrap()
+            .1
+            .trim_end()
+            .trim_end_matches(';');
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["zh-CN"]["state.on_site"], "已到场");
+        assert_eq!(v["en"]["state.on_site"], "on site");
     }
 
     #[test]

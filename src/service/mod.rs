@@ -114,6 +114,7 @@ struct Inner {
     /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
     masks: Arc<crate::verify::ConfirmedMasks>,
     rank: crate::config::RankConfig,
+    ui: crate::config::UiConfig,
 }
 
 impl Service {
@@ -144,6 +145,7 @@ impl Service {
                 rules: crate::dispatch::TaskRules::from_config(config),
                 masks,
                 rank: config.rank.clone(),
+                ui: config.ui.clone(),
             }),
         }
     }
@@ -170,6 +172,11 @@ impl Service {
     /// The `[rank]` settings.
     pub fn rank_config(&self) -> &crate::config::RankConfig {
         &self.inner.rank
+    }
+
+    /// The `[ui]` settings: language and time zone of what users read.
+    pub fn ui(&self) -> &crate::config::UiConfig {
+        &self.inner.ui
     }
 
     /// The live-update hub: publish after a commit, subscribe for a stream.
