@@ -427,40 +427,57 @@ impl Config {
             key: key.into(),
             message: message.into(),
         };
-        if self.inbox.poll_s <= 0.0 {
-            return Err(bad("inbox.poll_s", "must be > 0"));
+        // Every number is finite and bounded: seconds become `Duration`s and hours or minutes
+        // chrono durations, which panic on NaN and overflow (found by tests/fuzz_readers.rs).
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
+        if !within(self.inbox.poll_s, 0.001, 3600.0) {
+            return Err(bad("inbox.poll_s", "must be > 0 and at most 3600"));
         }
         for (key, v) in [
             ("inbox.settle_s", self.inbox.settle_s),
             ("inbox.incomplete_wait_s", self.inbox.incomplete_wait_s),
         ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(bad(key, "must be a number of seconds >= 0"));
+            if !within(v, 0.0, 86_400.0) {
+                return Err(bad(key, "seconds from 0 to 86400"));
             }
         }
         if self.limits.scan_workers == 0 {
             return Err(bad("limits.scan_workers", "must be at least 1"));
         }
-        if self.fuse.window_h < 0.0 || self.fuse.extra_distance_m < 0.0 {
-            return Err(bad("fuse", "distances and windows must be >= 0"));
+        let f = &self.fuse;
+        if !within(f.window_h, 0.0, 24.0 * 366.0)
+            || !within(f.extra_distance_m, 0.0, 1e6)
+            || !within(f.camera_footprint_m, 0.0, 1e6)
+        {
+            return Err(bad(
+                "fuse",
+                "window_h from 0 to 8784, distances from 0 to 1e6 m",
+            ));
+        }
+        for (i, s) in self.sensors.iter().enumerate() {
+            if !within(s.lon, -180.0, 180.0) || !within(s.lat, -90.0, 90.0) {
+                return Err(bad(
+                    &format!("sensors[{i}]"),
+                    "lon in -180..180, lat in -90..90",
+                ));
+            }
         }
         let d = &self.dispatch;
         for (name, dl) in [("normal", d.normal), ("high", d.high)] {
             if dl.acknowledge_min <= 0
                 || dl.on_site_min < dl.acknowledge_min
                 || dl.verdict_min < dl.on_site_min
+                || dl.verdict_min > 366 * 24 * 60
             {
                 return Err(bad(
                     &format!("dispatch.{name}"),
-                    "need 0 < acknowledge_min <= on_site_min <= verdict_min",
+                    "need 0 < acknowledge_min <= on_site_min <= verdict_min <= 527040 (a year)",
                 ));
             }
         }
-        if d.season_gap_days < 1 {
-            return Err(bad("dispatch.season_gap_days", "at least 1"));
+        if !(1..=3660).contains(&d.season_gap_days) {
+            return Err(bad("dispatch.season_gap_days", "from 1 to 3660"));
         }
-        // Finite and bounded: the interval becomes a `Duration`, which refuses NaN and overflow.
-        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
         if !within(d.escalation_interval_s, 0.001, 3600.0) {
             return Err(bad(
                 "dispatch.escalation_interval_s",
@@ -489,8 +506,11 @@ impl Config {
                 "at most 32 of the 64 bits",
             ));
         }
-        if v.exif_max_time_gap_min < 0 {
-            return Err(bad("verify.exif_max_time_gap_min", "must be >= 0"));
+        if !(0..=366 * 24 * 60).contains(&v.exif_max_time_gap_min) {
+            return Err(bad(
+                "verify.exif_max_time_gap_min",
+                "from 0 to 527040 (a year)",
+            ));
         }
         if !(-12..=14).contains(&v.camera_utc_offset_h) {
             return Err(bad("verify.camera_utc_offset_h", "from -12 to 14"));
@@ -544,11 +564,17 @@ impl Config {
                     "give exactly one of `url` and `firms`",
                 ));
             }
-            if s.interval_s < 1.0 {
-                return Err(bad(&format!("sources[{i}].interval_s"), "at least 1 s"));
+            if !within(s.interval_s, 1.0, 30.0 * 86_400.0) {
+                return Err(bad(
+                    &format!("sources[{i}].interval_s"),
+                    "from 1 s to 30 days",
+                ));
             }
-            if s.backoff_s <= 0.0 {
-                return Err(bad(&format!("sources[{i}].backoff_s"), "must be > 0"));
+            if !within(s.backoff_s, 0.001, 30.0 * 86_400.0) {
+                return Err(bad(
+                    &format!("sources[{i}].backoff_s"),
+                    "must be > 0 and at most 30 days",
+                ));
             }
         }
         self.validate_notify()
