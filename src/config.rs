@@ -111,6 +111,11 @@ impl UiConfig {
         crate::i18n::Lang::parse(&self.lang).unwrap_or_default()
     }
 
+    /// Language and zone together.
+    pub fn locale(&self) -> crate::i18n::Locale {
+        crate::i18n::Locale::new(self.lang(), self.zone())
+    }
+
     /// The zone (validated at load; the default for a value that was never validated).
     pub fn zone(&self) -> crate::i18n::Zone {
         crate::i18n::Zone::parse(&self.time_zone).unwrap_or_default()

@@ -70,7 +70,7 @@ async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice
     let held_key = held[0].key.clone();
     let held_task: i64 = held[0].body["markdown"]["content"]
         .as_str()
-        .and_then(|c| c.split("task #").nth(1))
+        .and_then(|c| c.split("任务 #").nth(1))
         .and_then(|t| t.split_whitespace().next())
         .and_then(|t| t.parse().ok())
         .unwrap();

@@ -101,11 +101,18 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
     assert_eq!(json.body["notice_key"], notice.key());
     assert_eq!(robot.body["msgtype"], "markdown");
     let content = robot.body["markdown"]["content"].as_str().unwrap();
-    assert!(content.contains("New straw-fire task #1"), "{content}");
-    assert!(content.contains("乡镇 410526101 (410526101)"), "{content}");
-    // Deadline 10:30 UTC = 18:30 Beijing time.
+    // In Chinese (the default `[ui] lang`), named, with the deadline it is for.
     assert!(
-        content.contains("**截止 Deadline**: 2026-06-08 18:30 北京时间"),
+        content.starts_with("## 【秸秆禁烧】新核查任务 #1"),
+        "{content}"
+    );
+    assert!(
+        content.contains("**地点**：乡镇 410526101 410526101\n"),
+        "{content}"
+    );
+    // The acknowledgement deadline 10:30 UTC = 18:30 Beijing time.
+    assert!(
+        content.contains("**接收时限**：6月8日 18:30 北京时间\n"),
         "{content}"
     );
     assert!(!content.contains("http"), "link-free: {content}");
@@ -153,7 +160,7 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
     assert!(county.body["markdown"]["title"]
         .as_str()
         .unwrap()
-        .contains("Escalation: task #1 missed"));
+        .contains("【督办】任务 #1 超过接收时限"));
     // Still one audit row: only task_new moves the task.
     assert_eq!(task_audit(&db, 1).len(), 1);
     assert!(rx.seen().iter().all(|r| r.path != "/hook/elsewhere"));

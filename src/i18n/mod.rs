@@ -142,6 +142,19 @@ impl Lang {
     }
 }
 
+/// The language and zone a text is made in (from `[ui]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Locale {
+    pub lang: Lang,
+    pub zone: Zone,
+}
+
+impl Locale {
+    pub fn new(lang: Lang, zone: Zone) -> Locale {
+        Locale { lang, zone }
+    }
+}
+
 /// English month abbreviations (the Chinese format uses numbers).
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -41,14 +41,17 @@ pub struct Zone {
 
 impl Default for Zone {
     fn default() -> Self {
-        Zone {
-            name: "Asia/Shanghai",
-            offset_s: 8 * 3600,
-        }
+        Zone::BEIJING
     }
 }
 
 impl Zone {
+    /// China Standard Time, the default.
+    pub const BEIJING: Zone = Zone {
+        name: "Asia/Shanghai",
+        offset_s: 8 * 3600,
+    };
+
     /// A zone by its IANA name (exact spelling), or `None` when it is not in the table.
     pub fn parse(name: &str) -> Option<Zone> {
         ZONES

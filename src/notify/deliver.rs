@@ -83,6 +83,21 @@ pub fn unit_name(layers: &[crate::locate::UnitLayer], code: &str) -> Option<Stri
         .map(|u| u.name.clone())
 }
 
+/// Names the notice's place (county, township, village) and parcel from the loaded layers, so
+/// a patrol reads where to go without a map.
+pub fn name_place(n: &mut crate::notify::Notice, placer: &dyn crate::fuse::Placer) {
+    let p = placer.place(n.lon, n.lat, 0.0);
+    let layers = placer.admin_layers();
+    n.place = [&p.county, &p.township, &p.village]
+        .into_iter()
+        .flatten()
+        .filter_map(|code| unit_name(layers, code))
+        .collect();
+    if n.parcel.is_none() {
+        n.parcel = p.parcel;
+    }
+}
+
 /// A robot's `{"errcode": n, "errmsg": ..}` with n ≠ 0.
 fn robot_error(format: WebhookFormat, body: &str) -> Option<(i64, String)> {
     if format == WebhookFormat::Json {
@@ -102,8 +117,9 @@ pub async fn send(
     client: &reqwest::Client,
     hook: &WebhookConfig,
     d: &ClaimedDelivery,
+    loc: crate::i18n::Locale,
 ) -> AttemptOutcome {
-    let body = render::body(hook.format, &d.notice, &d.idempotency_key);
+    let body = render::body(hook.format, &d.notice, &d.idempotency_key, loc);
     let mut req = client
         .post(&hook.url)
         .header(CONTENT_TYPE, "application/json; charset=utf-8")
@@ -302,11 +318,16 @@ impl Deliverer {
     /// lease then brings it back, with the same key).
     async fn deliver(&self, mut d: ClaimedDelivery) -> Option<Recorded> {
         // Dispatch stores codes; the patrol reads names: take the unit's from the loaded layers.
+        let placer = self.service.placer();
         if d.notice.unit_name.is_none() {
-            d.notice.unit_name = unit_name(self.service.placer().admin_layers(), &d.notice.unit);
+            d.notice.unit_name = unit_name(placer.admin_layers(), &d.notice.unit);
         }
+        if d.notice.place.is_empty() {
+            name_place(&mut d.notice, placer.as_ref());
+        }
+        let loc = self.service.ui().locale();
         let outcome = match self.by_name.get(&d.webhook) {
-            Some(hook) => send(&self.client, hook, &d).await,
+            Some(hook) => send(&self.client, hook, &d, loc).await,
             None => AttemptOutcome::Failed {
                 error: format!("webhook `{}` is no longer configured", d.webhook),
                 retry: false,
@@ -371,6 +392,44 @@ mod tests {
         assert_eq!(unit_name(&layers, "410526").as_deref(), Some("滑县"));
         assert_eq!(unit_name(&layers, "410527"), None);
         assert_eq!(unit_name(&[], "410526"), None);
+    }
+
+    #[test]
+    fn the_place_is_named_county_to_village_with_its_parcel() {
+        use crate::fuse::{Placement, Placer};
+        use crate::locate::{AreaFeature, Level, UnitLayer};
+        let unit = |code: &str, name: &str| AreaFeature {
+            code: code.into(),
+            name: name.into(),
+            parent: None,
+            cropland_ha: None,
+            shape: geo::MultiPolygon::new(vec![]),
+        };
+        struct Fixed(Vec<UnitLayer>);
+        impl Placer for Fixed {
+            fn place(&self, lon: f64, lat: f64, _: f64) -> Placement {
+                assert_eq!((lon, lat), (114.5, 35.6));
+                Placement {
+                    county: Some("410526".into()),
+                    township: Some("410526101".into()),
+                    village: Some("410526101201".into()),
+                    parcel: Some("HUA-07-211".into()),
+                    mask: None,
+                }
+            }
+            fn admin_layers(&self) -> &[UnitLayer] {
+                &self.0
+            }
+        }
+        let placer = Fixed(vec![
+            UnitLayer::new(Level::County, vec![unit("410526", "滑县")]),
+            UnitLayer::new(Level::Township, vec![unit("410526101", "道口镇")]),
+            UnitLayer::new(Level::Village, vec![unit("410526101201", "东庄村")]),
+        ]);
+        let mut n = crate::notify::Notice::test(crate::notify::NoticeKind::TaskNew, 1, "410526101");
+        name_place(&mut n, &placer);
+        assert_eq!(n.place, ["滑县", "道口镇", "东庄村"]);
+        assert_eq!(n.parcel.as_deref(), Some("HUA-07-211"));
     }
 
     fn hook(name: &str, unit: &str) -> WebhookConfig {

@@ -66,6 +66,20 @@ pub struct Notice {
     pub confidence: f64,
     /// Free text (e.g. which deadline passed, who reported).
     pub detail: String,
+    /// Names of the place, county first (county, township, village), filled in at delivery
+    /// from the loaded admin layers (the store keeps codes); empty when none is loaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub place: Vec<String>,
+    /// The field parcel at the position, filled in at delivery like `place`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parcel: Option<String>,
+    /// A verdict's note from the patrol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// A verdict's evidence flags (`photo_identical`, `far_from_event`, ...): why it awaits
+    /// review; empty when it does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub review: Vec<String>,
 }
 
 impl Notice {
@@ -92,6 +106,10 @@ impl Notice {
             max_frp_mw: None,
             confidence: 0.8,
             detail: String::new(),
+            place: Vec::new(),
+            parcel: None,
+            note: None,
+            review: Vec::new(),
         }
     }
 

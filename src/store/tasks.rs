@@ -547,7 +547,7 @@ impl TaskStore for SqliteStore {
             } else {
                 v.verdict.as_str().to_string()
             };
-            let n = notice(
+            let mut n = notice(
                 tx,
                 &task,
                 NoticeKind::Verdict {
@@ -556,6 +556,16 @@ impl TaskStore for SqliteStore {
                 task.unit.clone(),
                 detail,
             )?;
+            // What the group reads: the patrol's note and why the verdict awaits review.
+            n.note = v.note.clone().filter(|s| !s.trim().is_empty());
+            n.review = flags
+                .iter()
+                .filter_map(|f| {
+                    serde_json::to_value(&f.flag)
+                        .ok()
+                        .and_then(|v| v["flag"].as_str().map(str::to_string))
+                })
+                .collect();
             enqueue(tx, &n, ts(now))?;
             let candidate = propose_mask(tx, v.verdict, verdict_id, &task, who, rules, now)?;
             let verdict = read_verdict(tx, id)?.ok_or(TaskError::NotFound {
@@ -1008,6 +1018,10 @@ fn notice(
         max_frp_mw,
         confidence,
         detail,
+        place: Vec::new(),
+        parcel: None,
+        note: None,
+        review: Vec::new(),
     })
 }
 

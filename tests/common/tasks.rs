@@ -41,6 +41,10 @@ pub fn task_new_notice(task_id: i64, unit: &str, now: DateTime<Utc>) -> Notice {
         max_frp_mw: Some(4.5),
         confidence: 0.9,
         detail: String::new(),
+        place: Vec::new(),
+        parcel: None,
+        note: None,
+        review: Vec::new(),
     }
 }
 
