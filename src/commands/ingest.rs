@@ -13,7 +13,9 @@ use strawfire::store::SqliteStore;
 /// Arguments of `strawfire ingest`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Scene files (.tif), hotspot files (.csv, .geojson), folders of them, or http(s) feed URLs.
+    /// Scene files (.tif), hotspot files (.csv, .geojson), official fire products (VNP14IMG…nc
+    /// with its VNP03IMG beside it, AFIMG_….txt, AFIMG_….nc), folders of them, or http(s) feed
+    /// URLs.
     #[arg(required = true)]
     inputs: Vec<String>,
     /// TOML config (for data_dir and fuse settings).
@@ -61,6 +63,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for f in files {
                 match service.ingest_path(&f, "ingest").await {
                     Ok(done) => {
+                        for n in &done.notes {
+                            eprintln!("warning: {n}");
+                        }
                         for w in &done.warnings {
                             eprintln!("warning: {w}");
                         }

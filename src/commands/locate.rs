@@ -28,7 +28,8 @@ pub const ADDED_COLUMNS: [&str; 11] = [
 /// Arguments of `strawfire locate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Hotspot files: FIRMS CSV (any variant) or GeoJSON.
+    /// Hotspot files: FIRMS CSV (any variant), GeoJSON, or official fire products (VNP14IMG…nc,
+    /// AFIMG_….txt, AFIMG_….nc).
     #[arg(long, required = true, num_args = 1..)]
     pub hotspots: Vec<PathBuf>,
     /// Admin layers as LAYER_SPEC `PATH[:level=county|township|village][:code=F][:name=F][:crs=gcj02]...`.

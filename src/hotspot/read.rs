@@ -95,10 +95,20 @@ pub enum ReadError {
     /// The GeoJSON is not valid JSON or not a FeatureCollection.
     #[error("{path}: not a GeoJSON FeatureCollection: {message}")]
     GeoJson { path: PathBuf, message: String },
+    /// An official fire product (VNP14IMG, AFIMG) that cannot be read.
+    #[error(transparent)]
+    Product(Box<crate::product::viirs_af::FireProductError>),
 }
 
-/// Reads a feed file: GeoJSON when the extension is `.geojson` or `.json`, FIRMS CSV otherwise.
+/// Reads a feed file: an official fire product when its name says so (`VNP14IMG…nc`,
+/// `AFIMG_….txt|nc`, see `product::viirs_af`), GeoJSON when the extension is `.geojson` or
+/// `.json`, FIRMS CSV otherwise.
 pub fn read_hotspots(path: &Path) -> Result<Feed, ReadError> {
+    if crate::product::viirs_af::identify(path).is_some() {
+        let product = crate::product::viirs_af::read(path)
+            .map_err(|e| ReadError::Product(Box::new(e)))?;
+        return Ok(product.feed);
+    }
     let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,

@@ -52,7 +52,9 @@ pub const MODIS_HEADER: [&str; 16] = [
     "col",
 ];
 
-fn fields(h: &Hotspot) -> [String; 16] {
+/// A hotspot's FIRMS text in [`VIIRS_HEADER`] / [`MODIS_HEADER`] order; an unknown
+/// measurement (`None`) is an empty field, which the reader takes back as unknown.
+pub fn row_fields(h: &Hotspot) -> [String; 16] {
     let opt = |v: Option<usize>| v.map(|v| v.to_string()).unwrap_or_default();
     // An unknown measurement is an empty field (FIRMS files write it so), never `NaN` or 0.
     let num = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
@@ -83,7 +85,7 @@ pub fn write_csv<W: Write>(out: W, hotspots: &[Hotspot]) -> std::io::Result<()> 
     let modis = hotspots.first().is_some_and(Hotspot::is_modis);
     w.write_record(if modis { MODIS_HEADER } else { VIIRS_HEADER })?;
     for h in hotspots {
-        w.write_record(fields(h))?;
+        w.write_record(row_fields(h))?;
     }
     w.flush()
 }
@@ -98,7 +100,7 @@ pub fn write_geojson<W: Write>(mut out: W, hotspots: &[Hotspot]) -> std::io::Res
             } else {
                 VIIRS_HEADER
             };
-            let vals = fields(h);
+            let vals = row_fields(h);
             let mut props = serde_json::Map::new();
             for (k, v) in names.iter().zip(vals) {
                 let value = match *k {

@@ -389,8 +389,10 @@ async fn finish(
                 }
             );
             let mut target = dir.join("done").join(&name);
-            if !done.warnings.is_empty() {
-                let text: Vec<String> = done.warnings.iter().map(|w| w.to_string()).collect();
+            if !done.warnings.is_empty() || !done.notes.is_empty() {
+                let text: Vec<String> = (done.notes.iter().cloned())
+                    .chain(done.warnings.iter().map(|w| w.to_string()))
+                    .collect();
                 let reason = dir
                     .join("done")
                     .join(format!("{}.warnings", name.to_string_lossy()));

@@ -30,6 +30,7 @@ use crate::config::Config;
 use crate::dispatch::{Clock, SystemClock};
 use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::read::{read_csv, read_geojson, Feed, ReadError, RowWarning};
+use crate::product::viirs_af;
 use crate::scan::{scan_scene, ModelChoice};
 use crate::store::{IngestBatch, IngestReport, Origin, Scope, SensorAlert, Store, StoreError};
 
@@ -82,6 +83,9 @@ pub struct Ingested {
     pub report: IngestReport,
     #[serde(serialize_with = "warnings_as_text")]
     pub warnings: Vec<RowWarning>,
+    /// Warnings about the whole file (an official product whose geolocation is missing, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn warnings_as_text<S: serde::Serializer>(w: &[RowWarning], s: S) -> Result<S::Ok, S::Error> {
@@ -336,6 +340,7 @@ impl Service {
                     ..IngestReport::default()
                 },
                 warnings: Vec::new(),
+                notes: Vec::new(),
             });
         }
         let name = name.to_string();
@@ -397,12 +402,19 @@ impl Service {
             sha256: Some(sha),
             report,
             warnings: Vec::new(),
+            notes: Vec::new(),
         })
     }
 
-    /// Parses a FIRMS CSV or GeoJSON feed (`name` decides: `.geojson`/`.json` is GeoJSON).
+    /// Parses a FIRMS CSV or GeoJSON feed (`name` decides: `.geojson`/`.json` is GeoJSON), or a
+    /// CSPP AFIMG text file (named `AFIMG_….txt`).
     pub fn parse_feed(name: &str, bytes: &[u8]) -> Result<Feed, ReadError> {
         let path = Path::new(name);
+        if viirs_af::identify(path) == Some(viirs_af::FireProductKind::AfimgText) {
+            return viirs_af::read_afimg_text(path, bytes)
+                .map(|p| p.feed)
+                .map_err(|e| ReadError::Product(Box::new(e)));
+        }
         if is_json_name(name) {
             read_geojson(path, bytes)
         } else {
@@ -449,6 +461,7 @@ impl Service {
             sha256: Some(sha),
             report,
             warnings: feed.warnings,
+            notes: Vec::new(),
         })
     }
 
@@ -499,13 +512,90 @@ impl Service {
         .await
     }
 
-    /// Ingests a scene or feed file by its extension (`.tif`/`.tiff` scenes; `.csv`, `.geojson`,
-    /// `.json`, `.txt` feeds).
+    /// Ingests a scene, feed or official fire product file (`FileKind::of` decides).
     pub async fn ingest_path(&self, path: &Path, source: &str) -> Result<Ingested, ServiceError> {
         match FileKind::of(path) {
             Some(FileKind::Feed) => self.ingest_feed_file(path, source).await,
+            Some(FileKind::FireProduct) => self.ingest_fire_product(path, path, source).await,
             _ => self.ingest_scene_file(path, source).await,
         }
+    }
+
+    /// Stores an official fire product's fire pixels (VNP14IMG, AFIMG text or NetCDF). With a
+    /// fire mask and its geolocation (VNP14IMG + VNP03IMG beside it) the product is stored
+    /// like a scene, with its observation summary and coverage per unit, so it ranks fairly;
+    /// otherwise like a feed (coverage unknown, said in `notes`). `name` is the file's name as
+    /// the sender knows it (the product kind, time and satellite come from it); `path` is
+    /// where it lies, with its geolocation beside it.
+    pub async fn ingest_fire_product(
+        &self,
+        path: &Path,
+        name: &Path,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        let (p, n) = (path.to_path_buf(), name.to_path_buf());
+        let placer = self.inner.placer.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let sha = sha256_file(&p)?;
+            let product = match viirs_af::identify(&n) {
+                Some(viirs_af::FireProductKind::AfimgText) => {
+                    let bytes = std::fs::read(&p).map_err(|e| ServiceError::Io {
+                        path: p.clone(),
+                        source: e,
+                    })?;
+                    viirs_af::read_afimg_text(&n, &bytes)
+                }
+                _ => viirs_af::read(&p),
+            }
+            .map_err(|e| ServiceError::Feed(ReadError::Product(Box::new(e))))?;
+            let coverage = product.coverage.as_ref().map(|c| {
+                crate::rank::coverage::tally(&c.samples, |x, y| {
+                    rankings::unit_codes(placer.as_ref(), x, y)
+                })
+            });
+            Ok::<_, ServiceError>((sha, product, coverage))
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))?;
+        let (sha, product, coverage) = read.inspect_err(|_| self.metrics().error("feed"))?;
+        let display = name
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for note in &product.warnings {
+            tracing::warn!("{note}");
+        }
+        let origin = match (&product.coverage, coverage) {
+            (Some(c), Some(coverage)) => Origin::Scene {
+                sha256: sha.clone(),
+                name: display,
+                acq_time: Some(product.meta.start),
+                satellite: Some(product.meta.satellite.clone()),
+                sensor: Some("VIIRS".into()),
+                model: product.meta.kind.name().to_string(),
+                shape: c.shape,
+                summary: c.summary.clone(),
+                coverage,
+            },
+            _ => Origin::Feed {
+                sha256: sha.clone(),
+                name: display,
+                rows: product.feed.rows.len(),
+            },
+        };
+        let batch = IngestBatch {
+            origin,
+            source: source.to_string(),
+            hotspots: product.feed.rows.into_iter().map(|r| r.hotspot).collect(),
+            alerts: Vec::new(),
+        };
+        let report = self.ingest(batch).await?;
+        Ok(Ingested {
+            sha256: Some(sha),
+            report,
+            warnings: product.feed.warnings,
+            notes: product.warnings,
+        })
     }
 }
 
@@ -522,11 +612,26 @@ fn is_json_name(name: &str) -> bool {
 pub enum FileKind {
     Scene,
     Feed,
+    /// An official fire product (VNP14IMG, AFIMG text or NetCDF), by its name.
+    FireProduct,
 }
 
 impl FileKind {
-    /// By extension; `None` for files that are neither (left alone by the inbox).
+    /// By name for official fire products, else by extension; `None` for files that are
+    /// neither (left alone by the inbox).
     pub fn of(path: &Path) -> Option<FileKind> {
+        if viirs_af::identify(path).is_some() {
+            return Some(FileKind::FireProduct);
+        }
+        // Geolocation files are read with the product they belong to (VNP14IMG's coverage),
+        // never on their own.
+        let name = path.file_name()?.to_str()?.to_ascii_uppercase();
+        if ["VNP03IMG", "VJ103IMG", "VJ203IMG", "GITCO_", "GIMGO_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            return None;
+        }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "tif" | "tiff" | "img" | "nc" | "h5" | "hdf" | "vrt" => Some(FileKind::Scene),

@@ -25,6 +25,7 @@ pub mod fire;
 pub mod geo;
 pub mod landcover;
 pub mod noise;
+pub mod official;
 pub mod surface;
 pub mod truth;
 
