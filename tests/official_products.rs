@@ -12,8 +12,8 @@ use std::process::Command;
 use chrono::{TimeZone, Utc};
 use strawfire::hotspot::{Confidence, DayNight, Hotspot};
 use strawfire::synth::official::{
-    afimg_name, vnp03img_name, vnp14img_name, write_afimg_netcdf, write_afimg_text,
-    write_vnp03img, write_vnp14img, OfficialGranule,
+    afimg_name, vnp03img_name, vnp14img_name, write_afimg_netcdf, write_afimg_text, write_vnp03img,
+    write_vnp14img, OfficialGranule,
 };
 
 fn root() -> PathBuf {
@@ -148,7 +148,10 @@ fn fixtures_read_back_as_the_granule_they_were_written_from() {
             assert!((h.bt_mir_k.unwrap() - want.bt_mir_k.unwrap()).abs() < 1e-3);
             assert_eq!(h.satellite, "N20");
             assert_eq!(h.daynight, DayNight::Day, "{}", path.display());
-            assert_eq!(h.acq_time.format("%Y-%m-%d %H%M").to_string(), "2024-06-08 0542");
+            assert_eq!(
+                h.acq_time.format("%Y-%m-%d %H%M").to_string(),
+                "2024-06-08 0542"
+            );
         }
     }
     let p = strawfire::product::viirs_af::read(&vnp14).unwrap();
@@ -253,7 +256,8 @@ fn ingest_stores_vnp14img_with_coverage_and_without_its_geolocation_as_a_feed() 
         err.contains("VJ103IMG.A2024160.0542") && err.contains("coverage unknown"),
         "{err}"
     );
-    let db = rusqlite::Connection::open(alone.path().join("data").join("strawfire.sqlite")).unwrap();
+    let db =
+        rusqlite::Connection::open(alone.path().join("data").join("strawfire.sqlite")).unwrap();
     let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(q("SELECT count(*) FROM scenes"), 0);
     assert_eq!(q("SELECT count(*) FROM feeds"), 1);

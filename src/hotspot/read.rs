@@ -105,8 +105,8 @@ pub enum ReadError {
 /// `.json`, FIRMS CSV otherwise.
 pub fn read_hotspots(path: &Path) -> Result<Feed, ReadError> {
     if crate::product::viirs_af::identify(path).is_some() {
-        let product = crate::product::viirs_af::read(path)
-            .map_err(|e| ReadError::Product(Box::new(e)))?;
+        let product =
+            crate::product::viirs_af::read(path).map_err(|e| ReadError::Product(Box::new(e)))?;
         return Ok(product.feed);
     }
     let bytes = std::fs::read(path).map_err(|source| ReadError::Io {

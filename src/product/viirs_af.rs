@@ -223,7 +223,11 @@ pub fn afimg_name_meta(path: &Path) -> Result<(DateTime<Utc>, String), FireProdu
         .filter(|t| t.len() >= 6 && t.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| bad(format!("`{}` in the file name is not tHHMMSSf", parts[3])))?;
     let hms = |i: usize| t[i..i + 2].parse::<u32>().unwrap_or(99);
-    let tenths = t[6..].chars().next().and_then(|c| c.to_digit(10)).unwrap_or(0);
+    let tenths = t[6..]
+        .chars()
+        .next()
+        .and_then(|c| c.to_digit(10))
+        .unwrap_or(0);
     let time = chrono::NaiveTime::from_hms_milli_opt(hms(0), hms(2), hms(4), tenths * 100)
         .ok_or_else(|| bad(format!("`{}` in the file name is not a time", parts[3])))?;
     Ok((Utc.from_utc_datetime(&date.and_time(time)), satellite))
@@ -235,9 +239,15 @@ pub fn firms_satellite(s: &str) -> Option<String> {
     let s = s.trim().to_ascii_uppercase().replace([' ', '_'], "-");
     let code = if s.contains("NPP") {
         "N"
-    } else if matches!(s.as_str(), "J01" | "J1" | "JPSS-1" | "NOAA-20" | "NOAA20" | "N20") {
+    } else if matches!(
+        s.as_str(),
+        "J01" | "J1" | "JPSS-1" | "NOAA-20" | "NOAA20" | "N20"
+    ) {
         "N20"
-    } else if matches!(s.as_str(), "J02" | "J2" | "JPSS-2" | "NOAA-21" | "NOAA21" | "N21") {
+    } else if matches!(
+        s.as_str(),
+        "J02" | "J2" | "JPSS-2" | "NOAA-21" | "NOAA21" | "N21"
+    ) {
         "N21"
     } else {
         return None;
@@ -457,8 +467,8 @@ fn fire_hotspot(meta: &ProductMeta, p: FirePixel) -> Result<Hotspot, (Field, Str
         Some(true) => DayNight::Day,
         Some(false) => DayNight::Night,
         None => {
-            let (sza, _) = crate::synth::geo::SolarEphemeris::at(meta.start)
-                .zenith_azimuth_deg(p.lon, p.lat);
+            let (sza, _) =
+                crate::synth::geo::SolarEphemeris::at(meta.start).zenith_azimuth_deg(p.lon, p.lat);
             if sza < DAY_MAX_SZA_DEG {
                 DayNight::Day
             } else {
@@ -547,9 +557,7 @@ fn check_len(
     Ok(())
 }
 
-fn text_attribute(
-    attr: Option<netcdf::Attribute<'_>>,
-) -> Option<String> {
+fn text_attribute(attr: Option<netcdf::Attribute<'_>>) -> Option<String> {
     match attr?.value().ok()? {
         netcdf::AttributeValue::Str(s) => Some(s),
         netcdf::AttributeValue::Strs(v) => v.into_iter().next(),
@@ -750,21 +758,19 @@ pub fn read_vnp14img(path: &Path) -> Result<FireProduct, FireProductError> {
             ));
             None
         }
-        Some((mask, shape)) => {
-            match geolocation_beside(path, &file) {
-                Err(message) => {
-                    product_warnings.push(format!("{}: {message}; coverage unknown", path.display()));
+        Some((mask, shape)) => match geolocation_beside(path, &file) {
+            Err(message) => {
+                product_warnings.push(format!("{}: {message}; coverage unknown", path.display()));
+                None
+            }
+            Ok(geo) => match mask_coverage(&mask, shape, &geo, &file) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    product_warnings.push(format!("{e}; coverage unknown"));
                     None
                 }
-                Ok(geo) => match mask_coverage(&mask, shape, &geo, &file) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        product_warnings.push(format!("{e}; coverage unknown"));
-                        None
-                    }
-                },
-            }
-        }
+            },
+        },
     };
     Ok(FireProduct {
         meta,
@@ -878,11 +884,11 @@ fn mask_coverage(
             stride: k as isize,
         };
         var.get_values::<f32, _>([strided(rows), strided(cols)])
-        .map_err(|source| FireProductError::NetCdf {
-            path: geo.to_path_buf(),
-            what: format!("cannot read `geolocation_data/{name}`"),
-            source,
-        })
+            .map_err(|source| FireProductError::NetCdf {
+                path: geo.to_path_buf(),
+                what: format!("cannot read `geolocation_data/{name}`"),
+                source,
+            })
     };
     let lat = read("latitude")?;
     let lon = read("longitude")?;
@@ -944,7 +950,10 @@ mod tests {
             id("AFIMG_npp_d20240608_t0542123_e0543365_b65000_c20240608060000000000_cspp_dev.txt"),
             Some(FireProductKind::AfimgText)
         );
-        assert_eq!(id("AFIMG_j01_d20240608_t0542123.nc"), Some(FireProductKind::AfimgNetcdf));
+        assert_eq!(
+            id("AFIMG_j01_d20240608_t0542123.nc"),
+            Some(FireProductKind::AfimgNetcdf)
+        );
         assert_eq!(id("VNP02IMG.A2024160.0542.002.nc"), None);
         assert_eq!(id("fires.csv"), None);
     }
@@ -971,7 +980,9 @@ mod tests {
         let (_, sat, v) = vnp14_name_meta(Path::new("VNP14IMG_NRT.A2024160.0542.002.nc"));
         assert_eq!((sat.as_deref(), v.as_str()), (Some("N"), "2.0NRT"));
         assert_eq!(
-            parse_start_time("2024-06-08 05:42:00.000").unwrap().to_rfc3339(),
+            parse_start_time("2024-06-08 05:42:00.000")
+                .unwrap()
+                .to_rfc3339(),
             "2024-06-08T05:42:00+00:00"
         );
         assert!(parse_start_time("08/06/2024").is_none());
@@ -998,7 +1009,9 @@ mod tests {
         "AFIMG_npp_d20240608_t0542123_e0543365_b65000_c20240608060000000000_cspp_dev.txt";
 
     fn header() -> String {
-        (0..AFIMG_TEXT_HEADER_ROWS).map(|i| format!("# header {i}\n")).collect()
+        (0..AFIMG_TEXT_HEADER_ROWS)
+            .map(|i| format!("# header {i}\n"))
+            .collect()
     }
 
     #[test]
@@ -1027,7 +1040,11 @@ mod tests {
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(w[0].contains("line 18, field `confidence_cat`"), "{}", w[0]);
         assert!(w[1].contains("line 19, field `longitude`"), "{}", w[1]);
-        assert!(w[2].contains("line 20") && w[2].contains("6 fields"), "{}", w[2]);
+        assert!(
+            w[2].contains("line 20") && w[2].contains("6 fields"),
+            "{}",
+            w[2]
+        );
         // The FIRMS text of a row reads back as the same hotspot.
         let csv = format!(
             "{}\n{}\n",
@@ -1036,7 +1053,10 @@ mod tests {
         );
         let back = crate::hotspot::read::read_csv(Path::new("x.csv"), csv.as_bytes()).unwrap();
         assert_eq!(back.rows[0].hotspot.confidence, Confidence::Nominal);
-        assert_eq!(back.rows[0].hotspot.acq_time.format("%H%M").to_string(), "0542");
+        assert_eq!(
+            back.rows[0].hotspot.acq_time.format("%H%M").to_string(),
+            "0542"
+        );
     }
 
     #[test]
@@ -1100,12 +1120,26 @@ mod tests {
         let (g, lat, lon) = granule();
         let path = dir.path().join(vnp14img_name(&g));
         write_vnp14img(&path, &g).unwrap();
-        write_vnp03img(&dir.path().join(vnp03img_name(&g)), &g, (40, 48), &lat, &lon).unwrap();
+        write_vnp03img(
+            &dir.path().join(vnp03img_name(&g)),
+            &g,
+            (40, 48),
+            &lat,
+            &lon,
+        )
+        .unwrap();
         let p = read(&path).unwrap();
         assert_eq!(p.meta.kind, FireProductKind::Vnp14Img);
-        assert_eq!((p.meta.satellite.as_str(), p.meta.version.as_str()), ("N20", "2"));
+        assert_eq!(
+            (p.meta.satellite.as_str(), p.meta.version.as_str()),
+            ("N20", "2")
+        );
         assert_eq!(p.feed.rows.len(), 3);
-        assert!(p.feed.warnings.is_empty() && p.warnings.is_empty(), "{:?}", p.warnings);
+        assert!(
+            p.feed.warnings.is_empty() && p.warnings.is_empty(),
+            "{:?}",
+            p.warnings
+        );
         let h: Vec<&Hotspot> = p.feed.rows.iter().map(|r| &r.hotspot).collect();
         assert_eq!(
             h.iter().map(|h| h.confidence).collect::<Vec<_>>(),
@@ -1125,7 +1159,10 @@ mod tests {
         assert_eq!(cov.summary.cloud, 480);
         assert_eq!(cov.summary.water, 96);
         assert_eq!(cov.summary.clear_land, 28 * 48);
-        assert_eq!(cov.summary.fire_low + cov.summary.fire_nominal + cov.summary.fire_high, 3);
+        assert_eq!(
+            cov.summary.fire_low + cov.summary.fire_nominal + cov.summary.fire_high,
+            3
+        );
         // Every land pixel sampled (small granule: step 1); water is no land observation.
         assert_eq!(cov.samples.len(), 38 * 48);
         assert_eq!(cov.samples.iter().filter(|s| s.clear).count(), 28 * 48);
@@ -1143,7 +1180,8 @@ mod tests {
         assert!(p.coverage.is_none());
         assert_eq!(p.warnings.len(), 1);
         assert!(
-            p.warnings[0].contains("VJ103IMG.A2024160.0542") && p.warnings[0].contains("coverage unknown"),
+            p.warnings[0].contains("VJ103IMG.A2024160.0542")
+                && p.warnings[0].contains("coverage unknown"),
             "{}",
             p.warnings[0]
         );
@@ -1157,14 +1195,22 @@ mod tests {
         {
             let mut f = netcdf::create(&path).unwrap();
             f.add_dimension("phony_dim_0", 1).unwrap();
-            let mut v = f.add_variable::<f32>("FP_latitude", &["phony_dim_0"]).unwrap();
+            let mut v = f
+                .add_variable::<f32>("FP_latitude", &["phony_dim_0"])
+                .unwrap();
             v.put_values(&[35.0f32], ..).unwrap();
         }
         let e = read(&path).unwrap_err().to_string();
-        assert!(e.contains("no variable `FP_longitude`") && e.contains("VJ114IMG"), "{e}");
+        assert!(
+            e.contains("no variable `FP_longitude`") && e.contains("VJ114IMG"),
+            "{e}"
+        );
         std::fs::write(&path, b"not a netcdf file").unwrap();
         let e = read(&path).unwrap_err().to_string();
-        assert!(e.contains("cannot open as NetCDF-4") && e.contains("VJ114IMG"), "{e}");
+        assert!(
+            e.contains("cannot open as NetCDF-4") && e.contains("VJ114IMG"),
+            "{e}"
+        );
     }
 
     #[test]

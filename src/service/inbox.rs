@@ -239,6 +239,11 @@ pub async fn watch_inbox(
                     let result = service.ingest_feed_bytes(&path, &bytes, "inbox").await;
                     finish(&service, &dir, &path, result).await;
                 }
+                Action::Take(FileKind::FireProduct) => {
+                    seen.remove(&path);
+                    let result = service.ingest_fire_product(&path, &path, "inbox").await;
+                    finish(&service, &dir, &path, result).await;
+                }
                 Action::Take(FileKind::Scene) => {
                     seen.remove(&path);
                     let result = service.ingest_scene_file(&path, "inbox").await;

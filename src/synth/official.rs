@@ -141,6 +141,9 @@ pub fn afimg_name(g: &OfficialGranule, ext: &str) -> String {
     )
 }
 
+/// A variable of the fire-pixel list and how to get its value from a hotspot.
+type Column<T> = (&'static str, fn(&Hotspot) -> T);
+
 /// Writes a VNP14IMG file.
 pub fn write_vnp14img(path: &Path, g: &OfficialGranule) -> Result<(), WriteError> {
     let mut f = netcdf::create(path).map_err(werr(path, "the file"))?;
@@ -155,7 +158,11 @@ pub fn write_vnp14img(path: &Path, g: &OfficialGranule) -> Result<(), WriteError
     // Global attributes.
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S.000").to_string();
     let end = g.start + chrono::Duration::minutes(6);
-    let day = g.fires.iter().filter(|h| h.daynight == DayNight::Day).count();
+    let day = g
+        .fires
+        .iter()
+        .filter(|h| h.daynight == DayNight::Day)
+        .count();
     let flag = match (day, n - day) {
         (0, 0) | (_, 0) => "Day",
         (0, _) => "Night",
@@ -209,24 +216,24 @@ pub fn write_vnp14img(path: &Path, g: &OfficialGranule) -> Result<(), WriteError
             .map_err(werr(path, "algorithm QA"))?;
     }
     // The fire-pixel lists.
-    let f32s: [(&str, Box<dyn Fn(&Hotspot) -> f64>); 17] = [
-        ("FP_latitude", Box::new(|h| h.latitude)),
-        ("FP_longitude", Box::new(|h| h.longitude)),
-        ("FP_power", Box::new(|h| h.frp_mw.unwrap_or(f64::NAN))),
-        ("FP_T4", Box::new(|h| h.bt_mir_k.unwrap_or(f64::NAN))),
-        ("FP_T5", Box::new(|h| h.bt_tir_k.unwrap_or(f64::NAN))),
-        ("FP_MeanT4", Box::new(|h| h.bt_tir_k.unwrap_or(f64::NAN) + 5.0)),
-        ("FP_MeanT5", Box::new(|h| h.bt_tir_k.unwrap_or(f64::NAN))),
-        ("FP_MeanDT", Box::new(|_| 5.0)),
-        ("FP_MAD_T4", Box::new(|_| 1.0)),
-        ("FP_MAD_T5", Box::new(|_| 1.0)),
-        ("FP_MAD_DT", Box::new(|_| 1.0)),
-        ("FP_Rad13", Box::new(|_| 0.0)),
-        ("FP_MeanRad13", Box::new(|_| 0.0)),
-        ("FP_SolZenAng", Box::new(|_| 0.0)),
-        ("FP_SolAzAng", Box::new(|_| 0.0)),
-        ("FP_ViewZenAng", Box::new(|_| 0.0)),
-        ("FP_ViewAzAng", Box::new(|_| 0.0)),
+    let f32s: [Column<f64>; 17] = [
+        ("FP_latitude", |h| h.latitude),
+        ("FP_longitude", |h| h.longitude),
+        ("FP_power", |h| h.frp_mw.unwrap_or(f64::NAN)),
+        ("FP_T4", |h| h.bt_mir_k.unwrap_or(f64::NAN)),
+        ("FP_T5", |h| h.bt_tir_k.unwrap_or(f64::NAN)),
+        ("FP_MeanT4", |h| h.bt_tir_k.unwrap_or(f64::NAN) + 5.0),
+        ("FP_MeanT5", |h| h.bt_tir_k.unwrap_or(f64::NAN)),
+        ("FP_MeanDT", |_| 5.0),
+        ("FP_MAD_T4", |_| 1.0),
+        ("FP_MAD_T5", |_| 1.0),
+        ("FP_MAD_DT", |_| 1.0),
+        ("FP_Rad13", |_| 0.0),
+        ("FP_MeanRad13", |_| 0.0),
+        ("FP_SolZenAng", |_| 0.0),
+        ("FP_SolAzAng", |_| 0.0),
+        ("FP_ViewZenAng", |_| 0.0),
+        ("FP_ViewAzAng", |_| 0.0),
     ];
     for (name, get) in f32s {
         let vals: Vec<f32> = g.fires.iter().map(|h| get(h) as f32).collect();
@@ -235,12 +242,12 @@ pub fn write_vnp14img(path: &Path, g: &OfficialGranule) -> Result<(), WriteError
             .map_err(werr(path, name))?;
         v.put_values(&vals, ..).map_err(werr(path, name))?;
     }
-    let u16s: [(&str, Box<dyn Fn(&Hotspot) -> u16>); 5] = [
-        ("FP_line", Box::new(|h| h.row.unwrap_or(0) as u16)),
-        ("FP_sample", Box::new(|h| h.col.unwrap_or(0) as u16)),
-        ("FP_WinSize", Box::new(|_| 11)),
-        ("FP_AdjCloud", Box::new(|_| 0)),
-        ("FP_AdjWater", Box::new(|_| 0)),
+    let u16s: [Column<u16>; 5] = [
+        ("FP_line", |h| h.row.unwrap_or(0) as u16),
+        ("FP_sample", |h| h.col.unwrap_or(0) as u16),
+        ("FP_WinSize", |_| 11),
+        ("FP_AdjCloud", |_| 0),
+        ("FP_AdjWater", |_| 0),
     ];
     for (name, get) in u16s {
         let vals: Vec<u16> = g.fires.iter().map(get).collect();
@@ -249,9 +256,9 @@ pub fn write_vnp14img(path: &Path, g: &OfficialGranule) -> Result<(), WriteError
             .map_err(werr(path, name))?;
         v.put_values(&vals, ..).map_err(werr(path, name))?;
     }
-    let u8s: [(&str, Box<dyn Fn(&Hotspot) -> u8>); 2] = [
-        ("FP_confidence", Box::new(|h| class_of(h.confidence))),
-        ("FP_day", Box::new(|h| u8::from(h.daynight == DayNight::Day))),
+    let u8s: [Column<u8>; 2] = [
+        ("FP_confidence", |h| class_of(h.confidence)),
+        ("FP_day", |h| u8::from(h.daynight == DayNight::Day)),
     ];
     for (name, get) in u8s {
         let vals: Vec<u8> = g.fires.iter().map(get).collect();
@@ -295,7 +302,10 @@ pub fn write_vnp03img(
     let mut f = netcdf::create(path).map_err(werr(path, "the file"))?;
     f.add_attribute(
         "time_coverage_start",
-        g.start.format("%Y-%m-%dT%H:%M:%S.000Z").to_string().as_str(),
+        g.start
+            .format("%Y-%m-%dT%H:%M:%S.000Z")
+            .to_string()
+            .as_str(),
     )
     .map_err(werr(path, "time_coverage_start"))?;
     let platform = match g.satellite.as_str() {
@@ -341,7 +351,10 @@ pub fn write_afimg_netcdf(path: &Path, g: &OfficialGranule) -> Result<(), WriteE
     let mut f = netcdf::create(path).map_err(werr(path, "the file"))?;
     for (k, v) in [
         ("data_id", "AFIMG"),
-        ("satellite_name", &cspp_satellite(&g.satellite).to_ascii_uppercase()),
+        (
+            "satellite_name",
+            &cspp_satellite(&g.satellite).to_ascii_uppercase(),
+        ),
         ("instrument_name", "VIIRS"),
     ] {
         f.add_attribute(k, v).map_err(werr(path, k))?;
@@ -351,28 +364,25 @@ pub fn write_afimg_netcdf(path: &Path, g: &OfficialGranule) -> Result<(), WriteE
         .map_err(werr(path, "Fire Pixels"))?;
     grp.add_dimension("phony_dim_0", g.fires.len())
         .map_err(werr(path, "phony_dim_0"))?;
-    let f32s: [(&str, Option<&str>, fn(&Hotspot) -> f64); 4] = [
-        ("FP_latitude", Some("degrees_north"), |h| h.latitude),
-        ("FP_longitude", Some("degrees_east"), |h| h.longitude),
-        ("FP_T4", Some("kelvins"), |h| h.bt_mir_k.unwrap_or(f64::NAN)),
-        ("FP_power", Some("MW"), |h| h.frp_mw.unwrap_or(f64::NAN)),
+    let f32s: [(Column<f64>, &str); 4] = [
+        (("FP_latitude", |h| h.latitude), "degrees_north"),
+        (("FP_longitude", |h| h.longitude), "degrees_east"),
+        (("FP_T4", |h| h.bt_mir_k.unwrap_or(f64::NAN)), "kelvins"),
+        (("FP_power", |h| h.frp_mw.unwrap_or(f64::NAN)), "MW"),
     ];
-    for (name, units, get) in f32s {
+    for ((name, get), units) in f32s {
         let vals: Vec<f32> = g.fires.iter().map(|h| get(h) as f32).collect();
         let mut v = grp
             .add_variable::<f32>(name, &["phony_dim_0"])
             .map_err(werr(path, name))?;
-        if let Some(u) = units {
-            v.put_attribute("units", u).map_err(werr(path, name))?;
-        }
+        v.put_attribute("units", units).map_err(werr(path, name))?;
         v.put_values(&vals, ..).map_err(werr(path, name))?;
     }
     let vals: Vec<u8> = g.fires.iter().map(|h| class_of(h.confidence)).collect();
     let mut v = grp
         .add_variable::<u8>("FP_confidence", &["phony_dim_0"])
         .map_err(werr(path, "FP_confidence"))?;
-    v.set_fill_value(0u8)
-        .map_err(werr(path, "FP_confidence"))?;
+    v.set_fill_value(0u8).map_err(werr(path, "FP_confidence"))?;
     v.put_values(&vals, ..)
         .map_err(werr(path, "FP_confidence"))?;
     f.close().map_err(werr(path, "the file"))
