@@ -23,9 +23,11 @@ use ndarray::ArrayView2;
 use crate::raster::{BandBuf, GeoRef, SceneMeta};
 
 mod error;
+pub(crate) mod h5;
 pub(crate) mod nc;
 mod open;
 pub mod viirs_l1b;
+pub mod viirs_sdr;
 pub mod write;
 
 pub use error::ProductError;

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ProductError;
-use super::{viirs_l1b, Granule, ProductKind};
+use super::{viirs_l1b, viirs_sdr, Granule, ProductKind};
 
 /// What a file is within its product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,10 @@ pub enum FileRole {
     L1bData,
     /// A NASA L1B geolocation file (`V?P03IMG`).
     L1bGeolocation,
+    /// An SDR band file (`SVI01`…`SVI05`), by band number 1–5.
+    SdrBand(u8),
+    /// An SDR geolocation file: `GITCO` (terrain-corrected, `true`) or `GIMGO`.
+    SdrGeolocation { terrain_corrected: bool },
 }
 
 /// A file identified: its product, its role, and the key its granule's other files share.
@@ -27,7 +31,8 @@ pub struct Identified {
     pub kind: ProductKind,
     pub role: FileRole,
     /// Files with the same `kind` and `granule` belong together: `VNP.A2024160.0542` for L1B
-    /// (satellite family and granule time).
+    /// (satellite family and granule time), `npp_d20240608_t0542000_e0548000_b01234` for SDR
+    /// (platform and the `_d…_t…_e…_b…` key).
     pub granule: String,
 }
 
@@ -68,6 +73,36 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
                 granule: format!("{}.{}", &short[..3.min(short.len())], start.trim()),
             })
         }
+        Some("h5") | Some("hdf5") => {
+            // A renamed SDR file: its product group says which band or geolocation it is.
+            let f = super::h5::open(path)?;
+            let role = viirs_sdr::BANDS
+                .iter()
+                .enumerate()
+                .find(|(_, b)| super::h5::link_exists(&f, &format!("All_Data/{}_All", b.group)))
+                .map(|(i, _)| FileRole::SdrBand(i as u8 + 1))
+                .or_else(|| {
+                    viirs_sdr::GEOLOCATION
+                        .iter()
+                        .enumerate()
+                        .find_map(|(i, (_, g))| {
+                            super::h5::link_exists(&f, &format!("All_Data/{g}_All")).then_some(
+                                FileRole::SdrGeolocation {
+                                    terrain_corrected: i == 0,
+                                },
+                            )
+                        })
+                })
+                .ok_or_else(|| {
+                    unknown("an HDF5 file, but not a VIIRS I-band SDR or geolocation")
+                })?;
+            // Without the name's key such a file cannot be matched to its set by name.
+            Ok(Identified {
+                kind: ProductKind::ViirsSdr,
+                role,
+                granule: String::new(),
+            })
+        }
         _ => Err(unknown(
             "the name is not a product's (V?P02IMG/V?P03IMG…nc, SVI0?/GITCO/GIMGO…h5)",
         )),
@@ -88,6 +123,19 @@ fn identify_by_name(path: &Path) -> Option<Identified> {
                 FileRole::L1bData
             },
             granule: key,
+        });
+    }
+    if let Some((prefix, platform, key)) = viirs_sdr::name_parts(path) {
+        let role = match viirs_sdr::BANDS.iter().position(|b| b.prefix == prefix) {
+            Some(i) => FileRole::SdrBand(i as u8 + 1),
+            None => FileRole::SdrGeolocation {
+                terrain_corrected: prefix == viirs_sdr::GEOLOCATION[0].0,
+            },
+        };
+        return Some(Identified {
+            kind: ProductKind::ViirsSdr,
+            role,
+            granule: format!("{}_{key}", platform.to_ascii_lowercase()),
         });
     }
     None
@@ -116,6 +164,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Granule, ProductError> {
     }
     match ids[0].kind {
         ProductKind::ViirsL1b => open_l1b(paths, &ids),
+        ProductKind::ViirsSdr => open_sdr(paths, &ids),
         other => Err(ProductError::Unknown {
             path: first.clone(),
             message: format!("{other:?} is not read by product::open"),
@@ -174,4 +223,84 @@ fn open_l1b(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductErr
         }
         (None, None) => unreachable!("every id is an L1B data or geolocation file"),
     }
+}
+
+fn open_sdr(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductError> {
+    // Every file given must be of one set (same platform and `_d…_t…_e…_b…` key).
+    let first = &paths[0];
+    for (p, id) in paths.iter().zip(ids).skip(1) {
+        if id.granule != ids[0].granule {
+            return Err(ProductError::Mismatch {
+                path: first.clone(),
+                other: p.clone(),
+                what: format!("SDR sets {} and {}", ids[0].granule, id.granule),
+            });
+        }
+    }
+    let mut bands: [Option<PathBuf>; 5] = Default::default();
+    let mut geo: Option<(bool, PathBuf)> = None;
+    for (p, id) in paths.iter().zip(ids) {
+        match id.role {
+            FileRole::SdrBand(n) => {
+                let slot = &mut bands[n as usize - 1];
+                if let Some(other) = slot {
+                    return Err(ProductError::Mismatch {
+                        path: other.clone(),
+                        other: p.clone(),
+                        what: format!("two SVI0{n} files given for one set"),
+                    });
+                }
+                *slot = Some(p.clone());
+            }
+            FileRole::SdrGeolocation { terrain_corrected } => {
+                // GITCO preferred when both are given.
+                if geo.as_ref().is_none_or(|(tc, _)| terrain_corrected && !tc) {
+                    geo = Some((terrain_corrected, p.clone()));
+                }
+            }
+            _ => unreachable!("SDR ids only"),
+        }
+    }
+    // The rest lie beside the first file.
+    if let Some((found_bands, found_geo)) = viirs_sdr::find_set(first) {
+        for (slot, found) in bands.iter_mut().zip(found_bands) {
+            if slot.is_none() {
+                *slot = found;
+            }
+        }
+        if geo.is_none() {
+            geo = found_geo.map(|p| (true, p));
+        }
+    }
+    let key = viirs_sdr::name_parts(first)
+        .map(|(_, platform, key)| format!("{platform}_{key}"))
+        .unwrap_or_default();
+    let dir = first
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .display()
+        .to_string();
+    let mut complete: Vec<PathBuf> = Vec::with_capacity(5);
+    for (spec, slot) in viirs_sdr::BANDS.iter().zip(bands) {
+        match slot {
+            Some(p) => complete.push(p),
+            None => {
+                return Err(ProductError::MissingPartner {
+                    path: first.clone(),
+                    needed: format!("{} band file ({})", spec.prefix, spec.band),
+                    looked_for: format!("{}_{key}_c*.h5 in {dir}", spec.prefix),
+                })
+            }
+        }
+    }
+    let Some((_, geo)) = geo else {
+        return Err(ProductError::MissingPartner {
+            path: first.clone(),
+            needed: "geolocation file".into(),
+            looked_for: format!("GITCO_{key}_c*.h5 or GIMGO_{key}_c*.h5 in {dir}"),
+        });
+    };
+    let bands: [PathBuf; 5] = complete.try_into().expect("five bands");
+    viirs_sdr::read(&bands, &geo)
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::error::ProductError;
 
 pub mod viirs_l1b;
+pub mod viirs_sdr;
 
 /// Writes `target` through `write` on a temporary file beside it, then renames it into place;
 /// on failure nothing is left behind.

@@ -60,7 +60,7 @@ impl Default for L1bOptions {
     fn default() -> Self {
         L1bOptions {
             orbit: 1,
-            processed: DateTime::from_timestamp(1_717_800_000, 0).expect("a valid time"),
+            processed: DateTime::from_timestamp(1_717_830_000, 0).expect("a valid time"),
             bowtie_deleted: None,
             deflate: 4,
         }
