@@ -61,27 +61,31 @@ fn file(i: usize) -> (String, Vec<(String, String)>) {
 }
 
 async fn all_keys(client: &reqwest::Client, base: &str) -> Vec<String> {
-    let r = client
-        .get(format!("{base}/api/v1/hotspots?limit=100000"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    v["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
+    // Every page, following `next`.
+    let mut keys = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = client
+            .get(format!("{base}/api/v1/hotspots?limit=5000{cursor}"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        keys.extend(v["features"].as_array().unwrap().iter().map(|f| {
             let p = &f["properties"];
             format!(
                 "{:.5}|{}",
                 p["latitude"].as_f64().unwrap(),
                 p["acq_time"].as_str().unwrap()
             )
-        })
-        .collect()
+        }));
+        match v["next"].as_str() {
+            Some(n) => cursor = format!("&cursor={n}"),
+            None => return keys,
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

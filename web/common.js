@@ -173,6 +173,20 @@
     return data;
   };
 
+  // A GeoJSON list endpoint whole: the API answers pages (at most 5,000 features each) with
+  // `next`, the cursor of the following page; this follows it and joins the features.
+  SF.apiAll = async function (path) {
+    const sep = /[?&]$/.test(path) ? "" : path.includes("?") ? "&" : "?";
+    const base = path + sep + "limit=5000";
+    let page = await SF.api(base);
+    const features = page.features.slice();
+    while (page.next) {
+      page = await SF.api(base + "&cursor=" + encodeURIComponent(page.next));
+      for (const f of page.features) features.push(f);
+    }
+    return { type: "FeatureCollection", features: features, next: null };
+  };
+
   // "剩余 12分05秒", "逾期 1小时05分" for a deadline (RFC 3339) seen at `now` (ms).
   SF.clock = function (dueIso, now) {
     if (!dueIso) return { text: SF.t("clock.none"), overdue: false, none: true };

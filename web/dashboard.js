@@ -146,7 +146,7 @@
   // ---- hotspots ----
   async function loadHotspots() {
     try {
-      const fc = await latest("hotspots", () => SF.api("/api/v1/hotspots?" + timeQuery()));
+      const fc = await latest("hotspots", () => SF.apiAll("/api/v1/hotspots?" + timeQuery()));
       if (!fc) return;
       layers.hotspots.clearLayers();
       for (const f of fc.features) {
@@ -179,7 +179,7 @@
   // ---- events ----
   async function loadEvents() {
     try {
-      const fc = await latest("events", () => SF.api("/api/v1/events?" + timeQuery()));
+      const fc = await latest("events", () => SF.apiAll("/api/v1/events?" + timeQuery()));
       if (!fc) return;
       layers.events.clearLayers();
       const list = $("events");
@@ -215,7 +215,7 @@
     const p = new URLSearchParams({ status: "open" });
     if ($("unit").value) p.set("unit", $("unit").value);
     try {
-      const fc = await latest("tasks", () => SF.api("/api/v1/tasks?" + p));
+      const fc = await latest("tasks", () => SF.apiAll("/api/v1/tasks?" + p));
       if (!fc) return;
       state.tasks = fc.features;
     } catch (e) {

@@ -229,7 +229,7 @@
   // Redraws when the tasks changed; cards with an open form keep what was typed (`render`).
   async function load() {
     try {
-      const fc = await SF.api("/api/v1/tasks?status=open");
+      const fc = await SF.apiAll("/api/v1/tasks?status=open");
       const same = JSON.stringify(fc.features) === JSON.stringify(state.tasks);
       state.tasks = fc.features;
       if (!same || !document.querySelector("#tasks .card")) render();

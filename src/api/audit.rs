@@ -8,6 +8,7 @@ use axum::Json;
 
 use super::actor::Who;
 use super::auth::Role;
+use super::paged;
 use super::{ApiError, AppState};
 
 pub async fn get(
@@ -15,12 +16,15 @@ pub async fn get(
     who: Who,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if let Some(k) = q.keys().find(|k| !["entity", "id"].contains(&k.as_str())) {
+    const KNOWN: [&str; 4] = ["entity", "id", "limit", "cursor"];
+    if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(ApiError::field(
             k.as_str(),
-            "unknown parameter; known: entity, id",
+            format!("unknown parameter; known: {}", KNOWN.join(", ")),
         ));
     }
+    let limit = paged::limit(&q)?;
+    let after = paged::cursor(&q, "audit")?.map(|c| c.id);
     let entity = match q.get("entity").map(|e| e.trim()) {
         Some(e @ ("task" | "mask_candidate")) => e.to_string(),
         None => return Err(ApiError::field("entity", "missing: task or mask_candidate")),
@@ -52,7 +56,15 @@ pub async fn get(
             ))
         }
     }
-    let rows = s.service.audit(&entity, id).await?;
+    let e = entity.clone();
+    let mut rows = s
+        .service
+        .store(move |st| st.audit_page(&e, id, after, limit + 1))
+        .await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        paged::encode("audit", 0, rows[limit - 1].id)
+    });
     let entries: Vec<_> = rows
         .iter()
         .map(|a| {
@@ -62,6 +74,6 @@ pub async fn get(
         })
         .collect();
     Ok(Json(
-        serde_json::json!({ "entity": entity, "id": id, "entries": entries }),
+        serde_json::json!({ "entity": entity, "id": id, "entries": entries, "next": next }),
     ))
 }

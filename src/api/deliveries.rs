@@ -8,10 +8,11 @@ use axum::extract::{Query, State};
 use axum::Json;
 
 use super::auth::Caller;
+use super::paged;
 use super::{ApiError, AppState};
 use crate::store::deliveries::DeliveryStatus;
 
-const KNOWN: [&str; 2] = ["status", "limit"];
+const KNOWN: [&str; 3] = ["status", "limit", "cursor"];
 
 pub async fn list(
     State(s): State<AppState>,
@@ -32,20 +33,24 @@ pub async fn list(
                 .ok_or_else(|| ApiError::field("status", "pending, delivered or failed"))
         })
         .transpose()?;
-    let limit = match q.get("limit") {
-        None => 1_000,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::field("limit", "an integer from 1 to 10000"))?,
-    };
-    let (rows, counts) = s
+    let limit = paged::limit(&q)?;
+    let before = paged::cursor(&q, "deliveries")?.map(|c| c.id);
+    let (mut rows, counts) = s
         .service
-        .store(move |st| Ok((st.deliveries(status, limit)?, st.delivery_counts()?)))
+        .store(move |st| {
+            Ok((
+                st.deliveries(status, before, limit + 1)?,
+                st.delivery_counts()?,
+            ))
+        })
         .await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        paged::encode("deliveries", 0, rows[limit - 1].id)
+    });
     Ok(Json(serde_json::json!({
         "deliveries": rows,
         "counts": counts,
+        "next": next,
     })))
 }

@@ -3,22 +3,27 @@
 
 use std::collections::HashMap;
 
+use std::io::Write;
+
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Caller;
+use super::paged::{self, PageWriter};
 use super::params::filters;
 use super::{ApiError, AppState};
-use crate::store::{EventQuery, StoredEvent};
+use crate::store::{EventQuery, Keyset, StoredEvent};
 
+/// One page of events, first seen first, streamed as a GeoJSON FeatureCollection with `next`.
 pub async fn list(
     State(s): State<AppState>,
     Caller(role): Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let f = filters(&q, &role)?;
+    let after = paged::cursor(&q, "events")?.map(|c| Keyset { at: c.at, id: c.id });
+    let limit = f.limit;
     let query = EventQuery {
         id: None,
         from: f.from,
@@ -28,14 +33,34 @@ pub async fn list(
         source: f.source,
         min_confidence: f.confidence,
         scope: f.scope,
-        limit: f.limit,
+        limit: limit + 1,
+        after,
     };
-    let rows = s.service.store(move |st| st.events(&query)).await?;
-    let features: Vec<serde_json::Value> = rows.iter().map(feature).collect();
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        Json(serde_json::json!({"type": "FeatureCollection", "features": features})),
-    ))
+    let store = s.service.store_handle();
+    paged::streamed("application/geo+json", move |sink| {
+        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+        let mut page = PageWriter::new(limit);
+        let mut failed = None;
+        store.events_each(&query, &mut |e| {
+            let id = e.event.id.unwrap_or_default();
+            if !page.take(e.event.first_seen.timestamp(), id) {
+                return false;
+            }
+            let wrote = sink
+                .write_all(page.comma())
+                .and_then(|()| sink.json(&feature(&e)));
+            failed = wrote.err();
+            failed.is_none()
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        sink.write_all(br#"],"next":"#)?;
+        sink.json(&page.next("events"))?;
+        sink.write_all(b"}")?;
+        Ok(())
+    })
+    .await
 }
 
 pub async fn one(

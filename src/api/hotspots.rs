@@ -8,22 +8,29 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use std::io::Write;
+
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Caller;
 use super::error::body_rejection;
+use super::paged::{self, PageWriter};
 use super::params::filters;
 use super::{ApiError, AppState};
 use crate::service::Service;
-use crate::store::{HotspotQuery, StoredHotspot};
+use crate::store::{HotspotQuery, Keyset, StoredHotspot};
 
+/// One page of hotspots, oldest first, streamed as a GeoJSON FeatureCollection with `next`
+/// (see `paged.rs`).
 pub async fn list(
     State(s): State<AppState>,
     Caller(role): Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let f = filters(&q, &role)?;
+    let after = paged::cursor(&q, "hotspots")?.map(|c| Keyset { at: c.at, id: c.id });
+    let limit = f.limit;
     let query = HotspotQuery {
         from: f.from,
         to: f.to,
@@ -32,65 +39,85 @@ pub async fn list(
         source: f.source,
         min_confidence: f.confidence,
         scope: f.scope,
-        limit: f.limit,
+        limit: limit + 1,
+        after,
     };
-    let rows = s.service.store(move |st| st.hotspots(&query)).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        Json(feature_collection(&rows)),
-    ))
+    let store = s.service.store_handle();
+    paged::streamed("application/geo+json", move |sink| {
+        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+        let mut page = PageWriter::new(limit);
+        let mut failed = None;
+        store.hotspots_each(&query, &mut |h| {
+            if !page.take(h.hotspot.acq_time.timestamp(), h.id) {
+                return false;
+            }
+            let wrote = sink
+                .write_all(page.comma())
+                .and_then(|()| sink.json(&feature(&h)));
+            failed = wrote.err();
+            failed.is_none()
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        sink.write_all(br#"],"next":"#)?;
+        sink.json(&page.next("hotspots"))?;
+        sink.write_all(b"}")?;
+        Ok(())
+    })
+    .await
 }
 
 /// Hotspots as a GeoJSON FeatureCollection with the FIRMS properties plus id, origin, event and
 /// placement.
 pub fn feature_collection(rows: &[StoredHotspot]) -> serde_json::Value {
-    let features: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let h = &r.hotspot;
-            let (mir, tir) = if h.is_modis() {
-                ("brightness", "bright_t31")
-            } else {
-                ("bright_ti4", "bright_ti5")
-            };
-            let mut p = serde_json::json!({
-                "id": r.id,
-                "origin": r.origin,
-                "latitude": h.latitude,
-                "longitude": h.longitude,
-                mir: h.bt_mir_k,
-                "scan": h.scan_km,
-                "track": h.track_km,
-                "acq_date": h.acq_time.format("%Y-%m-%d").to_string(),
-                "acq_time": h.acq_time.format("%H%M").to_string(),
-                "acq_datetime": h.acq_time.to_rfc3339(),
-                "satellite": h.satellite,
-                "instrument": h.instrument,
-                "confidence": h.confidence.as_firms(),
-                "version": h.version,
-                tir: h.bt_tir_k,
-                "frp": h.frp_mw,
-                "daynight": h.daynight.as_firms(),
-                "event_id": r.event_id,
-                "county": r.placement.county,
-                "township": r.placement.township,
-                "village": r.placement.village,
-                "parcel": r.placement.parcel,
-                "mask": r.placement.mask,
-            });
-            if let (Some(row), Some(col)) = (h.row, h.col) {
-                p["row"] = row.into();
-                p["col"] = col.into();
-            }
-            serde_json::json!({
-                "type": "Feature",
-                "id": r.id,
-                "geometry": {"type": "Point", "coordinates": [h.longitude, h.latitude]},
-                "properties": p,
-            })
-        })
-        .collect();
+    let features: Vec<serde_json::Value> = rows.iter().map(feature).collect();
     serde_json::json!({"type": "FeatureCollection", "features": features})
+}
+
+/// One hotspot as a GeoJSON Feature.
+pub fn feature(r: &StoredHotspot) -> serde_json::Value {
+    let h = &r.hotspot;
+    let (mir, tir) = if h.is_modis() {
+        ("brightness", "bright_t31")
+    } else {
+        ("bright_ti4", "bright_ti5")
+    };
+    let mut p = serde_json::json!({
+        "id": r.id,
+        "origin": r.origin,
+        "latitude": h.latitude,
+        "longitude": h.longitude,
+        mir: h.bt_mir_k,
+        "scan": h.scan_km,
+        "track": h.track_km,
+        "acq_date": h.acq_time.format("%Y-%m-%d").to_string(),
+        "acq_time": h.acq_time.format("%H%M").to_string(),
+        "acq_datetime": h.acq_time.to_rfc3339(),
+        "satellite": h.satellite,
+        "instrument": h.instrument,
+        "confidence": h.confidence.as_firms(),
+        "version": h.version,
+        tir: h.bt_tir_k,
+        "frp": h.frp_mw,
+        "daynight": h.daynight.as_firms(),
+        "event_id": r.event_id,
+        "county": r.placement.county,
+        "township": r.placement.township,
+        "village": r.placement.village,
+        "parcel": r.placement.parcel,
+        "mask": r.placement.mask,
+    });
+    if let (Some(row), Some(col)) = (h.row, h.col) {
+        p["row"] = row.into();
+        p["col"] = col.into();
+    }
+    serde_json::json!({
+        "type": "Feature",
+        "id": r.id,
+        "geometry": {"type": "Point", "coordinates": [h.longitude, h.latitude]},
+        "properties": p,
+    })
 }
 
 pub async fn post(

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 
 use super::actor::Who;
+use super::paged;
 use super::{ApiError, AppState};
 use crate::store::tasks::MaskCandidate;
 
@@ -24,12 +25,15 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.role.require_admin("listing mask candidates")?;
-    if let Some(k) = q.keys().find(|k| k.as_str() != "status") {
+    const KNOWN: [&str; 3] = ["status", "limit", "cursor"];
+    if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(ApiError::field(
             k.as_str(),
-            "unknown parameter; known: status",
+            format!("unknown parameter; known: {}", KNOWN.join(", ")),
         ));
     }
+    let limit = paged::limit(&q)?;
+    let before = paged::cursor(&q, "mask-candidates")?.map(|c| c.id);
     let status = match q.get("status").map(|s| s.trim()) {
         None | Some("") | Some("all") => None,
         Some(v @ ("pending" | "confirmed" | "rejected")) => Some(v.to_string()),
@@ -40,9 +44,17 @@ pub async fn list(
             ))
         }
     };
-    let list = s.service.mask_candidates(status).await?;
+    let mut list = s
+        .service
+        .store(move |st| st.mask_candidates_page(status.as_deref(), before, limit + 1))
+        .await?;
+    let next = (list.len() > limit).then(|| {
+        list.truncate(limit);
+        paged::encode("mask-candidates", 0, list[limit - 1].id)
+    });
     Ok(Json(serde_json::json!({
-        "candidates": list.iter().map(json).collect::<Vec<_>>()
+        "candidates": list.iter().map(json).collect::<Vec<_>>(),
+        "next": next,
     })))
 }
 

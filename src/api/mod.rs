@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod hotspots;
 pub mod mask_candidates;
+pub mod paged;
 pub mod pages;
 pub mod params;
 pub mod precision;

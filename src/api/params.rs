@@ -23,7 +23,7 @@ pub struct Filters {
     pub scope: Scope,
 }
 
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 8] = [
     "from",
     "to",
     "bbox",
@@ -31,6 +31,7 @@ const KNOWN: [&str; 7] = [
     "source",
     "confidence",
     "limit",
+    "cursor",
 ];
 
 /// Parses and checks the filters against the caller's role: a `unit` outside the role → 403.
@@ -68,14 +69,7 @@ pub fn filters(q: &HashMap<String, String>, role: &Role) -> Result<Filters, ApiE
             })
         })
         .transpose()?;
-    let limit = match q.get("limit") {
-        None => 10_000,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100_000).contains(n))
-            .ok_or_else(|| ApiError::field("limit", "an integer from 1 to 100000"))?,
-    };
+    let limit = super::paged::limit(q)?;
     Ok(Filters {
         from,
         to,

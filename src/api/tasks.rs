@@ -9,17 +9,19 @@
 //! the state and the action.
 
 use std::collections::HashMap;
+use std::io::Write;
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::actor::Who;
 use super::auth::Role;
+use super::paged::{self, PageWriter};
 use super::{ApiError, AppState};
 use crate::dispatch::{TaskState, Verdict};
 use crate::service::tasks::{TaskFailure, VerdictForm};
@@ -132,8 +134,8 @@ pub async fn list(
     State(s): State<AppState>,
     who: Who,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
-    const KNOWN: [&str; 3] = ["status", "unit", "limit"];
+) -> Result<Response, ApiError> {
+    const KNOWN: [&str; 4] = ["status", "unit", "limit", "cursor"];
     if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(ApiError::field(
             k.as_str(),
@@ -166,29 +168,43 @@ pub async fn list(
             )));
         }
     }
-    let limit = match q.get("limit") {
-        None => 10_000,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100_000).contains(n))
-            .ok_or_else(|| ApiError::field("limit", "an integer from 1 to 100000"))?,
-    };
+    let limit = paged::limit(&q)?;
+    let before_id = paged::cursor(&q, "tasks")?.map(|c| c.id);
     let query = TaskQuery {
         id: None,
         status,
         unit,
         scope: who.role.scope(),
         ack_due_before: None,
-        limit,
+        limit: limit + 1,
+        before_id,
     };
     let now = s.service.clock().now();
-    let tasks = s.service.tasks(query).await?;
-    let features: Vec<_> = tasks.iter().map(|t| feature(t, now)).collect();
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        Json(serde_json::json!({"type": "FeatureCollection", "features": features})),
-    ))
+    let store = s.service.store_handle();
+    // Newest first, one page, streamed (`paged.rs`).
+    paged::streamed("application/geo+json", move |sink| {
+        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+        let mut page = PageWriter::new(limit);
+        let mut failed = None;
+        store.tasks_each(&query, &mut |t| {
+            if !page.take(0, t.id) {
+                return false;
+            }
+            let wrote = sink
+                .write_all(page.comma())
+                .and_then(|()| sink.json(&feature(&t, now)));
+            failed = wrote.err();
+            failed.is_none()
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        sink.write_all(br#"],"next":"#)?;
+        sink.json(&page.next("tasks"))?;
+        sink.write_all(b"}")?;
+        Ok(())
+    })
+    .await
 }
 
 pub async fn one(

@@ -210,6 +210,12 @@ impl Service {
         self.inner.sensors.get(id).copied()
     }
 
+    /// The store, for a blocking reader that streams what it reads (`api/paged.rs`); other
+    /// callers use [`Service::store`].
+    pub fn store_handle(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
     /// Runs a store call on a blocking thread.
     pub async fn store<T: Send + 'static>(
         &self,

@@ -160,10 +160,12 @@ pub trait DeliveryStore {
         max_attempts: u32,
     ) -> Result<Recorded, StoreError>;
 
-    /// Deliveries, newest first, optionally of one status.
+    /// At most `limit` deliveries with an id below `before_id`, newest first, optionally of one
+    /// status.
     fn deliveries(
         &self,
         status: Option<DeliveryStatus>,
+        before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<DeliveryRow>, StoreError>;
 
@@ -399,6 +401,7 @@ impl DeliveryStore for SqliteStore {
     fn deliveries(
         &self,
         status: Option<DeliveryStatus>,
+        before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
         let filter = match status {
@@ -414,11 +417,13 @@ impl DeliveryStore for SqliteStore {
                             d.attempts, o.created_at, d.next_attempt_at, d.delivered_at,
                             d.gave_up_at, d.last_error
                      FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-                     WHERE {filter} ORDER BY d.id DESC LIMIT ?1"
+                     WHERE {filter} AND (?2 IS NULL OR d.id < ?2) ORDER BY d.id DESC LIMIT ?1"
                 ))
                 .ctx("prepare deliveries")?;
+            let limit = Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX));
+            let before = before_id.map_or(Value::Null, Value::Integer);
             let rows = st
-                .query_map(params_from_iter([Value::Integer(limit as i64)]), |r| {
+                .query_map(params_from_iter([limit, before]), |r| {
                     let delivered_at: Option<i64> = r.get(9)?;
                     let gave_up_at: Option<i64> = r.get(10)?;
                     Ok(DeliveryRow {
@@ -571,7 +576,7 @@ mod tests {
             s.expand_outbox(&route, t0(), 100).unwrap(),
             Expansion::default()
         );
-        let rows = s.deliveries(None, 10).unwrap();
+        let rows = s.deliveries(None, None, 10).unwrap();
         let mut keys: Vec<_> = rows.iter().map(|r| r.idempotency_key.clone()).collect();
         keys.sort();
         assert_eq!(keys, ["task-1-new-410526101:a", "task-1-new-410526101:b"]);
@@ -714,13 +719,15 @@ mod tests {
             .claim_deliveries(t0() + hour * 9, 10, 3, LEASE)
             .unwrap()
             .is_empty());
-        let failed = s.deliveries(Some(DeliveryStatus::Failed), 10).unwrap();
+        let failed = s
+            .deliveries(Some(DeliveryStatus::Failed), None, 10)
+            .unwrap();
         assert_eq!(failed.len(), 2);
         let spent = failed.iter().find(|r| r.id == a).unwrap();
         assert_eq!(spent.attempts, 3);
         assert_eq!(spent.last_error.as_deref(), Some("attempt 3: HTTP 503"));
         assert!(s
-            .deliveries(Some(DeliveryStatus::Pending), 10)
+            .deliveries(Some(DeliveryStatus::Pending), None, 10)
             .unwrap()
             .is_empty());
         assert_eq!(task_state(&s, 1), ("new".into(), None, 0));
@@ -735,7 +742,9 @@ mod tests {
         // No outcome recorded (the process died mid-request); after the lease it is settled.
         let later = t0() + chrono::Duration::hours(1);
         assert!(s.claim_deliveries(later, 10, 1, LEASE).unwrap().is_empty());
-        let failed = s.deliveries(Some(DeliveryStatus::Failed), 10).unwrap();
+        let failed = s
+            .deliveries(Some(DeliveryStatus::Failed), None, 10)
+            .unwrap();
         assert_eq!(failed.len(), 2);
         let err = failed[0].last_error.as_deref().unwrap();
         assert!(err.contains("never reported"), "{err}");

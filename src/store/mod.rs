@@ -18,8 +18,8 @@ pub mod tasks;
 
 pub use error::StoreError;
 pub use model::{
-    AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Origin, Placed, Scope,
-    SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
+    AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Keyset, Origin, Placed,
+    Scope, SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
 };
 pub use rank::RankStore;
 pub use sqlite::SqliteStore;
@@ -45,10 +45,39 @@ pub trait Store: Send + Sync + TaskStore + deliveries::DeliveryStore + RankStore
     fn knows(&self, sha256: &str) -> Result<bool, StoreError>;
 
     /// Hotspots matching a query, oldest first.
-    fn hotspots(&self, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError>;
+    fn hotspots(&self, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError> {
+        let mut out = Vec::new();
+        self.hotspots_each(q, &mut |h| {
+            out.push(h);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Hotspots matching a query, oldest first, handed to `f` one at a time as they are read
+    /// (`f` returns false to stop): a long list never sits in memory whole.
+    fn hotspots_each(
+        &self,
+        q: &HotspotQuery,
+        f: &mut dyn FnMut(StoredHotspot) -> bool,
+    ) -> Result<(), StoreError>;
 
     /// Events matching a query, oldest first seen first.
-    fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
+    fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.events_each(q, &mut |e| {
+            out.push(e);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Events matching a query, oldest first seen first, one at a time (see `hotspots_each`).
+    fn events_each(
+        &self,
+        q: &EventQuery,
+        f: &mut dyn FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError>;
 
     /// Sensor alerts of an event.
     fn alerts_of_event(&self, event_id: i64) -> Result<Vec<StoredAlert>, StoreError>;

@@ -141,6 +141,16 @@ impl Scope {
     }
 }
 
+/// Where a page of a list ordered by (time, id) ends: the next page starts after this row.
+/// Keyset paging: stable while rows are inserted (no row is skipped or repeated because another
+/// came in), and each page costs an index range, not an offset scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyset {
+    /// The order column of the last row (seconds since the epoch).
+    pub at: i64,
+    pub id: i64,
+}
+
 /// Filters of `GET /hotspots`.
 #[derive(Debug, Clone)]
 pub struct HotspotQuery {
@@ -156,6 +166,8 @@ pub struct HotspotQuery {
     pub min_confidence: Option<Confidence>,
     pub scope: Scope,
     pub limit: usize,
+    /// Only rows after this one in (acq_time, id) order.
+    pub after: Option<Keyset>,
 }
 
 impl Default for HotspotQuery {
@@ -169,6 +181,7 @@ impl Default for HotspotQuery {
             min_confidence: None,
             scope: Scope::All,
             limit: 10_000,
+            after: None,
         }
     }
 }
@@ -189,6 +202,8 @@ pub struct EventQuery {
     pub min_confidence: Option<Confidence>,
     pub scope: Scope,
     pub limit: usize,
+    /// Only events after this one in (first_seen, id) order.
+    pub after: Option<Keyset>,
 }
 
 impl Default for EventQuery {
@@ -203,6 +218,7 @@ impl Default for EventQuery {
             min_confidence: None,
             scope: Scope::All,
             limit: 10_000,
+            after: None,
         }
     }
 }

@@ -65,7 +65,18 @@ impl SqliteStore {
         let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => open_conn(&self.path)?,
+            None => {
+                let c = open_conn(&self.path)?;
+                // 8 MiB of page cache per reader (the writer keeps 64 MiB): a reader serves one
+                // page of a list at a time, and twenty streamed lists at once must not each grow
+                // a cache the size of the writer's.
+                c.pragma_update(None, "cache_size", -8_192)
+                    .map_err(|source| StoreError::Open {
+                        path: self.path.clone(),
+                        source,
+                    })?;
+                c
+            }
         };
         let out = f(&conn);
         let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
@@ -141,12 +152,20 @@ impl Store for SqliteStore {
         })
     }
 
-    fn hotspots(&self, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError> {
-        self.read(|c| query_hotspots(c, q))
+    fn hotspots_each(
+        &self,
+        q: &HotspotQuery,
+        f: &mut dyn FnMut(StoredHotspot) -> bool,
+    ) -> Result<(), StoreError> {
+        self.read(|c| query_hotspots(c, q, f))
     }
 
-    fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read(|c| query_events(c, q))
+    fn events_each(
+        &self,
+        q: &EventQuery,
+        f: &mut dyn FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        self.read(|c| query_events(c, q, f))
     }
 
     fn alerts_of_event(&self, event_id: i64) -> Result<Vec<StoredAlert>, StoreError> {
@@ -758,6 +777,16 @@ impl Filter {
         }
     }
 
+    /// Rows after `k` in (`at`, `id`) order, written so SQLite walks the index on `at` from `k`.
+    fn after(&mut self, at: &str, id: &str, k: Option<Keyset>) {
+        if let Some(k) = k {
+            self.push(
+                &format!("{at} >= ? AND ({at} > ? OR {id} > ?)"),
+                [k.at, k.at, k.id].map(Value::Integer),
+            );
+        }
+    }
+
     fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
@@ -777,9 +806,14 @@ fn min_score(c: Confidence) -> f64 {
     }
 }
 
-fn query_hotspots(c: &Connection, q: &HotspotQuery) -> Result<Vec<StoredHotspot>, StoreError> {
+fn query_hotspots(
+    c: &Connection,
+    q: &HotspotQuery,
+    visit: &mut dyn FnMut(StoredHotspot) -> bool,
+) -> Result<(), StoreError> {
     let mut f = Filter::default();
     f.scope(&q.scope);
+    f.after("acq_time", "id", q.after);
     if let Some(t) = q.from {
         f.push("acq_time >= ?", [Value::Integer(ts(t))]);
     }
@@ -847,12 +881,22 @@ fn query_hotspots(c: &Connection, q: &HotspotQuery) -> Result<Vec<StoredHotspot>
             })
         })
         .ctx("query hotspots")?;
-    rows.collect::<Result<Vec<_>, _>>().ctx("read hotspots")
+    for row in rows {
+        if !visit(row.ctx("read hotspots")?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
-fn query_events(c: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+fn query_events(
+    c: &Connection,
+    q: &EventQuery,
+    visit: &mut dyn FnMut(StoredEvent) -> bool,
+) -> Result<(), StoreError> {
     let mut f = Filter::default();
     f.scope(&q.scope);
+    f.after("first_seen", "id", q.after);
     if let Some(id) = q.id {
         f.push("id = ?", [Value::Integer(id)]);
     }
@@ -889,7 +933,12 @@ fn query_events(c: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, Stor
             })
         })
         .ctx("query events")?;
-    rows.collect::<Result<Vec<_>, _>>().ctx("read events")
+    for row in rows {
+        if !visit(row.ctx("read events")?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The confidence class of a stored event score (for API output).

@@ -139,6 +139,8 @@ pub struct TaskQuery {
     /// Only tasks whose first deadline (acknowledge) is before this time.
     pub ack_due_before: Option<DateTime<Utc>>,
     pub limit: usize,
+    /// Only tasks with a smaller id (the next page of a newest-first list).
+    pub before_id: Option<i64>,
 }
 
 impl Default for TaskQuery {
@@ -150,6 +152,7 @@ impl Default for TaskQuery {
             scope: Scope::All,
             ack_due_before: None,
             limit: 10_000,
+            before_id: None,
         }
     }
 }
@@ -302,7 +305,21 @@ pub trait TaskStore {
     ) -> Result<IngestReport, StoreError>;
 
     /// Tasks matching a query, newest first.
-    fn tasks(&self, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError>;
+    fn tasks(&self, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError> {
+        let mut out = Vec::new();
+        self.tasks_each(q, &mut |t| {
+            out.push(t);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Tasks matching a query, newest first, handed to `f` as they are read (false stops).
+    fn tasks_each(
+        &self,
+        q: &TaskQuery,
+        f: &mut dyn FnMut(StoredTask) -> bool,
+    ) -> Result<(), StoreError>;
 
     /// Applies a state change with its audit row (and notice, where one is due).
     fn change_task(
@@ -335,10 +352,31 @@ pub trait TaskStore {
     fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError>;
 
     /// The audit log of one entity (`task`, `mask_candidate`), oldest first.
-    fn audit(&self, entity: &str, id: i64) -> Result<Vec<AuditEntry>, StoreError>;
+    fn audit(&self, entity: &str, id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page(entity, id, None, i64::MAX as usize)
+    }
+
+    /// At most `limit` audit rows of one entity after row `after_id`, oldest first.
+    fn audit_page(
+        &self,
+        entity: &str,
+        id: i64,
+        after_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Mask candidates, newest first; `status` filters.
-    fn mask_candidates(&self, status: Option<&str>) -> Result<Vec<MaskCandidate>, StoreError>;
+    fn mask_candidates(&self, status: Option<&str>) -> Result<Vec<MaskCandidate>, StoreError> {
+        self.mask_candidates_page(status, None, i64::MAX as usize)
+    }
+
+    /// At most `limit` mask candidates with an id below `before_id`, newest first.
+    fn mask_candidates_page(
+        &self,
+        status: Option<&str>,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<MaskCandidate>, StoreError>;
 
     /// Confirms or rejects a pending candidate.
     fn decide_candidate(
@@ -370,8 +408,12 @@ impl TaskStore for SqliteStore {
         Ok(report)
     }
 
-    fn tasks(&self, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError> {
-        self.read(|c| query_tasks(c, q))
+    fn tasks_each(
+        &self,
+        q: &TaskQuery,
+        f: &mut dyn FnMut(StoredTask) -> bool,
+    ) -> Result<(), StoreError> {
+        self.read(|c| query_tasks(c, q, f))
     }
 
     fn change_task(
@@ -583,7 +625,7 @@ impl TaskStore for SqliteStore {
     fn escalate_due(&self, now: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError> {
         let r: Result<_, TaskError> = self.write(|tx| {
             // Open tasks past their first deadline (the others cannot have missed any).
-            let due = query_tasks(
+            let due = collect_tasks(
                 tx,
                 &TaskQuery {
                     status: Some(None),
@@ -667,16 +709,24 @@ impl TaskStore for SqliteStore {
         })
     }
 
-    fn audit(&self, entity: &str, id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_page(
+        &self,
+        entity: &str,
+        id: i64,
+        after_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|c| {
             let mut st = c
                 .prepare_cached(
                     "SELECT id, at, actor, role, entity, entity_id, action, from_state, to_state, detail
-                     FROM audit WHERE entity = ?1 AND entity_id = ?2 ORDER BY id",
+                     FROM audit WHERE entity = ?1 AND entity_id = ?2 AND (?3 IS NULL OR id > ?3)
+                     ORDER BY id LIMIT ?4",
                 )
                 .ctx("prepare audit")?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = st
-                .query_map(params![entity, id], |r| {
+                .query_map(params![entity, id, after_id, limit], |r| {
                     let detail: String = r.get(9)?;
                     Ok(AuditEntry {
                         id: r.get(0)?,
@@ -697,8 +747,13 @@ impl TaskStore for SqliteStore {
         })
     }
 
-    fn mask_candidates(&self, status: Option<&str>) -> Result<Vec<MaskCandidate>, StoreError> {
-        self.read(|c| load_candidates(c, status, None))
+    fn mask_candidates_page(
+        &self,
+        status: Option<&str>,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<MaskCandidate>, StoreError> {
+        self.read(|c| load_candidates(c, status, None, before_id, limit))
     }
 
     fn decide_candidate(
@@ -709,7 +764,7 @@ impl TaskStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<MaskCandidate, TaskError> {
         self.write(|tx| {
-            let cand = load_candidates(tx, None, Some(id))?
+            let cand = load_candidates(tx, None, Some(id), None, 1)?
                 .into_iter()
                 .next()
                 .ok_or(TaskError::NotFound {
@@ -743,7 +798,7 @@ impl TaskStore for SqliteStore {
                 Some(to),
                 &serde_json::json!({"lat": cand.lat, "lon": cand.lon, "radius_m": cand.radius_m}),
             )?;
-            load_candidates(tx, None, Some(id))?
+            load_candidates(tx, None, Some(id), None, 1)?
                 .into_iter()
                 .next()
                 .ok_or(TaskError::NotFound {
@@ -1073,7 +1128,7 @@ fn propose_mask(
         }
         Verdict::Burning | Verdict::BurnedScar => return Ok(None),
     };
-    let near = load_candidates(tx, Some("pending"), None)?
+    let near = load_candidates(tx, Some("pending"), None, None, usize::MAX >> 1)?
         .into_iter()
         .find(|c| haversine_m((c.lon, c.lat), (lon, lat)) <= c.radius_m.max(r));
     if let Some(mut c) = near {
@@ -1121,16 +1176,20 @@ fn load_candidates(
     c: &Connection,
     status: Option<&str>,
     id: Option<i64>,
+    before_id: Option<i64>,
+    limit: usize,
 ) -> Result<Vec<MaskCandidate>, StoreError> {
     let mut st = c
         .prepare_cached(
             "SELECT id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at, decided_by
              FROM mask_candidates WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id = ?2)
-             ORDER BY id DESC",
+               AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC LIMIT ?4",
         )
         .ctx("prepare mask candidates")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = st
-        .query_map(params![status, id], |r| {
+        .query_map(params![status, id, before_id, limit], |r| {
             let verdicts: String = r.get(5)?;
             Ok(MaskCandidate {
                 id: r.get(0)?,
@@ -1208,7 +1267,11 @@ fn read_task(r: &rusqlite::Row) -> rusqlite::Result<Result<StoredTask, StoreErro
     }))
 }
 
-fn query_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError> {
+fn query_tasks(
+    c: &Connection,
+    q: &TaskQuery,
+    visit: &mut dyn FnMut(StoredTask) -> bool,
+) -> Result<(), StoreError> {
     let mut clauses: Vec<String> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     let mut push = |clause: &str, v: Vec<Value>| {
@@ -1233,6 +1296,9 @@ fn query_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreEr
     }
     if let Some(id) = q.id {
         push("t.id = ?", vec![Value::Integer(id)]);
+    }
+    if let Some(id) = q.before_id {
+        push("t.id < ?", vec![Value::Integer(id)]);
     }
     match q.status {
         None => {}
@@ -1262,15 +1328,25 @@ fn query_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreEr
     let rows = st
         .query_map(params_from_iter(values.iter()), read_task)
         .ctx("query tasks")?;
-    let mut out = Vec::new();
     for row in rows {
-        out.push(row.ctx("read tasks")??);
+        if !visit(row.ctx("read tasks")??) {
+            break;
+        }
     }
+    Ok(())
+}
+
+fn collect_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, StoreError> {
+    let mut out = Vec::new();
+    query_tasks(c, q, &mut |t| {
+        out.push(t);
+        true
+    })?;
     Ok(out)
 }
 
 fn load_task(c: &Connection, id: i64) -> Result<StoredTask, TaskError> {
-    query_tasks(
+    collect_tasks(
         c,
         &TaskQuery {
             id: Some(id),

@@ -1,0 +1,327 @@
+//! Paged, streamed list answers: bounded memory per request whatever the store holds.
+//!
+//! Every list route answers one page: `limit` rows (default [`DEFAULT_LIMIT`], at most
+//! [`MAX_LIMIT`]; more is a 400 naming `limit`, not a silent cut) and `next`, an opaque cursor to
+//! pass back as `cursor=` (with the same filters) for the following page, `null` on the last.
+//! Cursors are keysets (the order column and the id of the last row sent), so walking `next`
+//! returns every row once even while rows are inserted, and a page costs an index range, not an
+//! offset scan.
+//!
+//! Big pages are streamed: a blocking thread reads rows from the store one at a time, serializes
+//! each into a buffer and hands 64 KiB chunks to the response body over a channel of
+//! [`CHANNEL_CHUNKS`] places. The reader waits when the client reads slowly and stops when it goes
+//! away, so a request holds a few chunks and one SQLite statement, never the whole answer (issue
+//! 15: one `limit=100000` request used to take the server from 157 MB to 1.23 GB). The status is
+//! decided when the first chunk is ready: an answer that fails before it (most do, being small)
+//! gets its proper error status; one that fails later is cut off, so the client sees a broken
+//! transfer rather than a wrong list.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::mpsc;
+
+use super::ApiError;
+
+/// Rows per page when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 1_000;
+/// The largest page.
+pub const MAX_LIMIT: usize = 5_000;
+/// Bytes of a streamed chunk.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+/// Chunks in flight between the reader and the connection.
+pub const CHANNEL_CHUNKS: usize = 4;
+
+/// `limit`: 1..=[`MAX_LIMIT`], default [`DEFAULT_LIMIT`].
+pub fn limit(q: &HashMap<String, String>) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "limit",
+                    format!(
+                        "an integer from 1 to {MAX_LIMIT} (rows per page); follow `next` for more"
+                    ),
+                )
+            }),
+    }
+}
+
+/// A decoded cursor: the order value and id of the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: i64,
+}
+
+/// The cursor for the page after a row of list `kind` (`hotspots`, `events`, `tasks`, ...).
+/// Opaque to clients: hex of `kind:at:id`.
+pub fn encode(kind: &str, at: i64, id: i64) -> String {
+    format!("{kind}:{at}:{id}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `cursor=` of list `kind`, if given; a cursor of another list or a mangled one → 400.
+pub fn cursor(q: &HashMap<String, String>, kind: &str) -> Result<Option<Cursor>, ApiError> {
+    let Some(v) = q.get("cursor") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::field(
+            "cursor",
+            format!(
+                "not a cursor of this list: pass the `next` of a previous {kind} page as it is"
+            ),
+        )
+    };
+    let v = v.trim();
+    if v.len() % 2 != 0 || v.len() > 200 {
+        return Err(bad());
+    }
+    let bytes: Option<Vec<u8>> = (0..v.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(v.get(i..i + 2)?, 16).ok())
+        .collect();
+    let text = bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let mut parts = text.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(k), Some(at), Some(id), None) if k == kind => Ok(Some(Cursor {
+            at: at.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })),
+        _ => Err(bad()),
+    }
+}
+
+/// What the reader thread hands to the response.
+enum Msg {
+    Chunk(Bytes),
+    Failed(ApiError),
+}
+
+/// Where a streamed answer is written: buffers, and sends a chunk when [`CHUNK_BYTES`] are
+/// ready. A write fails with `BrokenPipe` once the client has gone, which ends the reader.
+pub struct Sink {
+    tx: mpsc::Sender<Msg>,
+    buf: Vec<u8>,
+}
+
+impl Sink {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(CHUNK_BYTES + 1024),
+        ));
+        self.tx
+            .blocking_send(Msg::Chunk(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+
+    /// Writes one JSON value.
+    pub fn json(&mut self, v: &impl serde::Serialize) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *self, v).map_err(std::io::Error::other)
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a streamed producer stopped early.
+pub enum Stop {
+    /// The client went away: nothing more to do.
+    Gone,
+    /// A failure to answer (or to cut the answer with, when it comes after the first chunk).
+    Failed(ApiError),
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(_: std::io::Error) -> Stop {
+        Stop::Gone
+    }
+}
+
+impl From<crate::store::StoreError> for Stop {
+    fn from(e: crate::store::StoreError) -> Stop {
+        Stop::Failed(ApiError::from(crate::service::ServiceError::from(e)))
+    }
+}
+
+/// Runs `produce` on a blocking thread and answers with what it writes, as it writes it.
+pub async fn streamed(
+    content_type: &'static str,
+    produce: impl FnOnce(&mut Sink) -> Result<(), Stop> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL_CHUNKS);
+    let worker = tokio::task::spawn_blocking(move || {
+        let mut sink = Sink {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK_BYTES + 1024),
+        };
+        match produce(&mut sink) {
+            Ok(()) => {
+                let _ = sink.send();
+            }
+            Err(Stop::Gone) => {}
+            Err(Stop::Failed(e)) => {
+                let _ = tx.blocking_send(Msg::Failed(e));
+            }
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Msg::Chunk(b)) => b,
+        Some(Msg::Failed(e)) => return Err(e),
+        None => {
+            // The reader ended without a word: it panicked.
+            let why = match worker.await {
+                Err(e) => e.to_string(),
+                Ok(()) => "the list reader stopped".into(),
+            };
+            return Err(ApiError::Internal(why));
+        }
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Some(Msg::Chunk(b)) => Some((Ok(b), rx)),
+            Some(Msg::Failed(e)) => {
+                tracing::error!("a streamed list failed after its first chunk: {e:?}");
+                Some((Err(std::io::Error::other("list cut off")), rx))
+            }
+            None => None,
+        }
+    });
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }),
+        rest,
+    );
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// A page being written: rows are counted, the row after the last one asked for only tells that
+/// there is a next page (the store is asked for `limit + 1`).
+pub struct PageWriter {
+    limit: usize,
+    written: usize,
+    last: Option<Cursor>,
+    more: bool,
+}
+
+impl PageWriter {
+    pub fn new(limit: usize) -> PageWriter {
+        PageWriter {
+            limit,
+            written: 0,
+            last: None,
+            more: false,
+        }
+    }
+
+    /// Whether the row keyed `at`, `id` belongs to this page (and records it); false once the
+    /// page is full, which also means there is a next page.
+    pub fn take(&mut self, at: i64, id: i64) -> bool {
+        if self.written == self.limit {
+            self.more = true;
+            return false;
+        }
+        self.written += 1;
+        self.last = Some(Cursor { at, id });
+        true
+    }
+
+    /// A separator before every row but the first.
+    pub fn comma(&self) -> &'static [u8] {
+        if self.written > 1 {
+            b","
+        } else {
+            b""
+        }
+    }
+
+    /// The cursor of the next page, if there is one.
+    pub fn next(&self, kind: &str) -> Option<String> {
+        match (self.more, self.last) {
+            (true, Some(c)) => Some(encode(kind, c.at, c.id)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_list() {
+        let c = encode("hotspots", 1_717_870_000, 42);
+        assert!(c.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            cursor(&q(&[("cursor", &c)]), "hotspots").unwrap(),
+            Some(Cursor {
+                at: 1_717_870_000,
+                id: 42
+            })
+        );
+        for bad in [c.as_str(), "zz", "abc", "", "6869"] {
+            let err = cursor(&q(&[("cursor", bad)]), "events").unwrap_err();
+            assert!(matches!(err, ApiError::BadField { ref field, .. } if field == "cursor"));
+        }
+        assert_eq!(cursor(&q(&[]), "events").unwrap(), None);
+    }
+
+    #[test]
+    fn limits_are_capped_by_a_400_naming_limit() {
+        assert_eq!(limit(&q(&[])).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(limit(&q(&[("limit", "5000")])).unwrap(), 5000);
+        for bad in ["0", "5001", "100000", "-1", "x"] {
+            assert!(matches!(
+                limit(&q(&[("limit", bad)])),
+                Err(ApiError::BadField { ref field, .. }) if field == "limit"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_page_knows_whether_another_follows() {
+        let mut p = PageWriter::new(2);
+        assert!(p.take(10, 1) && p.take(10, 2));
+        assert_eq!(p.next("h"), None, "no third row seen yet");
+        assert!(!p.take(11, 3));
+        assert_eq!(p.next("h"), Some(encode("h", 10, 2)));
+        let mut last = PageWriter::new(5);
+        assert!(last.take(1, 1));
+        assert_eq!(last.next("h"), None);
+    }
+}
