@@ -139,6 +139,8 @@ pub struct Candidate {
 pub struct Context {
     pub window_min: usize,
     pub window_max: usize,
+    /// Side of the square around the candidate left out of its background window: 1 leaves out
+    /// the candidate only (Schroeder et al. 2014), 3 its 8 neighbours too (MODIS heritage).
     pub core_exclusion: usize,
     pub min_valid_fraction: f32,
     pub min_valid_count: usize,

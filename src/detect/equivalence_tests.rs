@@ -12,6 +12,8 @@ use crate::model::SensorModel;
 
 struct Bands {
     b: Vec<Array2<f32>>,
+    /// A land/water mask: a band of water across the scene and scattered water pixels.
+    water: Array2<u8>,
 }
 
 fn random_scene(seed: u64, rows: usize, cols: usize, day: bool, geometry: bool) -> Bands {
@@ -66,10 +68,17 @@ fn random_scene(seed: u64, rows: usize, cols: usize, day: bool, geometry: bool) 
     if rows > 4 {
         b[3].row_mut(rows / 2).fill(f32::NAN); // a bow-tie row
     }
-    Bands { b }
+    let water = Array2::from_shape_fn((rows, cols), |(r, c)| {
+        (c * 5 / cols.max(1) == 2 || (r * 31 + c * 17) % 23 == 0) as u8
+    });
+    Bands { b, water }
 }
 
 fn input<'a>(s: &'a Bands, geometry: bool) -> ViirsInput<'a> {
+    input_with(s, geometry, false)
+}
+
+fn input_with<'a>(s: &'a Bands, geometry: bool, water: bool) -> ViirsInput<'a> {
     ViirsInput {
         i1: s.b[0].view(),
         i2: s.b[1].view(),
@@ -82,6 +91,7 @@ fn input<'a>(s: &'a Bands, geometry: bool) -> ViirsInput<'a> {
             saa: s.b[7].view(),
             vaa: s.b[8].view(),
         }),
+        water: water.then(|| s.water.view()),
     }
 }
 
@@ -95,11 +105,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
     fn parallel_equals_reference(seed in any::<u64>(), rows in 1usize..70, cols in 1usize..70,
-                                 day in any::<bool>(), geometry in any::<bool>()) {
-        let m = small_model();
+                                 day in any::<bool>(), geometry in any::<bool>(),
+                                 water in any::<bool>(), per_column in any::<bool>(),
+                                 core in prop_oneof![Just(1usize), Just(3)]) {
+        let mut m = small_model();
+        m.context.core_exclusion = core;
         let s = random_scene(seed, rows, cols, day, geometry);
-        let inp = input(&s, geometry);
-        let area = PixelArea::Constant(140_625.0);
+        let inp = input_with(&s, geometry, water);
+        // A swath's area grows with the scan angle: one area per column.
+        let area = if per_column {
+            PixelArea::PerColumn((0..cols).map(|c| 140_625.0 * (1.0 + c as f64 / 20.0)).collect())
+        } else {
+            PixelArea::Constant(140_625.0)
+        };
         let fast = detect_viirs(&inp, &m, &area).unwrap();
         let slow = detect_viirs_reference(&inp, &m, &area).unwrap();
         prop_assert_eq!(&fast.mask, &slow.mask);
@@ -142,6 +160,7 @@ fn all_nan_scene_observes_nothing() {
         i5: nan.view(),
         sza: sza.view(),
         geometry: None,
+        water: None,
     };
     let d = detect_viirs(&inp, &small_model(), &PixelArea::Constant(1.0)).unwrap();
     assert!(d.fires.is_empty());
@@ -161,6 +180,7 @@ fn mismatched_shapes_are_an_error() {
         i5: b.view(),
         sza: a.view(),
         geometry: None,
+        water: None,
     };
     let err = detect_viirs(&inp, &small_model(), &PixelArea::Constant(1.0)).unwrap_err();
     assert!(err.to_string().contains("I5"), "{err}");
@@ -209,6 +229,7 @@ fn a_strip_in_blocks_equals_the_strip_whole() {
                     saa: g.saa.slice_move(cut),
                     vaa: g.vaa.slice_move(cut),
                 }),
+                water: None,
             };
             let (m, st) = (m2.slice_mut(cut), s2.slice_mut(cut));
             classify_block(&block, (r0, c0), &params, m, st, &mut out);

@@ -93,7 +93,7 @@ pub fn finish(
             d.background_bt4_k
         };
         let frp = frp_mw(
-            area.at(r),
+            area.at(r, c),
             m.frp.coefficient,
             planck_radiance(wl, p.bt4 as f64),
             planck_radiance(wl, bg_k as f64),

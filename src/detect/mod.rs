@@ -82,9 +82,17 @@ impl<'a> ViirsInput<'a> {
             i5: need("I5")?,
             sza: need("SZA")?,
             geometry,
+            water: None,
         };
         check_shapes(&input)?;
         Ok(input)
+    }
+}
+
+impl<'a> ViirsInput<'a> {
+    /// The same input with the product's land/water mask (non-zero = water).
+    pub fn with_water(self, water: Option<ArrayView2<'a, u8>>) -> Self {
+        ViirsInput { water, ..self }
     }
 }
 
@@ -105,6 +113,12 @@ pub(crate) fn px_at(input: &ViirsInput, r: usize, c: usize) -> Px {
     }
 }
 
+/// The land/water mask at pixel (r, c), when the input has one.
+#[inline]
+pub(crate) fn water_at(input: &ViirsInput, r: usize, c: usize) -> Option<bool> {
+    input.water.map(|w| w[[r, c]] != 0)
+}
+
 fn check_shapes(input: &ViirsInput) -> Result<(), DetectError> {
     let want = input.i4.dim();
     let mut named = vec![
@@ -116,6 +130,15 @@ fn check_shapes(input: &ViirsInput) -> Result<(), DetectError> {
     ];
     if let Some(g) = input.geometry {
         named.extend([("VZA", g.vza), ("SAA", g.saa), ("VAA", g.vaa)]);
+    }
+    if let Some(w) = input.water {
+        if w.dim() != want {
+            return Err(DetectError::Shape {
+                band: "water mask".into(),
+                got: w.dim(),
+                want,
+            });
+        }
     }
     for (band, a) in named {
         if a.dim() != want {

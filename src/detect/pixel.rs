@@ -83,9 +83,10 @@ pub struct PixelClass {
     pub bits: u8,
 }
 
-/// Classifies one pixel. `m` is the VIIRS model.
+/// Classifies one pixel. `water` is the product's land/water mask at the pixel when it has one
+/// (then water is tested by it, day and night), None to test water by reflectances, by day only.
 #[inline]
-pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
+pub fn classify(p: &Px, water: Option<bool>, m: &PixelParams) -> PixelClass {
     let none = |class| PixelClass { class, bits: 0 };
     if p.sza.is_nan() {
         return none(MaskClass::NotProcessed);
@@ -117,7 +118,7 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
             bits: day_bit,
         };
     }
-    if day && is_water(p) {
+    if water.unwrap_or(day && is_water(p)) {
         return PixelClass {
             class: MaskClass::Water,
             bits: day_bit,
@@ -142,17 +143,24 @@ pub fn classify(p: &Px, m: &PixelParams) -> PixelClass {
 /// pixels at once: every test is evaluated and the first that applies is selected, in
 /// [`classify`]'s order. Same classes and bits, pixel for pixel (tested against it). A row
 /// without a day pixel takes a variant compiled with the day tests removed, which never reads
-/// the reflectances. Always inlined, so it is compiled for its caller's instruction set
+/// the reflectances. `water` is the row of the product's land/water mask (non-zero = water)
+/// when it has one. Always inlined, so it is compiled for its caller's instruction set
 /// ([`super::strip::classify_strip`] runs it compiled for AVX2 where the CPU has it).
 #[inline(always)]
-pub fn classify_row(bands: [&[f32]; 6], m: &PixelParams, class: &mut [u8], state: &mut [u8]) {
+pub fn classify_row(
+    bands: [&[f32]; 6],
+    water: Option<&[u8]>,
+    m: &PixelParams,
+    class: &mut [u8],
+    state: &mut [u8],
+) {
     let sza = &bands[5][..class.len()];
     if !super::strip::has_day_pixel(sza, m.night_sza_deg) {
-        classify_row_as::<NIGHT_ONLY>(bands, m, class, state);
+        classify_row_as::<NIGHT_ONLY>(bands, water, m, class, state);
     } else if super::strip::all_day(sza, m.night_sza_deg) {
-        classify_row_as::<DAY_ONLY>(bands, m, class, state);
+        classify_row_as::<DAY_ONLY>(bands, water, m, class, state);
     } else {
-        classify_row_as::<MIXED>(bands, m, class, state);
+        classify_row_as::<MIXED>(bands, water, m, class, state);
     }
 }
 
@@ -167,6 +175,7 @@ const MIXED: u8 = 2;
 #[inline(always)]
 fn classify_row_as<const KIND: u8>(
     [i1, i2, i3, i4, i5, sza]: [&[f32]; 6],
+    water_mask: Option<&[u8]>,
     m: &PixelParams,
     class: &mut [u8],
     state: &mut [u8],
@@ -174,6 +183,7 @@ fn classify_row_as<const KIND: u8>(
     let n = class.len();
     let (i1, i2, i3, i4, i5, sza) = (&i1[..n], &i2[..n], &i3[..n], &i4[..n], &i5[..n], &sza[..n]);
     let state = &mut state[..n];
+    let water_mask = water_mask.map(|w| &w[..n]);
     let (cl, f, bf, bt, cd) = (
         &m.cloud,
         &m.fixed,
@@ -211,7 +221,10 @@ fn classify_row_as<const KIND: u8>(
                 | ((vis > cl.day_moderate_refl) & (bt5 < cl.day_moderate_bt5_k)),
             (bt5 < cl.night_bt5_k) & (bt4 < cl.night_bt4_k),
         );
-        let water = day & (r1 > r2) & (r2 > r3);
+        let water = match water_mask {
+            Some(w) => w[c] != 0,
+            None => day & (r1 > r2) & (r2 > r3),
+        };
         let bg_fire = if_else(
             day,
             (bt4 > bf.day_bt4_k) & (dt > bf.day_dt45_k),
@@ -273,8 +286,8 @@ pub fn is_cloud(p: &Px, day: bool, m: &PixelParams) -> bool {
     }
 }
 
-/// Sec. 2.1, day water from the spectral shape ρ1 > ρ2 > ρ3 (a land/water mask would be better
-/// where one is given; at night water is not separable from reflectances).
+/// Sec. 2.1, day water from the spectral shape ρ1 > ρ2 > ρ3, for scenes without a land/water
+/// mask (at night water is not separable from reflectances; a product's mask decides it then).
 pub fn is_water(p: &Px) -> bool {
     p.r1 > p.r2 && p.r2 > p.r3
 }
@@ -391,10 +404,10 @@ mod tests {
 
     #[test]
     fn night_pixels_do_not_need_reflectances() {
-        assert_eq!(classify(&night(290.0, 289.0), &m()).class, MaskClass::Land);
+        assert_eq!(classify(&night(290.0, 289.0), None, &m()).class, MaskClass::Land);
         let mut p = day(300.0, 298.0);
         p.r2 = f32::NAN;
-        assert_eq!(classify(&p, &m()).class, MaskClass::Fill);
+        assert_eq!(classify(&p, None, &m()).class, MaskClass::Fill);
     }
 
     #[test]
@@ -433,7 +446,7 @@ mod tests {
             "folded to 208 K at night"
         );
         assert_eq!(
-            classify(&night(330.0, 290.0), &m).bits & bits::FIXED,
+            classify(&night(330.0, 290.0), None, &m).bits & bits::FIXED,
             bits::FIXED
         );
     }
@@ -501,11 +514,16 @@ mod tests {
                 b.push(v);
             }
         }
-        // Classifies the row both ways, asserts they agree, returns the classes.
+        // A land/water mask with a tenth of the pixels water.
+        let water: Vec<u8> = (0..n).map(|_| rng.gen_bool(0.1) as u8).collect();
+        // Classifies the row both ways, without and with the mask, asserts they agree, returns
+        // the classes without the mask.
         let check = |bands: &[Vec<f32>; 6]| -> Vec<(u8, u8)> {
-            let (mut class, mut state) = (vec![0u8; n], vec![0u8; n]);
+            let mut masked = (vec![0u8; n], vec![0u8; n]);
             let rows = [0, 1, 2, 3, 4, 5].map(|i| bands[i].as_slice());
-            classify_row(rows, &m, &mut class, &mut state);
+            classify_row(rows, Some(&water), &m, &mut masked.0, &mut masked.1);
+            let (mut class, mut state) = (vec![0u8; n], vec![0u8; n]);
+            classify_row(rows, None, &m, &mut class, &mut state);
             for c in 0..n {
                 let p = Px {
                     r1: bands[0][c],
@@ -515,8 +533,11 @@ mod tests {
                     bt5: bands[4][c],
                     sza: bands[5][c],
                 };
-                let want = classify(&p, &m);
+                let want = classify(&p, None, &m);
                 assert_eq!((class[c], state[c]), (want.class as u8, want.bits), "{p:?}");
+                let want = classify(&p, Some(water[c] != 0), &m);
+                let got = (masked.0[c], masked.1[c]);
+                assert_eq!(got, (want.class as u8, want.bits), "{p:?} water {}", water[c]);
             }
             class.into_iter().zip(state).collect()
         };
@@ -541,6 +562,26 @@ mod tests {
         }
         let classes = check(&bands);
         assert!(classes.iter().any(|&(k, _)| k == MaskClass::Cloud as u8));
+        assert!(!classes.iter().any(|&(k, _)| k == MaskClass::Water as u8));
+    }
+
+    #[test]
+    fn a_water_mask_decides_water_day_and_night() {
+        let m = m();
+        // Night: reflectances say nothing, the mask does.
+        let p = night(290.0, 289.0);
+        assert_eq!(classify(&p, None, &m).class, MaskClass::Land);
+        assert_eq!(classify(&p, Some(true), &m).class, MaskClass::Water);
+        assert_eq!(classify(&p, Some(false), &m).class, MaskClass::Land);
+        // Day: water-shaped reflectances over land by the mask stay land, and the reverse.
+        let mut p = day(300.0, 298.0);
+        (p.r1, p.r2, p.r3) = (0.12, 0.08, 0.03);
+        assert_eq!(classify(&p, None, &m).class, MaskClass::Water);
+        assert_eq!(classify(&p, Some(false), &m).class, MaskClass::Land);
+        assert_eq!(classify(&day(300.0, 298.0), Some(true), &m).class, MaskClass::Water);
+        // A fixed-threshold fire on water is still a fire (the mask is tested after it).
+        let hot = night(330.0, 290.0);
+        assert_eq!(classify(&hot, Some(true), &m).bits & bits::FIXED, bits::FIXED);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::context::{decide, window_is_enough, WindowAcc};
 use super::finish::{finish, Outcome, Outcomes};
 use super::pixel::{bits, classify, glint_angle_deg, PixelParams};
 use super::types::{Detection, MaskClass, PixelArea, ViirsInput};
-use super::{check_shapes, px_at, stage_raster, DetectError};
+use super::{check_shapes, px_at, stage_raster, water_at, DetectError};
 
 /// The VIIRS 375 m algorithm, sequentially.
 pub fn detect_viirs_reference(
@@ -30,7 +30,7 @@ pub fn detect_viirs_reference(
     let params = PixelParams::new(m);
     for r in 0..rows {
         for c in 0..cols {
-            let pc = classify(&px_at(input, r, c), &params);
+            let pc = classify(&px_at(input, r, c), water_at(input, r, c), &params);
             mask[[r, c]] = pc.class as u8;
             state[[r, c]] = pc.bits;
             classes[pc.class as usize] += 1;

@@ -150,6 +150,7 @@ impl<'a> ViirsInput<'a> {
                 saa: cut(g.saa),
                 vaa: cut(g.vaa),
             }),
+            water: self.water.map(|w| w.slice_move(s![r0..r1, ..])),
         }
     }
 }
@@ -250,7 +251,9 @@ fn classify_block_portable(
         let (i4, i5, sza) = (row(strip.i4, i), row(strip.i5, i), row(strip.sza, i));
         let mrow = mrow.as_slice_mut().expect("the mask is standard layout");
         let srow = srow.as_slice_mut().expect("the state is standard layout");
-        classify_row([&i1, &i2, &i3, &i4, &i5, &sza], params, mrow, srow);
+        let water = strip.water.map(|w| row(w, i));
+        let bands = [&*i1, &*i2, &*i3, &*i4, &*i5, &*sza];
+        classify_row(bands, water.as_deref(), params, mrow, srow);
         if let Some(t) = tiles.as_mut() {
             count_row(&i4, srow, lower_k, upper_k, &mut t.row_mut(r)[c0 / TILE..]);
         }

@@ -19,6 +19,9 @@ pub struct ViirsInput<'a> {
     pub sza: ArrayView2<'a, f32>,
     /// View zenith, solar azimuth, view azimuth: all three or none.
     pub geometry: Option<GlintGeometry<'a>>,
+    /// The product's land/water mask (non-zero = water), when it has one: water is then decided
+    /// by it, day and night, instead of by reflectances by day only.
+    pub water: Option<ArrayView2<'a, u8>>,
 }
 
 /// Sun/view geometry for the glint angle.
@@ -36,20 +39,25 @@ impl ViirsInput<'_> {
     }
 }
 
-/// Ground area of each pixel, for FRP. Swath and projected grids have one area per row at most.
+/// Ground area of each pixel, for FRP: map grids have one area per row at most, a scanner's
+/// swath one per column (the pixel grows with the scan angle, the same on every scan line).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PixelArea {
     /// Every pixel has this area, m².
     Constant(f64),
     /// Area per row, m² (geographic grids: the area shrinks with the cosine of latitude).
     PerRow(Vec<f64>),
+    /// Area per column, m² (a swath: `product::viirs_iband::pixel_area_m2` of each sample).
+    PerColumn(Vec<f64>),
 }
 
 impl PixelArea {
-    pub fn at(&self, row: usize) -> f64 {
+    /// The area of pixel (row, col), m².
+    pub fn at(&self, row: usize, col: usize) -> f64 {
         match self {
             PixelArea::Constant(a) => *a,
             PixelArea::PerRow(v) => v[row],
+            PixelArea::PerColumn(v) => v[col],
         }
     }
 }

@@ -251,6 +251,7 @@ impl SynthScene {
                 saa: saa.view(),
                 vaa: vaa.view(),
             }),
+            water: None,
         }
     }
 
