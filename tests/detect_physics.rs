@@ -720,7 +720,11 @@ fn parallel_detector_equals_the_sequential_reference_on_generated_scenes() {
 fn the_papers_background_window_against_the_3x3_core() {
     let scenes: Vec<SynthScene> = table_specs_from(true, 4100)
         .iter()
-        .chain(&(0..TILES).map(|k| fire_free_spec(true, 3300 + k)).collect::<Vec<_>>())
+        .chain(
+            &(0..TILES)
+                .map(|k| fire_free_spec(true, 3300 + k))
+                .collect::<Vec<_>>(),
+        )
         .map(|s| generate(s).unwrap())
         .collect();
     let mut report = String::new();
@@ -734,7 +738,11 @@ fn the_papers_background_window_against_the_3x3_core() {
             let at: HashMap<(usize, usize), &FirePixel> =
                 d.fires.iter().map(|f| ((f.row, f.col), f)).collect();
             planted += scene.truth.len();
-            found += scene.truth.iter().filter(|t| at.contains_key(&(t.row, t.col))).count();
+            found += scene
+                .truth
+                .iter()
+                .filter(|t| at.contains_key(&(t.row, t.col)))
+                .count();
             pixels += scene.classes.len();
             for f in &d.fires {
                 let near = scene

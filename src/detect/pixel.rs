@@ -404,7 +404,10 @@ mod tests {
 
     #[test]
     fn night_pixels_do_not_need_reflectances() {
-        assert_eq!(classify(&night(290.0, 289.0), None, &m()).class, MaskClass::Land);
+        assert_eq!(
+            classify(&night(290.0, 289.0), None, &m()).class,
+            MaskClass::Land
+        );
         let mut p = day(300.0, 298.0);
         p.r2 = f32::NAN;
         assert_eq!(classify(&p, None, &m()).class, MaskClass::Fill);
@@ -537,7 +540,12 @@ mod tests {
                 assert_eq!((class[c], state[c]), (want.class as u8, want.bits), "{p:?}");
                 let want = classify(&p, Some(water[c] != 0), &m);
                 let got = (masked.0[c], masked.1[c]);
-                assert_eq!(got, (want.class as u8, want.bits), "{p:?} water {}", water[c]);
+                assert_eq!(
+                    got,
+                    (want.class as u8, want.bits),
+                    "{p:?} water {}",
+                    water[c]
+                );
             }
             class.into_iter().zip(state).collect()
         };
@@ -578,10 +586,16 @@ mod tests {
         (p.r1, p.r2, p.r3) = (0.12, 0.08, 0.03);
         assert_eq!(classify(&p, None, &m).class, MaskClass::Water);
         assert_eq!(classify(&p, Some(false), &m).class, MaskClass::Land);
-        assert_eq!(classify(&day(300.0, 298.0), Some(true), &m).class, MaskClass::Water);
+        assert_eq!(
+            classify(&day(300.0, 298.0), Some(true), &m).class,
+            MaskClass::Water
+        );
         // A fixed-threshold fire on water is still a fire (the mask is tested after it).
         let hot = night(330.0, 290.0);
-        assert_eq!(classify(&hot, Some(true), &m).bits & bits::FIXED, bits::FIXED);
+        assert_eq!(
+            classify(&hot, Some(true), &m).bits & bits::FIXED,
+            bits::FIXED
+        );
     }
 
     #[test]

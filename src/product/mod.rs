@@ -43,6 +43,8 @@ pub enum ProductKind {
     ViirsL1b,
     /// NOAA/CSPP VIIRS SDR: `SVI01`–`SVI05` (+ `GITCO`/`GIMGO`), HDF5.
     ViirsSdr,
+    /// Made in memory by the generator (`synth::generate_swath`), for tests and benchmarks.
+    Synthetic,
 }
 
 /// Where the pixels are on the ground.

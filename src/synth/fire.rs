@@ -37,14 +37,20 @@ impl PlantedFire {
         }
     }
 
-    /// The burning fraction of the pixel.
+    /// The burning fraction of a 375 m grid pixel.
     pub fn fraction(&self) -> f64 {
         self.area_m2 / PIXEL_AREA_M2
     }
 
-    /// The pixel's radiometry with this fire burning in it.
+    /// The pixel's radiometry with this fire burning in a 375 m grid pixel.
     pub fn burn(&self, background: Radiometry) -> Radiometry {
-        let p = self.fraction();
+        self.burn_in(background, PIXEL_AREA_M2)
+    }
+
+    /// The pixel's radiometry with this fire burning in a pixel of `pixel_area_m2` (a swath
+    /// pixel grows with the scan angle, so the same fire fills less of it at the edge).
+    pub fn burn_in(&self, background: Radiometry, pixel_area_m2: f64) -> Radiometry {
+        let p = self.area_m2 / pixel_area_m2;
         Radiometry {
             l4: mixed_radiance(I4_UM, p, self.temp_k, background.l4),
             l5: mixed_radiance(I5_UM, p, self.temp_k, background.l5),

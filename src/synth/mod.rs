@@ -27,6 +27,7 @@ pub mod landcover;
 pub mod noise;
 pub mod official;
 pub mod surface;
+pub mod swath;
 pub mod truth;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ use rayon::prelude::*;
 
 pub use fire::{random_fires, PlantedFire, PIXEL_AREA_M2};
 pub use landcover::{LandClass, LandcoverParams};
+pub use swath::{generate_swath, SwathSpec, SynthSwath};
 pub use truth::{write_truth_csv, FireTruth, TruthError};
 
 use crate::detect::{GlintGeometry, PixelArea, ViirsInput};
@@ -308,8 +310,10 @@ struct Context<'a> {
     sun: SolarEphemeris,
     /// Fires by row.
     fires_by_row: std::collections::HashMap<usize, Vec<PlantedFire>>,
-    /// Per-column geometry.
+    /// Per-column geometry (map grid).
     columns: Vec<ColumnGeometry>,
+    /// Per-pixel geolocation and geometry of a swath granule, instead of the grid's.
+    swath: Option<swath::SwathGeo>,
 }
 
 /// What depends only on the column: the view geometry and the sun's hour angle (longitude from
@@ -350,7 +354,16 @@ impl<'a> Context<'a> {
             sun,
             fires_by_row,
             columns,
+            swath: None,
         }
+    }
+
+    /// Ground area of a pixel of column `col`, m²: the grid's 375 m square, or the swath
+    /// pixel's, which grows with the scan angle.
+    fn pixel_area_m2(&self, col: usize) -> f64 {
+        self.swath
+            .as_ref()
+            .map_or(PIXEL_AREA_M2, |s| s.pixel_area_m2(col))
     }
 }
 
@@ -363,6 +376,8 @@ struct PixelPhysics {
     saa_deg: f64,
     vza_deg: f64,
     vaa_deg: f64,
+    /// The surface under any cloud is water (the product's land/water mask).
+    water: bool,
 }
 
 impl Context<'_> {
@@ -396,12 +411,36 @@ impl Context<'_> {
         lat_sin_cos: (f64, f64),
         fields: &PixelFields,
     ) -> PixelPhysics {
-        let g = &self.columns[col];
+        let (hour_angle, lat_sin_cos, vza_deg, vaa_deg, fill) = match &self.swath {
+            None => {
+                let g = &self.columns[col];
+                let fill = self.is_fill(row, g.scan_deg);
+                (
+                    g.hour_angle_sin_cos,
+                    lat_sin_cos,
+                    g.vza_deg,
+                    g.vaa_deg,
+                    fill,
+                )
+            }
+            Some(sw) => {
+                let (lon, lat) = sw.lonlat(row, col);
+                let fill = crate::product::viirs_iband::is_bowtie_deleted(row, col);
+                let (hour_angle, lat_sc) =
+                    (self.sun.hour_angle_sin_cos(lon), lat.to_radians().sin_cos());
+                (
+                    hour_angle,
+                    lat_sc,
+                    sw.vza_deg(col),
+                    sw.vaa_deg(row, col),
+                    fill,
+                )
+            }
+        };
         let (sun_z, saa_deg) =
             self.sun
-                .zenith_azimuth_from(g.hour_angle_sin_cos, lat_sin_cos, self.spec.glint_bands);
+                .zenith_azimuth_from(hour_angle, lat_sin_cos, self.spec.glint_bands);
         let sza_deg = self.spec.sza_deg.unwrap_or(sun_z);
-        let (scan_deg, vza_deg, vaa_deg) = (g.scan_deg, g.vza_deg, g.vaa_deg);
         let day = sza_deg < 90.0;
         let mu = if day { sza_deg.to_radians().cos() } else { 0.0 };
         let cover = self.landcover.cover_with(row, col, river, fields);
@@ -411,11 +450,7 @@ impl Context<'_> {
             let cloud = surface(LandClass::Cloud, day, fields).radiometry(mu);
             radiometry = radiometry.mix(cloud, cover.cloud_fraction);
         }
-        let class = if self.is_fill(row, scan_deg) {
-            LandClass::Fill
-        } else {
-            cover.class()
-        };
+        let class = if fill { LandClass::Fill } else { cover.class() };
         PixelPhysics {
             class,
             surface_temp_k: ground.temp_k,
@@ -424,6 +459,7 @@ impl Context<'_> {
             saa_deg,
             vza_deg,
             vaa_deg,
+            water: cover.surface == LandClass::Water,
         }
     }
 }
@@ -432,6 +468,8 @@ impl Context<'_> {
 struct Row {
     bands: Vec<Vec<f32>>,
     classes: Vec<LandClass>,
+    /// 1 where the surface is water.
+    water: Vec<u8>,
 }
 
 fn make_row(ctx: &Context, row: usize) -> Row {
@@ -439,6 +477,7 @@ fn make_row(ctx: &Context, row: usize) -> Row {
     let nbands = if spec.glint_bands { 9 } else { 6 };
     let mut bands = vec![Vec::with_capacity(spec.cols); nbands];
     let mut classes = Vec::with_capacity(spec.cols);
+    let mut water = Vec::with_capacity(spec.cols);
     let mut rng = ChaCha8Rng::seed_from_u64(noise::mix64(
         spec.seed ^ noise::mix64(row as u64 ^ 0x0_7E57),
     ));
@@ -455,7 +494,9 @@ fn make_row(ctx: &Context, row: usize) -> Row {
         let (r3, _) = noise::gaussian_pair(&mut rng);
         let nr = [r1, r2, r3].map(|v| 0.002 * v);
         let fire = fires.and_then(|v| v.iter().find(|f| f.col == col));
-        let rad = fire.map_or(px.radiometry, |f| f.burn(px.radiometry));
+        let rad = fire.map_or(px.radiometry, |f| {
+            f.burn_in(px.radiometry, ctx.pixel_area_m2(col))
+        });
         if px.class == LandClass::Fill {
             for b in bands.iter_mut().take(5) {
                 b.push(f32::NAN);
@@ -488,8 +529,13 @@ fn make_row(ctx: &Context, row: usize) -> Row {
             bands[8].push(px.vaa_deg as f32);
         }
         classes.push(px.class);
+        water.push(px.water as u8);
     }
-    Row { bands, classes }
+    Row {
+        bands,
+        classes,
+        water,
+    }
 }
 
 /// The georeferencing of a spec: UTM of the centre, north-up, 375 m pixels, centred on the point.
@@ -517,31 +563,11 @@ pub fn generate_with_progress(
 ) -> Result<SynthScene, SynthError> {
     spec.validate()?;
     let ctx = Context::new(spec, &spec.fires);
+    let (bands, classes, _) = generate_rows(&ctx, progress);
     let (rows, cols) = (spec.rows, spec.cols);
-    let nbands = if spec.glint_bands { 9 } else { 6 };
-    let mut out: Vec<Vec<f32>> = (0..nbands)
-        .map(|_| Vec::with_capacity(rows * cols))
-        .collect();
-    let mut classes = Vec::with_capacity(rows * cols);
-    // Blocks of rows in parallel, copied out in order: memory stays at one copy of the scene.
-    const BLOCK_ROWS: usize = 128;
-    for start in (0..rows).step_by(BLOCK_ROWS) {
-        let end = (start + BLOCK_ROWS).min(rows);
-        let block: Vec<Row> = (start..end)
-            .into_par_iter()
-            .map(|r| make_row(&ctx, r))
-            .collect();
-        for row in block {
-            for (o, b) in out.iter_mut().zip(row.bands) {
-                o.extend_from_slice(&b);
-            }
-            classes.extend_from_slice(&row.classes);
-        }
-        progress(end);
-    }
     let to_array =
         |v: Vec<f32>| Array2::from_shape_vec((rows, cols), v).expect("rows × cols values");
-    let mut it = out.into_iter().map(to_array);
+    let mut it = bands.into_iter().map(to_array);
     let mut next = || it.next().expect("band count");
     let (i1, i2, i3, i4, i5, sza) = (next(), next(), next(), next(), next(), next());
     let geometry = spec.glint_bands.then(|| [next(), next(), next()]);
@@ -572,6 +598,40 @@ pub fn generate_with_progress(
     })
 }
 
+/// Every row of a scene, in parallel blocks: the bands in file order (row-major), the classes
+/// and the water mask.
+fn generate_rows(
+    ctx: &Context,
+    progress: &(dyn Fn(usize) + Sync),
+) -> (Vec<Vec<f32>>, Vec<LandClass>, Vec<u8>) {
+    let spec = ctx.spec;
+    let (rows, cols) = (spec.rows, spec.cols);
+    let nbands = if spec.glint_bands { 9 } else { 6 };
+    let mut out: Vec<Vec<f32>> = (0..nbands)
+        .map(|_| Vec::with_capacity(rows * cols))
+        .collect();
+    let mut classes = Vec::with_capacity(rows * cols);
+    let mut water = Vec::with_capacity(rows * cols);
+    // Blocks of rows in parallel, copied out in order: memory stays at one copy of the scene.
+    const BLOCK_ROWS: usize = 128;
+    for start in (0..rows).step_by(BLOCK_ROWS) {
+        let end = (start + BLOCK_ROWS).min(rows);
+        let block: Vec<Row> = (start..end)
+            .into_par_iter()
+            .map(|r| make_row(ctx, r))
+            .collect();
+        for row in block {
+            for (o, b) in out.iter_mut().zip(row.bands) {
+                o.extend_from_slice(&b);
+            }
+            classes.extend_from_slice(&row.classes);
+            water.extend_from_slice(&row.water);
+        }
+        progress(end);
+    }
+    (out, classes, water)
+}
+
 /// Generates a scene.
 pub fn generate(spec: &SynthSpec) -> Result<SynthScene, SynthError> {
     generate_with_progress(spec, &|_| {})
@@ -582,7 +642,7 @@ fn fire_truth(ctx: &Context, f: &PlantedFire, class: LandClass) -> FireTruth {
     let fields = PixelFields::at(ctx.spec.seed, f.row, f.col);
     let px = ctx.physics(f.row, f.col, &river, ctx.row_lat_sin_cos(f.row), &fields);
     let bg = px.radiometry;
-    let burnt = f.burn(bg);
+    let burnt = f.burn_in(bg, ctx.pixel_area_m2(f.col));
     let bt = |wl, l| brightness_temperature(wl, l);
     let (bg4, bg5) = (bt(I4_UM, bg.l4), bt(I5_UM, bg.l5));
     let fire4 = bt(I4_UM, burnt.l4);
