@@ -1,9 +1,15 @@
-//! One scene file in, hotspots out: the job of `strawfire scan` and, later, of the service's
-//! scene workers. Glue between `raster` (GDAL), `detect` (pure) and `hotspot` (records); it adds
-//! what neither knows alone: which model a scene needs, the pixel areas for FRP, and each fire's
-//! WGS84 position and size.
+//! One scene in, hotspots out: the job of `strawfire scan` and of the service's scene workers.
+//! Glue between `raster` (GDAL) or `product` (granules of any product), `detect` (pure) and
+//! `hotspot` (records); it adds what neither knows alone: which model a scene needs, the pixel
+//! areas for FRP, and each fire's WGS84 position and size.
+//!
+//! Two ways in: [`scan_scene`] streams our map-grid GeoTIFF block by block through the
+//! per-pixel stage (the fast path of `strawfire scan`); [`scan_granule`] takes a
+//! [`Granule`] already in memory, whatever the product, in its native geometry. On a swath the
+//! fires' positions come from the geolocation arrays, and their FIRMS `scan`/`track` and the
+//! pixel area for FRP from the swath's pixel sizes, which grow with the scan angle.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ndarray::{s, ArrayView2, Axis};
@@ -11,12 +17,14 @@ use ndarray::{s, ArrayView2, Axis};
 use crate::detect::pixel::PixelParams;
 use crate::detect::strip::{block_has_day_pixel, classify_block, StripOut, VIIRS_DAY_ONLY_BANDS};
 use crate::detect::{
-    detect_classified, stage_raster, Classified, DetectError, Detection, FirePixel,
-    ObservationSummary, PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
+    detect_classified, detect_viirs, stage_raster, Classified, DetectError, Detection, FirePixel,
+    MaskClass, ObservationSummary, PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
 };
 use crate::hotspot::{DayNight, Hotspot};
 use crate::model::SensorModel;
+use crate::product::{viirs_iband, Geometry, Granule, Swath};
 use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
+use crate::raster::georef::haversine_m;
 use crate::raster::{self, BandPlan, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
 use crate::Error;
 
@@ -89,14 +97,23 @@ pub fn viirs_band_plan(model: &SensorModel) -> BandPlan {
 
 /// Picks the sensor model for a scene header.
 pub fn choose_model(header: &SceneHeader, choice: ModelChoice) -> Result<SensorModel, Error> {
+    choose_model_for(&header.meta, &header.path, choice)
+}
+
+/// Picks the sensor model for a scene of metadata `meta` read from `path`.
+fn choose_model_for(
+    meta: &SceneMeta,
+    path: &Path,
+    choice: ModelChoice,
+) -> Result<SensorModel, Error> {
     Ok(match choice {
         ModelChoice::Named(name) => SensorModel::builtin(name)?,
         ModelChoice::File(path) => SensorModel::from_file(path)?,
-        ModelChoice::FromScene => match &header.meta.sensor {
+        ModelChoice::FromScene => match &meta.sensor {
             Some(sensor) => SensorModel::builtin(sensor)?,
             None => {
                 return Err(RasterError::BadMetadata {
-                    path: header.path.clone(),
+                    path: path.to_path_buf(),
                     key: "SENSOR".into(),
                     value: String::new(),
                     message: "missing; pass --sensor (e.g. --sensor viirs-i)".into(),
@@ -115,15 +132,7 @@ pub fn scan_scene(
 ) -> Result<ScanResult, Error> {
     let header = raster::open_scene(path)?;
     let model = choose_model(&header, choice)?;
-    let acq_time = header
-        .meta
-        .acq_time
-        .ok_or_else(|| RasterError::BadMetadata {
-            path: path.to_path_buf(),
-            key: "ACQ_TIME".into(),
-            value: String::new(),
-            message: "missing; hotspots need the acquisition time (ISO 8601 UTC)".into(),
-        })?;
+    let acq_time = acq_time_of(&header.meta, path)?;
     let projector =
         Wgs84Projector::new(&header.georef).map_err(|message| RasterError::Transform {
             path: path.to_path_buf(),
@@ -235,6 +244,214 @@ pub fn scan_scene(
     })
 }
 
+fn acq_time_of(meta: &SceneMeta, path: &Path) -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    Ok(meta.acq_time.ok_or_else(|| RasterError::BadMetadata {
+        path: path.to_path_buf(),
+        key: "ACQ_TIME".into(),
+        value: String::new(),
+        message: "missing; hotspots need the acquisition time (ISO 8601 UTC)".into(),
+    })?)
+}
+
+/// Detects and georeferences one granule of any product, already in memory, in its native
+/// geometry. On a map grid, positions, sizes and areas come from the georeferencing as in
+/// [`scan_scene`]; on a swath, positions from the geolocation arrays, and `scan`/`track` and
+/// the FRP pixel area from the swath's pixel sizes ([`swath_pixel_sizes_km`]). The product's
+/// land/water mask, when it has one, decides water day and night; bow-tie deleted pixels are
+/// class 1 (fill). `progress` is told when each stage starts.
+pub fn scan_granule(
+    g: &Granule,
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let path = g
+        .files
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("(granule)"));
+    let model = choose_model_for(&g.meta, &path, choice)?;
+    let acq_time = acq_time_of(&g.meta, &path)?;
+    let transform = |message: String| RasterError::Transform {
+        path: path.clone(),
+        message,
+    };
+    progress(Stage::Reading);
+    let input =
+        ViirsInput::from_bands(|name| g.band(name))?.with_water(g.water.as_ref().map(|w| w.view()));
+    if input.dim() != g.shape {
+        return Err(DetectError::Shape {
+            band: "I4".into(),
+            got: input.dim(),
+            want: g.shape,
+        }
+        .into());
+    }
+
+    progress(Stage::Detecting);
+    let t1 = Instant::now();
+    let (located, area) = match &g.geometry {
+        Geometry::Grid(georef) => {
+            let projector = Wgs84Projector::new(georef).map_err(transform)?;
+            let area = pixel_areas(&projector, g.shape).map_err(transform)?;
+            (Located::Grid(projector), area)
+        }
+        Geometry::Swath(swath) => {
+            let sizes = swath_pixel_sizes_km(swath, g.shape);
+            let area = PixelArea::PerColumn(sizes.iter().map(|(s, t)| s * t * 1e6).collect());
+            (Located::Swath { swath, sizes }, area)
+        }
+    };
+    let mut detection = detect_viirs(&input, &model, &area)?;
+    if let Geometry::Swath(swath) = &g.geometry {
+        bowtie_as_fill(&mut detection, swath);
+    }
+    let detect = t1.elapsed();
+
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let satellite = g.meta.satellite.clone().unwrap_or_default();
+    let (hotspots, coverage_samples) = match &located {
+        Located::Grid(p) => (
+            detection
+                .fires
+                .iter()
+                .map(|f| to_hotspot(f, p, &model, &satellite, acq_time))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(transform)?,
+            coverage_samples(p, detection.mask.view()).map_err(transform)?,
+        ),
+        Located::Swath { swath, sizes } => {
+            let (lat, lon) = (swath.lat.view(), swath.lon.view());
+            let hotspots = detection
+                .fires
+                .iter()
+                .map(|f| {
+                    let (la, lo) = (lat[[f.row, f.col]], lon[[f.row, f.col]]);
+                    if !(la.is_finite() && lo.is_finite()) {
+                        return Err(format!(
+                            "a fire at row {} column {} has no geolocation (latitude {la}, \
+                             longitude {lo})",
+                            f.row, f.col
+                        ));
+                    }
+                    let at = Footprint {
+                        lon: lo as f64,
+                        lat: la as f64,
+                        scan_km: sizes[f.col].0,
+                        track_km: sizes[f.col].1,
+                    };
+                    Ok(hotspot(f, at, &model, &satellite, acq_time))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(transform)?;
+            (
+                hotspots,
+                swath_coverage_samples(swath, detection.mask.view()),
+            )
+        }
+    };
+    let georef = t2.elapsed();
+    Ok(ScanResult {
+        meta: g.meta.clone(),
+        shape: g.shape,
+        model_name: model.name.clone(),
+        hotspots,
+        detection,
+        coverage_samples,
+        timing: Timing {
+            read: Duration::ZERO,
+            detect,
+            georef,
+        },
+    })
+}
+
+/// How a granule's pixels are placed on the ground, for the georeferencing stage.
+enum Located<'a> {
+    Grid(Wgs84Projector),
+    Swath {
+        swath: &'a Swath,
+        /// (along-scan, along-track) km per column.
+        sizes: Vec<(f64, f64)>,
+    },
+}
+
+/// The ground size of a swath's pixels per column, km, as (along-scan, along-track): the
+/// VIIRS I-band geometry ([`viirs_iband::pixel_size_km`]) for a full I-band scan (6400 samples,
+/// 32-row scans), else measured on the geolocation: the distance between the neighbours'
+/// centres along the row, and between consecutive rows of one scan, at the middle of the
+/// granule (a scanner's pixel size depends on the scan angle, which is the column).
+pub fn swath_pixel_sizes_km(swath: &Swath, (rows, cols): (usize, usize)) -> Vec<(f64, f64)> {
+    if cols == viirs_iband::SAMPLES && swath.rows_per_scan == viirs_iband::ROWS_PER_SCAN {
+        return (0..cols).map(viirs_iband::pixel_size_km).collect();
+    }
+    let (lat, lon) = (swath.lat.view(), swath.lon.view());
+    let at = |r: usize, c: usize| (lon[[r, c]] as f64, lat[[r, c]] as f64);
+    let km = |a: (f64, f64), b: (f64, f64)| haversine_m(a, b) / 1000.0;
+    let per_scan = swath.rows_per_scan.max(2).min(rows.max(1));
+    // Two consecutive rows of one scan near the middle of the granule.
+    let r0 = ((rows / 2) / per_scan * per_scan + per_scan / 2 - 1).min(rows.saturating_sub(2));
+    (0..cols)
+        .map(|c| {
+            if rows < 2 || cols < 2 {
+                return (f64::NAN, f64::NAN);
+            }
+            let (a, b) = (c.saturating_sub(1), (c + 1).min(cols - 1));
+            let scan = km(at(r0, a), at(r0, b)) / (b - a) as f64;
+            let track = km(at(r0, c), at(r0 + 1, c));
+            (scan, track)
+        })
+        .collect()
+}
+
+/// Bow-tie deleted pixels of a VIIRS I-band swath are fill (class 1), not "not processed",
+/// whatever the reader gave their angles: the instrument left them out, the scene was seen.
+fn bowtie_as_fill(d: &mut Detection, swath: &Swath) {
+    let (rows, cols) = d.mask.shape();
+    if cols != viirs_iband::SAMPLES || swath.rows_per_scan != viirs_iband::ROWS_PER_SCAN {
+        return;
+    }
+    let mut mask = d.mask.view_mut();
+    let mut moved = 0;
+    for r in 0..rows {
+        for range in viirs_iband::bowtie_deleted(r % viirs_iband::ROWS_PER_SCAN) {
+            for c in range {
+                let v = &mut mask[[r, c]];
+                if *v == MaskClass::NotProcessed as u8 {
+                    *v = MaskClass::Fill as u8;
+                    moved += 1;
+                }
+            }
+        }
+    }
+    d.summary.not_processed -= moved;
+    d.summary.fill += moved;
+}
+
+/// [`coverage_samples`] for a swath: the land pixels of a regular grid of rows and columns with
+/// their positions from the geolocation arrays (pixels without geolocation are left out).
+pub fn swath_coverage_samples(swath: &Swath, mask: ArrayView2<u8>) -> Vec<CoverageSample> {
+    let (rows, cols) = mask.dim();
+    let k = grid_step(rows, cols, MAX_SAMPLES);
+    let (lat, lon) = (swath.lat.view(), swath.lon.view());
+    let mut samples = Vec::new();
+    for r in (0..rows).step_by(k) {
+        for c in (0..cols).step_by(k) {
+            let (la, lo) = (lat[[r, c]], lon[[r, c]]);
+            if let (Some(clear), true) =
+                (land_class(mask[[r, c]]), la.is_finite() && lo.is_finite())
+            {
+                samples.push(CoverageSample {
+                    lon: lo as f64,
+                    lat: la as f64,
+                    clear,
+                });
+            }
+        }
+    }
+    samples
+}
+
 /// The land pixels of a regular grid (at most `MAX_SAMPLES`) of a fire mask (classes as
 /// `MaskClass`) with their centres and whether each was seen clear: what the scene observed, for
 /// fair rankings. Centres come from [`Wgs84Projector::grid_lonlat`] (within metres of exact).
@@ -275,9 +492,39 @@ fn to_hotspot(
     satellite: &str,
     acq_time: chrono::DateTime<chrono::Utc>,
 ) -> Result<Hotspot, String> {
-    let (longitude, latitude) = p.centre(f.row, f.col)?;
+    let (lon, lat) = p.centre(f.row, f.col)?;
     let (scan_km, track_km) = p.pixel_size_km(f.row, f.col)?;
-    Ok(Hotspot {
+    let at = Footprint {
+        lon,
+        lat,
+        scan_km,
+        track_km,
+    };
+    Ok(hotspot(f, at, m, satellite, acq_time))
+}
+
+/// Where a fire pixel is and how large: its centre (WGS84) and FIRMS `scan`/`track`, km.
+struct Footprint {
+    lon: f64,
+    lat: f64,
+    scan_km: f64,
+    track_km: f64,
+}
+
+fn hotspot(
+    f: &FirePixel,
+    at: Footprint,
+    m: &SensorModel,
+    satellite: &str,
+    acq_time: chrono::DateTime<chrono::Utc>,
+) -> Hotspot {
+    let Footprint {
+        lon: longitude,
+        lat: latitude,
+        scan_km,
+        track_km,
+    } = at;
+    Hotspot {
         latitude,
         longitude,
         bt_mir_k: Some(f.bt4_k as f64),
@@ -298,5 +545,5 @@ fn to_hotspot(
         fire_type: None,
         row: Some(f.row),
         col: Some(f.col),
-    })
+    }
 }

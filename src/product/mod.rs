@@ -12,6 +12,7 @@
 //! Readers do I/O and unit conversion only (counts → physical values by the product's own
 //! rules); the physics of detection stays in `detect/`, the geometry of footprints in `scan`.
 
+pub mod geotiff;
 pub mod viirs_af;
 pub mod viirs_iband;
 
