@@ -269,7 +269,16 @@ pub fn scan_granule(
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("(granule)"));
-    let model = choose_model_for(&g.meta, &path, choice)?;
+    let mut model = choose_model_for(&g.meta, &path, choice)?;
+    // A product that cannot encode the model's saturation value gives its own: a pixel at it
+    // is saturated (NASA L1B's I4 LUT ends ≈ 362 K, below the model's 367 K).
+    for (name, &v) in &g.saturation {
+        if let Some(band) = model.bands.get_mut(name) {
+            if let Some(k) = band.saturation_k.as_mut() {
+                *k = k.min(v as f64);
+            }
+        }
+    }
     let acq_time = acq_time_of(&g.meta, &path)?;
     let transform = |message: String| RasterError::Transform {
         path: path.clone(),

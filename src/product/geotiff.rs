@@ -24,5 +24,6 @@ pub fn read(path: &Path, model: &SensorModel) -> Result<Granule, RasterError> {
         bands: scene.bands,
         geometry: Geometry::Grid(scene.georef),
         water: None,
+        saturation: Default::default(),
     })
 }

@@ -237,6 +237,7 @@ pub fn generate_swath(spec: &SwathSpec) -> Result<SynthSwath, SynthError> {
             rows_per_scan: ROWS_PER_SCAN,
         }),
         water: Some(buffer("water mask", shape, water)?),
+        saturation: Default::default(),
     };
     Ok(SynthSwath {
         granule,
