@@ -85,7 +85,7 @@ fn fires_on_a_swath_have_its_positions_sizes_and_areas() {
             "{off} km vs {want} km"
         );
         // FIRMS scan/track: the published 0.387 × 0.371 km at nadir, ≈ 0.79 × 0.80 km at the edge.
-        let (scan, track) = (h.scan_km, h.track_km);
+        let (scan, track) = (h.scan_km.unwrap(), h.track_km.unwrap());
         if t.col.abs_diff(3200) < 200 {
             assert!(
                 (scan - 0.387).abs() < 0.01 && (track - 0.371).abs() < 0.005,
@@ -98,18 +98,18 @@ fn fires_on_a_swath_have_its_positions_sizes_and_areas() {
             );
         }
         // FRP within 30 % of σA(T⁴ − Tb⁴): only with the pixel's own area.
-        let err = (h.frp_mw - t.true_frp_mw) / t.true_frp_mw;
+        let frp_mw = h.frp_mw.unwrap();
+        let err = (frp_mw - t.true_frp_mw) / t.true_frp_mw;
         assert!(
             err.abs() < 0.3,
-            "FRP {} vs true {}: {h:?}",
-            h.frp_mw,
+            "FRP {frp_mw} vs true {}: {h:?}",
             t.true_frp_mw
         );
         eprintln!(
             "col {}: scan {:.3} track {:.3} km, rise {:.1} K, FRP {:.2} MW (true {:.2})",
-            t.col, h.scan_km, h.track_km, t.expected_dbt4_k, h.frp_mw, t.true_frp_mw
+            t.col, scan, track, t.expected_dbt4_k, frp_mw, t.true_frp_mw
         );
-        frp.push(h.frp_mw);
+        frp.push(frp_mw);
     }
     // The same fire gives the same FRP at nadir and at the edge, though its rise is ~4× smaller
     // there: the edge pixel's area is ~4× larger.
