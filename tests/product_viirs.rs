@@ -562,3 +562,106 @@ fn sdr_truncated_file_and_missing_variable_are_named() {
         assert!(err.to_string().contains(var), "{err}");
     }
 }
+
+/// The committed fixtures (tests/fixtures/viirs/) are this file's `granule` written by the
+/// generator; `UPDATE_GOLDEN=1 cargo test --test product_viirs` rewrites them after a deliberate
+/// change. The test reads them through `product::open` and checks they still decode to what the
+/// generator makes today, and that the bow-tie pixels are stored as 65533.
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/viirs")
+        .join(name)
+}
+
+fn fixture_bowtie(r: usize, c: usize) -> bool {
+    r % 32 == 3 && c < 5
+}
+
+fn write_fixtures(dir: &Path, name: &str) -> Vec<PathBuf> {
+    match name {
+        "l1b_vj1" => {
+            let opts = L1bOptions {
+                orbit: 34123,
+                bowtie_deleted: Some(fixture_bowtie),
+                deflate: 9,
+                ..L1bOptions::default()
+            };
+            let f = l1b_write::write(&granule("N20"), dir, &opts).unwrap();
+            vec![f.data, f.geo]
+        }
+        _ => {
+            let aggregated = name == "sdr_npp_aggregated_gimgo";
+            let opts = SdrOptions {
+                orbit: 65432,
+                granules: if aggregated { 2 } else { 1 },
+                terrain_corrected: !aggregated,
+                bowtie_deleted: Some(fixture_bowtie),
+                deflate: 9,
+                ..SdrOptions::default()
+            };
+            all_files(&sdr_write::write(&granule("N"), dir, &opts).unwrap())
+        }
+    }
+}
+
+#[test]
+fn committed_fixtures_decode_as_the_generator_writes_them() {
+    for name in ["l1b_vj1", "sdr_npp_aggregated_gimgo"] {
+        let dir = fixture_dir(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            write_fixtures(&dir, name);
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let fresh = write_fixtures(tmp.path(), name);
+        let committed: Vec<PathBuf> = fresh
+            .iter()
+            .map(|p| dir.join(p.file_name().unwrap()))
+            .collect();
+        for p in &committed {
+            assert!(
+                p.is_file(),
+                "{} missing (UPDATE_GOLDEN=1 to create)",
+                p.display()
+            );
+        }
+        let want = product::open(&fresh).unwrap();
+        // Any one committed file finds its set.
+        let got = product::open(std::slice::from_ref(&committed[0])).unwrap();
+        assert_eq!(got.files, committed);
+        assert_eq!(got.meta, want.meta, "{name}");
+        assert_eq!(got.bands.len(), want.bands.len());
+        for (b, w) in &want.bands {
+            let bits = |x: &BandBuf| x.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert!(
+                bits(&got.bands[b]) == bits(w),
+                "{name} {b}: differs from the generator (UPDATE_GOLDEN=1 to accept)"
+            );
+        }
+        assert_eq!(swath(&got).lat, swath(&want).lat);
+        assert_eq!(got.water, want.water);
+        assert!(got.bands["I4"].view()[[3, 0]].is_nan(), "bow-tie pixel");
+        assert!(
+            (got.bands["I4"].view()[[10, 20]] - 345.0).abs() < 0.01,
+            "fire pixel"
+        );
+    }
+    // The bow-tie pixels are stored as 65533 (Bowtie_Deleted / onboard pixel trim).
+    let l1b = fixture_dir("l1b_vj1");
+    let data = std::fs::read_dir(&l1b)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("VJ102IMG")
+        })
+        .unwrap();
+    let f = netcdf::open(&data).unwrap();
+    let v = f.variable("observation_data/I04").unwrap();
+    let c: u16 = v.get_value([3usize, 0]).unwrap();
+    assert_eq!(c, 65533);
+}

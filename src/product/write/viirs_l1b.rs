@@ -50,7 +50,7 @@ pub struct L1bOptions {
     /// Processing time in the file names (`.2024160123456.nc`).
     pub processed: DateTime<Utc>,
     /// Whether a NaN pixel is bow-tie deleted (row, col): its counts become 65533 instead of
-    /// 65535. `None`: no pixel is.
+    /// 65535. `None`: the published pattern on a full-width granule, else no pixel is.
     pub bowtie_deleted: Option<fn(usize, usize) -> bool>,
     /// zlib level of the arrays (the products are deflate-compressed; 0 writes them raw).
     pub deflate: i32,
@@ -147,11 +147,21 @@ pub fn count_of_bt(lut: &[f32], bt: f32) -> (u16, bool) {
     (if below <= above { i - 1 } else { i } as u16, false)
 }
 
-fn nan_count(opts: &L1bOptions, row: usize, col: usize) -> u16 {
-    match opts.bowtie_deleted {
+fn nan_count(opts: &L1bOptions, row: usize, col: usize, cols: usize) -> u16 {
+    match bowtie_rule(opts.bowtie_deleted, cols) {
         Some(f) if f(row, col) => BOWTIE_DELETED,
         _ => FILL,
     }
+}
+
+/// The caller's bow-tie rule, else for a full-width granule (6400 samples) the published
+/// deletion pattern (`viirs_iband::is_bowtie_deleted`).
+pub(crate) fn bowtie_rule(
+    given: Option<fn(usize, usize) -> bool>,
+    cols: usize,
+) -> Option<fn(usize, usize) -> bool> {
+    given.or((cols == crate::product::viirs_iband::SAMPLES)
+        .then_some(crate::product::viirs_iband::is_bowtie_deleted as fn(usize, usize) -> bool))
 }
 
 /// Counts and quality flags of an I1–I3 band.
@@ -162,7 +172,7 @@ fn encode_reflectance(values: &[f32], cols: usize, opts: &L1bOptions) -> (Vec<u1
         .enumerate()
         .map(|(i, &v)| {
             if v.is_nan() {
-                (nan_count(opts, i / cols, i % cols), 0)
+                (nan_count(opts, i / cols, i % cols, cols), 0)
             } else {
                 let c = (v / REFLECTANCE_SCALE).round();
                 if c > max_count as f32 {
@@ -182,7 +192,7 @@ fn encode_bt(values: &[f32], lut: &[f32], cols: usize, opts: &L1bOptions) -> (Ve
         .enumerate()
         .map(|(i, &v)| {
             if v.is_nan() {
-                (nan_count(opts, i / cols, i % cols), 0)
+                (nan_count(opts, i / cols, i % cols, cols), 0)
             } else {
                 let (c, saturated) = count_of_bt(lut, v);
                 (c, if saturated { SATURATION_BIT } else { 0 })

@@ -44,6 +44,7 @@ pub struct SdrOptions {
     /// `GITCO` (terrain-corrected, `true`) or `GIMGO`.
     pub terrain_corrected: bool,
     /// Whether a NaN pixel is bow-tie deleted (row, col): count 65533 instead of 65535.
+    /// `None`: the published pattern on a full-width granule, else no pixel is.
     pub bowtie_deleted: Option<fn(usize, usize) -> bool>,
     /// zlib level (0: none). CSPP output is not compressed by default (unverified); tests and
     /// fixtures compress to stay small.
@@ -358,6 +359,7 @@ pub fn write(granule: &Granule, dir: &Path, opts: &SdrOptions) -> Result<SdrFile
         bands: BANDS.map(|b| dir.join(file_name(b.prefix, plat, start, end, opts))),
         geo: dir.join(&geo_name),
     };
+    let bowtie = super::viirs_l1b::bowtie_rule(opts.bowtie_deleted, cols);
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| -> H5Result<()> {
         for (k, spec) in BANDS.iter().enumerate() {
@@ -390,7 +392,7 @@ pub fn write(granule: &Granule, dir: &Path, opts: &SdrOptions) -> Result<SdrFile
                         .for_each(|(j, (c, &v))| {
                             let at = span.start + j;
                             *c = if v.is_nan() {
-                                match opts.bowtie_deleted {
+                                match bowtie {
                                     Some(f) if f(at / cols, at % cols) => BOWTIE_DELETED,
                                     _ => FILL,
                                 }
