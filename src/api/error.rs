@@ -184,3 +184,44 @@ pub fn body_rejection(r: axum::extract::rejection::BytesRejection, limit: usize)
         }
     }
 }
+
+/// Makes every error answer JSON. axum's own rejections (a body over a route's limit — 413 —, a
+/// path or query that cannot be decoded, a method the route does not take) are plain text; this
+/// turns them into `{"error", "field"}` like the answers of the handlers. Only error answers
+/// whose type is not JSON are touched, and their bodies are short texts.
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"));
+    if is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let error = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let field = match status {
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => Some("body"),
+        StatusCode::UNAUTHORIZED => Some("Authorization"),
+        _ => None,
+    };
+    let body = serde_json::json!({"error": error, "field": field}).to_string();
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

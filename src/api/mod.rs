@@ -25,8 +25,8 @@ pub mod units;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::handler::Handler;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 pub use error::ApiError;
@@ -53,58 +53,110 @@ impl AppState {
     }
 }
 
-/// The router of the whole API.
-pub fn router(state: AppState) -> Router {
-    let l = state.limits.clone();
-    Router::new()
-        .route("/api/v1/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
+/// One entry of the route table: the method and path it answers, and its handler (with any
+/// per-route layer, e.g. a body limit).
+pub struct RouteEntry {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+/// An entry answering `method` on `path` with `handler`: the handler is bound to exactly the
+/// method the table names, so the table cannot say GET where the router serves POST.
+fn at<H, T>(method: Method, path: &'static str, handler: H) -> RouteEntry
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum can route");
+    RouteEntry {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+impl RouteEntry {
+    /// The same route with a body limit.
+    fn body_limit(mut self, limit: DefaultBodyLimit) -> RouteEntry {
+        self.handler = self.handler.layer(limit);
+        self
+    }
+}
+
+/// Every route of the API. [`router`] is built from this table and nothing else, and
+/// `tests/service_scope_matrix.rs` checks every entry against the expected answer of each role,
+/// so a route added here without its row of expectations fails that test.
+pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
+    use Method as M;
+    vec![
+        at(M::GET, "/api/v1/healthz", health::healthz),
+        at(M::GET, "/metrics", health::metrics),
         // The pages (public HTML) and what they read.
-        .route("/api/v1/units", get(units::list))
-        .route("/api/v1/stream", get(stream::stream))
-        .route("/api/v1/dashboard-config", get(pages::config))
-        .route("/", get(pages::dashboard))
-        .route("/patrol", get(pages::patrol))
-        .route("/static/{*path}", get(pages::asset))
+        at(M::GET, "/api/v1/units", units::list),
+        at(M::GET, "/api/v1/stream", stream::stream),
+        at(M::GET, "/api/v1/dashboard-config", pages::config),
+        at(M::GET, "/", pages::dashboard),
+        at(M::GET, "/patrol", pages::patrol),
+        at(M::GET, "/static/{*path}", pages::asset),
         // Scenes stream to disk; the handler enforces the limit itself.
-        .route(
-            "/api/v1/scenes",
-            post(scenes::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/api/v1/hotspots",
-            get(hotspots::list).post(hotspots::post.layer(DefaultBodyLimit::max(l.feed_bytes))),
-        )
-        .route(
-            "/api/v1/sensor-alerts",
-            post(sensor_alerts::post).layer(DefaultBodyLimit::max(l.alert_bytes)),
-        )
-        .route("/api/v1/events", get(events::list))
-        .route("/api/v1/events/{id}", get(events::one))
-        .route("/api/v1/units/{code}", get(units::one))
-        .route("/api/v1/tasks", get(tasks::list))
-        .route("/api/v1/tasks/{id}", get(tasks::one))
-        .route("/api/v1/tasks/{id}/ack", post(tasks::ack))
-        .route("/api/v1/tasks/{id}/on-site", post(tasks::on_site))
-        .route(
-            "/api/v1/tasks/{id}/verdict",
-            post(tasks::verdict).layer(DefaultBodyLimit::max(l.photo_bytes)),
-        )
-        .route("/api/v1/tasks/{id}/close", post(tasks::close))
-        .route("/api/v1/mask-candidates", get(mask_candidates::list))
-        .route(
+        at(M::POST, "/api/v1/scenes", scenes::upload).body_limit(DefaultBodyLimit::disable()),
+        at(M::GET, "/api/v1/hotspots", hotspots::list),
+        at(M::POST, "/api/v1/hotspots", hotspots::post)
+            .body_limit(DefaultBodyLimit::max(l.feed_bytes)),
+        at(M::POST, "/api/v1/sensor-alerts", sensor_alerts::post)
+            .body_limit(DefaultBodyLimit::max(l.alert_bytes)),
+        at(M::GET, "/api/v1/events", events::list),
+        at(M::GET, "/api/v1/events/{id}", events::one),
+        at(M::GET, "/api/v1/units/{code}", units::one),
+        at(M::GET, "/api/v1/tasks", tasks::list),
+        at(M::GET, "/api/v1/tasks/{id}", tasks::one),
+        at(M::POST, "/api/v1/tasks/{id}/ack", tasks::ack)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/on-site", tasks::on_site)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/verdict", tasks::verdict)
+            .body_limit(DefaultBodyLimit::max(l.photo_bytes)),
+        at(M::POST, "/api/v1/tasks/{id}/close", tasks::close)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::GET, "/api/v1/mask-candidates", mask_candidates::list),
+        at(
+            M::POST,
             "/api/v1/mask-candidates/{id}/confirm",
-            post(mask_candidates::confirm),
-        )
-        .route(
+            mask_candidates::confirm,
+        ),
+        at(
+            M::POST,
             "/api/v1/mask-candidates/{id}/reject",
-            post(mask_candidates::reject),
-        )
-        .route("/api/v1/precision", get(precision::get))
-        .route("/api/v1/audit", get(audit::get))
-        .route("/api/v1/deliveries", get(deliveries::list))
-        .route("/api/v1/rankings/daily", get(rankings::daily))
-        .route("/api/v1/rankings/daily.html", get(rankings::daily_html))
+            mask_candidates::reject,
+        ),
+        at(M::GET, "/api/v1/precision", precision::get),
+        at(M::GET, "/api/v1/audit", audit::get),
+        at(M::GET, "/api/v1/deliveries", deliveries::list),
+        at(M::GET, "/api/v1/rankings/daily", rankings::daily),
+        at(M::GET, "/api/v1/rankings/daily.html", rankings::daily_html),
+    ]
+}
+
+/// Body limit of the routes that take a small JSON body (or none): acknowledge, arrive, close.
+pub const SMALL_BODY_BYTES: usize = 16 * 1024;
+
+/// Every (method, path) the API serves: the route table without its handlers.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    route_table(&Limits::default())
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect()
+}
+
+/// The router of the whole API, built from [`route_table`].
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for r in route_table(&state.limits) {
+        router = router.route(r.path, r.handler);
+    }
+    router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
