@@ -127,6 +127,9 @@ async fn the_report_is_one_html_page_with_its_map() {
     assert_eq!(html.matches("<circle class=\"hotspot").count(), 9);
     assert_eq!(html.matches("<circle class=\"hotspot masked\"").count(), 1);
     assert!(html.contains("<tr class=\"not_observed\">"));
+    // In Chinese by default (`[ui] lang`), clouded units said so in Chinese words.
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    assert!(html.contains("<th>火点数</th>") && html.contains("云覆盖，无有效观测"));
     let r = s
         .client
         .get(s.url("/api/v1/rankings/daily.html?date=2024-06-09"))

@@ -5,6 +5,8 @@
 mod common;
 
 use std::path::PathBuf;
+use strawfire::i18n::Lang;
+use strawfire::rank::html::report_html;
 
 use chrono::NaiveDate;
 use common::rank::{fill_rank_store, rank_locator, rank_now, RANK_DAY};
@@ -73,6 +75,21 @@ fn county_and_township_tables_match_their_golden_files() {
         &(serde_json::to_string_pretty(&township).unwrap() + "\n"),
     );
     golden("township-2024-06-09.csv", &csv_of(&township));
+    // The report (its words and table; the map, tested in rank_api and report_browser, is left
+    // out): Chinese by default, English on request.
+    let map = "<svg class=\"map\"></svg>";
+    golden(
+        "county-2024-06-09.zh-CN.html",
+        &report_html(&county, map, Lang::ZhCn),
+    );
+    golden(
+        "township-2024-06-09.zh-CN.html",
+        &report_html(&township, map, Lang::ZhCn),
+    );
+    golden(
+        "county-2024-06-09.en.html",
+        &report_html(&county, map, Lang::En),
+    );
     let city = tables_at(&[RankLevel::City]).pop().unwrap();
     golden(
         "city-2024-06-09.json",

@@ -75,9 +75,10 @@ pub async fn daily_html(
     let t = table(&s, &role, &q).await?;
     let placer = s.service.placer().clone();
     let cfg = s.service.rank_config().clone();
+    let lang = s.service.ui().lang();
     let html = s
         .service
-        .store(move |st| rankings::report_html(st, placer.as_ref(), &cfg, &t))
+        .store(move |st| rankings::report_html(st, placer.as_ref(), &cfg, &t, lang))
         .await?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html))
 }

@@ -211,7 +211,9 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
             strawfire::rank::csv::write_csv(&table, &mut b)?;
             b
         }
-        RankFormat::Html => report_html(&store, placer.as_ref(), &cfg.rank, &table)?.into_bytes(),
+        RankFormat::Html => {
+            report_html(&store, placer.as_ref(), &cfg.rank, &table, cfg.ui.lang())?.into_bytes()
+        }
     };
     write_whole(args.output.as_deref(), &bytes)?;
     let ranked = table.rows.iter().filter(|r| r.rank.is_some()).count();

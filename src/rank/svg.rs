@@ -48,6 +48,7 @@ pub fn map_svg(
     t: &DailyRanking,
     units: &[(&str, &MultiPolygon<f64>)],
     points: &[MapPoint],
+    lang: crate::i18n::Lang,
 ) -> String {
     // Extent: the units, else the points.
     let mut ext: Option<(f64, f64, f64, f64)> = None;
@@ -167,7 +168,11 @@ pub fn map_svg(
             if p.masked { "#7f7f7f" } else { "#ff7f00" },
             p.lat,
             p.lon,
-            if p.masked { " (masked)" } else { "" }
+            if p.masked {
+                lang.t("report.masked")
+            } else {
+                ""
+            }
         );
     }
     o.push_str("</svg>");
@@ -218,7 +223,7 @@ mod tests {
                 masked: true,
             },
         ];
-        let svg = map_svg(&t, &[("A", &a), ("B<", &b)], &pts);
+        let svg = map_svg(&t, &[("A", &a), ("B<", &b)], &pts, crate::i18n::Lang::ZhCn);
         assert_eq!(svg.matches("<path class=\"unit").count(), 2);
         assert_eq!(svg.matches("<circle class=\"hotspot").count(), 2);
         assert!(svg.contains("data-code=\"B&lt;\""));

@@ -143,6 +143,7 @@ pub fn report_html(
     placer: &dyn Placer,
     cfg: &RankConfig,
     table: &DailyRanking,
+    lang: crate::i18n::Lang,
 ) -> Result<String, StoreError> {
     let (from, to) = crate::rank::season::local_day(table.date, cfg.utc_offset_h);
     let points = store.map_points(from, to, MAP_POINTS)?;
@@ -166,6 +167,7 @@ pub fn report_html(
         .unwrap_or_default();
     Ok(crate::rank::html::report_html(
         table,
-        &map_svg(table, &shapes, &points),
+        &map_svg(table, &shapes, &points, lang),
+        lang,
     ))
 }
