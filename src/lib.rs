@@ -32,6 +32,7 @@
 
 pub mod api;
 pub mod atomic;
+pub mod compare;
 pub mod config;
 pub mod detect;
 pub mod dispatch;

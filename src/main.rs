@@ -25,6 +25,8 @@ enum Command {
     Synth(commands::synth::Args),
     /// The service: HTTP API, inbox, feed polling, embedded store (default 127.0.0.1:8080, ./data).
     Serve(commands::serve::Args),
+    /// Our detections of one granule against the official product's (VNP14IMG, AFIMG): matched, missed, extra, FRP, a map.
+    Compare(commands::compare::Args),
     /// Scene or hotspot files, folders or feed URLs into the store (no server needed).
     Ingest(commands::ingest::Args),
     /// Add county, township, village, parcel and mask columns to every hotspot row (batch).
@@ -46,6 +48,7 @@ fn main() {
         Command::Scan(args) => commands::scan::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Locate(args) => commands::locate::run(*args),
         Command::Rank(args) => commands::rank::run(*args),
