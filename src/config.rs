@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::Datelike;
 use serde::Deserialize;
 
 /// Why a config cannot be used.
@@ -42,6 +43,8 @@ pub struct Config {
     /// Scene and hotspot files ingested at start (idempotent: content-hashed). Empty: none.
     pub samples_dir: Option<PathBuf>,
     pub inbox: InboxConfig,
+    /// Which detection times are believed (`[ingest]`).
+    pub ingest: IngestConfig,
     pub limits: Limits,
     pub fuse: FuseConfig,
     pub layers: LayersConfig,
@@ -67,6 +70,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             samples_dir: Some(PathBuf::from("samples")),
             inbox: InboxConfig::default(),
+            ingest: IngestConfig::default(),
             limits: Limits::default(),
             fuse: FuseConfig::default(),
             layers: LayersConfig::default(),
@@ -160,6 +164,41 @@ pub struct DashboardConfig {
     pub tile_url: String,
     /// Attribution shown for the tiles (HTML is escaped).
     pub tile_attribution: String,
+}
+
+/// Which detection times are believed. A time far in the future or before any satellite fire
+/// product is a broken field or a wrong clock, not a fire to dispatch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct IngestConfig {
+    /// A hotspot, alert or scene dated more than this after now is refused, minutes.
+    pub max_future_skew_min: f64,
+    /// A detection dated before this day (UTC, `YYYY-MM-DD`) is refused.
+    pub earliest_date: String,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_future_skew_min: 15.0,
+            earliest_date: "2000-01-01".into(),
+        }
+    }
+}
+
+impl IngestConfig {
+    /// The earliest believed time (validated at load; the default on a bad value is never used
+    /// by a loaded config).
+    pub fn earliest(&self) -> chrono::DateTime<chrono::Utc> {
+        let day = chrono::NaiveDate::parse_from_str(self.earliest_date.trim(), "%Y-%m-%d")
+            .unwrap_or(chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date"));
+        day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+    }
+
+    /// The future skew as a duration.
+    pub fn max_future_skew(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds((self.max_future_skew_min * 60_000.0) as i64)
+    }
 }
 
 /// Body size limits and concurrency.
@@ -352,6 +391,9 @@ pub struct DispatchConfig {
     pub mask_radius_m: f64,
     /// `no_fire_other` verdicts at one place that make a mask candidate.
     pub no_fire_other_repeats: usize,
+    /// Events whose newest detection is older than this at ingest get no task, hours: a
+    /// backfilled season or an archive must never page anyone.
+    pub max_age_h: f64,
 }
 
 impl Default for DispatchConfig {
@@ -368,6 +410,7 @@ impl Default for DispatchConfig {
             escalation_interval_s: 5.0,
             mask_radius_m: 500.0,
             no_fire_other_repeats: 2,
+            max_age_h: 6.0,
         }
     }
 }
@@ -497,6 +540,28 @@ impl Config {
         }
         if d.no_fire_other_repeats == 0 {
             return Err(bad("dispatch.no_fire_other_repeats", "at least 1"));
+        }
+        if !within(d.max_age_h, 0.01, 24.0 * 366.0) {
+            return Err(bad(
+                "dispatch.max_age_h",
+                "hours from 0.01 to 8784 (a year)",
+            ));
+        }
+        let i = &self.ingest;
+        if !within(i.max_future_skew_min, 0.0, 7.0 * 24.0 * 60.0) {
+            return Err(bad(
+                "ingest.max_future_skew_min",
+                "minutes from 0 to 10080 (a week)",
+            ));
+        }
+        match chrono::NaiveDate::parse_from_str(i.earliest_date.trim(), "%Y-%m-%d") {
+            Ok(d) if d.year() >= 1970 => {}
+            _ => {
+                return Err(bad(
+                    "ingest.earliest_date",
+                    "a day YYYY-MM-DD from 1970 on (e.g. 2000-01-01)",
+                ))
+            }
         }
         let v = &self.verify;
         if !within(v.max_distance_m, 1.0, 1e6) {
@@ -778,6 +843,56 @@ mod tests {
             loaded.config.verify,
             crate::verify::EvidenceConfig::default()
         );
+        assert_eq!(d.max_age_h, def.max_age_h);
+        let (i, idef) = (&loaded.config.ingest, IngestConfig::default());
+        assert_eq!(
+            (i.max_future_skew_min, i.earliest()),
+            (idef.max_future_skew_min, idef.earliest())
+        );
+    }
+
+    #[test]
+    fn time_limits_are_checked_naming_the_key() {
+        let c = Config::parse(
+            Path::new("x.toml"),
+            "[ingest]\nmax_future_skew_min = 5\nearliest_date = \"2012-01-20\"\n[dispatch]\nmax_age_h = 3\n",
+        )
+        .unwrap();
+        assert!(c.unknown_keys.is_empty());
+        assert_eq!(
+            c.config.ingest.max_future_skew(),
+            chrono::Duration::minutes(5)
+        );
+        assert_eq!(
+            c.config.ingest.earliest().to_rfc3339(),
+            "2012-01-20T00:00:00+00:00"
+        );
+        assert_eq!(c.config.dispatch.max_age_h, 3.0);
+        for (text, key) in [
+            (
+                "[ingest]\nmax_future_skew_min = -1\n",
+                "ingest.max_future_skew_min",
+            ),
+            (
+                "[ingest]\nmax_future_skew_min = nan\n",
+                "ingest.max_future_skew_min",
+            ),
+            (
+                "[ingest]\nearliest_date = \"1900-01-01\"\n",
+                "ingest.earliest_date",
+            ),
+            (
+                "[ingest]\nearliest_date = \"2000-13-01\"\n",
+                "ingest.earliest_date",
+            ),
+            ("[dispatch]\nmax_age_h = 0\n", "dispatch.max_age_h"),
+            ("[dispatch]\nmax_age_h = inf\n", "dispatch.max_age_h"),
+        ] {
+            let e = Config::parse(Path::new("x.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -4,11 +4,16 @@
 //! Unknown measurements: FIRMS rows whose `frp`, `bright_ti4`, `bright_ti5`, `scan` or `track`
 //! are empty or `NaN` are fires the feed saw. They are stored with those values unknown (JSON
 //! `null`), and counted as duplicates only when an earlier row has their key.
+//!
+//! Times: a detection dated where none can be (year 1, 1970, 9999, next week) is refused naming
+//! its row and field; an old but plausible one (the 2024 sample season ingested today) is stored
+//! and fused but pages no one, while a fresh one gets its task.
 
 mod common;
 
 use std::time::Duration;
 
+use common::dispatch::count;
 use common::server::*;
 
 const T: Duration = Duration::from_secs(20);
@@ -173,4 +178,245 @@ async fn inbox_rows_with_unknown_measurements_are_stored_not_counted_as_duplicat
     );
     assert_eq!(listed(&srv).await.len(), 5);
     srv.stop().await;
+}
+
+/// One N20 row at `t` (FIRMS date and time columns).
+fn row_at(lat: f64, lon: f64, t: chrono::DateTime<chrono::Utc>) -> String {
+    firms_row(
+        lat,
+        lon,
+        &t.format("%Y-%m-%d").to_string(),
+        &t.format("%H%M").to_string(),
+        "N20",
+        "n",
+        "2.0NRT",
+        3.0,
+    )
+}
+
+/// A raw row with a date and time as written (chrono cannot format year 1 as FIRMS does).
+fn row_dated(lat: f64, date: &str, hhmm: &str) -> String {
+    firms_row(lat, 114.3, date, hhmm, "N20", "n", "2.0NRT", 3.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfilling_the_sample_season_pages_no_one_and_a_fresh_fire_gets_its_task() {
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        // A webhook for every township the grid has: any notice would become a delivery.
+        for (i, unit) in ["410526100", "410526101", "410527100"].iter().enumerate() {
+            c.webhooks.push(strawfire::config::WebhookConfig {
+                name: format!("hook{i}"),
+                unit: unit.to_string(),
+                url: "http://127.0.0.1:9/hook".into(),
+                format: Default::default(),
+                headers: Default::default(),
+            });
+        }
+    })
+    .await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let (mut too_old, mut new_events) = (0, 0);
+    for scene in ["hua-night.tif", "junxian-day.tif"] {
+        let bytes = std::fs::read(root.join(scene)).unwrap();
+        let (status, v) = srv
+            .post(
+                &format!("/api/v1/scenes?name={scene}"),
+                ADMIN,
+                "image/tiff",
+                bytes,
+            )
+            .await;
+        assert_eq!(status, 201, "{scene}: {v}");
+        assert!(v["report"]["hotspots_new"].as_u64().unwrap() > 0, "{v}");
+        too_old += v["report"]["events_too_old"].as_u64().unwrap();
+        new_events += v["report"]["events_new"].as_u64().unwrap();
+    }
+    // Every event would have been dispatched (the grid places all of them, no parcel layer),
+    // and none was: stored, located, fused, but too old.
+    assert!(new_events > 0);
+    assert_eq!(too_old, new_events);
+    let events = srv.features("/api/v1/events", ADMIN).await;
+    assert_eq!(events.len() as u64, new_events);
+    for e in &events {
+        assert_eq!(e["properties"]["task_reason"], "too_old", "{e}");
+        assert!(e["properties"]["county"].is_string());
+    }
+    assert!(srv.features("/api/v1/tasks", ADMIN).await.is_empty());
+    // The delivery worker has looked at the outbox since: nothing was there to send.
+    srv.notify_passes(2).await;
+    assert_eq!(count(&srv, "SELECT COUNT(*) FROM outbox"), 0);
+    assert_eq!(count(&srv, "SELECT COUNT(*) FROM deliveries"), 0);
+    // The season still counts in the rankings' facts: its hotspots are stored and placed.
+    assert!(
+        count(
+            &srv,
+            "SELECT COUNT(*) FROM hotspots WHERE county IS NOT NULL"
+        ) > 0
+    );
+
+    // A fire seen 20 minutes ago: a task, its notice, a delivery to its township's webhook.
+    let fresh = firms_csv(&[row_at(
+        35.2,
+        114.3,
+        chrono::Utc::now() - chrono::Duration::minutes(20),
+    )]);
+    let (status, v) = srv.post("/api/v1/hotspots", ADMIN, "text/csv", fresh).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        (&v["report"]["events_new"], &v["report"]["events_too_old"]),
+        (&1.into(), &0.into()),
+        "{v}"
+    );
+    let tasks = srv.features("/api/v1/tasks", ADMIN).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["properties"]["unit"], "410526100");
+    let id = v["report"]["event_ids"][0].as_i64().unwrap();
+    let (_, e) = srv.get(&format!("/api/v1/events/{id}"), ADMIN).await;
+    assert!(e["properties"]["task_reason"].is_null(), "{e}");
+    assert_eq!(
+        count(&srv, "SELECT COUNT(*) FROM outbox WHERE kind = 'task_new'"),
+        1
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impossible_times_are_refused_naming_row_and_field() {
+    let srv = TestServer::start().await;
+    let now = chrono::Utc::now();
+    let good = row_at(34.70, 114.3, now - chrono::Duration::hours(1));
+    // Year 1, 1970 and 9999: the body is refused whole, naming each row and its date field.
+    let body = firms_csv(&[
+        good.clone(),
+        row_dated(34.72, "0001-01-01", "0000"),
+        row_dated(34.74, "1970-01-01", "0000"),
+        row_dated(34.76, "9999-12-31", "2359"),
+    ]);
+    let (status, v) = srv.post("/api/v1/hotspots", ADMIN, "text/csv", body).await;
+    assert_eq!(status, 400, "{v}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("3 row(s)") && msg.contains("line 3, field `acq_date`"),
+        "{msg}"
+    );
+    let details: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(details.len(), 3, "{details:?}");
+    assert!(details[2].contains("line 5, field `acq_date`: 9999-12-31 23:59 UTC is in the future"));
+    assert_eq!(count_hotspots(&srv).await, 0);
+
+    // Beyond the 15 min skew: refused; within it: a detection.
+    let (status, v) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            firms_csv(&[row_at(34.8, 114.3, now + chrono::Duration::minutes(40))]),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            firms_csv(&[row_at(34.8, 114.3, now + chrono::Duration::minutes(5))]),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(srv.features("/api/v1/tasks", ADMIN).await.len(), 1);
+
+    // Sensor alerts of year 0 and of next week: 400 naming `time`, nothing stored.
+    for time in [
+        "0000-06-08T18:10:00Z".to_string(),
+        (now + chrono::Duration::days(7)).to_rfc3339(),
+    ] {
+        let alert = serde_json::json!({
+            "sensor_id": "cam-1", "time": time, "kind": "smoke", "confidence": 0.8,
+            "bearing_deg": 135.0, "distance_m": 2400.0,
+        });
+        let (status, v) = srv
+            .post(
+                "/api/v1/sensor-alerts",
+                ADMIN,
+                "application/json",
+                alert.to_string(),
+            )
+            .await;
+        assert_eq!((status, &v["field"]), (400, &"time".into()), "{time}: {v}");
+    }
+    assert_eq!(count(&srv, "SELECT COUNT(*) FROM sensor_alerts"), 0);
+
+    // A file in the inbox keeps its good rows; the refused one is a warning naming line and
+    // field.
+    let inbox = srv.inbox();
+    let tmp = srv.dir.path().join("mixed.csv");
+    std::fs::write(
+        &tmp,
+        firms_csv(&[
+            row_dated(35.9, "1970-01-01", "0000"),
+            row_at(35.92, 114.3, now - chrono::Duration::minutes(30)),
+        ]),
+    )
+    .unwrap();
+    std::fs::rename(&tmp, inbox.join("mixed.csv")).unwrap();
+    let warnings = inbox.join("done").join("mixed.csv.warnings");
+    eventually(T, "mixed.csv done with warnings", || async {
+        warnings.exists().then_some(())
+    })
+    .await;
+    let text = std::fs::read_to_string(&warnings).unwrap();
+    assert!(
+        text.contains("line 2, field `acq_date`: 1970-01-01 00:00 UTC is before 2000-01-01"),
+        "{text}"
+    );
+    assert_eq!(count_hotspots(&srv).await, 2);
+
+    // A scene whose metadata says 1970: refused naming `acq_time`, nothing stored.
+    let scene = srv.dir.path().join("epoch.tif");
+    let mut bands = common::base_bands(40, 40, false);
+    bands[3][[20, 20]] = 340.0;
+    let named: Vec<(&str, &ndarray::Array2<f32>)> = common::BAND_NAMES
+        .iter()
+        .copied()
+        .zip(bands.iter())
+        .collect();
+    let meta = strawfire::raster::SceneMeta {
+        acq_time: Some(chrono::DateTime::UNIX_EPOCH),
+        ..common::meta()
+    };
+    strawfire::raster::write_scene(
+        &scene,
+        &named,
+        &common::georef(),
+        &meta,
+        strawfire::raster::Compression::Deflate,
+    )
+    .unwrap();
+    let (status, v) = srv
+        .post(
+            "/api/v1/scenes?name=epoch.tif",
+            ADMIN,
+            "image/tiff",
+            std::fs::read(&scene).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("`acq_time`: 1970-01-01 00:00 UTC is before"),
+        "{v}"
+    );
+    assert_eq!(count(&srv, "SELECT COUNT(*) FROM scenes"), 0);
+    srv.stop().await;
+}
+
+async fn count_hotspots(srv: &TestServer) -> usize {
+    srv.features("/api/v1/hotspots", ADMIN).await.len()
 }

@@ -192,7 +192,11 @@
         }).bindPopup(() => "<b>" + SF.esc(t("event.title", { id: p.id })) + "</b><br>" +
           SF.esc(t("event.last_seen", { time: SF.time(p.last_seen) })) + "<br>" +
           SF.esc(t("event.sightings", { n: p.sightings, kinds: (p.kinds || []).map((k) => SF.has("kind." + k) ? t("kind." + k) : k).join(" + ") })) +
-          "<br>" + SF.esc(t("event.confidence", { confidence: confName(p.confidence_class) })) + "<br>" + unitName(p.township || p.county));
+          "<br>" + SF.esc(t("event.confidence", { confidence: confName(p.confidence_class) })) + "<br>" + unitName(p.township || p.county) +
+          // Why dispatch gave the event no task (GET /events `task_reason`, e.g. too old).
+          (p.task_reason ? "<br>" + SF.esc(t("event.no_task", {
+            reason: SF.has("task_reason." + p.task_reason) ? t("task_reason." + p.task_reason) : p.task_reason,
+          })) : ""));
         m.addTo(layers.events);
         const li = document.createElement("li");
         li.className = "event-item";

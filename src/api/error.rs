@@ -158,6 +158,11 @@ impl From<ServiceError> for ApiError {
                 message: r.to_string(),
                 details: Vec::new(),
             },
+            ServiceError::Time { .. } => ApiError::BadBody {
+                status: StatusCode::BAD_REQUEST,
+                message: e.to_string(),
+                details: Vec::new(),
+            },
             ServiceError::FeedRow { .. } => ApiError::BadBody {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message: crate::service::inbox::chain(&e),

@@ -126,6 +126,8 @@ fn feature(e: &StoredEvent) -> serde_json::Value {
             "parcel": ev.placement.parcel,
             "mask": ev.placement.mask,
             "updated_at": e.updated_at.to_rfc3339(),
+            // Why dispatch gave it no task (e.g. `too_old`); null when it has one.
+            "task_reason": e.task_reason,
         }
     })
 }

@@ -158,6 +158,9 @@ pub async fn post(
             details: Vec::new(),
         }
     })?;
+    // A row dated where no detection can be is a bad row like any other: the body is refused.
+    let mut feed = feed;
+    s.service.screen_times(&mut feed);
     if !feed.warnings.is_empty() {
         s.service.metrics().error("bad_feed");
         let first = &feed.warnings[0];

@@ -176,6 +176,10 @@ fn resolve(s: &AppState, a: AlertBody) -> Result<SensorAlert, ApiError> {
             return Err(ApiError::field("image_url", "an http(s) URL"));
         }
     }
+    // Year 0, 1970 or next week: a broken camera clock, not a fire to dispatch.
+    s.service
+        .check_time(a.time)
+        .map_err(|m| ApiError::field("time", m))?;
     Ok(SensorAlert {
         sensor_id: a.sensor_id,
         time: a.time,

@@ -6,12 +6,21 @@
 //! township is known. A mask whose reason is a *sensitive area* (airport, expressway, burn-ban
 //! zone, ...) does not suppress the task: a fire there matters more, so it raises the priority.
 //! Industrial sites, power plants and confirmed false-alarm sites suppress it.
+//!
+//! An event whose newest detection is older than `max_age` at ingest gets no task either
+//! ([`TOO_OLD`]): an archive or a backfilled season is stored and ranked but must never page a
+//! township today. The reason an event got no task is stored with it (`events.task_reason`).
+
+use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Config;
 use crate::fuse::Placement;
 use crate::verify::EvidenceConfig;
 
 use super::policy::Policy;
+
+/// The `task_reason` of an event too old at ingest to be dispatched.
+pub const TOO_OLD: &str = "too_old";
 
 /// Everything dispatch decides from, taken from the config once.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +35,8 @@ pub struct TaskRules {
     /// `no_fire_other` verdicts at one place that propose a mask.
     pub no_fire_other_repeats: usize,
     pub evidence: EvidenceConfig,
+    /// Events whose newest detection is older than this at ingest get no task.
+    pub max_age: Duration,
 }
 
 impl Default for TaskRules {
@@ -48,7 +59,13 @@ impl TaskRules {
             mask_radius_m: d.mask_radius_m,
             no_fire_other_repeats: d.no_fire_other_repeats,
             evidence: c.verify.clone(),
+            max_age: Duration::milliseconds((d.max_age_h * 3_600_000.0) as i64),
         }
+    }
+
+    /// True when an event last seen at `last_seen` is too old at `now` to be dispatched.
+    pub fn is_too_old(&self, last_seen: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        now - last_seen > self.max_age
     }
 
     /// True when a mask label (`reason: name (d m)`) names a sensitive area.
@@ -68,7 +85,7 @@ impl TaskRules {
             return Assignment::Skip("masked");
         }
         if parcel_layer_loaded && pl.parcel.is_none() {
-            return Assignment::Skip("not on farmland");
+            return Assignment::Skip("not_on_farmland");
         }
         match (&pl.township, &pl.county) {
             (Some(t), _) => Assignment::Task {
@@ -81,7 +98,7 @@ impl TaskRules {
                 level: "county",
                 sensitive,
             },
-            (None, None) => Assignment::Skip("outside every loaded unit"),
+            (None, None) => Assignment::Skip("outside_units"),
         }
     }
 }
@@ -96,7 +113,8 @@ pub enum Assignment {
         /// Inside a sensitive-area mask: high priority.
         sensitive: bool,
     },
-    /// No task, and why.
+    /// No task, and why: `masked`, `not_on_farmland`, `outside_units` (stored as the event's
+    /// `task_reason`, shown by the API and the dashboard).
     Skip(&'static str),
 }
 
@@ -136,12 +154,24 @@ mod tests {
         // A parcel layer is loaded but the event is not on a parcel.
         assert_eq!(
             r.assign(&placed(Some("410526101"), None, None), true),
-            Assignment::Skip("not on farmland")
+            Assignment::Skip("not_on_farmland")
         );
         assert_eq!(
             r.assign(&Placement::default(), false),
-            Assignment::Skip("outside every loaded unit")
+            Assignment::Skip("outside_units")
         );
+    }
+
+    #[test]
+    fn an_event_is_too_old_past_max_age() {
+        use chrono::TimeZone;
+        let r = TaskRules::default();
+        assert_eq!(r.max_age, Duration::hours(6));
+        let now = Utc.with_ymd_and_hms(2026, 6, 8, 12, 0, 0).unwrap();
+        assert!(!r.is_too_old(now - Duration::hours(6), now));
+        assert!(r.is_too_old(now - Duration::hours(6) - Duration::seconds(1), now));
+        // A time a little in the future (allowed clock skew) is fresh.
+        assert!(!r.is_too_old(now + Duration::minutes(10), now));
     }
 
     #[test]

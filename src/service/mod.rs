@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod rankings;
 pub mod run;
 pub mod tasks;
+pub mod times;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,14 @@ pub enum ServiceError {
         #[source]
         source: Box<StoreError>,
     },
+    /// A scene (or other item) carries a time that is not believable (`times.rs`): before the
+    /// first satellite fire product or beyond the allowed clock skew. Fix the clock or the file.
+    #[error("{name}: `{field}`: {message}")]
+    Time {
+        name: String,
+        field: &'static str,
+        message: String,
+    },
     /// Too many scenes are waiting for a scan: retry later.
     #[error("{0} scenes are waiting for a scan; retry later")]
     Busy(usize),
@@ -119,6 +128,8 @@ struct Inner {
     masks: Arc<crate::verify::ConfirmedMasks>,
     rank: crate::config::RankConfig,
     ui: crate::config::UiConfig,
+    /// Which detection times are believed (`[ingest]`).
+    times: times::TimeLimits,
 }
 
 impl Service {
@@ -150,6 +161,7 @@ impl Service {
                 masks,
                 rank: config.rank.clone(),
                 ui: config.ui.clone(),
+                times: times::TimeLimits::from_config(&config.ingest),
             }),
         }
     }
@@ -160,6 +172,17 @@ impl Service {
             .expect("with_clock before the service is shared")
             .clock = clock;
         self
+    }
+
+    /// `Ok` when a detection time `t` is believable now (the service clock's); otherwise why
+    /// not, for a message naming the field.
+    pub fn check_time(&self, t: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
+        self.inner.times.check(t, self.clock().now())
+    }
+
+    /// Moves the feed rows whose time is not believable now into the feed's warnings.
+    pub fn screen_times(&self, feed: &mut Feed) -> usize {
+        self.inner.times.screen(feed, self.clock().now())
     }
 
     /// Where "now" comes from.
@@ -387,6 +410,16 @@ impl Service {
         .await;
         m.queue_add(-1);
         let (scan, coverage) = result.inspect_err(|_| m.error("scan"))?;
+        if let Some(t) = scan.meta.acq_time {
+            self.check_time(t).map_err(|message| {
+                m.error("scan");
+                ServiceError::Time {
+                    name: name.clone(),
+                    field: "acq_time",
+                    message,
+                }
+            })?;
+        }
         let batch = IngestBatch {
             origin: Origin::Scene {
                 sha256: sha.clone(),
@@ -433,9 +466,11 @@ impl Service {
         &self,
         name: &str,
         bytes: &[u8],
-        feed: Feed,
+        mut feed: Feed,
         source: &str,
     ) -> Result<Ingested, ServiceError> {
+        // Rows dated where no detection can be (year 1, 1970, the future) become warnings.
+        self.screen_times(&mut feed);
         let sha = sha256_hex(bytes);
         // The file line (or feature) of each row, to name a row the store refuses.
         let lines: Vec<u64> = feed.rows.iter().map(|r| r.line).collect();

@@ -239,6 +239,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX hotspots_township ON hotspots(township);
     CREATE INDEX hotspots_event ON hotspots(event_id);
     ",
+    // 5: why dispatch gave an event no task (`too_old`, `masked`, `not_on_farmland`,
+    // `outside_units`; NULL when it has one), so the API and the dashboard can say so.
+    "
+    ALTER TABLE events ADD COLUMN task_reason TEXT;
+    ",
 ];
 
 /// Brings the schema to the newest version.

@@ -70,6 +70,9 @@ pub struct IngestReport {
     pub alerts_duplicate: usize,
     pub events_new: usize,
     pub events_updated: usize,
+    /// Events that would have been dispatched but got no task because their newest detection
+    /// was older than `[dispatch] max_age_h` at ingest (a backfill or an archive).
+    pub events_too_old: usize,
     /// Store ids of the events touched.
     pub event_ids: Vec<i64>,
     /// The hotspots this batch stored (not its duplicates) and the events it touched, with
@@ -239,6 +242,9 @@ pub struct StoredHotspot {
 pub struct StoredEvent {
     pub event: FireEvent,
     pub updated_at: DateTime<Utc>,
+    /// Why dispatch gave the event no task (`too_old`, `masked`, `not_on_farmland`,
+    /// `outside_units`); `None` when it has one or was stored without dispatch.
+    pub task_reason: Option<String>,
 }
 
 /// A stored sensor alert.

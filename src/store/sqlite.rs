@@ -551,7 +551,10 @@ pub(super) fn ingest_tx(
         }
         let id = save_event(tx, ev, now)?;
         if let Some((rules, at)) = dispatch {
-            super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
+            let d = super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
+            if d == super::tasks::Dispatched::NoTask(crate::dispatch::rules::TOO_OLD) {
+                report.events_too_old += 1;
+            }
         }
         report.event_ids.push(id);
         report.touched_events.push(Placed {
@@ -920,16 +923,18 @@ fn query_events(
         f.push("confidence >= ?", [Value::Real(min_score(conf))]);
     }
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events {} ORDER BY first_seen, id LIMIT {}",
+        "SELECT {EVENT_COLUMNS}, task_reason FROM events {} ORDER BY first_seen, id LIMIT {}",
         f.sql(),
         q.limit
     );
     let mut st = c.prepare(&sql).ctx("prepare events")?;
     let rows = st
         .query_map(params_from_iter(f.values.iter()), |r| {
-            read_event(r).map(|(event, updated)| StoredEvent {
+            let (event, updated) = read_event(r)?;
+            Ok(StoredEvent {
                 event,
                 updated_at: from_ts(updated),
+                task_reason: r.get(18)?,
             })
         })
         .ctx("query events")?;

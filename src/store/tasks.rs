@@ -16,6 +16,7 @@ use super::error::{SqlContext, StoreError};
 use super::model::{IngestBatch, IngestReport, Scope};
 use super::outbox::enqueue;
 use super::sqlite::{from_ts, ts, SqliteStore};
+use crate::dispatch::rules::TOO_OLD;
 use crate::dispatch::{
     policy::due_times, priority, transition, Action, Assignment, Deadline, IllegalTransition,
     Milestones, Priority, PriorityFacts, TaskRules, TaskState, Verdict,
@@ -836,7 +837,10 @@ pub(super) fn on_event_saved(
     placer: &dyn Placer,
     rules: &TaskRules,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Dispatched, StoreError> {
+    // Staleness is judged on the newest detection: a fresh one re-detecting an old fire is
+    // dispatched; an archive or backfilled season pages no one, not even as "seen again".
+    let too_old = rules.is_too_old(ev.last_seen, now);
     let existing: Option<(i64, String)> = tx
         .query_row(
             "SELECT id, state FROM tasks WHERE event_id = ?1",
@@ -846,7 +850,7 @@ pub(super) fn on_event_saved(
         .optional()
         .ctx("task of event")?;
     if let Some((task_id, state)) = existing {
-        if TaskState::parse(&state).is_some_and(|s| s.is_open()) {
+        if !too_old && TaskState::parse(&state).is_some_and(|s| s.is_open()) {
             tx.execute(
                 "UPDATE tasks SET updated_at = ?1 WHERE id = ?2",
                 params![ts(now), task_id],
@@ -865,16 +869,25 @@ pub(super) fn on_event_saved(
             .map_err(into_store)?;
             enqueue(tx, &n, ts(now))?;
         }
-        return Ok(());
+        return Ok(Dispatched::HasTask);
     }
-    let Assignment::Task {
-        unit,
-        level,
-        sensitive,
-    } = rules.assign(&ev.placement, placer.parcel_layer().is_some())
-    else {
-        return Ok(());
-    };
+    let (unit, level, sensitive) =
+        match rules.assign(&ev.placement, placer.parcel_layer().is_some()) {
+            Assignment::Task { .. } if too_old => {
+                set_task_reason(tx, event_id, Some(TOO_OLD))?;
+                return Ok(Dispatched::NoTask(TOO_OLD));
+            }
+            Assignment::Task {
+                unit,
+                level,
+                sensitive,
+            } => (unit, level, sensitive),
+            Assignment::Skip(reason) => {
+                set_task_reason(tx, event_id, Some(reason))?;
+                return Ok(Dispatched::NoTask(reason));
+            }
+        };
+    set_task_reason(tx, event_id, None)?;
     let county = ev.placement.county.clone();
     let first_of_season = match &county {
         Some(c) => !tx
@@ -944,6 +957,31 @@ pub(super) fn on_event_saved(
     )
     .map_err(into_store)?;
     enqueue(tx, &n, ts(now))?;
+    Ok(Dispatched::Created)
+}
+
+/// What dispatch did with a saved event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dispatched {
+    /// A task was created.
+    Created,
+    /// The event already had a task (an open one was told it was seen again, unless the
+    /// detection was too old).
+    HasTask,
+    /// No task, and why (stored as the event's `task_reason`).
+    NoTask(&'static str),
+}
+
+/// Stores why an event has no task (`None`: it has one).
+fn set_task_reason(
+    tx: &Transaction,
+    event_id: i64,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE events SET task_reason = ?1 WHERE id = ?2")
+        .ctx("prepare task reason")?
+        .execute(params![reason, event_id])
+        .ctx("store task reason")?;
     Ok(())
 }
 
