@@ -328,6 +328,23 @@ async fn a_patrol_files_a_verdict_with_a_photo_from_a_phone() {
     .await;
 
     let form = open_verdict_form(&b, &card).await;
+    // The time field reads as a clock in Beijing, whatever the browser's own zone (UTC here).
+    let field = b
+        .js(
+            &format!("return document.querySelector(\"{form} input[name=time]\").value"),
+            vec![],
+        )
+        .await;
+    let beijing = |m: i64| {
+        (Utc::now() + Age::hours(8) - Age::minutes(m))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let field = field.as_str().unwrap();
+    assert!(
+        field.starts_with(&beijing(0)) || field.starts_with(&beijing(1)),
+        "{field} is not Beijing time"
+    );
     b.type_into(&format!("{form} input[name=lat]"), "35.70010")
         .await;
     b.type_into(&format!("{form} input[name=lon]"), "114.50020")

@@ -106,6 +106,27 @@
     const p = zoneParts(ms == null ? Date.now() : ms);
     return p.y + "-" + String(p.m).padStart(2, "0") + "-" + String(p.d).padStart(2, "0");
   };
+  // A `datetime-local` input's value ("2026-12-04T16:45[:05]") for the instant `ms`, as a clock
+  // in the deployment's zone reads it (not the browser's zone).
+  SF.zoneInput = function (ms) {
+    const d = new Date(ms);
+    const p = new Intl.DateTimeFormat("en-US", {
+      timeZone: SF.zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    }).formatToParts(d).reduce((o, x) => { o[x.type] = x.value; return o; }, {});
+    return p.year + "-" + p.month + "-" + p.day + "T" + p.hour + ":" + p.minute + ":" + p.second;
+  };
+  // The instant (ms) a `datetime-local` value names, read as the deployment zone's wall clock.
+  SF.fromZoneInput = function (value) {
+    const wall = Date.parse(value + "Z"); // the wall clock as if it were UTC
+    if (!isFinite(wall)) return NaN;
+    // The zone's offset at about that instant (twice, for a value near an offset change).
+    const offset = (ms) => Date.parse(SF.zoneInput(ms) + "Z") - Math.floor(ms / 1000) * 1000;
+    let ms = wall - offset(wall);
+    ms = wall - offset(ms);
+    return ms;
+  };
+
   // "12分钟前" / "12 min ago".
   SF.ago = function (iso) {
     const min = Math.round((Date.now() - Date.parse(iso)) / 60000);

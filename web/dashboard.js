@@ -54,8 +54,9 @@
     const w = $("window").value;
     const p = new URLSearchParams();
     if (w === "custom") {
-      if ($("from").value) p.set("from", new Date($("from").value).toISOString());
-      if ($("to").value) p.set("to", new Date($("to").value).toISOString());
+      // The inputs read as the deployment's clock (北京时间), like every time on the page.
+      if ($("from").value) p.set("from", new Date(SF.fromZoneInput($("from").value)).toISOString());
+      if ($("to").value) p.set("to", new Date(SF.fromZoneInput($("to").value)).toISOString());
     } else {
       p.set("from", new Date(Date.now() - Number(w) * 3600000).toISOString());
     }
@@ -65,7 +66,7 @@
   function windowHours() {
     const w = $("window").value;
     if (w !== "custom") return Number(w);
-    const f = Date.parse($("from").value), t = $("to").value ? Date.parse($("to").value) : Date.now();
+    const f = SF.fromZoneInput($("from").value), t = $("to").value ? SF.fromZoneInput($("to").value) : Date.now();
     return isFinite(f) ? Math.max(1, (t - f) / 3600000) : 24;
   }
 

@@ -34,10 +34,6 @@
     });
   }
 
-  function localInputTime(d) {
-    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
-  }
-
   // Marks the input an API error names and shows the error text.
   function showError(card, scope, e) {
     const out = card.querySelector(".result");
@@ -159,7 +155,8 @@
       card.querySelector(".open-verdict").addEventListener("click", async () => {
         form.hidden = !form.hidden;
         if (form.hidden) return;
-        form.elements.time.value = localInputTime(new Date());
+        // The time field shows the deployment's clock (北京时间), like every time on the page.
+        form.elements.time.value = SF.zoneInput(Date.now());
         const pos = await locate();
         form.querySelector(".geo-note").textContent = geoNote();
         if (pos && !form.elements.lat.value) {
@@ -173,7 +170,7 @@
         fd.append("verdict", form.elements.verdict.value);
         fd.append("lat", form.elements.lat.value.trim());
         fd.append("lon", form.elements.lon.value.trim());
-        if (form.elements.time.value) fd.append("time", new Date(form.elements.time.value).toISOString());
+        if (form.elements.time.value) fd.append("time", new Date(SF.fromZoneInput(form.elements.time.value)).toISOString());
         if (form.elements.note.value.trim()) fd.append("note", form.elements.note.value.trim());
         const photo = form.elements.photo.files[0];
         if (photo) fd.append("photo", photo, photo.name);
