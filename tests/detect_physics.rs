@@ -712,13 +712,15 @@ fn parallel_detector_equals_the_sequential_reference_on_generated_scenes() {
 
 /// What leaving the 3×3 core out of the background window costs (`context.core_exclusion`, issue
 /// 14 item 5): Schroeder et al. 2014 leave out only the candidate (1), the MODIS heritage the
-/// 3×3 core (3). On held-out day scenes (seeds the other tests do not use) with the planted
-/// fires of the probability table, and on fire-free day scenes, both settings are run; printed:
-/// detection rate of the planted fires, detections beside them (a planted fire's 8 neighbours)
-/// and false alarms (fire pixels farther than one pixel from any planted fire).
+/// 3×3 core (3). Both settings run on held-out day scenes (seeds the other tests do not use):
+/// the probability table's single-pixel fires with fire-free tiles, and the same fires as pairs
+/// of burning pixels side by side (a fire front across a pixel edge), where the neighbour's heat
+/// enters the paper's window. Printed: detection rate of the planted pixels, detections beside
+/// them (their 8 neighbours) and false alarms (fire pixels farther than one pixel from any
+/// planted fire).
 #[test]
 fn the_papers_background_window_against_the_3x3_core() {
-    let scenes: Vec<SynthScene> = table_specs_from(true, 4100)
+    let singles: Vec<SynthScene> = table_specs_from(true, 4100)
         .iter()
         .chain(
             &(0..TILES)
@@ -727,50 +729,77 @@ fn the_papers_background_window_against_the_3x3_core() {
         )
         .map(|s| generate(s).unwrap())
         .collect();
+    let pairs: Vec<SynthScene> = table_specs_from(true, 4100)
+        .into_iter()
+        .map(|mut s| {
+            let twins: Vec<PlantedFire> = s
+                .fires
+                .iter()
+                .map(|f| PlantedFire::new(f.row, f.col + 1, f.area_m2, f.temp_k))
+                .collect();
+            s.fires.extend(twins);
+            generate(&s).unwrap()
+        })
+        .collect();
     let mut report = String::new();
     let mut results = BTreeMap::new();
-    for core in [1usize, 3] {
-        let mut m = model().clone();
-        m.context.core_exclusion = core;
-        let (mut planted, mut found, mut beside, mut false_alarms, mut pixels) = (0, 0, 0, 0, 0);
-        for scene in &scenes {
-            let d = detect_viirs(&scene.viirs_input(), &m, &scene.pixel_area()).unwrap();
-            let at: HashMap<(usize, usize), &FirePixel> =
-                d.fires.iter().map(|f| ((f.row, f.col), f)).collect();
-            planted += scene.truth.len();
-            found += scene
-                .truth
-                .iter()
-                .filter(|t| at.contains_key(&(t.row, t.col)))
-                .count();
-            pixels += scene.classes.len();
-            for f in &d.fires {
-                let near = scene
+    for (set, scenes) in [("single", &singles), ("pairs", &pairs)] {
+        for core in [1usize, 3] {
+            let mut m = model().clone();
+            m.context.core_exclusion = core;
+            let (mut planted, mut found, mut beside, mut false_alarms, mut pixels) =
+                (0, 0, 0, 0, 0);
+            for scene in scenes {
+                let d = detect_viirs(&scene.viirs_input(), &m, &scene.pixel_area()).unwrap();
+                let at: HashMap<(usize, usize), &FirePixel> =
+                    d.fires.iter().map(|f| ((f.row, f.col), f)).collect();
+                planted += scene.truth.len();
+                found += scene
                     .truth
                     .iter()
-                    .map(|t| t.row.abs_diff(f.row).max(t.col.abs_diff(f.col)))
-                    .min();
-                match near {
-                    Some(0) => {}
-                    Some(1) => beside += 1,
-                    _ => false_alarms += 1,
+                    .filter(|t| at.contains_key(&(t.row, t.col)))
+                    .count();
+                pixels += scene.classes.len();
+                for f in &d.fires {
+                    let near = scene
+                        .truth
+                        .iter()
+                        .map(|t| t.row.abs_diff(f.row).max(t.col.abs_diff(f.col)))
+                        .min();
+                    match near {
+                        Some(0) => {}
+                        Some(1) => beside += 1,
+                        _ => false_alarms += 1,
+                    }
                 }
             }
+            let rate = found as f64 / planted as f64;
+            let per_million = false_alarms as f64 * 1e6 / pixels as f64;
+            report += &format!(
+                "\n  {set:<6} core_exclusion = {core}: detected {found} of {planted} planted pixels ({:.1} %), \
+                 {beside} beside them, {false_alarms} false alarms in {pixels} pixels ({per_million:.1} per million)",
+                100.0 * rate
+            );
+            results.insert((set, core), (rate, false_alarms, per_million, planted));
         }
-        let rate = found as f64 / planted as f64;
-        let per_million = false_alarms as f64 * 1e6 / pixels as f64;
-        report += &format!(
-            "\n  core_exclusion = {core}: detected {found} of {planted} planted ({:.1} %), {beside} beside them, \
-             {false_alarms} false alarms in {pixels} pixels ({per_million:.1} per million)",
-            100.0 * rate
-        );
-        results.insert(core, (rate, false_alarms, per_million));
     }
     println!("\nbackground window on held-out day scenes:{report}");
-    let ((paper_rate, paper_fa, paper_pm), (core_rate, core_fa, _)) = (results[&1], results[&3]);
-    // The paper's window finds the planted fires as well as the 3×3 core (within two fires of
-    // the 480) and adds no false alarms.
-    assert!(paper_rate + 2.0 / 480.0 >= core_rate, "{report}");
-    assert!(paper_fa <= core_fa, "{report}");
-    assert!(paper_pm <= 10.0, "{report}");
+    for set in ["single", "pairs"] {
+        let (paper_rate, paper_fa, paper_pm, n) = results[&(set, 1)];
+        let (core_rate, core_fa, _, _) = results[&(set, 3)];
+        // Single fires: the paper's window finds them as well as the 3×3 core (within two
+        // pixels) and adds no false alarms. Pairs: what it costs is bounded (within 2 % of the
+        // pixels), and it adds no false alarms.
+        let slack = if set == "single" {
+            2.0
+        } else {
+            0.02 * n as f64
+        };
+        assert!(
+            paper_rate + slack / n as f64 >= core_rate,
+            "{set}: {report}"
+        );
+        assert!(paper_fa <= core_fa, "{set}: {report}");
+        assert!(paper_pm <= 10.0, "{set}: {report}");
+    }
 }
