@@ -489,6 +489,23 @@ async fn an_open_verdict_form_survives_task_updates() {
     .await;
     assert_eq!(b.js(&kept, vec![]).await, serde_json::json!(true));
     b.screenshot("patrol-form-kept").await;
+
+    // The language switch redraws the cards in English and keeps what was typed; and back.
+    b.click("[data-set-lang='en']").await;
+    b.wait_js(
+        "the card in English",
+        &format!("var c = document.querySelector(\"{card}\"); return !!c && c.querySelector('.open-verdict').textContent === 'Verdict' && c.querySelector('.state').textContent === 'acknowledged' && c.querySelector('.where').textContent.includes('Beijing time')"),
+    )
+    .await;
+    assert_eq!(b.js(&kept, vec![]).await, serde_json::json!(true));
+    b.screenshot("patrol-form-kept-en").await;
+    b.click("[data-set-lang='zh-CN']").await;
+    b.wait_js(
+        "the card in Chinese again",
+        &format!("var c = document.querySelector(\"{card}\"); return !!c && c.querySelector('.open-verdict').textContent === '{}' && c.querySelector('.where').textContent.includes('北京时间')", zh("action.verdict", &[])),
+    )
+    .await;
+    assert_eq!(b.js(&kept, vec![]).await, serde_json::json!(true));
     b.close().await;
     srv.stop().await;
 }
