@@ -1528,7 +1528,7 @@ mod tests {
     use super::*;
     use crate::fuse::{NoPlacer, Placement};
     use crate::hotspot::Hotspot;
-    use crate::store::{Origin, Store};
+    use crate::store::{EventQuery, Origin, Store};
     use chrono::TimeZone;
 
     struct At(&'static str, &'static str);
@@ -1581,6 +1581,54 @@ mod tests {
     /// 2026-06-08 05:00 UTC (13:00 in Henan).
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap()
+    }
+
+    /// A detection older than `max_age` at ingest: its event is stored with `too_old` and no
+    /// task or notice; a fresh re-detection of the same fire gets the task (and clears the
+    /// reason); a stale sighting fused into an event with an open task sends no notice.
+    #[test]
+    fn a_stale_event_gets_no_task_until_a_fresh_detection() {
+        let (_dir, s) = temp_store();
+        let now = t0();
+        let rules = TaskRules::default();
+        let p = FuseParams::default();
+        let placer = At("410526", "410526101");
+        let outbox = |s: &SqliteStore| -> i64 {
+            s.read(|c| {
+                c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+                    .ctx("count")
+            })
+            .unwrap()
+        };
+        let old = now - Duration::hours(7);
+        let r = s
+            .ingest_dispatched(&batch("a", 114.3, 35.6, old), &p, &placer, &rules, now)
+            .unwrap();
+        assert_eq!((r.events_new, r.events_too_old), (1, 1));
+        assert!(s.tasks(&TaskQuery::default()).unwrap().is_empty());
+        assert_eq!(outbox(&s), 0);
+        let ev = s.events(&EventQuery::default()).unwrap();
+        assert_eq!(ev[0].task_reason.as_deref(), Some(TOO_OLD));
+        // Seen again now (same place, within the fusion window): the task is created.
+        let r = s
+            .ingest_dispatched(&batch("b", 114.3, 35.6, now), &p, &placer, &rules, now)
+            .unwrap();
+        assert_eq!((r.events_updated, r.events_too_old), (1, 0));
+        assert_eq!(s.tasks(&TaskQuery::default()).unwrap().len(), 1);
+        let ev = s.events(&EventQuery::default()).unwrap();
+        assert_eq!(ev[0].task_reason, None);
+        let notices = outbox(&s);
+        // Seven hours on, an old sighting of the same fire arrives: no "seen again" notice.
+        let later = now + Duration::hours(7);
+        s.ingest_dispatched(
+            &batch("c", 114.3, 35.6, now - Duration::minutes(30)),
+            &p,
+            &placer,
+            &rules,
+            later,
+        )
+        .unwrap();
+        assert_eq!(outbox(&s), notices);
     }
 
     #[test]
