@@ -346,3 +346,114 @@ fn families_cover_every_state_verdict_status_and_flag() {
         assert!(missing.is_empty(), "{lang}: {missing:?}");
     }
 }
+
+/// Text not taken from a catalogue: HTML text with letters outside an element marked
+/// `data-i18n` (the Chinese fallback there is replaced at load), and string literals with
+/// letters put straight before a user in the pages' scripts (`textContent =`, `innerHTML =`,
+/// `SF.say(`, `showOk(`, `message:`, `title:`). Returns "file: text" for each.
+fn raw_words() -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(root().join("web")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(ext) = p.extension().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&p).unwrap();
+        found.extend(raw_words_in(&name, ext, &text));
+    }
+    found
+}
+
+fn raw_words_in(name: &str, ext: &str, text: &str) -> Vec<String> {
+    // Words that are the same in every language: the product's name, the language names.
+    const SAME: &[&str] = &["strawfire", "English", "中文", "●"];
+    let has_latin = |s: &str| {
+        let mut s = s.to_string();
+        for w in SAME {
+            s = s.replace(w, "");
+        }
+        s.chars().any(|c| c.is_ascii_alphabetic())
+    };
+    let strip_tags = |s: &str| {
+        let mut out = String::new();
+        let mut inside = false;
+        for c in s.chars() {
+            match c {
+                '<' => inside = true,
+                '>' => inside = false,
+                c if !inside => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    let mut found = Vec::new();
+    {
+        if ext == "html" {
+            // Each text node, with the tag that opens it.
+            let mut rest = text;
+            let mut in_code = false;
+            while let Some(open) = rest.find('<') {
+                let Some(close) = rest[open..].find('>') else {
+                    break;
+                };
+                let tag = &rest[open..open + close + 1];
+                let lower = tag.to_ascii_lowercase();
+                if lower.starts_with("<script") || lower.starts_with("<style") {
+                    in_code = true;
+                } else if lower.starts_with("</script") || lower.starts_with("</style") {
+                    in_code = false;
+                }
+                let after = &rest[open + close + 1..];
+                let node = &after[..after.find('<').unwrap_or(after.len())];
+                let marked = tag.contains("data-i18n=");
+                if !in_code && !marked && !lower.starts_with("<!") && has_latin(node.trim()) {
+                    found.push(format!("{name}: {:?} after {tag}", node.trim()));
+                }
+                rest = after;
+            }
+        } else if ext == "js" {
+            for cue in [
+                "textContent = ",
+                "innerHTML = ",
+                "SF.say(",
+                "showOk(card, ",
+                "message: ",
+                "title: ",
+            ] {
+                for (i, _) in text.match_indices(cue) {
+                    let after = &text[i + cue.len()..];
+                    let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                        continue;
+                    };
+                    let Some(end) = after[1..].find(q) else {
+                        continue;
+                    };
+                    let lit = &after[1..1 + end];
+                    if has_latin(&strip_tags(lit)) {
+                        found.push(format!("{name}: {cue}{q}{lit}{q}"));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_pages_show_no_words_outside_the_catalogues() {
+    let found = raw_words();
+    assert!(found.is_empty(), "words not from a catalogue: {found:#?}");
+}
+
+#[test]
+fn raw_words_are_found_in_html_and_scripts() {
+    let html = r#"<p><button>Retry</button><span data-i18n="a">刷新</span><b>中文</b><script>var x = "ok";</script></p>"#;
+    assert_eq!(raw_words_in("x.html", "html", html).len(), 1);
+    let js = r#"SF.say("tasks failed"); el.textContent = ""; li.innerHTML = "<span class='x'></span> #"; SF.say(t("k"));"#;
+    assert_eq!(
+        raw_words_in("x.js", "js", js),
+        ["x.js: SF.say(\"tasks failed\""]
+    );
+}
