@@ -140,6 +140,10 @@ pub struct InboxConfig {
     /// A feed whose last row is cut off is held this long (unchanged) before it is taken
     /// anyway, the cut row reported, s.
     pub incomplete_wait_s: f64,
+    /// A file of a multi-file granule (an L1B pair, an SDR set) waits this long for the rest of
+    /// its granule, from the granule's first settled file; then the files move to `failed/`
+    /// with the missing ones named, s.
+    pub partner_wait_s: f64,
 }
 
 impl Default for InboxConfig {
@@ -149,6 +153,7 @@ impl Default for InboxConfig {
             poll_s: 2.0,
             settle_s: 10.0,
             incomplete_wait_s: 600.0,
+            partner_wait_s: 900.0,
         }
     }
 }
@@ -484,6 +489,7 @@ impl Config {
         for (key, v) in [
             ("inbox.settle_s", self.inbox.settle_s),
             ("inbox.incomplete_wait_s", self.inbox.incomplete_wait_s),
+            ("inbox.partner_wait_s", self.inbox.partner_wait_s),
         ] {
             if !within(v, 0.0, 86_400.0) {
                 return Err(bad(key, "seconds from 0 to 86400"));

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use strawfire::service::{FileKind, Service, STORE_FILE};
+use strawfire::service::{granules, FileKind, Service, STORE_FILE};
 use strawfire::store::SqliteStore;
 
 /// Arguments of `strawfire ingest`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Scene files (.tif), hotspot files (.csv, .geojson), official fire products (VNP14IMG…nc
+    /// Scene files (.tif), NASA L1B pairs (VNP02IMG + VNP03IMG …nc) and CSPP SDR sets
+    /// (SVI01–05 + GITCO/GIMGO …h5; one file of either finds the rest beside it), hotspot files
+    /// (.csv, .geojson), official fire products (VNP14IMG…nc
     /// with its VNP03IMG beside it, AFIMG_….txt, AFIMG_….nc), folders of them, or http(s) feed
     /// URLs.
     #[arg(required = true)]
@@ -37,6 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let failures = rt.block_on(async {
         let client = reqwest::Client::new();
         let mut failures = 0;
+        let mut files = Vec::new();
         for input in &args.inputs {
             if input.starts_with("http://") || input.starts_with("https://") {
                 match strawfire::service::feeds::poll_once(&service, &client, "ingest", input).await
@@ -52,16 +55,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
                 continue;
             }
-            let files = match expand(Path::new(input)) {
-                Ok(f) => f,
+            match expand(Path::new(input)) {
+                Ok(f) => files.extend(f),
                 Err(e) => {
                     failures += 1;
                     eprintln!("error: {input}: {e}");
-                    continue;
                 }
             };
-            for f in files {
-                match service.ingest_path(&f, "ingest").await {
+        }
+        // The files of one L1B pair or SDR set are scanned together, once.
+        let mut items: Vec<Vec<PathBuf>> = Vec::new();
+        let mut granule_of: std::collections::HashMap<_, usize> = Default::default();
+        for f in files {
+            match granules::part_of(&f) {
+                Some((key, _)) => match granule_of.get(&key) {
+                    Some(&i) => items[i].push(f),
+                    None => {
+                        granule_of.insert(key, items.len());
+                        items.push(vec![f]);
+                    }
+                },
+                None => items.push(vec![f]),
+            }
+        }
+        for item in items {
+            let f = item
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let result = if granules::part_of(&item[0]).is_some() {
+                service.ingest_granule(&item, "ingest").await
+            } else {
+                service.ingest_path(&item[0], "ingest").await
+            };
+            {
+                match result {
                     Ok(done) => {
                         for n in &done.notes {
                             eprintln!("warning: {n}");
@@ -71,11 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         }
                         let r = &done.report;
                         if r.already_ingested {
-                            eprintln!("{}: already ingested", f.display());
+                            eprintln!("{f}: already ingested");
                         } else {
                             eprintln!(
-                                "{}: {} new hotspots, {} duplicates; events: {} new, {} updated",
-                                f.display(),
+                                "{f}: {} new hotspots, {} duplicates; events: {} new, {} updated",
                                 r.hotspots_new,
                                 r.hotspots_duplicate,
                                 r.events_new,
@@ -85,11 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     }
                     Err(e) => {
                         failures += 1;
-                        eprintln!(
-                            "error: {}: {}",
-                            f.display(),
-                            strawfire::service::inbox::chain(&e)
-                        );
+                        eprintln!("error: {f}: {}", strawfire::service::inbox::chain(&e));
                     }
                 }
             }

@@ -30,7 +30,8 @@
 //!   verified there, so `scan`/`track` are empty (locate then uses the nominal 375 m).
 //!
 //! The VNP14IMG `fire mask` also says what the pass saw: with its paired `VNP03IMG` geolocation
-//! (named by the `VNP03IMG` global attribute, looked for beside the product) [`read`] samples it
+//! (named by the `VNP03IMG` global attribute, looked for beside the product or in its folder's
+//! `done/`, where the inbox puts an L1B pair's geolocation) [`read`] samples it
 //! into [`CoverageSample`]s like a scan of ours, so official products rank fairly. Without the
 //! geolocation the hotspots still load and the coverage is unknown, with a warning.
 
@@ -827,8 +828,11 @@ fn geolocation_beside(path: &Path, file: &netcdf::File) -> Result<PathBuf, Strin
         .map(PathBuf::from)
         .ok_or_else(|| "an empty `VNP03IMG` attribute".to_string())?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let geo = dir.join(&name);
-    if geo.is_file() {
+    // Beside the product, or in the inbox's `done/` where its L1B pair's geolocation went.
+    if let Some(geo) = [dir.join(&name), dir.join("done").join(&name)]
+        .into_iter()
+        .find(|g| g.is_file())
+    {
         Ok(geo)
     } else {
         Err(format!(

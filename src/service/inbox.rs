@@ -43,6 +43,8 @@ pub struct InboxTiming {
     pub settle: Duration,
     /// How long a feed with a cut-off end is held before it is taken anyway.
     pub incomplete_wait: Duration,
+    /// How long a file of a multi-file granule waits for the rest of it.
+    pub partner_wait: Duration,
 }
 
 /// What a name in the inbox is taken for (the naming convention).
@@ -154,6 +156,8 @@ pub async fn watch_inbox(
     // Entries already reported (skipped, or held as incomplete): reported again only after
     // they went away and came back.
     let mut reported: HashSet<PathBuf> = HashSet::new();
+    // Files of L1B pairs and SDR sets, until their granule is complete (`granules`).
+    let mut assembler = super::granules::Assembler::new(timing.partner_wait);
     loop {
         if *shutdown.borrow() {
             return;
@@ -244,10 +248,78 @@ pub async fn watch_inbox(
                     let result = service.ingest_fire_product(&path, &path, "inbox").await;
                     finish(&service, &dir, &path, result).await;
                 }
+                Action::Take(FileKind::GranulePart) => {
+                    // Stays in `seen` (offered again each poll, which changes nothing) until
+                    // its granule is decided below.
+                    if let Some((key, role)) = super::granules::part_of(&path) {
+                        assembler.offer(key, role, path.clone(), Instant::now());
+                    }
+                }
                 Action::Take(FileKind::Scene) => {
                     seen.remove(&path);
                     let result = service.ingest_scene_file(&path, "inbox").await;
                     finish(&service, &dir, &path, result).await;
+                }
+            }
+        }
+        assembler.retain_present(|p| p.exists());
+        for decision in assembler.decide(Instant::now()) {
+            if *shutdown.borrow() {
+                return;
+            }
+            match decision {
+                super::granules::Decision::Complete { files, .. } => {
+                    for f in &files {
+                        seen.remove(f);
+                    }
+                    let result = service.ingest_granule(&files, "inbox").await;
+                    match result {
+                        Ok(done) => {
+                            for f in &files {
+                                finish(&service, &dir, f, Ok(done.clone())).await;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!("inbox: granule {files:?} failed: {e}");
+                            service.metrics().error("inbox_failed");
+                            let reason = chain(&e);
+                            for f in &files {
+                                to_failed(&service, &dir, f, reason.clone()).await;
+                            }
+                        }
+                    }
+                }
+                super::granules::Decision::GaveUp {
+                    key, files, reason, ..
+                } => {
+                    for f in &files {
+                        seen.remove(f);
+                    }
+                    // A lone geolocation file that came for an official fire product of the
+                    // same granule (VNP14IMG's coverage) has done its job.
+                    let fire_product = fire_product_of(&dir, &key.key);
+                    for f in &files {
+                        let geo = super::granules::part_of(f)
+                            .is_some_and(|(_, r)| r == crate::product::FileRole::L1bGeolocation);
+                        match (&fire_product, geo) {
+                            (Some(fp), true) => {
+                                tracing::info!(
+                                    "inbox: {} kept as the geolocation of {fp}",
+                                    f.display()
+                                );
+                                let mut target =
+                                    dir.join("done").join(f.file_name().unwrap_or_default());
+                                if let Err(e) = move_file(f, &mut target).await {
+                                    tracing::error!("inbox: cannot move {}: {e}", f.display());
+                                }
+                            }
+                            _ => {
+                                tracing::warn!("inbox: {} failed: {reason}", f.display());
+                                service.metrics().error("inbox_failed");
+                                to_failed(&service, &dir, f, reason.clone()).await;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -256,6 +328,24 @@ pub async fn watch_inbox(
             _ = shutdown.changed() => {}
         }
     }
+}
+
+/// The name of an official fire product of L1B granule `key` (`VNP.A2024160.0542` →
+/// `VNP14IMG.A2024160.0542…`) in the inbox or its `done/`, if one is there.
+fn fire_product_of(dir: &Path, key: &str) -> Option<String> {
+    let (family, when) = key.split_once('.')?;
+    let prefix = format!(
+        "{}14IMG.{}.",
+        family.to_ascii_uppercase(),
+        when.to_ascii_uppercase()
+    );
+    [dir.to_path_buf(), dir.join("done")]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.to_ascii_uppercase().starts_with(&prefix))
 }
 
 /// The entries of the inbox: those to settle (in name order) and those left alone.

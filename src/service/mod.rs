@@ -7,6 +7,7 @@
 //! calls are blocking SQLite calls and also run on `spawn_blocking`.
 
 pub mod feeds;
+pub mod granules;
 pub mod inbox;
 pub mod live;
 pub mod metrics;
@@ -360,6 +361,63 @@ impl Service {
         sha: String,
         source: &str,
     ) -> Result<Ingested, ServiceError> {
+        let p = path.to_path_buf();
+        self.scan_and_store(name, sha, source, move || {
+            scan_scene(&p, ModelChoice::FromScene, &|_| {})
+        })
+        .await
+    }
+
+    /// Scans the granule that `files` make (an L1B pair, an SDR set, or one of their files
+    /// with the partners beside it; `product::open`) in its native geometry and stores its
+    /// hotspots and summary like a scene. The granule's hash is over its files' hashes in name
+    /// order, so the same granule given by any of its files is stored once.
+    pub async fn ingest_granule(
+        &self,
+        files: &[PathBuf],
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        let given = files.to_vec();
+        let opened = tokio::task::spawn_blocking(move || {
+            let granule = crate::product::open(&given);
+            let mut names = match &granule {
+                Ok(g) => g.files.clone(),
+                Err(_) => given.clone(),
+            };
+            names.sort();
+            let mut h = Sha256::new();
+            for f in &names {
+                h.update(sha256_file(f)?.as_bytes());
+            }
+            Ok::<_, ServiceError>((granule, names, hex(&h.finalize())))
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let (granule, names, sha) = opened;
+        let name = names
+            .iter()
+            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let granule = granule.map_err(|e| ServiceError::Scan {
+            name: name.clone(),
+            source: Box::new(crate::Error::from(e)),
+        })?;
+        self.scan_and_store(&name, sha, source, move || {
+            crate::scan::scan_granule(&granule, ModelChoice::FromScene, &|_| {})
+        })
+        .await
+    }
+
+    /// Scans (with `scan`, on a blocking thread behind the scan slots) and stores a scene's
+    /// hotspots, summary and coverage, unless its hash is already stored.
+    async fn scan_and_store(
+        &self,
+        name: &str,
+        sha: String,
+        source: &str,
+        scan: impl FnOnce() -> crate::Result<crate::scan::ScanResult> + Send + 'static,
+    ) -> Result<Ingested, ServiceError> {
         let known = sha.clone();
         if self.store(move |s| s.knows(&known)).await? {
             return Ok(Ingested {
@@ -387,12 +445,11 @@ impl Service {
                 .acquire()
                 .await
                 .map_err(|e| ServiceError::Task(e.to_string()))?;
-            let p = path.to_path_buf();
             let t0 = Instant::now();
             let placer = self.inner.placer.clone();
             let scanned = tokio::task::spawn_blocking(move || {
                 // What each unit's land looked like to this overpass (fair rankings).
-                scan_scene(&p, ModelChoice::FromScene, &|_| {}).map(|scan| {
+                scan().map(|scan| {
                     let coverage = crate::rank::coverage::tally(&scan.coverage_samples, |x, y| {
                         rankings::unit_codes(placer.as_ref(), x, y)
                     });
@@ -558,6 +615,7 @@ impl Service {
         match FileKind::of(path) {
             Some(FileKind::Feed) => self.ingest_feed_file(path, source).await,
             Some(FileKind::FireProduct) => self.ingest_fire_product(path, path, source).await,
+            Some(FileKind::GranulePart) => self.ingest_granule(&[path.to_path_buf()], source).await,
             _ => self.ingest_scene_file(path, source).await,
         }
     }
@@ -655,6 +713,9 @@ pub enum FileKind {
     Feed,
     /// An official fire product (VNP14IMG, AFIMG text or NetCDF), by its name.
     FireProduct,
+    /// One file of a multi-file granule (an L1B pair, an SDR set), by its name: scanned with
+    /// the rest of its granule (`granules`).
+    GranulePart,
 }
 
 impl FileKind {
@@ -664,14 +725,8 @@ impl FileKind {
         if viirs_af::identify(path).is_some() {
             return Some(FileKind::FireProduct);
         }
-        // Geolocation files are read with the product they belong to (VNP14IMG's coverage),
-        // never on their own.
-        let name = path.file_name()?.to_str()?.to_ascii_uppercase();
-        if ["VNP03IMG", "VJ103IMG", "VJ203IMG", "GITCO_", "GIMGO_"]
-            .iter()
-            .any(|p| name.starts_with(p))
-        {
-            return None;
+        if granules::part_of(path).is_some() {
+            return Some(FileKind::GranulePart);
         }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {

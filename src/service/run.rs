@@ -118,6 +118,7 @@ pub async fn start_clocked(
             poll: Duration::from_secs_f64(config.inbox.poll_s),
             settle: Duration::from_secs_f64(config.inbox.settle_s.max(0.0)),
             incomplete_wait: Duration::from_secs_f64(config.inbox.incomplete_wait_s.max(0.0)),
+            partner_wait: Duration::from_secs_f64(config.inbox.partner_wait_s.max(0.0)),
         },
         rx.clone(),
     ));

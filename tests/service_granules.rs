@@ -1,0 +1,90 @@
+//! The service takes multi-file products: an L1B pair dropped into the inbox one file at a time
+//! is scanned once complete (both files to `done/`); a lone file waits `partner_wait_s`, then
+//! fails with the missing file named in its `.reason`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::*;
+use strawfire::product::write::viirs_l1b::{self as l1b_write, L1bOptions};
+use strawfire::synth::{generate_swath, random_fires_for, SwathSpec};
+
+const T: Duration = Duration::from_secs(60);
+
+/// One scan (32 × 6400) of a synthetic night swath with planted fires, as an L1B pair in `dir`.
+fn l1b_pair(dir: &std::path::Path) -> l1b_write::L1bFiles {
+    let mut spec = SwathSpec::night(1, 3);
+    spec.scene.fires = random_fires_for(&spec.scene, 12);
+    let swath = generate_swath(&spec).unwrap();
+    l1b_write::write(&swath.granule, dir, &L1bOptions::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_l1b_pair_arriving_file_by_file_is_scanned_once_complete() {
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.inbox.partner_wait_s = 30.0;
+    })
+    .await;
+    let inbox = srv.inbox();
+    let staging = srv.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let files = l1b_pair(&staging);
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_owned();
+
+    // The geolocation first: it waits (not failed, not done) for its partner.
+    std::fs::rename(&files.geo, inbox.join(name(&files.geo))).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        inbox.join(name(&files.geo)).exists(),
+        "held for its partner"
+    );
+    assert!(!inbox.join("failed").join(name(&files.geo)).exists());
+
+    // Then the observation file: the pair is scanned and both move to done/.
+    std::fs::rename(&files.data, inbox.join(name(&files.data))).unwrap();
+    eventually(T, "the pair in done/", || async {
+        (inbox.join("done").join(name(&files.data)).exists()
+            && inbox.join("done").join(name(&files.geo)).exists())
+        .then_some(())
+    })
+    .await;
+    let (_, h) = srv.get("/api/v1/healthz", "").await;
+    assert!(
+        h["counts"]["hotspots"].as_u64().unwrap() > 0,
+        "the pair's fires are stored: {h}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_l1b_file_fails_after_the_partner_wait_naming_what_is_missing() {
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.inbox.partner_wait_s = 1.0;
+    })
+    .await;
+    let inbox = srv.inbox();
+    let staging = srv.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let files = l1b_pair(&staging);
+    let data = files
+        .data
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::rename(&files.data, inbox.join(&data)).unwrap();
+    let reason_path = inbox.join("failed").join(format!("{data}.reason"));
+    let reason = eventually(T, "the lone file's reason", || async {
+        std::fs::read_to_string(&reason_path).ok()
+    })
+    .await;
+    assert!(
+        reason.contains("incomplete VIIRS L1B granule")
+            && reason.contains("the geolocation file (V?P03IMG)")
+            && reason.contains("partner_wait_s"),
+        "{reason}"
+    );
+    assert!(inbox.join("failed").join(&data).exists());
+    srv.stop().await;
+}
