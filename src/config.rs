@@ -222,6 +222,9 @@ pub struct Limits {
     pub scan_workers: usize,
     /// Scenes waiting for a scan slot before uploads are refused with 503.
     pub scan_queue: usize,
+    /// Largest size of the store file, bytes (none: as large as the disk allows). A write that
+    /// would pass it is refused like one on a full disk (503, `healthz` degraded).
+    pub store_max_bytes: Option<u64>,
 }
 
 impl Default for Limits {
@@ -233,6 +236,7 @@ impl Default for Limits {
             photo_bytes: 16 << 20,
             scan_workers: 1,
             scan_queue: 16,
+            store_max_bytes: None,
         }
     }
 }
@@ -593,6 +597,9 @@ impl Config {
         }
         if self.limits.photo_bytes < 1024 {
             return Err(bad("limits.photo_bytes", "at least 1024"));
+        }
+        if self.limits.store_max_bytes.is_some_and(|b| b < 65_536) {
+            return Err(bad("limits.store_max_bytes", "at least 65536"));
         }
         if crate::rank::season::parse_month_day(&self.rank.season_start).is_none() {
             return Err(bad(

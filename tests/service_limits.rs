@@ -91,3 +91,137 @@ async fn every_body_over_its_limit_is_a_413_in_json() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_fields_over_their_length_are_a_400_naming_the_field() {
+    let srv = TestServer::start().await;
+    let t = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let (date, hhmm) = (
+        t.format("%Y-%m-%d").to_string(),
+        t.format("%H%M").to_string(),
+    );
+    let long = "N".repeat(65);
+    let rows = [
+        firms_row(35.6, 114.3, &date, &hhmm, "N20", "n", "2.0NRT", 3.0),
+        firms_row(35.6, 114.4, &date, &hhmm, &long, "n", "2.0NRT", 3.0),
+    ];
+    let (status, v) = srv
+        .post("/api/v1/hotspots", ADMIN, "text/csv", firms_csv(&rows))
+        .await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("satellite")),
+        "{v}"
+    );
+    assert!(v["error"].as_str().unwrap().contains("line 3"), "{v}");
+    let (_, v) = srv.get("/api/v1/hotspots", ADMIN).await;
+    assert_eq!(v["features"].as_array().unwrap().len(), 0, "nothing stored");
+    let version = firms_row(35.6, 114.3, &date, &hhmm, "N20", "n", &"2".repeat(100), 3.0);
+    let (status, v) = srv
+        .post("/api/v1/hotspots", ADMIN, "text/csv", firms_csv(&[version]))
+        .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("version")), "{v}");
+
+    let alert = serde_json::json!({
+        "sensor_id": "c".repeat(129), "time": t.to_rfc3339(), "kind": "fire",
+        "confidence": 0.5, "position": {"lon": 114.3, "lat": 35.6}
+    });
+    let (status, v) = srv
+        .post(
+            "/api/v1/sensor-alerts",
+            ADMIN,
+            "application/json",
+            alert.to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("sensor_id")),
+        "{v}"
+    );
+    let long_code = "4".repeat(65);
+    for (path, field) in [
+        (format!("/api/v1/hotspots?unit={long_code}"), "unit"),
+        (
+            format!("/api/v1/events?source={}", "x".repeat(65)),
+            "source",
+        ),
+        (format!("/api/v1/tasks?unit={long_code}"), "unit"),
+        (format!("/api/v1/units/{long_code}"), "code"),
+    ] {
+        let (status, v) = srv.get(&path, ADMIN).await;
+        assert_eq!(
+            (status, v["field"].as_str()),
+            (400, Some(field)),
+            "{path}: {v}"
+        );
+    }
+    srv.stop().await;
+}
+
+/// A FIRMS body of `n` hotspots seen 5 minutes ago at distinct places of county 410526.
+fn many(n: usize, first: usize) -> String {
+    let t = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let rows: Vec<String> = (first..first + n)
+        .map(|i| {
+            firms_row(
+                34.0 + (i / 100) as f64 * 0.01,
+                114.0 + (i % 100) as f64 * 0.01,
+                &t.format("%Y-%m-%d").to_string(),
+                &t.format("%H%M").to_string(),
+                "N20",
+                "n",
+                "2.0NRT",
+                3.0,
+            )
+        })
+        .collect();
+    firms_csv(&rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_store_answers_503_naming_it_and_healthz_says_degraded_until_a_write_succeeds() {
+    // A store capped at 1 MiB (`limits.store_max_bytes`, SQLite's max_page_count): a batch that
+    // would grow it further fails with SQLITE_FULL, exactly as on a full disk.
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.limits.store_max_bytes = Some(1 << 20);
+        c.limits.feed_bytes = 4 << 20;
+    })
+    .await;
+    let (status, h) = srv.get("/api/v1/healthz", ADMIN).await;
+    assert_eq!((status, h["storage"].as_str()), (200, Some("ok")), "{h}");
+    let (status, v) = srv
+        .post("/api/v1/hotspots", ADMIN, "text/csv", many(1, 0))
+        .await;
+    assert_eq!(status, 201, "{v}");
+
+    let (status, v) = srv
+        .post("/api/v1/hotspots", ADMIN, "text/csv", many(4_000, 1))
+        .await;
+    assert_eq!(status, 503, "{v}");
+    assert!(v["cause"].as_str().unwrap().contains("SQLITE_FULL"), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("full"), "{v}");
+    let (status, h) = srv.get("/api/v1/healthz", ADMIN).await;
+    assert_eq!(status, 200);
+    assert_eq!(h["storage"], "degraded", "{h}");
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(
+        h["storage_error"].as_str().unwrap().contains("SQLITE_FULL"),
+        "{h}"
+    );
+    // The refused batch changed nothing.
+    assert_eq!(h["counts"]["hotspots"], 1, "{h}");
+
+    // A write that fits succeeds, and health is back.
+    let (status, v) = srv
+        .post("/api/v1/hotspots", ADMIN, "text/csv", many(1, 5_000))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (_, h) = srv.get("/api/v1/healthz", ADMIN).await;
+    assert_eq!(
+        (h["storage"].as_str(), h["counts"]["hotspots"].as_u64()),
+        (Some("ok"), Some(2)),
+        "{h}"
+    );
+    srv.stop().await;
+}

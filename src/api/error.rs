@@ -43,6 +43,8 @@ pub enum ApiError {
     Unprocessable { field: String, message: String },
     /// 503: busy, retry later.
     Busy(String),
+    /// 503: the storage cannot take writes (disk full, I/O error, read-only); `cause` says which.
+    StorageUnavailable { cause: String },
     /// 500: logged, not shown.
     Internal(String),
 }
@@ -126,6 +128,14 @@ impl IntoResponse for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"error": m}),
             ),
+            ApiError::StorageUnavailable { cause } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({
+                    "error": format!("storage unavailable, nothing was stored: {cause}; retry once the operator has freed space"),
+                    "field": null,
+                    "cause": cause,
+                }),
+            ),
             ApiError::Internal(m) => {
                 tracing::error!("internal error: {m}");
                 (
@@ -147,6 +157,9 @@ impl IntoResponse for ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
+        if let Some(cause) = e.storage_cause() {
+            return ApiError::StorageUnavailable { cause };
+        }
         match e {
             ServiceError::Scan { .. } => ApiError::BadBody {
                 status: StatusCode::UNPROCESSABLE_ENTITY,

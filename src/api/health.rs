@@ -7,10 +7,18 @@ use axum::Json;
 
 use super::{ApiError, AppState};
 
+/// `status` and `storage` are `ok`, or `degraded` with `storage_error` (the cause) and
+/// `storage_failed_at` after a write failed for want of storage (disk full, I/O error, read-only
+/// file system), until a write succeeds again. Still 200: the service answers reads.
 pub async fn healthz(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let counts = s.service.store(|st| st.counts()).await?;
+    let degraded = s.service.storage().degraded();
+    let state = if degraded.is_some() { "degraded" } else { "ok" };
     Ok(Json(serde_json::json!({
-        "status": "ok",
+        "status": state,
+        "storage": state,
+        "storage_error": degraded.as_ref().map(|d| d.0.clone()),
+        "storage_failed_at": degraded.as_ref().map(|d| d.1.to_rfc3339()),
         "queue_depth": s.service.metrics().queue_depth(),
         "counts": counts,
     })))

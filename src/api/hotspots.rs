@@ -187,6 +187,26 @@ pub async fn post(
             details,
         });
     }
+    // Text fields are bounded: the whole body is refused naming the first row over a limit.
+    for row in &feed.rows {
+        let h = &row.hotspot;
+        for (field, v) in [
+            ("satellite", &h.satellite),
+            ("instrument", &h.instrument),
+            ("version", &h.version),
+        ] {
+            if v.chars().count() > super::params::MAX_NAME_CHARS {
+                return Err(ApiError::field(
+                    field,
+                    format!(
+                        "line {}: at most {} characters; nothing was stored",
+                        row.line,
+                        super::params::MAX_NAME_CHARS
+                    ),
+                ));
+            }
+        }
+    }
     let done = s.service.ingest_feed(name, &body, feed, "post").await?;
     let status = if done.report.already_ingested || done.report.hotspots_new == 0 {
         StatusCode::OK

@@ -34,6 +34,23 @@ const KNOWN: [&str; 8] = [
     "cursor",
 ];
 
+/// The longest unit code or parcel id a parameter may carry (characters).
+pub const MAX_CODE_CHARS: usize = 64;
+/// The longest short text of a record: satellite, instrument, version, source name (characters).
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// `v` is at most `max` characters, or 400 naming `field`: a text field is bounded wherever it
+/// enters (a megabyte "satellite" is stored, indexed and sent back in every list otherwise).
+pub fn max_chars(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
+    if v.chars().count() > max {
+        return Err(ApiError::field(
+            field,
+            format!("at most {max} characters (got {})", v.chars().count()),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses and checks the filters against the caller's role: a `unit` outside the role → 403.
 pub fn filters(q: &HashMap<String, String>, role: &Role) -> Result<Filters, ApiError> {
     if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
@@ -52,6 +69,7 @@ pub fn filters(q: &HashMap<String, String>, role: &Role) -> Result<Filters, ApiE
     let bbox = q.get("bbox").map(|v| bbox(v)).transpose()?;
     let unit = q.get("unit").map(|u| u.trim().to_string());
     if let Some(u) = &unit {
+        max_chars("unit", u, MAX_CODE_CHARS)?;
         if u.is_empty() || !u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(ApiError::field("unit", "a unit code (digits)"));
         }
@@ -60,6 +78,9 @@ pub fn filters(q: &HashMap<String, String>, role: &Role) -> Result<Filters, ApiE
                 "unit {u} is outside the scope of this token"
             )));
         }
+    }
+    if let Some(s) = q.get("source") {
+        max_chars("source", s, MAX_NAME_CHARS)?;
     }
     let confidence = q
         .get("confidence")

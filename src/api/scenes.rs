@@ -46,11 +46,24 @@ pub async fn upload(
         return Err(ApiError::field("name", "a plain file name"));
     }
     let dir = s.service.data_dir().join("uploads");
+    // A full disk is a 503 naming it (and `healthz` degraded), not a bare 500.
+    let io = |path: &std::path::Path, e: std::io::Error| -> ApiError {
+        s.service
+            .storage()
+            .note(crate::service::ServiceError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+            .into()
+    };
     tokio::fs::create_dir_all(&dir)
         .await
-        .map_err(|e| ApiError::Internal(format!("{}: {e}", dir.display())))?;
+        .map_err(|e| io(&dir, e))?;
     let tmp = dir.join(format!(".{}.part", unique()));
-    let result = receive(body, &tmp, limit).await;
+    let result = receive(body, &tmp, limit).await.map_err(|e| match e {
+        Received::Api(a) => a,
+        Received::Io(e) => io(&tmp, e),
+    });
     let sha = match result {
         Ok(sha) => sha,
         Err(e) => {
@@ -65,9 +78,10 @@ pub async fn upload(
         .unwrap_or("tif")
         .to_string();
     let path = dir.join(format!("{sha}.{ext}"));
-    tokio::fs::rename(&tmp, &path)
-        .await
-        .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+    if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(io(&path, e));
+    }
     let done = s
         .service
         .ingest_scene_hashed(&path, &name, sha, "upload")
@@ -90,9 +104,21 @@ pub async fn upload(
     Ok((status, Json(done)))
 }
 
+/// Why receiving an upload failed: the request, or the disk.
+enum Received {
+    Api(ApiError),
+    Io(std::io::Error),
+}
+
+impl From<ApiError> for Received {
+    fn from(e: ApiError) -> Received {
+        Received::Api(e)
+    }
+}
+
 /// Streams the body to `path`, hashing it; over `limit` → 413.
-async fn receive(body: Body, path: &std::path::Path, limit: usize) -> Result<String, ApiError> {
-    let internal = |e: std::io::Error| ApiError::Internal(format!("{}: {e}", path.display()));
+async fn receive(body: Body, path: &std::path::Path, limit: usize) -> Result<String, Received> {
+    let internal = Received::Io;
     let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
     let mut hash = Sha256::new();
     let mut n = 0usize;
@@ -105,7 +131,7 @@ async fn receive(body: Body, path: &std::path::Path, limit: usize) -> Result<Str
         })?;
         n += chunk.len();
         if n > limit {
-            return Err(ApiError::TooLarge { limit });
+            return Err(ApiError::TooLarge { limit }.into());
         }
         hash.update(&chunk);
         file.write_all(&chunk).await.map_err(internal)?;
@@ -115,7 +141,8 @@ async fn receive(body: Body, path: &std::path::Path, limit: usize) -> Result<Str
             status: StatusCode::BAD_REQUEST,
             message: "empty body: send the scene file as the request body".into(),
             details: Vec::new(),
-        });
+        }
+        .into());
     }
     file.flush().await.map_err(internal)?;
     Ok(crate::service::hex(&hash.finalize()))

@@ -120,6 +120,11 @@ impl From<TaskFailure> for ApiError {
                 state: i.from.into(),
                 action: i.action.into(),
             },
+            TaskFailure::Task(TaskError::Store(s)) if s.storage_cause().is_some() => {
+                ApiError::StorageUnavailable {
+                    cause: s.storage_cause().unwrap_or_default(),
+                }
+            }
             TaskFailure::Photo(p) => ApiError::Unprocessable {
                 field: "photo".into(),
                 message: p.to_string(),
@@ -154,6 +159,7 @@ pub async fn list(
     };
     let unit = q.get("unit").map(|u| u.trim().to_string());
     if let Some(u) = &unit {
+        super::params::max_chars("unit", u, super::params::MAX_CODE_CHARS)?;
         if u.is_empty() || !u.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ApiError::field("unit", "a unit code (digits)"));
         }

@@ -19,6 +19,7 @@ pub async fn one(
     Caller(role): Caller,
     Path(code): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
+    super::params::max_chars("code", &code, super::params::MAX_CODE_CHARS)?;
     if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(ApiError::field("code", "a unit code (digits)"));
     }

@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod rankings;
 pub mod run;
+pub mod storage;
 pub mod tasks;
 pub mod times;
 
@@ -125,6 +126,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Dispatch and evidence rules (`service/tasks.rs`).
     rules: crate::dispatch::TaskRules,
+    /// Whether writes reach the disk (`healthz`).
+    storage: storage::StorageHealth,
     /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
     masks: Arc<crate::verify::ConfirmedMasks>,
     rank: crate::config::RankConfig,
@@ -160,6 +163,7 @@ impl Service {
                 clock: Arc::new(SystemClock),
                 rules: crate::dispatch::TaskRules::from_config(config),
                 masks,
+                storage: storage::StorageHealth::default(),
                 rank: config.rank.clone(),
                 ui: config.ui.clone(),
                 times: times::TimeLimits::from_config(&config.ingest),
@@ -234,6 +238,11 @@ impl Service {
         self.inner.sensors.get(id).copied()
     }
 
+    /// Whether writes reach the disk.
+    pub fn storage(&self) -> &storage::StorageHealth {
+        &self.inner.storage
+    }
+
     /// The store, for a blocking reader that streams what it reads (`api/paged.rs`); other
     /// callers use [`Service::store`].
     pub fn store_handle(&self) -> Arc<dyn Store> {
@@ -249,8 +258,11 @@ impl Service {
         let out = tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| ServiceError::Task(e.to_string()))?;
-        if out.is_err() {
+        if let Err(e) = &out {
             self.metrics().error("store");
+            if let Some(cause) = e.storage_cause() {
+                self.storage().failed(&cause);
+            }
         }
         Ok(out?)
     }
@@ -285,7 +297,13 @@ impl Service {
             if !matches!(e, StoreError::OutOfReach { .. }) {
                 self.metrics().error("store")
             }
+            if let Some(cause) = e.storage_cause() {
+                self.storage().failed(&cause);
+            }
         })?;
+        if !report.already_ingested {
+            self.storage().wrote();
+        }
         let m = self.metrics();
         if !report.already_ingested {
             if let Some(kind) = kind {
@@ -547,12 +565,17 @@ impl Service {
             alerts: Vec::new(),
         };
         let report = self.ingest(batch).await.map_err(|e| match e {
-            ServiceError::Store(source @ StoreError::Row { index, .. }) => ServiceError::FeedRow {
-                name: name.to_string(),
-                unit,
-                line: lines.get(index.wrapping_sub(1)).copied().unwrap_or(0),
-                source: Box::new(source),
-            },
+            // A full disk is not the row's fault: it stays a storage failure (503).
+            ServiceError::Store(source @ StoreError::Row { index, .. })
+                if source.storage_cause().is_none() =>
+            {
+                ServiceError::FeedRow {
+                    name: name.to_string(),
+                    unit,
+                    line: lines.get(index.wrapping_sub(1)).copied().unwrap_or(0),
+                    source: Box::new(source),
+                }
+            }
             other => other,
         })?;
         Ok(Ingested {

@@ -69,9 +69,16 @@ pub async fn start_clocked(
         .await
         .map_err(io(config.data_dir.clone()))?;
     let db = config.data_dir.join(STORE_FILE);
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db))
-        .await
-        .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let cap = config.limits.store_max_bytes;
+    let store = tokio::task::spawn_blocking(move || {
+        let store = SqliteStore::open(&db)?;
+        if let Some(bytes) = cap {
+            store.cap_size(bytes)?;
+        }
+        Ok::<_, crate::store::StoreError>(store)
+    })
+    .await
+    .map_err(|e| ServiceError::Task(e.to_string()))??;
     let service = Service::new(&config, Arc::new(store), placer).with_clock(clock);
     let tokens = Tokens::from_config(&config.tokens_with_env())
         .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;

@@ -95,8 +95,16 @@ impl Service {
         let out = tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| ServiceError::Task(e.to_string()))?;
-        if let Err(TaskError::Store(_)) = &out {
-            self.metrics().error("store");
+        match &out {
+            Err(TaskError::Store(e)) => {
+                self.metrics().error("store");
+                if let Some(cause) = e.storage_cause() {
+                    self.storage().failed(&cause);
+                }
+            }
+            // Every caller writes: a success shows the storage takes writes again.
+            Ok(_) => self.storage().wrote(),
+            Err(_) => {}
         }
         Ok(out?)
     }
@@ -179,7 +187,11 @@ impl Service {
         } = form;
         let saved = tokio::task::spawn_blocking(move || save_photo(&data_dir, &photo))
             .await
-            .map_err(|e| ServiceError::Task(e.to_string()))??;
+            .map_err(|e| ServiceError::Task(e.to_string()))?
+            .map_err(|e| match e {
+                TaskFailure::Service(s) => TaskFailure::Service(self.storage().note(s)),
+                other => other,
+            })?;
         let v = NewVerdict {
             verdict,
             reported_at: time.unwrap_or(now),

@@ -54,6 +54,35 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// When the failure is the storage itself — the disk (or the store's size cap) is full, the
+    /// file system fails or went read-only — a short cause for the operator; `None` for every
+    /// other failure (a bad row, a bug, a scope refusal).
+    pub fn storage_cause(&self) -> Option<String> {
+        let source = match self {
+            StoreError::Open { source, .. }
+            | StoreError::Migration { source, .. }
+            | StoreError::Sql { source, .. }
+            | StoreError::Row { source, .. } => source,
+            _ => return None,
+        };
+        let rusqlite::Error::SqliteFailure(e, msg) = source else {
+            return None;
+        };
+        let what = match e.code {
+            rusqlite::ErrorCode::DiskFull => "the store's disk is full (SQLITE_FULL)",
+            rusqlite::ErrorCode::SystemIoFailure => "the store cannot be written (SQLITE_IOERR)",
+            rusqlite::ErrorCode::ReadOnly => "the store is read-only (SQLITE_READONLY)",
+            rusqlite::ErrorCode::CannotOpen => "the store cannot be opened (SQLITE_CANTOPEN)",
+            _ => return None,
+        };
+        Some(match msg {
+            Some(m) => format!("{what}: {m}"),
+            None => what.to_string(),
+        })
+    }
+}
+
 /// Attaches a context to rusqlite results.
 pub(crate) trait SqlContext<T> {
     fn ctx(self, context: &'static str) -> Result<T, StoreError>;

@@ -52,6 +52,20 @@ impl SqliteStore {
         })
     }
 
+    /// Caps the store at about `bytes` (`PRAGMA max_page_count` on the writer): a write that
+    /// would grow it further fails with SQLITE_FULL, as on a full disk, and changes nothing.
+    /// Keeps room on a shared disk for logs and uploads.
+    pub fn cap_size(&self, bytes: u64) -> Result<(), StoreError> {
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let page: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .ctx("read page size")?;
+        let pages = (bytes / page.max(512) as u64).max(1) as i64;
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .ctx("cap the store size")?;
+        Ok(())
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
