@@ -253,6 +253,46 @@ fn acq_time_of(meta: &SceneMeta, path: &Path) -> Result<chrono::DateTime<chrono:
     })?)
 }
 
+/// Scans the file(s) of one scene, whatever the product: a single file that no product reader
+/// claims (our map-grid GeoTIFF, any raster GDAL reads) through the streamed [`scan_scene`];
+/// otherwise the product's files (a NASA L1B pair or one file of it with its partner beside it,
+/// a CSPP SDR set or one of its files) read by [`crate::product::open`] and scanned by
+/// [`scan_granule`] in their native geometry.
+pub fn scan_files(
+    paths: &[PathBuf],
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    if let [one] = paths {
+        let product_ext = one
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .is_some_and(|e| matches!(e.as_str(), "nc" | "nc4" | "h5" | "hdf5"));
+        if !product_ext
+            && matches!(
+                crate::product::identify(one),
+                Err(crate::product::ProductError::Unknown { .. })
+            )
+        {
+            return scan_scene(one, choice, progress);
+        }
+    }
+    progress(Stage::Reading);
+    let t0 = Instant::now();
+    let granule = crate::product::open(paths)?;
+    let read = t0.elapsed();
+    // The granule is read: scan_granule's own "reading" stage is not reported twice.
+    let rest = |stage: Stage| {
+        if stage != Stage::Reading {
+            progress(stage)
+        }
+    };
+    let mut result = scan_granule(&granule, choice, &rest)?;
+    result.timing.read = read;
+    Ok(result)
+}
+
 /// Detects and georeferences one granule of any product, already in memory, in its native
 /// geometry. On a map grid, positions, sizes and areas come from the georeferencing as in
 /// [`scan_scene`]; on a swath, positions from the geolocation arrays, and `scan`/`track` and

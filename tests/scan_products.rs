@@ -1,12 +1,13 @@
 //! One synthetic swath granule (`synth::generate_swath`), written as a NASA L1B pair and as a
 //! CSPP SDR set by the product writers, read back by the product readers and scanned with
 //! `scan::scan_granule`: the same fire pixels, confidences, positions, sizes and FRP as the
-//! granule scanned in memory. (The map-grid GeoTIFF's equivalence is in `scan_granule.rs`.)
+//! granule scanned in memory; `scan::scan_files` and `strawfire scan` take one file of the pair.
+//! (The map-grid GeoTIFF's equivalence is in `scan_granule.rs`.)
 
 use strawfire::hotspot::Hotspot;
 use strawfire::product::write::{viirs_l1b, viirs_sdr};
 use strawfire::product::{self, viirs_iband};
-use strawfire::scan::{scan_granule, ModelChoice, ScanResult};
+use strawfire::scan::{scan_files, scan_granule, ModelChoice, ScanResult};
 use strawfire::synth::{generate_swath, LandClass, LandcoverParams, PlantedFire, SwathSpec};
 
 fn key(h: &Hotspot) -> (usize, usize, String) {
@@ -82,6 +83,23 @@ fn a_swath_written_as_l1b_and_as_sdr_gives_the_same_fires() {
     let read = product::open(&[l1b.data.clone(), l1b.geo.clone()]).unwrap();
     let from_l1b = scan_granule(&read, ModelChoice::FromScene, &|_| {}).unwrap();
     assert_same_fires("L1B", &memory, &from_l1b);
+    // One file of the pair finds its partner; `strawfire scan` takes it the same way.
+    let from_one = scan_files(&[l1b.geo.clone()], ModelChoice::FromScene, &|_| {}).unwrap();
+    assert_same_fires("L1B by one file", &memory, &from_one);
+    let csv = dir.path().join("fires.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strawfire"))
+        .args(["scan", "-q", "-o"])
+        .arg(&csv)
+        .arg(&l1b.data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = std::fs::read_to_string(&csv).unwrap().lines().count() - 1;
+    assert_eq!(rows, from_l1b.hotspots.len());
 
     let sdr_dir = dir.path().join("sdr");
     std::fs::create_dir(&sdr_dir).unwrap();

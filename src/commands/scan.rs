@@ -1,5 +1,7 @@
-//! `strawfire scan SCENE [--sensor NAME] [--model FILE] [--format csv|geojson] [-o FILE]`:
-//! detection only, no store. Hotspots to a file or stdout; a summary on stderr.
+//! `strawfire scan SCENE... [--sensor NAME] [--model FILE] [--format csv|geojson] [-o FILE]`:
+//! detection only, no store. Hotspots to a file or stdout; a summary on stderr. SCENE is one
+//! GeoTIFF of our layout (streamed), or the file(s) of a product granule (an L1B pair or one of
+//! it, an SDR set or one of its files), scanned in the swath's native geometry.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,15 +9,19 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use strawfire::hotspot::{write_csv, write_geojson, OutputFormat};
-use strawfire::scan::{scan_scene, ModelChoice, ScanResult, Stage};
+use strawfire::scan::{scan_files, ModelChoice, ScanResult, Stage};
 
 use super::output::AtomicOutput;
 
 /// Arguments of `strawfire scan`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scene: any raster GDAL reads, bands described by name (DESIGN.md).
-    scene: PathBuf,
+    /// The scene: a raster GDAL reads with bands described by name (DESIGN.md), or the file(s)
+    /// of one product granule: a VIIRS L1B pair (`V?P02IMG`, `V?P03IMG`; one is enough when its
+    /// partner lies beside it) or a CSPP SDR set (`SVI01`–`SVI05` with `GITCO`/`GIMGO`; any one
+    /// of its files finds the rest).
+    #[arg(required = true, num_args = 1..)]
+    scene: Vec<PathBuf>,
     /// Sensor model (built in: viirs-i). Default: the scene's SENSOR metadata.
     #[arg(long)]
     sensor: Option<String>,
@@ -50,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bar.inc(1);
         }
     };
-    let result = scan_scene(&args.scene, choice, &report);
+    let result = scan_files(&args.scene, choice, &report);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -68,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     if !args.quiet {
-        eprint!("{}", summary_text(&args.scene, &result));
+        eprint!("{}", summary_text(&args.scene[0], &result));
     }
     Ok(())
 }
