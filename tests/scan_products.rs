@@ -84,7 +84,12 @@ fn a_swath_written_as_l1b_and_as_sdr_gives_the_same_fires() {
     let from_l1b = scan_granule(&read, ModelChoice::FromScene, &|_| {}).unwrap();
     assert_same_fires("L1B", &memory, &from_l1b);
     // One file of the pair finds its partner; `strawfire scan` takes it the same way.
-    let from_one = scan_files(&[l1b.geo.clone()], ModelChoice::FromScene, &|_| {}).unwrap();
+    let from_one = scan_files(
+        std::slice::from_ref(&l1b.geo),
+        ModelChoice::FromScene,
+        &|_| {},
+    )
+    .unwrap();
     assert_same_fires("L1B by one file", &memory, &from_one);
     let csv = dir.path().join("fires.csv");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_strawfire"))
