@@ -23,6 +23,7 @@ use ndarray::ArrayView2;
 
 use crate::raster::{BandBuf, GeoRef, SceneMeta};
 
+pub mod chunks;
 mod error;
 pub(crate) mod h5;
 pub(crate) mod nc;

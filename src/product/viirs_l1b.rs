@@ -274,8 +274,49 @@ fn check_pair(data: &Path, geo: &Path, a: &Identity, b: &Identity) -> Result<(),
     Ok(())
 }
 
-/// Reads an L1B pair: `data` is the `V?02IMG` file, `geo` its `V?03IMG` geolocation.
+/// How the arrays of a granule are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decode {
+    /// Every array through libnetcdf (one core: libhdf5 holds a global lock).
+    Library,
+    /// Chunked, deflated arrays inflated in parallel ([`super::chunks`]); others through the
+    /// library.
+    ParallelChunks,
+}
+
+/// Reads a 2-D variable, through [`super::chunks`] when asked and the layout allows.
+fn read_array<T: netcdf::NcTypeDescriptor + bytemuck::Pod + Send + Sync + Default>(
+    file: &netcdf::File,
+    path: &Path,
+    var_path: &str,
+    shape: (usize, usize),
+    decode: Decode,
+    optional: bool,
+) -> Result<Option<Vec<T>>, ProductError> {
+    let Some(var) = file.variable(var_path) else {
+        if optional {
+            return Ok(None);
+        }
+        // Names the missing group or variable.
+        nc::variable(file, path, var_path)?;
+        unreachable!("nc::variable fails for a missing variable");
+    };
+    if decode == Decode::ParallelChunks {
+        if let Some(v) = super::chunks::read_2d::<T>(path, var_path, shape)? {
+            return Ok(Some(v));
+        }
+    }
+    nc::read_2d(&var, path, var_path, shape).map(Some)
+}
+
+/// Reads an L1B pair: `data` is the `V?02IMG` file, `geo` its `V?03IMG` geolocation; chunks are
+/// inflated in parallel ([`Decode::ParallelChunks`]).
 pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
+    read_with(data, geo, Decode::ParallelChunks)
+}
+
+/// [`read`] with the choice of decoder (the benchmark compares them).
+pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, ProductError> {
     let df = nc::open(data)?;
     let gf = nc::open(geo)?;
     let di = identity(&df, data)?;
@@ -322,12 +363,10 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
     for (var_name, band) in BANDS {
         let var_path = format!("observation_data/{var_name}");
         let var = nc::variable(&df, data, &var_path)?;
-        let counts: Vec<u16> = nc::read_2d(&var, data, &var_path, shape)?;
+        let counts: Vec<u16> = read_array(&df, data, &var_path, shape, decode, false)?
+            .expect("required");
         let qf_path = format!("observation_data/{var_name}_quality_flags");
-        let qf: Option<Vec<u16>> = match df.variable(&qf_path) {
-            Some(q) => Some(nc::read_2d(&q, data, &qf_path, shape)?),
-            None => None,
-        };
+        let qf: Option<Vec<u16>> = read_array(&df, data, &qf_path, shape, decode, true)?;
         let mut out = band_buf(shape)?;
         if band == "I4" || band == "I5" {
             let lut_path = format!("observation_data/{var_name}_brightness_temperature_lut");
@@ -372,11 +411,11 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
         bands.insert(band.to_string(), out);
     }
 
-    let (lat, lon) = read_latlon(&gf, geo, shape)?;
+    let (lat, lon) = read_latlon(&gf, geo, shape, decode)?;
     for (var_name, band) in ANGLES {
         let var_path = format!("geolocation_data/{var_name}");
         let var = nc::variable(&gf, geo, &var_path)?;
-        let raw: Vec<i16> = nc::read_2d(&var, geo, &var_path, shape)?;
+        let raw: Vec<i16> = read_array(&gf, geo, &var_path, shape, decode, false)?.expect("required");
         let scale = nc::var_attr_f64(&var, geo, &var_path, "scale_factor")?.unwrap_or(1.0) as f32;
         let offset = nc::var_attr_f64(&var, geo, &var_path, "add_offset")?.unwrap_or(0.0) as f32;
         let fill =
@@ -400,7 +439,7 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
         None => None,
         Some(var) => {
             let path = "geolocation_data/land_water_mask";
-            let raw: Vec<u8> = nc::read_2d(&var, geo, path, shape)?;
+            let raw: Vec<u8> = read_array(&gf, geo, path, shape, decode, false)?.expect("required");
             let fill = nc::var_attr_f64(&var, geo, path, "_FillValue")?
                 .map_or(LAND_WATER_FILL, |v| v as u8);
             let mut w = BandBuf::<u8>::zeros(shape).map_err(|source| ProductError::Memory {
@@ -441,12 +480,13 @@ fn read_latlon(
     gf: &netcdf::File,
     geo: &Path,
     shape: (usize, usize),
+    decode: Decode,
 ) -> Result<(BandBuf, BandBuf), ProductError> {
     let mut out = Vec::with_capacity(2);
     for (name, limit) in [("latitude", 90.0f32), ("longitude", 180.0f32)] {
         let var_path = format!("geolocation_data/{name}");
         let var = nc::variable(gf, geo, &var_path)?;
-        let raw: Vec<f32> = nc::read_2d(&var, geo, &var_path, shape)?;
+        let raw: Vec<f32> = read_array(gf, geo, &var_path, shape, decode, false)?.expect("required");
         let fill =
             nc::var_attr_f64(&var, geo, &var_path, "_FillValue")?.map_or(FLOAT_FILL, |v| v as f32);
         let mut b = band_buf(shape)?;
