@@ -5,6 +5,7 @@
 //!   converted: what any reader through the library pays;
 //! - `product::open` decoding through the library (`Decode::Library`), counts converted;
 //! - `product::open` as shipped (`Decode::ParallelChunks`): chunks inflated on every core.
+//!
 //! Each is run in a child process of its own so its peak memory (VmHWM) is its own.
 //!
 //! Run: `cargo bench --bench product`. Under `cargo test --all-targets` (no `--bench`) it is a
@@ -41,17 +42,58 @@ fn band(shape: (usize, usize), f: impl Fn(usize, usize, usize) -> f32 + Sync) ->
 /// roughly do, not to nothing).
 fn granule(shape: (usize, usize)) -> Granule {
     let mut bands = BTreeMap::new();
-    bands.insert("I1".into(), band(shape, |r, c, i| 0.05 + 0.1 * ((r + c) % 500) as f32 / 500.0 + 0.01 * noise(i, 1)));
-    bands.insert("I2".into(), band(shape, |r, c, i| 0.1 + 0.2 * ((r * 3 + c) % 700) as f32 / 700.0 + 0.01 * noise(i, 2)));
-    bands.insert("I3".into(), band(shape, |r, c, i| 0.15 + 0.2 * ((r + 2 * c) % 900) as f32 / 900.0 + 0.01 * noise(i, 3)));
-    bands.insert("I4".into(), band(shape, |r, c, i| 295.0 + 10.0 * ((r + c) % 300) as f32 / 300.0 + 0.5 * noise(i, 4)));
-    bands.insert("I5".into(), band(shape, |r, c, i| 285.0 + 8.0 * ((r * 2 + c) % 400) as f32 / 400.0 + 0.3 * noise(i, 5)));
-    bands.insert("SZA".into(), band(shape, |r, c, _| 30.0 + 0.001 * r as f32 + 0.002 * c as f32));
-    bands.insert("VZA".into(), band(shape, |_, c, _| (c as f32 - 3200.0).abs() / 3200.0 * 70.0));
-    bands.insert("SAA".into(), band(shape, |r, _, _| -150.0 + 0.01 * r as f32));
-    bands.insert("VAA".into(), band(shape, |_, c, _| if c < 3200 { -100.0 } else { 80.0 }));
-    let lat = band(shape, |r, c, _| 30.0 + 0.0034 * r as f32 - 0.0001 * c as f32);
-    let lon = band(shape, |r, c, _| 110.0 + 0.004 * c as f32 + 0.0002 * r as f32);
+    bands.insert(
+        "I1".into(),
+        band(shape, |r, c, i| {
+            0.05 + 0.1 * ((r + c) % 500) as f32 / 500.0 + 0.01 * noise(i, 1)
+        }),
+    );
+    bands.insert(
+        "I2".into(),
+        band(shape, |r, c, i| {
+            0.1 + 0.2 * ((r * 3 + c) % 700) as f32 / 700.0 + 0.01 * noise(i, 2)
+        }),
+    );
+    bands.insert(
+        "I3".into(),
+        band(shape, |r, c, i| {
+            0.15 + 0.2 * ((r + 2 * c) % 900) as f32 / 900.0 + 0.01 * noise(i, 3)
+        }),
+    );
+    bands.insert(
+        "I4".into(),
+        band(shape, |r, c, i| {
+            295.0 + 10.0 * ((r + c) % 300) as f32 / 300.0 + 0.5 * noise(i, 4)
+        }),
+    );
+    bands.insert(
+        "I5".into(),
+        band(shape, |r, c, i| {
+            285.0 + 8.0 * ((r * 2 + c) % 400) as f32 / 400.0 + 0.3 * noise(i, 5)
+        }),
+    );
+    bands.insert(
+        "SZA".into(),
+        band(shape, |r, c, _| 30.0 + 0.001 * r as f32 + 0.002 * c as f32),
+    );
+    bands.insert(
+        "VZA".into(),
+        band(shape, |_, c, _| (c as f32 - 3200.0).abs() / 3200.0 * 70.0),
+    );
+    bands.insert(
+        "SAA".into(),
+        band(shape, |r, _, _| -150.0 + 0.01 * r as f32),
+    );
+    bands.insert(
+        "VAA".into(),
+        band(shape, |_, c, _| if c < 3200 { -100.0 } else { 80.0 }),
+    );
+    let lat = band(shape, |r, c, _| {
+        30.0 + 0.0034 * r as f32 - 0.0001 * c as f32
+    });
+    let lon = band(shape, |r, c, _| {
+        110.0 + 0.004 * c as f32 + 0.0002 * r as f32
+    });
     let mut water = BandBuf::<u8>::zeros(shape).unwrap();
     water
         .as_mut_slice()
@@ -68,7 +110,11 @@ fn granule(shape: (usize, usize)) -> Granule {
         },
         shape,
         bands,
-        geometry: Geometry::Swath(Swath { lat, lon, rows_per_scan: 32 }),
+        geometry: Geometry::Swath(Swath {
+            lat,
+            lon,
+            rows_per_scan: 32,
+        }),
         water: Some(water),
         saturation: BTreeMap::new(),
     }
@@ -77,16 +123,33 @@ fn granule(shape: (usize, usize)) -> Granule {
 fn files(dir: &Path, shape: (usize, usize)) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)?;
     let find = |prefix: &str| -> Option<PathBuf> {
-        std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix))
-        })
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix))
+            })
     };
     if let (Some(d), Some(g)) = (find("VNP02IMG"), find("VNP03IMG")) {
         return Ok((d, g));
     }
     let t = Instant::now();
-    let f = write(&granule(shape), dir, &L1bOptions { deflate: 4, ..L1bOptions::default() })?;
-    eprintln!("wrote {} and its partner in {:.1} s", f.data.display(), t.elapsed().as_secs_f64());
+    let f = write(
+        &granule(shape),
+        dir,
+        &L1bOptions {
+            deflate: 4,
+            ..L1bOptions::default()
+        },
+    )?;
+    eprintln!(
+        "wrote {} and its partner in {:.1} s",
+        f.data.display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok((f.data, f.geo))
 }
 
@@ -96,23 +159,46 @@ fn floor(data: &Path, geo: &Path) -> Result<usize> {
     let g = netcdf::open(geo)?;
     let mut bytes = 0;
     for b in ["I01", "I02", "I03", "I04", "I05"] {
-        let v: Vec<u16> = d.variable(&format!("observation_data/{b}")).context(b)?.get_values(..)?;
-        let q: Vec<u16> = d.variable(&format!("observation_data/{b}_quality_flags")).context(b)?.get_values(..)?;
+        let v: Vec<u16> = d
+            .variable(&format!("observation_data/{b}"))
+            .context(b)?
+            .get_values(..)?;
+        let q: Vec<u16> = d
+            .variable(&format!("observation_data/{b}_quality_flags"))
+            .context(b)?
+            .get_values(..)?;
         bytes += 2 * (v.len() + q.len());
     }
     for b in ["I04", "I05"] {
-        let l: Vec<f32> = d.variable(&format!("observation_data/{b}_brightness_temperature_lut")).context(b)?.get_values(..)?;
+        let l: Vec<f32> = d
+            .variable(&format!("observation_data/{b}_brightness_temperature_lut"))
+            .context(b)?
+            .get_values(..)?;
         bytes += 4 * l.len();
     }
     for v in ["latitude", "longitude"] {
-        let a: Vec<f32> = g.variable(&format!("geolocation_data/{v}")).context(v)?.get_values(..)?;
+        let a: Vec<f32> = g
+            .variable(&format!("geolocation_data/{v}"))
+            .context(v)?
+            .get_values(..)?;
         bytes += 4 * a.len();
     }
-    for v in ["solar_zenith", "sensor_zenith", "solar_azimuth", "sensor_azimuth"] {
-        let a: Vec<i16> = g.variable(&format!("geolocation_data/{v}")).context(v)?.get_values(..)?;
+    for v in [
+        "solar_zenith",
+        "sensor_zenith",
+        "solar_azimuth",
+        "sensor_azimuth",
+    ] {
+        let a: Vec<i16> = g
+            .variable(&format!("geolocation_data/{v}"))
+            .context(v)?
+            .get_values(..)?;
         bytes += 2 * a.len();
     }
-    let m: Vec<u8> = g.variable("geolocation_data/land_water_mask").context("lwm")?.get_values(..)?;
+    let m: Vec<u8> = g
+        .variable("geolocation_data/land_water_mask")
+        .context("lwm")?
+        .get_values(..)?;
     Ok(bytes + m.len())
 }
 
@@ -152,13 +238,25 @@ fn child(mode: &str, data: &Path, geo: &Path, runs: usize) -> Result<()> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if let (Ok(mode), Some(i)) = (std::env::var("STRAWFIRE_BENCH_MODE"), args.iter().position(|a| a == "--files")) {
-        let runs: usize = std::env::var("STRAWFIRE_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-        return child(&mode, Path::new(&args[i + 1]), Path::new(&args[i + 2]), runs);
+    if let (Ok(mode), Some(i)) = (
+        std::env::var("STRAWFIRE_BENCH_MODE"),
+        args.iter().position(|a| a == "--files"),
+    ) {
+        let runs: usize = std::env::var("STRAWFIRE_BENCH_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(3);
+        return child(
+            &mode,
+            Path::new(&args[i + 1]),
+            Path::new(&args[i + 2]),
+            runs,
+        );
     }
     let smoke = !args.iter().any(|a| a == "--bench");
     let shape = if smoke { (64, 640) } else { (6464, 6400) };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/l1b_{}x{}", shape.0, shape.1));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-data/l1b_{}x{}", shape.0, shape.1));
     let (data, geo) = files(&dir, shape)?;
     let size = std::fs::metadata(&data)?.len() + std::fs::metadata(&geo)?.len();
     // The parallel read must give the library's granule, bit for bit.
@@ -180,7 +278,10 @@ fn main() -> Result<()> {
     );
     println!("| read | median | best | peak RSS |\n|---|---|---|---|");
     for (mode, label) in [
-        ("floor", "libnetcdf, serial, the variables a scan needs (floor)"),
+        (
+            "floor",
+            "libnetcdf, serial, the variables a scan needs (floor)",
+        ),
         ("library", "product::open, decoded through libnetcdf"),
         ("parallel", "product::open, chunks inflated in parallel"),
     ] {
@@ -189,10 +290,22 @@ fn main() -> Result<()> {
             .env("STRAWFIRE_BENCH_MODE", mode)
             .env("STRAWFIRE_BENCH_RUNS", runs)
             .output()?;
-        anyhow::ensure!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout)?;
-        let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-        println!("| {label} | {:.2} s | {:.2} s | {:.0} MB |", v[0], v[1], v[2] / 1024.0);
+        let v: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        println!(
+            "| {label} | {:.2} s | {:.2} s | {:.0} MB |",
+            v[0],
+            v[1],
+            v[2] / 1024.0
+        );
     }
     Ok(())
 }

@@ -665,3 +665,43 @@ fn committed_fixtures_decode_as_the_generator_writes_them() {
     let c: u16 = v.get_value([3usize, 0]).unwrap();
     assert_eq!(c, 65533);
 }
+
+#[test]
+fn synth_writes_swath_granules_as_l1b_pairs_and_sdr_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    for (layout, extra) in [("l1b", vec![]), ("sdr", vec!["--granules", "2", "--gimgo"])] {
+        let out = dir.path().join(layout);
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_strawfire"))
+            .args(["synth", "--layout", layout, "-o", out.to_str().unwrap()])
+            .args(["--rows", "64", "--fire", "20,3000,2000,900", "--no-clouds"])
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let files: Vec<PathBuf> = String::from_utf8(run.stdout)
+            .unwrap()
+            .lines()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(files.len(), if layout == "l1b" { 2 } else { 6 });
+        let g = product::open(std::slice::from_ref(&files[0])).unwrap();
+        assert_eq!(g.shape, (64, 6400));
+        assert_eq!(g.files, files);
+        // The planted fire is hot in I4 where it was planted.
+        let bt4 = g.bands["I4"].view()[[20, 3000]];
+        let around = g.bands["I4"].view()[[20, 3010]];
+        assert!(bt4 > around + 5.0, "fire {bt4} K vs background {around} K");
+        if layout == "sdr" {
+            assert!(files[5]
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("GIMGO_"));
+        }
+    }
+}

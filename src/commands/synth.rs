@@ -10,21 +10,43 @@ use strawfire::raster::scene::parse_acq_time;
 use strawfire::raster::Compression;
 use strawfire::synth::{self, PlantedFire, SynthSpec};
 
+/// The file layout `strawfire synth` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Our map-grid GeoTIFF scene (bands I1 I2 I3 I4 I5 SZA [VZA SAA VAA]).
+    Geotiff,
+    /// A swath granule as a NASA L1B pair (V?P02IMG + V?P03IMG NetCDF-4) in the `-o` folder.
+    L1b,
+    /// A swath granule as a CSPP SDR set (SVI01–SVI05 + GITCO or GIMGO HDF5) in the `-o` folder.
+    Sdr,
+}
+
 /// Arguments of `strawfire synth`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scene to write (GeoTIFF, bands I1 I2 I3 I4 I5 SZA [VZA SAA VAA]).
-    #[arg(short = 'o', long = "output", value_name = "SCENE.tif")]
+    /// The scene to write (GeoTIFF, bands I1 I2 I3 I4 I5 SZA [VZA SAA VAA]); with `--layout l1b`
+    /// or `sdr`, the folder to write the product's files into.
+    #[arg(short = 'o', long = "output", value_name = "SCENE.tif|DIR")]
     output: PathBuf,
+    /// The layout: our GeoTIFF (a map grid), or a swath granule as a VIIRS product is published
+    /// (`l1b`, `sdr`: 6400 columns, whole 32-row scans; `--rows` defaults to 2 scans there).
+    #[arg(long, value_enum, default_value = "geotiff")]
+    layout: Layout,
+    /// SDR: granules aggregated in each file (the scans are shared equally among them).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    granules: usize,
+    /// SDR: write GIMGO (ellipsoid) geolocation instead of terrain-corrected GITCO.
+    #[arg(long)]
+    gimgo: bool,
     /// The truth CSV to write (default: beside the scene, SCENE.truth.csv).
     #[arg(long, value_name = "TRUTH.csv")]
     truth: Option<PathBuf>,
-    /// Rows of the scene (a VIIRS granule is 6464).
-    #[arg(long, default_value_t = 512)]
-    rows: usize,
-    /// Columns of the scene (a VIIRS granule is 6400).
-    #[arg(long, default_value_t = 512)]
-    cols: usize,
+    /// Rows of the scene (a VIIRS granule is 6464; default 512, or 64 for a swath layout).
+    #[arg(long)]
+    rows: Option<usize>,
+    /// Columns of the scene (a VIIRS granule is 6400; default 512, and 6400 for a swath layout).
+    #[arg(long)]
+    cols: Option<usize>,
     /// A June afternoon overpass, 13:18 Beijing time (the default).
     #[arg(long, conflicts_with_all = ["night", "time"])]
     day: bool,
@@ -132,6 +154,12 @@ fn acq_time(args: &Args) -> anyhow::Result<DateTime<Utc>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let swath = args.layout != Layout::Geotiff;
+    let (default_rows, default_cols) = if swath { (64, 6400) } else { (512, 512) };
+    let (rows, cols) = (
+        args.rows.unwrap_or(default_rows),
+        args.cols.unwrap_or(default_cols),
+    );
     let (lon, lat) = match &args.center {
         Some(c) => parse_center(c)?,
         None => synth::DEFAULT_CENTER,
@@ -149,7 +177,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         nadir_offset_km: args.nadir_offset_km,
         glint_bands: args.glint,
-        ..SynthSpec::day(args.rows, args.cols, args.seed)
+        ..SynthSpec::day(rows, cols, args.seed)
     };
     for f in &args.fire {
         spec.fires.push(parse_fire(f)?);
@@ -164,6 +192,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         spec.fires.extend(random);
+    }
+    if swath {
+        return run_swath(&args, spec);
     }
     let truth_path = args
         .truth
@@ -214,6 +245,60 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         generated.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// A swath granule written as an L1B pair or an SDR set into the `-o` folder, with its truth.
+fn run_swath(args: &Args, spec: SynthSpec) -> anyhow::Result<()> {
+    use strawfire::product::write::{viirs_l1b, viirs_sdr};
+    let started = std::time::Instant::now();
+    let heading_deg = if args.night {
+        synth::swath::DESCENDING_HEADING_DEG
+    } else {
+        synth::swath::ASCENDING_HEADING_DEG
+    };
+    let generated = synth::generate_swath(&synth::SwathSpec {
+        scene: spec,
+        heading_deg,
+    })?;
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("{}: cannot create the folder", args.output.display()))?;
+    let granule = &generated.granule;
+    let files: Vec<PathBuf> = match args.layout {
+        Layout::L1b => {
+            let f = viirs_l1b::write(granule, &args.output, &viirs_l1b::L1bOptions::default())?;
+            vec![f.data, f.geo]
+        }
+        _ => {
+            let opts = viirs_sdr::SdrOptions {
+                granules: args.granules,
+                terrain_corrected: !args.gimgo,
+                ..viirs_sdr::SdrOptions::default()
+            };
+            let f = viirs_sdr::write(granule, &args.output, &opts)?;
+            let mut v = f.bands.to_vec();
+            v.push(f.geo);
+            v
+        }
+    };
+    let truth_path = args
+        .truth
+        .clone()
+        .unwrap_or_else(|| synth::default_truth_path(&files[0]));
+    synth::write_truth_csv(&truth_path, &generated.truth)?;
+    eprintln!(
+        "strawfire synth: {} files in {} ({}×{}) and {} ({} fires) in {:.2} s",
+        files.len(),
+        args.output.display(),
+        granule.shape.0,
+        granule.shape.1,
+        truth_path.display(),
+        generated.truth.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for f in &files {
+        println!("{}", f.display());
+    }
     Ok(())
 }
 

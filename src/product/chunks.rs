@@ -16,8 +16,8 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use hdf5_metno as hdf5;
 use hdf5::filters::Filter;
+use hdf5_metno as hdf5;
 use rayon::prelude::*;
 
 use super::error::ProductError;
@@ -61,7 +61,9 @@ pub fn read_2d<T: bytemuck::Pod + Send + Sync + Default>(
         let Ok(dtype) = ds.dtype() else {
             return Ok(None);
         };
-        if dtype.size() != elem || dtype.byte_order() != hdf5::datatype::ByteOrder::LittleEndian && elem > 1 {
+        if dtype.size() != elem
+            || dtype.byte_order() != hdf5::datatype::ByteOrder::LittleEndian && elem > 1
+        {
             return Ok(None);
         }
         let Some(chunk) = ds.chunk() else {
@@ -108,7 +110,10 @@ pub fn read_2d<T: bytemuck::Pod + Send + Sync + Default>(
     let mut by_band: Vec<Vec<&Chunk>> = (0..bands).map(|_| Vec::with_capacity(per_band)).collect();
     for c in &chunks {
         if c.row % crow != 0 || c.col % ccol != 0 || c.row >= rows || c.col >= cols {
-            return Err(read_err(format!("chunk at ({}, {}) is off the chunk grid", c.row, c.col)));
+            return Err(read_err(format!(
+                "chunk at ({}, {}) is off the chunk grid",
+                c.row, c.col
+            )));
         }
         by_band[c.row / crow].push(c);
     }
@@ -134,7 +139,10 @@ pub fn read_2d<T: bytemuck::Pod + Send + Sync + Default>(
                     &inflated
                 };
                 if bytes.len() < chunk_bytes {
-                    return Err(read_err(format!("chunk at ({}, {}) is short", c.row, c.col)));
+                    return Err(read_err(format!(
+                        "chunk at ({}, {}) is short",
+                        c.row, c.col
+                    )));
                 }
                 let bytes: &[u8] = match shuffle {
                     Some(i) if !skipped(i) && elem > 1 => {
@@ -193,7 +201,12 @@ mod tests {
     }
 
     fn library<T: netcdf::NcTypeDescriptor + Copy>(path: &Path, var: &str) -> Vec<T> {
-        netcdf::open(path).unwrap().variable(var).unwrap().get_values(..).unwrap()
+        netcdf::open(path)
+            .unwrap()
+            .variable(var)
+            .unwrap()
+            .get_values(..)
+            .unwrap()
     }
 
     #[test]
@@ -204,9 +217,18 @@ mod tests {
             let p = dir.path().join(format!("f{k}.nc"));
             write(&p, (7, 10), Some(shuffle));
             let s = (30, 25);
-            assert_eq!(read_2d::<u16>(&p, "g/u", s).unwrap().unwrap(), library::<u16>(&p, "g/u"));
-            assert_eq!(read_2d::<i16>(&p, "g/s", s).unwrap().unwrap(), library::<i16>(&p, "g/s"));
-            assert_eq!(read_2d::<u8>(&p, "g/b", s).unwrap().unwrap(), library::<u8>(&p, "g/b"));
+            assert_eq!(
+                read_2d::<u16>(&p, "g/u", s).unwrap().unwrap(),
+                library::<u16>(&p, "g/u")
+            );
+            assert_eq!(
+                read_2d::<i16>(&p, "g/s", s).unwrap().unwrap(),
+                library::<i16>(&p, "g/s")
+            );
+            assert_eq!(
+                read_2d::<u8>(&p, "g/b", s).unwrap().unwrap(),
+                library::<u8>(&p, "g/b")
+            );
             let r = read_2d::<f32>(&p, "g/r", s).unwrap().unwrap();
             let want = library::<f32>(&p, "g/r");
             assert!(r.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
@@ -238,6 +260,9 @@ mod tests {
         }
         std::fs::write(&p, &bytes).unwrap();
         let err = read_2d::<u16>(&p, "g/u", (30, 25)).unwrap_err();
-        assert!(err.to_string().contains("g/u") && err.to_string().contains("inflate"), "{err}");
+        assert!(
+            err.to_string().contains("g/u") && err.to_string().contains("inflate"),
+            "{err}"
+        );
     }
 }

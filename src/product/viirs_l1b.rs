@@ -363,8 +363,8 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
     for (var_name, band) in BANDS {
         let var_path = format!("observation_data/{var_name}");
         let var = nc::variable(&df, data, &var_path)?;
-        let counts: Vec<u16> = read_array(&df, data, &var_path, shape, decode, false)?
-            .expect("required");
+        let counts: Vec<u16> =
+            read_array(&df, data, &var_path, shape, decode, false)?.expect("required");
         let qf_path = format!("observation_data/{var_name}_quality_flags");
         let qf: Option<Vec<u16>> = read_array(&df, data, &qf_path, shape, decode, true)?;
         let mut out = band_buf(shape)?;
@@ -415,7 +415,8 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
     for (var_name, band) in ANGLES {
         let var_path = format!("geolocation_data/{var_name}");
         let var = nc::variable(&gf, geo, &var_path)?;
-        let raw: Vec<i16> = read_array(&gf, geo, &var_path, shape, decode, false)?.expect("required");
+        let raw: Vec<i16> =
+            read_array(&gf, geo, &var_path, shape, decode, false)?.expect("required");
         let scale = nc::var_attr_f64(&var, geo, &var_path, "scale_factor")?.unwrap_or(1.0) as f32;
         let offset = nc::var_attr_f64(&var, geo, &var_path, "add_offset")?.unwrap_or(0.0) as f32;
         let fill =
@@ -486,7 +487,8 @@ fn read_latlon(
     for (name, limit) in [("latitude", 90.0f32), ("longitude", 180.0f32)] {
         let var_path = format!("geolocation_data/{name}");
         let var = nc::variable(gf, geo, &var_path)?;
-        let raw: Vec<f32> = read_array(gf, geo, &var_path, shape, decode, false)?.expect("required");
+        let raw: Vec<f32> =
+            read_array(gf, geo, &var_path, shape, decode, false)?.expect("required");
         let fill =
             nc::var_attr_f64(&var, geo, &var_path, "_FillValue")?.map_or(FLOAT_FILL, |v| v as f32);
         let mut b = band_buf(shape)?;
