@@ -1,6 +1,12 @@
 //! `POST /api/v1/scenes`: a scene file as the body (any raster GDAL reads, DESIGN.md layout).
 //! The body streams to a file under `<data_dir>/uploads/` while it is hashed, so a 1 GiB granule
 //! never sits in memory; the scan then runs like an inbox scene. `?name=` names it in records.
+//!
+//! Products whose meaning is in their names and partners come as `multipart/form-data`, one
+//! part per file with its file name, in one request: an L1B pair, an SDR set, an official fire
+//! product with its geolocation (VNP14IMG + VNP03IMG); or as a body with `?name=` for a single
+//! product file (AFIMG, a VNP14IMG alone). The parts stream into one folder per request, under
+//! their names, removed after the ingest; `limits.scene_bytes` bounds the parts together.
 
 use std::collections::HashMap;
 
@@ -38,11 +44,15 @@ pub async fn upload(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge { limit });
     }
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     let name = q
         .get("name")
         .cloned()
         .unwrap_or_else(|| "upload.tif".into());
-    if name.contains('/') || name.contains('\\') || name.starts_with('.') || name.len() > 200 {
+    if !plain_name(&name) {
         return Err(ApiError::field("name", "a plain file name"));
     }
     let dir = s.service.data_dir().join("uploads");
@@ -59,6 +69,36 @@ pub async fn upload(
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| io(&dir, e))?;
+    if multipart || is_product_name(&name) {
+        // Files that must keep their names (products are recognised by them) and lie together
+        // (a pair, a set, a fire product beside its geolocation): one folder per request.
+        let folder = dir.join(format!(".{}.d", unique()));
+        tokio::fs::create_dir_all(&folder)
+            .await
+            .map_err(|e| io(&folder, e))?;
+        let result = async {
+            let files = if multipart {
+                receive_parts(headers, body, &folder, limit).await?
+            } else {
+                let path = folder.join(&name);
+                receive(body, &path, limit).await.map_err(|e| match e {
+                    Received::Api(a) => a,
+                    Received::Io(e) => io(&path, e),
+                })?;
+                vec![path]
+            };
+            ingest_files(&s, &files).await
+        }
+        .await;
+        let _ = tokio::fs::remove_dir_all(&folder).await;
+        let done = result?;
+        let status = if done.report.already_ingested {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        return Ok((status, Json(done)));
+    }
     let tmp = dir.join(format!(".{}.part", unique()));
     let result = receive(body, &tmp, limit).await.map_err(|e| match e {
         Received::Api(a) => a,
@@ -113,6 +153,160 @@ enum Received {
 impl From<ApiError> for Received {
     fn from(e: ApiError) -> Received {
         Received::Api(e)
+    }
+}
+
+fn plain_name(name: &str) -> bool {
+    !(name.is_empty()
+        || name.contains('/')
+        || name.contains('\\')
+        || name.starts_with('.')
+        || name.len() > 200)
+}
+
+/// A name that only means something with its product's reader: an official fire product or a
+/// file of an L1B pair / SDR set.
+fn is_product_name(name: &str) -> bool {
+    let p = std::path::Path::new(name);
+    crate::product::viirs_af::identify(p).is_some()
+        || crate::service::granules::part_of(p).is_some()
+}
+
+fn bad(message: String) -> ApiError {
+    ApiError::BadBody {
+        status: StatusCode::BAD_REQUEST,
+        message,
+        details: Vec::new(),
+    }
+}
+
+/// Streams every file part of a multipart body into `folder` under its own (plain) file name;
+/// the parts together may not exceed `limit` bytes.
+async fn receive_parts(
+    headers: HeaderMap,
+    body: Body,
+    folder: &std::path::Path,
+    limit: usize,
+) -> Result<Vec<std::path::PathBuf>, ApiError> {
+    use axum::extract::FromRequest;
+    let mut req = axum::http::Request::new(body);
+    *req.headers_mut() = headers;
+    let mut mp = axum::extract::Multipart::from_request(req, &())
+        .await
+        .map_err(|e| bad(format!("not a multipart body: {e}")))?;
+    let mut files = Vec::new();
+    let mut total = 0usize;
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("broken multipart body: {e}")))?
+    {
+        let Some(name) = field.file_name().map(str::to_string) else {
+            continue;
+        };
+        if !plain_name(&name) {
+            return Err(ApiError::field(
+                "filename",
+                format!("`{name}` is not a plain file name"),
+            ));
+        }
+        let path = folder.join(&name);
+        if files.contains(&path) {
+            return Err(ApiError::field("filename", format!("`{name}` sent twice")));
+        }
+        let internal = |e: std::io::Error| ApiError::Internal(format!("{}: {e}", path.display()));
+        let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| bad(format!("cannot read part `{name}`: {e}")))?
+        {
+            total += chunk.len();
+            if total > limit {
+                return Err(ApiError::TooLarge { limit });
+            }
+            file.write_all(&chunk).await.map_err(internal)?;
+        }
+        file.flush().await.map_err(internal)?;
+        files.push(path);
+    }
+    if files.is_empty() {
+        return Err(bad(
+            "no file parts: send each file as a multipart part with a filename".into(),
+        ));
+    }
+    Ok(files)
+}
+
+/// Ingests the files of one request: one scene, one official fire product (with its
+/// geolocation), or the files of one L1B pair / SDR set.
+async fn ingest_files(
+    s: &AppState,
+    files: &[std::path::PathBuf],
+) -> Result<crate::service::Ingested, ApiError> {
+    use crate::product::viirs_af;
+    use crate::service::granules;
+    let fire: Vec<&std::path::PathBuf> = files
+        .iter()
+        .filter(|f| viirs_af::identify(f).is_some())
+        .collect();
+    let parts: Vec<&std::path::PathBuf> = files
+        .iter()
+        .filter(|f| granules::part_of(f).is_some())
+        .collect();
+    let others: Vec<&std::path::PathBuf> = files
+        .iter()
+        .filter(|f| viirs_af::identify(f).is_none() && granules::part_of(f).is_none())
+        .collect();
+    let shown = |f: &std::path::Path| {
+        f.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let folder = files[0].parent().unwrap_or(std::path::Path::new("."));
+    let unprocessable = |e: crate::service::ServiceError| match e {
+        e @ (crate::service::ServiceError::Scan { .. } | crate::service::ServiceError::Feed(_)) => {
+            ApiError::BadBody {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                // The client knows its files by their names, not by our upload folder.
+                message: crate::service::inbox::chain(&e)
+                    .replace(&format!("{}/", folder.display()), "")
+                    .replace(&folder.display().to_string(), "the request"),
+                details: Vec::new(),
+            }
+        }
+        other => other.into(),
+    };
+    match (fire.as_slice(), parts.as_slice(), others.as_slice()) {
+        // A fire product, maybe with the geolocation it names.
+        ([product], geo, []) if geo.len() <= 1 => s
+            .service
+            .ingest_fire_product(product, product, "upload")
+            .await
+            .map_err(unprocessable),
+        ([], parts, []) => {
+            let parts: Vec<std::path::PathBuf> = parts.iter().map(|p| p.to_path_buf()).collect();
+            s.service
+                .ingest_granule(&parts, "upload")
+                .await
+                .map_err(unprocessable)
+        }
+        ([], [], [scene]) => {
+            let p = scene.to_path_buf();
+            let sha = tokio::task::spawn_blocking(move || crate::service::sha256_file(&p))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
+            s.service
+                .ingest_scene_hashed(scene, &shown(scene), sha, "upload")
+                .await
+                .map_err(unprocessable)
+        }
+        _ => Err(bad(format!(
+            "one request holds one scene, one fire product (with its geolocation), or the files of \
+             one L1B pair or SDR set; got {}",
+            files.iter().map(|f| shown(f)).collect::<Vec<_>>().join(", ")
+        ))),
     }
 }
 
