@@ -153,3 +153,26 @@ fn compare_names_an_unreadable_input() {
         "{err}"
     );
 }
+
+#[test]
+fn compare_scans_an_l1b_pair_given_by_one_of_its_files() {
+    use strawfire::product::write::viirs_l1b::{self as l1b_write, L1bOptions};
+    use strawfire::synth::{generate_swath, SwathSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = SwathSpec::night(1, 5);
+    spec.scene.fires = random_fires_for(&spec.scene, 10);
+    let swath = generate_swath(&spec).unwrap();
+    let files = l1b_write::write(&swath.granule, dir.path(), &L1bOptions::default()).unwrap();
+    // The same granule on both sides (by its data file and by its geolocation file): all match.
+    let (ok, out, err) = strawfire(&["compare", s(&files.data), s(&files.geo), "--format", "json"]);
+    assert!(ok, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let n = j["ours_total"].as_u64().unwrap();
+    assert!(n > 0, "{out}");
+    assert_eq!(j["matched_by"], "pixel");
+    assert_eq!(j["all"]["matched"], n);
+    assert_eq!(
+        (j["all"]["missed"].as_u64(), j["all"]["extra"].as_u64()),
+        (Some(0), Some(0))
+    );
+}

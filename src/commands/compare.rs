@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use strawfire::compare::{compare, map_svg, report_text};
 use strawfire::hotspot::{read_hotspots, Hotspot};
-use strawfire::scan::{scan_scene, ModelChoice};
+use strawfire::scan::{scan_granule, scan_scene, ModelChoice};
 
 use super::output::AtomicOutput;
 
@@ -22,7 +22,8 @@ pub enum Format {
 /// Arguments of `strawfire compare`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Our detections: a FIRMS CSV/GeoJSON from `strawfire scan`, or a scene to scan now.
+    /// Our detections: a FIRMS CSV/GeoJSON from `strawfire scan`, or a scene to scan now (a
+    /// GeoTIFF, or one file of an L1B pair / SDR set with the rest beside it).
     ours: PathBuf,
     /// The official product of the same granule (VNP14IMG…nc, AFIMG_….txt|nc) or any FIRMS
     /// hotspot file.
@@ -55,6 +56,13 @@ fn hotspots_of(path: &Path) -> anyhow::Result<Vec<Hotspot>> {
             eprintln!("warning: {w}");
         }
         Ok(feed.rows.into_iter().map(|r| r.hotspot).collect())
+    } else if strawfire::service::granules::part_of(path).is_some() {
+        // One file of an L1B pair or SDR set: the granule it makes with its partners beside it.
+        let granule = strawfire::product::open(&[path.to_path_buf()])
+            .with_context(|| format!("opening {}", path.display()))?;
+        let scan = scan_granule(&granule, ModelChoice::FromScene, &|_| {})
+            .with_context(|| format!("scanning {}", path.display()))?;
+        Ok(scan.hotspots)
     } else {
         let scan = scan_scene(path, ModelChoice::FromScene, &|_| {})
             .with_context(|| format!("scanning {}", path.display()))?;
