@@ -1,7 +1,9 @@
 //! Service benchmark: sustained ingest through fuse + store (hotspots per second), directly on
-//! the store and through `POST /api/v1/hotspots`, and API latency (p50/p99) under concurrent
-//! load from a loopback client. Deterministic inputs (seeded). Run with
-//! `cargo bench --bench service`; `-- --quick` for a short run.
+//! the store and through `POST /api/v1/hotspots`, API latency (p50/p99) under concurrent load
+//! from loopback clients, and a bounded load run at 50 clients (county-scoped GETs and POSTs:
+//! p50, p99, errors, RSS; issue 15). Deterministic inputs (seeded). Run with
+//! `cargo bench --bench service`; `-- --quick` for a short run; `-- --load` for the ingest that
+//! fills the store and the 50-client run only.
 //!
 //! The locate step is a grid placer here, so the figures cover dedupe + fuse + SQLite; the
 //! R-tree matcher is measured by `benches/locate.rs`.
@@ -76,6 +78,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = !args.iter().any(|a| a == "--bench");
     let quick = smoke || args.iter().any(|a| a == "--quick");
+    let load_only = args.iter().any(|a| a == "--load");
     let (batches, per_batch) = if smoke {
         (4, 200)
     } else if quick {
@@ -92,12 +95,19 @@ fn main() {
 
     // 1. Store + fuse directly, one transaction per batch; 10 % of each batch repeats the
     //    previous batch (overlapping polls).
+    if !load_only {
+        direct_ingest(&dir, &mut rng, batches, per_batch);
+    }
+    service_runs(&dir, &mut rng, batches, per_batch, smoke, quick, load_only);
+}
+
+fn direct_ingest(dir: &tempfile::TempDir, rng: &mut ChaCha8Rng, batches: usize, per_batch: usize) {
     let store = SqliteStore::open(&dir.path().join("direct.sqlite")).unwrap();
     let mut prev: Vec<Hotspot> = Vec::new();
     let mut total = 0usize;
     let t = Instant::now();
     for b in 0..batches {
-        let mut hs = hotspots(&mut rng, per_batch - prev.len().min(per_batch / 10));
+        let mut hs = hotspots(rng, per_batch - prev.len().min(per_batch / 10));
         hs.extend(prev.iter().take(per_batch / 10).cloned());
         let batch = IngestBatch {
             origin: Origin::Feed {
@@ -122,7 +132,22 @@ fn main() {
         counts.hotspots,
         counts.events
     );
+}
 
+/// A county-scoped token of the bench, for county `code` of the grid placer.
+fn county_token(code: i64) -> String {
+    format!("bench-county-{code}-token")
+}
+
+fn service_runs(
+    dir: &tempfile::TempDir,
+    rng: &mut ChaCha8Rng,
+    batches: usize,
+    per_batch: usize,
+    smoke: bool,
+    quick: bool,
+    load_only: bool,
+) {
     // 2. The same through HTTP: FIRMS CSV bodies to POST /api/v1/hotspots.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -137,13 +162,21 @@ fn main() {
             role: "admin".into(),
             name: None,
         });
+        // One token per county of the grid placer (0.1° of longitude each).
+        for code in 410_500..410_540 {
+            cfg.tokens.push(TokenConfig {
+                token: county_token(code),
+                role: format!("county:{code}"),
+                name: None,
+            });
+        }
         let running = strawfire::service::start(cfg, Arc::new(Grid)).await.unwrap();
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::new();
         let bodies: Vec<Vec<u8>> = (0..batches)
             .map(|_| {
                 let mut out = Vec::new();
-                write_csv(&mut out, &hotspots(&mut rng, per_batch)).unwrap();
+                write_csv(&mut out, &hotspots(rng, per_batch)).unwrap();
                 out
             })
             .collect();
@@ -167,61 +200,199 @@ fn main() {
             n as f64 / el.as_secs_f64()
         );
 
-        // 3. Latency under concurrent load: 16 clients, mixed queries over 0.1° boxes (a map
-        //    view of a township or two).
-        let clients = if smoke { 4 } else { 16 };
-        let per_client = if smoke {
-            10
-        } else if quick {
-            50
-        } else {
-            250
-        };
-        let t = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..clients {
-            let (client, base) = (client.clone(), base.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut rng = ChaCha8Rng::seed_from_u64(100 + c as u64);
-                let mut lat = Vec::with_capacity(per_client);
-                let mut features = 0usize;
-                for i in 0..per_client {
-                    let (w, s) = (rng.gen_range(113.0..116.9), rng.gen_range(32.0..35.9));
-                    let path = if i % 2 == 0 { "events" } else { "hotspots" };
-                    let url = format!(
-                        "{base}/api/v1/{path}?bbox={w:.3},{s:.3},{:.3},{:.3}&from=2024-06-08",
-                        w + 0.1,
-                        s + 0.1
-                    );
-                    let t0 = Instant::now();
-                    let r = client.get(url).bearer_auth(ADMIN).send().await.unwrap();
-                    assert_eq!(r.status(), 200);
-                    let body = r.bytes().await.unwrap();
-                    lat.push(t0.elapsed());
-                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                    features += v["features"].as_array().unwrap().len();
-                }
-                (lat, features)
-            }));
+        if !load_only {
+            latency_16(&client, &base, batches * per_batch, smoke, quick).await;
         }
-        let mut all = Vec::new();
-        let mut features = 0;
-        for t in tasks {
-            let (lat, f) = t.await.unwrap();
-            all.extend(lat);
-            features += f;
-        }
-        let el = t.elapsed();
-        all.sort();
-        println!(
+        load_50(&client, &base, smoke, quick).await;
+        running.shutdown().await;
+    });
+}
+
+/// 3. Latency under concurrent load: 16 clients, mixed queries over 0.1° boxes (a map view of
+///    a township or two).
+async fn latency_16(client: &reqwest::Client, base: &str, stored: usize, smoke: bool, quick: bool) {
+    let clients = if smoke { 4 } else { 16 };
+    let per_client = if smoke {
+        10
+    } else if quick {
+        50
+    } else {
+        250
+    };
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, base) = (client.clone(), base.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = ChaCha8Rng::seed_from_u64(100 + c as u64);
+            let mut lat = Vec::with_capacity(per_client);
+            let mut features = 0usize;
+            for i in 0..per_client {
+                let (w, s) = (rng.gen_range(113.0..116.9), rng.gen_range(32.0..35.9));
+                let path = if i % 2 == 0 { "events" } else { "hotspots" };
+                let url = format!(
+                    "{base}/api/v1/{path}?bbox={w:.3},{s:.3},{:.3},{:.3}&from=2024-06-08",
+                    w + 0.1,
+                    s + 0.1
+                );
+                let t0 = Instant::now();
+                let r = client.get(url).bearer_auth(ADMIN).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                let body = r.bytes().await.unwrap();
+                lat.push(t0.elapsed());
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                features += v["features"].as_array().unwrap().len();
+            }
+            (lat, features)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut features = 0;
+    for t in tasks {
+        let (lat, f) = t.await.unwrap();
+        all.extend(lat);
+        features += f;
+    }
+    let el = t.elapsed();
+    all.sort();
+    println!(
             "API latency, {clients} concurrent loopback clients, {} GETs (events/hotspots, 0.1° bbox, {:.0} features per answer, {} hotspots stored): p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s",
             all.len(),
             features as f64 / all.len() as f64,
-            batches * per_batch,
+            stored,
             percentile(&all, 0.5).as_secs_f64() * 1e3,
             percentile(&all, 0.99).as_secs_f64() * 1e3,
             all.len() as f64 / el.as_secs_f64()
         );
-        running.shutdown().await;
-    });
+}
+
+/// `VmRSS` and `VmHWM` (peak) of this process, MiB: the server and the load clients share it,
+/// the clients' part is small (their answers are dropped as they are read).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// What one request of the load run was.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Get,
+    Post,
+}
+
+/// 4. The bounded load run of issue 15: 50 concurrent loopback clients, each a county command
+///    centre with its own county token: 4 of 5 requests are scoped GETs (events or hotspots of a
+///    0.1° box inside its county, alternately), 1 of 5 a POST of a 5-row FIRMS CSV (new fires,
+///    admin token). Bounded by a request count per client and a wall-clock cap; every
+///    non-2xx answer or transport error is counted, not fatal.
+async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool) {
+    const CLIENTS: usize = 50;
+    let per_client = if smoke {
+        4
+    } else if quick {
+        40
+    } else {
+        200
+    };
+    let cap = Duration::from_secs(if smoke { 20 } else { 120 });
+    let (rss0, _) = rss_mib();
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, base) = (client.clone(), base.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = ChaCha8Rng::seed_from_u64(5000 + c as u64);
+            let county = 410_500 + (c % 40) as i64;
+            let token = county_token(county);
+            let west = 113.0 + (county - 410_500) as f64 * 0.1;
+            let mut out: Vec<(Kind, Duration, bool)> = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                if t.elapsed() > cap {
+                    break;
+                }
+                let t0 = Instant::now();
+                let (kind, ok) = if i % 5 == 4 {
+                    let mut body = Vec::new();
+                    let mut hs = hotspots(&mut rng, 5);
+                    // Today's fires: new rows, not duplicates of the store.
+                    let now = chrono::Utc::now();
+                    for h in &mut hs {
+                        h.acq_time = now - chrono::Duration::minutes(rng.gen_range(5..120));
+                    }
+                    write_csv(&mut body, &hs).unwrap();
+                    let r = client
+                        .post(format!("{base}/api/v1/hotspots"))
+                        .bearer_auth(ADMIN)
+                        .header("content-type", "text/csv")
+                        .body(body)
+                        .send()
+                        .await;
+                    let ok = match r {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    (Kind::Post, ok)
+                } else {
+                    let s = rng.gen_range(32.0..35.9);
+                    let w = west + rng.gen_range(0.0..0.05);
+                    let path = if i % 2 == 0 { "events" } else { "hotspots" };
+                    let url = format!(
+                        "{base}/api/v1/{path}?bbox={w:.3},{s:.3},{:.3},{:.3}&from=2024-06-08",
+                        w + 0.05,
+                        s + 0.1
+                    );
+                    let r = client.get(url).bearer_auth(&token).send().await;
+                    let ok = match r {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    (Kind::Get, ok)
+                };
+                out.push((kind, t0.elapsed(), ok));
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let el = t.elapsed();
+    let (rss, hwm) = rss_mib();
+    println!(
+        "Load run, {CLIENTS} concurrent loopback clients (county tokens), {} requests in {:.1} s = {:.0} requests/s{}:",
+        all.len(),
+        el.as_secs_f64(),
+        all.len() as f64 / el.as_secs_f64(),
+        if el > cap { " (stopped by the time cap)" } else { "" }
+    );
+    for (kind, name) in [
+        (Kind::Get, "scoped GET (events/hotspots, 0.05° × 0.1° box)"),
+        (Kind::Post, "POST /hotspots (5 new rows)"),
+    ] {
+        let mut lat: Vec<Duration> = all.iter().filter(|r| r.0 == kind).map(|r| r.1).collect();
+        let errors = all.iter().filter(|r| r.0 == kind && !r.2).count();
+        lat.sort();
+        if lat.is_empty() {
+            continue;
+        }
+        println!(
+            "  {name}: {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {errors} errors",
+            lat.len(),
+            percentile(&lat, 0.5).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            lat.last().unwrap().as_secs_f64() * 1e3,
+        );
+    }
+    println!(
+        "  process RSS (server + clients): {rss0:.0} MiB before, {rss:.0} MiB after, peak {hwm:.0} MiB"
+    );
 }
