@@ -4,13 +4,17 @@
 //! an acknowledged write survives `kill -9` (and power loss). One writer connection behind a
 //! `std::sync::Mutex` (SQLite allows one writer at a time anyway; a std mutex is right because it
 //! is only held on blocking threads, never across an `.await`); readers take their own
-//! connections from a small pool and, in WAL mode, never wait for the writer.
+//! connections from a bounded pool and, in WAL mode, never wait for the writer. A reader that
+//! finds every connection busy waits for one (a `Condvar`) instead of opening another: opening
+//! a connection (file, WAL index, pragmas, the schema parsed again at its first statement)
+//! costs more than most reads, and at 50 concurrent requests on two cores the reads that ran at
+//! once only took turns on the CPU anyway (benches/service.rs, BENCHMARKS.md).
 //!
 //! Links the system libsqlite3, not rusqlite's `bundled` copy: two SQLite copies in one process
 //! (GDAL links the system one) corrupt each other's state.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::types::Value;
@@ -30,14 +34,21 @@ use crate::hotspot::{Confidence, DayNight, Hotspot};
 /// 2 × 5 km); bounds the candidate search.
 const MAX_EVENT_FOOTPRINT_M: f64 = 5_000.0;
 
-/// Reader connections kept open.
+/// Reader connections at most: reads beyond it wait for a connection.
 const READER_POOL: usize = 8;
+
+/// The reader connections: idle ones, and how many exist (idle or lent out).
+struct ReaderPool {
+    idle: Vec<Connection>,
+    open: usize,
+}
 
 /// The SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
     pub(super) writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<ReaderPool>,
+    reader_free: Condvar,
 }
 
 impl SqliteStore {
@@ -48,7 +59,11 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(ReaderPool {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            reader_free: Condvar::new(),
         })
     }
 
@@ -76,28 +91,69 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = open_conn(&self.path)?;
-                // 8 MiB of page cache per reader (the writer keeps 64 MiB): a reader serves one
-                // page of a list at a time, and twenty streamed lists at once must not each grow
-                // a cache the size of the writer's.
-                c.pragma_update(None, "cache_size", -8_192)
-                    .map_err(|source| StoreError::Open {
-                        path: self.path.clone(),
-                        source,
-                    })?;
-                c
+        let conn = {
+            let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if let Some(c) = pool.idle.pop() {
+                    break Some(c);
+                }
+                if pool.open < READER_POOL {
+                    pool.open += 1;
+                    break None;
+                }
+                pool = self
+                    .reader_free
+                    .wait(pool)
+                    .unwrap_or_else(|e| e.into_inner());
             }
         };
-        let out = f(&conn);
-        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < READER_POOL {
-            pool.push(conn);
+        let conn = match conn {
+            Some(c) => c,
+            // Opened outside the lock; a failure gives the slot back.
+            None => open_reader(&self.path).inspect_err(|_| {
+                self.readers.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;
+                self.reader_free.notify_one();
+            })?,
+        };
+        // Back to the pool however `f` ends (a panic included), so the pool never shrinks.
+        let lent = Lent {
+            store: self,
+            conn: Some(conn),
+        };
+        f(lent.conn.as_ref().expect("lent until dropped"))
+    }
+}
+
+/// A reader connection: 8 MiB of page cache (the writer keeps 64 MiB): a reader serves one page
+/// of a list at a time, and twenty streamed lists at once must not each grow a cache the size of
+/// the writer's.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let c = open_conn(path)?;
+    c.pragma_update(None, "cache_size", -8_192)
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(c)
+}
+
+/// A reader connection lent out by [`SqliteStore::read`]; returned to the pool on drop.
+struct Lent<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.store
+                .readers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .idle
+                .push(c);
+            self.store.reader_free.notify_one();
         }
-        out
     }
 }
 
