@@ -268,7 +268,9 @@ fn main() -> Result<()> {
             anyhow::ensure!(bits(v) == bits(&b.bands[k]), "{k} differs between decoders");
         }
     }
-    let runs = if smoke { "1" } else { "5" };
+    let runs = std::env::var("STRAWFIRE_BENCH_RUNS")
+        .unwrap_or_else(|_| if smoke { "1" } else { "5" }.into());
+    let runs = runs.as_str();
     println!(
         "granule {} × {}, {:.0} MB on disk (deflate 4 + shuffle, 32-line chunks), {} threads, median of {runs} runs",
         shape.0,

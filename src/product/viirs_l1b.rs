@@ -309,10 +309,11 @@ fn read_array<T: netcdf::NcTypeDescriptor + bytemuck::Pod + Send + Sync + Defaul
     nc::read_2d(&var, path, var_path, shape).map(Some)
 }
 
-/// Reads an L1B pair: `data` is the `V?02IMG` file, `geo` its `V?03IMG` geolocation; chunks are
-/// inflated in parallel ([`Decode::ParallelChunks`]).
+/// Reads an L1B pair: `data` is the `V?02IMG` file, `geo` its `V?03IMG` geolocation, through
+/// libnetcdf ([`Decode::Library`]): measured faster than the parallel chunk reader as it stands
+/// (BENCHMARKS.md "Product reading").
 pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
-    read_with(data, geo, Decode::ParallelChunks)
+    read_with(data, geo, Decode::Library)
 }
 
 /// [`read`] with the choice of decoder (the benchmark compares them).
