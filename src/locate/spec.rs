@@ -257,12 +257,12 @@ mod tests {
     #[test]
     fn parses_the_issue_example() {
         let s = LayerSpec::parse(
-            "../shared/data/admin/garybikini_county_shp/henan_410000.shp:level=county:code=adcode:name=name:crs=gcj02",
+            "tests/fixtures/admin/garybikini_county_shp/henan_410000.shp:level=county:code=adcode:name=name:crs=gcj02",
         )
         .unwrap();
         assert_eq!(
             s.path,
-            PathBuf::from("../shared/data/admin/garybikini_county_shp/henan_410000.shp")
+            PathBuf::from("tests/fixtures/admin/garybikini_county_shp/henan_410000.shp")
         );
         assert_eq!(s.level, Some(Level::County));
         assert_eq!(s.name_field.as_deref(), Some("name"));

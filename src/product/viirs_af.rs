@@ -7,7 +7,7 @@
 //! [`Feed`] the FIRMS reader does (header, rows with their FIRMS text, row warnings).
 //!
 //! Where the fields come from (sources cited per product):
-//! - **VNP14IMG** (all arrays at the root, HDF5 phony dimensions; `../shared/FORMATS.md` §3, NASA
+//! - **VNP14IMG** (all arrays at the root, HDF5 phony dimensions; the team's product-format notes (FORMATS.md) §3, NASA
 //!   VIIRS 375 m & 750 m Active Fire Products User's Guide v1.4 §2.2): `FP_latitude`,
 //!   `FP_longitude`, `FP_T4` → `bright_ti4`, `FP_T5` → `bright_ti5`, `FP_power` → `frp`,
 //!   `FP_day` (1 day, 0 night) → `daynight`, `FP_line`/`FP_sample` → `row`/`col`, and `scan`/

@@ -5,7 +5,7 @@
 //! with some removed and some added, so the expected counts are known exactly).
 //!
 //! Layout sources, per item:
-//! - VNP14IMG: `../shared/FORMATS.md` §3 (variable names and types from the NASA 375 m
+//! - VNP14IMG: the team's product-format notes (FORMATS.md) §3 (variable names and types from the NASA 375 m
 //!   Active Fire User's Guide v1.4 §2.2 as audited there); all arrays at the root on HDF5
 //!   "phony" dimensions (`phony_dim_N`, the names netCDF gives dimensions without scales);
 //!   fire-mask classes 0–9 (GEOS-ESM QFED `src/qfed/fire_products.py`); `FP_confidence` the
