@@ -102,3 +102,29 @@ impl Granule {
         self.bands.get(name).map(BandBuf::view)
     }
 }
+
+/// Converts a band's raw counts (with its per-pixel quality flags, when the product has them) to
+/// physical values in parallel: the one loop every reader's calibration runs, `convert(count,
+/// flags)` being the product's rule (flags 0 when there are none).
+pub(crate) fn map_counts<Q>(
+    counts: &[u16],
+    qf: Option<&[Q]>,
+    out: &mut [f32],
+    convert: impl Fn(u16, Q) -> f32 + Sync,
+) where
+    Q: Copy + Default + Sync,
+{
+    use rayon::prelude::*;
+    match qf {
+        Some(qf) => out
+            .par_iter_mut()
+            .zip(counts.par_iter().zip(qf.par_iter()))
+            .with_min_len(1 << 14)
+            .for_each(|(o, (&c, &q))| *o = convert(c, q)),
+        None => out
+            .par_iter_mut()
+            .zip(counts.par_iter())
+            .with_min_len(1 << 14)
+            .for_each(|(o, &c)| *o = convert(c, Q::default())),
+    }
+}

@@ -129,18 +129,7 @@ pub fn reflectance_from_counts(
             c as f32 * scale + offset
         }
     };
-    match qf {
-        Some(qf) => out
-            .par_iter_mut()
-            .zip(counts.par_iter().zip(qf.par_iter()))
-            .with_min_len(1 << 14)
-            .for_each(|(o, (&c, &q))| *o = convert(c, q)),
-        None => out
-            .par_iter_mut()
-            .zip(counts.par_iter())
-            .with_min_len(1 << 14)
-            .for_each(|(o, &c)| *o = convert(c, 0)),
-    }
+    super::map_counts(counts, qf, out, convert);
 }
 
 /// A brightness-temperature LUT with its valid range: `lut[count]` is the BT of a raw count.
@@ -188,18 +177,7 @@ pub fn bt_from_counts(counts: &[u16], qf: Option<&[u16]>, lut: &BtLut, out: &mut
             lut.kelvin.get(c as usize).copied().unwrap_or(f32::NAN)
         }
     };
-    match qf {
-        Some(qf) => out
-            .par_iter_mut()
-            .zip(counts.par_iter().zip(qf.par_iter()))
-            .with_min_len(1 << 14)
-            .for_each(|(o, (&c, &q))| *o = convert(c, q)),
-        None => out
-            .par_iter_mut()
-            .zip(counts.par_iter())
-            .with_min_len(1 << 14)
-            .for_each(|(o, &c)| *o = convert(c, 0)),
-    }
+    super::map_counts(counts, qf, out, convert);
 }
 
 fn band_buf(shape: (usize, usize)) -> Result<BandBuf, ProductError> {

@@ -287,18 +287,7 @@ pub fn calibrate(counts: &[u16], qf: Option<&[u8]>, scale: f32, offset: f32, out
             c as f32 * scale + offset
         }
     };
-    match qf {
-        Some(qf) => out
-            .par_iter_mut()
-            .zip(counts.par_iter().zip(qf.par_iter()))
-            .with_min_len(1 << 14)
-            .for_each(|(o, (&c, &q))| *o = convert(c, q)),
-        None => out
-            .par_iter_mut()
-            .zip(counts.par_iter())
-            .with_min_len(1 << 14)
-            .for_each(|(o, &c)| *o = convert(c, 0)),
-    }
+    super::map_counts(counts, qf, out, convert);
 }
 
 /// Reads an SDR set: the five band files (I1..I5 order) and one geolocation file.
