@@ -3,14 +3,12 @@
 
 use std::collections::HashMap;
 
-use std::io::Write;
-
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Caller;
-use super::paged::{self, PageWriter};
+use super::paged;
 use super::params::filters;
 use super::{ApiError, AppState};
 use crate::store::{EventQuery, Keyset, StoredEvent};
@@ -37,29 +35,18 @@ pub async fn list(
         after,
     };
     let store = s.service.store_handle();
-    paged::streamed("application/geo+json", move |sink| {
-        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
-        let mut page = PageWriter::new(limit);
-        let mut failed = None;
-        store.events_each(&query, &mut |e| {
-            let id = e.event.id.unwrap_or_default();
-            if !page.take(e.event.first_seen.timestamp(), id) {
-                return false;
-            }
-            let wrote = sink
-                .write_all(page.comma())
-                .and_then(|()| sink.json(&feature(&e)));
-            failed = wrote.err();
-            failed.is_none()
-        })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        sink.write_all(br#"],"next":"#)?;
-        sink.json(&page.next("events"))?;
-        sink.write_all(b"}")?;
-        Ok(())
-    })
+    paged::stream_features(
+        "events",
+        limit,
+        move |f| store.events_each(&query, f),
+        |r| {
+            (
+                r.event.first_seen.timestamp(),
+                r.event.id.unwrap_or_default(),
+            )
+        },
+        feature,
+    )
     .await
 }
 

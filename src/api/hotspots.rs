@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use std::io::Write;
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Caller;
 use super::error::body_rejection;
-use super::paged::{self, PageWriter};
+use super::paged;
 use super::params::filters;
 use super::{ApiError, AppState};
 use crate::service::Service;
@@ -43,28 +42,13 @@ pub async fn list(
         after,
     };
     let store = s.service.store_handle();
-    paged::streamed("application/geo+json", move |sink| {
-        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
-        let mut page = PageWriter::new(limit);
-        let mut failed = None;
-        store.hotspots_each(&query, &mut |h| {
-            if !page.take(h.hotspot.acq_time.timestamp(), h.id) {
-                return false;
-            }
-            let wrote = sink
-                .write_all(page.comma())
-                .and_then(|()| sink.json(&feature(&h)));
-            failed = wrote.err();
-            failed.is_none()
-        })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        sink.write_all(br#"],"next":"#)?;
-        sink.json(&page.next("hotspots"))?;
-        sink.write_all(b"}")?;
-        Ok(())
-    })
+    paged::stream_features(
+        "hotspots",
+        limit,
+        move |f| store.hotspots_each(&query, f),
+        |r| (r.hotspot.acq_time.timestamp(), r.id),
+        feature,
+    )
     .await
 }
 

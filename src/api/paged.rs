@@ -223,6 +223,47 @@ pub async fn streamed(
         .into_response())
 }
 
+/// One page of a list streamed as a GeoJSON FeatureCollection with its `next` cursor: `each`
+/// walks the store's rows in the list's order (asked for `limit + 1`), `key` gives a row's
+/// (time, id) for the cursor, `feature` its GeoJSON. The one loop of hotspots, events and tasks.
+pub async fn stream_features<R, F>(
+    kind: &'static str,
+    limit: usize,
+    each: impl FnOnce(&mut dyn FnMut(R) -> bool) -> Result<(), crate::store::StoreError>
+        + Send
+        + 'static,
+    key: impl Fn(&R) -> (i64, i64) + Send + 'static,
+    feature: impl Fn(&R) -> F + Send + 'static,
+) -> Result<Response, ApiError>
+where
+    F: serde::Serialize,
+{
+    streamed("application/geo+json", move |sink| {
+        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+        let mut page = PageWriter::new(limit);
+        let mut failed = None;
+        each(&mut |row| {
+            let (at, id) = key(&row);
+            if !page.take(at, id) {
+                return false;
+            }
+            let wrote = sink
+                .write_all(page.comma())
+                .and_then(|()| sink.json(&feature(&row)));
+            failed = wrote.err();
+            failed.is_none()
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        sink.write_all(br#"],"next":"#)?;
+        sink.json(&page.next(kind))?;
+        sink.write_all(b"}")?;
+        Ok(())
+    })
+    .await
+}
+
 /// A page being written: rows are counted, the row after the last one asked for only tells that
 /// there is a next page (the store is asked for `limit + 1`).
 pub struct PageWriter {

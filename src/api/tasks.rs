@@ -9,7 +9,6 @@
 //! the state and the action.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
@@ -21,7 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::actor::Who;
 use super::auth::Role;
-use super::paged::{self, PageWriter};
+use super::paged;
 use super::{ApiError, AppState};
 use crate::dispatch::{TaskState, Verdict};
 use crate::service::tasks::{TaskFailure, VerdictForm};
@@ -188,28 +187,13 @@ pub async fn list(
     let now = s.service.clock().now();
     let store = s.service.store_handle();
     // Newest first, one page, streamed (`paged.rs`).
-    paged::streamed("application/geo+json", move |sink| {
-        sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
-        let mut page = PageWriter::new(limit);
-        let mut failed = None;
-        store.tasks_each(&query, &mut |t| {
-            if !page.take(0, t.id) {
-                return false;
-            }
-            let wrote = sink
-                .write_all(page.comma())
-                .and_then(|()| sink.json(&feature(&t, now)));
-            failed = wrote.err();
-            failed.is_none()
-        })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        sink.write_all(br#"],"next":"#)?;
-        sink.json(&page.next("tasks"))?;
-        sink.write_all(b"}")?;
-        Ok(())
-    })
+    paged::stream_features(
+        "tasks",
+        limit,
+        move |f| store.tasks_each(&query, f),
+        |r| (0, r.id),
+        move |r| feature(r, now),
+    )
     .await
 }
 
