@@ -238,3 +238,51 @@ fn township_table_ranks_townships_with_their_county_as_parent() {
         ]
     );
 }
+
+/// A burning verified after midnight counts on the day of its fire, not on the day of the
+/// verdict or of the task: a fire at 23:50 local, its scene processed and the task created at
+/// 01:00 the next day, verified burning at 02:00.
+#[test]
+fn verified_burnings_count_on_the_fires_day() {
+    use chrono::{Duration, TimeZone, Utc};
+    use common::rank::{hotspot, insert_task, scene};
+    use strawfire::fuse::FuseParams;
+    use strawfire::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let store = SqliteStore::open(&db).unwrap();
+    let placer = rank_locator();
+    fill_rank_store(&store, &placer, &db);
+    // 2024-06-09 23:50 local (UTC+8), in A县 (410526).
+    let fire = Utc.with_ymd_and_hms(2024, 6, 9, 15, 50, 0).unwrap();
+    store
+        .ingest(
+            &scene("late", fire, vec![hotspot(114.30, 35.20, fire)], vec![]),
+            &FuseParams::default(),
+            &placer,
+        )
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let created = fire + Duration::minutes(70);
+    insert_task(&conn, 114.30, fire, created, Some(60), Some("burning"));
+
+    let cfg = RankConfig::default();
+    let a = |date: &str| {
+        let t = daily(
+            &store,
+            &placer,
+            &cfg,
+            date.parse().unwrap(),
+            RankLevel::County,
+            rank_now(),
+        )
+        .unwrap();
+        let r = t.rows.into_iter().find(|r| r.code == "410526").unwrap();
+        (r.fire_points, r.verified_burnings)
+    };
+    // The known store's one burning of A on 06-09, and now the late fire's.
+    assert_eq!(a("2024-06-09"), (4, 2));
+    // The task and the verdict fall on 06-10, the fire does not.
+    assert_eq!(a("2024-06-10"), (0, 0));
+}

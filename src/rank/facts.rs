@@ -75,7 +75,8 @@ pub struct UnitHotspots {
     pub after_masks: u64,
 }
 
-/// One task created in the day, with its verdict if any.
+/// One task of a fire first seen in the day (whenever the task was created or verified), with
+/// its verdict if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFact {
     pub code: String,

@@ -2,7 +2,10 @@
 //! a `GROUP BY`, not a scan in Rust), and the coverage rows a scene leaves at ingest.
 //!
 //! The level names the column (`county` or `township`) of hotspots and events; tasks are
-//! attributed through their event, so a task and its fire count in the same unit. (`last_seen >=`
+//! attributed through their event, so a task and its fire count in the same unit, and on the
+//! same day: the day the fire was first seen, not the day its task was created or verified (a
+//! night fire's scene may arrive after midnight, its verdict later still; the county is
+//! accountable for the day it burned). (`last_seen >=`
 //! beside `first_seen >=` lets the events query use the `last_seen` index.)
 
 use chrono::{DateTime, Utc};
@@ -127,7 +130,8 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
                         COALESCE(t.verified_at, v.received_at), COALESCE(v.verdict, t.verdict)
                  FROM tasks t JOIN events e ON e.id = t.event_id
                  LEFT JOIN verdicts v ON v.task_id = t.id
-                 WHERE t.created_at >= ?1 AND t.created_at < ?2 AND e.{col} IS NOT NULL
+                 WHERE e.last_seen >= ?1 AND e.first_seen >= ?1 AND e.first_seen < ?2
+                   AND e.{col} IS NOT NULL
                  ORDER BY t.id"
             ))
             .ctx("prepare rank tasks")?;

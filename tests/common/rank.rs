@@ -151,7 +151,7 @@ fn county_cov(code: &str, land: u64, clear: u64) -> Vec<UnitCoverage> {
     ]
 }
 
-fn scene(
+pub fn scene(
     sha: &str,
     time: DateTime<Utc>,
     hotspots: Vec<Hotspot>,
@@ -254,45 +254,58 @@ pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer, db: &std::path::P
         (114.60, Some(150), Some("burned_scar")),
     ];
     for (lon, minutes, verdict) in tasks {
-        let (event, county, township): (i64, String, String) = conn
-            .query_row(
-                "SELECT id, county, township FROM events WHERE abs(lon - ?1) < 1e-6 AND first_seen = ?2",
-                params![lon, day.timestamp()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
-        let verified = minutes.map(|m| (created + Duration::minutes(m)).timestamp());
-        conn.execute(
-            "INSERT INTO tasks (event_id, unit, unit_level, county, state, priority, created_at,
-               verified_at, ack_due, on_site_due, verdict_due, verdict, updated_at)
-             VALUES (?1, ?2, 'township', ?3, ?4, 'normal', ?5, ?6, ?7, ?8, ?9, ?10, ?5)",
-            params![
-                event,
-                township,
-                county,
-                if verdict.is_some() {
-                    "verified"
-                } else {
-                    "dispatched"
-                },
-                created.timestamp(),
-                verified,
-                (created + Duration::minutes(15)).timestamp(),
-                (created + Duration::minutes(30)).timestamp(),
-                (created + Duration::minutes(120)).timestamp(),
-                verdict,
-            ],
+        insert_task(&conn, lon, day, created, minutes, verdict);
+    }
+}
+
+/// Adds a task (and its verdict, `minutes` after `created`) for the stored event at `lon` first
+/// seen at `fire`, with SQL: 15/30/120 min deadlines from `created`.
+pub fn insert_task(
+    conn: &rusqlite::Connection,
+    lon: f64,
+    fire: DateTime<Utc>,
+    created: DateTime<Utc>,
+    minutes: Option<i64>,
+    verdict: Option<&str>,
+) {
+    let (event, county, township): (i64, String, String) = conn
+        .query_row(
+            "SELECT id, county, township FROM events WHERE abs(lon - ?1) < 1e-6 AND first_seen = ?2",
+            params![lon, fire.timestamp()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-        let task = conn.last_insert_rowid();
-        if let (Some(v), Some(at)) = (verdict, verified) {
-            conn.execute(
-                "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon, distance_m,
-                   photo_sha256, photo_dhash, photo_path, photo_bytes, flags, review, actor)
-                 VALUES (?1, ?2, ?3, ?3, 35.0, ?4, 10.0, ?5, 0, 'p.jpg', 1, '', 0, 'patrol')",
-                params![task, v, at, lon, format!("sha{task}")],
-            )
-            .unwrap();
-        }
+    let verified = minutes.map(|m| (created + Duration::minutes(m)).timestamp());
+    conn.execute(
+        "INSERT INTO tasks (event_id, unit, unit_level, county, state, priority, created_at,
+           verified_at, ack_due, on_site_due, verdict_due, verdict, updated_at)
+         VALUES (?1, ?2, 'township', ?3, ?4, 'normal', ?5, ?6, ?7, ?8, ?9, ?10, ?5)",
+        params![
+            event,
+            township,
+            county,
+            if verdict.is_some() {
+                "verified"
+            } else {
+                "dispatched"
+            },
+            created.timestamp(),
+            verified,
+            (created + Duration::minutes(15)).timestamp(),
+            (created + Duration::minutes(30)).timestamp(),
+            (created + Duration::minutes(120)).timestamp(),
+            verdict,
+        ],
+    )
+    .unwrap();
+    let task = conn.last_insert_rowid();
+    if let (Some(v), Some(at)) = (verdict, verified) {
+        conn.execute(
+            "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon, distance_m,
+               photo_sha256, photo_dhash, photo_path, photo_bytes, flags, review, actor)
+             VALUES (?1, ?2, ?3, ?3, 35.0, ?4, 10.0, ?5, 0, 'p.jpg', 1, '', 0, 'patrol')",
+            params![task, v, at, lon, format!("sha{task}")],
+        )
+        .unwrap();
     }
 }
