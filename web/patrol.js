@@ -9,7 +9,9 @@
   const tr = SF.t; // `t` is a task below
   const $ = (id) => document.getElementById(id);
   const mapEl = $("map");
-  const map = L.map(mapEl, { zoomControl: false }).setView([35.55, 114.7], 10);
+  // No zoom animation: a vector drawn while one runs (a parcel, patrol-nav.js) lands at the old
+  // zoom's pixels, and a phone gains nothing from the animation.
+  const map = L.map(mapEl, { zoomControl: false, zoomAnimation: false }).setView([35.55, 114.7], 10);
   let zoom = null;
   function addZoom() {
     if (zoom) zoom.remove();
@@ -18,6 +20,7 @@
   addZoom();
   map.attributionControl.setPrefix(false);
   const unitLayer = L.geoJSON(null, { style: { color: "#607d8b", weight: 1, fill: false }, interactive: false }).addTo(map);
+  const parcelLayer = L.layerGroup().addTo(map);
   const taskLayer = L.layerGroup().addTo(map);
   // geoNote: what the page knows about the phone's position, in the page's language.
   const state = { tasks: [], position: null, geoNote: null, units: {} };
@@ -94,13 +97,15 @@
     }
     for (const f of tasks) {
       const t = f.properties;
+      const n = tasks.indexOf(f) + 1; // the card's number, the same as its pin's (SF.nav)
       // The language is part of it: after a switch every card is drawn again in the new words.
       const fingerprint = SF.lang() + JSON.stringify(f);
       const old = open.get(String(t.id));
       if (old && old.dataset.fingerprint === fingerprint) {
         // Nothing changed for this task: keep its card as it is, open form and all.
         list.appendChild(old);
-        addMarker(f, old);
+        SF.nav.card(old, f, n);
+        addMarker(f, old, n);
         continue;
       }
       const card = tpl.content.firstElementChild.cloneNode(true);
@@ -115,6 +120,7 @@
       const unit = state.units[t.unit] ? state.units[t.unit] + " " + t.unit : t.unit;
       card.querySelector(".where").textContent = tr("task.where", { unit, time: SF.time(t.created_at) });
       card.querySelector(".position").textContent = tr("task.position", { lat: lat.toFixed(5), lon: lon.toFixed(5) });
+      SF.nav.card(card, f, n);
       const ack = card.querySelector(".ack"), onsite = card.querySelector(".onsite");
       ack.disabled = !["new", "notified"].includes(t.state);
       onsite.disabled = !["new", "notified", "acknowledged"].includes(t.state);
@@ -195,17 +201,18 @@
       });
 
       if (old) carryOver(old, card);
-      addMarker(f, card);
+      addMarker(f, card, n);
       list.appendChild(card);
     }
     mapEl.dataset.tasks = String(tasks.length);
     if (tasks.length) map.fitBounds(L.latLngBounds(tasks.map(SF.latlng)).pad(0.3), { maxZoom: 14 });
+    SF.nav.parcels(map, parcelLayer, tasks);
     tick();
   }
 
-  function addMarker(f, card) {
+  function addMarker(f, card, n) {
     const t = f.properties;
-    const m = L.marker(SF.latlng(f), { title: tr("task.title", { id: t.id }) }).addTo(taskLayer);
+    const m = SF.nav.pin(f, n, tr("task.title", { id: t.id })).addTo(taskLayer);
     m.bindPopup(() => SF.esc(tr("task.title", { id: t.id })) + " · " + SF.esc(SF.has("state." + t.state) ? tr("state." + t.state) : t.state));
     m.on("click", () => { card.scrollIntoView({ behavior: "smooth" }); card.classList.add("active"); });
   }

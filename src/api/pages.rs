@@ -46,6 +46,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("dashboard.js", "text/javascript; charset=utf-8"),
     asset!("patrol.js", "text/javascript; charset=utf-8"),
+    asset!("patrol-nav.js", "text/javascript; charset=utf-8"),
     // The message catalogues of `web/i18n/`, one script, loaded before `common.js`.
     Asset {
         path: "i18n.js",

@@ -23,6 +23,8 @@ use super::auth::Role;
 use super::paged;
 use super::{ApiError, AppState};
 use crate::dispatch::{TaskState, Verdict};
+use crate::i18n::Lang;
+use crate::locate::navlink::NavLinks;
 use crate::service::tasks::{TaskFailure, VerdictForm};
 use crate::store::tasks::{StoredTask, StoredVerdict, TaskChange, TaskError, TaskQuery};
 
@@ -30,8 +32,10 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A task as a GeoJSON Feature (the patrol page and dashboard contract).
-pub fn feature(t: &StoredTask, now: DateTime<Utc>) -> serde_json::Value {
+/// A task as a GeoJSON Feature (the patrol page and dashboard contract). `nav`: the links that
+/// open the fire in a phone's map app, each in its app's datum (`locate::navlink`), the marker
+/// named in `lang`.
+pub fn feature(t: &StoredTask, now: DateTime<Utc>, lang: Lang) -> serde_json::Value {
     let m = &t.milestones;
     let opt = |v: Option<DateTime<Utc>>| v.map(rfc3339);
     let next = t.next_due();
@@ -62,6 +66,8 @@ pub fn feature(t: &StoredTask, now: DateTime<Utc>) -> serde_json::Value {
             "escalations": t.escalations,
             "verdict": t.verdict.map(|v| v.as_str()),
             "review": t.review,
+            "parcel": t.parcel,
+            "nav": NavLinks::new(t.lon, t.lat, &lang.f("nav.marker", &[("id", &t.id)])),
         }
     })
 }
@@ -185,6 +191,7 @@ pub async fn list(
         before_id,
     };
     let now = s.service.clock().now();
+    let lang = s.service.ui().lang();
     let store = s.service.store_handle();
     // Newest first, one page, streamed (`paged.rs`).
     paged::stream_features(
@@ -192,7 +199,7 @@ pub async fn list(
         limit,
         move |f| store.tasks_each(&query, f),
         |r| (0, r.id),
-        move |r| feature(r, now),
+        move |r| feature(r, now, lang),
     )
     .await
 }
@@ -206,7 +213,7 @@ pub async fn one(
     let task = scoped(&s, &who.role, id).await?;
     let verdict = s.service.verdict_of(id).await?;
     let audit = s.service.audit("task", id).await?;
-    let mut f = feature(&task, s.service.clock().now());
+    let mut f = feature(&task, s.service.clock().now(), s.service.ui().lang());
     f["properties"]["verdict"] = verdict
         .as_ref()
         .map(verdict_json)
@@ -246,7 +253,11 @@ async fn change(
         ));
     }
     let task = s.service.change_task(task.id, ch, who.actor).await?;
-    Ok(Json(feature(&task, s.service.clock().now())))
+    Ok(Json(feature(
+        &task,
+        s.service.clock().now(),
+        s.service.ui().lang(),
+    )))
 }
 
 pub async fn ack(
@@ -425,7 +436,7 @@ pub async fn verdict(
             "flags": out.verdict.flags,
             "review": out.verdict.review,
             "verdict": verdict_json(&out.verdict),
-            "task": feature(&out.task, now),
+            "task": feature(&out.task, now, s.service.ui().lang()),
             "mask_candidate": out.candidate,
         })),
     ))

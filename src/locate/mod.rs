@@ -7,16 +7,20 @@
 //!
 //! - [`spec`]: LAYER_SPEC parsing (`PATH[:key=value]...`).
 //! - [`gcj02`]: WGS84 ↔ GCJ-02.
+//! - [`bd09`]: GCJ-02 ↔ BD-09 (Baidu), WGS84 → BD-09.
+//! - [`navlink`]: links that open a position in 高德/百度/腾讯 or any `geo:` map app.
 //! - [`layer`]: OGR → plain features in WGS84.
 //! - [`index`]: R-tree over polygons; point-in-polygon and footprint overlap.
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
 //! - [`locator`]: the matcher over all layers.
 
+pub mod bd09;
 pub mod gcj02;
 pub mod index;
 pub mod layer;
 pub mod locator;
 pub mod mask;
+pub mod navlink;
 pub mod spec;
 
 pub use layer::{load_layer, AreaFeature, Layer, LayerError, PointFeature};

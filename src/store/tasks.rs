@@ -82,6 +82,9 @@ pub struct StoredTask {
     pub lon: f64,
     pub lat: f64,
     pub updated_at: DateTime<Utc>,
+    /// The field parcel of the task's event, when a parcel layer placed it (its geometry is in
+    /// the loaded parcel layer: `GET /api/v1/units?level=parcel`).
+    pub parcel: Option<String>,
 }
 
 impl StoredTask {
@@ -1250,7 +1253,7 @@ fn load_candidates(
 const TASK_COLUMNS: &str = "t.id, t.event_id, t.unit, t.unit_level, t.county, t.state, t.priority,
     t.created_at, t.notified_at, t.acknowledged_at, t.on_site_at, t.verified_at, t.closed_at,
     t.ack_due, t.on_site_due, t.verdict_due, t.escalations, t.verdict, t.updated_at,
-    e.lon, e.lat, COALESCE(v.review, 0)";
+    e.lon, e.lat, COALESCE(v.review, 0), e.parcel";
 
 fn read_task(r: &rusqlite::Row) -> rusqlite::Result<Result<StoredTask, StoreError>> {
     let bad = |column: &'static str, value: String| StoreError::BadValue {
@@ -1302,6 +1305,7 @@ fn read_task(r: &rusqlite::Row) -> rusqlite::Result<Result<StoredTask, StoreErro
         lon: r.get(19)?,
         lat: r.get(20)?,
         review: r.get(21)?,
+        parcel: r.get(22)?,
     }))
 }
 
