@@ -286,20 +286,55 @@ async fn unit_boundaries_are_scoped_and_parcels_need_a_bbox() {
         assert!(min(&lons) <= 114.558 && max(&lons) >= 114.555);
         assert!(min(&lats) <= 35.498 && max(&lats) >= 35.495);
     }
-    // Over the limit: refused, naming bbox, rather than cut silently.
+    // Paged like every list: `limit` rows and `next`; walking it gives every parcel once.
+    let mut seen = Vec::new();
+    let mut url = format!("/api/v1/units?level=parcel&bbox={block}&limit=100");
+    let mut pages = 0;
+    loop {
+        let (s, v) = srv.get(&url, ADMIN).await;
+        assert_eq!(s, 200, "{v}");
+        let page = v["features"].as_array().unwrap();
+        assert!(page.len() <= 100);
+        seen.extend(page.iter().map(|f| f["id"].as_str().unwrap().to_string()));
+        pages += 1;
+        match v["next"].as_str() {
+            Some(next) => {
+                url = format!("/api/v1/units?level=parcel&bbox={block}&limit=100&cursor={next}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 7);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (640, 640));
+    // A county list of two pages: the cursor of one level is not one of another.
+    let (s, v) = srv.get("/api/v1/units?level=county&limit=3", ADMIN).await;
+    assert_eq!((s, v["features"].as_array().unwrap().len()), (200, 3));
+    let next = v["next"].as_str().unwrap().to_string();
     let (s, v) = srv
         .get(
-            &format!("/api/v1/units?level=parcel&bbox={block}&limit=100"),
+            &format!("/api/v1/units?level=county&limit=3&cursor={next}"),
             ADMIN,
         )
         .await;
-    assert_eq!((s, v["field"].as_str()), (400, Some("bbox")), "{v}");
-    assert!(v["error"].as_str().unwrap().contains("640 parcels"), "{v}");
+    assert_eq!(s, 200);
+    assert_eq!(v["features"].as_array().unwrap().len(), 2);
+    assert!(v["next"].is_null());
+    let (s, v) = srv
+        .get(
+            &format!("/api/v1/units?level=township&cursor={next}"),
+            ADMIN,
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("cursor")), "{v}");
 
     for (q, field) in [
         ("level=province", "level"),
         ("level=county&bbox=1,2,3", "bbox"),
         ("level=county&limit=0", "limit"),
+        ("level=county&limit=5001", "limit"),
         ("levle=county", "levle"),
     ] {
         let (s, v) = srv.get(&format!("/api/v1/units?{q}"), ADMIN).await;

@@ -95,7 +95,7 @@
     let n = 0;
     for (const level of ["county", "township"]) {
       try {
-        const fc = await SF.api("/api/v1/units?level=" + level);
+        const fc = await SF.apiAll("/api/v1/units?level=" + level);
         layers[level].clearLayers();
         layers[level].addData(fc);
         for (const f of fc.features) {
@@ -133,7 +133,7 @@
     const b = map.getBounds();
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
     try {
-      const fc = await latest("parcel", () => SF.api("/api/v1/units?level=parcel&bbox=" + bbox));
+      const fc = await latest("parcel", () => SF.apiAll("/api/v1/units?level=parcel&bbox=" + bbox));
       if (!fc) return;
       layers.parcel.clearLayers();
       layers.parcel.addData(fc);
