@@ -13,6 +13,8 @@
 //! rules); the physics of detection stays in `detect/`, the geometry of footprints in `scan`.
 
 pub mod geotiff;
+pub mod landsat_c2l1;
+pub mod tar;
 pub mod viirs_af;
 pub mod viirs_iband;
 
@@ -45,6 +47,8 @@ pub enum ProductKind {
     ViirsL1b,
     /// NOAA/CSPP VIIRS SDR: `SVI01`–`SVI05` (+ `GITCO`/`GIMGO`), HDF5.
     ViirsSdr,
+    /// USGS Landsat 8/9 Collection 2 Level-1: band GeoTIFFs + `_MTL.txt`/`.json` + QA bands.
+    LandsatC2L1,
     /// Made in memory by the generator (`synth::generate_swath`), for tests and benchmarks.
     Synthetic,
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ProductError;
-use super::{viirs_l1b, viirs_sdr, Granule, ProductKind};
+use super::{landsat_c2l1, viirs_l1b, viirs_sdr, Granule, ProductKind};
 
 /// What a file is within its product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub enum FileRole {
     SdrBand(u8),
     /// An SDR geolocation file: `GITCO` (terrain-corrected, `true`) or `GIMGO`.
     SdrGeolocation { terrain_corrected: bool },
+    /// A Landsat Collection 2 Level-1 product given whole (its folder or `.tar`) or by one of
+    /// its files (the MTL, a band): the reader finds the rest beside it.
+    LandsatProduct,
 }
 
 /// A file identified: its product, its role, and the key its granule's other files share.
@@ -49,6 +52,15 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
+    // A Landsat product folder or tar under another name still holds its MTL.
+    if path.is_dir() || ext.as_deref() == Some("tar") {
+        let p = landsat_c2l1::locate(path)?;
+        return Ok(Identified {
+            kind: ProductKind::LandsatC2L1,
+            role: FileRole::LandsatProduct,
+            granule: p.mtl.product_id,
+        });
+    }
     match ext.as_deref() {
         Some("nc") | Some("nc4") => {
             // A renamed L1B file still says what it is (FORMATS.md §1: `ShortName`, `platform`,
@@ -111,6 +123,13 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
 
 fn identify_by_name(path: &Path) -> Option<Identified> {
     let name = path.file_name()?.to_str()?;
+    if let Some(parts) = landsat_c2l1::name_parts(name) {
+        return Some(Identified {
+            kind: ProductKind::LandsatC2L1,
+            role: FileRole::LandsatProduct,
+            granule: parts.product_id,
+        });
+    }
     if let Some(geo) = viirs_l1b::name_role(path) {
         let mut parts = name.split('.');
         let product = parts.next()?.to_ascii_uppercase();
@@ -165,6 +184,18 @@ pub fn open(paths: &[PathBuf]) -> Result<Granule, ProductError> {
     match ids[0].kind {
         ProductKind::ViirsL1b => open_l1b(paths, &ids),
         ProductKind::ViirsSdr => open_sdr(paths, &ids),
+        ProductKind::LandsatC2L1 => {
+            for (p, id) in paths.iter().zip(&ids).skip(1) {
+                if id.granule != ids[0].granule {
+                    return Err(ProductError::Mismatch {
+                        path: first.clone(),
+                        other: p.clone(),
+                        what: format!("Landsat products {} and {}", ids[0].granule, id.granule),
+                    });
+                }
+            }
+            Ok(landsat_c2l1::read(first)?.granule)
+        }
         other => Err(ProductError::Unknown {
             path: first.clone(),
             message: format!("{other:?} is not read by product::open"),

@@ -1,6 +1,7 @@
 //! The raster boundary: the only code that calls GDAL for pixels. Scenes come out as plain
 //! ndarrays plus georeferencing, so everything downstream is pure and testable without files.
 
+pub mod band;
 pub mod buffer;
 pub mod error;
 pub mod georef;

@@ -1,0 +1,217 @@
+//! Single-band integer GeoTIFFs: the layout of products that publish one file per band (Landsat
+//! Collection 2: `_B1.TIF` … `_B7.TIF`, `_QA_PIXEL.TIF`, `_QA_RADSAT.TIF`, all `UInt16`).
+//!
+//! Read whole into a [`BandBuf<u16>`] in row strips, each strip on a rayon thread with a dataset
+//! handle of its own (a GDAL handle is not shared across threads; separate handles on one file
+//! decode in parallel). Paths may be GDAL virtual paths (`/vsitar/…`), so a product still packed
+//! in its `.tar` is read in place.
+
+use std::path::Path;
+
+use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::{Dataset, DriverManager};
+use rayon::prelude::*;
+
+use super::buffer::BandBuf;
+use super::error::RasterError;
+use super::georef::GeoRef;
+
+/// Rows per parallel read task (rounded up to whole blocks of the file).
+const STRIP_ROWS: usize = 512;
+
+/// A single-band raster's header: size, georeferencing, data type name.
+#[derive(Debug, Clone)]
+pub struct BandHeader {
+    /// (rows, cols).
+    pub shape: (usize, usize),
+    pub georef: Option<GeoRef>,
+    /// GDAL's name of the pixel type (`UInt16`).
+    pub data_type: String,
+    /// Rows per block of the file (strips are cut on block edges).
+    pub block_rows: usize,
+}
+
+fn open(path: &Path) -> Result<Dataset, RasterError> {
+    let virtual_path = path.to_str().is_some_and(|p| p.starts_with("/vsi"));
+    if !virtual_path {
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(RasterError::Open {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+        }
+    }
+    Dataset::open(path).map_err(|e| RasterError::NotRaster {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The header of band 1 of `path`, without reading pixels.
+pub fn band_header(path: &Path) -> Result<BandHeader, RasterError> {
+    let ds = open(path)?;
+    header_of(&ds, path)
+}
+
+fn header_of(ds: &Dataset, path: &Path) -> Result<BandHeader, RasterError> {
+    if ds.raster_count() == 0 {
+        return Err(RasterError::NotRaster {
+            path: path.to_path_buf(),
+            message: "the file has no raster bands".into(),
+        });
+    }
+    let (cols, rows) = ds.raster_size();
+    let band = ds.rasterband(1).map_err(|e| RasterError::ReadBand {
+        path: path.to_path_buf(),
+        band: "1".into(),
+        index: 1,
+        message: e.to_string(),
+    })?;
+    let data_type = band.band_type().name();
+    let block_rows = band.block_size().1.max(1);
+    let georef = match (
+        ds.geo_transform(),
+        ds.spatial_ref().and_then(|s| s.to_wkt()),
+    ) {
+        (Ok(transform), Ok(crs_wkt)) if !crs_wkt.trim().is_empty() => {
+            Some(GeoRef { transform, crs_wkt })
+        }
+        _ => None,
+    };
+    Ok(BandHeader {
+        shape: (rows, cols),
+        georef,
+        data_type,
+        block_rows,
+    })
+}
+
+/// Reads band 1 of `path` whole as `u16` (GDAL converts other integer types), strips of rows in
+/// parallel. A truncated or corrupt file fails naming the path.
+pub fn read_u16(path: &Path) -> Result<(BandHeader, BandBuf<u16>), RasterError> {
+    let header = band_header(path)?;
+    let (rows, cols) = header.shape;
+    let mut out = BandBuf::<u16>::zeros((rows, cols)).map_err(|e| RasterError::ReadBand {
+        path: path.to_path_buf(),
+        band: "1".into(),
+        index: 1,
+        message: format!("no memory for {rows} × {cols} pixels: {e}"),
+    })?;
+    let strip = STRIP_ROWS.div_ceil(header.block_rows) * header.block_rows;
+    if cols > 0 {
+        out.as_mut_slice()
+            .par_chunks_mut(strip * cols)
+            .enumerate()
+            .try_for_each(|(i, part)| {
+                let r0 = i * strip;
+                let n = part.len() / cols;
+                let fail = |message: String| RasterError::ReadBand {
+                    path: path.to_path_buf(),
+                    band: format!("rows {r0}–{}", r0 + n),
+                    index: 1,
+                    message,
+                };
+                let ds = open(path)?;
+                let band = ds.rasterband(1).map_err(|e| fail(e.to_string()))?;
+                band.read_into_slice::<u16>((0, r0 as isize), (cols, n), (cols, n), part, None)
+                    .map_err(|e| fail(e.to_string()))
+            })?;
+    }
+    Ok((header, out))
+}
+
+/// Writes `data` (`rows × cols`, row-major) as a single-band `UInt16` GeoTIFF at `path`, tiled
+/// 256 × 256 and DEFLATE-compressed with the horizontal predictor when `deflate` (as USGS
+/// distributes Collection 2), with `nodata` recorded when given. Written beside the target and
+/// renamed into place.
+pub fn write_u16(
+    path: &Path,
+    data: &[u16],
+    (rows, cols): (usize, usize),
+    georef: &GeoRef,
+    nodata: Option<f64>,
+    deflate: bool,
+) -> Result<(), RasterError> {
+    let fail = |message: String| RasterError::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    if data.len() != rows * cols {
+        return Err(fail(format!(
+            "{} pixels given for {rows} × {cols}",
+            data.len()
+        )));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
+    let result = (|| -> Result<(), RasterError> {
+        let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| fail(e.to_string()))?;
+        let mut opts = vec!["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256"];
+        if deflate {
+            opts.extend(["COMPRESS=DEFLATE", "PREDICTOR=2"]);
+        }
+        let opts = RasterCreationOptions::from_iter(opts);
+        let mut ds = driver
+            .create_with_band_type_with_options::<u16, _>(&tmp, cols, rows, 1, &opts)
+            .map_err(|e| fail(e.to_string()))?;
+        ds.set_geo_transform(&georef.transform)
+            .map_err(|e| fail(e.to_string()))?;
+        ds.set_projection(&georef.crs_wkt)
+            .map_err(|e| fail(e.to_string()))?;
+        let mut band = ds.rasterband(1).map_err(|e| fail(e.to_string()))?;
+        if let Some(v) = nodata {
+            band.set_no_data_value(Some(v))
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let mut buf = Buffer::new((cols, rows), data.to_vec());
+        band.write((0, 0), (cols, rows), &mut buf)
+            .map_err(|e| fail(e.to_string()))?;
+        ds.close().map_err(|e| fail(e.to_string()))
+    })();
+    crate::atomic::finish(&tmp, path, result).map_err(|e| match e {
+        Ok(message) => fail(message),
+        Err(e) => e,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utm() -> GeoRef {
+        let srs = gdal::spatial_ref::SpatialRef::from_epsg(32650).unwrap();
+        GeoRef {
+            transform: [500_000.0, 30.0, 0.0, 3_800_000.0, 0.0, -30.0],
+            crs_wkt: srs.to_wkt().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_band_reads_back_as_written_in_parallel_strips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.tif");
+        let (rows, cols) = (1100, 37);
+        let data: Vec<u16> = (0..rows * cols).map(|i| (i * 7 % 65536) as u16).collect();
+        write_u16(&p, &data, (rows, cols), &utm(), Some(0.0), true).unwrap();
+        let (h, got) = read_u16(&p).unwrap();
+        assert_eq!(h.shape, (rows, cols));
+        assert_eq!(h.data_type, "UInt16");
+        assert_eq!(h.georef.unwrap().transform[1], 30.0);
+        assert_eq!(got.as_slice(), &data[..]);
+    }
+
+    #[test]
+    fn a_truncated_band_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.tif");
+        let data: Vec<u16> = (0..300 * 300).map(|i| (i % 4000) as u16).collect();
+        write_u16(&p, &data, (300, 300), &utm(), None, false).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let err = read_u16(&p).unwrap_err().to_string();
+        assert!(err.contains("b.tif"), "{err}");
+    }
+}
