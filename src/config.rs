@@ -403,6 +403,11 @@ pub struct DispatchConfig {
     /// Events whose newest detection is older than this at ingest get no task, hours: a
     /// backfilled season or an archive must never page anyone.
     pub max_age_h: f64,
+    /// Fires off every parcel while a parcel layer is loaded: `skip` (no task, reason
+    /// `not_on_farmland`) or `dispatch` (a task like any other).
+    pub off_parcel: crate::dispatch::rules::OffParcel,
+    /// Events whose combined confidence (0–1) is below this get no task (`low_confidence`).
+    pub min_confidence: f64,
 }
 
 impl Default for DispatchConfig {
@@ -420,6 +425,8 @@ impl Default for DispatchConfig {
             mask_radius_m: 500.0,
             no_fire_other_repeats: 2,
             max_age_h: 6.0,
+            off_parcel: crate::dispatch::rules::OffParcel::Skip,
+            min_confidence: 0.0,
         }
     }
 }
@@ -555,6 +562,12 @@ impl Config {
             return Err(bad(
                 "dispatch.max_age_h",
                 "hours from 0.01 to 8784 (a year)",
+            ));
+        }
+        if !within(d.min_confidence, 0.0, 1.0) {
+            return Err(bad(
+                "dispatch.min_confidence",
+                "a combined confidence from 0 to 1",
             ));
         }
         let i = &self.ingest;
@@ -900,6 +913,11 @@ mod tests {
             ),
             ("[dispatch]\nmax_age_h = 0\n", "dispatch.max_age_h"),
             ("[dispatch]\nmax_age_h = inf\n", "dispatch.max_age_h"),
+            (
+                "[dispatch]\nmin_confidence = 1.5\n",
+                "dispatch.min_confidence",
+            ),
+            ("[dispatch]\noff_parcel = \"county\"\n", "off_parcel"),
         ] {
             let e = Config::parse(Path::new("x.toml"), text)
                 .unwrap_err()

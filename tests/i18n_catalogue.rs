@@ -293,15 +293,12 @@ fn families_cover_every_state_verdict_status_and_flag() {
     let cats = catalogues();
     let name = |v: serde_json::Value| v.as_str().unwrap().to_string();
     let mut want: Vec<String> = Vec::new();
-    for s in [
-        TaskState::New,
-        TaskState::Notified,
-        TaskState::Acknowledged,
-        TaskState::OnSite,
-        TaskState::Verified,
-        TaskState::Closed,
-    ] {
+    for s in TaskState::ALL {
         want.push(format!("state.{}", s.as_str()));
+    }
+    // Why an event has no task (#17): every reason dispatch stores.
+    for r in strawfire::dispatch::rules::REASONS {
+        want.push(format!("task_reason.{r}"));
     }
     for v in [
         Verdict::Burning,

@@ -37,6 +37,8 @@ enum Object {
     /// A task (and its event) in the state the action needs.
     Task(Need),
     Event,
+    /// An event the rules gave no task (seen too long ago).
+    TasklessEvent,
     Candidate,
 }
 
@@ -48,8 +50,10 @@ enum Need {
     New,
     /// Acknowledged (on-site, verdict).
     Acknowledged,
-    /// Verified (close).
+    /// Verified (close, send back, photo).
     Verified,
+    /// Closed (reopen).
+    Closed,
 }
 
 /// The body a cell sends.
@@ -62,6 +66,10 @@ enum Body {
     Hotspot,
     Alert,
     Scene,
+    /// `{"reason"}` (the command center's moves).
+    Reason,
+    /// `{"unit": <the other township of the county>, "reason"}`.
+    Reassign,
 }
 
 /// One row: method, path (as in the route table), the query added, the object, the body, and the
@@ -144,6 +152,16 @@ fn rows() -> Vec<Row> {
             S::Nothing,
             [200, 200, 404, 200, 404, 401, 401],
         ),
+        // A task by hand for a task-less event: the command center only; another county's
+        // event is not found.
+        r(
+            "POST",
+            "/api/v1/events/{id}/task",
+            "",
+            O::TasklessEvent,
+            S::Reason,
+            [201, 201, 404, 403, 403, 401, 401],
+        ),
         r(
             "GET",
             "/api/v1/units/{code}",
@@ -193,6 +211,48 @@ fn rows() -> Vec<Row> {
             O::Task(Verified),
             S::EmptyJson,
             [200, 200, 403, 403, 403, 401, 401],
+        ),
+        // The command center's moves (#17): county or admin, never a patrol.
+        r(
+            "POST",
+            "/api/v1/tasks/{id}/reassign",
+            "",
+            O::Task(New),
+            S::Reassign,
+            [200, 200, 403, 403, 403, 401, 401],
+        ),
+        r(
+            "POST",
+            "/api/v1/tasks/{id}/cancel",
+            "",
+            O::Task(New),
+            S::Reason,
+            [200, 200, 403, 403, 403, 401, 401],
+        ),
+        r(
+            "POST",
+            "/api/v1/tasks/{id}/send-back",
+            "",
+            O::Task(Verified),
+            S::Reason,
+            [200, 200, 403, 403, 403, 401, 401],
+        ),
+        r(
+            "POST",
+            "/api/v1/tasks/{id}/reopen",
+            "",
+            O::Task(Closed),
+            S::Reason,
+            [200, 200, 403, 403, 403, 401, 401],
+        ),
+        // A verdict's photo: its county, the admin and the patrol of the township.
+        r(
+            "GET",
+            "/api/v1/tasks/{id}/photo",
+            "",
+            O::Task(Verified),
+            S::Nothing,
+            [200, 200, 403, 200, 403, 401, 401],
         ),
         r(
             "GET",
@@ -273,8 +333,13 @@ impl Maker<'_> {
 
     /// A hotspot seen 10 minutes ago at a fresh place: its event id.
     async fn event(&mut self) -> (i64, f64, f64) {
+        self.event_seen(Duration::minutes(10)).await
+    }
+
+    /// A hotspot seen `ago` at a fresh place: its event id.
+    async fn event_seen(&mut self, ago: Duration) -> (i64, f64, f64) {
         let (lat, lon) = self.place();
-        let t = Utc::now() - Duration::minutes(10);
+        let t = Utc::now() - ago;
         let csv = firms_csv(&[firms_row(
             lat,
             lon,
@@ -301,13 +366,16 @@ impl Maker<'_> {
                 r.get(0)
             })
             .unwrap_or_else(|e| panic!("no task for event {event}: {e}"));
-        if matches!(need, Need::Acknowledged | Need::Verified) {
+        if matches!(need, Need::Acknowledged | Need::Verified | Need::Closed) {
             assert_eq!(act(self.srv, id, "ack", ADMIN).await.0, 200);
         }
-        if need == Need::Verified {
+        if matches!(need, Need::Verified | Need::Closed) {
             let photo = photo_png(1000 + self.next as u64);
             let (status, v) = report(self.srv, id, ADMIN, "burning", lat, lon, photo).await;
             assert_eq!(status, 201, "{v}");
+        }
+        if need == Need::Closed {
+            assert_eq!(act(self.srv, id, "close", ADMIN).await.0, 200);
         }
         (id, lat, lon)
     }
@@ -370,6 +438,10 @@ async fn every_route_answers_every_role_as_expected() {
                 Object::None => {}
                 Object::Event => {
                     let (id, ..) = make.event().await;
+                    path = path.replace("{id}", &id.to_string());
+                }
+                Object::TasklessEvent => {
+                    let (id, ..) = make.event_seen(Duration::hours(8)).await;
                     path = path.replace("{id}", &id.to_string());
                 }
                 Object::Task(need) => {
@@ -435,6 +507,12 @@ async fn every_route_answers_every_role_as_expected() {
                         .to_string(),
                     )
                 }
+                Body::Reason => req
+                    .header("content-type", "application/json")
+                    .body(r#"{"reason": "矩阵测试"}"#),
+                Body::Reassign => req
+                    .header("content-type", "application/json")
+                    .body(r#"{"unit": "410526100", "reason": "矩阵测试"}"#),
                 Body::Scene => req
                     .header("content-type", "image/tiff")
                     .body("not a raster"),

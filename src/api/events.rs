@@ -1,5 +1,6 @@
 //! `GET /api/v1/events` (GeoJSON, filtered and scoped) and `GET /api/v1/events/{id}` (one event
-//! with its sensor alerts).
+//! with its sensor alerts). Every event says what became of it (#17): its task (`task_id`,
+//! `task_state`) or why it has none (`task_reason`); `task=` filters by that.
 
 use std::collections::HashMap;
 
@@ -11,14 +12,17 @@ use super::auth::Caller;
 use super::paged;
 use super::params::filters;
 use super::{ApiError, AppState};
-use crate::store::{EventQuery, Keyset, StoredEvent};
+use crate::dispatch::rules::REASONS;
+use crate::dispatch::TaskState;
+use crate::store::{EventQuery, Keyset, StoredEvent, TaskFilter};
 
 /// One page of events, first seen first, streamed as a GeoJSON FeatureCollection with `next`.
 pub async fn list(
     State(s): State<AppState>,
     Caller(role): Caller,
-    Query(q): Query<HashMap<String, String>>,
+    Query(mut q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let task = q.remove("task").map(|v| task_filter(&v)).transpose()?;
     let f = filters(&q, &role)?;
     let after = paged::cursor(&q, "events")?.map(|c| Keyset { at: c.at, id: c.id });
     let limit = f.limit;
@@ -33,6 +37,7 @@ pub async fn list(
         scope: f.scope,
         limit: limit + 1,
         after,
+        task,
     };
     let store = s.service.store_handle();
     paged::stream_features(
@@ -89,6 +94,30 @@ pub async fn one(
     Ok(Json(f))
 }
 
+/// `task=`: `any` (with a task), `none` (without), `open` or a task state, or a reason for
+/// having none.
+fn task_filter(v: &str) -> Result<TaskFilter, ApiError> {
+    let v = v.trim();
+    Ok(match v {
+        "any" => TaskFilter::Any,
+        "none" => TaskFilter::None,
+        "open" => TaskFilter::State(v.into()),
+        _ if TaskState::parse(v).is_some() => TaskFilter::State(v.into()),
+        _ if REASONS.contains(&v) => TaskFilter::Reason(v.into()),
+        _ => {
+            let states: Vec<&str> = TaskState::ALL.iter().map(|s| s.as_str()).collect();
+            return Err(ApiError::field(
+                "task",
+                format!(
+                    "any, none, open, a task state ({}) or a reason for no task ({})",
+                    states.join(", "),
+                    REASONS.join(", ")
+                ),
+            ));
+        }
+    })
+}
+
 fn feature(e: &StoredEvent) -> serde_json::Value {
     let ev = &e.event;
     serde_json::json!({
@@ -114,7 +143,9 @@ fn feature(e: &StoredEvent) -> serde_json::Value {
             "mask": ev.placement.mask,
             "updated_at": e.updated_at.to_rfc3339(),
             // Why dispatch gave it no task (e.g. `too_old`); null when it has one.
-            "task_reason": e.task_reason,
+            "task_reason": if e.task.is_some() { None } else { e.task_reason.as_deref() },
+            "task_id": e.task.as_ref().map(|t| t.0),
+            "task_state": e.task.as_ref().map(|t| t.1.as_str()),
         }
     })
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod hotspots;
 pub mod mask_candidates;
+pub mod operator;
 pub mod paged;
 pub mod pages;
 pub mod params;
@@ -108,6 +109,8 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
             .body_limit(DefaultBodyLimit::max(l.alert_bytes)),
         at(M::GET, "/api/v1/events", events::list),
         at(M::GET, "/api/v1/events/{id}", events::one),
+        at(M::POST, "/api/v1/events/{id}/task", operator::create_task)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
         at(M::GET, "/api/v1/units/{code}", units::one),
         at(M::GET, "/api/v1/tasks", tasks::list),
         at(M::GET, "/api/v1/tasks/{id}", tasks::one),
@@ -119,6 +122,16 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
             .body_limit(DefaultBodyLimit::max(l.photo_bytes)),
         at(M::POST, "/api/v1/tasks/{id}/close", tasks::close)
             .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        // The command center's moves and the review view (#17).
+        at(M::POST, "/api/v1/tasks/{id}/reassign", operator::reassign)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/cancel", operator::cancel)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/send-back", operator::send_back)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/reopen", operator::reopen)
+            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::GET, "/api/v1/tasks/{id}/photo", operator::photo),
         at(M::GET, "/api/v1/mask-candidates", mask_candidates::list),
         at(
             M::POST,
@@ -138,7 +151,8 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
     ]
 }
 
-/// Body limit of the routes that take a small JSON body (or none): acknowledge, arrive, close.
+/// Body limit of the routes that take a small JSON body (or none): acknowledge, arrive, close,
+/// and the command center's moves.
 pub const SMALL_BODY_BYTES: usize = 16 * 1024;
 
 /// Every (method, path) the API serves: the route table without its handlers.

@@ -57,6 +57,7 @@ pub fn feature(t: &StoredTask, now: DateTime<Utc>, lang: Lang) -> serde_json::Va
             "on_site_at": opt(m.on_site_at),
             "verified_at": opt(m.verified_at),
             "closed_at": opt(m.closed_at),
+            "cancelled_at": opt(m.cancelled_at),
             "ack_due": rfc3339(t.ack_due),
             "on_site_due": rfc3339(t.on_site_due),
             "verdict_due": rfc3339(t.verdict_due),
@@ -93,13 +94,13 @@ fn may_see(role: &Role, t: &StoredTask) -> bool {
     }
 }
 
-fn parse_id(id: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_id(id: &str) -> Result<i64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::field("id", "a task id (integer)"))
 }
 
 /// The task, if it exists and the role reaches it.
-async fn scoped(s: &AppState, role: &Role, id: i64) -> Result<StoredTask, ApiError> {
+pub(super) async fn scoped(s: &AppState, role: &Role, id: i64) -> Result<StoredTask, ApiError> {
     let task = s
         .service
         .task(id)
@@ -145,7 +146,7 @@ pub async fn list(
     who: Who,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    const KNOWN: [&str; 4] = ["status", "unit", "limit", "cursor"];
+    const KNOWN: [&str; 5] = ["status", "unit", "review", "limit", "cursor"];
     if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(ApiError::field(
             k.as_str(),
@@ -158,7 +159,7 @@ pub async fn list(
         Some(v) => Some(Some(TaskState::parse(v).ok_or_else(|| {
             ApiError::field(
                 "status",
-                "open, all, or a state: new, notified, acknowledged, on_site, verified, closed",
+                "open, all, or a state: new, notified, acknowledged, on_site, verified, closed, cancelled",
             )
         })?)),
     };
@@ -179,6 +180,13 @@ pub async fn list(
             )));
         }
     }
+    // `review=true`: verdicts flagged by the evidence checks (the review view's filter).
+    let review = match q.get("review").map(|v| v.trim()) {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::field("review", "true or false")),
+    };
     let limit = paged::limit(&q)?;
     let before_id = paged::cursor(&q, "tasks")?.map(|c| c.id);
     let query = TaskQuery {
@@ -189,6 +197,7 @@ pub async fn list(
         ack_due_before: None,
         limit: limit + 1,
         before_id,
+        review,
     };
     let now = s.service.clock().now();
     let lang = s.service.ui().lang();

@@ -10,6 +10,12 @@
 //! An event whose newest detection is older than `max_age` at ingest gets no task either
 //! ([`TOO_OLD`]): an archive or a backfilled season is stored and ranked but must never page a
 //! township today. The reason an event got no task is stored with it (`events.task_reason`).
+//!
+//! Two choices are the deployment's (#17): what happens to a fire off every parcel while a parcel
+//! layer is loaded (`[dispatch] off_parcel`: `skip`, the default, or `dispatch` — a county whose
+//! parcel layer is incomplete must not lose fires on unmapped fields), and a combined confidence
+//! below which no task is made (`[dispatch] min_confidence`, 0 by default: every fire is
+//! verified). Whatever the rules skip, the command center can still dispatch by hand.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -21,6 +27,27 @@ use super::policy::Policy;
 
 /// The `task_reason` of an event too old at ingest to be dispatched.
 pub const TOO_OLD: &str = "too_old";
+
+/// Every reason an event may have no task, as stored in `events.task_reason` (the API's
+/// `task=` filter and the catalogues' `task_reason.*` keys list the same).
+pub const REASONS: [&str; 5] = [
+    TOO_OLD,
+    "masked",
+    "not_on_farmland",
+    "outside_units",
+    "low_confidence",
+];
+
+/// What becomes of a fire off every parcel while a parcel layer is loaded (`[dispatch] off_parcel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffParcel {
+    /// No task (`task_reason = not_on_farmland`): only farmland fires are straw burning.
+    #[default]
+    Skip,
+    /// A task like any other: the parcel layer is not trusted to be complete.
+    Dispatch,
+}
 
 /// Everything dispatch decides from, taken from the config once.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +64,9 @@ pub struct TaskRules {
     pub evidence: EvidenceConfig,
     /// Events whose newest detection is older than this at ingest get no task.
     pub max_age: Duration,
+    pub off_parcel: OffParcel,
+    /// Events whose combined confidence (0–1) is below this get no task.
+    pub min_confidence: f64,
 }
 
 impl Default for TaskRules {
@@ -60,6 +90,8 @@ impl TaskRules {
             no_fire_other_repeats: d.no_fire_other_repeats,
             evidence: c.verify.clone(),
             max_age: Duration::milliseconds((d.max_age_h * 3_600_000.0) as i64),
+            off_parcel: d.off_parcel,
+            min_confidence: d.min_confidence,
         }
     }
 
@@ -78,14 +110,18 @@ impl TaskRules {
         self.sensitive_mask_reasons.contains(&reason)
     }
 
-    /// Whether an event placed at `pl` gets a task, and whose.
-    pub fn assign(&self, pl: &Placement, parcel_layer_loaded: bool) -> Assignment {
+    /// Whether an event placed at `pl` with combined confidence `confidence` (0–1) gets a task,
+    /// and whose.
+    pub fn assign(&self, pl: &Placement, parcel_layer_loaded: bool, confidence: f64) -> Assignment {
         let sensitive = pl.mask.as_deref().is_some_and(|m| self.is_sensitive(m));
         if pl.mask.is_some() && !sensitive {
             return Assignment::Skip("masked");
         }
-        if parcel_layer_loaded && pl.parcel.is_none() {
+        if parcel_layer_loaded && pl.parcel.is_none() && self.off_parcel == OffParcel::Skip {
             return Assignment::Skip("not_on_farmland");
+        }
+        if confidence < self.min_confidence {
+            return Assignment::Skip("low_confidence");
         }
         match (&pl.township, &pl.county) {
             (Some(t), _) => Assignment::Task {
@@ -113,8 +149,8 @@ pub enum Assignment {
         /// Inside a sensitive-area mask: high priority.
         sensitive: bool,
     },
-    /// No task, and why: `masked`, `not_on_farmland`, `outside_units` (stored as the event's
-    /// `task_reason`, shown by the API and the dashboard).
+    /// No task, and why: `masked`, `not_on_farmland`, `outside_units`, `low_confidence` (stored
+    /// as the event's `task_reason`, shown by the API and the dashboard).
     Skip(&'static str),
 }
 
@@ -136,7 +172,7 @@ mod tests {
     fn farmland_unmasked_events_go_to_their_township_or_county() {
         let r = TaskRules::default();
         assert_eq!(
-            r.assign(&placed(Some("410526101"), Some("p1"), None), true),
+            r.assign(&placed(Some("410526101"), Some("p1"), None), true, 0.5),
             Assignment::Task {
                 unit: "410526101".into(),
                 level: "township",
@@ -145,7 +181,7 @@ mod tests {
         );
         // No township layer: the county.
         assert!(matches!(
-            r.assign(&placed(None, None, None), false),
+            r.assign(&placed(None, None, None), false, 0.5),
             Assignment::Task {
                 level: "county",
                 ..
@@ -153,13 +189,60 @@ mod tests {
         ));
         // A parcel layer is loaded but the event is not on a parcel.
         assert_eq!(
-            r.assign(&placed(Some("410526101"), None, None), true),
+            r.assign(&placed(Some("410526101"), None, None), true, 0.5),
             Assignment::Skip("not_on_farmland")
         );
         assert_eq!(
-            r.assign(&Placement::default(), false),
+            r.assign(&Placement::default(), false, 0.5),
             Assignment::Skip("outside_units")
         );
+    }
+
+    #[test]
+    fn off_parcel_fires_are_a_policy_choice_and_weak_ones_may_wait() {
+        let mut r = TaskRules::default();
+        assert_eq!(r.off_parcel, OffParcel::Skip);
+        let off = placed(Some("410526101"), None, None);
+        assert_eq!(
+            r.assign(&off, true, 0.9),
+            Assignment::Skip("not_on_farmland")
+        );
+        r.off_parcel = OffParcel::Dispatch;
+        assert!(matches!(
+            r.assign(&off, true, 0.9),
+            Assignment::Task {
+                level: "township",
+                ..
+            }
+        ));
+        // Masks still suppress under `dispatch`.
+        assert_eq!(
+            r.assign(
+                &placed(Some("410526101"), None, Some("power plant: 华电")),
+                true,
+                0.9
+            ),
+            Assignment::Skip("masked")
+        );
+        // Below the configured confidence: no task; at it: a task. 0 (the default) skips none.
+        r.min_confidence = 0.5;
+        assert_eq!(
+            r.assign(&off, true, 0.49),
+            Assignment::Skip("low_confidence")
+        );
+        assert!(matches!(r.assign(&off, true, 0.5), Assignment::Task { .. }));
+        assert!(matches!(
+            TaskRules::default().assign(&placed(Some("1"), Some("p"), None), true, 0.0),
+            Assignment::Task { .. }
+        ));
+        for reason in [
+            "masked",
+            "not_on_farmland",
+            "outside_units",
+            "low_confidence",
+        ] {
+            assert!(REASONS.contains(&reason));
+        }
     }
 
     #[test]
@@ -180,14 +263,16 @@ mod tests {
         assert_eq!(
             r.assign(
                 &placed(Some("410526101"), None, Some("power plant: 华电 (120 m)")),
-                false
+                false,
+                0.5
             ),
             Assignment::Skip("masked")
         );
         assert_eq!(
             r.assign(
                 &placed(Some("410526101"), None, Some("Airport: 新郑机场")),
-                false
+                false,
+                0.5
             ),
             Assignment::Task {
                 unit: "410526101".into(),

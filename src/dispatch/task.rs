@@ -3,8 +3,13 @@
 //! new → notified → acknowledged → on_site → verified(verdict) → closed. A task may be acknowledged
 //! before its notification is confirmed delivered (the patrol heard by phone), and a verdict may
 //! come straight after acknowledgement (the patrol reports on arrival). Escalation is not a state:
-//! a missed deadline escalates a task in whatever state it is, and the task goes on. Every other
-//! move is refused, and the API answers it with 409.
+//! a missed deadline escalates a task in whatever state it is, and the task goes on.
+//!
+//! The command center's own moves (#17): an open task may be *cancelled* (with a reason; final)
+//! or *reassigned* to another township (it starts again at `new`, to be told and acknowledged
+//! there); reviewing a verdict, the county may *send it back* for re-verification (verified →
+//! acknowledged: the patrol reports again) or *reopen* a closed task (closed → verified, back
+//! under review). Every other move is refused, and the API answers it with 409.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,9 +24,22 @@ pub enum TaskState {
     OnSite,
     Verified,
     Closed,
+    /// Cancelled by the command center (a reason is audited); final.
+    Cancelled,
 }
 
 impl TaskState {
+    /// Every state, in the order of the loop.
+    pub const ALL: [TaskState; 7] = [
+        TaskState::New,
+        TaskState::Notified,
+        TaskState::Acknowledged,
+        TaskState::OnSite,
+        TaskState::Verified,
+        TaskState::Closed,
+        TaskState::Cancelled,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             TaskState::New => "new",
@@ -30,6 +48,7 @@ impl TaskState {
             TaskState::OnSite => "on_site",
             TaskState::Verified => "verified",
             TaskState::Closed => "closed",
+            TaskState::Cancelled => "cancelled",
         }
     }
 
@@ -41,13 +60,17 @@ impl TaskState {
             "on_site" => TaskState::OnSite,
             "verified" => TaskState::Verified,
             "closed" => TaskState::Closed,
+            "cancelled" => TaskState::Cancelled,
             _ => return None,
         })
     }
 
     /// True while the patrol still owes something.
     pub fn is_open(&self) -> bool {
-        !matches!(self, TaskState::Verified | TaskState::Closed)
+        !matches!(
+            self,
+            TaskState::Verified | TaskState::Closed | TaskState::Cancelled
+        )
     }
 }
 
@@ -100,6 +123,14 @@ pub enum Action {
     ArriveOnSite,
     Verify(Verdict),
     Close,
+    /// The command center cancels an open task.
+    Cancel,
+    /// The command center gives an open task to another township: it starts again at `new`.
+    Reassign,
+    /// A verdict under review goes back to the patrol for re-verification.
+    SendBack,
+    /// A closed task goes back under review.
+    Reopen,
 }
 
 impl Action {
@@ -110,6 +141,10 @@ impl Action {
             Action::ArriveOnSite => "on_site",
             Action::Verify(_) => "verdict",
             Action::Close => "close",
+            Action::Cancel => "cancel",
+            Action::Reassign => "reassign",
+            Action::SendBack => "send_back",
+            Action::Reopen => "reopen",
         }
     }
 }
@@ -133,6 +168,10 @@ pub fn transition(from: TaskState, action: Action) -> Result<TaskState, IllegalT
         (Acknowledged, Action::ArriveOnSite) => OnSite,
         (Acknowledged | OnSite, Action::Verify(_)) => Verified,
         (Verified, Action::Close) => Closed,
+        (New | Notified | Acknowledged | OnSite, Action::Cancel) => Cancelled,
+        (New | Notified | Acknowledged | OnSite, Action::Reassign) => New,
+        (Verified, Action::SendBack) => Acknowledged,
+        (Closed, Action::Reopen) => Verified,
         _ => {
             return Err(IllegalTransition {
                 from: from.as_str(),
@@ -152,6 +191,7 @@ pub struct Milestones {
     pub on_site_at: Option<DateTime<Utc>>,
     pub verified_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl Milestones {
@@ -164,6 +204,7 @@ impl Milestones {
             TaskState::OnSite => &mut self.on_site_at,
             TaskState::Verified => &mut self.verified_at,
             TaskState::Closed => &mut self.closed_at,
+            TaskState::Cancelled => &mut self.cancelled_at,
         };
         slot.get_or_insert(at);
     }
@@ -206,9 +247,13 @@ mod tests {
             "on_site",
             "verified",
             "closed",
+            "cancelled",
         ] {
             assert_eq!(TaskState::parse(s).unwrap().as_str(), s);
         }
+        assert!(TaskState::ALL
+            .iter()
+            .all(|s| TaskState::parse(s.as_str()) == Some(*s)));
         for v in [
             "burning",
             "burned_scar",
@@ -216,6 +261,65 @@ mod tests {
             "no_fire_other",
         ] {
             assert_eq!(Verdict::parse(v).unwrap().as_str(), v);
+        }
+    }
+
+    #[test]
+    fn open_tasks_may_be_cancelled_or_reassigned_and_nothing_else() {
+        use TaskState::*;
+        for s in TaskState::ALL {
+            let open = s.is_open();
+            assert_eq!(
+                transition(s, Action::Cancel).ok(),
+                open.then_some(Cancelled),
+                "cancel from {s:?}"
+            );
+            assert_eq!(
+                transition(s, Action::Reassign).ok(),
+                open.then_some(New),
+                "reassign from {s:?}"
+            );
+        }
+        assert!(!Cancelled.is_open());
+        // Cancelled is final: no move leaves it.
+        for a in [
+            Action::Notify,
+            Action::Acknowledge,
+            Action::ArriveOnSite,
+            Action::Verify(Verdict::Burning),
+            Action::Close,
+            Action::Cancel,
+            Action::Reassign,
+            Action::SendBack,
+            Action::Reopen,
+        ] {
+            assert!(transition(Cancelled, a).is_err(), "{a:?} from cancelled");
+        }
+        let e = transition(Closed, Action::Cancel).unwrap_err();
+        assert_eq!(e.to_string(), "task is closed: cannot cancel");
+    }
+
+    #[test]
+    fn a_verdict_under_review_is_sent_back_closed_or_reopened() {
+        use TaskState::*;
+        // Sent back: the patrol reports again.
+        let s = transition(Verified, Action::SendBack).unwrap();
+        assert_eq!(s, Acknowledged);
+        assert_eq!(
+            transition(s, Action::Verify(Verdict::NoFireOther)).unwrap(),
+            Verified
+        );
+        // Closed, reopened, closed again.
+        let s = transition(Verified, Action::Close).unwrap();
+        let s = transition(s, Action::Reopen).unwrap();
+        assert_eq!(s, Verified);
+        assert_eq!(transition(s, Action::Close).unwrap(), Closed);
+        // Only a verdict goes back, only a closed task reopens.
+        for s in [New, Notified, Acknowledged, OnSite, Closed, Cancelled] {
+            assert!(transition(s, Action::SendBack).is_err(), "send back {s:?}");
+        }
+        for s in [New, Notified, Acknowledged, OnSite, Verified, Cancelled] {
+            assert!(transition(s, Action::Reopen).is_err(), "reopen {s:?}");
         }
     }
 

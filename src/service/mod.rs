@@ -11,6 +11,7 @@ pub mod granules;
 pub mod inbox;
 pub mod live;
 pub mod metrics;
+pub mod operator;
 pub mod rankings;
 pub mod run;
 pub mod storage;

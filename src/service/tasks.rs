@@ -87,7 +87,7 @@ impl Service {
         &self.inner.masks
     }
 
-    async fn blocking<T: Send + 'static>(
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, TaskError> + Send + 'static,
     ) -> Result<T, TaskFailure> {
@@ -151,7 +151,7 @@ impl Service {
     }
 
     /// Tells open dashboards and patrol pages (of the task's units) that a task changed.
-    fn publish_task(&self, task: &StoredTask) {
+    pub(super) fn publish_task(&self, task: &StoredTask) {
         self.live().publish(LiveUpdate::Task {
             id: task.id,
             state: task.state.as_str().to_string(),

@@ -244,6 +244,61 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE events ADD COLUMN task_reason TEXT;
     ",
+    // 6: the command center's moves (#17). A cancelled task keeps its time; a verdict sent back
+    // for re-verification moves to `returned_verdicts` whole, under its id (with who, when and
+    // why), since `verdicts` holds one row per task and the patrol's next report takes its
+    // place. Its photo stays referenced. `verdicts` is rebuilt with AUTOINCREMENT so a returned
+    // verdict's id is never given to another (mask candidates and audit rows name verdict ids).
+    "
+    ALTER TABLE tasks ADD COLUMN cancelled_at INTEGER;
+    CREATE TABLE verdicts_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id INTEGER NOT NULL UNIQUE REFERENCES tasks(id),
+        verdict TEXT NOT NULL,
+        reported_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        lat REAL NOT NULL, lon REAL NOT NULL,
+        distance_m REAL NOT NULL,
+        note TEXT,
+        photo_sha256 TEXT NOT NULL, photo_dhash INTEGER NOT NULL,
+        photo_path TEXT NOT NULL, photo_bytes INTEGER NOT NULL,
+        exif_time INTEGER, exif_lat REAL, exif_lon REAL,
+        flags TEXT NOT NULL,
+        review INTEGER NOT NULL,
+        actor TEXT NOT NULL
+    );
+    INSERT INTO verdicts_v6 (id, task_id, verdict, reported_at, received_at, lat, lon, distance_m, note,
+        photo_sha256, photo_dhash, photo_path, photo_bytes, exif_time, exif_lat, exif_lon, flags,
+        review, actor)
+    SELECT id, task_id, verdict, reported_at, received_at, lat, lon, distance_m, note,
+        photo_sha256, photo_dhash, photo_path, photo_bytes, exif_time, exif_lat, exif_lon, flags,
+        review, actor
+    FROM verdicts;
+    DROP TABLE verdicts;
+    ALTER TABLE verdicts_v6 RENAME TO verdicts;
+    CREATE INDEX verdicts_photo ON verdicts(photo_sha256);
+    CREATE TABLE returned_verdicts (
+        id INTEGER PRIMARY KEY,  -- the verdict's id
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        verdict TEXT NOT NULL,
+        reported_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        lat REAL NOT NULL, lon REAL NOT NULL,
+        distance_m REAL NOT NULL,
+        note TEXT,
+        photo_sha256 TEXT NOT NULL, photo_dhash INTEGER NOT NULL,
+        photo_path TEXT NOT NULL, photo_bytes INTEGER NOT NULL,
+        exif_time INTEGER, exif_lat REAL, exif_lon REAL,
+        flags TEXT NOT NULL,
+        review INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        returned_at INTEGER NOT NULL,
+        returned_by TEXT NOT NULL,
+        return_reason TEXT NOT NULL
+    );
+    CREATE INDEX returned_verdicts_task ON returned_verdicts(task_id);
+    CREATE INDEX returned_verdicts_photo ON returned_verdicts(photo_sha256);
+    ",
 ];
 
 /// Brings the schema to the newest version.
@@ -272,6 +327,59 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Migration 6 keeps a version-5 store's verdicts under their ids, and from then on the id
+    /// of a verdict that was removed (sent back for re-verification) is never given again.
+    #[test]
+    fn migration_6_keeps_verdicts_and_never_reuses_a_verdict_id() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        let verdict = |id: &str| {
+            format!(
+                "INSERT INTO verdicts (id, task_id, verdict, reported_at, received_at, lat, lon,
+                   distance_m, photo_sha256, photo_dhash, photo_path, photo_bytes, flags, review,
+                   actor)
+                 VALUES ({id}, 3, 'burning', 0, 0, 35.2, 114.5, 10, 'ab', 1, 'p', 1, '[]', 0, 'a')"
+            )
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO events (id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
+               satellite_confidence, camera_confidence, confidence, sightings, updated_at)
+             VALUES (7, 114.5, 35.2, 375, 7200, 7200, '[]', 'satellite', 0.6, 0, 0.6, 1, 0);
+             INSERT INTO tasks (id, event_id, unit, unit_level, state, priority, created_at,
+               ack_due, on_site_due, verdict_due, updated_at)
+             VALUES (3, 7, '410526101', 'township', 'verified', 'high', 0, 1, 2, 3, 0);
+             {};",
+            verdict("9")
+        ))
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let id: i64 = conn
+            .query_row("SELECT id FROM verdicts WHERE task_id = 3", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(id, 9);
+        conn.execute_batch("DELETE FROM verdicts WHERE id = 9")
+            .unwrap();
+        conn.execute_batch(&verdict("NULL")).unwrap();
+        let id: i64 = conn
+            .query_row("SELECT id FROM verdicts WHERE task_id = 3", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(id, 10, "a removed verdict's id is not reused");
+        let cancelled: Option<i64> = conn
+            .query_row("SELECT cancelled_at FROM tasks WHERE id = 3", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(cancelled, None);
+    }
 
     /// A version-3 store with a hotspot linked to an event is rebuilt by migration 4: the row
     /// keeps its id, values and link, every index is there again, the key is still unique, and

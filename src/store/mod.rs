@@ -11,6 +11,7 @@ pub mod deliveries;
 pub mod error;
 pub mod migrations;
 pub mod model;
+pub mod operator;
 pub mod outbox;
 pub mod rank;
 pub mod sqlite;
@@ -19,8 +20,9 @@ pub mod tasks;
 pub use error::StoreError;
 pub use model::{
     AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Keyset, Origin, Placed,
-    Scope, SensorAlert, StoredAlert, StoredEvent, StoredHotspot, UnitStats,
+    Scope, SensorAlert, StoredAlert, StoredEvent, StoredHotspot, TaskFilter, UnitStats,
 };
+pub use operator::OperatorStore;
 pub use rank::RankStore;
 pub use sqlite::SqliteStore;
 pub use tasks::TaskStore;
@@ -29,7 +31,9 @@ use crate::fuse::{FuseParams, Placer};
 use crate::hotspot::Hotspot;
 
 /// A store backend.
-pub trait Store: Send + Sync + TaskStore + deliveries::DeliveryStore + RankStore {
+pub trait Store:
+    Send + Sync + TaskStore + OperatorStore + deliveries::DeliveryStore + RankStore
+{
     /// Stores a batch in one transaction and fuses its new detections into events. When this
     /// returns `Ok`, the batch is durable (it survives `kill -9` and power loss as far as the
     /// backend's fsync does). A batch whose origin hash is already stored changes nothing and

@@ -207,6 +207,8 @@ pub struct EventQuery {
     pub limit: usize,
     /// Only events after this one in (first_seen, id) order.
     pub after: Option<Keyset>,
+    /// By their task or the reason they have none.
+    pub task: Option<TaskFilter>,
 }
 
 impl Default for EventQuery {
@@ -222,6 +224,7 @@ impl Default for EventQuery {
             scope: Scope::All,
             limit: 10_000,
             after: None,
+            task: None,
         }
     }
 }
@@ -243,8 +246,23 @@ pub struct StoredEvent {
     pub event: FireEvent,
     pub updated_at: DateTime<Utc>,
     /// Why dispatch gave the event no task (`too_old`, `masked`, `not_on_farmland`,
-    /// `outside_units`); `None` when it has one or was stored without dispatch.
+    /// `outside_units`, `low_confidence`); `None` when it has one or was stored without dispatch.
     pub task_reason: Option<String>,
+    /// Its task, if it has one: id and state.
+    pub task: Option<(i64, String)>,
+}
+
+/// The events `GET /events?task=` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskFilter {
+    /// With a task, in any state.
+    Any,
+    /// Without a task.
+    None,
+    /// With a task in this state (`new`, ..., `cancelled`) or `open`.
+    State(String),
+    /// Without a task, for this reason (`too_old`, `masked`, ...).
+    Reason(String),
 }
 
 /// A stored sensor alert.

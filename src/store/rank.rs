@@ -131,7 +131,7 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
                  FROM tasks t JOIN events e ON e.id = t.event_id
                  LEFT JOIN verdicts v ON v.task_id = t.id
                  WHERE e.last_seen >= ?1 AND e.first_seen >= ?1 AND e.first_seen < ?2
-                   AND e.{col} IS NOT NULL
+                   AND e.{col} IS NOT NULL AND t.state != 'cancelled'
                  ORDER BY t.id"
             ))
             .ctx("prepare rank tasks")?;

@@ -992,8 +992,30 @@ fn query_events(
     if let Some(conf) = q.min_confidence {
         f.push("confidence >= ?", [Value::Real(min_score(conf))]);
     }
+    // tasks.event_id is UNIQUE (indexed): one probe per event.
+    const HAS_TASK: &str = "EXISTS (SELECT 1 FROM tasks t WHERE t.event_id = events.id";
+    match &q.task {
+        None => {}
+        Some(TaskFilter::Any) => f.push(&format!("{HAS_TASK})"), []),
+        Some(TaskFilter::None) => f.push(&format!("NOT {HAS_TASK})"), []),
+        Some(TaskFilter::State(s)) if s == "open" => f.push(
+            &format!("{HAS_TASK} AND t.state NOT IN ('verified', 'closed', 'cancelled'))"),
+            [],
+        ),
+        Some(TaskFilter::State(s)) => f.push(
+            &format!("{HAS_TASK} AND t.state = ?)"),
+            [Value::Text(s.clone())],
+        ),
+        Some(TaskFilter::Reason(r)) => f.push(
+            &format!("task_reason = ? AND NOT {HAS_TASK})"),
+            [Value::Text(r.clone())],
+        ),
+    }
     let sql = format!(
-        "SELECT {EVENT_COLUMNS}, task_reason FROM events {} ORDER BY first_seen, id LIMIT {}",
+        "SELECT {EVENT_COLUMNS}, task_reason,
+           (SELECT t.id FROM tasks t WHERE t.event_id = events.id),
+           (SELECT t.state FROM tasks t WHERE t.event_id = events.id)
+         FROM events {} ORDER BY first_seen, id LIMIT {}",
         f.sql(),
         q.limit
     );
@@ -1005,6 +1027,13 @@ fn query_events(
                 event,
                 updated_at: from_ts(updated),
                 task_reason: r.get(18)?,
+                task: match (
+                    r.get::<_, Option<i64>>(19)?,
+                    r.get::<_, Option<String>>(20)?,
+                ) {
+                    (Some(id), Some(state)) => Some((id, state)),
+                    _ => None,
+                },
             })
         })
         .ctx("query events")?;

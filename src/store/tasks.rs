@@ -145,6 +145,8 @@ pub struct TaskQuery {
     pub limit: usize,
     /// Only tasks with a smaller id (the next page of a newest-first list).
     pub before_id: Option<i64>,
+    /// Only tasks whose verdict is (true) or is not (false) flagged for review.
+    pub review: Option<bool>,
 }
 
 impl Default for TaskQuery {
@@ -157,6 +159,7 @@ impl Default for TaskQuery {
             ack_due_before: None,
             limit: 10_000,
             before_id: None,
+            review: None,
         }
     }
 }
@@ -445,6 +448,7 @@ impl TaskStore for SqliteStore {
                 TaskState::Acknowledged => "acknowledged_at",
                 TaskState::OnSite => "on_site_at",
                 TaskState::Closed => "closed_at",
+                TaskState::Cancelled => "cancelled_at",
                 // Not reachable by these actions.
                 TaskState::New | TaskState::Verified => "updated_at",
             };
@@ -704,7 +708,8 @@ impl TaskStore for SqliteStore {
     fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError> {
         self.read(|c| {
             c.query_row(
-                "SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = ?1",
+                "SELECT (SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = ?1)
+                      + (SELECT COUNT(*) FROM returned_verdicts WHERE photo_sha256 = ?1)",
                 [sha256],
                 |r| r.get::<_, i64>(0),
             )
@@ -819,7 +824,7 @@ impl TaskStore for SqliteStore {
 
 impl SqliteStore {
     /// Runs `f` in one write transaction; committed only when it returns `Ok`.
-    fn write<T>(
+    pub(super) fn write<T>(
         &self,
         f: impl FnOnce(&Transaction) -> Result<T, TaskError>,
     ) -> Result<T, TaskError> {
@@ -874,25 +879,84 @@ pub(super) fn on_event_saved(
         }
         return Ok(Dispatched::HasTask);
     }
-    let (unit, level, sensitive) =
-        match rules.assign(&ev.placement, placer.parcel_layer().is_some()) {
-            Assignment::Task { .. } if too_old => {
-                set_task_reason(tx, event_id, Some(TOO_OLD))?;
-                return Ok(Dispatched::NoTask(TOO_OLD));
-            }
-            Assignment::Task {
-                unit,
-                level,
-                sensitive,
-            } => (unit, level, sensitive),
-            Assignment::Skip(reason) => {
-                set_task_reason(tx, event_id, Some(reason))?;
-                return Ok(Dispatched::NoTask(reason));
-            }
-        };
+    let (unit, level, sensitive) = match rules.assign(
+        &ev.placement,
+        placer.parcel_layer().is_some(),
+        ev.confidence(),
+    ) {
+        Assignment::Task { .. } if too_old => {
+            set_task_reason(tx, event_id, Some(TOO_OLD))?;
+            return Ok(Dispatched::NoTask(TOO_OLD));
+        }
+        Assignment::Task {
+            unit,
+            level,
+            sensitive,
+        } => (unit, level, sensitive),
+        Assignment::Skip(reason) => {
+            set_task_reason(tx, event_id, Some(reason))?;
+            return Ok(Dispatched::NoTask(reason));
+        }
+    };
     set_task_reason(tx, event_id, None)?;
-    let county = ev.placement.county.clone();
-    let first_of_season = match &county {
+    let facts = NewTaskFacts {
+        confidence: ev.confidence_class(),
+        max_frp_mw: ev.max_frp_mw,
+        sensitive,
+        corroborated: ev.corroborated(),
+        mask: ev.placement.mask.clone(),
+    };
+    let target = TaskTarget {
+        unit,
+        level: level.to_string(),
+        county: ev.placement.county.clone(),
+    };
+    insert_task(
+        tx,
+        event_id,
+        &target,
+        &facts,
+        rules,
+        now,
+        &Actor::system(),
+        serde_json::json!({}),
+    )
+    .map_err(into_store)?;
+    Ok(Dispatched::Created)
+}
+
+/// Where a task goes: a township (or a county without townships) and its county.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTarget {
+    pub unit: String,
+    /// `township` or `county`.
+    pub level: String,
+    pub county: Option<String>,
+}
+
+/// What a new task's priority is decided from, besides the county's season.
+pub(super) struct NewTaskFacts {
+    pub confidence: Confidence,
+    pub max_frp_mw: Option<f64>,
+    pub sensitive: bool,
+    pub corroborated: bool,
+    pub mask: Option<String>,
+}
+
+/// Inserts a `new` task for an event with its priority and deadlines (from `now`), its audit
+/// row (by `who`, with `extra` merged into the detail) and its `task_new` notice. The task id.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_task(
+    tx: &Transaction,
+    event_id: i64,
+    target: &TaskTarget,
+    f: &NewTaskFacts,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+    who: &Actor,
+    extra: serde_json::Value,
+) -> Result<i64, TaskError> {
+    let first_of_season = match &target.county {
         Some(c) => !tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM tasks WHERE county = ?1 AND created_at > ?2)",
@@ -903,11 +967,11 @@ pub(super) fn on_event_saved(
         None => false,
     };
     let facts = PriorityFacts {
-        confidence: ev.confidence_class(),
-        max_frp_mw: ev.max_frp_mw.unwrap_or(0.0),
-        sensitive_area: sensitive,
+        confidence: f.confidence,
+        max_frp_mw: f.max_frp_mw.unwrap_or(0.0),
+        sensitive_area: f.sensitive,
         first_of_season,
-        corroborated: ev.corroborated(),
+        corroborated: f.corroborated,
     };
     let p = priority(&facts, &rules.policy);
     let [(_, ack), (_, on_site), (_, verdict)] = due_times(now, rules.policy.deadlines(p));
@@ -917,9 +981,9 @@ pub(super) fn on_event_saved(
          VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9, ?6)",
         params![
             event_id,
-            unit,
-            level,
-            county,
+            target.unit,
+            target.level,
+            target.county,
             priority_str(p),
             ts(now),
             ts(ack),
@@ -929,38 +993,40 @@ pub(super) fn on_event_saved(
     )
     .ctx("insert task")?;
     let task_id = tx.last_insert_rowid();
+    let mut detail = serde_json::json!({
+        "event_id": event_id,
+        "priority": priority_str(p),
+        "confidence": class_name(facts.confidence),
+        "max_frp_mw": f.max_frp_mw,
+        "sensitive_area": f.sensitive,
+        "first_of_season": first_of_season,
+        "corroborated": facts.corroborated,
+        "mask": f.mask,
+    });
+    if let (Some(d), serde_json::Value::Object(x)) = (detail.as_object_mut(), extra) {
+        d.extend(x);
+    }
     audit(
         tx,
         now,
-        &Actor::system(),
+        who,
         "task",
         task_id,
         "create",
         None,
         Some("new"),
-        &serde_json::json!({
-            "event_id": event_id,
-            "priority": priority_str(p),
-            "confidence": class_name(facts.confidence),
-            "max_frp_mw": ev.max_frp_mw,
-            "sensitive_area": sensitive,
-            "first_of_season": first_of_season,
-            "corroborated": facts.corroborated,
-            "mask": ev.placement.mask,
-        }),
-    )
-    .map_err(into_store)?;
-    let task = load_task(tx, task_id).map_err(into_store)?;
+        &detail,
+    )?;
+    let task = load_task(tx, task_id)?;
     let n = notice(
         tx,
         &task,
         NoticeKind::TaskNew,
         task.unit.clone(),
         format!("{} priority fire to verify", priority_str(p)),
-    )
-    .map_err(into_store)?;
+    )?;
     enqueue(tx, &n, ts(now))?;
-    Ok(Dispatched::Created)
+    Ok(task_id)
 }
 
 /// What dispatch did with a saved event.
@@ -976,7 +1042,7 @@ pub(super) enum Dispatched {
 }
 
 /// Stores why an event has no task (`None`: it has one).
-fn set_task_reason(
+pub(super) fn set_task_reason(
     tx: &Transaction,
     event_id: i64,
     reason: Option<&str>,
@@ -1023,7 +1089,7 @@ pub(super) fn mark_notified_tx(
     Ok(moved == 1)
 }
 
-fn into_store(e: TaskError) -> StoreError {
+pub(super) fn into_store(e: TaskError) -> StoreError {
     match e {
         TaskError::Store(s) => s,
         other => StoreError::BadValue {
@@ -1034,14 +1100,14 @@ fn into_store(e: TaskError) -> StoreError {
     }
 }
 
-fn priority_str(p: Priority) -> &'static str {
+pub(super) fn priority_str(p: Priority) -> &'static str {
     match p {
         Priority::Normal => "normal",
         Priority::High => "high",
     }
 }
 
-fn class_name(c: Confidence) -> &'static str {
+pub(super) fn class_name(c: Confidence) -> &'static str {
     match c {
         Confidence::Low => "low",
         Confidence::Nominal => "nominal",
@@ -1051,7 +1117,7 @@ fn class_name(c: Confidence) -> &'static str {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn audit(
+pub(super) fn audit(
     tx: &Transaction,
     now: DateTime<Utc>,
     who: &Actor,
@@ -1083,7 +1149,7 @@ fn audit(
 }
 
 /// The self-contained notice of a task change.
-fn notice(
+pub(super) fn notice(
     tx: &Connection,
     task: &StoredTask,
     kind: NoticeKind,
@@ -1253,7 +1319,7 @@ fn load_candidates(
 const TASK_COLUMNS: &str = "t.id, t.event_id, t.unit, t.unit_level, t.county, t.state, t.priority,
     t.created_at, t.notified_at, t.acknowledged_at, t.on_site_at, t.verified_at, t.closed_at,
     t.ack_due, t.on_site_due, t.verdict_due, t.escalations, t.verdict, t.updated_at,
-    e.lon, e.lat, COALESCE(v.review, 0), e.parcel";
+    e.lon, e.lat, COALESCE(v.review, 0), e.parcel, t.cancelled_at";
 
 fn read_task(r: &rusqlite::Row) -> rusqlite::Result<Result<StoredTask, StoreError>> {
     let bad = |column: &'static str, value: String| StoreError::BadValue {
@@ -1291,6 +1357,7 @@ fn read_task(r: &rusqlite::Row) -> rusqlite::Result<Result<StoredTask, StoreErro
             on_site_at: opt(10)?,
             verified_at: opt(11)?,
             closed_at: opt(12)?,
+            cancelled_at: opt(23)?,
         },
         ack_due: from_ts(r.get(13)?),
         on_site_due: from_ts(r.get(14)?),
@@ -1344,11 +1411,14 @@ fn query_tasks(
     }
     match q.status {
         None => {}
-        Some(None) => push("t.state NOT IN ('verified', 'closed')", vec![]),
+        Some(None) => push("t.state NOT IN ('verified', 'closed', 'cancelled')", vec![]),
         Some(Some(s)) => push("t.state = ?", vec![Value::Text(s.as_str().into())]),
     }
     if let Some(t) = q.ack_due_before {
         push("t.ack_due < ?", vec![Value::Integer(ts(t))]);
+    }
+    if let Some(r) = q.review {
+        push("COALESCE(v.review, 0) = ?", vec![Value::Integer(r as i64)]);
     }
     if let Some(u) = &q.unit {
         push(
@@ -1387,7 +1457,7 @@ fn collect_tasks(c: &Connection, q: &TaskQuery) -> Result<Vec<StoredTask>, Store
     Ok(out)
 }
 
-fn load_task(c: &Connection, id: i64) -> Result<StoredTask, TaskError> {
+pub(super) fn load_task(c: &Connection, id: i64) -> Result<StoredTask, TaskError> {
     collect_tasks(
         c,
         &TaskQuery {
@@ -1400,7 +1470,10 @@ fn load_task(c: &Connection, id: i64) -> Result<StoredTask, TaskError> {
     .ok_or(TaskError::NotFound { what: "task", id })
 }
 
-fn read_verdict(c: &Connection, task_id: i64) -> Result<Option<StoredVerdict>, StoreError> {
+pub(super) fn read_verdict(
+    c: &Connection,
+    task_id: i64,
+) -> Result<Option<StoredVerdict>, StoreError> {
     c.query_row(
         "SELECT id, task_id, verdict, reported_at, received_at, lat, lon, distance_m, note,
            photo_sha256, photo_path, photo_bytes, exif_time, exif_lat, exif_lon, flags, review, actor

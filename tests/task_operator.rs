@@ -1,0 +1,512 @@
+//! Issue 17: every event says what became of it (its task, or why it has none) and the events
+//! list filters by that; the command center creates a task for a task-less event, reassigns
+//! and cancels tasks (county or admin, audited with the reason); the review of a verdict (its
+//! photo by a scoped GET, `review=true`, send back, close, reopen). A real server on port 0 with
+//! a real SQLite file; every refusal is checked for its status and the field it names.
+
+mod common;
+
+use chrono::Duration;
+use common::dispatch::{act, clocked, count, db, photo_png, report, t0};
+use common::server::*;
+
+/// One FIRMS row at `at` with a confidence class (`n` nominal 0.6, `h` high).
+async fn fire(
+    ts: &TestServer,
+    lat: f64,
+    lon: f64,
+    at: chrono::DateTime<chrono::Utc>,
+    conf: &str,
+) -> i64 {
+    let row = firms_row(
+        lat,
+        lon,
+        &at.format("%Y-%m-%d").to_string(),
+        &at.format("%H%M").to_string(),
+        "N20",
+        conf,
+        "2.0NRT",
+        3.0,
+    );
+    let (status, v) = ts
+        .post("/api/v1/hotspots", ADMIN, "text/csv", firms_csv(&[row]))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    v["report"]["event_ids"][0].as_i64().unwrap()
+}
+
+async fn post_json(
+    ts: &TestServer,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    ts.post(path, token, "application/json", body.to_string())
+        .await
+}
+
+fn ids(fc: &[serde_json::Value]) -> Vec<i64> {
+    let mut v: Vec<i64> = fc
+        .iter()
+        .map(|f| f["properties"]["id"].as_i64().unwrap())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Three events: dispatched (high confidence, fresh), too old, and below `min_confidence`.
+async fn three_events(ts: &TestServer) -> (i64, i64, i64) {
+    let tasked = fire(ts, 35.8, 114.2, t0() - Duration::minutes(10), "h").await;
+    let old = fire(ts, 35.9, 114.4, t0() - Duration::hours(7), "h").await;
+    let weak = fire(ts, 36.0, 114.6, t0() - Duration::minutes(10), "n").await;
+    (tasked, old, weak)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_says_what_became_of_it_and_the_list_filters_by_it() {
+    let (ts, _clock) = clocked(|c| c.dispatch.min_confidence = 0.7).await;
+    let (tasked, old, weak) = three_events(&ts).await;
+    let task: i64 = db(&ts)
+        .query_row("SELECT id FROM tasks", [], |r| r.get(0))
+        .unwrap();
+
+    let all = ts.features("/api/v1/events", ADMIN).await;
+    let by_id = |id: i64| {
+        all.iter()
+            .find(|f| f["properties"]["id"] == id)
+            .unwrap_or_else(|| panic!("no event {id}"))["properties"]
+            .clone()
+    };
+    let p = by_id(tasked);
+    // `new`, or `notified` once the delivery worker has passed (no webhooks configured).
+    assert!(
+        ["new", "notified"].contains(&p["task_state"].as_str().unwrap()),
+        "{p}"
+    );
+    assert!(p["task_id"].as_i64().is_some());
+    assert!(p["task_reason"].is_null());
+    let p = by_id(old);
+    assert_eq!(p["task_reason"], "too_old");
+    assert!(p["task_id"].is_null() && p["task_state"].is_null());
+    assert_eq!(by_id(weak)["task_reason"], "low_confidence");
+
+    for (filter, want) in [
+        ("any", vec![tasked]),
+        ("none", vec![old, weak]),
+        ("open", vec![tasked]),
+        ("verified", vec![]),
+        ("too_old", vec![old]),
+        ("low_confidence", vec![weak]),
+        ("masked", vec![]),
+    ] {
+        let got = ts
+            .features(&format!("/api/v1/events?task={filter}"), ADMIN)
+            .await;
+        assert_eq!(ids(&got), want, "task={filter}");
+    }
+    assert_eq!(act(&ts, task, "ack", PATROL_A1).await.0, 200);
+    let got = ts.features("/api/v1/events?task=acknowledged", ADMIN).await;
+    assert_eq!(ids(&got), vec![tasked]);
+    // Pages of a filtered list: one event a page, every one once.
+    let (status, page) = ts.get("/api/v1/events?task=none&limit=1", COUNTY_A).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["features"].as_array().unwrap().len(), 1);
+    let next = page["next"].as_str().expect("a next cursor").to_string();
+    let (_, page2) = ts
+        .get(
+            &format!("/api/v1/events?task=none&limit=1&cursor={next}"),
+            COUNTY_A,
+        )
+        .await;
+    assert_eq!(page2["features"].as_array().unwrap().len(), 1);
+    assert_ne!(page["features"][0]["id"], page2["features"][0]["id"]);
+
+    let (status, v) = ts.get("/api/v1/events?task=burning", ADMIN).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["field"], "task", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("too_old"), "{v}");
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons() {
+    let (ts, clock) = clocked(|c| c.dispatch.min_confidence = 0.7).await;
+    let (tasked, old, weak) = three_events(&ts).await;
+    let create = |id: i64| format!("/api/v1/events/{id}/task");
+    let reason = serde_json::json!({"reason": "群众举报，现场有烟"});
+
+    // Refusals first: nothing is created by any of them.
+    for (token, body, status, field) in [
+        (PATROL_A1, reason.clone(), 403, None),
+        (COUNTY_B, reason.clone(), 404, None),
+        (COUNTY_A, serde_json::json!({}), 400, Some("reason")),
+        (
+            COUNTY_A,
+            serde_json::json!({"reason": "  "}),
+            400,
+            Some("reason"),
+        ),
+        (
+            COUNTY_A,
+            serde_json::json!({"reason": "x", "priority": "high"}),
+            400,
+            Some("priority"),
+        ),
+        (
+            COUNTY_A,
+            serde_json::json!({"reason": "x", "unit": "41052A"}),
+            400,
+            Some("unit"),
+        ),
+        // A township of another county.
+        (
+            COUNTY_A,
+            serde_json::json!({"reason": "x", "unit": "410527100"}),
+            403,
+            None,
+        ),
+        // Not a township code.
+        (
+            ADMIN,
+            serde_json::json!({"reason": "x", "unit": "4105"}),
+            422,
+            Some("unit"),
+        ),
+    ] {
+        let (s, v) = post_json(&ts, &create(old), token, body.clone()).await;
+        assert_eq!(s, status, "{body} as {token}: {v}");
+        if let Some(f) = field {
+            assert_eq!(v["field"], f, "{body}: {v}");
+        }
+    }
+    let (s, v) = ts
+        .post(&create(old), COUNTY_A, "application/json", "not json")
+        .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("body")), "{v}");
+    assert_eq!(count(&ts, "SELECT COUNT(*) FROM tasks"), 1);
+
+    // The county dispatches the old event by hand, to the event's township.
+    clock.advance(Duration::minutes(1));
+    let (s, v) = post_json(&ts, &create(old), COUNTY_A, reason.clone()).await;
+    assert_eq!(s, 201, "{v}");
+    let manual = v["properties"]["id"].as_i64().unwrap();
+    assert_eq!(v["properties"]["state"], "new");
+    assert_eq!(v["properties"]["unit"], "410526101");
+    assert_eq!(v["properties"]["event_id"], old);
+    // ... and the weak one to another township of its county.
+    let (s, v) = post_json(
+        &ts,
+        &create(weak),
+        ADMIN,
+        serde_json::json!({"reason": "复核", "unit": "410526100"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["properties"]["unit"], "410526100");
+    assert_eq!(v["properties"]["county"], "410526");
+    // An event with a task: 409 naming its state.
+    let (s, v) = post_json(&ts, &create(tasked), COUNTY_A, reason.clone()).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(v["state"].is_string(), "{v}");
+    let (s, v) = post_json(&ts, &create(999_999), ADMIN, reason.clone()).await;
+    assert_eq!(s, 404, "{v}");
+
+    // The event now shows its task, and the reason it had none is in the audit.
+    let (_, e) = ts.get(&format!("/api/v1/events/{old}"), ADMIN).await;
+    assert_eq!(e["properties"]["task_id"], manual);
+    assert!(e["properties"]["task_reason"].is_null());
+    let (_, a) = ts
+        .get(&format!("/api/v1/audit?entity=task&id={manual}"), COUNTY_A)
+        .await;
+    let first = &a["entries"][0];
+    assert_eq!(first["action"], "create");
+    assert_eq!(first["role"], "county:410526");
+    assert!(first["actor"].as_str().unwrap().starts_with("token:"));
+    assert_eq!(first["detail"]["reason"], "群众举报，现场有烟");
+    assert_eq!(first["detail"]["dispatch_reason"], "too_old");
+    assert_eq!(first["detail"]["manual"], true);
+    assert_eq!(first["at"], (t0() + Duration::minutes(1)).to_rfc3339());
+
+    // Reassign: scope-checked against the caller's county, then the task starts again.
+    let reassign = format!("/api/v1/tasks/{manual}/reassign");
+    assert_eq!(act(&ts, manual, "ack", PATROL_A1).await.0, 200);
+    for (token, body, status, field) in [
+        (
+            PATROL_A1,
+            serde_json::json!({"unit": "410526100", "reason": "x"}),
+            403,
+            None,
+        ),
+        (
+            COUNTY_B,
+            serde_json::json!({"unit": "410527100", "reason": "x"}),
+            403,
+            None,
+        ),
+        (
+            COUNTY_A,
+            serde_json::json!({"unit": "410527100", "reason": "x"}),
+            403,
+            None,
+        ),
+        (
+            COUNTY_A,
+            serde_json::json!({"reason": "x"}),
+            400,
+            Some("unit"),
+        ),
+        (
+            COUNTY_A,
+            serde_json::json!({"unit": "410526100"}),
+            400,
+            Some("reason"),
+        ),
+        (
+            COUNTY_A,
+            serde_json::json!({"unit": 410526100, "reason": "x"}),
+            400,
+            Some("unit"),
+        ),
+    ] {
+        let (s, v) = post_json(&ts, &reassign, token, body.clone()).await;
+        assert_eq!(s, status, "{body} as {token}: {v}");
+        if let Some(f) = field {
+            assert_eq!(v["field"], f, "{body}: {v}");
+        }
+    }
+    let (s, v) = post_json(
+        &ts,
+        &reassign,
+        COUNTY_A,
+        serde_json::json!({"unit": "410526100", "reason": "该地块属邻乡管辖"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let p = &v["properties"];
+    assert_eq!(
+        (p["unit"].as_str(), p["state"].as_str()),
+        (Some("410526100"), Some("new"))
+    );
+    assert!(p["acknowledged_at"].is_null(), "{p}");
+    // The new township is told; the old patrol no longer sees it.
+    assert_eq!(
+        count(
+            &ts,
+            &format!(
+                "SELECT COUNT(*) FROM outbox WHERE task_id = {manual} AND kind = 'task_new'
+                 AND unit = '410526100'"
+            )
+        ),
+        1
+    );
+    let (s, _) = ts.get(&format!("/api/v1/tasks/{manual}"), PATROL_A1).await;
+    assert_eq!(s, 403);
+    // To its own unit: 409.
+    let (s, v) = post_json(
+        &ts,
+        &reassign,
+        ADMIN,
+        serde_json::json!({"unit": "410526100", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+
+    // Cancel: a reason is required; the patrol may not; a cancelled task is final.
+    let cancel = format!("/api/v1/tasks/{manual}/cancel");
+    let (s, v) = post_json(&ts, &cancel, COUNTY_A, serde_json::json!({})).await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("reason")), "{v}");
+    let (s, _) = post_json(&ts, &cancel, PATROL_A1, serde_json::json!({"reason": "x"})).await;
+    assert_eq!(s, 403);
+    let (s, _) = post_json(&ts, &cancel, COUNTY_B, serde_json::json!({"reason": "x"})).await;
+    assert_eq!(s, 403);
+    let (s, v) = post_json(
+        &ts,
+        &cancel,
+        COUNTY_A,
+        serde_json::json!({"reason": "重复上报，与任务合并"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["properties"]["state"], "cancelled");
+    assert!(v["properties"]["cancelled_at"].is_string());
+    let (s, v) = post_json(&ts, &cancel, COUNTY_A, serde_json::json!({"reason": "x"})).await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(
+        (v["state"].as_str(), v["action"].as_str()),
+        (Some("cancelled"), Some("cancel"))
+    );
+    // Not open, not escalated, and the event says so.
+    let open = ts.features("/api/v1/tasks?status=open", ADMIN).await;
+    assert!(!ids(&open).contains(&manual));
+    let got = ts.features("/api/v1/events?task=cancelled", ADMIN).await;
+    assert_eq!(ids(&got), vec![old]);
+    let actions: Vec<(String, String)> = db(&ts)
+        .prepare("SELECT action, json_extract(detail, '$.reason') FROM audit WHERE entity = 'task' AND entity_id = ?1 AND action IN ('reassign', 'cancel') ORDER BY id")
+        .unwrap()
+        .query_map([manual], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        actions,
+        vec![
+            ("reassign".to_string(), "该地块属邻乡管辖".to_string()),
+            ("cancel".to_string(), "重复上报，与任务合并".to_string())
+        ]
+    );
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened() {
+    let (ts, clock) = clocked(|_| {}).await;
+    let (lat, lon) = (35.8, 114.2);
+    fire(&ts, lat, lon, t0() - Duration::minutes(10), "h").await;
+    let id: i64 = db(&ts)
+        .query_row("SELECT id FROM tasks", [], |r| r.get(0))
+        .unwrap();
+    let photo_path = format!("/api/v1/tasks/{id}/photo");
+    // No verdict yet: no photo.
+    let (s, v) = ts.get(&photo_path, ADMIN).await;
+    assert_eq!(s, 404, "{v}");
+
+    assert_eq!(act(&ts, id, "ack", PATROL_A1).await.0, 200);
+    clock.advance(Duration::minutes(20));
+    // Reported 3 km from the fire: flagged for review.
+    let photo = photo_png(17);
+    let (s, v) = report(
+        &ts,
+        id,
+        PATROL_A1,
+        "no_fire_other",
+        lat + 0.027,
+        lon,
+        photo.clone(),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["review"], true, "{v}");
+
+    let flagged = ts.features("/api/v1/tasks?review=true", COUNTY_A).await;
+    assert_eq!(ids(&flagged), vec![id]);
+    assert!(ts
+        .features("/api/v1/tasks?review=false", COUNTY_A)
+        .await
+        .is_empty());
+    let (s, v) = ts.get("/api/v1/tasks?review=maybe", ADMIN).await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("review")), "{v}");
+    // The review view's facts: note, distance, times, flags with their reasons.
+    let (_, t) = ts.get(&format!("/api/v1/tasks/{id}"), COUNTY_A).await;
+    let verdict = &t["properties"]["verdict"];
+    assert!(
+        verdict["distance_m"].as_f64().unwrap() > 2500.0,
+        "{verdict}"
+    );
+    assert_eq!(verdict["flags"][0]["flag"], "far_from_event", "{verdict}");
+    assert!(verdict["flags"][0]["reason"].is_string());
+
+    // The photo: its county, the admin and the patrol get the bytes; another county does not.
+    for token in [ADMIN, COUNTY_A, PATROL_A1] {
+        let r = ts
+            .client
+            .get(ts.url(&photo_path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{token}");
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert!(r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("private"));
+        assert_eq!(r.bytes().await.unwrap().to_vec(), photo, "{token}");
+    }
+    let (s, v) = ts.get(&photo_path, COUNTY_B).await;
+    assert_eq!(s, 403, "{v}");
+    let r = ts.client.get(ts.url(&photo_path)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let (s, v) = ts.get("/api/v1/tasks/x/photo", ADMIN).await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("id")), "{v}");
+
+    // Send back: only a verified task, with a reason, not by the patrol.
+    let back = format!("/api/v1/tasks/{id}/send-back");
+    let (s, _) = post_json(&ts, &back, PATROL_A1, serde_json::json!({"reason": "x"})).await;
+    assert_eq!(s, 403);
+    let (s, v) = post_json(&ts, &back, COUNTY_A, serde_json::json!({"reason": ""})).await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("reason")), "{v}");
+    clock.advance(Duration::minutes(5));
+    let (s, v) = post_json(
+        &ts,
+        &back,
+        COUNTY_A,
+        serde_json::json!({"reason": "位置与火点相距过远，请到现场重新核查"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let p = &v["properties"];
+    assert_eq!(p["state"], "acknowledged");
+    assert!(p["verdict"].is_null() && p["verified_at"].is_null(), "{p}");
+    // A new verdict deadline from now (2 h: a high-confidence fire has 1 h).
+    assert_eq!(
+        p["verdict_due"],
+        (t0() + Duration::minutes(25) + Duration::minutes(60))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    // The returned verdict is kept whole with who and why; its photo file stays.
+    assert_eq!(count(&ts, "SELECT COUNT(*) FROM verdicts"), 0);
+    assert_eq!(
+        count(
+            &ts,
+            "SELECT COUNT(*) FROM returned_verdicts WHERE return_reason LIKE '位置%' AND returned_by LIKE 'token:%'"
+        ),
+        1
+    );
+    let (s, _) = ts.get(&photo_path, ADMIN).await;
+    assert_eq!(s, 404);
+    let (s, v) = post_json(&ts, &back, COUNTY_A, serde_json::json!({"reason": "x"})).await;
+    assert_eq!(s, 409, "{v}");
+
+    // The patrol reports again, on the spot; the county closes, reopens, closes.
+    let (s, v) = report(&ts, id, PATROL_A1, "burned_scar", lat, lon, photo_png(18)).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["review"], false, "{v}");
+    let reopen = format!("/api/v1/tasks/{id}/reopen");
+    let (s, v) = post_json(&ts, &reopen, COUNTY_A, serde_json::json!({"reason": "x"})).await;
+    assert_eq!((s, v["state"].as_str()), (409, Some("verified")), "{v}");
+    assert_eq!(act(&ts, id, "close", COUNTY_A).await.0, 200);
+    let (s, _) = post_json(&ts, &reopen, PATROL_A1, serde_json::json!({"reason": "x"})).await;
+    assert_eq!(s, 403);
+    let (s, v) = post_json(
+        &ts,
+        &reopen,
+        COUNTY_A,
+        serde_json::json!({"reason": "领导要求复查照片"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["properties"]["state"], "verified");
+    assert!(v["properties"]["closed_at"].is_null());
+    assert_eq!(act(&ts, id, "close", ADMIN).await.0, 200);
+    let actions: Vec<String> = db(&ts)
+        .prepare("SELECT action FROM audit WHERE entity = 'task' AND entity_id = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([id], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "acknowledge",
+            "verdict",
+            "send_back",
+            "verdict",
+            "close",
+            "reopen",
+            "close"
+        ]
+    );
+    ts.stop().await;
+}
