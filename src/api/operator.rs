@@ -169,7 +169,11 @@ pub async fn create_task(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(feature(&task, s.service.clock().now())),
+        Json(feature(
+            &task,
+            s.service.clock().now(),
+            s.service.ui().lang(),
+        )),
     )
         .into_response())
 }
@@ -189,7 +193,11 @@ pub async fn reassign(
         .service
         .reassign_task(task.id, target, b.reason, who.actor)
         .await?;
-    Ok(Json(feature(&task, s.service.clock().now())))
+    Ok(Json(feature(
+        &task,
+        s.service.clock().now(),
+        s.service.ui().lang(),
+    )))
 }
 
 async fn one_reason(
@@ -207,7 +215,11 @@ async fn one_reason(
         .service
         .review_task(task.id, action, b.reason, who.actor)
         .await?;
-    Ok(Json(feature(&task, s.service.clock().now())))
+    Ok(Json(feature(
+        &task,
+        s.service.clock().now(),
+        s.service.ui().lang(),
+    )))
 }
 
 pub async fn cancel(
