@@ -709,8 +709,9 @@ pub struct WebhookConfig {
     /// Unique; part of each delivery's idempotency key, so renaming a webhook re-sends nothing
     /// already delivered but gives its pending deliveries up (the old name is gone).
     pub name: String,
-    /// A township code (9 digits) or a county adcode (6 digits). A county's webhooks also
-    /// receive the escalations of the county's tasks.
+    /// A township code (9 digits) or a county adcode (6 digits). Without `kinds`, a webhook
+    /// receives every notice of its unit, and a county's webhooks also the escalations of the
+    /// county's tasks.
     pub unit: String,
     /// http or https.
     pub url: String,
@@ -719,6 +720,30 @@ pub struct WebhookConfig {
     /// Extra request headers (e.g. a shared secret).
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
+    /// The notice kinds this webhook takes (`task_new`, `task_updated`, `escalation`,
+    /// `verdict`), of its unit's tasks and, for a county, of every task in the county: a county
+    /// group can follow new tasks and verdicts of all its townships. Unset: as described at
+    /// `unit`.
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+    /// Mobile numbers to @mention in each message (the person on duty), or `@all`: WeCom
+    /// `text` messages (`format = "text"`) and DingTalk (`at.atMobiles`); WeCom markdown
+    /// messages cannot mention by number.
+    #[serde(default)]
+    pub mentioned_mobile_list: Vec<String>,
+}
+
+impl WebhookConfig {
+    /// Whether this webhook takes notices of `kind` (a `NoticeKind::name`) about a task of
+    /// `unit` in `county`. An escalation notice is addressed to the county itself.
+    pub fn takes(&self, kind: &str, unit: &str, county: Option<&str>) -> bool {
+        let own = self.unit == unit;
+        let of_county = county == Some(self.unit.as_str());
+        match &self.kinds {
+            None => own || (of_county && kind == "escalation"),
+            Some(kinds) => (own || of_county) && kinds.iter().any(|k| k == kind),
+        }
+    }
 }
 
 /// The body a webhook receives.
@@ -732,6 +757,9 @@ pub enum WebhookFormat {
     Markdown,
     /// `{"msgtype":"markdown","markdown":{"title":..,"text":..}}`: DingTalk (钉钉) group robots.
     Dingtalk,
+    /// `{"msgtype":"text","text":{"content":..,"mentioned_mobile_list":[..]}}`: WeCom group
+    /// robots' plain text, which can @mention by mobile number.
+    Text,
 }
 
 /// Delivery of notices from the outbox.
@@ -749,6 +777,10 @@ pub struct NotifyConfig {
     pub backoff_max_s: f64,
     /// `full` or `decorrelated` jitter.
     pub jitter: crate::notify::backoff::Jitter,
+    /// This server's address as the phones of patrols reach it (`https://fire.example.cn`):
+    /// chat messages link to the task on the patrol page (`{public_url}/patrol#task-17`).
+    /// Unset: messages carry no link to this server (the map-app links are always there).
+    pub public_url: Option<String>,
 }
 
 impl Default for NotifyConfig {
@@ -760,6 +792,7 @@ impl Default for NotifyConfig {
             backoff_base_s: 10.0,
             backoff_max_s: 1800.0,
             jitter: crate::notify::backoff::Jitter::Full,
+            public_url: None,
         }
     }
 }
@@ -789,6 +822,12 @@ impl Config {
                 "must be >= backoff_base_s and at most 30 days",
             );
         }
+        if let Some(u) = &n.public_url {
+            match reqwest::Url::parse(u) {
+                Ok(p) if (p.scheme() == "http" || p.scheme() == "https") && p.has_host() => {}
+                _ => return bad("notify.public_url", "an http:// or https:// URL"),
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for (i, w) in self.webhooks.iter().enumerate() {
             let key = |f: &str| format!("webhooks[{i}].{f}");
@@ -809,6 +848,37 @@ impl Config {
                 Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.has_host() => {}
                 Ok(_) => return bad(&key("url"), "an http:// or https:// URL"),
                 Err(e) => return bad(&key("url"), &format!("not a URL: {e}")),
+            }
+            if let Some(kinds) = &w.kinds {
+                if let Some(k) = kinds
+                    .iter()
+                    .find(|k| !crate::notify::NoticeKind::NAMES.contains(&k.as_str()))
+                {
+                    return bad(
+                        &key("kinds"),
+                        &format!(
+                            "`{k}` is not a notice kind; known: {}",
+                            crate::notify::NoticeKind::NAMES.join(", ")
+                        ),
+                    );
+                }
+            }
+            for m in &w.mentioned_mobile_list {
+                let mobile = m.len() == 11 && m.bytes().all(|b| b.is_ascii_digit());
+                if !(mobile || m == "@all") {
+                    return bad(
+                        &key("mentioned_mobile_list"),
+                        &format!("`{m}`: an 11-digit mobile number or `@all`"),
+                    );
+                }
+            }
+            if !w.mentioned_mobile_list.is_empty()
+                && !matches!(w.format, WebhookFormat::Text | WebhookFormat::Dingtalk)
+            {
+                return bad(
+                    &key("mentioned_mobile_list"),
+                    "needs format = \"text\" (WeCom) or \"dingtalk\": WeCom markdown messages cannot mention by mobile number",
+                );
             }
             for (h, v) in &w.headers {
                 if reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
@@ -850,7 +920,7 @@ mod tests {
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         assert_eq!(loaded.config.tokens.len(), 3);
         assert_eq!(loaded.config.sources.len(), 2);
-        assert_eq!(loaded.config.webhooks.len(), 2);
+        assert_eq!(loaded.config.webhooks.len(), 3);
         assert_eq!(loaded.config.webhooks[0].format, WebhookFormat::Markdown);
         // The example spells out the defaults of dispatch and verify.
         let d = &loaded.config.dispatch;
@@ -982,6 +1052,20 @@ mod tests {
         let c = Config::parse(Path::new("x.toml"), &ok).unwrap().config;
         assert_eq!(c.webhooks.len(), 2);
         assert_eq!(c.webhooks[0].format, WebhookFormat::Json);
+        // A county group that follows new tasks and verdicts, @mentioning the person on duty.
+        let sub = hook("c", "410526", "https://h/z")
+            + "format = \"text\"\nkinds = [\"task_new\", \"verdict\"]\n"
+            + "mentioned_mobile_list = [\"13800138000\", \"@all\"]\n"
+            + "[notify]\npublic_url = \"https://fire.example.cn\"\n";
+        let c = Config::parse(Path::new("x.toml"), &sub).unwrap().config;
+        assert_eq!(c.webhooks[0].format, WebhookFormat::Text);
+        assert_eq!(c.webhooks[0].mentioned_mobile_list.len(), 2);
+        assert!(c.webhooks[0].takes("task_new", "410526101", Some("410526")));
+        assert!(!c.webhooks[0].takes("escalation", "410526", Some("410526")));
+        assert_eq!(
+            c.notify.public_url.as_deref(),
+            Some("https://fire.example.cn")
+        );
         let cases = [
             (
                 hook("a", "410526101", "http://h/") + &hook("a", "410526", "http://h/"),
@@ -1007,6 +1091,24 @@ mod tests {
                 "notify.backoff_max_s",
             ),
             ("[notify]\npoll_s = 0\n".to_string(), "notify.poll_s"),
+            (
+                hook("a", "410526", "http://h/") + "kinds = [\"task_new\", \"fire\"]\n",
+                "webhooks[0].kinds",
+            ),
+            (
+                hook("a", "410526", "http://h/")
+                    + "format = \"text\"\nmentioned_mobile_list = [\"1380013800\"]\n",
+                "webhooks[0].mentioned_mobile_list",
+            ),
+            (
+                hook("a", "410526", "http://h/")
+                    + "format = \"markdown\"\nmentioned_mobile_list = [\"13800138000\"]\n",
+                "webhooks[0].mentioned_mobile_list",
+            ),
+            (
+                "[notify]\npublic_url = \"fire.example.cn\"\n".to_string(),
+                "notify.public_url",
+            ),
             (
                 "[notify]\ntimeout_s = inf\n".to_string(),
                 "notify.timeout_s",

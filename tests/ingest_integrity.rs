@@ -210,6 +210,8 @@ async fn backfilling_the_sample_season_pages_no_one_and_a_fresh_fire_gets_its_ta
                 url: "http://127.0.0.1:9/hook".into(),
                 format: Default::default(),
                 headers: Default::default(),
+                kinds: None,
+                mentioned_mobile_list: Vec::new(),
             });
         }
     })

@@ -1,12 +1,14 @@
 //! The chat messages of every kind (new task, update, escalation, verdict) as a group reads them,
-//! against golden files in `tests/golden/notify/`: the markdown text, then the WeCom, DingTalk
-//! and JSON bodies, in Chinese (the default) and English.
+//! against golden files in `tests/golden/notify/`: the markdown text, then the WeCom markdown,
+//! WeCom text (@mentioning the person on duty), DingTalk (@mentioning too) and JSON bodies, in
+//! Chinese (the default) and English, with the map-app links and the link to the task on the
+//! patrol page (`[notify] public_url`).
 //! `UPDATE_GOLDEN=1 cargo test --test notify_golden` rewrites the files after a deliberate change.
 
 use chrono::{TimeZone, Utc};
 use strawfire::config::WebhookFormat;
 use strawfire::i18n::{Lang, Locale, Zone};
-use strawfire::notify::render::{body, markdown};
+use strawfire::notify::render::{body, markdown, Context};
 use strawfire::notify::{Notice, NoticeKind};
 
 fn golden(name: &str, got: &str) {
@@ -78,16 +80,39 @@ fn notice(kind: NoticeKind) -> Notice {
 
 fn rendered(n: &Notice, loc: Locale) -> String {
     let key = format!("{}:town", n.key());
+    let ctx = Context {
+        loc,
+        public_url: Some("https://fire.example.cn"),
+        mention: &[],
+    };
+    let duty = ["13800138000".to_string()];
+    let on_duty = Context {
+        mention: &duty,
+        ..ctx
+    };
     let mut out = String::new();
     out.push_str("=== markdown text ===\n");
-    out.push_str(&markdown(n, loc));
-    for (name, format) in [
-        ("wecom (format = \"markdown\")", WebhookFormat::Markdown),
-        ("dingtalk", WebhookFormat::Dingtalk),
-        ("json", WebhookFormat::Json),
+    out.push_str(&markdown(n, &ctx));
+    for (name, format, ctx) in [
+        (
+            "wecom (format = \"markdown\")",
+            WebhookFormat::Markdown,
+            &ctx,
+        ),
+        (
+            "wecom (format = \"text\", mentioned_mobile_list = [\"13800138000\"])",
+            WebhookFormat::Text,
+            &on_duty,
+        ),
+        (
+            "dingtalk (mentioned_mobile_list = [\"13800138000\"])",
+            WebhookFormat::Dingtalk,
+            &on_duty,
+        ),
+        ("json", WebhookFormat::Json, &ctx),
     ] {
         out.push_str(&format!("=== {name} body ===\n"));
-        out.push_str(&serde_json::to_string_pretty(&body(format, n, &key, loc)).unwrap());
+        out.push_str(&serde_json::to_string_pretty(&body(format, n, &key, ctx)).unwrap());
         out.push('\n');
     }
     out

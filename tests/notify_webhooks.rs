@@ -115,7 +115,12 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
         content.contains("**接收时限**：6月8日 18:30 北京时间\n"),
         "{content}"
     );
-    assert!(!content.contains("http"), "link-free: {content}");
+    // The map-app links, and no link to this server: `[notify] public_url` is not set.
+    assert!(
+        content.contains("[高德地图](https://uri.amap.com/marker?position="),
+        "{content}"
+    );
+    assert!(!content.contains("/patrol#task"), "{content}");
 
     // The task is notified at the clock's time, with one audit row naming the webhook.
     let notified_at = (t0() + chrono::Duration::seconds(7)).timestamp();
@@ -323,4 +328,71 @@ async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() 
     assert_eq!(code, 200);
     assert_eq!(v["counts"]["failed"], 2, "{v}");
     s.stop().await;
+}
+
+/// A county group that subscribed to new tasks (`kinds`) gets those of its townships as WeCom
+/// plain text, @mentioning the person on duty by mobile number, with the map-app links in the
+/// datums of the apps and the link to the task on the patrol page; the task is then notified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_duty() {
+    let rx = Receiver::start(Mode::Ok).await;
+    let clock = ManualClock::new(t0());
+    let mut county = webhook(
+        "county-duty",
+        "410526",
+        rx.url("/hook/county-duty"),
+        WebhookFormat::Text,
+    );
+    county.kinds = Some(vec!["task_new".into()]);
+    county.mentioned_mobile_list = vec!["13800138000".into()];
+    let s = TestServer::start_clocked(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 5);
+            c.notify.public_url = Some("https://fire.example.cn".into());
+            c.webhooks = vec![
+                county,
+                webhook(
+                    "county-default",
+                    "410526",
+                    rx.url("/hook/county-default"),
+                    WebhookFormat::Json,
+                ),
+            ];
+        },
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let db = db_path(s.dir.path());
+    let notice = insert_task(&db, 1, "410526101", t0());
+    eventually(WAIT, "the delivery recorded", || async {
+        (deliveries(&s, "delivered").await.len() == 1).then_some(())
+    })
+    .await;
+    let seen = rx.seen();
+    // Only the subscribed group: a county's default webhook takes escalations only.
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let r = &seen[0];
+    assert_eq!(r.path, "/hook/county-duty");
+    assert_eq!(r.body["msgtype"], "text");
+    assert_eq!(
+        r.body["text"]["mentioned_mobile_list"],
+        serde_json::json!(["13800138000"])
+    );
+    let content = r.body["text"]["content"].as_str().unwrap();
+    let (glon, glat) = strawfire::locate::gcj02::wgs84_to_gcj02(notice.lon, notice.lat);
+    let (blon, blat) = strawfire::locate::bd09::wgs84_to_bd09(notice.lon, notice.lat);
+    for want in [
+        format!("高德地图：https://uri.amap.com/marker?position={glon:.6},{glat:.6}&"),
+        format!(
+            "腾讯地图：https://apis.map.qq.com/uri/v1/marker?marker=coord:{glat:.6},{glon:.6};"
+        ),
+        format!("百度地图：https://api.map.baidu.com/marker?location={blat:.6},{blon:.6}&"),
+        "：https://fire.example.cn/patrol#task-1\n".to_string(),
+    ] {
+        assert!(content.contains(&want), "{want} in {content}");
+    }
+    assert!(!content.contains("**"), "plain text: {content}");
+    assert_eq!(task_state(&db, 1).0, "notified");
 }

@@ -99,8 +99,13 @@ async fn the_patrol_page_takes_the_patrol_to_each_fire_in_every_map_apps_datum()
         assert!(p["parcel"].is_string(), "the task's parcel: {p}");
     }
 
+    // Opened from a chat message's link to the second task.
+    let linked = tasks[1]["properties"]["id"].as_i64().unwrap();
     let b = Browser::start(390, 844).await;
-    b.client.goto(&srv.url("/patrol")).await.unwrap();
+    b.client
+        .goto(&srv.url(&format!("/patrol#task-{linked}")))
+        .await
+        .unwrap();
     b.type_into("#token-input", PATROL_JIAOHU).await;
     b.click("#signin-button").await;
     b.wait_js(
@@ -108,6 +113,18 @@ async fn the_patrol_page_takes_the_patrol_to_each_fire_in_every_map_apps_datum()
         "return document.querySelectorAll('#tasks .card .nav:not([hidden]) a.nav-amap[href]').length === 2",
     )
     .await;
+
+    let active = b
+        .js(
+            "return [...document.querySelectorAll('#tasks .card.active')].map((c) => Number(c.dataset.taskId))",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        active,
+        serde_json::json!([linked]),
+        "the linked card is marked"
+    );
 
     // Every card: its links carry the task's position converted by the project's datum code.
     let cards = b

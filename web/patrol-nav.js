@@ -3,7 +3,8 @@
 // project's datum code, `properties.nav` of the task JSON, so the chat message and the page carry
 // the same coordinates), the distance and bearing from the phone's position when the browser
 // gives one ("火点在您东北 1.2 公里"), numbered pins matching the numbered cards, and the task's
-// field parcel drawn on the map when the parcel layer has it. Kept apart from patrol.js, which
+// field parcel drawn on the map when the parcel layer has it; the card a chat message links to
+// (`#task-17`) is marked. Kept apart from patrol.js, which
 // only calls SF.nav.card / SF.nav.pin / SF.nav.parcels.
 "use strict";
 (function () {
@@ -81,7 +82,18 @@
     box.hidden = !t.nav;
     box.querySelector(".nav-locate").onclick = nav.locate;
     showDistance(card);
+    focusFromLink(card, t.id);
   };
+
+  // A chat message links to one task (`/patrol#task-17`): that card is marked and scrolled to,
+  // once, when it is first drawn.
+  let focused = false;
+  function focusFromLink(card, id) {
+    if (focused || location.hash !== "#task-" + id) return;
+    focused = true;
+    card.classList.add("active");
+    requestAnimationFrame(() => card.scrollIntoView({ block: "start" }));
+  }
 
   // A numbered pin: the number drawn on the marker, the same as the card's.
   nav.pin = function (f, n, title) {

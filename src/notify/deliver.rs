@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::backoff::{seed_of, Backoff};
-use super::{render, Notice, NoticeKind};
+use super::{render, Notice};
 use crate::config::{NotifyConfig, WebhookConfig, WebhookFormat};
 use crate::service::{Service, ServiceError};
 use crate::store::deliveries::{AttemptOutcome, ClaimedDelivery, Expansion, Recorded};
@@ -40,13 +40,14 @@ const EXPAND_BATCH: usize = 500;
 /// Characters of a failed response body kept in `last_error`.
 const ERROR_BODY_CHARS: usize = 200;
 
-/// The webhooks a notice goes to: those of its unit, and for an escalation also those of the
-/// task's county.
+/// The webhooks a notice goes to ([`WebhookConfig::takes`]): by default those of its unit, and
+/// for an escalation also those of the task's county; a webhook with `kinds` takes those kinds
+/// of its unit's tasks and, for a county, of all the county's tasks. A `task_new` delivered to
+/// any of them moves the task to `notified` (someone responsible was told).
 pub fn route(webhooks: &[WebhookConfig], n: &Notice) -> Vec<String> {
-    let escalation = matches!(n.kind, NoticeKind::Escalation { .. });
     webhooks
         .iter()
-        .filter(|w| w.unit == n.unit || (escalation && n.county.as_deref() == Some(&w.unit)))
+        .filter(|w| w.takes(n.kind.name(), &n.unit, n.county.as_deref()))
         .map(|w| w.name.clone())
         .collect()
 }
@@ -118,8 +119,14 @@ pub async fn send(
     hook: &WebhookConfig,
     d: &ClaimedDelivery,
     loc: crate::i18n::Locale,
+    public_url: Option<&str>,
 ) -> AttemptOutcome {
-    let body = render::body(hook.format, &d.notice, &d.idempotency_key, loc);
+    let ctx = render::Context {
+        loc,
+        public_url,
+        mention: &hook.mentioned_mobile_list,
+    };
+    let body = render::body(hook.format, &d.notice, &d.idempotency_key, &ctx);
     let mut req = client
         .post(&hook.url)
         .header(CONTENT_TYPE, "application/json; charset=utf-8")
@@ -165,6 +172,8 @@ pub struct Deliverer {
     timeout: Duration,
     max_attempts: u32,
     poll: Duration,
+    /// `[notify] public_url`: the task links in messages.
+    public_url: Option<String>,
 }
 
 /// What one poll did.
@@ -208,6 +217,7 @@ impl Deliverer {
             timeout,
             max_attempts: cfg.max_attempts,
             poll: Duration::from_secs_f64(cfg.poll_s),
+            public_url: cfg.public_url.clone(),
         })
     }
 
@@ -327,7 +337,7 @@ impl Deliverer {
         }
         let loc = self.service.ui().locale();
         let outcome = match self.by_name.get(&d.webhook) {
-            Some(hook) => send(&self.client, hook, &d, loc).await,
+            Some(hook) => send(&self.client, hook, &d, loc, self.public_url.as_deref()).await,
             None => AttemptOutcome::Failed {
                 error: format!("webhook `{}` is no longer configured", d.webhook),
                 retry: false,
@@ -373,6 +383,7 @@ impl Deliverer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::NoticeKind;
 
     #[test]
     fn the_unit_name_comes_from_the_layer_that_holds_the_code() {
@@ -439,6 +450,8 @@ mod tests {
             url: "http://127.0.0.1:9/".into(),
             format: WebhookFormat::Json,
             headers: Default::default(),
+            kinds: None,
+            mentioned_mobile_list: Vec::new(),
         }
     }
 
@@ -469,6 +482,46 @@ mod tests {
             ["other-town", "county"]
         );
         assert!(route(&hooks, &notice(NoticeKind::TaskNew, "410526102")).is_empty());
+    }
+
+    #[test]
+    fn a_county_group_subscribes_to_the_kinds_it_lists_for_all_its_townships() {
+        let mut county = hook("county-all", "410526");
+        county.kinds = Some(vec!["task_new".into(), "verdict".into()]);
+        let mut town = hook("town-esc-only", "410526101");
+        town.kinds = Some(vec!["escalation".into()]);
+        let hooks = [county, town, hook("county-default", "410526")];
+        // A new task of a township: the subscribing county group, not the default one.
+        assert_eq!(
+            route(&hooks, &notice(NoticeKind::TaskNew, "410526101")),
+            ["county-all"]
+        );
+        let verdict = NoticeKind::Verdict {
+            verdict: "burning".into(),
+        };
+        assert_eq!(route(&hooks, &notice(verdict, "410526102")), ["county-all"]);
+        // Escalations: the default county hook as before; the county group did not list them.
+        let esc = NoticeKind::Escalation {
+            deadline: "on_site".into(),
+        };
+        assert_eq!(
+            route(&hooks, &notice(esc.clone(), "410526")),
+            ["county-default"]
+        );
+        assert_eq!(
+            route(&hooks, &notice(esc, "410526101")),
+            ["town-esc-only", "county-default"]
+        );
+        // Updates: nobody listed them, and the township's only hook takes escalations only.
+        assert!(route(
+            &hooks,
+            &notice(NoticeKind::TaskUpdated { sightings: 2 }, "410526101")
+        )
+        .is_empty());
+        // Another county's tasks are not this county's.
+        let mut other = notice(NoticeKind::TaskNew, "410527100");
+        other.county = Some("410527".into());
+        assert!(route(&hooks, &other).is_empty());
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    /// Every kind's [`NoticeKind::name`] (what a webhook's `kinds` may list).
+    pub const NAMES: &'static [&'static str] =
+        &["task_new", "task_updated", "escalation", "verdict"];
+
     /// The short name stored in the outbox's `kind` column.
     pub fn name(&self) -> &'static str {
         match self {

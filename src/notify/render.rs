@@ -1,13 +1,17 @@
 //! Webhook bodies from a [`Notice`], pure.
 //!
-//! Three forms: our JSON (the notice itself, for programs, with a title and the readable text),
-//! and the markdown message that chat-group robots take (WeCom `markdown.content`, DingTalk
-//! `markdown.title` + `text`), for the patrol's phone and the county's group. The words are the
-//! deployment's language (`[ui] lang`, Chinese by default: one language, not every line twice)
-//! from the message catalogues; the text is short and actionable (what, where by name down to
-//! the village and parcel, which deadline and when, in the deployment's zone: 北京时间), and
-//! link-free (the robots render links inconsistently and a patrol in a field has no VPN to the
-//! dashboard).
+//! Four forms: our JSON (the notice itself, for programs, with a title, the readable text and
+//! the navigation links), the markdown message that chat-group robots take (WeCom
+//! `markdown.content`, DingTalk `markdown.title` + `text`), and WeCom's plain `text` message,
+//! the one WeCom form that can @mention the person on duty by mobile number
+//! (`mentioned_mobile_list`; DingTalk does it in markdown with `at.atMobiles`). The words are
+//! the deployment's language (`[ui] lang`, Chinese by default: one language, not every line
+//! twice) from the message catalogues; the text is short and actionable: what, where by name
+//! down to the village and parcel, which deadline and when, in the deployment's zone (北京时间),
+//! links that open the fire in the phone's map app (高德 and 腾讯 in GCJ-02, 百度 in BD-09, from
+//! `locate::navlink`, the same links as the patrol page's), and a link to the task on the patrol
+//! page when `[notify] public_url` says where phones reach this server. Free text (names,
+//! notes) never becomes a link or markup: it is stripped of link and emphasis syntax.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -15,32 +19,106 @@ use serde_json::{json, Value};
 use super::{Notice, NoticeKind};
 use crate::config::WebhookFormat;
 use crate::i18n::{Lang, Locale};
+use crate::locate::navlink::NavLinks;
 
-/// The request body for a webhook of `format`. `key` is the delivery's idempotency key (also
-/// sent as the `Idempotency-Key` header; repeated in JSON for receivers that log bodies only).
-pub fn body(format: WebhookFormat, notice: &Notice, key: &str, loc: Locale) -> Value {
-    match format {
-        WebhookFormat::Json => json_body(notice, key, loc),
-        WebhookFormat::Markdown => json!({
-            "msgtype": "markdown",
-            "markdown": {"content": markdown(notice, loc)},
-        }),
-        WebhookFormat::Dingtalk => json!({
-            "msgtype": "markdown",
-            "markdown": {"title": title(notice, loc), "text": markdown(notice, loc)},
-        }),
+/// What a message needs besides the notice.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Language and time zone (`[ui]`).
+    pub loc: Locale,
+    /// This server's address as phones reach it (`[notify] public_url`), for the link to the
+    /// task on the patrol page; `None`: no such link.
+    pub public_url: Option<&'a str>,
+    /// Mobile numbers to @mention (the webhook's `mentioned_mobile_list`; `@all` for everyone).
+    pub mention: &'a [String],
+}
+
+impl<'a> Context<'a> {
+    /// A context without links to this server and without mentions.
+    pub fn plain(loc: Locale) -> Context<'static> {
+        Context {
+            loc,
+            public_url: None,
+            mention: &[],
+        }
     }
 }
 
-/// Our JSON form: the notice (its fields flat, `kind` named) plus a title and the readable text.
-pub fn json_body(notice: &Notice, key: &str, loc: Locale) -> Value {
+/// How the lines are marked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `**label**：value`, `[text](url)` links, a `##` title.
+    Markdown,
+    /// `label：value`, bare URLs (WeCom `text` messages render no markup).
+    Text,
+}
+
+/// The request body for a webhook of `format`. `key` is the delivery's idempotency key (also
+/// sent as the `Idempotency-Key` header; repeated in JSON for receivers that log bodies only).
+pub fn body(format: WebhookFormat, notice: &Notice, key: &str, ctx: &Context) -> Value {
+    match format {
+        WebhookFormat::Json => json_body(notice, key, ctx),
+        WebhookFormat::Markdown => json!({
+            "msgtype": "markdown",
+            "markdown": {"content": markdown(notice, ctx)},
+        }),
+        WebhookFormat::Text => {
+            let mut text = json!({"content": compose(notice, ctx, Style::Text)});
+            if !ctx.mention.is_empty() {
+                text["mentioned_mobile_list"] = json!(ctx.mention);
+            }
+            json!({"msgtype": "text", "text": text})
+        }
+        WebhookFormat::Dingtalk => {
+            let mut text = markdown(notice, ctx);
+            let mut v = json!({
+                "msgtype": "markdown",
+                "markdown": {"title": title(notice, ctx.loc)},
+            });
+            if !ctx.mention.is_empty() {
+                // DingTalk highlights a mention only when the text names the number too.
+                let all = ctx.mention.iter().any(|m| m == "@all");
+                let mobiles: Vec<&String> = ctx.mention.iter().filter(|m| *m != "@all").collect();
+                let names: Vec<String> = mobiles.iter().map(|m| format!("@{m}")).collect();
+                if !names.is_empty() {
+                    text.push_str(&names.join(" "));
+                    text.push('\n');
+                }
+                v["at"] = json!({"atMobiles": mobiles, "isAtAll": all});
+            }
+            v["markdown"]["text"] = json!(text);
+            v
+        }
+    }
+}
+
+/// Our JSON form: the notice (its fields flat, `kind` named) plus a title, the readable text,
+/// the navigation links (`nav`, as in the task JSON) and the task's page (`task_url`, when
+/// `public_url` is set).
+pub fn json_body(notice: &Notice, key: &str, ctx: &Context) -> Value {
+    let loc = ctx.loc;
     let mut v = serde_json::to_value(notice).expect("a notice serialises");
     v["idempotency_key"] = json!(key);
     v["notice_key"] = json!(notice.key());
     v["lang"] = json!(loc.lang.code());
     v["title"] = json!(title(notice, loc));
-    v["text"] = json!(markdown(notice, loc));
+    v["text"] = json!(markdown(notice, ctx));
+    v["nav"] = json!(nav_links(notice, loc.lang));
+    if let Some(url) = task_url(notice, ctx) {
+        v["task_url"] = json!(url);
+    }
     v
+}
+
+/// The map-app links to the notice's fire (the marker named as on the patrol page).
+pub fn nav_links(n: &Notice, l: Lang) -> NavLinks {
+    NavLinks::new(n.lon, n.lat, &l.f("nav.marker", &[("id", &n.task_id)]))
+}
+
+/// The task on the patrol page (`{public_url}/patrol#task-17`; the page opens that card).
+pub fn task_url(n: &Notice, ctx: &Context) -> Option<String> {
+    ctx.public_url
+        .map(|u| format!("{}/patrol#task-{}", u.trim_end_matches('/'), n.task_id))
 }
 
 /// One line saying what happened: `【秸秆禁烧】新核查任务 #17 · 紧急`.
@@ -71,11 +149,28 @@ pub fn title(n: &Notice, loc: Locale) -> String {
 }
 
 /// The markdown text: the title as a heading, then one line per fact the reader acts on.
-pub fn markdown(n: &Notice, loc: Locale) -> String {
+pub fn markdown(n: &Notice, ctx: &Context) -> String {
+    compose(n, ctx, Style::Markdown)
+}
+
+/// The message in `style`: the title, then one line per fact the reader acts on, the links.
+pub fn compose(n: &Notice, ctx: &Context, style: Style) -> String {
+    let loc = ctx.loc;
     let l = loc.lang;
-    let mut t = format!("## {}\n", title(n, loc));
+    // `**label**：value` or `label：value`.
+    let fact = move |label: &str, value: &str| {
+        let p: [(&str, &dyn std::fmt::Display); 2] = [("label", &label), ("value", &value)];
+        match style {
+            Style::Markdown => l.f("notify.line", &p),
+            Style::Text => l.f("notify.text_line", &p),
+        }
+    };
+    let mut t = match style {
+        Style::Markdown => format!("## {}\n", title(n, loc)),
+        Style::Text => format!("{}\n", title(n, loc)),
+    };
     let mut line = |label: &str, value: String| {
-        t.push_str(&l.f("notify.line", &[("label", &label), ("value", &value)]));
+        t.push_str(&fact(label, &value));
         t.push('\n');
     };
     line(l.t("notify.where"), place(n, l));
@@ -89,6 +184,25 @@ pub fn markdown(n: &Notice, loc: Locale) -> String {
             ],
         ),
     );
+    // The fire in the phone's map app: 高德 and 腾讯 read GCJ-02, 百度 BD-09 (the position line
+    // above is the WGS84 one, for a `geo:` app or a GPS).
+    let nav = nav_links(n, l);
+    let apps = [
+        (l.t("nav.amap"), &nav.amap),
+        (l.t("nav.tencent"), &nav.tencent),
+        (l.t("nav.baidu"), &nav.baidu),
+    ];
+    match style {
+        Style::Markdown => {
+            let links: Vec<String> = apps.iter().map(|(a, u)| format!("[{a}]({u})")).collect();
+            line(l.t("notify.nav"), links.join(" · "));
+        }
+        Style::Text => {
+            for (app, url) in apps {
+                line(app, url.clone());
+            }
+        }
+    }
     let time = |at: DateTime<Utc>| l.time_short(loc.zone, at);
     match &n.kind {
         NoticeKind::TaskNew => {
@@ -127,20 +241,17 @@ pub fn markdown(n: &Notice, loc: Locale) -> String {
                 if missed {
                     v.push_str(l.t("notify.missed"));
                 }
-                t.push_str(&l.f(
-                    "notify.line",
-                    &[("label", &deadline_name(l, kind)), ("value", &v)],
-                ));
-                t.push('\n');
+                line(&deadline_name(l, kind), v);
             }
-            _ => {
-                t.push_str(&l.f(
-                    "notify.line",
-                    &[
-                        ("label", &l.t("notify.deadline")),
-                        ("value", &l.t("clock.none")),
-                    ],
-                ));
+            _ => line(l.t("notify.deadline"), l.t("clock.none").to_string()),
+        }
+    }
+    if let Some(url) = task_url(n, ctx) {
+        let open = l.f("notify.open_task", &[("id", &n.task_id)]);
+        match style {
+            Style::Markdown => t.push_str(&format!("[{open}]({url})\n")),
+            Style::Text => {
+                t.push_str(&fact(&open, &url));
                 t.push('\n');
             }
         }
@@ -308,7 +419,7 @@ mod tests {
 
     #[test]
     fn a_new_task_says_where_by_name_since_when_and_which_deadline_in_beijing_time() {
-        let t = markdown(&notice(NoticeKind::TaskNew), ZH);
+        let t = markdown(&notice(NoticeKind::TaskNew), &Context::plain(ZH));
         assert!(
             t.starts_with("## 【秸秆禁烧】新核查任务 #17 · 紧急\n"),
             "{t}"
@@ -318,7 +429,7 @@ mod tests {
             t.contains("**地点**：滑县 道口镇 东 庄 http://evil 村 · 地块 HUA-07-211\n"),
             "{t}"
         );
-        assert!(!t.contains("]("), "{t}");
+        assert!(!t.contains("](http://evil"), "{t}");
         assert!(t.contains("**坐标**：35.51235, 114.49877（WGS84）"), "{t}");
         // 10:06 UTC is 18:06 in Beijing; a new task's next deadline is acknowledging it.
         assert!(t.contains("**发现时间**：6月8日 18:06 北京时间\n"), "{t}");
@@ -334,14 +445,14 @@ mod tests {
             deadline: "on_site".into(),
         });
         n.state = "acknowledged".into();
-        let t = markdown(&n, ZH);
+        let t = markdown(&n, &Context::plain(ZH));
         assert!(t.starts_with("## 【督办】任务 #17 超过到场时限\n"), "{t}");
         assert!(
             t.contains("**到场时限**：6月8日 18:36 北京时间（已逾期）\n"),
             "{t}"
         );
         assert!(t.contains("**当前状态**：已接收\n"), "{t}");
-        let e = markdown(&n, EN);
+        let e = markdown(&n, &Context::plain(EN));
         assert!(
             e.starts_with("## [Escalation] Task #17 missed the on-site deadline\n"),
             "{e}"
@@ -362,15 +473,91 @@ mod tests {
         let n = notice(NoticeKind::Escalation {
             deadline: "on_site".into(),
         });
-        let wecom = body(WebhookFormat::Markdown, &n, "k", ZH);
+        let wecom = body(WebhookFormat::Markdown, &n, "k", &Context::plain(ZH));
         assert_eq!(wecom["msgtype"], "markdown");
         let content = wecom["markdown"]["content"].as_str().unwrap();
-        assert_eq!(content, markdown(&n, ZH));
+        assert_eq!(content, markdown(&n, &Context::plain(ZH)));
         assert_eq!(wecom.as_object().unwrap().len(), 2);
         assert_eq!(wecom["markdown"].as_object().unwrap().len(), 1);
-        let ding = body(WebhookFormat::Dingtalk, &n, "k", ZH);
+        let ding = body(WebhookFormat::Dingtalk, &n, "k", &Context::plain(ZH));
         assert_eq!(ding["markdown"]["title"], title(&n, ZH));
         assert_eq!(ding["markdown"]["text"], content);
+    }
+
+    #[test]
+    fn messages_carry_map_links_per_datum_and_the_task_on_the_patrol_page() {
+        let n = notice(NoticeKind::TaskNew);
+        let nav = NavLinks::new(n.lon, n.lat, "火点 #17");
+        let ctx = Context {
+            loc: ZH,
+            public_url: Some("https://fire.example.cn/"),
+            mention: &[],
+        };
+        let t = markdown(&n, &ctx);
+        assert!(
+            t.contains(&format!(
+                "**导航**：[高德地图]({}) · [腾讯地图]({}) · [百度地图]({})\n",
+                nav.amap, nav.tencent, nav.baidu
+            )),
+            "{t}"
+        );
+        assert!(
+            t.contains("[在巡查页打开任务 #17](https://fire.example.cn/patrol#task-17)\n"),
+            "{t}"
+        );
+        // Without public_url: no link to this server, the map links stay.
+        let plain = markdown(&n, &Context::plain(ZH));
+        assert!(!plain.contains("patrol#task") && plain.contains(&nav.amap));
+        let j = body(WebhookFormat::Json, &n, "k", &ctx);
+        assert_eq!(j["nav"]["baidu"], nav.baidu.as_str());
+        assert_eq!(j["task_url"], "https://fire.example.cn/patrol#task-17");
+    }
+
+    #[test]
+    fn wecom_text_and_dingtalk_mention_the_person_on_duty() {
+        let n = notice(NoticeKind::Escalation {
+            deadline: "acknowledge".into(),
+        });
+        let mention = ["13800138000".to_string(), "@all".to_string()];
+        let ctx = Context {
+            loc: ZH,
+            public_url: None,
+            mention: &mention,
+        };
+        let w = body(WebhookFormat::Text, &n, "k", &ctx);
+        assert_eq!(w["msgtype"], "text");
+        assert_eq!(
+            w["text"]["mentioned_mobile_list"],
+            json!(["13800138000", "@all"])
+        );
+        let content = w["text"]["content"].as_str().unwrap();
+        // Plain text: no markdown marks, bare URLs one per app.
+        assert!(
+            content.starts_with("【督办】任务 #17 超过接收时限\n"),
+            "{content}"
+        );
+        assert!(content.contains("地点：滑县 道口镇"), "{content}");
+        assert!(
+            !content.contains("**") && !content.contains("]("),
+            "{content}"
+        );
+        assert!(
+            content.contains("\n高德地图：https://uri.amap.com/marker?position="),
+            "{content}"
+        );
+        let d = body(WebhookFormat::Dingtalk, &n, "k", &ctx);
+        assert_eq!(d["at"]["atMobiles"], json!(["13800138000"]));
+        assert_eq!(d["at"]["isAtAll"], true);
+        assert!(d["markdown"]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("@13800138000\n"));
+        // No mention list: the bodies are as before.
+        let w = body(WebhookFormat::Text, &n, "k", &Context::plain(ZH));
+        assert!(w["text"].get("mentioned_mobile_list").is_none());
+        assert!(body(WebhookFormat::Dingtalk, &n, "k", &Context::plain(ZH))
+            .get("at")
+            .is_none());
     }
 
     #[test]
@@ -384,7 +571,7 @@ mod tests {
             WebhookFormat::Json,
             &n,
             "task-17-verdict-burned_scar-410526101:hx",
-            ZH,
+            &Context::plain(ZH),
         );
         assert_eq!(v["kind"], "verdict");
         assert_eq!(v["verdict"], "burned_scar");
@@ -414,7 +601,7 @@ mod tests {
         n.parcel = None;
         n.due = None;
         n.max_frp_mw = None;
-        let t = markdown(&n, ZH);
+        let t = markdown(&n, &Context::plain(ZH));
         assert!(
             t.starts_with("## 火点再次探测：任务 #17（累计 3 次）\n"),
             "{t}"
@@ -424,7 +611,7 @@ mod tests {
         assert!(t.contains("**时限**：无时限\n"), "{t}");
         assert!(t.contains("**火点**：置信度 83%\n"), "{t}");
         n.unit_name = None;
-        assert!(markdown(&n, ZH).contains("**地点**：410526101\n"));
+        assert!(markdown(&n, &Context::plain(ZH)).contains("**地点**：410526101\n"));
         // Old outbox rows (before names, notes and flags) still read.
         let mut old = serde_json::to_value(&n).unwrap();
         for k in ["place", "parcel", "note", "review"] {

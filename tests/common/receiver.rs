@@ -267,6 +267,8 @@ pub fn webhook(
         url,
         format,
         headers: Default::default(),
+        kinds: None,
+        mentioned_mobile_list: Vec::new(),
     }
 }
 
