@@ -98,6 +98,9 @@ pub struct UiConfig {
     /// An IANA zone name (default `Asia/Shanghai`, shown as 北京时间); see
     /// [`crate::i18n::zone`] for the names known.
     pub time_zone: String,
+    /// The map under the dashboard's layers (`[ui.basemap]`): 天地图, 高德, an XYZ server or
+    /// local tiles; see [`crate::basemap`].
+    pub basemap: crate::basemap::BasemapConfig,
 }
 
 impl Default for UiConfig {
@@ -105,6 +108,7 @@ impl Default for UiConfig {
         UiConfig {
             lang: "zh-CN".into(),
             time_zone: "Asia/Shanghai".into(),
+            basemap: crate::basemap::BasemapConfig::default(),
         }
     }
 }
@@ -633,6 +637,10 @@ impl Config {
             let known: Vec<_> = crate::i18n::Zone::known().collect();
             return Err(bad("ui.time_zone", &format!("one of {}", known.join(", "))));
         }
+        self.ui
+            .basemap
+            .validate()
+            .map_err(|(key, message)| bad(&key, &message))?;
         let tiles = &self.dashboard.tile_url;
         if !tiles.is_empty() && !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p)) {
             return Err(bad(

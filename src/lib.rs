@@ -27,11 +27,14 @@
 //! - [`notify`]: the notices a task change sends, written to the outbox with the change.
 //!   Delivered to per-unit webhooks (JSON or chat-robot markdown) with retries, backoff with
 //!   jitter and an idempotency key (`notify::deliver`, `store::deliveries`).
+//! - [`basemap`]: the dashboard's basemap presets (天地图, 高德 in GCJ-02, XYZ, local tiles) and
+//!   the local tile folder / MBTiles reader.
 //! - [`atomic`]: whole-or-nothing output files (temp file + rename, never over a device).
 //! - [`error`]: the crate error.
 
 pub mod api;
 pub mod atomic;
+pub mod basemap;
 pub mod compare;
 pub mod config;
 pub mod detect;

@@ -115,6 +115,15 @@ fn rows() -> Vec<Row> {
         r("GET", "/", "", O::None, S::Nothing, OPEN),
         r("GET", "/patrol", "", O::None, S::Nothing, OPEN),
         r("GET", "/static/{*path}", "", O::None, S::Nothing, OPEN),
+        // Public like the pages (an <img> sends no token); with no local basemap there are none.
+        r(
+            "GET",
+            "/tiles/{z}/{x}/{y}",
+            "",
+            O::None,
+            S::Nothing,
+            [404; 7],
+        ),
         // An admin's scene that is not a raster is refused for what it is, after the scope.
         r(
             "POST",
@@ -432,6 +441,7 @@ async fn every_route_answers_every_role_as_expected() {
         for (k, (role, token)) in ROLES.iter().enumerate() {
             let mut path = row.path.replace("{code}", "410526101");
             path = path.replace("{*path}", "app.css");
+            path = path.replace("{z}/{x}/{y}", "3/5/2.png");
             let mut query = row.query.to_string();
             let mut place = (35.6, 114.0);
             match row.object {

@@ -100,6 +100,7 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
         at(M::GET, "/", pages::dashboard),
         at(M::GET, "/patrol", pages::patrol),
         at(M::GET, "/static/{*path}", pages::asset),
+        at(M::GET, "/tiles/{z}/{x}/{y}", pages::tile),
         // Scenes stream to disk; the handler enforces the limit itself.
         at(M::POST, "/api/v1/scenes", scenes::upload).body_limit(DefaultBodyLimit::disable()),
         at(M::GET, "/api/v1/hotspots", hotspots::list),

@@ -3,7 +3,9 @@
 //! `include_bytes!` of `web/`), so the one-binary deployment stays one binary and an offline
 //! machine needs nothing from outside: Leaflet is vendored in `web/vendor/leaflet/`, there is no
 //! CDN, font or basemap URL anywhere, and the Content-Security-Policy says so to the browser
-//! (only a configured `[dashboard] tile_url` origin is added for images).
+//! (only the origins of the configured basemap's tiles, `[ui.basemap]`, are added for images).
+//! `GET /tiles/{z}/{x}/{y}` serves the `local` basemap's folder or MBTiles file (public, like the
+//! pages: an `<img>` sends no token, and a basemap tells nothing of fires).
 //!
 //! The pages are public HTML; the data they show comes from the API with a bearer token the
 //! user pastes into the sign-in box (kept in the browser's localStorage).
@@ -45,6 +47,11 @@ pub static ASSETS: &[Asset] = &[
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("dashboard.js", "text/javascript; charset=utf-8"),
+    // The dashboard's map and alarm: the GCJ-02 port, hotspot clustering, unit label points.
+    asset!("gcj02.js", "text/javascript; charset=utf-8"),
+    asset!("cluster.js", "text/javascript; charset=utf-8"),
+    asset!("labels.js", "text/javascript; charset=utf-8"),
+    asset!("alarm.js", "text/javascript; charset=utf-8"),
     asset!("patrol.js", "text/javascript; charset=utf-8"),
     asset!("patrol-nav.js", "text/javascript; charset=utf-8"),
     // The message catalogues of `web/i18n/`, one script, loaded before `common.js`.
@@ -110,8 +117,7 @@ fn page(a: &Asset, s: &AppState) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(v) = HeaderValue::from_str(&content_security_policy(&s.service.dashboard().tile_url))
-    {
+    if let Ok(v) = HeaderValue::from_str(&content_security_policy(&basemap(s).origins())) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     r
@@ -133,30 +139,25 @@ pub fn with_ui(html: &str, lang: crate::i18n::Lang, zone: crate::i18n::Zone) -> 
     )
 }
 
+/// The deployment's basemap (`[ui.basemap]`, or the older `[dashboard] tile_url`).
+fn basemap(s: &AppState) -> crate::basemap::Basemap {
+    let d = s.service.dashboard();
+    s.service
+        .ui()
+        .basemap
+        .resolve(&d.tile_url, &d.tile_attribution)
+}
+
 /// Scripts, styles, fetches and images from this server only; images also from the tile
-/// server's origin when one is configured. Styles allow inline: Leaflet positions its panes
-/// and markers with style attributes.
-pub fn content_security_policy(tile_url: &str) -> String {
-    let tiles = tile_origin(tile_url)
-        .map(|o| format!(" {o}"))
-        .unwrap_or_default();
+/// servers' `origins` (see [`crate::basemap::Basemap::origins`]). Styles allow inline: Leaflet
+/// positions its panes and markers with style attributes.
+pub fn content_security_policy(origins: &[String]) -> String {
+    let tiles: String = origins.iter().map(|o| format!(" {o}")).collect();
     format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: blob:{tiles}; connect-src 'self'; object-src 'none'; \
          base-uri 'none'; frame-ancestors 'none'"
     )
-}
-
-/// `scheme://host[:port]` of a tile URL template.
-fn tile_origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next()?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-    };
-    (matches!(scheme, "http" | "https") && ok(host)).then(|| format!("{scheme}://{host}"))
 }
 
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
@@ -205,6 +206,44 @@ fn etag(i: usize, a: &Asset) -> String {
         .unwrap_or_else(|| format!("\"{}\"", &crate::service::sha256_hex(a.bytes)[..20]))
 }
 
+/// `GET /tiles/{z}/{x}/{y}` (`y` may end in `.png` and the like): a tile of the `local` basemap.
+/// 404 when there is no such tile or no local basemap.
+pub async fn tile(
+    State(s): State<AppState>,
+    Path((z, x, y)): Path<(String, String, String)>,
+) -> Response {
+    let b = &s.service.ui().basemap;
+    let (crate::basemap::Preset::Local, Some(path)) = (b.preset, b.tiles.clone()) else {
+        return ApiError::NotFound("no local basemap: `[ui.basemap] preset = \"local\"`".into())
+            .into_response();
+    };
+    let y = y.split_once('.').map_or(y.as_str(), |(n, _)| n);
+    let (Ok(z), Ok(x), Ok(y)) = (z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>()) else {
+        return ApiError::NotFound("a tile is /tiles/{z}/{x}/{y}".into()).into_response();
+    };
+    let got = tokio::task::spawn_blocking(move || {
+        crate::basemap::tiles::TileSource::open(&path)?.tile(z, x, y)
+    })
+    .await;
+    match got {
+        Ok(Ok(Some(t))) => (
+            [
+                (header::CONTENT_TYPE, t.content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            t.bytes,
+        )
+            .into_response(),
+        Ok(Ok(None)) => ApiError::NotFound(format!("no tile {z}/{x}/{y}")).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!("tile {z}/{x}/{y}: {e}");
+            ApiError::Internal("tiles unreadable".into()).into_response()
+        }
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
 /// `GET /api/v1/dashboard-config`: what the pages need of the config (the optional basemap; the
 /// language and zone, which the page also has from its root element).
 pub async fn config(State(s): State<AppState>, Caller(role): Caller) -> impl IntoResponse {
@@ -213,6 +252,7 @@ pub async fn config(State(s): State<AppState>, Caller(role): Caller) -> impl Int
     Json(serde_json::json!({
         "tile_url": d.tile_url,
         "tile_attribution": d.tile_attribution,
+        "basemap": basemap(&s),
         "role": role.name(),
         "lang": ui.lang().code(),
         "time_zone": ui.zone().name(),
@@ -268,16 +308,22 @@ mod tests {
     }
 
     #[test]
-    fn the_policy_admits_only_the_tile_origin() {
-        let none = content_security_policy("");
+    fn the_policy_admits_only_the_tile_origins() {
+        let origins = |url: &str| {
+            crate::basemap::BasemapConfig::default()
+                .resolve(url, "")
+                .origins()
+        };
+        let none = content_security_policy(&origins(""));
         assert!(none.contains("img-src 'self' data: blob:;"), "{none}");
-        let with = content_security_policy("http://tiles.local:8081/{z}/{x}/{y}.png");
+        let with = content_security_policy(&origins("http://tiles.local:8081/{z}/{x}/{y}.png"));
         assert!(
             with.contains("img-src 'self' data: blob: http://tiles.local:8081;"),
             "{with}"
         );
         // Nothing that could break out of the header or add a source.
-        assert!(!content_security_policy("http://a b;script-src */{z}{x}{y}").contains("a b"));
-        assert_eq!(tile_origin("file:///x/{z}"), None);
+        assert!(
+            !content_security_policy(&origins("http://a b;script-src */{z}{x}{y}")).contains("a b")
+        );
     }
 }
