@@ -271,34 +271,67 @@
 
   // Live updates over SSE. EventSource cannot send headers, so the token goes as `?token=`.
   // Reconnects with backoff after any error (the browser's own retry stops on HTTP errors).
+  // The badge (#live) and body[data-live] say what is true: "connecting" (the first attempt),
+  // "open" (online: the stream answered
+  // within the last two pings), "reconnecting" (the first failed attempt), "offline" (the browser
+  // has no network, or two attempts in a row failed); it keeps trying in every state. The
+  // server pings every `ping_s` (from `hello`); silence for two pings is a dead stream.
   SF.live = function (handlers) {
     const badge = document.getElementById("live");
-    let es = null, wait = 1000, timer = null;
-    const state = (s) => { if (badge) badge.dataset.state = s; document.body.dataset.live = s; };
+    let es = null, wait = 1000, timer = null, failures = 0, pingMs = 15000, lastHeard = 0;
+    const state = (s) => {
+      document.body.dataset.live = s;
+      if (!badge) return;
+      badge.dataset.state = s;
+      badge.textContent = SF.t("live." + s);
+    };
+    SF.onLang(() => state(document.body.dataset.live || "reconnecting"));
+    const heard = () => { lastHeard = Date.now(); };
+    function retry() {
+      failures++;
+      state(failures >= 2 || navigator.onLine === false ? "offline" : "reconnecting");
+      if (es) es.close();
+      clearTimeout(timer);
+      timer = setTimeout(connect, wait);
+      wait = Math.min(wait * 2, 30000);
+    }
     function connect() {
       if (es) es.close();
+      heard();
       es = new EventSource("/api/v1/stream?token=" + encodeURIComponent(SF.token()));
-      es.addEventListener("hello", () => { wait = 1000; state("open"); if (handlers.open) handlers.open(); });
+      es.addEventListener("hello", (ev) => {
+        heard();
+        try { pingMs = 1000 * (JSON.parse(ev.data).ping_s || 15); } catch (e) { /* keep 15 s */ }
+        wait = 1000; failures = 0; state("open");
+        if (handlers.open) handlers.open();
+      });
+      es.addEventListener("ping", heard);
       for (const name of ["hotspots", "event", "task", "verdict", "resync"]) {
         es.addEventListener(name, (ev) => {
+          heard();
           let data = {};
           try { data = JSON.parse(ev.data); } catch (e) { /* keep {} */ }
           if (handlers[name]) handlers[name](data);
         });
       }
-      es.onerror = () => {
-        state("error");
-        es.close();
-        clearTimeout(timer);
-        timer = setTimeout(connect, wait);
-        wait = Math.min(wait * 2, 30000);
-      };
+      es.onerror = retry;
     }
+    setInterval(() => {
+      if (document.body.dataset.live === "open" && Date.now() - lastHeard > 2 * pingMs + 5000) retry();
+    }, 5000);
+    window.addEventListener("offline", () => state("offline"));
+    window.addEventListener("online", () => { clearTimeout(timer); wait = 1000; connect(); });
+    state("connecting");
     connect();
   };
 
-  // A GeoJSON point's [lat, lon] for Leaflet.
-  SF.latlng = (f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+  // A GeoJSON point's [lat, lon] for Leaflet, in the map's datum (SF.toMap of web/gcj02.js on a
+  // page that loads it: the dashboard, whose basemap may be GCJ-02). For a WGS84 position to
+  // compute with or send, read f.geometry.coordinates.
+  SF.latlng = (f) => {
+    const ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+    return SF.toMap ? SF.toMap(ll) : ll;
+  };
 
   // Runs `fn` at most once per `ms` (the last call wins).
   SF.debounce = function (fn, ms) {

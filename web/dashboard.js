@@ -11,11 +11,13 @@
   const mapEl = $("map");
   const map = L.map(mapEl, { zoomControl: false, minZoom: 5 }).setView([35.55, 114.7], 9);
   map.attributionControl.setPrefix(false);
+  SF.dashboardMap = map; // for the console and the browser tests
 
   const layers = {
-    county: L.geoJSON(null, { style: { color: "#233140", weight: 2, fill: false }, interactive: false }).addTo(map),
-    township: L.geoJSON(null, { style: { color: "#607d8b", weight: 1, dashArray: "4 3", fill: false } }).addTo(map),
-    parcel: L.geoJSON(null, { style: { color: "#689f38", weight: 0.6, fillOpacity: 0.05 } }).addTo(map),
+    // Boundaries are drawn in the basemap's datum (SF.coordsToMap, web/gcj02.js).
+    county: L.geoJSON(null, { style: { color: "#233140", weight: 2, fill: false }, interactive: false, coordsToLatLng: SF.coordsToMap }).addTo(map),
+    township: L.geoJSON(null, { style: { color: "#607d8b", weight: 1, dashArray: "4 3", fill: false }, coordsToLatLng: SF.coordsToMap }).addTo(map),
+    parcel: L.geoJSON(null, { style: { color: "#689f38", weight: 0.6, fillOpacity: 0.05 }, coordsToLatLng: SF.coordsToMap }).addTo(map),
     hotspots: L.layerGroup().addTo(map),
     events: L.layerGroup().addTo(map),
     tasks: L.layerGroup().addTo(map),
@@ -110,6 +112,7 @@
       }
     }
     mapEl.dataset.units = String(n);
+    drawUnitLabels();
     const sel = $("unit");
     const keep = sel.value;
     sel.length = 1;
@@ -127,11 +130,74 @@
     else if (layers.township.getBounds().isValid()) map.fitBounds(layers.township.getBounds());
   }
 
+  // ---- basemap (`[ui.basemap]`, from /api/v1/dashboard-config) ----
+  // The tiles' datum is set before anything is drawn: overlays follow it (web/gcj02.js).
+  function setBasemap(cfg) {
+    const b = cfg.basemap || { datum: "wgs84", layers: [] };
+    SF.mapDatum = b.datum === "gcj02" ? "gcj02" : "wgs84";
+    mapEl.dataset.datum = SF.mapDatum;
+    mapEl.dataset.basemap = b.preset || "none";
+    for (const l of b.layers || []) {
+      const opts = { attribution: SF.esc(l.attribution || ""), maxZoom: 19, maxNativeZoom: l.max_zoom || 18 };
+      if (l.subdomains) opts.subdomains = l.subdomains;
+      L.tileLayer(l.url, opts).addTo(map);
+    }
+  }
+
+  // ---- unit names on the map ----
+  // County names always, township names from zoom 10; each at its polygon's label point (the
+  // inside point farthest from the edge, SF.labelPoint), in the map's datum. A name whose box
+  // would overlap one already placed is hidden (counties first, then larger townships first).
+  const labelLayer = L.layerGroup().addTo(map);
+  const TOWNSHIP_LABEL_ZOOM = 10;
+  let labels = [];
+  function drawUnitLabels() {
+    labelLayer.clearLayers();
+    labels = [];
+    for (const level of ["county", "township"]) {
+      layers[level].eachLayer((l) => {
+        const f = l.feature;
+        const at = SF.labelPoint(f.geometry);
+        if (!at) return;
+        const ll = SF.toMap([at[1], at[0]]);
+        const m = L.marker(ll, {
+          interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "unit-name " + level, html: "<span>" + SF.esc(f.properties.name) + "</span>", iconSize: null }),
+        });
+        labels.push({ m, level, area: at[2], name: f.properties.name });
+      });
+    }
+    labels.sort((a, b) => (a.level === b.level ? b.area - a.area : a.level === "county" ? -1 : 1));
+    placeLabels();
+  }
+  function placeLabels() {
+    const zoom = map.getZoom();
+    const boxes = [];
+    let shown = 0;
+    for (const lb of labels) {
+      let show = lb.level === "county" || zoom >= TOWNSHIP_LABEL_ZOOM;
+      if (show) {
+        const p = map.latLngToContainerPoint(lb.m.getLatLng());
+        const w = (lb.level === "county" ? 14 : 12) * [...lb.name].length / 2 + 4, h = lb.level === "county" ? 10 : 8;
+        const box = [p.x - w, p.y - h, p.x + w, p.y + h];
+        show = !boxes.some((o) => box[0] < o[2] && box[2] > o[0] && box[1] < o[3] && box[3] > o[1]);
+        if (show) boxes.push(box);
+      }
+      if (show && !labelLayer.hasLayer(lb.m)) labelLayer.addLayer(lb.m);
+      if (!show && labelLayer.hasLayer(lb.m)) labelLayer.removeLayer(lb.m);
+      if (show) shown++;
+    }
+    mapEl.dataset.labels = String(shown);
+  }
+  map.on("zoomend", () => placeLabels());
+
   // Parcels only when zoomed in (there may be millions), for the view's bbox.
   async function loadParcels() {
     if (map.getZoom() < 13) { layers.parcel.clearLayers(); return; }
     const b = map.getBounds();
-    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    // The view in WGS84 for the API (the map may be drawn in GCJ-02).
+    const sw = SF.fromMap(b.getSouthWest()), ne = SF.fromMap(b.getNorthEast());
+    const bbox = [sw[1], sw[0], ne[1], ne[0]].map((v) => v.toFixed(5)).join(",");
     try {
       const fc = await latest("parcel", () => SF.apiAll("/api/v1/units?level=parcel&bbox=" + bbox));
       if (!fc) return;
@@ -149,29 +215,84 @@
     try {
       const fc = await latest("hotspots", () => SF.apiAll("/api/v1/hotspots?" + timeQuery()));
       if (!fc) return;
-      layers.hotspots.clearLayers();
-      for (const f of fc.features) {
-        const p = f.properties;
-        const c = confClass(p.confidence);
-        const m = L.circleMarker(SF.latlng(f), {
-          radius: 6, weight: 1, color: "#3e2723", fillColor: CONF_COLOUR[c],
-          fillOpacity: ageOpacity(p.acq_datetime), opacity: ageOpacity(p.acq_datetime),
-          className: "hotspot conf-" + c,
-        });
-        // Words are made when the popup opens, so they follow the language switch.
-        m.bindPopup(() => "<b>" + SF.esc(t("hotspot.title", { id: p.id })) + "</b><br>" +
-          SF.esc(SF.time(p.acq_datetime)) + "（" + SF.esc(ago(p.acq_datetime)) + "）<br>" +
-          SF.esc(t("hotspot.detail", { satellite: p.satellite, instrument: p.instrument, confidence: confName(p.confidence), frp: p.frp == null ? t("value.unknown") : p.frp + " MW" })) +
-          "<br>" + unitName(p.township || p.county) +
-          (p.parcel ? "<br>" + SF.esc(t("hotspot.parcel", { parcel: p.parcel })) : "") +
-          (p.mask ? "<br>" + SF.esc(t("hotspot.mask", { mask: p.mask })) : ""));
-        m.addTo(layers.hotspots);
-      }
-      mapEl.dataset.hotspots = String(fc.features.length);
+      drawHotspots(fc.features);
     } catch (e) {
       SF.say(t("err.hotspots", { msg: SF.errorText(e) }));
     }
   }
+
+  // Up to CLUSTER_ABOVE hotspots each is its own marker; more are clustered on a grid of
+  // CLUSTER_CELL_PX pixels per zoom (web/cluster.js) below CLUSTER_MAX_ZOOM, and only what is
+  // in view (and half a view around it) is drawn. Draw times (ms) are kept on the map element
+  // (data-hotspots-draw-ms for the whole set, data-hotspots-redraw-ms for a pan or zoom).
+  const CLUSTER_ABOVE = 300, CLUSTER_CELL_PX = 48, CLUSTER_MAX_ZOOM = 16;
+  const hot = { features: [], index: null };
+  function drawHotspots(features) {
+    const t0 = performance.now();
+    hot.features = features;
+    const idx = new SF.GridIndex(features.length);
+    const RANK = { l: 0, n: 1, h: 2 };
+    for (let i = 0; i < features.length; i++) {
+      const f = features[i];
+      const ll = SF.latlng(f); // in the map's datum
+      idx.set(i, ll[0], ll[1], RANK[confClass(f.properties.confidence)], Date.parse(f.properties.acq_datetime));
+    }
+    hot.index = idx;
+    renderHotspots();
+    const ms = performance.now() - t0;
+    mapEl.dataset.hotspots = String(features.length);
+    mapEl.dataset.hotspotsDrawMs = ms.toFixed(1);
+  }
+  function hotspotMarker(f) {
+    const p = f.properties;
+    const c = confClass(p.confidence);
+    const m = L.circleMarker(SF.latlng(f), {
+      radius: 6, weight: 1, color: "#3e2723", fillColor: CONF_COLOUR[c],
+      fillOpacity: ageOpacity(p.acq_datetime), opacity: ageOpacity(p.acq_datetime),
+      className: "hotspot conf-" + c,
+    });
+    // Words are made when the popup opens, so they follow the language switch.
+    m.bindPopup(() => "<b>" + SF.esc(t("hotspot.title", { id: p.id })) + "</b><br>" +
+      SF.esc(SF.time(p.acq_datetime)) + "（" + SF.esc(ago(p.acq_datetime)) + "）<br>" +
+      SF.esc(t("hotspot.detail", { satellite: p.satellite, instrument: p.instrument, confidence: confName(p.confidence), frp: p.frp == null ? t("value.unknown") : p.frp + " MW" })) +
+      "<br>" + unitName(p.township || p.county) +
+      (p.parcel ? "<br>" + SF.esc(t("hotspot.parcel", { parcel: p.parcel })) : "") +
+      (p.mask ? "<br>" + SF.esc(t("hotspot.mask", { mask: p.mask })) : ""));
+    return m;
+  }
+  function renderHotspots() {
+    const t0 = performance.now();
+    const feats = hot.features, idx = hot.index;
+    layers.hotspots.clearLayers();
+    let clusters = 0;
+    if (feats.length <= CLUSTER_ABOVE) {
+      for (const f of feats) hotspotMarker(f).addTo(layers.hotspots);
+    } else if (idx) {
+      const zoom = map.getZoom();
+      const cell = zoom >= CLUSTER_MAX_ZOOM ? 1e-9 : CLUSTER_CELL_PX; // tiny cells: every point alone
+      const cells = idx.cells(zoom, cell, SF.GridIndex.worldBounds(map.getBounds(), 0.5));
+      const colour = ["l", "n", "h"];
+      for (const c of cells) {
+        if (c.count === 1) { hotspotMarker(feats[c.i]).addTo(layers.hotspots); continue; }
+        clusters++;
+        const size = Math.round(22 + 8 * Math.log10(c.count));
+        const cls = colour[c.rank];
+        const icon = L.divIcon({
+          className: "hotspot-cluster conf-" + cls, iconSize: [size, size],
+          html: "<span>" + c.count + "</span>",
+        });
+        const at = SF.GridIndex.toLatLng(c.x, c.y);
+        const m = L.marker(at, { icon, keyboard: false, title: t("cluster.title", { n: c.count }),
+          opacity: ageOpacity(new Date(c.time).toISOString()) });
+        m.on("click", () => map.setView(at, Math.min(map.getZoom() + 2, 18)));
+        m.addTo(layers.hotspots);
+      }
+    }
+    mapEl.dataset.hotspotClusters = String(clusters);
+    mapEl.dataset.hotspotsRedrawMs = (performance.now() - t0).toFixed(1);
+  }
+  map.on("moveend", () => { if (hot.features.length > CLUSTER_ABOVE) renderHotspots(); });
+
   function unitName(code) {
     const u = code && state.units[code];
     return u ? SF.esc(u.name) + " " + SF.esc(code) : SF.esc(code || t("unit.unknown"));
@@ -223,6 +344,7 @@
       const fc = await latest("tasks", () => SF.apiAll("/api/v1/tasks?" + p));
       if (!fc) return;
       state.tasks = fc.features;
+      alarmOnNewTasks(fc.features);
     } catch (e) {
       state.tasks = [];
       $("tasks").innerHTML = "<li class='muted'>" + SF.esc(e.status === 404 ? t("err.tasks_unavailable") : t("err.tasks", { msg: SF.errorText(e) })) + "</li>";
@@ -304,6 +426,13 @@
     }
   }
 
+  // ---- the alarm (web/alarm.js): a new high-priority task beeps and notifies ----
+  const unitWords = (code) => (state.units[code] ? state.units[code].name + " " + code : code || t("unit.unknown"));
+  function alarmOnNewTasks(features) {
+    SF.alarm.tasks(features, (p) => t("alarm.notify_body", { unit: unitWords(p.unit) }));
+  }
+  SF.alarm.onRing((p) => SF.say(t("alarm.said", { id: p.id, unit: unitWords(p.unit) })));
+
   function reloadData() { loadHotspots(); loadEvents(); loadTasks(); }
 
   // ---- wiring ----
@@ -340,9 +469,7 @@
 
   let started = false;
   SF.signin(async (cfg) => {
-    if (cfg.tile_url && !started) {
-      L.tileLayer(cfg.tile_url, { attribution: SF.esc(cfg.tile_attribution || ""), maxZoom: 19 }).addTo(map).bringToBack();
-    }
+    if (!started) setBasemap(cfg);
     signedIn = true;
     await loadUnits();
     reloadData();

@@ -1,7 +1,10 @@
 //! `GET /api/v1/stream`: live updates as Server-Sent Events, for the dashboard and the patrol
 //! page. Events: `hello` (on connect: the role), `hotspots` `{count, bbox, ids}`, `event` `{id}`,
 //! `task` `{id, state}`, `verdict` `{task_id}`, and `resync` when this stream fell behind and the
-//! page should refetch everything. Keep-alive comments every 15 s keep proxies from closing it.
+//! page should refetch everything. A `ping` event (`{}`) every 15 s keeps proxies from closing it
+//! and lets the page tell a live stream from a dead one (a browser's `EventSource` does not see
+//! comments, and a half-open connection raises no error): `hello` carries the interval as
+//! `ping_s`, and a page that hears nothing for two of them reconnects.
 //!
 //! Auth: the bearer header like every endpoint, or `?token=` because a browser's `EventSource`
 //! cannot set headers (a deviation from DESIGN.md, for this endpoint only; the token then shows
@@ -52,7 +55,7 @@ pub async fn stream(
     Ok(Sse::new(events).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(KEEP_ALIVE_S))
-            .text("keep-alive"),
+            .event(Event::default().event("ping").data("{}")),
     ))
 }
 
@@ -72,7 +75,7 @@ async fn caller(s: &AppState, headers: HeaderMap) -> Result<Role, ApiError> {
 fn updates(live: Live, role: Role) -> impl Stream<Item = Result<Event, Infallible>> {
     let hello = Event::default()
         .event("hello")
-        .data(serde_json::json!({"role": role.name()}).to_string());
+        .data(serde_json::json!({"role": role.name(), "ping_s": KEEP_ALIVE_S}).to_string());
     let rx = live.subscribe();
     let scope = role.scope();
     let rest = stream::unfold(

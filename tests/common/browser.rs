@@ -46,6 +46,16 @@ fn find(names: &[&str]) -> Option<PathBuf> {
 impl Browser {
     /// Starts chromedriver and a Chromium session with a `width`×`height` window.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with_prefs(width, height, None).await
+    }
+
+    /// [`Browser::start`] with Chromium profile preferences (`goog:chromeOptions.prefs`), e.g.
+    /// `{"profile.default_content_setting_values.notifications": 1}` to allow notifications.
+    pub async fn start_with_prefs(
+        width: u32,
+        height: u32,
+        prefs: Option<serde_json::Value>,
+    ) -> Browser {
         let driver_bin = find(&["chromedriver"])
             .expect("chromedriver not found: run scripts/deps.sh (Debian package chromium-driver)");
         let chrome_bin = find(&["chromium", "chromium-browser", "google-chrome"])
@@ -67,10 +77,11 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push(format!("--window-size={width},{height}"));
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({"args": args, "binary": chrome_bin}),
-        );
+        let mut options = serde_json::json!({"args": args, "binary": chrome_bin});
+        if let Some(p) = prefs {
+            options["prefs"] = p;
+        }
+        caps.insert("goog:chromeOptions".into(), options);
         let url = format!("http://127.0.0.1:{port}");
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let t0 = Instant::now();

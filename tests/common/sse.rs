@@ -42,8 +42,8 @@ impl SseReader {
                         data.push_str(d.trim());
                     }
                 }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
+                if data.is_empty() || name == "ping" {
+                    continue; // a keep-alive
                 }
                 return Some((name, serde_json::from_str(&data).unwrap()));
             }
