@@ -14,8 +14,11 @@ command -v cc >/dev/null 2>&1 || need+=(build-essential)
 # The browser tests of the dashboard and patrol page drive headless Chromium through chromedriver.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
-# A CJK font, so the pages' Chinese names render in the test screenshots (not as boxes).
-[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+# A CJK font, so the pages' Chinese names render in the test screenshots and the bulletin's PDF
+# (not as boxes); any font fontconfig knows for Chinese will do (fonts-noto-cjk is the larger one).
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then need+=(fonts-wqy-microhei); fi
+# The bulletin's PDF test opens the PDF with poppler's pdfinfo, pdffonts, pdftotext, pdftoppm.
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

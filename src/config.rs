@@ -59,6 +59,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     pub notify: NotifyConfig,
     pub rank: RankConfig,
+    /// The ranking bulletin (`[report]`): issuer, comment, the Chromium that prints it.
+    pub report: ReportConfig,
     /// Language and time zone of what users read (`[ui]`).
     pub ui: UiConfig,
 }
@@ -83,6 +85,7 @@ impl Default for Config {
             webhooks: Vec::new(),
             notify: NotifyConfig::default(),
             rank: RankConfig::default(),
+            report: ReportConfig::default(),
             ui: UiConfig::default(),
         }
     }
@@ -382,6 +385,21 @@ impl RankConfig {
     }
 }
 
+/// The ranking bulletin (`[report]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReportConfig {
+    /// The issuing body printed on the bulletin, e.g. `XX市秸秆禁烧指挥部` (empty: a generic
+    /// 秸秆禁烧指挥部).
+    pub issuer: String,
+    /// A paragraph printed under the summary of every bulletin (a request's `comment` replaces
+    /// it); blank lines separate paragraphs.
+    pub comment: Option<String>,
+    /// The Chromium (or Chrome) that prints the PDF; default: `chromium`, `chromium-browser`,
+    /// `google-chrome` on the PATH.
+    pub chromium: Option<PathBuf>,
+}
+
 /// Dispatch policy (used by dispatch, a later issue; read and validated now).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -626,6 +644,17 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.rank.min_clear_share) {
             return Err(bad("rank.min_clear_share", "a share between 0 and 1"));
+        }
+        if self.report.issuer.chars().count() > 100 {
+            return Err(bad("report.issuer", "at most 100 characters"));
+        }
+        if self
+            .report
+            .comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 2000)
+        {
+            return Err(bad("report.comment", "at most 2,000 characters"));
         }
         if !(-12..=14).contains(&self.rank.utc_offset_h) {
             return Err(bad("rank.utc_offset_h", "hours between -12 and 14"));

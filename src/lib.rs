@@ -47,6 +47,7 @@ pub mod locate;
 pub mod model;
 pub mod notify;
 pub mod physics;
+pub mod print;
 pub mod product;
 pub mod rank;
 pub mod raster;

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 use strawfire::i18n::Lang;
-use strawfire::rank::html::report_html;
+use strawfire::rank::html::{report_html, Issue};
 
 use chrono::NaiveDate;
 use common::rank::{fill_rank_store, rank_locator, rank_now, RANK_DAY};
@@ -75,20 +75,36 @@ fn county_and_township_tables_match_their_golden_files() {
         &(serde_json::to_string_pretty(&township).unwrap() + "\n"),
     );
     golden("township-2024-06-09.csv", &csv_of(&township));
-    // The report (its words and table; the map, tested in rank_api and report_browser, is left
-    // out): Chinese by default, English on request.
+    // The bulletin (its words and tables; the map, tested in rank_api, report_pdf and
+    // report_browser, is left out): Chinese by default, English on request.
     let map = "<svg class=\"map\"></svg>";
+    let issue = Issue {
+        issuer: "XX市秸秆禁烧指挥部".into(),
+        number: 12,
+        issued: "2024-06-10".parse().unwrap(),
+        season_from: "2024-05-20".parse().unwrap(),
+        comment: Some("请各县区对排名靠前的乡镇加强夜间巡查，发现火情立即处置。".into()),
+    };
     golden(
         "county-2024-06-09.zh-CN.html",
-        &report_html(&county, map, Lang::ZhCn),
+        &report_html(&county, &issue, map, Lang::ZhCn),
     );
     golden(
         "township-2024-06-09.zh-CN.html",
-        &report_html(&township, map, Lang::ZhCn),
+        &report_html(&township, &issue, map, Lang::ZhCn),
     );
     golden(
         "county-2024-06-09.en.html",
-        &report_html(&county, map, Lang::En),
+        &report_html(
+            &county,
+            &Issue {
+                issuer: "Command centre of XX city".into(),
+                comment: None,
+                ..issue.clone()
+            },
+            map,
+            Lang::En,
+        ),
     );
     let city = tables_at(&[RankLevel::City]).pop().unwrap();
     golden(

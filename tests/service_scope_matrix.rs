@@ -322,6 +322,14 @@ fn rows() -> Vec<Row> {
             S::Nothing,
             [200, 200, 200, 403, 403, 401, 401],
         ),
+        r(
+            "GET",
+            "/api/v1/rankings/daily.pdf",
+            "?date=2026-06-08",
+            O::None,
+            S::Nothing,
+            [200, 200, 200, 403, 403, 401, 401],
+        ),
     ]
 }
 

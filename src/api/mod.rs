@@ -149,6 +149,7 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
         at(M::GET, "/api/v1/deliveries", deliveries::list),
         at(M::GET, "/api/v1/rankings/daily", rankings::daily),
         at(M::GET, "/api/v1/rankings/daily.html", rankings::daily_html),
+        at(M::GET, "/api/v1/rankings/daily.pdf", rankings::daily_pdf),
     ]
 }
 

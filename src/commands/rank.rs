@@ -1,8 +1,10 @@
 //! `strawfire rank`: the daily ranking of counties or townships.
 //!
-//! - Store form, `strawfire rank --date D [--level] [--format csv|json|html] [-o FILE]
-//!   [--data-dir DIR | --config FILE]`: the fair table of one local day from the embedded store,
-//!   with the layers `serve` uses (no config: the sample layers), the same code as the API.
+//! - Store form, `strawfire rank --date D [--level] [--format csv|json|html|pdf] [-o FILE]
+//!   [--comment TEXT] [--data-dir DIR | --config FILE]`: the fair table of one local day from
+//!   the embedded store, with the layers `serve` uses (no config: the sample layers), the same
+//!   code as the API; `html` is the bulletin (通报), `pdf` the same printed on A4 by headless
+//!   Chromium (`--pdf FILE` is `--format pdf -o FILE`).
 //! - Batch form, `strawfire rank --hotspots H.csv --admin LAYER...`: hotspot counts per day from
 //!   hotspot files, no store.
 
@@ -13,7 +15,7 @@ use anyhow::{bail, Context};
 use chrono::{FixedOffset, NaiveDate};
 use strawfire::locate::{LayerSpec, Level};
 use strawfire::rank::{rank_daily, LocatedFire};
-use strawfire::service::rankings::{daily, report_html};
+use strawfire::service::rankings::{daily, report_html, BulletinOptions};
 
 use super::layers::{build_locator, query_of, read_feeds};
 
@@ -31,8 +33,10 @@ pub enum RankLevel {
 pub enum RankFormat {
     Csv,
     Json,
-    /// The self-contained report with its map (store form only).
+    /// The bulletin (通报): one self-contained page with its map (store form only).
     Html,
+    /// The bulletin printed to an A4 PDF by headless Chromium (store form only; needs -o).
+    Pdf,
 }
 
 /// Arguments of `strawfire rank` (batch form).
@@ -69,14 +73,20 @@ pub struct Args {
     /// Output file (default: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Store form: the bulletin printed to this PDF file (same as `--format pdf -o FILE`).
+    #[arg(long, requires = "date", conflicts_with_all = ["output", "format"])]
+    pub pdf: Option<PathBuf>,
+    /// Store form: a comment paragraph for the bulletin (replaces `[report] comment`).
+    #[arg(long, requires = "date")]
+    pub comment: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(date) = args.date {
         return run_store(&args, date);
     }
-    if args.format == RankFormat::Html {
-        bail!("--format html needs the store form (--date); the batch form writes csv or json");
+    if matches!(args.format, RankFormat::Html | RankFormat::Pdf) {
+        bail!("--format html|pdf needs the store form (--date); the batch form writes csv or json");
     }
     let level = match args.level {
         RankLevel::County => Level::County,
@@ -148,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             w.flush()?;
         }
-        RankFormat::Html => unreachable!("refused above"),
+        RankFormat::Html | RankFormat::Pdf => unreachable!("refused above"),
     }
     write_whole(args.output.as_deref(), &bytes)?;
     eprintln!("{} rows ({} hotspots ranked)", rows.len(), fires.len());
@@ -184,6 +194,26 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
             cfg.data_dir.display()
         );
     }
+    let (format, output) = match &args.pdf {
+        Some(p) => (RankFormat::Pdf, Some(p.clone())),
+        None => (args.format, args.output.clone()),
+    };
+    if format == RankFormat::Pdf && output.is_none() {
+        bail!("--format pdf writes a file: give -o FILE (or --pdf FILE)");
+    }
+    let now = chrono::Utc::now();
+    // Found before any work, so a machine without a browser says so at once.
+    let chromium = match format {
+        RankFormat::Pdf => Some(strawfire::print::find_chromium(
+            cfg.report.chromium.as_deref(),
+        )?),
+        _ => None,
+    };
+    if matches!(format, RankFormat::Html | RankFormat::Pdf) {
+        if let Err(m) = strawfire::service::rankings::check_issuable(&cfg.rank, date, now) {
+            bail!("--date: {m}");
+        }
+    }
     let store = strawfire::store::SqliteStore::open(&db)?;
     let placer = super::serve::placer(&cfg)?;
     let level = match args.level {
@@ -192,15 +222,14 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
         RankLevel::City => strawfire::rank::RankLevel::City,
         RankLevel::Province => strawfire::rank::RankLevel::Province,
     };
-    let table = daily(
-        &store,
-        placer.as_ref(),
-        &cfg.rank,
-        date,
-        level,
-        chrono::Utc::now(),
-    )?;
-    let bytes = match args.format {
+    let table = daily(&store, placer.as_ref(), &cfg.rank, date, level, now)?;
+    let opts = BulletinOptions {
+        report: &cfg.report,
+        comment: args.comment.as_deref(),
+        lang: cfg.ui.lang(),
+        now,
+    };
+    let bytes = match format {
         RankFormat::Json => {
             let mut b = serde_json::to_vec_pretty(&table)?;
             b.push(b'\n');
@@ -212,10 +241,15 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
             b
         }
         RankFormat::Html => {
-            report_html(&store, placer.as_ref(), &cfg.rank, &table, cfg.ui.lang())?.into_bytes()
+            report_html(&store, placer.as_ref(), &cfg.rank, &table, &opts)?.into_bytes()
+        }
+        RankFormat::Pdf => {
+            let html = report_html(&store, placer.as_ref(), &cfg.rank, &table, &opts)?;
+            let chromium = chromium.expect("found above for pdf");
+            strawfire::print::html_to_pdf(&html, &chromium)?
         }
     };
-    write_whole(args.output.as_deref(), &bytes)?;
+    write_whole(output.as_deref(), &bytes)?;
     let ranked = table.rows.iter().filter(|r| r.rank.is_some()).count();
     eprintln!(
         "{date} {}: {} units, {ranked} ranked, {} not observed",

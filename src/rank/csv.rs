@@ -4,13 +4,14 @@
 use super::table::DailyRanking;
 
 /// The CSV columns, in order.
-pub const HEADER: [&str; 21] = [
+pub const HEADER: [&str; 25] = [
     "date",
     "level",
     "rank",
     "code",
     "name",
     "parent",
+    "parent_name",
     "status",
     "clear_share",
     "fire_points",
@@ -25,6 +26,9 @@ pub const HEADER: [&str; 21] = [
     "per_1000ha",
     "first_fire_of_season",
     "week_on_week",
+    "previous_day_change",
+    "previous_day_fire_points",
+    "season_fire_points",
     "utc_offset_h",
 ];
 
@@ -44,6 +48,7 @@ pub fn write_csv<W: std::io::Write>(t: &DailyRanking, out: W) -> Result<(), csv:
             r.code.clone(),
             r.name.clone(),
             opt(r.parent.clone()),
+            opt(r.parent_name.clone()),
             r.status.as_str().to_string(),
             opt(r.clear_share),
             r.fire_points.to_string(),
@@ -58,6 +63,9 @@ pub fn write_csv<W: std::io::Write>(t: &DailyRanking, out: W) -> Result<(), csv:
             opt(r.per_1000ha),
             r.first_fire_of_season.to_string(),
             opt(r.week_on_week),
+            opt(r.previous_day_change),
+            r.previous_day_fire_points.to_string(),
+            r.season_fire_points.to_string(),
             t.utc_offset_h.to_string(),
         ])?;
     }
@@ -91,7 +99,7 @@ mod tests {
         assert_eq!(lines[0], HEADER.join(","));
         assert_eq!(
             lines[1],
-            "2024-06-09,county,1,410526,410526,,coverage_unknown,,2,,2,0,0,,,,,,false,2,8"
+            "2024-06-09,county,1,410526,410526,,,coverage_unknown,,2,,2,0,0,,,,,,false,2,2,0,0,8"
         );
     }
 }

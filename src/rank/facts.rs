@@ -58,6 +58,8 @@ pub struct RankQuery {
     pub day: (DateTime<Utc>, DateTime<Utc>),
     /// The same local day a week earlier.
     pub week_ago: (DateTime<Utc>, DateTime<Utc>),
+    /// The previous local day (the bulletin's previous period).
+    pub prev_day: (DateTime<Utc>, DateTime<Utc>),
     /// Start of the season the day belongs to (first fire of the season is looked for from here
     /// to the end of the day).
     pub season_from: DateTime<Utc>,
@@ -108,6 +110,10 @@ pub struct DayFacts {
     pub first_fire: Vec<(String, DateTime<Utc>)>,
     pub week_ago_hotspots: Vec<UnitHotspots>,
     pub week_ago_coverage: Vec<CoverageFact>,
+    pub prev_day_hotspots: Vec<UnitHotspots>,
+    pub prev_day_coverage: Vec<CoverageFact>,
+    /// From the season start to the end of the day.
+    pub season_hotspots: Vec<UnitHotspots>,
 }
 
 fn roll_hotspots(h: &[UnitHotspots], up: &HashMap<String, String>) -> Vec<UnitHotspots> {
@@ -194,6 +200,9 @@ impl DayFacts {
             first_fire: first.into_iter().map(|(c, t)| (c.to_string(), t)).collect(),
             week_ago_hotspots: roll_hotspots(&self.week_ago_hotspots, up),
             week_ago_coverage: roll_coverage(&self.week_ago_coverage, up),
+            prev_day_hotspots: roll_hotspots(&self.prev_day_hotspots, up),
+            prev_day_coverage: roll_coverage(&self.prev_day_coverage, up),
+            season_hotspots: roll_hotspots(&self.season_hotspots, up),
         }
     }
 }

@@ -64,6 +64,7 @@ impl RankQuery {
             date,
             day: local_day(date, utc_offset_h),
             week_ago: local_day(date - Duration::days(7), utc_offset_h),
+            prev_day: local_day(date - Duration::days(1), utc_offset_h),
             season_from: local_day(season_start(date, season), utc_offset_h).0,
         }
     }

@@ -19,6 +19,8 @@ pub struct UnitRef {
     pub code: String,
     pub name: String,
     pub parent: Option<String>,
+    /// The parent's name (a township's county, a county's city), when a layer names it.
+    pub parent_name: Option<String>,
     pub cropland_ha: Option<f64>,
 }
 
@@ -60,6 +62,7 @@ pub struct RankingRow {
     pub code: String,
     pub name: String,
     pub parent: Option<String>,
+    pub parent_name: Option<String>,
     pub status: Status,
     /// 0–1, the best overpass of the day; null without coverage.
     pub clear_share: Option<f64>,
@@ -81,6 +84,13 @@ pub struct RankingRow {
     /// Fire points minus those of the same day a week earlier; null when that day was not
     /// observed.
     pub week_on_week: Option<i64>,
+    /// Fire points after masks minus those of the previous day (the bulletin's 较上期增减); null
+    /// when either day was not observed (a clouded day's count says nothing).
+    pub previous_day_change: Option<i64>,
+    /// Fire points after masks the previous day (observed or not).
+    pub previous_day_fire_points: u64,
+    /// Fire points after masks from the season start to the end of the day (本季累计).
+    pub season_fire_points: u64,
 }
 
 /// The whole table.
@@ -197,6 +207,7 @@ pub fn build(facts: &DayFacts, units: &[UnitRef], p: &RankParams) -> DailyRankin
             code: code.clone(),
             name: code.clone(),
             parent: None,
+            parent_name: None,
             cropland_ha: None,
         });
     }
@@ -204,6 +215,9 @@ pub fn build(facts: &DayFacts, units: &[UnitRef], p: &RankParams) -> DailyRankin
     let hot_before = by_code(&facts.week_ago_hotspots);
     let cover = coverage_by_code(&facts.coverage);
     let cover_before = coverage_by_code(&facts.week_ago_coverage);
+    let hot_prev = by_code(&facts.prev_day_hotspots);
+    let cover_prev = coverage_by_code(&facts.prev_day_coverage);
+    let season = by_code(&facts.season_hotspots);
     let events: HashMap<&str, u64> = facts.events.iter().map(|(c, n)| (c.as_str(), *n)).collect();
     let mut tasks: HashMap<&str, Vec<&TaskFact>> = HashMap::new();
     for t in &facts.tasks {
@@ -230,12 +244,18 @@ pub fn build(facts: &DayFacts, units: &[UnitRef], p: &RankParams) -> DailyRankin
                 p.min_clear_share,
             ) != Status::NotObserved;
             let before = hot_before.get(code).map_or(0, |b| b.fire_points);
+            let prev_seen = status(
+                cover_prev.get(code).and_then(|c| clear_share(c)),
+                p.min_clear_share,
+            ) != Status::NotObserved;
+            let prev = hot_prev.get(code).map_or(0, |b| b.after_masks);
             let t = task_figures(tasks.get(code).map_or(&[][..], |v| v), p.now);
             RankingRow {
                 rank: None,
                 code: u.code.clone(),
                 name: u.name.clone(),
                 parent: u.parent.clone(),
+                parent_name: u.parent_name.clone(),
                 status: st,
                 clear_share: share.map(|s| round(s, 4)),
                 fire_points: h.fire_points,
@@ -255,6 +275,10 @@ pub fn build(facts: &DayFacts, units: &[UnitRef], p: &RankParams) -> DailyRankin
                     .get(code)
                     .is_some_and(|t| t.with_timezone(&offset).date_naive() == p.date),
                 week_on_week: before_seen.then_some(h.fire_points as i64 - before as i64),
+                previous_day_change: (prev_seen && st != Status::NotObserved)
+                    .then_some(h.after_masks as i64 - prev as i64),
+                previous_day_fire_points: prev,
+                season_fire_points: season.get(code).map_or(0, |s| s.after_masks),
             }
         })
         .collect();
@@ -335,6 +359,7 @@ mod tests {
             code: code.into(),
             name: format!("n{code}"),
             parent: Some("P".into()),
+            parent_name: None,
             cropland_ha: Some(2000.0),
         }
     }

@@ -132,6 +132,8 @@ struct Inner {
     /// Confirmed false-alarm sites, applied by `placer` (which wraps the layers' placer).
     masks: Arc<crate::verify::ConfirmedMasks>,
     rank: crate::config::RankConfig,
+    /// The bulletin's issuer, comment and printer (`[report]`).
+    report: crate::config::ReportConfig,
     ui: crate::config::UiConfig,
     /// Which detection times are believed (`[ingest]`).
     times: times::TimeLimits,
@@ -166,6 +168,7 @@ impl Service {
                 masks,
                 storage: storage::StorageHealth::default(),
                 rank: config.rank.clone(),
+                report: config.report.clone(),
                 ui: config.ui.clone(),
                 times: times::TimeLimits::from_config(&config.ingest),
             }),
@@ -205,6 +208,11 @@ impl Service {
     /// The `[rank]` settings.
     pub fn rank_config(&self) -> &crate::config::RankConfig {
         &self.inner.rank
+    }
+
+    /// The `[report]` settings: the bulletin's issuer, comment and printer.
+    pub fn report_config(&self) -> &crate::config::ReportConfig {
+        &self.inner.report
     }
 
     /// The `[ui]` settings: language and time zone of what users read.

@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::config::RankConfig;
+use crate::config::{RankConfig, ReportConfig};
 use crate::fuse::Placer;
 use crate::locate::{Level, UnitLayer};
 use crate::rank::facts::{RankLevel, RankQuery};
+use crate::rank::html::Issue;
 use crate::rank::svg::map_svg;
 use crate::rank::table::{build, DailyRanking, RankParams, UnitRef};
 use crate::store::{Store, StoreError};
@@ -69,6 +70,7 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
                 code: p.clone(),
                 name: p.clone(),
                 parent: (level == RankLevel::City).then(|| province_of(p)).flatten(),
+                parent_name: None,
                 cropland_ha: Some(0.0),
             });
             e.cropland_ha = match (e.cropland_ha, u.cropland_ha) {
@@ -78,15 +80,34 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
         }
         return out.into_values().collect();
     }
+    // A township's county is named from the county layer.
+    let county_names: HashMap<&str, &str> = match level {
+        RankLevel::Township => layer(placer, RankLevel::County)
+            .map(|c| {
+                c.units
+                    .iter()
+                    .map(|u| (u.code.as_str(), u.name.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => HashMap::new(),
+    };
     l.units
         .iter()
-        .map(|u| UnitRef {
-            code: u.code.clone(),
-            name: u.name.clone(),
-            parent: u.parent.clone().or_else(|| {
+        .map(|u| {
+            let parent = u.parent.clone().or_else(|| {
                 (level == RankLevel::Township && u.code.len() > 6).then(|| u.code[..6].to_string())
-            }),
-            cropland_ha: u.cropland_ha,
+            });
+            UnitRef {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                parent_name: parent
+                    .as_deref()
+                    .and_then(|p| county_names.get(p))
+                    .map(|n| n.to_string()),
+                parent,
+                cropland_ha: u.cropland_ha,
+            }
         })
         .collect()
 }
@@ -136,15 +157,44 @@ pub fn daily(
     Ok(build(&facts, &units(placer, level), &p))
 }
 
-/// The report of a table: one HTML file with the map of the day's hotspots over the level's
-/// boundaries.
+/// What a bulletin is made with besides its table.
+#[derive(Debug, Clone)]
+pub struct BulletinOptions<'a> {
+    pub report: &'a ReportConfig,
+    /// The request's comment; `None`: the configured one.
+    pub comment: Option<&'a str>,
+    pub lang: crate::i18n::Lang,
+    /// When a first rendering numbers the issue.
+    pub now: DateTime<Utc>,
+}
+
+/// A bulletin is issued for a day that has begun (local time at the rank offset): numbering a
+/// day that has not would hand out issue numbers to mistakes. The message names the date.
+pub fn check_issuable(cfg: &RankConfig, date: NaiveDate, now: DateTime<Utc>) -> Result<(), String> {
+    let today = now
+        .with_timezone(
+            &chrono::FixedOffset::east_opt(cfg.utc_offset_h * 3600)
+                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap()),
+        )
+        .date_naive();
+    if date > today {
+        return Err(format!(
+            "{date} is after today ({today}): a bulletin is issued for a day that has begun"
+        ));
+    }
+    Ok(())
+}
+
+/// The bulletin of a table: one HTML file with the map of the day's hotspots over the level's
+/// boundaries, numbered (第N期) on its first rendering and the same number ever after.
 pub fn report_html(
     store: &dyn Store,
     placer: &dyn Placer,
     cfg: &RankConfig,
     table: &DailyRanking,
-    lang: crate::i18n::Lang,
+    opts: &BulletinOptions,
 ) -> Result<String, StoreError> {
+    let lang = opts.lang;
     let (from, to) = crate::rank::season::local_day(table.date, cfg.utc_offset_h);
     let points = store.map_points(from, to, MAP_POINTS)?;
     // City and province maps draw their counties, each under its city's or province's code.
@@ -165,8 +215,25 @@ pub fn report_html(
                 .collect()
         })
         .unwrap_or_default();
+    let season_from = crate::rank::season::season_start(table.date, cfg.season());
+    let stored = store.bulletin_issue(season_from, table.level.as_str(), table.date, opts.now)?;
+    let offset = chrono::FixedOffset::east_opt(cfg.utc_offset_h * 3600)
+        .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap());
+    let comment = opts
+        .comment
+        .map(str::to_string)
+        .or_else(|| opts.report.comment.clone())
+        .filter(|c| !c.trim().is_empty());
+    let issue = Issue {
+        issuer: opts.report.issuer.clone(),
+        number: stored.number,
+        issued: stored.issued_at.with_timezone(&offset).date_naive(),
+        season_from,
+        comment,
+    };
     Ok(crate::rank::html::report_html(
         table,
+        &issue,
         &map_svg(table, &shapes, &points, lang),
         lang,
     ))

@@ -299,6 +299,20 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX returned_verdicts_task ON returned_verdicts(task_id);
     CREATE INDEX returned_verdicts_photo ON returned_verdicts(photo_sha256);
     ",
+    // 7: the issue numbers of the ranking bulletins (第N期), numbered in the order they are first
+    // issued within a season and level, kept so a bulletin rendered again keeps its number and
+    // issue date.
+    "
+    CREATE TABLE bulletin_issues (
+        season TEXT NOT NULL,
+        level TEXT NOT NULL,
+        date TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        PRIMARY KEY (season, level, date),
+        UNIQUE (season, level, number)
+    );
+    ",
 ];
 
 /// Brings the schema to the newest version.

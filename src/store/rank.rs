@@ -8,8 +8,8 @@
 //! accountable for the day it burned). (`last_seen >=`
 //! beside `first_seen >=` lets the events query use the `last_seen` index.)
 
-use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::error::{SqlContext, StoreError};
 use super::sqlite::{from_ts, ts, SqliteStore};
@@ -29,6 +29,24 @@ pub trait RankStore {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<MapPoint>, StoreError>;
+
+    /// The issue of the bulletin of `date` at `level` in the season starting `season`: its
+    /// number (第N期) and when it was first issued. The first call numbers it (one more than the
+    /// season's last issue at that level, from 1) at `now`; later calls return the same.
+    fn bulletin_issue(
+        &self,
+        season: NaiveDate,
+        level: &str,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<BulletinIssue, StoreError>;
+}
+
+/// A bulletin's stored issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulletinIssue {
+    pub number: u32,
+    pub issued_at: DateTime<Utc>,
 }
 
 /// Stores a scene's coverage rows (inside the scene's ingest transaction).
@@ -171,6 +189,9 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
         first_fire,
         week_ago_hotspots: unit_hotspots(c, col, q.week_ago)?,
         week_ago_coverage: coverage(c, col, q.week_ago)?,
+        prev_day_hotspots: unit_hotspots(c, col, q.prev_day)?,
+        prev_day_coverage: coverage(c, col, q.prev_day)?,
+        season_hotspots: unit_hotspots(c, col, (q.season_from, q.day.1))?,
     })
 }
 
@@ -184,6 +205,50 @@ impl RankStore for SqliteStore {
             tx.commit().ctx("end rank read")?;
             Ok(out)
         })
+    }
+
+    fn bulletin_issue(
+        &self,
+        season: NaiveDate,
+        level: &str,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<BulletinIssue, StoreError> {
+        let (season, date) = (season.to_string(), date.to_string());
+        let get = |c: &Connection| {
+            c.query_row(
+                "SELECT number, issued_at FROM bulletin_issues
+                 WHERE season = ?1 AND level = ?2 AND date = ?3",
+                params![season, level, date],
+                |r| {
+                    Ok(BulletinIssue {
+                        number: r.get::<_, i64>(0)? as u32,
+                        issued_at: from_ts(r.get(1)?),
+                    })
+                },
+            )
+            .optional()
+            .ctx("read bulletin issue")
+        };
+        if let Some(i) = self.read(get)? {
+            return Ok(i);
+        }
+        // Numbered on the writer (one at a time): two first renders at once get one number.
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            conn.execute(
+                "INSERT INTO bulletin_issues (season, level, date, number, issued_at)
+                 SELECT ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4 FROM bulletin_issues
+                 WHERE season = ?1 AND level = ?2
+                 ON CONFLICT (season, level, date) DO NOTHING",
+                params![season, level, date, ts(now)],
+            )
+            .ctx("number bulletin issue")?;
+            get(&conn)?.ok_or(StoreError::Sql {
+                context: "read the bulletin issue just numbered",
+                source: rusqlite::Error::QueryReturnedNoRows,
+            })
+        }
     }
 
     fn map_points(
