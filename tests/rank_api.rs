@@ -140,3 +140,70 @@ async fn the_report_is_one_html_page_with_its_map() {
     assert_eq!(r.status().as_u16(), 403);
     s.stop().await;
 }
+
+/// The bulletin over HTTP: a request's comment is printed, a day that has not begun is refused
+/// (no issue number handed out), the PDF is an A4 PDF for a county token and a 403 for a patrol,
+/// and a server without Chromium answers 503 naming what to install.
+#[tokio::test]
+async fn the_bulletin_takes_a_comment_and_prints_to_pdf() {
+    let s = server().await;
+    let r = s
+        .client
+        .get(s.url("/api/v1/rankings/daily.html?date=2024-06-09&comment=%E8%AF%B7%E5%8A%A0%E5%BC%BA%E5%B7%A1%E6%9F%A5"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<p class=\"comment\">请加强巡查</p>"),
+        "{html}"
+    );
+    assert!(html.contains("<div class=\"issue\">第1期</div>"));
+    // "Now" is 2024-06-11 08:00 Beijing time: 06-12 has not begun.
+    let (status, v) = s
+        .get("/api/v1/rankings/daily.html?date=2024-06-12", ADMIN)
+        .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("date")), "{v}");
+    let (status, v) = s
+        .get("/api/v1/rankings/daily?date=2024-06-09&comment=x", ADMIN)
+        .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("comment")), "{v}");
+
+    let r = s
+        .client
+        .get(s.url("/api/v1/rankings/daily.pdf?date=2024-06-09&level=township"))
+        .bearer_auth(COUNTY_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let (status, _) = s
+        .get("/api/v1/rankings/daily.pdf?date=2024-06-09", PATROL_A1)
+        .await;
+    assert_eq!(status, 403);
+    s.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_clocked(
+        dir,
+        |c| c.report.chromium = Some("/nonexistent/chromium".into()),
+        Arc::new(rank_locator()),
+        Arc::new(ManualClock::new(rank_now())),
+    )
+    .await;
+    let (status, v) = s
+        .get("/api/v1/rankings/daily.pdf?date=2024-06-09", ADMIN)
+        .await;
+    assert_eq!(status, 503, "{v}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("/nonexistent/chromium") && msg.contains("chromium"),
+        "{v}"
+    );
+    s.stop().await;
+}

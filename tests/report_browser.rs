@@ -29,7 +29,8 @@ async fn the_report_opens_from_a_file_and_draws_its_map() {
                  .filter(e => { const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0; })
                  .length;
              return { w: r.width, h: r.height, units: sized('path.unit'),
-                      hotspots: sized('circle'), rows: document.querySelectorAll('tbody tr').length,
+                      hotspots: sized('circle'), rows: document.querySelectorAll('table.ranking tbody tr').length,
+                      labels: document.querySelectorAll('svg text.label').length,
                       fetched: performance.getEntriesByType('resource').length };",
             vec![],
         )
@@ -42,6 +43,8 @@ async fn the_report_opens_from_a_file_and_draws_its_map() {
     assert_eq!(drawn["units"], 5, "{drawn}");
     assert!(drawn["hotspots"].as_u64().unwrap() >= 1, "{drawn}");
     assert_eq!(drawn["rows"], 5, "{drawn}");
+    // Every county named on the map (five fit without colliding).
+    assert_eq!(drawn["labels"], 5, "{drawn}");
     // Nothing fetched: it works forwarded, offline.
     assert_eq!(drawn["fetched"], 0, "{drawn}");
 }
