@@ -351,9 +351,9 @@ pub fn report_html(t: &DailyRanking, issue: &Issue, map_svg: &str, lang: Lang) -
             st = r.status.as_str(),
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "</tbody></table><p class=\"footer\">{}</p></body></html>\n",
+        "</tbody></table><p class=\"footer\">{}</p></body></html>",
         escape(&l.f(
             "bulletin.footer",
             &[("issuer", &issuer), ("date", &l.date(issue.issued))]
