@@ -1,7 +1,8 @@
 //! The dashboard's map in a real browser (issue 17): the basemap presets with the right datum
 //! (tiles served by strawfire's own `/tiles/` route from a generated MBTiles file and a tile
 //! folder, each tile painted with its z/x/y and the known field marked), unit names, 20,000
-//! hotspots clustered with their draw time, and the alarm and live badge on the live stream.
+//! hotspots clustered with their draw time, and the alarm and live badge on the live stream;
+//! and, over plain HTTP, what each preset gives the page (datum, tile servers, the `/tiles/` route).
 //! Headless Chromium through chromedriver (`tests/common/browser.rs`); screenshots land in
 //! `<target>/browser-artifacts/`.
 
@@ -517,5 +518,102 @@ async fn a_new_high_priority_task_rings_and_the_live_badge_tells_the_truth() {
     seen.dedup();
     assert_eq!(seen, ["reconnecting", "offline", "open"], "{seen:?}");
     b.close().await;
+    srv.stop().await;
+}
+
+/// Over plain HTTP: each preset reaches the signed-in page with its datum, the page's
+/// Content-Security-Policy admits exactly its tile servers, a 天地图 key is in no public page,
+/// and the `local` preset's tiles come from `/tiles/` with their type (MBTiles rows flipped).
+#[tokio::test]
+async fn the_presets_reach_the_page_with_their_datum_and_their_tile_servers() {
+    let page = |srv: &TestServer| {
+        let (c, url) = (srv.client.clone(), srv.url("/"));
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            let csp = r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (csp, r.text().await.unwrap())
+        }
+    };
+
+    // 高德: GCJ-02, its four servers.
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.ui.basemap.preset = Preset::Amap;
+    })
+    .await;
+    let (s, v) = srv.get("/api/v1/dashboard-config", COUNTY_A).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["basemap"]["datum"], "gcj02", "{v}");
+    assert!(v["basemap"]["layers"][0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://webrd0{s}.is.autonavi.com/appmaptile?"));
+    let (csp, _) = page(&srv).await;
+    for n in 1..=4 {
+        assert!(
+            csp.contains(&format!("https://webrd0{n}.is.autonavi.com")),
+            "{csp}"
+        );
+    }
+    let (s, v) = srv.get("/tiles/16/1/1.png", ADMIN).await;
+    assert_eq!(s, 404, "no local tiles: {v}");
+    srv.stop().await;
+
+    // 天地图: vector and labels in WGS84; the key only for a signed-in caller.
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.ui.basemap.preset = Preset::Tianditu;
+        c.ui.basemap.key = KEY.into();
+    })
+    .await;
+    let (_, v) = srv.get("/api/v1/dashboard-config", COUNTY_A).await;
+    assert_eq!(v["basemap"]["datum"], "wgs84", "{v}");
+    let layers = v["basemap"]["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{v}");
+    assert!(layers
+        .iter()
+        .all(|l| l["url"].as_str().unwrap().ends_with(KEY)));
+    let (s, v) = srv.get("/api/v1/dashboard-config", "no-such-token").await;
+    assert_eq!(s, 401, "{v}");
+    let (csp, html) = page(&srv).await;
+    assert!(!html.contains(KEY) && !csp.contains(KEY));
+    assert!(
+        csp.contains("https://t0.tianditu.gov.cn") && csp.contains("https://t7.tianditu.gov.cn")
+    );
+    srv.stop().await;
+
+    // Local MBTiles: served here, PNG, cached a day; no tile, or outside the grid: 404.
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = tiles_around(FIRE);
+    let mbtiles = dir.path().join("t.mbtiles");
+    write_mbtiles(&mbtiles, &tiles);
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.ui.basemap.preset = Preset::Local;
+        c.ui.basemap.tiles = Some(mbtiles.clone());
+    })
+    .await;
+    let (x, y, png) = &tiles[10];
+    let r = srv
+        .client
+        .get(srv.url(&format!("/tiles/{ZOOM}/{x}/{y}.png")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["cache-control"], "public, max-age=86400");
+    assert_eq!(&r.bytes().await.unwrap()[..], &png[..]);
+    for path in [
+        format!("/tiles/{ZOOM}/{x}/{}", y + 100),
+        "/tiles/3/9/0".to_string(),
+        "/tiles/a/b/c".to_string(),
+    ] {
+        let r = srv.client.get(srv.url(&path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+    }
+    let (csp, _) = page(&srv).await;
+    assert!(csp.contains("img-src 'self' data: blob:;"), "{csp}");
     srv.stop().await;
 }
