@@ -180,6 +180,15 @@ fn rows() -> Vec<Row> {
             [200, 200, 403, 200, 403, 401, 401],
         ),
         r("GET", "/api/v1/tasks", "", O::None, S::Nothing, TOKEN),
+        // The patrol's record: every token has one (its own verdicts).
+        r(
+            "GET",
+            "/api/v1/verdicts/mine",
+            "",
+            O::None,
+            S::Nothing,
+            TOKEN,
+        ),
         r(
             "GET",
             "/api/v1/tasks/{id}",

@@ -115,6 +115,7 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
         at(M::GET, "/api/v1/units/{code}", units::one),
         at(M::GET, "/api/v1/tasks", tasks::list),
         at(M::GET, "/api/v1/tasks/{id}", tasks::one),
+        at(M::GET, "/api/v1/verdicts/mine", tasks::mine),
         at(M::POST, "/api/v1/tasks/{id}/ack", tasks::ack)
             .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
         at(M::POST, "/api/v1/tasks/{id}/on-site", tasks::on_site)

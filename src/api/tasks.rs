@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -26,7 +26,8 @@ use crate::dispatch::{TaskState, Verdict};
 use crate::i18n::Lang;
 use crate::locate::navlink::NavLinks;
 use crate::service::tasks::{TaskFailure, VerdictForm};
-use crate::store::tasks::{StoredTask, StoredVerdict, TaskChange, TaskError, TaskQuery};
+use crate::store::idempotency::IdempotencyKey;
+use crate::store::tasks::{Acted, StoredTask, StoredVerdict, TaskChange, TaskError, TaskQuery};
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -269,15 +270,213 @@ async fn change(
     )))
 }
 
+/// `POST /tasks/{id}/ack`: no body, `{}`, or `{"acted_at": RFC 3339}` (when the patrol
+/// acknowledged, maybe offline); `Idempotency-Key` honoured (`idempotent`).
 pub async fn ack(
     State(s): State<AppState>,
     who: Who,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    empty_body(&body)?;
-    change(&s, who, id, TaskChange::Acknowledge).await
+    let key = key_header(&headers)?;
+    let acted_at = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        None
+    } else {
+        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::field(
+                "body",
+                format!("send no body, `{{}}` or `{{\"acted_at\": ..}}`: {e}"),
+            )
+        })?;
+        let o = v
+            .as_object()
+            .ok_or_else(|| ApiError::field("body", "send no body, `{}` or a JSON object"))?;
+        only_fields(o, &["acted_at"])?;
+        acted_at(o.get("acted_at"))?
+    };
+    let request = format!("ack\n{}", acted_at.map(rfc3339).unwrap_or_default());
+    acted_change(&s, who, id, TaskChange::Acknowledge, acted_at, key, request).await
+}
+
+/// The `Idempotency-Key` header: 1 to 128 visible ASCII characters (a UUID, say).
+fn key_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let k = v.to_str().unwrap_or("").trim();
+    if k.is_empty() || k.len() > 128 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            IDEMPOTENCY_KEY,
+            "1 to 128 visible ASCII characters (a UUID, say)",
+        ));
+    }
+    Ok(Some(k.to_string()))
+}
+
+/// The header a client names an action with, so a repeat of it changes nothing.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+fn only_fields(
+    o: &serde_json::Map<String, serde_json::Value>,
+    known: &[&str],
+) -> Result<(), ApiError> {
+    if let Some(k) = o.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::field(
+            k.as_str(),
+            format!("unknown field; known: {}", known.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+fn acted_at(v: Option<&serde_json::Value>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(t)) => parse_time("acted_at", t).map(Some),
+        Some(_) => Err(ApiError::field("acted_at", ACTED_AT_FORMAT)),
+    }
+}
+
+const ACTED_AT_FORMAT: &str = "an RFC 3339 time, e.g. 2026-06-08T10:05:00+08:00";
+
+fn parse_time(field: &str, t: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(t.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ApiError::field(field, ACTED_AT_FORMAT))
+}
+
+/// Acknowledge or arrive, at the time the patrol acted, once per idempotency key.
+#[allow(clippy::too_many_arguments)]
+async fn acted_change(
+    s: &AppState,
+    who: Who,
+    id: i64,
+    ch: TaskChange,
+    at: Option<DateTime<Utc>>,
+    key: Option<String>,
+    request: String,
+) -> Result<Response, ApiError> {
+    let task = scoped(s, &who.role, id).await?;
+    if let Some(at) = at {
+        s.service
+            .check_acted_at(&task, at)
+            .map_err(|m| ApiError::field("acted_at", m))?;
+    }
+    let route = match ch {
+        TaskChange::Acknowledge => "ack",
+        _ => "on-site",
+    };
+    let key = key.map(|k| IdempotencyKey {
+        actor: who.actor.id.clone(),
+        key: k,
+        route: route.into(),
+        task_id: task.id,
+        request_sha256: crate::service::sha256_hex(request.as_bytes()),
+    });
+    idempotent(s, key, |key| async move {
+        let acted = Acted { at, key };
+        let t = s
+            .service
+            .change_task_as(task.id, ch, who.actor, acted)
+            .await?;
+        Ok((
+            StatusCode::OK,
+            feature(&t, s.service.clock().now(), s.service.ui().lang()),
+        ))
+    })
+    .await
+}
+
+/// Runs `act` unless its key was used before; then answers what the first request was
+/// answered (header `Idempotent-Replayed: true`), or, for the same key on another request, 422
+/// naming the header. The key is claimed in the change's own transaction, so two requests
+/// racing with one key change the store once: the loser finds the winner's answer.
+async fn idempotent<F, Fut>(
+    s: &AppState,
+    key: Option<IdempotencyKey>,
+    act: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(Option<IdempotencyKey>) -> Fut,
+    Fut: std::future::Future<Output = Result<(StatusCode, serde_json::Value), TaskFailure>>,
+{
+    let Some(k) = key else {
+        let (status, body) = act(None).await?;
+        return Ok((status, Json(body)).into_response());
+    };
+    if let Some(r) = replay(s, &k).await? {
+        return Ok(r);
+    }
+    match act(Some(k.clone())).await {
+        Ok((status, body)) => {
+            s.service
+                .keep_idempotent_answer(k.actor, k.key, status.as_u16(), body.clone())
+                .await;
+            Ok((status, Json(body)).into_response())
+        }
+        Err(TaskFailure::Task(TaskError::Replayed { .. })) => match replay(s, &k).await? {
+            Some(r) => Ok(r),
+            None => Err(ApiError::Internal(format!(
+                "idempotency key `{}` claimed but not found",
+                k.key
+            ))),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer of the request that first used `k`, if one did.
+async fn replay(s: &AppState, k: &IdempotencyKey) -> Result<Option<Response>, ApiError> {
+    let Some(stored) = s
+        .service
+        .idempotency_key(k.actor.clone(), k.key.clone())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !stored.same_request(k) {
+        return Err(ApiError::Unprocessable {
+            field: IDEMPOTENCY_KEY.into(),
+            message: format!(
+                "key `{}` was used for another request ({} of task {}): a new action needs a new key",
+                k.key, stored.route, stored.task_id
+            ),
+        });
+    }
+    let (status, body) = match stored.answer {
+        Some((status, body)) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body),
+        // The change committed but its answer was not kept (a stop in between): the task as
+        // it is now.
+        None => {
+            let now = s.service.clock().now();
+            let task = s
+                .service
+                .task(k.task_id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no task {}", k.task_id)))?;
+            if k.route == "verdict" {
+                let v = s.service.verdict_of(k.task_id).await?;
+                (
+                    StatusCode::CREATED,
+                    serde_json::json!({
+                        "flags": v.as_ref().map(|v| serde_json::json!(v.flags)),
+                        "review": v.as_ref().map(|v| v.review),
+                        "verdict": v.as_ref().map(verdict_json),
+                        "task": feature(&task, now, s.service.ui().lang()),
+                        "mask_candidate": null,
+                    }),
+                )
+            } else {
+                (StatusCode::OK, feature(&task, now, s.service.ui().lang()))
+            }
+        }
+    };
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(Some(r))
 }
 
 pub async fn close(
@@ -307,27 +506,39 @@ fn coordinate(field: &str, v: Option<&serde_json::Value>) -> Result<f64, ApiErro
         .ok_or_else(|| ApiError::field(field, format!("a number from {lo} to {hi} (degrees)")))
 }
 
+/// `POST /tasks/{id}/on-site`: `{"lat", "lon", "acted_at"?}` (position and time of arrival);
+/// `Idempotency-Key` honoured.
 pub async fn on_site(
     State(s): State<AppState>,
     who: Who,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    let key = key_header(&headers)?;
     let v: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::field("body", format!("JSON {{\"lat\": .., \"lon\": ..}}: {e}")))?;
-    if let Some(k) = v
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !["lat", "lon"].contains(&k.as_str())))
-    {
-        return Err(ApiError::field(
-            k.as_str(),
-            "unknown field; known: lat, lon",
-        ));
+    if let Some(o) = v.as_object() {
+        only_fields(o, &["lat", "lon", "acted_at"])?;
     }
     let lat = coordinate("lat", v.get("lat"))?;
     let lon = coordinate("lon", v.get("lon"))?;
-    change(&s, who, id, TaskChange::OnSite { lon, lat }).await
+    let at = acted_at(v.get("acted_at"))?;
+    let request = format!(
+        "on-site\n{lat}\n{lon}\n{}",
+        at.map(rfc3339).unwrap_or_default()
+    );
+    acted_change(
+        &s,
+        who,
+        id,
+        TaskChange::OnSite { lon, lat },
+        at,
+        key,
+        request,
+    )
+    .await
 }
 
 fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
@@ -356,14 +567,14 @@ async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiEr
                 let bytes = field.bytes().await.map_err(|e| multipart_error(e, limit))?;
                 photo = Some(bytes.to_vec());
             }
-            "verdict" | "lat" | "lon" | "time" | "note" => {
+            "verdict" | "lat" | "lon" | "time" | "acted_at" | "note" => {
                 let v = field.text().await.map_err(|e| multipart_error(e, limit))?;
                 text.insert(name, v);
             }
             other => {
                 return Err(ApiError::field(
                     if other.is_empty() { "body" } else { other },
-                    "unknown field; known: verdict, lat, lon, time, note, photo",
+                    "unknown field; known: verdict, lat, lon, time, acted_at, note, photo",
                 ))
             }
         }
@@ -380,15 +591,23 @@ async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiEr
     let num = |k: &str| text.get(k).map(|v| serde_json::Value::String(v.clone()));
     let lat = coordinate("lat", num("lat").as_ref())?;
     let lon = coordinate("lon", num("lon").as_ref())?;
-    let time = match text.get("time").map(|t| t.trim()) {
-        None | Some("") => None,
-        Some(t) => Some(
-            DateTime::parse_from_rfc3339(t)
-                .map_err(|_| {
-                    ApiError::field("time", "an RFC 3339 time, e.g. 2026-06-08T10:05:00+08:00")
-                })?
-                .with_timezone(&Utc),
-        ),
+    // `acted_at` (what the offline queue sends) and `time` (the form's field) both say when
+    // the patrol made the verdict; given both, they must agree.
+    let given = |k: &str| {
+        text.get(k)
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| parse_time(k, t))
+            .transpose()
+    };
+    let time = match (given("time")?, given("acted_at")?) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::field(
+                "acted_at",
+                "differs from `time`: send one of them (or both the same)",
+            ))
+        }
+        (a, b) => b.or(a),
     };
     let note = text
         .get("note")
@@ -412,6 +631,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiEr
         lon,
         lat,
         time,
+        acted_at: text.get("acted_at").is_some_and(|t| !t.trim().is_empty()),
         note,
         photo,
     })
@@ -421,11 +641,13 @@ pub async fn verdict(
     State(s): State<AppState>,
     who: Who,
     Path(id): Path<String>,
+    headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     // Scope before reading the upload: another unit's task is refused without taking its photo.
     let task = scoped(&s, &who.role, id).await?;
+    let key = key_header(&headers)?;
     let mp = mp.map_err(|e| {
         ApiError::field(
             "body",
@@ -436,17 +658,70 @@ pub async fn verdict(
         )
     })?;
     let form = read_form(mp, s.limits.photo_bytes).await?;
-    let out = s.service.submit_verdict(task.id, form, who.actor).await?;
-    let now = s.service.clock().now();
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({
-            // Also at the top, for clients that only look at what was flagged.
-            "flags": out.verdict.flags,
-            "review": out.verdict.review,
-            "verdict": verdict_json(&out.verdict),
-            "task": feature(&out.task, now, s.service.ui().lang()),
-            "mask_candidate": out.candidate,
-        })),
-    ))
+    if let Some(t) = form.time {
+        let field = if form.acted_at { "acted_at" } else { "time" };
+        s.service
+            .check_acted_at(&task, t)
+            .map_err(|m| ApiError::field(field, m))?;
+    }
+    let request = format!(
+        "verdict\n{}\n{}\n{}\n{}\n{}\n{}",
+        form.verdict.as_str(),
+        form.lat,
+        form.lon,
+        form.time.map(rfc3339).unwrap_or_default(),
+        form.note.as_deref().unwrap_or(""),
+        crate::service::sha256_hex(&form.photo),
+    );
+    let key = key.map(|k| IdempotencyKey {
+        actor: who.actor.id.clone(),
+        key: k,
+        route: "verdict".into(),
+        task_id: task.id,
+        request_sha256: crate::service::sha256_hex(request.as_bytes()),
+    });
+    let svc = s.service.clone();
+    idempotent(&s, key, |key| async move {
+        let out = svc.submit_verdict_as(task.id, form, who.actor, key).await?;
+        let now = svc.clock().now();
+        Ok((
+            StatusCode::CREATED,
+            serde_json::json!({
+                // Also at the top, for clients that only look at what was flagged.
+                "flags": out.verdict.flags,
+                "review": out.verdict.review,
+                "verdict": verdict_json(&out.verdict),
+                "task": feature(&out.task, now, svc.ui().lang()),
+                "mask_candidate": out.candidate,
+            }),
+        ))
+    })
+    .await
+}
+
+/// `GET /api/v1/verdicts/mine`: the patrol's record, the verdicts this token filed (newest
+/// first, at most 200), each with its task: `{"verdicts": [{task_id, unit, lat, lon, state,
+/// verdict, reported_at, received_at, note, review, flags}]}`. Any token; only its own rows.
+pub async fn mine(State(s): State<AppState>, who: Who) -> Result<impl IntoResponse, ApiError> {
+    let rows = s.service.verdicts_by(who.actor.id.clone(), 200).await?;
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(t, v)| {
+            serde_json::json!({
+                "task_id": t.id,
+                "unit": t.unit,
+                "lat": t.lat,
+                "lon": t.lon,
+                "state": t.state.as_str(),
+                "verdict": v.verdict.as_str(),
+                "reported_at": rfc3339(v.reported_at),
+                "received_at": rfc3339(v.received_at),
+                "note": v.note,
+                "review": v.review,
+                "flags": v.flags,
+                "distance_m": v.distance_m.round(),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "verdicts": list })))
 }

@@ -16,9 +16,10 @@ use chrono::{DateTime, Utc};
 
 use super::{LiveUpdate, Service, ServiceError, UnitTag};
 use crate::dispatch::{transition, Action, Deadline, TaskRules, Verdict};
+use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::tasks::{
-    Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask, StoredVerdict,
-    TaskChange, TaskError, TaskQuery, VerdictOutcome,
+    Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask,
+    StoredVerdict, TaskChange, TaskError, TaskQuery, VerdictOutcome,
 };
 use crate::store::{Scope, Store, StoreError};
 use crate::verify::{fingerprint, ConfirmedMasks, ConfirmedSite, PhotoError};
@@ -51,6 +52,8 @@ pub struct VerdictForm {
     pub lat: f64,
     /// When the patrol made it; default: now by the service clock.
     pub time: Option<DateTime<Utc>>,
+    /// `time` came as `acted_at` (the offline queue's name for it), for errors naming it.
+    pub acted_at: bool,
     pub note: Option<String>,
     pub photo: Vec<u8>,
 }
@@ -142,12 +145,78 @@ impl Service {
         change: TaskChange,
         who: Actor,
     ) -> Result<StoredTask, TaskFailure> {
+        self.change_task_as(id, change, who, Acted::default()).await
+    }
+
+    /// [`Service::change_task`] for an action made at `acted.at` under the client's key
+    /// (`TaskStore::change_task_as`); check the time first with [`Service::check_acted_at`].
+    pub async fn change_task_as(
+        &self,
+        id: i64,
+        change: TaskChange,
+        who: Actor,
+        acted: Acted,
+    ) -> Result<StoredTask, TaskFailure> {
         let now = self.clock().now();
         let task = self
-            .blocking(move |s| s.change_task(id, change, &who, now))
+            .blocking(move |s| s.change_task_as(id, change, &who, now, &acted))
             .await?;
         self.publish_task(&task);
         Ok(task)
+    }
+
+    /// `Ok` when `at`, the moment a patrol says it acted on `task` (maybe offline, sent
+    /// later), is believable: not ahead of the service clock by more than `[ingest]
+    /// max_future_skew_min`, and not before the task was created by more than that skew.
+    pub fn check_acted_at(&self, task: &StoredTask, at: DateTime<Utc>) -> Result<(), String> {
+        self.check_time(at)?;
+        let skew = self.inner.times.max_future_skew;
+        if let Some(created) = task.milestones.created_at {
+            if at + skew < created {
+                return Err(format!(
+                    "{} is before task {} was created ({}): a wrong clock",
+                    at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    task.id,
+                    created.format("%Y-%m-%d %H:%M:%S UTC")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A claimed idempotency key of a token, with its stored answer.
+    pub async fn idempotency_key(
+        &self,
+        actor: String,
+        key: String,
+    ) -> Result<Option<StoredKey>, ServiceError> {
+        self.store(move |s| s.idempotency_key(&actor, &key)).await
+    }
+
+    /// Keeps the answer sent for a claimed key, for its replays. A failure is logged: a replay
+    /// then gets the task as it is now instead.
+    pub async fn keep_idempotent_answer(
+        &self,
+        actor: String,
+        key: String,
+        status: u16,
+        body: serde_json::Value,
+    ) {
+        if let Err(e) = self
+            .store(move |s| s.idempotent_answer(&actor, &key, status, &body))
+            .await
+        {
+            tracing::warn!("cannot keep the answer of an idempotency key: {e}");
+        }
+    }
+
+    /// The verdicts a token filed, newest first, with their tasks.
+    pub async fn verdicts_by(
+        &self,
+        actor: String,
+        limit: usize,
+    ) -> Result<Vec<(StoredTask, StoredVerdict)>, ServiceError> {
+        self.store(move |s| s.verdicts_by(&actor, limit)).await
     }
 
     /// Tells open dashboards and patrol pages (of the task's units) that a task changed.
@@ -167,6 +236,17 @@ impl Service {
         form: VerdictForm,
         who: Actor,
     ) -> Result<VerdictOutcome, TaskFailure> {
+        self.submit_verdict_as(id, form, who, None).await
+    }
+
+    /// [`Service::submit_verdict`] claiming the client's idempotency key with the verdict.
+    pub async fn submit_verdict_as(
+        &self,
+        id: i64,
+        form: VerdictForm,
+        who: Actor,
+        key: Option<IdempotencyKey>,
+    ) -> Result<VerdictOutcome, TaskFailure> {
         // Refuse early, before any file is written, when the task cannot take a verdict now
         // (the transaction checks again).
         let task = self
@@ -184,6 +264,7 @@ impl Service {
             time,
             note,
             photo,
+            ..
         } = form;
         let saved = tokio::task::spawn_blocking(move || save_photo(&data_dir, &photo))
             .await
@@ -204,7 +285,7 @@ impl Service {
         };
         let rules = self.inner.rules.clone();
         let out = self
-            .blocking(move |s| s.record_verdict(id, &v, &who, &rules, now))
+            .blocking(move |s| s.record_verdict_as(id, &v, &who, &rules, now, key.as_ref()))
             .await;
         if out.is_err() && saved.created {
             // Keep the file only if a verdict (a concurrent one with the same bytes) uses it.

@@ -313,6 +313,21 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (season, level, number)
     );
     ",
+    // 8: idempotency keys of the patrol's task writes (#16, `store/idempotency.rs`): claimed in
+    // the transaction of the change they name; the first answer kept for replays.
+    "
+    CREATE TABLE idempotency_keys (
+        actor TEXT NOT NULL,
+        key TEXT NOT NULL,
+        route TEXT NOT NULL,
+        task_id INTEGER NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status INTEGER,
+        response TEXT,
+        PRIMARY KEY (actor, key)
+    );
+    ",
 ];
 
 /// Brings the schema to the newest version.

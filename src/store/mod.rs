@@ -9,6 +9,7 @@
 
 pub mod deliveries;
 pub mod error;
+pub mod idempotency;
 pub mod migrations;
 pub mod model;
 pub mod operator;

@@ -13,6 +13,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::Serialize;
 
 use super::error::{SqlContext, StoreError};
+use super::idempotency::{self, IdempotencyKey, StoredKey};
 use super::model::{IngestBatch, IngestReport, Scope};
 use super::outbox::enqueue;
 use super::sqlite::{from_ts, ts, SqliteStore};
@@ -57,6 +58,18 @@ pub enum TaskError {
     Illegal(#[from] IllegalTransition),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The idempotency key was claimed by an earlier request (which made the change).
+    #[error("idempotency key `{key}` was already used")]
+    Replayed { key: String },
+}
+
+/// How a patrol's action is recorded (#16): when it was made (its milestone time; the audit row
+/// keeps when it arrived) and the client's idempotency key, claimed in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Acted {
+    /// When the patrol acted (on the phone, maybe offline); `None`: when it arrived.
+    pub at: Option<DateTime<Utc>>,
+    pub key: Option<IdempotencyKey>,
 }
 
 /// A task as stored, with its event's position and its verdict's review mark.
@@ -335,6 +348,20 @@ pub trait TaskStore {
         change: TaskChange,
         who: &Actor,
         now: DateTime<Utc>,
+    ) -> Result<StoredTask, TaskError> {
+        self.change_task_as(id, change, who, now, &Acted::default())
+    }
+
+    /// [`TaskStore::change_task`] for an action made at `acted.at` (the milestone's time; the
+    /// audit row is dated `now`, when it arrived, and names both), claiming `acted.key` in the
+    /// same transaction ([`TaskError::Replayed`] when it was claimed before: nothing changes).
+    fn change_task_as(
+        &self,
+        id: i64,
+        change: TaskChange,
+        who: &Actor,
+        now: DateTime<Utc>,
+        acted: &Acted,
     ) -> Result<StoredTask, TaskError>;
 
     /// Records a verdict: evidence checks, the task to `verified`, audit, notice, and a mask
@@ -346,7 +373,39 @@ pub trait TaskStore {
         who: &Actor,
         rules: &TaskRules,
         now: DateTime<Utc>,
+    ) -> Result<VerdictOutcome, TaskError> {
+        self.record_verdict_as(id, v, who, rules, now, None)
+    }
+
+    /// [`TaskStore::record_verdict`] claiming an idempotency key in the same transaction.
+    fn record_verdict_as(
+        &self,
+        id: i64,
+        v: &NewVerdict,
+        who: &Actor,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<VerdictOutcome, TaskError>;
+
+    /// A claimed idempotency key of a token (`actor`), with the answer stored for it.
+    fn idempotency_key(&self, actor: &str, key: &str) -> Result<Option<StoredKey>, StoreError>;
+
+    /// Stores the answer sent for a claimed key (the first one stays).
+    fn idempotent_answer(
+        &self,
+        actor: &str,
+        key: &str,
+        status: u16,
+        body: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The verdicts a token (`actor`) filed, newest first, with their tasks: the patrol's record.
+    fn verdicts_by(
+        &self,
+        actor: &str,
+        limit: usize,
+    ) -> Result<Vec<(StoredTask, StoredVerdict)>, StoreError>;
 
     /// Escalates every missed, not yet escalated deadline of open tasks: one notice to the
     /// county and one audit row each. Returns (task id, deadline) of what it escalated.
@@ -423,14 +482,18 @@ impl TaskStore for SqliteStore {
         self.read(|c| query_tasks(c, q, f))
     }
 
-    fn change_task(
+    fn change_task_as(
         &self,
         id: i64,
         change: TaskChange,
         who: &Actor,
         now: DateTime<Utc>,
+        acted: &Acted,
     ) -> Result<StoredTask, TaskError> {
         self.write(|tx| {
+            if let Some(k) = &acted.key {
+                idempotency::claim(tx, k, now)?;
+            }
             let task = load_task(tx, id)?;
             let action = match change {
                 TaskChange::Acknowledge => Action::Acknowledge,
@@ -454,19 +517,23 @@ impl TaskStore for SqliteStore {
             };
             tx.execute(
                 &format!(
-                    "UPDATE tasks SET state = ?1, {column} = COALESCE({column}, ?2), updated_at = ?2
+                    "UPDATE tasks SET state = ?1, {column} = COALESCE({column}, ?4), updated_at = ?2
                      WHERE id = ?3"
                 ),
-                params![to.as_str(), ts(now), id],
+                params![to.as_str(), ts(now), id, ts(acted.at.unwrap_or(now))],
             )
             .ctx("update task")?;
-            let detail = match change {
+            let mut detail = match change {
                 TaskChange::OnSite { lon, lat } => serde_json::json!({
                     "lon": lon, "lat": lat,
                     "distance_m": haversine_m((lon, lat), (task.lon, task.lat)).round(),
                 }),
                 _ => serde_json::json!({}),
             };
+            if let Some(at) = acted.at {
+                // The audit row is dated when the change arrived; when it was made is here.
+                detail["acted_at"] = serde_json::json!(at.to_rfc3339());
+            }
             audit(
                 tx,
                 now,
@@ -482,15 +549,19 @@ impl TaskStore for SqliteStore {
         })
     }
 
-    fn record_verdict(
+    fn record_verdict_as(
         &self,
         id: i64,
         v: &NewVerdict,
         who: &Actor,
         rules: &TaskRules,
         now: DateTime<Utc>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<VerdictOutcome, TaskError> {
         self.write(|tx| {
+            if let Some(k) = key {
+                idempotency::claim(tx, k, now)?;
+            }
             let task = load_task(tx, id)?;
             let to = transition(task.state, Action::Verify(v.verdict))?;
             let priors = {
@@ -703,6 +774,50 @@ impl TaskStore for SqliteStore {
 
     fn verdict_of(&self, task_id: i64) -> Result<Option<StoredVerdict>, StoreError> {
         self.read(|c| read_verdict(c, task_id))
+    }
+
+    fn idempotency_key(&self, actor: &str, key: &str) -> Result<Option<StoredKey>, StoreError> {
+        self.read(|c| idempotency::find(c, actor, key))
+    }
+
+    fn idempotent_answer(
+        &self,
+        actor: &str,
+        key: &str,
+        status: u16,
+        body: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        idempotency::answer(&conn, actor, key, status, body)
+    }
+
+    fn verdicts_by(
+        &self,
+        actor: &str,
+        limit: usize,
+    ) -> Result<Vec<(StoredTask, StoredVerdict)>, StoreError> {
+        self.read(|c| {
+            let ids: Vec<i64> = {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT task_id FROM verdicts WHERE actor = ?1 ORDER BY id DESC LIMIT ?2",
+                    )
+                    .ctx("prepare verdicts by actor")?;
+                let rows = st
+                    .query_map(params![actor, limit as i64], |r| r.get(0))
+                    .ctx("query verdicts by actor")?;
+                rows.collect::<Result<_, _>>()
+                    .ctx("read verdicts by actor")?
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let task = load_task(c, id).map_err(into_store)?;
+                if let Some(v) = read_verdict(c, id)? {
+                    out.push((task, v));
+                }
+            }
+            Ok(out)
+        })
     }
 
     fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError> {

@@ -1,0 +1,122 @@
+//! Idempotency keys of the patrol's task writes (#16): a phone in a field with patchy coverage
+//! sends an action, loses the answer and sends it again (or two tabs flush the same queue). The
+//! client names every action with a key of its own (`Idempotency-Key` header); the key is
+//! claimed inside the transaction of the change it names (table `idempotency_keys`, migration 8),
+//! so a change and its key commit together or not at all, and a second claim of the same key
+//! refuses the change ([`super::tasks::TaskError::Replayed`]). The answer sent for the first
+//! request is stored after the commit; a replay gets it back. Keys are per token fingerprint
+//! (`actor`): another token's key never collides with, nor reveals, this one's.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::error::{SqlContext, StoreError};
+use super::sqlite::ts;
+use super::tasks::TaskError;
+
+/// The key of one action as the client sent it, with what it was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The token fingerprint (`Actor::id`).
+    pub actor: String,
+    /// The client's key.
+    pub key: String,
+    /// The action (`ack`, `on-site`, `verdict`).
+    pub route: String,
+    pub task_id: i64,
+    /// SHA-256 (hex) of the request's content as read (fields and photo bytes, not the
+    /// multipart framing, whose boundary differs between two sends of the same form).
+    pub request_sha256: String,
+}
+
+/// A key found in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKey {
+    pub route: String,
+    pub task_id: i64,
+    pub request_sha256: String,
+    /// The answer of the first request (HTTP status and JSON body), once stored; `None` when the
+    /// change committed and its answer was not stored (the process stopped in between).
+    pub answer: Option<(u16, serde_json::Value)>,
+}
+
+impl StoredKey {
+    /// Whether `k` asks the same thing as the request that first used this key.
+    pub fn same_request(&self, k: &IdempotencyKey) -> bool {
+        self.route == k.route
+            && self.task_id == k.task_id
+            && self.request_sha256 == k.request_sha256
+    }
+}
+
+/// Claims `k` in the transaction of its change: `Replayed` when it is already taken.
+pub(super) fn claim(
+    tx: &Transaction,
+    k: &IdempotencyKey,
+    now: DateTime<Utc>,
+) -> Result<(), TaskError> {
+    let n = tx
+        .execute(
+            "INSERT INTO idempotency_keys (actor, key, route, task_id, request_sha256, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(actor, key) DO NOTHING",
+            params![
+                k.actor,
+                k.key,
+                k.route,
+                k.task_id,
+                k.request_sha256,
+                ts(now)
+            ],
+        )
+        .ctx("claim idempotency key")?;
+    if n == 0 {
+        return Err(TaskError::Replayed { key: k.key.clone() });
+    }
+    Ok(())
+}
+
+pub(super) fn find(
+    c: &Connection,
+    actor: &str,
+    key: &str,
+) -> Result<Option<StoredKey>, StoreError> {
+    c.query_row(
+        "SELECT route, task_id, request_sha256, status, response FROM idempotency_keys
+         WHERE actor = ?1 AND key = ?2",
+        params![actor, key],
+        |r| {
+            let status: Option<i64> = r.get(3)?;
+            let response: Option<String> = r.get(4)?;
+            Ok(StoredKey {
+                route: r.get(0)?,
+                task_id: r.get(1)?,
+                request_sha256: r.get(2)?,
+                answer: match (status, response) {
+                    (Some(s), Some(body)) => Some((
+                        s as u16,
+                        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                    )),
+                    _ => None,
+                },
+            })
+        },
+    )
+    .optional()
+    .ctx("read idempotency key")
+}
+
+pub(super) fn answer(
+    c: &Connection,
+    actor: &str,
+    key: &str,
+    status: u16,
+    body: &serde_json::Value,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE idempotency_keys SET status = ?3, response = ?4
+         WHERE actor = ?1 AND key = ?2 AND status IS NULL",
+        params![actor, key, status as i64, body.to_string()],
+    )
+    .ctx("store idempotent answer")?;
+    Ok(())
+}
