@@ -380,7 +380,11 @@ fn save_photo(data_dir: &std::path::Path, bytes: &[u8]) -> Result<SavedPhoto, Ta
     if created {
         let dir = abs.parent().expect("photo path has a folder").to_path_buf();
         std::fs::create_dir_all(&dir).map_err(io(dir.clone()))?;
-        let tmp = dir.join(format!(".{}.tmp", print.sha256));
+        // A temp name of its own: two requests with the same photo at once (a retry racing
+        // the first send) would otherwise write and rename one temp file between them.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{}.{}-{n}.tmp", print.sha256, std::process::id()));
         let written = std::fs::File::create(&tmp).and_then(|mut f| {
             f.write_all(bytes)?;
             f.sync_all()
