@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod oli;
+
 /// Errors reading a sensor model.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

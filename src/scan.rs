@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{s, ArrayView2, Axis};
 
+use crate::detect::oli::{detect_oli, OliInput};
 use crate::detect::pixel::PixelParams;
 use crate::detect::strip::{block_has_day_pixel, classify_block, StripOut, VIIRS_DAY_ONLY_BANDS};
 use crate::detect::{
@@ -21,7 +22,9 @@ use crate::detect::{
     MaskClass, ObservationSummary, PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
 };
 use crate::hotspot::{DayNight, Hotspot};
+use crate::model::oli::OliModel;
 use crate::model::SensorModel;
+use crate::product::landsat_c2l1::LandsatScene;
 use crate::product::{viirs_iband, Geometry, Granule, Swath};
 use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
 use crate::raster::georef::haversine_m;
@@ -263,6 +266,37 @@ pub fn scan_files(
     choice: ModelChoice,
     progress: &dyn Fn(Stage),
 ) -> Result<ScanResult, Error> {
+    if let Some(first) = paths.first() {
+        let landsat = crate::product::identify(first)
+            .is_ok_and(|id| id.kind == crate::product::ProductKind::LandsatC2L1);
+        if landsat {
+            // Every file given must be of the one product; the reader finds the rest itself.
+            for p in &paths[1..] {
+                let same = crate::product::identify(p).ok().map(|id| id.granule)
+                    == crate::product::identify(first).ok().map(|id| id.granule);
+                if !same {
+                    return Err(crate::product::ProductError::Mismatch {
+                        path: first.clone(),
+                        other: p.clone(),
+                        what: "not files of one Landsat product".into(),
+                    }
+                    .into());
+                }
+            }
+            progress(Stage::Reading);
+            let t0 = Instant::now();
+            let scene = crate::product::landsat_c2l1::read(first)?;
+            let read = t0.elapsed();
+            let rest = |stage: Stage| {
+                if stage != Stage::Reading {
+                    progress(stage)
+                }
+            };
+            let mut result = scan_landsat(&scene, choice, &rest)?;
+            result.timing.read = read;
+            return Ok(result);
+        }
+    }
     if let [one] = paths {
         let product_ext = one
             .extension()
@@ -595,4 +629,125 @@ fn hotspot(
         row: Some(f.row),
         col: Some(f.col),
     }
+}
+
+/// The OLI model for a choice: the built-in `landsat-oli` unless a model file is given; a
+/// `--sensor` naming another sensor is refused.
+pub fn choose_oli_model(choice: ModelChoice) -> Result<OliModel, Error> {
+    Ok(match choice {
+        ModelChoice::FromScene => OliModel::builtin(),
+        ModelChoice::Named(name) if OliModel::is_name(name) => OliModel::builtin(),
+        ModelChoice::Named(name) => {
+            return Err(crate::model::ModelError::Unknown {
+                name: name.to_string(),
+                known: "landsat-oli (the only model for a Landsat product)".into(),
+            }
+            .into())
+        }
+        ModelChoice::File(path) => OliModel::from_file(path)?,
+    })
+}
+
+/// Detects and georeferences a Landsat 8/9 OLI product (Schroeder et al. 2016, `detect::oli`)
+/// on its UTM grid: day or night by the MTL's sun elevation, water and cloud from `QA_PIXEL`
+/// (water also by the spectral test), each fire a FIRMS hotspot at its 30 m pixel's centre with
+/// `scan`/`track` the pixel's size (≈ 0.03 km) so that locate places it by footprint overlap;
+/// no brightness temperatures and no FRP (the algorithm is reflective). The result's
+/// `detection.fires` carry NaN temperatures and FRP for the same reason.
+pub fn scan_landsat(
+    scene: &LandsatScene,
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let g = &scene.granule;
+    let path = g.files.first().cloned().unwrap_or_default();
+    let model = choose_oli_model(choice)?;
+    let transform = |message: String| RasterError::Transform {
+        path: path.clone(),
+        message,
+    };
+    progress(Stage::Reading);
+    let day = scene.mtl.sun_elevation_deg > model.day_min_sun_elevation_deg;
+    let input = OliInput::from_bands(
+        |n| g.band(n),
+        scene.cloud.as_ref().map(|c| c.view()),
+        g.water.as_ref().map(|w| w.view()),
+        day,
+    )?;
+    progress(Stage::Detecting);
+    let t1 = Instant::now();
+    let d = detect_oli(&input, &model)?;
+    let detect = t1.elapsed();
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let Geometry::Grid(georef) = &g.geometry else {
+        return Err(transform("a Landsat product is on a map grid".into()).into());
+    };
+    let projector = Wgs84Projector::new(georef).map_err(transform)?;
+    let acq_time = acq_time_of(&g.meta, &path)?;
+    let satellite = g.meta.satellite.clone().unwrap_or_default();
+    let hotspots = d
+        .fires
+        .iter()
+        .map(|f| {
+            let (longitude, latitude) = projector.centre(f.row, f.col)?;
+            let (scan_km, track_km) = projector.pixel_size_km(f.row, f.col)?;
+            Ok(Hotspot {
+                latitude,
+                longitude,
+                bt_mir_k: None,
+                bt_tir_k: None,
+                scan_km: Some(scan_km),
+                track_km: Some(track_km),
+                acq_time,
+                satellite: satellite.clone(),
+                instrument: model.instrument.clone(),
+                confidence: f.confidence,
+                version: model.product_version.clone(),
+                frp_mw: None,
+                daynight: if f.day {
+                    DayNight::Day
+                } else {
+                    DayNight::Night
+                },
+                fire_type: None,
+                row: Some(f.row),
+                col: Some(f.col),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(transform)?;
+    let coverage_samples = coverage_samples(&projector, d.mask.view()).map_err(transform)?;
+    let georef_t = t2.elapsed();
+    let fires = d
+        .fires
+        .iter()
+        .map(|f| FirePixel {
+            row: f.row,
+            col: f.col,
+            bt4_k: f32::NAN,
+            bt5_k: f32::NAN,
+            frp_mw: f64::NAN,
+            confidence: f.confidence,
+            day: f.day,
+            background_bt4_k: f32::NAN,
+        })
+        .collect();
+    Ok(ScanResult {
+        meta: g.meta.clone(),
+        shape: g.shape,
+        model_name: model.name.clone(),
+        hotspots,
+        detection: Detection {
+            mask: d.mask,
+            fires,
+            summary: d.summary,
+        },
+        coverage_samples,
+        timing: Timing {
+            read: Duration::ZERO,
+            detect,
+            georef: georef_t,
+        },
+    })
 }

@@ -19,6 +19,9 @@ pub enum Layout {
     L1b,
     /// A swath granule as a CSPP SDR set (SVI01–SVI05 + GITCO or GIMGO HDF5) in the `-o` folder.
     Sdr,
+    /// A Landsat 8/9 OLI Collection 2 Level-1 product at 30 m (band GeoTIFFs, QA_PIXEL,
+    /// QA_RADSAT, MTL .txt and .json) in a folder named by its product id inside `-o`.
+    Landsat,
 }
 
 /// Arguments of `strawfire synth`.
@@ -96,6 +99,12 @@ pub struct Args {
     /// Write uncompressed tiles (fast to read, large) instead of DEFLATE.
     #[arg(long)]
     uncompressed: bool,
+    /// Landsat: pack the product into `<id>.tar` as USGS delivers it.
+    #[arg(long)]
+    tar: bool,
+    /// Landsat: saturated SWIR DNs fold (wrap around 2^16) as OLI's overloaded detectors do.
+    #[arg(long)]
+    fold: bool,
 }
 
 fn parse_fire(text: &str) -> anyhow::Result<PlantedFire> {
@@ -154,6 +163,9 @@ fn acq_time(args: &Args) -> anyhow::Result<DateTime<Utc>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.layout == Layout::Landsat {
+        return run_landsat(&args);
+    }
     let swath = args.layout != Layout::Geotiff;
     let (default_rows, default_cols) = if swath { (64, 6400) } else { (512, 512) };
     let (rows, cols) = (
@@ -299,6 +311,55 @@ fn run_swath(args: &Args, spec: SynthSpec) -> anyhow::Result<()> {
     for f in &files {
         println!("{}", f.display());
     }
+    Ok(())
+}
+
+/// A Landsat OLI product (30 m) with the fires of `--fire` (ROW,COL,AREA_M2,TEMP_K).
+fn run_landsat(args: &Args) -> anyhow::Result<()> {
+    use strawfire::product::write::landsat_c2l1::WriteOptions;
+    use strawfire::synth::landsat::{self, LandsatSpec};
+    let started = std::time::Instant::now();
+    let (rows, cols) = (args.rows.unwrap_or(512), args.cols.unwrap_or(512));
+    let mut spec = if args.night {
+        LandsatSpec::night(rows, cols, args.seed)
+    } else {
+        LandsatSpec::day(rows, cols, args.seed)
+    };
+    if let Some(c) = &args.center {
+        (spec.center_lon_deg, spec.center_lat_deg) = parse_center(c)?;
+    }
+    spec.clouds = !args.no_clouds;
+    for f in &args.fire {
+        let p = parse_fire(f)?;
+        spec.fires.push(landsat::PlantedFire {
+            row: p.row,
+            col: p.col,
+            area_m2: p.area_m2,
+            temp_k: p.temp_k,
+        });
+    }
+    let scene = landsat::generate(&spec);
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("{}: cannot create the folder", args.output.display()))?;
+    let opts = WriteOptions {
+        deflate: !args.uncompressed,
+        tar: args.tar,
+        fold_saturated: args.fold,
+        ..WriteOptions::default()
+    };
+    let path = scene.write(&args.output, opts)?;
+    eprintln!(
+        "strawfire synth: Landsat product {} ({rows}×{cols}, {}, {} fires) in {:.2} s",
+        path.display(),
+        if spec.sun_elevation_deg > 0.0 {
+            "day"
+        } else {
+            "night"
+        },
+        spec.fires.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", path.display());
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub mod fields;
 pub mod fire;
 pub mod geo;
 pub mod landcover;
+pub mod landsat;
 pub mod noise;
 pub mod official;
 pub mod surface;
