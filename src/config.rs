@@ -365,6 +365,13 @@ pub struct RankConfig {
     pub min_clear_share: f64,
     /// The reporting day's offset from UTC, hours (China Standard Time: 8).
     pub utc_offset_h: i32,
+    /// A layer naming the cities (LAYER_SPEC with `code=` and `name=`, e.g. DataV's
+    /// `…_cities.geojson:code=adcode:name=name`): city tables and bulletins, and the counties'
+    /// parents, are named from it instead of by code. Read by the commands at start.
+    pub cities: Option<String>,
+    /// City code → name, from `cities` (filled by the commands, not read from the file).
+    #[serde(skip)]
+    pub city_names: std::sync::Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for RankConfig {
@@ -373,6 +380,8 @@ impl Default for RankConfig {
             season_start: "05-20".into(),
             min_clear_share: 0.5,
             utc_offset_h: 8,
+            cities: None,
+            city_names: Default::default(),
         }
     }
 }

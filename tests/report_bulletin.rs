@@ -273,3 +273,52 @@ fn the_rank_command_writes_the_pdf_and_names_a_missing_chromium() {
     );
     assert!(!other.exists());
 }
+
+/// With `[rank] cities` (here DataV's Henan cities, a fixture), city tables name their cities
+/// and the county bulletin names each county's city, instead of codes.
+#[test]
+fn cities_are_named_from_the_cities_layer() {
+    let k = known();
+    let spec = strawfire::locate::LayerSpec::parse(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/admin/datav_geojson/henan_410000_cities.geojson:code=adcode:name=name"
+    ))
+    .unwrap();
+    let layer =
+        strawfire::locate::load_layer(&spec, Some(strawfire::locate::Level::County)).unwrap();
+    let cfg = RankConfig {
+        city_names: std::sync::Arc::new(
+            layer.areas.into_iter().map(|a| (a.code, a.name)).collect(),
+        ),
+        ..RankConfig::default()
+    };
+    let date: NaiveDate = RANK_DAY.parse().unwrap();
+    let city = daily(&k.store, &k.placer, &cfg, date, RankLevel::City, rank_now()).unwrap();
+    let names: Vec<&str> = city.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["安阳市", "鹤壁市", "新乡市"]);
+    let county = daily(
+        &k.store,
+        &k.placer,
+        &cfg,
+        date,
+        RankLevel::County,
+        rank_now(),
+    )
+    .unwrap();
+    assert_eq!(county.rows[0].parent_name.as_deref(), Some("安阳市"));
+    let report = report();
+    let opts = BulletinOptions {
+        report: &report,
+        comment: None,
+        lang: Lang::ZhCn,
+        now: rank_now(),
+    };
+    let html = report_html(&k.store, &k.placer, &cfg, &county, &opts).unwrap();
+    assert!(html.contains("<th>所属地市</th>"), "{html}");
+    assert!(html.contains("<td class=\"t\">A县</td><td class=\"t\">安阳市</td>"));
+    let html = report_html(&k.store, &k.placer, &cfg, &city, &opts).unwrap();
+    assert!(html.contains("关于2024年6月9日各地市秸秆焚烧卫星火点情况的通报"));
+    assert!(html.contains("<td class=\"t\">鹤壁市</td>"), "{html}");
+    // Named on the map as well.
+    assert!(html.contains(">安阳市</text>"), "{html}");
+}

@@ -47,7 +47,30 @@ pub fn load_config(config: Option<&PathBuf>, data_dir: Option<&PathBuf>) -> anyh
     if let Some(d) = data_dir {
         cfg.data_dir = d.clone();
     }
+    if let Some(spec) = cfg.rank.cities.clone() {
+        cfg.rank.city_names = std::sync::Arc::new(city_names(&spec)?);
+    }
     Ok(cfg)
+}
+
+/// City code → name from the `[rank] cities` layer (its geometry is not used).
+fn city_names(spec: &str) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let spec = LayerSpec::parse(spec).context("config rank.cities")?;
+    let layer = strawfire::locate::layer::load_layer(&spec, Some(strawfire::locate::Level::County))
+        .context("config rank.cities")?;
+    let names: std::collections::BTreeMap<String, String> = layer
+        .areas
+        .into_iter()
+        .filter(|a| !a.name.trim().is_empty())
+        .map(|a| (a.code, a.name))
+        .collect();
+    if names.is_empty() {
+        anyhow::bail!(
+            "config rank.cities: {} has no named features (give name=FIELD)",
+            spec.path.display()
+        );
+    }
+    Ok(names)
 }
 
 /// With no config, the service runs on the samples: the sample county, township and parcel

@@ -216,7 +216,14 @@ pub fn report_html(t: &DailyRanking, issue: &Issue, map_svg: &str, lang: Lang) -
     }
 
     // 一、the ranking.
-    let township = t.level == RankLevel::Township;
+    // The parent's column: a township's county; a county's city when the cities are named.
+    let parent_col = match t.level {
+        RankLevel::Township => Some(l.t("bulletin.col.county")),
+        RankLevel::County if t.rows.iter().any(|r| r.parent_name.is_some()) => {
+            Some(l.t("bulletin.col.city"))
+        }
+        _ => None,
+    };
     let _ = write!(
         o,
         "<h2>{}</h2><table class=\"ranking\"><thead><tr><th>{}</th><th>{}</th>",
@@ -224,8 +231,8 @@ pub fn report_html(t: &DailyRanking, issue: &Issue, map_svg: &str, lang: Lang) -
         escape(l.t("report.col.rank")),
         escape(level),
     );
-    if township {
-        let _ = write!(o, "<th>{}</th>", escape(l.t("bulletin.col.county")));
+    if let Some(name) = parent_col {
+        let _ = write!(o, "<th>{}</th>", escape(name));
     }
     for name in [
         l.t("bulletin.col.fire_points"),
@@ -245,7 +252,7 @@ pub fn report_html(t: &DailyRanking, issue: &Issue, map_svg: &str, lang: Lang) -
             opt(r.rank),
             escape(&r.name)
         );
-        if township {
+        if parent_col.is_some() {
             let _ = write!(
                 o,
                 "<td class=\"t\">{}</td>",

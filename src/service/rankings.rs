@@ -54,10 +54,14 @@ pub fn roll_up_map(placer: &dyn Placer, level: RankLevel) -> HashMap<String, Str
 }
 
 /// The units of a level as the layers describe them (none without layers). A township without a
-/// parent field gets its county from the first six digits of its code. Cities and provinces are
-/// named by their code (no layer of theirs is loaded); a city's cropland is its counties' sum when
-/// all are known.
-pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
+/// parent field gets its county from the first six digits of its code. Cities are named from
+/// `[rank] cities` (`city_names`), else by their code, as provinces are; a city's cropland is
+/// its counties' sum when all are known.
+pub fn units(
+    placer: &dyn Placer,
+    level: RankLevel,
+    city_names: &BTreeMap<String, String>,
+) -> Vec<UnitRef> {
     let Some(l) = layer(placer, level) else {
         return Vec::new();
     };
@@ -68,7 +72,10 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
             let Some(p) = up.get(&u.code) else { continue };
             let e = out.entry(p.clone()).or_insert_with(|| UnitRef {
                 code: p.clone(),
-                name: p.clone(),
+                name: match level {
+                    RankLevel::City => city_names.get(p).cloned().unwrap_or_else(|| p.clone()),
+                    _ => p.clone(),
+                },
                 parent: (level == RankLevel::City).then(|| province_of(p)).flatten(),
                 parent_name: None,
                 cropland_ha: Some(0.0),
@@ -80,8 +87,8 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
         }
         return out.into_values().collect();
     }
-    // A township's county is named from the county layer.
-    let county_names: HashMap<&str, &str> = match level {
+    // A township's county is named from the county layer, a county's city from the cities.
+    let parent_names: HashMap<&str, &str> = match level {
         RankLevel::Township => layer(placer, RankLevel::County)
             .map(|c| {
                 c.units
@@ -90,7 +97,10 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
                     .collect()
             })
             .unwrap_or_default(),
-        _ => HashMap::new(),
+        _ => city_names
+            .iter()
+            .map(|(c, n)| (c.as_str(), n.as_str()))
+            .collect(),
     };
     l.units
         .iter()
@@ -103,7 +113,7 @@ pub fn units(placer: &dyn Placer, level: RankLevel) -> Vec<UnitRef> {
                 name: u.name.clone(),
                 parent_name: parent
                     .as_deref()
-                    .and_then(|p| county_names.get(p))
+                    .and_then(|p| parent_names.get(p))
                     .map(|n| n.to_string()),
                 parent,
                 cropland_ha: u.cropland_ha,
@@ -154,7 +164,7 @@ pub fn daily(
         farmland_known: placer.parcel_layer().is_some(),
         now,
     };
-    Ok(build(&facts, &units(placer, level), &p))
+    Ok(build(&facts, &units(placer, level, &cfg.city_names), &p))
 }
 
 /// What a bulletin is made with besides its table.
