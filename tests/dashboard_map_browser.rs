@@ -70,6 +70,7 @@ fn tile_png(x: u32, y: u32, z: u8, field: (f64, f64)) -> Vec<u8> {
 }
 
 const ZOOM: u8 = 16;
+const HIDE_OVERLAYS: &str = "document.querySelectorAll('.leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-shadow-pane, .leaflet-tooltip-pane, .leaflet-popup-pane, .leaflet-control-container').forEach(e => e.style.visibility = 'hidden'); return 1";
 /// A field in 滑县 (WGS84 lon, lat): the fire the test puts on it.
 const FIRE: (f64, f64) = (114.555, 35.5);
 
@@ -266,11 +267,7 @@ async fn the_basemap_puts_a_fire_on_its_field_in_wgs84_and_in_gcj02() {
             at[2].as_f64().unwrap(),
         );
         // Only the tiles: overlays, labels and controls hidden.
-        b.js(
-            "document.querySelectorAll('.leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-shadow-pane, .leaflet-tooltip-pane, .leaflet-popup-pane, .leaflet-control-container').forEach(e => e.style.visibility = 'hidden'); return 1",
-            vec![],
-        )
-        .await;
+        b.js(HIDE_OVERLAYS, vec![]).await;
         let png = b.client.screenshot().await.unwrap();
         std::fs::write(
             common::browser::artifacts_dir().join(format!("basemap-{name}-tiles.png")),
@@ -297,11 +294,37 @@ async fn the_basemap_puts_a_fire_on_its_field_in_wgs84_and_in_gcj02() {
             want,
             "{name}: tile z/x/y"
         );
-        b.js(
-            "document.querySelectorAll('.leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-shadow-pane, .leaflet-tooltip-pane, .leaflet-popup-pane, .leaflet-control-container').forEach(e => e.style.visibility = ''); return 1",
-            vec![],
+
+        // The patrol page (signed in with the same token, kept by this browser) draws the task's
+        // pin on the same field.
+        b.client.goto(&srv.url("/patrol")).await.unwrap();
+        b.wait_js(
+            "the task's pin",
+            &format!("return !!document.querySelector('#tasks .card') && !!document.querySelector('.leaflet-marker-icon.pin') && document.getElementById('map').dataset.datum === '{name}'"),
         )
         .await;
+        b.js(
+            "var ll = SF.toMap([arguments[0], arguments[1]]); SF.patrolMap.setView(ll, arguments[2], {animate: false}); return 1",
+            vec![FIRE.1.into(), FIRE.0.into(), ZOOM.into()],
+        )
+        .await;
+        tiles_loaded(&b).await;
+        b.screenshot(&format!("basemap-{name}-patrol")).await;
+        // The pin's tip (its icon anchor, 14 px right of and 28 px below its corner).
+        let tip = b
+            .js(
+                "var r = document.querySelector('.leaflet-marker-icon.pin').getBoundingClientRect(); return [r.left + 14, r.top + 27]",
+                vec![],
+            )
+            .await;
+        b.js(HIDE_OVERLAYS, vec![]).await;
+        let png = b.client.screenshot().await.unwrap();
+        let (px, py) = (tip[0].as_f64().unwrap(), tip[1].as_f64().unwrap());
+        assert_eq!(
+            colour_at(&png, px, py, dpr),
+            FIELD,
+            "{name}: the patrol's pin at ({px}, {py}) is not on the field"
+        );
         srv.stop().await;
     }
     b.close().await;

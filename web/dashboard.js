@@ -132,17 +132,7 @@
 
   // ---- basemap (`[ui.basemap]`, from /api/v1/dashboard-config) ----
   // The tiles' datum is set before anything is drawn: overlays follow it (web/gcj02.js).
-  function setBasemap(cfg) {
-    const b = cfg.basemap || { datum: "wgs84", layers: [] };
-    SF.mapDatum = b.datum === "gcj02" ? "gcj02" : "wgs84";
-    mapEl.dataset.datum = SF.mapDatum;
-    mapEl.dataset.basemap = b.preset || "none";
-    for (const l of b.layers || []) {
-      const opts = { attribution: SF.esc(l.attribution || ""), maxZoom: 19, maxNativeZoom: l.max_zoom || 18 };
-      if (l.subdomains) opts.subdomains = l.subdomains;
-      L.tileLayer(l.url, opts).addTo(map);
-    }
-  }
+  const setBasemap = (cfg) => SF.basemap(map, cfg);
 
   // ---- unit names on the map ----
   // County names always, township names from zoom 10; each at its polygon's label point (the

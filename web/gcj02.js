@@ -78,6 +78,20 @@
     const w = toWgs84(lng, lat);
     return [w[1], w[0]];
   };
+  // The deployment's basemap (`[ui.basemap]`, `cfg.basemap` of /api/v1/dashboard-config) under
+  // `map`, and its datum for everything drawn after. Call once, before drawing.
+  SF.basemap = function (map, cfg) {
+    const b = cfg.basemap || { datum: "wgs84", layers: [] };
+    SF.mapDatum = b.datum === "gcj02" ? "gcj02" : "wgs84";
+    const el = map.getContainer();
+    el.dataset.datum = SF.mapDatum;
+    el.dataset.basemap = b.preset || "none";
+    for (const l of b.layers || []) {
+      const opts = { attribution: SF.esc(l.attribution || ""), maxZoom: 19, maxNativeZoom: l.max_zoom || 18 };
+      if (l.subdomains) opts.subdomains = l.subdomains;
+      L.tileLayer(l.url, opts).addTo(map);
+    }
+  };
   // For L.geoJSON's `coordsToLatLng`: a GeoJSON [lon, lat] drawn in the map's datum.
   SF.coordsToMap = function (c) {
     const ll = SF.toMap([c[1], c[0]]);

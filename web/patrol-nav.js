@@ -119,7 +119,7 @@
     layer.clearLayers();
     for (const f of tasks) {
       for (const p of parcels.get(f.properties.parcel) || []) {
-        L.geoJSON(p, { style: { color: "#e65100", weight: 2, fillOpacity: 0.25 }, interactive: false }).addTo(layer);
+        L.geoJSON(p, { style: { color: "#e65100", weight: 2, fillOpacity: 0.25 }, interactive: false, coordsToLatLng: SF.coordsToMap }).addTo(layer);
       }
     }
     map.getContainer().dataset.parcels = String(layer.getLayers().length);

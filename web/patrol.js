@@ -19,7 +19,8 @@
   }
   addZoom();
   map.attributionControl.setPrefix(false);
-  const unitLayer = L.geoJSON(null, { style: { color: "#607d8b", weight: 1, fill: false }, interactive: false }).addTo(map);
+  // Drawn in the basemap's datum (web/gcj02.js), like the pins.
+  const unitLayer = L.geoJSON(null, { style: { color: "#607d8b", weight: 1, fill: false }, interactive: false, coordsToLatLng: SF.coordsToMap }).addTo(map);
   const parcelLayer = L.layerGroup().addTo(map);
   const taskLayer = L.layerGroup().addTo(map);
   // geoNote: what the page knows about the phone's position, in the page's language.
@@ -116,7 +117,7 @@
       const st = card.querySelector(".state");
       st.textContent = SF.has("state." + t.state) ? tr("state." + t.state) : t.state;
       st.dataset.state = t.state;
-      const [lat, lon] = SF.latlng(f);
+      const [lon, lat] = f.geometry.coordinates; // WGS84, as stored
       const unit = state.units[t.unit] ? state.units[t.unit] + " " + t.unit : t.unit;
       card.querySelector(".where").textContent = tr("task.where", { unit, time: SF.time(t.created_at) });
       card.querySelector(".position").textContent = tr("task.position", { lat: lat.toFixed(5), lon: lon.toFixed(5) });
@@ -249,7 +250,9 @@
   });
 
   let started = false;
-  SF.signin(async () => {
+  SF.patrolMap = map; // for the console and the browser tests
+  SF.signin(async (cfg) => {
+    if (!started) SF.basemap(map, cfg);
     try {
       const fc = await SF.api("/api/v1/units?level=township");
       unitLayer.clearLayers();
