@@ -294,8 +294,6 @@
       const fc = await latest("events", () => SF.apiAll("/api/v1/events?" + timeQuery()));
       if (!fc) return;
       layers.events.clearLayers();
-      const list = $("events");
-      list.textContent = "";
       const feats = fc.features.slice().sort((a, b) => Date.parse(b.properties.last_seen) - Date.parse(a.properties.last_seen));
       for (const f of feats) {
         const p = f.properties;
@@ -310,16 +308,8 @@
             reason: SF.has("task_reason." + p.task_reason) ? t("task_reason." + p.task_reason) : p.task_reason,
           })) : ""));
         m.addTo(layers.events);
-        const li = document.createElement("li");
-        li.className = "event-item";
-        li.textContent = t("event.item", {
-          id: p.id, n: p.sightings, ago: ago(p.last_seen),
-          unit: state.units[p.township] ? state.units[p.township].name : (p.township || p.county || t("unit.unknown")),
-        });
-        li.addEventListener("click", () => { map.setView(SF.latlng(f), Math.max(map.getZoom(), 12)); m.openPopup(); });
-        list.appendChild(li);
       }
-      $("event-count").textContent = "(" + feats.length + ")";
+      // The list of events is ops.js's: paged and filtered by task (#17).
       mapEl.dataset.events = String(feats.length);
     } catch (e) {
       SF.say(t("err.events", { msg: SF.errorText(e) }));
@@ -424,6 +414,14 @@
   SF.alarm.onRing((p) => SF.say(t("alarm.said", { id: p.id, unit: unitWords(p.unit) })));
 
   function reloadData() { loadHotspots(); loadEvents(); loadTasks(); }
+
+  // What ops.js (the events list, the command center's actions, the review view) uses.
+  SF.dash = {
+    units: state.units,
+    timeQuery,
+    reload: reloadData,
+    focus: (latlng) => map.setView(latlng, Math.max(map.getZoom(), 12)),
+  };
 
   // ---- wiring ----
   $("window").addEventListener("change", () => {

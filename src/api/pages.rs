@@ -52,6 +52,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("cluster.js", "text/javascript; charset=utf-8"),
     asset!("labels.js", "text/javascript; charset=utf-8"),
     asset!("alarm.js", "text/javascript; charset=utf-8"),
+    asset!("ops.js", "text/javascript; charset=utf-8"),
     asset!("patrol.js", "text/javascript; charset=utf-8"),
     asset!("patrol-nav.js", "text/javascript; charset=utf-8"),
     // The message catalogues of `web/i18n/`, one script, loaded before `common.js`.
