@@ -1,0 +1,196 @@
+//! Physical tests of the Landsat OLI detector (Schroeder et al. 2016) on synthetic 30 m scenes
+//! whose fires are mixed in by the Planck function: detection probability by fire area and
+//! temperature by day, against what the algorithm's own tests predict for a fire of that size on
+//! the mean surface; and false alarms per million fire-free pixels by land cover, bright roofs and
+//! bare soil included. The tables are printed (`cargo test --test detect_oli_physics --
+//! --nocapture`) for the closing note.
+
+use strawfire::detect::oli::{detect_oli, pixel};
+use strawfire::model::oli::OliModel;
+use strawfire::synth::landsat::{add_fire, generate, Cover, LandsatSpec, PlantedFire};
+
+const AREAS_M2: [f64; 7] = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+const TEMPS_K: [f64; 4] = [600.0, 800.0, 1000.0, 1200.0];
+/// Fires on a grid this far apart: farther than half the 61-pixel window, so no fire is in
+/// another's background.
+const SPACING: usize = 32;
+const SIDE: usize = 6 * SPACING;
+
+/// The share of `n` fires of one size and temperature on `cover` that the detector finds.
+fn detection_rate(cover: Cover, area_m2: f64, temp_k: f64, seed: u64) -> (usize, usize) {
+    let mut spec = LandsatSpec::day(SIDE, SIDE, seed);
+    spec.only = Some(cover);
+    for i in 0..SIDE / SPACING {
+        for j in 0..SIDE / SPACING {
+            spec.fires.push(PlantedFire {
+                row: i * SPACING + SPACING / 2,
+                col: j * SPACING + SPACING / 2,
+                area_m2,
+                temp_k,
+            });
+        }
+    }
+    let s = generate(&spec);
+    let (cloud, water) = s.qa_masks();
+    let d = detect_oli(&s.input(&cloud, &water), &OliModel::builtin()).unwrap();
+    let hit = spec
+        .fires
+        .iter()
+        .filter(|f| d.fires.iter().any(|x| (x.row, x.col) == (f.row, f.col)))
+        .count();
+    // Nothing else: a fire pixel's neighbours stay quiet (no PSF in the generator).
+    assert_eq!(d.fires.len(), hit, "fires away from the planted pixels");
+    (hit, spec.fires.len())
+}
+
+/// What the algorithm's per-pixel tests say about a fire on the noise-free surface, with its
+/// emission scaled by `k`: (unambiguous, candidate).
+fn predicted(cover: Cover, area_m2: f64, temp_k: f64, k: f64) -> (bool, bool) {
+    let m = OliModel::builtin();
+    let mut px = cover.spectrum();
+    let f = PlantedFire {
+        row: 0,
+        col: 0,
+        area_m2: area_m2 * k,
+        temp_k,
+    };
+    add_fire(&mut px, &f, 65.0);
+    // The reader clips at saturation: (M·65535 + A) / sin θ.
+    let max = ((2.0e-5 * 65535.0 - 0.1) / 65f64.to_radians().sin()) as f32;
+    for v in &mut px {
+        *v = v.min(max);
+    }
+    (
+        pixel::unambiguous(&px, &m).is_some(),
+        pixel::is_candidate(&px, &m),
+    )
+}
+
+#[test]
+fn detection_probability_rises_with_area_and_temperature_as_the_physics_predicts() {
+    for cover in [Cover::Stubble, Cover::BurnScar] {
+        let mut table = vec![vec![0.0; AREAS_M2.len()]; TEMPS_K.len()];
+        for (ti, &t) in TEMPS_K.iter().enumerate() {
+            for (ai, &a) in AREAS_M2.iter().enumerate() {
+                let (hit, n) = detection_rate(cover, a, t, 100 + (ti * 10 + ai) as u64);
+                let p = hit as f64 / n as f64;
+                table[ti][ai] = p;
+                // Well above the unambiguous test (half the area still passes it): found.
+                if predicted(cover, a, t, 0.5).0 {
+                    assert!(p >= 0.95, "{cover:?} {a} m² {t} K: {p}");
+                }
+                // Well below the candidate test (twice the area still fails it): never found.
+                let twice = predicted(cover, a, t, 2.0);
+                if !twice.0 && !twice.1 {
+                    assert!(p == 0.0, "{cover:?} {a} m² {t} K: {p}");
+                }
+            }
+        }
+        // Monotone in area and temperature, within one fire of 36.
+        for ti in 0..TEMPS_K.len() {
+            for ai in 1..AREAS_M2.len() {
+                assert!(
+                    table[ti][ai] + 1.0 / 36.0 >= table[ti][ai - 1],
+                    "{cover:?} area"
+                );
+            }
+        }
+        for ai in 0..AREAS_M2.len() {
+            for ti in 1..TEMPS_K.len() {
+                assert!(
+                    table[ti][ai] + 1.0 / 36.0 >= table[ti - 1][ai],
+                    "{cover:?} temp"
+                );
+            }
+        }
+        eprintln!("detection probability, day, on {}:", cover.name());
+        eprint!("  T \\ area m²");
+        for a in AREAS_M2 {
+            eprint!(" {a:>5}");
+        }
+        eprintln!();
+        for (ti, t) in TEMPS_K.iter().enumerate() {
+            eprint!("  {t:>6} K   ");
+            for p in &table[ti] {
+                eprint!(" {:>5.2}", p);
+            }
+            eprintln!();
+        }
+        // The smallest fires are missed and the large hot ones found: the test has teeth.
+        assert_eq!(table[0][0], 0.0);
+        assert_eq!(table[TEMPS_K.len() - 1][AREAS_M2.len() - 1], 1.0);
+    }
+}
+
+#[test]
+fn false_alarms_per_million_fire_free_pixels_by_land_cover() {
+    let m = OliModel::builtin();
+    // Every cover alone (the algorithm's margin on each surface, bright roofs and soils
+    // included), then the mixed landscape with clouds (edges between covers and cloud rims).
+    let mut rows = Vec::new();
+    for cover in Cover::ALL {
+        let mut spec = LandsatSpec::day(400, 400, 7);
+        spec.only = Some(cover);
+        let s = generate(&spec);
+        let (cloud, water) = s.qa_masks();
+        let d = detect_oli(&s.input(&cloud, &water), &m).unwrap();
+        rows.push((cover, d.fires.len(), 400 * 400));
+        assert!(
+            d.fires.is_empty(),
+            "{cover:?}: {} false alarms",
+            d.fires.len()
+        );
+    }
+    let spec = LandsatSpec::day(700, 700, 9);
+    let s = generate(&spec);
+    let (cloud, water) = s.qa_masks();
+    let d = detect_oli(&s.input(&cloud, &water), &m).unwrap();
+    let mut per_cover = [(0usize, 0usize); 10];
+    for &k in s.cover.iter() {
+        per_cover[k as usize].1 += 1;
+    }
+    for f in &d.fires {
+        per_cover[s.cover[[f.row, f.col]] as usize].0 += 1;
+    }
+    eprintln!("false alarms per million fire-free pixels (uniform 400 × 400 / mixed 700 × 700):");
+    for (cover, n, px) in rows {
+        let (mf, mp) = per_cover[cover as usize];
+        eprintln!(
+            "  {:<13} {:>6.1}   {:>6.1}  ({mp} px)",
+            cover.name(),
+            n as f64 * 1e6 / px as f64,
+            if mp > 0 {
+                mf as f64 * 1e6 / mp as f64
+            } else {
+                0.0
+            }
+        );
+    }
+    // The mixed scene has every cover and no fire: no detection anywhere.
+    assert!(per_cover.iter().filter(|(_, p)| *p > 0).count() >= 8);
+    assert!(
+        d.fires.is_empty(),
+        "{} false alarms in the mixed scene",
+        d.fires.len()
+    );
+    assert!(d.summary.cloud > 0 && d.summary.water > 0);
+}
+
+#[test]
+fn a_hot_bright_roof_is_not_a_fire_but_the_same_heat_on_a_field_is() {
+    // The same sub-pixel fire (2 m², 1000 K) over a white factory roof and over a field: the roof's
+    // band-5 brightness keeps R75 below every threshold, the field's does not.
+    let m = OliModel::builtin();
+    let f = PlantedFire {
+        row: 0,
+        col: 0,
+        area_m2: 2.0,
+        temp_k: 1000.0,
+    };
+    let mut roof = Cover::FactoryRoof.spectrum();
+    add_fire(&mut roof, &f, 65.0);
+    assert!(pixel::unambiguous(&roof, &m).is_none() && !pixel::is_candidate(&roof, &m));
+    let mut field = Cover::BurnScar.spectrum();
+    add_fire(&mut field, &f, 65.0);
+    assert!(pixel::unambiguous(&field, &m).is_some() || pixel::is_candidate(&field, &m));
+}
