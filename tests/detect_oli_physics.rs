@@ -87,20 +87,14 @@ fn detection_probability_rises_with_area_and_temperature_as_the_physics_predicts
             }
         }
         // Monotone in area and temperature, within one fire of 36.
-        for ti in 0..TEMPS_K.len() {
-            for ai in 1..AREAS_M2.len() {
-                assert!(
-                    table[ti][ai] + 1.0 / 36.0 >= table[ti][ai - 1],
-                    "{cover:?} area"
-                );
+        for row in &table {
+            for w in row.windows(2) {
+                assert!(w[1] + 1.0 / 36.0 >= w[0], "{cover:?} area");
             }
         }
-        for ai in 0..AREAS_M2.len() {
-            for ti in 1..TEMPS_K.len() {
-                assert!(
-                    table[ti][ai] + 1.0 / 36.0 >= table[ti - 1][ai],
-                    "{cover:?} temp"
-                );
+        for pair in table.windows(2) {
+            for (hotter, cooler) in pair[1].iter().zip(&pair[0]) {
+                assert!(hotter + 1.0 / 36.0 >= *cooler, "{cover:?} temp");
             }
         }
         eprintln!("detection probability, day, on {}:", cover.name());
