@@ -877,8 +877,11 @@ impl Config {
         let mut names = std::collections::HashSet::new();
         for (i, w) in self.webhooks.iter().enumerate() {
             let key = |f: &str| format!("webhooks[{i}].{f}");
-            if w.name.trim().is_empty() || w.name.contains(char::is_whitespace) {
-                return bad(&key("name"), "a name without spaces");
+            if w.name.trim().is_empty()
+                || w.name.contains(char::is_whitespace)
+                || w.name.contains('#')
+            {
+                return bad(&key("name"), "a name without spaces or `#`");
             }
             if !names.insert(w.name.as_str()) {
                 return bad(&key("name"), &format!("`{}` is used twice", w.name));

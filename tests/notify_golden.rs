@@ -56,6 +56,7 @@ fn notice(kind: NoticeKind) -> Notice {
         parcel: Some("HUA-07-211".into()),
         note: None,
         review: Vec::new(),
+        photo_sha256: None,
     };
     match &n.kind {
         NoticeKind::TaskNew => n.state = "new".into(),
@@ -73,6 +74,8 @@ fn notice(kind: NoticeKind) -> Notice {
             n.due = None;
             n.note = Some("东侧地块已灭，留有过火痕迹".into());
             n.review = vec!["far_from_event".into()];
+            n.photo_sha256 =
+                Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into());
         }
     }
     n

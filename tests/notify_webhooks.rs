@@ -396,3 +396,91 @@ async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_du
     assert!(!content.contains("**"), "plain text: {content}");
     assert_eq!(task_state(&db, 1).0, "notified");
 }
+
+/// A verdict's photo reaches a WeCom group as an image message of its own (base64 and MD5 of
+/// the stored photo, WeCom's `image` type) beside the text, which says so; a JSON receiver gets
+/// the text only, with the scoped photo route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message() {
+    use common::dispatch::{act, on_site, photo_png, report, task_id_near};
+    let rx = Receiver::start(Mode::Ok).await;
+    let s = TestServer::start_placed(
+        tempfile::tempdir().unwrap(),
+        |c| {
+            fast_notify(c, 5);
+            c.notify.public_url = Some("https://fire.example.cn".into());
+            let mut wecom = webhook(
+                "town-wecom",
+                "410526101",
+                rx.url("/hook/town-wecom"),
+                WebhookFormat::Markdown,
+            );
+            wecom.kinds = Some(vec!["verdict".into()]);
+            let mut json = webhook(
+                "town-json",
+                "410526101",
+                rx.url("/hook/town-json"),
+                WebhookFormat::Json,
+            );
+            json.kinds = Some(vec!["verdict".into()]);
+            c.webhooks = vec![wecom, json];
+        },
+        Arc::new(GridPlacer),
+    )
+    .await;
+    let csv = common::server::recent_firms_csv(&[(35.7, 114.5, 0, "h")], 9.5);
+    let (code, v) = s.post("/api/v1/hotspots", ADMIN, "text/csv", csv).await;
+    assert_eq!(code, 201, "{v}");
+    eventually(WAIT, "the task", || async {
+        let t = s.features("/api/v1/tasks", ADMIN).await;
+        (!t.is_empty()).then_some(())
+    })
+    .await;
+    let id = task_id_near(&s, 35.7, 114.5).await;
+    let (code, v) = act(&s, id, "ack", PATROL_A1).await;
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = on_site(&s, id, PATROL_A1, 35.7, 114.5).await;
+    assert_eq!(code, 200, "{v}");
+    let photo = photo_png(7);
+    let (code, v) = report(&s, id, PATROL_A1, "burning", 35.7, 114.5, photo.clone()).await;
+    assert_eq!(code, 201, "{v}");
+    eventually(WAIT, "three deliveries", || async {
+        (deliveries(&s, "delivered").await.len() == 3).then_some(())
+    })
+    .await;
+    let seen = rx.seen();
+    let at = |path: &str, msgtype: &str| {
+        seen.iter()
+            .find(|r| r.path == path && (msgtype.is_empty() || r.body["msgtype"] == msgtype))
+            .unwrap_or_else(|| panic!("{path} {msgtype}: {seen:?}"))
+    };
+    let image = at("/hook/town-wecom", "image");
+    assert_eq!(
+        image.key,
+        format!("task-{id}-verdict-burning-410526101:town-wecom#photo")
+    );
+    assert_eq!(
+        image.body["image"]["md5"],
+        strawfire::notify::image::md5_hex(&photo)
+    );
+    assert_eq!(
+        image.body["image"]["base64"],
+        strawfire::notify::image::base64(&photo)
+    );
+    let text = at("/hook/town-wecom", "markdown");
+    let content = text.body["markdown"]["content"].as_str().unwrap();
+    assert!(
+        content.contains("**现场照片**：另发图片消息\n"),
+        "{content}"
+    );
+    let json = at("/hook/town-json", "");
+    assert_eq!(
+        json.body["photo_url"],
+        format!("https://fire.example.cn/api/v1/tasks/{id}/photo")
+    );
+    assert!(json.body["text"]
+        .as_str()
+        .unwrap()
+        .contains("**现场照片**：已上传"));
+    assert_eq!(seen.len(), 3, "{seen:?}");
+}

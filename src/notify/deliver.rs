@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::backoff::{seed_of, Backoff};
-use super::{render, Notice};
+use super::{render, Notice, NoticeKind};
 use crate::config::{NotifyConfig, WebhookConfig, WebhookFormat};
 use crate::service::{Service, ServiceError};
 use crate::store::deliveries::{AttemptOutcome, ClaimedDelivery, Expansion, Recorded};
@@ -44,13 +44,26 @@ const ERROR_BODY_CHARS: usize = 200;
 /// for an escalation also those of the task's county; a webhook with `kinds` takes those kinds
 /// of its unit's tasks and, for a county, of all the county's tasks. A `task_new` delivered to
 /// any of them moves the task to `notified` (someone responsible was told).
+///
+/// A verdict with a photo also goes to each WeCom webhook (`markdown`, `text`) as a second
+/// delivery, `<webhook>#photo`: the photo as an image message, retried and keyed on its own.
 pub fn route(webhooks: &[WebhookConfig], n: &Notice) -> Vec<String> {
-    webhooks
-        .iter()
-        .filter(|w| w.takes(n.kind.name(), &n.unit, n.county.as_deref()))
-        .map(|w| w.name.clone())
-        .collect()
+    let photo = matches!(n.kind, NoticeKind::Verdict { .. }) && n.photo_sha256.is_some();
+    let mut out = Vec::new();
+    for w in webhooks {
+        if !w.takes(n.kind.name(), &n.unit, n.county.as_deref()) {
+            continue;
+        }
+        out.push(w.name.clone());
+        if photo && matches!(w.format, WebhookFormat::Markdown | WebhookFormat::Text) {
+            out.push(format!("{}{PHOTO_PART}", w.name));
+        }
+    }
+    out
 }
+
+/// The suffix of a webhook's photo delivery (webhook names cannot hold `#`).
+pub const PHOTO_PART: &str = "#photo";
 
 /// Decides an attempt from the HTTP status and, for chat robots, their `errcode` reply.
 pub fn classify(status: u16, format: WebhookFormat, body: &str) -> AttemptOutcome {
@@ -127,6 +140,51 @@ pub async fn send(
         mention: &hook.mentioned_mobile_list,
     };
     let body = render::body(hook.format, &d.notice, &d.idempotency_key, &ctx);
+    post(client, hook, d, &body).await
+}
+
+/// The verdict photo of a `<webhook>#photo` delivery as a WeCom image message: the photo the
+/// notice names (a verdict sent back and reported again has another; then this one is given
+/// up), if WeCom can take it (JPEG/PNG up to 2 MB).
+pub async fn send_photo(
+    client: &reqwest::Client,
+    service: &Service,
+    hook: &WebhookConfig,
+    d: &ClaimedDelivery,
+) -> AttemptOutcome {
+    let give_up = |error: String| AttemptOutcome::Failed {
+        error,
+        retry: false,
+    };
+    let photo = match service.verdict_photo(d.notice.task_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return give_up(format!("task {} has no verdict photo", d.notice.task_id)),
+        Err(e) => {
+            return AttemptOutcome::Failed {
+                error: crate::service::inbox::chain(&e),
+                retry: true,
+            }
+        }
+    };
+    if d.notice.photo_sha256.as_deref() != Some(photo.sha256.as_str()) {
+        return give_up(format!(
+            "the verdict of task {} has another photo now",
+            d.notice.task_id
+        ));
+    }
+    match super::image::wecom_image(&photo.bytes) {
+        Ok(body) => post(client, hook, d, &body).await,
+        Err(e) => give_up(e.to_string()),
+    }
+}
+
+/// POSTs `body` for delivery `d` to `hook` and classifies the answer.
+async fn post(
+    client: &reqwest::Client,
+    hook: &WebhookConfig,
+    d: &ClaimedDelivery,
+    body: &serde_json::Value,
+) -> AttemptOutcome {
     let mut req = client
         .post(&hook.url)
         .header(CONTENT_TYPE, "application/json; charset=utf-8")
@@ -143,7 +201,7 @@ pub async fn send(
         }
     }
     let sent = req
-        .body(serde_json::to_vec(&body).expect("a body serialises"))
+        .body(serde_json::to_vec(body).expect("a body serialises"))
         .send()
         .await;
     let resp = match sent {
@@ -336,7 +394,12 @@ impl Deliverer {
             name_place(&mut d.notice, placer.as_ref());
         }
         let loc = self.service.ui().locale();
-        let outcome = match self.by_name.get(&d.webhook) {
+        let (name, photo) = match d.webhook.strip_suffix(PHOTO_PART) {
+            Some(name) => (name, true),
+            None => (d.webhook.as_str(), false),
+        };
+        let outcome = match self.by_name.get(name) {
+            Some(hook) if photo => send_photo(&self.client, &self.service, hook, &d).await,
             Some(hook) => send(&self.client, hook, &d, loc, self.public_url.as_deref()).await,
             None => AttemptOutcome::Failed {
                 error: format!("webhook `{}` is no longer configured", d.webhook),
@@ -383,7 +446,6 @@ impl Deliverer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::NoticeKind;
 
     #[test]
     fn the_unit_name_comes_from_the_layer_that_holds_the_code() {
@@ -522,6 +584,39 @@ mod tests {
         let mut other = notice(NoticeKind::TaskNew, "410527100");
         other.county = Some("410527".into());
         assert!(route(&hooks, &other).is_empty());
+    }
+
+    #[test]
+    fn a_verdict_photo_goes_to_wecom_groups_as_a_delivery_of_its_own() {
+        let mut wecom = hook("town-wecom", "410526101");
+        wecom.format = WebhookFormat::Markdown;
+        let mut text = hook("town-text", "410526101");
+        text.format = WebhookFormat::Text;
+        let mut ding = hook("town-ding", "410526101");
+        ding.format = WebhookFormat::Dingtalk;
+        let hooks = [wecom, hook("town-json", "410526101"), text, ding];
+        let mut n = notice(
+            NoticeKind::Verdict {
+                verdict: "burning".into(),
+            },
+            "410526101",
+        );
+        assert_eq!(
+            route(&hooks, &n),
+            ["town-wecom", "town-json", "town-text", "town-ding"]
+        );
+        n.photo_sha256 = Some("ab".into());
+        assert_eq!(
+            route(&hooks, &n),
+            [
+                "town-wecom",
+                "town-wecom#photo",
+                "town-json",
+                "town-text",
+                "town-text#photo",
+                "town-ding"
+            ]
+        );
     }
 
     #[test]

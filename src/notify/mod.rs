@@ -7,11 +7,13 @@
 //! [`Notice::key`] so that a receiver can drop a repeat.
 //!
 //! - [`render`]: the webhook bodies (JSON, WeCom and DingTalk markdown), pure.
+//! - [`image`]: the verdict photo as a WeCom `image` message, pure.
 //! - [`backoff`]: bounded exponential backoff with full or decorrelated jitter, pure.
 //! - [`deliver`]: the worker that sends from the outbox (its state is `store::deliveries`).
 
 pub mod backoff;
 pub mod deliver;
+pub mod image;
 pub mod render;
 
 use chrono::{DateTime, Utc};
@@ -84,6 +86,10 @@ pub struct Notice {
     /// review; empty when it does not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub review: Vec<String>,
+    /// A verdict's photo (its SHA-256): WeCom groups get it as an image message after the text
+    /// (`image`), if the verdict still has this photo when it is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_sha256: Option<String>,
 }
 
 impl Notice {
@@ -114,6 +120,7 @@ impl Notice {
             parcel: None,
             note: None,
             review: Vec::new(),
+            photo_sha256: None,
         }
     }
 

@@ -60,10 +60,10 @@ pub fn body(format: WebhookFormat, notice: &Notice, key: &str, ctx: &Context) ->
         WebhookFormat::Json => json_body(notice, key, ctx),
         WebhookFormat::Markdown => json!({
             "msgtype": "markdown",
-            "markdown": {"content": markdown(notice, ctx)},
+            "markdown": {"content": compose(notice, ctx, Style::Markdown, true)},
         }),
         WebhookFormat::Text => {
-            let mut text = json!({"content": compose(notice, ctx, Style::Text)});
+            let mut text = json!({"content": compose(notice, ctx, Style::Text, true)});
             if !ctx.mention.is_empty() {
                 text["mentioned_mobile_list"] = json!(ctx.mention);
             }
@@ -106,6 +106,14 @@ pub fn json_body(notice: &Notice, key: &str, ctx: &Context) -> Value {
     v["nav"] = json!(nav_links(notice, loc.lang));
     if let Some(url) = task_url(notice, ctx) {
         v["task_url"] = json!(url);
+        if notice.photo_sha256.is_some() {
+            // The scoped photo route: a program with a county or admin token fetches it.
+            v["photo_url"] = json!(format!(
+                "{}/api/v1/tasks/{}/photo",
+                url.split("/patrol#").next().unwrap_or_default(),
+                notice.task_id
+            ));
+        }
     }
     v
 }
@@ -150,11 +158,13 @@ pub fn title(n: &Notice, loc: Locale) -> String {
 
 /// The markdown text: the title as a heading, then one line per fact the reader acts on.
 pub fn markdown(n: &Notice, ctx: &Context) -> String {
-    compose(n, ctx, Style::Markdown)
+    compose(n, ctx, Style::Markdown, false)
 }
 
 /// The message in `style`: the title, then one line per fact the reader acts on, the links.
-pub fn compose(n: &Notice, ctx: &Context, style: Style) -> String {
+/// `image_follows`: a verdict's photo goes to this group as an image message of its own (WeCom;
+/// `deliver::route`), and the text says so.
+pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> String {
     let loc = ctx.loc;
     let l = loc.lang;
     // `**label**：value` or `label：value`.
@@ -228,6 +238,14 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style) -> String {
                 let sep = l.t("notify.list_sep");
                 let flags: Vec<String> = n.review.iter().map(|f| flag_name(l, f)).collect();
                 line(l.t("notify.review"), flags.join(sep));
+            }
+            if n.photo_sha256.is_some() {
+                let how = if image_follows {
+                    l.t("notify.photo.image")
+                } else {
+                    l.t("notify.photo.stored")
+                };
+                line(l.t("notify.photo"), how.to_string());
             }
         }
     }
@@ -414,6 +432,7 @@ mod tests {
             parcel: Some("HUA-07-211".into()),
             note: None,
             review: Vec::new(),
+            photo_sha256: None,
         }
     }
 

@@ -679,6 +679,7 @@ impl TaskStore for SqliteStore {
             )?;
             // What the group reads: the patrol's note and why the verdict awaits review.
             n.note = v.note.clone().filter(|s| !s.trim().is_empty());
+            n.photo_sha256 = Some(v.photo.sha256.clone());
             n.review = flags
                 .iter()
                 .filter_map(|f| {
@@ -1299,6 +1300,7 @@ pub(super) fn notice(
         parcel: None,
         note: None,
         review: Vec::new(),
+        photo_sha256: None,
     })
 }
 

@@ -45,6 +45,7 @@ pub fn task_new_notice(task_id: i64, unit: &str, now: DateTime<Utc>) -> Notice {
         parcel: None,
         note: None,
         review: Vec::new(),
+        photo_sha256: None,
     }
 }
 
