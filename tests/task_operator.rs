@@ -510,3 +510,55 @@ async fn a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened() {
     );
     ts.stop().await;
 }
+
+/// `[dispatch] off_parcel = "dispatch"`: with the sample parcel layer loaded, a fire in a
+/// township of 滑县 without parcels gets a task like any other (by default it gets none,
+/// `not_on_farmland`: `tests/dashboard_ops_browser.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_parcel_fires_are_dispatched_when_the_policy_says_so() {
+    use geo::InteriorPoint;
+    use strawfire::dispatch::rules::OffParcel;
+    use strawfire::locate::Level;
+    let locator = common::layers::sample_locator();
+    let parcels = locator.parcel_layer().unwrap();
+    let with_parcels: std::collections::BTreeSet<&str> = parcels
+        .units
+        .iter()
+        .filter_map(|u| u.parent.as_deref())
+        .collect();
+    let townships = locator
+        .admin_layers()
+        .iter()
+        .find(|l| l.level == Level::Township)
+        .unwrap();
+    let bare = (0..townships.units.len())
+        .find(|&i| {
+            let u = &townships.units[i];
+            u.parent.as_deref() == Some("410526") && !with_parcels.contains(u.code.as_str())
+        })
+        .expect("a township of 滑县 without sample parcels");
+    let p = townships.index.shape(bare).interior_point().unwrap();
+    for (policy, task) in [(OffParcel::Skip, false), (OffParcel::Dispatch, true)] {
+        let srv = TestServer::start_placed(
+            tempfile::tempdir().unwrap(),
+            |c| c.dispatch.off_parcel = policy,
+            locator.clone(),
+        )
+        .await;
+        let csv = recent_firms_csv(&[(p.y(), p.x(), 0, "h")], 9.5);
+        let (s, v) = srv.post("/api/v1/hotspots", ADMIN, "text/csv", csv).await;
+        assert_eq!(s, 201, "{v}");
+        let ev = srv.features("/api/v1/events", ADMIN).await;
+        assert_eq!(ev.len(), 1);
+        let props = &ev[0]["properties"];
+        assert_eq!(props["parcel"], serde_json::Value::Null, "{props}");
+        if task {
+            assert!(props["task_id"].is_i64(), "{policy:?}: {props}");
+            assert!(props["task_reason"].is_null(), "{props}");
+        } else {
+            assert!(props["task_id"].is_null(), "{policy:?}: {props}");
+            assert_eq!(props["task_reason"], "not_on_farmland", "{props}");
+        }
+        srv.stop().await;
+    }
+}
