@@ -99,6 +99,9 @@ async fn bad_parameters_name_the_field() {
             let (status, v) = s.get(&format!("{path}?{query}"), ADMIN).await;
             assert_eq!(status, 400, "{path}?{query}: {v}");
             assert_eq!(v["field"], field, "{path}?{query}: {v}");
+            // A stable code and the failure in Chinese for the people shown it.
+            assert_eq!(v["code"], "bad_field", "{v}");
+            assert_eq!(v["message_zh"], format!("参数“{field}”有误"), "{v}");
         }
     }
     s.stop().await;
@@ -205,5 +208,34 @@ async fn the_bulletin_takes_a_comment_and_prints_to_pdf() {
         msg.contains("/nonexistent/chromium") && msg.contains("chromium"),
         "{v}"
     );
+    assert_eq!(v["code"], "unavailable", "{v}");
+    assert!(
+        v["message_zh"].as_str().unwrap().contains("联系管理员"),
+        "{v}"
+    );
+    // axum's own rejections carry a code and Chinese words too.
+    let r = s
+        .client
+        .post(s.url("/api/v1/rankings/daily?date=2024-06-09"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        (v["code"].as_str(), v["message_zh"].as_str()),
+        (Some("method_not_allowed"), Some("不支持此请求方法")),
+        "{v}"
+    );
+    let (status, v) = s
+        .get("/api/v1/rankings/daily?date=2024-06-09", "nope")
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{v}"
+    );
+    assert_eq!(v["message_zh"], "令牌缺失、无效或已被吊销", "{v}");
     s.stop().await;
 }

@@ -1,5 +1,8 @@
-//! API errors: a status and a JSON body `{"error": ..., "field": ...}`. Bad input names the field
-//! (or header, or CSV line); internal errors are logged and answered with a plain 500.
+//! API errors: a status and a JSON body `{"error": ..., "field": ..., "code": ..., "message_zh": ...}`.
+//! Bad input names the field (or header, or CSV line); internal errors are logged and answered
+//! with a plain 500. `code` is stable per kind of failure (`bad_field`, `forbidden`, ...) for
+//! programs; `message_zh` is the failure in Chinese for the people the answer is shown to, from
+//! the catalogue's `api.err.*` keys (the English `error` keeps the detail).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -43,6 +46,9 @@ pub enum ApiError {
     Unprocessable { field: String, message: String },
     /// 503: busy, retry later.
     Busy(String),
+    /// 503: this server lacks what the request needs (e.g. Chromium for a PDF); the message
+    /// says what to install or configure.
+    Unavailable(String),
     /// 503: the storage cannot take writes (disk full, I/O error, read-only); `cause` says which.
     StorageUnavailable { cause: String },
     /// 500: logged, not shown.
@@ -67,6 +73,47 @@ impl ApiError {
         }
     }
 
+    /// The stable code of the failure, as the body's `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::OutOfReach { .. } => "out_of_reach",
+            ApiError::BadField { .. } => "bad_field",
+            ApiError::BadBody { .. } => "bad_body",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::Unprocessable { .. } => "unprocessable",
+            ApiError::Busy(_) => "busy",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::StorageUnavailable { .. } => "storage_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The failure in Chinese, as the body's `message_zh`.
+    pub fn message_zh(&self) -> String {
+        let l = crate::i18n::Lang::ZhCn;
+        match self {
+            ApiError::Unauthorized(_) => l.t("api.err.unauthorized").into(),
+            ApiError::Forbidden(_) => l.t("api.err.forbidden").into(),
+            ApiError::OutOfReach { .. } => l.t("api.err.out_of_reach").into(),
+            ApiError::BadField { field, .. } => l.f("api.err.bad_field", &[("field", field)]),
+            ApiError::BadBody { .. } => l.t("api.err.bad_body").into(),
+            ApiError::TooLarge { limit } => l.f("api.err.too_large", &[("limit", limit)]),
+            ApiError::NotFound(_) => l.t("api.err.not_found").into(),
+            ApiError::Conflict { state, .. } => l.f("api.err.conflict", &[("state", state)]),
+            ApiError::Unprocessable { field, .. } => {
+                l.f("api.err.unprocessable", &[("field", field)])
+            }
+            ApiError::Busy(_) => l.t("api.err.busy").into(),
+            ApiError::Unavailable(_) => l.t("api.err.unavailable").into(),
+            ApiError::StorageUnavailable { .. } => l.t("api.err.storage_unavailable").into(),
+            ApiError::Internal(_) => l.t("api.err.internal").into(),
+        }
+    }
+
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::BadField {
             field: field.into(),
@@ -77,7 +124,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
+        let (code, message_zh) = (self.code(), self.message_zh());
+        let (status, mut body) = match self {
             ApiError::Unauthorized(m) => (
                 StatusCode::UNAUTHORIZED,
                 serde_json::json!({"error": m, "field": "Authorization"}),
@@ -124,7 +172,7 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 serde_json::json!({"error": format!("`{field}`: {message}"), "field": field}),
             ),
-            ApiError::Busy(m) => (
+            ApiError::Busy(m) | ApiError::Unavailable(m) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"error": m}),
             ),
@@ -144,6 +192,8 @@ impl IntoResponse for ApiError {
                 )
             }
         };
+        body["code"] = code.into();
+        body["message_zh"] = message_zh.into();
         let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
@@ -235,7 +285,18 @@ pub async fn json_errors(resp: Response) -> Response {
         StatusCode::UNAUTHORIZED => Some("Authorization"),
         _ => None,
     };
-    let body = serde_json::json!({"error": error, "field": field}).to_string();
+    let l = crate::i18n::Lang::ZhCn;
+    let (code, message_zh) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", l.t("api.err.body_too_large")),
+        StatusCode::UNAUTHORIZED => ("unauthorized", l.t("api.err.unauthorized")),
+        StatusCode::NOT_FOUND => ("not_found", l.t("api.err.not_found")),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", l.t("api.err.method")),
+        s if s.is_client_error() => ("bad_request", l.t("api.err.bad_request")),
+        _ => ("internal", l.t("api.err.internal")),
+    };
+    let body =
+        serde_json::json!({"error": error, "field": field, "code": code, "message_zh": message_zh})
+            .to_string();
     parts.headers.insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),

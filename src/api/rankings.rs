@@ -143,7 +143,7 @@ pub async fn daily_pdf(
     readable(&role)?;
     // Before any work: a deployment without Chromium answers at once, naming what to install.
     let chromium = crate::print::find_chromium(s.service.report_config().chromium.as_deref())
-        .map_err(|e| ApiError::Busy(e.to_string()))?;
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let (t, html) = bulletin(&s, &role, &q).await?;
     let _slot = PRINTS
         .acquire()
