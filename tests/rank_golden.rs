@@ -302,3 +302,33 @@ fn verified_burnings_count_on_the_fires_day() {
     // The task and the verdict fall on 06-10, the fire does not.
     assert_eq!(a("2024-06-10"), (0, 0));
 }
+
+/// The whole bulletin as the service renders it from the known store, map included (unit names,
+/// hotspots, legend, scale bar), numbered on its first rendering: 第1期, issued on "now".
+#[test]
+fn the_whole_county_bulletin_matches_its_golden_file() {
+    use strawfire::config::ReportConfig;
+    use strawfire::service::rankings::{report_html as bulletin, BulletinOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let store = SqliteStore::open(&db).unwrap();
+    let placer = rank_locator();
+    fill_rank_store(&store, &placer, &db);
+    let cfg = RankConfig::default();
+    let date: NaiveDate = RANK_DAY.parse().unwrap();
+    let t = daily(&store, &placer, &cfg, date, RankLevel::County, rank_now()).unwrap();
+    let report = ReportConfig {
+        issuer: "XX市秸秆禁烧指挥部".into(),
+        comment: None,
+        chromium: None,
+    };
+    let opts = BulletinOptions {
+        report: &report,
+        comment: Some("请各县区对排名靠前的乡镇加强夜间巡查。"),
+        lang: Lang::ZhCn,
+        now: rank_now(),
+    };
+    let html = bulletin(&store, &placer, &cfg, &t, &opts).unwrap();
+    assert_eq!(html.matches("<text class=\"label\"").count(), 4);
+    golden("county-2024-06-09.bulletin.zh-CN.html", &html);
+}
