@@ -114,6 +114,7 @@ fn rows() -> Vec<Row> {
         ),
         r("GET", "/", "", O::None, S::Nothing, OPEN),
         r("GET", "/patrol", "", O::None, S::Nothing, OPEN),
+        r("GET", "/patrol-sw.js", "", O::None, S::Nothing, OPEN),
         r("GET", "/static/{*path}", "", O::None, S::Nothing, OPEN),
         // Public like the pages (an <img> sends no token); with no local basemap there are none.
         r(

@@ -175,10 +175,11 @@
     return e.message;
   };
 
-  // fetch with the token; JSON in and out. `opts.form` sends a FormData (multipart).
+  // fetch with the token; JSON in and out. `opts.form` sends a FormData (multipart);
+  // `opts.headers` adds headers, `opts.token` sends another token (a queued action's own).
   SF.api = async function (path, opts) {
     opts = opts || {};
-    const headers = { Authorization: "Bearer " + SF.token() };
+    const headers = Object.assign({ Authorization: "Bearer " + (opts.token || SF.token()) }, opts.headers || {});
     let body;
     if (opts.form) {
       body = opts.form;
@@ -231,7 +232,10 @@
   };
 
   // Wires the sign-in box; calls `onReady(role)` once a token works (and again after a new sign-in).
-  SF.signin = function (onReady) {
+  // With `opts.offline`, a page that cannot reach the server starts with the answer it last had
+  // for this token (`cfg.offline` true), so it opens in a field with no signal.
+  SF.signin = function (onReady, opts) {
+    opts = opts || {};
     const form = document.getElementById("signin");
     const input = document.getElementById("token-input");
     const out = document.getElementById("signout-button");
@@ -244,7 +248,15 @@
     async function check() {
       if (!SF.token()) { showWho(); return; }
       try {
-        const cfg = await SF.api("/api/v1/dashboard-config");
+        let cfg;
+        try {
+          cfg = await SF.api("/api/v1/dashboard-config");
+          if (opts.offline) opts.offline.remember(cfg);
+        } catch (e) {
+          const kept = opts.offline && !(e instanceof ApiError) ? await opts.offline.recall() : null;
+          if (!kept) throw e;
+          cfg = Object.assign({}, kept, { offline: true });
+        }
         role = cfg.role;
         showWho();
         document.body.dataset.role = cfg.role;

@@ -99,6 +99,7 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
         at(M::GET, "/api/v1/dashboard-config", pages::config),
         at(M::GET, "/", pages::dashboard),
         at(M::GET, "/patrol", pages::patrol),
+        at(M::GET, "/patrol-sw.js", pages::patrol_worker),
         at(M::GET, "/static/{*path}", pages::asset),
         at(M::GET, "/tiles/{z}/{x}/{y}", pages::tile),
         // Scenes stream to disk; the handler enforces the limit itself.

@@ -55,6 +55,12 @@ pub static ASSETS: &[Asset] = &[
     asset!("ops.js", "text/javascript; charset=utf-8"),
     asset!("patrol.js", "text/javascript; charset=utf-8"),
     asset!("patrol-nav.js", "text/javascript; charset=utf-8"),
+    // The patrol page offline (#16): queue, drafts, photos; the app manifest and its icons.
+    asset!("patrol-offline.js", "text/javascript; charset=utf-8"),
+    asset!("patrol.webmanifest", "application/manifest+json"),
+    asset!("icons/patrol-192.png", "image/png"),
+    asset!("icons/patrol-512.png", "image/png"),
+    asset!("icons/patrol.svg", "image/svg+xml"),
     // The message catalogues of `web/i18n/`, one script, loaded before `common.js`.
     Asset {
         path: "i18n.js",
@@ -86,6 +92,36 @@ pub static ASSETS: &[Asset] = &[
 pub static DASHBOARD: Asset = asset!("index.html", "text/html; charset=utf-8");
 /// The patrol page.
 pub static PATROL: Asset = asset!("patrol.html", "text/html; charset=utf-8");
+
+/// The patrol page's service worker, served at `/patrol-sw.js` so that its scope can be
+/// `/patrol` (a worker's scope cannot reach above its own path).
+pub static PATROL_WORKER: Asset = asset!("patrol-sw.js", "text/javascript; charset=utf-8");
+
+/// `GET /patrol-sw.js`: the worker with this binary's version of the page and its files in it,
+/// so a new binary installs a new worker (which keeps the new files). `no-cache`: the browser
+/// asks for it again at each visit, and an unchanged one stays installed.
+pub async fn patrol_worker() -> Response {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    let version = VERSION.get_or_init(|| {
+        let mut all = Vec::new();
+        for a in ASSETS.iter().chain([&PATROL, &PATROL_WORKER]) {
+            all.extend_from_slice(crate::service::sha256_hex(a.bytes).as_bytes());
+        }
+        crate::service::sha256_hex(&all)[..16].to_string()
+    });
+    let js = std::str::from_utf8(PATROL_WORKER.bytes)
+        .unwrap_or_default()
+        .replacen("__STRAWFIRE_VERSION__", version, 1);
+    (
+        [
+            (header::CONTENT_TYPE, PATROL_WORKER.content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        js,
+    )
+        .into_response()
+}
 
 /// Seconds a browser may reuse a static file without asking.
 const STATIC_MAX_AGE_S: u32 = 300;
@@ -266,13 +302,15 @@ mod tests {
 
     #[test]
     fn every_asset_is_embedded_and_typed() {
-        for a in ASSETS.iter().chain([&DASHBOARD, &PATROL]) {
+        for a in ASSETS.iter().chain([&DASHBOARD, &PATROL, &PATROL_WORKER]) {
             assert!(!a.bytes.is_empty(), "{}", a.path);
             let ext = a.path.rsplit('.').next().unwrap();
             let want = match ext {
                 "css" => "text/css",
                 "js" => "text/javascript",
                 "png" => "image/png",
+                "svg" => "image/svg+xml",
+                "webmanifest" => "application/manifest+json",
                 "html" => "text/html",
                 _ => "text/plain",
             };
@@ -306,6 +344,42 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
         assert_eq!(v["zh-CN"]["state.on_site"], "已到场");
         assert_eq!(v["en"]["state.on_site"], "on site");
+    }
+
+    #[test]
+    fn the_worker_keeps_only_files_that_are_served() {
+        let js = std::str::from_utf8(PATROL_WORKER.bytes).unwrap();
+        let list = js.split_once("const SHELL = [").unwrap().1;
+        let list = list.split_once("];").unwrap().0;
+        let mut n = 0;
+        for item in list
+            .split(',')
+            .map(|i| i.trim().trim_matches('"'))
+            .filter(|i| !i.is_empty())
+        {
+            n += 1;
+            if item == "/patrol" {
+                continue;
+            }
+            let path = item.strip_prefix("/static/").unwrap();
+            assert!(
+                ASSETS.iter().any(|a| a.path == path),
+                "{item} is not served"
+            );
+        }
+        assert!(n > 10, "{list}");
+        // And every script the patrol page loads is kept.
+        let html = std::str::from_utf8(PATROL.bytes).unwrap();
+        for src in html
+            .split("src=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+        {
+            assert!(
+                list.contains(&format!("\"{src}\"")),
+                "{src} is not kept offline"
+            );
+        }
     }
 
     #[test]

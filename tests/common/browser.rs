@@ -32,6 +32,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's base URL (for its Chrome DevTools endpoint, [`Browser::cdp`]).
+    pub driver_url: String,
     driver: Child,
     profile: tempfile::TempDir,
 }
@@ -101,6 +103,7 @@ impl Browser {
         };
         let mut b = Browser {
             client,
+            driver_url: url.clone(),
             driver,
             profile,
         };
@@ -178,6 +181,24 @@ impl Browser {
             .click()
             .await
             .unwrap();
+    }
+
+    /// Runs a Chrome DevTools Protocol command on the page (chromedriver's `goog/cdp/execute`),
+    /// e.g. `Network.emulateNetworkConditions` to take the page's network away.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        let id = self.client.session_id().await.unwrap().unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"cmd": cmd, "params": params}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or_default();
+        assert!(status.is_success(), "{cmd}: {status} {v}");
+        v
     }
 
     /// Saves a PNG screenshot under `<target>/browser-artifacts/` and returns its path.

@@ -271,7 +271,6 @@ pub fn photo_files(ts: &TestServer) -> Vec<std::path::PathBuf> {
 /// `photo_png(seed)` as a JPEG carrying EXIF: `DateTimeOriginal` (local camera time,
 /// `YYYY:MM:DD HH:MM:SS`) and a GPS position, as a phone writes them (APP1 after SOI).
 pub fn photo_jpeg_with_exif(seed: u64, taken_local: &str, lon: f64, lat: f64) -> Vec<u8> {
-    use exif::{Field, In, Rational, Tag, Value};
     let img = image::load_from_memory(&photo_png(seed)).unwrap();
     let mut jpeg = Vec::new();
     image::DynamicImage::ImageRgb8(img.to_rgb8())
@@ -280,6 +279,13 @@ pub fn photo_jpeg_with_exif(seed: u64, taken_local: &str, lon: f64, lat: f64) ->
             image::ImageFormat::Jpeg,
         )
         .unwrap();
+    add_exif(&jpeg, taken_local, lon, lat)
+}
+
+/// `jpeg` with an EXIF APP1 segment right after SOI: `DateTimeOriginal` (local camera time)
+/// and a GPS position (north, east), as a phone writes them.
+pub fn add_exif(jpeg: &[u8], taken_local: &str, lon: f64, lat: f64) -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
     let dms = |x: f64| {
         let d = x.abs().floor();
         let m = ((x.abs() - d) * 60.0).floor();
