@@ -30,12 +30,15 @@ masks=(--mask "$plants:radius_m=1000:reason=power plant")
 "$bin" rank --hotspots "${hotspots[@]}" --admin "$counties" --admin "$townships" --level county -o out/rank-county.csv
 "$bin" rank --hotspots "${hotspots[@]}" --admin "$counties" --admin "$townships" --level township -o out/rank-township.csv
 # The store form: the sample scenes into an embedded store (their cloud masks give each unit's
-# clear-sky coverage), then the fair daily ranking of each local day (UTC+8) as a self-contained
-# HTML report with its map and as CSV.
+# clear-sky coverage), then the fair daily ranking of each local day (UTC+8) as a bulletin (通报:
+# one self-contained HTML page with its map, and its A4 PDF when Chromium is installed) and as CSV.
 "$bin" ingest --data-dir out/data "${scenes[@]}"
 for date in 2024-06-08 2024-06-09; do
   "$bin" rank --date "$date" --data-dir out/data --format html -o "out/ranking-$date.html"
   "$bin" rank --date "$date" --data-dir out/data --format csv -o "out/ranking-$date.csv"
+  if command -v chromium >/dev/null 2>&1; then
+    "$bin" rank --date "$date" --data-dir out/data --pdf "out/ranking-$date.pdf"
+  fi
 done
-echo "results in out/: *.hotspots.csv|geojson (per scene), located.csv, rank-county.csv, rank-township.csv, ranking-<date>.html|csv (store form, data in out/data)" >&2
+echo "results in out/: *.hotspots.csv|geojson (per scene), located.csv, rank-county.csv, rank-township.csv, ranking-<date>.html|pdf|csv (store form, data in out/data)" >&2
 column -s, -t < out/rank-county.csv >&2 || cat out/rank-county.csv >&2
