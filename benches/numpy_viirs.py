@@ -26,9 +26,6 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-from osgeo import gdal
-
-gdal.UseExceptions()
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "viirs-i.toml"
 
@@ -48,6 +45,9 @@ def f32(section):
 
 def read_scene(path, model):
     """Bands by description (case-insensitive), float32, nodata -> NaN, scale/offset applied."""
+    from osgeo import gdal  # here, so that numpy_viirs_l1b.py can import detect() without GDAL
+
+    gdal.UseExceptions()
     ds = gdal.Open(str(path))
     by_desc = {}
     for i in range(1, ds.RasterCount + 1):
@@ -123,7 +123,12 @@ def detect(b, model):
     )
     cloud_night = (bt5 < cl["night_bt5_k"]) & (bt4 < cl["night_bt4_k"])
     cloud = ok & ~fixed & np.where(day, cloud_day, cloud_night)
-    water = ok & ~fixed & ~cloud & day & (r1 > r2) & (r2 > r3)
+    # Water: by the product's land/water mask, day and night, when the scene has one (an L1B
+    # pair's VNP03IMG land_water_mask; src/detect/pixel.rs classify), else by reflectances by day.
+    if "WATER" in b:
+        water = ok & ~fixed & ~cloud & b["WATER"]
+    else:
+        water = ok & ~fixed & ~cloud & day & (r1 > r2) & (r2 > r3)
     land = ok & ~fixed & ~cloud & ~water
 
     bg_fire = land & np.where(

@@ -1,126 +1,38 @@
-//! Product reading benchmark: a full VIIRS I-band L1B granule (6464 × 6400, VNP02IMG + VNP03IMG,
-//! deflate level 4 with shuffle, one scan of lines per chunk) read three ways:
+//! Product reading and scanning benchmark (issue 14): a full VIIRS I-band L1B granule
+//! (6464 × 6400, VNP02IMG + VNP03IMG written by `product::write::viirs_l1b` from
+//! `synth::generate_swath`'s June day with 400 planted fires; deflate level 4 with shuffle, one
+//! scan of lines per chunk), measured four ways:
 //! - floor: libnetcdf reads the variables a scan needs (I01–I05, their quality flags, the two BT
 //!   LUTs, latitude, longitude, four angles, land/water mask) serially into memory, nothing
 //!   converted: what any reader through the library pays;
-//! - `product::open` decoding through the library (`Decode::Library`), counts converted;
-//! - `product::open` as shipped (`Decode::ParallelChunks`): chunks inflated on every core.
+//! - the L1B reader decoding through libnetcdf (`Decode::Library`), counts converted;
+//! - the L1B reader as shipped (`Decode::ParallelChunks`): chunks inflated on every core and
+//!   converted band by band;
+//! - the whole scan of the pair, `scan::scan_files` (read + detect + georeference), as
+//!   `strawfire scan VNP02IMG… VNP03IMG…` runs it.
 //!
-//! Each is run in a child process of its own so its peak memory (VmHWM) is its own.
+//! Each runs in a child process of its own so its peak memory (VmHWM) is its own. Then the
+//! phases of the chunk reader on one variable (`product::chunks::phases`, one thread), and, when
+//! `STRAWFIRE_NUMPY_PYTHON` names a Python with numpy and h5py, the numpy baseline
+//! (`benches/numpy_viirs_l1b.py`) on the same pair: the whole granule read, the algorithm on
+//! `STRAWFIRE_NUMPY_ROWS` (default 3104:3360, 256 rows) scaled to the granule by rows.
 //!
 //! Run: `cargo bench --bench product`. Under `cargo test --all-targets` (no `--bench`) it is a
-//! smoke run on a 64 × 640 granule.
+//! smoke run on a 64 × 6400 granule (two scans) that checks the two decoders agree bit for bit.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
+use strawfire::product::chunks;
 use strawfire::product::viirs_l1b::{self, Decode};
 use strawfire::product::write::viirs_l1b::{write, L1bOptions};
-use strawfire::product::{Geometry, Granule, ProductKind, Swath};
-use strawfire::raster::{BandBuf, SceneMeta};
+use strawfire::raster::BandBuf;
+use strawfire::scan::{scan_files, ModelChoice};
+use strawfire::synth::{generate_swath, random_fires_for, SwathSpec};
 
-fn noise(i: usize, salt: u64) -> f32 {
-    let mut x = (i as u64) ^ (salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((x ^ (x >> 31)) % 10_000) as f32 / 10_000.0
-}
-
-fn band(shape: (usize, usize), f: impl Fn(usize, usize, usize) -> f32 + Sync) -> BandBuf {
-    let mut b = BandBuf::zeros(shape).unwrap();
-    b.as_mut_slice()
-        .par_iter_mut()
-        .enumerate()
-        .for_each(|(i, v)| *v = f(i / shape.1, i % shape.1, i));
-    b
-}
-
-/// A granule with smooth fields plus sensor-like noise (so the chunks compress as real ones
-/// roughly do, not to nothing).
-fn granule(shape: (usize, usize)) -> Granule {
-    let mut bands = BTreeMap::new();
-    bands.insert(
-        "I1".into(),
-        band(shape, |r, c, i| {
-            0.05 + 0.1 * ((r + c) % 500) as f32 / 500.0 + 0.01 * noise(i, 1)
-        }),
-    );
-    bands.insert(
-        "I2".into(),
-        band(shape, |r, c, i| {
-            0.1 + 0.2 * ((r * 3 + c) % 700) as f32 / 700.0 + 0.01 * noise(i, 2)
-        }),
-    );
-    bands.insert(
-        "I3".into(),
-        band(shape, |r, c, i| {
-            0.15 + 0.2 * ((r + 2 * c) % 900) as f32 / 900.0 + 0.01 * noise(i, 3)
-        }),
-    );
-    bands.insert(
-        "I4".into(),
-        band(shape, |r, c, i| {
-            295.0 + 10.0 * ((r + c) % 300) as f32 / 300.0 + 0.5 * noise(i, 4)
-        }),
-    );
-    bands.insert(
-        "I5".into(),
-        band(shape, |r, c, i| {
-            285.0 + 8.0 * ((r * 2 + c) % 400) as f32 / 400.0 + 0.3 * noise(i, 5)
-        }),
-    );
-    bands.insert(
-        "SZA".into(),
-        band(shape, |r, c, _| 30.0 + 0.001 * r as f32 + 0.002 * c as f32),
-    );
-    bands.insert(
-        "VZA".into(),
-        band(shape, |_, c, _| (c as f32 - 3200.0).abs() / 3200.0 * 70.0),
-    );
-    bands.insert(
-        "SAA".into(),
-        band(shape, |r, _, _| -150.0 + 0.01 * r as f32),
-    );
-    bands.insert(
-        "VAA".into(),
-        band(shape, |_, c, _| if c < 3200 { -100.0 } else { 80.0 }),
-    );
-    let lat = band(shape, |r, c, _| {
-        30.0 + 0.0034 * r as f32 - 0.0001 * c as f32
-    });
-    let lon = band(shape, |r, c, _| {
-        110.0 + 0.004 * c as f32 + 0.0002 * r as f32
-    });
-    let mut water = BandBuf::<u8>::zeros(shape).unwrap();
-    water
-        .as_mut_slice()
-        .par_iter_mut()
-        .enumerate()
-        .for_each(|(i, w)| *w = u8::from((i / shape.1) % 700 < 40 && (i % shape.1) % 900 < 60));
-    Granule {
-        kind: ProductKind::ViirsL1b,
-        files: vec![],
-        meta: SceneMeta {
-            acq_time: chrono::DateTime::from_timestamp(1_717_825_320, 0),
-            satellite: Some("N".into()),
-            sensor: Some("VIIRS".into()),
-        },
-        shape,
-        bands,
-        geometry: Geometry::Swath(Swath {
-            lat,
-            lon,
-            rows_per_scan: 32,
-        }),
-        water: Some(water),
-        saturation: BTreeMap::new(),
-    }
-}
-
-fn files(dir: &Path, shape: (usize, usize)) -> Result<(PathBuf, PathBuf)> {
+/// The pair for `scans` scans of lines (written once into `dir`, then reused).
+fn files(dir: &Path, scans: usize) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)?;
     let find = |prefix: &str| -> Option<PathBuf> {
         std::fs::read_dir(dir)
@@ -137,16 +49,13 @@ fn files(dir: &Path, shape: (usize, usize)) -> Result<(PathBuf, PathBuf)> {
         return Ok((d, g));
     }
     let t = Instant::now();
-    let f = write(
-        &granule(shape),
-        dir,
-        &L1bOptions {
-            deflate: 4,
-            ..L1bOptions::default()
-        },
-    )?;
+    let mut spec = SwathSpec::day(scans, 14);
+    spec.scene.satellite = "N".into();
+    spec.scene.fires = random_fires_for(&spec.scene, 400);
+    let swath = generate_swath(&spec)?;
+    let f = write(&swath.granule, dir, &L1bOptions::default())?;
     eprintln!(
-        "wrote {} and its partner in {:.1} s",
+        "generated and wrote {} and its partner in {:.1} s",
         f.data.display(),
         t.elapsed().as_secs_f64()
     );
@@ -213,9 +122,16 @@ fn peak_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Child process: one mode, `runs` times; prints the times and the peak.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Child process: one mode, `runs` times; prints the median and best time, the peak RSS (KiB),
+/// and for the scan the medians of its read, detect and georeference stages and the fires.
 fn child(mode: &str, data: &Path, geo: &Path, runs: usize) -> Result<()> {
-    let mut times = Vec::new();
+    let (mut times, mut read, mut detect, mut georef) = (vec![], vec![], vec![], vec![]);
+    let mut fires = 0;
     for _ in 0..runs {
         let t = Instant::now();
         match mode {
@@ -225,15 +141,65 @@ fn child(mode: &str, data: &Path, geo: &Path, runs: usize) -> Result<()> {
             "library" => {
                 viirs_l1b::read_with(data, geo, Decode::Library)?;
             }
-            _ => {
+            "parallel" => {
                 viirs_l1b::read_with(data, geo, Decode::ParallelChunks)?;
+            }
+            _ => {
+                let paths = [data.to_path_buf(), geo.to_path_buf()];
+                let r = scan_files(&paths, ModelChoice::FromScene, &|_| {})?;
+                read.push(r.timing.read.as_secs_f64());
+                detect.push(r.timing.detect.as_secs_f64());
+                georef.push(r.timing.georef.as_secs_f64());
+                fires = r.hotspots.len();
             }
         }
         times.push(t.elapsed().as_secs_f64());
     }
-    times.sort_by(f64::total_cmp);
-    println!("{} {} {}", times[times.len() / 2], times[0], peak_kib());
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    print!("{} {best} {}", median(&mut times), peak_kib());
+    if !read.is_empty() {
+        print!(
+            " {} {} {} {fires}",
+            median(&mut read),
+            median(&mut detect),
+            median(&mut georef)
+        );
+    }
+    println!();
     Ok(())
+}
+
+/// The numpy baseline on the same pair (`benches/numpy_viirs_l1b.py`) when
+/// `STRAWFIRE_NUMPY_PYTHON` is set: (read s, detect s on the crop, rows, crop rows, fires).
+fn numpy(data: &Path, geo: &Path, rows: usize) -> Result<Option<(f64, f64, f64, f64, u64)>> {
+    let Ok(python) = std::env::var("STRAWFIRE_NUMPY_PYTHON") else {
+        return Ok(None);
+    };
+    let crop = std::env::var("STRAWFIRE_NUMPY_ROWS").unwrap_or_else(|_| {
+        if rows > 512 {
+            "3104:3360".into()
+        } else {
+            format!("0:{rows}")
+        }
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_viirs_l1b.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args([data, geo])
+        .args(["--detect-rows", &crop])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(out.status.success(), "numpy: {text}");
+    let line = text.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line).context("numpy's JSON line")?;
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    Ok(Some((
+        f("read_s"),
+        f("detect_s"),
+        f("rows"),
+        f("detect_rows"),
+        v["fires"].as_u64().unwrap_or(0),
+    )))
 }
 
 fn main() -> Result<()> {
@@ -254,38 +220,62 @@ fn main() -> Result<()> {
         );
     }
     let smoke = !args.iter().any(|a| a == "--bench");
-    let shape = if smoke { (64, 640) } else { (6464, 6400) };
+    let scans = if smoke { 2 } else { 202 };
+    let shape = (scans * 32, 6400);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("target/bench-data/l1b_{}x{}", shape.0, shape.1));
-    let (data, geo) = files(&dir, shape)?;
+        .join(format!("target/bench-data/l1b_day_{}x{}", shape.0, shape.1));
+    let (data, geo) = files(&dir, scans)?;
     let size = std::fs::metadata(&data)?.len() + std::fs::metadata(&geo)?.len();
     // The parallel read must give the library's granule, bit for bit.
     if smoke {
         let a = viirs_l1b::read_with(&data, &geo, Decode::Library)?;
         let b = viirs_l1b::read_with(&data, &geo, Decode::ParallelChunks)?;
+        let bits = |x: &BandBuf| x.as_slice().iter().map(|f| f.to_bits()).collect::<Vec<_>>();
         for (k, v) in &a.bands {
-            let bits = |x: &BandBuf| x.as_slice().iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             anyhow::ensure!(bits(v) == bits(&b.bands[k]), "{k} differs between decoders");
         }
+        anyhow::ensure!(
+            a.water == b.water,
+            "the water masks differ between decoders"
+        );
     }
     let runs = std::env::var("STRAWFIRE_BENCH_RUNS")
         .unwrap_or_else(|_| if smoke { "1" } else { "5" }.into());
     let runs = runs.as_str();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "granule {} × {}, {:.0} MB on disk (deflate 4 + shuffle, 32-line chunks), {} threads, median of {runs} runs",
+        "granule {} × {}, {:.0} MB on disk (deflate 4 + shuffle, 32-line chunks), {} threads, \
+         median of {runs} runs, load average {}",
         shape.0,
         shape.1,
         size as f64 / 1e6,
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    println!("| read | median | best | peak RSS |\n|---|---|---|---|");
+    println!("| run | median | best | median / floor | peak RSS |\n|---|---|---|---|---|");
+    let mut floor_s = f64::NAN;
+    let mut scan_s = f64::NAN;
+    let mut scan_stages = String::new();
     for (mode, label) in [
         (
             "floor",
-            "libnetcdf, serial, the variables a scan needs (floor)",
+            "floor: libnetcdf reads the variables a scan needs, serially",
         ),
-        ("library", "product::open, decoded through libnetcdf"),
-        ("parallel", "product::open, chunks inflated in parallel"),
+        (
+            "library",
+            "L1B reader through libnetcdf (`Decode::Library`)",
+        ),
+        (
+            "parallel",
+            "L1B reader, chunks in parallel (`Decode::ParallelChunks`, default)",
+        ),
+        (
+            "scan",
+            "whole scan of the pair (`scan_files`: read + detect + georef)",
+        ),
     ] {
         let out = std::process::Command::new(std::env::current_exe()?)
             .args(["--files", data.to_str().unwrap(), geo.to_str().unwrap()])
@@ -302,11 +292,64 @@ fn main() -> Result<()> {
             .split_whitespace()
             .filter_map(|x| x.parse().ok())
             .collect();
+        if mode == "floor" {
+            floor_s = v[0];
+        }
+        if mode == "scan" {
+            scan_s = v[0];
+            scan_stages = format!(
+                "scan stages (medians): read {:.2} s, detect {:.2} s, georeference {:.2} s; {} fires",
+                v[3], v[4], v[5], v[6]
+            );
+        }
         println!(
-            "| {label} | {:.2} s | {:.2} s | {:.0} MB |",
+            "| {label} | {:.2} s | {:.2} s | {:.2} | {:.0} MB |",
             v[0],
             v[1],
+            v[0] / floor_s,
             v[2] / 1024.0
+        );
+    }
+    println!("{scan_stages}");
+
+    // Where the chunk reader's time goes, on one variable of each file, one thread.
+    println!(
+        "\nphases of the chunk reader, one thread (s): | variable | chunks | stored MB | decoded MB | \
+         index | first / last chunk_info (ms) | read | inflate libdeflate | inflate miniz_oxide | \
+         un-shuffle into place | whole map_bands, {} threads |",
+        rayon::current_num_threads()
+    );
+    for (path, var, elem) in [
+        (&data, "observation_data/I04", 2),
+        (&data, "observation_data/I04_quality_flags", 2),
+        (&geo, "geolocation_data/latitude", 4),
+    ] {
+        if let Some(p) = chunks::phases(path, var, shape, elem)? {
+            println!(
+                "| {var} | {} | {:.1} | {:.1} | {:.4} | {:.3} / {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                p.chunks,
+                p.stored_bytes as f64 / 1e6,
+                p.decoded_bytes as f64 / 1e6,
+                p.index_s,
+                p.first_chunk_info_s * 1e3,
+                p.last_chunk_info_s * 1e3,
+                p.read_s,
+                p.inflate_s,
+                p.inflate_miniz_s,
+                p.place_s,
+                p.parallel_s
+            );
+        }
+    }
+
+    if let Some((read, detect, rows, crop, fires)) = numpy(&data, &geo, shape.0)? {
+        let full = read + detect * rows / crop;
+        println!(
+            "\nnumpy (benches/numpy_viirs_l1b.py): read + convert the whole pair {read:.2} s; \
+             the algorithm on {crop} of {rows} rows {detect:.2} s ({fires} fires there), scaled \
+             by rows to {:.1} s; whole granule ≈ {full:.1} s; numpy / strawfire scan = {:.0}×",
+            detect * rows / crop,
+            full / scan_s
         );
     }
     Ok(())

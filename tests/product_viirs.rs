@@ -190,6 +190,46 @@ fn l1b_pairs_of_the_three_satellites_round_trip() {
     }
 }
 
+/// The parallel chunk reader (the default) gives the library's granule bit for bit, compressed
+/// or not (raw chunks are not its layout: it falls back to the library).
+#[test]
+fn l1b_decoders_agree_bit_for_bit() {
+    use strawfire::product::viirs_l1b::{read_with, Decode};
+    for deflate in [4, 0] {
+        let dir = tempfile::tempdir().unwrap();
+        let g = granule("N20");
+        let opts = L1bOptions {
+            deflate,
+            ..L1bOptions::default()
+        };
+        let files = l1b_write::write(&g, dir.path(), &opts).unwrap();
+        // Compressed, the chunk reader takes the layout; raw, it leaves it to the library.
+        let taken = strawfire::product::chunks::read_2d::<u16>(
+            &files.data,
+            "observation_data/I04",
+            g.shape,
+        )
+        .unwrap();
+        assert_eq!(taken.is_some(), deflate > 0, "deflate {deflate}");
+        let lib = read_with(&files.data, &files.geo, Decode::Library).unwrap();
+        let par = read_with(&files.data, &files.geo, Decode::ParallelChunks).unwrap();
+        let bits = |b: &BandBuf| b.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            lib.bands.keys().collect::<Vec<_>>(),
+            par.bands.keys().collect::<Vec<_>>()
+        );
+        for (k, v) in &lib.bands {
+            assert_eq!(bits(v), bits(&par.bands[k]), "{k}, deflate {deflate}");
+        }
+        let (a, b) = (swath(&lib), swath(&par));
+        assert_eq!(bits(&a.lat), bits(&b.lat));
+        assert_eq!(bits(&a.lon), bits(&b.lon));
+        assert_eq!(lib.water, par.water);
+        assert_eq!(lib.saturation, par.saturation);
+        assert_round_trip(&g, &par);
+    }
+}
+
 #[test]
 fn one_file_of_a_pair_finds_its_partner_beside_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rayon::prelude::*;
 
+use super::chunks;
 use super::error::ProductError;
 use super::nc;
 use super::{Geometry, Granule, ProductKind, Swath};
@@ -103,18 +104,11 @@ fn name_parts(path: &Path) -> Option<(String, String)> {
     Some((product, format!("{date}.{time}")))
 }
 
-/// Converts I1–I3 counts to reflectance: valid counts × scale + offset, saturated pixels at the
-/// band's maximum, everything else NaN. `qf` is the band's quality flags when the file has them.
-pub fn reflectance_from_counts(
-    counts: &[u16],
-    qf: Option<&[u16]>,
-    scale: f32,
-    offset: f32,
-    valid: (u16, u16),
-    out: &mut [f32],
-) {
+/// The rule of I1–I3: valid counts × scale + offset, saturated pixels at the band's maximum,
+/// everything else NaN; `rule(count, quality_flags)`.
+fn reflectance_rule(scale: f32, offset: f32, valid: (u16, u16)) -> impl Fn(u16, u16) -> f32 + Sync {
     let max = valid.1.min(FIRST_FLAG_COUNT - 1) as f32 * scale + offset;
-    let convert = |c: u16, q: u16| {
+    move |c: u16, q: u16| {
         if c >= FIRST_FLAG_COUNT {
             if q & SATURATION_BIT != 0 && c != BOWTIE_DELETED && c != FILL {
                 max
@@ -128,8 +122,20 @@ pub fn reflectance_from_counts(
         } else {
             c as f32 * scale + offset
         }
-    };
-    super::map_counts(counts, qf, out, convert);
+    }
+}
+
+/// Converts I1–I3 counts to reflectance: valid counts × scale + offset, saturated pixels at the
+/// band's maximum, everything else NaN. `qf` is the band's quality flags when the file has them.
+pub fn reflectance_from_counts(
+    counts: &[u16],
+    qf: Option<&[u16]>,
+    scale: f32,
+    offset: f32,
+    valid: (u16, u16),
+    out: &mut [f32],
+) {
+    super::map_counts(counts, qf, out, reflectance_rule(scale, offset, valid));
 }
 
 /// A brightness-temperature LUT with its valid range: `lut[count]` is the BT of a raw count.
@@ -165,10 +171,10 @@ impl BtLut {
     }
 }
 
-/// Converts I4/I5 counts to brightness temperature through the LUT; saturated pixels at the LUT
-/// maximum, fill and flags NaN.
-pub fn bt_from_counts(counts: &[u16], qf: Option<&[u16]>, lut: &BtLut, out: &mut [f32]) {
-    let convert = |c: u16, q: u16| {
+/// The rule of I4/I5: the LUT at the raw count; saturated pixels at the LUT maximum, fill and
+/// flags NaN; `rule(count, quality_flags)`.
+fn bt_rule(lut: &BtLut) -> impl Fn(u16, u16) -> f32 + Sync + '_ {
+    move |c: u16, q: u16| {
         if q & SATURATION_BIT != 0 && c != BOWTIE_DELETED && c != FILL {
             lut.max_k
         } else if c >= FIRST_FLAG_COUNT {
@@ -176,8 +182,13 @@ pub fn bt_from_counts(counts: &[u16], qf: Option<&[u16]>, lut: &BtLut, out: &mut
         } else {
             lut.kelvin.get(c as usize).copied().unwrap_or(f32::NAN)
         }
-    };
-    super::map_counts(counts, qf, out, convert);
+    }
+}
+
+/// Converts I4/I5 counts to brightness temperature through the LUT; saturated pixels at the LUT
+/// maximum, fill and flags NaN.
+pub fn bt_from_counts(counts: &[u16], qf: Option<&[u16]>, lut: &BtLut, out: &mut [f32]) {
+    super::map_counts(counts, qf, out, bt_rule(lut));
 }
 
 fn band_buf(shape: (usize, usize)) -> Result<BandBuf, ProductError> {
@@ -257,44 +268,145 @@ fn check_pair(data: &Path, geo: &Path, a: &Identity, b: &Identity) -> Result<(),
 pub enum Decode {
     /// Every array through libnetcdf (one core: libhdf5 holds a global lock).
     Library,
-    /// Chunked, deflated arrays inflated in parallel ([`super::chunks`]); others through the
-    /// library.
+    /// Chunked, deflated arrays inflated in parallel and converted band by band as they are
+    /// inflated ([`super::chunks`]); an array whose layout that reader does not take is read
+    /// through the library.
     ParallelChunks,
 }
 
-/// Reads a 2-D variable, through [`super::chunks`] when asked and the layout allows.
-fn read_array<T: netcdf::NcTypeDescriptor + bytemuck::Pod + Send + Sync + Default>(
-    file: &netcdf::File,
-    path: &Path,
-    var_path: &str,
+/// One file of the pair, with what its arrays are read through.
+struct Source<'a> {
+    nc: &'a netcdf::File,
+    /// The same file through libhdf5, for the chunk layouts ([`Decode::ParallelChunks`]).
+    h5: Option<hdf5_metno::File>,
+    path: &'a Path,
     shape: (usize, usize),
-    decode: Decode,
-    optional: bool,
-) -> Result<Option<Vec<T>>, ProductError> {
-    let Some(var) = file.variable(var_path) else {
-        if optional {
-            return Ok(None);
-        }
-        // Names the missing group or variable.
-        nc::variable(file, path, var_path)?;
-        unreachable!("nc::variable fails for a missing variable");
-    };
-    if decode == Decode::ParallelChunks {
-        if let Some(v) = super::chunks::read_2d::<T>(path, var_path, shape)? {
-            return Ok(Some(v));
+}
+
+impl<'a> Source<'a> {
+    fn new(nc: &'a netcdf::File, path: &'a Path, shape: (usize, usize), decode: Decode) -> Self {
+        let h5 = match decode {
+            Decode::Library => None,
+            Decode::ParallelChunks => {
+                nc::quiet_hdf5();
+                hdf5_metno::File::open(path).ok()
+            }
+        };
+        Source {
+            nc,
+            h5,
+            path,
+            shape,
         }
     }
-    nc::read_2d(&var, path, var_path, shape).map(Some)
+
+    /// The chunk layout of `var_path` when the parallel decoder takes it.
+    fn layout(&self, var_path: &str, elem: usize) -> Result<Option<chunks::Layout>, ProductError> {
+        match &self.h5 {
+            Some(h5) => chunks::Layout::of(h5, self.path, var_path, self.shape, elem),
+            None => Ok(None),
+        }
+    }
+
+    /// A 2-D variable whole, by the chunk reader when it takes the layout, else by libnetcdf
+    /// (which names a missing variable or a wrong shape).
+    fn read_whole<T>(&self, var_path: &str) -> Result<Vec<T>, ProductError>
+    where
+        T: netcdf::NcTypeDescriptor + bytemuck::Pod + Send + Sync,
+    {
+        if let Some(l) = self.layout(var_path, std::mem::size_of::<T>())? {
+            let mut out = vec![T::zeroed(); self.shape.0 * self.shape.1];
+            chunks::map_bands(&[&l], &mut out, |_, d, o| {
+                o.copy_from_slice(bytemuck::cast_slice(d[0]))
+            })?;
+            return Ok(out);
+        }
+        let var = nc::variable(self.nc, self.path, var_path)?;
+        nc::read_2d(&var, self.path, var_path, self.shape)
+    }
+
+    /// Reads `var_path` and converts it pixel by pixel into `out` by `rule`; with the chunk
+    /// reader, band by band as the chunks are inflated.
+    fn convert<T, U>(
+        &self,
+        var_path: &str,
+        out: &mut [U],
+        rule: impl Fn(T) -> U + Sync,
+    ) -> Result<(), ProductError>
+    where
+        T: netcdf::NcTypeDescriptor + bytemuck::Pod + Send + Sync,
+        U: Send,
+    {
+        if let Some(l) = self.layout(var_path, std::mem::size_of::<T>())? {
+            return chunks::map_bands(&[&l], out, |_, d, o| {
+                for (o, &v) in o.iter_mut().zip(bytemuck::cast_slice::<u8, T>(d[0])) {
+                    *o = rule(v);
+                }
+            });
+        }
+        let raw: Vec<T> = self.read_whole(var_path)?;
+        out.par_iter_mut()
+            .zip(raw.par_iter())
+            .with_min_len(1 << 14)
+            .for_each(|(o, &v)| *o = rule(v));
+        Ok(())
+    }
+
+    /// Reads a band's counts and its quality flags (when the file has them) and converts them
+    /// into `out` by `rule(count, flags)`; with the chunk reader, both variables' chunks of a
+    /// band inflated together and converted while in cache, no whole array of counts made.
+    fn convert_counts(
+        &self,
+        var_path: &str,
+        qf_path: &str,
+        out: &mut [f32],
+        rule: impl Fn(u16, u16) -> f32 + Sync,
+    ) -> Result<(), ProductError> {
+        let has_qf = self.nc.variable(qf_path).is_some();
+        let counts = self.layout(var_path, 2)?;
+        let qf = if has_qf {
+            self.layout(qf_path, 2)?
+        } else {
+            None
+        };
+        match (&counts, &qf) {
+            (Some(c), None) if !has_qf => {
+                return chunks::map_bands(&[c], out, |_, d, o| {
+                    for (o, &c) in o.iter_mut().zip(bytemuck::cast_slice::<u8, u16>(d[0])) {
+                        *o = rule(c, 0);
+                    }
+                });
+            }
+            (Some(c), Some(q)) if c.chunk_rows() == q.chunk_rows() => {
+                return chunks::map_bands(&[c, q], out, |_, d, o| {
+                    let c = bytemuck::cast_slice::<u8, u16>(d[0]);
+                    let q = bytemuck::cast_slice::<u8, u16>(d[1]);
+                    for ((o, &c), &q) in o.iter_mut().zip(c).zip(q) {
+                        *o = rule(c, q);
+                    }
+                });
+            }
+            _ => {}
+        }
+        // Counts and flags not decodable together: each whole, then converted.
+        let counts: Vec<u16> = self.read_whole(var_path)?;
+        let qf: Option<Vec<u16>> = if has_qf {
+            Some(self.read_whole(qf_path)?)
+        } else {
+            None
+        };
+        super::map_counts(&counts, qf.as_deref(), out, rule);
+        Ok(())
+    }
 }
 
-/// Reads an L1B pair: `data` is the `V?02IMG` file, `geo` its `V?03IMG` geolocation, through
-/// libnetcdf ([`Decode::Library`]): measured faster than the parallel chunk reader as it stands
-/// (BENCHMARKS.md "Product reading").
+/// Reads an L1B pair: `data` is the `V?02IMG` file, `geo` its `V?03IMG` geolocation, with the
+/// chunks inflated in parallel ([`Decode::ParallelChunks`]; BENCHMARKS.md "Product reading").
 pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
-    read_with(data, geo, Decode::Library)
+    read_with(data, geo, Decode::ParallelChunks)
 }
 
-/// [`read`] with the choice of decoder (the benchmark compares them).
+/// [`read`] with the choice of decoder (the benchmark and the tests compare them).
 pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, ProductError> {
     let df = nc::open(data)?;
     let gf = nc::open(geo)?;
@@ -337,15 +449,13 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
     let shape = (s[0], s[1]);
     drop(i04);
 
+    let ds = Source::new(&df, data, shape, decode);
     let mut bands = BTreeMap::new();
     let mut saturation = BTreeMap::new();
     for (var_name, band) in BANDS {
         let var_path = format!("observation_data/{var_name}");
         let var = nc::variable(&df, data, &var_path)?;
-        let counts: Vec<u16> =
-            read_array(&df, data, &var_path, shape, decode, false)?.expect("required");
         let qf_path = format!("observation_data/{var_name}_quality_flags");
-        let qf: Option<Vec<u16>> = read_array(&df, data, &qf_path, shape, decode, true)?;
         let mut out = band_buf(shape)?;
         if band == "I4" || band == "I5" {
             let lut_path = format!("observation_data/{var_name}_brightness_temperature_lut");
@@ -364,7 +474,7 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
             let fill = nc::var_attr_f64(&lv, data, &lut_path, "_FillValue")?
                 .map_or(FLOAT_FILL, |v| v as f32);
             let lut = BtLut::new(&raw, lo, hi, fill);
-            bt_from_counts(&counts, qf.as_deref(), &lut, out.as_mut_slice());
+            ds.convert_counts(&var_path, &qf_path, out.as_mut_slice(), bt_rule(&lut))?;
             saturation.insert(band.to_string(), lut.max_k);
         } else {
             let scale = nc::var_attr_f64_req(&var, data, &var_path, "scale_factor")? as f32;
@@ -374,14 +484,12 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
             let hi = nc::var_attr_f64(&var, data, &var_path, "valid_max")?
                 .unwrap_or((FIRST_FLAG_COUNT - 1) as f64);
             let valid = (lo.clamp(0.0, 65535.0) as u16, hi.clamp(0.0, 65535.0) as u16);
-            reflectance_from_counts(
-                &counts,
-                qf.as_deref(),
-                scale,
-                offset,
-                valid,
+            ds.convert_counts(
+                &var_path,
+                &qf_path,
                 out.as_mut_slice(),
-            );
+                reflectance_rule(scale, offset, valid),
+            )?;
             saturation.insert(
                 band.to_string(),
                 valid.1.min(FIRST_FLAG_COUNT - 1) as f32 * scale + offset,
@@ -390,28 +498,23 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
         bands.insert(band.to_string(), out);
     }
 
-    let (lat, lon) = read_latlon(&gf, geo, shape, decode)?;
+    let gs = Source::new(&gf, geo, shape, decode);
+    let (lat, lon) = read_latlon(&gs)?;
     for (var_name, band) in ANGLES {
         let var_path = format!("geolocation_data/{var_name}");
         let var = nc::variable(&gf, geo, &var_path)?;
-        let raw: Vec<i16> =
-            read_array(&gf, geo, &var_path, shape, decode, false)?.expect("required");
         let scale = nc::var_attr_f64(&var, geo, &var_path, "scale_factor")?.unwrap_or(1.0) as f32;
         let offset = nc::var_attr_f64(&var, geo, &var_path, "add_offset")?.unwrap_or(0.0) as f32;
         let fill =
             nc::var_attr_f64(&var, geo, &var_path, "_FillValue")?.map_or(ANGLE_FILL, |v| v as i16);
         let mut out = band_buf(shape)?;
-        out.as_mut_slice()
-            .par_iter_mut()
-            .zip(raw.par_iter())
-            .with_min_len(1 << 14)
-            .for_each(|(o, &v)| {
-                *o = if v == fill {
-                    f32::NAN
-                } else {
-                    v as f32 * scale + offset
-                }
-            });
+        gs.convert(&var_path, out.as_mut_slice(), |v: i16| {
+            if v == fill {
+                f32::NAN
+            } else {
+                v as f32 * scale + offset
+            }
+        })?;
         bands.insert(band.to_string(), out);
     }
 
@@ -419,7 +522,6 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
         None => None,
         Some(var) => {
             let path = "geolocation_data/land_water_mask";
-            let raw: Vec<u8> = read_array(&gf, geo, path, shape, decode, false)?.expect("required");
             let fill = nc::var_attr_f64(&var, geo, path, "_FillValue")?
                 .map_or(LAND_WATER_FILL, |v| v as u8);
             let mut w = BandBuf::<u8>::zeros(shape).map_err(|source| ProductError::Memory {
@@ -427,11 +529,9 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
                 cols: shape.1,
                 source,
             })?;
-            w.as_mut_slice()
-                .par_iter_mut()
-                .zip(raw.par_iter())
-                .with_min_len(1 << 14)
-                .for_each(|(o, &c)| *o = u8::from(c != fill && is_water_class(c)));
+            gs.convert(path, w.as_mut_slice(), |c: u8| {
+                u8::from(c != fill && is_water_class(c))
+            })?;
             Some(w)
         }
     };
@@ -456,32 +556,21 @@ pub fn read_with(data: &Path, geo: &Path, decode: Decode) -> Result<Granule, Pro
     })
 }
 
-fn read_latlon(
-    gf: &netcdf::File,
-    geo: &Path,
-    shape: (usize, usize),
-    decode: Decode,
-) -> Result<(BandBuf, BandBuf), ProductError> {
+fn read_latlon(gs: &Source<'_>) -> Result<(BandBuf, BandBuf), ProductError> {
     let mut out = Vec::with_capacity(2);
     for (name, limit) in [("latitude", 90.0f32), ("longitude", 180.0f32)] {
         let var_path = format!("geolocation_data/{name}");
-        let var = nc::variable(gf, geo, &var_path)?;
-        let raw: Vec<f32> =
-            read_array(gf, geo, &var_path, shape, decode, false)?.expect("required");
-        let fill =
-            nc::var_attr_f64(&var, geo, &var_path, "_FillValue")?.map_or(FLOAT_FILL, |v| v as f32);
-        let mut b = band_buf(shape)?;
-        b.as_mut_slice()
-            .par_iter_mut()
-            .zip(raw.par_iter())
-            .with_min_len(1 << 14)
-            .for_each(|(o, &v)| {
-                *o = if v == fill || !(-limit..=limit).contains(&v) {
-                    f32::NAN
-                } else {
-                    v
-                }
-            });
+        let var = nc::variable(gs.nc, gs.path, &var_path)?;
+        let fill = nc::var_attr_f64(&var, gs.path, &var_path, "_FillValue")?
+            .map_or(FLOAT_FILL, |v| v as f32);
+        let mut b = band_buf(gs.shape)?;
+        gs.convert(&var_path, b.as_mut_slice(), |v: f32| {
+            if v == fill || !(-limit..=limit).contains(&v) {
+                f32::NAN
+            } else {
+                v
+            }
+        })?;
         out.push(b);
     }
     let lon = out.pop().expect("two arrays");
