@@ -121,6 +121,42 @@ async fn every_event_says_what_became_of_it_and_the_list_filters_by_it() {
     assert_eq!(page2["features"].as_array().unwrap().len(), 1);
     assert_ne!(page["features"][0]["id"], page2["features"][0]["id"]);
 
+    // Newest first (the dashboard's list): first seen descending, page by page.
+    let mut walked = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = ts
+            .get(
+                &format!("/api/v1/events?order=newest&limit=2{cursor}"),
+                ADMIN,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        for f in page["features"].as_array().unwrap() {
+            walked.push(f["properties"]["id"].as_i64().unwrap());
+        }
+        match page["next"].as_str() {
+            Some(n) => cursor = format!("&cursor={n}"),
+            None => break,
+        }
+    }
+    // Seen 10 min ago (tasked, weak, in that order of posting) before the 7 h old one.
+    assert_eq!(walked, vec![weak, tasked, old]);
+    // A cursor of one order is refused in the other, naming it.
+    let (_, p) = ts.get("/api/v1/events?limit=1", ADMIN).await;
+    let (status, v) = ts
+        .get(
+            &format!(
+                "/api/v1/events?order=newest&cursor={}",
+                p["next"].as_str().unwrap()
+            ),
+            ADMIN,
+        )
+        .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("cursor")), "{v}");
+    let (status, v) = ts.get("/api/v1/events?order=latest", ADMIN).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("order")), "{v}");
+
     let (status, v) = ts.get("/api/v1/events?task=burning", ADMIN).await;
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["field"], "task", "{v}");

@@ -54,6 +54,7 @@
   async function loadEvents() {
     const q = SF.dash ? SF.dash.timeQuery() : new URLSearchParams();
     if ($("event-filter").value) q.set("task", $("event-filter").value);
+    q.set("order", "newest");
     q.set("limit", String(PAGE));
     const cursor = ev.cursors[ev.page];
     if (cursor) q.set("cursor", cursor);

@@ -1,6 +1,7 @@
 //! `GET /api/v1/events` (GeoJSON, filtered and scoped) and `GET /api/v1/events/{id}` (one event
 //! with its sensor alerts). Every event says what became of it (#17): its task (`task_id`,
-//! `task_state`) or why it has none (`task_reason`); `task=` filters by that.
+//! `task_state`) or why it has none (`task_reason`); `task=` filters by that, and `order=newest`
+//! pages newest first (the dashboard's list).
 
 use std::collections::HashMap;
 
@@ -23,8 +24,19 @@ pub async fn list(
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let task = q.remove("task").map(|v| task_filter(&v)).transpose()?;
+    // `order=newest`: the dashboard's list, newest fire first; its cursors are its own.
+    let newest_first = match q.remove("order").as_deref().map(str::trim) {
+        None | Some("") | Some("oldest") => false,
+        Some("newest") => true,
+        Some(_) => return Err(ApiError::field("order", "oldest (default) or newest")),
+    };
+    let kind = if newest_first {
+        "events-newest"
+    } else {
+        "events"
+    };
     let f = filters(&q, &role)?;
-    let after = paged::cursor(&q, "events")?.map(|c| Keyset { at: c.at, id: c.id });
+    let after = paged::cursor(&q, kind)?.map(|c| Keyset { at: c.at, id: c.id });
     let limit = f.limit;
     let query = EventQuery {
         id: None,
@@ -38,10 +50,11 @@ pub async fn list(
         limit: limit + 1,
         after,
         task,
+        newest_first,
     };
     let store = s.service.store_handle();
     paged::stream_features(
-        "events",
+        kind,
         limit,
         move |f| store.events_each(&query, f),
         |r| {

@@ -209,6 +209,9 @@ pub struct EventQuery {
     pub after: Option<Keyset>,
     /// By their task or the reason they have none.
     pub task: Option<TaskFilter>,
+    /// Newest first (`first_seen` descending): `after` is then the last row of the previous
+    /// page in that order.
+    pub newest_first: bool,
 }
 
 impl Default for EventQuery {
@@ -225,6 +228,7 @@ impl Default for EventQuery {
             limit: 10_000,
             after: None,
             task: None,
+            newest_first: false,
         }
     }
 }

@@ -860,6 +860,16 @@ impl Filter {
         }
     }
 
+    /// The keyset of a descending walk: rows before `k` in (`at`, `id`) order.
+    fn before(&mut self, at: &str, id: &str, k: Option<Keyset>) {
+        if let Some(k) = k {
+            self.push(
+                &format!("{at} <= ? AND ({at} < ? OR {id} < ?)"),
+                [k.at, k.at, k.id].map(Value::Integer),
+            );
+        }
+    }
+
     fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
@@ -969,7 +979,11 @@ fn query_events(
 ) -> Result<(), StoreError> {
     let mut f = Filter::default();
     f.scope(&q.scope);
-    f.after("first_seen", "id", q.after);
+    if q.newest_first {
+        f.before("first_seen", "id", q.after);
+    } else {
+        f.after("first_seen", "id", q.after);
+    }
     if let Some(id) = q.id {
         f.push("id = ?", [Value::Integer(id)]);
     }
@@ -1015,9 +1029,10 @@ fn query_events(
         "SELECT {EVENT_COLUMNS}, task_reason,
            (SELECT t.id FROM tasks t WHERE t.event_id = events.id),
            (SELECT t.state FROM tasks t WHERE t.event_id = events.id)
-         FROM events {} ORDER BY first_seen, id LIMIT {}",
+         FROM events {} ORDER BY first_seen {order}, id {order} LIMIT {}",
         f.sql(),
-        q.limit
+        q.limit,
+        order = if q.newest_first { "DESC" } else { "ASC" }
     );
     let mut st = c.prepare(&sql).ctx("prepare events")?;
     let rows = st
