@@ -767,7 +767,7 @@ pub struct WebhookConfig {
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
     /// The notice kinds this webhook takes (`task_new`, `task_updated`, `escalation`,
-    /// `verdict`), of its unit's tasks and, for a county, of every task in the county: a county
+    /// `verdict`, `sent_back`), of its unit's tasks and, for a county, of every task in the county: a county
     /// group can follow new tasks and verdicts of all its townships. Unset: as described at
     /// `unit`.
     #[serde(default)]

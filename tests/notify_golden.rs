@@ -1,4 +1,5 @@
-//! The chat messages of every kind (new task, update, escalation, verdict) as a group reads them,
+//! The chat messages of every kind (new task, update, escalation, verdict, sent back) as a group
+//! reads them,
 //! against golden files in `tests/golden/notify/`: the markdown text, then the WeCom markdown,
 //! WeCom text (@mentioning the person on duty), DingTalk (@mentioning too) and JSON bodies, in
 //! Chinese (the default) and English, with the map-app links and the link to the task on the
@@ -69,6 +70,11 @@ fn notice(kind: NoticeKind) -> Notice {
             n.unit = "410526".into();
             n.unit_name = Some("滑县".into());
         }
+        NoticeKind::SentBack { .. } => {
+            // Back to the patrol (acknowledged: on site again), with a new verdict deadline.
+            n.state = "acknowledged".into();
+            n.due = Some(t + chrono::Duration::minutes(150));
+        }
         NoticeKind::Verdict { .. } => {
             n.state = "verified".into();
             n.due = None;
@@ -136,6 +142,13 @@ fn every_kind_of_message_matches_its_golden_file_in_chinese_and_english() {
             "verdict",
             NoticeKind::Verdict {
                 verdict: "burned_scar".into(),
+            },
+        ),
+        (
+            "sent_back",
+            NoticeKind::SentBack {
+                reason: "照片看不清火点，请靠近重拍 [详见](http://x)".into(),
+                verdict_id: 9,
             },
         ),
     ];

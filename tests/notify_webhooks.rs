@@ -415,7 +415,7 @@ async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message() {
                 rx.url("/hook/town-wecom"),
                 WebhookFormat::Markdown,
             );
-            wecom.kinds = Some(vec!["verdict".into()]);
+            wecom.kinds = Some(vec!["verdict".into(), "sent_back".into()]);
             let mut json = webhook(
                 "town-json",
                 "410526101",
@@ -483,4 +483,35 @@ async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message() {
         .unwrap()
         .contains("**现场照片**：已上传"));
     assert_eq!(seen.len(), 3, "{seen:?}");
+
+    // The county sends the verdict back: the WeCom group reads why, with the new deadline.
+    let (code, v) = s
+        .post(
+            &format!("/api/v1/tasks/{id}/send-back"),
+            COUNTY_A,
+            "application/json",
+            serde_json::json!({"reason": "照片看不清火点，请靠近重拍"}).to_string(),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    eventually(WAIT, "the sent-back notice", || async {
+        (deliveries(&s, "delivered").await.len() == 4).then_some(())
+    })
+    .await;
+    let seen = rx.seen();
+    let back = seen
+        .iter()
+        .find(|r| r.kind == "sent_back")
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    assert_eq!(back.path, "/hook/town-wecom");
+    let content = back.body["markdown"]["content"].as_str().unwrap();
+    assert!(
+        content.starts_with(&format!("## 【退回重核】任务 #{id} 的核查结果被退回\n")),
+        "{content}"
+    );
+    assert!(
+        content.contains("**退回原因**：照片看不清火点，请靠近重拍\n"),
+        "{content}"
+    );
+    assert!(content.contains("**核查时限**："), "{content}");
 }

@@ -31,12 +31,20 @@ pub enum NoticeKind {
     Escalation { deadline: String },
     /// A verdict was reported.
     Verdict { verdict: String },
+    /// The command center sent the verdict (`verdict_id`) back for re-verification, with its
+    /// reason; told to the task's unit.
+    SentBack { reason: String, verdict_id: i64 },
 }
 
 impl NoticeKind {
     /// Every kind's [`NoticeKind::name`] (what a webhook's `kinds` may list).
-    pub const NAMES: &'static [&'static str] =
-        &["task_new", "task_updated", "escalation", "verdict"];
+    pub const NAMES: &'static [&'static str] = &[
+        "task_new",
+        "task_updated",
+        "escalation",
+        "verdict",
+        "sent_back",
+    ];
 
     /// The short name stored in the outbox's `kind` column.
     pub fn name(&self) -> &'static str {
@@ -45,6 +53,7 @@ impl NoticeKind {
             NoticeKind::TaskUpdated { .. } => "task_updated",
             NoticeKind::Escalation { .. } => "escalation",
             NoticeKind::Verdict { .. } => "verdict",
+            NoticeKind::SentBack { .. } => "sent_back",
         }
     }
 }
@@ -132,6 +141,7 @@ impl Notice {
             NoticeKind::TaskUpdated { sightings } => format!("update-{sightings}"),
             NoticeKind::Escalation { deadline } => format!("escalation-{deadline}"),
             NoticeKind::Verdict { verdict } => format!("verdict-{verdict}"),
+            NoticeKind::SentBack { verdict_id, .. } => format!("sent-back-{verdict_id}"),
         };
         format!("task-{}-{}-{}", self.task_id, what, self.unit)
     }

@@ -153,6 +153,7 @@ pub fn title(n: &Notice, loc: Locale) -> String {
             "notify.title.verdict",
             &[("id", id), ("verdict", &verdict_name(l, verdict))],
         ),
+        NoticeKind::SentBack { .. } => l.f("notify.title.sent_back", &[("id", id)]),
     }
 }
 
@@ -248,10 +249,19 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
                 line(l.t("notify.photo"), how.to_string());
             }
         }
+        NoticeKind::SentBack { reason, .. } => {
+            line(l.t("notify.sent_back_reason"), clean(reason));
+        }
     }
     // The next deadline, named: which one the time is for, and whether it has passed.
     if !matches!(n.kind, NoticeKind::Verdict { .. }) {
-        match (n.due, due_kind(&n.state)) {
+        // A verdict sent back is due again by the new verdict deadline, whatever step the
+        // patrol repeats first.
+        let kind = match &n.kind {
+            NoticeKind::SentBack { .. } => Some("verdict"),
+            _ => due_kind(&n.state),
+        };
+        match (n.due, kind) {
             (Some(due), Some(kind)) => {
                 let missed =
                     matches!(&n.kind, NoticeKind::Escalation { deadline } if deadline == kind);
@@ -277,6 +287,7 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
     match &n.kind {
         NoticeKind::TaskNew => t.push_str(&format!("{}\n", l.t("notify.ask.new"))),
         NoticeKind::Escalation { .. } => t.push_str(&format!("{}\n", l.t("notify.ask.escalation"))),
+        NoticeKind::SentBack { .. } => t.push_str(&format!("{}\n", l.t("notify.ask.sent_back"))),
         NoticeKind::TaskUpdated { .. } | NoticeKind::Verdict { .. } => {}
     }
     t

@@ -317,7 +317,21 @@ impl OperatorStore for SqliteStore {
                     "returned": moved,
                 }),
             )?;
-            load_task(tx, id)
+            // The patrol's group hears why, with the new verdict deadline.
+            let task = load_task(tx, id)?;
+            let mut n = notice(
+                tx,
+                &task,
+                NoticeKind::SentBack {
+                    reason: reason.to_string(),
+                    verdict_id: verdict_id.unwrap_or(0),
+                },
+                task.unit.clone(),
+                "sent back".into(),
+            )?;
+            n.due = Some(task.verdict_due);
+            enqueue(tx, &n, ts(now))?;
+            Ok(task)
         })
     }
 
