@@ -123,7 +123,7 @@ fn main() -> Result<()> {
         read.push(t);
         let (t, r) = time(|| {
             Ok(scan_files(
-                &[folder.clone()],
+                std::slice::from_ref(&folder),
                 ModelChoice::FromScene,
                 &|_| {},
             )?)

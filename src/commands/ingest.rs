@@ -128,7 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// A file, or the scene and feed files under a folder (sorted, recursively).
 fn expand(p: &Path) -> std::io::Result<Vec<PathBuf>> {
-    if !p.is_dir() {
+    // A Landsat product folder is one input, not its band files.
+    if !p.is_dir() || strawfire::service::is_landsat_product(p) {
         std::fs::metadata(p)?;
         return Ok(vec![p.to_path_buf()]);
     }
@@ -137,7 +138,9 @@ fn expand(p: &Path) -> std::io::Result<Vec<PathBuf>> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d)? {
             let path = e?.path();
-            if path.is_dir() {
+            if path.is_dir() && strawfire::service::is_landsat_product(&path) {
+                out.push(path);
+            } else if path.is_dir() {
                 stack.push(path);
             } else if FileKind::of(&path).is_some() && !path.to_string_lossy().contains(".truth.") {
                 out.push(path);

@@ -255,6 +255,11 @@ pub async fn watch_inbox(
                         assembler.offer(key, role, path.clone(), Instant::now());
                     }
                 }
+                Action::Take(FileKind::LandsatProduct) => {
+                    seen.remove(&path);
+                    let result = service.ingest_landsat(&path, "inbox").await;
+                    finish(&service, &dir, &path, result).await;
+                }
                 Action::Take(FileKind::Scene) => {
                     seen.remove(&path);
                     let result = service.ingest_scene_file(&path, "inbox").await;

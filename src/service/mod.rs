@@ -644,12 +644,65 @@ impl Service {
 
     /// Ingests a scene, feed or official fire product file (`FileKind::of` decides).
     pub async fn ingest_path(&self, path: &Path, source: &str) -> Result<Ingested, ServiceError> {
+        if is_landsat_product(path) {
+            return self.ingest_landsat(path, source).await;
+        }
         match FileKind::of(path) {
+            Some(FileKind::LandsatProduct) => self.ingest_landsat(path, source).await,
             Some(FileKind::Feed) => self.ingest_feed_file(path, source).await,
             Some(FileKind::FireProduct) => self.ingest_fire_product(path, path, source).await,
             Some(FileKind::GranulePart) => self.ingest_granule(&[path.to_path_buf()], source).await,
             _ => self.ingest_scene_file(path, source).await,
         }
+    }
+
+    /// Scans and stores a Landsat 8/9 Collection 2 Level-1 product given as its folder, its
+    /// `.tar`, its MTL or one of its files (`scan::scan_landsat`), like a scene: hotspots,
+    /// observation summary, coverage. Its hash is the tar's, or over the MTL and the band and QA
+    /// files the MTL names, so a product given either way is stored once.
+    pub async fn ingest_landsat(
+        &self,
+        path: &Path,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        use crate::product::landsat_c2l1;
+        let p = path.to_path_buf();
+        let shown = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let located = tokio::task::spawn_blocking(move || {
+            let product = landsat_c2l1::locate(&p).map_err(|e| ServiceError::Scan {
+                name: shown.clone(),
+                source: Box::new(crate::Error::from(e)),
+            })?;
+            let sha = match &product.location {
+                landsat_c2l1::Location::Tar { archive, .. } => sha256_file(archive)?,
+                landsat_c2l1::Location::Folder(_) => {
+                    let mtl = &product.mtl;
+                    let mut names: Vec<&String> = mtl.bands.values().map(|(n, _, _)| n).collect();
+                    names.extend(mtl.qa_pixel.iter().chain(mtl.qa_radsat.iter()));
+                    let mut h = Sha256::new();
+                    for n in names {
+                        // A missing file fails in the reader, naming it.
+                        if let Ok(f) = product.file(n, "") {
+                            h.update(sha256_file(&f)?.as_bytes());
+                        }
+                    }
+                    hex(&h.finalize())
+                }
+            };
+            Ok::<_, ServiceError>((product, sha))
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let (product, sha) = located;
+        let name = product.mtl.product_id.clone();
+        self.scan_and_store(&name, sha, source, move || {
+            let scene = landsat_c2l1::read_product(&product)?;
+            crate::scan::scan_landsat(&scene, ModelChoice::FromScene, &|_| {})
+        })
+        .await
     }
 
     /// Stores an official fire product's fire pixels (VNP14IMG, AFIMG text or NetCDF). With a
@@ -748,6 +801,8 @@ pub enum FileKind {
     /// One file of a multi-file granule (an L1B pair, an SDR set), by its name: scanned with
     /// the rest of its granule (`granules`).
     GranulePart,
+    /// A Landsat 8/9 Collection 2 Level-1 product packed as USGS delivers it (`<id>.tar`).
+    LandsatProduct,
 }
 
 impl FileKind {
@@ -760,6 +815,13 @@ impl FileKind {
         if granules::part_of(path).is_some() {
             return Some(FileKind::GranulePart);
         }
+        let name = path.file_name()?.to_str()?;
+        if let Some(parts) = crate::product::landsat_c2l1::name_parts(name) {
+            // The product's `.tar`; its loose files (band TIFs, MTL) are not scenes or feeds
+            // of their own: the inbox leaves them alone (drop the tar, or `strawfire ingest`
+            // the folder).
+            return (parts.suffix.eq_ignore_ascii_case("tar")).then_some(FileKind::LandsatProduct);
+        }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "tif" | "tiff" | "img" | "nc" | "h5" | "hdf" | "vrt" => Some(FileKind::Scene),
@@ -767,6 +829,17 @@ impl FileKind {
             _ => None,
         }
     }
+}
+
+/// A Landsat 8/9 Collection 2 Level-1 product given by its folder, `.tar`, MTL or one of its
+/// files.
+pub fn is_landsat_product(path: &Path) -> bool {
+    let by_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(crate::product::landsat_c2l1::name_parts)
+        .is_some();
+    by_name || (path.is_dir() && crate::product::landsat_c2l1::locate(path).is_ok())
 }
 
 /// SHA-256 of bytes, lowercase hex.
