@@ -86,6 +86,19 @@ async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
     assert_eq!((s2, r2), (200, true), "{a2}");
     assert_eq!(a1, a2);
     assert_eq!(audit_count(&ts, id, "acknowledge"), 1);
+    // Had the process stopped between the commit and keeping the answer, a replay gets the
+    // task as it is now, still without a second change.
+    rusqlite::Connection::open(ts.dir.path().join("data").join("strawfire.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE idempotency_keys SET status = NULL, response = NULL WHERE key = 'k-ack-1'",
+            [],
+        )
+        .unwrap();
+    let (s3, a3, r3) = post_keyed(&ts, &ack, Some("k-ack-1"), body.clone()).await;
+    assert_eq!((s3, r3), (200, true), "{a3}");
+    assert_eq!(a3["properties"]["acknowledged_at"], iso(acked), "{a3}");
+    assert_eq!(audit_count(&ts, id, "acknowledge"), 1);
     // The audit row is dated when it arrived and names when it was made.
     let (at, detail): (i64, String) = db(&ts)
         .query_row(

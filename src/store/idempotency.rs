@@ -120,3 +120,48 @@ pub(super) fn answer(
     .ctx("store idempotent answer")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn key(k: &str, request: &str) -> IdempotencyKey {
+        IdempotencyKey {
+            actor: "token:abc".into(),
+            key: k.into(),
+            route: "ack".into(),
+            task_id: 7,
+            request_sha256: request.into(),
+        }
+    }
+
+    #[test]
+    fn a_key_is_claimed_once_and_keeps_its_first_answer() {
+        let mut c = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut c).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let tx = c.transaction().unwrap();
+        claim(&tx, &key("k", "r1"), now).unwrap();
+        // A second claim in any transaction is refused: the change it guards is not made again.
+        assert!(matches!(
+            claim(&tx, &key("k", "r1"), now),
+            Err(TaskError::Replayed { .. })
+        ));
+        // Another token's "k" is another key.
+        let mut other = key("k", "r1");
+        other.actor = "token:def".into();
+        claim(&tx, &other, now).unwrap();
+        tx.commit().unwrap();
+
+        let found = find(&c, "token:abc", "k").unwrap().unwrap();
+        assert!(found.answer.is_none());
+        assert!(found.same_request(&key("k", "r1")));
+        assert!(!found.same_request(&key("k", "r2")));
+        answer(&c, "token:abc", "k", 200, &serde_json::json!({"n": 1})).unwrap();
+        answer(&c, "token:abc", "k", 201, &serde_json::json!({"n": 2})).unwrap();
+        let found = find(&c, "token:abc", "k").unwrap().unwrap();
+        assert_eq!(found.answer, Some((200, serde_json::json!({"n": 1}))));
+        assert!(find(&c, "token:abc", "nope").unwrap().is_none());
+    }
+}
