@@ -191,6 +191,24 @@ fn the_bulletin_prints_to_an_a4_pdf_that_holds_its_chinese_text() {
         assert!(flat.contains(want), "`{want}` not in the PDF text:\n{text}");
     }
 
+    // The map is printed whole on one page with its heading: legend and scale bar included.
+    let map_page = (1..=pages)
+        .map(|n| {
+            let n = n.to_string();
+            tool("pdftotext", &["-f", &n, "-l", &n, p, "-"])
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+        })
+        .find(|t| t.contains("二、火点分布图"))
+        .expect("a page with the map");
+    for want in ["火点数（扣除屏蔽后）", "卫星火点", "千米", "A县", "D县"] {
+        assert!(
+            map_page.contains(want),
+            "`{want}` not on the map's page: {map_page}"
+        );
+    }
+
     // The first page as an image, kept for a person to look at.
     let prefix = dir.join("bulletin-county-2024-06-09");
     tool(

@@ -40,8 +40,9 @@ tr.not_observed{color:#666;background:#eee}tr.coverage_unknown{background:#fffbe
 svg.map{display:block;width:100%;height:auto;border:1px solid #999;margin:0.4em 0}\
 .footer{text-align:right;margin-top:1.5em}\
 @media print{body{padding:0;max-width:none;font-size:10.5pt}\
-tr,svg.map,.masthead,.byline{break-inside:avoid}thead{display:table-header-group}\
-h2{break-after:avoid}table.handling{font-size:8pt}}";
+tr,.mapbox,.masthead,.byline{break-inside:avoid}thead{display:table-header-group}\
+h2{break-after:avoid}table.handling{font-size:8pt}table.handling td,table.handling th{padding:1px 3px}\
+svg.map{width:auto;height:auto;max-width:100%;max-height:200mm;margin:0.4em auto}}";
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
@@ -310,8 +311,12 @@ pub fn report_html(t: &DailyRanking, issue: &Issue, map_svg: &str, lang: Lang) -
     );
 
     // 二、the map.
-    let _ = write!(o, "<h2>{}</h2>", escape(l.t("bulletin.h.map")));
-    o.push_str(map_svg);
+    // Heading and map on one page (a tall map is scaled to fit it in print).
+    let _ = write!(
+        o,
+        "<section class=\"mapbox\"><h2>{}</h2>{map_svg}</section>",
+        escape(l.t("bulletin.h.map"))
+    );
 
     // 三、verification figures.
     let _ = write!(

@@ -161,9 +161,9 @@ pub fn map_svg(
     let pad = ((e0 - w0).max(n0 - s0) * 0.04).max(0.01);
     let (w, s, e, n) = (w0 - pad, s0 - pad, e0 + pad, n0 + pad);
     let kx = ((s + n) / 2.0).to_radians().cos();
-    // At least 480 px wide, so the legend fits under a narrow map.
+    // At least 660 px wide, so the legend fits under a narrow map.
     let scale = (WIDTH / ((e - w) * kx)).min(MAP_HEIGHT / (n - s));
-    let width = ((e - w) * kx * scale).ceil().max(480.0);
+    let width = ((e - w) * kx * scale).ceil().max(660.0);
     let map_h = ((n - s) * scale).ceil();
     let height = map_h + LEGEND_HEIGHT;
     let x_off = (width - (e - w) * kx * scale) / 2.0;
