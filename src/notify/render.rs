@@ -233,7 +233,7 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
         NoticeKind::Verdict { .. } => {
             line(l.t("notify.first_seen"), time(n.first_seen));
             if let Some(note) = &n.note {
-                line(l.t("notify.note"), clean(note));
+                line(l.t("notify.note"), clip(&clean(note)));
             }
             if !n.review.is_empty() {
                 let sep = l.t("notify.list_sep");
@@ -250,7 +250,7 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
             }
         }
         NoticeKind::SentBack { reason, .. } => {
-            line(l.t("notify.sent_back_reason"), clean(reason));
+            line(l.t("notify.sent_back_reason"), clip(&clean(reason)));
         }
     }
     // The next deadline, named: which one the time is for, and whether it has passed.
@@ -384,6 +384,20 @@ fn verdict_name(l: Lang, v: &str) -> String {
         "no_fire_other" => l.t("verdict.no_fire_other").into(),
         other => clean(other),
     }
+}
+
+/// Characters of free text (a note, a reason) a message carries: WeCom refuses a `text` message
+/// over 2,048 bytes, and the rest of a message takes about 950; 200 CJK characters are 600.
+const FREE_TEXT_CHARS: usize = 200;
+
+/// Free text cut to [`FREE_TEXT_CHARS`], with `…` when cut (the whole text is in the store).
+fn clip(s: &str) -> String {
+    if s.chars().count() <= FREE_TEXT_CHARS {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(FREE_TEXT_CHARS - 1).collect();
+    out.push('…');
+    out
 }
 
 /// Free text made safe for one markdown line without links: no line breaks, no link or
@@ -588,6 +602,25 @@ mod tests {
         assert!(body(WebhookFormat::Dingtalk, &n, "k", &Context::plain(ZH))
             .get("at")
             .is_none());
+    }
+
+    #[test]
+    fn a_long_note_is_cut_so_a_wecom_text_message_stays_under_its_limit() {
+        let mut n = notice(NoticeKind::Verdict {
+            verdict: "burning".into(),
+        });
+        n.note = Some("火".repeat(500));
+        n.review = vec!["far_from_event".into(), "exif_time".into()];
+        n.photo_sha256 = Some("ab".into());
+        let ctx = Context {
+            loc: ZH,
+            public_url: Some("https://fire.example.cn"),
+            mention: &[],
+        };
+        let w = body(WebhookFormat::Text, &n, "k", &ctx);
+        let content = w["text"]["content"].as_str().unwrap();
+        assert!(content.len() <= 2048, "{} bytes", content.len());
+        assert!(content.contains(&format!("备注：{}…\n", "火".repeat(199))));
     }
 
     #[test]
