@@ -331,7 +331,8 @@ async fn the_basemap_puts_a_fire_on_its_field_in_wgs84_and_in_gcj02() {
 }
 
 /// 20,000 hotspots (500 fires of 40 detections each, 8 h old: too old for tasks) are clustered
-/// on the map: every one of them is counted in a cluster or drawn alone, and the draw of the
+/// on the map, and their 500 events too: every one of them is counted in a cluster or drawn
+/// alone, and the draw of the
 /// whole set, and the redraws after zooming, stay under 0.5 s (measured in the page with
 /// performance.now; the figures are printed and kept in BENCHMARKS.md).
 #[tokio::test]
@@ -385,6 +386,15 @@ async fn twenty_thousand_hotspots_are_clustered_and_drawn_in_under_half_a_second
         v[4]
     );
     assert!(draw_ms < 500.0, "draw took {draw_ms} ms");
+    // The 500 events are clustered the same way, every one counted.
+    let events = b
+        .wait_js(
+            "500 events, clustered",
+            "var m = document.getElementById('map').dataset; if (m.events !== '500') return null; var n = 0; document.querySelectorAll('#map .event-cluster span').forEach(s => n += Number(s.textContent)); return [n + document.querySelectorAll('#map path.event').length, Number(m.eventClusters)]",
+        )
+        .await;
+    assert_eq!(events[0], 500, "{events}");
+    assert!(events[1].as_u64().unwrap() > 0, "{events}");
     b.screenshot("hotspots-20000-clustered").await;
 
     // Zoomed in and out: each redraw is timed too.

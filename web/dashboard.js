@@ -283,6 +283,42 @@
   }
   map.on("moveend", () => { if (hot.features.length > CLUSTER_ABOVE) renderHotspots(); });
 
+  // Events the same way: above CLUSTER_ABOVE, a cell of several events is one purple ring with
+  // their count (drawn around the hotspot cluster of the same place), a cell of one its marker.
+  const ev = { marks: [], index: null };
+  function drawEvents(marks) {
+    ev.marks = marks;
+    const idx = new SF.GridIndex(marks.length);
+    for (let i = 0; i < marks.length; i++) {
+      const ll = marks[i].getLatLng();
+      idx.set(i, ll.lat, ll.lng, 0, 0);
+    }
+    ev.index = idx;
+    renderEvents();
+  }
+  function renderEvents() {
+    layers.events.clearLayers();
+    let clusters = 0;
+    if (ev.marks.length <= CLUSTER_ABOVE) {
+      for (const m of ev.marks) m.addTo(layers.events);
+    } else {
+      const zoom = map.getZoom();
+      const cell = zoom >= CLUSTER_MAX_ZOOM ? 1e-9 : CLUSTER_CELL_PX;
+      for (const c of ev.index.cells(zoom, cell, SF.GridIndex.worldBounds(map.getBounds(), 0.5))) {
+        if (c.count === 1) { ev.marks[c.i].addTo(layers.events); continue; }
+        clusters++;
+        const size = Math.round(34 + 8 * Math.log10(c.count));
+        const at = SF.GridIndex.toLatLng(c.x, c.y);
+        L.marker(at, {
+          icon: L.divIcon({ className: "event-cluster", iconSize: [size, size], html: "<span>" + c.count + "</span>" }),
+          keyboard: false, title: t("cluster.events", { n: c.count }),
+        }).on("click", () => map.setView(at, Math.min(map.getZoom() + 2, 18))).addTo(layers.events);
+      }
+    }
+    mapEl.dataset.eventClusters = String(clusters);
+  }
+  map.on("moveend", () => { if (ev.marks.length > CLUSTER_ABOVE) renderEvents(); });
+
   function unitName(code) {
     const u = code && state.units[code];
     return u ? SF.esc(u.name) + " " + SF.esc(code) : SF.esc(code || t("unit.unknown"));
@@ -295,6 +331,7 @@
       if (!fc) return;
       layers.events.clearLayers();
       const feats = fc.features.slice().sort((a, b) => Date.parse(b.properties.last_seen) - Date.parse(a.properties.last_seen));
+      const eventMarks = [];
       for (const f of feats) {
         const p = f.properties;
         const m = L.circleMarker(SF.latlng(f), {
@@ -307,9 +344,10 @@
           (p.task_reason ? "<br>" + SF.esc(t("event.no_task", {
             reason: SF.has("task_reason." + p.task_reason) ? t("task_reason." + p.task_reason) : p.task_reason,
           })) : ""));
-        m.addTo(layers.events);
+        eventMarks.push(m); // drawn by drawEvents (clustered when many)
       }
       // The list of events is ops.js's: paged and filtered by task (#17).
+      drawEvents(eventMarks);
       mapEl.dataset.events = String(feats.length);
     } catch (e) {
       SF.say(t("err.events", { msg: SF.errorText(e) }));
