@@ -16,7 +16,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::error::{SqlContext, StoreError};
@@ -185,67 +185,66 @@ impl DeliveryStore for SqliteStore {
         if !self.read(|c| c.query_row(new, [], |r| r.get(0)).ctx("look for notices"))? {
             return Ok(Expansion::default());
         }
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = begin_immediate(&mut conn)?;
-        let rows: Vec<(i64, String, Option<i64>, String)> = {
-            let mut st = tx
-                .prepare(
-                    "SELECT id, key, task_id, notice FROM outbox WHERE expanded = 0
+        self.writer.write(|tx| {
+            let rows: Vec<(i64, String, Option<i64>, String)> = {
+                let mut st = tx
+                    .prepare(
+                        "SELECT id, key, task_id, notice FROM outbox WHERE expanded = 0
                      ORDER BY id LIMIT ?1",
-                )
-                .ctx("prepare outbox")?;
-            let rows = st
-                .query_map([limit as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .ctx("query outbox")?;
-            rows.collect::<Result<_, _>>().ctx("read outbox")?
-        };
-        let mut done = Expansion::default();
-        for (id, key, task_id, json) in rows {
-            let Ok(notice) = serde_json::from_str::<Notice>(&json) else {
-                tx.execute("UPDATE outbox SET expanded = 1 WHERE id = ?1", [id])
-                    .ctx("mark outbox expanded")?;
-                done.unreadable.push(id);
-                continue;
+                    )
+                    .ctx("prepare outbox")?;
+                let rows = st
+                    .query_map([limit as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .ctx("query outbox")?;
+                rows.collect::<Result<_, _>>().ctx("read outbox")?
             };
-            let hooks = route(&notice);
-            for hook in &hooks {
-                done.deliveries += tx
-                    .execute(
-                        "INSERT INTO deliveries
+            let mut done = Expansion::default();
+            for (id, key, task_id, json) in rows {
+                let Ok(notice) = serde_json::from_str::<Notice>(&json) else {
+                    tx.execute("UPDATE outbox SET expanded = 1 WHERE id = ?1", [id])
+                        .ctx("mark outbox expanded")?;
+                    done.unreadable.push(id);
+                    continue;
+                };
+                let hooks = route(&notice);
+                for hook in &hooks {
+                    done.deliveries += tx
+                        .execute(
+                            "INSERT INTO deliveries
                            (outbox_id, webhook, idempotency_key, attempts, next_attempt_at)
                          VALUES (?1, ?2, ?3, 0, ?4)
                          ON CONFLICT(idempotency_key) DO NOTHING",
-                        params![id, hook, format!("{key}:{hook}"), ts(now)],
-                    )
-                    .ctx("insert delivery")?;
-            }
-            if hooks.is_empty() && notice.kind.name() == "task_new" {
-                if let Some(task) = task_id {
-                    let detail = serde_json::json!({
-                        "webhook": null,
-                        "notice": key,
-                        "note": format!(
-                            "no webhook for unit {}: the task is shown on the patrol page only",
-                            notice.unit
-                        ),
-                    });
-                    if super::tasks::mark_notified_tx(&tx, task, now, &detail)? {
-                        done.notified_without_webhook.push(NotifiedTask {
-                            id: task,
-                            county: notice.county.clone(),
-                            unit: notice.unit.clone(),
+                            params![id, hook, format!("{key}:{hook}"), ts(now)],
+                        )
+                        .ctx("insert delivery")?;
+                }
+                if hooks.is_empty() && notice.kind.name() == "task_new" {
+                    if let Some(task) = task_id {
+                        let detail = serde_json::json!({
+                            "webhook": null,
+                            "notice": key,
+                            "note": format!(
+                                "no webhook for unit {}: the task is shown on the patrol page only",
+                                notice.unit
+                            ),
                         });
+                        if super::tasks::mark_notified_tx(&tx, task, now, &detail)? {
+                            done.notified_without_webhook.push(NotifiedTask {
+                                id: task,
+                                county: notice.county.clone(),
+                                unit: notice.unit.clone(),
+                            });
+                        }
                     }
                 }
+                tx.execute("UPDATE outbox SET expanded = 1 WHERE id = ?1", [id])
+                    .ctx("mark outbox expanded")?;
+                done.notices += 1;
             }
-            tx.execute("UPDATE outbox SET expanded = 1 WHERE id = ?1", [id])
-                .ctx("mark outbox expanded")?;
-            done.notices += 1;
-        }
-        tx.commit().ctx("commit expansion")?;
-        Ok(done)
+            Ok(done)
+        })
     }
 
     fn claim_deliveries(
@@ -263,65 +262,66 @@ impl DeliveryStore for SqliteStore {
         })? {
             return Ok(Vec::new());
         }
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = begin_immediate(&mut conn)?;
-        let due: Vec<(i64, String, String, u32, String)> = {
-            let mut st = tx
-                .prepare(
-                    "SELECT d.id, d.webhook, d.idempotency_key, d.attempts, o.notice
+        self.writer.write(|tx| {
+            let due: Vec<(i64, String, String, u32, String)> = {
+                let mut st = tx
+                    .prepare(
+                        "SELECT d.id, d.webhook, d.idempotency_key, d.attempts, o.notice
                      FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
                      WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL
                        AND d.next_attempt_at <= ?1
                      ORDER BY d.next_attempt_at, d.id LIMIT ?2",
-                )
-                .ctx("prepare due deliveries")?;
-            let rows = st
-                .query_map(params![ts(now), limit as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .ctx("query due deliveries")?;
-            rows.collect::<Result<_, _>>().ctx("read due deliveries")?
-        };
-        let mut claimed = Vec::with_capacity(due.len());
-        for (id, webhook, key, attempts, json) in due {
-            if attempts >= max_attempts {
-                tx.execute(
-                    "UPDATE deliveries SET gave_up_at = ?2,
+                    )
+                    .ctx("prepare due deliveries")?;
+                let rows = st
+                    .query_map(params![ts(now), limit as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .ctx("query due deliveries")?;
+                rows.collect::<Result<_, _>>().ctx("read due deliveries")?
+            };
+            let mut claimed = Vec::with_capacity(due.len());
+            for (id, webhook, key, attempts, json) in due {
+                if attempts >= max_attempts {
+                    tx.execute(
+                        "UPDATE deliveries SET gave_up_at = ?2,
                        last_error = COALESCE(last_error || '; ', '') || ?3
                      WHERE id = ?1",
-                    params![
-                        id,
-                        ts(now),
-                        format!(
-                            "attempt {attempts} never reported (interrupted); no attempts left"
-                        )
-                    ],
+                        params![
+                            id,
+                            ts(now),
+                            format!(
+                                "attempt {attempts} never reported (interrupted); no attempts left"
+                            )
+                        ],
+                    )
+                    .ctx("give up an interrupted delivery")?;
+                    continue;
+                }
+                let notice: Notice =
+                    serde_json::from_str(&json).map_err(|e| StoreError::BadValue {
+                        table: "outbox",
+                        column: "notice",
+                        value: format!("delivery {id}: {e}"),
+                    })?;
+                let attempt = attempts + 1;
+                let until =
+                    now + chrono::Duration::from_std(lease(&key, attempt)).unwrap_or_default();
+                tx.execute(
+                    "UPDATE deliveries SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                    params![id, attempt, ts(until).max(ts(now) + 1)],
                 )
-                .ctx("give up an interrupted delivery")?;
-                continue;
+                .ctx("lease a delivery")?;
+                claimed.push(ClaimedDelivery {
+                    id,
+                    webhook,
+                    idempotency_key: key,
+                    attempt,
+                    notice,
+                });
             }
-            let notice: Notice = serde_json::from_str(&json).map_err(|e| StoreError::BadValue {
-                table: "outbox",
-                column: "notice",
-                value: format!("delivery {id}: {e}"),
-            })?;
-            let attempt = attempts + 1;
-            let until = now + chrono::Duration::from_std(lease(&key, attempt)).unwrap_or_default();
-            tx.execute(
-                "UPDATE deliveries SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1",
-                params![id, attempt, ts(until).max(ts(now) + 1)],
-            )
-            .ctx("lease a delivery")?;
-            claimed.push(ClaimedDelivery {
-                id,
-                webhook,
-                idempotency_key: key,
-                attempt,
-                notice,
-            });
-        }
-        tx.commit().ctx("commit claims")?;
-        Ok(claimed)
+            Ok(claimed)
+        })
     }
 
     fn record_attempt(
@@ -331,71 +331,70 @@ impl DeliveryStore for SqliteStore {
         now: DateTime<Utc>,
         max_attempts: u32,
     ) -> Result<Recorded, StoreError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = begin_immediate(&mut conn)?;
-        let row: Option<(String, String, u32, Option<i64>, String, bool)> = tx
-            .query_row(
-                "SELECT d.webhook, d.idempotency_key, d.attempts, o.task_id, o.kind,
+        self.writer.write(|tx| {
+            let row: Option<(String, String, u32, Option<i64>, String, bool)> = tx
+                .query_row(
+                    "SELECT d.webhook, d.idempotency_key, d.attempts, o.task_id, o.kind,
                         d.delivered_at IS NOT NULL OR d.gave_up_at IS NOT NULL
                  FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
-            )
-            .optional()
-            .ctx("read a delivery")?;
-        let Some((webhook, key, attempts, task_id, kind, settled)) = row else {
-            return Ok(Recorded::AlreadySettled);
-        };
-        if settled {
-            return Ok(Recorded::AlreadySettled);
-        }
-        let recorded = match outcome {
-            AttemptOutcome::Delivered { status } => {
-                tx.execute(
-                    "UPDATE deliveries SET delivered_at = ?2, last_error = NULL WHERE id = ?1",
-                    params![id, ts(now)],
+                    [id],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
-                .ctx("record a delivery")?;
-                let mut task_notified = false;
-                if let (Some(task), "task_new") = (task_id, kind.as_str()) {
-                    let detail = serde_json::json!({
-                        "webhook": webhook,
-                        "idempotency_key": key,
-                        "delivery_id": id,
-                        "attempt": attempts,
-                        "status": status,
-                    });
-                    task_notified = super::tasks::mark_notified_tx(&tx, task, now, &detail)?;
-                }
-                Recorded::Delivered { task_notified }
+                .optional()
+                .ctx("read a delivery")?;
+            let Some((webhook, key, attempts, task_id, kind, settled)) = row else {
+                return Ok(Recorded::AlreadySettled);
+            };
+            if settled {
+                return Ok(Recorded::AlreadySettled);
             }
-            AttemptOutcome::Failed { error, retry } => {
-                let give_up = !retry || attempts >= max_attempts;
-                tx.execute(
-                    "UPDATE deliveries SET last_error = ?2,
+            let recorded = match outcome {
+                AttemptOutcome::Delivered { status } => {
+                    tx.execute(
+                        "UPDATE deliveries SET delivered_at = ?2, last_error = NULL WHERE id = ?1",
+                        params![id, ts(now)],
+                    )
+                    .ctx("record a delivery")?;
+                    let mut task_notified = false;
+                    if let (Some(task), "task_new") = (task_id, kind.as_str()) {
+                        let detail = serde_json::json!({
+                            "webhook": webhook,
+                            "idempotency_key": key,
+                            "delivery_id": id,
+                            "attempt": attempts,
+                            "status": status,
+                        });
+                        task_notified = super::tasks::mark_notified_tx(&tx, task, now, &detail)?;
+                    }
+                    Recorded::Delivered { task_notified }
+                }
+                AttemptOutcome::Failed { error, retry } => {
+                    let give_up = !retry || attempts >= max_attempts;
+                    tx.execute(
+                        "UPDATE deliveries SET last_error = ?2,
                        gave_up_at = CASE WHEN ?3 THEN ?4 ELSE NULL END
                      WHERE id = ?1",
-                    params![id, format!("attempt {attempts}: {error}"), give_up, ts(now)],
-                )
-                .ctx("record a failed attempt")?;
-                if give_up {
-                    Recorded::GaveUp
-                } else {
-                    Recorded::WillRetry
+                        params![id, format!("attempt {attempts}: {error}"), give_up, ts(now)],
+                    )
+                    .ctx("record a failed attempt")?;
+                    if give_up {
+                        Recorded::GaveUp
+                    } else {
+                        Recorded::WillRetry
+                    }
                 }
-            }
-        };
-        tx.commit().ctx("commit attempt")?;
-        Ok(recorded)
+            };
+            Ok(recorded)
+        })
     }
 
     fn deliveries(
@@ -476,14 +475,6 @@ fn counts(c: &Connection) -> Result<DeliveryCounts, StoreError> {
     .ctx("count deliveries")
 }
 
-/// Every write here takes the write lock up front: a deferred transaction that reads first and
-/// then writes fails at once with SQLITE_BUSY (no busy wait) when another connection, e.g.
-/// `strawfire ingest` in another process, committed in between.
-fn begin_immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .ctx("begin")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,10 +490,10 @@ mod tests {
     fn store_with_tasks(dir: &std::path::Path, tasks: &[(i64, &str)]) -> SqliteStore {
         let s = SqliteStore::open(&dir.join("s.sqlite")).unwrap();
         {
-            let mut conn = s.writer.lock().unwrap();
-            let tx = conn.transaction().unwrap();
-            for &(id, unit) in tasks {
-                tx.execute(
+            s.writer
+                .write(|tx| {
+                    for &(id, unit) in tasks {
+                        tx.execute(
                     "INSERT INTO events (id, lon, lat, footprint_m, first_seen, last_seen, sources,
                        kinds, satellite_confidence, camera_confidence, confidence, sightings,
                        updated_at)
@@ -510,7 +501,7 @@ mod tests {
                     [id],
                 )
                 .unwrap();
-                tx.execute(
+                        tx.execute(
                     "INSERT INTO tasks (id, event_id, unit, unit_level, county, state, priority,
                        created_at, ack_due, on_site_due, verdict_due, updated_at)
                      VALUES (?1, ?1, ?2, 'township', '410526', 'new', 'normal', 0, 600, 1800,
@@ -518,9 +509,11 @@ mod tests {
                     params![id, unit],
                 )
                 .unwrap();
-                enqueue(&tx, &notice(id, unit, NoticeKind::TaskNew), 0).unwrap();
-            }
-            tx.commit().unwrap();
+                        enqueue(tx, &notice(id, unit, NoticeKind::TaskNew), 0).unwrap();
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
         }
         s
     }
@@ -589,13 +582,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
         s.writer
-            .lock()
-            .unwrap()
-            .execute(
-                "INSERT INTO outbox (id, key, unit, kind, notice, created_at)
+            .exclusive(|c| {
+                c.execute(
+                    "INSERT INTO outbox (id, key, unit, kind, notice, created_at)
                  VALUES (1, 'k', '410526101', 'task_new', '{\"kind\":\"mystery\"}', 0)",
-                [],
-            )
+                    [],
+                )
+            })
             .unwrap();
         drop(s);
         let s = store_with_tasks(dir.path(), &[(2, "410526101")]);

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod rank;
 pub mod sqlite;
 pub mod tasks;
+mod writer;
 
 pub use error::StoreError;
 pub use model::{

@@ -2,14 +2,14 @@
 //! that causes them. Delivery (expanding a notice to the unit's webhooks, attempts, backoff) is
 //! the `notify` module's job and reads these rows.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection};
 
 use super::error::{SqlContext, StoreError};
 use crate::notify::Notice;
 
 /// Inserts a notice into the outbox within `tx`; a notice whose key is already there is kept
 /// once. Returns true when it was new.
-pub fn enqueue(tx: &Transaction, notice: &Notice, now: i64) -> Result<bool, StoreError> {
+pub fn enqueue(tx: &Connection, notice: &Notice, now: i64) -> Result<bool, StoreError> {
     let json = serde_json::to_string(notice).expect("a notice serialises");
     let n = tx
         .execute(

@@ -9,7 +9,7 @@
 //! beside `first_seen >=` lets the events query use the `last_seen` index.)
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::{SqlContext, StoreError};
 use super::sqlite::{from_ts, ts, SqliteStore};
@@ -51,7 +51,7 @@ pub struct BulletinIssue {
 
 /// Stores a scene's coverage rows (inside the scene's ingest transaction).
 pub(super) fn insert_coverage(
-    tx: &Transaction,
+    tx: &Connection,
     scene_id: i64,
     rows: &[UnitCoverage],
 ) -> Result<(), StoreError> {
@@ -234,8 +234,7 @@ impl RankStore for SqliteStore {
             return Ok(i);
         }
         // Numbered on the writer (one at a time): two first renders at once get one number.
-        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        {
+        self.writer.write(|conn| {
             conn.execute(
                 "INSERT INTO bulletin_issues (season, level, date, number, issued_at)
                  SELECT ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4 FROM bulletin_issues
@@ -244,11 +243,11 @@ impl RankStore for SqliteStore {
                 params![season, level, date, ts(now)],
             )
             .ctx("number bulletin issue")?;
-            get(&conn)?.ok_or(StoreError::Sql {
+            get(conn)?.ok_or(StoreError::Sql {
                 context: "read the bulletin issue just numbered",
                 source: rusqlite::Error::QueryReturnedNoRows,
             })
-        }
+        })
     }
 
     fn map_points(

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::error::{SqlContext, StoreError};
@@ -467,11 +467,9 @@ impl TaskStore for SqliteStore {
         now: DateTime<Utc>,
         reach: &Scope,
     ) -> Result<IngestReport, StoreError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().ctx("begin")?;
-        let report = super::sqlite::ingest_tx(&tx, batch, fuse, placer, Some((rules, now)), reach)?;
-        tx.commit().ctx("commit")?;
-        Ok(report)
+        self.writer.write(|tx| {
+            super::sqlite::ingest_tx(tx, batch, fuse, placer, Some((rules, now)), reach)
+        })
     }
 
     fn tasks_each(
@@ -939,23 +937,20 @@ impl TaskStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Runs `f` in one write transaction; committed only when it returns `Ok`.
+    /// Runs `f` as one write (grouped with others, `store/writer.rs`); `Ok` only once
+    /// committed, rolled back when it fails.
     pub(super) fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, TaskError>,
+        f: impl FnOnce(&Connection) -> Result<T, TaskError>,
     ) -> Result<T, TaskError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().ctx("begin")?;
-        let out = f(&tx)?;
-        tx.commit().ctx("commit")?;
-        Ok(out)
+        self.writer.write(f)
     }
 }
 
 /// The ingest hook: called for every event an ingest saved. Creates the event's task when the
 /// rules give it one, or tells the task's unit that its event was seen again.
 pub(super) fn on_event_saved(
-    tx: &Transaction,
+    tx: &Connection,
     ev: &FireEvent,
     event_id: i64,
     placer: &dyn Placer,
@@ -1063,7 +1058,7 @@ pub(super) struct NewTaskFacts {
 /// row (by `who`, with `extra` merged into the detail) and its `task_new` notice. The task id.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_task(
-    tx: &Transaction,
+    tx: &Connection,
     event_id: i64,
     target: &TaskTarget,
     f: &NewTaskFacts,
@@ -1159,7 +1154,7 @@ pub(super) enum Dispatched {
 
 /// Stores why an event has no task (`None`: it has one).
 pub(super) fn set_task_reason(
-    tx: &Transaction,
+    tx: &Connection,
     event_id: i64,
     reason: Option<&str>,
 ) -> Result<(), StoreError> {
@@ -1174,7 +1169,7 @@ pub(super) fn set_task_reason(
 /// delivery worker, in the transaction that records the delivery. Only a task still `new`
 /// moves (one acknowledged meanwhile stays where it is). True when it moved.
 pub(super) fn mark_notified_tx(
-    tx: &Transaction,
+    tx: &Connection,
     task_id: i64,
     now: DateTime<Utc>,
     detail: &serde_json::Value,
@@ -1234,7 +1229,7 @@ pub(super) fn class_name(c: Confidence) -> &'static str {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn audit(
-    tx: &Transaction,
+    tx: &Connection,
     now: DateTime<Utc>,
     who: &Actor,
     entity: &str,
@@ -1309,7 +1304,7 @@ pub(super) fn notice(
 /// verdicts lie within `mask_radius_m`. A pending candidate that already covers the place
 /// collects the verdict instead of a second candidate.
 fn propose_mask(
-    tx: &Transaction,
+    tx: &Connection,
     verdict: Verdict,
     verdict_id: i64,
     task: &StoredTask,
@@ -1868,12 +1863,12 @@ mod tests {
     fn a_failed_task_insert_rolls_back_the_whole_ingest() {
         let (_dir, s) = temp_store();
         s.writer
-            .lock()
-            .unwrap()
-            .execute_batch(
-                "CREATE TRIGGER no_tasks BEFORE INSERT ON tasks
+            .exclusive(|c| {
+                c.execute_batch(
+                    "CREATE TRIGGER no_tasks BEFORE INSERT ON tasks
                  BEGIN SELECT RAISE(ABORT, 'disk full, say'); END;",
-            )
+                )
+            })
             .unwrap();
         let t0 = t0();
         let r = s.ingest_dispatched(
@@ -1985,8 +1980,9 @@ mod tests {
             .collect();
         assert_eq!(esc_units, vec![("escalation".into(), "410526".into())]);
         // The audit log refuses edits.
-        let w = s.writer.lock().unwrap();
-        assert!(w.execute("UPDATE audit SET actor = 'x'", []).is_err());
-        assert!(w.execute("DELETE FROM audit", []).is_err());
+        s.writer.exclusive(|w| {
+            assert!(w.execute("UPDATE audit SET actor = 'x'", []).is_err());
+            assert!(w.execute("DELETE FROM audit", []).is_err());
+        });
     }
 }
