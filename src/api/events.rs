@@ -56,7 +56,14 @@ pub async fn list(
     paged::stream_features(
         kind,
         limit,
-        move |f| store.events_each(&query, f),
+        move |from, n, f| {
+            let mut q = query.clone();
+            if let Some(c) = from {
+                q.after = Some(Keyset { at: c.at, id: c.id });
+            }
+            q.limit = n;
+            store.events_each(&q, f)
+        },
         |r| {
             (
                 r.event.first_seen.timestamp(),

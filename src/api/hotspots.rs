@@ -45,7 +45,14 @@ pub async fn list(
     paged::stream_features(
         "hotspots",
         limit,
-        move |f| store.hotspots_each(&query, f),
+        move |from, n, f| {
+            let mut q = query.clone();
+            if let Some(c) = from {
+                q.after = Some(Keyset { at: c.at, id: c.id });
+            }
+            q.limit = n;
+            store.hotspots_each(&q, f)
+        },
         |r| (r.hotspot.acq_time.timestamp(), r.id),
         feature,
     )

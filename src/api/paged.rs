@@ -223,38 +223,56 @@ pub async fn streamed(
         .into_response())
 }
 
-/// One page of a list streamed as a GeoJSON FeatureCollection with its `next` cursor: `each`
-/// walks the store's rows in the list's order (asked for `limit + 1`), `key` gives a row's
-/// (time, id) for the cursor, `feature` its GeoJSON. The one loop of hotspots, events and tasks.
+/// Rows read per store call of a streamed page: the reader connection is held while they are
+/// read, then given back before they are serialized and sent, so a client that reads slowly
+/// holds no connection (a pool of them serves every request), only this many rows at most.
+pub const FETCH_ROWS: usize = 256;
+
+/// One page of a list streamed as a GeoJSON FeatureCollection with its `next` cursor. `fetch`
+/// reads the store's rows in the list's order: called with `None` it starts where the request's
+/// own filters and cursor say, with `Some(cursor)` after that row; it hands at most `n` rows to
+/// its visitor, each call on a reader connection of its own that it gives back on return. The
+/// page is read [`FETCH_ROWS`] at a time (asked for `limit + 1` in all), and each batch is
+/// serialized and sent with no connection held. `key` gives a row's (time, id) for the cursor,
+/// `feature` its GeoJSON. The one loop of hotspots, events, tasks and units.
 pub async fn stream_features<R, F>(
     kind: &'static str,
     limit: usize,
-    each: impl FnOnce(&mut dyn FnMut(R) -> bool) -> Result<(), crate::store::StoreError>
+    fetch: impl Fn(Option<Cursor>, usize, &mut dyn FnMut(R) -> bool) -> Result<(), crate::store::StoreError>
         + Send
         + 'static,
     key: impl Fn(&R) -> (i64, i64) + Send + 'static,
     feature: impl Fn(&R) -> F + Send + 'static,
 ) -> Result<Response, ApiError>
 where
+    R: Send + 'static,
     F: serde::Serialize,
 {
     streamed("application/geo+json", move |sink| {
         sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
         let mut page = PageWriter::new(limit);
-        let mut failed = None;
-        each(&mut |row| {
-            let (at, id) = key(&row);
-            if !page.take(at, id) {
-                return false;
+        let mut from: Option<Cursor> = None;
+        let mut rows: Vec<R> = Vec::with_capacity(FETCH_ROWS.min(limit + 1));
+        'page: loop {
+            // One more than the page still holds tells whether a next page follows.
+            let ask = FETCH_ROWS.min(limit + 1 - page.written);
+            rows.clear();
+            fetch(from, ask, &mut |row| {
+                rows.push(row);
+                true
+            })?;
+            for row in &rows {
+                let (at, id) = key(row);
+                if !page.take(at, id) {
+                    break 'page;
+                }
+                sink.write_all(page.comma())?;
+                sink.json(&feature(row))?;
             }
-            let wrote = sink
-                .write_all(page.comma())
-                .and_then(|()| sink.json(&feature(&row)));
-            failed = wrote.err();
-            failed.is_none()
-        })?;
-        if let Some(e) = failed {
-            return Err(e.into());
+            if rows.len() < ask {
+                break;
+            }
+            from = page.last;
         }
         sink.write_all(br#"],"next":"#)?;
         sink.json(&page.next(kind))?;

@@ -207,7 +207,14 @@ pub async fn list(
     paged::stream_features(
         "tasks",
         limit,
-        move |f| store.tasks_each(&query, f),
+        move |from, n, f| {
+            let mut q = query.clone();
+            if let Some(c) = from {
+                q.before_id = Some(c.id);
+            }
+            q.limit = n;
+            store.tasks_each(&q, f)
+        },
         |r| (0, r.id),
         move |r| feature(r, now, lang),
     )

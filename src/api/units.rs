@@ -104,8 +104,12 @@ pub async fn list(
     paged::stream_features(
         kind,
         limit,
-        move |f| {
-            for &i in &indices {
+        move |from, n, f| {
+            let start = match from {
+                Some(c) => indices.partition_point(|&i| i as i64 <= c.id),
+                None => 0,
+            };
+            for &i in indices.iter().skip(start).take(n) {
                 if !f(i) {
                     break;
                 }
