@@ -284,7 +284,8 @@ fn rss_mib() -> (f64, f64) {
 /// What one request of the load run was.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Get,
+    GetEvents,
+    GetHotspots,
     Post,
 }
 
@@ -354,7 +355,12 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
                         Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                         Err(_) => false,
                     };
-                    (Kind::Get, ok)
+                    let kind = if path == "events" {
+                        Kind::GetEvents
+                    } else {
+                        Kind::GetHotspots
+                    };
+                    (kind, ok)
                 };
                 out.push((kind, t0.elapsed(), ok));
             }
@@ -374,12 +380,19 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
         all.len() as f64 / el.as_secs_f64(),
         if el > cap { " (stopped by the time cap)" } else { "" }
     );
-    for (kind, name) in [
-        (Kind::Get, "scoped GET (events/hotspots, 0.05° × 0.1° box)"),
-        (Kind::Post, "POST /hotspots (5 new rows)"),
+    let get = [Kind::GetEvents, Kind::GetHotspots];
+    for (kinds, name) in [
+        (&get[..], "scoped GET (events/hotspots, 0.05° × 0.1° box)"),
+        (&[Kind::GetEvents][..], "  of which GET /events"),
+        (&[Kind::GetHotspots][..], "  of which GET /hotspots"),
+        (&[Kind::Post][..], "POST /hotspots (5 new rows)"),
     ] {
-        let mut lat: Vec<Duration> = all.iter().filter(|r| r.0 == kind).map(|r| r.1).collect();
-        let errors = all.iter().filter(|r| r.0 == kind && !r.2).count();
+        let mut lat: Vec<Duration> = all
+            .iter()
+            .filter(|r| kinds.contains(&r.0))
+            .map(|r| r.1)
+            .collect();
+        let errors = all.iter().filter(|r| kinds.contains(&r.0) && !r.2).count();
         lat.sort();
         if lat.is_empty() {
             continue;
