@@ -230,7 +230,7 @@ impl DeliveryStore for SqliteStore {
                                 notice.unit
                             ),
                         });
-                        if super::tasks::mark_notified_tx(&tx, task, now, &detail)? {
+                        if super::tasks::mark_notified_tx(tx, task, now, &detail)? {
                             done.notified_without_webhook.push(NotifiedTask {
                                 id: task,
                                 county: notice.county.clone(),
@@ -373,7 +373,7 @@ impl DeliveryStore for SqliteStore {
                             "attempt": attempts,
                             "status": status,
                         });
-                        task_notified = super::tasks::mark_notified_tx(&tx, task, now, &detail)?;
+                        task_notified = super::tasks::mark_notified_tx(tx, task, now, &detail)?;
                     }
                     Recorded::Delivered { task_notified }
                 }

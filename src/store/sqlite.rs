@@ -1,12 +1,14 @@
 //! The embedded store: one SQLite file in WAL mode.
 //!
 //! Durability: `synchronous = FULL`, so a commit is on disk before [`Store::ingest`] returns and
-//! an acknowledged write survives `kill -9` (and power loss). One writer connection behind a
-//! `std::sync::Mutex` (SQLite allows one writer at a time anyway; a std mutex is right because it
-//! is only held on blocking threads, never across an `.await`); readers take their own
-//! connections from a bounded pool and, in WAL mode, never wait for the writer. A reader that
-//! finds every connection busy waits for one (a `Condvar`) instead of opening another: opening
-//! a connection (file, WAL index, pragmas, the schema parsed again at its first statement)
+//! an acknowledged write survives `kill -9` (and power loss). `synchronous = NORMAL` would skip
+//! that fsync and still survive `kill -9` (the WAL is in the page cache), but a power cut could
+//! lose the last acknowledged writes, so it is not used; group commit (`writer.rs`) shares one
+//! fsync among the writes that arrive together instead. One writer connection (SQLite allows one
+//! writer at a time anyway), held only on blocking threads, never across an `.await`; readers
+//! take their own connections from a bounded pool and, in WAL mode, never wait for the writer.
+//! A reader that finds every connection busy waits for one (a `Condvar`) instead of opening
+//! another: opening a connection (file, WAL index, pragmas, the schema parsed again at its first statement)
 //! costs more than most reads, and at 50 concurrent requests on two cores the reads that ran at
 //! once only took turns on the CPU anyway (benches/service.rs, BENCHMARKS.md).
 //!
