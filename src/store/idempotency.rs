@@ -8,7 +8,7 @@
 //! (`actor`): another token's key never collides with, nor reveals, this one's.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::{SqlContext, StoreError};
 use super::sqlite::ts;
@@ -51,7 +51,7 @@ impl StoredKey {
 
 /// Claims `k` in the transaction of its change: `Replayed` when it is already taken.
 pub(super) fn claim(
-    tx: &Transaction,
+    tx: &Connection,
     k: &IdempotencyKey,
     now: DateTime<Utc>,
 ) -> Result<(), TaskError> {

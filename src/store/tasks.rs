@@ -786,8 +786,8 @@ impl TaskStore for SqliteStore {
         status: u16,
         body: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        idempotency::answer(&conn, actor, key, status, body)
+        self.writer
+            .write(|conn| idempotency::answer(conn, actor, key, status, body))
     }
 
     fn verdicts_by(
