@@ -70,6 +70,79 @@ async fn a_landsat_tar_dropped_into_the_inbox_is_scanned_and_stored() {
     srv.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_scenes_takes_a_landsat_tar_or_its_files_in_one_request() {
+    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.limits.scene_bytes = 64 << 20;
+    })
+    .await;
+    let staging = srv.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let post = |files: Vec<std::path::PathBuf>| {
+        let srv = &srv;
+        async move {
+            let mut form = reqwest::multipart::Form::new();
+            for f in &files {
+                let name = f.file_name().unwrap().to_string_lossy().into_owned();
+                let part =
+                    reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name);
+                form = form.part("file", part);
+            }
+            let r = reqwest::Client::new()
+                .post(srv.url("/api/v1/scenes"))
+                .bearer_auth(ADMIN)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: serde_json::Value =
+                serde_json::from_str(&r.text().await.unwrap()).unwrap_or(serde_json::Value::Null);
+            (status, v)
+        }
+    };
+    let tar = generate(&spec())
+        .write(
+            &staging,
+            WriteOptions {
+                tar: true,
+                ..WriteOptions::default()
+            },
+        )
+        .unwrap();
+    let (status, v) = post(vec![tar]).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["report"]["hotspots_new"], 2, "{v}");
+    // The same scene as its loose files in one request (another seed: other bytes, the same
+    // fires, which are duplicates of the tar's).
+    let mut other = spec();
+    other.seed = 22;
+    let folder = generate(&other)
+        .write(&staging.join("loose"), WriteOptions::default())
+        .unwrap();
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let (status, v) = post(files.clone()).await;
+    assert!(status == 201 || status == 200, "{status} {v}");
+    let r = &v["report"];
+    assert_eq!(
+        r["hotspots_new"].as_u64().unwrap() + r["hotspots_duplicate"].as_u64().unwrap(),
+        2,
+        "{v}"
+    );
+    // Without its band 6: 422 naming the file.
+    let without: Vec<std::path::PathBuf> = files
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().ends_with("_B6.TIF"))
+        .collect();
+    let (status, v) = post(without).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v.to_string().contains("_B6.TIF"), "{v}");
+    srv.stop().await;
+}
+
 #[test]
 fn strawfire_ingest_takes_a_product_folder_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -170,6 +170,7 @@ fn is_product_name(name: &str) -> bool {
     let p = std::path::Path::new(name);
     crate::product::viirs_af::identify(p).is_some()
         || crate::service::granules::part_of(p).is_some()
+        || crate::service::is_landsat_product(p)
 }
 
 fn bad(message: String) -> ApiError {
@@ -278,6 +279,34 @@ async fn ingest_files(
         }
         other => other.into(),
     };
+    // A Landsat product: its `.tar`, or its files (MTL, bands, QA) together in one request,
+    // which lie side by side in the request's folder.
+    let landsat: Vec<&std::path::PathBuf> = files
+        .iter()
+        .filter(|f| crate::service::is_landsat_product(f))
+        .collect();
+    if !landsat.is_empty() {
+        if landsat.len() != files.len() {
+            return Err(bad(format!(
+                "a Landsat product comes alone (its .tar, or its MTL with its band and QA files); \
+                 got {}",
+                files
+                    .iter()
+                    .map(|f| shown(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let tar = landsat
+            .iter()
+            .find(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("tar")));
+        let first = tar.unwrap_or(&landsat[0]);
+        return s
+            .service
+            .ingest_landsat(first, "upload")
+            .await
+            .map_err(unprocessable);
+    }
     match (fire.as_slice(), parts.as_slice(), others.as_slice()) {
         // A fire product, maybe with the geolocation it names.
         ([product], geo, []) if geo.len() <= 1 => s
