@@ -226,25 +226,15 @@ impl OperatorStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
         self.write(|tx| {
-            let task = load_task(tx, id)?;
-            let to = transition(task.state, Action::Cancel)?;
-            tx.execute(
-                "UPDATE tasks SET state = ?1, cancelled_at = ?2, updated_at = ?2 WHERE id = ?3",
-                params![to.as_str(), ts(now), id],
-            )
-            .ctx("cancel task")?;
-            audit(
+            state_move(
                 tx,
-                now,
-                who,
-                "task",
                 id,
-                Action::Cancel.name(),
-                Some(task.state.as_str()),
-                Some(to.as_str()),
-                &serde_json::json!({ "reason": reason }),
-            )?;
-            load_task(tx, id)
+                Action::Cancel,
+                "UPDATE tasks SET state = ?1, cancelled_at = ?2, updated_at = ?2 WHERE id = ?3",
+                reason,
+                who,
+                now,
+            )
         })
     }
 
@@ -343,27 +333,46 @@ impl OperatorStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
         self.write(|tx| {
-            let task = load_task(tx, id)?;
-            let to = transition(task.state, Action::Reopen)?;
-            tx.execute(
-                "UPDATE tasks SET state = ?1, closed_at = NULL, updated_at = ?2 WHERE id = ?3",
-                params![to.as_str(), ts(now), id],
-            )
-            .ctx("reopen task")?;
-            audit(
+            state_move(
                 tx,
-                now,
-                who,
-                "task",
                 id,
-                Action::Reopen.name(),
-                Some(task.state.as_str()),
-                Some(to.as_str()),
-                &serde_json::json!({ "reason": reason }),
-            )?;
-            load_task(tx, id)
+                Action::Reopen,
+                "UPDATE tasks SET state = ?1, closed_at = NULL, updated_at = ?2 WHERE id = ?3",
+                reason,
+                who,
+                now,
+            )
         })
     }
+}
+
+/// A move that changes only the task's row (`sql` takes the new state, `now` and the id), audited
+/// with the operator's reason: cancel and reopen.
+fn state_move(
+    tx: &rusqlite::Connection,
+    id: i64,
+    action: Action,
+    sql: &str,
+    reason: &str,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    let task = load_task(tx, id)?;
+    let to = transition(task.state, action)?;
+    tx.execute(sql, params![to.as_str(), ts(now), id])
+        .ctx(action.name())?;
+    audit(
+        tx,
+        now,
+        who,
+        "task",
+        id,
+        action.name(),
+        Some(task.state.as_str()),
+        Some(to.as_str()),
+        &serde_json::json!({ "reason": reason }),
+    )?;
+    load_task(tx, id)
 }
 
 fn task_unit_label(t: &StoredTask) -> String {
