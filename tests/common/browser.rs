@@ -164,23 +164,30 @@ impl Browser {
 
     /// Chooses the option with `value` in the `<select>` matched by a CSS selector.
     pub async fn select(&self, css: &str, value: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .select_by_value(value)
-            .await
-            .unwrap();
+        for attempt in 0.. {
+            let found = self.client.find(Locator::Css(css)).await.unwrap();
+            match found.select_by_value(value).await {
+                Err(e) if is_stale(&e) && attempt < 20 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                r => return r.map(|_| ()).unwrap(),
+            }
+        }
     }
 
+    /// Clicks the element matched by a CSS selector. A page that redraws a list between the
+    /// find and the click (live updates, a page of results arriving) leaves a stale element:
+    /// it is found again, as a person would click the redrawn item.
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        for attempt in 0.. {
+            let found = self.client.find(Locator::Css(css)).await.unwrap();
+            match found.click().await {
+                Err(e) if is_stale(&e) && attempt < 20 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                r => return r.map(|_| ()).unwrap(),
+            }
+        }
     }
 
     /// Runs a Chrome DevTools Protocol command on the page (chromedriver's `goog/cdp/execute`),
@@ -264,4 +271,9 @@ fn slug(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
+}
+
+/// Whether a WebDriver command failed because its element was redrawn since it was found.
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    format!("{e:?}").contains("StaleElementReference")
 }
