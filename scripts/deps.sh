@@ -11,6 +11,9 @@ if ! pkg-config --exists sqlite3 2>/dev/null; then need+=(libsqlite3-dev); fi
 if ! pkg-config --exists netcdf 2>/dev/null; then need+=(libnetcdf-dev); fi
 if ! pkg-config --exists hdf5 2>/dev/null; then need+=(libhdf5-dev); fi
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# The L1B reader inflates chunks with the system libdeflate (the libdeflater crate's `dynamic`
+# feature links -ldeflate).
+[ -f /usr/include/libdeflate.h ] || need+=(libdeflate-dev)
 # The browser tests of the dashboard and patrol page drive headless Chromium through chromedriver.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
