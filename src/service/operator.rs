@@ -5,7 +5,11 @@
 use super::tasks::TaskFailure;
 use super::{Service, ServiceError};
 use crate::locate::spec::Level;
-use crate::store::tasks::{Actor, StoredTask, TaskTarget};
+use chrono::{DateTime, Utc};
+
+use crate::dispatch::TaskRules;
+use crate::store::tasks::{Actor, StoredTask, TaskError, TaskTarget};
+use crate::store::Store;
 
 /// A unit code the caller gave that cannot receive a task.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,13 +76,10 @@ impl Service {
         reason: String,
         who: Actor,
     ) -> Result<StoredTask, TaskFailure> {
-        let now = self.clock().now();
-        let rules = self.task_rules().clone();
-        let task = self
-            .blocking(move |s| s.create_task_for(event_id, &target, &reason, &who, &rules, now))
-            .await?;
-        self.publish_task(&task);
-        Ok(task)
+        self.operator_move(move |s, rules, now| {
+            s.create_task_for(event_id, &target, &reason, &who, rules, now)
+        })
+        .await
     }
 
     /// An open task to another unit.
@@ -89,13 +90,10 @@ impl Service {
         reason: String,
         who: Actor,
     ) -> Result<StoredTask, TaskFailure> {
-        let now = self.clock().now();
-        let rules = self.task_rules().clone();
-        let task = self
-            .blocking(move |s| s.reassign_task(id, &target, &reason, &who, &rules, now))
-            .await?;
-        self.publish_task(&task);
-        Ok(task)
+        self.operator_move(move |s, rules, now| {
+            s.reassign_task(id, &target, &reason, &who, rules, now)
+        })
+        .await
     }
 
     /// Cancel (open task), send back (verified) or reopen (closed).
@@ -106,15 +104,24 @@ impl Service {
         reason: String,
         who: Actor,
     ) -> Result<StoredTask, TaskFailure> {
+        self.operator_move(move |s, rules, now| match action {
+            OperatorAction::Cancel => s.cancel_task(id, &reason, &who, now),
+            OperatorAction::SendBack => s.send_back_task(id, &reason, &who, rules, now),
+            OperatorAction::Reopen => s.reopen_task(id, &reason, &who, now),
+        })
+        .await
+    }
+
+    /// One operator move in the store at the service clock's `now`, then told to live clients.
+    async fn operator_move(
+        &self,
+        f: impl FnOnce(&dyn Store, &TaskRules, DateTime<Utc>) -> Result<StoredTask, TaskError>
+            + Send
+            + 'static,
+    ) -> Result<StoredTask, TaskFailure> {
         let now = self.clock().now();
         let rules = self.task_rules().clone();
-        let task = self
-            .blocking(move |s| match action {
-                OperatorAction::Cancel => s.cancel_task(id, &reason, &who, now),
-                OperatorAction::SendBack => s.send_back_task(id, &reason, &who, &rules, now),
-                OperatorAction::Reopen => s.reopen_task(id, &reason, &who, now),
-            })
-            .await?;
+        let task = self.blocking(move |s| f(s, &rules, now)).await?;
         self.publish_task(&task);
         Ok(task)
     }

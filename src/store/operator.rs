@@ -11,7 +11,7 @@ use super::error::SqlContext;
 use super::outbox::enqueue;
 use super::sqlite::{ts, SqliteStore};
 use super::tasks::{
-    audit, insert_task, load_task, notice, set_task_reason, Actor, NewTaskFacts, StoredTask,
+    audit_move, insert_task, load_task, notice, set_task_reason, Actor, NewTaskFacts, StoredTask,
     TaskError, TaskTarget,
 };
 use crate::dispatch::policy::due_times;
@@ -188,15 +188,14 @@ impl OperatorStore for SqliteStore {
                 ],
             )
             .ctx("reassign task")?;
-            audit(
+            audit_move(
                 tx,
                 now,
                 who,
-                "task",
                 id,
-                Action::Reassign.name(),
-                Some(task.state.as_str()),
-                Some(to.as_str()),
+                Action::Reassign,
+                task.state,
+                to,
                 &serde_json::json!({
                     "reason": reason,
                     "from_unit": task.unit,
@@ -291,15 +290,14 @@ impl OperatorStore for SqliteStore {
                 ],
             )
             .ctx("send a task back")?;
-            audit(
+            audit_move(
                 tx,
                 now,
                 who,
-                "task",
                 id,
-                Action::SendBack.name(),
-                Some(task.state.as_str()),
-                Some(to.as_str()),
+                Action::SendBack,
+                task.state,
+                to,
                 &serde_json::json!({
                     "reason": reason,
                     "verdict_id": verdict_id,
@@ -361,15 +359,14 @@ fn state_move(
     let to = transition(task.state, action)?;
     tx.execute(sql, params![to.as_str(), ts(now), id])
         .ctx(action.name())?;
-    audit(
+    audit_move(
         tx,
         now,
         who,
-        "task",
         id,
-        action.name(),
-        Some(task.state.as_str()),
-        Some(to.as_str()),
+        action,
+        task.state,
+        to,
         &serde_json::json!({ "reason": reason }),
     )?;
     load_task(tx, id)

@@ -532,17 +532,7 @@ impl TaskStore for SqliteStore {
                 // The audit row is dated when the change arrived; when it was made is here.
                 detail["acted_at"] = serde_json::json!(at.to_rfc3339());
             }
-            audit(
-                tx,
-                now,
-                who,
-                "task",
-                id,
-                action.name(),
-                Some(task.state.as_str()),
-                Some(to.as_str()),
-                &detail,
-            )?;
+            audit_move(tx, now, who, id, action, task.state, to, &detail)?;
             load_task(tx, id)
         })
     }
@@ -1225,6 +1215,31 @@ pub(super) fn class_name(c: Confidence) -> &'static str {
         Confidence::High => "high",
         Confidence::Percent(p) => class_name(class_of(p as f64 / 100.0)),
     }
+}
+
+/// The audit row of a task's move from `from` to `to` by `action`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn audit_move(
+    tx: &Connection,
+    now: DateTime<Utc>,
+    who: &Actor,
+    id: i64,
+    action: Action,
+    from: TaskState,
+    to: TaskState,
+    detail: &serde_json::Value,
+) -> Result<(), TaskError> {
+    audit(
+        tx,
+        now,
+        who,
+        "task",
+        id,
+        action.name(),
+        Some(from.as_str()),
+        Some(to.as_str()),
+        detail,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
