@@ -103,12 +103,8 @@ pub fn encode(s: &str) -> String {
 /// Distance (m) and initial bearing (degrees clockwise from north) from `from` to `to`, both
 /// WGS84 `(lon, lat)`, on a sphere (haversine; the page's JavaScript uses the same formula).
 pub fn distance_bearing(from: (f64, f64), to: (f64, f64)) -> (f64, f64) {
-    let d = crate::raster::georef::haversine_m(from, to);
-    let (l1, l2) = (from.1.to_radians(), to.1.to_radians());
-    let dl = (to.0 - from.0).to_radians();
-    let y = dl.sin() * l2.cos();
-    let x = l1.cos() * l2.sin() - l1.sin() * l2.cos() * dl.cos();
-    (d, (y.atan2(x).to_degrees() + 360.0) % 360.0)
+    use crate::raster::georef::{bearing_deg, haversine_m};
+    (haversine_m(from, to), bearing_deg(from, to))
 }
 
 #[cfg(test)]

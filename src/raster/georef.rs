@@ -179,6 +179,16 @@ pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * EARTH_RADIUS_M * h.sqrt().asin()
 }
 
+/// Initial bearing from `a` to `b` (lon, lat in degrees), degrees clockwise from north, 0–360.
+pub fn bearing_deg(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
+    let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
+    let dl = lon2 - lon1;
+    let y = dl.sin() * lat2.cos();
+    let x = lat1.cos() * lat2.sin() - lat1.sin() * lat2.cos() * dl.cos();
+    y.atan2(x).to_degrees().rem_euclid(360.0)
+}
+
 /// Area of a small closed (lon, lat) ring in m² (local equirectangular projection about its
 /// first vertex; exact enough for pixels and fields, wrong for continents).
 pub fn spherical_ring_area_m2(ring: &[(f64, f64)]) -> f64 {

@@ -25,6 +25,7 @@ use super::truth::FireTruth;
 use super::{fire_truth, generate_rows, Context, SynthError, SynthSpec};
 use crate::product::viirs_iband::{self as geom, ROWS_PER_SCAN, SAMPLES};
 use crate::product::{Geometry, Granule, ProductKind, Swath};
+use crate::raster::georef::bearing_deg;
 use crate::raster::{BandBuf, SceneMeta};
 
 /// A synthetic swath granule: the shared scene parameters, and the heading of the ground track.
@@ -152,16 +153,6 @@ pub fn destination(from: (f64, f64), bearing_deg: f64, delta_rad: f64) -> (f64, 
             .atan2(delta_rad.cos() - lat1.sin() * lat2.sin());
     let lon = (lon2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
     (lon, lat2.to_degrees())
-}
-
-/// Initial bearing from `a` to `b` (lon, lat in degrees), degrees clockwise from north, 0–360.
-pub fn bearing_deg(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
-    let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
-    let dl = lon2 - lon1;
-    let y = dl.sin() * lat2.cos();
-    let x = lat1.cos() * lat2.sin() - lat1.sin() * lat2.cos() * dl.cos();
-    y.atan2(x).to_degrees().rem_euclid(360.0)
 }
 
 fn buffer<T: bytemuck::Pod>(
