@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod modis;
 pub mod oli;
 
 /// Errors reading a sensor model.

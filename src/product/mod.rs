@@ -14,6 +14,7 @@
 
 pub mod geotiff;
 pub mod landsat_c2l1;
+pub mod modis_swath;
 pub mod tar;
 pub mod viirs_af;
 pub mod viirs_iband;
