@@ -93,14 +93,14 @@ async fn dashboard_with_fires() -> (TestServer, Browser) {
 #[tokio::test]
 async fn the_dashboard_draws_boundaries_hotspots_and_events() {
     let (srv, b) = dashboard_with_fires().await;
-    // A wrong token is refused with the server's words.
+    // A wrong token is refused with the server's words (its `message_zh`).
     b.type_into("#token-input", "not-a-token").await;
     b.click("#signin-button").await;
     b.wait_js(
         "the sign-in error",
         &format!(
             "return document.getElementById('message').textContent.includes('{}')",
-            zh("err.401", &[])
+            zh("api.err.unauthorized", &[])
         ),
     )
     .await;

@@ -146,7 +146,8 @@
   SF.esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 
-  // An API failure: the server's JSON error text, the field it names, the status.
+  // An API failure: the server's JSON error (its English `error` naming the field, its `code`,
+  // and `message_zh`, the same failure in Chinese), the field it names, the status.
   class ApiError extends Error {
     constructor(status, body) {
       super((body && body.error) || ("HTTP " + status));
@@ -154,25 +155,27 @@
       this.field = body && body.field;
       this.details = (body && body.details) || [];
       this.state = body && body.state;
+      this.code = body && body.code;
+      this.messageZh = body && body.message_zh;
     }
   }
   SF.ApiError = ApiError;
 
-  // What to tell a user about a failure, in the page's language; the server's own words (its
-  // English detail, naming the field) follow where they help.
+  // What to tell a user about a failure, in the page's language. strawfire's own answers carry
+  // their words: `message_zh` on a Chinese page (the English `error` when it has none), the
+  // English `error` on an English one. An answer without them (a proxy's 502 page, a network
+  // failure) is told by its status.
   SF.errorText = function (e) {
     if (!(e instanceof ApiError)) return e instanceof TypeError ? SF.t("err.network") : String((e && e.message) || e);
+    if (e.code) {
+      const zh = SF.lang() === "zh-CN";
+      return zh ? e.messageZh || e.message : e.message || e.messageZh;
+    }
     if (e.status === 401) return SF.t("err.401");
     if (e.status === 403) return SF.t("err.403");
-    if (e.status === 409) return SF.t("err.409", { state: e.state ? SF.t("state." + e.state) : null });
-    if (e.status === 413) return SF.t("err.413");
-    if (e.field) {
-      const field = SF.has("field." + e.field) ? SF.t("field." + e.field) : e.field;
-      return SF.t("err.field", { field, msg: e.message });
-    }
     if (e.status === 404) return SF.t("err.404");
-    if (e.status >= 500) return SF.t("err.server", { status: e.status, msg: e.message });
-    return e.message;
+    if (e.status === 413) return SF.t("err.413");
+    return SF.t("err.server", { status: e.status });
   };
 
   // fetch with the token; JSON in and out. `opts.form` sends a FormData (multipart);

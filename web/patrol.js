@@ -43,11 +43,13 @@
     });
   }
 
-  // Marks the input an API error names and shows the error text.
+  // Marks the input an API error names and shows the error text (the server's `message_zh` on a
+  // Chinese page; its English detail and the problems it lists on an English one).
   function showError(card, scope, e) {
     const out = card.querySelector(".result");
     out.className = "result error";
-    out.textContent = SF.errorText(e) + (e.details && e.details.length ? "（" + e.details.join("; ") + "）" : "");
+    const english = SF.lang() !== "zh-CN" && e.details && e.details.length;
+    out.textContent = SF.errorText(e) + (english ? " (" + e.details.join("; ") + ")" : "");
     for (const el of scope.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
     if (e.field) {
       const el = scope.querySelector("[name='" + e.field + "'], ." + CSS.escape("onsite-" + e.field));

@@ -99,14 +99,19 @@ impl ApiError {
             ApiError::Unauthorized(_) => l.t("api.err.unauthorized").into(),
             ApiError::Forbidden(_) => l.t("api.err.forbidden").into(),
             ApiError::OutOfReach { .. } => l.t("api.err.out_of_reach").into(),
-            ApiError::BadField { field, .. } => l.f("api.err.bad_field", &[("field", field)]),
+            ApiError::BadField { field, .. } => {
+                l.f("api.err.bad_field", &[("field", &field_label(l, field))])
+            }
             ApiError::BadBody { .. } => l.t("api.err.bad_body").into(),
             ApiError::TooLarge { limit } => l.f("api.err.too_large", &[("limit", limit)]),
             ApiError::NotFound(_) => l.t("api.err.not_found").into(),
-            ApiError::Conflict { state, .. } => l.f("api.err.conflict", &[("state", state)]),
-            ApiError::Unprocessable { field, .. } => {
-                l.f("api.err.unprocessable", &[("field", field)])
+            ApiError::Conflict { state, .. } => {
+                l.f("api.err.conflict", &[("state", &l.state_name(state))])
             }
+            ApiError::Unprocessable { field, .. } => l.f(
+                "api.err.unprocessable",
+                &[("field", &field_label(l, field))],
+            ),
             ApiError::Busy(_) => l.t("api.err.busy").into(),
             ApiError::Unavailable(_) => l.t("api.err.unavailable").into(),
             ApiError::StorageUnavailable { .. } => l.t("api.err.storage_unavailable").into(),
@@ -120,6 +125,24 @@ impl ApiError {
             message: message.into(),
         }
     }
+}
+
+/// A field as the pages call it (`纬度` for `lat`); a field without a label by its name.
+fn field_label(l: crate::i18n::Lang, field: &str) -> String {
+    let key = match field {
+        "lat" => "field.lat",
+        "lon" => "field.lon",
+        "verdict" => "field.verdict",
+        "photo" => "field.photo",
+        "note" => "field.note",
+        "acted_at" | "time" => "field.time",
+        "reason" => "field.reason",
+        "unit" => "field.unit",
+        "date" => "field.date",
+        "level" => "field.level",
+        other => return other.to_string(),
+    };
+    l.t(key).to_string()
 }
 
 impl IntoResponse for ApiError {
@@ -303,4 +326,28 @@ pub async fn json_errors(resp: Response) -> Response {
     );
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chinese_message_names_the_state_and_the_field_as_the_pages_do() {
+        let c = ApiError::Conflict {
+            message: "cannot cancel a verified task".into(),
+            state: "verified".into(),
+            action: "cancel".into(),
+        };
+        assert_eq!(c.message_zh(), "任务当前状态为“已核查”，不允许此操作");
+        assert_eq!(
+            ApiError::field("acted_at", "ahead of the clock").message_zh(),
+            "“核查时间”有误"
+        );
+        // A field without a label is named as it is.
+        assert_eq!(
+            ApiError::field("bbox", "four numbers").message_zh(),
+            "“bbox”有误"
+        );
+    }
 }

@@ -132,6 +132,21 @@ impl Lang {
         )
     }
 
+    /// A task state's name (`已接收`, `acknowledged`); an unknown state as it is.
+    pub fn state_name(self, state: &str) -> String {
+        let key = match state {
+            "new" => "state.new",
+            "notified" => "state.notified",
+            "acknowledged" => "state.acknowledged",
+            "on_site" => "state.on_site",
+            "verified" => "state.verified",
+            "closed" => "state.closed",
+            "cancelled" => "state.cancelled",
+            other => return other.to_string(),
+        };
+        self.t(key).to_string()
+    }
+
     /// The zone as users call it: 北京时间 / Beijing time for China Standard Time, else `UTC+6`.
     pub fn zone_name(self, zone: Zone) -> String {
         if zone.is_beijing() {

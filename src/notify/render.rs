@@ -343,15 +343,7 @@ pub fn local_time(t: DateTime<Utc>, loc: Locale) -> String {
 }
 
 fn state_name(l: Lang, s: &str) -> String {
-    match s {
-        "new" => l.t("state.new").into(),
-        "notified" => l.t("state.notified").into(),
-        "acknowledged" => l.t("state.acknowledged").into(),
-        "on_site" => l.t("state.on_site").into(),
-        "verified" => l.t("state.verified").into(),
-        "closed" => l.t("state.closed").into(),
-        other => clean(other),
-    }
+    clean(&l.state_name(s))
 }
 
 fn deadline_name(l: Lang, d: &str) -> String {

@@ -1,0 +1,181 @@
+//! The command center's gaps after #17, in real Chromium (chromedriver) against a real server on
+//! port 0: every page tells a refusal in the server's own Chinese words (`message_zh`, the
+//! English `error` on an English page), on the dashboard, the action panel, the patrol page and
+//! its offline queue. Screenshots: `<target>/browser-artifacts/command-center-*.png`.
+
+mod common;
+
+use common::browser::Browser;
+use common::dispatch::photo_png;
+use common::server::*;
+
+/// Signs in through the page's own box and waits until the page knows the role.
+async fn sign_in(b: &Browser, token: &str, role: &str) {
+    b.type_into("#token-input", token).await;
+    b.click("#signin-button").await;
+    b.wait_js(
+        &format!("signed in as {role}"),
+        &format!("return document.body.dataset.role === '{role}'"),
+    )
+    .await;
+}
+
+/// The first open task of the patrol of 410526101 after a hotspot there.
+async fn patrol_task(srv: &TestServer) -> i64 {
+    let (s, v) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_firms_csv(&[(35.700, 114.500, 0, "h")], 9.5),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    eventually(
+        std::time::Duration::from_secs(20),
+        "a task for the patrol",
+        || async {
+            let tasks = srv.features("/api/v1/tasks?status=open", PATROL_A1).await;
+            tasks.first().and_then(|t| t["properties"]["id"].as_i64())
+        },
+    )
+    .await
+}
+
+/// `(message_zh, error)` of a refused request, asserting it is refused with `status`.
+fn refusal(status: u16, v: serde_json::Value) -> (String, String) {
+    let zh = v["message_zh"].as_str().unwrap_or_default().to_string();
+    let en = v["error"].as_str().unwrap_or_default().to_string();
+    assert!(!zh.is_empty() && !en.is_empty(), "{status}: {v}");
+    assert!(
+        zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{zh}"
+    );
+    (zh, en)
+}
+
+#[tokio::test]
+async fn every_page_tells_a_refusal_in_the_servers_chinese_words() {
+    let srv = TestServer::start().await;
+    let task = patrol_task(&srv).await;
+
+    // What the server says to a verdict dated a day ahead (beyond the clock skew it allows).
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (s, v) = srv
+        .post(
+            &format!("/api/v1/tasks/{task}/ack"),
+            PATROL_A1,
+            "application/json",
+            serde_json::json!({ "acted_at": ahead }).to_string(),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["field"], "acted_at");
+    let (ahead_zh, _) = refusal(s, v);
+
+    // The patrol files a verdict dated tomorrow: the queue sends it, the server refuses it, and
+    // the page says so in the server's Chinese (in the message line and in the form).
+    let b = Browser::start(390, 844).await;
+    b.client.goto(&srv.url("/patrol")).await.unwrap();
+    sign_in(&b, PATROL_A1, "patrol:410526101").await;
+    let card = format!("#tasks .card[data-task-id='{task}']");
+    let form = format!("{card} .verdict-form");
+    b.wait_js(
+        "the task card",
+        &format!("return !!document.querySelector(\"{card}\")"),
+    )
+    .await;
+    b.click(&format!("{card} .open-verdict")).await;
+    b.wait_js(
+        "the verdict form",
+        &format!("return !document.querySelector(\"{form}\").hidden"),
+    )
+    .await;
+    b.select(&format!("{form} select[name=verdict]"), "burning")
+        .await;
+    b.type_into(&format!("{form} input[name=lat]"), "35.70012")
+        .await;
+    b.type_into(&format!("{form} input[name=lon]"), "114.50021")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("field.png");
+    std::fs::write(&photo, photo_png(7)).unwrap();
+    b.client
+        .find(fantoccini::Locator::Css(&format!(
+            "{form} input[name=photo]"
+        )))
+        .await
+        .unwrap()
+        .send_keys(&photo.to_string_lossy())
+        .await
+        .unwrap();
+    b.wait_js(
+        "the photo ready",
+        &format!("return document.querySelector(\"{form}\").dataset.photo === 'kept'"),
+    )
+    .await;
+    b.js(
+        &format!("document.querySelector(\"{form}\").elements.time.value = SF.zoneInput(Date.now() + 86400000)"),
+        vec![],
+    )
+    .await;
+    b.click(&format!("{form} .send-verdict")).await;
+    let said = b
+        .wait_js(
+            "the refusal in the message line",
+            &format!(
+                "var m = document.getElementById('message').textContent; return m.includes({}) ? m : ''",
+                serde_json::json!(ahead_zh)
+            ),
+        )
+        .await;
+    assert!(
+        !said.as_str().unwrap().contains("acted_at"),
+        "no English field name: {said}"
+    );
+    b.wait_js(
+        "the refusal in the form",
+        &format!(
+            "var r = document.querySelector(\"{card} .result\"); return !!r && r.textContent.includes({})",
+            serde_json::json!(ahead_zh)
+        ),
+    )
+    .await;
+    b.screenshot("command-center-patrol-refusal").await;
+    b.close().await;
+
+    // The dashboard: a ranking asked for without a date.
+    let (s, v) = srv
+        .get("/api/v1/rankings/daily?date=&level=county", ADMIN)
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (date_zh, date_en) = refusal(s, v);
+    let b = Browser::start(1600, 1000).await;
+    b.client.goto(&srv.url("/")).await.unwrap();
+    sign_in(&b, ADMIN, "admin").await;
+    let note_is = |text: &str| {
+        format!(
+            "return document.getElementById('ranking-note').textContent === {}",
+            serde_json::json!(text)
+        )
+    };
+    b.js(
+        "var d = document.getElementById('rank-date'); d.value = ''; d.dispatchEvent(new Event('change'))",
+        vec![],
+    )
+    .await;
+    b.wait_js("the ranking's refusal in Chinese", &note_is(&date_zh))
+        .await;
+    b.screenshot("command-center-dashboard-refusal").await;
+    // On an English page the server's English words.
+    b.click("[data-set-lang='en']").await;
+    b.js(
+        "var d = document.getElementById('rank-date'); d.value = ''; d.dispatchEvent(new Event('change'))",
+        vec![],
+    )
+    .await;
+    b.wait_js("the ranking's refusal in English", &note_is(&date_en))
+        .await;
+    b.close().await;
+    srv.stop().await;
+}
