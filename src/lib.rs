@@ -17,7 +17,8 @@
 //!   all returning a `Granule`: physical bands, geolocation, land/water mask, metadata.
 //! - [`scan`]: scene file → hotspots: raster + detect + georeferencing, the job of `strawfire scan`.
 //! - [`fuse`]: detections of every source into fire events (distance + time window), pure.
-//! - [`store`]: the persistence boundary: the `Store` trait, SQLite (WAL) with migrations.
+//! - [`store`]: the persistence boundary: the `Store` trait family and model at the top, one folder
+//!   per backend (`store::sqlite`: WAL, group commit, migrations).
 //! - [`config`]: the service's TOML config; unknown keys are reported.
 //! - [`service`]: the pipeline of the service: ingest scenes, feeds and alerts; inbox, feed
 //!   polling, metrics; async at the edges, blocking work on `spawn_blocking`.

@@ -6,18 +6,25 @@
 //! use) block, so callers run it on `spawn_blocking` (see `service::StoreHandle`), never on the
 //! async executor. A PostgreSQL backend implements the same trait; the tests in `tests/` go
 //! through the API and the trait only, so they can run against either.
+//!
+//! # Layout
+//! What a backend must provide is at the top, with no SQL: [`Store`] here, the supertraits
+//! [`TaskStore`] (`tasks.rs`), [`OperatorStore`] (`operator.rs`), [`deliveries::DeliveryStore`]
+//! and [`RankStore`] (`rank.rs`), the plain data of `model.rs`, `idempotency.rs` and the
+//! traits' own files, and [`StoreError`]. Each backend is a folder implementing them, one file per
+//! trait: [`sqlite`] (the embedded default).
 
 pub mod deliveries;
 pub mod error;
 pub mod idempotency;
-pub mod migrations;
 pub mod model;
 pub mod operator;
-pub mod outbox;
 pub mod rank;
 pub mod sqlite;
 pub mod tasks;
-mod writer;
+
+// The SQLite outbox and migrations kept at their old paths (tests write outbox rows directly).
+pub use sqlite::{migrations, outbox};
 
 pub use error::StoreError;
 pub use model::{

@@ -4,8 +4,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::error::{SqlContext, StoreError};
 use crate::notify::Notice;
+use crate::store::error::{SqlContext, StoreError};
 
 /// Inserts a notice into the outbox within `tx`; a notice whose key is already there is kept
 /// once. Returns true when it was new.

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use super::error::StoreError;
+use crate::store::error::StoreError;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[

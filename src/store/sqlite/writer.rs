@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::error::StoreError;
+use crate::store::error::StoreError;
 
 /// Writes in one group at most: bounds how long the first of them waits for its commit.
 const MAX_GROUP: usize = 64;
