@@ -14,6 +14,7 @@
 
 pub mod geotiff;
 pub mod landsat_c2l1;
+pub mod modis_l1b;
 pub mod modis_swath;
 pub mod tar;
 pub mod viirs_af;
@@ -29,6 +30,7 @@ use crate::raster::{BandBuf, GeoRef, SceneMeta};
 pub mod chunks;
 mod error;
 pub(crate) mod h5;
+pub mod hdf4;
 pub(crate) mod nc;
 mod open;
 pub mod viirs_l1b;
@@ -50,6 +52,10 @@ pub enum ProductKind {
     ViirsSdr,
     /// USGS Landsat 8/9 Collection 2 Level-1: band GeoTIFFs + `_MTL.txt`/`.json` + QA bands.
     LandsatC2L1,
+    /// NASA MODIS Collection 6.1 L1B at 1 km: `M?D021KM` (+ `M?D03` geolocation), HDF4-EOS.
+    ModisL1b,
+    /// FY-3D MERSI-II / FY-3E MERSI-LL L1 at 1 km (+ `GEO1K` geolocation), HDF5.
+    MersiL1,
     /// Made in memory by the generator (`synth::generate_swath`), for tests and benchmarks.
     Synthetic,
 }

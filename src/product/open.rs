@@ -9,15 +9,15 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ProductError;
-use super::{landsat_c2l1, viirs_l1b, viirs_sdr, Granule, ProductKind};
+use super::{landsat_c2l1, modis_l1b, viirs_l1b, viirs_sdr, Granule, ProductKind};
 
 /// What a file is within its product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FileRole {
-    /// A NASA L1B observation file (`V?P02IMG`).
+    /// An observation file of a data + geolocation pair: VIIRS `V?P02IMG`, MODIS `M?D021KM`.
     L1bData,
-    /// A NASA L1B geolocation file (`V?P03IMG`).
+    /// The geolocation file of such a pair: VIIRS `V?P03IMG`, MODIS `M?D03`.
     L1bGeolocation,
     /// An SDR band file (`SVI01`…`SVI05`), by band number 1–5.
     SdrBand(u8),
@@ -34,7 +34,8 @@ pub struct Identified {
     pub kind: ProductKind,
     pub role: FileRole,
     /// Files with the same `kind` and `granule` belong together: `VNP.A2024160.0542` for L1B
-    /// (satellite family and granule time), `npp_d20240608_t0542000_e0548000_b01234` for SDR
+    /// (satellite family and granule time; `MOD.A2024123.0535` for MODIS: Terra and Aqua
+    /// granules share start times, so the family is part of the key), `npp_d20240608_t0542000_e0548000_b01234` for SDR
     /// (platform and the `_d…_t…_e…_b…` key).
     pub granule: String,
 }
@@ -85,6 +86,21 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
                 granule: format!("{}.{}", &short[..3.min(short.len())], start.trim()),
             })
         }
+        Some("hdf") if is_hdf4(path) => {
+            // A renamed MODIS file: its CoreMetadata.0 says which product and granule.
+            let (family, geo, key) = modis_l1b::identify_contents(path)?.ok_or_else(|| {
+                unknown("an HDF4 file, but not MODIS L1B (no CoreMetadata.0 SHORTNAME M?D021KM/M?D03)")
+            })?;
+            Ok(Identified {
+                kind: ProductKind::ModisL1b,
+                role: if geo {
+                    FileRole::L1bGeolocation
+                } else {
+                    FileRole::L1bData
+                },
+                granule: format!("{family}.{key}"),
+            })
+        }
         Some("h5") | Some("hdf5") => {
             // A renamed SDR file: its product group says which band or geolocation it is.
             let f = super::h5::open(path)?;
@@ -116,7 +132,7 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
             })
         }
         _ => Err(unknown(
-            "the name is not a product's (V?P02IMG/V?P03IMG…nc, SVI0?/GITCO/GIMGO…h5)",
+            "the name is not a product's (V?P02IMG/V?P03IMG…nc, SVI0?/GITCO/GIMGO…h5, M?D021KM/M?D03…hdf)",
         )),
     }
 }
@@ -142,6 +158,17 @@ fn identify_by_name(path: &Path) -> Option<Identified> {
                 FileRole::L1bData
             },
             granule: key,
+        });
+    }
+    if let Some(p) = modis_l1b::name_parts(path) {
+        return Some(Identified {
+            kind: ProductKind::ModisL1b,
+            role: if p.geo {
+                FileRole::L1bGeolocation
+            } else {
+                FileRole::L1bData
+            },
+            granule: format!("{}.{}", p.family, p.key),
         });
     }
     if let Some((prefix, platform, key)) = viirs_sdr::name_parts(path) {
@@ -184,6 +211,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Granule, ProductError> {
     match ids[0].kind {
         ProductKind::ViirsL1b => open_l1b(paths, &ids),
         ProductKind::ViirsSdr => open_sdr(paths, &ids),
+        ProductKind::ModisL1b => open_modis(paths, &ids),
         ProductKind::LandsatC2L1 => {
             for (p, id) in paths.iter().zip(&ids).skip(1) {
                 if id.granule != ids[0].granule {
@@ -253,6 +281,74 @@ fn open_l1b(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductErr
             }
         }
         (None, None) => unreachable!("every id is an L1B data or geolocation file"),
+    }
+}
+
+/// Whether a file starts with the HDF4 magic number (`0e 03 13 01`), not HDF5's: both products
+/// use `.hdf`.
+fn is_hdf4(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|_| magic == [0x0e, 0x03, 0x13, 0x01])
+}
+
+/// The file of `role` among those given (at most one).
+fn pick_role<'p>(
+    paths: &'p [PathBuf],
+    ids: &[Identified],
+    role: FileRole,
+) -> Result<Option<&'p PathBuf>, ProductError> {
+    let mut found = paths.iter().zip(ids).filter(|(_, id)| id.role == role);
+    let one = found.next().map(|(p, _)| p);
+    if let (Some(a), Some((b, _))) = (one, found.next()) {
+        return Err(ProductError::Mismatch {
+            path: a.clone(),
+            other: b.clone(),
+            what: format!("two {role:?} files given for one granule"),
+        });
+    }
+    Ok(one)
+}
+
+/// A MODIS granule: `M?D021KM` with its `M?D03` (given, or found beside it); the `M?D021KM`
+/// alone when no `M?D03` is there (5-km geolocation, no water mask); a `M?D03` alone is not a
+/// granule.
+fn open_modis(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductError> {
+    for (p, id) in paths.iter().zip(ids).skip(1) {
+        if id.granule != ids[0].granule {
+            return Err(ProductError::Mismatch {
+                path: paths[0].clone(),
+                other: p.clone(),
+                what: format!("MODIS granules {} and {}", ids[0].granule, id.granule),
+            });
+        }
+    }
+    let data = pick_role(paths, ids, FileRole::L1bData)?;
+    let geo = pick_role(paths, ids, FileRole::L1bGeolocation)?;
+    match (data, geo) {
+        (Some(d), Some(g)) => modis_l1b::read(d, Some(g)),
+        (Some(d), None) => {
+            let partner = modis_l1b::find_partner(d);
+            modis_l1b::read(d, partner.as_deref())
+        }
+        (None, Some(g)) => {
+            let d = modis_l1b::find_partner(g).ok_or_else(|| ProductError::MissingPartner {
+                path: g.clone(),
+                needed: "observation file".into(),
+                looked_for: format!(
+                    "{} in {}",
+                    modis_l1b::partner_pattern(g),
+                    g.parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                        .unwrap_or(Path::new("."))
+                        .display()
+                ),
+            })?;
+            modis_l1b::read(&d, Some(g))
+        }
+        (None, None) => unreachable!("every id is a MODIS data or geolocation file"),
     }
 }
 

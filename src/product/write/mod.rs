@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::error::ProductError;
 
 pub mod landsat_c2l1;
+pub mod modis;
 pub mod viirs_l1b;
 pub mod viirs_sdr;
 
