@@ -10,6 +10,9 @@ if ! pkg-config --exists sqlite3 2>/dev/null; then need+=(libsqlite3-dev); fi
 # Satellite products (issue 14): NetCDF-4 and HDF5 readers and the fixture generator.
 if ! pkg-config --exists netcdf 2>/dev/null; then need+=(libnetcdf-dev); fi
 if ! pkg-config --exists hdf5 2>/dev/null; then need+=(libhdf5-dev); fi
+# MODIS L1B (issue 20): the HDF4 library the product::hdf4 FFI links (-lmfhdfalt -ldfalt); the
+# "alt" build is the one GDAL links, so one copy of HDF4 lives in the process.
+[ -f /usr/include/hdf/mfhdf.h ] || need+=(libhdf4-alt-dev)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 # The L1B reader inflates chunks with the system libdeflate (the libdeflater crate's `dynamic`
 # feature links -ldeflate).

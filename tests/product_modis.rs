@@ -210,7 +210,7 @@ fn every_variant_round_trips_within_quantisation() {
                 assert!(name.starts_with(&format!("{platform_prefix}021KM.A2024123.0535.061.")));
                 assert_eq!(files.geo.is_some(), with_geo);
                 // Given by the data file alone: the MOD03 beside it is found.
-                let got = product::open(&[files.data.clone()]).unwrap();
+                let got = product::open(std::slice::from_ref(&files.data)).unwrap();
                 assert_eq!(got.kind, ProductKind::ModisL1b);
                 assert_eq!(got.meta.satellite.as_deref(), Some(sat));
                 assert_eq!(got.meta.sensor.as_deref(), Some("MODIS"));
@@ -414,7 +414,7 @@ fn bad_input_is_named() {
     assert!(matches!(e, ProductError::Missing { .. }), "{e}");
     assert!(e.to_string().contains("EV_250_Aggr1km_RefSB"), "{e}");
     // Given alone (no MOD03 beside it), it is still read, and fails on the same SDS.
-    let e = product::open(&[bad.clone()]).unwrap_err();
+    let e = product::open(std::slice::from_ref(&bad)).unwrap_err();
     assert!(e.to_string().contains("EV_250_Aggr1km_RefSB"), "{e}");
 }
 

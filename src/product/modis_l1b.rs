@@ -417,7 +417,7 @@ impl Calibration {
     /// `scale × (count − offset)`, or `None` for an error code or a count outside the range.
     pub fn value(&self, count: u16) -> Option<f32> {
         (count >= self.valid.0 && count <= self.valid.1)
-            .then(|| self.scale * (count as f32 - self.offset))
+            .then_some(self.scale * (count as f32 - self.offset))
     }
 
     /// The largest value the counts encode (the saturation value).

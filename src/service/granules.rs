@@ -1,5 +1,6 @@
 //! Files of one satellite granule that arrive separately: a NASA L1B pair (`V?P02IMG` +
-//! `V?P03IMG`) or a CSPP SDR set (`SVI01`…`SVI05` + `GITCO` or `GIMGO`). The inbox offers each
+//! `V?P03IMG`), a MODIS pair (`M?D021KM` + `M?D03`) or a CSPP SDR set (`SVI01`…`SVI05` + `GITCO`
+//! or `GIMGO`). The inbox offers each
 //! settled file here; a granule is handed over once complete, or given up after `wait` with the
 //! reason (which files are missing). Pure: time comes in as [`Instant`]s, so tests need no
 //! sleeping; grouping is by [`crate::product::identify`]'s granule key, from names only.
@@ -8,7 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::product::{viirs_l1b, viirs_sdr, FileRole, ProductKind};
+use crate::product::{modis_l1b, viirs_l1b, viirs_sdr, FileRole, ProductKind};
+
+/// The granule kind of a MODIS pair (`GranuleKey::kind`).
+pub const MODIS_L1B: &str = "MODIS L1B";
 
 /// The granule a file belongs to: product family and key (`VNP.A2024160.0542`,
 /// `npp_d20240608_t0542000_e0543242_b65432`).
@@ -27,13 +31,17 @@ impl std::fmt::Display for GranuleKey {
 /// The granule and role of a file, from its name alone; `None` for names that are not one
 /// file of a multi-file product.
 pub fn part_of(path: &Path) -> Option<(GranuleKey, FileRole)> {
-    if viirs_l1b::name_role(path).is_none() && viirs_sdr::name_parts(path).is_none() {
+    if viirs_l1b::name_role(path).is_none()
+        && viirs_sdr::name_parts(path).is_none()
+        && modis_l1b::name_parts(path).is_none()
+    {
         return None;
     }
     let id = crate::product::identify(path).ok()?;
     let kind = match id.kind {
         ProductKind::ViirsL1b => "VIIRS L1B",
         ProductKind::ViirsSdr => "VIIRS SDR",
+        ProductKind::ModisL1b => MODIS_L1B,
         _ => return None,
     };
     Some((
@@ -45,21 +53,25 @@ pub fn part_of(path: &Path) -> Option<(GranuleKey, FileRole)> {
     ))
 }
 
-/// What a granule still lacks, by the product's rules (empty when complete): an L1B pair needs
-/// its observation and geolocation files, an SDR set the five I-band files and one
-/// geolocation (GITCO or GIMGO).
-pub fn missing(roles: &[&FileRole]) -> Vec<String> {
+/// What a granule of `kind` (`GranuleKey::kind`) still lacks, by the product's rules (empty
+/// when complete): a pair needs its observation and geolocation files, an SDR set the five
+/// I-band files and one geolocation (GITCO or GIMGO).
+pub fn missing(kind: &str, roles: &[&FileRole]) -> Vec<String> {
     let has = |r: &FileRole| roles.contains(&r);
     let l1b = roles
         .iter()
         .any(|r| matches!(r, FileRole::L1bData | FileRole::L1bGeolocation));
     let mut out = Vec::new();
     if l1b {
+        let (data, geo) = match kind {
+            MODIS_L1B => ("M?D021KM", "M?D03"),
+            _ => ("V?P02IMG", "V?P03IMG"),
+        };
         if !has(&FileRole::L1bData) {
-            out.push("the observation file (V?P02IMG)".to_string());
+            out.push(format!("the observation file ({data})"));
         }
         if !has(&FileRole::L1bGeolocation) {
-            out.push("the geolocation file (V?P03IMG)".to_string());
+            out.push(format!("the geolocation file ({geo})"));
         }
         return out;
     }
@@ -144,14 +156,18 @@ impl Assembler {
         for key in keys {
             let p = &self.pending[&key];
             let roles: Vec<&FileRole> = p.files.values().collect();
-            let lacks = missing(&roles);
-            if lacks.is_empty() {
+            let lacks = missing(&key.kind, &roles);
+            let waited_out = now.duration_since(p.since) >= self.wait;
+            // A MODIS observation file is a granule by itself (its own 5-km geolocation, no
+            // water mask): once its MOD03 has had the wait to arrive, it is scanned without.
+            let usable_alone = key.kind == MODIS_L1B && roles.contains(&&FileRole::L1bData);
+            if lacks.is_empty() || (waited_out && usable_alone) {
                 let p = self.pending.remove(&key).expect("present");
                 out.push(Decision::Complete {
                     key,
                     files: p.files.into_keys().collect(),
                 });
-            } else if now.duration_since(p.since) >= self.wait {
+            } else if waited_out {
                 let waited = now.duration_since(p.since).as_secs_f64();
                 let p = self.pending.remove(&key).expect("present");
                 out.push(Decision::GaveUp {
@@ -238,16 +254,52 @@ mod tests {
             terrain_corrected: false,
         };
         assert_eq!(
-            missing(&all.iter().collect::<Vec<_>>()),
+            missing("VIIRS SDR", &all.iter().collect::<Vec<_>>()),
             vec!["a geolocation file (GITCO or GIMGO)".to_string()]
         );
         let mut with_geo: Vec<&FileRole> = all.iter().collect();
         with_geo.push(&geo);
-        assert!(missing(&with_geo).is_empty());
+        assert!(missing("VIIRS SDR", &with_geo).is_empty());
         assert_eq!(
-            missing(&[&b(1), &geo]),
+            missing("VIIRS SDR", &[&b(1), &geo]),
             vec!["SVI02", "SVI03", "SVI04", "SVI05"]
         );
+    }
+
+    #[test]
+    fn a_modis_pair_waits_for_its_mod03_then_scans_the_l1b_alone() {
+        const D: &str = "MOD021KM.A2024123.0535.061.2024123123456.hdf";
+        const G: &str = "MOD03.A2024123.0535.061.2024123120000.hdf";
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let (k, r) = part_of(Path::new(D)).unwrap();
+        assert_eq!(
+            (k.kind.as_str(), k.key.as_str()),
+            (MODIS_L1B, "MOD.A2024123.0535")
+        );
+        let (kg, rg) = part_of(Path::new(G)).unwrap();
+        assert_eq!((&kg, &rg), (&k, &FileRole::L1bGeolocation));
+        // Aqua's granule of the same minute is another granule.
+        let aqua = part_of(Path::new("MYD03.A2024123.0535.061.2024123120000.hdf")).unwrap();
+        assert_ne!(aqua.0, k);
+        let mut a = Assembler::new(s(60));
+        a.offer(k.clone(), r.clone(), D.into(), t0);
+        assert!(a.decide(t0 + s(59)).is_empty(), "waits for the MOD03");
+        assert_eq!(
+            a.decide(t0 + s(60)),
+            vec![Decision::Complete {
+                key: k.clone(),
+                files: vec![D.into()]
+            }]
+        );
+        // A lone MOD03 is no granule: given up, naming the observation file.
+        a.offer(kg.clone(), rg, G.into(), t0);
+        match &a.decide(t0 + s(60))[..] {
+            [Decision::GaveUp { reason, .. }] => {
+                assert!(reason.contains("M?D021KM"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
