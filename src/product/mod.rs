@@ -16,6 +16,7 @@ pub mod geotiff;
 pub mod landsat_c2l1;
 pub mod modis_l1b;
 pub mod modis_swath;
+pub mod sentinel2_l1c;
 pub mod tar;
 pub mod viirs_af;
 pub mod viirs_iband;
@@ -36,6 +37,7 @@ mod open;
 pub mod viirs_l1b;
 pub mod viirs_sdr;
 pub mod write;
+pub mod zip;
 
 pub use error::ProductError;
 pub use open::{identify, open, FileRole, Identified};
@@ -56,6 +58,9 @@ pub enum ProductKind {
     ModisL1b,
     /// FY-3D MERSI-II / FY-3E MERSI-LL L1 at 1 km (+ `GEO1K` geolocation), HDF5.
     MersiL1,
+    /// ESA Sentinel-2 MSI Level-1C (or Level-2A): a `.SAFE` folder or its `.zip`, JP2 bands +
+    /// `MTD_MSIL1C.xml` + `MTD_TL.xml`.
+    Sentinel2,
     /// Made in memory by the generator (`synth::generate_swath`), for tests and benchmarks.
     Synthetic,
 }

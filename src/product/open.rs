@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ProductError;
-use super::{landsat_c2l1, modis_l1b, viirs_l1b, viirs_sdr, Granule, ProductKind};
+use super::{landsat_c2l1, modis_l1b, sentinel2_l1c, viirs_l1b, viirs_sdr, Granule, ProductKind};
 
 /// What a file is within its product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,9 @@ pub enum FileRole {
     /// A Landsat Collection 2 Level-1 product given whole (its folder or `.tar`) or by one of
     /// its files (the MTL, a band): the reader finds the rest beside it.
     LandsatProduct,
+    /// A Sentinel-2 L1C/L2A product given whole (its `.SAFE` folder or `.zip`) or by its
+    /// `MTD_MSIL1C.xml`/`MTD_MSIL2A.xml` or tile `MTD_TL.xml`.
+    Sentinel2Product,
 }
 
 /// A file identified: its product, its role, and the key its granule's other files share.
@@ -53,6 +56,26 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if matches!(name, "MTD_MSIL1C.xml" | "MTD_MSIL2A.xml" | "MTD_TL.xml") {
+        // The metadata of a SAFE folder under another name.
+        let p = sentinel2_l1c::locate(path)?;
+        return Ok(Identified {
+            kind: ProductKind::Sentinel2,
+            role: FileRole::Sentinel2Product,
+            granule: p.mtd.product_uri.trim_end_matches(".SAFE").to_string(),
+        });
+    }
+    // A Sentinel-2 SAFE folder or zip under another name still holds its MTD_MSIL1C.xml.
+    let zip = ext.as_deref() == Some("zip") || (path.is_file() && super::zip::looks_like_zip(path));
+    if zip || (path.is_dir() && sentinel2_l1c::locate(path).is_ok()) {
+        let p = sentinel2_l1c::locate(path)?;
+        return Ok(Identified {
+            kind: ProductKind::Sentinel2,
+            role: FileRole::Sentinel2Product,
+            granule: p.mtd.product_uri.trim_end_matches(".SAFE").to_string(),
+        });
+    }
     // A Landsat product folder or tar under another name still holds its MTL.
     if path.is_dir() || ext.as_deref() == Some("tar") {
         let p = landsat_c2l1::locate(path)?;
@@ -139,6 +162,24 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
 
 fn identify_by_name(path: &Path) -> Option<Identified> {
     let name = path.file_name()?.to_str()?;
+    if let Some(parts) = sentinel2_l1c::name_parts(name) {
+        return Some(Identified {
+            kind: ProductKind::Sentinel2,
+            role: FileRole::Sentinel2Product,
+            granule: parts.product,
+        });
+    }
+    if matches!(name, "MTD_MSIL1C.xml" | "MTD_MSIL2A.xml" | "MTD_TL.xml") {
+        // Named by the SAFE folder it lies in (MTD_TL.xml: two folders further up).
+        let up = if name == "MTD_TL.xml" { 3 } else { 1 };
+        let safe = path.ancestors().nth(up)?.file_name()?.to_str()?;
+        let parts = sentinel2_l1c::name_parts(safe)?;
+        return Some(Identified {
+            kind: ProductKind::Sentinel2,
+            role: FileRole::Sentinel2Product,
+            granule: parts.product,
+        });
+    }
     if let Some(parts) = landsat_c2l1::name_parts(name) {
         return Some(Identified {
             kind: ProductKind::LandsatC2L1,
@@ -223,6 +264,18 @@ pub fn open(paths: &[PathBuf]) -> Result<Granule, ProductError> {
                 }
             }
             Ok(landsat_c2l1::read(first)?.granule)
+        }
+        ProductKind::Sentinel2 => {
+            for (p, id) in paths.iter().zip(&ids).skip(1) {
+                if id.granule != ids[0].granule {
+                    return Err(ProductError::Mismatch {
+                        path: first.clone(),
+                        other: p.clone(),
+                        what: format!("Sentinel-2 products {} and {}", ids[0].granule, id.granule),
+                    });
+                }
+            }
+            Ok(sentinel2_l1c::read(first)?.granule)
         }
         other => Err(ProductError::Unknown {
             path: first.clone(),

@@ -1,5 +1,6 @@
-//! Single-band integer GeoTIFFs: the layout of products that publish one file per band (Landsat
-//! Collection 2: `_B1.TIF` … `_B7.TIF`, `_QA_PIXEL.TIF`, `_QA_RADSAT.TIF`, all `UInt16`).
+//! Single-band integer rasters: the layout of products that publish one file per band (Landsat
+//! Collection 2: `_B1.TIF` … `_B7.TIF`, `_QA_PIXEL.TIF`, `_QA_RADSAT.TIF`, all `UInt16`
+//! GeoTIFFs; Sentinel-2: one JPEG 2000 file per band, `UInt16`, and its `UInt8` masks).
 //!
 //! Read whole into a [`BandBuf<u16>`] in row strips, each strip on a rayon thread with a dataset
 //! handle of its own (a GDAL handle is not shared across threads; separate handles on one file
@@ -8,7 +9,7 @@
 
 use std::path::Path;
 
-use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::raster::{Buffer, GdalType, RasterCreationOptions};
 use gdal::{Dataset, DriverManager};
 use rayon::prelude::*;
 
@@ -89,12 +90,21 @@ fn header_of(ds: &Dataset, path: &Path) -> Result<BandHeader, RasterError> {
 /// Reads band 1 of `path` whole as `u16` (GDAL converts other integer types), strips of rows in
 /// parallel. A truncated or corrupt file fails naming the path.
 pub fn read_u16(path: &Path) -> Result<(BandHeader, BandBuf<u16>), RasterError> {
+    read_band::<u16>(path, 1)
+}
+
+/// Reads band `index` (1-based) of `path` whole as `T`, strips of rows in parallel, each with a
+/// dataset handle of its own.
+pub fn read_band<T: GdalType + bytemuck::Pod + Send>(
+    path: &Path,
+    index: usize,
+) -> Result<(BandHeader, BandBuf<T>), RasterError> {
     let header = band_header(path)?;
     let (rows, cols) = header.shape;
-    let mut out = BandBuf::<u16>::zeros((rows, cols)).map_err(|e| RasterError::ReadBand {
+    let mut out = BandBuf::<T>::zeros((rows, cols)).map_err(|e| RasterError::ReadBand {
         path: path.to_path_buf(),
-        band: "1".into(),
-        index: 1,
+        band: index.to_string(),
+        index,
         message: format!("no memory for {rows} × {cols} pixels: {e}"),
     })?;
     let strip = STRIP_ROWS.div_ceil(header.block_rows) * header.block_rows;
@@ -107,17 +117,161 @@ pub fn read_u16(path: &Path) -> Result<(BandHeader, BandBuf<u16>), RasterError> 
                 let n = part.len() / cols;
                 let fail = |message: String| RasterError::ReadBand {
                     path: path.to_path_buf(),
+                    band: format!("band {index}, rows {r0}–{}", r0 + n),
+                    index,
+                    message,
+                };
+                let ds = open(path)?;
+                let band = ds.rasterband(index).map_err(|e| fail(e.to_string()))?;
+                band.read_into_slice::<T>((0, r0 as isize), (cols, n), (cols, n), part, None)
+                    .map_err(|e| fail(e.to_string()))
+            })?;
+    }
+    Ok((header, out))
+}
+
+/// Reads band 1 of `path` as `u16` binned `factor × factor` (a 10 m Sentinel-2 band onto the
+/// 20 m grid): each output pixel is the rounded mean of its block, `fill` where any pixel of the
+/// block is `fill` and `saturated` where any is `saturated` (a mean would turn both into
+/// ordinary values). The rows and columns must divide by `factor`. Strips of rows in parallel;
+/// the full-resolution rows live only in each strip's buffer.
+pub fn read_u16_binned(
+    path: &Path,
+    factor: usize,
+    fill: u16,
+    saturated: u16,
+) -> Result<(BandHeader, BandBuf<u16>), RasterError> {
+    let header = band_header(path)?;
+    let (rows, cols) = header.shape;
+    if factor == 0 || rows % factor != 0 || cols % factor != 0 {
+        return Err(RasterError::ReadBand {
+            path: path.to_path_buf(),
+            band: "1".into(),
+            index: 1,
+            message: format!("{rows} × {cols} pixels do not bin by {factor}"),
+        });
+    }
+    let (orows, ocols) = (rows / factor, cols / factor);
+    let mut out = BandBuf::<u16>::zeros((orows, ocols)).map_err(|e| RasterError::ReadBand {
+        path: path.to_path_buf(),
+        band: "1".into(),
+        index: 1,
+        message: format!("no memory for {orows} × {ocols} pixels: {e}"),
+    })?;
+    // Output rows per task, so that a task's input rows are whole blocks of the file.
+    let block_out = header.block_rows.div_ceil(factor).max(1);
+    let strip = (STRIP_ROWS / factor).div_ceil(block_out) * block_out;
+    if ocols > 0 {
+        out.as_mut_slice()
+            .par_chunks_mut(strip * ocols)
+            .enumerate()
+            .try_for_each(|(i, part)| {
+                let r0 = i * strip * factor;
+                let n = part.len() / ocols * factor;
+                let fail = |message: String| RasterError::ReadBand {
+                    path: path.to_path_buf(),
                     band: format!("rows {r0}–{}", r0 + n),
                     index: 1,
                     message,
                 };
                 let ds = open(path)?;
                 let band = ds.rasterband(1).map_err(|e| fail(e.to_string()))?;
-                band.read_into_slice::<u16>((0, r0 as isize), (cols, n), (cols, n), part, None)
-                    .map_err(|e| fail(e.to_string()))
+                let mut full = vec![0u16; n * cols];
+                band.read_into_slice::<u16>(
+                    (0, r0 as isize),
+                    (cols, n),
+                    (cols, n),
+                    &mut full,
+                    None,
+                )
+                .map_err(|e| fail(e.to_string()))?;
+                let area = (factor * factor) as u32;
+                for (orow, o) in part.chunks_mut(ocols).enumerate() {
+                    let rows_in = &full[orow * factor * cols..(orow + 1) * factor * cols];
+                    for (oc, v) in o.iter_mut().enumerate() {
+                        let (mut sum, mut any_fill, mut any_sat) = (0u32, false, false);
+                        for rr in 0..factor {
+                            let line = &rows_in[rr * cols + oc * factor..][..factor];
+                            for &x in line {
+                                sum += x as u32;
+                                any_fill |= x == fill;
+                                any_sat |= x == saturated;
+                            }
+                        }
+                        *v = if any_fill {
+                            fill
+                        } else if any_sat {
+                            saturated
+                        } else {
+                            ((sum + area / 2) / area) as u16
+                        };
+                    }
+                }
+                Ok(())
             })?;
     }
     Ok((header, out))
+}
+
+/// Writes `bands` (each `rows × cols`, row-major) as a JPEG 2000 file through GDAL's
+/// JP2OpenJPEG driver, lossless (reversible 5/3 wavelet), tiled `tile × tile`, georeferenced by
+/// a GMLJP2 box as Sentinel-2's band files are. JP2OpenJPEG only copies, so the pixels go
+/// through an in-memory dataset first. Written beside the target and renamed into place.
+pub fn write_jp2<T: GdalType + Copy>(
+    path: &Path,
+    bands: &[&[T]],
+    (rows, cols): (usize, usize),
+    georef: &GeoRef,
+    tile: usize,
+) -> Result<(), RasterError> {
+    let fail = |message: String| RasterError::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    if bands.is_empty() || bands.iter().any(|b| b.len() != rows * cols) {
+        return Err(fail(format!("bands of {rows} × {cols} pixels expected")));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The extension tells the driver the codestream's wrapper (.jp2).
+    let tmp = path.with_file_name(format!(".{}.part.{name}", std::process::id()));
+    let result = (|| -> Result<(), RasterError> {
+        let mem = DriverManager::get_driver_by_name("MEM").map_err(|e| fail(e.to_string()))?;
+        let mut ds = mem
+            .create_with_band_type::<T, _>("", cols, rows, bands.len())
+            .map_err(|e| fail(e.to_string()))?;
+        ds.set_geo_transform(&georef.transform)
+            .map_err(|e| fail(e.to_string()))?;
+        ds.set_projection(&georef.crs_wkt)
+            .map_err(|e| fail(e.to_string()))?;
+        for (i, data) in bands.iter().enumerate() {
+            let mut band = ds.rasterband(i + 1).map_err(|e| fail(e.to_string()))?;
+            let mut buf = Buffer::new((cols, rows), data.to_vec());
+            band.write((0, 0), (cols, rows), &mut buf)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let jp2 =
+            DriverManager::get_driver_by_name("JP2OpenJPEG").map_err(|e| fail(e.to_string()))?;
+        let t = tile.to_string();
+        let opts = RasterCreationOptions::from_iter([
+            "REVERSIBLE=YES".to_string(),
+            "QUALITY=100".to_string(),
+            format!("BLOCKXSIZE={t}"),
+            format!("BLOCKYSIZE={t}"),
+            "GMLJP2=YES".to_string(),
+            "GeoJP2=NO".to_string(),
+        ]);
+        let out = ds
+            .create_copy(&jp2, &tmp, &opts)
+            .map_err(|e| fail(e.to_string()))?;
+        out.close().map_err(|e| fail(e.to_string()))
+    })();
+    crate::atomic::finish(&tmp, path, result).map_err(|e| match e {
+        Ok(message) => fail(message),
+        Err(e) => e,
+    })
 }
 
 /// Writes `data` (`rows × cols`, row-major) as a single-band `UInt16` GeoTIFF at `path`, tiled
@@ -201,6 +355,37 @@ mod tests {
         assert_eq!(h.data_type, "UInt16");
         assert_eq!(h.georef.unwrap().transform[1], 30.0);
         assert_eq!(got.as_slice(), &data[..]);
+    }
+
+    #[test]
+    fn jp2_bands_read_back_exactly_and_bin_keeping_fill_and_saturation() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("T50SLH_B02.jp2");
+        let (rows, cols) = (40, 24);
+        let mut data: Vec<u16> = (0..rows * cols).map(|i| (1000 + i * 3) as u16).collect();
+        data[0] = 0; // fill in the first 2 × 2 block
+        data[cols + 3] = 65535; // saturation in the second
+        write_jp2(&p, &[&data[..]], (rows, cols), &utm(), 32).unwrap();
+        let (h, got) = read_u16(&p).unwrap();
+        assert_eq!(h.shape, (rows, cols));
+        assert_eq!(h.georef.unwrap().transform[0], 500_000.0);
+        assert_eq!(got.as_slice(), &data[..], "lossless");
+        let (_, b) = read_u16_binned(&p, 2, 0, 65535).unwrap();
+        assert_eq!(b.shape(), (20, 12));
+        assert_eq!(b.as_slice()[0], 0);
+        assert_eq!(b.as_slice()[1], 65535);
+        // (r, c) = (2, 4)…(3, 5): the rounded mean of the four.
+        let v = |r: usize, c: usize| data[r * cols + c] as u32;
+        let mean = (v(2, 4) + v(2, 5) + v(3, 4) + v(3, 5) + 2) / 4;
+        assert_eq!(b.as_slice()[12 + 2] as u32, mean);
+        // A multi-band mask, band 2 read alone.
+        let q = dir.path().join("MSK_CLASSI_B00.jp2");
+        let a: Vec<u8> = vec![1; rows * cols];
+        let c: Vec<u8> = (0..rows * cols).map(|i| (i % 2) as u8).collect();
+        write_jp2(&q, &[&a[..], &c[..]], (rows, cols), &utm(), 32).unwrap();
+        let (_, got) = read_band::<u8>(&q, 2).unwrap();
+        assert_eq!(got.as_slice(), &c[..]);
+        assert!(read_u16_binned(&p, 7, 0, 65535).is_err());
     }
 
     #[test]

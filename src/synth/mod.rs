@@ -27,6 +27,7 @@ pub mod landcover;
 pub mod landsat;
 pub mod noise;
 pub mod official;
+pub mod sentinel2;
 pub mod surface;
 pub mod swath;
 pub mod truth;

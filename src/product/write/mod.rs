@@ -14,6 +14,7 @@ use super::error::ProductError;
 
 pub mod landsat_c2l1;
 pub mod modis;
+pub mod sentinel2_l1c;
 pub mod viirs_l1b;
 pub mod viirs_sdr;
 

@@ -1,0 +1,301 @@
+//! The Sentinel-2 reader on every layout a user may hand it (the `.SAFE` folder, its `.zip`,
+//! `MTD_MSIL1C.xml`, the tile's `MTD_TL.xml`; L1C of baseline ≥ 04.00 and older, L2A), written by
+//! our writer in ESA's layout with JP2 bands through GDAL's JP2OpenJPEG, checked bit for bit
+//! against the generator's own values; and its errors on bad products (a band missing from the
+//! folder or the XML, an XML whose sizes do not match its bands, a truncated JP2 or zip, a tile
+//! of another product), each naming the file.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use strawfire::product::sentinel2_l1c::{self, Level, MSI_BANDS};
+use strawfire::product::{identify, open, FileRole, ProductKind};
+use strawfire::synth::sentinel2::{generate, PlantedFire, Sentinel2Spec, WriteOptions};
+
+const ROWS: usize = 60;
+const COLS: usize = 75;
+
+fn spec() -> Sentinel2Spec {
+    // Seed 164: clouds on an eighth of the tile and a river.
+    let mut s = Sentinel2Spec::day(ROWS, COLS, 164);
+    // A fire too hot for 16 bits in B12 (saturated), and a modest one.
+    s.fires = vec![
+        PlantedFire {
+            row: 30,
+            col: 40,
+            area_m2: 200.0,
+            temp_k: 1200.0,
+        },
+        PlantedFire {
+            row: 10,
+            col: 10,
+            area_m2: 5.0,
+            temp_k: 900.0,
+        },
+    ];
+    s
+}
+
+fn opts(level: Level, zip: bool) -> WriteOptions {
+    WriteOptions {
+        level,
+        zip,
+        tile_px: 32,
+    }
+}
+
+/// Bands equal with NaN = NaN.
+fn same(a: &Array2<f32>, b: ndarray::ArrayView2<f32>) -> bool {
+    a.dim() == b.dim()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+fn check_scene(s: &sentinel2_l1c::Sentinel2Scene, level: Level) {
+    let synth = generate(&spec());
+    let want = synth.as_read(level);
+    let g = &s.granule;
+    assert_eq!(g.kind, ProductKind::Sentinel2);
+    assert_eq!(g.shape, (ROWS, COLS));
+    for (b, name) in MSI_BANDS.iter().enumerate() {
+        assert!(same(&want[b], g.band(name).unwrap()), "band {name}");
+    }
+    // The saturated pixel reads as the band's largest reflectance, (65535 − 1000) / 10000.
+    let max = g.saturation["B12"];
+    assert!((max - 6.4535).abs() < 1e-4, "{max}");
+    assert_eq!(g.band("B12").unwrap()[[30, 40]], max);
+    assert_eq!(g.meta.satellite.as_deref(), Some("S2A"));
+    assert_eq!(g.meta.sensor.as_deref(), Some("MSI"));
+    assert_eq!(g.meta.acq_time, Some(synth.spec.sensing_time));
+    assert!((s.sun_elevation_deg() - 68.0).abs() < 1e-9);
+    let strawfire::product::Geometry::Grid(gr) = &g.geometry else {
+        panic!("a grid")
+    };
+    assert_eq!(gr.transform, synth.georef.transform);
+    match level {
+        Level::L1c => {
+            assert_eq!(
+                s.cloud.as_ref().unwrap().view(),
+                synth.cloud_as_read().view()
+            );
+            assert!(g.water.is_none());
+        }
+        Level::L2a => {
+            assert_eq!(s.cloud.as_ref().unwrap().view(), synth.cloud.view());
+            // Water where SCL says so (cloud wins over water in SCL, as the writer lays it).
+            let w = g.water.as_ref().unwrap();
+            let want_w = Array2::from_shape_fn((ROWS, COLS), |(r, c)| {
+                (synth.water[[r, c]] != 0 && synth.cloud[[r, c]] == 0) as u8
+            });
+            assert_eq!(w.view(), want_w.view());
+        }
+    }
+    assert!(synth.cloud.iter().any(|&c| c != 0) && synth.water.iter().any(|&c| c != 0));
+}
+
+fn written(dir: &Path, level: Level, zip: bool) -> PathBuf {
+    generate(&spec()).write(dir, opts(level, zip)).unwrap()
+}
+
+fn mtd_tl(safe: &Path) -> PathBuf {
+    let g = std::fs::read_dir(safe.join("GRANULE"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    g.join("MTD_TL.xml")
+}
+
+fn band_file(safe: &Path, band: &str) -> PathBuf {
+    let img = mtd_tl(safe).parent().unwrap().join("IMG_DATA");
+    std::fs::read_dir(&img)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("_{band}.jp2")))
+        .unwrap()
+}
+
+#[test]
+fn an_l1c_safe_folder_reads_bit_for_bit_from_every_entry_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = written(dir.path(), Level::L1c, false);
+    let name = safe.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with("S2A_MSIL1C_20240610T030541_N0510_R075_T50SLH_"));
+    assert!(name.ends_with(".SAFE"));
+    let s = sentinel2_l1c::read(&safe).unwrap();
+    check_scene(&s, Level::L1c);
+    assert_eq!(s.mtd.offsets[&12], -1000.0);
+    assert_eq!(s.mtd.quantification, 10000.0);
+    // Every way in identifies the same product and reads the same granule.
+    let mtd = safe.join("MTD_MSIL1C.xml");
+    let tl = mtd_tl(&safe);
+    for p in [&safe, &mtd, &tl, &dir.path().to_path_buf()] {
+        let id = identify(p).unwrap();
+        assert_eq!(id.kind, ProductKind::Sentinel2, "{}", p.display());
+        assert_eq!(id.role, FileRole::Sentinel2Product);
+        assert_eq!(id.granule, name.trim_end_matches(".SAFE"));
+        let g = open(std::slice::from_ref(p)).unwrap();
+        assert_eq!(g.band("B12").unwrap(), s.granule.band("B12").unwrap());
+    }
+    // A SAFE folder under another name is still found by its metadata.
+    let renamed = dir.path().join("download");
+    std::fs::rename(&safe, &renamed).unwrap();
+    assert_eq!(identify(&renamed).unwrap().kind, ProductKind::Sentinel2);
+    check_scene(&sentinel2_l1c::read(&renamed).unwrap(), Level::L1c);
+}
+
+#[test]
+fn a_zip_reads_in_place_like_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = written(dir.path(), Level::L1c, true);
+    assert!(z.extension().is_some_and(|e| e == "zip"));
+    // Only the zip is left: nothing was unpacked.
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+    let s = sentinel2_l1c::read(&z).unwrap();
+    check_scene(&s, Level::L1c);
+    assert!(s.granule.files[2].to_string_lossy().starts_with("/vsizip/"));
+    assert_eq!(identify(&z).unwrap().kind, ProductKind::Sentinel2);
+    // Renamed without the product name, still a Sentinel-2 zip by its contents.
+    let other = dir.path().join("download.zip");
+    std::fs::rename(&z, &other).unwrap();
+    assert_eq!(identify(&other).unwrap().kind, ProductKind::Sentinel2);
+}
+
+#[test]
+fn an_l2a_product_reads_its_20m_bands_and_scene_classification() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = written(dir.path(), Level::L2a, false);
+    assert!(safe.join("MTD_MSIL2A.xml").is_file());
+    let s = sentinel2_l1c::read(&safe).unwrap();
+    assert_eq!(s.mtd.level, Level::L2a);
+    check_scene(&s, Level::L2a);
+}
+
+#[test]
+fn a_product_before_baseline_04_has_no_offset_and_no_raster_cloud_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sp = spec();
+    sp.baseline = "02.09".into();
+    let synth = generate(&sp);
+    let safe = synth.write(dir.path(), opts(Level::L1c, false)).unwrap();
+    assert!(safe.to_string_lossy().contains("_N0209_"));
+    let s = sentinel2_l1c::read(&safe).unwrap();
+    assert!(s.mtd.offsets.is_empty());
+    assert!(s.cloud.is_none(), "GML masks are not rasterised");
+    assert!(s.tile.masks["MSK_CLOUDS"].ends_with("MSK_CLOUDS_B00.gml"));
+    let want = synth.as_read(Level::L1c);
+    assert!(same(&want[4], s.granule.band("B8A").unwrap()));
+    // Without the offset the saturated reflectance is 65535 / 10000.
+    assert!((s.granule.saturation["B12"] - 6.5535).abs() < 1e-4);
+}
+
+fn err_of(p: &Path) -> String {
+    match sentinel2_l1c::read(p) {
+        Ok(_) => panic!("{} read without error", p.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_products_fail_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A band file missing from the folder.
+    let safe = written(dir.path(), Level::L1c, false);
+    let b11 = band_file(&safe, "B11");
+    std::fs::remove_file(&b11).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("band B11") && err.contains(b11.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&safe).unwrap();
+
+    // A band missing from the XML.
+    let safe = written(dir.path(), Level::L1c, false);
+    let mtd = safe.join("MTD_MSIL1C.xml");
+    let text = std::fs::read_to_string(&mtd).unwrap();
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.contains("_B8A</IMAGE_FILE>"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&mtd, cut).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("B8A") && err.contains("MTD_MSIL1C.xml"),
+        "{err}"
+    );
+    std::fs::write(&mtd, &text).unwrap();
+
+    // Sizes in MTD_TL.xml that do not match the bands.
+    let tl = mtd_tl(&safe);
+    let t = std::fs::read_to_string(&tl).unwrap();
+    let sized = |r20: usize| {
+        t.replace(
+            &format!("<NROWS>{ROWS}</NROWS>"),
+            &format!("<NROWS>{r20}</NROWS>"),
+        )
+        .replace(
+            &format!("<NROWS>{}</NROWS>", ROWS * 2),
+            &format!("<NROWS>{}</NROWS>", r20 * 2),
+        )
+        .replace(
+            &format!("<NROWS>{}</NROWS>", ROWS / 3),
+            &format!("<NROWS>{}</NROWS>", r20 / 3),
+        )
+    };
+    std::fs::write(&tl, sized(66)).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains(".jp2") && err.contains("MTD_TL.xml says"),
+        "{err}"
+    );
+    // Sizes that disagree among themselves.
+    std::fs::write(
+        &tl,
+        t.replace(&format!("<NROWS>{ROWS}</NROWS>"), "<NROWS>66</NROWS>"),
+    )
+    .unwrap();
+    let err = err_of(&safe);
+    assert!(err.contains("MTD_TL.xml") && err.contains("Size"), "{err}");
+    // A tile id of another tile.
+    std::fs::write(&tl, t.replace("_T50SLH_", "_T51STR_")).unwrap();
+    let err = err_of(&safe);
+    assert!(err.contains("TILE_ID") && err.contains("50SLH"), "{err}");
+    std::fs::write(&tl, &t).unwrap();
+    // The metadata itself cut short.
+    std::fs::write(&mtd, &text[..text.len() / 2]).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MTD_MSIL1C.xml") && err.contains("XML"),
+        "{err}"
+    );
+    std::fs::write(&mtd, &text).unwrap();
+
+    // A truncated JP2.
+    let b12 = band_file(&safe, "B12");
+    let bytes = std::fs::read(&b12).unwrap();
+    std::fs::write(&b12, &bytes[..bytes.len() / 2]).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains(b12.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&safe).unwrap();
+
+    // A truncated zip.
+    let z = written(dir.path(), Level::L1c, true);
+    let bytes = std::fs::read(&z).unwrap();
+    std::fs::write(&z, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let err = err_of(&z);
+    assert!(err.contains(".zip") && err.contains("truncated"), "{err}");
+
+    // Not a product at all.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = err_of(&empty);
+    assert!(err.contains("not a Sentinel-2 product"), "{err}");
+}
