@@ -13,6 +13,7 @@
 pub mod context;
 pub mod finish;
 pub mod median;
+pub mod modis;
 pub mod oli;
 pub mod pixel;
 pub mod reference;

@@ -25,6 +25,7 @@ pub mod fire;
 pub mod geo;
 pub mod landcover;
 pub mod landsat;
+pub mod modis;
 pub mod noise;
 pub mod official;
 pub mod sentinel2;

@@ -1,0 +1,237 @@
+//! The per-pixel tests of the MODIS algorithm (Giglio et al. 2003 sec. 2.2.1–2.2.5, with the C6
+//! cloud mask), as pure functions of one pixel's values: what the fast detector and the
+//! reference share. Section numbers refer to `models/modis-c61.toml`'s sources.
+
+use crate::detect::MaskClass;
+use crate::model::modis::ModisModel;
+
+/// Bits of the per-pixel state the later stages read.
+pub mod flag {
+    /// Valid background: clear land, not a background fire, every band present.
+    pub const VALID: u8 = 1;
+    /// A background fire (excluded from the valid background, counted for tests (5) and the
+    /// desert boundary).
+    pub const BG_FIRE: u8 = 2;
+    /// "Unmasked water" by day: land in the mask but dark and with NDVI < 0 (coastal test).
+    pub const UNMASKED_WATER: u8 = 4;
+    /// A potential fire pixel, waiting for its window.
+    pub const POTENTIAL: u8 = 8;
+    /// A potential fire above the absolute threshold.
+    pub const ABSOLUTE: u8 = 16;
+    /// Processed as day (SZA below the model's limit).
+    pub const DAY: u8 = 32;
+    /// T4 was taken from band 21 (band 22 saturated).
+    pub const B21: u8 = 64;
+}
+
+/// One pixel's inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Px {
+    /// ρ0.65, ρ0.86, ρ2.1 (bands 1, 2, 7).
+    pub r1: f32,
+    pub r2: f32,
+    pub r7: f32,
+    pub t21: f32,
+    pub t22: f32,
+    pub t31: f32,
+    pub t32: f32,
+    pub sza: f32,
+    /// The land/sea mask says water (false when the product has no mask).
+    pub water: bool,
+}
+
+/// What the per-pixel stage decides for one pixel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage1 {
+    /// Not processed (missing input), water, cloud or clear land; a fire's class comes later.
+    pub class: MaskClass,
+    /// [`flag`] bits.
+    pub flags: u8,
+    /// T4, K: band 22, or band 21 where 22 is saturated (NaN when missing).
+    pub t4: f32,
+}
+
+/// The band-22 value from which a pixel counts as saturated: the model's, or the product's own
+/// largest value when that is lower.
+#[inline]
+pub fn b22_saturation(product: Option<f32>, m: &ModisModel) -> f32 {
+    product.map_or(m.bands.b22_saturation_k, |s| {
+        s.min(m.bands.b22_saturation_k)
+    })
+}
+
+/// Classifies one pixel; `b22_sat` from [`b22_saturation`].
+#[inline]
+pub fn classify(p: &Px, b22_sat: f32, m: &ModisModel) -> Stage1 {
+    let missing = Stage1 {
+        class: MaskClass::NotProcessed,
+        flags: 0,
+        t4: f32::NAN,
+    };
+    // G03 sec. 2.2.1: T4 from band 22 unless it is saturated (or missing), then band 21.
+    let use21 = !(p.t22 < b22_sat);
+    let t4 = if use21 { p.t21 } else { p.t22 };
+    if t4.is_nan() || p.t31.is_nan() || p.t32.is_nan() || p.sza.is_nan() {
+        return missing;
+    }
+    let day = p.sza < m.day_max_sza_deg;
+    if day && (p.r1.is_nan() || p.r2.is_nan() || p.r7.is_nan()) {
+        return missing;
+    }
+    let mut flags = if day { flag::DAY } else { 0 };
+    if use21 {
+        flags |= flag::B21;
+    }
+    let dt = t4 - p.t31;
+    // G03 sec. 2.2.2 with the C6 bright-cloud threshold (G16 sec. 3.2).
+    let c = &m.cloud;
+    let vis = p.r1 + p.r2;
+    let cloud = if day {
+        vis > c.day_vis_sum_bright
+            || p.t32 < c.day_t12_cold_k
+            || (vis > c.day_vis_sum && p.t32 < c.day_t12_k)
+    } else {
+        p.t32 < c.night_t12_cold_k
+    };
+    let class = if cloud {
+        MaskClass::Cloud
+    } else if p.water {
+        MaskClass::Water
+    } else {
+        MaskClass::Land
+    };
+    if class != MaskClass::Land {
+        return Stage1 { class, flags, t4 };
+    }
+    // G03 sec. 2.2.3: potential fires; sec. 2.2.4: absolute; sec. 2.2.5: background fires.
+    let (pt, b) = (&m.potential, &m.background);
+    let potential = if day {
+        t4 > pt.day_t4_k && dt > pt.day_dt_k && p.r2 < pt.day_rho086_max
+    } else {
+        t4 > pt.night_t4_k && dt > pt.night_dt_k
+    };
+    let bg_fire = potential
+        && if day {
+            t4 > b.fire_day_t4_k && dt > b.fire_day_dt_k
+        } else {
+            t4 > b.fire_night_t4_k && dt > b.fire_night_dt_k
+        };
+    if potential {
+        flags |= flag::POTENTIAL;
+        let abs = if day {
+            m.absolute.day_t4_k
+        } else {
+            m.absolute.night_t4_k
+        };
+        if t4 > abs {
+            flags |= flag::ABSOLUTE;
+        }
+    }
+    if bg_fire {
+        flags |= flag::BG_FIRE;
+    } else {
+        flags |= flag::VALID;
+    }
+    // G03 sec. 2.2.9: unmasked water, by day.
+    if day {
+        let co = &m.coastal;
+        let ndvi = (p.r2 - p.r1) / (p.r2 + p.r1);
+        if p.r7 < co.rho21_max && p.r2 < co.rho086_max && ndvi < co.ndvi_max {
+            flags |= flag::UNMASKED_WATER;
+        }
+    }
+    Stage1 { class, flags, t4 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> ModisModel {
+        ModisModel::builtin()
+    }
+
+    fn day(t22: f32, t31: f32) -> Px {
+        Px {
+            r1: 0.08,
+            r2: 0.2,
+            r7: 0.15,
+            t21: t22,
+            t22,
+            t31,
+            t32: t31 - 1.0,
+            sza: 30.0,
+            water: false,
+        }
+    }
+
+    #[test]
+    fn masks_and_thresholds_at_their_edges() {
+        let m = m();
+        let sat = b22_saturation(None, &m);
+        // Clear land, no fire.
+        let s = classify(&day(305.0, 300.0), sat, &m);
+        assert_eq!(s.class, MaskClass::Land);
+        assert_eq!(s.flags, flag::DAY | flag::VALID);
+        // Potential by day: T4 > 310, dT > 10, ρ0.86 < 0.3.
+        let s = classify(&day(315.0, 300.0), sat, &m);
+        assert!(s.flags & flag::POTENTIAL != 0 && s.flags & flag::VALID != 0);
+        let mut p = day(315.0, 300.0);
+        p.r2 = 0.3;
+        assert_eq!(classify(&p, sat, &m).flags & flag::POTENTIAL, 0);
+        // Background fire (T4 > 325, dT > 20) is not valid background.
+        let s = classify(&day(328.0, 300.0), sat, &m);
+        assert_eq!(s.flags & (flag::BG_FIRE | flag::VALID), flag::BG_FIRE);
+        // Band 22 saturated at 331 K: T4 from band 21, absolute above 360 K.
+        let mut p = day(331.0, 300.0);
+        p.t21 = 365.0;
+        let s = classify(&p, sat, &m);
+        assert_eq!(s.t4, 365.0);
+        assert!(s.flags & flag::B21 != 0 && s.flags & flag::ABSOLUTE != 0);
+        // A product whose B22 tops out lower saturates there.
+        let mut p = day(329.0, 300.0);
+        p.t21 = 340.0;
+        assert_eq!(classify(&p, b22_saturation(Some(329.0), &m), &m).t4, 340.0);
+        // C6 cloud: ρ sum > 1.2, or T12 < 265, or ρ sum > 0.7 and T12 < 285.
+        let mut p = day(300.0, 290.0);
+        p.r1 = 0.5;
+        p.r2 = 0.5;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Land);
+        p.r1 = 0.65;
+        p.r2 = 0.6;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Cloud);
+        let mut p = day(290.0, 282.0);
+        p.r1 = 0.4;
+        p.r2 = 0.4;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Cloud);
+        // Night: T12 < 265 only; reflectances may be missing.
+        let mut p = day(300.0, 280.0);
+        p.sza = 120.0;
+        p.r1 = f32::NAN;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Land);
+        p.t32 = 260.0;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Cloud);
+        // Night potential: T4 > 305 and dT > 10; absolute > 320.
+        let mut p = day(321.0, 290.0);
+        p.sza = 120.0;
+        let s = classify(&p, sat, &m);
+        assert_eq!(
+            s.flags & (flag::POTENTIAL | flag::ABSOLUTE | flag::BG_FIRE | flag::DAY),
+            flag::POTENTIAL | flag::ABSOLUTE | flag::BG_FIRE
+        );
+        // Water from the land/sea mask; missing bands.
+        let mut p = day(300.0, 295.0);
+        p.water = true;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Water);
+        let mut p = day(300.0, 295.0);
+        p.t31 = f32::NAN;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::NotProcessed);
+        let mut p = day(300.0, 295.0);
+        p.r7 = f32::NAN;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::NotProcessed);
+        // Unmasked water: dark, NDVI < 0.
+        let mut p = day(300.0, 295.0);
+        (p.r1, p.r2, p.r7) = (0.06, 0.04, 0.01);
+        assert!(classify(&p, sat, &m).flags & flag::UNMASKED_WATER != 0);
+    }
+}
