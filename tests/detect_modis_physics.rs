@@ -165,20 +165,14 @@ fn detection_probability_by_area_and_temperature_day_and_night() {
         // 3000 m² only: by day a hectare of flame raises ρ2.1 by ≈ 0.2 with its own emission, and
         // the glint test (θg < 10° with ρ0.65 > 0.1, ρ0.86 > 0.2, ρ2.1 > 0.12) then takes the
         // fires near the specular point, as it would in MOD14.
-        for ti in 0..TEMPS_K.len() {
+        for (ti, row) in table.iter().enumerate() {
             for ai in 1..AREAS_M2.len() - 1 {
-                assert!(
-                    table[ti][ai] + 0.05 >= table[ti][ai - 1],
-                    "day {day}: area {ai}"
-                );
+                assert!(row[ai] + 0.05 >= row[ai - 1], "day {day}: {ti} area {ai}");
             }
         }
-        for ai in 0..AREAS_M2.len() {
-            for ti in 1..TEMPS_K.len() {
-                assert!(
-                    table[ti][ai] + 0.05 >= table[ti - 1][ai],
-                    "day {day}: temp {ti}"
-                );
+        for pair in table.windows(2) {
+            for (ai, (hot, cool)) in pair[1].iter().zip(&pair[0]).enumerate() {
+                assert!(hot + 0.05 >= *cool, "day {day}: temperature, area {ai}");
             }
         }
     }

@@ -409,9 +409,9 @@ fn make_row(ctx: &Ctx, row: usize) -> Row {
         let k = if s.noise { 1.0 } else { 0.0 };
         let nt = [n21, n22, n31, n32];
         let nr = [r1, r2, r7];
-        for b in 0..3 {
-            out.bands[b].push(if mu > 0.0 {
-                (rad.rho[b] + k * 0.002 * nr[b]).max(0.0) as f32
+        for (b, (rho, n)) in out.bands.iter_mut().zip(rad.rho.iter().zip(nr)) {
+            b.push(if mu > 0.0 {
+                (rho + k * 0.002 * n).max(0.0) as f32
             } else {
                 f32::NAN
             });

@@ -244,9 +244,7 @@ pub enum Outcome {
 /// The ramp S(x; a, b): 0 at or below a, 1 at or above b, linear between (G03 eq. 15).
 #[inline]
 pub fn ramp(x: f64, [a, b]: [f64; 2]) -> f64 {
-    if x.is_nan() {
-        0.0
-    } else if x <= a {
+    if x.is_nan() || x <= a {
         0.0
     } else if x >= b {
         1.0

@@ -69,7 +69,7 @@ pub fn classify(p: &Px, b22_sat: f32, m: &ModisModel) -> Stage1 {
         t4: f32::NAN,
     };
     // G03 sec. 2.2.1: T4 from band 22 unless it is saturated (or missing), then band 21.
-    let use21 = !(p.t22 < b22_sat);
+    let use21 = p.t22.is_nan() || p.t22 >= b22_sat;
     let t4 = if use21 { p.t21 } else { p.t22 };
     if t4.is_nan() || p.t31.is_nan() || p.t32.is_nan() || p.sza.is_nan() {
         return missing;
