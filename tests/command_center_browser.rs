@@ -1,13 +1,33 @@
 //! The command center's gaps after #17, in real Chromium (chromedriver) against a real server on
 //! port 0: every page tells a refusal in the server's own Chinese words (`message_zh`, the
 //! English `error` on an English page), on the dashboard, the action panel, the patrol page and
-//! its offline queue. Screenshots: `<target>/browser-artifacts/command-center-*.png`.
+//! its offline queue; the map's event popup tells an operator when, by what, how sure and
+//! strong, where by name, and the task's state and deadline, in Beijing time. Screenshots:
+//! `<target>/browser-artifacts/command-center-*.png`.
 
 mod common;
 
 use common::browser::Browser;
 use common::dispatch::photo_png;
+use common::layers::{sample_locator, JIAOHU};
 use common::server::*;
+use geo::InteriorPoint;
+use strawfire::i18n::{Lang, Zone};
+
+/// A point inside a sample parcel of 焦虎镇 (lat, lon), and the parcel's code.
+fn jiaohu_field(locator: &strawfire::locate::Locator) -> ((f64, f64), String) {
+    let parcels = locator.parcel_layer().unwrap();
+    let i = (0..parcels.units.len())
+        .find(|&i| parcels.units[i].parent.as_deref() == Some(JIAOHU))
+        .unwrap();
+    let p = parcels.index.shape(i).interior_point().unwrap();
+    ((p.y(), p.x()), parcels.units[i].code.clone())
+}
+
+/// The name of a unit of the sample layers.
+fn unit_name(locator: &strawfire::locate::Locator, code: &str) -> String {
+    strawfire::notify::deliver::unit_name(locator.admin_layers(), code).unwrap()
+}
 
 /// Signs in through the page's own box and waits until the page knows the role.
 async fn sign_in(b: &Browser, token: &str, role: &str) {
@@ -176,6 +196,113 @@ async fn every_page_tells_a_refusal_in_the_servers_chinese_words() {
     .await;
     b.wait_js("the ranking's refusal in English", &note_is(&date_en))
         .await;
+    b.close().await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_event_popup_says_when_by_what_how_strong_where_and_the_tasks_deadline() {
+    let locator = sample_locator();
+    let (field, _) = jiaohu_field(&locator);
+    let srv = TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, locator.clone()).await;
+    let (s, v) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_firms_csv(&[(field.0, field.1, 0, "h")], 9.5),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let events = srv.features("/api/v1/events", ADMIN).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let ev = events[0]["properties"].clone();
+    let parcel = ev["parcel"].as_str().expect("on a parcel").to_string();
+    let task_id = ev["task_id"].as_i64().expect("a task");
+    let time = |k: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(k.as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let bj = Zone::parse("Asia/Shanghai").unwrap();
+
+    let b = Browser::start(1600, 1000).await;
+    b.client.goto(&srv.url("/")).await.unwrap();
+    sign_in(&b, COUNTY_A, "county:410526").await;
+    b.wait_js(
+        "the event drawn",
+        "return document.getElementById('map').dataset.events === '1'",
+    )
+    .await;
+    b.js(
+        "SF.dashboardMap.eachLayer(function (l) { if (l.options && l.options.className === 'event') l.openPopup(); })",
+        vec![],
+    )
+    .await;
+    b.wait_js(
+        "the popup with its task",
+        "var p = document.querySelector('.event-popup'); return !!p && p.dataset.loaded === '1'",
+    )
+    .await;
+    // The task as it is now (without webhooks it was moved to `notified` at once).
+    let (_, task) = srv.get(&format!("/api/v1/tasks/{task_id}"), ADMIN).await;
+    let task = &task["properties"];
+    let line =
+        |cls: &str| format!("return document.querySelector('.event-popup .{cls}').textContent");
+    let text = |v: serde_json::Value| v.as_str().unwrap().to_string();
+    // When, in Beijing time (the first sighting without the zone, the last with it).
+    let seen = text(b.js(&line("ep-seen"), vec![]).await);
+    assert!(
+        seen.contains(&Lang::ZhCn.time_bare(bj, time(&ev["first_seen"]), false))
+            && seen.contains(&Lang::ZhCn.time_short(bj, time(&ev["last_seen"]))),
+        "{seen}"
+    );
+    assert!(seen.contains("北京时间"), "{seen}");
+    // By what: the instrument and the satellite by name.
+    let sources = text(b.js(&line("ep-sources"), vec![]).await);
+    assert_eq!(sources, "来源：VIIRS（NOAA-20） · 探测 1 次");
+    // How sure and how strong.
+    let strength = text(b.js(&line("ep-strength"), vec![]).await);
+    assert!(strength.starts_with("置信度：高 "), "{strength}");
+    assert!(strength.ends_with("火辐射功率：9.5 MW"), "{strength}");
+    // Where, by name, with the parcel.
+    let place = text(b.js(&line("ep-place"), vec![]).await);
+    assert_eq!(
+        place,
+        format!(
+            "位置：{} {} · 地块 {parcel}",
+            unit_name(&locator, "410526"),
+            unit_name(&locator, JIAOHU)
+        )
+    );
+    // The task: its state, its township, and the next deadline with its time and clock.
+    let line_task = text(b.js(&line("ep-task"), vec![]).await);
+    assert!(
+        line_task.starts_with(&format!("任务 #{task_id} · "))
+            && line_task.contains(&unit_name(&locator, JIAOHU)),
+        "{line_task}"
+    );
+    let state = text(
+        b.js(
+            &format!(
+                "return SF.t('state.' + {})",
+                serde_json::json!(task["state"])
+            ),
+            vec![],
+        )
+        .await,
+    );
+    assert!(line_task.contains(&state), "{line_task} ({state})");
+    let due = text(b.js(&line("ep-due"), vec![]).await);
+    assert_eq!(task["next_deadline"], "acknowledge");
+    assert!(
+        due.starts_with(&format!(
+            "接收时限：{}（剩余 ",
+            Lang::ZhCn.time_short(bj, time(&task["next_due"]))
+        )),
+        "{due}"
+    );
+    b.screenshot("command-center-event-popup").await;
     b.close().await;
     srv.stop().await;
 }

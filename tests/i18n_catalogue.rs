@@ -300,6 +300,14 @@ fn families_cover_every_state_verdict_status_and_flag() {
     for r in strawfire::dispatch::rules::REASONS {
         want.push(format!("task_reason.{r}"));
     }
+    // A task's next deadline, as the map's event popup names it.
+    for d in [
+        strawfire::dispatch::policy::Deadline::Acknowledge,
+        strawfire::dispatch::policy::Deadline::OnSite,
+        strawfire::dispatch::policy::Deadline::Verdict,
+    ] {
+        want.push(format!("deadline.{}", d.as_str()));
+    }
     for v in [
         Verdict::Burning,
         Verdict::BurnedScar,

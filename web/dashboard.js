@@ -336,14 +336,9 @@
         const p = f.properties;
         const m = L.circleMarker(SF.latlng(f), {
           radius: 11, weight: 2, color: "#6a1b9a", fill: false, className: "event",
-        }).bindPopup(() => "<b>" + SF.esc(t("event.title", { id: p.id })) + "</b><br>" +
-          SF.esc(t("event.last_seen", { time: SF.time(p.last_seen) })) + "<br>" +
-          SF.esc(t("event.sightings", { n: p.sightings, kinds: (p.kinds || []).map((k) => SF.has("kind." + k) ? t("kind." + k) : k).join(" + ") })) +
-          "<br>" + SF.esc(t("event.confidence", { confidence: confName(p.confidence_class) })) + "<br>" + unitName(p.township || p.county) +
-          // Why dispatch gave the event no task (GET /events `task_reason`, e.g. too old).
-          (p.task_reason ? "<br>" + SF.esc(t("event.no_task", {
-            reason: SF.has("task_reason." + p.task_reason) ? t("task_reason." + p.task_reason) : p.task_reason,
-          })) : ""));
+        }).bindPopup("", { minWidth: 260, maxWidth: 380 });
+        // Made afresh at each opening (the words follow the language, the task its state).
+        m.on("popupopen", (e) => e.popup.setContent(eventPopup(p, e.popup)));
         eventMarks.push(m); // drawn by drawEvents (clustered when many)
       }
       // The list of events is ops.js's: paged and filtered by task (#17).
@@ -352,6 +347,74 @@
     } catch (e) {
       SF.say(t("err.events", { msg: SF.errorText(e) }));
     }
+  }
+
+  // An event's popup: what an operator needs to act on it. When seen (first and last, in the
+  // deployment's zone), by what (instrument and satellite, or camera), how sure and how strong
+  // (confidence, FRP), where (county, township, village by name; parcel), and what became of it:
+  // its task's state, unit and next deadline with its clock, or why it has none. The list gives
+  // codes; names and the task come from GET /events/{id} when the popup opens (a fresh answer,
+  // so the state is not the one the map was drawn with).
+  const SATELLITES = { N: "Suomi NPP", N20: "NOAA-20", N21: "NOAA-21", T: "Terra", A: "Aqua", L8: "Landsat 8", L9: "Landsat 9", S2A: "Sentinel-2A", S2B: "Sentinel-2B" };
+  function sourceName(s) {
+    s = String(s);
+    if (s.startsWith("sensor:")) return t("kind.camera") + " " + s.slice(7);
+    const [instrument, sat] = s.split("/");
+    return sat ? t("event.popup.source", { instrument, satellite: SATELLITES[sat.toUpperCase()] || sat }) : t("kind.satellite") + " " + s;
+  }
+  function placeWords(p, names) {
+    const parts = names ? [names.county, names.township, names.village]
+      : [p.county, p.township].map((c) => c && state.units[c] && state.units[c].name);
+    let text = parts.filter(Boolean).join(" ") || (p.township || p.county || t("unit.unknown"));
+    if (p.parcel) text += " · " + t("hotspot.parcel", { parcel: p.parcel });
+    return text;
+  }
+  function eventPopup(p, popup) {
+    const box = document.createElement("div");
+    box.className = "event-popup";
+    box.dataset.eventId = p.id;
+    const line = (cls, text) => {
+      const d = document.createElement("div");
+      d.className = cls;
+      d.textContent = text;
+      box.appendChild(d);
+      return d;
+    };
+    line("ep-title", t("event.title", { id: p.id })).style.fontWeight = "bold";
+    line("ep-seen", t("event.popup.seen", { first: SF.time(p.first_seen, { bare: true }), last: SF.time(p.last_seen), ago: ago(p.last_seen) }));
+    line("ep-sources", t("event.popup.sources", { sources: (p.sources || []).map(sourceName).join(t("event.popup.sep")), n: p.sightings }));
+    line("ep-strength", t("event.popup.strength", {
+      confidence: confName(p.confidence_class) + " " + Math.round(100 * p.confidence) + "%",
+      frp: p.max_frp_mw == null ? t("value.unknown") : Number(p.max_frp_mw).toFixed(1) + " MW",
+    }));
+    const place = line("ep-place", t("event.popup.place", { place: placeWords(p, null) }));
+    const reason = () => t("event.no_task", {
+      reason: SF.has("task_reason." + p.task_reason) ? t("task_reason." + p.task_reason) : p.task_reason,
+    });
+    const task = line("ep-task", p.task_id ? t("event.popup.task", { id: p.task_id, state: stateName(p.task_state), unit: "" }).trim()
+      : p.task_reason ? reason() : t("ops.no_decision"));
+    const due = line("ep-due", "");
+    SF.api("/api/v1/events/" + p.id).then((d) => {
+      const q = d.properties;
+      place.textContent = t("event.popup.place", { place: placeWords(q, q.place) });
+      const k = q.task;
+      if (k) {
+        task.textContent = t("event.popup.task", { id: k.id, state: stateName(k.state), unit: unitWords(k.unit) });
+        if (k.next_due) {
+          const c = SF.clock(k.next_due, Date.now());
+          due.textContent = t("event.popup.due", { deadline: t("deadline." + k.next_deadline), time: SF.time(k.next_due), clock: c.text });
+          due.classList.toggle("overdue", c.overdue || k.overdue);
+        }
+      } else if (!q.task_id) {
+        task.textContent = q.task_reason ? reason() : t("ops.no_decision");
+      }
+      box.dataset.loaded = "1";
+      if (popup.isOpen()) popup.update();
+    }, (e) => {
+      box.dataset.loaded = "error";
+      due.textContent = SF.errorText(e);
+    });
+    return box;
   }
 
   // ---- tasks (the dispatch API) ----

@@ -1,7 +1,10 @@
 //! `GET /api/v1/events` (GeoJSON, filtered and scoped) and `GET /api/v1/events/{id}` (one event
 //! with its sensor alerts). Every event says what became of it (#17): its task (`task_id`,
 //! `task_state`) or why it has none (`task_reason`); `task=` filters by that, and `order=newest`
-//! pages newest first (the dashboard's list).
+//! pages newest first (the dashboard's list). The one event also carries what the map's popup
+//! shows an operator: the names of its county, township and village (`place`, from the loaded
+//! layers; the lists keep codes, since naming thousands of rows would scan the layers for each)
+//! and its task's state, unit and next deadline (`task`, when the caller may see the task).
 
 use std::collections::HashMap;
 
@@ -96,6 +99,34 @@ pub async fn one(
         .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;
     let alerts = s.service.store(move |st| st.alerts_of_event(id)).await?;
     let mut f = feature(&event);
+    let layers = s.service.placer().admin_layers();
+    let pl = &event.event.placement;
+    let name = |code: &Option<String>| {
+        code.as_deref()
+            .and_then(|c| crate::notify::deliver::unit_name(layers, c))
+    };
+    f["properties"]["place"] = serde_json::json!({
+        "county": name(&pl.county),
+        "township": name(&pl.township),
+        "village": name(&pl.village),
+    });
+    if let Some((task_id, _)) = &event.task {
+        if let Some(t) = s.service.task(*task_id).await? {
+            if super::tasks::may_see(&role, &t) {
+                let next = t.next_due();
+                f["properties"]["task"] = serde_json::json!({
+                    "id": t.id,
+                    "state": t.state.as_str(),
+                    "unit": t.unit,
+                    "priority": t.priority,
+                    "next_deadline": next.map(|(d, _)| d.as_str()),
+                    "next_due": next.map(|(_, at)| at.to_rfc3339()),
+                    "overdue": t.overdue(s.service.clock().now()),
+                    "escalations": t.escalations,
+                });
+            }
+        }
+    }
     f["properties"]["alerts"] = alerts
         .iter()
         .map(|a| {

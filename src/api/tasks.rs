@@ -87,7 +87,7 @@ fn verdict_json(v: &StoredVerdict) -> serde_json::Value {
     j
 }
 
-fn may_see(role: &Role, t: &StoredTask) -> bool {
+pub(super) fn may_see(role: &Role, t: &StoredTask) -> bool {
     match role {
         Role::Admin => true,
         Role::County(c) => t.county.as_deref() == Some(c.as_str()),
