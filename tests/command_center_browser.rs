@@ -306,3 +306,172 @@ async fn the_event_popup_says_when_by_what_how_strong_where_and_the_tasks_deadli
     b.close().await;
     srv.stop().await;
 }
+
+/// A township of 滑县 other than 焦虎镇.
+fn other_township(locator: &strawfire::locate::Locator) -> String {
+    let townships = locator
+        .admin_layers()
+        .iter()
+        .find(|l| l.level == strawfire::locate::Level::Township)
+        .unwrap();
+    townships
+        .units
+        .iter()
+        .find(|u| u.parent.as_deref() == Some("410526") && u.code != JIAOHU)
+        .unwrap()
+        .code
+        .clone()
+}
+
+#[tokio::test]
+async fn the_action_panel_follows_the_task_and_refuses_an_old_picture() {
+    let locator = sample_locator();
+    let (field, _) = jiaohu_field(&locator);
+    let other = other_township(&locator);
+    let srv = TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, locator.clone()).await;
+    let (s, v) = srv
+        .post(
+            "/api/v1/hotspots",
+            ADMIN,
+            "text/csv",
+            recent_firms_csv(&[(field.0, field.1, 0, "h")], 9.5),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let task = srv.features("/api/v1/tasks", ADMIN).await[0]["properties"]["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/tasks/{task}");
+    // Wait for the delivery worker's `notified` (no webhooks), so only the moves below change it.
+    eventually(std::time::Duration::from_secs(20), "notified", || async {
+        let (_, t) = srv.get(&path, ADMIN).await;
+        (t["properties"]["state"] == "notified").then_some(())
+    })
+    .await;
+
+    let b = Browser::start(1600, 1000).await;
+    b.client.goto(&srv.url("/")).await.unwrap();
+    sign_in(&b, COUNTY_A, "county:410526").await;
+    let item = format!("#tasks .task-item[data-task-id='{task}']");
+    b.wait_js(
+        "the task listed",
+        &format!("return !!document.querySelector(\"{item}\")"),
+    )
+    .await;
+    b.click(&item).await;
+    b.wait_js(
+        "the panel with the task",
+        &format!("var p = document.getElementById('ops-panel'); return p.dataset.id === '{task}' && p.dataset.state === 'notified' && !!document.getElementById('ops-cancel')"),
+    )
+    .await;
+    b.type_into("#ops-reason", "群众来电称已灭火").await;
+
+    // Another operator gives the task to another township: the panel follows, says so, and
+    // keeps what this operator typed.
+    let (s, v) = srv
+        .post(
+            &format!("{path}/reassign"),
+            ADMIN,
+            "application/json",
+            serde_json::json!({"unit": other, "reason": "地块属邻乡"}).to_string(),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let note = b
+        .wait_js(
+            "the panel drawn again",
+            &format!("var p = document.getElementById('ops-panel'); var n = p.querySelector('.ops-changed'); return p.dataset.unit === '{other}' && n ? n.textContent : ''"),
+        )
+        .await;
+    assert!(
+        note.as_str()
+            .unwrap()
+            .contains(&unit_name(&locator, &other)),
+        "{note}"
+    );
+    let typed = b
+        .js("return document.getElementById('ops-reason').value", vec![])
+        .await;
+    assert_eq!(typed, "群众来电称已灭火");
+    let unit = b
+        .js("return document.getElementById('ops-unit').value", vec![])
+        .await;
+    assert_eq!(
+        unit,
+        other.as_str(),
+        "the township choice shows where it is now"
+    );
+    b.screenshot("command-center-panel-followed").await;
+    // The new township is told (no webhooks: `notified` at once), and the panel with it.
+    eventually(
+        std::time::Duration::from_secs(20),
+        "notified again",
+        || async {
+            let (_, t) = srv.get(&path, ADMIN).await;
+            (t["properties"]["state"] == "notified").then_some(())
+        },
+    )
+    .await;
+    b.wait_js(
+        "the panel says notified",
+        "return document.getElementById('ops-panel').dataset.state === 'notified'",
+    )
+    .await;
+
+    // A live update that never arrives (a dropped stream): the panel still shows the task as
+    // reassigned when another operator acknowledges it for the township. The cancel made on
+    // that picture is refused in the server's words, nothing is cancelled, and the panel is
+    // drawn as the task is now.
+    b.js(
+        "window.addEventListener('sf:live', function (e) { e.stopImmediatePropagation(); }, true)",
+        vec![],
+    )
+    .await;
+    let (s, v) = srv
+        .post(
+            &format!("{path}/ack"),
+            ADMIN,
+            "application/json",
+            "{}".to_string(),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = srv
+        .post(
+            &format!("{path}/cancel"),
+            COUNTY_A,
+            "application/json",
+            serde_json::json!({"reason": "x", "expect": "0000000000000000"}).to_string(),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("stale")), "{v}");
+    let stale_zh = v["message_zh"].as_str().unwrap().to_string();
+    assert_eq!(
+        b.js(
+            "return document.getElementById('ops-panel').dataset.state",
+            vec![]
+        )
+        .await,
+        "notified",
+        "the panel has not heard of the acknowledgement"
+    );
+    b.click("#ops-cancel").await;
+    b.wait_js(
+        "the refusal",
+        &format!(
+            "return document.getElementById('message').textContent === {}",
+            serde_json::json!(stale_zh)
+        ),
+    )
+    .await;
+    b.wait_js(
+        "the panel as the task is now",
+        "var p = document.getElementById('ops-panel'); return p.dataset.state === 'acknowledged' && !!p.querySelector('.ops-changed')",
+    )
+    .await;
+    let (_, t) = srv.get(&path, ADMIN).await;
+    assert_eq!(t["properties"]["state"], "acknowledged", "not cancelled");
+    b.screenshot("command-center-panel-refused").await;
+    b.close().await;
+    srv.stop().await;
+}

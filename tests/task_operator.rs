@@ -598,3 +598,86 @@ async fn off_parcel_fires_are_dispatched_when_the_policy_says_so() {
         srv.stop().await;
     }
 }
+
+/// A move made on an old picture of the task is refused (409 `stale`, in Chinese too) and the
+/// escalation sweep's change reaches open pages as a live update of the task, so the command
+/// center's panel can show it before anyone acts on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_on_an_old_picture_of_the_task_is_refused_and_escalations_are_live() {
+    let (ts, clock) = clocked(|c| c.dispatch.escalation_interval_s = 3600.0).await;
+    fire(&ts, 35.8, 114.2, t0() - Duration::minutes(1), "h").await;
+    let task: i64 = db(&ts)
+        .query_row("SELECT id FROM tasks", [], |r| r.get(0))
+        .unwrap();
+    let seen = |v: &serde_json::Value| v["properties"]["version"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/tasks/{task}");
+    let (_, before) = ts.get(&path, COUNTY_A).await;
+    let old = seen(&before);
+    assert_eq!(old.len(), 16, "{before}");
+
+    // The patrol acknowledges it meanwhile: the county's cancel on the old picture is refused.
+    assert_eq!(act(&ts, task, "ack", PATROL_A1).await.0, 200);
+    let (_, now) = ts.get(&path, COUNTY_A).await;
+    assert_ne!(seen(&now), old, "the version follows the change");
+    let cancel = |expect: &str| serde_json::json!({"reason": "重复上报", "expect": expect});
+    let (status, v) = post_json(&ts, &format!("{path}/cancel"), COUNTY_A, cancel(&old)).await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["code"], "stale", "{v}");
+    assert_eq!(v["state"], "acknowledged", "{v}");
+    assert_eq!(v["version"], seen(&now).as_str(), "{v}");
+    assert_eq!(
+        v["message_zh"],
+        format!("任务 #{task} 已被他人更改，现为“已接收”：请按最新状态重新操作"),
+        "{v}"
+    );
+    let (_, after) = ts.get(&path, COUNTY_A).await;
+    assert_eq!(after["properties"]["state"], "acknowledged", "nothing done");
+    // A reassignment on the old picture likewise; a bad `expect` names the field.
+    let (status, v) = post_json(
+        &ts,
+        &format!("{path}/reassign"),
+        COUNTY_A,
+        serde_json::json!({"unit": "410526100", "reason": "邻乡", "expect": old}),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("stale")), "{v}");
+    let (status, v) = post_json(
+        &ts,
+        &format!("{path}/cancel"),
+        COUNTY_A,
+        serde_json::json!({"reason": "x", "expect": 7}),
+    )
+    .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("expect")), "{v}");
+
+    // The escalation sweep changes the task: open streams hear of it, and the version moves.
+    let mut stream = common::sse::SseReader::open(&ts, COUNTY_A, true).await;
+    stream.expect("hello").await;
+    let (_, fresh) = ts.get(&path, COUNTY_A).await;
+    clock.advance(Duration::hours(3));
+    let service = ts.running.as_ref().unwrap().service.clone();
+    assert!(!service.escalate_due().await.unwrap().is_empty());
+    let live = stream.expect("task").await;
+    assert_eq!(live["id"], task, "{live}");
+    let (_, escalated) = ts.get(&path, COUNTY_A).await;
+    assert_ne!(seen(&escalated), seen(&fresh));
+    let (status, v) = post_json(
+        &ts,
+        &format!("{path}/cancel"),
+        COUNTY_A,
+        cancel(&seen(&fresh)),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("stale")), "{v}");
+    // On the task as it is, the move is made.
+    let (status, v) = post_json(
+        &ts,
+        &format!("{path}/cancel"),
+        COUNTY_A,
+        cancel(&seen(&escalated)),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["properties"]["state"], "cancelled");
+    ts.stop().await;
+}

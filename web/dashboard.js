@@ -568,14 +568,16 @@
     const hotspotsChanged = SF.debounce(() => { loadHotspots(); loadEvents(); }, 200);
     const tasksChanged = SF.debounce(loadTasks, 200);
     const count = () => { state.liveUpdates++; mapEl.dataset.liveUpdates = String(state.liveUpdates); };
+    // Every live update is also told to the page's other scripts (ops.js's action panel).
+    const tell = (kind, data) => document.dispatchEvent(new CustomEvent("sf:live", { detail: { kind, data } }));
     SF.live({
       open: () => reloadData(),
       hotspots: (d) => { count(); SF.say(t("live.new_hotspots", { n: d.count }), true); hotspotsChanged(); },
       // A new or grown event may have made a task.
       event: () => { count(); hotspotsChanged(); tasksChanged(); },
-      task: () => { count(); loadTasks(); },
-      verdict: () => { count(); loadTasks(); },
-      resync: () => { count(); reloadData(); },
+      task: (d) => { count(); loadTasks(); tell("task", d); },
+      verdict: (d) => { count(); loadTasks(); tell("verdict", d); },
+      resync: (d) => { count(); reloadData(); tell("resync", d); },
     });
   });
 })();

@@ -126,43 +126,95 @@
   }
 
   // ---- the action panel ----
+  // It shows the task as it is now: a live update of the task (another operator, the patrol, the
+  // escalation sweep) draws it again, keeping what the operator typed and chose, and says what
+  // changed. Each move sends the `version` the panel showed as `expect`; a task changed since is
+  // refused by the server (409 `stale`, its words shown) and the panel is drawn again.
   async function select(what) {
+    const again = selected && selected.kind === what.kind && selected.id === what.id;
+    // Kept: the typed reason, and the township only if the operator chose another than shown.
+    const shownUnit = $("ops-panel").dataset.unit;
+    const chosen = $("ops-unit") && $("ops-unit").value;
+    const kept = again && $("ops-reason") ? { reason: $("ops-reason").value, unit: chosen && chosen !== shownUnit ? chosen : null } : null;
+    const before = again ? { version: $("ops-panel").dataset.version, state: $("ops-panel").dataset.state, unit: $("ops-panel").dataset.unit } : null;
     selected = what;
     const box = $("ops-panel");
-    box.textContent = "";
-    box.dataset.kind = what.kind;
-    box.dataset.id = what.id;
-    const head = document.createElement("p");
-    const body = document.createElement("div");
-    box.append(head, body);
     if (what.kind === "event") {
+      box.textContent = "";
+      box.dataset.kind = what.kind;
+      box.dataset.id = what.id;
+      delete box.dataset.version;
       const p = what.p;
+      box.dataset.unit = p.township || "";
+      const head = document.createElement("p");
+      const body = document.createElement("div");
+      box.append(head, body);
       head.textContent = t("event.title", { id: p.id }) + " · " + unitLabel(p.township || p.county) + " · " +
         (p.task_reason ? t("event.no_task", { reason: reasonText(p) }) : t("ops.no_decision"));
       if (!commandCenter()) { body.textContent = t("ops.read_only"); return; }
       form(body, p.township || "", p.county, [["ops-create", t("ops.create"), () => create(p)]]);
+      restore(kept);
       return;
     }
     let task;
     try {
       task = (await SF.api("/api/v1/tasks/" + what.id)).properties;
     } catch (e) {
+      if (selected !== what) return;
+      box.textContent = "";
+      const head = document.createElement("p");
       head.textContent = SF.errorText(e);
+      box.appendChild(head);
       return;
     }
     if (selected !== what) return;
+    box.textContent = "";
+    box.dataset.kind = what.kind;
+    box.dataset.id = what.id;
     box.dataset.state = task.state;
-    head.textContent = t("task.title", { id: task.id }) + " · " + unitLabel(task.unit) + " · " + stateName(task.state);
+    box.dataset.unit = task.unit;
+    box.dataset.version = task.version;
+    const head = document.createElement("p");
+    const body = document.createElement("div");
+    box.append(head, body);
+    head.textContent = t("task.title", { id: task.id }) + " · " + unitLabel(task.unit) + " · " + stateName(task.state) +
+      (task.escalations && task.escalations.length ? " · " + t("task.escalated") : "");
+    if (before && before.version && before.version !== task.version) {
+      const note = document.createElement("p");
+      note.className = "ops-changed";
+      note.textContent = before.unit !== task.unit
+        ? t("ops.changed_unit", { unit: unitLabel(task.unit), state: stateName(task.state) })
+        : t("ops.changed", { state: stateName(task.state) });
+      box.insertBefore(note, body);
+    }
     if (!commandCenter()) { body.textContent = t("ops.read_only"); return; }
     if (["verified", "closed", "cancelled"].includes(task.state)) {
-      body.textContent = t("ops.not_open");
+      body.appendChild(document.createTextNode(t("ops.not_open")));
       return;
     }
     form(body, task.unit, task.county, [
       ["ops-reassign", t("ops.reassign"), () => reassign(task)],
       ["ops-cancel", t("ops.cancel"), () => cancel(task)],
     ]);
+    restore(kept);
   }
+  // What the operator had typed and chosen, back into the redrawn form.
+  function restore(kept) {
+    if (!kept) return;
+    if (kept.reason && $("ops-reason")) $("ops-reason").value = kept.reason;
+    const sel = $("ops-unit");
+    if (kept.unit && sel && [...sel.options].some((o) => o.value === kept.unit)) sel.value = kept.unit;
+  }
+  // A live update of a task: the panel showing it is drawn again.
+  function taskChanged(id) {
+    if (selected && selected.kind === "task" && Number(selected.id) === Number(id)) select(selected);
+  }
+  document.addEventListener("sf:live", (ev) => {
+    const d = ev.detail || {};
+    if (d.kind === "resync" && selected && selected.kind === "task") select(selected);
+    else if (d.kind === "task") taskChanged(d.data.id);
+    else if (d.kind === "verdict") taskChanged(d.data.task_id);
+  });
 
   function form(body, unit, county, buttons) {
     const unitLine = document.createElement("label");
@@ -205,6 +257,8 @@
       select({ kind: "task", id: out.properties.id });
     } catch (e) {
       SF.say(SF.errorText(e));
+      // Refused on an old picture of the task: show it as it is now (what was typed is kept).
+      if (e.code === "stale" && selected) select(selected);
     }
   }
   function create(p) {
@@ -219,13 +273,13 @@
     const reason = reasonOrSay();
     if (!reason) return;
     const unit = $("ops-unit").value;
-    act("/api/v1/tasks/" + task.id + "/reassign", { unit, reason },
+    act("/api/v1/tasks/" + task.id + "/reassign", { unit, reason, expect: task.version },
       (x) => t("ops.reassigned", { id: x.id, unit: unitLabel(x.unit) }));
   }
   function cancel(task) {
     const reason = reasonOrSay();
     if (!reason) return;
-    act("/api/v1/tasks/" + task.id + "/cancel", { reason }, (x) => t("ops.cancelled", { id: x.id }));
+    act("/api/v1/tasks/" + task.id + "/cancel", { reason, expect: task.version }, (x) => t("ops.cancelled", { id: x.id }));
   }
 
   // ---- the review of verdicts ----
@@ -366,10 +420,10 @@
       button("review-close", t("review.close"),
         () => post(base + "/close", {}, t("review.done.close", { id: task.id })));
       button("review-send-back", t("review.send_back"),
-        withReason((r) => post(base + "/send-back", { reason: r }, t("review.done.send_back", { id: task.id }))));
+        withReason((r) => post(base + "/send-back", { reason: r, expect: task.version }, t("review.done.send_back", { id: task.id }))));
     } else if (task.state === "closed") {
       button("review-reopen", t("review.reopen"),
-        withReason((r) => post(base + "/reopen", { reason: r }, t("review.done.reopen", { id: task.id }))));
+        withReason((r) => post(base + "/reopen", { reason: r, expect: task.version }, t("review.done.reopen", { id: task.id }))));
     }
     return box;
   }

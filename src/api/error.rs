@@ -42,6 +42,13 @@ pub enum ApiError {
         state: String,
         action: String,
     },
+    /// 409: the task changed since the caller saw it (its `version` is no longer the `expect`
+    /// the caller sent): look again before acting.
+    Stale {
+        id: i64,
+        state: String,
+        version: String,
+    },
     /// 422: a field is well-formed but unusable (e.g. a photo that is not an image).
     Unprocessable { field: String, message: String },
     /// 503: busy, retry later.
@@ -84,6 +91,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => "too_large",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::Stale { .. } => "stale",
             ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::Busy(_) => "busy",
             ApiError::Unavailable(_) => "unavailable",
@@ -108,6 +116,10 @@ impl ApiError {
             ApiError::Conflict { state, .. } => {
                 l.f("api.err.conflict", &[("state", &l.state_name(state))])
             }
+            ApiError::Stale { id, state, .. } => l.f(
+                "api.err.stale",
+                &[("id", id), ("state", &l.state_name(state))],
+            ),
             ApiError::Unprocessable { field, .. } => l.f(
                 "api.err.unprocessable",
                 &[("field", &field_label(l, field))],
@@ -190,6 +202,15 @@ impl IntoResponse for ApiError {
             } => (
                 StatusCode::CONFLICT,
                 serde_json::json!({"error": message, "state": state, "action": action}),
+            ),
+            ApiError::Stale { id, state, version } => (
+                StatusCode::CONFLICT,
+                serde_json::json!({
+                    "error": format!("task {id} changed since it was seen (it is now {state}); look at it again before acting"),
+                    "field": "expect",
+                    "state": state,
+                    "version": version,
+                }),
             ),
             ApiError::Unprocessable { field, message } => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -14,6 +14,13 @@
 //! Scope as for tasks: another county's task answers 403, another scope's event 404; a patrol
 //! token may not make these moves (403). Bad input is a 400 naming the field; a move the state
 //! machine refuses a 409 with the state and the action.
+//!
+//! A move on a task may carry `"expect"`: the task's `version` as the operator saw it (the
+//! dashboard's action panel sends it). When the task changed since — another operator, the
+//! patrol, the escalation sweep — the move is refused with 409 `stale` (the task's state and
+//! version now, and `message_zh` saying so) instead of acting on an old picture. The check is
+//! made on the task as read just before the move, not inside the move's transaction: two moves
+//! within the same instant are still told apart by the state machine.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -26,7 +33,7 @@ use super::auth::Role;
 use super::tasks::{feature, parse_id, scoped};
 use super::{ApiError, AppState};
 use crate::service::operator::OperatorAction;
-use crate::store::tasks::TaskTarget;
+use crate::store::tasks::{StoredTask, TaskTarget};
 use crate::store::EventQuery;
 
 /// The longest reason kept, characters.
@@ -36,6 +43,8 @@ pub const MAX_REASON_CHARS: usize = 500;
 struct Body {
     reason: String,
     unit: Option<String>,
+    /// The task's `version` as the caller saw it.
+    expect: Option<String>,
 }
 
 fn body(bytes: &Bytes, allowed: &[&str], unit_required: bool) -> Result<Body, ApiError> {
@@ -90,7 +99,34 @@ fn body(bytes: &Bytes, allowed: &[&str], unit_required: bool) -> Result<Body, Ap
         }
         Some(_) => return Err(ApiError::field("unit", "a unit code (digits)")),
     };
-    Ok(Body { reason, unit })
+    let expect = match o.get("expect") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) if !s.is_empty() && s.len() <= 64 => Some(s.clone()),
+        Some(_) => {
+            return Err(ApiError::field(
+                "expect",
+                "the task's `version` as last seen (a short string)",
+            ))
+        }
+    };
+    Ok(Body {
+        reason,
+        unit,
+        expect,
+    })
+}
+
+/// Refuses a move made on an old picture of the task (`expect` is not its version now).
+fn still_as_seen(task: &StoredTask, b: &Body) -> Result<(), ApiError> {
+    let now = super::tasks::version(task);
+    match &b.expect {
+        Some(seen) if *seen != now => Err(ApiError::Stale {
+            id: task.id,
+            state: task.state.as_str().to_string(),
+            version: now,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Only the command center (a county or the admin) makes these moves.
@@ -187,7 +223,8 @@ pub async fn reassign(
     let id = parse_id(&id)?;
     let task = scoped(&s, &who.role, id).await?;
     command_center(&who.role)?;
-    let b = body(&bytes, &["unit", "reason"], true)?;
+    let b = body(&bytes, &["unit", "reason", "expect"], true)?;
+    still_as_seen(&task, &b)?;
     let target = target(&s, &who.role, b.unit.as_deref().unwrap_or_default())?;
     let task = s
         .service
@@ -210,7 +247,8 @@ async fn one_reason(
     let id = parse_id(&id)?;
     let task = scoped(&s, &who.role, id).await?;
     command_center(&who.role)?;
-    let b = body(&bytes, &["reason"], false)?;
+    let b = body(&bytes, &["reason", "expect"], false)?;
+    still_as_seen(&task, &b)?;
     let task = s
         .service
         .review_task(task.id, action, b.reason, who.actor)

@@ -70,8 +70,36 @@ pub fn feature(t: &StoredTask, now: DateTime<Utc>, lang: Lang) -> serde_json::Va
             "review": t.review,
             "parcel": t.parcel,
             "nav": NavLinks::new(t.lon, t.lat, &lang.f("nav.marker", &[("id", &t.id)])),
+            "version": version(t),
         }
     })
+}
+
+/// The task as it was seen, as a short opaque word: it changes with every change of its state,
+/// unit, milestones, deadlines, escalations or verdict. A command-center move may send it back
+/// as `expect`, and is refused (409 `stale`) when the task changed since (`api::operator`).
+pub fn version(t: &StoredTask) -> String {
+    let m = &t.milestones;
+    let seen = format!(
+        "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{}|{:?}|{}",
+        t.state.as_str(),
+        t.unit,
+        t.updated_at.timestamp(),
+        m.created_at,
+        m.notified_at,
+        m.acknowledged_at,
+        m.on_site_at,
+        m.verified_at,
+        m.closed_at,
+        m.cancelled_at,
+        t.ack_due.timestamp(),
+        t.on_site_due.timestamp(),
+        t.verdict_due.timestamp(),
+        t.escalations.join(","),
+        t.verdict.map(|v| v.as_str()),
+        t.review,
+    );
+    crate::service::sha256_hex(seen.as_bytes())[..16].to_string()
 }
 
 fn verdict_json(v: &StoredVerdict) -> serde_json::Value {

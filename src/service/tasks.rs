@@ -305,6 +305,17 @@ impl Service {
                 deadline.as_str()
             );
         }
+        // Open pages hear of it like any other change of the task (the command center's panel
+        // shows the escalation instead of acting on what it showed before).
+        if self.live().has_listeners() {
+            let mut ids: Vec<i64> = done.iter().map(|(id, _)| *id).collect();
+            ids.dedup();
+            for id in ids {
+                if let Some(t) = self.task(id).await? {
+                    self.publish_task(&t);
+                }
+            }
+        }
         Ok(done)
     }
 
