@@ -130,16 +130,17 @@
   // escalation sweep) draws it again, keeping what the operator typed and chose, and says what
   // changed. Each move sends the `version` the panel showed as `expect`; a task changed since is
   // refused by the server (409 `stale`, its words shown) and the panel is drawn again.
+  let current = null; // the task the panel shows (its moves act on this one)
   async function select(what) {
+    const box = $("ops-panel");
     const again = selected && selected.kind === what.kind && selected.id === what.id;
     // Kept: the typed reason, and the township only if the operator chose another than shown.
-    const shownUnit = $("ops-panel").dataset.unit;
+    const shownUnit = box.dataset.unit;
     const chosen = $("ops-unit") && $("ops-unit").value;
     const kept = again && $("ops-reason") ? { reason: $("ops-reason").value, unit: chosen && chosen !== shownUnit ? chosen : null } : null;
-    const before = again ? { version: $("ops-panel").dataset.version, state: $("ops-panel").dataset.state, unit: $("ops-panel").dataset.unit } : null;
     selected = what;
-    const box = $("ops-panel");
     if (what.kind === "event") {
+      current = null;
       box.textContent = "";
       box.dataset.kind = what.kind;
       box.dataset.id = what.id;
@@ -161,6 +162,7 @@
       task = (await SF.api("/api/v1/tasks/" + what.id)).properties;
     } catch (e) {
       if (selected !== what) return;
+      current = null;
       box.textContent = "";
       const head = document.createElement("p");
       head.textContent = SF.errorText(e);
@@ -168,33 +170,64 @@
       return;
     }
     if (selected !== what) return;
-    box.textContent = "";
+    const before = again && current && current.id === task.id ? current : null;
+    const open = (s) => !["verified", "closed", "cancelled"].includes(s);
+    current = task;
     box.dataset.kind = what.kind;
     box.dataset.id = what.id;
     box.dataset.state = task.state;
     box.dataset.unit = task.unit;
     box.dataset.version = task.version;
+    const headText = t("task.title", { id: task.id }) + " · " + unitLabel(task.unit) + " · " + stateName(task.state) +
+      (task.escalations && task.escalations.length ? " · " + t("task.escalated") : "");
+    const changed = before && before.version !== task.version ? (before.unit !== task.unit
+      ? t("ops.changed_unit", { unit: unitLabel(task.unit), state: stateName(task.state) })
+      : t("ops.changed", { state: stateName(task.state) })) : null;
+    // Still open and its form on screen: updated in place, so what the operator is typing keeps
+    // its focus and caret.
+    if (before && open(before.state) && open(task.state) && commandCenter() && $("ops-reason")) {
+      box.querySelector(".ops-head").textContent = headText;
+      if (changed) {
+        let note = box.querySelector(".ops-changed");
+        if (!note) {
+          note = document.createElement("p");
+          note.className = "ops-changed";
+          box.insertBefore(note, box.querySelector(".ops-head").nextSibling);
+        }
+        note.textContent = changed;
+      }
+      const sel = $("ops-unit");
+      if (sel.value === before.unit) {
+        if (![...sel.options].some((o) => o.value === task.unit)) {
+          const o = document.createElement("option");
+          o.value = task.unit;
+          o.textContent = unitLabel(task.unit) + " " + task.unit;
+          sel.insertBefore(o, sel.firstChild);
+        }
+        sel.value = task.unit;
+      }
+      return;
+    }
+    box.textContent = "";
     const head = document.createElement("p");
+    head.className = "ops-head";
+    head.textContent = headText;
     const body = document.createElement("div");
     box.append(head, body);
-    head.textContent = t("task.title", { id: task.id }) + " · " + unitLabel(task.unit) + " · " + stateName(task.state) +
-      (task.escalations && task.escalations.length ? " · " + t("task.escalated") : "");
-    if (before && before.version && before.version !== task.version) {
+    if (changed) {
       const note = document.createElement("p");
       note.className = "ops-changed";
-      note.textContent = before.unit !== task.unit
-        ? t("ops.changed_unit", { unit: unitLabel(task.unit), state: stateName(task.state) })
-        : t("ops.changed", { state: stateName(task.state) });
+      note.textContent = changed;
       box.insertBefore(note, body);
     }
     if (!commandCenter()) { body.textContent = t("ops.read_only"); return; }
-    if (["verified", "closed", "cancelled"].includes(task.state)) {
+    if (!open(task.state)) {
       body.appendChild(document.createTextNode(t("ops.not_open")));
       return;
     }
     form(body, task.unit, task.county, [
-      ["ops-reassign", t("ops.reassign"), () => reassign(task)],
-      ["ops-cancel", t("ops.cancel"), () => cancel(task)],
+      ["ops-reassign", t("ops.reassign"), () => reassign(current)],
+      ["ops-cancel", t("ops.cancel"), () => cancel(current)],
     ]);
     restore(kept);
   }
