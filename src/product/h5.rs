@@ -192,3 +192,22 @@ pub(crate) fn location(
     let l: &hdf5::Location = &d;
     Ok(l.clone())
 }
+
+/// A numeric attribute (scalar or array of any numeric type) as f64s; `None` when absent.
+pub(crate) fn attr_f64s(
+    loc: &hdf5::Location,
+    path: &Path,
+    object: &str,
+    name: &str,
+) -> Result<Option<Vec<f64>>, ProductError> {
+    let Ok(attr) = loc.attr(name) else {
+        return Ok(None);
+    };
+    attr.read_raw::<f64>()
+        .map(Some)
+        .map_err(|e| ProductError::Bad {
+            path: path.to_path_buf(),
+            variable: format!("{object}:{name}"),
+            message: format!("not numeric: {e}"),
+        })
+}

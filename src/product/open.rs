@@ -9,15 +9,18 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ProductError;
-use super::{landsat_c2l1, modis_l1b, sentinel2_l1c, viirs_l1b, viirs_sdr, Granule, ProductKind};
+use super::{
+    landsat_c2l1, mersi_l1, modis_l1b, sentinel2_l1c, viirs_l1b, viirs_sdr, Granule, ProductKind,
+};
 
 /// What a file is within its product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FileRole {
-    /// An observation file of a data + geolocation pair: VIIRS `V?P02IMG`, MODIS `M?D021KM`.
+    /// An observation file of a data + geolocation pair: VIIRS `V?P02IMG`, MODIS `M?D021KM`,
+    /// MERSI `…_1000M_…HDF`.
     L1bData,
-    /// The geolocation file of such a pair: VIIRS `V?P03IMG`, MODIS `M?D03`.
+    /// The geolocation file of such a pair: VIIRS `V?P03IMG`, MODIS `M?D03`, MERSI `…_GEO1K_…`.
     L1bGeolocation,
     /// An SDR band file (`SVI01`…`SVI05`), by band number 1–5.
     SdrBand(u8),
@@ -124,6 +127,21 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
                 granule: format!("{family}.{key}"),
             })
         }
+        Some("hdf") => {
+            // HDF5 under `.hdf`: a renamed MERSI file says what it is by its groups.
+            let (key, geo) = mersi_l1::identify_contents(path)?.ok_or_else(|| {
+                unknown("an HDF5 .hdf file, but not FY-3 MERSI L1 (no Data/EV_1KM_Emissive or Geolocation)")
+            })?;
+            Ok(Identified {
+                kind: ProductKind::MersiL1,
+                role: if geo {
+                    FileRole::L1bGeolocation
+                } else {
+                    FileRole::L1bData
+                },
+                granule: key,
+            })
+        }
         Some("h5") | Some("hdf5") => {
             // A renamed SDR file: its product group says which band or geolocation it is.
             let f = super::h5::open(path)?;
@@ -155,7 +173,7 @@ pub fn identify(path: &Path) -> Result<Identified, ProductError> {
             })
         }
         _ => Err(unknown(
-            "the name is not a product's (V?P02IMG/V?P03IMG…nc, SVI0?/GITCO/GIMGO…h5, M?D021KM/M?D03…hdf)",
+            "the name is not a product's (V?P02IMG/V?P03IMG…nc, SVI0?/GITCO/GIMGO…h5, M?D021KM/M?D03…hdf, FY3?_MERSI_…_1000M/GEO1K_…HDF)",
         )),
     }
 }
@@ -199,6 +217,17 @@ fn identify_by_name(path: &Path) -> Option<Identified> {
                 FileRole::L1bData
             },
             granule: key,
+        });
+    }
+    if let Some(p) = mersi_l1::name_parts(path) {
+        return Some(Identified {
+            kind: ProductKind::MersiL1,
+            role: if p.geo {
+                FileRole::L1bGeolocation
+            } else {
+                FileRole::L1bData
+            },
+            granule: p.key,
         });
     }
     if let Some(p) = modis_l1b::name_parts(path) {
@@ -253,6 +282,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Granule, ProductError> {
         ProductKind::ViirsL1b => open_l1b(paths, &ids),
         ProductKind::ViirsSdr => open_sdr(paths, &ids),
         ProductKind::ModisL1b => open_modis(paths, &ids),
+        ProductKind::MersiL1 => open_mersi(paths, &ids),
         ProductKind::LandsatC2L1 => {
             for (p, id) in paths.iter().zip(&ids).skip(1) {
                 if id.granule != ids[0].granule {
@@ -403,6 +433,46 @@ fn open_modis(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductE
         }
         (None, None) => unreachable!("every id is a MODIS data or geolocation file"),
     }
+}
+
+/// A MERSI granule: the `1000M` file and its `GEO1K` (given, or found beside the other); both
+/// are needed (the data file holds no geolocation).
+fn open_mersi(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductError> {
+    for (p, id) in paths.iter().zip(ids).skip(1) {
+        if id.granule != ids[0].granule {
+            return Err(ProductError::Mismatch {
+                path: paths[0].clone(),
+                other: p.clone(),
+                what: format!("MERSI granules {} and {}", ids[0].granule, id.granule),
+            });
+        }
+    }
+    let data = pick_role(paths, ids, FileRole::L1bData)?.cloned();
+    let geo = pick_role(paths, ids, FileRole::L1bGeolocation)?.cloned();
+    let partner = |one: &PathBuf, needed: &str| {
+        mersi_l1::find_partner(one).ok_or_else(|| ProductError::MissingPartner {
+            path: one.clone(),
+            needed: needed.into(),
+            looked_for: format!(
+                "{} in {}",
+                mersi_l1::partner_pattern(one),
+                one.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .display()
+            ),
+        })
+    };
+    let (d, g) = match (data, geo) {
+        (Some(d), Some(g)) => (d, g),
+        (Some(d), None) => {
+            let g = partner(&d, "geolocation file (GEO1K)")?;
+            (d, g)
+        }
+        (None, Some(g)) => (partner(&g, "observation file (1000M)")?, g),
+        (None, None) => unreachable!("every id is a MERSI data or geolocation file"),
+    };
+    mersi_l1::read(&d, &g)
 }
 
 fn open_sdr(paths: &[PathBuf], ids: &[Identified]) -> Result<Granule, ProductError> {

@@ -1,5 +1,5 @@
 //! Files of one satellite granule that arrive separately: a NASA L1B pair (`V?P02IMG` +
-//! `V?P03IMG`), a MODIS pair (`M?D021KM` + `M?D03`) or a CSPP SDR set (`SVI01`…`SVI05` + `GITCO`
+//! `V?P03IMG`), a MODIS pair (`M?D021KM` + `M?D03`), a MERSI pair (`1000M` + `GEO1K`) or a CSPP SDR set (`SVI01`…`SVI05` + `GITCO`
 //! or `GIMGO`). The inbox offers each
 //! settled file here; a granule is handed over once complete, or given up after `wait` with the
 //! reason (which files are missing). Pure: time comes in as [`Instant`]s, so tests need no
@@ -9,10 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::product::{modis_l1b, viirs_l1b, viirs_sdr, FileRole, ProductKind};
+use crate::product::{mersi_l1, modis_l1b, viirs_l1b, viirs_sdr, FileRole, ProductKind};
 
 /// The granule kind of a MODIS pair (`GranuleKey::kind`).
 pub const MODIS_L1B: &str = "MODIS L1B";
+/// The granule kind of a MERSI pair.
+pub const MERSI_L1: &str = "MERSI L1";
 
 /// The granule a file belongs to: product family and key (`VNP.A2024160.0542`,
 /// `npp_d20240608_t0542000_e0543242_b65432`).
@@ -34,6 +36,7 @@ pub fn part_of(path: &Path) -> Option<(GranuleKey, FileRole)> {
     if viirs_l1b::name_role(path).is_none()
         && viirs_sdr::name_parts(path).is_none()
         && modis_l1b::name_parts(path).is_none()
+        && mersi_l1::name_parts(path).is_none()
     {
         return None;
     }
@@ -42,6 +45,7 @@ pub fn part_of(path: &Path) -> Option<(GranuleKey, FileRole)> {
         ProductKind::ViirsL1b => "VIIRS L1B",
         ProductKind::ViirsSdr => "VIIRS SDR",
         ProductKind::ModisL1b => MODIS_L1B,
+        ProductKind::MersiL1 => MERSI_L1,
         _ => return None,
     };
     Some((
@@ -65,6 +69,7 @@ pub fn missing(kind: &str, roles: &[&FileRole]) -> Vec<String> {
     if l1b {
         let (data, geo) = match kind {
             MODIS_L1B => ("M?D021KM", "M?D03"),
+            MERSI_L1 => ("FY3?_MERSI_…_1000M", "FY3?_MERSI_…_GEO1K"),
             _ => ("V?P02IMG", "V?P03IMG"),
         };
         if !has(&FileRole::L1bData) {
@@ -300,6 +305,28 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_mersi_pair_needs_both_files() {
+        let d = "FY3D_MERSI_GBAL_L1_20240502_0535_1000M_MS.HDF";
+        let g = "FY3D_MERSI_GBAL_L1_20240502_0535_GEO1K_MS.HDF";
+        let (k, r) = part_of(Path::new(d)).unwrap();
+        let (kg, rg) = part_of(Path::new(g)).unwrap();
+        assert_eq!((k.kind.as_str(), &k), (MERSI_L1, &kg));
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut a = Assembler::new(s(60));
+        a.offer(k.clone(), r, d.into(), t0);
+        match &a.decide(t0 + s(60))[..] {
+            [Decision::GaveUp { reason, .. }] => assert!(reason.contains("GEO1K"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        a.offer(kg, rg, g.into(), t0);
+        a.offer(k.clone(), FileRole::L1bData, d.into(), t0);
+        assert!(
+            matches!(&a.decide(t0)[..], [Decision::Complete { files, .. }] if files.len() == 2)
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::error::ProductError;
 
 pub mod landsat_c2l1;
+pub mod mersi;
 pub mod modis;
 pub mod sentinel2_l1c;
 pub mod viirs_l1b;
