@@ -199,7 +199,7 @@ fn day_and_night_round_trip_within_quantisation() {
         }
         // Channel 24's counts lie above the file's stated valid_range top (4095), as in real
         // files: read, not masked.
-        let got = product::open(&[files.data.clone()]).unwrap();
+        let got = product::open(std::slice::from_ref(&files.data)).unwrap();
         assert!(got.bands["B31"].as_slice().iter().all(|v| v.is_finite()));
     }
 }

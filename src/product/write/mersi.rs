@@ -229,15 +229,16 @@ pub fn write(granule: &Granule, dir: &Path) -> Result<MersiFiles, ProductError> 
         put_nums(root, tmp, "TBB_Trans_Coefficient_A", &TBB_A)?;
         put_nums(root, tmp, "TBB_Trans_Coefficient_B", &TBB_B)?;
         let data = f.create_group("Data").map_err(werr(tmp, "Data"))?;
-        // Each dataset: (path, channels, slopes, valid top, emissive).
-        let sets: [(
-            &str,
+        // Each dataset: path, channels, slopes, top count, stated `valid_range` top, emissive.
+        type Set = (
+            &'static str,
             std::ops::RangeInclusive<usize>,
             Vec<f32>,
             u16,
             u16,
             bool,
-        ); 4] = [
+        );
+        let sets: [Set; 4] = [
             (REFSB_250, 1..=4, vec![1.0; 4], REFSB_MAX, REFSB_MAX, false),
             (
                 REFSB_1KM,
