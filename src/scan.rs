@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{s, ArrayView2, Axis};
 
+use crate::detect::modis::{detect_modis, ModisInput};
 use crate::detect::oli::{detect_oli, OliInput};
 use crate::detect::pixel::PixelParams;
 use crate::detect::strip::{block_has_day_pixel, classify_block, StripOut, VIIRS_DAY_ONLY_BANDS};
@@ -22,10 +23,11 @@ use crate::detect::{
     MaskClass, ObservationSummary, PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
 };
 use crate::hotspot::{DayNight, Hotspot};
+use crate::model::modis::ModisModel;
 use crate::model::oli::OliModel;
 use crate::model::SensorModel;
 use crate::product::landsat_c2l1::LandsatScene;
-use crate::product::{viirs_iband, Geometry, Granule, Swath};
+use crate::product::{modis_swath, viirs_iband, Geometry, Granule, Swath};
 use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
 use crate::raster::georef::haversine_m;
 use crate::raster::{self, BandPlan, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
@@ -338,6 +340,9 @@ pub fn scan_granule(
     choice: ModelChoice,
     progress: &dyn Fn(Stage),
 ) -> Result<ScanResult, Error> {
+    if is_modis_family(g, choice) {
+        return scan_modis(g, choice, progress);
+    }
     let path = g
         .files
         .first()
@@ -467,6 +472,9 @@ enum Located<'a> {
 pub fn swath_pixel_sizes_km(swath: &Swath, (rows, cols): (usize, usize)) -> Vec<(f64, f64)> {
     if cols == viirs_iband::SAMPLES && swath.rows_per_scan == viirs_iband::ROWS_PER_SCAN {
         return (0..cols).map(viirs_iband::pixel_size_km).collect();
+    }
+    if cols == modis_swath::SAMPLES && swath.rows_per_scan == modis_swath::ROWS_PER_SCAN {
+        return (0..cols).map(modis_swath::pixel_size_km).collect();
     }
     let (lat, lon) = (swath.lat.view(), swath.lon.view());
     let at = |r: usize, c: usize| (lon[[r, c]] as f64, lat[[r, c]] as f64);
@@ -748,6 +756,158 @@ pub fn scan_landsat(
             read: Duration::ZERO,
             detect,
             georef: georef_t,
+        },
+    })
+}
+
+/// True when a granule goes to the MODIS-family detector: a MODIS (or FY-3 MERSI) product or
+/// sensor, or a MODIS model asked for by name.
+fn is_modis_family(g: &Granule, choice: ModelChoice) -> bool {
+    match choice {
+        ModelChoice::Named(name) => ModisModel::is_name(name),
+        ModelChoice::File(_) | ModelChoice::FromScene => g
+            .meta
+            .sensor
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("MODIS")),
+    }
+}
+
+/// The MODIS model for a choice: the built-in `modis-c61` unless a model file is given; a
+/// `--sensor` naming another sensor is refused.
+pub fn choose_modis_model(choice: ModelChoice) -> Result<ModisModel, Error> {
+    Ok(match choice {
+        ModelChoice::FromScene => ModisModel::builtin(),
+        ModelChoice::Named(name) if ModisModel::is_name(name) => ModisModel::builtin(),
+        ModelChoice::Named(name) => {
+            return Err(crate::model::ModelError::Unknown {
+                name: name.to_string(),
+                known: "modis-c61 (the model for a MODIS granule)".into(),
+            }
+            .into())
+        }
+        ModelChoice::File(path) => ModisModel::from_file(path)?,
+    })
+}
+
+/// Detects and georeferences a MODIS 1 km granule (Collection 6.1 algorithm, `detect::modis`)
+/// in its swath geometry: the land/sea mask for water, band 21 where band 22 saturates (at the
+/// product's own saturation value when lower than the model's), the glint geometry when the
+/// angles are there; FRP and FIRMS `scan`/`track` from the MODIS pixel size per sample
+/// (measured on the geolocation for a cut-out granule). Each fire a FIRMS MODIS hotspot:
+/// `brightness` = T4, `bright_t31` = T11, confidence 0–100, satellite `T`/`A`, instrument
+/// `MODIS`.
+pub fn scan_modis(
+    g: &Granule,
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let path = g
+        .files
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("(granule)"));
+    let model = choose_modis_model(choice)?;
+    let acq_time = acq_time_of(&g.meta, &path)?;
+    let transform = |message: String| RasterError::Transform {
+        path: path.clone(),
+        message,
+    };
+    progress(Stage::Reading);
+    let input = ModisInput::from_bands(
+        |name| g.band(name),
+        g.water.as_ref().map(|w| w.view()),
+        g.saturation.get("B22").copied(),
+    )?;
+    if input.dim() != g.shape {
+        return Err(DetectError::Shape {
+            band: "B22".into(),
+            got: input.dim(),
+            want: g.shape,
+        }
+        .into());
+    }
+    let Geometry::Swath(swath) = &g.geometry else {
+        return Err(transform("a MODIS granule is a swath with geolocation".into()).into());
+    };
+    progress(Stage::Detecting);
+    let t1 = Instant::now();
+    let sizes = swath_pixel_sizes_km(swath, g.shape);
+    let area = PixelArea::PerColumn(sizes.iter().map(|(s, t)| s * t * 1e6).collect());
+    let d = detect_modis(&input, &model, &area)?;
+    let detect = t1.elapsed();
+
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let satellite = g.meta.satellite.clone().unwrap_or_default();
+    let (lat, lon) = (swath.lat.view(), swath.lon.view());
+    let hotspots = d
+        .fires
+        .iter()
+        .map(|f| {
+            let (la, lo) = (lat[[f.row, f.col]], lon[[f.row, f.col]]);
+            if !(la.is_finite() && lo.is_finite()) {
+                return Err(format!(
+                    "a fire at row {} column {} has no geolocation (latitude {la}, longitude {lo})",
+                    f.row, f.col
+                ));
+            }
+            Ok(Hotspot {
+                latitude: la as f64,
+                longitude: lo as f64,
+                bt_mir_k: Some(f.t4_k as f64),
+                bt_tir_k: Some(f.t11_k as f64),
+                scan_km: Some(sizes[f.col].0),
+                track_km: Some(sizes[f.col].1),
+                acq_time,
+                satellite: satellite.clone(),
+                instrument: model.instrument.clone(),
+                confidence: f.firms_confidence(),
+                version: model.product_version.clone(),
+                frp_mw: Some(f.frp_mw).filter(|v| v.is_finite()),
+                daynight: if f.day {
+                    DayNight::Day
+                } else {
+                    DayNight::Night
+                },
+                fire_type: None,
+                row: Some(f.row),
+                col: Some(f.col),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(transform)?;
+    let coverage_samples = swath_coverage_samples(swath, d.mask.view());
+    let georef = t2.elapsed();
+    let fires = d
+        .fires
+        .iter()
+        .map(|f| FirePixel {
+            row: f.row,
+            col: f.col,
+            bt4_k: f.t4_k,
+            bt5_k: f.t11_k,
+            frp_mw: f.frp_mw,
+            confidence: f.firms_confidence(),
+            day: f.day,
+            background_bt4_k: f.background_t4_k,
+        })
+        .collect();
+    Ok(ScanResult {
+        meta: g.meta.clone(),
+        shape: g.shape,
+        model_name: model.name.clone(),
+        hotspots,
+        detection: Detection {
+            mask: d.mask,
+            fires,
+            summary: d.summary,
+        },
+        coverage_samples,
+        timing: Timing {
+            read: Duration::ZERO,
+            detect,
+            georef,
         },
     })
 }

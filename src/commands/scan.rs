@@ -22,7 +22,8 @@ pub struct Args {
     /// of its files finds the rest).
     #[arg(required = true, num_args = 1..)]
     scene: Vec<PathBuf>,
-    /// Sensor model (built in: viirs-i). Default: the scene's SENSOR metadata.
+    /// Sensor model (built in: viirs-i, modis-c61, landsat-oli). Default: the scene's SENSOR
+    /// metadata (a MODIS granule: modis-c61).
     #[arg(long)]
     sensor: Option<String>,
     /// A sensor model file instead of the built-in one (see models/viirs-i.toml).

@@ -118,6 +118,7 @@ pub fn detect_modis(
                     t32: bands[6][k],
                     sza: bands[7][k],
                     water: water.as_ref().is_some_and(|w| w[k] != 0),
+                    has_mask: water.is_some(),
                 };
                 let st = classify(&px, sat, m);
                 class[i] = st.class as u8;

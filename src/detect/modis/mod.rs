@@ -203,6 +203,7 @@ pub(crate) fn px_at(input: &ModisInput, r: usize, c: usize) -> pixel::Px {
         t32: input.b32[[r, c]],
         sza: input.sza[[r, c]],
         water: input.water.is_some_and(|w| w[[r, c]] != 0),
+        has_mask: input.water.is_some(),
     }
 }
 

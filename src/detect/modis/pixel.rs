@@ -38,6 +38,10 @@ pub struct Px {
     pub sza: f32,
     /// The land/sea mask says water (false when the product has no mask).
     pub water: bool,
+    /// The product has a land/sea mask. Without one (a MOD021KM read without its MOD03), water
+    /// is found by day by the spectral test of the coastal rejection instead (ours: MOD14 always
+    /// has the mask).
+    pub has_mask: bool,
 }
 
 /// What the per-pixel stage decides for one pixel.
@@ -93,9 +97,14 @@ pub fn classify(p: &Px, b22_sat: f32, m: &ModisModel) -> Stage1 {
     } else {
         p.t32 < c.night_t12_cold_k
     };
+    let co = &m.coastal;
+    let dark_water = |p: &Px| {
+        let ndvi = (p.r2 - p.r1) / (p.r2 + p.r1);
+        day && p.r7 < co.rho21_max && p.r2 < co.rho086_max && ndvi < co.ndvi_max
+    };
     let class = if cloud {
         MaskClass::Cloud
-    } else if p.water {
+    } else if p.water || (!p.has_mask && dark_water(p)) {
         MaskClass::Water
     } else {
         MaskClass::Land
@@ -133,12 +142,8 @@ pub fn classify(p: &Px, b22_sat: f32, m: &ModisModel) -> Stage1 {
         flags |= flag::VALID;
     }
     // G03 sec. 2.2.9: unmasked water, by day.
-    if day {
-        let co = &m.coastal;
-        let ndvi = (p.r2 - p.r1) / (p.r2 + p.r1);
-        if p.r7 < co.rho21_max && p.r2 < co.rho086_max && ndvi < co.ndvi_max {
-            flags |= flag::UNMASKED_WATER;
-        }
+    if dark_water(p) {
+        flags |= flag::UNMASKED_WATER;
     }
     Stage1 { class, flags, t4 }
 }
@@ -162,6 +167,7 @@ mod tests {
             t32: t31 - 1.0,
             sza: 30.0,
             water: false,
+            has_mask: true,
         }
     }
 
@@ -233,5 +239,8 @@ mod tests {
         let mut p = day(300.0, 295.0);
         (p.r1, p.r2, p.r7) = (0.06, 0.04, 0.01);
         assert!(classify(&p, sat, &m).flags & flag::UNMASKED_WATER != 0);
+        // ... which is water when the product has no land/sea mask.
+        p.has_mask = false;
+        assert_eq!(classify(&p, sat, &m).class, MaskClass::Water);
     }
 }
