@@ -63,6 +63,18 @@ pub struct Config {
     pub report: ReportConfig,
     /// Language and time zone of what users read (`[ui]`).
     pub ui: UiConfig,
+    /// Which store (`[store]`): the SQLite file under `data_dir` unless a PostgreSQL URL is set.
+    pub store: StoreConfig,
+}
+
+/// `[store]`: no `url` (the default) is the embedded SQLite file `data_dir/strawfire.sqlite`;
+/// `url = "postgres://user:password@host:5432/db"` (or `postgresql://`, or libpq's
+/// `host=... dbname=...` form) the PostgreSQL store (#19; tasks, deliveries and rankings are
+/// not on it yet and answer an error naming what is unsupported).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    pub url: Option<String>,
 }
 
 impl Default for Config {
@@ -87,6 +99,7 @@ impl Default for Config {
             rank: RankConfig::default(),
             report: ReportConfig::default(),
             ui: UiConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -645,6 +658,25 @@ impl Config {
         if self.limits.store_max_bytes.is_some_and(|b| b < 65_536) {
             return Err(bad("limits.store_max_bytes", "at least 65536"));
         }
+        if let Some(url) = &self.store.url {
+            let t = url.trim();
+            if !(t.starts_with("postgres://")
+                || t.starts_with("postgresql://")
+                || t.contains("host=")
+                || t.contains("dbname="))
+            {
+                return Err(bad(
+                    "store.url",
+                    "a PostgreSQL URL (postgres://user@host:5432/db) or libpq key=value string",
+                ));
+            }
+            if self.limits.store_max_bytes.is_some() {
+                return Err(bad(
+                    "limits.store_max_bytes",
+                    "caps the SQLite file only; with store.url the PostgreSQL server's disk is its own",
+                ));
+            }
+        }
         if crate::rank::season::parse_month_day(&self.rank.season_start).is_none() {
             return Err(bad(
                 "rank.season_start",
@@ -1037,6 +1069,35 @@ mod tests {
                 "dispatch.min_confidence",
             ),
             ("[dispatch]\noff_parcel = \"county\"\n", "off_parcel"),
+        ] {
+            let e = Config::parse(Path::new("x.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    /// No `[store]`: the SQLite file; a PostgreSQL URL selects that store; anything else, or a
+    /// SQLite size cap beside a URL, is refused naming the key.
+    #[test]
+    fn the_store_is_sqlite_unless_a_postgres_url_is_given() {
+        let l = Config::parse(Path::new("x.toml"), "").unwrap();
+        assert_eq!(l.config.store.url, None);
+        let l = Config::parse(
+            Path::new("x.toml"),
+            "[store]\nurl = \"postgres://sf@db:5432/sf\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            l.config.store.url.as_deref(),
+            Some("postgres://sf@db:5432/sf")
+        );
+        for (text, key) in [
+            ("[store]\nurl = \"data/s.sqlite\"\n", "store.url"),
+            (
+                "[store]\nurl = \"postgres://db/sf\"\n[limits]\nstore_max_bytes = 1000000\n",
+                "limits.store_max_bytes",
+            ),
         ] {
             let e = Config::parse(Path::new("x.toml"), text)
                 .unwrap_err()

@@ -19,7 +19,7 @@ use crate::api::{self, auth::Tokens};
 use crate::config::Config;
 use crate::dispatch::{Clock, SystemClock};
 use crate::fuse::Placer;
-use crate::store::SqliteStore;
+use crate::store::{PgStore, SqliteStore, Store};
 
 /// The store file under the data directory.
 pub const STORE_FILE: &str = "strawfire.sqlite";
@@ -70,16 +70,21 @@ pub async fn start_clocked(
         .map_err(io(config.data_dir.clone()))?;
     let db = config.data_dir.join(STORE_FILE);
     let cap = config.limits.store_max_bytes;
+    let url = config.store.url.clone();
     let store = tokio::task::spawn_blocking(move || {
+        // `[store] url`: PostgreSQL (#19); else the SQLite file under the data directory.
+        if let Some(url) = url {
+            return Ok::<Arc<dyn Store>, crate::store::StoreError>(Arc::new(PgStore::open(&url)?));
+        }
         let store = SqliteStore::open(&db)?;
         if let Some(bytes) = cap {
             store.cap_size(bytes)?;
         }
-        Ok::<_, crate::store::StoreError>(store)
+        Ok(Arc::new(store))
     })
     .await
     .map_err(|e| ServiceError::Task(e.to_string()))??;
-    let service = Service::new(&config, Arc::new(store), placer).with_clock(clock);
+    let service = Service::new(&config, store, placer).with_clock(clock);
     let tokens = Tokens::from_config(&config.tokens_with_env())
         .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;
     if tokens.is_empty() {

@@ -1,6 +1,20 @@
-//! Store errors.
+//! Store errors, one enum for every backend; the database's own error is a [`DbError`].
 
 use std::path::PathBuf;
+
+/// The error of the database library underneath (SQLite through rusqlite, PostgreSQL through
+/// `postgres`), kept whole as the `#[source]` of a [`StoreError`].
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] postgres::Error),
+    /// The connection pool gave no connection (PostgreSQL unreachable or every connection busy
+    /// past the pool's timeout).
+    #[error(transparent)]
+    Pool(#[from] r2d2_postgres::r2d2::Error),
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -11,14 +25,14 @@ pub enum StoreError {
     Open {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     /// A migration failed: the database is left at the previous version.
     #[error("store migration to version {version} failed")]
     Migration {
         version: usize,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     /// The database was written by a newer strawfire: upgrade strawfire or use another data dir.
     #[error("the store is at schema version {found}, this strawfire knows up to {known}")]
@@ -28,7 +42,7 @@ pub enum StoreError {
     Sql {
         context: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     /// The batch would place or change a row outside the writer's scope (`unit`: where it lands;
     /// `None`: outside every unit). Nothing of the batch is stored: use a token that reaches it.
@@ -43,7 +57,22 @@ pub enum StoreError {
         index: usize,
         key: String,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
+    },
+    /// The PostgreSQL server cannot be reached or refused us (`url` without its password):
+    /// check `[store] url`, the server and its `pg_hba.conf`.
+    #[error("cannot connect to the store at {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: DbError,
+    },
+    /// This backend does not implement this part of the store yet (issue 19 tracks it): use the
+    /// SQLite store (no `[store] url`) for it.
+    #[error("the {backend} store does not support {what} yet")]
+    Unsupported {
+        backend: &'static str,
+        what: &'static str,
     },
     /// A stored value cannot be read back (hand-edited database?).
     #[error("store: bad stored value in {table}.{column}: {value}")]
@@ -66,7 +95,12 @@ impl StoreError {
             | StoreError::Row { source, .. } => source,
             _ => return None,
         };
-        let rusqlite::Error::SqliteFailure(e, msg) = source else {
+        let e = match source {
+            DbError::Sqlite(e) => e,
+            DbError::Postgres(e) => return pg_storage_cause(e),
+            DbError::Pool(_) => return None,
+        };
+        let rusqlite::Error::SqliteFailure(e, msg) = e else {
             return None;
         };
         let what = match e.code {
@@ -83,6 +117,23 @@ impl StoreError {
     }
 }
 
+/// The PostgreSQL counterpart of the SQLite storage failures: SQLSTATE class 53 (insufficient
+/// resources: disk full, out of memory), 58030 (I/O error), 25006 (read-only transaction).
+fn pg_storage_cause(e: &postgres::Error) -> Option<String> {
+    use postgres::error::SqlState;
+    let db = e.as_db_error()?;
+    let what = match db.code() {
+        c if *c == SqlState::DISK_FULL => "the store's disk is full (PostgreSQL 53100)",
+        c if *c == SqlState::IO_ERROR => "the store cannot be written (PostgreSQL 58030)",
+        c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
+            "the store is read-only (PostgreSQL 25006)"
+        }
+        c if c.code().starts_with("53") => "the store's server is out of resources (PostgreSQL 53)",
+        _ => return None,
+    };
+    Some(format!("{what}: {}", db.message()))
+}
+
 /// Attaches a context to rusqlite results.
 pub(crate) trait SqlContext<T> {
     fn ctx(self, context: &'static str) -> Result<T, StoreError>;
@@ -90,6 +141,18 @@ pub(crate) trait SqlContext<T> {
 
 impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     fn ctx(self, context: &'static str) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Sql { context, source })
+        self.map_err(|source| StoreError::Sql {
+            context,
+            source: source.into(),
+        })
+    }
+}
+
+impl<T> SqlContext<T> for Result<T, postgres::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sql {
+            context,
+            source: source.into(),
+        })
     }
 }

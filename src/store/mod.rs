@@ -12,16 +12,23 @@
 //! [`TaskStore`] (`tasks.rs`), [`OperatorStore`] (`operator.rs`), [`deliveries::DeliveryStore`]
 //! and [`RankStore`] (`rank.rs`), the plain data of `model.rs`, `idempotency.rs` and the
 //! traits' own files, and [`StoreError`]. Each backend is a folder implementing them, one file per
-//! trait: [`sqlite`] (the embedded default).
+//! trait: [`sqlite`] (the embedded default) and [`postgres`] (the server store, `[store] url`;
+//! so far [`Store`] itself, the rest answers [`StoreError::Unsupported`]). `shared.rs` holds
+//! what both share where the dialects agree; `conformance.rs` is the one test suite both run.
 
 pub mod deliveries;
 pub mod error;
 pub mod idempotency;
 pub mod model;
 pub mod operator;
+pub mod postgres;
 pub mod rank;
+mod shared;
 pub mod sqlite;
 pub mod tasks;
+
+#[cfg(test)]
+mod conformance;
 
 // The SQLite outbox and migrations kept at their old paths (tests write outbox rows directly).
 pub use sqlite::{migrations, outbox};
@@ -32,6 +39,7 @@ pub use model::{
     Scope, SensorAlert, StoredAlert, StoredEvent, StoredHotspot, TaskFilter, UnitStats,
 };
 pub use operator::OperatorStore;
+pub use postgres::PgStore;
 pub use rank::RankStore;
 pub use sqlite::SqliteStore;
 pub use tasks::TaskStore;

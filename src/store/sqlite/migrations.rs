@@ -349,9 +349,12 @@ pub const MIGRATIONS: &[&str] = &[
 
 /// Brings the schema to the newest version.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let found: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .map_err(|source| StoreError::Migration { version: 0, source })? as usize;
+    let found: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(|source| StoreError::Migration {
+            version: 0,
+            source: source.into(),
+        })? as usize;
     if found > MIGRATIONS.len() {
         return Err(StoreError::TooNew {
             found,
@@ -360,7 +363,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found) {
         let version = i + 1;
-        let fail = |source| StoreError::Migration { version, source };
+        let fail = |source: rusqlite::Error| StoreError::Migration {
+            version,
+            source: source.into(),
+        };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", version as i64)

@@ -88,6 +88,12 @@ impl SqliteStore {
         &self.path
     }
 
+    /// A statement on the writer outside any transaction (tests add triggers with it).
+    #[cfg(test)]
+    pub(crate) fn execute_for_test(&self, sql: &str) {
+        self.writer.exclusive(|c| c.execute_batch(sql)).unwrap();
+    }
+
     /// Runs `f` on a pooled reader connection (other store files use it too).
     pub(super) fn read<T>(
         &self,
@@ -134,7 +140,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     c.pragma_update(None, "cache_size", -8_192)
         .map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            source: source.into(),
         })?;
     Ok(c)
 }
@@ -160,9 +166,9 @@ impl Drop for Lent<'_> {
 }
 
 fn open_conn(path: &Path) -> Result<Connection, StoreError> {
-    let fail = |source| StoreError::Open {
+    let fail = |source: rusqlite::Error| StoreError::Open {
         path: path.to_path_buf(),
-        source,
+        source: source.into(),
     };
     let conn = Connection::open_with_flags(
         path,

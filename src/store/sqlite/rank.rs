@@ -214,7 +214,7 @@ impl RankStore for SqliteStore {
             .ctx("number bulletin issue")?;
             get(conn)?.ok_or(StoreError::Sql {
                 context: "read the bulletin issue just numbered",
-                source: rusqlite::Error::QueryReturnedNoRows,
+                source: rusqlite::Error::QueryReturnedNoRows.into(),
             })
         })
     }

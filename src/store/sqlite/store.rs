@@ -14,16 +14,8 @@ use crate::fuse::{
 use crate::hotspot::{Confidence, DayNight, Hotspot};
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::model::*;
+use crate::store::shared::{margin_deg, min_score, Given, EVENT_COLUMNS, MAX_EVENT_FOOTPRINT_M};
 use crate::store::{hotspot_key, Store};
-
-/// The largest footprint an event can reach, m (MODIS pixels at the swath edge are about
-/// 2 × 5 km); bounds the candidate search.
-const MAX_EVENT_FOOTPRINT_M: f64 = 5_000.0;
-
-/// A degree margin that covers `m` metres at latitude `lat` in longitude and latitude.
-fn margin_deg(m: f64, lat: f64) -> f64 {
-    m / (111_000.0 * lat.to_radians().cos().max(0.05))
-}
 
 impl Store for SqliteStore {
     fn ingest(
@@ -302,7 +294,7 @@ pub(super) fn ingest_tx(
                     what: "hotspot",
                     index: index + 1,
                     key: key.clone(),
-                    source,
+                    source: source.into(),
                 })?;
             if n == 0 {
                 report.hotspots_duplicate += 1;
@@ -370,7 +362,7 @@ pub(super) fn ingest_tx(
                     what: "alert",
                     index: index + 1,
                     key: key.clone(),
-                    source,
+                    source: source.into(),
                 })?;
             if n == 0 {
                 report.alerts_duplicate += 1;
@@ -483,15 +475,6 @@ pub(super) fn ingest_tx(
     Ok(report)
 }
 
-/// A placer that returns the placement already computed for the sighting.
-struct Given(Placement);
-
-impl Placer for Given {
-    fn place(&self, _lon: f64, _lat: f64, _footprint_m: f64) -> Placement {
-        self.0.clone()
-    }
-}
-
 fn exists(tx: &Connection, table: &str, sha256: &str) -> Result<bool, StoreError> {
     tx.query_row(
         &format!("SELECT 1 FROM {table} WHERE sha256 = ?1"),
@@ -575,9 +558,6 @@ fn save_event(tx: &Connection, e: &mut FireEvent, now: i64) -> Result<i64, Store
         .ctx("index event")?;
     Ok(id)
 }
-
-const EVENT_COLUMNS: &str = "id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds, max_frp_mw,
-    satellite_confidence, camera_confidence, sightings, county, township, village, parcel, mask, updated_at";
 
 fn read_event(r: &rusqlite::Row) -> rusqlite::Result<(FireEvent, i64)> {
     let sources: String = r.get(6)?;
@@ -702,16 +682,6 @@ impl Filter {
         } else {
             format!("WHERE {}", self.clauses.join(" AND "))
         }
-    }
-}
-
-fn min_score(c: Confidence) -> f64 {
-    // The lower edge of each class, a little below the class's score.
-    match c {
-        Confidence::Low => 0.0,
-        Confidence::Nominal => 0.5,
-        Confidence::High => 0.8,
-        Confidence::Percent(p) => p as f64 / 100.0 - 1e-9,
     }
 }
 
@@ -901,158 +871,7 @@ fn query_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuse::NoPlacer;
     use chrono::TimeZone;
-    use rand::{Rng, SeedableRng};
-
-    fn hotspot(lon: f64, lat: f64, t: DateTime<Utc>, frp: f64) -> Hotspot {
-        Hotspot {
-            frp_mw: Some(frp),
-            ..Hotspot::test_viirs(lon, lat, t)
-        }
-    }
-
-    /// A row with unknown measurements is stored with NULLs and read back as `None`; only a
-    /// second row with its key is a duplicate; a row refused by any other constraint fails the
-    /// whole batch naming the row, and nothing of the batch is written.
-    #[test]
-    fn unknown_measurements_are_stored_and_other_failures_name_the_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let t = Utc.with_ymd_and_hms(2024, 6, 8, 18, 6, 0).unwrap();
-        let unknown = Hotspot {
-            bt_mir_k: None,
-            bt_tir_k: None,
-            scan_km: None,
-            track_km: None,
-            frp_mw: None,
-            ..Hotspot::test_viirs(114.5, 35.5, t)
-        };
-        let batch = |sha: &str, hs: Vec<Hotspot>| IngestBatch {
-            origin: Origin::Feed {
-                sha256: sha.into(),
-                name: "f.csv".into(),
-                rows: hs.len(),
-            },
-            source: "test".into(),
-            hotspots: hs,
-            alerts: Vec::new(),
-        };
-        let p = FuseParams::default();
-        let r = store
-            .ingest(&batch("a", vec![unknown.clone()]), &p, &NoPlacer)
-            .unwrap();
-        assert_eq!(
-            (r.hotspots_new, r.hotspots_duplicate, r.events_new),
-            (1, 0, 1)
-        );
-        let back = store.hotspots(&HotspotQuery::default()).unwrap();
-        assert_eq!(back[0].hotspot, unknown);
-        let ev = store.events(&EventQuery::default()).unwrap();
-        assert_eq!(ev[0].event.max_frp_mw, None);
-        assert_eq!(ev[0].event.footprint_m, 375.0);
-        let r = store
-            .ingest(&batch("b", vec![unknown.clone()]), &p, &NoPlacer)
-            .unwrap();
-        assert_eq!((r.hotspots_new, r.hotspots_duplicate), (0, 1));
-
-        // Any other constraint: here a trigger stands in for one.
-        store
-            .writer
-            .exclusive(|c| {
-                c.execute_batch(
-                    "CREATE TRIGGER no_far_north BEFORE INSERT ON hotspots WHEN NEW.lat > 80
-                 BEGIN SELECT RAISE(ABORT, 'too far north'); END;",
-                )
-            })
-            .unwrap();
-        let good = Hotspot::test_viirs(114.6, 35.6, t);
-        let bad = Hotspot::test_viirs(114.6, 85.0, t);
-        let err = store
-            .ingest(&batch("c", vec![good, bad]), &p, &NoPlacer)
-            .unwrap_err();
-        match &err {
-            StoreError::Row { what, index, .. } => assert_eq!((*what, *index), ("hotspot", 2)),
-            other => panic!("{other}"),
-        }
-        assert!(err.to_string().contains("hotspot 2 of the batch"), "{err}");
-        let c = store.counts().unwrap();
-        assert_eq!(
-            (c.hotspots, c.feeds),
-            (1, 2),
-            "nothing of the failed batch is written"
-        );
-    }
-
-    /// The store's per-sighting candidate search gives the events of the pure fuse over all
-    /// events (the brute-force oracle), batch after batch, on seeded random fires.
-    #[test]
-    fn stored_events_match_the_pure_fuse_oracle() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let t0 = Utc.with_ymd_and_hms(2024, 6, 8, 0, 0, 0).unwrap();
-        let p = FuseParams::default();
-        let mut oracle: Vec<FireEvent> = Vec::new();
-        for b in 0..6 {
-            // Dense enough that many sightings join events of earlier batches.
-            let hs: Vec<Hotspot> = (0..150)
-                .map(|_| {
-                    hotspot(
-                        rng.gen_range(114.0..114.1),
-                        rng.gen_range(35.0..35.1),
-                        t0 + chrono::Duration::minutes(rng.gen_range(0..36 * 60)),
-                        rng.gen_range(1.0..20.0),
-                    )
-                })
-                .collect();
-            for h in &hs {
-                let s = Sighting {
-                    kind: SourceKind::Satellite,
-                    source: "VIIRS/N20".into(),
-                    lon: h.longitude,
-                    lat: h.latitude,
-                    time: h.acq_time,
-                    footprint_m: 390.0,
-                    frp_mw: h.frp_mw,
-                    confidence: 0.6,
-                };
-                fuse(&mut oracle, &s, &p, &NoPlacer);
-            }
-            let batch = IngestBatch {
-                origin: Origin::Feed {
-                    sha256: format!("b{b}"),
-                    name: "b.csv".into(),
-                    rows: hs.len(),
-                },
-                source: "test".into(),
-                hotspots: hs,
-                alerts: Vec::new(),
-            };
-            store.ingest(&batch, &p, &NoPlacer).unwrap();
-        }
-        let stored = store.events(&EventQuery::default()).unwrap();
-        let key = |e: &FireEvent| {
-            (
-                e.sightings,
-                e.first_seen,
-                e.last_seen,
-                (e.lat * 1e6).round() as i64,
-                (e.lon * 1e6).round() as i64,
-            )
-        };
-        let mut a: Vec<_> = stored.iter().map(|e| key(&e.event)).collect();
-        let mut b: Vec<_> = oracle.iter().map(key).collect();
-        a.sort();
-        b.sort();
-        assert!(
-            oracle.len() < 900 && oracle.len() > 50,
-            "{} events",
-            oracle.len()
-        );
-        assert_eq!(a, b);
-        assert_eq!(store.counts().unwrap().hotspots, 900);
-    }
 
     /// A scoped map view (unit + small box) reads the box's band through the (unit, lat, lon)
     /// index of migration 6, not every row of the county; measured in BENCHMARKS.md.

@@ -89,7 +89,7 @@ impl Failure {
     fn error(&self) -> StoreError {
         StoreError::Sql {
             context: self.context,
-            source: rusqlite::Error::SqliteFailure(self.error, self.message.clone()),
+            source: rusqlite::Error::SqliteFailure(self.error, self.message.clone()).into(),
         }
     }
 }
@@ -145,7 +145,7 @@ impl Writer {
                 self.give_back(conn);
                 return Err(StoreError::Sql {
                     context: "begin",
-                    source: e,
+                    source: e.into(),
                 }
                 .into());
             }
@@ -157,7 +157,7 @@ impl Writer {
             Ok(()) => catch_unwind(AssertUnwindSafe(|| f(&conn))),
             Err(e) => Ok(Err(StoreError::Sql {
                 context: "begin a write",
-                source: e,
+                source: e.into(),
             }
             .into())),
         };
@@ -326,7 +326,7 @@ mod tests {
             .map(|_| ())
             .map_err(|source| StoreError::Sql {
                 context: "insert",
-                source,
+                source: source.into(),
             })
     }
 
@@ -404,7 +404,7 @@ mod tests {
                 c.execute("INSERT INTO t VALUES (1, NULL)", [])
                     .map_err(|source| StoreError::Sql {
                         context: "insert",
-                        source,
+                        source: source.into(),
                     })?;
                 tx.send(()).unwrap();
                 // Wait until the other write queues behind this one.
@@ -421,7 +421,7 @@ mod tests {
             c.execute("INSERT INTO t VALUES (2, 99)", [])
                 .map_err(|source| StoreError::Sql {
                     context: "insert",
-                    source,
+                    source: source.into(),
                 })?;
             Ok::<_, StoreError>(())
         });
@@ -436,7 +436,7 @@ mod tests {
             c.execute("INSERT INTO t VALUES (3, NULL)", [])
                 .map_err(|source| StoreError::Sql {
                     context: "insert",
-                    source,
+                    source: source.into(),
                 })
         })
         .unwrap();

@@ -1,0 +1,188 @@
+//! The server store: PostgreSQL 15 (PostGIS installed beside it, not yet used by a query),
+//! chosen by `[store] url = "postgres://..."` (#19).
+//!
+//! Client: the synchronous `postgres` crate (rust-postgres, the maintained driver that
+//! `tokio-postgres` is the async half of) with an `r2d2` pool. The store traits are synchronous
+//! and run on `spawn_blocking` (like SQLite's), so a blocking client fits them as they are;
+//! `sqlx` or `tokio-postgres` would need an async trait or a runtime handle inside every call.
+//!
+//! Guarantees, as on SQLite: a write returns `Ok` only after its transaction committed (the
+//! server's `synchronous_commit` decides the fsync; leave it `on`); a batch is one transaction,
+//! its origin keyed by content hash and its rows by their keys (`ON CONFLICT (key) DO NOTHING`).
+//! Several nodes may write: every ingest first takes one transaction-level advisory lock
+//! ([`INGEST_LOCK`]), so the fuse step (read candidate events, write them back) runs for one
+//! batch at a time across all nodes, as SQLite's single writer does in one process, and a place
+//! never gets two events from two batches racing. Reads take pooled connections and never wait
+//! for the lock.
+//!
+//! What is here: [`Store`](crate::store::Store) whole (`store.rs`). The other traits of the
+//! family answer [`StoreError::Unsupported`] for now (`unsupported.rs`).
+
+mod migrations;
+mod store;
+mod unsupported;
+
+pub use migrations::{migrate, MIGRATIONS};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use r2d2_postgres::{postgres, PostgresConnectionManager};
+
+use crate::store::error::StoreError;
+
+/// The advisory lock every ingest transaction takes first (see the module doc).
+pub const INGEST_LOCK: i64 = 0x5354_5257_494e_4753; // "STRWINGS"
+
+/// Connections at most (as SQLite's reader pool).
+const POOL_SIZE: u32 = 8;
+
+type Manager = PostgresConnectionManager<postgres::NoTls>;
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool<Manager>,
+}
+
+impl PgStore {
+    /// Connects to `url` (a libpq URL or key-value string), migrating the schema when needed.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::open_with(url, None)
+    }
+
+    /// [`PgStore::open`] in schema `schema` (made when missing; searched before `public`, where
+    /// PostGIS lives): the tests give each test a schema of its own in one database.
+    pub fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
+        PgStore::open_with(url, Some(schema))
+    }
+
+    fn open_with(url: &str, schema: Option<&str>) -> Result<PgStore, StoreError> {
+        let shown = redact(url);
+        let connect = |source: StoreError| match source {
+            StoreError::Sql { source, .. } => StoreError::Connect {
+                url: shown.clone(),
+                source,
+            },
+            other => other,
+        };
+        let mut config = postgres::Config::from_str(url)
+            .map_err(pg_err("parse the store URL"))
+            .map_err(connect)?;
+        if let Some(schema) = schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::BadValue {
+                    table: "config",
+                    column: "schema",
+                    value: schema.to_string(),
+                });
+            }
+            let mut c = config
+                .connect(postgres::NoTls)
+                .map_err(pg_err("connect"))
+                .map_err(connect)?;
+            c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .map_err(pg_err("create the schema"))?;
+            config.options(&format!("-c search_path={schema},public"));
+        }
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(PostgresConnectionManager::new(config, postgres::NoTls))
+            .map_err(|e| StoreError::Connect {
+                url: shown.clone(),
+                source: e.into(),
+            })?;
+        let store = PgStore { pool };
+        migrate(&mut *store.conn()?)?;
+        Ok(store)
+    }
+
+    /// A pooled connection.
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Sql {
+            context: "take a pooled connection",
+            source: e.into(),
+        })
+    }
+
+    /// Runs `f` in a transaction and commits; `Ok` only once the commit returned.
+    fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut c = self.conn()?;
+        let mut tx = c.transaction().map_err(pg_err("begin"))?;
+        let out = f(&mut tx)?;
+        tx.commit().map_err(pg_err("commit"))?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a pooled connection.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut *self.conn()?)
+    }
+}
+
+/// Wraps a `postgres` error with a context.
+pub(crate) fn pg_err(context: &'static str) -> impl Fn(postgres::Error) -> StoreError {
+    move |source| StoreError::Sql {
+        context,
+        source: source.into(),
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let user = &url[s + 3..at];
+            match user.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..s + 3], &user[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url
+            .split_whitespace()
+            .map(|kv| {
+                if kv.starts_with("password=") {
+                    "password=***"
+                } else {
+                    kv
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        assert_eq!(
+            redact("postgres://sf:secret@db.example:5432/sf"),
+            "postgres://sf:***@db.example:5432/sf"
+        );
+        assert_eq!(
+            redact("host=db user=sf password=secret dbname=sf"),
+            "host=db user=sf password=*** dbname=sf"
+        );
+        assert_eq!(
+            redact("postgresql://postgres@/t?host=/tmp/x"),
+            "postgresql://postgres@/t?host=/tmp/x"
+        );
+    }
+}
