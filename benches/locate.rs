@@ -1,12 +1,20 @@
-//! Locate benchmark: 1,000,000 generated field parcels and 100,000 hotspots. Times strawfire
-//! (read the layer through OGR, build the R-tree, read the hotspots, match every footprint with
-//! overlap fractions) and the same join in geopandas (pyogrio read, shapely STRtree via
-//! `sjoin`, overlap areas) on the same files in the same run.
+//! Locate benchmark, two cases on generated, seeded files. Times strawfire (read the layer
+//! through OGR, build the R-tree, read the hotspots, match every footprint with overlap
+//! fractions) and geopandas on the same files in the same run.
+//!
+//! - `field` (default, issue 18.6): 300,000 parcels in a GeoPackage (8-vertex rings, often
+//!   concave, one in 40 with a farmstead hole) and 100,000 hotspots, a third each with 30 m
+//!   (Landsat), 20 m (Sentinel-2) and 375 m (VIIRS) pixels. geopandas does the point-in-polygon
+//!   join (`sjoin` `within` of the pixel centres): less than strawfire's footprint overlap,
+//!   and the figure the goal is set against.
+//! - `viirs`: 1,000,000 quadrilateral parcels in FlatGeobuf and 100,000 VIIRS hotspots;
+//!   geopandas computes the same footprint overlap shares (`sjoin` + `intersection` areas).
 //!
 //! Run: `cargo bench --bench locate` (needs `python3` with geopandas, shapely, pyogrio for
-//! the comparison; without it only strawfire is timed). Sizes: `LOCATE_BENCH_PARCELS`,
-//! `LOCATE_BENCH_HOTSPOTS`; `LOCATE_BENCH_PYTHON=0` skips geopandas. Generated files go to `$CARGO_TARGET_DIR/locate-bench/` (or
-//! `target/`), never into the repository.
+//! the comparison; without it only strawfire is timed). `LOCATE_BENCH_CASE=field|viirs`;
+//! sizes: `LOCATE_BENCH_PARCELS`, `LOCATE_BENCH_HOTSPOTS`; `LOCATE_BENCH_PYTHON=0` skips
+//! geopandas. Generated files go to `$CARGO_TARGET_DIR/locate-bench/` (or `target/`), never
+//! into the repository.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,11 +29,42 @@ use rand_chacha::ChaCha8Rng;
 use strawfire::hotspot::read_hotspots;
 use strawfire::locate::{load_layer, LayerSpec, Level, Locator, MaskSet, Query, UnitLayer};
 
-/// Grid of the generated parcels: lon 114.0–115.0, lat 35.0–35.8 (northern Henan).
-const LON0: f64 = 114.0;
-const LAT0: f64 = 35.0;
-const SPAN_LON: f64 = 1.0;
-const SPAN_LAT: f64 = 0.8;
+/// Where a case's parcels lie (northern Henan) and how its files are made and compared.
+#[derive(Clone, Copy)]
+struct Case {
+    name: &'static str,
+    lon0: f64,
+    lat0: f64,
+    span_lon: f64,
+    span_lat: f64,
+    default_parcels: usize,
+    /// File extension of the parcel layer (`fgb`, `gpkg`).
+    ext: &'static str,
+    /// What the geopandas script does: `overlap` (footprint shares) or `points` (centre join).
+    python_mode: &'static str,
+}
+
+const FIELD: Case = Case {
+    name: "field",
+    lon0: 114.0,
+    lat0: 35.0,
+    span_lon: 0.5,
+    span_lat: 0.4,
+    default_parcels: 300_000,
+    ext: "gpkg",
+    python_mode: "points",
+};
+
+const VIIRS: Case = Case {
+    name: "viirs",
+    lon0: 114.0,
+    lat0: 35.0,
+    span_lon: 1.0,
+    span_lat: 0.8,
+    default_parcels: 1_000_000,
+    ext: "fgb",
+    python_mode: "overlap",
+};
 
 /// CPU seconds used by this process so far (user + system, all threads), from /proc: the
 /// machine is shared, so wall time alone measures the neighbours' builds too.
@@ -63,10 +102,13 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Jittered quadrilateral fields tiling the grid (shared, jittered vertices: no overlaps, no gaps).
-fn write_parcels(path: &Path, n: usize) -> Result<()> {
+/// Jittered fields tiling the case's block (shared, jittered vertices: no overlaps, no gaps).
+/// `viirs`: quadrilaterals in FlatGeobuf. `field`: each edge bent at a jittered midpoint
+/// (8-vertex rings, often concave, as digitised fields are), one field in 40 with a square
+/// farmstead hole, in a GeoPackage.
+fn write_parcels(case: Case, path: &Path, n: usize) -> Result<()> {
     let side = (n as f64).sqrt().ceil() as usize;
-    let (dx, dy) = (SPAN_LON / side as f64, SPAN_LAT / side as f64);
+    let (dx, dy) = (case.span_lon / side as f64, case.span_lat / side as f64);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let jitter: Vec<(f64, f64)> = (0..(side + 1) * (side + 1))
         .map(|_| (rng.gen_range(-0.2..0.2) * dx, rng.gen_range(-0.2..0.2) * dy))
@@ -77,39 +119,93 @@ fn write_parcels(path: &Path, n: usize) -> Result<()> {
         } else {
             jitter[j * (side + 1) + i]
         };
-        (LON0 + i as f64 * dx + jx, LAT0 + j as f64 * dy + jy)
+        (
+            case.lon0 + i as f64 * dx + jx,
+            case.lat0 + j as f64 * dy + jy,
+        )
+    };
+    let bent = case.name == "field";
+    // Midpoint offsets of the horizontal edge (i, j)–(i+1, j) and the vertical edge
+    // (i, j)–(i, j+1), shared by the two fields on either side; none on the block's border.
+    let mut mid_jitter = |_: ()| (rng.gen_range(-0.1..0.1) * dx, rng.gen_range(-0.1..0.1) * dy);
+    let h_mid: Vec<(f64, f64)> = (0..(side + 1) * (side + 1))
+        .map(|_| mid_jitter(()))
+        .collect();
+    let v_mid: Vec<(f64, f64)> = (0..(side + 1) * (side + 1))
+        .map(|_| mid_jitter(()))
+        .collect();
+    let mid = |a: (f64, f64), b: (f64, f64), border: bool, off: (f64, f64)| {
+        let m = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+        if border {
+            m
+        } else {
+            (m.0 + off.0, m.1 + off.1)
+        }
     };
     let _ = std::fs::remove_file(path);
-    let driver = DriverManager::get_driver_by_name("FlatGeobuf")?;
+    let driver = DriverManager::get_driver_by_name(if bent { "GPKG" } else { "FlatGeobuf" })?;
     let mut ds = driver.create_vector_only(path)?;
     let srs = SpatialRef::from_epsg(4326)?;
-    let layer = ds.create_layer(LayerOptions {
+    let mut txn = ds.start_transaction()?;
+    let layer = txn.create_layer(LayerOptions {
         name: "parcels",
         srs: Some(&srs),
         ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
         options: None,
     })?;
     FieldDefn::new("parcel_id", gdal::vector::OGRFieldType::OFTInteger64)?.add_to_layer(&layer)?;
+    let ring_text = |ring: &[(f64, f64)]| {
+        ring.iter()
+            .map(|(x, y)| format!("{x:.8} {y:.8}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut id = 0i64;
     'outer: for j in 0..side {
         for i in 0..side {
             if id as usize >= n {
                 break 'outer;
             }
-            let ring = [
+            let (a, b, c, d) = (
                 vertex(i, j),
                 vertex(i + 1, j),
                 vertex(i + 1, j + 1),
                 vertex(i, j + 1),
-                vertex(i, j),
-            ];
-            let wkt = format!(
-                "POLYGON(({}))",
-                ring.iter()
-                    .map(|(x, y)| format!("{x:.8} {y:.8}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
             );
+            let k = |i: usize, j: usize| j * (side + 1) + i;
+            let ring: Vec<(f64, f64)> = if bent {
+                vec![
+                    a,
+                    mid(a, b, j == 0, h_mid[k(i, j)]),
+                    b,
+                    mid(b, c, i + 1 == side, v_mid[k(i + 1, j)]),
+                    c,
+                    mid(d, c, j + 1 == side, h_mid[k(i, j + 1)]),
+                    d,
+                    mid(a, d, i == 0, v_mid[k(i, j)]),
+                    a,
+                ]
+            } else {
+                vec![a, b, c, d, a]
+            };
+            let mut wkt = format!("POLYGON(({})", ring_text(&ring));
+            if bent && id % 40 == 0 {
+                // A farmstead of 0.15 × 0.15 cells around the cell's centre, clockwise.
+                let (cx, cy) = (
+                    case.lon0 + (i as f64 + 0.5) * dx,
+                    case.lat0 + (j as f64 + 0.5) * dy,
+                );
+                let (hx, hy) = (0.075 * dx, 0.075 * dy);
+                let hole = [
+                    (cx - hx, cy - hy),
+                    (cx - hx, cy + hy),
+                    (cx + hx, cy + hy),
+                    (cx + hx, cy - hy),
+                    (cx - hx, cy - hy),
+                ];
+                wkt += &format!(",({})", ring_text(&hole));
+            }
+            wkt += ")";
             let mut f = Feature::new(layer.defn())?;
             f.set_geometry(Geometry::from_wkt(&wkt)?)?;
             f.set_field_integer64(0, id)?;
@@ -117,17 +213,26 @@ fn write_parcels(path: &Path, n: usize) -> Result<()> {
             id += 1;
         }
     }
+    txn.commit()?;
     Ok(())
 }
 
-fn write_hotspots(path: &Path, n: usize) -> Result<()> {
+/// FIRMS VIIRS-schema CSV. `viirs`: VIIRS pixels (scan 0.36–0.8 km, track 0.36–0.7 km).
+/// `field`: in turn a 30 m (Landsat), a 20 m (Sentinel-2) and a VIIRS pixel.
+fn write_hotspots(case: Case, path: &Path, n: usize) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let margin = 0.0125 * case.span_lon;
     let mut s = String::from("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight\n");
-    for _ in 0..n {
-        let lat = LAT0 + 0.01 + rng.gen_range(0.0..SPAN_LAT - 0.02);
-        let lon = LON0 + 0.01 + rng.gen_range(0.0..SPAN_LON - 0.02);
+    for k in 0..n {
+        let lat = case.lat0 + margin + rng.gen_range(0.0..case.span_lat - 2.0 * margin);
+        let lon = case.lon0 + margin + rng.gen_range(0.0..case.span_lon - 2.0 * margin);
         let scan = rng.gen_range(0.36..0.8);
         let track = rng.gen_range(0.36..0.7);
+        let (scan, track) = match (case.name, k % 3) {
+            ("field", 0) => (0.03, 0.03),
+            ("field", 1) => (0.02, 0.02),
+            _ => (scan, track),
+        };
         s += &format!("{lat:.6},{lon:.6},340.5,{scan:.3},{track:.3},2024-06-05,540,N20,VIIRS,n,2.0NRT,296.0,5.1,D\n");
     }
     std::fs::write(path, s)?;
@@ -138,14 +243,19 @@ fn main() -> Result<()> {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, in
     // the debug profile: then it is a smoke test on small inputs, without geopandas.
     let smoke = !std::env::args().any(|a| a == "--bench");
-    let (default_parcels, default_hotspots) = if smoke {
-        (2_000, 500)
-    } else {
-        (1_000_000, 100_000)
-    };
     if smoke {
         std::env::set_var("LOCATE_BENCH_PYTHON", "0");
     }
+    let case = match std::env::var("LOCATE_BENCH_CASE").as_deref() {
+        Ok("viirs") => VIIRS,
+        Ok("field") | Err(_) => FIELD,
+        Ok(other) => anyhow::bail!("LOCATE_BENCH_CASE={other}: field or viirs"),
+    };
+    let (default_parcels, default_hotspots) = if smoke {
+        (2_000, 500)
+    } else {
+        (case.default_parcels, 100_000)
+    };
     let n_parcels = env_usize("LOCATE_BENCH_PARCELS", default_parcels);
     let n_hotspots = env_usize("LOCATE_BENCH_HOTSPOTS", default_hotspots);
     let dir = std::env::var("CARGO_TARGET_DIR")
@@ -153,11 +263,11 @@ fn main() -> Result<()> {
         .unwrap_or_else(|_| PathBuf::from("target"))
         .join("locate-bench");
     std::fs::create_dir_all(&dir)?;
-    let parcels = dir.join(format!("parcels_{n_parcels}.fgb"));
-    let hotspots = dir.join(format!("hotspots_{n_hotspots}.csv"));
+    let parcels = dir.join(format!("parcels_{}_{n_parcels}.{}", case.name, case.ext));
+    let hotspots = dir.join(format!("hotspots_{}_{n_hotspots}.csv", case.name));
     if !parcels.exists() {
         let t = Instant::now();
-        write_parcels(&parcels, n_parcels)?;
+        write_parcels(case, &parcels, n_parcels)?;
         eprintln!(
             "generated {} in {:.1} s",
             parcels.display(),
@@ -165,7 +275,7 @@ fn main() -> Result<()> {
         );
     }
     if !hotspots.exists() {
-        write_hotspots(&hotspots, n_hotspots)?;
+        write_hotspots(case, &hotspots, n_hotspots)?;
     }
 
     // strawfire, end to end.
@@ -207,14 +317,15 @@ fn main() -> Result<()> {
         .sum();
 
     println!(
-        "## strawfire ({n_parcels} parcels, {n_hotspots} hotspots, {} rayon threads)",
+        "## strawfire, case {} ({n_parcels} parcels, {n_hotspots} hotspots, {} rayon threads)",
+        case.name,
         rayon::current_num_threads()
     );
     let rate = |secs: f64| n_hotspots as f64 / secs;
     println!("phase | wall s | CPU s");
     println!(
-        "read layer (OGR FlatGeobuf -> geo) | {:.2} | {:.2}",
-        read_layer.0, read_layer.1
+        "read layer (OGR {} -> geo) | {:.2} | {:.2}",
+        case.ext, read_layer.0, read_layer.1
     );
     println!("build R-tree | {:.2} | {:.2}", index.0, index.1);
     println!("read hotspots CSV | {:.2} | {:.2}", read_h.0, read_h.1);
@@ -240,6 +351,7 @@ fn main() -> Result<()> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/locate_geopandas.py");
     let out = Command::new("python3")
         .arg(&script)
+        .arg(case.python_mode)
         .arg(&parcels)
         .arg(&hotspots)
         .output()

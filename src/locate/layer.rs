@@ -113,12 +113,22 @@ pub enum LayerError {
 
 /// Loads the layer a spec names. `level` is the level implied by where the spec was given
 /// (`--parcels`, `--mask`); the spec's own `level=` wins when both are set.
+///
+/// A plain GeoPackage (one features table in EPSG:4326) is read straight from SQLite by
+/// [`super::gpkg`], several times faster, with the same answer; everything else through OGR.
 pub fn load_layer(spec: &LayerSpec, implied: Option<Level>) -> Result<Layer, LayerError> {
+    let level = spec.level.or(implied).ok_or_else(|| LayerError::NoLevel {
+        path: spec.path.clone(),
+    })?;
+    if let Some(layer) = super::gpkg::try_load(spec, level) {
+        return Ok(layer);
+    }
+    load_with_ogr(spec, level)
+}
+
+/// Loads a layer through OGR, whatever its format.
+pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, LayerError> {
     let path = spec.path.clone();
-    let level = spec
-        .level
-        .or(implied)
-        .ok_or_else(|| LayerError::NoLevel { path: path.clone() })?;
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));

@@ -10,12 +10,14 @@
 //! - [`bd09`]: GCJ-02 ↔ BD-09 (Baidu), WGS84 → BD-09.
 //! - [`navlink`]: links that open a position in 高德/百度/腾讯 or any `geo:` map app.
 //! - [`layer`]: OGR → plain features in WGS84.
+//! - [`gpkg`]: plain GeoPackages read straight from SQLite (the loader's fast road).
 //! - [`index`]: R-tree over polygons; point-in-polygon and footprint overlap.
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
 //! - [`locator`]: the matcher over all layers.
 
 pub mod bd09;
 pub mod gcj02;
+mod gpkg;
 pub mod index;
 pub mod layer;
 pub mod locator;

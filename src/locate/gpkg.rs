@@ -1,0 +1,651 @@
+//! GeoPackage layers read straight from their SQLite table: the fast road of [`super::layer`].
+//!
+//! A GeoPackage is an SQLite file whose geometry column holds a small header and standard WKB.
+//! Reading 300,000 parcels through OGR costs a feature object, a geometry object and a walk of
+//! it per row; here the rows are stepped once with SQLite (the blobs copied into one buffer)
+//! and the WKB is parsed on every core. The answer is the OGR loader's, feature for feature
+//! (`gpkg_equals_ogr` checks it on a file with every case below).
+//!
+//! Only the plain case takes this road: one features table (or the one the spec names), in
+//! EPSG:4326 (or declared `crs=wgs84`/`gcj02` by the spec), attribute fields of SQLite's text,
+//! integer or real types. Anything else (a projected CRS, a date field as the code, a file
+//! OGR would call ambiguous, a `where=` SQLite rejects, a file SQLite cannot open) returns
+//! `None`, and OGR reads it and gives its answer or its error.
+
+use geo::{Coord, LineString, MapCoordsInPlace, MultiPolygon, Point, Polygon};
+use rayon::prelude::*;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::gcj02::gcj02_to_wgs84;
+use super::layer::{AreaFeature, Layer, PointFeature};
+use super::spec::{CrsSpec, LayerSpec, Level};
+
+/// How a field's value is turned into the loader's text or number (as OGR would).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    Integer,
+    Real,
+}
+
+/// One row as read: fid, where its geometry blob lies in the shared buffer, and the four
+/// attribute roles (code, name, parent, cropland).
+struct Row {
+    fid: i64,
+    blob: Option<(usize, usize)>,
+    texts: [Option<String>; 3],
+    cropland_ha: Option<f64>,
+}
+
+/// Loads `spec` from its GeoPackage when the file is plain enough (module doc); `None` when
+/// OGR must read it.
+pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
+    let path = &spec.path;
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"))
+    {
+        return None;
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    let contents: Vec<(String, String)> = query_rows(
+        &conn,
+        "SELECT table_name, data_type FROM gpkg_contents",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let table = match &spec.layer {
+        Some(name) => contents
+            .iter()
+            .find(|(t, _)| t == name)
+            .or_else(|| contents.iter().find(|(t, _)| t.eq_ignore_ascii_case(name)))?,
+        None if contents.len() == 1 => &contents[0],
+        None => return None,
+    };
+    if table.1 != "features" {
+        return None;
+    }
+    let table = table.0.clone();
+    let (geom_col, srs_id): (String, i64) = conn
+        .query_row(
+            "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?1",
+            [&table],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()?;
+    match spec.crs {
+        Some(CrsSpec::Wgs84) | Some(CrsSpec::Gcj02) => {}
+        Some(CrsSpec::Epsg(_)) => return None,
+        None => {
+            let (org, code): (String, i64) = conn
+                .query_row(
+                    "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys \
+                     WHERE srs_id = ?1",
+                    [srs_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ok()?;
+            if !(org.eq_ignore_ascii_case("EPSG") && code == 4326) {
+                return None;
+            }
+        }
+    }
+    // Columns in table order; OGR's fields are all but the integer key and the geometry.
+    let columns: Vec<(String, String, bool)> = query_rows(
+        &conn,
+        &format!("PRAGMA table_info({})", quote(&table)),
+        |r| Ok((r.get(1)?, r.get(2)?, r.get::<_, i64>(5)? > 0)),
+    )?;
+    let fid_col = columns
+        .iter()
+        .find(|(_, ty, pk)| *pk && ty.eq_ignore_ascii_case("INTEGER"))?
+        .0
+        .clone();
+    let fields: Vec<&(String, String, bool)> = columns
+        .iter()
+        .filter(|(name, _, _)| *name != fid_col && *name != geom_col)
+        .collect();
+    let find = |field: &Option<String>| -> Option<Option<(String, Kind)>> {
+        let Some(f) = field else {
+            return Some(None);
+        };
+        let (name, ty, _) = fields.iter().find(|(have, _, _)| have == f).or_else(|| {
+            fields
+                .iter()
+                .find(|(have, _, _)| have.eq_ignore_ascii_case(f))
+        })?;
+        Some(Some((name.clone(), kind_of(ty)?)))
+    };
+    let text_roles = [
+        find(&spec.code_field)?,
+        find(&spec.name_field)?,
+        find(&spec.parent_field)?,
+    ];
+    let cropland = find(&spec.cropland_ha_field)?;
+    // OGR's text of a real differs from Rust's; a text cropland field needs OGR's parsing.
+    if text_roles.iter().flatten().any(|(_, k)| *k == Kind::Real)
+        || cropland.as_ref().is_some_and(|(_, k)| *k == Kind::Text)
+    {
+        return None;
+    }
+    let is_admin = matches!(level, Level::County | Level::Township | Level::Village);
+    if is_admin && text_roles[0].is_none() {
+        return None;
+    }
+    let selected = |role: &Option<(String, Kind)>| {
+        role.as_ref()
+            .map_or_else(|| "NULL".to_string(), |(name, _)| quote(name))
+    };
+    let mut sql = format!(
+        "SELECT {}, {}, {}, {}, {}, {} FROM {}",
+        quote(&fid_col),
+        quote(&geom_col),
+        selected(&text_roles[0]),
+        selected(&text_roles[1]),
+        selected(&text_roles[2]),
+        selected(&cropland),
+        quote(&table)
+    );
+    if let Some(clause) = &spec.where_clause {
+        sql += &format!(" WHERE {clause}");
+    }
+    let mut stmt = conn.prepare(&sql).ok()?;
+    let mut rows = stmt.query([]).ok()?;
+    let mut blobs: Vec<u8> = Vec::new();
+    let mut read: Vec<Row> = Vec::new();
+    while let Some(r) = rows.next().ok()? {
+        let fid: i64 = r.get(0).ok()?;
+        let blob = match r.get_ref(1).ok()? {
+            ValueRef::Blob(b) => {
+                let start = blobs.len();
+                blobs.extend_from_slice(b);
+                Some((start, b.len()))
+            }
+            ValueRef::Null => None,
+            _ => return None,
+        };
+        // A value stored with another type than its column's (SQLite allows it) is converted
+        // by OGR in its own way: then OGR reads the file.
+        let text = |i: usize| -> Option<Option<String>> {
+            let kind = text_roles[i - 2].as_ref().map(|(_, k)| *k);
+            Some(match (r.get_ref(i).ok()?, kind) {
+                (ValueRef::Null, _) => None,
+                (ValueRef::Integer(v), _) => Some(v.to_string()),
+                (ValueRef::Text(t), Some(Kind::Text)) => {
+                    Some(std::str::from_utf8(t).ok()?.trim().to_string())
+                }
+                _ => return None,
+            })
+        };
+        let cropland_ha = match (r.get_ref(5).ok()?, cropland.as_ref().map(|(_, k)| *k)) {
+            (ValueRef::Null, _) => None,
+            (ValueRef::Integer(v), _) => Some(v as f64),
+            (ValueRef::Real(v), Some(Kind::Real)) => Some(v),
+            _ => return None,
+        };
+        read.push(Row {
+            fid,
+            blob,
+            texts: [text(2)?, text(3)?, text(4)?],
+            cropland_ha,
+        });
+    }
+    let gcj = spec.crs == Some(CrsSpec::Gcj02);
+    let parsed: Vec<Result<geo::Geometry<f64>, Skip>> = read
+        .par_iter()
+        .map(|row| {
+            let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
+            let mut g = parse_gpkg_blob(&blobs[start..start + len])?;
+            if gcj {
+                g.map_coords_in_place(|c| {
+                    let (lon, lat) = gcj02_to_wgs84(c.x, c.y);
+                    Coord { x: lon, y: lat }
+                });
+            }
+            Ok(g)
+        })
+        .collect();
+    drop(blobs);
+    Some(assemble(spec, level, table, read, parsed))
+}
+
+/// The rows and their geometries as the OGR loader would hand them out, warnings in row order.
+fn assemble(
+    spec: &LayerSpec,
+    level: Level,
+    layer_name: String,
+    rows: Vec<Row>,
+    parsed: Vec<Result<geo::Geometry<f64>, Skip>>,
+) -> Layer {
+    let path = spec.path.clone();
+    let mut out = Layer {
+        path: path.clone(),
+        layer_name: layer_name.clone(),
+        level,
+        areas: Vec::with_capacity(rows.len()),
+        points: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let has_code = spec.code_field.is_some();
+    for (row, geometry) in rows.into_iter().zip(parsed) {
+        let fid = row.fid;
+        let [code, name, parent] = row.texts;
+        let code = if has_code {
+            match code {
+                Some(c) if !c.is_empty() => c,
+                _ => {
+                    out.warnings.push(format!(
+                        "{}, layer `{layer_name}`, feature {fid}: empty code field `{}`, skipped",
+                        path.display(),
+                        spec.code_field.as_deref().unwrap_or_default()
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            fid.to_string()
+        };
+        let name = name.unwrap_or_default();
+        let parent = parent.filter(|p| !p.is_empty());
+        let geometry = match geometry {
+            Ok(g) => g,
+            Err(Skip::NoGeometry) => {
+                out.warnings.push(format!(
+                    "{}, layer `{layer_name}`, feature {fid}: no geometry, skipped",
+                    path.display()
+                ));
+                continue;
+            }
+            Err(Skip::Unusable(why)) => {
+                out.warnings.push(format!(
+                    "{}, layer `{layer_name}`, feature {fid}: unusable geometry ({why}), skipped",
+                    path.display()
+                ));
+                continue;
+            }
+            Err(Skip::Kind(kind)) => {
+                out.warnings.push(format!(
+                    "{}, layer `{layer_name}`, feature {fid}: {kind} geometry is not usable for a {level} layer, skipped",
+                    path.display()
+                ));
+                continue;
+            }
+        };
+        match geometry {
+            geo::Geometry::Polygon(p) => out.areas.push(AreaFeature {
+                code,
+                name,
+                parent,
+                cropland_ha: row.cropland_ha,
+                shape: MultiPolygon(vec![p]),
+            }),
+            geo::Geometry::MultiPolygon(mp) => out.areas.push(AreaFeature {
+                code,
+                name,
+                parent,
+                cropland_ha: row.cropland_ha,
+                shape: mp,
+            }),
+            geo::Geometry::Point(p) if level == Level::Mask => out.points.push(PointFeature {
+                code,
+                name,
+                location: p,
+            }),
+            geo::Geometry::Point(_) => out.warnings.push(format!(
+                "{}, layer `{layer_name}`, feature {fid}: Point geometry is not usable for a {level} layer, skipped",
+                path.display()
+            )),
+            // parse_wkb returns nothing else.
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Why a row's geometry is not taken, worded as the OGR loader words it.
+#[derive(Debug, PartialEq)]
+enum Skip {
+    NoGeometry,
+    Unusable(String),
+    /// A geometry type locate has no use for (the loader's "X geometry is not usable").
+    Kind(&'static str),
+}
+
+/// A GeoPackage geometry blob (GeoPackage 1.x, clause 2.1.3): `GP`, version, flags, srs_id,
+/// an envelope of 0/4/6/6/8 doubles, then standard WKB.
+fn parse_gpkg_blob(b: &[u8]) -> Result<geo::Geometry<f64>, Skip> {
+    if b.len() < 8 || &b[..2] != b"GP" {
+        return Err(Skip::Unusable("not a GeoPackage geometry blob".into()));
+    }
+    let flags = b[3];
+    if flags & 0x20 != 0 {
+        return Err(Skip::Unusable("extended GeoPackage geometry".into()));
+    }
+    if flags & 0x10 != 0 {
+        return Err(Skip::NoGeometry);
+    }
+    let envelope = match (flags >> 1) & 0x07 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        _ => return Err(Skip::Unusable("bad envelope code".into())),
+    };
+    let mut wkb = Wkb {
+        b: b.get(8 + envelope..)
+            .ok_or(Skip::Unusable("truncated".into()))?,
+        at: 0,
+        little: true,
+    };
+    let g = wkb.geometry()?;
+    let empty = match &g {
+        geo::Geometry::Point(p) => p.x().is_nan() && p.y().is_nan(),
+        geo::Geometry::Polygon(p) => p.exterior().0.is_empty(),
+        geo::Geometry::MultiPolygon(mp) => mp.0.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return Err(Skip::NoGeometry);
+    }
+    Ok(g)
+}
+
+/// A cursor over WKB (ISO Z/M/ZM type codes and the EWKB flag bits both read; only x and y
+/// kept, as the OGR loader flattens to 2D).
+struct Wkb<'a> {
+    b: &'a [u8],
+    at: usize,
+    little: bool,
+}
+
+const TRUNCATED: &str = "truncated WKB";
+
+impl Wkb<'_> {
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], Skip> {
+        let s = self
+            .b
+            .get(self.at..self.at + N)
+            .ok_or(Skip::Unusable(TRUNCATED.into()))?;
+        self.at += N;
+        Ok(s.try_into().expect("slice of N bytes"))
+    }
+
+    fn u32(&mut self) -> Result<u32, Skip> {
+        let v = self.bytes::<4>()?;
+        Ok(if self.little {
+            u32::from_le_bytes(v)
+        } else {
+            u32::from_be_bytes(v)
+        })
+    }
+
+    fn f64(&mut self) -> Result<f64, Skip> {
+        let v = self.bytes::<8>()?;
+        Ok(if self.little {
+            f64::from_le_bytes(v)
+        } else {
+            f64::from_be_bytes(v)
+        })
+    }
+
+    /// Byte order and type of the next geometry: (base type 1–7…, coordinates per point).
+    fn header(&mut self) -> Result<(u32, usize), Skip> {
+        self.little = match self.bytes::<1>()?[0] {
+            0 => false,
+            1 => true,
+            _ => return Err(Skip::Unusable("bad WKB byte order".into())),
+        };
+        let ty = self.u32()?;
+        let (ewkb_z, ewkb_m) = (ty & 0x8000_0000 != 0, ty & 0x4000_0000 != 0);
+        if ty & 0x2000_0000 != 0 {
+            return Err(Skip::Unusable("EWKB with an SRID".into()));
+        }
+        let iso = ty & 0x0fff_ffff;
+        let (base, z, m) = (
+            iso % 1000,
+            ewkb_z || matches!(iso / 1000, 1 | 3),
+            ewkb_m || matches!(iso / 1000, 2 | 3),
+        );
+        Ok((base, 2 + usize::from(z) + usize::from(m)))
+    }
+
+    fn coord(&mut self, dims: usize) -> Result<Coord<f64>, Skip> {
+        let (x, y) = (self.f64()?, self.f64()?);
+        for _ in 2..dims {
+            self.f64()?;
+        }
+        Ok(Coord { x, y })
+    }
+
+    fn ring(&mut self, dims: usize) -> Result<LineString<f64>, Skip> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(8 * dims) > self.b.len() - self.at {
+            return Err(Skip::Unusable(TRUNCATED.into()));
+        }
+        (0..n)
+            .map(|_| self.coord(dims))
+            .collect::<Result<Vec<_>, _>>()
+            .map(LineString)
+    }
+
+    fn polygon(&mut self, dims: usize) -> Result<Polygon<f64>, Skip> {
+        let rings = self.u32()? as usize;
+        if rings == 0 {
+            return Ok(Polygon::new(LineString(vec![]), vec![]));
+        }
+        let outer = self.ring(dims)?;
+        let holes = (1..rings)
+            .map(|_| self.ring(dims))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Polygon::new(outer, holes))
+    }
+
+    fn geometry(&mut self) -> Result<geo::Geometry<f64>, Skip> {
+        let (base, dims) = self.header()?;
+        match base {
+            1 => {
+                let c = self.coord(dims)?;
+                Ok(geo::Geometry::Point(Point(c)))
+            }
+            3 => Ok(geo::Geometry::Polygon(self.polygon(dims)?)),
+            6 => {
+                let n = self.u32()? as usize;
+                let polys = (0..n)
+                    .map(|_| {
+                        let (base, dims) = self.header()?;
+                        if base != 3 {
+                            return Err(Skip::Unusable("a MultiPolygon part is no Polygon".into()));
+                        }
+                        self.polygon(dims)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(geo::Geometry::MultiPolygon(MultiPolygon(polys)))
+            }
+            2 => Err(Skip::Kind("LineString")),
+            4 => Err(Skip::Kind("MultiPoint")),
+            5 => Err(Skip::Kind("MultiLineString")),
+            7 => Err(Skip::Kind("GeometryCollection")),
+            other => Err(Skip::Unusable(format!("WKB geometry type {other}"))),
+        }
+    }
+}
+
+/// Reads every row of a query; `None` on any SQLite error (OGR will say what is wrong).
+fn query_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Option<Vec<T>> {
+    let mut stmt = conn.prepare(sql).ok()?;
+    let rows = stmt.query_map([], f).ok()?;
+    rows.collect::<Result<Vec<_>, _>>().ok()
+}
+
+/// An SQL identifier in double quotes.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The SQLite column type's affinity as OGR's GeoPackage driver maps it; `None` for the types
+/// (dates, booleans, blobs) whose text or number OGR makes in its own way.
+fn kind_of(declared: &str) -> Option<Kind> {
+    let t = declared.to_ascii_uppercase();
+    let base = t.split('(').next().unwrap_or("").trim();
+    match base {
+        "TEXT" | "VARCHAR" => Some(Kind::Text),
+        "INTEGER" | "INT" | "MEDIUMINT" | "SMALLINT" | "TINYINT" => Some(Kind::Integer),
+        "REAL" | "FLOAT" | "DOUBLE" => Some(Kind::Real),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locate::layer::load_with_ogr;
+    use gdal::spatial_ref::SpatialRef;
+    use gdal::vector::{Feature, FieldDefn, Geometry, LayerAccess, LayerOptions, OGRFieldType};
+    use gdal::DriverManager;
+
+    /// A GeoPackage with every case the fast road meets: holes, multipolygons, Z coordinates,
+    /// no geometry, an empty geometry, a line, a point, a missing code, padded text.
+    fn write_cases(path: &std::path::Path, epsg: u32, second_layer: bool) {
+        let driver = DriverManager::get_driver_by_name("GPKG").unwrap();
+        let mut ds = driver.create_vector_only(path).unwrap();
+        let srs = SpatialRef::from_epsg(epsg).unwrap();
+        let layer = ds
+            .create_layer(LayerOptions {
+                name: "fields",
+                srs: Some(&srs),
+                ty: gdal::vector::OGRwkbGeometryType::wkbUnknown,
+                options: None,
+            })
+            .unwrap();
+        for (name, ty) in [
+            ("code", OGRFieldType::OFTInteger64),
+            ("name", OGRFieldType::OFTString),
+            ("parent", OGRFieldType::OFTString),
+            ("crop", OGRFieldType::OFTReal),
+        ] {
+            FieldDefn::new(name, ty)
+                .unwrap()
+                .add_to_layer(&layer)
+                .unwrap();
+        }
+        let rows: [(Option<i64>, &str, &str, Option<f64>, Option<&str>); 10] = [
+            (Some(1), " Field A ", "", Some(1.5), Some("POLYGON((114 35,114.01 35,114.01 35.01,114 35.01,114 35),(114.004 35.004,114.004 35.006,114.006 35.006,114.006 35.004,114.004 35.004))")),
+            (Some(2), "two parts", "4105", None, Some("MULTIPOLYGON(((114.02 35,114.03 35,114.03 35.01,114.02 35)),((114.04 35,114.05 35,114.05 35.01,114.04 35)))")),
+            (Some(3), "with z", "4105", Some(2.0), Some("POLYGON Z((114.1 35.1 10,114.2 35.1 11,114.2 35.2 12,114.1 35.1 10))")),
+            (Some(4), "no geometry", "", None, None),
+            (Some(5), "empty", "", None, Some("POLYGON EMPTY")),
+            (Some(6), "a road", "", None, Some("LINESTRING(114 35,114.1 35.1)")),
+            (Some(7), "a well", "", None, Some("POINT(114.3 35.3)")),
+            (None, "no code", "", None, Some("POLYGON((114 35,114.01 35,114.01 35.01,114 35))")),
+            (Some(9), "plain", "x", Some(7.0), Some("POLYGON((114.5 35.5,114.6 35.5,114.6 35.6,114.5 35.5))")),
+            (Some(10), "clockwise", "", None, Some("POLYGON((114.5 35.5,114.5 35.6,114.6 35.6,114.6 35.5,114.5 35.5))")),
+        ];
+        for (code, name, parent, crop, wkt) in rows {
+            let mut f = Feature::new(layer.defn()).unwrap();
+            if let Some(c) = code {
+                f.set_field_integer64(0, c).unwrap();
+            }
+            f.set_field_string(1, name).unwrap();
+            f.set_field_string(2, parent).unwrap();
+            if let Some(c) = crop {
+                f.set_field_double(3, c).unwrap();
+            }
+            if let Some(wkt) = wkt {
+                f.set_geometry(Geometry::from_wkt(wkt).unwrap()).unwrap();
+            }
+            f.create(&layer).unwrap();
+        }
+        if second_layer {
+            ds.create_layer(LayerOptions {
+                name: "other",
+                srs: Some(&srs),
+                ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+                options: None,
+            })
+            .unwrap();
+        }
+    }
+
+    fn assert_same(fast: &Layer, ogr: &Layer) {
+        assert_eq!(fast.layer_name, ogr.layer_name);
+        assert_eq!(fast.level, ogr.level);
+        assert_eq!(fast.areas, ogr.areas);
+        assert_eq!(fast.points, ogr.points);
+        assert_eq!(fast.warnings, ogr.warnings);
+    }
+
+    #[test]
+    fn gpkg_equals_ogr() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fields.gpkg");
+        write_cases(&path, 4326, false);
+        let p = path.display();
+        for (spec, level, areas) in [
+            (
+                format!("{p}:code=code:name=name:parent=parent:cropland_ha=crop"),
+                Level::Parcel,
+                5,
+            ),
+            (format!("{p}:code=CODE:name=name"), Level::Mask, 5),
+            (format!("{p}"), Level::Parcel, 6),
+            (format!("{p}:code=code:where=code > 2"), Level::Parcel, 3),
+            (
+                format!("{p}:code=code:crs=gcj02:layer=FIELDS"),
+                Level::Township,
+                5,
+            ),
+        ] {
+            let spec = LayerSpec::parse(&spec).unwrap();
+            let fast = try_load(&spec, level).expect("a plain GeoPackage takes the fast road");
+            let ogr = load_with_ogr(&spec, level).unwrap();
+            assert_same(&fast, &ogr);
+            assert_eq!(fast.areas.len(), areas, "{spec:?}");
+        }
+        let spec = LayerSpec::parse(&format!("{p}:code=code:name=name")).unwrap();
+        let layer = try_load(&spec, Level::Mask).unwrap();
+        assert_eq!(layer.points.len(), 1, "the point is a mask point");
+        assert_eq!(layer.areas[0].name, "Field A", "text is trimmed");
+        assert_eq!(
+            layer.areas[0].shape.0[0].interiors().len(),
+            1,
+            "the hole is kept"
+        );
+        assert_eq!(layer.areas[1].shape.0.len(), 2, "both parts are kept");
+        assert_eq!(layer.warnings.len(), 4, "{:#?}", layer.warnings);
+    }
+
+    #[test]
+    fn other_geopackages_go_through_ogr() {
+        let dir = tempfile::tempdir().unwrap();
+        let projected = dir.path().join("utm.gpkg");
+        write_cases(&projected, 32650, false);
+        let two = dir.path().join("two.gpkg");
+        write_cases(&two, 4326, true);
+        let spec = |p: &std::path::Path, extra: &str| {
+            LayerSpec::parse(&format!("{}:code=code{extra}", p.display())).unwrap()
+        };
+        assert!(try_load(&spec(&projected, ""), Level::Parcel).is_none());
+        assert!(try_load(&spec(&two, ""), Level::Parcel).is_none());
+        assert!(try_load(&spec(&two, ":layer=fields"), Level::Parcel).is_some());
+        assert!(try_load(&spec(&two, ":layer=nope"), Level::Parcel).is_none());
+        assert!(try_load(&spec(&two, ":layer=fields:where=nope ="), Level::Parcel).is_none());
+        assert!(try_load(&spec(&two, ":layer=fields:cropland_ha=name"), Level::Parcel).is_none());
+        // Through the public loader the OGR road answers as before.
+        let bad_where = spec(&two, ":layer=fields:where=nope =");
+        let public = crate::locate::load_layer(&bad_where, Some(Level::Parcel)).unwrap();
+        assert_same(&public, &load_with_ogr(&bad_where, Level::Parcel).unwrap());
+        let utm = crate::locate::load_layer(&spec(&projected, ""), Some(Level::Parcel)).unwrap();
+        assert!(
+            utm.areas[0].shape.0[0].exterior().0[0].x < 180.0,
+            "transformed to WGS84"
+        );
+    }
+}
