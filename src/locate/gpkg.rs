@@ -536,7 +536,9 @@ mod tests {
                 .add_to_layer(&layer)
                 .unwrap();
         }
-        let rows: [(Option<i64>, &str, &str, Option<f64>, Option<&str>); 10] = [
+        /// code, name, parent, cropland, WKT.
+        type Case<'a> = (Option<i64>, &'a str, &'a str, Option<f64>, Option<&'a str>);
+        let rows: [Case; 10] = [
             (Some(1), " Field A ", "", Some(1.5), Some("POLYGON((114 35,114.01 35,114.01 35.01,114 35.01,114 35),(114.004 35.004,114.004 35.006,114.006 35.006,114.006 35.004,114.004 35.004))")),
             (Some(2), "two parts", "4105", None, Some("MULTIPOLYGON(((114.02 35,114.03 35,114.03 35.01,114.02 35)),((114.04 35,114.05 35,114.05 35.01,114.04 35)))")),
             (Some(3), "with z", "4105", Some(2.0), Some("POLYGON Z((114.1 35.1 10,114.2 35.1 11,114.2 35.2 12,114.1 35.1 10))")),
