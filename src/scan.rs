@@ -760,43 +760,50 @@ pub fn scan_landsat(
     })
 }
 
-/// True when a granule goes to the MODIS-family detector: a MODIS (or FY-3 MERSI) product or
-/// sensor, or a MODIS model asked for by name.
+/// True when a granule goes to the MODIS-family detector: a MODIS or FY-3 MERSI granule (by its
+/// sensor), or a MODIS-family model asked for by name.
 fn is_modis_family(g: &Granule, choice: ModelChoice) -> bool {
     match choice {
-        ModelChoice::Named(name) => ModisModel::is_name(name),
+        ModelChoice::Named(name) => ModisModel::builtin_named(name).is_some(),
         ModelChoice::File(_) | ModelChoice::FromScene => g
             .meta
             .sensor
             .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("MODIS")),
+            .is_some_and(|s| s.eq_ignore_ascii_case("MODIS") || s.eq_ignore_ascii_case("MERSI")),
     }
 }
 
-/// The MODIS model for a choice: the built-in `modis-c61` unless a model file is given; a
-/// `--sensor` naming another sensor is refused.
-pub fn choose_modis_model(choice: ModelChoice) -> Result<ModisModel, Error> {
+/// The MODIS-family model for a choice and a granule's sensor: `modis-c61` for MODIS,
+/// `fy3d-mersi` for MERSI unless a model file or another name is given; a `--sensor` naming a
+/// sensor of another family is refused.
+pub fn choose_modis_model(choice: ModelChoice, sensor: Option<&str>) -> Result<ModisModel, Error> {
     Ok(match choice {
-        ModelChoice::FromScene => ModisModel::builtin(),
-        ModelChoice::Named(name) if ModisModel::is_name(name) => ModisModel::builtin(),
-        ModelChoice::Named(name) => {
-            return Err(crate::model::ModelError::Unknown {
-                name: name.to_string(),
-                known: "modis-c61 (the model for a MODIS granule)".into(),
+        ModelChoice::FromScene => match sensor {
+            Some(s) if s.eq_ignore_ascii_case("MERSI") => ModisModel::mersi(),
+            _ => ModisModel::builtin(),
+        },
+        ModelChoice::Named(name) => match ModisModel::builtin_named(name) {
+            Some(m) => m,
+            None => {
+                return Err(crate::model::ModelError::Unknown {
+                    name: name.to_string(),
+                    known: "modis-c61, fy3d-mersi (the models for a MODIS or MERSI granule)".into(),
+                }
+                .into())
             }
-            .into())
-        }
+        },
         ModelChoice::File(path) => ModisModel::from_file(path)?,
     })
 }
 
-/// Detects and georeferences a MODIS 1 km granule (Collection 6.1 algorithm, `detect::modis`)
-/// in its swath geometry: the land/sea mask for water, band 21 where band 22 saturates (at the
+/// Detects and georeferences a MODIS 1 km granule (Collection 6.1 algorithm, `detect::modis`),
+/// or an FY-3D MERSI-II granule through the same detector with its own model, in its swath
+/// geometry: the land/sea mask for water, band 21 where band 22 saturates (at the
 /// product's own saturation value when lower than the model's), the glint geometry when the
 /// angles are there; FRP and FIRMS `scan`/`track` from the MODIS pixel size per sample
 /// (measured on the geolocation for a cut-out granule). Each fire a FIRMS MODIS hotspot:
 /// `brightness` = T4, `bright_t31` = T11, confidence 0–100, satellite `T`/`A`, instrument
-/// `MODIS`.
+/// `MODIS` (MERSI: satellite `FY3D`, instrument `MERSI`, the same columns).
 pub fn scan_modis(
     g: &Granule,
     choice: ModelChoice,
@@ -807,7 +814,7 @@ pub fn scan_modis(
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("(granule)"));
-    let model = choose_modis_model(choice)?;
+    let model = choose_modis_model(choice, g.meta.sensor.as_deref())?;
     let acq_time = acq_time_of(&g.meta, &path)?;
     let transform = |message: String| RasterError::Transform {
         path: path.clone(),

@@ -125,3 +125,47 @@ fn the_granule_written_as_an_l1b_pair_and_read_back_gives_the_same_fires() {
     let one = scan_files(&[files.data], ModelChoice::FromScene, &|_: Stage| {}).unwrap();
     assert_eq!(one.hotspots.len(), s.hotspots.len());
 }
+
+#[test]
+fn an_fy3d_mersi_granule_runs_through_the_same_detector_with_its_own_model() {
+    // The synthetic granule relabelled as FY-3D MERSI-II, written by the MERSI writer
+    // (`1000M` + `GEO1K`, HDF5) and read back by `product::open`.
+    let (mut g, fires) = granule();
+    g.granule.meta.sensor = Some("MERSI".into());
+    g.granule.meta.satellite = Some("FY3D".into());
+    let mem = scan_granule(&g.granule, ModelChoice::FromScene, &|_: Stage| {}).unwrap();
+    assert_eq!(mem.model_name, "fy3d-mersi");
+    for f in &fires[..3] {
+        let h = at(&mem, f).unwrap_or_else(|| panic!("{f:?}: {:?}", mem.hotspots));
+        assert_eq!(
+            (h.instrument.as_str(), h.satellite.as_str()),
+            ("MERSI", "FY3D")
+        );
+        assert!(matches!(h.confidence, Confidence::Percent(_)));
+    }
+    assert_eq!(mem.hotspots.len(), 3);
+    let mut csv = Vec::new();
+    strawfire::hotspot::write_csv(&mut csv, &mem.hotspots).unwrap();
+    assert!(String::from_utf8(csv)
+        .unwrap()
+        .starts_with("latitude,longitude,brightness,"));
+    let dir = tempfile::tempdir().unwrap();
+    let files = strawfire::product::write::mersi::write(&g.granule, dir.path()).unwrap();
+    let s = scan_files(
+        &[files.data, files.geo],
+        ModelChoice::FromScene,
+        &|_: Stage| {},
+    )
+    .unwrap();
+    assert_eq!(s.model_name, "fy3d-mersi");
+    for f in &fires[..3] {
+        assert!(
+            at(&s, f).is_some(),
+            "{f:?} after the MERSI round trip: {:?}",
+            s.hotspots
+        );
+    }
+    // The MODIS model can be asked for by name; a VIIRS name cannot be.
+    let m = scan_granule(&g.granule, ModelChoice::Named("modis"), &|_: Stage| {}).unwrap();
+    assert_eq!(m.model_name, "modis-c61");
+}

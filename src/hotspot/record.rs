@@ -93,9 +93,12 @@ pub struct Hotspot {
 }
 
 impl Hotspot {
-    /// True when the record comes from MODIS (columns `brightness`, `bright_t31`).
+    /// True when the record comes from MODIS or another 1 km MODIS-family instrument (FY-3
+    /// MERSI, detected by the same algorithm): columns `brightness`, `bright_t31`, a 1 km
+    /// nominal pixel.
     pub fn is_modis(&self) -> bool {
         self.instrument.eq_ignore_ascii_case("MODIS")
+            || self.instrument.eq_ignore_ascii_case("MERSI")
     }
 
     /// The pixel's larger side, m: the measured `scan`/`track` when known (and positive),

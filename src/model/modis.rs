@@ -179,6 +179,7 @@ pub struct ModisModel {
 }
 
 const MODIS_C61: &str = include_str!("../../models/modis-c61.toml");
+const FY3D_MERSI: &str = include_str!("../../models/fy3d-mersi.toml");
 
 impl ModisModel {
     /// True for the names that select the MODIS model (`modis-c61`, `modis`, `mod14`), any case.
@@ -187,6 +188,38 @@ impl ModisModel {
             name.to_ascii_lowercase().as_str(),
             "modis-c61" | "modis" | "mod14" | "myd14" | "modis_c61" | "modis-c6"
         )
+    }
+
+    /// True for the names that select the FY-3D MERSI-II model (`fy3d-mersi`, `mersi`), any case.
+    pub fn is_mersi_name(name: &str) -> bool {
+        matches!(
+            name.to_ascii_lowercase().as_str(),
+            "fy3d-mersi" | "mersi" | "mersi-ii" | "fy3d" | "fy3d_mersi"
+        )
+    }
+
+    /// The built-in model of a name: MODIS or FY-3D MERSI-II.
+    pub fn builtin_named(name: &str) -> Option<ModisModel> {
+        if Self::is_name(name) {
+            Some(Self::builtin())
+        } else if Self::is_mersi_name(name) {
+            Some(Self::mersi())
+        } else {
+            None
+        }
+    }
+
+    /// The FY-3D MERSI-II model compiled into the binary (`models/fy3d-mersi.toml`: the MODIS
+    /// thresholds with MERSI's bands, an assumption written down in the file).
+    ///
+    /// ```
+    /// let m = strawfire::model::modis::ModisModel::mersi();
+    /// assert_eq!(m.instrument, "MERSI");
+    /// assert_eq!(m.bands.t4_wavelength_um, 4.05);
+    /// ```
+    pub fn mersi() -> ModisModel {
+        Self::parse(FY3D_MERSI, Path::new("models/fy3d-mersi.toml (built in)"))
+            .expect("the built-in MERSI model is valid (tested)")
     }
 
     /// The MODIS model compiled into the binary.
@@ -336,6 +369,28 @@ mod tests {
         assert_eq!(m.forest_clearing.t11_mads, 3.7);
         assert_eq!(m.frp.method, FrpMethod::Radiance);
         assert!(ModisModel::is_name("MODIS") && !ModisModel::is_name("viirs-i"));
+    }
+
+    #[test]
+    fn the_mersi_model_is_the_modis_thresholds_with_mersi_bands() {
+        let (m, f) = (ModisModel::builtin(), ModisModel::mersi());
+        assert_eq!(f.name, "fy3d-mersi");
+        assert_eq!(
+            (f.bands.t4_wavelength_um, f.bands.t11_wavelength_um),
+            (4.05, 10.8)
+        );
+        assert!((f.frp.coefficient - 2.82e-9).abs() < 1e-11);
+        // The thresholds are MODIS's (the assumption the file states).
+        assert_eq!(format!("{:?}", f.context), format!("{:?}", m.context));
+        assert_eq!(format!("{:?}", f.potential), format!("{:?}", m.potential));
+        assert_eq!(format!("{:?}", f.cloud), format!("{:?}", m.cloud));
+        assert!(ModisModel::builtin_named("MERSI").is_some_and(|x| x.instrument == "MERSI"));
+        assert!(ModisModel::builtin_named("viirs-i").is_none());
+        let on_disk = ModisModel::from_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fy3d-mersi.toml"),
+        )
+        .unwrap();
+        assert_eq!(on_disk.bands.b22_saturation_k, f.bands.b22_saturation_k);
     }
 
     #[test]
