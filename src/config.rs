@@ -69,8 +69,8 @@ pub struct Config {
 
 /// `[store]`: no `url` (the default) is the embedded SQLite file `data_dir/strawfire.sqlite`;
 /// `url = "postgres://user:password@host:5432/db"` (or `postgresql://`, or libpq's
-/// `host=... dbname=...` form) the PostgreSQL store (#19; tasks, deliveries and rankings are
-/// not on it yet and answer an error naming what is unsupported).
+/// `host=... dbname=...` form) the PostgreSQL store (#19; task changes, verdicts, deliveries
+/// and rankings are not on it yet and answer an error naming what is unsupported).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct StoreConfig {

@@ -28,6 +28,14 @@ impl Backend<'_> {
         }
     }
 
+    /// Rows of a table (for tables no trait method counts, like the outbox).
+    fn count(&self, table: &str) -> i64 {
+        match self {
+            Backend::Sqlite(s) => s.count_for_test(table),
+            Backend::Postgres(s) => s.count_for_test(table),
+        }
+    }
+
     /// A constraint other than a key: hotspots north of 80° are refused.
     fn refuse_far_north(&self) {
         match self {
@@ -79,6 +87,8 @@ both_stores!(
     filters_select_by_scope_box_unit_source_and_confidence,
     alerts_fuse_with_hotspots_into_one_event,
     concurrent_batches_make_one_event_per_place,
+    dispatched_ingest_gives_each_event_one_task_with_audit_and_notice,
+    a_write_outside_the_writers_scope_stores_nothing,
 );
 
 fn hotspot(lon: f64, lat: f64, t: DateTime<Utc>, frp: f64) -> Hotspot {
@@ -592,6 +602,141 @@ fn concurrent_batches_make_one_event_per_place(b: &Backend) {
     assert_eq!(store.counts().unwrap().hotspots, 40);
 }
 
+/// Ingest with dispatch: every new event gets one task in the same transaction, with its
+/// `create` audit row and its `task_new` notice in the outbox; the event seen again keeps its
+/// one task, which is told so (`task_updated`); a detection older than `max_age_h` gets no task
+/// and says why.
+fn dispatched_ingest_gives_each_event_one_task_with_audit_and_notice(b: &Backend) {
+    let store = b.store();
+    let rules = crate::dispatch::TaskRules::default();
+    let t = t0() + chrono::Duration::hours(10);
+    let now = t + chrono::Duration::minutes(30);
+    let p = FuseParams::default();
+    let r = store
+        .ingest_dispatched(
+            &feed(
+                "d1",
+                vec![hotspot(114.2, 35.1, t, 9.0), hotspot(114.8, 35.1, t, 2.0)],
+            ),
+            &p,
+            &Halves,
+            &rules,
+            now,
+        )
+        .unwrap();
+    assert_eq!((r.events_new, r.events_too_old), (2, 0));
+    let tasks = store.tasks(&tasks::TaskQuery::default()).unwrap();
+    assert_eq!(tasks.len(), 2);
+    let mut events: Vec<i64> = tasks.iter().map(|t| t.event_id).collect();
+    events.sort();
+    let mut want = r.event_ids.clone();
+    want.sort();
+    assert_eq!(events, want, "one task per event");
+    let west = tasks.iter().find(|t| t.lon < 114.5).unwrap();
+    assert_eq!(west.unit, "410526100");
+    assert_eq!(west.county.as_deref(), Some("410526"));
+    assert_eq!(west.state, crate::dispatch::TaskState::New);
+    assert_eq!(west.milestones.created_at, Some(now));
+    assert!(west.ack_due > now);
+    let audit = store.audit("task", west.id).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].to_state.as_deref()),
+        ("create", Some("new"))
+    );
+    assert_eq!(audit[0].detail["event_id"], west.event_id);
+    assert_eq!(b.count("outbox"), 2, "a task_new notice per task");
+    let scoped = store
+        .tasks(&tasks::TaskQuery {
+            scope: Scope::County("410527".into()),
+            ..tasks::TaskQuery::default()
+        })
+        .unwrap();
+    assert_eq!(scoped.len(), 1);
+    let events = store
+        .events(&EventQuery {
+            task: Some(TaskFilter::State("new".into())),
+            ..EventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events
+        .iter()
+        .all(|e| e.task.as_ref().is_some_and(|(_, s)| s == "new")));
+
+    // Seen again ten minutes later: one task still, told once more.
+    let r = store
+        .ingest_dispatched(
+            &feed(
+                "d2",
+                vec![hotspot(
+                    114.2001,
+                    35.1,
+                    t + chrono::Duration::minutes(10),
+                    3.0,
+                )],
+            ),
+            &p,
+            &Halves,
+            &rules,
+            now,
+        )
+        .unwrap();
+    assert_eq!((r.events_new, r.events_updated), (0, 1));
+    assert_eq!(store.tasks(&tasks::TaskQuery::default()).unwrap().len(), 2);
+    assert_eq!(b.count("outbox"), 3, "a task_updated notice");
+
+    // A week-old detection elsewhere: an event, no task, and the reason.
+    let old = t - chrono::Duration::days(7);
+    let r = store
+        .ingest_dispatched(
+            &feed("d3", vec![hotspot(114.3, 35.4, old, 3.0)]),
+            &p,
+            &Halves,
+            &rules,
+            now,
+        )
+        .unwrap();
+    assert_eq!((r.events_new, r.events_too_old), (1, 1));
+    assert_eq!(store.tasks(&tasks::TaskQuery::default()).unwrap().len(), 2);
+    let e = store
+        .events(&EventQuery {
+            task: Some(TaskFilter::Reason("too_old".into())),
+            ..EventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].task_reason.as_deref(), Some("too_old"));
+}
+
+/// A writer scoped to one county cannot place a row in another: the batch fails with
+/// `OutOfReach` naming where it landed, and nothing of it is stored.
+fn a_write_outside_the_writers_scope_stores_nothing(b: &Backend) {
+    let store = b.store();
+    let rules = crate::dispatch::TaskRules::default();
+    let t = t0() + chrono::Duration::hours(10);
+    let err = store
+        .ingest_within(
+            &feed(
+                "s1",
+                vec![hotspot(114.8, 35.1, t, 1.0), hotspot(114.2, 35.1, t, 1.0)],
+            ),
+            &FuseParams::default(),
+            &Halves,
+            &rules,
+            t,
+            &Scope::County("410527".into()),
+        )
+        .unwrap_err();
+    match err {
+        StoreError::OutOfReach { unit } => assert_eq!(unit.as_deref(), Some("410526")),
+        other => panic!("{other}"),
+    }
+    let c = store.counts().unwrap();
+    assert_eq!((c.feeds, c.hotspots, c.events), (0, 0, 0));
+    assert_eq!(b.count("tasks"), 0);
+}
+
 /// The parts not yet on PostgreSQL answer an error naming what is missing, never a panic.
 #[test]
 fn postgres_names_what_it_does_not_support_yet() {
@@ -599,14 +744,20 @@ fn postgres_names_what_it_does_not_support_yet() {
     else {
         return;
     };
-    let err = pg.store.tasks(&tasks::TaskQuery::default()).unwrap_err();
+    let err = pg.store.escalate_due(t0()).unwrap_err();
     assert!(
-        matches!(err, StoreError::Unsupported { what: "tasks", .. }),
+        matches!(
+            err,
+            StoreError::Unsupported {
+                what: "escalations",
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "the PostgreSQL store does not support tasks yet"
+        "the PostgreSQL store does not support escalations yet"
     );
     let err = deliveries::DeliveryStore::delivery_counts(&pg.store).unwrap_err();
     assert!(err.to_string().contains("notice deliveries"), "{err}");

@@ -1,7 +1,8 @@
 //! What the backends share where their dialects agree: the candidate search's bounds, the
 //! confidence class edges of the queries, the event columns as read back.
 
-use crate::fuse::{Placement, Placer};
+use crate::dispatch::Priority;
+use crate::fuse::{class_of, Placement, Placer};
 use crate::hotspot::Confidence;
 
 /// The largest footprint an event can reach, m (MODIS pixels at the swath edge are about
@@ -35,4 +36,34 @@ pub(crate) fn min_score(c: Confidence) -> f64 {
         Confidence::High => 0.8,
         Confidence::Percent(p) => p as f64 / 100.0 - 1e-9,
     }
+}
+
+/// A priority as stored.
+pub(crate) fn priority_str(p: Priority) -> &'static str {
+    match p {
+        Priority::Normal => "normal",
+        Priority::High => "high",
+    }
+}
+
+/// A confidence class as written in audit details.
+pub(crate) fn class_name(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Low => "low",
+        Confidence::Nominal => "nominal",
+        Confidence::High => "high",
+        Confidence::Percent(p) => class_name(class_of(p as f64 / 100.0)),
+    }
+}
+
+/// What dispatch did with a saved event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dispatched {
+    /// A task was created.
+    Created,
+    /// The event already had a task (an open one was told it was seen again, unless the
+    /// detection was too old).
+    HasTask,
+    /// No task, and why (stored as the event's `task_reason`).
+    NoTask(&'static str),
 }

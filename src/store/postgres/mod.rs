@@ -15,11 +15,15 @@
 //! never gets two events from two batches racing. Reads take pooled connections and never wait
 //! for the lock.
 //!
-//! What is here: [`Store`](crate::store::Store) whole (`store.rs`). The other traits of the
-//! family answer [`StoreError::Unsupported`] for now (`unsupported.rs`).
+//! What is here: [`Store`](crate::store::Store) whole (`store.rs`); of
+//! [`TaskStore`](crate::store::TaskStore) the ingest with dispatch (a task per event, its audit
+//! row and outbox notice in the ingest transaction), the task list and the audit log
+//! (`tasks.rs`). Everything else answers [`StoreError::Unsupported`] for now (`unsupported.rs`,
+//! and the task changes in `tasks.rs`).
 
 mod migrations;
 mod store;
+mod tasks;
 mod unsupported;
 
 pub use migrations::{migrate, MIGRATIONS};

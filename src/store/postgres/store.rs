@@ -18,11 +18,11 @@ use crate::store::model::*;
 use crate::store::shared::{margin_deg, min_score, Given, EVENT_COLUMNS, MAX_EVENT_FOOTPRINT_M};
 use crate::store::{hotspot_key, Store};
 
-fn ts(t: DateTime<Utc>) -> i64 {
+pub(super) fn ts(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-fn from_ts(s: i64) -> DateTime<Utc> {
+pub(super) fn from_ts(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(s, 0).single().unwrap_or_default()
 }
 
@@ -39,7 +39,7 @@ impl Store for PgStore {
         p: &FuseParams,
         placer: &dyn Placer,
     ) -> Result<IngestReport, StoreError> {
-        self.write(|tx| ingest_tx(tx, batch, p, placer, &Scope::All))
+        self.write(|tx| ingest_tx(tx, batch, p, placer, None, &Scope::All))
     }
 
     fn knows(&self, sha256: &str) -> Result<bool, StoreError> {
@@ -209,13 +209,16 @@ enum Row {
     Alert(i64),
 }
 
-/// Stores a batch and fuses it (see SQLite's `ingest_tx`, whose steps this follows). Every row
-/// placed and every event changed must lie within `reach`, else nothing is committed.
-fn ingest_tx(
+/// Stores a batch and fuses it (see SQLite's `ingest_tx`, whose steps this follows); with
+/// `dispatch` every saved event gets its task created or updated in the same transaction
+/// (`tasks.rs`). Every row placed and every event changed must lie within `reach`, else nothing
+/// is committed.
+pub(super) fn ingest_tx(
     tx: &mut Transaction<'_>,
     batch: &IngestBatch,
     p: &FuseParams,
     placer: &dyn Placer,
+    dispatch: Option<(&crate::dispatch::TaskRules, DateTime<Utc>)>,
     reach: &Scope,
 ) -> Result<IngestReport, StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
@@ -525,6 +528,12 @@ fn ingest_tx(
             continue;
         }
         let id = save_event(tx, ev, now)?;
+        if let Some((rules, at)) = dispatch {
+            let d = super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
+            if d == crate::store::shared::Dispatched::NoTask(crate::dispatch::rules::TOO_OLD) {
+                report.events_too_old += 1;
+            }
+        }
         report.event_ids.push(id);
         report.touched_events.push(Placed {
             id,

@@ -62,4 +62,14 @@ impl PgStore {
         self.read(|c| c.batch_execute(sql).map_err(pg_err("test statement")))
             .unwrap();
     }
+
+    /// Rows of a table.
+    pub(crate) fn count_for_test(&self, table: &str) -> i64 {
+        self.read(|c| {
+            c.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                .map(|r| r.get(0))
+                .map_err(pg_err("test count"))
+        })
+        .unwrap()
+    }
 }

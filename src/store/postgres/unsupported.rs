@@ -1,14 +1,12 @@
 //! The parts of the store family not yet on PostgreSQL (#19): each call answers
-//! [`StoreError::Unsupported`] naming the part (a clear error, never a panic). Tasks are created
-//! inside the ingest transaction (`ingest_dispatched`), so the service's ingest needs the task
-//! tables' code here before `strawfire serve` can run on PostgreSQL; the schema (migration 1)
-//! already has every table.
+//! [`StoreError::Unsupported`] naming the part (a clear error, never a panic): the operator's
+//! moves, notice deliveries and rankings here, task changes and verdicts in `tasks.rs`. The
+//! schema (migration 1) already has every table they use.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::PgStore;
-use crate::dispatch::{Deadline, TaskRules};
-use crate::fuse::{FuseParams, Placer};
+use crate::dispatch::TaskRules;
 use crate::notify::Notice;
 use crate::rank::facts::{DayFacts, RankQuery};
 use crate::rank::svg::MapPoint;
@@ -16,133 +14,17 @@ use crate::store::deliveries::{
     AttemptOutcome, ClaimedDelivery, DeliveryCounts, DeliveryRow, DeliveryStatus, DeliveryStore,
     Expansion, Recorded,
 };
-use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::rank::{BulletinIssue, RankStore};
-use crate::store::tasks::TaskQuery;
-use crate::store::tasks::{
-    Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask,
-    StoredVerdict, TaskChange, TaskError, TaskStore, TaskTarget, VerdictOutcome,
-};
-use crate::store::{IngestBatch, IngestReport, OperatorStore, Scope, StoreError};
+use crate::store::tasks::{Actor, StoredTask, TaskError, TaskTarget};
+use crate::store::{OperatorStore, StoreError};
 
-fn no<T, E: From<StoreError>>(what: &'static str) -> Result<T, E> {
+/// The answer of every call not yet on PostgreSQL.
+pub(super) fn no<T, E: From<StoreError>>(what: &'static str) -> Result<T, E> {
     Err(StoreError::Unsupported {
         backend: "PostgreSQL",
         what,
     }
     .into())
-}
-
-impl TaskStore for PgStore {
-    fn ingest_within(
-        &self,
-        _: &IngestBatch,
-        _: &FuseParams,
-        _: &dyn Placer,
-        _: &TaskRules,
-        _: DateTime<Utc>,
-        _: &Scope,
-    ) -> Result<IngestReport, StoreError> {
-        no("ingest with dispatch (tasks created in the ingest transaction)")
-    }
-
-    fn tasks_each(
-        &self,
-        _: &TaskQuery,
-        _: &mut dyn FnMut(StoredTask) -> bool,
-    ) -> Result<(), StoreError> {
-        no("tasks")
-    }
-
-    fn change_task_as(
-        &self,
-        _: i64,
-        _: TaskChange,
-        _: &Actor,
-        _: DateTime<Utc>,
-        _: &Acted,
-    ) -> Result<StoredTask, TaskError> {
-        no("task changes")
-    }
-
-    fn record_verdict_as(
-        &self,
-        _: i64,
-        _: &NewVerdict,
-        _: &Actor,
-        _: &TaskRules,
-        _: DateTime<Utc>,
-        _: Option<&IdempotencyKey>,
-    ) -> Result<VerdictOutcome, TaskError> {
-        no("verdicts")
-    }
-
-    fn idempotency_key(&self, _: &str, _: &str) -> Result<Option<StoredKey>, StoreError> {
-        no("idempotency keys")
-    }
-
-    fn idempotent_answer(
-        &self,
-        _: &str,
-        _: &str,
-        _: u16,
-        _: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        no("idempotency keys")
-    }
-
-    fn verdicts_by(
-        &self,
-        _: &str,
-        _: usize,
-    ) -> Result<Vec<(StoredTask, StoredVerdict)>, StoreError> {
-        no("verdicts")
-    }
-
-    fn escalate_due(&self, _: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError> {
-        no("escalations")
-    }
-
-    fn verdict_of(&self, _: i64) -> Result<Option<StoredVerdict>, StoreError> {
-        no("verdicts")
-    }
-
-    fn photo_refs(&self, _: &str) -> Result<u64, StoreError> {
-        no("verdicts")
-    }
-
-    fn audit_page(
-        &self,
-        _: &str,
-        _: i64,
-        _: Option<i64>,
-        _: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        no("the audit log")
-    }
-
-    fn mask_candidates_page(
-        &self,
-        _: Option<&str>,
-        _: Option<i64>,
-        _: usize,
-    ) -> Result<Vec<MaskCandidate>, StoreError> {
-        no("mask candidates")
-    }
-
-    fn decide_candidate(
-        &self,
-        _: i64,
-        _: bool,
-        _: &Actor,
-        _: DateTime<Utc>,
-    ) -> Result<MaskCandidate, TaskError> {
-        no("mask candidates")
-    }
-
-    fn precision(&self, _: &Scope) -> Result<Vec<SourcePrecision>, StoreError> {
-        no("source precision")
-    }
 }
 
 impl OperatorStore for PgStore {

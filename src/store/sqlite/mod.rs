@@ -94,6 +94,16 @@ impl SqliteStore {
         self.writer.exclusive(|c| c.execute_batch(sql)).unwrap();
     }
 
+    /// Rows of a table.
+    #[cfg(test)]
+    pub(crate) fn count_for_test(&self, table: &str) -> i64 {
+        self.read(|c| {
+            c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .ctx("test count")
+        })
+        .unwrap()
+    }
+
     /// Runs `f` on a pooled reader connection (other store files use it too).
     pub(super) fn read<T>(
         &self,

@@ -440,7 +440,7 @@ pub(super) fn ingest_tx(
         let id = save_event(tx, ev, now)?;
         if let Some((rules, at)) = dispatch {
             let d = super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
-            if d == super::tasks::Dispatched::NoTask(crate::dispatch::rules::TOO_OLD) {
+            if d == crate::store::shared::Dispatched::NoTask(crate::dispatch::rules::TOO_OLD) {
                 report.events_too_old += 1;
             }
         }

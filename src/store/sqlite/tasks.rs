@@ -19,13 +19,14 @@ use crate::dispatch::{
     policy::due_times, priority, transition, Action, Assignment, Deadline, IllegalTransition,
     Milestones, Priority, PriorityFacts, TaskRules, TaskState, Verdict,
 };
-use crate::fuse::{class_of, FireEvent, FuseParams, Placer};
+use crate::fuse::{FireEvent, FuseParams, Placer};
 use crate::hotspot::Confidence;
 use crate::notify::{Notice, NoticeKind};
 use crate::raster::georef::haversine_m;
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::model::{IngestBatch, IngestReport, Scope};
+use crate::store::shared::{class_name, priority_str, Dispatched};
 use crate::store::tasks::{
     Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredFlag, StoredTask,
     StoredVerdict, TaskChange, TaskError, TaskQuery, TaskStore, TaskTarget, VerdictOutcome,
@@ -695,18 +696,6 @@ pub(super) fn insert_task(
     Ok(task_id)
 }
 
-/// What dispatch did with a saved event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Dispatched {
-    /// A task was created.
-    Created,
-    /// The event already had a task (an open one was told it was seen again, unless the
-    /// detection was too old).
-    HasTask,
-    /// No task, and why (stored as the event's `task_reason`).
-    NoTask(&'static str),
-}
-
 /// Stores why an event has no task (`None`: it has one).
 pub(super) fn set_task_reason(
     tx: &Connection,
@@ -763,22 +752,6 @@ pub(super) fn into_store(e: TaskError) -> StoreError {
             column: "id",
             value: other.to_string(),
         },
-    }
-}
-
-pub(super) fn priority_str(p: Priority) -> &'static str {
-    match p {
-        Priority::Normal => "normal",
-        Priority::High => "high",
-    }
-}
-
-pub(super) fn class_name(c: Confidence) -> &'static str {
-    match c {
-        Confidence::Low => "low",
-        Confidence::Nominal => "nominal",
-        Confidence::High => "high",
-        Confidence::Percent(p) => class_name(class_of(p as f64 / 100.0)),
     }
 }
 
