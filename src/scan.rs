@@ -26,7 +26,7 @@ use crate::hotspot::{DayNight, Hotspot};
 use crate::model::modis::ModisModel;
 use crate::model::oli::OliModel;
 use crate::model::SensorModel;
-use crate::product::landsat_c2l1::LandsatScene;
+use crate::product::landsat_c2l1::{self, LandsatScene};
 use crate::product::{modis_swath, viirs_iband, Geometry, Granule, Swath};
 use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
 use crate::raster::georef::haversine_m;
@@ -285,18 +285,8 @@ pub fn scan_files(
                     .into());
                 }
             }
-            progress(Stage::Reading);
-            let t0 = Instant::now();
-            let scene = crate::product::landsat_c2l1::read(first)?;
-            let read = t0.elapsed();
-            let rest = |stage: Stage| {
-                if stage != Stage::Reading {
-                    progress(stage)
-                }
-            };
-            let mut result = scan_landsat(&scene, choice, &rest)?;
-            result.timing.read = read;
-            return Ok(result);
+            let product = crate::product::landsat_c2l1::locate(first)?;
+            return scan_landsat_product(&product, choice, progress);
         }
     }
     if let [one] = paths {
@@ -550,6 +540,18 @@ pub fn coverage_samples(
     p: &Wgs84Projector,
     mask: ArrayView2<u8>,
 ) -> Result<Vec<CoverageSample>, String> {
+    coverage_samples_where(p, mask, &|_, _| false)
+}
+
+/// [`coverage_samples`] with what the mask does not say: a land pixel for which `obscured(row,
+/// col)` holds counts as not seen clear whatever its class (a Landsat pixel in a cloud's
+/// shadow, from `QA_PIXEL`: the detector does not treat shadow as cloud, but a county in
+/// shadow was not seen either).
+pub fn coverage_samples_where(
+    p: &Wgs84Projector,
+    mask: ArrayView2<u8>,
+    obscured: &dyn Fn(usize, usize) -> bool,
+) -> Result<Vec<CoverageSample>, String> {
     let (rows, cols) = mask.dim();
     let k = grid_step(rows, cols, MAX_SAMPLES);
     let grid_rows: Vec<usize> = (0..rows).step_by(k).collect();
@@ -561,6 +563,7 @@ pub fn coverage_samples(
         for (j, &c) in grid_cols.iter().enumerate() {
             if let Some(clear) = land_class(mask[[r, c]]) {
                 let (lon, lat) = at[i * grid_cols.len() + j];
+                let clear = clear && !obscured(r, c);
                 samples.push(CoverageSample { lon, lat, clear });
             }
         }
@@ -662,18 +665,17 @@ pub fn choose_oli_model(choice: ModelChoice) -> Result<OliModel, Error> {
 /// `scan`/`track` the pixel's size (≈ 0.03 km) so that locate places it by footprint overlap;
 /// no brightness temperatures and no FRP (the algorithm is reflective). The result's
 /// `detection.fires` carry NaN temperatures and FRP for the same reason.
+///
+/// This is the in-memory path (a [`LandsatScene`] read whole); `strawfire scan`, `ingest` and
+/// the service take [`scan_landsat_product`], which streams the product through the same
+/// stages and gives the same result.
 pub fn scan_landsat(
     scene: &LandsatScene,
     choice: ModelChoice,
     progress: &dyn Fn(Stage),
 ) -> Result<ScanResult, Error> {
     let g = &scene.granule;
-    let path = g.files.first().cloned().unwrap_or_default();
     let model = choose_oli_model(choice)?;
-    let transform = |message: String| RasterError::Transform {
-        path: path.clone(),
-        message,
-    };
     progress(Stage::Reading);
     let day = scene.mtl.sun_elevation_deg > model.day_min_sun_elevation_deg;
     let input = OliInput::from_bands(
@@ -686,14 +688,156 @@ pub fn scan_landsat(
     let t1 = Instant::now();
     let d = detect_oli(&input, &model)?;
     let detect = t1.elapsed();
+    let Geometry::Grid(georef) = &g.geometry else {
+        return Err(RasterError::Transform {
+            path: g.files.first().cloned().unwrap_or_default(),
+            message: "a Landsat product is on a map grid".into(),
+        }
+        .into());
+    };
+    let shadow = scene.shadow.as_ref().map(|s| s.view());
+    let obscured = |r: usize, c: usize| shadow.is_some_and(|s| s[[r, c]] != 0);
+    let qa = scene
+        .cloud
+        .is_some()
+        .then_some(&obscured as &dyn Fn(usize, usize) -> bool);
+    landsat_result(
+        d,
+        georef,
+        &g.meta,
+        g.files.first(),
+        &model,
+        detect,
+        qa,
+        progress,
+    )
+}
+
+/// Scans a located Landsat product while reading it: the nine GeoTIFFs are decoded block by
+/// block (`landsat_c2l1::read_streaming`), each block converted to reflectance and run through
+/// the per-pixel stage while it is in cache (`detect::oli::stream`), and only the stage-1
+/// mask, ρ5 and ρ7 are kept whole for the candidates' windows. Equal to [`scan_landsat`] on
+/// the product read whole (`tests/scan_landsat.rs`), at about the cost of decoding the files.
+pub fn scan_landsat_product(
+    product: &crate::product::landsat_c2l1::Product,
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    scan_landsat_planned(product, choice, None, progress)
+}
+
+/// [`scan_landsat_product`] with the reader's blocks chosen (tests cut small scenes into many
+/// blocks to reach every edge).
+pub fn scan_landsat_planned(
+    product: &crate::product::landsat_c2l1::Product,
+    choice: ModelChoice,
+    plan: Option<raster::band::BlockPlan>,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    use crate::detect::oli::stream;
+    let model = choose_oli_model(choice)?;
+    let day = product.mtl.sun_elevation_deg > model.day_min_sun_elevation_deg;
+    let shape = product.mtl.shape;
+    let mut mask = stage_raster("mask", shape)?;
+    let memory = |what: &'static str| {
+        move |e: std::io::Error| Error::from(DetectError::NoMemory(what, e.to_string()))
+    };
+    let mut rho5 = raster::BandBuf::<f32>::zeros(shape).map_err(memory("ρ5"))?;
+    let mut rho7 = raster::BandBuf::<f32>::zeros(shape).map_err(memory("ρ7"))?;
+    // The coverage grid's pixels in a cloud's shadow (QA_PIXEL), noted as their blocks pass.
+    let k = grid_step(shape.0, shape.1, MAX_SAMPLES);
+    progress(Stage::Reading);
+    let t0 = Instant::now();
+    let (checked, outs) = {
+        let (m, r5, r7) = (
+            mask.as_mut_slice(),
+            rho5.as_mut_slice(),
+            rho7.as_mut_slice(),
+        );
+        crate::product::landsat_c2l1::read_streaming(
+            product,
+            plan,
+            |plan| {
+                stream::strips(m, r5, r7, shape.1, plan.strip_rows)
+                    .into_iter()
+                    .map(|s| (s, Vec::new()))
+                    .collect()
+            },
+            |(out, shadowed): &mut (stream::StripOut, Vec<(usize, usize)>), block| {
+                stream::classify_block(out, &block.input(day), (block.r0, block.c0), &model);
+                if let Some(qa) = block.qa_pixel {
+                    let first = block.c0.div_ceil(k) * k;
+                    for i in (0..block.rows).filter(|i| (block.r0 + i) % k == 0) {
+                        for c in (first..block.c0 + block.cols).step_by(k) {
+                            if landsat_c2l1::qa_shadow(qa[i * block.cols + c - block.c0]) {
+                                shadowed.push((block.r0 + i, c));
+                            }
+                        }
+                    }
+                }
+            },
+        )?
+    };
+    let read = t0.elapsed();
+    progress(Stage::Detecting);
+    let t1 = Instant::now();
+    let (outs, shadowed): (Vec<_>, Vec<_>) = outs.into_iter().unzip();
+    let shadowed: std::collections::HashSet<(usize, usize)> =
+        shadowed.into_iter().flatten().collect();
+    let found = stream::gather(outs);
+    let d = stream::detect_streamed(found, mask, rho5.as_slice(), rho7.as_slice(), day, &model);
+    let detect = t1.elapsed();
+    drop((rho5, rho7));
+    let mtl = &product.mtl;
+    let meta = SceneMeta {
+        acq_time: Some(mtl.acq_time),
+        satellite: Some(mtl.satellite_code().to_string()),
+        sensor: Some("OLI".into()),
+    };
+    let obscured = |r: usize, c: usize| shadowed.contains(&(r, c));
+    let qa = checked
+        .qa_pixel
+        .is_some()
+        .then_some(&obscured as &dyn Fn(usize, usize) -> bool);
+    let mut r = landsat_result(
+        d,
+        &checked.georef,
+        &meta,
+        Some(&product.mtl_path),
+        &model,
+        detect,
+        qa,
+        progress,
+    )?;
+    r.timing.read = read;
+    Ok(r)
+}
+
+/// Hotspots, coverage and the scan's result from an OLI detection on a product's grid.
+/// `qa_obscured`: with `QA_PIXEL`, which pixels lie in a cloud's shadow; without it the
+/// product says nothing of cloud, and no coverage samples are given (its units are then
+/// `coverage_unknown`, not ranked as seen clear).
+#[allow(clippy::too_many_arguments)]
+fn landsat_result(
+    d: crate::detect::oli::OliDetection,
+    georef: &raster::GeoRef,
+    meta: &SceneMeta,
+    path: Option<&PathBuf>,
+    model: &OliModel,
+    detect: Duration,
+    qa_obscured: Option<&dyn Fn(usize, usize) -> bool>,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let path = path.cloned().unwrap_or_default();
+    let transform = |message: String| RasterError::Transform {
+        path: path.clone(),
+        message,
+    };
     progress(Stage::Georeferencing);
     let t2 = Instant::now();
-    let Geometry::Grid(georef) = &g.geometry else {
-        return Err(transform("a Landsat product is on a map grid".into()).into());
-    };
     let projector = Wgs84Projector::new(georef).map_err(transform)?;
-    let acq_time = acq_time_of(&g.meta, &path)?;
-    let satellite = g.meta.satellite.clone().unwrap_or_default();
+    let acq_time = acq_time_of(meta, &path)?;
+    let satellite = meta.satellite.clone().unwrap_or_default();
     let hotspots = d
         .fires
         .iter()
@@ -725,7 +869,12 @@ pub fn scan_landsat(
         })
         .collect::<Result<Vec<_>, String>>()
         .map_err(transform)?;
-    let coverage_samples = coverage_samples(&projector, d.mask.view()).map_err(transform)?;
+    let coverage_samples = match qa_obscured {
+        Some(obscured) => {
+            coverage_samples_where(&projector, d.mask.view(), obscured).map_err(transform)?
+        }
+        None => Vec::new(),
+    };
     let georef_t = t2.elapsed();
     let fires = d
         .fires
@@ -742,8 +891,8 @@ pub fn scan_landsat(
         })
         .collect();
     Ok(ScanResult {
-        meta: g.meta.clone(),
-        shape: g.shape,
+        meta: meta.clone(),
+        shape: d.mask.shape(),
         model_name: model.name.clone(),
         hotspots,
         detection: Detection {

@@ -197,3 +197,92 @@ fn the_binary_synthesises_and_scans_a_landsat_product() {
     );
     assert_eq!(get("scan"), "0.03");
 }
+
+#[test]
+fn coverage_samples_follow_qa_pixel_so_a_county_under_cloud_is_not_observed() {
+    use strawfire::rank::coverage::{land_class, tally, UnitCoverage};
+    use strawfire::rank::facts::CoverageFact;
+    use strawfire::rank::fair::{clear_share, status, Status};
+    // The county's share as the ranking takes it from the stored rows of the day's scenes.
+    let share = |rows: &[UnitCoverage]| {
+        let facts: Vec<CoverageFact> = rows
+            .iter()
+            .map(|r| CoverageFact {
+                scene_id: 1,
+                code: r.unit.clone(),
+                land_pixels: r.land_pixels,
+                clear_pixels: r.clear_pixels,
+            })
+            .collect();
+        clear_share(&facts.iter().collect::<Vec<_>>())
+    };
+    // A cloudy scene (clouds, their edges and shadows) of 300 × 300: every pixel is a sample.
+    let spec = LandsatSpec::day(300, 300, 20);
+    let scene = generate(&spec);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = scene.write(dir.path(), WriteOptions::default()).unwrap();
+    let r = scan_files(&[folder], ModelChoice::FromScene, &no_progress).unwrap();
+    let mask = &r.detection.mask;
+    let (mut land, mut clear, mut shadowed) = (0, 0, 0);
+    for ((row, col), q) in scene.qa.indexed_iter() {
+        if let Some(c) = land_class(mask.view()[[row, col]]) {
+            land += 1;
+            let shadow = q & strawfire::product::landsat_c2l1::qa_pixel::CLOUD_SHADOW != 0;
+            shadowed += usize::from(c && shadow);
+            clear += usize::from(c && !shadow);
+        }
+    }
+    assert!(
+        shadowed > 100,
+        "the scene should have land in cloud shadow: {shadowed}"
+    );
+    assert_eq!(r.coverage_samples.len(), land);
+    let seen_clear = r.coverage_samples.iter().filter(|s| s.clear).count();
+    assert_eq!(
+        seen_clear, clear,
+        "land in shadow or under cloud is not seen clear"
+    );
+
+    // The whole scene under cloud: its county is not observed, not ranked as clean.
+    let county = |_: f64, _: f64| (Some("410526".to_string()), None);
+    let mut overcast = LandsatSpec::day(120, 120, 9);
+    overcast.only = Some(Cover::Cloud);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = generate(&overcast)
+        .write(dir.path(), WriteOptions::default())
+        .unwrap();
+    let r = scan_files(&[folder], ModelChoice::FromScene, &no_progress).unwrap();
+    let rows = tally(&r.coverage_samples, county);
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].land_pixels > 120 * 120 * 9 / 10, "{rows:?}");
+    assert_eq!(rows[0].clear_pixels, 0);
+    assert_eq!(status(share(&rows), 0.5), Status::NotObserved);
+    // A clear scene of the same place is ranked.
+    let mut fair = LandsatSpec::day(120, 120, 9);
+    fair.clouds = false;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = generate(&fair)
+        .write(dir.path(), WriteOptions::default())
+        .unwrap();
+    let r = scan_files(&[folder], ModelChoice::FromScene, &no_progress).unwrap();
+    let rows = tally(&r.coverage_samples, county);
+    assert_eq!(status(share(&rows), 0.5), Status::Ranked);
+    // Without QA_PIXEL the product says nothing of cloud: no samples, coverage unknown.
+    let folder = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    for e in std::fs::read_dir(&folder).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with("_QA_PIXEL.TIF") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let r = scan_files(&[folder], ModelChoice::FromScene, &no_progress).unwrap();
+    assert!(r.coverage_samples.is_empty());
+    assert_eq!(
+        status(share(&tally(&r.coverage_samples, county)), 0.5),
+        Status::CoverageUnknown
+    );
+}

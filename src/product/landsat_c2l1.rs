@@ -29,7 +29,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::error::ProductError;
 use super::{map_counts, tar, Geometry, Granule, ProductKind};
-use crate::raster::band::{read_u16, BandHeader};
+use ndarray::ArrayView2;
+
+use crate::raster::band::{band_header, read_blocks, read_u16, BandHeader, BlockPlan, U16Block};
 use crate::raster::{BandBuf, GeoRef, RasterError, SceneMeta};
 
 /// The OLI reflective bands the fire algorithm reads, as canonical names.
@@ -123,6 +125,9 @@ pub struct Mtl {
     /// `FILE_NAME_QUALITY_L1_PIXEL`, `FILE_NAME_QUALITY_L1_RADIOMETRIC_SATURATION`.
     pub qa_pixel: Option<String>,
     pub qa_radsat: Option<String>,
+    /// Every file the MTL names (`FILE_NAME_*`), in key order: what a complete product folder
+    /// holds.
+    pub listed: Vec<String>,
 }
 
 impl Mtl {
@@ -281,6 +286,11 @@ pub fn mtl_from_keys(keys: &BTreeMap<String, String>, path: &Path) -> Result<Mtl
         qa_radsat: keys
             .get("FILE_NAME_QUALITY_L1_RADIOMETRIC_SATURATION")
             .cloned(),
+        listed: keys
+            .iter()
+            .filter(|(k, _)| k.starts_with("FILE_NAME_"))
+            .map(|(_, v)| v.clone())
+            .collect(),
     })
 }
 
@@ -476,6 +486,9 @@ pub struct LandsatScene {
     /// 1 where `QA_PIXEL` says cloud (bits 1–3: dilated cloud, cirrus, cloud); `None` without
     /// `QA_PIXEL`.
     pub cloud: Option<BandBuf<u8>>,
+    /// 1 where `QA_PIXEL` says cloud shadow (bit 4): not a detector input, but land in shadow
+    /// was not seen clear (the coverage grid of fair rankings); `None` without `QA_PIXEL`.
+    pub shadow: Option<BandBuf<u8>>,
     /// Whether `QA_RADSAT` was read (saturated pixels then hold their band's maximum).
     pub radsat: bool,
 }
@@ -527,8 +540,65 @@ pub fn read(path: &Path) -> Result<LandsatScene, ProductError> {
     read_product(&product)
 }
 
-/// Reads a located product.
-pub fn read_product(product: &Product) -> Result<LandsatScene, ProductError> {
+/// One reflective band's rescaling, DN → TOA reflectance, as both readers compute it (the whole
+/// [`read_product`] and the block-by-block [`read_streaming`] must agree to the bit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandScale {
+    /// `REFLECTANCE_MULT_BAND_n`, `REFLECTANCE_ADD_BAND_n`.
+    pub mult: f64,
+    pub add: f64,
+    /// sin θ_SE by day, 1 by night (no sun division).
+    pub sin_e: f64,
+    /// The band's largest encodable reflectance: what a `QA_RADSAT`-flagged pixel reads.
+    pub max: f32,
+    /// The band's `QA_RADSAT` bit.
+    pub bit: u16,
+}
+
+impl BandScale {
+    /// The rescaling of band `n` (1–7) of a product with the sun at `sin_e`.
+    pub fn new(n: u8, mult: f64, add: f64, sin_e: f64) -> Self {
+        BandScale {
+            mult,
+            add,
+            sin_e,
+            max: ((mult * DN_MAX as f64 + add) / sin_e) as f32,
+            bit: radsat_bit(n),
+        }
+    }
+
+    /// The reflectance of a DN with its pixel's `QA_RADSAT` bits: NaN for fill (DN 0), the
+    /// band's maximum when saturated, else (M·DN + A) / sin θ_SE.
+    #[inline]
+    pub fn toa(&self, dn: u16, radsat: u16) -> f32 {
+        if dn == 0 {
+            f32::NAN
+        } else if radsat & self.bit != 0 {
+            self.max
+        } else {
+            ((self.mult * dn as f64 + self.add) / self.sin_e) as f32
+        }
+    }
+}
+
+/// A product checked before any pixel is read: its files found, every file of one grid.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Bands 1–7.
+    pub band_paths: Vec<PathBuf>,
+    pub qa_pixel: Option<PathBuf>,
+    pub qa_radsat: Option<PathBuf>,
+    pub georef: GeoRef,
+    /// Band 7's header (its tiling decides the streamed reader's blocks).
+    pub header: BandHeader,
+    /// Bands 1–7.
+    pub scales: [BandScale; 7],
+}
+
+/// Checks a located product without reading pixels: the MTL is this product's, every band file
+/// it names is there (a missing one is reported before anything is read), every band and QA
+/// file has the MTL's size and one georeferenced grid.
+pub fn check_product(product: &Product) -> Result<Checked, ProductError> {
     let mtl = &product.mtl;
     let mtl_path = &product.mtl_path;
     // The MTL must be this product's: its id is the prefix of every file it names.
@@ -560,20 +630,23 @@ pub fn read_product(product: &Product) -> Result<LandsatScene, ProductError> {
             });
         }
     }
-    // Every band file first, so a missing one is reported before anything is read.
     let band_paths = mtl
         .bands
         .iter()
         .map(|(n, (name, _, _))| product.file(name, &format!("band {n} file")))
         .collect::<Result<Vec<_>, _>>()?;
-    let day = mtl.is_day();
-    let sin_e = if day {
-        mtl.sun_elevation_deg.to_radians().sin()
-    } else {
-        1.0
+    let optional = |name: &Option<String>, what: &str| -> Result<Option<PathBuf>, ProductError> {
+        match name {
+            Some(n) if product.has(n) => Ok(Some(product.file(n, what)?)),
+            _ => Ok(None),
+        }
     };
+    let qa_radsat = optional(&mtl.qa_radsat, "QA_RADSAT")?;
+    let qa_pixel = optional(&mtl.qa_pixel, "QA_PIXEL")?;
     let mut georef: Option<(PathBuf, GeoRef)> = None;
-    let mut check = |p: &Path, h: &BandHeader| -> Result<(), ProductError> {
+    let mut header = None;
+    for p in qa_radsat.iter().chain(qa_pixel.iter()).chain(&band_paths) {
+        let h = band_header(p).map_err(raster_err)?;
         if h.shape != mtl.shape {
             return Err(shape_err(p, h.shape, mtl.shape, "REFLECTIVE_LINES/SAMPLES"));
         }
@@ -595,77 +668,106 @@ pub fn read_product(product: &Product) -> Result<LandsatScene, ProductError> {
             }
             _ => {}
         }
-        Ok(())
+        header = Some(h);
+    }
+    let sin_e = if mtl.is_day() {
+        mtl.sun_elevation_deg.to_radians().sin()
+    } else {
+        1.0
     };
-    let radsat = match &mtl.qa_radsat {
-        Some(name) if product.has(name) => {
-            let p = product.file(name, "QA_RADSAT")?;
-            let (h, q) = read_u16(&p).map_err(raster_err)?;
-            check(&p, &h)?;
-            Some(q)
-        }
-        _ => None,
+    let scales: Vec<BandScale> = mtl
+        .bands
+        .iter()
+        .map(|(n, (_, mult, add))| BandScale::new(*n, *mult, *add, sin_e))
+        .collect();
+    Ok(Checked {
+        band_paths,
+        qa_pixel,
+        qa_radsat,
+        georef: georef.map(|(_, g)| g).expect("seven bands were checked"),
+        header: header.expect("seven bands were checked"),
+        scales: scales.try_into().expect("bands 1–7"),
+    })
+}
+
+/// `QA_PIXEL` bits read as cloud (dilated cloud, cirrus, cloud) by the detector.
+pub const CLOUD_BITS: u16 = qa_pixel::DILATED_CLOUD | qa_pixel::CIRRUS | qa_pixel::CLOUD;
+
+/// Cloud and water (1/0) of a `QA_PIXEL` value; a fill pixel is neither.
+#[inline]
+pub fn qa_cloud_water(q: u16) -> (u8, u8) {
+    let valid = q & qa_pixel::FILL == 0;
+    (
+        (valid && q & CLOUD_BITS != 0) as u8,
+        (valid && q & qa_pixel::WATER != 0) as u8,
+    )
+}
+
+/// Whether a `QA_PIXEL` value says cloud shadow (a fill pixel is not).
+#[inline]
+pub fn qa_shadow(q: u16) -> bool {
+    q & qa_pixel::FILL == 0 && q & qa_pixel::CLOUD_SHADOW != 0
+}
+
+/// Reads a located product whole.
+pub fn read_product(product: &Product) -> Result<LandsatScene, ProductError> {
+    let mtl = &product.mtl;
+    let checked = check_product(product)?;
+    let memory = |source| ProductError::Memory {
+        rows: mtl.shape.0,
+        cols: mtl.shape.1,
+        source,
+    };
+    let radsat = match &checked.qa_radsat {
+        Some(p) => Some(read_u16(p).map_err(raster_err)?.1),
+        None => None,
     };
     let mut cloud = None;
     let mut water = None;
-    if let Some(name) = mtl.qa_pixel.as_ref().filter(|n| product.has(n)) {
-        let p = product.file(name, "QA_PIXEL")?;
-        let (h, q) = read_u16(&p).map_err(raster_err)?;
-        check(&p, &h)?;
-        let mut c = BandBuf::<u8>::zeros(mtl.shape).map_err(|source| ProductError::Memory {
-            rows: mtl.shape.0,
-            cols: mtl.shape.1,
-            source,
-        })?;
+    let mut shadow = None;
+    if let Some(p) = &checked.qa_pixel {
+        let (_, q) = read_u16(p).map_err(raster_err)?;
+        let mut c = BandBuf::<u8>::zeros(mtl.shape).map_err(memory)?;
         let mut w = c.clone();
-        let cloud_bits = qa_pixel::DILATED_CLOUD | qa_pixel::CIRRUS | qa_pixel::CLOUD;
+        let mut s = c.clone();
         use rayon::prelude::*;
         c.as_mut_slice()
             .par_iter_mut()
             .zip(w.as_mut_slice().par_iter_mut())
+            .zip(s.as_mut_slice().par_iter_mut())
             .zip(q.as_slice().par_iter())
             .with_min_len(1 << 14)
-            .for_each(|((c, w), &q)| {
-                *c = (q & cloud_bits != 0 && q & qa_pixel::FILL == 0) as u8;
-                *w = (q & qa_pixel::WATER != 0 && q & qa_pixel::FILL == 0) as u8;
+            .for_each(|(((c, w), s), &q)| {
+                (*c, *w) = qa_cloud_water(q);
+                *s = qa_shadow(q) as u8;
             });
         cloud = Some(c);
         water = Some(w);
+        shadow = Some(s);
     }
     let mut bands = BTreeMap::new();
     let mut saturation = BTreeMap::new();
-    for ((n, (_, mult, add)), p) in mtl.bands.iter().zip(&band_paths) {
-        let (h, dn) = read_u16(p).map_err(raster_err)?;
-        check(p, &h)?;
-        let mut out = BandBuf::<f32>::zeros(mtl.shape).map_err(|source| ProductError::Memory {
-            rows: mtl.shape.0,
-            cols: mtl.shape.1,
-            source,
-        })?;
-        let (m, a) = (*mult, *add);
-        let max = ((m * DN_MAX as f64 + a) / sin_e) as f32;
-        let bit = radsat_bit(*n);
+    for ((n, scale), p) in mtl
+        .bands
+        .keys()
+        .zip(&checked.scales)
+        .zip(&checked.band_paths)
+    {
+        let (_, dn) = read_u16(p).map_err(raster_err)?;
+        let mut out = BandBuf::<f32>::zeros(mtl.shape).map_err(memory)?;
+        let scale = *scale;
         map_counts(
             dn.as_slice(),
             radsat.as_ref().map(|q| q.as_slice()),
             out.as_mut_slice(),
-            |dn: u16, q: u16| {
-                if dn == 0 {
-                    f32::NAN
-                } else if q & bit != 0 {
-                    max
-                } else {
-                    ((m * dn as f64 + a) / sin_e) as f32
-                }
-            },
+            move |dn: u16, q: u16| scale.toa(dn, q),
         );
         let name = format!("B{n}");
-        saturation.insert(name.clone(), max);
+        saturation.insert(name.clone(), scale.max);
         bands.insert(name, out);
     }
-    let georef = georef.map(|(_, g)| g).expect("seven bands were checked");
-    let mut files = vec![mtl_path.clone()];
-    files.extend(band_paths);
+    let mut files = vec![product.mtl_path.clone()];
+    files.extend(checked.band_paths);
     Ok(LandsatScene {
         granule: Granule {
             kind: ProductKind::LandsatC2L1,
@@ -677,14 +779,136 @@ pub fn read_product(product: &Product) -> Result<LandsatScene, ProductError> {
             },
             shape: mtl.shape,
             bands,
-            geometry: Geometry::Grid(georef),
+            geometry: Geometry::Grid(checked.georef),
             water,
             saturation,
         },
         mtl: mtl.clone(),
         cloud,
+        shadow,
         radsat: radsat.is_some(),
     })
+}
+
+/// A block of a product as the fire algorithm reads it, fresh from [`read_streaming`]: bands
+/// 1–7 as TOA reflectance (as [`read_product`] gives them), `QA_PIXEL`'s cloud and water, and
+/// `QA_PIXEL` itself; rows `r0..r0 + rows`, columns `c0..c0 + cols`, each slice row-major.
+#[derive(Debug)]
+pub struct ReflectanceBlock<'a> {
+    pub r0: usize,
+    pub c0: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub rho: [&'a [f32]; 7],
+    pub cloud: Option<&'a [u8]>,
+    pub water: Option<&'a [u8]>,
+    pub qa_pixel: Option<&'a [u16]>,
+}
+
+impl<'a> ReflectanceBlock<'a> {
+    /// The block as the detector's input (`day` as the scan decided it).
+    pub fn input(&self, day: bool) -> crate::detect::oli::OliInput<'a> {
+        let shape = (self.rows, self.cols);
+        let view = |s: &'a [f32]| ArrayView2::from_shape(shape, s).expect("block shape");
+        let mask = |s: &'a [u8]| ArrayView2::from_shape(shape, s).expect("block shape");
+        crate::detect::oli::OliInput {
+            rho: std::array::from_fn(|i| view(self.rho[i])),
+            cloud: self.cloud.map(mask),
+            water: self.water.map(mask),
+            day,
+        }
+    }
+}
+
+/// Rows of a block converted at once: 16 rows of a 256-column tile are 16 KB per band, so the
+/// seven bands' reflectances stay in the first-level caches between conversion and use.
+const CONVERT_ROWS: usize = 16;
+
+/// One strip's scratch: the reflectances and masks of the rows being visited.
+#[derive(Default)]
+struct Scratch {
+    rho: [Vec<f32>; 7],
+    cloud: Vec<u8>,
+    water: Vec<u8>,
+}
+
+/// Reads a located product block by block (`raster::band::read_blocks`: the nine GeoTIFFs
+/// decoded tile by tile, strips in parallel) and converts each block to reflectance while its
+/// DNs are in cache, handing it to `visit` a few rows at a time: no band is ever held whole,
+/// as DNs or as reflectances. `states` is given the plan (`plan`, or the files' own tiles)
+/// and returns one state per strip; they come back in order with the checked product.
+pub fn read_streaming<S: Send>(
+    product: &Product,
+    plan: Option<BlockPlan>,
+    states: impl FnOnce(BlockPlan) -> Vec<S>,
+    visit: impl Fn(&mut S, &ReflectanceBlock) + Sync,
+) -> Result<(Checked, Vec<S>), ProductError> {
+    let checked = check_product(product)?;
+    let plan = plan.unwrap_or_else(|| BlockPlan::of(&checked.header));
+    let mut paths: Vec<&Path> = checked.band_paths.iter().map(PathBuf::as_path).collect();
+    let qa_at = checked.qa_pixel.as_ref().map(|p| {
+        paths.push(p);
+        paths.len() - 1
+    });
+    let radsat_at = checked.qa_radsat.as_ref().map(|p| {
+        paths.push(p);
+        paths.len() - 1
+    });
+    let scales = checked.scales;
+    let states: Vec<(S, Scratch)> = states(plan)
+        .into_iter()
+        .map(|s| (s, Scratch::default()))
+        .collect();
+    let states = read_blocks(
+        &paths,
+        product.mtl.shape,
+        plan,
+        states,
+        |(state, scratch), block: &U16Block| {
+            let w = block.cols;
+            let mut i0 = 0;
+            while i0 < block.rows {
+                let n = CONVERT_ROWS.min(block.rows - i0);
+                let span = i0 * w..(i0 + n) * w;
+                let radsat = radsat_at.map(|k| &block.bands[k][span.clone()]);
+                for (b, out) in scratch.rho.iter_mut().enumerate() {
+                    let dn = &block.bands[b][span.clone()];
+                    let s = scales[b];
+                    out.clear();
+                    match radsat {
+                        Some(q) => out.extend(dn.iter().zip(q).map(|(&d, &q)| s.toa(d, q))),
+                        None => out.extend(dn.iter().map(|&d| s.toa(d, 0))),
+                    }
+                }
+                let qa = qa_at.map(|k| &block.bands[k][span.clone()]);
+                if let Some(q) = qa {
+                    scratch.cloud.clear();
+                    scratch.water.clear();
+                    for &v in q {
+                        let (c, w) = qa_cloud_water(v);
+                        scratch.cloud.push(c);
+                        scratch.water.push(w);
+                    }
+                }
+                visit(
+                    state,
+                    &ReflectanceBlock {
+                        r0: block.r0 + i0,
+                        c0: block.c0,
+                        rows: n,
+                        cols: w,
+                        rho: std::array::from_fn(|b| scratch.rho[b].as_slice()),
+                        cloud: qa.map(|_| scratch.cloud.as_slice()),
+                        water: qa.map(|_| scratch.water.as_slice()),
+                        qa_pixel: qa,
+                    },
+                );
+                i0 += n;
+            }
+        },
+    )
+    .map_err(raster_err)?;
+    Ok((checked, states.into_iter().map(|(s, _)| s).collect()))
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub struct BandHeader {
     pub data_type: String,
     /// Rows per block of the file (strips are cut on block edges).
     pub block_rows: usize,
+    /// Columns per block of the file (the width for files stored in strips).
+    pub block_cols: usize,
 }
 
 fn open(path: &Path) -> Result<Dataset, RasterError> {
@@ -69,7 +71,8 @@ fn header_of(ds: &Dataset, path: &Path) -> Result<BandHeader, RasterError> {
         message: e.to_string(),
     })?;
     let data_type = band.band_type().name();
-    let block_rows = band.block_size().1.max(1);
+    let (block_cols, block_rows) = band.block_size();
+    let (block_cols, block_rows) = (block_cols.max(1), block_rows.max(1));
     let georef = match (
         ds.geo_transform(),
         ds.spatial_ref().and_then(|s| s.to_wkt()),
@@ -84,6 +87,7 @@ fn header_of(ds: &Dataset, path: &Path) -> Result<BandHeader, RasterError> {
         georef,
         data_type,
         block_rows,
+        block_cols,
     })
 }
 
@@ -274,6 +278,134 @@ pub fn write_jp2<T: GdalType + Copy>(
     })
 }
 
+/// One block of several single-band files of one grid, as DNs: `bands[i]` is file `i`'s pixels
+/// of rows `r0..r0 + rows` and columns `c0..c0 + cols`, row-major (`rows × cols`).
+#[derive(Debug)]
+pub struct U16Block<'a> {
+    pub r0: usize,
+    pub c0: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub bands: &'a [Vec<u16>],
+}
+
+/// How [`read_blocks`] cuts a grid: strips of `strip_rows` rows (one rayon task each), each cut
+/// into blocks of `block_cols` columns visited left to right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockPlan {
+    pub strip_rows: usize,
+    pub block_cols: usize,
+}
+
+impl BlockPlan {
+    /// Blocks of the files' own tiles (a 256 × 256 tile of nine `u16` bands is 1.2 MB, so a
+    /// block's DNs stay in the second-level cache between being decoded and being visited);
+    /// for files stored in strips of rows, whole rows in strips of at least 16 rows.
+    pub fn of(header: &BandHeader) -> BlockPlan {
+        let (rows, cols) = header.shape;
+        let (bw, bh) = (header.block_cols.max(1), header.block_rows.max(1));
+        if bw >= cols {
+            BlockPlan {
+                strip_rows: 16usize.div_ceil(bh) * bh,
+                block_cols: cols.max(1),
+            }
+        } else {
+            BlockPlan {
+                strip_rows: bh.min(rows.max(1)),
+                block_cols: bw,
+            }
+        }
+    }
+
+    /// Strips of a grid of `rows` rows.
+    pub fn strips(&self, rows: usize) -> usize {
+        rows.div_ceil(self.strip_rows.max(1))
+    }
+}
+
+/// Reads band 1 of each of `paths` (single-band integer rasters of one `shape`) block by block
+/// as `u16`, and hands each block of all files to `visit` while it is fresh: no whole band is
+/// ever held. Strips run in parallel (one task per strip, one GDAL handle per file and strip:
+/// handles are not shared across threads), blocks of a strip left to right; `states` holds one
+/// state per strip ([`BlockPlan::strips`]), handed to that strip's visits and returned in
+/// order. The first failure (a truncated file, a short read) ends the read naming file and rows.
+pub fn read_blocks<S: Send>(
+    paths: &[&Path],
+    (rows, cols): (usize, usize),
+    plan: BlockPlan,
+    states: Vec<S>,
+    visit: impl Fn(&mut S, &U16Block) + Sync,
+) -> Result<Vec<S>, RasterError> {
+    assert_eq!(
+        states.len(),
+        plan.strips(rows),
+        "one state per strip of the plan"
+    );
+    if cols == 0 {
+        return Ok(states);
+    }
+    states
+        .into_par_iter()
+        .enumerate()
+        .map(|(s, mut state)| {
+            let r0 = s * plan.strip_rows;
+            let n = plan.strip_rows.min(rows - r0);
+            let mut bands_of = Vec::with_capacity(paths.len());
+            for p in paths {
+                let fail = |message: String| RasterError::ReadBand {
+                    path: p.to_path_buf(),
+                    band: "1".into(),
+                    index: 1,
+                    message,
+                };
+                let ds = open(p)?;
+                let (c, r) = ds.raster_size();
+                if (r, c) != (rows, cols) {
+                    return Err(fail(format!(
+                        "{r} × {c} pixels where the other files have {rows} × {cols}"
+                    )));
+                }
+                bands_of.push(ds);
+            }
+            let mut bufs: Vec<Vec<u16>> = vec![Vec::new(); paths.len()];
+            let mut c0 = 0;
+            while c0 < cols {
+                let w = plan.block_cols.min(cols - c0);
+                for ((p, ds), buf) in paths.iter().zip(&bands_of).zip(bufs.iter_mut()) {
+                    let fail = |message: String| RasterError::ReadBand {
+                        path: p.to_path_buf(),
+                        band: format!("rows {r0}–{}, columns {c0}–{}", r0 + n, c0 + w),
+                        index: 1,
+                        message,
+                    };
+                    buf.resize(n * w, 0);
+                    let band = ds.rasterband(1).map_err(|e| fail(e.to_string()))?;
+                    band.read_into_slice::<u16>(
+                        (c0 as isize, r0 as isize),
+                        (w, n),
+                        (w, n),
+                        buf,
+                        None,
+                    )
+                    .map_err(|e| fail(e.to_string()))?;
+                }
+                visit(
+                    &mut state,
+                    &U16Block {
+                        r0,
+                        c0,
+                        rows: n,
+                        cols: w,
+                        bands: &bufs,
+                    },
+                );
+                c0 += w;
+            }
+            Ok(state)
+        })
+        .collect()
+}
+
 /// Writes `data` (`rows × cols`, row-major) as a single-band `UInt16` GeoTIFF at `path`, tiled
 /// 256 × 256 and DEFLATE-compressed with the horizontal predictor when `deflate` (as USGS
 /// distributes Collection 2), with `nodata` recorded when given. Written beside the target and
@@ -386,6 +518,69 @@ mod tests {
         let (_, got) = read_band::<u8>(&q, 2).unwrap();
         assert_eq!(got.as_slice(), &c[..]);
         assert!(read_u16_binned(&p, 7, 0, 65535).is_err());
+    }
+
+    #[test]
+    fn blocks_of_several_files_cover_the_grid_once_in_any_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, cols) = (300, 270);
+        let a: Vec<u16> = (0..rows * cols).map(|i| (i % 65521) as u16).collect();
+        let b: Vec<u16> = a.iter().map(|v| v.wrapping_mul(3)).collect();
+        let (pa, pb) = (dir.path().join("a.tif"), dir.path().join("b.tif"));
+        write_u16(&pa, &a, (rows, cols), &utm(), None, true).unwrap();
+        write_u16(&pb, &b, (rows, cols), &utm(), None, false).unwrap();
+        let header = band_header(&pa).unwrap();
+        for plan in [
+            BlockPlan::of(&header),
+            BlockPlan {
+                strip_rows: 7,
+                block_cols: 13,
+            },
+            BlockPlan {
+                strip_rows: 1000,
+                block_cols: 1,
+            },
+        ] {
+            let n = plan.strips(rows);
+            let got = read_blocks(
+                &[pa.as_path(), pb.as_path()],
+                (rows, cols),
+                plan,
+                vec![Vec::new(); n],
+                |seen: &mut Vec<(usize, usize, u16, u16)>, blk| {
+                    for i in 0..blk.rows {
+                        for j in 0..blk.cols {
+                            let k = i * blk.cols + j;
+                            seen.push((blk.r0 + i, blk.c0 + j, blk.bands[0][k], blk.bands[1][k]));
+                        }
+                    }
+                },
+            )
+            .unwrap();
+            let mut all: Vec<_> = got.into_iter().flatten().collect();
+            all.sort();
+            assert_eq!(all.len(), rows * cols, "{plan:?}");
+            for (r, c, x, y) in all {
+                assert_eq!(
+                    (x, y),
+                    (a[r * cols + c], b[r * cols + c]),
+                    "{plan:?} at {r},{c}"
+                );
+            }
+        }
+        // A file of another size is named.
+        let pc = dir.path().join("c.tif");
+        write_u16(&pc, &a[..rows * 10], (rows, 10), &utm(), None, false).unwrap();
+        let err = read_blocks(
+            &[pa.as_path(), pc.as_path()],
+            (rows, cols),
+            BlockPlan::of(&header),
+            vec![(); BlockPlan::of(&header).strips(rows)],
+            |_, _| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("c.tif"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Synthetic Landsat 8/9 OLI scenes at 30 m from the same physics as the VIIRS generator: land
 //! covers with their TOA reflectance spectra (harvested and green cropland fields, bare and
 //! bright soil, village roofs, metal and coated factory roofs, rivers and ponds, clouds with
-//! their edges), and sub-pixel fires whose Planck emission at each OLI band's wavelength is
+//! their edges and their shadows cast away from the sun), and sub-pixel fires whose Planck emission at each OLI band's wavelength is
 //! added to the surface they replace:
 //!
 //! ρ_b = (1 − p)·ρ_surface,b + p · π L(λ_b, T) / (ESUN_b · sin θ_SE)
@@ -195,6 +195,34 @@ pub struct LandsatSynth {
     pub georef: GeoRef,
 }
 
+/// Cloud field above which a pixel is cloud (between 0.71 and this: its dilated edge).
+const CLOUD_CORE: f64 = 0.74;
+
+/// The clouds' height above the ground, m (mid-level cloud): where their shadows fall, about 60
+/// pixels from the cloud at the default 65° sun, beyond the cloud's dilated edge.
+const CLOUD_HEIGHT_M: f64 = 4000.0;
+
+/// Light left in a cloud's shadow (skylight only), as a share of the sunlit reflectance.
+const SHADOW_LIGHT: f32 = 0.3;
+
+fn cloud_field(spec: &LandsatSpec, rf: f64, cf: f64) -> f64 {
+    fbm(mix64(spec.seed ^ 0xC10D), rf, cf, 400.0, 3)
+}
+
+/// Whether pixel (r, c) lies in a cloud's shadow: a cloud core at `CLOUD_HEIGHT_M` hides the
+/// sun from it, i.e. the point `CLOUD_HEIGHT_M / tan θ_SE` towards the sun is cloud (by day,
+/// with clouds on).
+fn in_shadow(spec: &LandsatSpec, r: usize, c: usize) -> bool {
+    if !spec.clouds || spec.only.is_some() || spec.sun_elevation_deg <= 0.0 {
+        return false;
+    }
+    let reach = CLOUD_HEIGHT_M / spec.sun_elevation_deg.to_radians().tan() / PIXEL_M;
+    let az = spec.sun_azimuth_deg.to_radians();
+    // Towards the sun: north is up (row − 1), east is right (col + 1).
+    let (rs, cs) = (r as f64 - az.cos() * reach, c as f64 + az.sin() * reach);
+    cloud_field(spec, rs, cs) > CLOUD_CORE
+}
+
 /// The cover of pixel (r, c) and whether it is a cloud's edge (dilated cloud).
 fn cover_at(spec: &LandsatSpec, r: usize, c: usize) -> (Cover, bool) {
     if let Some(only) = spec.only {
@@ -203,8 +231,8 @@ fn cover_at(spec: &LandsatSpec, r: usize, c: usize) -> (Cover, bool) {
     let s = spec.seed;
     let (rf, cf) = (r as f64, c as f64);
     if spec.clouds {
-        let k = fbm(mix64(s ^ 0xC10D), rf, cf, 400.0, 3);
-        if k > 0.74 {
+        let k = cloud_field(spec, rf, cf);
+        if k > CLOUD_CORE {
             return (Cover::Cloud, false);
         }
         if k > 0.71 {
@@ -301,6 +329,13 @@ fn pixel(spec: &LandsatSpec, r: usize, c: usize) -> ([f32; 7], u16, Cover) {
     }
     if edge {
         qa |= qa_pixel::DILATED_CLOUD;
+    }
+    if cover != Cover::Cloud && in_shadow(spec, r, c) {
+        // Skylight only: darker in every band; QA_PIXEL's cloud-shadow bit.
+        for v in &mut rho {
+            *v *= SHADOW_LIGHT;
+        }
+        qa |= qa_pixel::CLOUD_SHADOW;
     }
     (rho, qa, cover)
 }

@@ -9,7 +9,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::context::{decide, is_background, window_bounds, Sums};
+use super::context::{decide, is_background, window_bounds, Decision, Sums};
 use super::finish::{finish, Found};
 use super::pixel::{classify_day, classify_night, ratio};
 use super::{OliDetection, OliInput};
@@ -24,7 +24,7 @@ const STRIP_ROWS: usize = 64;
 
 /// A view's pixels as one row-major slice (the bands of a granule are; a strided view is
 /// copied once).
-fn contiguous<'a, T: Copy>(a: &'a ArrayView2<'a, T>) -> std::borrow::Cow<'a, [T]> {
+pub(crate) fn contiguous<'a, T: Copy>(a: &'a ArrayView2<'a, T>) -> std::borrow::Cow<'a, [T]> {
     match a.as_slice() {
         Some(s) => std::borrow::Cow::Borrowed(s),
         None => std::borrow::Cow::Owned(a.iter().copied().collect()),
@@ -81,9 +81,29 @@ pub fn detect_oli(input: &OliInput, m: &OliModel) -> Result<OliDetection, Detect
     }
 
     // Stage 2: each candidate's window on the pool, rows as slices.
-    let classes = mask.as_slice();
-    let (rho5, rho7) = (&rho[4], &rho[6]);
-    let decisions: Vec<_> = candidates
+    let decisions = confirm(
+        mask.as_slice(),
+        &rho[4],
+        &rho[6],
+        (rows, cols),
+        &candidates,
+        m,
+    );
+    Ok(finish(input, m, mask, fires, decisions))
+}
+
+/// The contextual decision of every candidate on the pool: its 61 × 61 window's background
+/// sums (rows as slices; added in the reference's row-major order) against its own ρ5, ρ7.
+/// `classes` is the stage-1 mask, `rho5`/`rho7` the bands, all `rows × cols` row-major.
+pub fn confirm(
+    classes: &[u8],
+    rho5: &[f32],
+    rho7: &[f32],
+    (rows, cols): (usize, usize),
+    candidates: &[(usize, usize)],
+    m: &OliModel,
+) -> Vec<(usize, usize, Decision)> {
+    candidates
         .par_iter()
         .with_min_len(16)
         .map(|&(r, c)| {
@@ -105,6 +125,5 @@ pub fn detect_oli(input: &OliInput, m: &OliModel) -> Result<OliDetection, Detect
             let at = r * cols + c;
             (r, c, decide(rho5[at], rho7[at], &sums, m))
         })
-        .collect();
-    Ok(finish(input, m, mask, fires, decisions))
+        .collect()
 }

@@ -17,9 +17,25 @@ pub type Found = (usize, usize, FireTest);
 pub fn finish(
     input: &OliInput,
     m: &OliModel,
+    mask: BandBuf<u8>,
+    stage1_fires: Vec<Found>,
+    decisions: Vec<(usize, usize, Decision)>,
+) -> OliDetection {
+    finish_with(input.day, m, mask, stage1_fires, decisions, |r, c| {
+        let p = input.at(r, c);
+        [p[4], p[5], p[6]]
+    })
+}
+
+/// [`finish`] for a detector that does not hold every band whole (the streamed scan): `rho567`
+/// gives ρ5, ρ6, ρ7 of a fire pixel.
+pub fn finish_with(
+    day: bool,
+    m: &OliModel,
     mut mask: BandBuf<u8>,
     stage1_fires: Vec<Found>,
     decisions: Vec<(usize, usize, Decision)>,
+    rho567: impl Fn(usize, usize) -> [f32; 3],
 ) -> OliDetection {
     let mut found = stage1_fires;
     {
@@ -63,20 +79,20 @@ pub fn finish(
                     }
                 }
             };
-            let p = input.at(r, c);
+            let [rho5, rho6, rho7] = rho567(r, c);
             fires.push(OliFire {
                 row: r,
                 col: c,
-                rho5: p[4],
-                rho6: p[5],
-                rho7: p[6],
+                rho5,
+                rho6,
+                rho7,
                 test,
                 confidence,
-                day: input.day,
+                day,
             });
         }
     }
-    let summary = summarize(&mask, input.day);
+    let summary = summarize(&mask, day);
     OliDetection {
         mask,
         fires,

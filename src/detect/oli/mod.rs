@@ -11,13 +11,16 @@
 //! Files: `pixel.rs` the per-pixel tests, `context.rs` the window statistics and decision,
 //! `fast.rs` the parallel detector (rayon over row blocks, then over candidates), `reference.rs`
 //! the sequential reference it is tested equal to (`equivalence_tests.rs`), `finish.rs`
-//! confidence, the fire list and the summary (shared by both).
+//! confidence, the fire list and the summary (shared by both), `stream.rs` the same stages fed
+//! block by block while a product is read (the scan's path: only the mask, ρ5 and ρ7 are kept
+//! whole).
 
 pub mod context;
 pub mod fast;
 pub mod finish;
 pub mod pixel;
 pub mod reference;
+pub mod stream;
 
 #[cfg(test)]
 mod equivalence_tests;
