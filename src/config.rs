@@ -348,7 +348,7 @@ pub struct FirmsArea {
     pub base_url: String,
     /// The MAP_KEY.
     pub key: String,
-    /// `VIIRS_NOAA20_NRT`, `VIIRS_SNPP_NRT`, `MODIS_NRT`, ...
+    /// `VIIRS_NOAA20_NRT`, `VIIRS_SNPP_NRT`, `MODIS_NRT`, `LANDSAT_NRT` (30 m, `hotspot::read`), ...
     pub source: String,
     /// [west, south, east, north].
     pub bbox: [f64; 4],

@@ -236,6 +236,9 @@ pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
     parse_rows(path, "feature", header, raw)
 }
 
+/// The OLI pixel, km: the footprint of a FIRMS Landsat detection.
+pub const OLI_PIXEL_KM: f64 = 0.03;
+
 /// Column positions, resolved once per file.
 struct Columns {
     lat: usize,
@@ -257,6 +260,17 @@ struct Columns {
     col: Option<usize>,
     /// `bright_ti4` present: VIIRS even without an `instrument` column.
     viirs_names: bool,
+    /// FIRMS Landsat (`path` and `row` columns): `row` is the WRS-2 row, not a pixel index;
+    /// `scan`/`track` are not pixel sizes; no `instrument` column (OLI).
+    landsat: Option<LandsatColumns>,
+}
+
+/// The columns of FIRMS's Landsat 8/9 fire files (`LANDSAT_NRT`: `latitude, longitude, path,
+/// row, scan, track, acq_date, acq_time, satellite, confidence, daynight`, the country export
+/// with `country_id` first).
+struct LandsatColumns {
+    path: usize,
+    row: usize,
 }
 
 impl Columns {
@@ -267,6 +281,14 @@ impl Columns {
             .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
             .collect();
         let opt = |names: &[&str]| names.iter().find_map(|n| pos.get(*n).copied());
+        // FIRMS Landsat: WRS-2 `path` and `row`, never in the other variants (ours write
+        // `row,col` pixel indices, without `path`).
+        let landsat = match (pos.get("path"), pos.get("row")) {
+            (Some(&path), Some(&row)) if !pos.contains_key("col") => {
+                Some(LandsatColumns { path, row })
+            }
+            _ => None,
+        };
         let req = |names: &[&str], column: &'static str| {
             opt(names).ok_or_else(|| ReadError::MissingColumn {
                 path: path.to_path_buf(),
@@ -290,9 +312,10 @@ impl Columns {
             frp: opt(&["frp"]),
             daynight: opt(&["daynight"]),
             fire_type: opt(&["type"]),
-            row: opt(&["row"]),
+            row: opt(&["row"]).filter(|_| landsat.is_none()),
             col: opt(&["col"]),
             viirs_names: pos.contains_key("bright_ti4"),
+            landsat,
         })
     }
 }
@@ -479,6 +502,9 @@ fn parse_row(
     let acq_time: DateTime<Utc> = Utc.from_utc_datetime(&date.and_time(time));
     let satellite = get_opt(cols.satellite).to_string();
     let instrument = match get_opt(cols.instrument) {
+        "" if cols.landsat.is_some() || matches!(satellite.as_str(), "L8" | "L9") => {
+            "OLI".to_string()
+        }
         "" if cols.viirs_names => "VIIRS".to_string(),
         "" if matches!(satellite.as_str(), "Terra" | "Aqua" | "T" | "A") => "MODIS".to_string(),
         "" => "VIIRS".to_string(),
@@ -489,7 +515,7 @@ fn parse_row(
         c => Confidence::parse(c).ok_or_else(|| {
             (
                 cols.confidence.and_then(name),
-                format!("`{c}` is not a confidence (l, n, h or 0-100)"),
+                format!("`{c}` is not a confidence (l, n/m, h or 0-100)"),
             )
         })?,
     };
@@ -532,13 +558,38 @@ fn parse_row(
                 .map_err(|_| (i.and_then(name), format!("`{v}` is not a pixel index"))),
         }
     };
+    // Landsat: the WRS-2 path (1–233) and row (1–248) are checked, and `scan`/`track` are
+    // not pixel sizes in km (FIRMS Landsat rows carry values in the hundreds and thousands
+    // there, the pixel's place in the scene): the footprint is OLI's 30 m pixel.
+    let (scan_km, track_km) = match &cols.landsat {
+        Some(l) => {
+            let wrs = |i: usize, max: u32| -> Result<(), RowError> {
+                match get(i).parse::<u32>() {
+                    Ok(v) if (1..=max).contains(&v) => Ok(()),
+                    _ => Err((
+                        name(i),
+                        format!("`{}` is not a WRS-2 {} (1-{max})", get(i), header[i]),
+                    )),
+                }
+            };
+            wrs(l.path, 233)?;
+            wrs(l.row, 248)?;
+            for i in [cols.scan, cols.track].into_iter().flatten() {
+                if measure(Some(i))?.is_some_and(|v| v < 0.0) {
+                    return Err((name(i), format!("`{}` is negative", get(i))));
+                }
+            }
+            (Some(OLI_PIXEL_KM), Some(OLI_PIXEL_KM))
+        }
+        None => (measure(cols.scan)?, measure(cols.track)?),
+    };
     Ok(Hotspot {
         latitude,
         longitude,
         bt_mir_k: measure(cols.bt_mir)?,
         bt_tir_k: measure(cols.bt_tir)?,
-        scan_km: measure(cols.scan)?,
-        track_km: measure(cols.track)?,
+        scan_km,
+        track_km,
         acq_time,
         satellite,
         instrument,
@@ -662,6 +713,76 @@ mod tests {
         assert_eq!(f.warnings.len(), 1);
         assert_eq!(f.warnings[0].line, 4);
         assert_eq!(f.warnings[0].field.as_deref(), Some("frp"));
+    }
+
+    #[test]
+    fn firms_landsat_files_are_oli_at_30_m_with_wrs_path_and_row_checked() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hotspots/firms_landsat_nrt_henan_shaped.csv");
+        let f = read_hotspots(&path).unwrap();
+        assert!(f.warnings.is_empty(), "{:?}", f.warnings);
+        assert_eq!(f.rows.len(), 8);
+        let h = &f.rows[0].hotspot;
+        assert_eq!((h.satellite.as_str(), h.instrument.as_str()), ("L9", "OLI"));
+        assert_eq!(h.acq_time.to_rfc3339(), "2024-06-10T02:57:00+00:00");
+        assert_eq!((h.scan_km, h.track_km), (Some(0.03), Some(0.03)));
+        assert!((h.footprint_m() - 30.0).abs() < 1e-9);
+        // The WRS-2 row is not a pixel index; the original fields are kept for write-back.
+        assert_eq!((h.row, h.col), (None, None));
+        assert_eq!(f.rows[0].fields[3], "36");
+        let conf: Vec<Confidence> = f.rows.iter().map(|r| r.hotspot.confidence).collect();
+        assert_eq!(
+            conf[..3],
+            [Confidence::High, Confidence::Nominal, Confidence::Low]
+        );
+        assert_eq!(f.rows[5].hotspot.satellite, "L8");
+        // Without an instrument column a Landsat row still says OLI (and 30 m) when only
+        // `satellite` tells (a file cut down to the FIRMS core columns).
+        let g = csv(
+            "latitude,longitude,acq_date,acq_time,satellite,confidence,daynight\n\
+                     34.5,114.1,2024-06-18,1421,L8,m,N\n",
+        );
+        let h = &g.rows[0].hotspot;
+        assert_eq!(
+            (h.instrument.as_str(), h.confidence),
+            ("OLI", Confidence::Nominal)
+        );
+        assert_eq!((h.daynight, h.footprint_m()), (DayNight::Night, 30.0));
+    }
+
+    #[test]
+    fn a_bad_firms_landsat_row_is_a_warning_naming_line_and_field() {
+        let head = "country_id,latitude,longitude,path,row,scan,track,acq_date,acq_time,satellite,confidence,daynight\n";
+        let f = csv(&format!(
+            "{head}CHN,34.61,114.87,123,36,4521,3310,2024-06-10,257,L9,H,D\n\
+             CHN,34.61,114.87,123,300,4521,3310,2024-06-10,257,L9,H,D\n\
+             CHN,34.61,114.87,x,36,4521,3310,2024-06-10,257,L9,H,D\n\
+             CHN,34.61,114.87,123,36,-4,3310,2024-06-10,257,L9,H,D\n\
+             CHN,34.61,114.87,123,36,4521,3310,2024-06-10,257,L9,Q,D\n"
+        ));
+        assert_eq!(f.rows.len(), 1);
+        let msgs: Vec<String> = f.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(msgs.len(), 4, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("test.csv: line 3, field `row`: `300` is not a WRS-2 row"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with("test.csv: line 4, field `path`"),
+            "{}",
+            msgs[1]
+        );
+        assert!(
+            msgs[2].starts_with("test.csv: line 5, field `scan`"),
+            "{}",
+            msgs[2]
+        );
+        assert!(
+            msgs[3].starts_with("test.csv: line 6, field `confidence`"),
+            "{}",
+            msgs[3]
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl Confidence {
     pub fn parse(s: &str) -> Option<Confidence> {
         match s.trim().to_ascii_lowercase().as_str() {
             "l" | "low" => Some(Confidence::Low),
-            "n" | "nominal" => Some(Confidence::Nominal),
+            // FIRMS Landsat writes H/M/L: medium is the nominal class.
+            "n" | "nominal" | "m" | "medium" => Some(Confidence::Nominal),
             "h" | "high" => Some(Confidence::High),
             other => other
                 .parse::<u8>()
@@ -113,10 +114,13 @@ impl Hotspot {
         }
     }
 
-    /// The instrument's nominal pixel size at nadir, km (MODIS 1, VIIRS I-band 0.375).
+    /// The instrument's nominal pixel size at nadir, km (MODIS 1, VIIRS I-band 0.375, Landsat
+    /// OLI 0.03).
     pub fn nominal_pixel_km(&self) -> f64 {
         if self.is_modis() {
             1.0
+        } else if self.instrument.eq_ignore_ascii_case("OLI") {
+            0.03
         } else {
             0.375
         }
