@@ -17,6 +17,10 @@
 //!   ours) moves to `done/` or `failed/`. A symlink to nothing, to a folder or to a FIFO or
 //!   device, and a FIFO or device itself under a scene or feed name, is refused once settled:
 //!   moved to `failed/` with a `.reason` (reading a FIFO could block the inbox forever).
+//! - **A Landsat product unpacked into a folder** (named by its product id, or holding its MTL)
+//!   is taken whole once complete, like its `.tar` (`product_folder`): the folder settles as a
+//!   whole, an incomplete one is reported once with what it lacks and held up to
+//!   `partner_wait_s`, and the folder moves to `done/` or `failed/` as a file does.
 //! - **What is skipped is reported**: an entry the inbox does not take (an unknown extension, a
 //!   folder) is logged once per name and counted in `strawfire_inbox_skipped_total{reason}`,
 //!   so a file dropped with a wrong name is not ignored in silence.
@@ -59,15 +63,19 @@ pub enum NameClass {
     Other,
 }
 
-/// Classifies a file name (not a path) by the convention in the module doc.
-pub fn name_class(name: &str) -> NameClass {
+/// A name being written (dotfile, `.part`, `.tmp`, `.partial`, `~`).
+fn name_in_progress(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if name.starts_with('.')
+    name.starts_with('.')
         || name.ends_with('~')
         || [".part", ".tmp", ".partial"]
             .iter()
             .any(|s| lower.ends_with(s))
-    {
+}
+
+/// Classifies a file name (not a path) by the convention in the module doc.
+pub fn name_class(name: &str) -> NameClass {
+    if name_in_progress(name) {
         return NameClass::InProgress;
     }
     match FileKind::of(Path::new(name)) {
@@ -130,6 +138,8 @@ struct Seen {
 enum Action {
     /// Ingest it (a regular file, or a symlink to one).
     Take(FileKind),
+    /// A Landsat product unpacked into a folder (`product_folder`): taken whole once complete.
+    TakeProductFolder,
     /// Move it to `failed/` with this reason, without reading it.
     Refuse(String),
 }
@@ -260,6 +270,61 @@ pub async fn watch_inbox(
                     let result = service.ingest_landsat(&path, "inbox").await;
                     finish(&service, &dir, &path, result).await;
                 }
+                Action::TakeProductFolder => {
+                    let unchanged_for = seen
+                        .get(&path)
+                        .map_or(Duration::ZERO, |s| s.since.elapsed());
+                    let p = path.clone();
+                    let status =
+                        tokio::task::spawn_blocking(move || super::product_folder::status(&p))
+                            .await
+                            .unwrap_or_else(|e| super::product_folder::FolderStatus::Incomplete {
+                                why: e.to_string(),
+                                usable: false,
+                            });
+                    let mut note = None;
+                    if let super::product_folder::FolderStatus::Incomplete { why, usable } = status
+                    {
+                        if unchanged_for < timing.partner_wait {
+                            if reported.insert(path.clone()) {
+                                tracing::info!(
+                                    "inbox: product folder {} held: {why}; taken once complete \
+                                     (or unchanged for {:.0} s)",
+                                    path.display(),
+                                    timing.partner_wait.as_secs_f64()
+                                );
+                                service.metrics().inbox_skipped("incomplete");
+                            }
+                            continue;
+                        }
+                        seen.remove(&path);
+                        reported.remove(&path);
+                        if !usable {
+                            tracing::warn!(
+                                "inbox: product folder {} failed: {why}",
+                                path.display()
+                            );
+                            service.metrics().error("inbox_failed");
+                            let reason = format!(
+                                "an incomplete Landsat product folder, unchanged for {:.0} s: {why}",
+                                unchanged_for.as_secs_f64()
+                            );
+                            to_failed(&service, &dir, &path, reason).await;
+                            continue;
+                        }
+                        note = Some(format!(
+                            "taken incomplete after {:.0} s unchanged: {why}",
+                            unchanged_for.as_secs_f64()
+                        ));
+                    }
+                    seen.remove(&path);
+                    reported.remove(&path);
+                    let result = service.ingest_landsat(&path, "inbox").await.map(|mut d| {
+                        d.notes.extend(note);
+                        d
+                    });
+                    finish(&service, &dir, &path, result).await;
+                }
                 Action::Take(FileKind::Scene) => {
                     seen.remove(&path);
                     let result = service.ingest_scene_file(&path, "inbox").await;
@@ -364,6 +429,20 @@ async fn list(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<Skipped>)> {
         let file_type = entry.file_type().await?;
         if file_type.is_dir() && (name == "done" || name == "failed") {
             continue;
+        }
+        if file_type.is_dir() && !name_in_progress(&name) {
+            let p = path.clone();
+            let probe = tokio::task::spawn_blocking(move || {
+                super::product_folder::is_product_folder(&p)
+                    .then(|| super::product_folder::signature(&p))
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+            if let Some(sig) = probe {
+                let (len, modified) = sig?;
+                found.push((path, len, modified, Action::TakeProductFolder));
+                continue;
+            }
         }
         let kind = match name_class(&name) {
             NameClass::InProgress => continue,

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod live;
 pub mod metrics;
 pub mod operator;
+pub mod product_folder;
 pub mod rankings;
 pub mod run;
 pub mod storage;
