@@ -4,14 +4,22 @@
 //! product writer into `target/bench-data/landsat/`, reused when present) timed as:
 //! - floor: the nine GeoTIFFs the scan needs read into memory as DNs (`raster::band::read_u16`,
 //!   parallel row strips), nothing converted;
-//! - read: `landsat_c2l1::read` (DN → TOA reflectance, fill, saturation, QA masks);
-//! - scan: `scan_files` on the product folder (read + detect + hotspots + coverage), with its
-//!   stages;
-//! - detect alone: the rayon detector on all threads and on one, and the sequential reference.
+//! - scan: `scan_files` on the product folder, the streamed scan (`scan_landsat_product`: the
+//!   files decoded block by block, each block converted and classified while fresh, then the
+//!   candidates' windows, hotspots and coverage), with its stages;
+//! - the in-memory path for comparison: `landsat_c2l1::read` (every band whole as reflectance)
+//!   and the detector on it: all threads, one thread, the sequential reference (checked equal
+//!   to the fast detector and to the streamed scan on the full scene);
+//! - with `--python`: the numpy implementation of the same algorithm
+//!   (`benches/numpy_landsat_oli.py`) on the same folder, in `target/bench-venv` (created with
+//!   numpy, tifffile and imagecodecs from PyPI when missing).
 //!
-//! Run: `cargo bench --bench landsat` (`LANDSAT_BENCH_RUNS=n`, default 3; the figures are the
-//! median and best). Under `cargo test --all-targets` (no `--bench`) it is a smoke run on a
-//! 256 × 256 product.
+//! Wall time and this process's CPU time (user + system, from `/proc/self/stat`) are both
+//! given: on a shared machine the CPU time is the steadier measure of the work done.
+//!
+//! Run: `cargo bench --bench landsat [-- --python]` (`LANDSAT_BENCH_RUNS=n`, default 3; the
+//! figures are the median and best). Under `cargo test --all-targets` (no `--bench`) it is a
+//! smoke run on a 256 × 256 product.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,9 +39,67 @@ fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<(Duration, T)> {
     Ok((t.elapsed(), v))
 }
 
-fn stats(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    (v[v.len() / 2].as_secs_f64(), v[0].as_secs_f64())
+/// This process's CPU time (user + system), from `/proc/self/stat` (clock ticks of 10 ms).
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15: indexes 11 and 12 after the state.
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Wall and CPU seconds of `f`.
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<((f64, f64), T)> {
+    let c0 = cpu_s();
+    let (t, v) = time(f)?;
+    Ok(((t.as_secs_f64(), cpu_s() - c0), v))
+}
+
+fn median(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0])
+}
+
+/// The bench's Python: `target/bench-venv/bin/python`, the venv made when missing.
+fn bench_python() -> Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/bench-venv");
+    let python = venv.join("bin/python");
+    let ready = std::process::Command::new(&python)
+        .args(["-c", "import numpy, tifffile, imagecodecs"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        eprintln!("landsat bench: making {} …", venv.display());
+        let ok = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()?
+            .success()
+            && std::process::Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "numpy", "tifffile", "imagecodecs"])
+                .status()?
+                .success();
+        anyhow::ensure!(ok, "could not make the bench venv {}", venv.display());
+    }
+    Ok(python)
+}
+
+/// The numpy implementation on the product folder: its JSON line.
+fn numpy(folder: &Path, csv: &Path) -> Result<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_landsat_oli.py");
+    let out = std::process::Command::new(bench_python()?)
+        .arg(script)
+        .arg(folder)
+        .arg("-o")
+        .arg(csv)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(out.status.success(), "numpy: {text}");
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).context("numpy's JSON line")
 }
 
 /// The product folder for `rows × cols`, generated once.
@@ -77,6 +143,7 @@ fn product(rows: usize, cols: usize) -> Result<PathBuf> {
 fn main() -> Result<()> {
     strawfire::raster::quiet_gdal();
     let full = std::env::args().any(|a| a == "--bench");
+    let with_python = std::env::args().any(|a| a == "--python");
     let (rows, cols) = if full { (7801, 7681) } else { (256, 256) };
     let runs: usize = std::env::var("LANDSAT_BENCH_RUNS")
         .ok()
@@ -100,17 +167,21 @@ fn main() -> Result<()> {
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .sum();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "Landsat OLI {rows} × {cols}: {} files, {:.0} MB on disk, {} threads, {runs} runs",
+        "Landsat OLI {rows} × {cols}: {} files, {:.0} MB on disk, {} threads, {runs} runs; load average at start {}",
         files.len(),
         bytes as f64 / 1e6,
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
-    let (mut floor, mut read, mut scan) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut floor, mut scan, mut floor_cpu, mut scan_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut stages = Vec::new();
     let mut fires = 0;
+    let mut last_scan = None;
     for _ in 0..runs {
-        let (t, _) = time(|| {
+        let ((w, c), _) = timed(|| {
             let mut n = 0usize;
             for f in &files {
                 let (_, b) = read_u16(f)?;
@@ -118,41 +189,49 @@ fn main() -> Result<()> {
             }
             Ok(n)
         })?;
-        floor.push(t);
-        let (t, _) = time(|| Ok(landsat_c2l1::read(&folder)?))?;
-        read.push(t);
-        let (t, r) = time(|| {
+        floor.push(w);
+        floor_cpu.push(c);
+        let ((w, c), r) = timed(|| {
             Ok(scan_files(
                 std::slice::from_ref(&folder),
                 ModelChoice::FromScene,
                 &|_| {},
             )?)
         })?;
-        scan.push(t);
+        scan.push(w);
+        scan_cpu.push(c);
         stages.push(r.timing);
         fires = r.hotspots.len();
+        last_scan = Some(r);
     }
-    let (fm, fb) = stats(floor);
-    let (rm, rb) = stats(read);
-    let (sm, sb) = stats(scan);
-    println!("| floor: 9 GeoTIFFs as DNs | {fm:.2} s | {fb:.2} s |");
-    println!("| read: `landsat_c2l1::read` | {rm:.2} s | {rb:.2} s |");
-    println!("| scan: `scan_files` ({fires} fires) | {sm:.2} s | {sb:.2} s |");
+    let (fm, fb) = median(floor);
+    let (sm, sb) = median(scan);
+    let (fcm, fcb) = median(floor_cpu);
+    let (scm, scb) = median(scan_cpu);
+    println!("| stage | wall, median | wall, best | CPU, median | CPU, best |");
+    println!("|---|---|---|---|---|");
+    println!("| floor: 9 GeoTIFFs as DNs | {fm:.2} s | {fb:.2} s | {fcm:.2} s | {fcb:.2} s |");
     println!(
-        "scan / floor: {:.2} (median), {:.2} (best)",
+        "| scan: `scan_files`, streamed ({fires} fires) | {sm:.2} s | {sb:.2} s | {scm:.2} s | {scb:.2} s |"
+    );
+    println!(
+        "scan / floor: wall {:.2} (median), {:.2} (best); CPU {:.2} (median), {:.2} (best)",
         sm / fm,
-        sb / fb
+        sb / fb,
+        scm / fcm,
+        scb / fcb
     );
     let last = stages.last().expect("one run");
     println!(
-        "scan stages (last run): read {:.2} s, detect {:.2} s, georef {:.2} s",
+        "scan stages (last run): read + per-pixel stage {:.2} s, candidates + finish {:.2} s, georef + coverage {:.2} s",
         last.read.as_secs_f64(),
         last.detect.as_secs_f64(),
         last.georef.as_secs_f64()
     );
 
-    // Detection alone, on the bands in memory.
-    let scene = landsat_c2l1::read(&folder)?;
+    // The in-memory path: every band read whole, the detector on it.
+    let ((rw, rc), scene) = timed(|| Ok(landsat_c2l1::read(&folder)?))?;
+    println!("| in-memory read: `landsat_c2l1::read` (once) | {rw:.2} s | | {rc:.2} s | |");
     let g = &scene.granule;
     let input = OliInput::from_bands(
         |n| g.band(n),
@@ -164,9 +243,13 @@ fn main() -> Result<()> {
     let mut all = Vec::new();
     let mut one = Vec::new();
     for _ in 0..runs {
-        all.push(time(|| Ok(detect_oli(&input, &m)?))?.0);
+        all.push(time(|| Ok(detect_oli(&input, &m)?))?.0.as_secs_f64());
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
-        one.push(pool.install(|| time(|| Ok(detect_oli(&input, &m)?)))?.0);
+        one.push(
+            pool.install(|| time(|| Ok(detect_oli(&input, &m)?)))?
+                .0
+                .as_secs_f64(),
+        );
     }
     let (reference, r) = time(|| Ok(detect_oli_reference(&input, &m)?))?;
     let fast = detect_oli(&input, &m)?;
@@ -174,21 +257,73 @@ fn main() -> Result<()> {
         format!("{:?}", fast.fires) == format!("{:?}", r.fires) && fast.mask == r.mask,
         "the fast detector and the reference disagree on the full scene"
     );
-    let (am, ab) = stats(all);
-    let (om, ob) = stats(one);
-    println!("| detect_oli, all threads | {am:.2} s | {ab:.2} s |");
-    println!("| detect_oli, 1 thread | {om:.2} s | {ob:.2} s |");
+    let streamed = last_scan.expect("one run");
+    anyhow::ensure!(
+        streamed.detection.mask == fast.mask && streamed.hotspots.len() == fast.fires.len(),
+        "the streamed scan and the in-memory detector disagree on the full scene"
+    );
+    let (am, ab) = median(all);
+    let (om, ob) = median(one);
+    println!("| detect_oli on bands in memory, all threads | {am:.2} s | {ab:.2} s | | |");
+    println!("| detect_oli on bands in memory, 1 thread | {om:.2} s | {ob:.2} s | | |");
     println!(
-        "| detect_oli_reference (sequential, once) | {:.2} s | |",
+        "| detect_oli_reference (sequential, once) | {:.2} s | | | |",
         reference.as_secs_f64()
     );
     println!(
-        "candidates' fires: {} of {} total; fast == reference",
+        "candidates' fires: {} of {} total; fast == reference == streamed",
         fast.fires
             .iter()
             .filter(|f| f.test == strawfire::detect::oli::FireTest::Contextual)
             .count(),
         fast.fires.len()
     );
+    drop(scene);
+
+    if with_python {
+        let csv = folder.with_extension("numpy-fires.csv");
+        let v = numpy(&folder, &csv)?;
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        let (read, detect) = (f("read_s"), f("detect_s"));
+        let (read_cpu, detect_cpu) = (f("read_cpu_s"), f("detect_cpu_s"));
+        let np_fires = v["fires"].as_u64().unwrap_or(0);
+        // The same fire pixels?
+        let text = std::fs::read_to_string(&csv)?;
+        let mut theirs: Vec<(usize, usize)> = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let mut it = l.split(',');
+                Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+            })
+            .collect();
+        theirs.sort();
+        let ours: Vec<(usize, usize)> = streamed
+            .detection
+            .fires
+            .iter()
+            .map(|f| (f.row, f.col))
+            .collect();
+        let common = ours
+            .iter()
+            .filter(|p| theirs.binary_search(p).is_ok())
+            .count();
+        println!(
+            "| numpy: read + convert (tifffile, imagecodecs) | {read:.2} s | | {read_cpu:.2} s | |"
+        );
+        println!("| numpy: the algorithm | {detect:.2} s | | {detect_cpu:.2} s | |");
+        println!(
+            "numpy: {np_fires} fires, {} candidates; {common} of our {} fire pixels among them",
+            v["candidates"],
+            ours.len()
+        );
+        println!(
+            "numpy / strawfire, whole (read + detect): wall {:.1}× (vs our median scan), CPU {:.1}×; \
+             the algorithm alone (numpy's detect vs our detector on bands in memory, all threads): {:.1}×",
+            (read + detect) / sm,
+            (read_cpu + detect_cpu) / scm,
+            detect / am
+        );
+    }
     Ok(())
 }
