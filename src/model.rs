@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod modis;
+pub mod msi;
 pub mod oli;
 
 /// Errors reading a sensor model.

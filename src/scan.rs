@@ -269,6 +269,34 @@ pub fn scan_files(
     progress: &dyn Fn(Stage),
 ) -> Result<ScanResult, Error> {
     if let Some(first) = paths.first() {
+        let sentinel2 = crate::product::identify(first)
+            .is_ok_and(|id| id.kind == crate::product::ProductKind::Sentinel2);
+        if sentinel2 {
+            // Every file given must be of the one product; the reader finds the rest itself.
+            let id0 = crate::product::identify(first).ok().map(|id| id.granule);
+            for p in &paths[1..] {
+                if crate::product::identify(p).ok().map(|id| id.granule) != id0 {
+                    return Err(crate::product::ProductError::Mismatch {
+                        path: first.clone(),
+                        other: p.clone(),
+                        what: "not files of one Sentinel-2 product".into(),
+                    }
+                    .into());
+                }
+            }
+            progress(Stage::Reading);
+            let t0 = Instant::now();
+            let scene = crate::product::sentinel2_l1c::read(first)?;
+            let read = t0.elapsed();
+            let rest = |stage: Stage| {
+                if stage != Stage::Reading {
+                    progress(stage)
+                }
+            };
+            let mut result = scan_sentinel2(&scene, choice, &rest)?;
+            result.timing.read = read;
+            return Ok(result);
+        }
         let landsat = crate::product::identify(first)
             .is_ok_and(|id| id.kind == crate::product::ProductKind::LandsatC2L1);
         if landsat {
@@ -1064,6 +1092,141 @@ pub fn scan_modis(
             read: Duration::ZERO,
             detect,
             georef,
+        },
+    })
+}
+
+/// The MSI model for a choice: the built-in `sentinel2-msi` unless a model file is given; a
+/// `--sensor` naming another sensor is refused.
+pub fn choose_msi_model(choice: ModelChoice) -> Result<OliModel, Error> {
+    Ok(match choice {
+        ModelChoice::FromScene => crate::model::msi::builtin(),
+        ModelChoice::Named(name) if crate::model::msi::is_name(name) => {
+            crate::model::msi::builtin()
+        }
+        ModelChoice::Named(name) => {
+            return Err(crate::model::ModelError::Unknown {
+                name: name.to_string(),
+                known: "sentinel2-msi (the only model for a Sentinel-2 product)".into(),
+            }
+            .into())
+        }
+        ModelChoice::File(path) => crate::model::msi::from_file(path)?,
+    })
+}
+
+/// Detects and georeferences a Sentinel-2 MSI product (the OLI engine with
+/// `models/sentinel2-msi.toml`, `detect::msi`) on its 20 m UTM grid: day by the tile's mean sun
+/// zenith, cloud from `MSK_CLASSI` (or L2A's SCL), water by the spectral test (and SCL), each
+/// fire a FIRMS hotspot at its 20 m pixel's centre with `scan`/`track` the pixel's size
+/// (≈ 0.02 km), satellite `S2A`/`S2B`/`S2C`, instrument `MSI`; no temperatures or FRP (the
+/// algorithm is reflective).
+pub fn scan_sentinel2(
+    scene: &crate::product::sentinel2_l1c::Sentinel2Scene,
+    choice: ModelChoice,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let model = choose_msi_model(choice)?;
+    progress(Stage::Reading);
+    let day = scene.sun_elevation_deg() > model.day_min_sun_elevation_deg;
+    let g = &scene.granule;
+    let input = crate::detect::msi::input(
+        |n| g.band(n),
+        &model,
+        scene.cloud.as_ref().map(|c| c.view()),
+        g.water.as_ref().map(|w| w.view()),
+        day,
+    )?;
+    scan_reflective(g, &input, &model, progress)
+}
+
+/// The reflective (OLI-family) detection of a granule on a map grid, and its hotspots: what
+/// [`scan_sentinel2`] runs once the bands are chosen.
+fn scan_reflective(
+    g: &Granule,
+    input: &OliInput,
+    model: &OliModel,
+    progress: &dyn Fn(Stage),
+) -> Result<ScanResult, Error> {
+    let path = g.files.first().cloned().unwrap_or_default();
+    let transform = |message: String| RasterError::Transform {
+        path: path.clone(),
+        message,
+    };
+    progress(Stage::Detecting);
+    let t1 = Instant::now();
+    let d = detect_oli(input, model)?;
+    let detect = t1.elapsed();
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let Geometry::Grid(georef) = &g.geometry else {
+        return Err(transform("a reflective product is on a map grid".into()).into());
+    };
+    let projector = Wgs84Projector::new(georef).map_err(transform)?;
+    let acq_time = acq_time_of(&g.meta, &path)?;
+    let satellite = g.meta.satellite.clone().unwrap_or_default();
+    let hotspots = d
+        .fires
+        .iter()
+        .map(|f| {
+            let (longitude, latitude) = projector.centre(f.row, f.col)?;
+            let (scan_km, track_km) = projector.pixel_size_km(f.row, f.col)?;
+            Ok(Hotspot {
+                latitude,
+                longitude,
+                bt_mir_k: None,
+                bt_tir_k: None,
+                scan_km: Some(scan_km),
+                track_km: Some(track_km),
+                acq_time,
+                satellite: satellite.clone(),
+                instrument: model.instrument.clone(),
+                confidence: f.confidence,
+                version: model.product_version.clone(),
+                frp_mw: None,
+                daynight: if f.day {
+                    DayNight::Day
+                } else {
+                    DayNight::Night
+                },
+                fire_type: None,
+                row: Some(f.row),
+                col: Some(f.col),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(transform)?;
+    let coverage_samples = coverage_samples(&projector, d.mask.view()).map_err(transform)?;
+    let georef_t = t2.elapsed();
+    let fires = d
+        .fires
+        .iter()
+        .map(|f| FirePixel {
+            row: f.row,
+            col: f.col,
+            bt4_k: f32::NAN,
+            bt5_k: f32::NAN,
+            frp_mw: f64::NAN,
+            confidence: f.confidence,
+            day: f.day,
+            background_bt4_k: f32::NAN,
+        })
+        .collect();
+    Ok(ScanResult {
+        meta: g.meta.clone(),
+        shape: g.shape,
+        model_name: model.name.clone(),
+        hotspots,
+        detection: Detection {
+            mask: d.mask,
+            fires,
+            summary: d.summary,
+        },
+        coverage_samples,
+        timing: Timing {
+            read: Duration::ZERO,
+            detect,
+            georef: georef_t,
         },
     })
 }

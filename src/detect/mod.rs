@@ -14,6 +14,7 @@ pub mod context;
 pub mod finish;
 pub mod median;
 pub mod modis;
+pub mod msi;
 pub mod oli;
 pub mod pixel;
 pub mod reference;

@@ -75,6 +75,12 @@ pub struct Confidence {
 pub struct OliModel {
     pub name: String,
     pub instrument: String,
+    /// The product bands that fill the algorithm's seven roles ρ1…ρ7 (coastal, blue, green,
+    /// red, NIR 0.865 µm, SWIR 1.6 µm, SWIR 2.2 µm), by canonical name: OLI's `B1`…`B7` when
+    /// the file does not say (`landsat-oli.toml`), MSI's `B01 B02 B03 B04 B8A B11 B12` in
+    /// `sentinel2-msi.toml`. The same engine then runs on either sensor.
+    #[serde(default = "oli_bands")]
+    pub bands: Vec<String>,
     pub product_version: String,
     pub nominal_pixel_m: f64,
     pub day_min_sun_elevation_deg: f64,
@@ -87,6 +93,10 @@ pub struct OliModel {
 }
 
 const LANDSAT_OLI: &str = include_str!("../../models/landsat-oli.toml");
+
+fn oli_bands() -> Vec<String> {
+    (1..=7).map(|n| format!("B{n}")).collect()
+}
 
 impl OliModel {
     /// True for the names that select this model (`landsat-oli`, `oli`, `landsat`), any case.
@@ -145,6 +155,14 @@ impl OliModel {
             return Err(invalid(
                 "candidate.ratio_75",
                 "must not exceed unambiguous.ratio_75",
+            ));
+        }
+        let distinct: std::collections::BTreeSet<&String> = m.bands.iter().collect();
+        if m.bands.len() != 7 || distinct.len() != 7 {
+            return Err(invalid(
+                "bands",
+                "must name seven different bands (ρ1…ρ7: coastal, blue, green, red, NIR, SWIR \
+                 1.6 µm, SWIR 2.2 µm)",
             ));
         }
         if m.nominal_pixel_m <= 0.0 {
