@@ -46,7 +46,19 @@ type Manager = PostgresConnectionManager<postgres::NoTls>;
 
 /// The PostgreSQL store.
 pub struct PgStore {
-    pool: Pool<Manager>,
+    /// Always `Some` until dropped.
+    pool: Option<Pool<Manager>>,
+}
+
+impl Drop for PgStore {
+    /// A `postgres::Client` closes its connection by blocking on a runtime of its own, which
+    /// panics on an async thread (the service drops its store there at shutdown): the pool's
+    /// connections are dropped on a thread of their own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            std::thread::spawn(move || drop(pool));
+        }
+    }
 }
 
 impl PgStore {
@@ -101,14 +113,18 @@ impl PgStore {
                 url: shown.clone(),
                 source: e.into(),
             })?;
-        let store = PgStore { pool };
+        let store = PgStore { pool: Some(pool) };
         migrate(&mut *store.conn()?)?;
         Ok(store)
     }
 
     /// A pooled connection.
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Sql {
+        let pool = self
+            .pool
+            .as_ref()
+            .expect("the pool lives as long as the store");
+        pool.get().map_err(|e| StoreError::Sql {
             context: "take a pooled connection",
             source: e.into(),
         })
