@@ -171,6 +171,7 @@ fn is_product_name(name: &str) -> bool {
     crate::product::viirs_af::identify(p).is_some()
         || crate::service::granules::part_of(p).is_some()
         || crate::service::is_landsat_product(p)
+        || crate::service::is_sentinel2_product(p)
 }
 
 fn bad(message: String) -> ApiError {
@@ -279,6 +280,22 @@ async fn ingest_files(
         }
         other => other.into(),
     };
+    // A Sentinel-2 product: its `.zip`, alone.
+    if let Some(z) = files
+        .iter()
+        .find(|f| crate::service::is_sentinel2_product(f))
+    {
+        if files.len() != 1 {
+            return Err(bad(
+                "a Sentinel-2 product comes alone, as its .zip".to_string()
+            ));
+        }
+        return s
+            .service
+            .ingest_sentinel2(z, "upload")
+            .await
+            .map_err(unprocessable);
+    }
     // A Landsat product: its `.tar`, or its files (MTL, bands, QA) together in one request,
     // which lie side by side in the request's folder.
     let landsat: Vec<&std::path::PathBuf> = files

@@ -129,7 +129,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// A file, or the scene and feed files under a folder (sorted, recursively).
 fn expand(p: &Path) -> std::io::Result<Vec<PathBuf>> {
     // A Landsat product folder is one input, not its band files.
-    if !p.is_dir() || strawfire::service::is_landsat_product(p) {
+    if !p.is_dir()
+        || strawfire::service::is_landsat_product(p)
+        || strawfire::service::is_sentinel2_product(p)
+    {
         std::fs::metadata(p)?;
         return Ok(vec![p.to_path_buf()]);
     }
@@ -138,7 +141,10 @@ fn expand(p: &Path) -> std::io::Result<Vec<PathBuf>> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d)? {
             let path = e?.path();
-            if path.is_dir() && strawfire::service::is_landsat_product(&path) {
+            if path.is_dir()
+                && (strawfire::service::is_landsat_product(&path)
+                    || strawfire::service::is_sentinel2_product(&path))
+            {
                 out.push(path);
             } else if path.is_dir() {
                 stack.push(path);

@@ -265,6 +265,11 @@ pub async fn watch_inbox(
                         assembler.offer(key, role, path.clone(), Instant::now());
                     }
                 }
+                Action::Take(FileKind::Sentinel2Product) => {
+                    seen.remove(&path);
+                    let result = service.ingest_sentinel2(&path, "inbox").await;
+                    finish(&service, &dir, &path, result).await;
+                }
                 Action::Take(FileKind::LandsatProduct) => {
                     seen.remove(&path);
                     let result = service.ingest_landsat(&path, "inbox").await;

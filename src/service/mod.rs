@@ -645,6 +645,9 @@ impl Service {
 
     /// Ingests a scene, feed or official fire product file (`FileKind::of` decides).
     pub async fn ingest_path(&self, path: &Path, source: &str) -> Result<Ingested, ServiceError> {
+        if is_sentinel2_product(path) {
+            return self.ingest_sentinel2(path, source).await;
+        }
         if is_landsat_product(path) {
             return self.ingest_landsat(path, source).await;
         }
@@ -702,6 +705,53 @@ impl Service {
         self.scan_and_store(&name, sha, source, move || {
             let scene = landsat_c2l1::read_product(&product)?;
             crate::scan::scan_landsat(&scene, ModelChoice::FromScene, &|_| {})
+        })
+        .await
+    }
+
+    /// Scans and stores a Sentinel-2 MSI product given as its `.SAFE` folder, its `.zip` or its
+    /// metadata file (`scan::scan_sentinel2`), like a scene. Its hash is the zip's, or over the
+    /// two metadata files and the band files, so a product given again is stored once.
+    pub async fn ingest_sentinel2(
+        &self,
+        path: &Path,
+        source: &str,
+    ) -> Result<Ingested, ServiceError> {
+        use crate::product::sentinel2_l1c;
+        let p = path.to_path_buf();
+        let shown = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let located = tokio::task::spawn_blocking(move || {
+            let product = sentinel2_l1c::locate(&p).map_err(|e| ServiceError::Scan {
+                name: shown.clone(),
+                source: Box::new(crate::Error::from(e)),
+            })?;
+            let sha = match &product.location {
+                sentinel2_l1c::Location::Zip { archive, .. } => sha256_file(archive)?,
+                sentinel2_l1c::Location::Folder(root) => {
+                    let mut h = Sha256::new();
+                    h.update(sha256_file(&product.mtd_path)?.as_bytes());
+                    h.update(sha256_file(&product.tile_path)?.as_bytes());
+                    for rel in &product.mtd.image_files {
+                        // A missing band fails in the reader, naming it.
+                        if let Ok(d) = sha256_file(&root.join(format!("{rel}.jp2"))) {
+                            h.update(d.as_bytes());
+                        }
+                    }
+                    hex(&h.finalize())
+                }
+            };
+            Ok::<_, ServiceError>((product, sha))
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let (product, sha) = located;
+        let name = product.mtd.product_uri.clone();
+        self.scan_and_store(&name, sha, source, move || {
+            let scene = sentinel2_l1c::read_product(&product)?;
+            crate::scan::scan_sentinel2(&scene, ModelChoice::FromScene, &|_| {})
         })
         .await
     }
@@ -804,6 +854,9 @@ pub enum FileKind {
     GranulePart,
     /// A Landsat 8/9 Collection 2 Level-1 product packed as USGS delivers it (`<id>.tar`).
     LandsatProduct,
+    /// A Sentinel-2 L1C/L2A product zipped as the Copernicus Data Space delivers it
+    /// (`S2?_MSIL1C_….zip`).
+    Sentinel2Product,
 }
 
 impl FileKind {
@@ -817,6 +870,13 @@ impl FileKind {
             return Some(FileKind::GranulePart);
         }
         let name = path.file_name()?.to_str()?;
+        if crate::product::sentinel2_l1c::name_parts(name).is_some() {
+            // The product's `.zip`; a `.SAFE` folder is taken by `strawfire ingest`.
+            return name
+                .to_ascii_lowercase()
+                .ends_with(".zip")
+                .then_some(FileKind::Sentinel2Product);
+        }
         if let Some(parts) = crate::product::landsat_c2l1::name_parts(name) {
             // The product's `.tar`; its loose files (band TIFs, MTL) are not scenes or feeds
             // of their own: the inbox leaves them alone (drop the tar, or `strawfire ingest`
@@ -830,6 +890,16 @@ impl FileKind {
             _ => None,
         }
     }
+}
+
+/// A Sentinel-2 product given by its `.SAFE` folder, `.zip` (by name, or a folder or zip under
+/// another name holding one) or its metadata file.
+pub fn is_sentinel2_product(path: &Path) -> bool {
+    let by_name = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        crate::product::sentinel2_l1c::name_parts(n).is_some()
+            || matches!(n, "MTD_MSIL1C.xml" | "MTD_MSIL2A.xml")
+    });
+    by_name || (path.is_dir() && crate::product::sentinel2_l1c::locate(path).is_ok())
 }
 
 /// A Landsat 8/9 Collection 2 Level-1 product given by its folder, `.tar`, MTL or one of its
