@@ -1,20 +1,35 @@
 //! Service benchmark: sustained ingest through fuse + store (hotspots per second), directly on
 //! the store and through `POST /api/v1/hotspots`, API latency (p50/p99) under concurrent load
 //! from loopback clients, and a bounded load run at 50 clients (county-scoped GETs and POSTs:
-//! p50, p99, errors, RSS; issue 15). Deterministic inputs (seeded). Run with
-//! `cargo bench --bench service`; `-- --quick` for a short run; `-- --load` for the ingest that
-//! fills the store and the 50-client run only.
+//! p50, p95, p99, max, errors, server RSS and CPU; issue 15). Deterministic inputs (seeded). Run
+//! with `cargo bench --bench service`; `-- --quick` for a short run; `-- --load` for the ingest
+//! that fills the store and the 50-client run only.
 //!
-//! The locate step is a grid placer here, so the figures cover dedupe + fuse + SQLite; the
-//! R-tree matcher is measured by `benches/locate.rs`.
+//! The HTTP server is `strawfire serve`, a child process with its own runtime and a real SQLite
+//! file, as deployed; the clients run here, on one current-thread runtime with keep-alive
+//! connections, so that they take as little of the two cores as they can and none of the
+//! server's threads (their CPU time is reported beside the server's). Before, the clients ran
+//! in the server's process and runtime, and the tail measured was partly theirs.
+//!
+//! Comparing servers: `STRAWFIRE_BENCH_SERVERS="before=/path/to/strawfire,after=target/release/strawfire"`
+//! runs the load against each binary in turn, `STRAWFIRE_BENCH_ROUNDS` times (default 3 with
+//! `--load`, 1 otherwise), each run on a fresh copy of the same filled store, and prints the
+//! medians per server and their ratios to the first. Default: the `strawfire` of this build.
+//! `STRAWFIRE_BENCH_PERF=1` records the first run of each server with `perf record` and DWARF
+//! call graphs (`target/perf-service-<label>.data`); `STRAWFIRE_BENCH_POSTS=0` sends GETs only.
+//!
+//! The bench's placer (for the direct ingest) is a grid of 0.1° counties and townships; the
+//! server gets the same grid as admin layers (GeoJSON written here), so scopes and county tokens
+//! work as in a deployment and the server's locate step is its real R-tree matcher.
 
-use std::sync::Arc;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use strawfire::config::{Config, TokenConfig};
 use strawfire::fuse::{FuseParams, Placement, Placer};
 use strawfire::hotspot::{write_csv, Confidence, DayNight, Hotspot};
 use strawfire::store::{IngestBatch, Origin, SqliteStore, Store};
@@ -98,7 +113,7 @@ fn main() {
     if !load_only {
         direct_ingest(&dir, &mut rng, batches, per_batch);
     }
-    service_runs(&dir, &mut rng, batches, per_batch, smoke, quick, load_only);
+    service_runs(dir.path(), &mut rng, batches, per_batch, smoke, quick, load_only);
 }
 
 fn direct_ingest(dir: &tempfile::TempDir, rng: &mut ChaCha8Rng, batches: usize, per_batch: usize) {
@@ -139,8 +154,193 @@ fn county_token(code: i64) -> String {
     format!("bench-county-{code}-token")
 }
 
+/// Counties of the grid: 410500 + k for 0.1° of longitude each from 113° E, over 32–36° N.
+const COUNTIES: i64 = 40;
+
+/// A lon/lat rectangle as a GeoJSON polygon.
+fn rect(w: f64, s: f64, e: f64, n: f64) -> serde_json::Value {
+    serde_json::json!({
+        "type": "Polygon",
+        "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+    })
+}
+
+/// The grid placer's counties and townships as GeoJSON layers in `dir`, and a config that
+/// loads them and holds the admin token and one token per county. Returns the config path.
+fn write_config(dir: &Path) -> PathBuf {
+    let mut counties = Vec::new();
+    let mut townships = Vec::new();
+    for k in 0..COUNTIES {
+        let code = 410_500 + k;
+        let (w, e) = (113.0 + k as f64 * 0.1, 113.0 + (k + 1) as f64 * 0.1);
+        counties.push(serde_json::json!({
+            "type": "Feature",
+            "properties": {"code": code.to_string(), "name": format!("county {code}")},
+            "geometry": rect(w, 32.0, e, 36.0),
+        }));
+        for j in 0..40 {
+            let t = code * 1000 + j;
+            let s = 32.0 + j as f64 * 0.1;
+            townships.push(serde_json::json!({
+                "type": "Feature",
+                "properties": {"code": t.to_string(), "name": format!("township {t}"), "county": code.to_string()},
+                "geometry": rect(w, s, e, s + 0.1),
+            }));
+        }
+    }
+    let layer = |name: &str, features: Vec<serde_json::Value>| {
+        let path = dir.join(name);
+        let fc = serde_json::json!({"type": "FeatureCollection", "features": features});
+        std::fs::write(&path, fc.to_string()).unwrap();
+        path
+    };
+    let c = layer("counties.geojson", counties);
+    let t = layer("townships.geojson", townships);
+    let mut toml = format!(
+        "[layers]\nadmin = [\"{}:level=county:code=code:name=name\", \"{}:level=township:code=code:name=name:parent=county\"]\n\n\
+         [[tokens]]\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n",
+        c.display(),
+        t.display()
+    );
+    for k in 0..COUNTIES {
+        let code = 410_500 + k;
+        toml.push_str(&format!(
+            "\n[[tokens]]\ntoken = \"{}\"\nrole = \"county:{code}\"\n",
+            county_token(code)
+        ));
+    }
+    let path = dir.join("bench.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// `strawfire serve` as a child process.
+struct Server {
+    child: Child,
+    pid: u32,
+    base: String,
+}
+
+impl Server {
+    /// Starts `bin` on `data` (port 0) and waits for its "listening" line; its log goes to
+    /// `data/../<data name>.log`.
+    fn start(bin: &Path, config: &Path, data: &Path) -> Server {
+        std::fs::create_dir_all(data).unwrap();
+        let log = std::fs::File::create(data.with_extension("log")).unwrap();
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0", "--no-samples", "--data-dir"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("strawfire: listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} did not start ({line:?}); see {}",
+                    bin.display(),
+                    data.with_extension("log").display()
+                )
+            })
+            .to_string();
+        Server {
+            pid: child.id(),
+            child,
+            base,
+        }
+    }
+
+    /// SIGTERM (a graceful stop: the store is checkpointed and closed), then waits.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `/proc/PID/status` size in MiB (`pid` a number or `self`).
+fn vm_mib(pid: &str, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// User + system CPU seconds of a process so far (all its threads; clock ticks of 1/100 s).
+fn cpu_s(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // After the command name: state is field 3, utime 14, stime 15.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+/// The 1-minute load average.
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+/// The server binaries to compare: `STRAWFIRE_BENCH_SERVERS` (`label=path,...`) or this build's.
+fn servers() -> Vec<(String, PathBuf)> {
+    match std::env::var("STRAWFIRE_BENCH_SERVERS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .map(|s| {
+                let (label, path) = s
+                    .split_once('=')
+                    .expect("STRAWFIRE_BENCH_SERVERS is label=path,label=path");
+                (label.trim().to_string(), PathBuf::from(path.trim()))
+            })
+            .collect(),
+        _ => vec![(
+            "this".to_string(),
+            PathBuf::from(env!("CARGO_BIN_EXE_strawfire")),
+        )],
+    }
+}
+
+/// Copies the store files of `from` (the filled store) into the new data directory `to`.
+fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("strawfire.sqlite") && !name.ends_with("-shm") {
+            std::fs::copy(e.path(), to.join(&*name)).unwrap();
+        }
+    }
+}
+
 fn service_runs(
-    dir: &tempfile::TempDir,
+    dir: &Path,
     rng: &mut ChaCha8Rng,
     batches: usize,
     per_batch: usize,
@@ -148,31 +348,29 @@ fn service_runs(
     quick: bool,
     load_only: bool,
 ) {
-    // 2. The same through HTTP: FIRMS CSV bodies to POST /api/v1/hotspots.
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = write_config(dir);
+    let servers = servers();
+    let rounds: usize = std::env::var("STRAWFIRE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if load_only && !smoke { 3 } else { 1 });
+    // The clients: one thread, keep-alive connections (reqwest's pool), TCP_NODELAY.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+
+    // 2. The same through HTTP: FIRMS CSV bodies to POST /api/v1/hotspots, into the store every
+    //    load run starts from (a copy of it each time).
+    let filled = dir.join("filled");
+    let server = Server::start(&servers[0].1, &config, &filled);
     rt.block_on(async {
-        let mut cfg = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().join("svc"),
-            samples_dir: None,
-            ..Config::default()
-        };
-        cfg.tokens.push(TokenConfig {
-            token: ADMIN.into(),
-            role: "admin".into(),
-            name: None,
-        });
-        // One token per county of the grid placer (0.1° of longitude each).
-        for code in 410_500..410_540 {
-            cfg.tokens.push(TokenConfig {
-                token: county_token(code),
-                role: format!("county:{code}"),
-                name: None,
-            });
-        }
-        let running = strawfire::service::start(cfg, Arc::new(Grid)).await.unwrap();
-        let base = format!("http://{}", running.addr);
-        let client = reqwest::Client::new();
+        let base = server.base.clone();
         let bodies: Vec<Vec<u8>> = (0..batches)
             .map(|_| {
                 let mut out = Vec::new();
@@ -195,17 +393,61 @@ fn service_runs(
         let el = t.elapsed();
         let n = batches * per_batch;
         println!(
-            "HTTP ingest (POST /api/v1/hotspots, CSV parse + fuse + store): {n} hotspots in {:.2} s = {:.0} hotspots/s",
+            "HTTP ingest (POST /api/v1/hotspots, CSV parse + locate + fuse + store, server `{}`): {n} hotspots in {:.2} s = {:.0} hotspots/s",
+            servers[0].0,
             el.as_secs_f64(),
             n as f64 / el.as_secs_f64()
         );
-
         if !load_only {
             latency_16(&client, &base, batches * per_batch, smoke, quick).await;
         }
-        load_50(&client, &base, smoke, quick).await;
-        running.shutdown().await;
     });
+    server.stop();
+
+    let mut results: Vec<LoadResult> = Vec::new();
+    for round in 0..rounds {
+        // ABBA order, so neither server always runs first.
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..servers.len()).collect()
+        } else {
+            (0..servers.len()).rev().collect()
+        };
+        for i in order {
+            let (label, bin) = &servers[i];
+            let data = dir.join(format!("run-{round}-{label}"));
+            copy_store(&filled, &data);
+            let server = Server::start(bin, &config, &data);
+            let perf = (round == 0 && std::env::var_os("STRAWFIRE_BENCH_PERF").is_some())
+                .then(|| {
+                    let out = format!(
+                        "{}/target/perf-service-{label}.data",
+                        env!("CARGO_MANIFEST_DIR")
+                    );
+                    Command::new("perf")
+                        .args(["record", "--call-graph", "dwarf,16384", "-F", "199", "-o", &out, "-p"])
+                        .arg(server.pid.to_string())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .ok()
+                })
+                .flatten();
+            let r = rt.block_on(load_50(&client, &server.base, server.pid, label, smoke, quick));
+            if let Some(p) = perf {
+                let _ = Command::new("kill")
+                    .args(["-INT", &p.id().to_string()])
+                    .status();
+                let _ = p.wait_with_output();
+            }
+            server.stop();
+            let _ = std::fs::remove_dir_all(&data);
+            r.print();
+            results.push(r);
+        }
+    }
+    if rounds > 1 || servers.len() > 1 {
+        summary(&servers, &results);
+    }
 }
 
 /// 3. Latency under concurrent load: 16 clients, mixed queries over 0.1° boxes (a map view of
@@ -266,21 +508,6 @@ async fn latency_16(client: &reqwest::Client, base: &str, stored: usize, smoke: 
         );
 }
 
-/// `VmRSS` and `VmHWM` (peak) of this process, MiB: the server and the load clients share it,
-/// the clients' part is small (their answers are dropped as they are read).
-fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(f64::NAN, |kib| kib / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// What one request of the load run was.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -289,12 +516,187 @@ enum Kind {
     Post,
 }
 
+/// Latency figures of one kind of request, ms.
+#[derive(Clone, Copy, Default)]
+struct Stats {
+    n: usize,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    errors: usize,
+}
+
+impl Stats {
+    fn of(all: &[(Kind, Duration, bool)], kinds: &[Kind]) -> Stats {
+        let mut lat: Vec<Duration> = all
+            .iter()
+            .filter(|r| kinds.contains(&r.0))
+            .map(|r| r.1)
+            .collect();
+        if lat.is_empty() {
+            return Stats::default();
+        }
+        lat.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        Stats {
+            n: lat.len(),
+            p50: ms(percentile(&lat, 0.5)),
+            p95: ms(percentile(&lat, 0.95)),
+            p99: ms(percentile(&lat, 0.99)),
+            max: ms(*lat.last().unwrap()),
+            errors: all.iter().filter(|r| kinds.contains(&r.0) && !r.2).count(),
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{} requests, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors",
+            self.n, self.p50, self.p95, self.p99, self.max, self.errors
+        )
+    }
+}
+
+/// One load run against one server.
+struct LoadResult {
+    label: String,
+    started: String,
+    load: (f64, f64),
+    requests: usize,
+    secs: f64,
+    capped: bool,
+    get: Stats,
+    /// GETs per latency band (`BANDS_MS`).
+    get_bands: Vec<usize>,
+    events: Stats,
+    hotspots: Stats,
+    post: Stats,
+    /// Server RSS before and after the run, and its peak (VmHWM), MiB.
+    rss: (f64, f64, f64),
+    server_cpu_s: f64,
+    client_cpu_s: f64,
+}
+
+impl LoadResult {
+    fn print(&self) {
+        println!(
+            "Load run [{}] at {} UTC, load average {:.1} → {:.1}: 50 concurrent loopback clients (county tokens), {} requests in {:.1} s = {:.0} requests/s{}",
+            self.label,
+            self.started,
+            self.load.0,
+            self.load.1,
+            self.requests,
+            self.secs,
+            self.requests as f64 / self.secs,
+            if self.capped { " (stopped by the time cap)" } else { "" }
+        );
+        println!("  scoped GET (events/hotspots, 0.05° × 0.1° box): {}", self.get.line());
+        let bands: Vec<String> = self
+            .get_bands
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match BANDS_MS.get(i) {
+                Some(b) => format!("< {b} ms: {n}"),
+                None => format!("more: {n}"),
+            })
+            .collect();
+        println!("    GETs by latency: {}", bands.join(", "));
+        println!("    of which GET /events: {}", self.events.line());
+        println!("    of which GET /hotspots: {}", self.hotspots.line());
+        println!("  POST /hotspots (5 new rows): {}", self.post.line());
+        println!(
+            "  server RSS {:.0} MiB before, {:.0} MiB after, peak {:.0} MiB; CPU: server {:.1} s ({:.0} % of one core), clients {:.1} s ({:.0} %)",
+            self.rss.0,
+            self.rss.1,
+            self.rss.2,
+            self.server_cpu_s,
+            100.0 * self.server_cpu_s / self.secs,
+            self.client_cpu_s,
+            100.0 * self.client_cpu_s / self.secs,
+        );
+    }
+}
+
+/// Upper bounds of the latency bands counted (a mode near 40 ms more than the median is the
+/// client's delayed ACK holding the server's last write).
+const BANDS_MS: [u64; 7] = [5, 10, 20, 40, 60, 100, 200];
+
+/// How many requests of `kinds` fall in each band of [`BANDS_MS`] (and beyond the last).
+fn bands(all: &[(Kind, Duration, bool)], kinds: &[Kind]) -> Vec<usize> {
+    let mut out = vec![0; BANDS_MS.len() + 1];
+    for r in all.iter().filter(|r| kinds.contains(&r.0)) {
+        let ms = r.1.as_millis() as u64;
+        let i = BANDS_MS
+            .iter()
+            .position(|b| ms < *b)
+            .unwrap_or(BANDS_MS.len());
+        out[i] += 1;
+    }
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[v.len() / 2]
+}
+
+/// Medians over the rounds per server, and their ratios to the first server's.
+fn summary(servers: &[(String, PathBuf)], results: &[LoadResult]) {
+    println!("Medians over {} run(s) per server:", results.len() / servers.len().max(1));
+    let med = |label: &str, f: &dyn Fn(&LoadResult) -> f64| {
+        median(results.iter().filter(|r| r.label == label).map(f).collect())
+    };
+    type Field<'a> = (&'a str, &'a dyn Fn(&LoadResult) -> f64);
+    let fields: [Field; 9] = [
+        ("GET p50", &|r| r.get.p50),
+        ("GET p95", &|r| r.get.p95),
+        ("GET p99", &|r| r.get.p99),
+        ("GET max", &|r| r.get.max),
+        ("POST p50", &|r| r.post.p50),
+        ("POST p99", &|r| r.post.p99),
+        ("requests/s", &|r| r.requests as f64 / r.secs),
+        ("server CPU %", &|r| 100.0 * r.server_cpu_s / r.secs),
+        ("load avg", &|r| r.load.0),
+    ];
+    let first = &servers[0].0;
+    for (label, _) in servers {
+        let parts: Vec<String> = fields
+            .iter()
+            .map(|(name, f)| {
+                let v = med(label, f);
+                let base = med(first, f);
+                if label == first {
+                    format!("{name} {v:.1}")
+                } else {
+                    format!("{name} {v:.1} ({:.2}×)", v / base)
+                }
+            })
+            .collect();
+        let errors: usize = results
+            .iter()
+            .filter(|r| &r.label == label)
+            .map(|r| r.get.errors + r.post.errors)
+            .sum();
+        println!("  [{label}] {}; errors {errors}", parts.join(", "));
+    }
+}
+
 /// 4. The bounded load run of issue 15: 50 concurrent loopback clients, each a county command
 ///    centre with its own county token: 4 of 5 requests are scoped GETs (events or hotspots of a
-///    0.1° box inside its county, alternately), 1 of 5 a POST of a 5-row FIRMS CSV (new fires,
-///    admin token). Bounded by a request count per client and a wall-clock cap; every
+///    0.05° × 0.1° box inside its county, alternately), 1 of 5 a POST of a 5-row FIRMS CSV (new
+///    fires, admin token). Bounded by a request count per client and a wall-clock cap; every
 ///    non-2xx answer or transport error is counted, not fatal.
-async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool) {
+async fn load_50(
+    client: &reqwest::Client,
+    base: &str,
+    pid: u32,
+    label: &str,
+    smoke: bool,
+    quick: bool,
+) -> LoadResult {
     const CLIENTS: usize = 50;
     let per_client = if smoke {
         4
@@ -304,14 +706,20 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
         200
     };
     let cap = Duration::from_secs(if smoke { 20 } else { 120 });
-    let (rss0, _) = rss_mib();
+    // `STRAWFIRE_BENCH_POSTS=0`: GETs only, to see the reads' tail without the writes beside.
+    let posts = std::env::var("STRAWFIRE_BENCH_POSTS").map_or(true, |v| v.trim() != "0");
+    let pid_s = pid.to_string();
+    let rss0 = vm_mib(&pid_s, "VmRSS:");
+    let (server_cpu0, client_cpu0) = (cpu_s(&pid_s), cpu_s("self"));
+    let load0 = loadavg();
+    let started = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let t = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
         let (client, base) = (client.clone(), base.to_string());
         tasks.push(tokio::spawn(async move {
             let mut rng = ChaCha8Rng::seed_from_u64(5000 + c as u64);
-            let county = 410_500 + (c % 40) as i64;
+            let county = 410_500 + (c as i64 % COUNTIES);
             let token = county_token(county);
             let west = 113.0 + (county - 410_500) as f64 * 0.1;
             let mut out: Vec<(Kind, Duration, bool)> = Vec::with_capacity(per_client);
@@ -319,8 +727,9 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
                 if t.elapsed() > cap {
                     break;
                 }
-                let t0 = Instant::now();
-                let (kind, ok) = if i % 5 == 4 {
+                // The request is built before its clock starts: the measured time is the
+                // server's answer and the transport, not the client's CSV writing.
+                let (kind, req) = if posts && i % 5 == 4 {
                     let mut body = Vec::new();
                     let mut hs = hotspots(&mut rng, 5);
                     // Today's fires: new rows, not duplicates of the store.
@@ -329,18 +738,12 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
                         h.acq_time = now - chrono::Duration::minutes(rng.gen_range(5..120));
                     }
                     write_csv(&mut body, &hs).unwrap();
-                    let r = client
+                    let req = client
                         .post(format!("{base}/api/v1/hotspots"))
                         .bearer_auth(ADMIN)
                         .header("content-type", "text/csv")
-                        .body(body)
-                        .send()
-                        .await;
-                    let ok = match r {
-                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                        Err(_) => false,
-                    };
-                    (Kind::Post, ok)
+                        .body(body);
+                    (Kind::Post, req)
                 } else {
                     let s = rng.gen_range(32.0..35.9);
                     let w = west + rng.gen_range(0.0..0.05);
@@ -350,17 +753,17 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
                         w + 0.05,
                         s + 0.1
                     );
-                    let r = client.get(url).bearer_auth(&token).send().await;
-                    let ok = match r {
-                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                        Err(_) => false,
-                    };
                     let kind = if path == "events" {
                         Kind::GetEvents
                     } else {
                         Kind::GetHotspots
                     };
-                    (kind, ok)
+                    (kind, client.get(url).bearer_auth(&token))
+                };
+                let t0 = Instant::now();
+                let ok = match req.send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
                 };
                 out.push((kind, t0.elapsed(), ok));
             }
@@ -372,40 +775,24 @@ async fn load_50(client: &reqwest::Client, base: &str, smoke: bool, quick: bool)
         all.extend(task.await.unwrap());
     }
     let el = t.elapsed();
-    let (rss, hwm) = rss_mib();
-    println!(
-        "Load run, {CLIENTS} concurrent loopback clients (county tokens), {} requests in {:.1} s = {:.0} requests/s{}:",
-        all.len(),
-        el.as_secs_f64(),
-        all.len() as f64 / el.as_secs_f64(),
-        if el > cap { " (stopped by the time cap)" } else { "" }
-    );
-    let get = [Kind::GetEvents, Kind::GetHotspots];
-    for (kinds, name) in [
-        (&get[..], "scoped GET (events/hotspots, 0.05° × 0.1° box)"),
-        (&[Kind::GetEvents][..], "  of which GET /events"),
-        (&[Kind::GetHotspots][..], "  of which GET /hotspots"),
-        (&[Kind::Post][..], "POST /hotspots (5 new rows)"),
-    ] {
-        let mut lat: Vec<Duration> = all
-            .iter()
-            .filter(|r| kinds.contains(&r.0))
-            .map(|r| r.1)
-            .collect();
-        let errors = all.iter().filter(|r| kinds.contains(&r.0) && !r.2).count();
-        lat.sort();
-        if lat.is_empty() {
-            continue;
-        }
-        println!(
-            "  {name}: {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {errors} errors",
-            lat.len(),
-            percentile(&lat, 0.5).as_secs_f64() * 1e3,
-            percentile(&lat, 0.99).as_secs_f64() * 1e3,
-            lat.last().unwrap().as_secs_f64() * 1e3,
-        );
+    LoadResult {
+        label: label.to_string(),
+        started,
+        load: (load0, loadavg()),
+        requests: all.len(),
+        secs: el.as_secs_f64(),
+        capped: el > cap,
+        get: Stats::of(&all, &[Kind::GetEvents, Kind::GetHotspots]),
+        get_bands: bands(&all, &[Kind::GetEvents, Kind::GetHotspots]),
+        events: Stats::of(&all, &[Kind::GetEvents]),
+        hotspots: Stats::of(&all, &[Kind::GetHotspots]),
+        post: Stats::of(&all, &[Kind::Post]),
+        rss: (
+            rss0,
+            vm_mib(&pid_s, "VmRSS:"),
+            vm_mib(&pid_s, "VmHWM:"),
+        ),
+        server_cpu_s: cpu_s(&pid_s) - server_cpu0,
+        client_cpu_s: cpu_s("self") - client_cpu0,
     }
-    println!(
-        "  process RSS (server + clients): {rss0:.0} MiB before, {rss:.0} MiB after, peak {hwm:.0} MiB"
-    );
 }
