@@ -12,7 +12,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
 use super::auth::Caller;
+use super::hotspots::Point;
 use super::paged;
 use super::params::filters;
 use super::{ApiError, AppState};
@@ -73,7 +76,7 @@ pub async fn list(
                 r.event.id.unwrap_or_default(),
             )
         },
-        feature,
+        |r, sink| sink.json(&EventFeature(r)),
     )
     .await
 }
@@ -170,33 +173,59 @@ fn task_filter(v: &str) -> Result<TaskFilter, ApiError> {
 }
 
 fn feature(e: &StoredEvent) -> serde_json::Value {
-    let ev = &e.event;
-    serde_json::json!({
-        "type": "Feature",
-        "id": ev.id,
-        "geometry": {"type": "Point", "coordinates": [ev.lon, ev.lat]},
-        "properties": {
-            "id": ev.id,
-            "first_seen": ev.first_seen.to_rfc3339(),
-            "last_seen": ev.last_seen.to_rfc3339(),
-            "sources": ev.sources,
-            "kinds": ev.kinds,
-            "corroborated": ev.corroborated(),
-            "max_frp_mw": ev.max_frp_mw,
-            "confidence": ev.confidence(),
-            "confidence_class": ev.confidence_class().as_firms(),
-            "sightings": ev.sightings,
-            "footprint_m": ev.footprint_m,
-            "county": ev.placement.county,
-            "township": ev.placement.township,
-            "village": ev.placement.village,
-            "parcel": ev.placement.parcel,
-            "mask": ev.placement.mask,
-            "updated_at": e.updated_at.to_rfc3339(),
-            // Why dispatch gave it no task (e.g. `too_old`); null when it has one.
-            "task_reason": if e.task.is_some() { None } else { e.task_reason.as_deref() },
-            "task_id": e.task.as_ref().map(|t| t.0),
-            "task_state": e.task.as_ref().map(|t| t.1.as_str()),
-        }
-    })
+    serde_json::to_value(EventFeature(e)).expect("an event serializes")
+}
+
+/// One event as a GeoJSON Feature, serialized straight into a list's answer (no JSON tree per
+/// row; see `hotspots::HotspotFeature`).
+struct EventFeature<'a>(&'a StoredEvent);
+
+impl Serialize for EventFeature<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let ev = &e.event;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("type", "Feature")?;
+        m.serialize_entry("id", &ev.id)?;
+        m.serialize_entry("geometry", &Point(ev.lon, ev.lat))?;
+        m.serialize_entry("properties", &EventProperties(e))?;
+        m.end()
+    }
+}
+
+struct EventProperties<'a>(&'a StoredEvent);
+
+impl Serialize for EventProperties<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let ev = &e.event;
+        let mut m = s.serialize_map(Some(21))?;
+        m.serialize_entry("id", &ev.id)?;
+        m.serialize_entry("first_seen", &ev.first_seen.to_rfc3339())?;
+        m.serialize_entry("last_seen", &ev.last_seen.to_rfc3339())?;
+        m.serialize_entry("sources", &ev.sources)?;
+        m.serialize_entry("kinds", &ev.kinds)?;
+        m.serialize_entry("corroborated", &ev.corroborated())?;
+        m.serialize_entry("max_frp_mw", &ev.max_frp_mw)?;
+        m.serialize_entry("confidence", &ev.confidence())?;
+        m.serialize_entry("confidence_class", &ev.confidence_class().as_firms())?;
+        m.serialize_entry("sightings", &ev.sightings)?;
+        m.serialize_entry("footprint_m", &ev.footprint_m)?;
+        m.serialize_entry("county", &ev.placement.county)?;
+        m.serialize_entry("township", &ev.placement.township)?;
+        m.serialize_entry("village", &ev.placement.village)?;
+        m.serialize_entry("parcel", &ev.placement.parcel)?;
+        m.serialize_entry("mask", &ev.placement.mask)?;
+        m.serialize_entry("updated_at", &e.updated_at.to_rfc3339())?;
+        // Why dispatch gave it no task (e.g. `too_old`); null when it has one.
+        let reason = if e.task.is_some() {
+            None
+        } else {
+            e.task_reason.as_deref()
+        };
+        m.serialize_entry("task_reason", &reason)?;
+        m.serialize_entry("task_id", &e.task.as_ref().map(|t| t.0))?;
+        m.serialize_entry("task_state", &e.task.as_ref().map(|t| t.1.as_str()))?;
+        m.end()
+    }
 }

@@ -15,6 +15,14 @@
 //! decided when the first chunk is ready: an answer that fails before it (most do, being small)
 //! gets its proper error status; one that fails later is cut off, so the client sees a broken
 //! transfer rather than a wrong list.
+//!
+//! An answer that fits in its first chunk (a map view's few dozen features, most pages) is sent
+//! as one body with its `Content-Length`, not chunked: the reader marks its last chunk, so the
+//! answer is known to be whole without waiting for the reader thread to end, and its head, body
+//! and end leave in one write. Before, the end of a chunked answer could be written apart from
+//! the rest (when the reader thread had not yet dropped its sender), and on a connection without
+//! `TCP_NODELAY` those few bytes waited for the client's delayed ACK: about 40 ms more for some
+//! requests, the tail of the 50-client load run (BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -107,7 +115,10 @@ pub fn cursor(q: &HashMap<String, String>, kind: &str) -> Result<Option<Cursor>,
 
 /// What the reader thread hands to the response.
 enum Msg {
+    /// A chunk with more to follow.
     Chunk(Bytes),
+    /// The last chunk: the answer is whole.
+    Last(Bytes),
     Failed(ApiError),
 }
 
@@ -119,13 +130,21 @@ pub struct Sink {
 }
 
 impl Sink {
-    fn send(&mut self) -> std::io::Result<()> {
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(CHUNK_BYTES + 1024),
-        ));
+    /// Sends what is buffered, as the `last` chunk or with more to follow.
+    fn send(&mut self, last: bool) -> std::io::Result<()> {
+        let next = if last {
+            Vec::new()
+        } else {
+            Vec::with_capacity(CHUNK_BYTES + 1024)
+        };
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, next));
+        let msg = if last {
+            Msg::Last(chunk)
+        } else {
+            Msg::Chunk(chunk)
+        };
         self.tx
-            .blocking_send(Msg::Chunk(chunk))
+            .blocking_send(msg)
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
     }
 
@@ -139,7 +158,7 @@ impl Write for Sink {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(b);
         if self.buf.len() >= CHUNK_BYTES {
-            self.send()?;
+            self.send(false)?;
         }
         Ok(b.len())
     }
@@ -169,7 +188,8 @@ impl From<crate::store::StoreError> for Stop {
     }
 }
 
-/// Runs `produce` on a blocking thread and answers with what it writes, as it writes it.
+/// Runs `produce` on a blocking thread and answers with what it writes, as it writes it: in one
+/// body with its length when it all fits in the first chunk, else chunked.
 pub async fn streamed(
     content_type: &'static str,
     produce: impl FnOnce(&mut Sink) -> Result<(), Stop> + Send + 'static,
@@ -182,7 +202,7 @@ pub async fn streamed(
         };
         match produce(&mut sink) {
             Ok(()) => {
-                let _ = sink.send();
+                let _ = sink.send(true);
             }
             Err(Stop::Gone) => {}
             Err(Stop::Failed(e)) => {
@@ -191,6 +211,10 @@ pub async fn streamed(
         }
     });
     let first = match rx.recv().await {
+        Some(Msg::Last(b)) => {
+            // The whole answer: one body of known length, written with its head at once.
+            return Ok(([(header::CONTENT_TYPE, content_type)], b).into_response());
+        }
         Some(Msg::Chunk(b)) => b,
         Some(Msg::Failed(e)) => return Err(e),
         None => {
@@ -202,14 +226,21 @@ pub async fn streamed(
             return Err(ApiError::Internal(why));
         }
     };
-    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+    // The chunks after the first, until the last; the body ends with the last chunk (not when
+    // the reader thread has gone), and a reader that stops without a last chunk cuts it off.
+    let rest = futures_util::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
         match rx.recv().await {
-            Some(Msg::Chunk(b)) => Some((Ok(b), rx)),
+            Some(Msg::Chunk(b)) => Some((Ok(b), Some(rx))),
+            Some(Msg::Last(b)) => Some((Ok(b), None)),
             Some(Msg::Failed(e)) => {
                 tracing::error!("a streamed list failed after its first chunk: {e:?}");
-                Some((Err(std::io::Error::other("list cut off")), rx))
+                Some((Err(std::io::Error::other("list cut off")), None))
             }
-            None => None,
+            None => {
+                tracing::error!("a streamed list's reader stopped before its end");
+                Some((Err(std::io::Error::other("list cut off")), None))
+            }
         }
     });
     let body = futures_util::StreamExt::chain(
@@ -234,19 +265,19 @@ pub const FETCH_ROWS: usize = 256;
 /// its visitor, each call on a reader connection of its own that it gives back on return. The
 /// page is read [`FETCH_ROWS`] at a time (asked for `limit + 1` in all), and each batch is
 /// serialized and sent with no connection held. `key` gives a row's (time, id) for the cursor,
-/// `feature` its GeoJSON. The one loop of hotspots, events, tasks and units.
-pub async fn stream_features<R, F>(
+/// `feature` writes its GeoJSON (`sink.json(..)` of a value that serializes as the feature).
+/// The one loop of hotspots, events, tasks and units.
+pub async fn stream_features<R>(
     kind: &'static str,
     limit: usize,
     fetch: impl Fn(Option<Cursor>, usize, &mut dyn FnMut(R) -> bool) -> Result<(), crate::store::StoreError>
         + Send
         + 'static,
     key: impl Fn(&R) -> (i64, i64) + Send + 'static,
-    feature: impl Fn(&R) -> F + Send + 'static,
+    feature: impl Fn(&R, &mut Sink) -> std::io::Result<()> + Send + 'static,
 ) -> Result<Response, ApiError>
 where
     R: Send + 'static,
-    F: serde::Serialize,
 {
     streamed("application/geo+json", move |sink| {
         sink.write_all(br#"{"type":"FeatureCollection","features":["#)?;
@@ -267,7 +298,7 @@ where
                     break 'page;
                 }
                 sink.write_all(page.comma())?;
-                sink.json(&feature(row))?;
+                feature(row, sink)?;
             }
             if rows.len() < ask {
                 break;
@@ -370,6 +401,61 @@ mod tests {
                 Err(ApiError::BadField { ref field, .. }) if field == "limit"
             ));
         }
+    }
+
+    async fn answer(
+        produce: impl FnOnce(&mut Sink) -> Result<(), Stop> + Send + 'static,
+    ) -> (Option<u64>, Result<Bytes, axum::Error>) {
+        use axum::body::HttpBody;
+        let r = streamed("application/json", produce).await.ok().unwrap();
+        let exact = r.body().size_hint().exact();
+        (exact, axum::body::to_bytes(r.into_body(), usize::MAX).await)
+    }
+
+    #[tokio::test]
+    async fn a_small_answer_is_one_body_of_known_length() {
+        let (len, body) = answer(|sink| {
+            sink.write_all(b"[1,")?;
+            sink.json(&2)?;
+            sink.write_all(b"]")?;
+            Ok(())
+        })
+        .await;
+        assert_eq!(len, Some(5), "not chunked: the length is known");
+        assert_eq!(&body.unwrap()[..], b"[1,2]");
+    }
+
+    #[tokio::test]
+    async fn a_big_answer_is_streamed_whole_and_a_broken_one_is_cut_off() {
+        let text: Vec<u8> = (0..3 * CHUNK_BYTES + 10).map(|i| b'a' + (i % 26) as u8).collect();
+        let sent = text.clone();
+        let (len, body) = answer(move |sink| {
+            for part in sent.chunks(1000) {
+                sink.write_all(part)?;
+            }
+            Ok(())
+        })
+        .await;
+        assert_eq!(len, None, "chunked");
+        assert_eq!(&body.unwrap()[..], &text[..]);
+
+        // A reader that stops after its first chunk without an end (a panic) breaks the
+        // transfer; the client must not take the part for a whole list.
+        let (_, body) = answer(|sink| {
+            sink.write_all(&vec![b'x'; CHUNK_BYTES + 1])?;
+            panic!("the reader fails after its first chunk");
+        })
+        .await;
+        assert!(body.is_err(), "a cut list must not end like a whole one");
+    }
+
+    #[tokio::test]
+    async fn a_failure_before_the_first_chunk_is_an_error_answer() {
+        let r = streamed("application/json", |_sink| {
+            Err(Stop::Failed(ApiError::NotFound("nothing".into())))
+        })
+        .await;
+        assert!(matches!(r, Err(ApiError::NotFound(_))));
     }
 
     #[test]

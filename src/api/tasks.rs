@@ -244,7 +244,7 @@ pub async fn list(
             store.tasks_each(&q, f)
         },
         |r| (0, r.id),
-        move |r| feature(r, now, lang),
+        move |r, sink| sink.json(&feature(r, now, lang)),
     )
     .await
 }

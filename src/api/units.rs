@@ -117,10 +117,12 @@ pub async fn list(
             Ok(())
         },
         |&i| (0, i as i64),
-        move |&i| UnitFeature {
-            placer: placer.clone(),
-            level,
-            index: i,
+        move |&i, sink| {
+            sink.json(&UnitFeature {
+                placer: placer.clone(),
+                level,
+                index: i,
+            })
         },
     )
     .await
