@@ -113,7 +113,15 @@ fn main() {
     if !load_only {
         direct_ingest(&dir, &mut rng, batches, per_batch);
     }
-    service_runs(dir.path(), &mut rng, batches, per_batch, smoke, quick, load_only);
+    service_runs(
+        dir.path(),
+        &mut rng,
+        batches,
+        per_batch,
+        smoke,
+        quick,
+        load_only,
+    );
 }
 
 fn direct_ingest(dir: &tempfile::TempDir, rng: &mut ChaCha8Rng, batches: usize, per_batch: usize) {
@@ -424,7 +432,16 @@ fn service_runs(
                         env!("CARGO_MANIFEST_DIR")
                     );
                     Command::new("perf")
-                        .args(["record", "--call-graph", "dwarf,16384", "-F", "199", "-o", &out, "-p"])
+                        .args([
+                            "record",
+                            "--call-graph",
+                            "dwarf,16384",
+                            "-F",
+                            "199",
+                            "-o",
+                            &out,
+                            "-p",
+                        ])
                         .arg(server.pid.to_string())
                         .stdout(Stdio::null())
                         .stderr(Stdio::null())
@@ -432,7 +449,14 @@ fn service_runs(
                         .ok()
                 })
                 .flatten();
-            let r = rt.block_on(load_50(&client, &server.base, server.pid, label, smoke, quick));
+            let r = rt.block_on(load_50(
+                &client,
+                &server.base,
+                server.pid,
+                label,
+                smoke,
+                quick,
+            ));
             if let Some(p) = perf {
                 let _ = Command::new("kill")
                     .args(["-INT", &p.id().to_string()])
@@ -590,7 +614,10 @@ impl LoadResult {
             self.requests as f64 / self.secs,
             if self.capped { " (stopped by the time cap)" } else { "" }
         );
-        println!("  scoped GET (events/hotspots, 0.05° × 0.1° box): {}", self.get.line());
+        println!(
+            "  scoped GET (events/hotspots, 0.05° × 0.1° box): {}",
+            self.get.line()
+        );
         let bands: Vec<String> = self
             .get_bands
             .iter()
@@ -645,7 +672,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Medians over the rounds per server, and their ratios to the first server's.
 fn summary(servers: &[(String, PathBuf)], results: &[LoadResult]) {
-    println!("Medians over {} run(s) per server:", results.len() / servers.len().max(1));
+    println!(
+        "Medians over {} run(s) per server:",
+        results.len() / servers.len().max(1)
+    );
     let med = |label: &str, f: &dyn Fn(&LoadResult) -> f64| {
         median(results.iter().filter(|r| r.label == label).map(f).collect())
     };
@@ -787,11 +817,7 @@ async fn load_50(
         events: Stats::of(&all, &[Kind::GetEvents]),
         hotspots: Stats::of(&all, &[Kind::GetHotspots]),
         post: Stats::of(&all, &[Kind::Post]),
-        rss: (
-            rss0,
-            vm_mib(&pid_s, "VmRSS:"),
-            vm_mib(&pid_s, "VmHWM:"),
-        ),
+        rss: (rss0, vm_mib(&pid_s, "VmRSS:"), vm_mib(&pid_s, "VmHWM:")),
         server_cpu_s: cpu_s(&pid_s) - server_cpu0,
         client_cpu_s: cpu_s("self") - client_cpu0,
     }

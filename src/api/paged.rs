@@ -427,7 +427,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_big_answer_is_streamed_whole_and_a_broken_one_is_cut_off() {
-        let text: Vec<u8> = (0..3 * CHUNK_BYTES + 10).map(|i| b'a' + (i % 26) as u8).collect();
+        let text: Vec<u8> = (0..3 * CHUNK_BYTES + 10)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect();
         let sent = text.clone();
         let (len, body) = answer(move |sink| {
             for part in sent.chunks(1000) {

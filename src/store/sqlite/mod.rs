@@ -152,6 +152,9 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
             path: path.to_path_buf(),
             source: source.into(),
         })?;
+    // Room for every shape of list query (filters given or not) a reader sees, so the lists'
+    // cached statements are not evicted by one another.
+    c.set_prepared_statement_cache_capacity(64);
     Ok(c)
 }
 

@@ -676,6 +676,14 @@ impl Filter {
         }
     }
 
+    /// `LIMIT ?n` with `n` bound as the last value: the statement's text is then the same for
+    /// every page size, so a reader's statement cache keeps one prepared statement per shape of
+    /// filter instead of parsing and planning the query again for each page.
+    fn limit(&mut self, n: usize) -> String {
+        self.values.push(Value::Integer(n as i64));
+        format!("LIMIT ?{}", self.values.len())
+    }
+
     fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
@@ -708,13 +716,13 @@ fn hotspots_sql(q: &HotspotQuery) -> (String, Vec<Value>) {
     if let Some(conf) = q.min_confidence {
         f.push("confidence_score >= ?", [Value::Real(min_score(conf))]);
     }
+    let limit = f.limit(q.limit);
     let sql = format!(
         "SELECT id, origin, lat, lon, acq_time, satellite, instrument, confidence, version, bt_mir_k,
            bt_tir_k, scan_km, track_km, frp_mw, daynight, fire_type, row, col, county, township,
            village, parcel, mask, event_id
-         FROM hotspots {} ORDER BY acq_time, id LIMIT {}",
+         FROM hotspots {} ORDER BY acq_time, id {limit}",
         f.sql(),
-        q.limit
     );
     (sql, f.values)
 }
@@ -725,7 +733,9 @@ fn query_hotspots(
     visit: &mut dyn FnMut(StoredHotspot) -> bool,
 ) -> Result<(), StoreError> {
     let (sql, values) = hotspots_sql(q);
-    let mut st = c.prepare(&sql).ctx("prepare hotspots")?;
+    // Cached: a map view's page is one short index range, and parsing and planning the statement
+    // cost as much CPU as running it (perf of the 50-client load run, BENCHMARKS.md).
+    let mut st = c.prepare_cached(&sql).ctx("prepare hotspots")?;
     let rows = st
         .query_map(params_from_iter(values.iter()), |r| {
             let conf: String = r.get(7)?;
@@ -824,13 +834,13 @@ fn events_sql(q: &EventQuery) -> (String, Vec<Value>) {
             [Value::Text(r.clone())],
         ),
     }
+    let limit = f.limit(q.limit);
     let sql = format!(
         "SELECT {EVENT_COLUMNS}, task_reason,
            (SELECT t.id FROM tasks t WHERE t.event_id = events.id),
            (SELECT t.state FROM tasks t WHERE t.event_id = events.id)
-         FROM events {} ORDER BY first_seen {order}, id {order} LIMIT {}",
+         FROM events {} ORDER BY first_seen {order}, id {order} {limit}",
         f.sql(),
-        q.limit,
         order = if q.newest_first { "DESC" } else { "ASC" }
     );
     (sql, f.values)
@@ -842,7 +852,7 @@ fn query_events(
     visit: &mut dyn FnMut(StoredEvent) -> bool,
 ) -> Result<(), StoreError> {
     let (sql, values) = events_sql(q);
-    let mut st = c.prepare(&sql).ctx("prepare events")?;
+    let mut st = c.prepare_cached(&sql).ctx("prepare events")?;
     let rows = st
         .query_map(params_from_iter(values.iter()), |r| {
             let (event, updated) = read_event(r)?;
