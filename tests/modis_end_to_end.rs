@@ -59,7 +59,11 @@ fn planted_fires_are_found_from_the_files_as_in_memory() {
         let files = modis_write::write(&synth.granule, dir.path(), &Default::default()).unwrap();
         let g = product::open(std::slice::from_ref(&files.data)).unwrap();
         assert_eq!(g.files.len(), 2, "MOD03 found beside it");
-        assert_eq!(fires_of(&g, &area), in_memory, "day {day}: MOD021KM + MOD03");
+        assert_eq!(
+            fires_of(&g, &area),
+            in_memory,
+            "day {day}: MOD021KM + MOD03"
+        );
 
         // Without MOD03: 5-km geolocation and no water mask; the fires on land stay.
         std::fs::remove_file(files.geo.unwrap()).unwrap();
@@ -67,7 +71,10 @@ fn planted_fires_are_found_from_the_files_as_in_memory() {
         assert!(alone.water.is_none());
         let without = fires_of(&alone, &area);
         for p in &found {
-            assert!(without.contains(p), "day {day}: planted {p:?} lost without MOD03");
+            assert!(
+                without.contains(p),
+                "day {day}: planted {p:?} lost without MOD03"
+            );
         }
 
         // FY-3D MERSI-II: the same temperatures through MERSI's channels and calibration.
@@ -78,7 +85,10 @@ fn planted_fires_are_found_from_the_files_as_in_memory() {
         let m = product::open(std::slice::from_ref(&mf.geo)).unwrap();
         let from_mersi = fires_of(&m, &area);
         for p in &found {
-            assert!(from_mersi.contains(p), "day {day}: planted {p:?} lost through MERSI files");
+            assert!(
+                from_mersi.contains(p),
+                "day {day}: planted {p:?} lost through MERSI files"
+            );
         }
     }
 }
