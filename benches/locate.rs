@@ -324,7 +324,7 @@ fn main() -> Result<()> {
     let rate = |secs: f64| n_hotspots as f64 / secs;
     println!("phase | wall s | CPU s");
     println!(
-        "read layer (OGR {} -> geo) | {:.2} | {:.2}",
+        "read layer ({}: SQLite + WKB for gpkg, OGR otherwise) | {:.2} | {:.2}",
         case.ext, read_layer.0, read_layer.1
     );
     println!("build R-tree | {:.2} | {:.2}", index.0, index.1);

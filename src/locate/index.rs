@@ -1,28 +1,37 @@
-//! The spatial index: an R-tree (rstar) over polygon bounding boxes, with exact predicates on
-//! the candidates it returns.
+//! The spatial index: a packed Hilbert R-tree ([`super::packed`]) over polygon bounding
+//! boxes, with exact predicates on the candidates it returns.
 //!
 //! Built once per layer and shared read-only by every query (and every rayon thread): with a
 //! million parcels, building dominates and must not be repeated per hotspot. Two queries:
 //! - [`PolygonIndex::containing`]: the polygons holding a point (admin units by pixel centre).
 //! - [`PolygonIndex::overlaps`]: the polygons overlapping an axis-aligned rectangle (the pixel
-//!   footprint) with the share of the rectangle each covers, computed by clipping each ring
-//!   to the rectangle (Sutherland–Hodgman; exact for any simple ring against a convex window).
+//!   footprint) with the share of the rectangle each covers. A polygon whose box lies inside
+//!   the footprint gives its precomputed area; any other, the edge integral of
+//!   [`overlap_area`] over its rings, read from one flat array of coordinates kept in the
+//!   tree's order (outer rings counter-clockwise, holes clockwise, so that the signed sum over
+//!   all rings is the area without a step per ring).
 //!
-//! Each has a `*_reference` linear scan beside it; tests check that they agree on seeded data.
+//! Each has a `*_reference` linear scan beside it (the reference overlap clips each ring with
+//! Sutherland–Hodgman); tests check that they agree on seeded data.
 
 use geo::{BoundingRect, Coord, Intersects, LineString, MultiPolygon, Point, Rect};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{Envelope, RTree, RTreeObject, AABB};
 
-type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+use super::packed::{self, Bbox, PackedTree};
 
-/// An R-tree over polygons; indices returned are positions in the vector it was built from.
+/// An index over polygons; indices returned are positions in the vector it was built from.
 pub struct PolygonIndex {
-    tree: RTree<Entry>,
     shapes: Vec<MultiPolygon<f64>>,
-    /// Area of each shape, in squared coordinate units.
+    /// The tree over the boxes of the non-empty shapes, in Hilbert order.
+    tree: PackedTree,
+    /// For each item of the tree (Hilbert order), its shape's position in `shapes`.
+    order: Vec<usize>,
+    /// Per item: its area (squared coordinate units) and the range of its rings in `ring_start`.
     areas: Vec<f64>,
+    rings: Vec<u32>,
+    /// Per ring: where its closed, oriented coordinates start in `coords` (one more at the end).
+    ring_start: Vec<u32>,
+    coords: Vec<Coord<f64>>,
 }
 
 /// One polygon overlapping a footprint.
@@ -35,31 +44,64 @@ pub struct Overlap {
 }
 
 impl PolygonIndex {
-    /// Bulk-loads the R-tree (sort-tile-recursive packing; faster and better balanced than
-    /// inserting one by one). Empty geometries are kept in `shapes` but never match.
+    /// Sorts the shapes' boxes along a Hilbert curve, packs the tree and lays out their rings
+    /// in the same order. Empty geometries are kept in `shapes` but never match.
     pub fn new(shapes: Vec<MultiPolygon<f64>>) -> Self {
-        let entries: Vec<Entry> = shapes
+        let boxed: Vec<(usize, Bbox)> = shapes
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
                 let r = s.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
+                Some((i, [r.min().x, r.min().y, r.max().x, r.max().y]))
             })
             .collect();
+        let boxes: Vec<Bbox> = boxed.iter().map(|(_, b)| *b).collect();
+        let sorted = packed::hilbert_order(&boxes);
+        let order: Vec<usize> = sorted.iter().map(|&k| boxed[k].0).collect();
+        let tree = PackedTree::new(sorted.iter().map(|&k| boxes[k]).collect());
+        let (mut rings, mut ring_start, mut coords) = (vec![0u32], vec![0u32], Vec::new());
+        for &i in &order {
+            for poly in &shapes[i].0 {
+                push_ring(&mut coords, &poly.exterior().0, true);
+                ring_start.push(coords.len() as u32);
+                for hole in poly.interiors() {
+                    push_ring(&mut coords, &hole.0, false);
+                    ring_start.push(coords.len() as u32);
+                }
+            }
+            rings.push(ring_start.len() as u32 - 1);
+        }
+        let mut index = PolygonIndex {
+            shapes,
+            tree,
+            order,
+            areas: Vec::new(),
+            rings,
+            ring_start,
+            coords,
+        };
         // Whole areas, computed once: a field lying wholly under a footprint (most of them,
         // with 100 m fields and a 375 m pixel) then needs no geometry access at query time.
-        let areas = shapes
-            .par_iter()
-            .map(|s| s.bounding_rect().map_or(0.0, |r| clipped_area(s, r)))
+        index.areas = (0..index.order.len())
+            .into_par_iter()
+            .map(|k| {
+                let b = index.tree.item(k);
+                index.item_window_area(k, Rect::new((b[0], b[1]), (b[2], b[3])))
+            })
             .collect();
-        PolygonIndex {
-            tree: RTree::bulk_load(entries),
-            shapes,
-            areas,
+        index
+    }
+
+    /// Area of item `k`'s shape inside `rect`: the signed edge integral over its oriented rings.
+    #[inline]
+    fn item_window_area(&self, k: usize, rect: Rect<f64>) -> f64 {
+        let (first, last) = (self.rings[k] as usize, self.rings[k + 1] as usize);
+        let mut area = 0.0;
+        for r in first..last {
+            let ring = &self.coords[self.ring_start[r] as usize..self.ring_start[r + 1] as usize];
+            area += signed_window_integral(ring, rect);
         }
+        area.max(0.0)
     }
 
     pub fn len(&self) -> usize {
@@ -82,12 +124,13 @@ impl PolygonIndex {
     /// Indices of the polygons holding `(lon, lat)` (boundary included), ascending.
     pub fn containing(&self, lon: f64, lat: f64) -> Vec<usize> {
         let p = Point::new(lon, lat);
-        let mut hits: Vec<usize> = self
-            .tree
-            .locate_all_at_point(&[lon, lat])
-            .map(|e| e.data)
-            .filter(|&i| self.shapes[i].intersects(&p))
-            .collect();
+        let mut hits = Vec::new();
+        self.tree.search([lon, lat, lon, lat], |k| {
+            let i = self.order[k];
+            if self.shapes[i].intersects(&p) {
+                hits.push(i);
+            }
+        });
         hits.sort_unstable();
         hits
     }
@@ -96,11 +139,9 @@ impl PolygonIndex {
     /// the exact tests of the candidates after it (a scene's coverage samples need only this).
     pub fn first_containing(&self, lon: f64, lat: f64) -> Option<usize> {
         let p = Point::new(lon, lat);
-        let mut candidates: Vec<usize> = self
-            .tree
-            .locate_all_at_point(&[lon, lat])
-            .map(|e| e.data)
-            .collect();
+        let mut candidates = Vec::new();
+        self.tree
+            .search([lon, lat, lon, lat], |k| candidates.push(self.order[k]));
         candidates.sort_unstable();
         candidates
             .into_iter()
@@ -118,17 +159,18 @@ impl PolygonIndex {
     /// Polygons overlapping `rect` with the share of `rect` each covers, largest first
     /// (ties by index). Polygons touching only along an edge (share 0) are left out.
     pub fn overlaps(&self, rect: Rect<f64>) -> Vec<Overlap> {
-        let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+        let q = [rect.min().x, rect.min().y, rect.max().x, rect.max().y];
         let rect_area = rect.width() * rect.height();
-        let candidates = self.tree.locate_in_envelope_intersecting(&env).map(|e| {
-            let area = if env.contains_envelope(&e.geom().envelope()) {
-                self.areas[e.data]
+        let mut candidates = Vec::new();
+        self.tree.search(q, |k| {
+            let area = if packed::contains(&q, self.tree.item(k)) {
+                self.areas[k]
             } else {
-                overlap_area(&self.shapes[e.data], rect)
+                self.item_window_area(k, rect)
             };
-            (e.data, area)
+            candidates.push((self.order[k], area));
         });
-        collect_overlaps(candidates, rect_area)
+        collect_overlaps(candidates.into_iter(), rect_area)
     }
 
     /// The same answer as [`Self::overlaps`] by clipping every polygon.
@@ -217,13 +259,20 @@ pub fn overlap_area(shape: &MultiPolygon<f64>, rect: Rect<f64>) -> f64 {
 /// [`overlap_area`]. Coordinates are taken relative to the window's lower-left corner, so the
 /// products stay small (a field at lon 114° would otherwise lose eight digits).
 fn ring_window_area(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
+    signed_window_integral(pts, rect).abs()
+}
+
+/// `−∮ G dx` over a ring (closed or not): the area inside `rect`, positive for a
+/// counter-clockwise ring, negative for a clockwise one.
+#[inline]
+fn signed_window_integral(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
     let (min, max) = (rect.min(), rect.max());
     let (w, h) = (max.x - min.x, max.y - min.y);
     let Some(&last) = pts.last() else {
         return 0.0;
     };
     let mut prev = last - min;
-    let mut twice = 0.0;
+    let mut sum = 0.0;
     for &c in pts {
         let cur = c - min;
         let (a, b) = (prev, cur);
@@ -251,12 +300,31 @@ fn ring_window_area(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
         let area = clamped_integral(hi - lo, y_lo, y_hi, h);
         // −∮ G dx: an edge running west (−x) adds, one running east subtracts.
         if a.x > b.x {
-            twice += area;
+            sum += area;
         } else {
-            twice -= area;
+            sum -= area;
         }
     }
-    twice.abs()
+    sum
+}
+
+/// Appends a ring closed (first vertex repeated) and oriented: counter-clockwise for an outer
+/// ring, clockwise for a hole.
+fn push_ring(coords: &mut Vec<Coord<f64>>, ring: &[Coord<f64>], outer: bool) {
+    let mut pts = ring;
+    if pts.len() > 1 && pts.first() == pts.last() {
+        pts = &pts[..pts.len() - 1];
+    }
+    if pts.is_empty() {
+        return;
+    }
+    let ccw = shoelace(pts) > 0.0;
+    let start = coords.len();
+    coords.extend_from_slice(pts);
+    if ccw != outer {
+        coords[start..].reverse();
+    }
+    coords.push(coords[start]);
 }
 
 /// ∫ clamp(u(x), 0, h) dx over an interval of length `len` on which `u` runs linearly from

@@ -12,6 +12,7 @@
 //! - [`layer`]: OGR → plain features in WGS84.
 //! - [`gpkg`]: plain GeoPackages read straight from SQLite (the loader's fast road).
 //! - [`index`]: R-tree over polygons; point-in-polygon and footprint overlap.
+//! - [`packed`]: the static packed Hilbert R-tree under [`index`].
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
 //! - [`locator`]: the matcher over all layers.
 
@@ -23,6 +24,7 @@ pub mod layer;
 pub mod locator;
 pub mod mask;
 pub mod navlink;
+pub mod packed;
 pub mod spec;
 
 pub use layer::{load_layer, AreaFeature, Layer, LayerError, PointFeature};
