@@ -1,5 +1,5 @@
-//! The chat messages of every kind (new task, update, escalation, verdict, sent back) as a group
-//! reads them,
+//! The chat messages of every kind (new task, update, escalation, verdict, sent back, cancelled,
+//! taken to another township) as a group reads them,
 //! against golden files in `tests/golden/notify/`: the markdown text, then the WeCom markdown,
 //! WeCom text (@mentioning the person on duty), DingTalk (@mentioning too) and JSON bodies, in
 //! Chinese (the default) and English, with the map-app links and the link to the task on the
@@ -58,6 +58,7 @@ fn notice(kind: NoticeKind) -> Notice {
         note: None,
         review: Vec::new(),
         photo_sha256: None,
+        round: 0,
     };
     match &n.kind {
         NoticeKind::TaskNew => n.state = "new".into(),
@@ -71,9 +72,16 @@ fn notice(kind: NoticeKind) -> Notice {
             n.unit_name = Some("滑县".into());
         }
         NoticeKind::SentBack { .. } => {
-            // Back to the patrol (acknowledged: on site again), with a new verdict deadline.
+            // Back to the patrol (acknowledged: on site again by the new on-site deadline, the
+            // verdict by the new verdict deadline); its second round.
             n.state = "acknowledged".into();
             n.due = Some(t + chrono::Duration::minutes(150));
+            n.round = 1;
+        }
+        NoticeKind::Cancelled { .. } => {
+            // The township had acknowledged it; no deadline holds any more.
+            n.state = "acknowledged".into();
+            n.due = None;
         }
         NoticeKind::Verdict { .. } => {
             n.state = "verified".into();
@@ -149,6 +157,23 @@ fn every_kind_of_message_matches_its_golden_file_in_chinese_and_english() {
             NoticeKind::SentBack {
                 reason: "照片看不清火点，请靠近重拍 [详见](http://x)".into(),
                 verdict_id: 9,
+                verdict_due: Some(Utc.with_ymd_and_hms(2026, 6, 8, 14, 36, 0).unwrap()),
+            },
+        ),
+        (
+            "cancelled",
+            NoticeKind::Cancelled {
+                reason: "与任务 #16 为同一火点，重复派发".into(),
+                reassigned_to: None,
+                reassigned_to_name: None,
+            },
+        ),
+        (
+            "withdrawn",
+            NoticeKind::Cancelled {
+                reason: "地块属邻乡管辖".into(),
+                reassigned_to: Some("410526102".into()),
+                reassigned_to_name: Some("城关镇".into()),
             },
         ),
     ];

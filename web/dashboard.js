@@ -449,7 +449,7 @@
       li.className = "task-item";
       li.dataset.taskId = t.id;
       li.dataset.state = t.state;
-      li.innerHTML = "<span class='clock'></span> #" + SF.esc(t.id) + " · " + unitName(t.unit) + " · <span class='state'>" + SF.esc(stateName(t.state)) + "</span>" +
+      li.innerHTML = "<span class='due-name muted'></span> <span class='clock'></span> #" + SF.esc(t.id) + " · " + unitName(t.unit) + " · <span class='state'>" + SF.esc(stateName(t.state)) + "</span>" +
         (t.priority === "high" ? " · <b>" + SF.esc(priorityName(t.priority)) + "</b>" : "") +
         (t.escalations && t.escalations.length ? " · " + SF.esc(tr("task.escalated")) : "");
       li.addEventListener("click", () => { map.setView(SF.latlng(f), Math.max(map.getZoom(), 12)); m.openPopup(); });
@@ -469,6 +469,7 @@
       const f = state.tasks.find((t) => String(t.properties.id) === li.dataset.taskId);
       if (!f) continue;
       const c = SF.clock(f.properties.next_due, now);
+      li.querySelector(".due-name").textContent = f.properties.next_deadline ? t("deadline." + f.properties.next_deadline) : "";
       const el = li.querySelector(".clock");
       el.textContent = c.text;
       el.className = "clock" + (c.overdue || f.properties.overdue ? " overdue" : "") + (c.none ? " none" : "");

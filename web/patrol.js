@@ -193,6 +193,9 @@
       const f = state.tasks.find((x) => String(x.properties.id) === card.dataset.taskId);
       if (!f) continue;
       const c = SF.clock(f.properties.next_due, now);
+      // Which deadline the clock is for (after a verdict sent back: on site again).
+      const name = card.querySelector(".due-name");
+      if (name) name.textContent = f.properties.next_deadline ? tr("deadline." + f.properties.next_deadline) : "";
       const el = card.querySelector(".clock");
       el.textContent = c.text;
       el.className = "clock" + (c.overdue || f.properties.overdue ? " overdue" : "") + (c.none ? " none" : "");

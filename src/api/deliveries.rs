@@ -1,6 +1,8 @@
-//! `GET /api/v1/deliveries?status=pending|delivered|failed&limit=N` (admin): what the webhook
-//! worker has sent, is still trying, or gave up, with attempts and the last error, so an
-//! operator can see a broken robot URL before a patrol misses a fire.
+//! `GET /api/v1/deliveries?status=pending|delivered|failed|superseded&limit=N` (admin): what
+//! the webhook worker has sent, is still trying, gave up, or will never send because its
+//! notice no longer holds (the task cancelled or reassigned first: `superseded_at`,
+//! `superseded_by`), with attempts and the last error, so an operator can see a broken robot
+//! URL before a patrol misses a fire.
 
 use std::collections::HashMap;
 
@@ -29,8 +31,9 @@ pub async fn list(
     let status = q
         .get("status")
         .map(|v| {
-            DeliveryStatus::parse(v)
-                .ok_or_else(|| ApiError::field("status", "pending, delivered or failed"))
+            DeliveryStatus::parse(v).ok_or_else(|| {
+                ApiError::field("status", "pending, delivered, failed or superseded")
+            })
         })
         .transpose()?;
     let limit = paged::limit(&q)?;

@@ -110,6 +110,17 @@ pub fn name_place(n: &mut crate::notify::Notice, placer: &dyn crate::fuse::Place
     if n.parcel.is_none() {
         n.parcel = p.parcel;
     }
+    // A task taken to another unit: that unit by name.
+    if let crate::notify::NoticeKind::Cancelled {
+        reassigned_to: Some(code),
+        reassigned_to_name,
+        ..
+    } = &mut n.kind
+    {
+        if reassigned_to_name.is_none() {
+            *reassigned_to_name = unit_name(layers, code);
+        }
+    }
 }
 
 /// A robot's `{"errcode": n, "errmsg": ..}` with n ≠ 0.

@@ -32,8 +32,25 @@ pub enum NoticeKind {
     /// A verdict was reported.
     Verdict { verdict: String },
     /// The command center sent the verdict (`verdict_id`) back for re-verification, with its
-    /// reason; told to the task's unit.
-    SentBack { reason: String, verdict_id: i64 },
+    /// reason; told to the task's unit. The task is `acknowledged` again: `Notice::due` is its
+    /// new on-site deadline, `verdict_due` the new verdict deadline.
+    SentBack {
+        reason: String,
+        verdict_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict_due: Option<DateTime<Utc>>,
+    },
+    /// The task was taken from the unit told (`Notice::unit`): cancelled by the command center,
+    /// or, with `reassigned_to`, given to another unit; either way the unit stops work on it.
+    Cancelled {
+        reason: String,
+        /// The unit the task went to (code), when it was reassigned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reassigned_to: Option<String>,
+        /// Its name, filled in at delivery from the loaded layers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reassigned_to_name: Option<String>,
+    },
 }
 
 impl NoticeKind {
@@ -44,6 +61,7 @@ impl NoticeKind {
         "escalation",
         "verdict",
         "sent_back",
+        "cancelled",
     ];
 
     /// The short name stored in the outbox's `kind` column.
@@ -54,6 +72,7 @@ impl NoticeKind {
             NoticeKind::Escalation { .. } => "escalation",
             NoticeKind::Verdict { .. } => "verdict",
             NoticeKind::SentBack { .. } => "sent_back",
+            NoticeKind::Cancelled { .. } => "cancelled",
         }
     }
 }
@@ -99,6 +118,15 @@ pub struct Notice {
     /// (`image`), if the verdict still has this photo when it is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_sha256: Option<String>,
+    /// How many times the task was given out again before this notice (reassigned or its
+    /// verdict sent back): 0 at first. Part of the key, so a task given back to a unit that
+    /// held it earlier, or verified again with the same verdict, is told again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub round: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Notice {
@@ -130,18 +158,30 @@ impl Notice {
             note: None,
             review: Vec::new(),
             photo_sha256: None,
+            round: 0,
         }
     }
 
     /// The notice's identity: the same change always yields the same key, so enqueueing it
-    /// twice (a retried transaction) stores it once.
+    /// twice (a retried transaction) stores it once. The same change in a later round (a task
+    /// given back to a unit, a verdict made again after a send-back) has a key of its own; keys
+    /// of round 0 are those of earlier versions.
     pub fn key(&self) -> String {
+        let nth = match self.round {
+            0 => String::new(),
+            n => format!("-r{n}"),
+        };
         let what = match &self.kind {
-            NoticeKind::TaskNew => "new".to_string(),
-            NoticeKind::TaskUpdated { sightings } => format!("update-{sightings}"),
-            NoticeKind::Escalation { deadline } => format!("escalation-{deadline}"),
-            NoticeKind::Verdict { verdict } => format!("verdict-{verdict}"),
-            NoticeKind::SentBack { verdict_id, .. } => format!("sent-back-{verdict_id}"),
+            NoticeKind::TaskNew => format!("new{nth}"),
+            NoticeKind::Cancelled {
+                reassigned_to: None,
+                ..
+            } => format!("cancelled{nth}"),
+            NoticeKind::Cancelled { .. } => format!("withdrawn{nth}"),
+            NoticeKind::TaskUpdated { sightings } => format!("update-{sightings}{nth}"),
+            NoticeKind::Escalation { deadline } => format!("escalation-{deadline}{nth}"),
+            NoticeKind::Verdict { verdict } => format!("verdict-{verdict}{nth}"),
+            NoticeKind::SentBack { verdict_id, .. } => format!("sent-back-{verdict_id}{nth}"),
         };
         format!("task-{}-{}-{}", self.task_id, what, self.unit)
     }

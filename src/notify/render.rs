@@ -154,6 +154,21 @@ pub fn title(n: &Notice, loc: Locale) -> String {
             &[("id", id), ("verdict", &verdict_name(l, verdict))],
         ),
         NoticeKind::SentBack { .. } => l.f("notify.title.sent_back", &[("id", id)]),
+        NoticeKind::Cancelled {
+            reassigned_to: None,
+            ..
+        } => l.f("notify.title.cancelled", &[("id", id)]),
+        NoticeKind::Cancelled {
+            reassigned_to: Some(code),
+            reassigned_to_name,
+            ..
+        } => {
+            let to = match reassigned_to_name {
+                Some(name) => clean(name),
+                None => clean(code),
+            };
+            l.f("notify.title.withdrawn", &[("id", id), ("unit", &to)])
+        }
     }
 }
 
@@ -197,6 +212,8 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
     );
     // The fire in the phone's map app: 高德 and 腾讯 read GCJ-02, 百度 BD-09 (the position line
     // above is the WGS84 one, for a `geo:` app or a GPS).
+    // A task taken away needs no way there.
+    let withdrawn = matches!(n.kind, NoticeKind::Cancelled { .. });
     let nav = nav_links(n, l);
     let apps = [
         (l.t("nav.amap"), &nav.amap),
@@ -204,6 +221,7 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
         (l.t("nav.baidu"), &nav.baidu),
     ];
     match style {
+        _ if withdrawn => {}
         Style::Markdown => {
             let links: Vec<String> = apps.iter().map(|(a, u)| format!("[{a}]({u})")).collect();
             line(l.t("notify.nav"), links.join(" · "));
@@ -252,15 +270,25 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
         NoticeKind::SentBack { reason, .. } => {
             line(l.t("notify.sent_back_reason"), clip(&clean(reason)));
         }
+        NoticeKind::Cancelled {
+            reason,
+            reassigned_to,
+            ..
+        } => {
+            line(l.t("notify.first_seen"), time(n.first_seen));
+            let label = match reassigned_to {
+                None => l.t("notify.cancel_reason"),
+                Some(_) => l.t("notify.reassign_reason"),
+            };
+            line(label, clip(&clean(reason)));
+        }
     }
     // The next deadline, named: which one the time is for, and whether it has passed.
-    if !matches!(n.kind, NoticeKind::Verdict { .. }) {
-        // A verdict sent back is due again by the new verdict deadline, whatever step the
-        // patrol repeats first.
-        let kind = match &n.kind {
-            NoticeKind::SentBack { .. } => Some("verdict"),
-            _ => due_kind(&n.state),
-        };
+    if !matches!(
+        n.kind,
+        NoticeKind::Verdict { .. } | NoticeKind::Cancelled { .. }
+    ) {
+        let kind = due_kind(&n.state);
         match (n.due, kind) {
             (Some(due), Some(kind)) => {
                 let missed =
@@ -272,6 +300,17 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
                 line(&deadline_name(l, kind), v);
             }
             _ => line(l.t("notify.deadline"), l.t("clock.none").to_string()),
+        }
+        // A verdict sent back: on site again by the new on-site deadline (above), and the new
+        // verdict deadline after it.
+        if let NoticeKind::SentBack {
+            verdict_due: Some(v),
+            ..
+        } = &n.kind
+        {
+            if kind != Some("verdict") {
+                line(&deadline_name(l, "verdict"), time(*v));
+            }
         }
     }
     if let Some(url) = task_url(n, ctx) {
@@ -288,6 +327,7 @@ pub fn compose(n: &Notice, ctx: &Context, style: Style, image_follows: bool) -> 
         NoticeKind::TaskNew => t.push_str(&format!("{}\n", l.t("notify.ask.new"))),
         NoticeKind::Escalation { .. } => t.push_str(&format!("{}\n", l.t("notify.ask.escalation"))),
         NoticeKind::SentBack { .. } => t.push_str(&format!("{}\n", l.t("notify.ask.sent_back"))),
+        NoticeKind::Cancelled { .. } => t.push_str(&format!("{}\n", l.t("notify.ask.cancelled"))),
         NoticeKind::TaskUpdated { .. } | NoticeKind::Verdict { .. } => {}
     }
     t
@@ -450,6 +490,7 @@ mod tests {
             note: None,
             review: Vec::new(),
             photo_sha256: None,
+            round: 0,
         }
     }
 

@@ -80,11 +80,14 @@ pub struct Expansion {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
-    /// Not delivered and not given up.
+    /// Not delivered, not given up, not superseded: it will be sent.
     Pending,
     Delivered,
     /// Given up.
     Failed,
+    /// Never to be sent: its notice no longer holds (the task was cancelled or given to
+    /// another unit before it went out).
+    Superseded,
 }
 
 impl DeliveryStatus {
@@ -93,6 +96,7 @@ impl DeliveryStatus {
             "pending" => DeliveryStatus::Pending,
             "delivered" => DeliveryStatus::Delivered,
             "failed" => DeliveryStatus::Failed,
+            "superseded" => DeliveryStatus::Superseded,
             _ => return None,
         })
     }
@@ -114,6 +118,9 @@ pub struct DeliveryRow {
     pub delivered_at: Option<DateTime<Utc>>,
     pub gave_up_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// When its notice was superseded and by what move (`cancel`, `reassign`).
+    pub superseded_at: Option<DateTime<Utc>>,
+    pub superseded_by: Option<String>,
 }
 
 /// Delivery rows by status (for the pending gauge and tests).
@@ -122,6 +129,7 @@ pub struct DeliveryCounts {
     pub pending: u64,
     pub delivered: u64,
     pub failed: u64,
+    pub superseded: u64,
     /// Outbox rows not yet expanded.
     pub unexpanded: u64,
 }

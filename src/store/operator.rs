@@ -24,7 +24,10 @@ pub trait OperatorStore {
     ) -> Result<StoredTask, TaskError>;
 
     /// An open task to another unit: it starts again at `new` with deadlines from `now`, and
-    /// the new unit is told (a `task_new` notice to it).
+    /// the new unit is told (a `task_new` notice to it, of a new round, so a unit that held the
+    /// task before is told again). Notices still waiting about the task are superseded, and
+    /// the old unit, if it was told of the task, is told it was taken (`cancelled` with
+    /// `reassigned_to`).
     fn reassign_task(
         &self,
         id: i64,
@@ -35,7 +38,8 @@ pub trait OperatorStore {
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError>;
 
-    /// An open task cancelled (final).
+    /// An open task cancelled (final). Notices still waiting about it are superseded (never
+    /// sent); the unit, if it was told of the task, gets a `cancelled` notice with the reason.
     fn cancel_task(
         &self,
         id: i64,
@@ -45,8 +49,9 @@ pub trait OperatorStore {
     ) -> Result<StoredTask, TaskError>;
 
     /// A verified task's verdict sent back for re-verification: the verdict row moves to
-    /// `returned_verdicts` (kept whole, photo included), the task is `acknowledged` again with
-    /// a new verdict deadline from `now`.
+    /// `returned_verdicts` (kept whole, photo included), the task is `acknowledged` again, its
+    /// arrival cleared, with new on-site and verdict deadlines from `now` by the policy; the
+    /// unit is told (a `sent_back` notice with both deadlines).
     fn send_back_task(
         &self,
         id: i64,

@@ -46,6 +46,7 @@ pub fn task_new_notice(task_id: i64, unit: &str, now: DateTime<Utc>) -> Notice {
         note: None,
         review: Vec::new(),
         photo_sha256: None,
+        round: 0,
     }
 }
 

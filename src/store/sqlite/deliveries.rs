@@ -39,22 +39,23 @@ impl DeliveryStore for SqliteStore {
             return Ok(Expansion::default());
         }
         self.writer.write(|tx| {
-            let rows: Vec<(i64, String, Option<i64>, String)> = {
+            let rows: Vec<(i64, String, Option<i64>, String, bool)> = {
                 let mut st = tx
                     .prepare(
-                        "SELECT id, key, task_id, notice FROM outbox WHERE expanded = 0
+                        "SELECT id, key, task_id, notice, superseded_at IS NOT NULL FROM outbox
+                     WHERE expanded = 0
                      ORDER BY id LIMIT ?1",
                     )
                     .ctx("prepare outbox")?;
                 let rows = st
                     .query_map([limit as i64], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })
                     .ctx("query outbox")?;
                 rows.collect::<Result<_, _>>().ctx("read outbox")?
             };
             let mut done = Expansion::default();
-            for (id, key, task_id, json) in rows {
+            for (id, key, task_id, json, superseded) in rows {
                 let Ok(notice) = serde_json::from_str::<Notice>(&json) else {
                     tx.execute("UPDATE outbox SET expanded = 1 WHERE id = ?1", [id])
                         .ctx("mark outbox expanded")?;
@@ -73,7 +74,9 @@ impl DeliveryStore for SqliteStore {
                         )
                         .ctx("insert delivery")?;
                 }
-                if hooks.is_empty() && notice.kind.name() == "task_new" {
+                // A superseded notice still gets its delivery rows (shown `superseded`, never
+                // sent) but moves no task.
+                if hooks.is_empty() && notice.kind.name() == "task_new" && !superseded {
                     if let Some(task) = task_id {
                         let detail = serde_json::json!({
                             "webhook": null,
@@ -107,8 +110,9 @@ impl DeliveryStore for SqliteStore {
         max_attempts: u32,
         lease: &dyn Fn(&str, u32) -> std::time::Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let due = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE delivered_at IS NULL
-                     AND gave_up_at IS NULL AND next_attempt_at <= ?1)";
+        let due = "SELECT EXISTS (SELECT 1 FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+                     WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL
+                       AND d.next_attempt_at <= ?1 AND o.superseded_at IS NULL)";
         if !self.read(|c| {
             c.query_row(due, [ts(now)], |r| r.get(0))
                 .ctx("look for due")
@@ -122,7 +126,7 @@ impl DeliveryStore for SqliteStore {
                         "SELECT d.id, d.webhook, d.idempotency_key, d.attempts, o.notice
                      FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
                      WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL
-                       AND d.next_attempt_at <= ?1
+                       AND d.next_attempt_at <= ?1 AND o.superseded_at IS NULL
                      ORDER BY d.next_attempt_at, d.id LIMIT ?2",
                     )
                     .ctx("prepare due deliveries")?;
@@ -185,10 +189,12 @@ impl DeliveryStore for SqliteStore {
         max_attempts: u32,
     ) -> Result<Recorded, StoreError> {
         self.writer.write(|tx| {
-            let row: Option<(String, String, u32, Option<i64>, String, bool)> = tx
+            type Row = (String, String, u32, Option<i64>, String, bool, bool);
+            let row: Option<Row> = tx
                 .query_row(
                     "SELECT d.webhook, d.idempotency_key, d.attempts, o.task_id, o.kind,
-                        d.delivered_at IS NOT NULL OR d.gave_up_at IS NOT NULL
+                        d.delivered_at IS NOT NULL OR d.gave_up_at IS NOT NULL,
+                        o.superseded_at IS NOT NULL
                  FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = ?1",
                     [id],
                     |r| {
@@ -199,12 +205,13 @@ impl DeliveryStore for SqliteStore {
                             r.get(3)?,
                             r.get(4)?,
                             r.get(5)?,
+                            r.get(6)?,
                         ))
                     },
                 )
                 .optional()
                 .ctx("read a delivery")?;
-            let Some((webhook, key, attempts, task_id, kind, settled)) = row else {
+            let Some((webhook, key, attempts, task_id, kind, settled, superseded)) = row else {
                 return Ok(Recorded::AlreadySettled);
             };
             if settled {
@@ -218,7 +225,9 @@ impl DeliveryStore for SqliteStore {
                     )
                     .ctx("record a delivery")?;
                     let mut task_notified = false;
-                    if let (Some(task), "task_new") = (task_id, kind.as_str()) {
+                    // An attempt in flight when its notice was superseded went out (it is
+                    // recorded so), but tells nothing about the task as it is now.
+                    if let (Some(task), "task_new", false) = (task_id, kind.as_str(), superseded) {
                         let detail = serde_json::json!({
                             "webhook": webhook,
                             "idempotency_key": key,
@@ -258,7 +267,12 @@ impl DeliveryStore for SqliteStore {
     ) -> Result<Vec<DeliveryRow>, StoreError> {
         let filter = match status {
             None => "1",
-            Some(DeliveryStatus::Pending) => "d.delivered_at IS NULL AND d.gave_up_at IS NULL",
+            Some(DeliveryStatus::Pending) => {
+                "d.delivered_at IS NULL AND d.gave_up_at IS NULL AND o.superseded_at IS NULL"
+            }
+            Some(DeliveryStatus::Superseded) => {
+                "d.delivered_at IS NULL AND d.gave_up_at IS NULL AND o.superseded_at IS NOT NULL"
+            }
             Some(DeliveryStatus::Delivered) => "d.delivered_at IS NOT NULL",
             Some(DeliveryStatus::Failed) => "d.gave_up_at IS NOT NULL",
         };
@@ -267,7 +281,7 @@ impl DeliveryStore for SqliteStore {
                 .prepare(&format!(
                     "SELECT d.id, d.webhook, d.idempotency_key, o.kind, o.task_id, o.unit,
                             d.attempts, o.created_at, d.next_attempt_at, d.delivered_at,
-                            d.gave_up_at, d.last_error
+                            d.gave_up_at, d.last_error, o.superseded_at, o.superseded_by
                      FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
                      WHERE {filter} AND (?2 IS NULL OR d.id < ?2) ORDER BY d.id DESC LIMIT ?1"
                 ))
@@ -278,14 +292,16 @@ impl DeliveryStore for SqliteStore {
                 .query_map(params_from_iter([limit, before]), |r| {
                     let delivered_at: Option<i64> = r.get(9)?;
                     let gave_up_at: Option<i64> = r.get(10)?;
+                    let superseded_at: Option<i64> = r.get(12)?;
                     Ok(DeliveryRow {
                         id: r.get(0)?,
                         webhook: r.get(1)?,
                         idempotency_key: r.get(2)?,
-                        status: match (delivered_at, gave_up_at) {
-                            (Some(_), _) => DeliveryStatus::Delivered,
-                            (None, Some(_)) => DeliveryStatus::Failed,
-                            (None, None) => DeliveryStatus::Pending,
+                        status: match (delivered_at, gave_up_at, superseded_at) {
+                            (Some(_), ..) => DeliveryStatus::Delivered,
+                            (None, Some(_), _) => DeliveryStatus::Failed,
+                            (None, None, Some(_)) => DeliveryStatus::Superseded,
+                            (None, None, None) => DeliveryStatus::Pending,
                         },
                         kind: r.get(3)?,
                         task_id: r.get(4)?,
@@ -296,6 +312,8 @@ impl DeliveryStore for SqliteStore {
                         delivered_at: delivered_at.map(from_ts),
                         gave_up_at: gave_up_at.map(from_ts),
                         last_error: r.get(11)?,
+                        superseded_at: superseded_at.map(from_ts),
+                        superseded_by: r.get(13)?,
                     })
                 })
                 .ctx("query deliveries")?;
@@ -311,9 +329,13 @@ impl DeliveryStore for SqliteStore {
 fn counts(c: &Connection) -> Result<DeliveryCounts, StoreError> {
     c.query_row(
         "SELECT
-           (SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NULL AND gave_up_at IS NULL),
+           (SELECT COUNT(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+              WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND o.superseded_at IS NULL),
            (SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NOT NULL),
            (SELECT COUNT(*) FROM deliveries WHERE gave_up_at IS NOT NULL),
+           (SELECT COUNT(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+              WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL
+                AND o.superseded_at IS NOT NULL),
            (SELECT COUNT(*) FROM outbox WHERE expanded = 0)",
         [],
         |r| {
@@ -321,7 +343,8 @@ fn counts(c: &Connection) -> Result<DeliveryCounts, StoreError> {
                 pending: r.get::<_, i64>(0)? as u64,
                 delivered: r.get::<_, i64>(1)? as u64,
                 failed: r.get::<_, i64>(2)? as u64,
-                unexpanded: r.get::<_, i64>(3)? as u64,
+                superseded: r.get::<_, i64>(3)? as u64,
+                unexpanded: r.get::<_, i64>(4)? as u64,
             })
         },
     )

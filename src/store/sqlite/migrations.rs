@@ -345,6 +345,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_county_lat_lon ON events(county, lat, lon);
     CREATE INDEX events_township_lat_lon ON events(township, lat, lon);
     ",
+    // 10: a notice that no longer holds (its task cancelled, or given to another unit) is
+    // superseded instead of sent: when and by what (`outbox.rs` `supersede`); its deliveries
+    // still waiting are never claimed, and the operators' list shows them `superseded`.
+    "
+    ALTER TABLE outbox ADD COLUMN superseded_at INTEGER;
+    ALTER TABLE outbox ADD COLUMN superseded_by TEXT;
+    CREATE INDEX outbox_task ON outbox(task_id);
+    ",
 ];
 
 /// Brings the schema to the newest version.

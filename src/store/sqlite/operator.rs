@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::outbox::enqueue;
+use super::outbox::{enqueue, supersede};
 use super::tasks::{audit_move, insert_task, load_task, notice, set_task_reason, NewTaskFacts};
 use super::{ts, SqliteStore};
 use crate::dispatch::policy::due_times;
@@ -146,7 +146,12 @@ impl OperatorStore for SqliteStore {
                 }),
             )?;
             let from = task_unit_label(&task);
+            let before = task;
             let task = load_task(tx, id)?;
+            // What the old unit was still to be told is void; the new unit is told of a new
+            // task (again, if it held the task before: the notice's round is new), and the old
+            // unit, if it was told of the task, that it was taken from it.
+            supersede(tx, id, ts(now), "reassign")?;
             let n = notice(
                 tx,
                 &task,
@@ -155,6 +160,22 @@ impl OperatorStore for SqliteStore {
                 format!("reassigned from {from}"),
             )?;
             enqueue(tx, &n, ts(now))?;
+            if before.state != TaskState::New {
+                let mut away = notice(
+                    tx,
+                    &task,
+                    NoticeKind::Cancelled {
+                        reason: reason.to_string(),
+                        reassigned_to: Some(task.unit.clone()),
+                        reassigned_to_name: None,
+                    },
+                    before.unit.clone(),
+                    format!("reassigned to {}", task_unit_label(&task)),
+                )?;
+                away.state = before.state.as_str().into();
+                away.due = None;
+                enqueue(tx, &away, ts(now))?;
+            }
             Ok(task)
         })
     }
@@ -167,7 +188,8 @@ impl OperatorStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
         self.write(|tx| {
-            state_move(
+            let before = load_task(tx, id)?;
+            let task = state_move(
                 tx,
                 id,
                 Action::Cancel,
@@ -175,7 +197,26 @@ impl OperatorStore for SqliteStore {
                 reason,
                 who,
                 now,
-            )
+            )?;
+            // Nothing more is sent about it; the unit, if it was told of the task, hears that it
+            // was cancelled and why.
+            supersede(tx, id, ts(now), "cancel")?;
+            if before.state != TaskState::New {
+                let mut n = notice(
+                    tx,
+                    &task,
+                    NoticeKind::Cancelled {
+                        reason: reason.to_string(),
+                        reassigned_to: None,
+                        reassigned_to_name: None,
+                    },
+                    task.unit.clone(),
+                    "cancelled".into(),
+                )?;
+                n.due = None;
+                enqueue(tx, &n, ts(now))?;
+            }
+            Ok(task)
         })
     }
 
@@ -211,20 +252,26 @@ impl OperatorStore for SqliteStore {
                 .ctx("returned verdict id")?;
             tx.execute("DELETE FROM verdicts WHERE task_id = ?1", [id])
                 .ctx("return the verdict")?;
-            let verdict_due =
-                now + chrono::Duration::minutes(rules.policy.deadlines(task.priority).verdict_min);
+            // Re-inspection means going on site again: the on-site and verdict deadlines run
+            // from now by the policy (as for a task made now; it stays acknowledged), the old
+            // arrival is cleared (it is in the audit log), and those two deadlines may be
+            // escalated again.
+            let [_, (_, on_site_due), (_, verdict_due)] =
+                due_times(now, rules.policy.deadlines(task.priority));
             let escalations: Vec<&str> = task
                 .escalations
                 .iter()
                 .map(String::as_str)
-                .filter(|e| *e != "verdict")
+                .filter(|e| *e != "verdict" && *e != "on_site")
                 .collect();
             tx.execute(
                 "UPDATE tasks SET state = ?1, verified_at = NULL, verdict = NULL,
-                   verdict_due = ?2, escalations = ?3, updated_at = ?4
-                 WHERE id = ?5",
+                   on_site_at = NULL, on_site_due = ?2, verdict_due = ?3, escalations = ?4,
+                   updated_at = ?5
+                 WHERE id = ?6",
                 params![
                     to.as_str(),
+                    ts(on_site_due),
                     ts(verdict_due),
                     escalations.join(","),
                     ts(now),
@@ -247,19 +294,20 @@ impl OperatorStore for SqliteStore {
                     "returned": moved,
                 }),
             )?;
-            // The patrol's group hears why, with the new verdict deadline.
+            // The patrol's group hears why, with the new on-site deadline (the notice's `due`,
+            // the task's next) and the new verdict deadline.
             let task = load_task(tx, id)?;
-            let mut n = notice(
+            let n = notice(
                 tx,
                 &task,
                 NoticeKind::SentBack {
                     reason: reason.to_string(),
                     verdict_id: verdict_id.unwrap_or(0),
+                    verdict_due: Some(task.verdict_due),
                 },
                 task.unit.clone(),
                 "sent back".into(),
             )?;
-            n.due = Some(task.verdict_due);
             enqueue(tx, &n, ts(now))?;
             Ok(task)
         })

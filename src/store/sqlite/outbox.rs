@@ -31,6 +31,23 @@ pub fn enqueue(tx: &Connection, notice: &Notice, now: i64) -> Result<bool, Store
     Ok(n == 1)
 }
 
+/// Supersedes the notices about task `task_id` that no longer hold because the task was
+/// cancelled or given to another unit (`why`: `cancel`, `reassign`): every notice of it but its
+/// verdicts and withdrawals that is not yet expanded, or has a delivery still waiting, is marked
+/// `superseded_at`/`superseded_by`; its waiting deliveries are then never sent (deliveries
+/// already made stay delivered). Within the transaction of the move, before its own notices
+/// are enqueued. Returns the notices superseded.
+pub fn supersede(tx: &Connection, task_id: i64, now: i64, why: &str) -> Result<usize, StoreError> {
+    tx.execute(
+        "UPDATE outbox SET superseded_at = ?2, superseded_by = ?3
+         WHERE task_id = ?1 AND superseded_at IS NULL AND kind NOT IN ('verdict', 'cancelled')
+           AND (expanded = 0 OR EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = outbox.id
+                  AND d.delivered_at IS NULL AND d.gave_up_at IS NULL))",
+        params![task_id, now, why],
+    )
+    .ctx("supersede notices")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -827,6 +827,15 @@ pub(super) fn notice(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .ctx("event of notice")?;
+    // The round: how often the task was given out again (`Notice::round`, part of the key).
+    let round: u32 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE entity = 'task' AND entity_id = ?1
+               AND action IN ('reassign', 'send_back')",
+            [task.id],
+            |r| r.get(0),
+        )
+        .ctx("round of notice")?;
     Ok(Notice {
         kind,
         task_id: task.id,
@@ -849,6 +858,7 @@ pub(super) fn notice(
         note: None,
         review: Vec::new(),
         photo_sha256: None,
+        round,
     })
 }
 
