@@ -375,6 +375,8 @@ fn notice(
         note: None,
         review: Vec::new(),
         photo_sha256: None,
+        // A task at ingest has never been reassigned or sent back.
+        round: 0,
     })
 }
 
