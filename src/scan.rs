@@ -729,7 +729,7 @@ pub fn scan_landsat(
         .cloud
         .is_some()
         .then_some(&obscured as &dyn Fn(usize, usize) -> bool);
-    landsat_result(
+    reflective_result(
         d,
         georef,
         &g.meta,
@@ -827,7 +827,7 @@ pub fn scan_landsat_planned(
         .qa_pixel
         .is_some()
         .then_some(&obscured as &dyn Fn(usize, usize) -> bool);
-    let mut r = landsat_result(
+    let mut r = reflective_result(
         d,
         &checked.georef,
         &meta,
@@ -841,12 +841,13 @@ pub fn scan_landsat_planned(
     Ok(r)
 }
 
-/// Hotspots, coverage and the scan's result from an OLI detection on a product's grid.
+/// Hotspots, coverage and the scan's result from an OLI-engine detection (Landsat OLI,
+/// Sentinel-2 MSI) on a product's grid.
 /// `qa_obscured`: with `QA_PIXEL`, which pixels lie in a cloud's shadow; without it the
 /// product says nothing of cloud, and no coverage samples are given (its units are then
 /// `coverage_unknown`, not ranked as seen clear).
 #[allow(clippy::too_many_arguments)]
-fn landsat_result(
+fn reflective_result(
     d: crate::detect::oli::OliDetection,
     georef: &raster::GeoRef,
     meta: &SceneMeta,
@@ -1157,76 +1158,18 @@ fn scan_reflective(
     let t1 = Instant::now();
     let d = detect_oli(input, model)?;
     let detect = t1.elapsed();
-    progress(Stage::Georeferencing);
-    let t2 = Instant::now();
     let Geometry::Grid(georef) = &g.geometry else {
         return Err(transform("a reflective product is on a map grid".into()).into());
     };
-    let projector = Wgs84Projector::new(georef).map_err(transform)?;
-    let acq_time = acq_time_of(&g.meta, &path)?;
-    let satellite = g.meta.satellite.clone().unwrap_or_default();
-    let hotspots = d
-        .fires
-        .iter()
-        .map(|f| {
-            let (longitude, latitude) = projector.centre(f.row, f.col)?;
-            let (scan_km, track_km) = projector.pixel_size_km(f.row, f.col)?;
-            Ok(Hotspot {
-                latitude,
-                longitude,
-                bt_mir_k: None,
-                bt_tir_k: None,
-                scan_km: Some(scan_km),
-                track_km: Some(track_km),
-                acq_time,
-                satellite: satellite.clone(),
-                instrument: model.instrument.clone(),
-                confidence: f.confidence,
-                version: model.product_version.clone(),
-                frp_mw: None,
-                daynight: if f.day {
-                    DayNight::Day
-                } else {
-                    DayNight::Night
-                },
-                fire_type: None,
-                row: Some(f.row),
-                col: Some(f.col),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(transform)?;
-    let coverage_samples = coverage_samples(&projector, d.mask.view()).map_err(transform)?;
-    let georef_t = t2.elapsed();
-    let fires = d
-        .fires
-        .iter()
-        .map(|f| FirePixel {
-            row: f.row,
-            col: f.col,
-            bt4_k: f32::NAN,
-            bt5_k: f32::NAN,
-            frp_mw: f64::NAN,
-            confidence: f.confidence,
-            day: f.day,
-            background_bt4_k: f32::NAN,
-        })
-        .collect();
-    Ok(ScanResult {
-        meta: g.meta.clone(),
-        shape: g.shape,
-        model_name: model.name.clone(),
-        hotspots,
-        detection: Detection {
-            mask: d.mask,
-            fires,
-            summary: d.summary,
-        },
-        coverage_samples,
-        timing: Timing {
-            read: Duration::ZERO,
-            detect,
-            georef: georef_t,
-        },
-    })
+    // Sentinel-2 has no shadow band: the mask's own cloud classes are all coverage knows.
+    reflective_result(
+        d,
+        georef,
+        &g.meta,
+        g.files.first(),
+        model,
+        detect,
+        Some(&|_, _| false),
+        progress,
+    )
 }
