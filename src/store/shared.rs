@@ -67,3 +67,73 @@ pub(crate) enum Dispatched {
     /// No task, and why (stored as the event's `task_reason`).
     NoTask(&'static str),
 }
+
+/// Where an event that a sighting may join can lie: a box around the sighting and a time
+/// window (Unix seconds) around its time. The event's own extent reaches
+/// [`MAX_EVENT_FOOTPRINT_M`] around its centre, so the centre may lie that far outside the
+/// sighting's reach.
+pub(crate) struct Reach {
+    pub(crate) min_lat: f64,
+    pub(crate) max_lat: f64,
+    pub(crate) min_lon: f64,
+    pub(crate) max_lon: f64,
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+}
+
+/// A batch's sightings fused into events: the events loaded from the store (each once) and
+/// those the batch made, whether each was stored before and whether the batch changed it,
+/// and each sighting's row with the index of the event it joined.
+pub(crate) struct BatchFusion<R> {
+    pub(crate) events: Vec<crate::fuse::FireEvent>,
+    pub(crate) stored: Vec<bool>,
+    pub(crate) dirty: Vec<bool>,
+    pub(crate) links: Vec<(R, usize)>,
+}
+
+/// Fuses a batch's sightings one by one, loading per sighting only the stored events `near`
+/// finds within its [`Reach`] (one query for the whole batch's box would load every event of a
+/// large feed); events made earlier in the batch are in memory. The one loop of both backends:
+/// only the candidate query is theirs.
+pub(crate) fn fuse_batch<R, E>(
+    sightings: Vec<(crate::fuse::Sighting, R, Placement)>,
+    p: &crate::fuse::FuseParams,
+    mut near: impl FnMut(&Reach) -> Result<Vec<crate::fuse::FireEvent>, E>,
+) -> Result<BatchFusion<R>, E> {
+    let window = p.window.num_seconds();
+    let mut b = BatchFusion {
+        events: Vec::new(),
+        stored: Vec::new(),
+        dirty: Vec::new(),
+        links: Vec::with_capacity(sightings.len()),
+    };
+    let mut loaded_ids = std::collections::HashSet::new();
+    for (s, row, pl) in sightings {
+        let reach_m = s.footprint_m + MAX_EVENT_FOOTPRINT_M + p.extra_distance_m;
+        let (mlat, mlon) = (reach_m / 110_500.0, margin_deg(reach_m, s.lat));
+        let t = s.time.timestamp();
+        let reach = Reach {
+            min_lat: s.lat - mlat,
+            max_lat: s.lat + mlat,
+            min_lon: s.lon - mlon,
+            max_lon: s.lon + mlon,
+            from: t - window,
+            to: t + window,
+        };
+        for e in near(&reach)? {
+            if e.id.is_some_and(|id| loaded_ids.insert(id)) {
+                b.events.push(e);
+                b.stored.push(true);
+                b.dirty.push(false);
+            }
+        }
+        let out = crate::fuse::fuse(&mut b.events, &s, p, &Given(pl));
+        if b.events.len() > b.stored.len() {
+            b.stored.push(false);
+            b.dirty.push(false);
+        }
+        b.dirty[out.index()] = true;
+        b.links.push((row, out.index()));
+    }
+    Ok(b)
+}

@@ -10,12 +10,12 @@ use postgres::{Row as PgRow, Transaction};
 
 use super::{pg_err, PgStore, INGEST_LOCK};
 use crate::fuse::{
-    confidence_score, fuse, FireEvent, FuseParams, Placement, Placer, Sighting, SourceKind,
+    confidence_score, FireEvent, FuseParams, Placement, Placer, Sighting, SourceKind,
 };
 use crate::hotspot::{Confidence, DayNight, Hotspot};
 use crate::store::error::StoreError;
 use crate::store::model::*;
-use crate::store::shared::{margin_deg, min_score, Given, EVENT_COLUMNS, MAX_EVENT_FOOTPRINT_M};
+use crate::store::shared::{fuse_batch, min_score, BatchFusion, EVENT_COLUMNS};
 use crate::store::{hotspot_key, Store};
 
 pub(super) fn ts(t: DateTime<Utc>) -> i64 {
@@ -471,7 +471,6 @@ pub(super) fn ingest_tx(
 
     // Candidate events per sighting: a box and a time window on the (lat, lon) and
     // `last_seen` indexes; events made earlier in this batch are in memory.
-    let window = p.window.num_seconds();
     let near_sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events
          WHERE lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
@@ -480,46 +479,22 @@ pub(super) fn ingest_tx(
     let near_st = tx
         .prepare(&near_sql)
         .map_err(pg_err("prepare candidates"))?;
-    let mut events: Vec<FireEvent> = Vec::new();
-    let mut stored: Vec<bool> = Vec::new();
-    let mut dirty: Vec<bool> = Vec::new();
-    let mut loaded_ids = std::collections::HashSet::new();
-    let mut links = Vec::with_capacity(sightings.len());
-    for (s, row, pl) in sightings {
-        // The event's own extent reaches MAX_EVENT_FOOTPRINT_M around its centre, so the
-        // centre may lie that far outside the sighting's reach.
-        let reach_m = s.footprint_m + MAX_EVENT_FOOTPRINT_M + p.extra_distance_m;
-        let (mlat, mlon) = (reach_m / 110_500.0, margin_deg(reach_m, s.lat));
-        let t = ts(s.time);
+    let BatchFusion {
+        mut events,
+        stored,
+        dirty,
+        links,
+    } = fuse_batch(sightings, p, |r| {
         let near = tx
             .query(
                 &near_st,
                 &[
-                    &(s.lat - mlat),
-                    &(s.lat + mlat),
-                    &(s.lon - mlon),
-                    &(s.lon + mlon),
-                    &(t - window),
-                    &(t + window),
+                    &r.min_lat, &r.max_lat, &r.min_lon, &r.max_lon, &r.from, &r.to,
                 ],
             )
             .map_err(pg_err("query candidates"))?;
-        for r in near {
-            let (e, _) = read_event(&r);
-            if e.id.is_some_and(|id| loaded_ids.insert(id)) {
-                events.push(e);
-                stored.push(true);
-                dirty.push(false);
-            }
-        }
-        let out = fuse(&mut events, &s, p, &Given(pl));
-        if events.len() > stored.len() {
-            stored.push(false);
-            dirty.push(false);
-        }
-        dirty[out.index()] = true;
-        links.push((row, out.index()));
-    }
+        Ok::<_, StoreError>(near.iter().map(|row| read_event(row).0).collect())
+    })?;
     for (ev, _) in events.iter().zip(&dirty).filter(|(_, d)| **d) {
         within(&ev.placement)?;
     }

@@ -9,12 +9,12 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::{from_ts, ts, SqliteStore};
 use crate::fuse::{
-    confidence_score, fuse, FireEvent, FuseParams, Placement, Placer, Sighting, SourceKind,
+    confidence_score, FireEvent, FuseParams, Placement, Placer, Sighting, SourceKind,
 };
 use crate::hotspot::{Confidence, DayNight, Hotspot};
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::model::*;
-use crate::store::shared::{margin_deg, min_score, Given, EVENT_COLUMNS, MAX_EVENT_FOOTPRINT_M};
+use crate::store::shared::{fuse_batch, min_score, BatchFusion, EVENT_COLUMNS};
 use crate::store::{hotspot_key, Store};
 
 impl Store for SqliteStore {
@@ -389,47 +389,27 @@ pub(super) fn ingest_tx(
         return Ok(report);
     }
 
-    // Candidate events, per sighting, through the R*Tree (migration 2): only events near it in
-    // space and time are loaded, each once; events made earlier in this batch are in memory.
-    // (One query for the whole batch's bbox would load every event of a large feed.)
-    let window = p.window.num_seconds();
-    let mut events: Vec<FireEvent> = Vec::new();
-    let mut stored: Vec<bool> = Vec::new();
-    let mut dirty: Vec<bool> = Vec::new();
-    let mut loaded_ids = std::collections::HashSet::new();
-    let mut links = Vec::with_capacity(sightings.len());
-    for (s, row, pl) in sightings {
-        let reach_m = s.footprint_m + MAX_EVENT_FOOTPRINT_M + p.extra_distance_m;
-        let (mlat, mlon) = (reach_m / 110_500.0, margin_deg(reach_m, s.lat));
-        let t = ts(s.time);
-        let near = load_events(
+    // Candidate events, per sighting, through the R*Tree (migration 2).
+    let BatchFusion {
+        mut events,
+        stored,
+        dirty,
+        links,
+    } = fuse_batch(sightings, p, |r| {
+        load_events(
             tx,
             "WHERE id IN (SELECT id FROM events_rtree WHERE max_lat >= ?1 AND min_lat <= ?2
                AND max_lon >= ?3 AND min_lon <= ?4 AND max_h >= ?5 AND min_h <= ?6)",
             &[
-                Value::Real(s.lat - mlat),
-                Value::Real(s.lat + mlat),
-                Value::Real(s.lon - mlon),
-                Value::Real(s.lon + mlon),
-                Value::Real((t - window) as f64 / 3600.0),
-                Value::Real((t + window) as f64 / 3600.0),
+                Value::Real(r.min_lat),
+                Value::Real(r.max_lat),
+                Value::Real(r.min_lon),
+                Value::Real(r.max_lon),
+                Value::Real(r.from as f64 / 3600.0),
+                Value::Real(r.to as f64 / 3600.0),
             ],
-        )?;
-        for e in near {
-            if e.id.is_some_and(|id| loaded_ids.insert(id)) {
-                events.push(e);
-                stored.push(true);
-                dirty.push(false);
-            }
-        }
-        let out = fuse(&mut events, &s, p, &Given(pl));
-        if events.len() > stored.len() {
-            stored.push(false);
-            dirty.push(false);
-        }
-        dirty[out.index()] = true;
-        links.push((row, out.index()));
-    }
+        )
+    })?;
     for (ev, _) in events.iter().zip(&dirty).filter(|(_, d)| **d) {
         within(&ev.placement)?;
     }
