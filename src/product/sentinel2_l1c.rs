@@ -471,6 +471,69 @@ pub fn parse_tile_mtd(text: &str, path: &Path) -> Result<TileMtd, ProductError> 
     })
 }
 
+/// A file `manifest.safe` lists (`dataObjectSection/dataObject/byteStream`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// `fileLocation href` without its leading `./`: a path below the SAFE root.
+    pub path: String,
+    /// `byteStream size`, bytes.
+    pub size: Option<u64>,
+    /// `checksum checksumName="MD5"`, lower-case hex.
+    pub md5: Option<String>,
+}
+
+/// Parses the files `manifest.safe` lists (the XFDU `dataObjectSection`: one `dataObject` per
+/// file, its `byteStream size`, `fileLocation href="./…"` and MD5 `checksum`); `path` names it
+/// in errors. A manifest listing no file is an error: it cannot say what the product holds.
+pub fn parse_manifest(text: &str, path: &Path) -> Result<Vec<ManifestEntry>, ProductError> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| xml_err(path, e))?;
+    let mut out = Vec::new();
+    for bs in elements(&doc, "byteStream") {
+        let Some(href) = bs
+            .children()
+            .find(|c| c.is_element() && c.tag_name().name() == "fileLocation")
+            .and_then(|c| c.attribute("href"))
+        else {
+            continue;
+        };
+        let size = match bs.attribute("size") {
+            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ProductError::Bad {
+                path: path.to_path_buf(),
+                variable: format!("byteStream size of {href}"),
+                message: format!("{v:?} is not a whole number of bytes"),
+            })?),
+            None => None,
+        };
+        let md5 = bs
+            .children()
+            .find(|c| {
+                c.is_element()
+                    && c.tag_name().name() == "checksum"
+                    && c.attribute("checksumName")
+                        .is_some_and(|n| n.eq_ignore_ascii_case("MD5"))
+            })
+            .and_then(|c| c.text())
+            .map(|t| t.trim().to_ascii_lowercase());
+        let rel = href.trim().trim_start_matches("./").to_string();
+        if rel.is_empty() || rel.split('/').any(|p| p == "..") {
+            return Err(ProductError::Bad {
+                path: path.to_path_buf(),
+                variable: "fileLocation href".into(),
+                message: format!("{href:?} is not a path below the SAFE folder"),
+            });
+        }
+        out.push(ManifestEntry {
+            path: rel,
+            size,
+            md5,
+        });
+    }
+    if out.is_empty() {
+        return Err(missing(path, "dataObject/byteStream/fileLocation"));
+    }
+    Ok(out)
+}
+
 /// Where a product's files are: a `.SAFE` folder, or members of a zip read in place.
 #[derive(Debug, Clone)]
 pub enum Location {
@@ -496,7 +559,7 @@ pub struct Product {
 impl Location {
     /// The path GDAL opens for a file below the SAFE root, or an error naming the file when
     /// it is not there.
-    fn file(&self, rel: &str, needed: &str) -> Result<PathBuf, ProductError> {
+    pub fn file(&self, rel: &str, needed: &str) -> Result<PathBuf, ProductError> {
         match self {
             Location::Folder(root) => {
                 let p = root.join(rel);
@@ -529,7 +592,8 @@ impl Location {
         }
     }
 
-    fn has(&self, rel: &str) -> bool {
+    /// Whether a file below the SAFE root is there.
+    pub fn has(&self, rel: &str) -> bool {
         self.file(rel, "").is_ok()
     }
 
@@ -1071,5 +1135,48 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("XML"), "{err}");
+    }
+
+    #[test]
+    fn the_manifest_lists_files_with_sizes_and_refuses_what_is_not_below_the_safe() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1"><dataObjectSection>
+ <dataObject ID="IMG_DATA_Band_60m_1_Tile1_Data">
+  <byteStream mimeType="application/octet-stream" size="3029379">
+   <fileLocation locatorType="URL" href="./GRANULE/L1C_T29SPC_A021012_20190701T111753/IMG_DATA/T29SPC_20190701T110621_B01.jp2"/>
+   <checksum checksumName="MD5">D300A617C7BC937B6C7E48309C88EAF7</checksum>
+  </byteStream>
+ </dataObject>
+ <dataObject ID="S2_Level-1C_Product_Metadata">
+  <byteStream mimeType="text/xml" size="54284"><fileLocation locatorType="URL" href="./MTD_MSIL1C.xml"/></byteStream>
+ </dataObject>
+</dataObjectSection></xfdu:XFDU>"#;
+        let m = parse_manifest(xml, Path::new("manifest.safe")).unwrap();
+        assert_eq!(m.len(), 2);
+        assert!(m[0].path.starts_with("GRANULE/") && m[0].path.ends_with("_B01.jp2"));
+        assert_eq!(m[0].size, Some(3029379));
+        assert_eq!(
+            m[0].md5.as_deref(),
+            Some("d300a617c7bc937b6c7e48309c88eaf7")
+        );
+        assert_eq!(
+            (m[1].path.as_str(), m[1].md5.as_deref()),
+            ("MTD_MSIL1C.xml", None)
+        );
+        let bad = xml.replace("size=\"54284\"", "size=\"54k\"");
+        let err = parse_manifest(&bad, Path::new("manifest.safe"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MTD_MSIL1C.xml") && err.contains("54k"),
+            "{err}"
+        );
+        let up = xml.replace("./MTD_MSIL1C.xml", "../MTD_MSIL1C.xml");
+        assert!(parse_manifest(&up, Path::new("manifest.safe")).is_err());
+        let none = "<xfdu:XFDU xmlns:xfdu=\"urn:ccsds:schema:xfdu:1\"/>";
+        let err = parse_manifest(none, Path::new("manifest.safe"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fileLocation"), "{err}");
     }
 }

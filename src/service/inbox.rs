@@ -17,8 +17,9 @@
 //!   ours) moves to `done/` or `failed/`. A symlink to nothing, to a folder or to a FIFO or
 //!   device, and a FIFO or device itself under a scene or feed name, is refused once settled:
 //!   moved to `failed/` with a `.reason` (reading a FIFO could block the inbox forever).
-//! - **A Landsat product unpacked into a folder** (named by its product id, or holding its MTL)
-//!   is taken whole once complete, like its `.tar` (`product_folder`): the folder settles as a
+//! - **A Landsat or Sentinel-2 product unpacked into a folder** (named by its product id, or
+//!   holding its MTL; a `.SAFE` folder, or one holding `MTD_MSIL1C.xml`) is taken whole once
+//!   complete, like its `.tar` or `.zip` (`product_folder`): the folder's tree settles as a
 //!   whole, an incomplete one is reported once with what it lacks and held up to
 //!   `partner_wait_s`, and the folder moves to `done/` or `failed/` as a file does.
 //! - **What is skipped is reported**: an entry the inbox does not take (an unknown extension, a
@@ -138,8 +139,9 @@ struct Seen {
 enum Action {
     /// Ingest it (a regular file, or a symlink to one).
     Take(FileKind),
-    /// A Landsat product unpacked into a folder (`product_folder`): taken whole once complete.
-    TakeProductFolder,
+    /// A Landsat or Sentinel-2 product unpacked into a folder (`product_folder`): taken whole
+    /// once complete.
+    TakeProductFolder(super::product_folder::FolderKind),
     /// Move it to `failed/` with this reason, without reading it.
     Refuse(String),
 }
@@ -275,18 +277,21 @@ pub async fn watch_inbox(
                     let result = service.ingest_landsat(&path, "inbox").await;
                     finish(&service, &dir, &path, result).await;
                 }
-                Action::TakeProductFolder => {
+                Action::TakeProductFolder(kind) => {
                     let unchanged_for = seen
                         .get(&path)
                         .map_or(Duration::ZERO, |s| s.since.elapsed());
                     let p = path.clone();
-                    let status =
-                        tokio::task::spawn_blocking(move || super::product_folder::status(&p))
-                            .await
-                            .unwrap_or_else(|e| super::product_folder::FolderStatus::Incomplete {
-                                why: e.to_string(),
-                                usable: false,
-                            });
+                    let status = tokio::task::spawn_blocking(move || {
+                        super::product_folder::status(&p, kind)
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        super::product_folder::FolderStatus::Incomplete {
+                            why: e.to_string(),
+                            usable: false,
+                        }
+                    });
                     let mut note = None;
                     if let super::product_folder::FolderStatus::Incomplete { why, usable } = status
                     {
@@ -311,7 +316,8 @@ pub async fn watch_inbox(
                             );
                             service.metrics().error("inbox_failed");
                             let reason = format!(
-                                "an incomplete Landsat product folder, unchanged for {:.0} s: {why}",
+                                "an incomplete {} product folder, unchanged for {:.0} s: {why}",
+                                kind.describe(),
                                 unchanged_for.as_secs_f64()
                             );
                             to_failed(&service, &dir, &path, reason).await;
@@ -324,7 +330,15 @@ pub async fn watch_inbox(
                     }
                     seen.remove(&path);
                     reported.remove(&path);
-                    let result = service.ingest_landsat(&path, "inbox").await.map(|mut d| {
+                    let result = match kind {
+                        super::product_folder::FolderKind::Landsat => {
+                            service.ingest_landsat(&path, "inbox").await
+                        }
+                        super::product_folder::FolderKind::Sentinel2 => {
+                            service.ingest_sentinel2(&path, "inbox").await
+                        }
+                    };
+                    let result = result.map(|mut d| {
                         d.notes.extend(note);
                         d
                     });
@@ -438,14 +452,14 @@ async fn list(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<Skipped>)> {
         if file_type.is_dir() && !name_in_progress(&name) {
             let p = path.clone();
             let probe = tokio::task::spawn_blocking(move || {
-                super::product_folder::is_product_folder(&p)
-                    .then(|| super::product_folder::signature(&p))
+                super::product_folder::kind_of(&p)
+                    .map(|k| super::product_folder::signature(&p).map(|s| (k, s)))
             })
             .await
             .map_err(std::io::Error::other)?;
             if let Some(sig) = probe {
-                let (len, modified) = sig?;
-                found.push((path, len, modified, Action::TakeProductFolder));
+                let (kind, (len, modified)) = sig?;
+                found.push((path, len, modified, Action::TakeProductFolder(kind)));
                 continue;
             }
         }

@@ -368,19 +368,85 @@ fn write_safe(
     std::fs::write(&p, tile_xml(acq, level, (rows, cols), px.georef, &masks))
         .map_err(|e| werr(&p, e))?;
     let p = root.join("manifest.safe");
-    std::fs::write(
-        &p,
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xfdu:XFDU \
-             xmlns:xfdu=\"urn:ccsds:schema:xfdu:1\" version=\"esa/safe/sentinel/1.1/sentinel-2/msi/archive_{}_user_product\">\n  \
-             <informationPackageMap><xfdu:contentUnit unitType=\"Product_Level-{}\" textInfo=\"SENTINEL-2 MSI Level-{} User Product\"/></informationPackageMap>\n</xfdu:XFDU>\n",
-            lvl.to_ascii_lowercase(),
-            &lvl[1..],
-            &lvl[1..]
-        ),
-    )
-    .map_err(|e| werr(&p, e))?;
+    std::fs::write(&p, manifest_xml(root, level)?).map_err(|e| werr(&p, e))?;
     Ok(())
+}
+
+/// The `dataObject` ID of a file below the SAFE root: the PSD's for the bands and metadata
+/// (`IMG_DATA_Band_60m_1_Tile1_Data`: the n-th band of its resolution), else one made from
+/// the file's name (ours).
+fn data_object_id(rel: &str, level: Level) -> String {
+    let lvl = match level {
+        Level::L1c => "1C",
+        Level::L2a => "2A",
+    };
+    let file = rel.rsplit('/').next().unwrap_or(rel);
+    if file.starts_with("MTD_MSIL") {
+        return format!("S2_Level-{lvl}_Product_Metadata");
+    }
+    if file == "MTD_TL.xml" {
+        return format!("S2_Level-{lvl}_Tile1_Metadata");
+    }
+    if let Some(stem) = file.strip_suffix(".jp2") {
+        let band = stem.rsplit('_').next().unwrap_or("");
+        if let Some(id) = band_id(band).filter(|_| level == Level::L1c) {
+            let res = BAND_IDS[id as usize].1;
+            let n = BAND_IDS[..=id as usize]
+                .iter()
+                .filter(|(_, r)| *r == res)
+                .count();
+            return format!("IMG_DATA_Band_{res}m_{n}_Tile1_Data");
+        }
+    }
+    file.replace(['.', '-'], "_")
+}
+
+/// `manifest.safe` listing every file below `root` with its size and MD5, as the PSD's XFDU
+/// manifest does (the reader's completeness check compares sizes).
+fn manifest_xml(root: &Path, level: Level) -> Result<String, ProductError> {
+    let mut files = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| werr(&d, e))? {
+            let e = e.map_err(|e| werr(&d, e))?;
+            let rel = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if e.path().is_dir() {
+                stack.push((e.path(), format!("{rel}/")));
+            } else {
+                files.push(rel);
+            }
+        }
+    }
+    files.sort();
+    let mut objects = String::new();
+    for rel in &files {
+        let p = root.join(rel);
+        let bytes = std::fs::read(&p).map_err(|e| werr(&p, e))?;
+        let mime = if rel.ends_with(".jp2") {
+            "application/octet-stream"
+        } else {
+            "text/xml"
+        };
+        objects.push_str(&format!(
+            "    <dataObject ID=\"{id}\">\n      <byteStream mimeType=\"{mime}\" size=\"{size}\">\n        \
+             <fileLocation locatorType=\"URL\" href=\"./{rel}\"/>\n        \
+             <checksum checksumName=\"MD5\">{md5}</checksum>\n      </byteStream>\n    </dataObject>\n",
+            id = data_object_id(rel, level),
+            size = bytes.len(),
+            md5 = crate::notify::image::md5_hex(&bytes),
+        ));
+    }
+    let lvl = match level {
+        Level::L1c => "1C",
+        Level::L2a => "2A",
+    };
+    Ok(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xfdu:XFDU \
+         xmlns:xfdu=\"urn:ccsds:schema:xfdu:1\" version=\"esa/safe/sentinel/1.1/sentinel-2/msi/archive_l{low}_user_product\">\n  \
+         <informationPackageMap>\n    <xfdu:contentUnit unitType=\"Product_Level-{lvl}\" textInfo=\"SENTINEL-2 MSI Level-{lvl} User Product\"/>\n  \
+         </informationPackageMap>\n  <dataObjectSection>\n{objects}  </dataObjectSection>\n</xfdu:XFDU>\n",
+        low = lvl.to_ascii_lowercase(),
+    ))
 }
 
 fn product_xml(
