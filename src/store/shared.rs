@@ -1,6 +1,9 @@
 //! What the backends share where their dialects agree: the candidate search's bounds, the
 //! confidence class edges of the queries, the event columns as read back.
 
+pub(crate) mod deliveries;
+pub(crate) mod operator;
+
 use crate::dispatch::Priority;
 use crate::fuse::{class_of, Placement, Placer};
 use crate::hotspot::Confidence;
@@ -136,4 +139,144 @@ pub(crate) fn fuse_batch<R, E>(
         b.links.push((row, out.index()));
     }
     Ok(b)
+}
+
+/// What a new task's priority is decided from, besides the county's season (both backends'
+/// `insert_task`: dispatch at ingest and the operator's task by hand).
+pub(crate) struct NewTaskFacts {
+    pub(crate) confidence: Confidence,
+    pub(crate) max_frp_mw: Option<f64>,
+    pub(crate) sensitive: bool,
+    pub(crate) corroborated: bool,
+    pub(crate) mask: Option<String>,
+}
+
+/// A new task's priority, its three due times from `now`, and its `create` audit detail (with
+/// `extra` merged in), given whether it is its county's first of the season.
+pub(crate) fn plan_new_task(
+    event_id: i64,
+    f: &NewTaskFacts,
+    first_of_season: bool,
+    rules: &crate::dispatch::TaskRules,
+    now: chrono::DateTime<chrono::Utc>,
+    extra: serde_json::Value,
+) -> (
+    Priority,
+    [chrono::DateTime<chrono::Utc>; 3],
+    serde_json::Value,
+) {
+    let facts = crate::dispatch::PriorityFacts {
+        confidence: f.confidence,
+        max_frp_mw: f.max_frp_mw.unwrap_or(0.0),
+        sensitive_area: f.sensitive,
+        first_of_season,
+        corroborated: f.corroborated,
+    };
+    let p = crate::dispatch::priority(&facts, &rules.policy);
+    let [(_, ack), (_, on_site), (_, verdict)] =
+        crate::dispatch::policy::due_times(now, rules.policy.deadlines(p));
+    let mut detail = serde_json::json!({
+        "event_id": event_id,
+        "priority": priority_str(p),
+        "confidence": class_name(facts.confidence),
+        "max_frp_mw": f.max_frp_mw,
+        "sensitive_area": f.sensitive,
+        "first_of_season": first_of_season,
+        "corroborated": facts.corroborated,
+        "mask": f.mask,
+    });
+    if let (Some(d), serde_json::Value::Object(x)) = (detail.as_object_mut(), extra) {
+        d.extend(x);
+    }
+    (p, [ack, on_site, verdict], detail)
+}
+
+/// How often a task was given out again (reassigned or sent back): a notice's round
+/// (`Notice::round`, part of its key). Parameter 1: the task id.
+pub(crate) const ROUND_SQL: &str = "SELECT COUNT(*) FROM audit WHERE entity = 'task'
+    AND entity_id = ?1 AND action IN ('reassign', 'send_back')";
+
+/// The facts of a task's event a notice carries (`first_seen`, `last_seen`, `max_frp_mw`,
+/// `confidence`). Parameter 1: the event id.
+pub(crate) const NOTICE_EVENT_SQL: &str =
+    "SELECT first_seen, last_seen, max_frp_mw, confidence FROM events WHERE id = ?1";
+
+/// The self-contained notice of a task change to `unit`, from the task, its event's facts
+/// ([`NOTICE_EVENT_SQL`]) and its round ([`ROUND_SQL`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn task_notice(
+    task: &crate::store::tasks::StoredTask,
+    kind: crate::notify::NoticeKind,
+    unit: String,
+    detail: String,
+    (first_seen, last_seen): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    max_frp_mw: Option<f64>,
+    confidence: f64,
+    round: u32,
+) -> crate::notify::Notice {
+    crate::notify::Notice {
+        kind,
+        task_id: task.id,
+        event_id: task.event_id,
+        unit,
+        unit_name: None,
+        county: task.county.clone(),
+        priority: priority_str(task.priority).into(),
+        state: task.state.as_str().into(),
+        lat: task.lat,
+        lon: task.lon,
+        first_seen,
+        last_seen,
+        due: task.next_due().map(|(_, at)| at),
+        max_frp_mw,
+        confidence,
+        detail,
+        place: Vec::new(),
+        parcel: None,
+        note: None,
+        review: Vec::new(),
+        photo_sha256: None,
+        round,
+    }
+}
+
+/// The notices superseded when a task is cancelled or given to another unit: every notice of
+/// it but its verdicts and withdrawals that is not yet expanded, or has a delivery still
+/// waiting (`?1` task, `?2` now, `?3` why).
+pub(crate) const SUPERSEDE_SQL: &str = "UPDATE outbox SET superseded_at = ?2, superseded_by = ?3
+     WHERE task_id = ?1 AND superseded_at IS NULL AND kind NOT IN ('verdict', 'cancelled')
+       AND (expanded = 0 OR EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = outbox.id
+              AND d.delivered_at IS NULL AND d.gave_up_at IS NULL))";
+
+/// Moves a task new → notified (`?1` task, `?2` now); only a task still `new` moves.
+pub(crate) const MARK_NOTIFIED_SQL: &str =
+    "UPDATE tasks SET state = 'notified', notified_at = ?2, updated_at = ?2
+     WHERE id = ?1 AND state = 'new'";
+
+/// SQL written with SQLite's numbered parameters (`?1`) in PostgreSQL's (`$1`): the statements
+/// both dialects read alike are written once, here, in SQLite's words.
+pub(crate) fn dollars(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut it = sql.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '?' && it.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollars() {
+        assert_eq!(
+            dollars("SELECT a FROM t WHERE b = ?1 AND c < ?12 AND d = '?'"),
+            "SELECT a FROM t WHERE b = $1 AND c < $12 AND d = '?'"
+        );
+    }
 }

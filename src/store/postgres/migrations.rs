@@ -245,6 +245,13 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (actor, key)
     );
     ",
+    // 2: SQLite's migration 10: a notice that no longer holds (its task cancelled, or given to
+    // another unit) is superseded instead of sent, when and by what (`outbox.rs` `supersede`).
+    "
+    ALTER TABLE outbox ADD COLUMN superseded_at BIGINT;
+    ALTER TABLE outbox ADD COLUMN superseded_by TEXT;
+    CREATE INDEX outbox_task ON outbox(task_id);
+    ",
 ];
 
 /// Brings the schema (of the connection's `search_path`) to the newest version.

@@ -21,7 +21,10 @@
 //! (`tasks.rs`). Everything else answers [`StoreError::Unsupported`] for now (`unsupported.rs`,
 //! and the task changes in `tasks.rs`).
 
+mod deliveries;
 mod migrations;
+mod operator;
+mod outbox;
 mod store;
 mod tasks;
 mod unsupported;

@@ -8,22 +8,25 @@ use chrono::{DateTime, Duration, Utc};
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row as PgRow, Transaction};
 
+use super::outbox::enqueue;
 use super::store::{from_ts, ingest_tx, ts};
 use super::unsupported::no;
 use super::{pg_err, PgStore};
 use crate::dispatch::rules::TOO_OLD;
 use crate::dispatch::{
-    policy::due_times, priority, Assignment, Deadline, Milestones, Priority, PriorityFacts,
-    TaskRules, TaskState, Verdict,
+    Action, Assignment, Deadline, Milestones, Priority, TaskRules, TaskState, Verdict,
 };
 use crate::fuse::{FireEvent, FuseParams, Placer};
 use crate::notify::{Notice, NoticeKind};
-use crate::store::error::StoreError;
+use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
-use crate::store::shared::{class_name, priority_str, Dispatched};
+use crate::store::shared::{
+    dollars, plan_new_task, priority_str, task_notice, Dispatched, NewTaskFacts, MARK_NOTIFIED_SQL,
+    NOTICE_EVENT_SQL, ROUND_SQL,
+};
 use crate::store::tasks::{
     Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask,
-    StoredVerdict, TaskChange, TaskError, TaskQuery, TaskStore, VerdictOutcome,
+    StoredVerdict, TaskChange, TaskError, TaskQuery, TaskStore, TaskTarget, VerdictOutcome,
 };
 use crate::store::{IngestBatch, IngestReport, Scope};
 
@@ -199,15 +202,17 @@ pub(super) fn on_event_saved(
                 &[&ts(now), &task_id],
             )
             .map_err(pg_err("touch task"))?;
-            let task = load_task(tx, task_id)?;
+            let task = load_task(tx, task_id).map_err(into_store)?;
             let n = notice(
                 tx,
                 &task,
                 NoticeKind::TaskUpdated {
                     sightings: ev.sightings,
                 },
+                task.unit.clone(),
                 format!("seen again: {} sightings", ev.sightings),
-            )?;
+            )
+            .map_err(into_store)?;
             enqueue(tx, &n, ts(now))?;
         }
         return Ok(Dispatched::HasTask);
@@ -232,27 +237,60 @@ pub(super) fn on_event_saved(
         }
     };
     set_task_reason(tx, event_id, None)?;
-    let first_of_season = match &ev.placement.county {
+    let facts = NewTaskFacts {
+        confidence: ev.confidence_class(),
+        max_frp_mw: ev.max_frp_mw,
+        sensitive,
+        corroborated: ev.corroborated(),
+        mask: ev.placement.mask.clone(),
+    };
+    let target = TaskTarget {
+        unit,
+        level: level.to_string(),
+        county: ev.placement.county.clone(),
+    };
+    insert_task(
+        tx,
+        event_id,
+        &target,
+        &facts,
+        rules,
+        now,
+        &Actor::system(),
+        serde_json::json!({}),
+    )
+    .map_err(into_store)?;
+    Ok(Dispatched::Created)
+}
+
+/// Inserts a `new` task for an event with its priority and deadlines (from `now`), its audit
+/// row (by `who`, with `extra` merged into the detail) and its `task_new` notice (SQLite's
+/// `insert_task`; the decisions are `shared::plan_new_task`). The task id.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_task(
+    tx: &mut Transaction<'_>,
+    event_id: i64,
+    target: &TaskTarget,
+    f: &NewTaskFacts,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+    who: &Actor,
+    extra: serde_json::Value,
+) -> Result<i64, TaskError> {
+    let first_of_season = match &target.county {
         Some(c) => {
             let since = ts(now - Duration::days(rules.season_gap_days));
             !tx.query_one(
                 "SELECT EXISTS (SELECT 1 FROM tasks WHERE county = $1 AND created_at > $2)",
                 &[c, &since],
             )
-            .map_err(pg_err("first of season"))?
+            .ctx("first of season")?
             .get::<_, bool>(0)
         }
         None => false,
     };
-    let facts = PriorityFacts {
-        confidence: ev.confidence_class(),
-        max_frp_mw: ev.max_frp_mw.unwrap_or(0.0),
-        sensitive_area: sensitive,
-        first_of_season,
-        corroborated: ev.corroborated(),
-    };
-    let p = priority(&facts, &rules.policy);
-    let [(_, ack), (_, on_site), (_, verdict)] = due_times(now, rules.policy.deadlines(p));
+    let (p, [ack, on_site, verdict], detail) =
+        plan_new_task(event_id, f, first_of_season, rules, now, extra);
     let task_id: i64 = tx
         .query_one(
             "INSERT INTO tasks (event_id, unit, unit_level, county, state, priority, created_at,
@@ -260,9 +298,9 @@ pub(super) fn on_event_saved(
              VALUES ($1, $2, $3, $4, 'new', $5, $6, $7, $8, $9, $6) RETURNING id",
             &[
                 &event_id,
-                &unit,
-                &level.to_string(),
-                &ev.placement.county,
+                &target.unit,
+                &target.level,
+                &target.county,
                 &priority_str(p),
                 &ts(now),
                 &ts(ack),
@@ -270,42 +308,127 @@ pub(super) fn on_event_saved(
                 &ts(verdict),
             ],
         )
-        .map_err(pg_err("insert task"))?
+        .ctx("insert task")?
         .get(0);
-    let detail = serde_json::json!({
-        "event_id": event_id,
-        "priority": priority_str(p),
-        "confidence": class_name(facts.confidence),
-        "max_frp_mw": ev.max_frp_mw,
-        "sensitive_area": sensitive,
-        "first_of_season": first_of_season,
-        "corroborated": facts.corroborated,
-        "mask": ev.placement.mask,
-    });
-    tx.execute(
-        "INSERT INTO audit (at, actor, role, entity, entity_id, action, from_state, to_state, detail)
-         VALUES ($1, $2, $3, 'task', $4, 'create', NULL, 'new', $5)",
-        &[
-            &ts(now),
-            &Actor::system().id,
-            &Actor::system().role,
-            &task_id,
-            &detail.to_string(),
-        ],
-    )
-    .map_err(pg_err("insert audit"))?;
+    audit(
+        tx,
+        now,
+        who,
+        "task",
+        task_id,
+        "create",
+        None,
+        Some("new"),
+        &detail,
+    )?;
     let task = load_task(tx, task_id)?;
     let n = notice(
         tx,
         &task,
         NoticeKind::TaskNew,
+        task.unit.clone(),
         format!("{} priority fire to verify", priority_str(p)),
     )?;
     enqueue(tx, &n, ts(now))?;
-    Ok(Dispatched::Created)
+    Ok(task_id)
 }
 
-fn set_task_reason(
+/// Moves a task new → notified within `tx`, with its audit row (actor `system`): SQLite's
+/// `mark_notified_tx`, for the delivery worker's transaction. True when it moved.
+pub(super) fn mark_notified_tx(
+    tx: &mut Transaction<'_>,
+    task_id: i64,
+    now: DateTime<Utc>,
+    detail: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let moved = tx
+        .execute(&dollars(MARK_NOTIFIED_SQL), &[&task_id, &ts(now)])
+        .ctx("mark a task notified")?;
+    if moved == 1 {
+        audit(
+            tx,
+            now,
+            &Actor::system(),
+            "task",
+            task_id,
+            Action::Notify.name(),
+            Some(TaskState::New.as_str()),
+            Some(TaskState::Notified.as_str()),
+            detail,
+        )
+        .map_err(into_store)?;
+    }
+    Ok(moved == 1)
+}
+
+pub(super) fn into_store(e: TaskError) -> StoreError {
+    match e {
+        TaskError::Store(s) => s,
+        other => StoreError::BadValue {
+            table: "tasks",
+            column: "id",
+            value: other.to_string(),
+        },
+    }
+}
+
+/// The audit row of a task's move from `from` to `to` by `action`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn audit_move(
+    tx: &mut Transaction<'_>,
+    now: DateTime<Utc>,
+    who: &Actor,
+    id: i64,
+    action: Action,
+    from: TaskState,
+    to: TaskState,
+    detail: &serde_json::Value,
+) -> Result<(), TaskError> {
+    audit(
+        tx,
+        now,
+        who,
+        "task",
+        id,
+        action.name(),
+        Some(from.as_str()),
+        Some(to.as_str()),
+        detail,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn audit(
+    tx: &mut Transaction<'_>,
+    now: DateTime<Utc>,
+    who: &Actor,
+    entity: &str,
+    entity_id: i64,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<(), TaskError> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, role, entity, entity_id, action, from_state, to_state, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &ts(now),
+            &who.id,
+            &who.role,
+            &entity,
+            &entity_id,
+            &action,
+            &from,
+            &to,
+            &detail.to_string(),
+        ],
+    )
+    .ctx("insert audit")?;
+    Ok(())
+}
+
+pub(super) fn set_task_reason(
     tx: &mut Transaction<'_>,
     event_id: i64,
     reason: Option<&str>,
@@ -318,66 +441,31 @@ fn set_task_reason(
     Ok(())
 }
 
-/// Inserts a notice into the outbox within `tx`, once per key (SQLite's `outbox::enqueue`).
-fn enqueue(tx: &mut Transaction<'_>, notice: &Notice, now: i64) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(notice).expect("a notice serialises");
-    let n = tx
-        .execute(
-            "INSERT INTO outbox (key, task_id, unit, county, kind, notice, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (key) DO NOTHING",
-            &[
-                &notice.key(),
-                &notice.task_id,
-                &notice.unit,
-                &notice.county,
-                &notice.kind.name(),
-                &json,
-                &now,
-            ],
-        )
-        .map_err(pg_err("enqueue a notice"))?;
-    Ok(n == 1)
-}
-
-/// The self-contained notice of a task change, to the task's unit.
-fn notice(
+/// The self-contained notice of a task change, to `unit` (`shared::task_notice`).
+pub(super) fn notice(
     tx: &mut Transaction<'_>,
     task: &StoredTask,
     kind: NoticeKind,
+    unit: String,
     detail: String,
-) -> Result<Notice, StoreError> {
+) -> Result<Notice, TaskError> {
     let r = tx
-        .query_one(
-            "SELECT first_seen, last_seen, max_frp_mw, confidence FROM events WHERE id = $1",
-            &[&task.event_id],
-        )
-        .map_err(pg_err("event of notice"))?;
-    Ok(Notice {
+        .query_one(&dollars(NOTICE_EVENT_SQL), &[&task.event_id])
+        .ctx("event of notice")?;
+    let round: i64 = tx
+        .query_one(&dollars(ROUND_SQL), &[&task.id])
+        .ctx("round of notice")?
+        .get(0);
+    Ok(task_notice(
+        task,
         kind,
-        task_id: task.id,
-        event_id: task.event_id,
-        unit: task.unit.clone(),
-        unit_name: None,
-        county: task.county.clone(),
-        priority: priority_str(task.priority).into(),
-        state: task.state.as_str().into(),
-        lat: task.lat,
-        lon: task.lon,
-        first_seen: from_ts(r.get(0)),
-        last_seen: from_ts(r.get(1)),
-        due: task.next_due().map(|(_, at)| at),
-        max_frp_mw: r.get(2),
-        confidence: r.get(3),
+        unit,
         detail,
-        place: Vec::new(),
-        parcel: None,
-        note: None,
-        review: Vec::new(),
-        photo_sha256: None,
-        // A task at ingest has never been reassigned or sent back.
-        round: 0,
-    })
+        (from_ts(r.get(0)), from_ts(r.get(1))),
+        r.get(2),
+        r.get(3),
+        round as u32,
+    ))
 }
 
 const TASK_COLUMNS: &str = "t.id, t.event_id, t.unit, t.unit_level, t.county, t.state, t.priority,
@@ -500,7 +588,7 @@ fn query_tasks(c: &mut impl GenericClient, q: &TaskQuery) -> Result<Vec<StoredTa
     rows.iter().map(read_task).collect()
 }
 
-fn load_task(c: &mut impl GenericClient, id: i64) -> Result<StoredTask, StoreError> {
+pub(super) fn load_task(c: &mut impl GenericClient, id: i64) -> Result<StoredTask, TaskError> {
     query_tasks(
         c,
         &TaskQuery {
@@ -510,9 +598,5 @@ fn load_task(c: &mut impl GenericClient, id: i64) -> Result<StoredTask, StoreErr
     )?
     .into_iter()
     .next()
-    .ok_or(StoreError::BadValue {
-        table: "tasks",
-        column: "id",
-        value: id.to_string(),
-    })
+    .ok_or(TaskError::NotFound { what: "task", id })
 }

@@ -8,14 +8,17 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::outbox::{enqueue, supersede};
-use super::tasks::{audit_move, insert_task, load_task, notice, set_task_reason, NewTaskFacts};
+use super::tasks::{audit_move, insert_task, load_task, notice, set_task_reason};
 use super::{ts, SqliteStore};
 use crate::dispatch::policy::due_times;
 use crate::dispatch::{transition, Action, IllegalTransition, TaskRules, TaskState};
-use crate::fuse::class_of;
 use crate::notify::NoticeKind;
 use crate::store::error::SqlContext;
 use crate::store::operator::OperatorStore;
+use crate::store::shared::operator::{
+    event_has_task, new_task_facts, send_back_plan, unit_label, CANCEL_SQL, EVENT_OF_NEW_TASK_SQL,
+    KEEP_RETURNED_VERDICT_SQL, REASSIGN_SQL, REOPEN_SQL, SEND_BACK_SQL, TASK_OF_EVENT_SQL,
+};
 use crate::store::tasks::{Actor, StoredTask, TaskError, TaskTarget};
 
 impl OperatorStore for SqliteStore {
@@ -30,47 +33,30 @@ impl OperatorStore for SqliteStore {
     ) -> Result<StoredTask, TaskError> {
         self.write(|tx| {
             let row = tx
-                .query_row(
-                    "SELECT satellite_confidence, camera_confidence, max_frp_mw, kinds, mask,
-                            task_reason
-                     FROM events WHERE id = ?1",
-                    [event_id],
-                    |r| {
-                        let (sat, cam): (f64, f64) = (r.get(0)?, r.get(1)?);
-                        Ok((
-                            NewTaskFacts {
-                                confidence: class_of(1.0 - (1.0 - sat) * (1.0 - cam)),
-                                max_frp_mw: r.get(2)?,
-                                sensitive: false,
-                                corroborated: r.get::<_, String>(3)?.contains(','),
-                                mask: r.get(4)?,
-                            },
-                            r.get::<_, Option<String>>(5)?,
-                        ))
-                    },
-                )
+                .query_row(EVENT_OF_NEW_TASK_SQL, [event_id], |r| {
+                    let facts = new_task_facts(
+                        (r.get(0)?, r.get(1)?),
+                        r.get(2)?,
+                        &r.get::<_, String>(3)?,
+                        r.get(4)?,
+                        rules,
+                    );
+                    Ok((facts, r.get::<_, Option<String>>(5)?))
+                })
                 .optional()
                 .ctx("event of a new task")?;
-            let Some((mut facts, dispatch_reason)) = row else {
+            let Some((facts, dispatch_reason)) = row else {
                 return Err(TaskError::NotFound {
                     what: "event",
                     id: event_id,
                 });
             };
-            facts.sensitive = facts.mask.as_deref().is_some_and(|m| rules.is_sensitive(m));
             let existing: Option<String> = tx
-                .query_row(
-                    "SELECT state FROM tasks WHERE event_id = ?1",
-                    [event_id],
-                    |r| r.get(0),
-                )
+                .query_row(TASK_OF_EVENT_SQL, [event_id], |r| r.get(0))
                 .optional()
                 .ctx("task of event")?;
             if let Some(state) = existing {
-                return Err(TaskError::Illegal(IllegalTransition {
-                    from: TaskState::parse(&state).map_or("unknown", |s| s.as_str()),
-                    action: "create",
-                }));
+                return Err(event_has_task(&state));
             }
             set_task_reason(tx, event_id, None)?;
             let id = insert_task(
@@ -112,11 +98,7 @@ impl OperatorStore for SqliteStore {
             let [(_, ack), (_, on_site), (_, verdict)] =
                 due_times(now, rules.policy.deadlines(task.priority));
             tx.execute(
-                "UPDATE tasks SET unit = ?1, unit_level = ?2, county = ?3, state = ?4,
-                   notified_at = NULL, acknowledged_at = NULL, on_site_at = NULL,
-                   ack_due = ?5, on_site_due = ?6, verdict_due = ?7,
-                   escalations = '', escalated_at = NULL, updated_at = ?8
-                 WHERE id = ?9",
+                REASSIGN_SQL,
                 params![
                     target.unit,
                     target.level,
@@ -145,7 +127,7 @@ impl OperatorStore for SqliteStore {
                     "to_county": target.county,
                 }),
             )?;
-            let from = task_unit_label(&task);
+            let from = unit_label(&task);
             let before = task;
             let task = load_task(tx, id)?;
             // What the old unit was still to be told is void; the new unit is told of a new
@@ -170,7 +152,7 @@ impl OperatorStore for SqliteStore {
                         reassigned_to_name: None,
                     },
                     before.unit.clone(),
-                    format!("reassigned to {}", task_unit_label(&task)),
+                    format!("reassigned to {}", unit_label(&task)),
                 )?;
                 away.state = before.state.as_str().into();
                 away.due = None;
@@ -189,15 +171,7 @@ impl OperatorStore for SqliteStore {
     ) -> Result<StoredTask, TaskError> {
         self.write(|tx| {
             let before = load_task(tx, id)?;
-            let task = state_move(
-                tx,
-                id,
-                Action::Cancel,
-                "UPDATE tasks SET state = ?1, cancelled_at = ?2, updated_at = ?2 WHERE id = ?3",
-                reason,
-                who,
-                now,
-            )?;
+            let task = state_move(tx, id, Action::Cancel, CANCEL_SQL, reason, who, now)?;
             // Nothing more is sent about it; the unit, if it was told of the task, hears that it
             // was cancelled and why.
             supersede(tx, id, ts(now), "cancel")?;
@@ -233,14 +207,7 @@ impl OperatorStore for SqliteStore {
             let to = transition(task.state, Action::SendBack)?;
             let moved = tx
                 .execute(
-                    "INSERT INTO returned_verdicts (id, task_id, verdict, reported_at, received_at,
-                       lat, lon, distance_m, note, photo_sha256, photo_dhash, photo_path,
-                       photo_bytes, exif_time, exif_lat, exif_lon, flags, review, actor,
-                       returned_at, returned_by, return_reason)
-                     SELECT id, task_id, verdict, reported_at, received_at, lat, lon, distance_m,
-                       note, photo_sha256, photo_dhash, photo_path, photo_bytes, exif_time,
-                       exif_lat, exif_lon, flags, review, actor, ?2, ?3, ?4
-                     FROM verdicts WHERE task_id = ?1",
+                    KEEP_RETURNED_VERDICT_SQL,
                     params![id, ts(now), who.id, reason],
                 )
                 .ctx("keep the returned verdict")?;
@@ -252,28 +219,14 @@ impl OperatorStore for SqliteStore {
                 .ctx("returned verdict id")?;
             tx.execute("DELETE FROM verdicts WHERE task_id = ?1", [id])
                 .ctx("return the verdict")?;
-            // Re-inspection means going on site again: the on-site and verdict deadlines run
-            // from now by the policy (as for a task made now; it stays acknowledged), the old
-            // arrival is cleared (it is in the audit log), and those two deadlines may be
-            // escalated again.
-            let [_, (_, on_site_due), (_, verdict_due)] =
-                due_times(now, rules.policy.deadlines(task.priority));
-            let escalations: Vec<&str> = task
-                .escalations
-                .iter()
-                .map(String::as_str)
-                .filter(|e| *e != "verdict" && *e != "on_site")
-                .collect();
+            let (on_site_due, verdict_due, escalations) = send_back_plan(&task, rules, now);
             tx.execute(
-                "UPDATE tasks SET state = ?1, verified_at = NULL, verdict = NULL,
-                   on_site_at = NULL, on_site_due = ?2, verdict_due = ?3, escalations = ?4,
-                   updated_at = ?5
-                 WHERE id = ?6",
+                SEND_BACK_SQL,
                 params![
                     to.as_str(),
                     ts(on_site_due),
                     ts(verdict_due),
-                    escalations.join(","),
+                    escalations,
                     ts(now),
                     id
                 ],
@@ -320,17 +273,7 @@ impl OperatorStore for SqliteStore {
         who: &Actor,
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
-        self.write(|tx| {
-            state_move(
-                tx,
-                id,
-                Action::Reopen,
-                "UPDATE tasks SET state = ?1, closed_at = NULL, updated_at = ?2 WHERE id = ?3",
-                reason,
-                who,
-                now,
-            )
-        })
+        self.write(|tx| state_move(tx, id, Action::Reopen, REOPEN_SQL, reason, who, now))
     }
 }
 
@@ -360,8 +303,4 @@ fn state_move(
         &serde_json::json!({ "reason": reason }),
     )?;
     load_task(tx, id)
-}
-
-fn task_unit_label(t: &StoredTask) -> String {
-    format!("{} {}", t.unit_level, t.unit)
 }

@@ -6,6 +6,7 @@ use rusqlite::{params, Connection};
 
 use crate::notify::Notice;
 use crate::store::error::{SqlContext, StoreError};
+use crate::store::shared::SUPERSEDE_SQL;
 
 /// Inserts a notice into the outbox within `tx`; a notice whose key is already there is kept
 /// once. Returns true when it was new.
@@ -38,14 +39,8 @@ pub fn enqueue(tx: &Connection, notice: &Notice, now: i64) -> Result<bool, Store
 /// already made stay delivered). Within the transaction of the move, before its own notices
 /// are enqueued. Returns the notices superseded.
 pub fn supersede(tx: &Connection, task_id: i64, now: i64, why: &str) -> Result<usize, StoreError> {
-    tx.execute(
-        "UPDATE outbox SET superseded_at = ?2, superseded_by = ?3
-         WHERE task_id = ?1 AND superseded_at IS NULL AND kind NOT IN ('verdict', 'cancelled')
-           AND (expanded = 0 OR EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = outbox.id
-                  AND d.delivered_at IS NULL AND d.gave_up_at IS NULL))",
-        params![task_id, now, why],
-    )
-    .ctx("supersede notices")
+    tx.execute(SUPERSEDE_SQL, params![task_id, now, why])
+        .ctx("supersede notices")
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use super::outbox::enqueue;
 use super::{from_ts, ts, SqliteStore};
 use crate::dispatch::rules::TOO_OLD;
 use crate::dispatch::{
-    policy::due_times, priority, transition, Action, Assignment, Deadline, IllegalTransition,
-    Milestones, Priority, PriorityFacts, TaskRules, TaskState, Verdict,
+    transition, Action, Assignment, Deadline, IllegalTransition, Milestones, Priority, TaskRules,
+    TaskState, Verdict,
 };
 use crate::fuse::{FireEvent, FuseParams, Placer};
 use crate::hotspot::Confidence;
@@ -26,7 +26,11 @@ use crate::raster::georef::haversine_m;
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::model::{IngestBatch, IngestReport, Scope};
-use crate::store::shared::{class_name, priority_str, Dispatched};
+pub(super) use crate::store::shared::NewTaskFacts;
+use crate::store::shared::{
+    class_name, plan_new_task, priority_str, task_notice, Dispatched, MARK_NOTIFIED_SQL,
+    NOTICE_EVENT_SQL, ROUND_SQL,
+};
 use crate::store::tasks::{
     Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredFlag, StoredTask,
     StoredVerdict, TaskChange, TaskError, TaskQuery, TaskStore, TaskTarget, VerdictOutcome,
@@ -601,15 +605,6 @@ pub(super) fn on_event_saved(
     Ok(Dispatched::Created)
 }
 
-/// What a new task's priority is decided from, besides the county's season.
-pub(super) struct NewTaskFacts {
-    pub confidence: Confidence,
-    pub max_frp_mw: Option<f64>,
-    pub sensitive: bool,
-    pub corroborated: bool,
-    pub mask: Option<String>,
-}
-
 /// Inserts a `new` task for an event with its priority and deadlines (from `now`), its audit
 /// row (by `who`, with `extra` merged into the detail) and its `task_new` notice. The task id.
 #[allow(clippy::too_many_arguments)]
@@ -633,15 +628,8 @@ pub(super) fn insert_task(
             .ctx("first of season")?,
         None => false,
     };
-    let facts = PriorityFacts {
-        confidence: f.confidence,
-        max_frp_mw: f.max_frp_mw.unwrap_or(0.0),
-        sensitive_area: f.sensitive,
-        first_of_season,
-        corroborated: f.corroborated,
-    };
-    let p = priority(&facts, &rules.policy);
-    let [(_, ack), (_, on_site), (_, verdict)] = due_times(now, rules.policy.deadlines(p));
+    let (p, [ack, on_site, verdict], detail) =
+        plan_new_task(event_id, f, first_of_season, rules, now, extra);
     tx.execute(
         "INSERT INTO tasks (event_id, unit, unit_level, county, state, priority, created_at,
            ack_due, on_site_due, verdict_due, updated_at)
@@ -660,19 +648,6 @@ pub(super) fn insert_task(
     )
     .ctx("insert task")?;
     let task_id = tx.last_insert_rowid();
-    let mut detail = serde_json::json!({
-        "event_id": event_id,
-        "priority": priority_str(p),
-        "confidence": class_name(facts.confidence),
-        "max_frp_mw": f.max_frp_mw,
-        "sensitive_area": f.sensitive,
-        "first_of_season": first_of_season,
-        "corroborated": facts.corroborated,
-        "mask": f.mask,
-    });
-    if let (Some(d), serde_json::Value::Object(x)) = (detail.as_object_mut(), extra) {
-        d.extend(x);
-    }
     audit(
         tx,
         now,
@@ -719,11 +694,7 @@ pub(super) fn mark_notified_tx(
     detail: &serde_json::Value,
 ) -> Result<bool, StoreError> {
     let moved = tx
-        .execute(
-            "UPDATE tasks SET state = 'notified', notified_at = ?2, updated_at = ?2
-             WHERE id = ?1 AND state = 'new'",
-            params![task_id, ts(now)],
-        )
+        .execute(MARK_NOTIFIED_SQL, params![task_id, ts(now)])
         .ctx("mark a task notified")?;
     if moved == 1 {
         let (from, to) = (TaskState::New.as_str(), TaskState::Notified.as_str());
@@ -821,45 +792,23 @@ pub(super) fn notice(
     detail: String,
 ) -> Result<Notice, TaskError> {
     let (first_seen, last_seen, max_frp_mw, confidence): (i64, i64, Option<f64>, f64) = tx
-        .query_row(
-            "SELECT first_seen, last_seen, max_frp_mw, confidence FROM events WHERE id = ?1",
-            [task.event_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        .query_row(NOTICE_EVENT_SQL, [task.event_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .ctx("event of notice")?;
-    // The round: how often the task was given out again (`Notice::round`, part of the key).
     let round: u32 = tx
-        .query_row(
-            "SELECT COUNT(*) FROM audit WHERE entity = 'task' AND entity_id = ?1
-               AND action IN ('reassign', 'send_back')",
-            [task.id],
-            |r| r.get(0),
-        )
+        .query_row(ROUND_SQL, [task.id], |r| r.get(0))
         .ctx("round of notice")?;
-    Ok(Notice {
+    Ok(task_notice(
+        task,
         kind,
-        task_id: task.id,
-        event_id: task.event_id,
         unit,
-        unit_name: None,
-        county: task.county.clone(),
-        priority: priority_str(task.priority).into(),
-        state: task.state.as_str().into(),
-        lat: task.lat,
-        lon: task.lon,
-        first_seen: from_ts(first_seen),
-        last_seen: from_ts(last_seen),
-        due: task.next_due().map(|(_, at)| at),
+        detail,
+        (from_ts(first_seen), from_ts(last_seen)),
         max_frp_mw,
         confidence,
-        detail,
-        place: Vec::new(),
-        parcel: None,
-        note: None,
-        review: Vec::new(),
-        photo_sha256: None,
         round,
-    })
+    ))
 }
 
 /// Proposes (or supports) a mask candidate at the task's event after a "no fire" verdict:
