@@ -18,8 +18,10 @@
 //! What is here: [`Store`](crate::store::Store) whole (`store.rs`); of
 //! [`TaskStore`](crate::store::TaskStore) the ingest with dispatch (a task per event, its audit
 //! row and outbox notice in the ingest transaction), the task list and the audit log
-//! (`tasks.rs`). Everything else answers [`StoreError::Unsupported`] for now (`unsupported.rs`,
-//! and the task changes in `tasks.rs`).
+//! (`tasks.rs`); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`) and
+//! [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
+//! `FOR UPDATE SKIP LOCKED`); the outbox (`outbox.rs`). Everything else answers
+//! [`StoreError::Unsupported`] for now (`unsupported.rs`, and the task changes in `tasks.rs`).
 
 mod deliveries;
 mod migrations;
