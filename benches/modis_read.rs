@@ -12,14 +12,20 @@
 //! - the MODIS C6.1 detector on the granule read (for scale: what reading costs beside detecting);
 //! - MERSI floor: the HDF5 datasets a scan needs (the planes of channels 3, 4, 7, 20, 21, 24, 25,
 //!   GEO1K latitude, longitude, four angles, land/sea mask) read serially through libhdf5;
-//! - the MERSI reader (`mersi_l1::read`).
+//! - the MERSI reader (`mersi_l1::read`) and the detector with `models/fy3d-mersi.toml`;
+//! - the whole scan of each pair as `strawfire scan` does it (`scan::scan_files`: identify, open,
+//!   read, detect, georeference, coverage samples);
+//! - with `--python`: the same pair scanned in numpy (`benches/numpy_modis_products.py`: pyhdf or
+//!   h5py, calibration over whole arrays, then `benches/numpy_modis.py`'s detection), its read and
+//!   detect times, and its fires compared with ours pixel and class.
 //!
 //! The MERSI granule is the MODIS one's first 2000 rows stretched across 2048 columns (nearest
 //! column): `synth::modis` makes at most 1354 columns, and for reading only the sizes matter.
-//! Run: `cargo bench --bench modis_read`. Under `cargo test --all-targets` it is a smoke run on
-//! 40-row granules.
+//! Run: `cargo bench --bench modis_read -- [--python] [--runs N]` (or the dev profile with
+//! strawfire at opt-level 3, BENCHMARKS.md). Under `cargo test --all-targets` it is a smoke run
+//! on 40-row granules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -31,6 +37,7 @@ use strawfire::product::hdf4::SdFile;
 use strawfire::product::write::{mersi as mersi_write, modis as modis_write};
 use strawfire::product::{mersi_l1, modis_l1b, Geometry, Granule, Swath};
 use strawfire::raster::BandBuf;
+use strawfire::scan::{scan_files, swath_pixel_sizes_km, ModelChoice};
 use strawfire::synth::modis::{generate_modis, random_modis_fires, ModisSpec, SynthModis};
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
@@ -191,14 +198,93 @@ fn stretched(g: &Granule, rows: usize, cols: usize) -> Result<Granule> {
     })
 }
 
+/// Runs `benches/numpy_modis_products.py` on a pair: (read s, detect s, potential fires, fires
+/// as (row, col, class)).
+fn numpy_scan(
+    kind: &str,
+    data: &Path,
+    geo: &Path,
+    model: &str,
+    g: &Granule,
+    dir: &Path,
+) -> Result<(f64, f64, usize, BTreeSet<(usize, usize, u8)>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Geometry::Swath(s) = &g.geometry else {
+        anyhow::bail!("not a swath");
+    };
+    let area: Vec<u8> = swath_pixel_sizes_km(s, g.shape)
+        .iter()
+        .flat_map(|(a, b)| (a * b * 1e6).to_le_bytes())
+        .collect();
+    let area_path = dir.join(format!("{kind}_area.f64"));
+    std::fs::write(&area_path, area)?;
+    let csv = dir.join(format!("{kind}_numpy_fires.csv"));
+    let out = std::process::Command::new("python3")
+        .arg(root.join("benches/numpy_modis_products.py"))
+        .arg(kind)
+        .arg(data)
+        .arg(geo)
+        .arg(root.join("models").join(model))
+        .arg(&area_path)
+        .arg(&csv)
+        .output()
+        .context("running python3 benches/numpy_modis_products.py")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "numpy_modis_products.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let mut w = text.split_whitespace();
+    let read: f64 = w.next().context("read time")?.parse()?;
+    let detect: f64 = w.next().context("detect time")?.parse()?;
+    let potential: usize = w.next().context("potential fires")?.parse()?;
+    let fires = std::fs::read_to_string(&csv)?
+        .lines()
+        .filter_map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            Some((v[0].parse().ok()?, v[1].parse().ok()?, v[2].parse().ok()?))
+        })
+        .filter(|x: &(usize, usize, u8)| x.2 >= 7)
+        .collect();
+    Ok((read, detect, potential, fires))
+}
+
+fn detect(g: &Granule, m: &ModisModel) -> Result<strawfire::detect::modis::ModisDetection> {
+    let Geometry::Swath(s) = &g.geometry else {
+        anyhow::bail!("not a swath");
+    };
+    let area = strawfire::detect::PixelArea::PerColumn(
+        swath_pixel_sizes_km(s, g.shape)
+            .iter()
+            .map(|(a, b)| a * b * 1e6)
+            .collect(),
+    );
+    let input = ModisInput::from_bands(
+        |n| g.band(n),
+        g.water.as_ref().map(|w| w.view()),
+        g.saturation.get("B22").copied(),
+    )?;
+    Ok(detect_modis(&input, m, &area)?)
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let smoke = !args.iter().any(|a| a == "--bench");
-    let (rows, cols, mrows, mcols, runs) = if smoke {
+    let python = args.iter().any(|a| a == "--python");
+    let (rows, cols, mrows, mcols, mut runs) = if smoke {
         (40, 1354, 40, 2048, 1)
     } else {
         (2030, 1354, 2000, 2048, 3)
     };
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+    {
+        runs = n;
+    }
     let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("target/bench-data/modis_{rows}x{cols}"));
     if dir.exists() {
@@ -245,26 +331,72 @@ fn main() -> Result<()> {
     );
     let (d, dm, _) = best_of(runs, || Ok(modis_l1b::read(&files.data, None)?))?;
     println!("MODIS reader without MOD03 (5 km interp.) best {d:.3} s  median {dm:.3} s");
-    let area = synth.pixel_area();
-    let (e, em, fires) = best_of(runs, || {
-        let input = ModisInput::from_bands(
-            |n| g.band(n),
-            g.water.as_ref().map(|w| w.view()),
-            g.saturation.get("B22").copied(),
-        )?;
-        Ok(detect_modis(&input, &ModisModel::builtin(), &area)?
-            .fires
-            .len())
+    let modis_model = ModisModel::builtin();
+    let (e, em, ours) = best_of(runs, || detect(&g, &modis_model))?;
+    println!(
+        "MODIS C6.1 detection on the granule read  best {e:.3} s  median {em:.3} s  ({} fires)",
+        ours.fires.len()
+    );
+    let pair = [files.data.clone(), geo.clone()];
+    let (s, sm, scanned) = best_of(runs, || {
+        Ok(scan_files(&pair, ModelChoice::FromScene, &|_| {})?)
     })?;
-    println!("MODIS C6.1 detection on the granule read  best {e:.3} s  median {em:.3} s  ({fires} fires)");
+    println!(
+        "MODIS scan (scan_files: open, read, detect, hotspots, coverage) best {s:.3} s  median {sm:.3} s  ({} hotspots; {:.2}x the library floor, {:.2}x GDAL's)",
+        scanned.hotspots.len(),
+        s / a,
+        s / b
+    );
+    let compare = |name: &str,
+                   ours: &strawfire::detect::modis::ModisDetection,
+                   scan_s: f64,
+                   np: (f64, f64, usize, BTreeSet<(usize, usize, u8)>)| {
+        let mine: BTreeSet<(usize, usize, u8)> = ours
+            .fires
+            .iter()
+            .map(|f| (f.row, f.col, f.class as u8))
+            .collect();
+        let (nr, nd, potential, theirs) = np;
+        println!(
+            "{name} numpy scan: read {nr:.3} s + detect {nd:.3} s = {:.3} s ({potential} potential, {} fires; same pixel and class {} of ours {}); numpy/strawfire scan {:.1}x",
+            nr + nd,
+            theirs.len(),
+            mine.intersection(&theirs).count(),
+            mine.len(),
+            (nr + nd) / scan_s
+        );
+    };
+    if python {
+        let np = numpy_scan("modis", &files.data, &geo, "modis-c61.toml", &g, &dir)?;
+        compare("MODIS", &ours, sm, np);
+    }
 
     let (f, fm, mbytes) = best_of(runs, || mersi_floor(&mf.data, &mf.geo))?;
     println!(
         "MERSI floor, libhdf5 (serial, raw)        best {f:.3} s  median {fm:.3} s  ({:.0} MB)",
         mbytes as f64 / 1e6
     );
-    let (h, hm, _) = best_of(runs, || Ok(mersi_l1::read(&mf.data, &mf.geo)?))?;
+    let (h, hm, mg) = best_of(runs, || Ok(mersi_l1::read(&mf.data, &mf.geo)?))?;
     println!("MERSI reader                              best {h:.3} s  median {hm:.3} s  ({:.2}x the floor)", h / f);
+    let mersi_model = ModisModel::mersi();
+    let (e, em, mours) = best_of(runs, || detect(&mg, &mersi_model))?;
+    println!(
+        "MERSI detection (fy3d-mersi) on the granule read best {e:.3} s  median {em:.3} s  ({} fires)",
+        mours.fires.len()
+    );
+    let mpair = [mf.data.clone(), mf.geo.clone()];
+    let (s, sm, scanned) = best_of(runs, || {
+        Ok(scan_files(&mpair, ModelChoice::FromScene, &|_| {})?)
+    })?;
+    println!(
+        "MERSI scan (scan_files)                   best {s:.3} s  median {sm:.3} s  ({} hotspots; {:.2}x the floor)",
+        scanned.hotspots.len(),
+        s / f
+    );
+    if python {
+        let np = numpy_scan("mersi", &mf.data, &mf.geo, "fy3d-mersi.toml", &mg, &dir)?;
+        compare("MERSI", &mours, sm, np);
+    }
     if smoke {
         std::fs::remove_dir_all(&dir)?;
     }

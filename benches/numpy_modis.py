@@ -41,19 +41,11 @@ def z(x, mean, dev):
     return np.inf if x > mean else (-np.inf if x < mean else 0.0)
 
 
-def main():
-    d, model_path, rows, cols = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    with open(model_path, "rb") as f:
-        m = tomllib.load(f)
-    band = {
-        n: np.fromfile(f"{d}/{n}.f32", dtype="<f4").reshape(rows, cols)
-        for n in ["B1", "B2", "B7", "B21", "B22", "B31", "B32", "SZA", "VZA", "SAA", "VAA"]
-    }
-    water = np.fromfile(f"{d}/water.u8", dtype=np.uint8).reshape(rows, cols) != 0
-    area = np.fromfile(f"{d}/area.f64", dtype="<f8")
-    product_sat = float(open(f"{d}/b22_saturation.txt").read())
-    t0 = time.perf_counter()
-
+def detect(m, band, water, area, product_sat):
+    """The algorithm on bands in memory: `band` canonical name -> float32 (rows, cols), `water`
+    bool, `area` m² per column, `product_sat` the product's band-22 saturation (K). Returns the
+    fires as (row, col, class, frp_mw) and the number of potential fires."""
+    rows, cols = band["B22"].shape
     b1, b2, b7 = band["B1"], band["B2"], band["B7"]
     b21, b22, t11, t12, sza = band["B21"], band["B22"], band["B31"], band["B32"], band["SZA"]
     sat = np.float32(min(m["bands"]["b22_saturation_k"], product_sat))
@@ -200,11 +192,31 @@ def main():
         bg_l4 = stats["meanl4"] if stats else planck(wl, x11)
         frp = area[cc_] * SIGMA / m["frp"]["coefficient"] * (planck(wl, x4) - bg_l4) / 1e6
         out.append((r, cc_, klass, max(frp, 0.0)))
-    elapsed = time.perf_counter() - t0
-    with open(f"{d}/numpy_fires.csv", "w") as f:
+    return out, int(potential.sum())
+
+
+def write_fires(path, out):
+    with open(path, "w") as f:
         for r, c, k, frp in out:
             f.write(f"{r},{c},{k},{frp}\n")
-    print(f"{elapsed:.3f} {int(potential.sum())}")
+
+
+def main():
+    d, model_path, rows, cols = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    with open(model_path, "rb") as f:
+        m = tomllib.load(f)
+    band = {
+        n: np.fromfile(f"{d}/{n}.f32", dtype="<f4").reshape(rows, cols)
+        for n in ["B1", "B2", "B7", "B21", "B22", "B31", "B32", "SZA", "VZA", "SAA", "VAA"]
+    }
+    water = np.fromfile(f"{d}/water.u8", dtype=np.uint8).reshape(rows, cols) != 0
+    area = np.fromfile(f"{d}/area.f64", dtype="<f8")
+    product_sat = float(open(f"{d}/b22_saturation.txt").read())
+    t0 = time.perf_counter()
+    out, potential = detect(m, band, water, area, product_sat)
+    elapsed = time.perf_counter() - t0
+    write_fires(f"{d}/numpy_fires.csv", out)
+    print(f"{elapsed:.3f} {potential}")
 
 
 if __name__ == "__main__":

@@ -519,6 +519,7 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
         v
     };
     let mut saturation = BTreeMap::new();
+    let mut cos_sza: Option<Vec<f32>> = None;
     for ch in CHANNELS {
         let ds = src.dataset(ch.dataset)?;
         let cal = src.calibration(&ch, &ds)?;
@@ -542,7 +543,8 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
                 .unwrap_or(0.0);
             let sat = bt_from_radiance(cal.valid.1 as f64 * cal.slope + cal.intercept, nu, a, b);
             saturation.insert(ch.canonical.to_string(), sat);
-            super::map_counts::<u8>(&counts, None, out.as_mut_slice(), |c, _| {
+            // One inverse Planck function per count, not per pixel (`count_table`).
+            let table = super::count_table(|c| {
                 if c == SATURATED {
                     sat
                 } else {
@@ -550,27 +552,28 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
                         .map_or(f32::NAN, |r| bt_from_radiance(r, nu, a, b))
                 }
             });
+            super::map_table(&counts, &table, out.as_mut_slice());
         } else {
             let k = &vis[(ch.channel - 1) * 3..ch.channel * 3];
             let (c0, c1, c2) = (k[0] as f64, k[1] as f64, k[2] as f64);
             let refl = move |dn: f64| ((c0 + c1 * dn + c2 * dn * dn) / 100.0) as f32;
             let top = refl(cal.valid.1 as f64 * cal.slope + cal.intercept);
-            let sza = bands["SZA"].as_slice();
+            let table = super::count_table(|c| {
+                if c == SATURATED {
+                    top
+                } else {
+                    cal.dn(c).map_or(f32::NAN, refl)
+                }
+            });
+            let cos = cos_sza
+                .get_or_insert_with(|| super::modis_l1b::cos_sun_zenith(bands["SZA"].as_slice()));
             out.as_mut_slice()
                 .par_iter_mut()
-                .zip(counts.par_iter().zip(sza.par_iter()))
+                .zip(counts.par_iter().zip(cos.par_iter()))
                 .with_min_len(1 << 14)
-                .for_each(|(o, (&c, &z))| {
-                    let rho_cos = if c == SATURATED {
-                        top
-                    } else {
-                        cal.dn(c).map_or(f32::NAN, refl)
-                    };
-                    *o = if z < 90.0 {
-                        rho_cos / z.to_radians().cos()
-                    } else {
-                        rho_cos
-                    };
+                .for_each(|(o, (&c, &k))| {
+                    let v = table[c as usize];
+                    *o = if k.is_nan() { v } else { v / k };
                 });
         }
         bands.insert(ch.canonical.to_string(), out);

@@ -120,6 +120,25 @@ impl Granule {
     }
 }
 
+/// The value of every 16-bit count under `convert`, for a band whose value depends on its count
+/// alone (the emissive bands of MODIS and MERSI: calibration, then the inverse Planck function):
+/// built once per band (65,536 entries, 256 KiB, the Planck function evaluated only where
+/// `convert` gets that far) and applied by [`map_table`], it takes the logarithm out of the
+/// per-pixel loop and gives the same value for each count, bit for bit.
+pub(crate) fn count_table(convert: impl Fn(u16) -> f32) -> Vec<f32> {
+    (0..=u16::MAX).map(convert).collect()
+}
+
+/// `out[i] = table[counts[i]]` in parallel ([`count_table`]).
+pub(crate) fn map_table(counts: &[u16], table: &[f32], out: &mut [f32]) {
+    use rayon::prelude::*;
+    let table: &[f32; 65536] = table.try_into().expect("a table of every 16-bit count");
+    out.par_iter_mut()
+        .zip(counts.par_iter())
+        .with_min_len(1 << 14)
+        .for_each(|(o, &c)| *o = table[c as usize]);
+}
+
 /// Converts a band's raw counts (with its per-pixel quality flags, when the product has them) to
 /// physical values in parallel: the one loop every reader's calibration runs, `convert(count,
 /// flags)` being the product's rule (flags 0 when there are none).

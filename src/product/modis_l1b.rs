@@ -455,6 +455,15 @@ pub fn reflectance_from_count(count: u16, cal: &Calibration, sza_deg: f32) -> f3
     }
 }
 
+/// cos θ₀ per pixel where θ₀ < 90° (what a reflectance is divided by), NaN elsewhere (kept as is).
+pub(crate) fn cos_sun_zenith(sza_deg: &[f32]) -> Vec<f32> {
+    sza_deg
+        .par_iter()
+        .with_min_len(1 << 14)
+        .map(|&z| if z < 90.0 { z.to_radians().cos() } else { f32::NAN })
+        .collect()
+}
+
 /// One EV SDS of the data file with its band list and calibration attributes.
 struct EvSds<'f> {
     path: PathBuf,
@@ -615,6 +624,7 @@ pub fn read(data: &Path, geo: Option<&Path>) -> Result<Granule, ProductError> {
     };
 
     let mut saturation = BTreeMap::new();
+    let mut cos_sza: Option<Vec<f32>> = None;
     for spec in BANDS {
         let ev = match spec.sds {
             EMISSIVE => &emissive,
@@ -628,17 +638,22 @@ pub fn read(data: &Path, geo: Option<&Path>) -> Result<Granule, ProductError> {
             Some(wl) => {
                 let sat = physics::brightness_temperature(wl, cal.max_value() as f64) as f32;
                 saturation.insert(spec.canonical.to_string(), sat);
-                super::map_counts::<u8>(&counts, None, out.as_mut_slice(), |c, _| {
-                    bt_from_count(c, &cal, wl, sat)
-                });
+                let table = super::count_table(|c| bt_from_count(c, &cal, wl, sat));
+                super::map_table(&counts, &table, out.as_mut_slice());
             }
             None => {
-                let sza = bands["SZA"].as_slice();
+                // ρ·cos θ₀ by count from a table, then ÷ cos θ₀ (computed once for the three
+                // bands): the same values as `reflectance_from_count`, bit for bit.
+                let table = super::count_table(|c| reflectance_from_count(c, &cal, 90.0));
+                let cos = cos_sza.get_or_insert_with(|| cos_sun_zenith(bands["SZA"].as_slice()));
                 out.as_mut_slice()
                     .par_iter_mut()
-                    .zip(counts.par_iter().zip(sza.par_iter()))
+                    .zip(counts.par_iter().zip(cos.par_iter()))
                     .with_min_len(1 << 14)
-                    .for_each(|(o, (&c, &z))| *o = reflectance_from_count(c, &cal, z));
+                    .for_each(|(o, (&c, &k))| {
+                        let v = table[c as usize];
+                        *o = if k.is_nan() { v } else { v / k };
+                    });
             }
         }
         bands.insert(spec.canonical.to_string(), out);
