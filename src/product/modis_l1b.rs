@@ -460,7 +460,13 @@ pub(crate) fn cos_sun_zenith(sza_deg: &[f32]) -> Vec<f32> {
     sza_deg
         .par_iter()
         .with_min_len(1 << 14)
-        .map(|&z| if z < 90.0 { z.to_radians().cos() } else { f32::NAN })
+        .map(|&z| {
+            if z < 90.0 {
+                z.to_radians().cos()
+            } else {
+                f32::NAN
+            }
+        })
         .collect()
 }
 
@@ -937,6 +943,34 @@ mod tests {
         assert_eq!(band_index(names, "31"), Some(10));
         assert_eq!(band_index("3, 4, 5, 6, 7", "7"), Some(4));
         assert_eq!(band_index("1,2", "7"), None);
+    }
+
+    #[test]
+    fn count_tables_give_each_pixel_its_count_s_value_bit_for_bit() {
+        let cal = Calibration {
+            scale: 8.4e-4,
+            offset: 1577.3,
+            valid: (0, VALID_MAX),
+        };
+        let wl = BANDS[4].wavelength_um.unwrap();
+        let table = crate::product::count_table(|c| bt_from_count(c, &cal, wl, 331.0));
+        // Every count, in a scrambled order, through the parallel lookup.
+        let counts: Vec<u16> = (0..=u16::MAX as u32)
+            .map(|i| (i.wrapping_mul(40503) % 65536) as u16)
+            .collect();
+        let mut out = vec![0.0f32; counts.len()];
+        crate::product::map_table(&counts, &table, &mut out);
+        for (&c, &v) in counts.iter().zip(&out) {
+            assert_eq!(
+                v.to_bits(),
+                bt_from_count(c, &cal, wl, 331.0).to_bits(),
+                "count {c}"
+            );
+        }
+        let cos = cos_sun_zenith(&[0.0, 60.0, 89.9, 90.0, 120.0, f32::NAN]);
+        assert_eq!(cos[0], 1.0);
+        assert!((cos[1] - 0.5).abs() < 1e-6 && cos[2] > 0.0);
+        assert!(cos[3..].iter().all(|c| c.is_nan()));
     }
 
     #[test]
