@@ -198,6 +198,11 @@ fn stretched(g: &Granule, rows: usize, cols: usize) -> Result<Granule> {
     })
 }
 
+/// Fires as (row, col, MOD14 class).
+type FireSet = BTreeSet<(usize, usize, u8)>;
+/// numpy's (read s, detect s, potential fires, fires).
+type NumpyScan = (f64, f64, usize, FireSet);
+
 /// Runs `benches/numpy_modis_products.py` on a pair: (read s, detect s, potential fires, fires
 /// as (row, col, class)).
 fn numpy_scan(
@@ -207,7 +212,7 @@ fn numpy_scan(
     model: &str,
     g: &Granule,
     dir: &Path,
-) -> Result<(f64, f64, usize, BTreeSet<(usize, usize, u8)>)> {
+) -> Result<NumpyScan> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let Geometry::Swath(s) = &g.geometry else {
         anyhow::bail!("not a swath");
@@ -350,8 +355,8 @@ fn main() -> Result<()> {
     let compare = |name: &str,
                    ours: &strawfire::detect::modis::ModisDetection,
                    scan_s: f64,
-                   np: (f64, f64, usize, BTreeSet<(usize, usize, u8)>)| {
-        let mine: BTreeSet<(usize, usize, u8)> = ours
+                   np: NumpyScan| {
+        let mine: FireSet = ours
             .fires
             .iter()
             .map(|f| (f.row, f.col, f.class as u8))
