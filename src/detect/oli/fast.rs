@@ -1,5 +1,6 @@
 //! The parallel OLI detector: the per-pixel stage over blocks of rows on the rayon pool (row
-//! slices, no per-pixel index arithmetic), then every candidate's 61 × 61 window on the pool.
+//! slices through the branch-free row kernel, `pixel::classify_row`), then every candidate's
+//! 61 × 61 window on the pool.
 //!
 //! Why windows per candidate and not sliding sums over the whole scene: candidates are rare
 //! (ρ7/ρ5 > 1.8 with ρ7 − ρ5 > 0.17 is met by hot pixels and few others), so summing 3,720
@@ -11,7 +12,7 @@ use rayon::prelude::*;
 
 use super::context::{decide, is_background, window_bounds, Decision, Sums};
 use super::finish::{finish, Found};
-use super::pixel::{classify_day, classify_night, ratio};
+use super::pixel::{classify_row, flagged, ratio, Row};
 use super::{OliDetection, OliInput};
 use crate::detect::{stage_raster, DetectError};
 use crate::model::oli::OliModel;
@@ -43,7 +44,8 @@ pub fn detect_oli(input: &OliInput, m: &OliModel) -> Result<OliDetection, Detect
     let water = input.water.as_ref().map(contiguous);
     let day = input.day;
 
-    // Stage 1: per pixel, blocks of rows in parallel.
+    // Stage 1: per pixel, blocks of rows in parallel, a row at a time through the branch-free
+    // row kernel (its flags say where the rare fires and candidates are).
     let per_strip: Vec<StripFound> = mask
         .as_mut_slice()
         .par_chunks_mut(STRIP_ROWS * cols)
@@ -51,23 +53,23 @@ pub fn detect_oli(input: &OliInput, m: &OliModel) -> Result<OliDetection, Detect
         .map(|(s, out)| {
             let mut fires = Vec::new();
             let mut candidates = Vec::new();
-            let k0 = s * STRIP_ROWS * cols;
-            for (k, o) in out.iter_mut().enumerate() {
-                let at = k0 + k;
-                let qc = cloud.as_ref().is_some_and(|a| a[at] != 0);
-                let qw = water.as_ref().is_some_and(|a| a[at] != 0);
-                let st = if day {
-                    let px: [f32; 7] = std::array::from_fn(|i| rho[i][at]);
-                    classify_day(&px, qc, qw, m)
-                } else {
-                    classify_night(rho[6][at], qc, qw, m)
+            let zeros = vec![0u8; cols];
+            let mut flags = vec![0u8; cols];
+            for (i, class) in out.chunks_mut(cols).enumerate() {
+                let r = s * STRIP_ROWS + i;
+                let span = r * cols..(r + 1) * cols;
+                let row = Row {
+                    rho: std::array::from_fn(|b| &rho[b][span.clone()]),
+                    cloud: cloud.as_ref().map_or(&zeros[..], |a| &a[span.clone()]),
+                    water: water.as_ref().map_or(&zeros[..], |a| &a[span.clone()]),
+                    class,
+                    flags: &mut flags,
                 };
-                *o = st.class as u8;
-                if let Some(t) = st.fire {
-                    fires.push((at / cols, at % cols, t));
-                }
-                if st.candidate {
-                    candidates.push((at / cols, at % cols));
+                if classify_row(row, day, m) {
+                    flagged(&flags, |c, test| match test {
+                        Some(t) => fires.push((r, c, t)),
+                        None => candidates.push((r, c)),
+                    });
                 }
             }
             (fires, candidates)

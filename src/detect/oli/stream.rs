@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::fast::contiguous;
 use super::finish::{finish_with, Found};
-use super::pixel::{classify_day, classify_night};
+use super::pixel::{classify_row, flagged, Row};
 use super::{OliDetection, OliInput};
 use crate::model::oli::OliModel;
 use crate::raster::BandBuf;
@@ -77,35 +77,31 @@ pub fn classify_block(
     let rho: Vec<Cow<[f32]>> = input.rho.iter().map(contiguous).collect();
     let cloud = input.cloud.as_ref().map(contiguous);
     let water = input.water.as_ref().map(contiguous);
-    let day = input.day;
+    let zeros = vec![0u8; cols];
+    let mut flags = vec![0u8; cols];
     for i in 0..rows {
         let r = r0 + i;
         let at0 = (r - out.r0) * out.cols + c0;
-        let k0 = i * cols;
-        for j in 0..cols {
-            let k = k0 + j;
-            let c = c0 + j;
-            let qc = cloud.as_ref().is_some_and(|a| a[k] != 0);
-            let qw = water.as_ref().is_some_and(|a| a[k] != 0);
-            let (rho5, rho6, rho7) = (rho[4][k], rho[5][k], rho[6][k]);
-            let st = if day {
-                let px: [f32; 7] = std::array::from_fn(|b| rho[b][k]);
-                classify_day(&px, qc, qw, m)
-            } else {
-                classify_night(rho7, qc, qw, m)
-            };
-            let at = at0 + j;
-            out.mask[at] = st.class as u8;
-            out.rho5[at] = rho5;
-            out.rho7[at] = rho7;
-            if let Some(t) = st.fire {
-                out.fires.push((r, c, t));
-                out.rho6.push(((r, c), rho6));
-            }
-            if st.candidate {
-                out.candidates.push((r, c));
-                out.rho6.push(((r, c), rho6));
-            }
+        let span = i * cols..(i + 1) * cols;
+        let kept = at0..at0 + cols;
+        out.rho5[kept.clone()].copy_from_slice(&rho[4][span.clone()]);
+        out.rho7[kept.clone()].copy_from_slice(&rho[6][span.clone()]);
+        let row = Row {
+            rho: std::array::from_fn(|b| &rho[b][span.clone()]),
+            cloud: cloud.as_ref().map_or(&zeros[..], |a| &a[span.clone()]),
+            water: water.as_ref().map_or(&zeros[..], |a| &a[span.clone()]),
+            class: &mut out.mask[kept],
+            flags: &mut flags,
+        };
+        if classify_row(row, input.day, m) {
+            let rho6 = &rho[5][span];
+            flagged(&flags, |j, test| {
+                match test {
+                    Some(t) => out.fires.push((r, c0 + j, t)),
+                    None => out.candidates.push((r, c0 + j)),
+                }
+                out.rho6.push(((r, c0 + j), rho6[j]));
+            });
         }
     }
 }
