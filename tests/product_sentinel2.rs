@@ -175,7 +175,7 @@ fn an_l2a_product_reads_its_20m_bands_and_scene_classification() {
 }
 
 #[test]
-fn a_product_before_baseline_04_has_no_offset_and_no_raster_cloud_mask() {
+fn a_product_before_baseline_04_has_no_offset_and_its_gml_cloud_mask_rasterised() {
     let dir = tempfile::tempdir().unwrap();
     let mut sp = spec();
     sp.baseline = "02.09".into();
@@ -184,12 +184,47 @@ fn a_product_before_baseline_04_has_no_offset_and_no_raster_cloud_mask() {
     assert!(safe.to_string_lossy().contains("_N0209_"));
     let s = sentinel2_l1c::read(&safe).unwrap();
     assert!(s.mtd.offsets.is_empty());
-    assert!(s.cloud.is_none(), "GML masks are not rasterised");
-    assert!(s.tile.masks["MSK_CLOUDS"].ends_with("MSK_CLOUDS_B00.gml"));
+    let gml = &s.tile.masks["MSK_CLOUDS"];
+    assert!(gml.ends_with("MSK_CLOUDS_B00.gml"));
+    // The polygons on the 20 m grid are MSK_CLASSI's 60 m cells, cloud for cloud.
+    let cloud = s.cloud.as_ref().expect("the GML cloud mask is read");
+    let want_cloud = synth.cloud_as_read();
+    assert!(want_cloud.iter().any(|&c| c != 0), "the tile has clouds");
+    assert_eq!(cloud.view(), want_cloud.view());
     let want = synth.as_read(Level::L1c);
     assert!(same(&want[4], s.granule.band("B8A").unwrap()));
     // Without the offset the saturated reflectance is 65535 / 10000.
     assert!((s.granule.saturation["B12"] - 6.5535).abs() < 1e-4);
+    // The zip of the same product gives the same mask.
+    let zdir = dir.path().join("z");
+    std::fs::create_dir_all(&zdir).unwrap();
+    let zip = synth.write(&zdir, opts(Level::L1c, true)).unwrap();
+    let z = sentinel2_l1c::read(&zip).unwrap();
+    assert_eq!(z.cloud.as_ref().unwrap().view(), want_cloud.view());
+
+    // A mask in another UTM zone than the tile: refused naming the mask.
+    let path = safe.join(gml);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("EPSG::32650", "EPSG::32651")).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_CLOUDS_B00.gml") && err.contains("EPSG:32651"),
+        "{err}"
+    );
+    // A cut-off mask: an XML error naming it.
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let err = err_of(&safe);
+    assert!(err.contains("MSK_CLOUDS_B00.gml"), "{err}");
+    // The empty mask (no cloud): a mask of zeros, not an unknown one.
+    let mut clear = sp.clone();
+    clear.clouds = false;
+    let cdir = dir.path().join("clear");
+    std::fs::create_dir_all(&cdir).unwrap();
+    let c = generate(&clear)
+        .write(&cdir, opts(Level::L1c, false))
+        .unwrap();
+    let s = sentinel2_l1c::read(&c).unwrap();
+    assert!(s.cloud.as_ref().unwrap().as_slice().iter().all(|&v| v == 0));
 }
 
 fn err_of(p: &Path) -> String {

@@ -13,6 +13,7 @@
 //! rules); the physics of detection stays in `detect/`, the geometry of footprints in `scan`.
 
 pub mod geotiff;
+pub mod gml_mask;
 pub mod landsat_c2l1;
 pub mod mersi_l1;
 pub mod modis_l1b;

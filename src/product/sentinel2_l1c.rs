@@ -35,9 +35,10 @@
 //! (B8A/B11/B12 native; the 10 m B02–B04 binned 2 × 2 by the mean of their DNs, fill or
 //! saturation in a block kept; the 60 m B01 repeated 3 × 3), NaN for DN 0, a saturated DN as the
 //! band's largest reflectance ([`Granule::saturation`]); cloud from `MSK_CLASSI` (opaque or
-//! cirrus) or L2A's SCL; water from SCL. The older GML cloud masks are not rasterised: such a
-//! product is read with `cloud: None` (the detector then has no cloud mask, as for a Landsat
-//! product without QA). Errors name the file: a band missing from the XML or the folder, a band
+//! cirrus) or L2A's SCL, or before baseline 04.00 from `MSK_CLOUDS_B00.gml`'s opaque and cirrus
+//! polygons rasterised onto the 20 m grid ([`super::gml_mask`]); water from SCL. A product
+//! with neither is read with `cloud: None` (the detector then has no cloud mask, as for a
+//! Landsat product without QA). Errors name the file: a band missing from the XML or the folder, a band
 //! whose size is not what `MTD_TL.xml` says for its resolution, a truncated JP2 or zip.
 
 use std::collections::BTreeMap;
@@ -758,8 +759,9 @@ pub struct Sentinel2Scene {
     pub granule: Granule,
     pub mtd: ProductMtd,
     pub tile: TileMtd,
-    /// 1 where the product's mask says cloud (`MSK_CLASSI` opaque or cirrus; SCL 8, 9, 10);
-    /// `None` when the product has no raster cloud mask.
+    /// 1 where the product's mask says cloud (`MSK_CLASSI` opaque or cirrus; SCL 8, 9, 10;
+    /// `MSK_CLOUDS_B00.gml` opaque or cirrus polygons); `None` when the product has no cloud
+    /// mask.
     pub cloud: Option<BandBuf<u8>>,
 }
 
@@ -1037,8 +1039,8 @@ fn read_masks(product: &Product, shape: (usize, usize)) -> Result<Masks, Product
         .get("MSK_CLASSI")
         .filter(|r| r.ends_with(".jp2") && loc.has(r))
     else {
-        // Before baseline 04.00 the cloud mask is GML polygons (MSK_CLOUDS_B00.gml): not read.
-        return Ok((None, None));
+        // Before baseline 04.00 the cloud mask is GML polygons (MSK_CLOUDS_B00.gml).
+        return Ok((read_gml_clouds(product, shape)?, None));
     };
     let p = loc.file(rel, "MSK_CLASSI")?;
     let (h, opaque) = read_band::<u8>(&p, 1).map_err(raster_err)?;
@@ -1062,6 +1064,44 @@ fn read_masks(product: &Product, shape: (usize, usize)) -> Result<Masks, Product
         .zip(cirrus.as_slice().par_iter())
         .for_each(|(o, &c)| *o = (*o != 0 || c != 0) as u8);
     Ok((Some(repeat(&c60, 3)?), None))
+}
+
+/// The cloud mask of a product before baseline 04.00: `MSK_CLOUDS_B00.gml`'s `OPAQUE` and
+/// `CIRRUS` polygons rasterised onto the 20 m grid (`gml_mask`); `None` when the tile metadata
+/// names no such file or it is not in the product (cloud unknown). A mask in another CRS than
+/// the tile's is refused naming both.
+fn read_gml_clouds(
+    product: &Product,
+    shape: (usize, usize),
+) -> Result<Option<BandBuf<u8>>, ProductError> {
+    use super::gml_mask;
+    let (tile, loc) = (&product.tile, &product.location);
+    let Some(rel) = tile
+        .masks
+        .get("MSK_CLOUDS")
+        .filter(|r| r.to_ascii_lowercase().ends_with(".gml") && loc.has(r))
+    else {
+        return Ok(None);
+    };
+    let (text, path) = loc.text(rel, "MSK_CLOUDS")?;
+    let mask = gml_mask::parse(&text, &path)?;
+    if let Some(epsg) = mask.epsg.filter(|&e| e != tile.epsg) {
+        return Err(ProductError::Mismatch {
+            path,
+            other: product.tile_path.clone(),
+            what: format!(
+                "the mask's polygons are in EPSG:{epsg} but the tile is in EPSG:{}",
+                tile.epsg
+            ),
+        });
+    }
+    let grid = gml_mask::Grid {
+        transform: tile.transform_20m().expect("checked when parsed"),
+        shape,
+    };
+    let mut cloud = BandBuf::<u8>::zeros(shape).map_err(|e| memory(shape, e))?;
+    gml_mask::rasterise(&mask, &["OPAQUE", "CIRRUS"], grid, cloud.as_mut_slice());
+    Ok(Some(cloud))
 }
 
 #[cfg(test)]

@@ -246,8 +246,8 @@ impl Sentinel2Synth {
         })
     }
 
-    /// The cloud mask as the reader gives it from `MSK_CLASSI` (60 m: a 60 m pixel is cloud
-    /// when any of its 20 m pixels is).
+    /// The cloud mask as the reader gives it from `MSK_CLASSI` or, before baseline 04.00,
+    /// `MSK_CLOUDS_B00.gml` (60 m: a 60 m pixel is cloud when any of its 20 m pixels is).
     pub fn cloud_as_read(&self) -> Array2<u8> {
         let (rows, cols) = self.cloud.dim();
         let mut c60 = Array2::<u8>::zeros((rows / 3, cols / 3));

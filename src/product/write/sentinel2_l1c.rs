@@ -348,14 +348,27 @@ fn write_safe(
         .map_err(|e| werr(&p, e))?;
         masks.push(("MSK_CLASSI".into(), rel));
     } else {
-        // Before 04.00: vector masks. An empty cloud mask as the processor writes it.
+        // Before 04.00: vector masks, the 60 m cloud cells as rectangles (a 60 m cell is cloud
+        // when any of its 20 m pixels is, as for MSK_CLASSI); no cloud: the empty mask.
+        use crate::product::gml_mask::{rectangles, write_gml, MaskFeature};
         let rel = format!("GRANULE/{granule}/QI_DATA/MSK_CLOUDS_B00.gml");
-        let gml =
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<eop:Mask \
-             xmlns:eop=\"http://www.opengis.net/eop/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" \
-             gml:id=\"OPAQUE\">\n  <gml:boundedBy><gml:Null>inapplicable</gml:Null></gml:boundedBy>\n  \
-             <eop:maskType codeSpace=\"urn:gs2:S2PDGS:maskType\">OPAQUE</eop:maskType>\n  \
-             <eop:maskMembers/>\n</eop:Mask>\n";
+        let features: Vec<MaskFeature> = match px.cloud {
+            Some(m) => {
+                let cell = |r: usize, c: usize| {
+                    (0..3).any(|dr| (0..3).any(|dc| m[[r * 3 + dr, c * 3 + dc]] != 0))
+                };
+                let origin = (px.georef.transform[0], px.georef.transform[3]);
+                rectangles(cell, (rows / 3, cols / 3), origin, 60.0)
+                    .into_iter()
+                    .map(|ring| MaskFeature {
+                        mask_type: "OPAQUE".into(),
+                        rings: vec![ring],
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let gml = write_gml("OPAQUE", acq.epsg, &features);
         let p = root.join(&rel);
         std::fs::write(&p, gml).map_err(|e| werr(&p, e))?;
         masks.push(("MSK_CLOUDS".into(), rel));
