@@ -72,20 +72,26 @@ pub async fn start_clocked(
     let db = config.data_dir.join(STORE_FILE);
     let cap = config.limits.store_max_bytes;
     let url = config.store.url.clone();
-    let store = tokio::task::spawn_blocking(move || {
+    let built = config.clone();
+    // Opening the store and building the service (which reads the confirmed mask sites) block:
+    // PostgreSQL's client must not run on an async thread at all.
+    let service = tokio::task::spawn_blocking(move || {
         // `[store] url`: PostgreSQL (#19); else the SQLite file under the data directory.
-        if let Some(url) = url {
-            return Ok::<Arc<dyn Store>, crate::store::StoreError>(Arc::new(PgStore::open(&url)?));
-        }
-        let store = SqliteStore::open(&db)?;
-        if let Some(bytes) = cap {
-            store.cap_size(bytes)?;
-        }
-        Ok(Arc::new(store))
+        let store: Arc<dyn Store> = match url {
+            Some(url) => Arc::new(PgStore::open(&url)?),
+            None => {
+                let store = SqliteStore::open(&db)?;
+                if let Some(bytes) = cap {
+                    store.cap_size(bytes)?;
+                }
+                Arc::new(store)
+            }
+        };
+        Ok::<_, crate::store::StoreError>(Service::new(&built, store, placer))
     })
     .await
-    .map_err(|e| ServiceError::Task(e.to_string()))??;
-    let service = Service::new(&config, store, placer).with_clock(clock);
+    .map_err(|e| ServiceError::Task(e.to_string()))??
+    .with_clock(clock);
     let tokens = Tokens::from_config(&config.tokens_with_env())
         .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;
     if tokens.is_empty() {

@@ -1,8 +1,10 @@
 //! What the backends share where their dialects agree: the candidate search's bounds, the
-//! confidence class edges of the queries, the event columns as read back.
+//! confidence class edges of the queries, the event columns as read back; the task logic of
+//! both (`shared/tasks.rs`).
 
 pub(crate) mod deliveries;
 pub(crate) mod operator;
+pub(crate) mod tasks;
 
 use crate::dispatch::Priority;
 use crate::fuse::{class_of, Placement, Placer};

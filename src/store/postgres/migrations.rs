@@ -8,7 +8,8 @@
 //! dialects agree. Times are Unix seconds (UTC, `BIGINT`), positions WGS84 degrees
 //! (`DOUBLE PRECISION`), ids `BIGINT` identities. SQLite's R*Tree over events (its migration 2)
 //! is a B-tree on (lat, lon) and one on `last_seen` here: the candidate search of an ingest is
-//! a box and a time window, which those serve.
+//! a box and a time window, which those serve. Later migrations follow SQLite's (each names
+//! the SQLite migration it mirrors).
 
 use postgres::Client;
 

@@ -15,15 +15,16 @@
 //! never gets two events from two batches racing. Reads take pooled connections and never wait
 //! for the lock.
 //!
-//! What is here: [`Store`](crate::store::Store) whole (`store.rs`); of
-//! [`TaskStore`](crate::store::TaskStore) the ingest with dispatch (a task per event, its audit
-//! row and outbox notice in the ingest transaction), the task list and the audit log
-//! (`tasks.rs`); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`) and
-//! [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
+//! What is here: [`Store`](crate::store::Store) whole (`store.rs`);
+//! [`TaskStore`](crate::store::TaskStore) whole (`tasks.rs`, `idempotency.rs`: the ingest with
+//! dispatch, task moves, verdicts, idempotency keys, escalation sweeps safe on several nodes,
+//! mask candidates, precision); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`)
+//! and [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
 //! `FOR UPDATE SKIP LOCKED`); the outbox (`outbox.rs`). Everything else answers
-//! [`StoreError::Unsupported`] for now (`unsupported.rs`, and the task changes in `tasks.rs`).
+//! [`StoreError::Unsupported`] for now (`unsupported.rs`).
 
 mod deliveries;
+mod idempotency;
 mod migrations;
 mod operator;
 mod outbox;

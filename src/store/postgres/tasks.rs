@@ -1,25 +1,37 @@
-//! Tasks on PostgreSQL, as far as they go (#19): a task created (or told its event was seen
-//! again) inside the ingest transaction, with its audit row and its `task_new` or
-//! `task_updated` notice in the outbox, exactly as SQLite's `tasks.rs` does; and the task
-//! list. Task changes, verdicts, escalations, mask candidates and precision answer
-//! [`StoreError::Unsupported`] (`unsupported::no`).
+//! Tasks on PostgreSQL (#19): `TaskStore` whole, SQLite's `tasks.rs` step for step, the
+//! decisions shared with it (`store::shared::tasks`: the action of a change, evidence findings,
+//! escalations due, mask steps, the precision tally) and only the SQL here. A task is created
+//! (or told its event was seen again) inside the ingest transaction; every change is one
+//! transaction with its audit row and its outbox notice.
+//!
+//! Several API nodes write at once where SQLite has one writer, so each change locks what it
+//! reads first: the task's row (`SELECT ... FOR UPDATE`, [`lock_task`]) before a move or a
+//! verdict, so two acknowledgements of one task apply one after the other and the second finds
+//! it acknowledged; the open overdue tasks with `FOR UPDATE SKIP LOCKED` in an escalation
+//! sweep, so sweeps on several nodes escalate each deadline once; an advisory lock around mask
+//! candidate changes, so two "no fire" verdicts at one place make one candidate.
 
 use chrono::{DateTime, Duration, Utc};
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row as PgRow, Transaction};
 
+use super::idempotency;
 use super::outbox::enqueue;
 use super::store::{from_ts, ingest_tx, ts};
-use super::unsupported::no;
 use super::{pg_err, PgStore};
 use crate::dispatch::rules::TOO_OLD;
 use crate::dispatch::{
-    Action, Assignment, Deadline, Milestones, Priority, TaskRules, TaskState, Verdict,
+    transition, Action, Assignment, Deadline, Milestones, Priority, TaskRules, TaskState, Verdict,
 };
 use crate::fuse::{FireEvent, FuseParams, Placer};
 use crate::notify::{Notice, NoticeKind};
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
+use crate::store::shared::tasks::{
+    box_around, candidate_decision, change_action, change_detail, escalations_due, mask_step,
+    milestone_column, precision_filter, precision_sql, verdict_findings, MaskStep, PrecisionTally,
+    VERDICT_COLUMNS,
+};
 use crate::store::shared::{
     dollars, plan_new_task, priority_str, task_notice, Dispatched, NewTaskFacts, MARK_NOTIFIED_SQL,
     NOTICE_EVENT_SQL, ROUND_SQL,
@@ -29,6 +41,7 @@ use crate::store::tasks::{
     StoredVerdict, TaskChange, TaskError, TaskQuery, TaskStore, TaskTarget, VerdictOutcome,
 };
 use crate::store::{IngestBatch, IngestReport, Scope};
+use crate::verify::PriorPhoto;
 
 impl TaskStore for PgStore {
     fn ingest_within(
@@ -59,59 +72,237 @@ impl TaskStore for PgStore {
 
     fn change_task_as(
         &self,
-        _: i64,
-        _: TaskChange,
-        _: &Actor,
-        _: DateTime<Utc>,
-        _: &Acted,
+        id: i64,
+        change: TaskChange,
+        who: &Actor,
+        now: DateTime<Utc>,
+        acted: &Acted,
     ) -> Result<StoredTask, TaskError> {
-        no("task changes")
+        self.write(|tx| {
+            if let Some(k) = &acted.key {
+                idempotency::claim(tx, k, now)?;
+            }
+            let task = lock_task(tx, id)?;
+            let action = change_action(change);
+            let to = transition(task.state, action)?;
+            if to == task.state {
+                // A repeated delivery confirmation: nothing changes, nothing to record.
+                return Ok(task);
+            }
+            let column = milestone_column(to);
+            tx.execute(
+                &format!(
+                    "UPDATE tasks SET state = $1, {column} = COALESCE({column}, $4), updated_at = $2
+                     WHERE id = $3"
+                ),
+                &[&to.as_str(), &ts(now), &id, &ts(acted.at.unwrap_or(now))],
+            )
+            .map_err(pg_err("update task"))?;
+            let detail = change_detail(change, &task, acted);
+            let (from, to) = (Some(task.state.as_str()), Some(to.as_str()));
+            audit(tx, now, who, "task", id, action.name(), from, to, &detail)?;
+            load_task(tx, id)
+        })
     }
 
     fn record_verdict_as(
         &self,
-        _: i64,
-        _: &NewVerdict,
-        _: &Actor,
-        _: &TaskRules,
-        _: DateTime<Utc>,
-        _: Option<&IdempotencyKey>,
+        id: i64,
+        v: &NewVerdict,
+        who: &Actor,
+        rules: &TaskRules,
+        now: DateTime<Utc>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<VerdictOutcome, TaskError> {
-        no("verdicts")
+        self.write(|tx| {
+            if let Some(k) = key {
+                idempotency::claim(tx, k, now)?;
+            }
+            let task = lock_task(tx, id)?;
+            let to = transition(task.state, Action::Verify(v.verdict))?;
+            let priors: Vec<PriorPhoto> = tx
+                .query(
+                    "SELECT task_id, photo_sha256, photo_dhash FROM verdicts WHERE task_id != $1",
+                    &[&id],
+                )
+                .map_err(pg_err("query priors"))?
+                .iter()
+                .map(|r| PriorPhoto {
+                    task_id: r.get(0),
+                    sha256: r.get(1),
+                    dhash: r.get::<_, i64>(2) as u64,
+                })
+                .collect();
+            let found = verdict_findings(&task, v, &priors, rules);
+            let verdict_id: i64 = tx
+                .query_one(
+                    "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon,
+                       distance_m, note, photo_sha256, photo_dhash, photo_path, photo_bytes,
+                       exif_time, exif_lat, exif_lon, flags, review, actor)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                       $17, $18)
+                     RETURNING id",
+                    &[
+                        &id,
+                        &v.verdict.as_str(),
+                        &ts(v.reported_at),
+                        &ts(now),
+                        &v.lat,
+                        &v.lon,
+                        &found.distance_m,
+                        &v.note,
+                        &v.photo.sha256,
+                        &(v.photo.dhash as i64),
+                        &v.photo_path,
+                        &(v.photo_bytes as i64),
+                        &found.exif_time.map(ts),
+                        &v.photo.exif.position.map(|p| p.1),
+                        &v.photo.exif.position.map(|p| p.0),
+                        &found.flags_json(),
+                        &(found.review as i64),
+                        &who.id,
+                    ],
+                )
+                .map_err(pg_err("insert verdict"))?
+                .get(0);
+            tx.execute(
+                "UPDATE tasks SET state = $1, verified_at = $2, verdict = $3, updated_at = $2
+                 WHERE id = $4",
+                &[&to.as_str(), &ts(now), &v.verdict.as_str(), &id],
+            )
+            .map_err(pg_err("verify task"))?;
+            let (from, to) = (Some(task.state.as_str()), Some(to.as_str()));
+            let detail = found.audit_detail(verdict_id, v);
+            audit(tx, now, who, "task", id, "verdict", from, to, &detail)?;
+            let task = load_task(tx, id)?;
+            let (kind, detail) = found.notice_kind(v);
+            let mut n = notice(tx, &task, kind, task.unit.clone(), detail)?;
+            found.complete_notice(&mut n, v);
+            enqueue(tx, &n, ts(now))?;
+            let candidate = propose_mask(tx, v.verdict, verdict_id, &task, who, rules, now)?;
+            let verdict = read_verdict(tx, id)?.ok_or(TaskError::NotFound {
+                what: "verdict of task",
+                id,
+            })?;
+            Ok(VerdictOutcome {
+                verdict,
+                task,
+                candidate,
+            })
+        })
     }
 
-    fn idempotency_key(&self, _: &str, _: &str) -> Result<Option<StoredKey>, StoreError> {
-        no("idempotency keys")
+    fn idempotency_key(&self, actor: &str, key: &str) -> Result<Option<StoredKey>, StoreError> {
+        self.read(|c| idempotency::find(c, actor, key))
     }
 
     fn idempotent_answer(
         &self,
-        _: &str,
-        _: &str,
-        _: u16,
-        _: &serde_json::Value,
+        actor: &str,
+        key: &str,
+        status: u16,
+        body: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        no("idempotency keys")
+        self.read(|c| idempotency::answer(c, actor, key, status, body))
     }
 
     fn verdicts_by(
         &self,
-        _: &str,
-        _: usize,
+        actor: &str,
+        limit: usize,
     ) -> Result<Vec<(StoredTask, StoredVerdict)>, StoreError> {
-        no("verdicts")
+        self.read(|c| {
+            let ids: Vec<i64> = c
+                .query(
+                    "SELECT task_id FROM verdicts WHERE actor = $1 ORDER BY id DESC LIMIT $2",
+                    &[&actor, &(limit.min(i64::MAX as usize) as i64)],
+                )
+                .map_err(pg_err("query verdicts by actor"))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let task = load_task(c, id).map_err(into_store)?;
+                if let Some(v) = read_verdict(c, id)? {
+                    out.push((task, v));
+                }
+            }
+            Ok(out)
+        })
     }
 
-    fn escalate_due(&self, _: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError> {
-        no("escalations")
+    /// Several API nodes sweep at once: each claims the open overdue tasks with
+    /// `FOR UPDATE SKIP LOCKED`, so a task is escalated by the one sweep that holds it (a sweep
+    /// that comes after that one committed reads its escalations and adds none), and a sweep
+    /// never waits on another or on a patrol's change in flight (that task waits for the next
+    /// sweep).
+    fn escalate_due(&self, now: DateTime<Utc>) -> Result<Vec<(i64, Deadline)>, StoreError> {
+        let swept: Result<_, TaskError> = self.write(|tx| {
+            // Open tasks past their first deadline (the others cannot have missed any).
+            let ids: Vec<i64> = tx
+                .query(
+                    "SELECT id FROM tasks
+                     WHERE state NOT IN ('verified', 'closed', 'cancelled') AND ack_due < $1
+                     ORDER BY id FOR UPDATE SKIP LOCKED",
+                    &[&ts(now)],
+                )
+                .map_err(pg_err("claim overdue tasks"))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut done = Vec::new();
+            for id in ids {
+                let task = load_task(tx, id)?;
+                for e in escalations_due(&task, now) {
+                    tx.execute(
+                        "UPDATE tasks SET escalations = $1, escalated_at = $2, updated_at = $2
+                         WHERE id = $3",
+                        &[&e.escalations, &ts(now), &task.id],
+                    )
+                    .map_err(pg_err("escalate task"))?;
+                    let state = Some(task.state.as_str());
+                    let system = Actor::system();
+                    audit(
+                        tx,
+                        now,
+                        &system,
+                        "task",
+                        id,
+                        "escalate",
+                        state,
+                        state,
+                        &e.audit_detail,
+                    )?;
+                    let kind = NoticeKind::Escalation {
+                        deadline: e.deadline.as_str().into(),
+                    };
+                    let n = notice(tx, &task, kind, e.to, e.notice_detail)?;
+                    enqueue(tx, &n, ts(now))?;
+                    done.push((id, e.deadline));
+                }
+            }
+            Ok(done)
+        });
+        swept.map_err(into_store)
     }
 
-    fn verdict_of(&self, _: i64) -> Result<Option<StoredVerdict>, StoreError> {
-        no("verdicts")
+    fn verdict_of(&self, task_id: i64) -> Result<Option<StoredVerdict>, StoreError> {
+        self.read(|c| read_verdict(c, task_id))
     }
 
-    fn photo_refs(&self, _: &str) -> Result<u64, StoreError> {
-        no("verdicts")
+    fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = $1)
+                          + (SELECT COUNT(*) FROM returned_verdicts WHERE photo_sha256 = $1)",
+                    &[&sha256],
+                )
+                .map_err(pg_err("count photo references"))?
+                .get(0);
+            Ok(n as u64)
+        })
     }
 
     fn audit_page(
@@ -155,25 +346,76 @@ impl TaskStore for PgStore {
 
     fn mask_candidates_page(
         &self,
-        _: Option<&str>,
-        _: Option<i64>,
-        _: usize,
+        status: Option<&str>,
+        before_id: Option<i64>,
+        limit: usize,
     ) -> Result<Vec<MaskCandidate>, StoreError> {
-        no("mask candidates")
+        self.read(|c| load_candidates(c, status, None, before_id, limit))
     }
 
     fn decide_candidate(
         &self,
-        _: i64,
-        _: bool,
-        _: &Actor,
-        _: DateTime<Utc>,
+        id: i64,
+        confirm: bool,
+        who: &Actor,
+        now: DateTime<Utc>,
     ) -> Result<MaskCandidate, TaskError> {
-        no("mask candidates")
+        self.write(|tx| {
+            lock_masks(tx)?;
+            let missing = TaskError::NotFound {
+                what: "mask candidate",
+                id,
+            };
+            let cand = load_candidates(tx, None, Some(id), None, 1)?
+                .into_iter()
+                .next()
+                .ok_or(missing)?;
+            let to = candidate_decision(&cand, confirm)?;
+            tx.execute(
+                "UPDATE mask_candidates SET status = $1, decided_at = $2, decided_by = $3
+                 WHERE id = $4",
+                &[&to, &ts(now), &who.id, &id],
+            )
+            .map_err(pg_err("decide mask candidate"))?;
+            audit(
+                tx,
+                now,
+                who,
+                "mask_candidate",
+                id,
+                if confirm { "confirm" } else { "reject" },
+                Some("pending"),
+                Some(to),
+                &serde_json::json!({"lat": cand.lat, "lon": cand.lon, "radius_m": cand.radius_m}),
+            )?;
+            load_candidates(tx, None, Some(id), None, 1)?
+                .into_iter()
+                .next()
+                .ok_or(TaskError::NotFound {
+                    what: "mask candidate",
+                    id,
+                })
+        })
     }
 
-    fn precision(&self, _: &Scope) -> Result<Vec<SourcePrecision>, StoreError> {
-        no("source precision")
+    fn precision(&self, scope: &Scope) -> Result<Vec<SourcePrecision>, StoreError> {
+        let (filter, value) = precision_filter(scope);
+        let values: Vec<&(dyn ToSql + Sync)> = value
+            .as_ref()
+            .map(|v| v as &(dyn ToSql + Sync))
+            .into_iter()
+            .collect();
+        let [sat, cam] = precision_sql(filter);
+        self.read(|c| {
+            let mut tally = PrecisionTally::default();
+            for r in c.query(&sat, &values).map_err(pg_err("query precision"))? {
+                tally.satellite(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            }
+            for r in c.query(&cam, &values).map_err(pg_err("query precision"))? {
+                tally.camera(r.get(0), r.get(1), r.get(2));
+            }
+            Ok(tally.finish())
+        })
     }
 }
 
@@ -599,4 +841,194 @@ pub(super) fn load_task(c: &mut impl GenericClient, id: i64) -> Result<StoredTas
     .into_iter()
     .next()
     .ok_or(TaskError::NotFound { what: "task", id })
+}
+
+/// The task `id`, its row locked until the transaction ends: changes of one task (two nodes,
+/// two tabs, a sweep) apply one after the other, each to the state the one before left, as
+/// SQLite's single writer applies them.
+pub(super) fn lock_task(tx: &mut Transaction<'_>, id: i64) -> Result<StoredTask, TaskError> {
+    let found = tx
+        .query_opt("SELECT id FROM tasks WHERE id = $1 FOR UPDATE", &[&id])
+        .map_err(pg_err("lock task"))?;
+    if found.is_none() {
+        return Err(TaskError::NotFound { what: "task", id });
+    }
+    load_task(tx, id)
+}
+
+/// The advisory lock that mask candidate changes take (transaction-level): two "no fire"
+/// verdicts at one place, recorded at once on two nodes, make one candidate, as on SQLite.
+const MASK_LOCK: i64 = 0x5354_5257_4d41_534b; // "STRWMASK"
+
+fn lock_masks(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MASK_LOCK])
+        .map_err(pg_err("lock mask candidates"))?;
+    Ok(())
+}
+
+/// Proposes (or supports) a mask candidate after a "no fire" verdict (`shared::tasks::
+/// mask_step` decides; see there).
+fn propose_mask(
+    tx: &mut Transaction<'_>,
+    verdict: Verdict,
+    verdict_id: i64,
+    task: &StoredTask,
+    who: &Actor,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, TaskError> {
+    if !matches!(verdict, Verdict::NoFireIndustrial | Verdict::NoFireOther) {
+        return Ok(None);
+    }
+    lock_masks(tx)?;
+    let repeats: Vec<(i64, f64, f64)> = if verdict == Verdict::NoFireOther {
+        let (min_lat, max_lat, min_lon, max_lon) =
+            box_around(task.lon, task.lat, rules.mask_radius_m);
+        tx.query(
+            "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
+             JOIN events e ON e.id = t.event_id
+             WHERE v.verdict = 'no_fire_other'
+               AND e.lat BETWEEN $1 AND $2 AND e.lon BETWEEN $3 AND $4",
+            &[&min_lat, &max_lat, &min_lon, &max_lon],
+        )
+        .map_err(pg_err("query repeats"))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let pending = load_candidates(tx, Some("pending"), None, None, usize::MAX >> 1)?;
+    match mask_step(verdict, verdict_id, task, &repeats, &pending, rules) {
+        MaskStep::None => Ok(None),
+        MaskStep::Support { id, verdicts } => {
+            tx.execute(
+                "UPDATE mask_candidates SET verdicts = $1 WHERE id = $2",
+                &[&serde_json::to_string(&verdicts).expect("ids"), &id],
+            )
+            .map_err(pg_err("support mask candidate"))?;
+            Ok(Some(id))
+        }
+        MaskStep::Propose {
+            lat,
+            lon,
+            radius_m,
+            reason,
+            verdicts,
+        } => {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status,
+                       created_at)
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+                    &[
+                        &lat,
+                        &lon,
+                        &radius_m,
+                        &reason,
+                        &serde_json::to_string(&verdicts).expect("ids"),
+                        &ts(now),
+                    ],
+                )
+                .map_err(pg_err("insert mask candidate"))?
+                .get(0);
+            let detail =
+                serde_json::json!({"reason": reason, "verdicts": verdicts, "task_id": task.id});
+            audit(
+                tx,
+                now,
+                who,
+                "mask_candidate",
+                id,
+                "propose",
+                None,
+                Some("pending"),
+                &detail,
+            )?;
+            Ok(Some(id))
+        }
+    }
+}
+
+fn load_candidates(
+    c: &mut impl GenericClient,
+    status: Option<&str>,
+    id: Option<i64>,
+    before_id: Option<i64>,
+    limit: usize,
+) -> Result<Vec<MaskCandidate>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at,
+               decided_by
+             FROM mask_candidates WHERE ($1::text IS NULL OR status = $1)
+               AND ($2::int8 IS NULL OR id = $2) AND ($3::int8 IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
+            &[
+                &status,
+                &id,
+                &before_id,
+                &(limit.min(i64::MAX as usize) as i64),
+            ],
+        )
+        .map_err(pg_err("query mask candidates"))?;
+    Ok(rows
+        .iter()
+        .map(|r| MaskCandidate {
+            id: r.get(0),
+            lat: r.get(1),
+            lon: r.get(2),
+            radius_m: r.get(3),
+            reason: r.get(4),
+            verdicts: serde_json::from_str(r.get::<_, &str>(5)).unwrap_or_default(),
+            status: r.get(6),
+            created_at: from_ts(r.get(7)),
+            decided_at: r.get::<_, Option<i64>>(8).map(from_ts),
+            decided_by: r.get(9),
+        })
+        .collect())
+}
+
+/// The verdict of a task.
+pub(super) fn read_verdict(
+    c: &mut impl GenericClient,
+    task_id: i64,
+) -> Result<Option<StoredVerdict>, StoreError> {
+    let Some(r) = c
+        .query_opt(
+            &format!("SELECT {VERDICT_COLUMNS} FROM verdicts WHERE task_id = $1"),
+            &[&task_id],
+        )
+        .map_err(pg_err("read verdict"))?
+    else {
+        return Ok(None);
+    };
+    let name: String = r.get(2);
+    let Some(verdict) = Verdict::parse(&name) else {
+        return Err(StoreError::BadValue {
+            table: "verdicts",
+            column: "verdict",
+            value: name,
+        });
+    };
+    Ok(Some(StoredVerdict {
+        id: r.get(0),
+        task_id: r.get(1),
+        verdict,
+        reported_at: from_ts(r.get(3)),
+        received_at: from_ts(r.get(4)),
+        lat: r.get(5),
+        lon: r.get(6),
+        distance_m: r.get(7),
+        note: r.get(8),
+        photo_sha256: r.get(9),
+        photo_path: r.get(10),
+        photo_bytes: r.get::<_, i64>(11) as u64,
+        exif_time: r.get::<_, Option<i64>>(12).map(from_ts),
+        exif_lat: r.get(13),
+        exif_lon: r.get(14),
+        flags: serde_json::from_str(r.get::<_, &str>(15)).unwrap_or_default(),
+        review: r.get::<_, i64>(16) != 0,
+        actor: r.get(17),
+    }))
 }

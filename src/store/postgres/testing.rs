@@ -72,4 +72,18 @@ impl PgStore {
         })
         .unwrap()
     }
+
+    /// The first column of a query's rows, as text.
+    pub(crate) fn texts_for_test(&self, sql: &str) -> Vec<String> {
+        self.read(|c| {
+            let rows = c.query(sql, &[]).map_err(pg_err("test query"))?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+        .unwrap()
+    }
+
+    /// Whether a statement succeeds (tests check what the schema refuses).
+    pub(crate) fn try_execute_for_test(&self, sql: &str) -> bool {
+        self.read(|c| Ok(c.batch_execute(sql).is_ok())).unwrap()
+    }
 }

@@ -1,7 +1,7 @@
 //! The parts of the store family not yet on PostgreSQL (#19): each call answers
 //! [`StoreError::Unsupported`] naming the part (a clear error, never a panic): the operator's
-//! moves, notice deliveries and rankings here, task changes and verdicts in `tasks.rs`. The
-//! schema (migration 1) already has every table they use.
+//! moves, notice deliveries and rankings. The schema (migrations 1-2) already has every table
+//! they use.
 
 use chrono::{DateTime, NaiveDate, Utc};
 

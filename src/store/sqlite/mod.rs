@@ -104,6 +104,23 @@ impl SqliteStore {
         .unwrap()
     }
 
+    /// The first column of a query's rows, as text.
+    #[cfg(test)]
+    pub(crate) fn texts_for_test(&self, sql: &str) -> Vec<String> {
+        self.read(|c| {
+            let mut st = c.prepare(sql).ctx("test query")?;
+            let rows = st.query_map([], |r| r.get(0)).ctx("test query")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("test query")
+        })
+        .unwrap()
+    }
+
+    /// Whether a statement on the writer succeeds (tests check what the schema refuses).
+    #[cfg(test)]
+    pub(crate) fn try_execute_for_test(&self, sql: &str) -> bool {
+        self.writer.exclusive(|c| c.execute_batch(sql)).is_ok()
+    }
+
     /// Runs `f` on a pooled reader connection (other store files use it too).
     pub(super) fn read<T>(
         &self,

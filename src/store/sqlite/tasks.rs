@@ -16,26 +16,28 @@ use super::outbox::enqueue;
 use super::{from_ts, ts, SqliteStore};
 use crate::dispatch::rules::TOO_OLD;
 use crate::dispatch::{
-    transition, Action, Assignment, Deadline, IllegalTransition, Milestones, Priority, TaskRules,
-    TaskState, Verdict,
+    transition, Action, Assignment, Deadline, Milestones, Priority, TaskRules, TaskState, Verdict,
 };
 use crate::fuse::{FireEvent, FuseParams, Placer};
-use crate::hotspot::Confidence;
 use crate::notify::{Notice, NoticeKind};
-use crate::raster::georef::haversine_m;
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::model::{IngestBatch, IngestReport, Scope};
+use crate::store::shared::tasks::{
+    box_around, candidate_decision, change_action, change_detail, escalations_due, mask_step,
+    milestone_column, precision_filter, precision_sql, verdict_findings, MaskStep, PrecisionTally,
+    VERDICT_COLUMNS,
+};
 pub(super) use crate::store::shared::NewTaskFacts;
 use crate::store::shared::{
-    class_name, plan_new_task, priority_str, task_notice, Dispatched, MARK_NOTIFIED_SQL,
-    NOTICE_EVENT_SQL, ROUND_SQL,
+    plan_new_task, priority_str, task_notice, Dispatched, MARK_NOTIFIED_SQL, NOTICE_EVENT_SQL,
+    ROUND_SQL,
 };
 use crate::store::tasks::{
-    Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredFlag, StoredTask,
+    Acted, Actor, AuditEntry, MaskCandidate, NewVerdict, SourcePrecision, StoredTask,
     StoredVerdict, TaskChange, TaskError, TaskQuery, TaskStore, TaskTarget, VerdictOutcome,
 };
-use crate::verify::{check, PriorPhoto, Report};
+use crate::verify::PriorPhoto;
 
 impl TaskStore for SqliteStore {
     fn ingest_within(
@@ -72,26 +74,13 @@ impl TaskStore for SqliteStore {
                 idempotency::claim(tx, k, now)?;
             }
             let task = load_task(tx, id)?;
-            let action = match change {
-                TaskChange::Acknowledge => Action::Acknowledge,
-                TaskChange::OnSite { .. } => Action::ArriveOnSite,
-                TaskChange::Close => Action::Close,
-                TaskChange::Notified => Action::Notify,
-            };
+            let action = change_action(change);
             let to = transition(task.state, action)?;
             if to == task.state {
                 // A repeated delivery confirmation: nothing changes, nothing to record.
                 return Ok(task);
             }
-            let column = match to {
-                TaskState::Notified => "notified_at",
-                TaskState::Acknowledged => "acknowledged_at",
-                TaskState::OnSite => "on_site_at",
-                TaskState::Closed => "closed_at",
-                TaskState::Cancelled => "cancelled_at",
-                // Not reachable by these actions.
-                TaskState::New | TaskState::Verified => "updated_at",
-            };
+            let column = milestone_column(to);
             tx.execute(
                 &format!(
                     "UPDATE tasks SET state = ?1, {column} = COALESCE({column}, ?4), updated_at = ?2
@@ -100,17 +89,7 @@ impl TaskStore for SqliteStore {
                 params![to.as_str(), ts(now), id, ts(acted.at.unwrap_or(now))],
             )
             .ctx("update task")?;
-            let mut detail = match change {
-                TaskChange::OnSite { lon, lat } => serde_json::json!({
-                    "lon": lon, "lat": lat,
-                    "distance_m": haversine_m((lon, lat), (task.lon, task.lat)).round(),
-                }),
-                _ => serde_json::json!({}),
-            };
-            if let Some(at) = acted.at {
-                // The audit row is dated when the change arrived; when it was made is here.
-                detail["acted_at"] = serde_json::json!(at.to_rfc3339());
-            }
+            let detail = change_detail(change, &task, acted);
             audit_move(tx, now, who, id, action, task.state, to, &detail)?;
             load_task(tx, id)
         })
@@ -148,36 +127,7 @@ impl TaskStore for SqliteStore {
                     .ctx("query priors")?;
                 rows.collect::<Result<Vec<_>, _>>().ctx("read priors")?
             };
-            // A patrol that acknowledged was told (by webhook, phone or the patrol page), so
-            // the earlier of notification and acknowledgement is when it knew.
-            let told = match (task.milestones.notified_at, task.milestones.acknowledged_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let report = Report {
-                reported_at: v.reported_at,
-                position: (v.lon, v.lat),
-                photo: &v.photo,
-            };
-            let flags: Vec<StoredFlag> = check(
-                &report,
-                (task.lon, task.lat),
-                told,
-                &priors,
-                &rules.evidence,
-            )
-            .into_iter()
-            .map(|flag| StoredFlag {
-                reason: flag.reason(),
-                flag,
-            })
-            .collect();
-            let review = !flags.is_empty();
-            let distance_m = haversine_m((v.lon, v.lat), (task.lon, task.lat));
-            let exif_time = v
-                .photo
-                .exif
-                .taken_at_utc(rules.evidence.camera_utc_offset_h);
+            let found = verdict_findings(&task, v, &priors, rules);
             tx.execute(
                 "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon, distance_m,
                    note, photo_sha256, photo_dhash, photo_path, photo_bytes, exif_time, exif_lat,
@@ -190,17 +140,17 @@ impl TaskStore for SqliteStore {
                     ts(now),
                     v.lat,
                     v.lon,
-                    distance_m,
+                    found.distance_m,
                     v.note,
                     v.photo.sha256,
                     v.photo.dhash as i64,
                     v.photo_path,
                     v.photo_bytes as i64,
-                    exif_time.map(ts),
+                    found.exif_time.map(ts),
                     v.photo.exif.position.map(|p| p.1),
                     v.photo.exif.position.map(|p| p.0),
-                    serde_json::to_string(&flags).expect("flags serialise"),
-                    review,
+                    found.flags_json(),
+                    found.review,
                     who.id,
                 ],
             )
@@ -221,40 +171,12 @@ impl TaskStore for SqliteStore {
                 "verdict",
                 Some(task.state.as_str()),
                 Some(to.as_str()),
-                &serde_json::json!({
-                    "verdict_id": verdict_id,
-                    "verdict": v.verdict.as_str(),
-                    "review": review,
-                    "flags": flags.iter().map(|f| f.reason.clone()).collect::<Vec<_>>(),
-                    "photo_sha256": v.photo.sha256,
-                }),
+                &found.audit_detail(verdict_id, v),
             )?;
             let task = load_task(tx, id)?;
-            let detail = if review {
-                format!("{} (flagged for review)", v.verdict.as_str())
-            } else {
-                v.verdict.as_str().to_string()
-            };
-            let mut n = notice(
-                tx,
-                &task,
-                NoticeKind::Verdict {
-                    verdict: v.verdict.as_str().into(),
-                },
-                task.unit.clone(),
-                detail,
-            )?;
-            // What the group reads: the patrol's note and why the verdict awaits review.
-            n.note = v.note.clone().filter(|s| !s.trim().is_empty());
-            n.photo_sha256 = Some(v.photo.sha256.clone());
-            n.review = flags
-                .iter()
-                .filter_map(|f| {
-                    serde_json::to_value(&f.flag)
-                        .ok()
-                        .and_then(|v| v["flag"].as_str().map(str::to_string))
-                })
-                .collect();
+            let (kind, detail) = found.notice_kind(v);
+            let mut n = notice(tx, &task, kind, task.unit.clone(), detail)?;
+            found.complete_notice(&mut n, v);
             enqueue(tx, &n, ts(now))?;
             let candidate = propose_mask(tx, v.verdict, verdict_id, &task, who, rules, now)?;
             let verdict = read_verdict(tx, id)?.ok_or(TaskError::NotFound {
@@ -283,20 +205,13 @@ impl TaskStore for SqliteStore {
             )?;
             let mut done = Vec::new();
             for task in due {
-                let mut escalations = task.escalations.clone();
-                for (deadline, at, reached) in task.deadlines() {
-                    let name = deadline.as_str();
-                    if reached || now <= at || escalations.iter().any(|e| e == name) {
-                        continue;
-                    }
-                    escalations.push(name.to_string());
+                for e in escalations_due(&task, now) {
                     tx.execute(
                         "UPDATE tasks SET escalations = ?1, escalated_at = ?2, updated_at = ?2
                          WHERE id = ?3",
-                        params![escalations.join(","), ts(now), task.id],
+                        params![e.escalations, ts(now), task.id],
                     )
                     .ctx("escalate task")?;
-                    let county = task.county.clone().unwrap_or_else(|| task.unit.clone());
                     audit(
                         tx,
                         now,
@@ -306,26 +221,14 @@ impl TaskStore for SqliteStore {
                         "escalate",
                         Some(task.state.as_str()),
                         Some(task.state.as_str()),
-                        &serde_json::json!({
-                            "deadline": name, "due": at.to_rfc3339(), "to": county,
-                        }),
+                        &e.audit_detail,
                     )?;
-                    let n = notice(
-                        tx,
-                        &task,
-                        NoticeKind::Escalation {
-                            deadline: name.into(),
-                        },
-                        county,
-                        format!(
-                            "{name} deadline {} missed by {} ({})",
-                            at.to_rfc3339(),
-                            task.unit,
-                            task.state.as_str()
-                        ),
-                    )?;
+                    let kind = NoticeKind::Escalation {
+                        deadline: e.deadline.as_str().into(),
+                    };
+                    let n = notice(tx, &task, kind, e.to, e.notice_detail)?;
                     enqueue(tx, &n, ts(now))?;
-                    done.push((task.id, deadline));
+                    done.push((task.id, e.deadline));
                 }
             }
             Ok(done)
@@ -463,17 +366,7 @@ impl TaskStore for SqliteStore {
                     what: "mask candidate",
                     id,
                 })?;
-            let to = if confirm { "confirmed" } else { "rejected" };
-            if cand.status != "pending" {
-                return Err(TaskError::Illegal(IllegalTransition {
-                    from: if cand.status == "confirmed" {
-                        "confirmed"
-                    } else {
-                        "rejected"
-                    },
-                    action: if confirm { "confirm" } else { "reject" },
-                }));
-            }
+            let to = candidate_decision(&cand, confirm)?;
             tx.execute(
                 "UPDATE mask_candidates SET status = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
                 params![to, ts(now), who.id, id],
@@ -824,70 +717,63 @@ fn propose_mask(
     rules: &TaskRules,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, TaskError> {
-    let r = rules.mask_radius_m;
-    let (lon, lat) = (task.lon, task.lat);
-    let dlat = r / 111_000.0;
-    let dlon = r / (111_000.0 * lat.to_radians().cos().max(0.05));
-    let (reason, ids) = match verdict {
-        Verdict::NoFireIndustrial => ("no_fire_industrial", vec![verdict_id]),
-        Verdict::NoFireOther => {
-            let mut st = tx
-                .prepare_cached(
-                    "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
-                     JOIN events e ON e.id = t.event_id
-                     WHERE v.verdict = 'no_fire_other'
-                       AND e.lat BETWEEN ?1 AND ?2 AND e.lon BETWEEN ?3 AND ?4",
-                )
-                .ctx("prepare repeats")?;
-            let rows = st
-                .query_map(
-                    params![lat - dlat, lat + dlat, lon - dlon, lon + dlon],
-                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, f64>(1)?, row.get(2)?)),
-                )
-                .ctx("query repeats")?;
-            let mut ids = Vec::new();
-            for row in rows {
-                let (id, elon, elat) = row.ctx("read repeats")?;
-                if haversine_m((elon, elat), (lon, lat)) <= r {
-                    ids.push(id);
-                }
-            }
-            if ids.len() < rules.no_fire_other_repeats {
-                return Ok(None);
-            }
-            ("repeated no_fire_other", ids)
-        }
-        Verdict::Burning | Verdict::BurnedScar => return Ok(None),
-    };
-    let near = load_candidates(tx, Some("pending"), None, None, usize::MAX >> 1)?
-        .into_iter()
-        .find(|c| haversine_m((c.lon, c.lat), (lon, lat)) <= c.radius_m.max(r));
-    if let Some(mut c) = near {
-        for id in ids {
-            if !c.verdicts.contains(&id) {
-                c.verdicts.push(id);
-            }
-        }
-        tx.execute(
-            "UPDATE mask_candidates SET verdicts = ?1 WHERE id = ?2",
-            params![serde_json::to_string(&c.verdicts).expect("ids"), c.id],
-        )
-        .ctx("support mask candidate")?;
-        return Ok(Some(c.id));
+    if !matches!(verdict, Verdict::NoFireIndustrial | Verdict::NoFireOther) {
+        return Ok(None);
     }
-    tx.execute(
-        "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-        params![
+    let (lon, lat) = (task.lon, task.lat);
+    let repeats = if verdict == Verdict::NoFireOther {
+        let (min_lat, max_lat, min_lon, max_lon) = box_around(lon, lat, rules.mask_radius_m);
+        let mut st = tx
+            .prepare_cached(
+                "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
+                 JOIN events e ON e.id = t.event_id
+                 WHERE v.verdict = 'no_fire_other'
+                   AND e.lat BETWEEN ?1 AND ?2 AND e.lon BETWEEN ?3 AND ?4",
+            )
+            .ctx("prepare repeats")?;
+        let rows = st
+            .query_map(params![min_lat, max_lat, min_lon, max_lon], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .ctx("query repeats")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("read repeats")?
+    } else {
+        Vec::new()
+    };
+    let pending = load_candidates(tx, Some("pending"), None, None, usize::MAX >> 1)?;
+    let (reason, ids) = match mask_step(verdict, verdict_id, task, &repeats, &pending, rules) {
+        MaskStep::None => return Ok(None),
+        MaskStep::Support { id, verdicts } => {
+            tx.execute(
+                "UPDATE mask_candidates SET verdicts = ?1 WHERE id = ?2",
+                params![serde_json::to_string(&verdicts).expect("ids"), id],
+            )
+            .ctx("support mask candidate")?;
+            return Ok(Some(id));
+        }
+        MaskStep::Propose {
             lat,
             lon,
-            r,
+            radius_m,
             reason,
-            serde_json::to_string(&ids).expect("ids"),
-            ts(now)
-        ],
-    )
-    .ctx("insert mask candidate")?;
+            verdicts,
+        } => {
+            tx.execute(
+                "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+                params![
+                    lat,
+                    lon,
+                    radius_m,
+                    reason,
+                    serde_json::to_string(&verdicts).expect("ids"),
+                    ts(now)
+                ],
+            )
+            .ctx("insert mask candidate")?;
+            (reason, verdicts)
+        }
+    };
     let id = tx.last_insert_rowid();
     audit(
         tx,
@@ -1099,9 +985,7 @@ pub(super) fn read_verdict(
     task_id: i64,
 ) -> Result<Option<StoredVerdict>, StoreError> {
     c.query_row(
-        "SELECT id, task_id, verdict, reported_at, received_at, lat, lon, distance_m, note,
-           photo_sha256, photo_path, photo_bytes, exif_time, exif_lat, exif_lon, flags, review, actor
-         FROM verdicts WHERE task_id = ?1",
+        &format!("SELECT {VERDICT_COLUMNS} FROM verdicts WHERE task_id = ?1"),
         [task_id],
         |r| {
             let verdict: String = r.get(2)?;
@@ -1145,22 +1029,10 @@ pub(super) fn read_verdict(
 }
 
 fn query_precision(c: &Connection, scope: &Scope) -> Result<Vec<SourcePrecision>, StoreError> {
-    let (filter, value) = match scope {
-        Scope::All => ("", None),
-        Scope::County(cty) => ("WHERE t.county = ?1", Some(cty.clone())),
-        Scope::Township(u) => ("WHERE t.unit = ?1", Some(u.clone())),
-    };
+    let (filter, value) = precision_filter(scope);
     let values: Vec<Value> = value.into_iter().map(Value::Text).collect();
-    // (kind, source, class) -> verdict id -> confirmed?
-    let mut seen: std::collections::BTreeMap<
-        (String, String, Option<String>),
-        std::collections::BTreeMap<i64, bool>,
-    > = Default::default();
-    let sat = format!(
-        "SELECT DISTINCT v.id, v.verdict, h.instrument, h.satellite, h.confidence
-         FROM verdicts v JOIN tasks t ON t.id = v.task_id JOIN hotspots h ON h.event_id = t.event_id
-         {filter}"
-    );
+    let [sat, cam] = precision_sql(filter);
+    let mut tally = PrecisionTally::default();
     let mut st = c.prepare(&sat).ctx("prepare precision")?;
     let rows = st
         .query_map(params_from_iter(values.iter()), |r| {
@@ -1175,21 +1047,8 @@ fn query_precision(c: &Connection, scope: &Scope) -> Result<Vec<SourcePrecision>
         .ctx("query precision")?;
     for row in rows {
         let (id, verdict, instrument, satellite, conf) = row.ctx("read precision")?;
-        let class = Confidence::parse(&conf).map(class_name).unwrap_or("low");
-        let source = format!(
-            "{}/{}",
-            instrument.to_ascii_uppercase(),
-            crate::store::normalise_satellite(&satellite)
-        );
-        seen.entry(("satellite".into(), source, Some(class.into())))
-            .or_default()
-            .insert(id, Verdict::parse(&verdict).is_some_and(|v| v.is_burning()));
+        tally.satellite(id, &verdict, &instrument, &satellite, &conf);
     }
-    let cam = format!(
-        "SELECT DISTINCT v.id, v.verdict, a.sensor_id
-         FROM verdicts v JOIN tasks t ON t.id = v.task_id JOIN sensor_alerts a ON a.event_id = t.event_id
-         {filter}"
-    );
     let mut st = c.prepare(&cam).ctx("prepare precision")?;
     let rows = st
         .query_map(params_from_iter(values.iter()), |r| {
@@ -1202,26 +1061,9 @@ fn query_precision(c: &Connection, scope: &Scope) -> Result<Vec<SourcePrecision>
         .ctx("query precision")?;
     for row in rows {
         let (id, verdict, sensor) = row.ctx("read precision")?;
-        seen.entry(("camera".into(), sensor, None))
-            .or_default()
-            .insert(id, Verdict::parse(&verdict).is_some_and(|v| v.is_burning()));
+        tally.camera(id, &verdict, sensor);
     }
-    Ok(seen
-        .into_iter()
-        .map(|((kind, source, confidence), verdicts)| {
-            let n = verdicts.len() as u64;
-            let confirmed = verdicts.values().filter(|b| **b).count() as u64;
-            SourcePrecision {
-                kind,
-                source,
-                confidence,
-                verdicts: n,
-                confirmed,
-                false_alarms: n - confirmed,
-                precision: confirmed as f64 / n.max(1) as f64,
-            }
-        })
-        .collect())
+    Ok(tally.finish())
 }
 
 #[cfg(test)]
@@ -1437,64 +1279,5 @@ mod tests {
         let create = &s.audit("task", tasks[0].id).unwrap()[0];
         assert_eq!(create.detail["sensitive_area"], true);
         assert_eq!(create.detail["first_of_season"], false);
-    }
-
-    #[test]
-    fn transitions_are_checked_audited_and_escalations_happen_once() {
-        let (_dir, s) = temp_store();
-        let t0 = t0();
-        let rules = TaskRules::default();
-        let placer = At("410526", "410526101");
-        s.ingest_dispatched(
-            &batch("a", 114.3, 35.6, t0),
-            &FuseParams::default(),
-            &placer,
-            &rules,
-            t0,
-        )
-        .unwrap();
-        let id = s.tasks(&TaskQuery::default()).unwrap()[0].id;
-        let who = Actor {
-            id: "token:abc".into(),
-            role: "patrol:410526101".into(),
-        };
-        let e = s.change_task(id, TaskChange::Close, &who, t0).unwrap_err();
-        assert!(matches!(e, TaskError::Illegal(_)), "{e}");
-        assert!(s
-            .escalate_due(t0 + Duration::minutes(4))
-            .unwrap()
-            .is_empty());
-        let esc = s.escalate_due(t0 + Duration::minutes(6)).unwrap();
-        assert_eq!(esc, vec![(id, Deadline::Acknowledge)]);
-        assert!(s
-            .escalate_due(t0 + Duration::minutes(7))
-            .unwrap()
-            .is_empty());
-        let t = s
-            .change_task(id, TaskChange::Acknowledge, &who, t0 + Duration::minutes(8))
-            .unwrap();
-        assert_eq!(t.state, TaskState::Acknowledged);
-        assert_eq!(t.escalations, vec!["acknowledge".to_string()]);
-        // Delivery confirmed after the acknowledgement: refused, and the task stays acknowledged.
-        assert!(s
-            .change_task(id, TaskChange::Notified, &Actor::system(), t0)
-            .is_err());
-        let actions: Vec<String> = s
-            .audit("task", id)
-            .unwrap()
-            .into_iter()
-            .map(|a| a.action)
-            .collect();
-        assert_eq!(actions, ["create", "escalate", "acknowledge"]);
-        let esc_units: Vec<_> = outbox_kinds(&s)
-            .into_iter()
-            .filter(|(k, _)| k == "escalation")
-            .collect();
-        assert_eq!(esc_units, vec![("escalation".into(), "410526".into())]);
-        // The audit log refuses edits.
-        s.writer.exclusive(|w| {
-            assert!(w.execute("UPDATE audit SET actor = 'x'", []).is_err());
-            assert!(w.execute("DELETE FROM audit", []).is_err());
-        });
     }
 }
