@@ -3,8 +3,18 @@
 //! [`OliModel`] whose `bands` key names MSI's bands; the detector is the OLI engine
 //! (`detect::oli`), and the model file is the whole difference. The file says why each threshold
 //! carries over and which are ours.
+//!
+//! The file also holds Hu, Ban and Nascetti (2021)'s Sentinel-2 method ([`Hu2021`]): fixed
+//! per-biome criteria on B4, B11 and B12 TOA reflectance. They are not the engine's tests (the
+//! paper fits no biome for temperate cropland, the North China Plain's; see the file), but
+//! they are read, validated and evaluated beside it on the same synthetic tiles
+//! (`tests/detect_msi_physics.rs`), so the two methods' detection and false alarms can be
+//! compared on the physics.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+
+use serde::Deserialize;
 
 use super::oli::OliModel;
 use super::ModelError;
@@ -38,6 +48,24 @@ pub fn builtin() -> OliModel {
 /// Parses and validates model text; an MSI model must name MSI's instrument.
 pub fn parse(text: &str, path: &Path) -> Result<OliModel, ModelError> {
     let m = OliModel::parse(text, path)?;
+    if let Some(hu) = &m.hu2021 {
+        for (name, b) in &hu.biomes {
+            let finite = [Some(b.b4_slope), Some(b.b4_offset), b.b12_min, b.b11_min]
+                .into_iter()
+                .chain([b.b12_saturated_min, b.b12_over_b11_min])
+                .flatten()
+                .all(f32::is_finite);
+            if !finite || b.b4_slope <= 0.0 {
+                return Err(ModelError::Invalid {
+                    path: path.to_path_buf(),
+                    key: format!("hu2021.biomes.{name}"),
+                    message: "thresholds must be finite and b4_slope positive (a fire is \
+                              brighter at 2.2 µm than in red)"
+                        .into(),
+                });
+            }
+        }
+    }
     if m.instrument != "MSI" {
         return Err(ModelError::Invalid {
             path: path.to_path_buf(),
@@ -46,6 +74,58 @@ pub fn parse(text: &str, path: &Path) -> Result<OliModel, ModelError> {
         });
     }
     Ok(m)
+}
+
+/// One biome's criteria of Hu et al. (2021): a pixel is an active fire when
+/// `B4 ≤ b4_slope · B12 + b4_offset` and every optional criterion given holds:
+/// `B12 ≥ b12_min`, `(B11 ≥ b11_min or B12 ≥ b12_saturated_min)`, `B12 / B11 ≥ b12_over_b11_min`
+/// (TOA reflectances).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HuBiome {
+    pub b4_slope: f32,
+    pub b4_offset: f32,
+    #[serde(default)]
+    pub b12_min: Option<f32>,
+    #[serde(default)]
+    pub b11_min: Option<f32>,
+    #[serde(default)]
+    pub b12_saturated_min: Option<f32>,
+    #[serde(default)]
+    pub b12_over_b11_min: Option<f32>,
+}
+
+impl HuBiome {
+    /// The criteria on one pixel's TOA reflectances (NaN anywhere: not a fire).
+    ///
+    /// ```
+    /// let m = strawfire::model::msi::builtin();
+    /// let med = &m.hu2021.as_ref().unwrap().biomes["mediterranean"];
+    /// assert!(med.is_fire(0.08, 0.6, 0.9)); // a flaming front
+    /// assert!(!med.is_fire(0.35, 0.45, 0.40)); // a bright roof
+    /// ```
+    pub fn is_fire(&self, b4: f32, b11: f32, b12: f32) -> bool {
+        if b4.is_nan() || b11.is_nan() || b12.is_nan() {
+            return false;
+        }
+        let c1 = b4 <= self.b4_slope * b12 + self.b4_offset;
+        let c2 = self.b12_min.is_none_or(|t| b12 >= t);
+        let c3 = match (self.b11_min, self.b12_saturated_min) {
+            (None, None) => true,
+            (a, b) => a.is_some_and(|t| b11 >= t) || b.is_some_and(|t| b12 >= t),
+        };
+        let c4 = self
+            .b12_over_b11_min
+            .is_none_or(|t| b11 > 0.0 && b12 / b11 >= t);
+        c1 && c2 && c3 && c4
+    }
+}
+
+/// Hu, Ban, Nascetti (2021)'s criteria, by biome name (`[hu2021.biomes.<name>]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hu2021 {
+    pub biomes: BTreeMap<String, HuBiome>,
 }
 
 /// Reads and validates a model file.
@@ -114,5 +194,34 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("instrument"), "{err}");
+    }
+
+    #[test]
+    fn hu_2021_criteria_are_read_per_biome_and_told_apart_from_roofs() {
+        let m = builtin();
+        let hu = m
+            .hu2021
+            .as_ref()
+            .expect("the MSI file has Hu et al.'s criteria");
+        assert_eq!(hu.biomes.len(), 6);
+        let med = &hu.biomes["mediterranean"];
+        assert_eq!(
+            (med.b4_slope, med.b4_offset, med.b12_min, med.b11_min),
+            (0.743, -0.068, Some(0.355), Some(0.475))
+        );
+        // A saturated B12 passes the third criterion without B11.
+        assert!(med.is_fire(0.05, 0.3, 1.2) && !med.is_fire(0.05, 0.3, 0.9));
+        let moist = &hu.biomes["tropical_moist_forest"];
+        assert!(moist.is_fire(0.05, 0.3, 0.4) && !moist.is_fire(0.05, 0.5, 0.4));
+        assert!(!moist.is_fire(f32::NAN, 0.3, 0.4));
+        assert!(OliModel::builtin().hu2021.is_none());
+        let bad = SENTINEL2_MSI.replace("b4_slope = 0.504", "b4_slope = -0.504");
+        let err = parse(&bad, Path::new("m.toml")).unwrap_err().to_string();
+        assert!(
+            err.contains("hu2021.biomes.temperate_conifer_forest"),
+            "{err}"
+        );
+        let bad = SENTINEL2_MSI.replace("b12_min = 0.355", "b12_minimum = 0.355");
+        assert!(parse(&bad, Path::new("m.toml")).is_err());
     }
 }

@@ -90,6 +90,11 @@ pub struct OliModel {
     pub water: Water,
     pub night: Night,
     pub confidence: Confidence,
+    /// Sentinel-2 only (`sentinel2-msi.toml`): Hu et al. (2021)'s per-biome fixed-threshold
+    /// criteria on B4, B11, B12, kept beside the engine's tests for comparison
+    /// ([`super::msi::Hu2021`]); absent from the OLI file.
+    #[serde(default)]
+    pub hu2021: Option<super::msi::Hu2021>,
 }
 
 const LANDSAT_OLI: &str = include_str!("../../models/landsat-oli.toml");
