@@ -334,3 +334,106 @@ fn bad_products_fail_naming_the_file() {
     let err = err_of(&empty);
     assert!(err.contains("not a Sentinel-2 product"), "{err}");
 }
+
+/// A real product's metadata (Sentinel-2B, baseline 05.09, tile 34UCF; crops of the files ESA
+/// delivered, from GDAL's test data: see tests/fixtures/PROVENANCE.md).
+fn real_safe() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/fixtures/sentinel2/S2B_MSIL1C_20230823T095559_N0509_R122_T34UCF_20230823T120234.SAFE",
+    )
+}
+
+#[test]
+fn the_metadata_of_a_real_baseline_05_09_product_parses() {
+    let safe = real_safe();
+    let path = safe.join("MTD_MSIL1C.xml");
+    let m =
+        sentinel2_l1c::parse_product_mtd(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    assert_eq!(m.level, Level::L1c);
+    assert_eq!(m.baseline, "05.09");
+    assert!(m.baseline_04());
+    assert_eq!(m.satellite_code(), "S2B");
+    assert_eq!(m.start_time.to_rfc3339(), "2023-08-23T09:55:59.024+00:00");
+    assert_eq!(m.quantification, 10000.0);
+    assert_eq!(m.offsets.len(), 13);
+    assert!(m.offsets.values().all(|&o| o == -1000.0));
+    assert_eq!((m.nodata, m.saturated), (0, 65535));
+    // Thirteen bands and the true-colour image; every band the detector reads is named.
+    assert_eq!(m.image_files.len(), 14);
+    for b in MSI_BANDS {
+        let f = m.image_file(b).unwrap();
+        assert!(f.ends_with(&format!("T34UCF_20230823T095559_{b}")), "{f}");
+    }
+    assert_eq!(
+        m.granule_dir().as_deref(),
+        Some("GRANULE/L1C_T34UCF_A033753_20230823T095553")
+    );
+    let parts = sentinel2_l1c::name_parts(&m.product_uri).unwrap();
+    assert_eq!(
+        (parts.tile.as_str(), parts.baseline.as_str()),
+        ("34UCF", "05.09")
+    );
+
+    // The tile metadata: GDAL's copy has its Tile_Angles removed, so the reader names the
+    // missing sun angles; with them put back, the grid and masks are the product's.
+    let path = safe.join("GRANULE/L1C_T34UCF_A033753_20230823T095553/MTD_TL.xml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let err = sentinel2_l1c::parse_tile_mtd(&text, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Mean_Sun_Angle") && err.contains("MTD_TL.xml"),
+        "{err}"
+    );
+    let err = sentinel2_l1c::locate(&safe).unwrap_err().to_string();
+    assert!(err.contains("Mean_Sun_Angle"), "{err}");
+    let with_sun = text.replace(
+        "<!-- removed -->",
+        "<Mean_Sun_Angle><ZENITH_ANGLE unit=\"deg\">42.1</ZENITH_ANGLE>\
+         <AZIMUTH_ANGLE unit=\"deg\">160.2</AZIMUTH_ANGLE></Mean_Sun_Angle>",
+    );
+    let t = sentinel2_l1c::parse_tile_mtd(&with_sun, &path).unwrap();
+    assert_eq!(t.epsg, 32634);
+    assert_eq!(
+        t.tile_id,
+        "S2B_OPER_MSI_L1C_TL_2BPS_20230823T120234_A033753_T34UCF_N05.09"
+    );
+    assert_eq!(
+        t.sensing_time.to_rfc3339(),
+        "2023-08-23T10:05:35.271949+00:00"
+    );
+    assert_eq!(t.sizes[&10], (10980, 10980));
+    assert_eq!(t.sizes[&20], (5490, 5490));
+    assert_eq!(t.sizes[&60], (1830, 1830));
+    assert_eq!(
+        t.transform_20m(),
+        Some([300000.0, 20.0, 0.0, 6100020.0, 0.0, -20.0])
+    );
+    assert!(t.masks["MSK_CLASSI"].ends_with("QI_DATA/MSK_CLASSI_B00.jp2"));
+    // The first of each type: band 0's detector footprint.
+    assert!(t.masks["MSK_DETFOO"].ends_with("MSK_DETFOO_B01.jp2"));
+
+    // The manifest: sizes as listed, checksums SHA3-256 (not MD5) from this baseline.
+    let path = safe.join("manifest.safe");
+    let entries =
+        sentinel2_l1c::parse_manifest(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    assert_eq!(entries.len(), 7);
+    let b12 = entries
+        .iter()
+        .find(|e| e.path.ends_with("_B12.jp2"))
+        .unwrap();
+    assert_eq!(b12.size, Some(26546087));
+    assert!(b12
+        .path
+        .starts_with("GRANULE/L1C_T34UCF_A033753_20230823T095553/IMG_DATA/"));
+    assert!(entries.iter().all(|e| e.md5.is_none()));
+    let tl = entries
+        .iter()
+        .find(|e| e.path.ends_with("MTD_TL.xml"))
+        .unwrap();
+    assert_eq!(
+        tl.size,
+        Some(624650),
+        "the full tile metadata, angles included"
+    );
+}
