@@ -58,6 +58,10 @@ pub enum ApiError {
     Unavailable(String),
     /// 503: the storage cannot take writes (disk full, I/O error, read-only); `cause` says which.
     StorageUnavailable { cause: String },
+    /// 501: the configured store does not do this yet (`StoreError::Unsupported`, e.g. a part
+    /// of the PostgreSQL store still being ported); the message names the part. Not a fault of
+    /// the request, nor of the server's state: the deployment's choice of store.
+    NotImplemented(String),
     /// 500: logged, not shown.
     Internal(String),
 }
@@ -96,6 +100,7 @@ impl ApiError {
             ApiError::Busy(_) => "busy",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
+            ApiError::NotImplemented(_) => "not_implemented",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -127,6 +132,7 @@ impl ApiError {
             ApiError::Busy(_) => l.t("api.err.busy").into(),
             ApiError::Unavailable(_) => l.t("api.err.unavailable").into(),
             ApiError::StorageUnavailable { .. } => l.t("api.err.storage_unavailable").into(),
+            ApiError::NotImplemented(_) => l.t("api.err.not_implemented").into(),
             ApiError::Internal(_) => l.t("api.err.internal").into(),
         }
     }
@@ -228,6 +234,10 @@ impl IntoResponse for ApiError {
                     "cause": cause,
                 }),
             ),
+            ApiError::NotImplemented(m) => (
+                StatusCode::NOT_IMPLEMENTED,
+                serde_json::json!({"error": m, "field": null}),
+            ),
             ApiError::Internal(m) => {
                 tracing::error!("internal error: {m}");
                 (
@@ -278,6 +288,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Busy(_) => ApiError::Busy(e.to_string()),
             ServiceError::Store(crate::store::StoreError::OutOfReach { unit }) => {
                 ApiError::out_of_reach(None, unit)
+            }
+            // The deployment's store cannot do this yet: 501 naming the part.
+            ServiceError::Store(s @ crate::store::StoreError::Unsupported { .. }) => {
+                ApiError::NotImplemented(s.to_string())
             }
             other => ApiError::Internal(crate::service::inbox::chain(&other)),
         }
@@ -370,5 +384,44 @@ mod tests {
             ApiError::field("bbox", "four numbers").message_zh(),
             "“bbox”有误"
         );
+    }
+
+    /// A part of the store this backend does not do yet is 501 with the JSON error body naming
+    /// the part, from the service or from a task change; any other store failure stays 500 and
+    /// says nothing of itself.
+    #[tokio::test]
+    async fn an_unsupported_store_part_is_501_naming_it() {
+        use crate::service::tasks::TaskFailure;
+        use crate::service::ServiceError;
+        use crate::store::tasks::TaskError;
+        use crate::store::StoreError;
+        let unsupported = || StoreError::Unsupported {
+            backend: "PostgreSQL",
+            what: "escalations",
+        };
+        let answers = [
+            ApiError::from(ServiceError::Store(unsupported())),
+            ApiError::from(TaskFailure::Task(TaskError::Store(unsupported()))),
+        ];
+        for a in answers {
+            let resp = a.into_response();
+            assert_eq!(resp.status(), StatusCode::NOT_IMPLEMENTED);
+            let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["code"], "not_implemented");
+            assert_eq!(
+                v["error"],
+                "the PostgreSQL store does not support escalations yet"
+            );
+            assert_eq!(v["message_zh"], "所用的存储尚不支持此功能，请联系管理员");
+            assert!(v["field"].is_null());
+        }
+        let other = ApiError::from(ServiceError::Store(StoreError::BadValue {
+            table: "tasks",
+            column: "state",
+            value: "x".into(),
+        }))
+        .into_response();
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

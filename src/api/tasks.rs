@@ -155,11 +155,8 @@ impl From<TaskFailure> for ApiError {
                 state: i.from.into(),
                 action: i.action.into(),
             },
-            TaskFailure::Task(TaskError::Store(s)) if s.storage_cause().is_some() => {
-                ApiError::StorageUnavailable {
-                    cause: s.storage_cause().unwrap_or_default(),
-                }
-            }
+            // A storage failure (503), a part the store does not do (501), or a 500.
+            TaskFailure::Task(TaskError::Store(s)) => crate::service::ServiceError::Store(s).into(),
             TaskFailure::Photo(p) => ApiError::Unprocessable {
                 field: "photo".into(),
                 message: p.to_string(),

@@ -111,6 +111,7 @@ macro_rules! both_stores {
 // The other traits' tests, one file each under `conformance/`.
 mod deliveries;
 mod operator;
+mod rank;
 mod task_changes;
 
 both_stores!(
@@ -769,28 +770,4 @@ fn a_write_outside_the_writers_scope_stores_nothing(b: &Backend) {
     let c = store.counts().unwrap();
     assert_eq!((c.feeds, c.hotspots, c.events), (0, 0, 0));
     assert_eq!(b.count("tasks"), 0);
-}
-
-/// The parts not yet on PostgreSQL answer an error naming what is missing, never a panic.
-#[test]
-fn postgres_names_what_it_does_not_support_yet() {
-    let Some(pg) = super::postgres::testing::store("postgres_names_what_it_does_not_support_yet")
-    else {
-        return;
-    };
-    let err = RankStore::map_points(&pg.store, t0(), t0(), 1).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Unsupported {
-                what: "rankings",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(
-        err.to_string(),
-        "the PostgreSQL store does not support rankings yet"
-    );
 }

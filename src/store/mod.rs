@@ -13,7 +13,7 @@
 //! and [`RankStore`] (`rank.rs`), the plain data of `model.rs`, `idempotency.rs` and the
 //! traits' own files, and [`StoreError`]. Each backend is a folder implementing them, one file per
 //! trait: [`sqlite`] (the embedded default) and [`postgres`] (the server store, `[store] url`;
-//! so far [`Store`] itself, the rest answers [`StoreError::Unsupported`]). `shared.rs` holds
+//! all of them; a backend lacking a part answers [`StoreError::Unsupported`], the API's 501). `shared.rs` holds
 //! what both share where the dialects agree; `conformance.rs` is the one test suite both run.
 
 pub mod deliveries;

@@ -4,6 +4,7 @@
 
 pub(crate) mod deliveries;
 pub(crate) mod operator;
+pub(crate) mod rank;
 pub(crate) mod tasks;
 
 use crate::dispatch::Priority;

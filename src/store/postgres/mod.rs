@@ -15,22 +15,22 @@
 //! never gets two events from two batches racing. Reads take pooled connections and never wait
 //! for the lock.
 //!
-//! What is here: [`Store`](crate::store::Store) whole (`store.rs`);
-//! [`TaskStore`](crate::store::TaskStore) whole (`tasks.rs`, `idempotency.rs`: the ingest with
+//! What is here: the whole store family. [`Store`](crate::store::Store) (`store.rs`);
+//! [`TaskStore`](crate::store::TaskStore) (`tasks.rs`, `idempotency.rs`: the ingest with
 //! dispatch, task moves, verdicts, idempotency keys, escalation sweeps safe on several nodes,
-//! mask candidates, precision); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`)
-//! and [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
-//! `FOR UPDATE SKIP LOCKED`); the outbox (`outbox.rs`). Everything else answers
-//! [`StoreError::Unsupported`] for now (`unsupported.rs`).
+//! mask candidates, precision); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`);
+//! [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
+//! `FOR UPDATE SKIP LOCKED`); the outbox (`outbox.rs`); [`RankStore`](crate::store::RankStore)
+//! (`rank.rs`).
 
 mod deliveries;
 mod idempotency;
 mod migrations;
 mod operator;
 mod outbox;
+mod rank;
 mod store;
 mod tasks;
-mod unsupported;
 
 pub use migrations::{migrate, MIGRATIONS};
 

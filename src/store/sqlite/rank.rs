@@ -17,6 +17,10 @@ use crate::rank::facts::{CoverageFact, DayFacts, RankQuery, TaskFact, UnitHotspo
 use crate::rank::svg::MapPoint;
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::rank::{BulletinIssue, RankStore};
+use crate::store::shared::rank::{
+    events_sql, first_fire_sql, tasks_sql, unit_hotspots_sql, BULLETIN_SQL, COVERAGE_SQL,
+    MAP_POINTS_SQL, NUMBER_BULLETIN_SQL,
+};
 
 /// Stores a scene's coverage rows (inside the scene's ingest transaction).
 pub(super) fn insert_coverage(
@@ -49,10 +53,7 @@ fn unit_hotspots(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<Vec<UnitHotspots>, StoreError> {
     let mut st = c
-        .prepare(&format!(
-            "SELECT {col}, COUNT(*), SUM(parcel IS NOT NULL), SUM(mask IS NULL) FROM hotspots
-             WHERE acq_time >= ?1 AND acq_time < ?2 AND {col} IS NOT NULL GROUP BY {col}"
-        ))
+        .prepare(&unit_hotspots_sql(col))
         .ctx("prepare rank hotspots")?;
     let rows = st
         .query_map([ts(from), ts(to)], |r| {
@@ -72,14 +73,7 @@ fn coverage(
     level: &str,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<Vec<CoverageFact>, StoreError> {
-    let mut st = c
-        .prepare(
-            "SELECT c.scene_id, c.unit, c.land_pixels, c.clear_pixels
-             FROM scene_coverage c JOIN scenes s ON s.id = c.scene_id
-             WHERE c.level = ?1 AND s.acq_time >= ?2 AND s.acq_time < ?3
-             ORDER BY c.unit, c.scene_id",
-        )
-        .ctx("prepare coverage")?;
+    let mut st = c.prepare(COVERAGE_SQL).ctx("prepare coverage")?;
     let rows = st
         .query_map(params![level, ts(from), ts(to)], |r| {
             Ok(CoverageFact {
@@ -97,13 +91,7 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
     let col = q.level.stored();
     let (from, to) = (ts(q.day.0), ts(q.day.1));
     let events = {
-        let mut st = c
-            .prepare(&format!(
-                "SELECT {col}, COUNT(*) FROM events
-                 WHERE last_seen >= ?1 AND first_seen >= ?1 AND first_seen < ?2 AND {col} IS NOT NULL
-                 GROUP BY {col}"
-            ))
-            .ctx("prepare rank events")?;
+        let mut st = c.prepare(&events_sql(col)).ctx("prepare rank events")?;
         let rows = st
             .query_map([from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
             .ctx("query rank events")?;
@@ -111,17 +99,7 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
             .ctx("read rank events")?
     };
     let tasks = {
-        let mut st = c
-            .prepare(&format!(
-                "SELECT e.{col}, t.created_at, t.verdict_due,
-                        COALESCE(t.verified_at, v.received_at), COALESCE(v.verdict, t.verdict)
-                 FROM tasks t JOIN events e ON e.id = t.event_id
-                 LEFT JOIN verdicts v ON v.task_id = t.id
-                 WHERE e.last_seen >= ?1 AND e.first_seen >= ?1 AND e.first_seen < ?2
-                   AND e.{col} IS NOT NULL AND t.state != 'cancelled'
-                 ORDER BY t.id"
-            ))
-            .ctx("prepare rank tasks")?;
+        let mut st = c.prepare(&tasks_sql(col)).ctx("prepare rank tasks")?;
         let rows = st
             .query_map([from, to], |r| {
                 Ok(TaskFact {
@@ -136,13 +114,7 @@ fn facts(c: &Connection, q: &RankQuery) -> Result<DayFacts, StoreError> {
         rows.collect::<Result<Vec<_>, _>>().ctx("read rank tasks")?
     };
     let first_fire = {
-        let mut st = c
-            .prepare(&format!(
-                "SELECT {col}, MIN(acq_time) FROM hotspots
-                 WHERE acq_time >= ?1 AND acq_time < ?2 AND mask IS NULL AND {col} IS NOT NULL
-                 GROUP BY {col}"
-            ))
-            .ctx("prepare first fire")?;
+        let mut st = c.prepare(&first_fire_sql(col)).ctx("prepare first fire")?;
         let rows = st
             .query_map([ts(q.season_from), to], |r| {
                 Ok((r.get(0)?, from_ts(r.get(1)?)))
@@ -185,17 +157,12 @@ impl RankStore for SqliteStore {
     ) -> Result<BulletinIssue, StoreError> {
         let (season, date) = (season.to_string(), date.to_string());
         let get = |c: &Connection| {
-            c.query_row(
-                "SELECT number, issued_at FROM bulletin_issues
-                 WHERE season = ?1 AND level = ?2 AND date = ?3",
-                params![season, level, date],
-                |r| {
-                    Ok(BulletinIssue {
-                        number: r.get::<_, i64>(0)? as u32,
-                        issued_at: from_ts(r.get(1)?),
-                    })
-                },
-            )
+            c.query_row(BULLETIN_SQL, params![season, level, date], |r| {
+                Ok(BulletinIssue {
+                    number: r.get::<_, i64>(0)? as u32,
+                    issued_at: from_ts(r.get(1)?),
+                })
+            })
             .optional()
             .ctx("read bulletin issue")
         };
@@ -204,14 +171,8 @@ impl RankStore for SqliteStore {
         }
         // Numbered on the writer (one at a time): two first renders at once get one number.
         self.writer.write(|conn| {
-            conn.execute(
-                "INSERT INTO bulletin_issues (season, level, date, number, issued_at)
-                 SELECT ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4 FROM bulletin_issues
-                 WHERE season = ?1 AND level = ?2
-                 ON CONFLICT (season, level, date) DO NOTHING",
-                params![season, level, date, ts(now)],
-            )
-            .ctx("number bulletin issue")?;
+            conn.execute(NUMBER_BULLETIN_SQL, params![season, level, date, ts(now)])
+                .ctx("number bulletin issue")?;
             get(conn)?.ok_or(StoreError::Sql {
                 context: "read the bulletin issue just numbered",
                 source: rusqlite::Error::QueryReturnedNoRows.into(),
@@ -226,12 +187,7 @@ impl RankStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<MapPoint>, StoreError> {
         self.read(|c| {
-            let mut st = c
-                .prepare(
-                    "SELECT lon, lat, mask IS NOT NULL FROM hotspots
-                     WHERE acq_time >= ?1 AND acq_time < ?2 ORDER BY acq_time, id LIMIT ?3",
-                )
-                .ctx("prepare map points")?;
+            let mut st = c.prepare(MAP_POINTS_SQL).ctx("prepare map points")?;
             let rows = st
                 .query_map(params![ts(from), ts(to), limit as i64], |r| {
                     Ok(MapPoint {
