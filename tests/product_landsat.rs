@@ -270,3 +270,65 @@ fn truncated_files_are_named() {
     let err = landsat_c2l1::read(&tar).unwrap_err().to_string();
     assert!(err.contains(".tar") && err.contains("truncated"), "{err}");
 }
+
+/// A real Collection 2 Level-1 MTL (Landsat 8, WRS-2 path 120 row 38, eastern China, 2021-01-05;
+/// see tests/fixtures/PROVENANCE.md), byte for byte as USGS delivered it.
+#[test]
+fn the_mtl_of_a_real_collection2_scene_gives_the_reader_its_bands_and_sun() {
+    let name = "LC08_L1GT_120038_20210105_20210105_02_RT_MTL.txt";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/landsat")
+        .join(name);
+    let keys =
+        landsat_c2l1::parse_mtl_txt(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    let m = landsat_c2l1::mtl_from_keys(&keys, &path).unwrap();
+    let id = "LC08_L1GT_120038_20210105_20210105_02_RT";
+    assert_eq!(m.product_id, id);
+    assert_eq!(landsat_c2l1::name_parts(name).unwrap().product_id, id);
+    assert_eq!(
+        (m.spacecraft.as_str(), m.satellite_code()),
+        ("LANDSAT_8", "L8")
+    );
+    assert_eq!((m.wrs_path, m.wrs_row), (120, 38));
+    assert_eq!(m.shape, (7731, 7581));
+    assert_eq!(
+        m.acq_time,
+        chrono::Utc.with_ymd_and_hms(2021, 1, 5, 2, 37, 37).unwrap()
+            + chrono::Duration::nanoseconds(315_963_000)
+    );
+    assert!((m.sun_elevation_deg - 31.34122018).abs() < 1e-9 && m.is_day());
+    assert!((m.sun_azimuth_deg - 154.93217715).abs() < 1e-9);
+    for n in 1..=7u8 {
+        let (file, mult, add) = &m.bands[&n];
+        assert_eq!(file, &format!("{id}_B{n}.TIF"));
+        assert_eq!((*mult, *add), (2.0e-5, -0.1), "band {n}");
+    }
+    assert_eq!(m.qa_pixel.as_deref(), Some(&*format!("{id}_QA_PIXEL.TIF")));
+    assert_eq!(
+        m.qa_radsat.as_deref(),
+        Some(&*format!("{id}_QA_RADSAT.TIF"))
+    );
+    // The MTL names 24 files: 11 bands, 2 QA and 4 angle bands (the 17 GeoTIFFs a complete
+    // folder holds), the angle coefficients, both metadata files, and the calibration files
+    // the product was made with (CPF, two BPF, RLUT), which are not delivered: the folder's
+    // completeness check waits for the GeoTIFFs only.
+    assert_eq!(m.listed.len(), 24);
+    assert_eq!(m.listed.iter().filter(|f| f.ends_with(".TIF")).count(), 17);
+    assert!(m.listed.iter().any(|f| f.starts_with("LC08CPF_")));
+
+    // Dropped into the inbox alone, the MTL makes a product folder that lacks every band.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(id);
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(&path, folder.join(name)).unwrap();
+    use strawfire::service::product_folder::{kind_of, status, FolderKind, FolderStatus};
+    assert_eq!(kind_of(&folder), Some(FolderKind::Landsat));
+    match status(&folder, FolderKind::Landsat) {
+        FolderStatus::Incomplete { why, usable } => {
+            assert!(why.contains(&format!("{id}_B7.TIF")), "{why}");
+            assert!(why.contains("17 of the files"), "{why}");
+            assert!(!usable);
+        }
+        other => panic!("{other:?}"),
+    }
+}
