@@ -17,8 +17,10 @@ use rayon::prelude::*;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
+use super::flat::FlatShapes;
 use super::gcj02::gcj02_to_wgs84;
 use super::layer::{AreaFeature, Layer, PointFeature};
+use super::locator::UnitInfo;
 use super::spec::{CrsSpec, LayerSpec, Level};
 
 /// How a field's value is turned into the loader's text or number (as OGR would).
@@ -38,9 +40,39 @@ struct Row {
     cropland_ha: Option<f64>,
 }
 
+/// The rows of a plain GeoPackage's features table as stepped from SQLite.
+struct Rows {
+    table: String,
+    rows: Vec<Row>,
+    /// Every row's geometry blob, one after another.
+    blobs: Vec<u8>,
+}
+
 /// Loads `spec` from its GeoPackage when the file is plain enough (module doc); `None` when
 /// OGR must read it.
 pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
+    let Rows { table, rows, blobs } = read_rows(spec, level)?;
+    let gcj = spec.crs == Some(CrsSpec::Gcj02);
+    let parsed: Vec<Result<geo::Geometry<f64>, Skip>> = rows
+        .par_iter()
+        .map(|row| {
+            let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
+            let mut g = parse_gpkg_blob(&blobs[start..start + len])?;
+            if gcj {
+                g.map_coords_in_place(|c| {
+                    let (lon, lat) = gcj02_to_wgs84(c.x, c.y);
+                    Coord { x: lon, y: lat }
+                });
+            }
+            Ok(g)
+        })
+        .collect();
+    drop(blobs);
+    Some(assemble(spec, level, table, rows, parsed))
+}
+
+/// Steps the rows of `spec`'s table when the file is plain enough (module doc).
+fn read_rows(spec: &LayerSpec, level: Level) -> Option<Rows> {
     let path = &spec.path;
     if !path
         .extension()
@@ -194,23 +226,11 @@ pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
             cropland_ha,
         });
     }
-    let gcj = spec.crs == Some(CrsSpec::Gcj02);
-    let parsed: Vec<Result<geo::Geometry<f64>, Skip>> = read
-        .par_iter()
-        .map(|row| {
-            let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
-            let mut g = parse_gpkg_blob(&blobs[start..start + len])?;
-            if gcj {
-                g.map_coords_in_place(|c| {
-                    let (lon, lat) = gcj02_to_wgs84(c.x, c.y);
-                    Coord { x: lon, y: lat }
-                });
-            }
-            Ok(g)
-        })
-        .collect();
-    drop(blobs);
-    Some(assemble(spec, level, table, read, parsed))
+    Some(Rows {
+        table,
+        rows: read,
+        blobs,
+    })
 }
 
 /// The rows and their geometries as the OGR loader would hand them out, warnings in row order.
@@ -221,57 +241,29 @@ fn assemble(
     rows: Vec<Row>,
     parsed: Vec<Result<geo::Geometry<f64>, Skip>>,
 ) -> Layer {
-    let path = spec.path.clone();
     let mut out = Layer {
-        path: path.clone(),
-        layer_name: layer_name.clone(),
+        path: spec.path.clone(),
+        layer_name,
         level,
         areas: Vec::with_capacity(rows.len()),
         points: Vec::new(),
         warnings: Vec::new(),
     };
-    let has_code = spec.code_field.is_some();
     for (row, geometry) in rows.into_iter().zip(parsed) {
         let fid = row.fid;
-        let [code, name, parent] = row.texts;
-        let code = if has_code {
-            match code {
-                Some(c) if !c.is_empty() => c,
-                _ => {
-                    out.warnings.push(format!(
-                        "{}, layer `{layer_name}`, feature {fid}: empty code field `{}`, skipped",
-                        path.display(),
-                        spec.code_field.as_deref().unwrap_or_default()
-                    ));
-                    continue;
-                }
-            }
-        } else {
-            fid.to_string()
+        let Some(code) = code_of(spec, &row) else {
+            out.warnings
+                .push(empty_code_warning(spec, &out.layer_name, fid));
+            continue;
         };
+        let [_, name, parent] = row.texts;
         let name = name.unwrap_or_default();
         let parent = parent.filter(|p| !p.is_empty());
         let geometry = match geometry {
             Ok(g) => g,
-            Err(Skip::NoGeometry) => {
-                out.warnings.push(format!(
-                    "{}, layer `{layer_name}`, feature {fid}: no geometry, skipped",
-                    path.display()
-                ));
-                continue;
-            }
-            Err(Skip::Unusable(why)) => {
-                out.warnings.push(format!(
-                    "{}, layer `{layer_name}`, feature {fid}: unusable geometry ({why}), skipped",
-                    path.display()
-                ));
-                continue;
-            }
-            Err(Skip::Kind(kind)) => {
-                out.warnings.push(format!(
-                    "{}, layer `{layer_name}`, feature {fid}: {kind} geometry is not usable for a {level} layer, skipped",
-                    path.display()
-                ));
+            Err(skip) => {
+                out.warnings
+                    .push(skip_warning(spec, &out.layer_name, fid, level, &skip));
                 continue;
             }
         };
@@ -295,15 +287,135 @@ fn assemble(
                 name,
                 location: p,
             }),
-            geo::Geometry::Point(_) => out.warnings.push(format!(
-                "{}, layer `{layer_name}`, feature {fid}: Point geometry is not usable for a {level} layer, skipped",
-                path.display()
+            geo::Geometry::Point(_) => out.warnings.push(skip_warning(
+                spec,
+                &out.layer_name,
+                fid,
+                level,
+                &Skip::Kind("Point"),
             )),
             // parse_wkb returns nothing else.
             _ => {}
         }
     }
     out
+}
+
+/// A row's code: its code field's text, or its fid when the spec names no code field; `None`
+/// when the code field is empty (the row is skipped).
+fn code_of(spec: &LayerSpec, row: &Row) -> Option<String> {
+    if spec.code_field.is_none() {
+        return Some(row.fid.to_string());
+    }
+    row.texts[0].clone().filter(|c| !c.is_empty())
+}
+
+fn empty_code_warning(spec: &LayerSpec, layer_name: &str, fid: i64) -> String {
+    format!(
+        "{}, layer `{layer_name}`, feature {fid}: empty code field `{}`, skipped",
+        spec.path.display(),
+        spec.code_field.as_deref().unwrap_or_default()
+    )
+}
+
+fn skip_warning(spec: &LayerSpec, layer_name: &str, fid: i64, level: Level, skip: &Skip) -> String {
+    let path = spec.path.display();
+    match skip {
+        Skip::NoGeometry => {
+            format!("{path}, layer `{layer_name}`, feature {fid}: no geometry, skipped")
+        }
+        Skip::Unusable(why) => format!(
+            "{path}, layer `{layer_name}`, feature {fid}: unusable geometry ({why}), skipped"
+        ),
+        Skip::Kind(kind) => format!(
+            "{path}, layer `{layer_name}`, feature {fid}: {kind} geometry is not usable for a {level} layer, skipped"
+        ),
+    }
+}
+
+/// A polygon layer read straight into the flat form the index is built from: what
+/// [`try_load`] followed by `UnitLayer::new` would give, without a `geo` shape per row in
+/// between (the same units, shapes and warnings; `flat_equals_geo_road` checks it).
+pub(super) struct FlatLayer {
+    pub layer_name: String,
+    pub units: Vec<UnitInfo>,
+    pub shapes: FlatShapes,
+    pub warnings: Vec<String>,
+}
+
+/// Rows parsed per rayon task: enough to keep the split cheap, small enough to share out.
+const ROWS_PER_TASK: usize = 4096;
+
+/// [`try_load`] for a layer that will only be indexed (admin units, parcels): `None` for a mask
+/// layer (its points are kept, as `geo` points) and whenever [`try_load`] gives `None`.
+pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer> {
+    if level == Level::Mask {
+        return None;
+    }
+    let Rows { table, rows, blobs } = read_rows(spec, level)?;
+    let map: Option<fn(Coord<f64>) -> Coord<f64>> =
+        (spec.crs == Some(CrsSpec::Gcj02)).then_some(gcj02_coord_to_wgs84);
+    // Per row: Ok(true) parsed into the chunk's shapes, Ok(false) skipped for its code (never
+    // parsed, as the geo road never looks at its geometry), or why its geometry was skipped.
+    let parts: Vec<(FlatShapes, Vec<Result<bool, Skip>>)> = rows
+        .par_chunks(ROWS_PER_TASK)
+        .map(|chunk| {
+            let mut flat = FlatShapes::new();
+            let outcomes = chunk
+                .iter()
+                .map(|row| {
+                    if spec.code_field.is_some()
+                        && !row.texts[0].as_ref().is_some_and(|c| !c.is_empty())
+                    {
+                        return Ok(false);
+                    }
+                    let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
+                    parse_gpkg_blob_flat(&blobs[start..start + len], map, &mut flat)?;
+                    Ok(true)
+                })
+                .collect();
+            (flat, outcomes)
+        })
+        .collect();
+    drop(blobs);
+    let mut out = FlatLayer {
+        layer_name: table,
+        units: Vec::with_capacity(rows.len()),
+        shapes: FlatShapes::new(),
+        warnings: Vec::new(),
+    };
+    let mut rows = rows.into_iter();
+    for (flat, outcomes) in parts {
+        for outcome in outcomes {
+            let row = rows.next().expect("one outcome per row");
+            match outcome {
+                Ok(true) => {
+                    let code = code_of(spec, &row).expect("checked before parsing");
+                    let [_, name, parent] = row.texts;
+                    out.units.push(UnitInfo {
+                        code,
+                        name: name.unwrap_or_default(),
+                        parent: parent.filter(|p| !p.is_empty()),
+                        cropland_ha: row.cropland_ha,
+                    });
+                }
+                Ok(false) => out
+                    .warnings
+                    .push(empty_code_warning(spec, &out.layer_name, row.fid)),
+                Err(skip) => {
+                    out.warnings
+                        .push(skip_warning(spec, &out.layer_name, row.fid, level, &skip))
+                }
+            }
+        }
+        out.shapes.append(flat);
+    }
+    Some(out)
+}
+
+fn gcj02_coord_to_wgs84(c: Coord<f64>) -> Coord<f64> {
+    let (lon, lat) = gcj02_to_wgs84(c.x, c.y);
+    Coord { x: lon, y: lat }
 }
 
 /// Why a row's geometry is not taken, worded as the OGR loader words it.
@@ -318,6 +430,55 @@ enum Skip {
 /// A GeoPackage geometry blob (GeoPackage 1.x, clause 2.1.3): `GP`, version, flags, srs_id,
 /// an envelope of 0/4/6/6/8 doubles, then standard WKB.
 fn parse_gpkg_blob(b: &[u8]) -> Result<geo::Geometry<f64>, Skip> {
+    let g = gpkg_wkb(b)?.geometry()?;
+    let empty = match &g {
+        geo::Geometry::Point(p) => p.x().is_nan() && p.y().is_nan(),
+        geo::Geometry::Polygon(p) => p.exterior().0.is_empty(),
+        geo::Geometry::MultiPolygon(mp) => mp.0.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return Err(Skip::NoGeometry);
+    }
+    Ok(g)
+}
+
+/// [`parse_gpkg_blob`] for a polygon layer: a (multi)polygon's rings appended to `out` as one
+/// shape, `map` applied to every vertex; anything else the same `Skip` as the `geo` road gives
+/// (a point is `Kind("Point")` as there, since no polygon layer keeps points). Nothing of the
+/// row stays in `out` on an error.
+fn parse_gpkg_blob_flat(
+    b: &[u8],
+    map: Option<fn(Coord<f64>) -> Coord<f64>>,
+    out: &mut FlatShapes,
+) -> Result<(), Skip> {
+    let mut wkb = gpkg_wkb(b)?;
+    let mark = out.mark();
+    let parsed = wkb.flat_geometry(map, out);
+    let result = match parsed {
+        Ok(FlatKind::Point(c)) if c.x.is_nan() && c.y.is_nan() => Err(Skip::NoGeometry),
+        Ok(FlatKind::Point(_)) => Err(Skip::Kind("Point")),
+        Ok(FlatKind::Polygon { exterior_empty }) if exterior_empty => Err(Skip::NoGeometry),
+        Ok(FlatKind::MultiPolygon { parts: 0 }) => Err(Skip::NoGeometry),
+        Ok(_) => Ok(()),
+        Err(skip) => Err(skip),
+    };
+    match result {
+        Ok(()) => out.end_shape(),
+        Err(_) => out.undo(mark),
+    }
+    result
+}
+
+/// What [`Wkb::flat_geometry`] read.
+enum FlatKind {
+    Point(Coord<f64>),
+    Polygon { exterior_empty: bool },
+    MultiPolygon { parts: usize },
+}
+
+/// The WKB of a GeoPackage geometry blob, after its header (checked).
+fn gpkg_wkb(b: &[u8]) -> Result<Wkb<'_>, Skip> {
     if b.len() < 8 || &b[..2] != b"GP" {
         return Err(Skip::Unusable("not a GeoPackage geometry blob".into()));
     }
@@ -335,23 +496,12 @@ fn parse_gpkg_blob(b: &[u8]) -> Result<geo::Geometry<f64>, Skip> {
         4 => 64,
         _ => return Err(Skip::Unusable("bad envelope code".into())),
     };
-    let mut wkb = Wkb {
+    Ok(Wkb {
         b: b.get(8 + envelope..)
             .ok_or(Skip::Unusable("truncated".into()))?,
         at: 0,
         little: true,
-    };
-    let g = wkb.geometry()?;
-    let empty = match &g {
-        geo::Geometry::Point(p) => p.x().is_nan() && p.y().is_nan(),
-        geo::Geometry::Polygon(p) => p.exterior().0.is_empty(),
-        geo::Geometry::MultiPolygon(mp) => mp.0.is_empty(),
-        _ => false,
-    };
-    if empty {
-        return Err(Skip::NoGeometry);
-    }
-    Ok(g)
+    })
 }
 
 /// A cursor over WKB (ISO Z/M/ZM type codes and the EWKB flag bits both read; only x and y
@@ -444,6 +594,91 @@ impl Wkb<'_> {
         Ok(Polygon::new(outer, holes))
     }
 
+    /// [`Self::ring`] appended to `out` as a ring of the shape being built.
+    fn flat_ring(
+        &mut self,
+        dims: usize,
+        outer: bool,
+        map: Option<fn(Coord<f64>) -> Coord<f64>>,
+        out: &mut FlatShapes,
+    ) -> Result<usize, Skip> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(8 * dims) > self.b.len() - self.at {
+            return Err(Skip::Unusable(TRUNCATED.into()));
+        }
+        out.push_ring_with(n, outer, map, |coords| {
+            // The length was checked above: read the doubles without a check per vertex.
+            let bytes = &self.b[self.at..self.at + n * 8 * dims];
+            self.at += n * 8 * dims;
+            let little = self.little;
+            let f = |k: usize| {
+                let v: [u8; 8] = bytes[k * 8..k * 8 + 8].try_into().expect("8 bytes");
+                if little {
+                    f64::from_le_bytes(v)
+                } else {
+                    f64::from_be_bytes(v)
+                }
+            };
+            coords.extend((0..n).map(|i| Coord {
+                x: f(i * dims),
+                y: f(i * dims + 1),
+            }));
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// [`Self::polygon`] appended to `out`; whether its exterior is empty.
+    fn flat_polygon(
+        &mut self,
+        dims: usize,
+        map: Option<fn(Coord<f64>) -> Coord<f64>>,
+        out: &mut FlatShapes,
+    ) -> Result<bool, Skip> {
+        let rings = self.u32()? as usize;
+        if rings == 0 {
+            // As `Polygon::new(LineString(vec![]), vec![])`: an empty exterior.
+            out.push_ring(&[], true);
+            return Ok(true);
+        }
+        let exterior = self.flat_ring(dims, true, map, out)?;
+        for _ in 1..rings {
+            self.flat_ring(dims, false, map, out)?;
+        }
+        Ok(exterior == 0)
+    }
+
+    /// [`Self::geometry`] with a (multi)polygon's rings appended to `out` instead of built.
+    fn flat_geometry(
+        &mut self,
+        map: Option<fn(Coord<f64>) -> Coord<f64>>,
+        out: &mut FlatShapes,
+    ) -> Result<FlatKind, Skip> {
+        let (base, dims) = self.header()?;
+        match base {
+            1 => Ok(FlatKind::Point(self.coord(dims)?)),
+            3 => Ok(FlatKind::Polygon {
+                exterior_empty: self.flat_polygon(dims, map, out)?,
+            }),
+            6 => {
+                let n = self.u32()? as usize;
+                for _ in 0..n {
+                    let (base, dims) = self.header()?;
+                    if base != 3 {
+                        return Err(Skip::Unusable("a MultiPolygon part is no Polygon".into()));
+                    }
+                    self.flat_polygon(dims, map, out)?;
+                }
+                Ok(FlatKind::MultiPolygon { parts: n })
+            }
+            2 => Err(Skip::Kind("LineString")),
+            4 => Err(Skip::Kind("MultiPoint")),
+            5 => Err(Skip::Kind("MultiLineString")),
+            7 => Err(Skip::Kind("GeometryCollection")),
+            other => Err(Skip::Unusable(format!("WKB geometry type {other}"))),
+        }
+    }
+
     fn geometry(&mut self) -> Result<geo::Geometry<f64>, Skip> {
         let (base, dims) = self.header()?;
         match base {
@@ -504,16 +739,14 @@ fn kind_of(declared: &str) -> Option<Kind> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::locate::layer::load_with_ogr;
+mod tests_support {
     use gdal::spatial_ref::SpatialRef;
     use gdal::vector::{Feature, FieldDefn, Geometry, LayerAccess, LayerOptions, OGRFieldType};
     use gdal::DriverManager;
 
     /// A GeoPackage with every case the fast road meets: holes, multipolygons, Z coordinates,
     /// no geometry, an empty geometry, a line, a point, a missing code, padded text.
-    fn write_cases(path: &std::path::Path, epsg: u32, second_layer: bool) {
+    pub fn write_cases(path: &std::path::Path, epsg: u32, second_layer: bool) {
         let driver = DriverManager::get_driver_by_name("GPKG").unwrap();
         let mut ds = driver.create_vector_only(path).unwrap();
         let srs = SpatialRef::from_epsg(epsg).unwrap();
@@ -575,6 +808,13 @@ mod tests {
             .unwrap();
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::locate::layer::load_with_ogr;
 
     fn assert_same(fast: &Layer, ogr: &Layer) {
         assert_eq!(fast.layer_name, ogr.layer_name);
@@ -649,5 +889,173 @@ mod tests {
             utm.areas[0].shape.0[0].exterior().0[0].x < 180.0,
             "transformed to WGS84"
         );
+    }
+}
+
+#[cfg(test)]
+mod flat_tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::locate::index::Overlap;
+    use crate::locate::locator::UnitLayer;
+    use gdal::vector::LayerAccess;
+    use geo::Rect;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Every overlap answer of the two layers, bit for bit, on footprints from a Sentinel-2
+    /// pixel to a VIIRS one near the layer's vertices.
+    fn assert_same_answers(flat: &UnitLayer, geo_road: &UnitLayer, seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let vertices: Vec<geo::Coord<f64>> = geo_road
+            .index
+            .shapes()
+            .iter()
+            .flat_map(|s| s.0.iter().flat_map(|p| p.exterior().0.iter().copied()))
+            .collect();
+        let mut hits = 0;
+        for k in 0..3000 {
+            let v = vertices[rng.gen_range(0..vertices.len())];
+            let (x, y) = (
+                v.x + rng.gen_range(-0.003..0.003),
+                v.y + rng.gen_range(-0.003..0.003),
+            );
+            let half = [0.0001, 0.00015, 0.002, 0.004][k % 4];
+            let rect = Rect::new((x - half, y - half), (x + half, y + half));
+            let a: Vec<Overlap> = flat.index.overlaps(rect);
+            let b: Vec<Overlap> = geo_road.index.overlaps(rect);
+            assert_eq!(a, b, "footprint {rect:?}");
+            hits += usize::from(!a.is_empty());
+        }
+        assert!(hits > 1000, "the footprints must meet shapes: {hits}");
+    }
+
+    #[test]
+    fn flat_road_equals_geo_road_on_every_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fields.gpkg");
+        write_cases(&path, 4326, false);
+        let p = path.display();
+        for (spec, level) in [
+            (
+                format!("{p}:code=code:name=name:parent=parent:cropland_ha=crop"),
+                Level::Parcel,
+            ),
+            (format!("{p}"), Level::Parcel),
+            (format!("{p}:code=code:where=code > 2"), Level::Parcel),
+            (
+                format!("{p}:code=code:crs=gcj02:layer=FIELDS"),
+                Level::Township,
+            ),
+        ] {
+            let spec = LayerSpec::parse(&spec).unwrap();
+            let flat = try_load_flat(&spec, level).expect("a plain GeoPackage");
+            let layer = try_load(&spec, level).unwrap();
+            assert_eq!(flat.layer_name, layer.layer_name);
+            assert_eq!(flat.warnings, layer.warnings, "{spec:?}");
+            let (loaded, warnings) = UnitLayer::load(&spec, level).unwrap();
+            assert_eq!(warnings, layer.warnings);
+            let reference = UnitLayer::new(level, layer.areas.clone());
+            assert_eq!(loaded.units, reference.units);
+            // The shapes given back from the flat rings are the geo road's, ring for ring.
+            let shapes: Vec<_> = layer.areas.iter().map(|a| a.shape.clone()).collect();
+            assert_eq!(loaded.index.shapes(), &shapes[..]);
+            assert_same_answers(&loaded, &reference, 1);
+        }
+        assert!(
+            try_load_flat(&LayerSpec::parse(&format!("{p}")).unwrap(), Level::Mask).is_none(),
+            "mask layers keep their points: the geo road"
+        );
+    }
+
+    #[test]
+    fn flat_road_equals_geo_road_on_a_generated_layer() {
+        // 2,500 fields as the locate bench makes them (bent edges, often concave, one in 40
+        // with a hole), some written clockwise, some as two-part multipolygons.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parcels.gpkg");
+        let driver = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+        let mut ds = driver.create_vector_only(&path).unwrap();
+        let srs = gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap();
+        let mut txn = ds.start_transaction().unwrap();
+        let layer = txn
+            .create_layer(gdal::vector::LayerOptions {
+                name: "parcels",
+                srs: Some(&srs),
+                ty: gdal::vector::OGRwkbGeometryType::wkbUnknown,
+                options: None,
+            })
+            .unwrap();
+        gdal::vector::FieldDefn::new("parcel_id", gdal::vector::OGRFieldType::OFTInteger64)
+            .unwrap()
+            .add_to_layer(&layer)
+            .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (side, d) = (50, 0.001);
+        let ring = |pts: &[(f64, f64)]| {
+            pts.iter()
+                .map(|(x, y)| format!("{x} {y}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        for id in 0..side * side {
+            let (i, j) = ((id % side) as f64, (id / side) as f64);
+            let (x0, y0) = (114.0 + i * d, 35.0 + j * d);
+            let mut j2 = || rng.gen_range(-0.15..0.15) * d;
+            let mut pts = vec![
+                (x0, y0),
+                (x0 + 0.5 * d + j2(), y0 + j2()),
+                (x0 + d, y0),
+                (x0 + d + j2(), y0 + 0.5 * d + j2()),
+                (x0 + d, y0 + d),
+                (x0 + 0.5 * d + j2(), y0 + d + j2()),
+                (x0, y0 + d),
+                (x0 + j2(), y0 + 0.5 * d + j2()),
+            ];
+            if id % 7 == 0 {
+                pts.reverse();
+            }
+            pts.push(pts[0]);
+            let (cx, cy, h) = (x0 + 0.5 * d, y0 + 0.5 * d, 0.1 * d);
+            let hole = [
+                (cx - h, cy - h),
+                (cx - h, cy + h),
+                (cx + h, cy + h),
+                (cx + h, cy - h),
+                (cx - h, cy - h),
+            ];
+            let wkt = match id % 40 {
+                0 => format!("POLYGON(({}),({}))", ring(&pts), ring(&hole)),
+                13 => format!(
+                    "MULTIPOLYGON((({})),(({})))",
+                    ring(
+                        &pts[..5]
+                            .iter()
+                            .chain([&pts[0]])
+                            .copied()
+                            .collect::<Vec<_>>()
+                    ),
+                    ring(&[pts[4], pts[5], pts[6], pts[7], pts[4]])
+                ),
+                _ => format!("POLYGON(({}))", ring(&pts)),
+            };
+            let mut f = gdal::vector::Feature::new(layer.defn()).unwrap();
+            f.set_geometry(gdal::vector::Geometry::from_wkt(&wkt).unwrap())
+                .unwrap();
+            f.set_field_integer64(0, id as i64).unwrap();
+            f.create(&layer).unwrap();
+        }
+        txn.commit().unwrap();
+        drop(ds);
+        let spec = LayerSpec::parse(&format!("{}:code=parcel_id", path.display())).unwrap();
+        let (flat, warnings) = UnitLayer::load(&spec, Level::Parcel).unwrap();
+        let layer = crate::locate::load_layer(&spec, Some(Level::Parcel)).unwrap();
+        assert!(warnings.is_empty() && layer.warnings.is_empty());
+        assert_eq!(flat.units.len(), side * side);
+        let shapes: Vec<_> = layer.areas.iter().map(|a| a.shape.clone()).collect();
+        let reference = UnitLayer::new(Level::Parcel, layer.areas);
+        assert_eq!(flat.units, reference.units);
+        assert_eq!(flat.index.shapes(), &shapes[..]);
+        assert_same_answers(&flat, &reference, 2);
     }
 }

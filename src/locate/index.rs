@@ -14,24 +14,23 @@
 //! Each has a `*_reference` linear scan beside it (the reference overlap clips each ring with
 //! Sutherland–Hodgman); tests check that they agree on seeded data.
 
-use geo::{BoundingRect, Coord, Intersects, LineString, MultiPolygon, Point, Rect};
-use rayon::prelude::*;
+use std::sync::OnceLock;
 
+use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Rect};
+
+use super::flat::{shoelace, signed_window_integral, FlatShapes};
 use super::packed::{self, Bbox, PackedTree};
 
 /// An index over polygons; indices returned are positions in the vector it was built from.
 pub struct PolygonIndex {
-    shapes: Vec<MultiPolygon<f64>>,
+    /// The shapes as given, made from `flat` on first use when the index was built from WKB.
+    shapes: OnceLock<Vec<MultiPolygon<f64>>>,
     /// The tree over the boxes of the non-empty shapes, in Hilbert order.
     tree: PackedTree,
-    /// For each item of the tree (Hilbert order), its shape's position in `shapes`.
+    /// The shapes flat: the tree's items first, in its order, then the shapes without a box.
+    flat: FlatShapes,
+    /// For each shape of `flat`, its position in the order given.
     order: Vec<usize>,
-    /// Per item: its area (squared coordinate units) and the range of its rings in `ring_start`.
-    areas: Vec<f64>,
-    rings: Vec<u32>,
-    /// Per ring: where its closed, oriented coordinates start in `coords` (one more at the end).
-    ring_start: Vec<u32>,
-    coords: Vec<Coord<f64>>,
 }
 
 /// One polygon overlapping a footprint.
@@ -47,78 +46,68 @@ impl PolygonIndex {
     /// Sorts the shapes' boxes along a Hilbert curve, packs the tree and lays out their rings
     /// in the same order. Empty geometries are kept in `shapes` but never match.
     pub fn new(shapes: Vec<MultiPolygon<f64>>) -> Self {
-        let boxed: Vec<(usize, Bbox)> = shapes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let r = s.bounding_rect()?;
-                Some((i, [r.min().x, r.min().y, r.max().x, r.max().y]))
-            })
-            .collect();
-        let boxes: Vec<Bbox> = boxed.iter().map(|(_, b)| *b).collect();
-        let sorted = packed::hilbert_order(&boxes);
-        let order: Vec<usize> = sorted.iter().map(|&k| boxed[k].0).collect();
-        let tree = PackedTree::new(sorted.iter().map(|&k| boxes[k]).collect());
-        let (mut rings, mut ring_start, mut coords) = (vec![0u32], vec![0u32], Vec::new());
-        for &i in &order {
-            for poly in &shapes[i].0 {
-                push_ring(&mut coords, &poly.exterior().0, true);
-                ring_start.push(coords.len() as u32);
-                for hole in poly.interiors() {
-                    push_ring(&mut coords, &hole.0, false);
-                    ring_start.push(coords.len() as u32);
-                }
-            }
-            rings.push(ring_start.len() as u32 - 1);
-        }
-        let mut index = PolygonIndex {
-            shapes,
-            tree,
-            order,
-            areas: Vec::new(),
-            rings,
-            ring_start,
-            coords,
-        };
-        // Whole areas, computed once: a field lying wholly under a footprint (most of them,
-        // with 100 m fields and a 375 m pixel) then needs no geometry access at query time.
-        index.areas = (0..index.order.len())
-            .into_par_iter()
-            .map(|k| {
-                let b = index.tree.item(k);
-                index.item_window_area(k, Rect::new((b[0], b[1]), (b[2], b[3])))
-            })
-            .collect();
+        let index = Self::from_flat(FlatShapes::from_shapes(&shapes));
         index
+            .shapes
+            .set(shapes)
+            .unwrap_or_else(|_| unreachable!("set once"));
+        index
+    }
+
+    /// The same index from shapes already laid out flat in their given order (the GeoPackage
+    /// road fills them straight from WKB); [`Self::shapes`] are made from them when asked.
+    pub fn from_flat(given: FlatShapes) -> Self {
+        let boxed: Vec<usize> = (0..given.len())
+            .filter(|&i| given.boxes[i].is_some())
+            .collect();
+        let boxes: Vec<Bbox> = boxed
+            .iter()
+            .map(|&i| given.boxes[i].expect("filtered"))
+            .collect();
+        let sorted = packed::hilbert_order(&boxes);
+        let mut order: Vec<usize> = sorted.iter().map(|&k| boxed[k]).collect();
+        let tree = PackedTree::new(sorted.iter().map(|&k| boxes[k]).collect());
+        order.extend((0..given.len()).filter(|&i| given.boxes[i].is_none()));
+        let flat = given.permuted(&order);
+        PolygonIndex {
+            shapes: OnceLock::new(),
+            tree,
+            flat,
+            order,
+        }
     }
 
     /// Area of item `k`'s shape inside `rect`: the signed edge integral over its oriented rings.
     #[inline]
     fn item_window_area(&self, k: usize, rect: Rect<f64>) -> f64 {
-        let (first, last) = (self.rings[k] as usize, self.rings[k + 1] as usize);
         let mut area = 0.0;
-        for r in first..last {
-            let ring = &self.coords[self.ring_start[r] as usize..self.ring_start[r + 1] as usize];
-            area += signed_window_integral(ring, rect);
+        for r in self.flat.rings_of(k) {
+            area += signed_window_integral(self.flat.ring(r), rect);
         }
         area.max(0.0)
     }
 
     pub fn len(&self) -> usize {
-        self.shapes.len()
+        self.order.len()
     }
 
     /// The indexed shapes (WGS84), in the order they were given.
     pub fn shapes(&self) -> &[MultiPolygon<f64>] {
-        &self.shapes
+        self.shapes.get_or_init(|| {
+            let mut slot = vec![0; self.order.len()];
+            for (k, &i) in self.order.iter().enumerate() {
+                slot[i] = k;
+            }
+            slot.iter().map(|&k| self.flat.shape(k)).collect()
+        })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.shapes.is_empty()
+        self.order.is_empty()
     }
 
     pub fn shape(&self, index: usize) -> &MultiPolygon<f64> {
-        &self.shapes[index]
+        &self.shapes()[index]
     }
 
     /// Indices of the polygons holding `(lon, lat)` (boundary included), ascending.
@@ -127,7 +116,7 @@ impl PolygonIndex {
         let mut hits = Vec::new();
         self.tree.search([lon, lat, lon, lat], |k| {
             let i = self.order[k];
-            if self.shapes[i].intersects(&p) {
+            if self.shapes()[i].intersects(&p) {
                 hits.push(i);
             }
         });
@@ -145,14 +134,15 @@ impl PolygonIndex {
         candidates.sort_unstable();
         candidates
             .into_iter()
-            .find(|&i| self.shapes[i].intersects(&p))
+            .find(|&i| self.shapes()[i].intersects(&p))
     }
 
     /// The same answer as [`Self::containing`] by testing every polygon.
     pub fn containing_reference(&self, lon: f64, lat: f64) -> Vec<usize> {
         let p = Point::new(lon, lat);
-        (0..self.shapes.len())
-            .filter(|&i| self.shapes[i].intersects(&p))
+        let shapes = self.shapes();
+        (0..shapes.len())
+            .filter(|&i| shapes[i].intersects(&p))
             .collect()
     }
 
@@ -164,7 +154,7 @@ impl PolygonIndex {
         let mut candidates = Vec::new();
         self.tree.search(q, |k| {
             let area = if packed::contains(&q, self.tree.item(k)) {
-                self.areas[k]
+                self.flat.areas[k]
             } else {
                 self.item_window_area(k, rect)
             };
@@ -177,7 +167,7 @@ impl PolygonIndex {
     pub fn overlaps_reference(&self, rect: Rect<f64>) -> Vec<Overlap> {
         let rect_area = rect.width() * rect.height();
         let candidates = self
-            .shapes
+            .shapes()
             .iter()
             .enumerate()
             .map(|(i, s)| (i, clipped_area(s, rect)));
@@ -260,89 +250,6 @@ pub fn overlap_area(shape: &MultiPolygon<f64>, rect: Rect<f64>) -> f64 {
 /// products stay small (a field at lon 114° would otherwise lose eight digits).
 fn ring_window_area(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
     signed_window_integral(pts, rect).abs()
-}
-
-/// `−∮ G dx` over a ring (closed or not): the area inside `rect`, positive for a
-/// counter-clockwise ring, negative for a clockwise one.
-#[inline]
-fn signed_window_integral(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
-    let (min, max) = (rect.min(), rect.max());
-    let (w, h) = (max.x - min.x, max.y - min.y);
-    let Some(&last) = pts.last() else {
-        return 0.0;
-    };
-    let mut prev = last - min;
-    let mut sum = 0.0;
-    for &c in pts {
-        let cur = c - min;
-        let (a, b) = (prev, cur);
-        prev = cur;
-        // The edge's x-range, cut to the window's [0, w].
-        let (left, right) = if a.x < b.x { (a, b) } else { (b, a) };
-        let lo = left.x.max(0.0);
-        let hi = right.x.min(w);
-        if lo >= hi {
-            continue;
-        }
-        // y at the cut ends, interpolated along the edge (t in [0, 1]: stable for steep edges).
-        let span = right.x - left.x;
-        let dy = right.y - left.y;
-        let y_lo = if lo > left.x {
-            left.y + (lo - left.x) / span * dy
-        } else {
-            left.y
-        };
-        let y_hi = if hi < right.x {
-            left.y + (hi - left.x) / span * dy
-        } else {
-            right.y
-        };
-        let area = clamped_integral(hi - lo, y_lo, y_hi, h);
-        // −∮ G dx: an edge running west (−x) adds, one running east subtracts.
-        if a.x > b.x {
-            sum += area;
-        } else {
-            sum -= area;
-        }
-    }
-    sum
-}
-
-/// Appends a ring closed (first vertex repeated) and oriented: counter-clockwise for an outer
-/// ring, clockwise for a hole.
-fn push_ring(coords: &mut Vec<Coord<f64>>, ring: &[Coord<f64>], outer: bool) {
-    let mut pts = ring;
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts = &pts[..pts.len() - 1];
-    }
-    if pts.is_empty() {
-        return;
-    }
-    let ccw = shoelace(pts) > 0.0;
-    let start = coords.len();
-    coords.extend_from_slice(pts);
-    if ccw != outer {
-        coords[start..].reverse();
-    }
-    coords.push(coords[start]);
-}
-
-/// ∫ clamp(u(x), 0, h) dx over an interval of length `len` on which `u` runs linearly from
-/// `u0` to `u1`.
-#[inline]
-fn clamped_integral(len: f64, u0: f64, u1: f64, h: f64) -> f64 {
-    let (p, q) = if u0 <= u1 { (u0, u1) } else { (u1, u0) };
-    if q <= 0.0 {
-        return 0.0;
-    }
-    if p >= h {
-        return len * h;
-    }
-    // Shares of the interval below 0 and above h; in between u runs from max(p, 0) to min(q, h).
-    let below = if p < 0.0 { -p / (q - p) } else { 0.0 };
-    let above = if q > h { (q - h) / (q - p) } else { 0.0 };
-    let middle = 1.0 - below - above;
-    len * (middle * (p.max(0.0) + q.min(h)) / 2.0 + above * h)
 }
 
 /// Whether a point is on the kept side of a window edge at the given coordinate.
@@ -441,24 +348,6 @@ fn cross_y(a: Coord<f64>, b: Coord<f64>, y: f64) -> Coord<f64> {
         x: a.x + t * (b.x - a.x),
         y,
     }
-}
-
-/// Signed area of an open ring (first vertex not repeated). Coordinates are taken relative to
-/// the first vertex: at lon 114° a field's area is a difference of products near 4000 deg²,
-/// and without the shift it would lose eight digits.
-fn shoelace(pts: &[Coord<f64>]) -> f64 {
-    if pts.len() < 3 {
-        return 0.0;
-    }
-    let o = pts[0];
-    let mut twice = 0.0;
-    let mut prev = pts[pts.len() - 1] - o;
-    for &c in pts {
-        let c = c - o;
-        twice += prev.x * c.y - c.x * prev.y;
-        prev = c;
-    }
-    twice / 2.0
 }
 
 #[cfg(test)]

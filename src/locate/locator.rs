@@ -8,9 +8,9 @@ use geo::Rect;
 use rayon::prelude::*;
 
 use super::index::PolygonIndex;
-use super::layer::AreaFeature;
+use super::layer::{load_layer, AreaFeature, LayerError};
 use super::mask::{MaskHit, MaskSet};
-use super::spec::Level;
+use super::spec::{LayerSpec, Level};
 
 /// Mean metres per degree of latitude (footprint size only).
 const M_PER_DEG_LAT: f64 = 111_195.0;
@@ -51,6 +51,24 @@ impl UnitLayer {
                 )
             })
             .unzip();
+        Self::from_parts(level, units, PolygonIndex::new(shapes))
+    }
+
+    /// Loads a layer and indexes it: what [`load_layer`] then [`UnitLayer::new`] give (the same
+    /// units, index and warnings), except that a plain GeoPackage goes from its WKB straight
+    /// into the index's flat rings, without a `geo` shape per feature in between (a parcel
+    /// layer of 300,000 fields). `level` is the layer's level as [`load_layer`]'s implied one.
+    pub fn load(spec: &LayerSpec, level: Level) -> Result<(UnitLayer, Vec<String>), LayerError> {
+        let load_level = spec.level.unwrap_or(level);
+        if let Some(flat) = super::gpkg::try_load_flat(spec, load_level) {
+            let index = PolygonIndex::from_flat(flat.shapes);
+            return Ok((Self::from_parts(level, flat.units, index), flat.warnings));
+        }
+        let layer = load_layer(spec, Some(level))?;
+        Ok((UnitLayer::new(level, layer.areas), layer.warnings))
+    }
+
+    fn from_parts(level: Level, units: Vec<UnitInfo>, index: PolygonIndex) -> Self {
         let shared_codes = units
             .iter()
             .map(|u: &UnitInfo| Arc::from(u.code.as_str()))
@@ -58,7 +76,7 @@ impl UnitLayer {
         UnitLayer {
             level,
             units,
-            index: PolygonIndex::new(shapes),
+            index,
             shared_codes,
         }
     }

@@ -12,11 +12,13 @@
 //! - [`layer`]: OGR → plain features in WGS84.
 //! - [`gpkg`]: plain GeoPackages read straight from SQLite (the loader's fast road).
 //! - [`index`]: R-tree over polygons; point-in-polygon and footprint overlap.
+//! - [`flat`]: polygons laid out flat (closed, oriented rings in one array) for matching.
 //! - [`packed`]: the static packed Hilbert R-tree under [`index`].
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
 //! - [`locator`]: the matcher over all layers.
 
 pub mod bd09;
+pub mod flat;
 pub mod gcj02;
 mod gpkg;
 pub mod index;
