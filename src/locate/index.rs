@@ -149,18 +149,51 @@ impl PolygonIndex {
     /// Polygons overlapping `rect` with the share of `rect` each covers, largest first
     /// (ties by index). Polygons touching only along an edge (share 0) are left out.
     pub fn overlaps(&self, rect: Rect<f64>) -> Vec<Overlap> {
+        let mut out = Vec::new();
+        self.overlaps_into(rect, &mut out);
+        out.into_iter().map(|o| o.overlap).collect()
+    }
+
+    /// [`Self::overlaps`] into `out` (cleared first, so that a caller matching many footprints
+    /// reuses one vector), each with its item: its position in the tree's order, where data
+    /// kept per item in that order (see [`Self::item_order`]) lies near its neighbours'.
+    pub fn overlaps_into(&self, rect: Rect<f64>, out: &mut Vec<ItemOverlap>) {
+        out.clear();
         let q = [rect.min().x, rect.min().y, rect.max().x, rect.max().y];
         let rect_area = rect.width() * rect.height();
-        let mut candidates = Vec::new();
+        if rect_area <= 0.0 {
+            return;
+        }
         self.tree.search(q, |k| {
             let area = if packed::contains(&q, self.tree.item(k)) {
                 self.flat.areas[k]
             } else {
                 self.item_window_area(k, rect)
             };
-            candidates.push((self.order[k], area));
+            let fraction = (area / rect_area).min(1.0);
+            if fraction > MIN_FRACTION {
+                out.push(ItemOverlap {
+                    overlap: Overlap {
+                        index: self.order[k],
+                        fraction,
+                    },
+                    item: k,
+                });
+            }
         });
-        collect_overlaps(candidates.into_iter(), rect_area)
+        // Indices are distinct, so the unstable sort gives the one order (and allocates nothing).
+        out.sort_unstable_by(|a, b| {
+            b.overlap
+                .fraction
+                .total_cmp(&a.overlap.fraction)
+                .then(a.overlap.index.cmp(&b.overlap.index))
+        });
+    }
+
+    /// For each item (the tree's order, then the shapes without a box), the position of its
+    /// shape in the order given.
+    pub fn item_order(&self) -> &[usize] {
+        &self.order
     }
 
     /// The same answer as [`Self::overlaps`] by clipping every polygon.
@@ -173,6 +206,13 @@ impl PolygonIndex {
             .map(|(i, s)| (i, clipped_area(s, rect)));
         collect_overlaps(candidates, rect_area)
     }
+}
+
+/// An [`Overlap`] with its item in the index (see [`PolygonIndex::overlaps_into`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemOverlap {
+    pub overlap: Overlap,
+    pub item: usize,
 }
 
 /// Below this share of the footprint an overlap is numerical noise (a shared edge).
