@@ -365,7 +365,7 @@ pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer>
                 .iter()
                 .map(|row| {
                     if spec.code_field.is_some()
-                        && !row.texts[0].as_ref().is_some_and(|c| !c.is_empty())
+                        && row.texts[0].as_ref().is_none_or(|c| c.is_empty())
                     {
                         return Ok(false);
                     }
