@@ -12,6 +12,8 @@ use super::pg_err;
 use super::store::ts;
 use crate::store::error::StoreError;
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
+use crate::store::shared::dollars;
+use crate::store::shared::tasks::{stored_key, ANSWER_KEY_SQL, CLAIM_KEY_SQL, FIND_KEY_SQL};
 use crate::store::tasks::TaskError;
 
 /// Claims `k` in the transaction of its change: `Replayed` when it is already taken.
@@ -22,8 +24,7 @@ pub(super) fn claim(
 ) -> Result<(), TaskError> {
     let n = tx
         .execute(
-            "INSERT INTO idempotency_keys (actor, key, route, task_id, request_sha256, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (actor, key) DO NOTHING",
+            &dollars(CLAIM_KEY_SQL),
             &[
                 &k.actor,
                 &k.key,
@@ -46,28 +47,9 @@ pub(super) fn find(
     key: &str,
 ) -> Result<Option<StoredKey>, StoreError> {
     let row = c
-        .query_opt(
-            "SELECT route, task_id, request_sha256, status, response FROM idempotency_keys
-             WHERE actor = $1 AND key = $2",
-            &[&actor, &key],
-        )
+        .query_opt(&dollars(FIND_KEY_SQL), &[&actor, &key])
         .map_err(pg_err("read idempotency key"))?;
-    Ok(row.map(|r| {
-        let status: Option<i64> = r.get(3);
-        let response: Option<String> = r.get(4);
-        StoredKey {
-            route: r.get(0),
-            task_id: r.get(1),
-            request_sha256: r.get(2),
-            answer: match (status, response) {
-                (Some(s), Some(body)) => Some((
-                    s as u16,
-                    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                )),
-                _ => None,
-            },
-        }
-    }))
+    Ok(row.map(|r| stored_key((r.get(0), r.get(1), r.get(2)), r.get(3), r.get(4))))
 }
 
 /// Stores the answer of a claimed key; the first one stays.
@@ -79,8 +61,7 @@ pub(super) fn answer(
     body: &serde_json::Value,
 ) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE idempotency_keys SET status = $3, response = $4
-         WHERE actor = $1 AND key = $2 AND status IS NULL",
+        &dollars(ANSWER_KEY_SQL),
         &[&actor, &key, &(status as i64), &body.to_string()],
     )
     .map_err(pg_err("store idempotent answer"))?;

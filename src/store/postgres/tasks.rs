@@ -28,9 +28,11 @@ use crate::notify::{Notice, NoticeKind};
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::shared::tasks::{
-    box_around, candidate_decision, change_action, change_detail, escalations_due, mask_step,
-    milestone_column, precision_filter, precision_sql, verdict_findings, MaskStep, PrecisionTally,
-    VERDICT_COLUMNS,
+    box_around, candidate_decision, change_action, change_detail, change_sql, decide_detail,
+    escalations_due, mask_step, milestone_column, precision_filter, precision_sql, propose_detail,
+    verdict_findings, MaskStep, PrecisionTally, CANDIDATES_SQL, DECIDE_SQL, ESCALATE_SQL,
+    INSERT_VERDICT_SQL, PHOTO_REFS_SQL, PRIORS_SQL, PROPOSE_SQL, REPEATS_SQL, SUPPORT_SQL,
+    VERDICTS_BY_SQL, VERDICT_SQL, VERIFY_SQL,
 };
 use crate::store::shared::{
     dollars, plan_new_task, priority_str, task_notice, Dispatched, NewTaskFacts, MARK_NOTIFIED_SQL,
@@ -91,10 +93,7 @@ impl TaskStore for PgStore {
             }
             let column = milestone_column(to);
             tx.execute(
-                &format!(
-                    "UPDATE tasks SET state = $1, {column} = COALESCE({column}, $4), updated_at = $2
-                     WHERE id = $3"
-                ),
+                &dollars(&change_sql(column)),
                 &[&to.as_str(), &ts(now), &id, &ts(acted.at.unwrap_or(now))],
             )
             .map_err(pg_err("update task"))?;
@@ -121,10 +120,7 @@ impl TaskStore for PgStore {
             let task = lock_task(tx, id)?;
             let to = transition(task.state, Action::Verify(v.verdict))?;
             let priors: Vec<PriorPhoto> = tx
-                .query(
-                    "SELECT task_id, photo_sha256, photo_dhash FROM verdicts WHERE task_id != $1",
-                    &[&id],
-                )
+                .query(&dollars(PRIORS_SQL), &[&id])
                 .map_err(pg_err("query priors"))?
                 .iter()
                 .map(|r| PriorPhoto {
@@ -136,12 +132,7 @@ impl TaskStore for PgStore {
             let found = verdict_findings(&task, v, &priors, rules);
             let verdict_id: i64 = tx
                 .query_one(
-                    "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon,
-                       distance_m, note, photo_sha256, photo_dhash, photo_path, photo_bytes,
-                       exif_time, exif_lat, exif_lon, flags, review, actor)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                       $17, $18)
-                     RETURNING id",
+                    &dollars(INSERT_VERDICT_SQL),
                     &[
                         &id,
                         &v.verdict.as_str(),
@@ -166,8 +157,7 @@ impl TaskStore for PgStore {
                 .map_err(pg_err("insert verdict"))?
                 .get(0);
             tx.execute(
-                "UPDATE tasks SET state = $1, verified_at = $2, verdict = $3, updated_at = $2
-                 WHERE id = $4",
+                &dollars(VERIFY_SQL),
                 &[&to.as_str(), &ts(now), &v.verdict.as_str(), &id],
             )
             .map_err(pg_err("verify task"))?;
@@ -214,7 +204,7 @@ impl TaskStore for PgStore {
         self.read(|c| {
             let ids: Vec<i64> = c
                 .query(
-                    "SELECT task_id FROM verdicts WHERE actor = $1 ORDER BY id DESC LIMIT $2",
+                    &dollars(VERDICTS_BY_SQL),
                     &[&actor, &(limit.min(i64::MAX as usize) as i64)],
                 )
                 .map_err(pg_err("query verdicts by actor"))?
@@ -256,8 +246,7 @@ impl TaskStore for PgStore {
                 let task = load_task(tx, id)?;
                 for e in escalations_due(&task, now) {
                     tx.execute(
-                        "UPDATE tasks SET escalations = $1, escalated_at = $2, updated_at = $2
-                         WHERE id = $3",
+                        &dollars(ESCALATE_SQL),
                         &[&e.escalations, &ts(now), &task.id],
                     )
                     .map_err(pg_err("escalate task"))?;
@@ -294,11 +283,7 @@ impl TaskStore for PgStore {
     fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError> {
         self.read(|c| {
             let n: i64 = c
-                .query_one(
-                    "SELECT (SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = $1)
-                          + (SELECT COUNT(*) FROM returned_verdicts WHERE photo_sha256 = $1)",
-                    &[&sha256],
-                )
+                .query_one(&dollars(PHOTO_REFS_SQL), &[&sha256])
                 .map_err(pg_err("count photo references"))?
                 .get(0);
             Ok(n as u64)
@@ -371,12 +356,8 @@ impl TaskStore for PgStore {
                 .next()
                 .ok_or(missing)?;
             let to = candidate_decision(&cand, confirm)?;
-            tx.execute(
-                "UPDATE mask_candidates SET status = $1, decided_at = $2, decided_by = $3
-                 WHERE id = $4",
-                &[&to, &ts(now), &who.id, &id],
-            )
-            .map_err(pg_err("decide mask candidate"))?;
+            tx.execute(&dollars(DECIDE_SQL), &[&to, &ts(now), &who.id, &id])
+                .map_err(pg_err("decide mask candidate"))?;
             audit(
                 tx,
                 now,
@@ -386,7 +367,7 @@ impl TaskStore for PgStore {
                 if confirm { "confirm" } else { "reject" },
                 Some("pending"),
                 Some(to),
-                &serde_json::json!({"lat": cand.lat, "lon": cand.lon, "radius_m": cand.radius_m}),
+                &decide_detail(&cand),
             )?;
             load_candidates(tx, None, Some(id), None, 1)?
                 .into_iter()
@@ -885,10 +866,7 @@ fn propose_mask(
         let (min_lat, max_lat, min_lon, max_lon) =
             box_around(task.lon, task.lat, rules.mask_radius_m);
         tx.query(
-            "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
-             JOIN events e ON e.id = t.event_id
-             WHERE v.verdict = 'no_fire_other'
-               AND e.lat BETWEEN $1 AND $2 AND e.lon BETWEEN $3 AND $4",
+            &dollars(REPEATS_SQL),
             &[&min_lat, &max_lat, &min_lon, &max_lon],
         )
         .map_err(pg_err("query repeats"))?
@@ -903,7 +881,7 @@ fn propose_mask(
         MaskStep::None => Ok(None),
         MaskStep::Support { id, verdicts } => {
             tx.execute(
-                "UPDATE mask_candidates SET verdicts = $1 WHERE id = $2",
+                &dollars(SUPPORT_SQL),
                 &[&serde_json::to_string(&verdicts).expect("ids"), &id],
             )
             .map_err(pg_err("support mask candidate"))?;
@@ -918,9 +896,7 @@ fn propose_mask(
         } => {
             let id: i64 = tx
                 .query_one(
-                    "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status,
-                       created_at)
-                     VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+                    &dollars(PROPOSE_SQL),
                     &[
                         &lat,
                         &lon,
@@ -932,8 +908,7 @@ fn propose_mask(
                 )
                 .map_err(pg_err("insert mask candidate"))?
                 .get(0);
-            let detail =
-                serde_json::json!({"reason": reason, "verdicts": verdicts, "task_id": task.id});
+            let detail = propose_detail(reason, &verdicts, task.id);
             audit(
                 tx,
                 now,
@@ -959,11 +934,7 @@ fn load_candidates(
 ) -> Result<Vec<MaskCandidate>, StoreError> {
     let rows = c
         .query(
-            "SELECT id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at,
-               decided_by
-             FROM mask_candidates WHERE ($1::text IS NULL OR status = $1)
-               AND ($2::int8 IS NULL OR id = $2) AND ($3::int8 IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4",
+            &dollars(CANDIDATES_SQL),
             &[
                 &status,
                 &id,
@@ -995,10 +966,7 @@ pub(super) fn read_verdict(
     task_id: i64,
 ) -> Result<Option<StoredVerdict>, StoreError> {
     let Some(r) = c
-        .query_opt(
-            &format!("SELECT {VERDICT_COLUMNS} FROM verdicts WHERE task_id = $1"),
-            &[&task_id],
-        )
+        .query_opt(&dollars(VERDICT_SQL), &[&task_id])
         .map_err(pg_err("read verdict"))?
     else {
         return Ok(None);

@@ -18,10 +18,121 @@ use crate::store::tasks::{
 };
 use crate::verify::{check, PriorPhoto, Report};
 
-/// The columns of a stored verdict, in the order both backends read them.
-pub(crate) const VERDICT_COLUMNS: &str = "id, task_id, verdict, reported_at, received_at, lat, lon,
-    distance_m, note, photo_sha256, photo_path, photo_bytes, exif_time, exif_lat, exif_lon, flags,
-    review, actor";
+// The statements both backends run, in SQLite's numbered parameters (PostgreSQL runs them
+// through `super::dollars`; a parameter whose type PostgreSQL cannot infer is `CAST`, which
+// SQLite reads too).
+
+/// The verdict of task `?1`: id, task_id, verdict, reported_at, received_at, lat, lon,
+/// distance_m, note, photo_sha256, photo_path, photo_bytes, exif_time, exif_lat, exif_lon,
+/// flags, review, actor.
+pub(crate) const VERDICT_SQL: &str = "SELECT id, task_id, verdict, reported_at, received_at, lat,
+    lon, distance_m, note, photo_sha256, photo_path, photo_bytes, exif_time, exif_lat, exif_lon,
+    flags, review, actor
+    FROM verdicts WHERE task_id = ?1";
+
+/// A verdict (`?1` task, `?2` verdict, `?3` reported, `?4` received, `?5` lat, `?6` lon, `?7`
+/// distance, `?8` note, `?9`-`?12` photo sha256, dHash, path, bytes, `?13`-`?15` EXIF time,
+/// lat, lon, `?16` flags, `?17` review, `?18` actor); its id.
+pub(crate) const INSERT_VERDICT_SQL: &str = "INSERT INTO verdicts (task_id, verdict, reported_at,
+    received_at, lat, lon, distance_m, note, photo_sha256, photo_dhash, photo_path, photo_bytes,
+    exif_time, exif_lat, exif_lon, flags, review, actor)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+    RETURNING id";
+
+/// The photos of every verdict but task `?1`'s: task id, sha256, dHash.
+pub(crate) const PRIORS_SQL: &str =
+    "SELECT task_id, photo_sha256, photo_dhash FROM verdicts WHERE task_id != ?1";
+
+/// A task verified (`?1` state, `?2` now, `?3` verdict, `?4` id).
+pub(crate) const VERIFY_SQL: &str =
+    "UPDATE tasks SET state = ?1, verified_at = ?2, verdict = ?3, updated_at = ?2 WHERE id = ?4";
+
+/// A task moved to state `?1` at `?2` (its milestone `column` at `?4`, when the patrol acted,
+/// kept when already stamped), id `?3`.
+pub(crate) fn change_sql(column: &str) -> String {
+    format!(
+        "UPDATE tasks SET state = ?1, {column} = COALESCE({column}, ?4), updated_at = ?2
+         WHERE id = ?3"
+    )
+}
+
+/// A task's escalations (`?1`) after a sweep at `?2`, id `?3`.
+pub(crate) const ESCALATE_SQL: &str =
+    "UPDATE tasks SET escalations = ?1, escalated_at = ?2, updated_at = ?2 WHERE id = ?3";
+
+/// The task ids of token `?1`'s verdicts, newest first, at most `?2`.
+pub(crate) const VERDICTS_BY_SQL: &str =
+    "SELECT task_id FROM verdicts WHERE actor = ?1 ORDER BY id DESC LIMIT ?2";
+
+/// How many verdicts, kept or returned, use photo `?1`.
+pub(crate) const PHOTO_REFS_SQL: &str =
+    "SELECT (SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = ?1)
+          + (SELECT COUNT(*) FROM returned_verdicts WHERE photo_sha256 = ?1)";
+
+/// The `no_fire_other` verdicts with their event's lon, lat in a box (`?1`-`?2` lat, `?3`-`?4`
+/// lon).
+pub(crate) const REPEATS_SQL: &str =
+    "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
+     JOIN events e ON e.id = t.event_id
+     WHERE v.verdict = 'no_fire_other'
+       AND e.lat BETWEEN ?1 AND ?2 AND e.lon BETWEEN ?3 AND ?4";
+
+/// Mask candidates newest first: status `?1`, id `?2`, ids below `?3` (each when not NULL), at
+/// most `?4`: id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at,
+/// decided_by.
+pub(crate) const CANDIDATES_SQL: &str =
+    "SELECT id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at, decided_by
+     FROM mask_candidates WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+       AND (CAST(?2 AS BIGINT) IS NULL OR id = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR id < ?3)
+     ORDER BY id DESC LIMIT ?4";
+
+/// A pending candidate's verdicts (`?1`, JSON), id `?2`.
+pub(crate) const SUPPORT_SQL: &str = "UPDATE mask_candidates SET verdicts = ?1 WHERE id = ?2";
+
+/// A new pending candidate (`?1` lat, `?2` lon, `?3` radius, `?4` reason, `?5` verdicts, `?6`
+/// now); its id.
+pub(crate) const PROPOSE_SQL: &str =
+    "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6) RETURNING id";
+
+/// A candidate decided (`?1` status, `?2` now, `?3` by, `?4` id).
+pub(crate) const DECIDE_SQL: &str =
+    "UPDATE mask_candidates SET status = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4";
+
+/// An idempotency key claimed (`?1` actor, `?2` key, `?3` route, `?4` task, `?5` request hash,
+/// `?6` now); no row when it was claimed before.
+pub(crate) const CLAIM_KEY_SQL: &str =
+    "INSERT INTO idempotency_keys (actor, key, route, task_id, request_sha256, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (actor, key) DO NOTHING";
+
+/// Token `?1`'s key `?2`: route, task_id, request_sha256, status, response.
+pub(crate) const FIND_KEY_SQL: &str =
+    "SELECT route, task_id, request_sha256, status, response FROM idempotency_keys
+     WHERE actor = ?1 AND key = ?2";
+
+/// The answer (`?3` status, `?4` body) of token `?1`'s key `?2`; the first one stays.
+pub(crate) const ANSWER_KEY_SQL: &str = "UPDATE idempotency_keys SET status = ?3, response = ?4
+     WHERE actor = ?1 AND key = ?2 AND status IS NULL";
+
+/// A stored key from its row ([`FIND_KEY_SQL`]'s columns).
+pub(crate) fn stored_key(
+    (route, task_id, request_sha256): (String, i64, String),
+    status: Option<i64>,
+    response: Option<String>,
+) -> crate::store::idempotency::StoredKey {
+    crate::store::idempotency::StoredKey {
+        route,
+        task_id,
+        request_sha256,
+        answer: match (status, response) {
+            (Some(s), Some(body)) => Some((
+                s as u16,
+                serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+            )),
+            _ => None,
+        },
+    }
+}
 
 /// The state machine's action of a change.
 pub(crate) fn change_action(change: TaskChange) -> Action {
@@ -282,6 +393,16 @@ pub(crate) fn mask_step(
             verdicts: ids,
         },
     }
+}
+
+/// The audit detail of a proposed candidate.
+pub(crate) fn propose_detail(reason: &str, verdicts: &[i64], task_id: i64) -> serde_json::Value {
+    serde_json::json!({"reason": reason, "verdicts": verdicts, "task_id": task_id})
+}
+
+/// The audit detail of a decided candidate.
+pub(crate) fn decide_detail(c: &MaskCandidate) -> serde_json::Value {
+    serde_json::json!({"lat": c.lat, "lon": c.lon, "radius_m": c.radius_m})
 }
 
 /// The status a pending candidate is decided to, or why it cannot be.

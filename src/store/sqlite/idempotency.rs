@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::ts;
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
+use crate::store::shared::tasks::{stored_key, ANSWER_KEY_SQL, CLAIM_KEY_SQL, FIND_KEY_SQL};
 use crate::store::tasks::TaskError;
 
 /// Claims `k` in the transaction of its change: `Replayed` when it is already taken.
@@ -23,8 +24,7 @@ pub(super) fn claim(
 ) -> Result<(), TaskError> {
     let n = tx
         .execute(
-            "INSERT INTO idempotency_keys (actor, key, route, task_id, request_sha256, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(actor, key) DO NOTHING",
+            CLAIM_KEY_SQL,
             params![
                 k.actor,
                 k.key,
@@ -46,27 +46,13 @@ pub(super) fn find(
     actor: &str,
     key: &str,
 ) -> Result<Option<StoredKey>, StoreError> {
-    c.query_row(
-        "SELECT route, task_id, request_sha256, status, response FROM idempotency_keys
-         WHERE actor = ?1 AND key = ?2",
-        params![actor, key],
-        |r| {
-            let status: Option<i64> = r.get(3)?;
-            let response: Option<String> = r.get(4)?;
-            Ok(StoredKey {
-                route: r.get(0)?,
-                task_id: r.get(1)?,
-                request_sha256: r.get(2)?,
-                answer: match (status, response) {
-                    (Some(s), Some(body)) => Some((
-                        s as u16,
-                        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                    )),
-                    _ => None,
-                },
-            })
-        },
-    )
+    c.query_row(FIND_KEY_SQL, params![actor, key], |r| {
+        Ok(stored_key(
+            (r.get(0)?, r.get(1)?, r.get(2)?),
+            r.get(3)?,
+            r.get(4)?,
+        ))
+    })
     .optional()
     .ctx("read idempotency key")
 }
@@ -79,8 +65,7 @@ pub(super) fn answer(
     body: &serde_json::Value,
 ) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE idempotency_keys SET status = ?3, response = ?4
-         WHERE actor = ?1 AND key = ?2 AND status IS NULL",
+        ANSWER_KEY_SQL,
         params![actor, key, status as i64, body.to_string()],
     )
     .ctx("store idempotent answer")?;

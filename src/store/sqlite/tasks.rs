@@ -24,9 +24,11 @@ use crate::store::error::{SqlContext, StoreError};
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
 use crate::store::model::{IngestBatch, IngestReport, Scope};
 use crate::store::shared::tasks::{
-    box_around, candidate_decision, change_action, change_detail, escalations_due, mask_step,
-    milestone_column, precision_filter, precision_sql, verdict_findings, MaskStep, PrecisionTally,
-    VERDICT_COLUMNS,
+    box_around, candidate_decision, change_action, change_detail, change_sql, decide_detail,
+    escalations_due, mask_step, milestone_column, precision_filter, precision_sql, propose_detail,
+    verdict_findings, MaskStep, PrecisionTally, CANDIDATES_SQL, DECIDE_SQL, ESCALATE_SQL,
+    INSERT_VERDICT_SQL, PHOTO_REFS_SQL, PRIORS_SQL, PROPOSE_SQL, REPEATS_SQL, SUPPORT_SQL,
+    VERDICTS_BY_SQL, VERDICT_SQL, VERIFY_SQL,
 };
 pub(super) use crate::store::shared::NewTaskFacts;
 use crate::store::shared::{
@@ -82,10 +84,7 @@ impl TaskStore for SqliteStore {
             }
             let column = milestone_column(to);
             tx.execute(
-                &format!(
-                    "UPDATE tasks SET state = ?1, {column} = COALESCE({column}, ?4), updated_at = ?2
-                     WHERE id = ?3"
-                ),
+                &change_sql(column),
                 params![to.as_str(), ts(now), id, ts(acted.at.unwrap_or(now))],
             )
             .ctx("update task")?;
@@ -111,11 +110,7 @@ impl TaskStore for SqliteStore {
             let task = load_task(tx, id)?;
             let to = transition(task.state, Action::Verify(v.verdict))?;
             let priors = {
-                let mut st = tx
-                    .prepare_cached(
-                        "SELECT task_id, photo_sha256, photo_dhash FROM verdicts WHERE task_id != ?1",
-                    )
-                    .ctx("prepare priors")?;
+                let mut st = tx.prepare_cached(PRIORS_SQL).ctx("prepare priors")?;
                 let rows = st
                     .query_map([id], |r| {
                         Ok(PriorPhoto {
@@ -128,37 +123,34 @@ impl TaskStore for SqliteStore {
                 rows.collect::<Result<Vec<_>, _>>().ctx("read priors")?
             };
             let found = verdict_findings(&task, v, &priors, rules);
+            let verdict_id: i64 = tx
+                .query_row(
+                    INSERT_VERDICT_SQL,
+                    params![
+                        id,
+                        v.verdict.as_str(),
+                        ts(v.reported_at),
+                        ts(now),
+                        v.lat,
+                        v.lon,
+                        found.distance_m,
+                        v.note,
+                        v.photo.sha256,
+                        v.photo.dhash as i64,
+                        v.photo_path,
+                        v.photo_bytes as i64,
+                        found.exif_time.map(ts),
+                        v.photo.exif.position.map(|p| p.1),
+                        v.photo.exif.position.map(|p| p.0),
+                        found.flags_json(),
+                        found.review,
+                        who.id,
+                    ],
+                    |r| r.get(0),
+                )
+                .ctx("insert verdict")?;
             tx.execute(
-                "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon, distance_m,
-                   note, photo_sha256, photo_dhash, photo_path, photo_bytes, exif_time, exif_lat,
-                   exif_lon, flags, review, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                params![
-                    id,
-                    v.verdict.as_str(),
-                    ts(v.reported_at),
-                    ts(now),
-                    v.lat,
-                    v.lon,
-                    found.distance_m,
-                    v.note,
-                    v.photo.sha256,
-                    v.photo.dhash as i64,
-                    v.photo_path,
-                    v.photo_bytes as i64,
-                    found.exif_time.map(ts),
-                    v.photo.exif.position.map(|p| p.1),
-                    v.photo.exif.position.map(|p| p.0),
-                    found.flags_json(),
-                    found.review,
-                    who.id,
-                ],
-            )
-            .ctx("insert verdict")?;
-            let verdict_id = tx.last_insert_rowid();
-            tx.execute(
-                "UPDATE tasks SET state = ?1, verified_at = ?2, verdict = ?3, updated_at = ?2
-                 WHERE id = ?4",
+                VERIFY_SQL,
                 params![to.as_str(), ts(now), v.verdict.as_str(), id],
             )
             .ctx("verify task")?;
@@ -206,12 +198,8 @@ impl TaskStore for SqliteStore {
             let mut done = Vec::new();
             for task in due {
                 for e in escalations_due(&task, now) {
-                    tx.execute(
-                        "UPDATE tasks SET escalations = ?1, escalated_at = ?2, updated_at = ?2
-                         WHERE id = ?3",
-                        params![e.escalations, ts(now), task.id],
-                    )
-                    .ctx("escalate task")?;
+                    tx.execute(ESCALATE_SQL, params![e.escalations, ts(now), task.id])
+                        .ctx("escalate task")?;
                     audit(
                         tx,
                         now,
@@ -270,9 +258,7 @@ impl TaskStore for SqliteStore {
         self.read(|c| {
             let ids: Vec<i64> = {
                 let mut st = c
-                    .prepare_cached(
-                        "SELECT task_id FROM verdicts WHERE actor = ?1 ORDER BY id DESC LIMIT ?2",
-                    )
+                    .prepare_cached(VERDICTS_BY_SQL)
                     .ctx("prepare verdicts by actor")?;
                 let rows = st
                     .query_map(params![actor, limit as i64], |r| r.get(0))
@@ -293,14 +279,9 @@ impl TaskStore for SqliteStore {
 
     fn photo_refs(&self, sha256: &str) -> Result<u64, StoreError> {
         self.read(|c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM verdicts WHERE photo_sha256 = ?1)
-                      + (SELECT COUNT(*) FROM returned_verdicts WHERE photo_sha256 = ?1)",
-                [sha256],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .ctx("count photo references")
+            c.query_row(PHOTO_REFS_SQL, [sha256], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .ctx("count photo references")
         })
     }
 
@@ -367,11 +348,8 @@ impl TaskStore for SqliteStore {
                     id,
                 })?;
             let to = candidate_decision(&cand, confirm)?;
-            tx.execute(
-                "UPDATE mask_candidates SET status = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
-                params![to, ts(now), who.id, id],
-            )
-            .ctx("decide mask candidate")?;
+            tx.execute(DECIDE_SQL, params![to, ts(now), who.id, id])
+                .ctx("decide mask candidate")?;
             audit(
                 tx,
                 now,
@@ -381,7 +359,7 @@ impl TaskStore for SqliteStore {
                 if confirm { "confirm" } else { "reject" },
                 Some("pending"),
                 Some(to),
-                &serde_json::json!({"lat": cand.lat, "lon": cand.lon, "radius_m": cand.radius_m}),
+                &decide_detail(&cand),
             )?;
             load_candidates(tx, None, Some(id), None, 1)?
                 .into_iter()
@@ -723,14 +701,7 @@ fn propose_mask(
     let (lon, lat) = (task.lon, task.lat);
     let repeats = if verdict == Verdict::NoFireOther {
         let (min_lat, max_lat, min_lon, max_lon) = box_around(lon, lat, rules.mask_radius_m);
-        let mut st = tx
-            .prepare_cached(
-                "SELECT v.id, e.lon, e.lat FROM verdicts v JOIN tasks t ON t.id = v.task_id
-                 JOIN events e ON e.id = t.event_id
-                 WHERE v.verdict = 'no_fire_other'
-                   AND e.lat BETWEEN ?1 AND ?2 AND e.lon BETWEEN ?3 AND ?4",
-            )
-            .ctx("prepare repeats")?;
+        let mut st = tx.prepare_cached(REPEATS_SQL).ctx("prepare repeats")?;
         let rows = st
             .query_map(params![min_lat, max_lat, min_lon, max_lon], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
@@ -741,11 +712,11 @@ fn propose_mask(
         Vec::new()
     };
     let pending = load_candidates(tx, Some("pending"), None, None, usize::MAX >> 1)?;
-    let (reason, ids) = match mask_step(verdict, verdict_id, task, &repeats, &pending, rules) {
+    let (id, detail) = match mask_step(verdict, verdict_id, task, &repeats, &pending, rules) {
         MaskStep::None => return Ok(None),
         MaskStep::Support { id, verdicts } => {
             tx.execute(
-                "UPDATE mask_candidates SET verdicts = ?1 WHERE id = ?2",
+                SUPPORT_SQL,
                 params![serde_json::to_string(&verdicts).expect("ids"), id],
             )
             .ctx("support mask candidate")?;
@@ -758,23 +729,23 @@ fn propose_mask(
             reason,
             verdicts,
         } => {
-            tx.execute(
-                "INSERT INTO mask_candidates (lat, lon, radius_m, reason, verdicts, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-                params![
-                    lat,
-                    lon,
-                    radius_m,
-                    reason,
-                    serde_json::to_string(&verdicts).expect("ids"),
-                    ts(now)
-                ],
-            )
-            .ctx("insert mask candidate")?;
-            (reason, verdicts)
+            let id: i64 = tx
+                .query_row(
+                    PROPOSE_SQL,
+                    params![
+                        lat,
+                        lon,
+                        radius_m,
+                        reason,
+                        serde_json::to_string(&verdicts).expect("ids"),
+                        ts(now)
+                    ],
+                    |r| r.get(0),
+                )
+                .ctx("insert mask candidate")?;
+            (id, propose_detail(reason, &verdicts, task.id))
         }
     };
-    let id = tx.last_insert_rowid();
     audit(
         tx,
         now,
@@ -784,7 +755,7 @@ fn propose_mask(
         "propose",
         None,
         Some("pending"),
-        &serde_json::json!({"reason": reason, "verdicts": ids, "task_id": task.id}),
+        &detail,
     )?;
     Ok(Some(id))
 }
@@ -797,12 +768,7 @@ fn load_candidates(
     limit: usize,
 ) -> Result<Vec<MaskCandidate>, StoreError> {
     let mut st = c
-        .prepare_cached(
-            "SELECT id, lat, lon, radius_m, reason, verdicts, status, created_at, decided_at, decided_by
-             FROM mask_candidates WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id = ?2)
-               AND (?3 IS NULL OR id < ?3)
-             ORDER BY id DESC LIMIT ?4",
-        )
+        .prepare_cached(CANDIDATES_SQL)
         .ctx("prepare mask candidates")?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = st
@@ -984,37 +950,33 @@ pub(super) fn read_verdict(
     c: &Connection,
     task_id: i64,
 ) -> Result<Option<StoredVerdict>, StoreError> {
-    c.query_row(
-        &format!("SELECT {VERDICT_COLUMNS} FROM verdicts WHERE task_id = ?1"),
-        [task_id],
-        |r| {
-            let verdict: String = r.get(2)?;
-            let flags: String = r.get(15)?;
-            Ok((
-                verdict,
-                StoredVerdict {
-                    id: r.get(0)?,
-                    task_id: r.get(1)?,
-                    verdict: Verdict::Burning,
-                    reported_at: from_ts(r.get(3)?),
-                    received_at: from_ts(r.get(4)?),
-                    lat: r.get(5)?,
-                    lon: r.get(6)?,
-                    distance_m: r.get(7)?,
-                    note: r.get(8)?,
-                    photo_sha256: r.get(9)?,
-                    photo_path: r.get(10)?,
-                    photo_bytes: r.get::<_, i64>(11)? as u64,
-                    exif_time: r.get::<_, Option<i64>>(12)?.map(from_ts),
-                    exif_lat: r.get(13)?,
-                    exif_lon: r.get(14)?,
-                    flags: serde_json::from_str(&flags).unwrap_or_default(),
-                    review: r.get(16)?,
-                    actor: r.get(17)?,
-                },
-            ))
-        },
-    )
+    c.query_row(VERDICT_SQL, [task_id], |r| {
+        let verdict: String = r.get(2)?;
+        let flags: String = r.get(15)?;
+        Ok((
+            verdict,
+            StoredVerdict {
+                id: r.get(0)?,
+                task_id: r.get(1)?,
+                verdict: Verdict::Burning,
+                reported_at: from_ts(r.get(3)?),
+                received_at: from_ts(r.get(4)?),
+                lat: r.get(5)?,
+                lon: r.get(6)?,
+                distance_m: r.get(7)?,
+                note: r.get(8)?,
+                photo_sha256: r.get(9)?,
+                photo_path: r.get(10)?,
+                photo_bytes: r.get::<_, i64>(11)? as u64,
+                exif_time: r.get::<_, Option<i64>>(12)?.map(from_ts),
+                exif_lat: r.get(13)?,
+                exif_lon: r.get(14)?,
+                flags: serde_json::from_str(&flags).unwrap_or_default(),
+                review: r.get(16)?,
+                actor: r.get(17)?,
+            },
+        ))
+    })
     .optional()
     .ctx("read verdict")?
     .map(|(name, mut v)| {
