@@ -65,6 +65,53 @@ pub struct Config {
     pub ui: UiConfig,
     /// Which store (`[store]`): the SQLite file under `data_dir` unless a PostgreSQL URL is set.
     pub store: StoreConfig,
+    /// Jobs of several processes on the PostgreSQL store (`[worker]`, #19).
+    pub worker: WorkerConfig,
+}
+
+/// `[worker]`: scene, feed-poll and sweep jobs on the PostgreSQL store (`strawfire worker`, and
+/// the workers `serve` runs unless `--no-worker`). Unused on SQLite (one process does it all).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WorkerConfig {
+    /// Where API nodes put the scene files they queue and workers read them: a folder every
+    /// node and worker reaches under the same path (a shared file system when they run on
+    /// several machines). Default `<data_dir>/spool`.
+    pub spool_dir: Option<PathBuf>,
+    /// How long a claim holds a job without a heartbeat, s; a worker renews it every third of
+    /// that. A killed worker's job is taken over this long after its last heartbeat.
+    pub lease_s: f64,
+    /// How often an idle worker looks for a job, s.
+    pub poll_s: f64,
+    /// How long `POST /scenes` waits for its scene job before answering 202 with the job, s.
+    pub upload_wait_s: f64,
+    /// Claims of one job (each ended by a lost lease or a passing failure) before it fails.
+    pub max_attempts: u32,
+    /// Whether `serve` runs a worker beside its API (`serve --no-worker` turns it off).
+    pub in_serve: bool,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            spool_dir: None,
+            lease_s: 30.0,
+            poll_s: 1.0,
+            upload_wait_s: 600.0,
+            max_attempts: 5,
+            in_serve: true,
+        }
+    }
+}
+
+impl Config {
+    /// The spool folder of scene jobs (`[worker] spool_dir`, default `<data_dir>/spool`).
+    pub fn spool_dir(&self) -> PathBuf {
+        self.worker
+            .spool_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("spool"))
+    }
 }
 
 /// `[store]`: no `url` (the default) is the embedded SQLite file `data_dir/strawfire.sqlite`;
@@ -100,6 +147,7 @@ impl Default for Config {
             report: ReportConfig::default(),
             ui: UiConfig::default(),
             store: StoreConfig::default(),
+            worker: WorkerConfig::default(),
         }
     }
 }
@@ -549,6 +597,19 @@ impl Config {
             if !within(v, 0.0, 86_400.0) {
                 return Err(bad(key, "seconds from 0 to 86400"));
             }
+        }
+        let w = &self.worker;
+        if !within(w.lease_s, 0.5, 86_400.0) {
+            return Err(bad("worker.lease_s", "seconds from 0.5 to 86400"));
+        }
+        if !within(w.poll_s, 0.001, 3600.0) {
+            return Err(bad("worker.poll_s", "must be > 0 and at most 3600"));
+        }
+        if !within(w.upload_wait_s, 0.0, 86_400.0) {
+            return Err(bad("worker.upload_wait_s", "seconds from 0 to 86400"));
+        }
+        if w.max_attempts == 0 {
+            return Err(bad("worker.max_attempts", "must be at least 1"));
         }
         if self.limits.scan_workers == 0 {
             return Err(bad("limits.scan_workers", "must be at least 1"));

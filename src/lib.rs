@@ -57,5 +57,6 @@ pub mod service;
 pub mod store;
 pub mod synth;
 pub mod verify;
+pub mod worker;
 
 pub use error::{Error, Result};

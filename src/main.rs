@@ -25,6 +25,8 @@ enum Command {
     Synth(commands::synth::Args),
     /// The service: HTTP API, inbox, feed polling, embedded store (default 127.0.0.1:8080, ./data).
     Serve(commands::serve::Args),
+    /// A worker on the PostgreSQL store: claims scene, feed-poll, sweep and delivery jobs (no API).
+    Worker(commands::worker::Args),
     /// Our detections of one granule against the official product's (VNP14IMG, AFIMG): matched, missed, extra, FRP, a map.
     Compare(commands::compare::Args),
     /// Scene or hotspot files, folders or feed URLs into the store (no server needed).
@@ -48,6 +50,7 @@ fn main() {
         Command::Scan(args) => commands::scan::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Worker(args) => commands::worker::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Locate(args) => commands::locate::run(*args),

@@ -265,7 +265,7 @@ impl From<ServiceError> for ApiError {
             return ApiError::StorageUnavailable { cause };
         }
         match e {
-            ServiceError::Scan { .. } => ApiError::BadBody {
+            ServiceError::Scan { .. } | ServiceError::JobFailed { .. } => ApiError::BadBody {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message: crate::service::inbox::chain(&e),
                 details: Vec::new(),

@@ -28,7 +28,7 @@ pub async fn upload(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     role.require_admin("uploading scenes")?;
     let limit = s.limits.scene_bytes;
     if let Some(k) = q.keys().find(|k| k.as_str() != "name") {
@@ -97,7 +97,7 @@ pub async fn upload(
         } else {
             StatusCode::CREATED
         };
-        return Ok((status, Json(done)));
+        return Ok((status, Json(done)).into_response());
     }
     let tmp = dir.join(format!(".{}.part", unique()));
     let result = receive(body, &tmp, limit).await.map_err(|e| match e {
@@ -122,6 +122,12 @@ pub async fn upload(
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(io(&path, e));
     }
+    if s.service.cluster().is_some() {
+        // PostgreSQL (#19): a worker scans it; this node waits for the job.
+        let queued = queue_upload(&s, &path, &name).await;
+        let _ = tokio::fs::remove_file(&path).await;
+        return queued;
+    }
     let done = s
         .service
         .ingest_scene_hashed(&path, &name, sha, "upload")
@@ -141,7 +147,62 @@ pub async fn upload(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(done)))
+    Ok((status, Json(done)).into_response())
+}
+
+/// Queues an uploaded scene as a job and waits up to `[worker] upload_wait_s` for a worker to
+/// settle it: then the answer is the one a scan here would give (201/200 with what was stored,
+/// 422 naming the file); else 202 with the job, which goes on.
+async fn queue_upload(
+    s: &AppState,
+    path: &std::path::Path,
+    name: &str,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::worker::spool::{self, Queued, SceneOp};
+    let service = &s.service;
+    let queued = spool::queue_file(service, path, name, SceneOp::Scene, "upload").await?;
+    let (id, sha) = match queued {
+        Queued::Stored { sha256 } => {
+            let done = crate::service::Ingested {
+                sha256: Some(sha256),
+                report: crate::store::IngestReport {
+                    already_ingested: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            return Ok((StatusCode::OK, Json(done)).into_response());
+        }
+        Queued::Job { id, sha256, .. } => (id, sha256),
+    };
+    let wait = std::time::Duration::from_secs_f64(
+        service.cluster().map_or(0.0, |c| c.worker.upload_wait_s),
+    );
+    let row = spool::wait_settled(service, id, wait, std::time::Duration::from_millis(100)).await?;
+    match row.as_ref().and_then(spool::outcome) {
+        Some(Ok(done)) => {
+            let status = if done.report.already_ingested {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((status, Json(done)).into_response())
+        }
+        Some(Err(e)) => Err(ApiError::BadBody {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: crate::service::inbox::chain(&e).replace(&path.display().to_string(), name),
+            details: Vec::new(),
+        }),
+        None => Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "job": id,
+                "sha256": sha,
+                "state": row.map(|r| r.state),
+            })),
+        )
+            .into_response()),
+    }
 }
 
 /// Why receiving an upload failed: the request, or the disk.

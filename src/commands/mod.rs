@@ -10,3 +10,4 @@ pub mod rank;
 pub mod scan;
 pub mod serve;
 pub mod synth;
+pub mod worker;

@@ -24,6 +24,13 @@ pub struct Args {
     /// Do not ingest the samples folder at start.
     #[arg(long)]
     no_samples: bool,
+    /// On the PostgreSQL store: run no worker beside the API (scenes, feed polls, the
+    /// escalation sweep and deliveries are then left to `strawfire worker` processes).
+    #[arg(long)]
+    no_worker: bool,
+    /// Where queued scene files lie, shared with the workers (overrides `[worker] spool_dir`).
+    #[arg(long)]
+    spool_dir: Option<PathBuf>,
 }
 
 /// Reads the config (or the defaults) and applies the command-line overrides.
@@ -113,6 +120,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.no_samples {
         cfg.samples_dir = None;
     }
+    if args.no_worker {
+        cfg.worker.in_serve = false;
+    }
+    if let Some(d) = args.spool_dir {
+        cfg.worker.spool_dir = Some(d);
+    }
     let placer = placer(&cfg)?;
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
@@ -131,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Registers the ctrl-c and SIGTERM handlers now and returns the future that completes on
 /// either.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot listen for SIGTERM")?;

@@ -170,6 +170,9 @@ pub async fn watch_inbox(
     let mut reported: HashSet<PathBuf> = HashSet::new();
     // Files of L1B pairs and SDR sets, until their granule is complete (`granules`).
     let mut assembler = super::granules::Assembler::new(timing.partner_wait);
+    // On PostgreSQL (#19): files queued as scene jobs, until their job is settled; the file
+    // stays here until then, so it leaves the inbox only after its batch committed, as here.
+    let mut pending: HashMap<PathBuf, i64> = HashMap::new();
     loop {
         if *shutdown.borrow() {
             return;
@@ -207,6 +210,29 @@ pub async fn watch_inbox(
         for (path, action) in ready {
             if *shutdown.borrow() {
                 return;
+            }
+            if pending.contains_key(&path) {
+                continue;
+            }
+            if let Some(op) = queued_op(&service, &action) {
+                seen.remove(&path);
+                match queue(&service, &path, op).await {
+                    Ok(Some(id)) => {
+                        pending.insert(path, id);
+                    }
+                    Ok(None) => {
+                        let done = Ingested {
+                            report: crate::store::IngestReport {
+                                already_ingested: true,
+                                ..Default::default()
+                            },
+                            ..Default::default()
+                        };
+                        finish(&service, &dir, &path, Ok(done)).await;
+                    }
+                    Err(e) => finish(&service, &dir, &path, Err(e)).await,
+                }
+                continue;
             }
             match action {
                 Action::Refuse(why) => {
@@ -351,6 +377,7 @@ pub async fn watch_inbox(
                 }
             }
         }
+        settle_pending(&service, &dir, &mut pending).await;
         assembler.retain_present(|p| p.exists());
         for decision in assembler.decide(Instant::now()) {
             if *shutdown.borrow() {
@@ -416,6 +443,66 @@ pub async fn watch_inbox(
             _ = tokio::time::sleep(timing.poll) => {}
             _ = shutdown.changed() => {}
         }
+    }
+}
+
+/// How a file is queued as a scene job, when the service queues scenes (PostgreSQL) and the
+/// file is one (a raster scene, a Landsat `.tar`, a Sentinel-2 `.zip`); other files are
+/// ingested here as before.
+fn queued_op(service: &Service, action: &Action) -> Option<crate::worker::spool::SceneOp> {
+    use crate::worker::spool::SceneOp;
+    service.cluster()?;
+    match action {
+        Action::Take(FileKind::Scene) => Some(SceneOp::Scene),
+        Action::Take(FileKind::LandsatProduct) => Some(SceneOp::Landsat),
+        Action::Take(FileKind::Sentinel2Product) => Some(SceneOp::Sentinel2),
+        _ => None,
+    }
+}
+
+/// Queues an inbox file: its job's id, or `None` when its bytes are already stored.
+async fn queue(
+    service: &Service,
+    path: &Path,
+    op: crate::worker::spool::SceneOp,
+) -> Result<Option<i64>, ServiceError> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    match crate::worker::spool::queue_file(service, path, &name, op, "inbox").await? {
+        crate::worker::spool::Queued::Stored { .. } => Ok(None),
+        crate::worker::spool::Queued::Job { id, .. } => Ok(Some(id)),
+    }
+}
+
+/// Moves the queued files whose job is settled to `done/` or `failed/`.
+async fn settle_pending(service: &Service, dir: &Path, pending: &mut HashMap<PathBuf, i64>) {
+    let Some(cluster) = service.cluster().cloned() else {
+        return;
+    };
+    if pending.is_empty() {
+        return;
+    }
+    let ids: Vec<i64> = pending.values().copied().collect();
+    let jobs = cluster.jobs.clone();
+    let rows = match service.store(move |_| jobs.jobs(&ids)).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!("inbox: reading queued scene jobs: {e}");
+            return;
+        }
+    };
+    let rows: HashMap<i64, crate::store::jobs::JobRow> =
+        rows.into_iter().map(|r| (r.id, r)).collect();
+    let queued: Vec<(PathBuf, i64)> = pending.iter().map(|(p, id)| (p.clone(), *id)).collect();
+    for (path, id) in queued {
+        let result = match rows.get(&id) {
+            Some(row) => match crate::worker::spool::outcome(row) {
+                Some(r) => r,
+                None => continue,
+            },
+            None => Err(ServiceError::Task(format!("scene job {id} is gone"))),
+        };
+        pending.remove(&path);
+        finish(service, dir, &path, result).await;
     }
 }
 

@@ -125,6 +125,9 @@ pub struct Live {
     /// True once the service shuts down: open streams end, so a graceful shutdown (which waits
     /// for every response to finish) is not held up by a dashboard left open.
     closed: Arc<watch::Sender<bool>>,
+    /// Set on PostgreSQL (#19): updates go to the store's live log, and come back to this
+    /// node's streams (and every other node's) through `service::relay`.
+    forward: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LiveUpdate>>>,
 }
 
 impl Default for Live {
@@ -139,6 +142,7 @@ impl Live {
         Live {
             tx,
             closed: Arc::new(watch::channel(false).0),
+            forward: Arc::default(),
         }
     }
 
@@ -156,7 +160,25 @@ impl Live {
     /// Tells every open stream. Call after the change is committed. Never blocks; with nobody
     /// listening the update is dropped.
     pub fn publish(&self, update: LiveUpdate) {
+        let update = match self.forward.get() {
+            Some(f) => match f.send(update) {
+                Ok(()) => return,
+                // The forwarder stopped (shutdown): this node's streams at least.
+                Err(e) => e.0,
+            },
+            None => update,
+        };
         let _ = self.tx.send(update);
+    }
+
+    /// Tells this node's open streams only (the relay, for updates read from the log).
+    pub fn deliver(&self, update: LiveUpdate) {
+        let _ = self.tx.send(update);
+    }
+
+    /// From now on [`Live::publish`] hands updates to `forward` (once; `false` if set before).
+    pub fn forward_to(&self, forward: tokio::sync::mpsc::UnboundedSender<LiveUpdate>) -> bool {
+        self.forward.set(forward).is_ok()
     }
 
     /// A new listener, hearing updates published from now on.
@@ -167,7 +189,8 @@ impl Live {
     /// True when at least one stream is open (publishers skip the work of building an update
     /// nobody hears).
     pub fn has_listeners(&self) -> bool {
-        self.tx.receiver_count() > 0
+        // Forwarded updates reach other nodes' streams, which this node cannot count.
+        self.forward.get().is_some() || self.tx.receiver_count() > 0
     }
 }
 

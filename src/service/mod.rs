@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod operator;
 pub mod product_folder;
 pub mod rankings;
+pub mod relay;
 pub mod run;
 pub mod storage;
 pub mod tasks;
@@ -87,6 +88,9 @@ pub enum ServiceError {
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// A scene job failed for good on a worker (#19): what the worker's scan or store said.
+    #[error("{name}: {message}")]
+    JobFailed { name: String, message: String },
 }
 
 /// What ingesting one item did, with any skipped feed rows.
@@ -138,6 +142,19 @@ struct Inner {
     ui: crate::config::UiConfig,
     /// Which detection times are believed (`[ingest]`).
     times: times::TimeLimits,
+    /// On PostgreSQL: the jobs table, the live log and the spool (`crate::worker`); scenes
+    /// are then queued for workers instead of scanned here.
+    cluster: Option<Cluster>,
+}
+
+/// What a service of several processes shares through PostgreSQL (#19).
+#[derive(Clone)]
+pub struct Cluster {
+    pub jobs: Arc<dyn crate::store::JobStore>,
+    pub live: Arc<dyn crate::store::jobs::LiveLog>,
+    /// Where queued scene files lie (`[worker] spool_dir`), reachable by every worker.
+    pub spool: PathBuf,
+    pub worker: crate::config::WorkerConfig,
 }
 
 impl Service {
@@ -172,6 +189,7 @@ impl Service {
                 report: config.report.clone(),
                 ui: config.ui.clone(),
                 times: times::TimeLimits::from_config(&config.ingest),
+                cluster: None,
             }),
         }
     }
@@ -182,6 +200,20 @@ impl Service {
             .expect("with_clock before the service is shared")
             .clock = clock;
         self
+    }
+
+    /// The same service with scenes queued as jobs and live updates through the store's log
+    /// (call before the service is shared; `service::relay` then relays the log).
+    pub fn with_cluster(mut self, cluster: Cluster) -> Service {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_cluster before the service is shared")
+            .cluster = Some(cluster);
+        self
+    }
+
+    /// The jobs table and spool when the store is shared by several processes.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.inner.cluster.as_ref()
     }
 
     /// `Ok` when a detection time `t` is believable now (the service clock's); otherwise why
@@ -335,6 +367,10 @@ impl Service {
     /// Tells open streams what an ingest stored: its hotspots (by id, with their units) and the
     /// events it touched, as the store reported them after the commit.
     fn publish_ingest(&self, report: &IngestReport) {
+        if self.cluster().is_some() {
+            // The batch's transaction wrote its live row; every node relays it (`relay.rs`).
+            return;
+        }
         let live = self.live();
         if !live.has_listeners() {
             return;

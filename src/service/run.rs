@@ -77,21 +77,34 @@ pub async fn start_clocked(
     // PostgreSQL's client must not run on an async thread at all.
     let service = tokio::task::spawn_blocking(move || {
         // `[store] url`: PostgreSQL (#19); else the SQLite file under the data directory.
-        let store: Arc<dyn Store> = match url {
-            Some(url) => Arc::new(PgStore::open(&url)?),
+        let (store, pg): (Arc<dyn Store>, _) = match url {
+            Some(url) => {
+                let pg = Arc::new(PgStore::open(&url)?);
+                (pg.clone(), Some(pg))
+            }
             None => {
                 let store = SqliteStore::open(&db)?;
                 if let Some(bytes) = cap {
                     store.cap_size(bytes)?;
                 }
-                Arc::new(store)
+                (Arc::new(store), None)
             }
         };
-        Ok::<_, crate::store::StoreError>(Service::new(&built, store, placer))
+        Ok::<_, crate::store::StoreError>((Service::new(&built, store, placer), pg))
     })
     .await
-    .map_err(|e| ServiceError::Task(e.to_string()))??
-    .with_clock(clock);
+    .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let (service, pg) = service;
+    let mut service = service.with_clock(clock);
+    if let Some(pg) = &pg {
+        // Several processes on one store: scenes become jobs, live updates go through the
+        // store's log (`relay.rs`), feeds and the escalation sweep are claimed jobs.
+        let cluster = crate::worker::cluster_of(pg.clone(), &config);
+        tokio::fs::create_dir_all(&cluster.spool)
+            .await
+            .map_err(io(cluster.spool.clone()))?;
+        service = service.with_cluster(cluster);
+    }
     let tokens = Tokens::from_config(&config.tokens_with_env())
         .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;
     if tokens.is_empty() {
@@ -150,33 +163,28 @@ pub async fn start_clocked(
         rx.clone(),
     ));
 
-    if !config.sources.is_empty() {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .connect_timeout(Duration::from_secs(20))
-            .user_agent(concat!("strawfire/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ServiceError::Task(format!("HTTP client: {e}")))?;
-        for source in config.sources.clone() {
-            tasks.spawn(super::feeds::poll_source(
+    if let Some(cluster) = service.cluster().cloned() {
+        super::relay::forward(service.live(), cluster.live.clone());
+        tasks.spawn(super::relay::relay(
+            service.live().clone(),
+            cluster.live.clone(),
+            rx.clone(),
+        ));
+        if config.worker.in_serve {
+            let worker = crate::worker::Worker::new(service.clone(), &config)?;
+            tracing::info!("worker {} runs beside the API", worker.name());
+            tasks.spawn(worker.run(rx.clone()));
+            let deliverer = crate::notify::deliver::Deliverer::new(
                 service.clone(),
-                client.clone(),
-                source,
-                rx.clone(),
-            ));
-        }
-    }
-
-    tasks.spawn(super::tasks::escalation_loop(
-        service.clone(),
-        Duration::from_secs_f64(config.dispatch.escalation_interval_s),
-        rx.clone(),
-    ));
-    // Always running: a task whose unit has no webhook is moved to `notified` by it too.
-    let deliverer =
-        crate::notify::deliver::Deliverer::new(service.clone(), &config.webhooks, &config.notify)
+                &config.webhooks,
+                &config.notify,
+            )
             .map_err(|e| ServiceError::Task(format!("webhook client: {e}")))?;
-    tasks.spawn(deliverer.run(rx.clone()));
+            tasks.spawn(deliverer.run(rx.clone()));
+        }
+    } else {
+        start_local_jobs(&service, &config, &mut tasks, &rx)?;
+    }
 
     if let Some(dir) = config.samples_dir.clone() {
         let service = service.clone();
@@ -195,6 +203,42 @@ pub async fn start_clocked(
         shutdown: tx,
         tasks,
     })
+}
+
+/// One process on SQLite: feed pollers, the escalation sweep and the delivery worker run here.
+fn start_local_jobs(
+    service: &Service,
+    config: &Config,
+    tasks: &mut JoinSet<()>,
+    rx: &watch::Receiver<bool>,
+) -> Result<(), ServiceError> {
+    if !config.sources.is_empty() {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(20))
+            .user_agent(concat!("strawfire/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ServiceError::Task(format!("HTTP client: {e}")))?;
+        for source in config.sources.clone() {
+            tasks.spawn(super::feeds::poll_source(
+                service.clone(),
+                client.clone(),
+                source,
+                rx.clone(),
+            ));
+        }
+    }
+    tasks.spawn(super::tasks::escalation_loop(
+        service.clone(),
+        Duration::from_secs_f64(config.dispatch.escalation_interval_s),
+        rx.clone(),
+    ));
+    // Always running: a task whose unit has no webhook is moved to `notified` by it too.
+    let deliverer =
+        crate::notify::deliver::Deliverer::new(service.clone(), &config.webhooks, &config.notify)
+            .map_err(|e| ServiceError::Task(format!("webhook client: {e}")))?;
+    tasks.spawn(deliverer.run(rx.clone()));
+    Ok(())
 }
 
 /// Ingests the scene and feed files of the samples folder (a no-op for those already stored).

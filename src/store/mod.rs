@@ -19,6 +19,7 @@
 pub mod deliveries;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod model;
 pub mod operator;
 pub mod postgres;
@@ -34,6 +35,7 @@ mod conformance;
 pub use sqlite::{migrations, outbox};
 
 pub use error::StoreError;
+pub use jobs::JobStore;
 pub use model::{
     AlertKind, Counts, EventQuery, HotspotQuery, IngestBatch, IngestReport, Keyset, Origin, Placed,
     Scope, SensorAlert, StoredAlert, StoredEvent, StoredHotspot, TaskFilter, UnitStats,

@@ -59,8 +59,9 @@ pub struct Placed {
     pub township: Option<String>,
 }
 
-/// What an ingest did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What an ingest did (read back from a scene job's result, hence `Deserialize`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IngestReport {
     /// The scene or feed file was stored before: nothing changed.
     pub already_ingested: bool,

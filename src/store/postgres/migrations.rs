@@ -253,6 +253,8 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN superseded_by TEXT;
     CREATE INDEX outbox_task ON outbox(task_id);
     ",
+    // 3: the jobs table and the live-update log of several workers and API nodes (`jobs.rs`).
+    super::jobs::MIGRATION,
 ];
 
 /// Brings the schema (of the connection's `search_path`) to the newest version.

@@ -25,6 +25,8 @@
 
 mod deliveries;
 mod idempotency;
+mod jobs;
+mod live;
 mod migrations;
 mod operator;
 mod outbox;
@@ -54,6 +56,8 @@ type Manager = PostgresConnectionManager<postgres::NoTls>;
 pub struct PgStore {
     /// Always `Some` until dropped.
     pool: Option<Pool<Manager>>,
+    /// How to connect, for the live log's listening connection (`live.rs`).
+    config: postgres::Config,
 }
 
 impl Drop for PgStore {
@@ -114,12 +118,18 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
-            .build(PostgresConnectionManager::new(config, postgres::NoTls))
+            .build(PostgresConnectionManager::new(
+                config.clone(),
+                postgres::NoTls,
+            ))
             .map_err(|e| StoreError::Connect {
                 url: shown.clone(),
                 source: e.into(),
             })?;
-        let store = PgStore { pool: Some(pool) };
+        let store = PgStore {
+            pool: Some(pool),
+            config,
+        };
         migrate(&mut *store.conn()?)?;
         Ok(store)
     }

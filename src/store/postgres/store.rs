@@ -221,6 +221,21 @@ pub(super) fn ingest_tx(
     dispatch: Option<(&crate::dispatch::TaskRules, DateTime<Utc>)>,
     reach: &Scope,
 ) -> Result<IngestReport, StoreError> {
+    let report = ingest_rows(tx, batch, p, placer, dispatch, reach)?;
+    // Every node's live streams hear of the batch once it commits (`live.rs`).
+    super::live::record_batch(tx, &report)?;
+    Ok(report)
+}
+
+/// [`ingest_tx`] but for the live log.
+fn ingest_rows(
+    tx: &mut Transaction<'_>,
+    batch: &IngestBatch,
+    p: &FuseParams,
+    placer: &dyn Placer,
+    dispatch: Option<(&crate::dispatch::TaskRules, DateTime<Utc>)>,
+    reach: &Scope,
+) -> Result<IngestReport, StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
         .map_err(pg_err("take the ingest lock"))?;
     let within = |pl: &Placement| {
