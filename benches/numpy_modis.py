@@ -71,8 +71,11 @@ def detect(m, band, water, area, product_sat):
         dark = day & (b7 < f32(co["rho21_max"])) & (b2 < f32(co["rho086_max"])) & (ndvi < f32(co["ndvi_max"]))
         cls = np.where(missing, 0, np.where(cloud, 4, np.where(water, 3, 5))).astype(np.uint8)
         land = cls == 5
+        isw = cls == 3
+        # C6: clear water is processed too (its background is water).
+        proc = land | (isw & bool(m["water"]["process"]))
         p, b = m["potential"], m["background"]
-        potential = land & np.where(
+        potential = proc & np.where(
             day,
             (t4 > f32(p["day_t4_k"])) & (dt > f32(p["day_dt_k"])) & (b2 < f32(p["day_rho086_max"])),
             (t4 > f32(p["night_t4_k"])) & (dt > f32(p["night_dt_k"])),
@@ -85,15 +88,34 @@ def detect(m, band, water, area, product_sat):
         absolute = potential & (
             t4 > np.where(day, f32(m["absolute"]["day_t4_k"]), f32(m["absolute"]["night_t4_k"]))
         )
-        valid = land & ~bgfire
+        valid = proc & ~bgfire
         unmasked = land & dark
+        # C6 dynamic night threshold: window median of clear-land T4 + excess, within bounds.
+        night_low = (
+            ~day & land & ~potential & bool(p["night_dynamic"])
+            & (t4 > f32(p["night_dynamic_min_k"])) & (t4 <= f32(p["night_t4_k"]))
+            & (dt > f32(p["night_dt_k"]))
+        )
         # Glint angle (f32 like the Rust).
         ts, tv = np.radians(sza), np.radians(band["VZA"])
         phi = np.radians(band["SAA"] - band["VAA"])
         glint = np.degrees(np.arccos(np.clip(np.cos(tv) * np.cos(ts) - np.sin(tv) * np.sin(ts) * np.cos(phi), -1, 1)))
 
-    sat_tab = np.zeros((rows + 1, cols + 1), dtype=np.int64)
-    sat_tab[1:, 1:] = np.cumsum(np.cumsum(valid, axis=0), axis=1)
+    hr, hc = p["night_dynamic_rows"] // 2, p["night_dynamic_cols"] // 2
+    for r, c in zip(*np.nonzero(night_low)):
+        r0, r1 = max(r - hr, 0), min(r + p["night_dynamic_rows"] - hr, rows)
+        c0, c1 = max(c - hc, 0), min(c + p["night_dynamic_cols"] - hc, cols)
+        v = np.sort(t4[r0:r1, c0:c1][land[r0:r1, c0:c1]])
+        thr = p["night_t4_k"] if len(v) == 0 else min(max(v[len(v) // 2] + f32(p["night_dynamic_excess_k"]), f32(p["night_dynamic_min_k"])), f32(p["night_t4_k"]))
+        if t4[r, c] > f32(thr):
+            potential[r, c] = True
+    # The land pixels of the C6 water-pixel coastal test: the mask, cloud or not.
+    land_mask = ~water
+    tabs = {}
+    for w in (False, True):
+        t = np.zeros((rows + 1, cols + 1), dtype=np.int64)
+        t[1:, 1:] = np.cumsum(np.cumsum(valid & (isw == w), axis=0), axis=1)
+        tabs[w] = t
     t4d = t4.astype(np.float64)
     t11d = t11.astype(np.float64)
     wl = m["bands"]["t4_wavelength_um"]
@@ -102,17 +124,20 @@ def detect(m, band, water, area, product_sat):
     out = []
     for r, cc_ in zip(*np.nonzero(potential)):
         r, cc_ = int(r), int(cc_)
+        w = bool(isw[r, cc_])
+        sat_tab = tabs[w]
+        vdom = valid & (isw == w)
         stats = None
         for h in range(b["window_min"] // 2, b["window_max"] // 2 + 1):
             r0, r1, c0, c1 = max(r - h, 0), min(r + h + 1, rows), max(cc_ - h, 0), min(cc_ + h + 1, cols)
             n = sat_tab[r1, c1] - sat_tab[r0, c1] - sat_tab[r1, c0] + sat_tab[r0, c0]
             npix = (r1 - r0) * (c1 - c0) - 1
-            n -= int(valid[r, cc_])
+            n -= int(vdom[r, cc_])
             if excl:
                 for j in (cc_ - 1, cc_ + 1):
                     if c0 <= j < c1:
                         npix -= 1
-                        n -= int(valid[r, j])
+                        n -= int(vdom[r, j])
             if n >= b["min_valid"] and n >= b["min_valid_fraction"] * npix:
                 keep = np.ones((r1 - r0, c1 - c0), dtype=bool)
                 keep[r - r0, cc_ - c0] = False
@@ -120,8 +145,9 @@ def detect(m, band, water, area, product_sat):
                     for j in (cc_ - 1, cc_ + 1):
                         if c0 <= j < c1:
                             keep[r - r0, j - c0] = False
-                vk = valid[r0:r1, c0:c1] & keep
-                fk = bgfire[r0:r1, c0:c1] & keep
+                dom = isw[r0:r1, c0:c1] == w
+                vk = valid[r0:r1, c0:c1] & keep & dom
+                fk = bgfire[r0:r1, c0:c1] & keep & dom
                 a4, a11 = t4d[r0:r1, c0:c1][vk], t11d[r0:r1, c0:c1][vk]
                 adt = a4 - a11
                 s = dict(side=2 * h + 1, n=len(a4), mean4=a4.mean(), mean11=a11.mean(), meandt=adt.mean())
@@ -135,6 +161,7 @@ def detect(m, band, water, area, product_sat):
                 s["mad4f"] = np.abs(f4 - s["mean4f"]).mean() if len(f4) else 0.0
                 s["nw"] = int((cls[r0:r1, c0:c1] == 3)[keep].sum())
                 s["nuw"] = int(unmasked[r0:r1, c0:c1][keep].sum())
+                s["nland"] = int(land_mask[r0:r1, c0:c1][keep].sum())
                 stats = s
                 break
         x4, x11 = float(t4d[r, cc_]), float(t11d[r, cc_])
@@ -159,6 +186,8 @@ def detect(m, band, water, area, product_sat):
                 test = "ctx"
             else:
                 continue
+        if w and test == "ctx" and stats["nland"] > 0:
+            continue  # C6 water-pixel coastal rejection
         r0, r1, c0, c1 = max(r - 1, 0), min(r + 2, rows), max(cc_ - 1, 0), min(cc_ + 2, cols)
         nb = cls[r0:r1, c0:c1]
         adj_cloud, adj_water = int((nb == 4).sum()), int((nb == 3).sum())
@@ -168,7 +197,7 @@ def detect(m, band, water, area, product_sat):
             water_near = (stats["nw"] + stats["nuw"] if stats else adj_water) > 0
             if th < gl["always_deg"] or (th < gl["bright_deg"] and rr1 > gl["bright_rho065"] and rr2 > gl["bright_rho086"] and rr7 > gl["bright_rho21"]) or (th < gl["water_deg"] and water_near):
                 continue
-            if stats:
+            if stats and not w:
                 s = stats
                 if s["nf"] > de["fire_share"] * s["n"] and s["nf"] >= de["fire_count"] and rr2 > de["rho086_min"] and s["mean4f"] < de["fire_t4_mean_max_k"] and s["mad4f"] < de["fire_t4_mad_max_k"] and x4 < s["mean4f"] + de["fire_t4_mads"] * s["mad4f"]:
                     continue

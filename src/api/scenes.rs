@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use futures_util::StreamExt;
@@ -26,10 +26,14 @@ pub async fn upload(
     State(s): State<AppState>,
     Caller(role): Caller,
     Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Body,
+    req: axum::extract::Request,
 ) -> Result<axum::response::Response, ApiError> {
     role.require_admin("uploading scenes")?;
+    // The request whole (not headers + body): the multipart extractor reads the route's
+    // `DefaultBodyLimit::disable()` from its extensions; rebuilt from headers alone it fell back
+    // to axum's 2 MB and refused any larger part (a MODIS L1B file is 3–130 MB).
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers.clone();
     let limit = s.limits.scene_bytes;
     if let Some(k) = q.keys().find(|k| k.as_str() != "name") {
         return Err(ApiError::field(
@@ -78,7 +82,7 @@ pub async fn upload(
             .map_err(|e| io(&folder, e))?;
         let result = async {
             let files = if multipart {
-                receive_parts(headers, body, &folder, limit).await?
+                receive_parts(axum::http::Request::from_parts(parts, body), &folder, limit).await?
             } else {
                 let path = folder.join(&name);
                 receive(body, &path, limit).await.map_err(|e| match e {
@@ -246,14 +250,11 @@ fn bad(message: String) -> ApiError {
 /// Streams every file part of a multipart body into `folder` under its own (plain) file name;
 /// the parts together may not exceed `limit` bytes.
 async fn receive_parts(
-    headers: HeaderMap,
-    body: Body,
+    req: axum::extract::Request,
     folder: &std::path::Path,
     limit: usize,
 ) -> Result<Vec<std::path::PathBuf>, ApiError> {
     use axum::extract::FromRequest;
-    let mut req = axum::http::Request::new(body);
-    *req.headers_mut() = headers;
     let mut mp = axum::extract::Multipart::from_request(req, &())
         .await
         .map_err(|e| bad(format!("not a multipart body: {e}")))?;

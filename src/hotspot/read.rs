@@ -99,12 +99,19 @@ pub enum ReadError {
     /// An official fire product (VNP14IMG, AFIMG) that cannot be read.
     #[error(transparent)]
     Product(Box<crate::product::viirs_af::FireProductError>),
+    /// A MODIS MOD14/MYD14 fire product that cannot be read.
+    #[error(transparent)]
+    ModisProduct(Box<crate::product::ProductError>),
 }
 
 /// Reads a feed file: an official fire product when its name says so (`VNP14IMG…nc`,
-/// `AFIMG_….txt|nc`, see `product::viirs_af`), GeoJSON when the extension is `.geojson` or
+/// `AFIMG_….txt|nc`, see `product::viirs_af`; `M?D14.…hdf`, `product::modis_af`), GeoJSON when the extension is `.geojson` or
 /// `.json`, FIRMS CSV otherwise.
 pub fn read_hotspots(path: &Path) -> Result<Feed, ReadError> {
+    if crate::product::modis_af::identify(path) {
+        return crate::product::modis_af::read(path)
+            .map_err(|e| ReadError::ModisProduct(Box::new(e)));
+    }
     if crate::product::viirs_af::identify(path).is_some() {
         let product =
             crate::product::viirs_af::read(path).map_err(|e| ReadError::Product(Box::new(e)))?;

@@ -53,6 +53,20 @@ pub struct Potential {
     pub day_rho086_max: f32,
     pub night_t4_k: f32,
     pub night_dt_k: f32,
+    /// C6 dynamic night threshold: on, window (rows along track × columns along scan), the
+    /// excess over the window's median T4 and the lowest threshold it may give.
+    pub night_dynamic: bool,
+    pub night_dynamic_rows: usize,
+    pub night_dynamic_cols: usize,
+    pub night_dynamic_excess_k: f32,
+    pub night_dynamic_min_k: f32,
+}
+
+/// C6 water processing (offshore gas flares).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Water {
+    pub process: bool,
 }
 
 /// The background window and background fires.
@@ -173,6 +187,7 @@ pub struct ModisModel {
     pub glint: Glint,
     pub desert: Desert,
     pub coastal: Coastal,
+    pub water: Water,
     pub forest_clearing: ForestClearing,
     pub confidence: Confidence,
     pub frp: Frp,
@@ -287,6 +302,21 @@ impl ModisModel {
                 "potential-fire thresholds must not exceed the absolute ones".into(),
             ));
         }
+        let p = &m.potential;
+        if p.night_dynamic
+            && (p.night_dynamic_rows == 0
+                || p.night_dynamic_cols == 0
+                || p.night_dynamic_min_k > p.night_t4_k)
+        {
+            return Err(invalid(
+                "potential.night_dynamic_min_k",
+                format!(
+                    "the dynamic window ({} × {}) must not be empty and its lowest threshold ({} K) \
+                     must not exceed night_t4_k ({} K)",
+                    p.night_dynamic_rows, p.night_dynamic_cols, p.night_dynamic_min_k, p.night_t4_k
+                ),
+            ));
+        }
         for (key, r) in [
             ("confidence.day_t4_ramp_k", m.confidence.day_t4_ramp_k),
             ("confidence.night_t4_ramp_k", m.confidence.night_t4_ramp_k),
@@ -312,6 +342,22 @@ impl ModisModel {
                 format!(
                     "{:e} is more than 10 % from the Planck fit {fit:e} at {} µm",
                     m.frp.coefficient, m.bands.t4_wavelength_um
+                ),
+            ));
+        }
+        // One T4 wavelength for MODIS: the reader's band 22 (the detector turns T4 back into
+        // radiance at the model's).
+        let b22 = crate::product::modis_l1b::B22_WAVELENGTH_UM;
+        if m.instrument.eq_ignore_ascii_case("MODIS")
+            && (m.bands.t4_wavelength_um - b22).abs() > 5e-4
+        {
+            return Err(invalid(
+                "bands.t4_wavelength_um",
+                format!(
+                    "{} µm is not band 22's effective central wavelength {b22:.4} µm (1e4 / {} cm⁻¹), \
+                     which the MODIS L1B reader converts band-22 radiance at",
+                    m.bands.t4_wavelength_um,
+                    crate::product::modis_l1b::B22_WAVENUMBER_CM
                 ),
             ));
         }
@@ -430,5 +476,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("z4_ramp"), "{err}");
+    }
+
+    #[test]
+    fn the_modis_t4_wavelength_is_the_reader_s_band_22() {
+        let m = ModisModel::builtin();
+        let b22 = crate::product::modis_l1b::B22_WAVELENGTH_UM;
+        assert!((m.bands.t4_wavelength_um - b22).abs() < 5e-4);
+        assert_eq!(crate::synth::modis::T4_UM, b22);
+        // The nominal band centre is refused, naming the key and the right value.
+        let err = ModisModel::parse(
+            &MODIS_C61.replace("t4_wavelength_um = 3.9714", "t4_wavelength_um = 3.959"),
+            Path::new("m.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("bands.t4_wavelength_um") && err.contains("3.9714"),
+            "{err}"
+        );
+        // MERSI's own T4 band is not MODIS's.
+        assert_eq!(ModisModel::mersi().bands.t4_wavelength_um, 4.05);
     }
 }

@@ -689,6 +689,29 @@ impl Sds<'_> {
         Ok(())
     }
 
+    /// Reads the whole SDS as f64 whatever its numeric element type (for lists whose type the
+    /// products do not pin down, e.g. MOD14's `FP_*`).
+    pub fn read_f64(&self) -> Result<Vec<f64>, ProductError> {
+        fn all<T: H4Type + Into<f64>>(s: &Sds<'_>) -> Result<Vec<f64>, ProductError> {
+            Ok(s.read::<T>()?.into_iter().map(Into::into).collect())
+        }
+        match self.nt {
+            <u8 as H4Type>::NT => all::<u8>(self),
+            <i8 as H4Type>::NT => all::<i8>(self),
+            <i16 as H4Type>::NT => all::<i16>(self),
+            <u16 as H4Type>::NT => all::<u16>(self),
+            <i32 as H4Type>::NT => all::<i32>(self),
+            <u32 as H4Type>::NT => all::<u32>(self),
+            <f32 as H4Type>::NT => all::<f32>(self),
+            <f64 as H4Type>::NT => all::<f64>(self),
+            nt => Err(ProductError::Bad {
+                path: self.file.path.clone(),
+                variable: self.name.clone(),
+                message: format!("element type {} is not numeric", nt_name(nt)),
+            }),
+        }
+    }
+
     /// Reads the whole SDS.
     pub fn read<T: H4Type>(&self) -> Result<Vec<T>, ProductError> {
         let start = vec![0; self.dims.len()];

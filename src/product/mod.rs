@@ -16,6 +16,7 @@ pub mod geotiff;
 pub mod gml_mask;
 pub mod landsat_c2l1;
 pub mod mersi_l1;
+pub mod modis_af;
 pub mod modis_l1b;
 pub mod modis_swath;
 pub mod sentinel2_l1c;

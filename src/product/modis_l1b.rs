@@ -111,6 +111,18 @@ pub const fn wavelength_um(wavenumber_cm: f64) -> f64 {
     1.0e4 / wavenumber_cm
 }
 
+/// Band 22's effective central wavenumber (cm⁻¹): Terra's band-averaged value in Gumley's
+/// `modis_planck.pro` (Aqua's, 2517.908, differs by 0.005 %, ≈ 0.01 K at 300 K).
+pub const B22_WAVENUMBER_CM: f64 = 2518.028;
+/// Band 22's effective central wavelength, µm (≈ 3.9714): the one wavelength of T4 in strawfire.
+/// The reader turns band-22 radiance into T4 at it; the MODIS model's `bands.t4_wavelength_um`
+/// must be it (checked at load: the detector turns T4 back into radiance for FRP and the
+/// background's mean radiance), and `synth::modis` mixes its fires at it. The nominal band centre
+/// 3.959 µm (the band's 3.929–3.989 µm half-power points' middle, which ALGORITHMS.md and the
+/// K. Barrett re-implementation use) is not the radiometric one: inverting a band-22 radiance at
+/// 3.959 µm instead gives a T4 ≈ 0.55 K too high at 300 K.
+pub const B22_WAVELENGTH_UM: f64 = wavelength_um(B22_WAVENUMBER_CM);
+
 /// The bands of the MODIS fire model (`B1 B2 B7 B21 B22 B31 B32`, DESIGN.md).
 pub const BANDS: [BandSpec; 7] = [
     BandSpec {
@@ -141,7 +153,7 @@ pub const BANDS: [BandSpec; 7] = [
         canonical: "B22",
         sds: EMISSIVE,
         band: "22",
-        wavelength_um: Some(wavelength_um(2518.028)),
+        wavelength_um: Some(B22_WAVELENGTH_UM),
     },
     BandSpec {
         canonical: "B31",
@@ -215,7 +227,7 @@ pub fn name_parts(path: &Path) -> Option<NameParts> {
 }
 
 /// The start time in a name key `A2024123.0535`.
-fn key_time(key: &str) -> Option<DateTime<Utc>> {
+pub fn key_time(key: &str) -> Option<DateTime<Utc>> {
     let (date, time) = key.strip_prefix('A')?.split_once('.')?;
     let year: i32 = date.get(..4)?.parse().ok()?;
     let doy: u32 = date.get(4..)?.parse().ok()?;

@@ -575,6 +575,12 @@ impl Service {
                 .map(|p| p.feed)
                 .map_err(|e| ReadError::Product(Box::new(e)));
         }
+        if crate::product::modis_af::identify(path) {
+            // HDF4 is read from the file by the library (the inbox and ingest hand its path;
+            // `bytes`, checked complete, are what is hashed).
+            return crate::product::modis_af::read(path)
+                .map_err(|e| ReadError::ModisProduct(Box::new(e)));
+        }
         if is_json_name(name) {
             read_geojson(path, bytes)
         } else {
@@ -901,6 +907,10 @@ impl FileKind {
     pub fn of(path: &Path) -> Option<FileKind> {
         if viirs_af::identify(path).is_some() {
             return Some(FileKind::FireProduct);
+        }
+        if crate::product::modis_af::identify(path) {
+            // MOD14/MYD14: fire pixels without a geolocation file, read as a feed.
+            return Some(FileKind::Feed);
         }
         if granules::part_of(path).is_some() {
             return Some(FileKind::GranulePart);

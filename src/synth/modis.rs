@@ -8,7 +8,7 @@
 //! product writer encodes for reader tests.
 //!
 //! Per pixel (ALGORITHMS.md "Physics"):
-//! - 4 µm (bands 21, 22 at 3.959 µm): ε₄·B(λ, T) + ρ₄·E☉(λ)·cos θs/π by day; 11 µm (band 31) and
+//! - 4 µm (bands 21, 22 at band 22's effective 3.9714 µm, `modis_l1b::B22_WAVELENGTH_UM`): ε₄·B(λ, T) + ρ₄·E☉(λ)·cos θs/π by day; 11 µm (band 31) and
 //!   12 µm (band 32): ε·B(λ, T), the 11 µm emissivity of the class for both (ours: the classes'
 //!   11–12 µm emissivities differ by under 1 %, below what the detector reads).
 //! - Reflectance: band 1 (0.65 µm) and band 2 (0.86 µm) are the class's red and NIR; band 7
@@ -19,7 +19,7 @@
 //!   `product::modis_swath`): p = A/A_pix, L = p·B(λ, T_f) + (1 − p)·L_background in bands 21,
 //!   22, 31, 32; by day its 2.1 µm emission adds p·π·B(2.13 µm, T_f)/(E☉·cos θs) to band 7 and
 //!   the visible reflectances lose the burning fraction.
-//! - E☉(λ) is a 5778 K sun scaled to ALGORITHMS.md's 11 W m⁻² µm⁻¹ at 3.7 µm (≈ 8.9 at 3.959 µm,
+//! - E☉(λ) is a 5778 K sun scaled to ALGORITHMS.md's 11 W m⁻² µm⁻¹ at 3.7 µm (≈ 8.9 at 3.97 µm,
 //!   ≈ 78 at 2.13 µm).
 //! - Noise: the MODIS specification's NEdT (band 21: 2.0 K, band 22: 0.07 K, bands 31 and 32:
 //!   0.05 K; MODIS instrument specifications, NASA GSFC) and 0.002 in reflectance, from a
@@ -53,7 +53,7 @@ use crate::raster::georef::bearing_deg;
 use crate::raster::{BandBuf, SceneMeta};
 
 /// Band centres, µm.
-pub const T4_UM: f64 = 3.959;
+pub const T4_UM: f64 = crate::product::modis_l1b::B22_WAVELENGTH_UM;
 pub const T11_UM: f64 = 11.009;
 pub const T12_UM: f64 = 12.02;
 /// Band 7 centre, µm.

@@ -25,6 +25,33 @@ pub struct Planes<'a> {
     /// T4 (after the band-21 substitution), T11, K.
     pub t4: &'a [f32],
     pub t11: &'a [f32],
+    /// The product's land/sea mask (non-zero water), when it has one: tells land under cloud.
+    pub water: Option<&'a [u8]>,
+}
+
+impl Planes<'_> {
+    /// Whether pixel `k` is a water pixel of stage 1 (a background is drawn from its own
+    /// candidate's domain only, land or water: C6, G16).
+    #[inline]
+    pub fn is_water(&self, k: usize) -> bool {
+        self.class[k] == MaskClass::Water as u8
+    }
+
+    /// Whether pixel `k` is land for the C6 water-pixel coastal test: the mask's word where
+    /// there is a mask (cloud hides nothing there), else what stage 1 saw.
+    #[inline]
+    pub fn is_land(&self, k: usize) -> bool {
+        match self.water {
+            Some(w) => w[k] == 0,
+            None => self.class[k] == MaskClass::Land as u8,
+        }
+    }
+
+    /// Whether pixel `k` is valid background for a candidate over water (`water`) or land.
+    #[inline]
+    pub fn valid_for(&self, k: usize, water: bool) -> bool {
+        self.flags[k] & flag::VALID != 0 && self.is_water(k) == water
+    }
 }
 
 /// The rows and columns of the window of half-side `h` around (r, c), clipped to the granule.
@@ -74,10 +101,11 @@ pub fn enough(n_valid: usize, n_pixels: usize, m: &ModisModel) -> bool {
 /// Valid background pixels of the window of half-side `h` around (r, c), counted pixel by pixel.
 pub fn count_valid(p: &Planes, (r, c): (usize, usize), h: usize, m: &ModisModel) -> usize {
     let (rr, cc) = bounds((r, c), h, (p.rows, p.cols));
+    let water = p.is_water(r * p.cols + c);
     let mut n = 0;
     for i in rr {
         for j in cc.clone() {
-            if !left_out(i, j, (r, c), m) && p.flags[i * p.cols + j] & flag::VALID != 0 {
+            if !left_out(i, j, (r, c), m) && p.valid_for(i * p.cols + j, water) {
                 n += 1;
             }
         }
@@ -106,6 +134,8 @@ pub struct WindowStats {
     /// Water pixels (land/sea mask) and unmasked water pixels in the window.
     pub n_water: usize,
     pub n_unmasked_water: usize,
+    /// Land pixels in the window (the C6 water-pixel coastal test).
+    pub n_land: usize,
 }
 
 /// The statistics of the window of half-side `h` around (r, c): sums in row-major order, then
@@ -113,6 +143,7 @@ pub struct WindowStats {
 pub fn window_stats(p: &Planes, (r, c): (usize, usize), h: usize, m: &ModisModel) -> WindowStats {
     let (rr, cc) = bounds((r, c), h, (p.rows, p.cols));
     let wl = m.bands.t4_wavelength_um;
+    let water = p.is_water(r * p.cols + c);
     let mut s = WindowStats {
         side: 2 * h + 1,
         ..Default::default()
@@ -132,6 +163,12 @@ pub fn window_stats(p: &Planes, (r, c): (usize, usize), h: usize, m: &ModisModel
             }
             if f & flag::UNMASKED_WATER != 0 {
                 s.n_unmasked_water += 1;
+            }
+            if p.is_land(k) {
+                s.n_land += 1;
+            }
+            if p.is_water(k) != water {
+                continue;
             }
             let (t4, t11) = (p.t4[k] as f64, p.t11[k] as f64);
             if f & flag::VALID != 0 {
@@ -161,6 +198,9 @@ pub fn window_stats(p: &Planes, (r, c): (usize, usize), h: usize, m: &ModisModel
                 continue;
             }
             let k = row + j;
+            if p.is_water(k) != water {
+                continue;
+            }
             let f = p.flags[k];
             let (t4, t11) = (p.t4[k] as f64, p.t11[k] as f64);
             if f & flag::VALID != 0 {
@@ -200,6 +240,9 @@ pub struct Candidate {
     pub adjacent_water: usize,
     /// Ground area of the pixel, m².
     pub area_m2: f64,
+    /// A water pixel (C6 water processing): its background is water, and the land-only
+    /// rejections do not apply; the water-pixel coastal test does.
+    pub water: bool,
 }
 
 impl Candidate {
@@ -218,6 +261,9 @@ pub enum Rejection {
     DesertBoundary,
     Coastal,
     ForestClearing,
+    /// C6 water-pixel coastal rejection (G16 sec. 3.6.5): a contextual fire over water with
+    /// land in its window (day and night).
+    WaterCoastal,
 }
 
 /// What the contextual stage decided for a potential fire.
@@ -294,6 +340,9 @@ pub fn decide(k: &Candidate, stats: Option<&WindowStats>, m: &ModisModel) -> Out
             }
         }
     };
+    if k.water && test == FireTest::Contextual && stats.is_some_and(|s| s.n_land > 0) {
+        return Outcome::Rejected(Rejection::WaterCoastal);
+    }
     if day {
         if let Some(r) = rejection(k, stats, test, m) {
             return Outcome::Rejected(r);
@@ -342,6 +391,10 @@ fn rejection(
         return Some(Rejection::Glint);
     }
     let s = stats?;
+    if k.water {
+        // The desert-boundary, coastal and forest-clearing tests are tests of land.
+        return None;
+    }
     // Desert boundary (G03 sec. 2.2.8).
     let d = &m.desert;
     if s.n_fire as f64 > d.fire_share * s.n_valid as f64
@@ -431,6 +484,7 @@ mod tests {
             adjacent_cloud: 0,
             adjacent_water: 0,
             area_m2: 1e6,
+            water: false,
         }
     }
 

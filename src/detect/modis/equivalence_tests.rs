@@ -216,3 +216,35 @@ fn a_busy_granule_has_fires_of_every_kind_and_still_agrees() {
         format!("{:?}", d.fires)
     );
 }
+
+#[test]
+fn the_c6_water_and_dynamic_night_paths_are_exercised_and_agree() {
+    // A night granule with water in the mask and warm pixels: fires over water (background of
+    // water) and potential fires found by the dynamic night threshold must occur, and the two
+    // detectors must agree on them.
+    let m = ModisModel::builtin();
+    let (mut over_water, mut dynamic) = (0, 0);
+    for seed in 0..6 {
+        let mut g = granule(seed, 64, 64, 0.15, [120.0, 120.0]);
+        // A cold night (backgrounds ≈ 268–292 K), where the dynamic threshold falls below 305 K.
+        for b in &mut g.bands[3..7] {
+            b.mapv_inplace(|t| t - 20.0);
+        }
+        check(&g, true, true, &m);
+        let i = input(&g, true, true);
+        let area = PixelArea::Constant(1e6);
+        let d = detect_modis(&i, &m, &area).unwrap();
+        over_water += d
+            .fires
+            .iter()
+            .filter(|f| g.water[[f.row, f.col]] != 0)
+            .count();
+        dynamic += d
+            .fires
+            .iter()
+            .filter(|f| f.t4_k <= m.potential.night_t4_k && f.test == FireTest::Contextual)
+            .count();
+    }
+    assert!(over_water > 0, "no fire over water");
+    assert!(dynamic > 0, "no fire below the fixed night threshold");
+}

@@ -16,9 +16,9 @@ use rayon::prelude::*;
 
 use super::context::{bounds, decide, enough, left_out, window_pixels, window_stats, Planes};
 use super::finish::finish;
-use super::pixel::{b22_saturation, classify, flag, Px};
+use super::pixel::{b22_saturation, classify, flag, night_t4_threshold, Px};
 use super::{candidate_at, ModisDetection, ModisInput};
-use crate::detect::{stage_raster, DetectError, PixelArea};
+use crate::detect::{stage_raster, DetectError, MaskClass, PixelArea};
 use crate::model::modis::ModisModel;
 
 /// Rows per task of the per-pixel stage.
@@ -39,18 +39,20 @@ struct ValidTable {
 }
 
 impl ValidTable {
-    fn new(flags: &[u8], rows: usize, cols: usize) -> Self {
+    /// Valid background of one domain: water pixels (`water`) or land (stage-1 class).
+    fn new(flags: &[u8], class: &[u8], water: bool, rows: usize, cols: usize) -> Self {
         let cols1 = cols + 1;
         let mut sums = vec![0u32; (rows + 1) * cols1];
         // Each row's running count, rows in parallel; then the rows added down (one add per
         // entry, a few milliseconds for a whole granule).
         sums[cols1..]
             .par_chunks_mut(cols1)
-            .zip(flags.par_chunks(cols))
-            .for_each(|(out, f)| {
+            .zip(flags.par_chunks(cols).zip(class.par_chunks(cols)))
+            .for_each(|(out, (f, k))| {
                 let mut acc = 0u32;
-                for (o, &v) in out[1..].iter_mut().zip(f) {
-                    acc += (v & flag::VALID != 0) as u32;
+                for ((o, &v), &k) in out[1..].iter_mut().zip(f).zip(k) {
+                    let in_domain = (k == MaskClass::Water as u8) == water;
+                    acc += (v & flag::VALID != 0 && in_domain) as u32;
                     *o = acc;
                 }
             });
@@ -97,7 +99,8 @@ pub fn detect_modis(
 
     // Stage 1: per pixel, strips of rows in parallel; each strip lists its potential fires.
     let strip = STRIP_ROWS * cols;
-    let potentials: Vec<Vec<(usize, usize)>> = mask
+    type Found = (Option<(usize, usize)>, Option<(usize, usize)>);
+    let potentials: Vec<Vec<Found>> = mask
         .as_mut_slice()
         .par_chunks_mut(strip)
         .zip(flags.par_chunks_mut(strip))
@@ -125,16 +128,44 @@ pub fn detect_modis(
                 fl[i] = st.flags;
                 t4[i] = st.t4;
                 if st.flags & flag::POTENTIAL != 0 {
-                    found.push((k / cols, k % cols));
+                    found.push((Some((k / cols, k % cols)), None));
+                } else if st.flags & flag::NIGHT_LOW != 0 {
+                    found.push((None, Some((k / cols, k % cols))));
                 }
             }
             found
         })
         .collect();
-    let potentials: Vec<(usize, usize)> = potentials.into_iter().flatten().collect();
+    let (potentials, night_low): (Vec<_>, Vec<_>) = potentials.into_iter().flatten().unzip();
+    let potentials_night: Vec<(usize, usize)> = {
+        // C6 dynamic night threshold, now that every pixel's T4 is known.
+        let class = mask.as_slice();
+        night_low
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .filter(|&(r, c)| {
+                t4[r * cols + c] > night_t4_threshold(class, &t4, (rows, cols), (r, c), m)
+            })
+            .collect()
+    };
+    for &(r, c) in &potentials_night {
+        flags[r * cols + c] |= flag::POTENTIAL;
+    }
+    let potentials: Vec<(usize, usize)> = potentials
+        .into_iter()
+        .flatten()
+        .chain(potentials_night)
+        .collect();
 
-    // Stage 2: each potential fire's window sized from the table, its statistics and decision.
-    let table = ValidTable::new(&flags, rows, cols);
+    // Stage 2: each potential fire's window sized from the table of its domain (land, or water
+    // when water is processed and has candidates), its statistics and decision.
+    let land_table = ValidTable::new(&flags, mask.as_slice(), false, rows, cols);
+    let water_table = potentials
+        .iter()
+        .any(|&(r, c)| mask.as_slice()[r * cols + c] == MaskClass::Water as u8)
+        .then(|| ValidTable::new(&flags, mask.as_slice(), true, rows, cols));
     let planes = Planes {
         rows,
         cols,
@@ -142,6 +173,7 @@ pub fn detect_modis(
         flags: &flags,
         t4: &t4,
         t11: &bands[5],
+        water: water.as_deref(),
     };
     let b = &m.background;
     let decisions: Vec<_> = potentials
@@ -149,13 +181,18 @@ pub fn detect_modis(
         .with_min_len(8)
         .map(|&(r, c)| {
             let mut stats = None;
+            let over_water = planes.is_water(r * cols + c);
+            let table = match (&water_table, over_water) {
+                (Some(t), true) => t,
+                _ => &land_table,
+            };
             for h in b.window_min / 2..=b.window_max / 2 {
                 let (rr, cc) = bounds((r, c), h, (rows, cols));
                 let mut n = table.count((rr.start, rr.end), (cc.start, cc.end));
                 // Less the left-out pixels that are valid: the pixel itself and its along-scan
                 // neighbours.
                 for j in c.saturating_sub(1)..(c + 2).min(cols) {
-                    if left_out(r, j, (r, c), m) && flags[r * cols + j] & flag::VALID != 0 {
+                    if left_out(r, j, (r, c), m) && planes.valid_for(r * cols + j, over_water) {
                         n -= 1;
                     }
                 }

@@ -30,6 +30,7 @@ pub mod reference;
 mod equivalence_tests;
 
 pub use fast::detect_modis;
+pub use pixel::night_t4_threshold;
 pub use reference::detect_modis_reference;
 
 use ndarray::ArrayView2;
@@ -241,5 +242,6 @@ pub(crate) fn candidate_at(
         adjacent_cloud: cloud,
         adjacent_water: water,
         area_m2: area.at(r, c),
+        water: planes.is_water(k),
     }
 }

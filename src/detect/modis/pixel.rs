@@ -22,6 +22,10 @@ pub mod flag {
     pub const DAY: u8 = 32;
     /// T4 was taken from band 21 (band 22 saturated).
     pub const B21: u8 = 64;
+    /// Night, clear land, ΔT above the night test, T4 between the model's dynamic floor and its
+    /// fixed night threshold: a potential fire if T4 exceeds its window's dynamic threshold
+    /// ([`super::night_t4_threshold`]), decided once every pixel's T4 is known.
+    pub const NIGHT_LOW: u8 = 128;
 }
 
 /// One pixel's inputs.
@@ -109,7 +113,9 @@ pub fn classify(p: &Px, b22_sat: f32, m: &ModisModel) -> Stage1 {
     } else {
         MaskClass::Land
     };
-    if class != MaskClass::Land {
+    // C6 (G16): clear water goes through the fire tests too, against a water background.
+    let water = class == MaskClass::Water;
+    if class == MaskClass::Cloud || (water && !m.water.process) {
         return Stage1 { class, flags, t4 };
     }
     // G03 sec. 2.2.3: potential fires; sec. 2.2.4: absolute; sec. 2.2.5: background fires.
@@ -141,11 +147,56 @@ pub fn classify(p: &Px, b22_sat: f32, m: &ModisModel) -> Stage1 {
     } else {
         flags |= flag::VALID;
     }
-    // G03 sec. 2.2.9: unmasked water, by day.
-    if dark_water(p) {
+    // C6 dynamic night threshold: between its floor and the fixed threshold, the window decides.
+    if !day
+        && !water
+        && pt.night_dynamic
+        && !potential
+        && t4 > pt.night_dynamic_min_k
+        && t4 <= pt.night_t4_k
+        && dt > pt.night_dt_k
+    {
+        flags |= flag::NIGHT_LOW;
+    }
+    // G03 sec. 2.2.9: unmasked water, by day (a land pixel that looks like water).
+    if !water && dark_water(p) {
         flags |= flag::UNMASKED_WATER;
     }
     Stage1 { class, flags, t4 }
+}
+
+/// The C6 dynamic night threshold of pixel (r, c): the median T4 of the clear land pixels
+/// (stage-1 class 5) of the `night_dynamic_rows` × `night_dynamic_cols` window centred on it
+/// (clipped to the granule), plus `night_dynamic_excess_k`, kept within
+/// [`night_dynamic_min_k`, `night_t4_k`]; the fixed `night_t4_k` when the window has no clear
+/// land. `class` and `t4` are the stage-1 planes, row-major `rows × cols`. The median of an even
+/// count is its upper middle value (the fast detector and the reference share this function).
+pub fn night_t4_threshold(
+    class: &[u8],
+    t4: &[f32],
+    (rows, cols): (usize, usize),
+    (r, c): (usize, usize),
+    m: &ModisModel,
+) -> f32 {
+    let p = &m.potential;
+    let (hr, hc) = (p.night_dynamic_rows / 2, p.night_dynamic_cols / 2);
+    let rr = r.saturating_sub(hr)..(r + p.night_dynamic_rows - hr).min(rows);
+    let cc = c.saturating_sub(hc)..(c + p.night_dynamic_cols - hc).min(cols);
+    let mut v: Vec<f32> = Vec::with_capacity(rr.len() * cc.len());
+    for i in rr {
+        let row = i * cols;
+        for j in cc.clone() {
+            if class[row + j] == MaskClass::Land as u8 {
+                v.push(t4[row + j]);
+            }
+        }
+    }
+    if v.is_empty() {
+        return p.night_t4_k;
+    }
+    let mid = v.len() / 2;
+    let (_, median, _) = v.select_nth_unstable_by(mid, f32::total_cmp);
+    (*median + p.night_dynamic_excess_k).clamp(p.night_dynamic_min_k, p.night_t4_k)
 }
 
 #[cfg(test)]
@@ -242,5 +293,86 @@ mod tests {
         // ... which is water when the product has no land/sea mask.
         p.has_mask = false;
         assert_eq!(classify(&p, sat, &m).class, MaskClass::Water);
+    }
+
+    #[test]
+    fn the_c6_night_threshold_follows_the_window_s_median_within_its_bounds() {
+        let m = m();
+        let sat = b22_saturation(None, &m);
+        // Night, ΔT 12 K, T4 302 K: below the fixed 305 K, above the dynamic floor of 300 K.
+        let mut p = day(302.0, 290.0);
+        p.sza = 120.0;
+        let s = classify(&p, sat, &m);
+        assert_eq!(
+            s.flags & (flag::POTENTIAL | flag::NIGHT_LOW),
+            flag::NIGHT_LOW
+        );
+        // 299 K is below the floor; 306 K is potential by the fixed threshold.
+        p.t22 = 299.0;
+        assert_eq!(classify(&p, sat, &m).flags & flag::NIGHT_LOW, 0);
+        p.t22 = 306.0;
+        assert!(classify(&p, sat, &m).flags & flag::POTENTIAL != 0);
+        // Off: never NIGHT_LOW.
+        let mut off = m.clone();
+        off.potential.night_dynamic = false;
+        p.t22 = 302.0;
+        assert_eq!(classify(&p, sat, &off).flags & flag::NIGHT_LOW, 0);
+        // The threshold: median of the clear land in the window + 10 K, within [300, 305].
+        let (rows, cols) = (40, 400);
+        let land = MaskClass::Land as u8;
+        let mut class = vec![land; rows * cols];
+        let at = |t: f32| {
+            let t4 = vec![t; rows * cols];
+            night_t4_threshold(&class, &t4, (rows, cols), (20, 200), &m)
+        };
+        assert_eq!(at(270.0), 300.0); // cold scene: the floor
+        assert_eq!(at(293.0), 303.0);
+        assert_eq!(at(300.0), 305.0); // warm scene: the C5 value
+                                      // Only clear land counts; outside the 30 × 301 window nothing counts.
+        let mut t4 = vec![293.0f32; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                if c.abs_diff(200) > 150 {
+                    t4[r * cols + c] = 250.0;
+                }
+                if c < 200 && c.abs_diff(200) <= 150 {
+                    class[r * cols + c] = MaskClass::Cloud as u8;
+                    t4[r * cols + c] = 250.0;
+                }
+            }
+        }
+        assert_eq!(
+            night_t4_threshold(&class, &t4, (rows, cols), (20, 200), &m),
+            303.0
+        );
+        // No clear land at all: the fixed threshold.
+        let cloud = vec![MaskClass::Cloud as u8; rows * cols];
+        assert_eq!(
+            night_t4_threshold(&cloud, &t4, (rows, cols), (20, 200), &m),
+            305.0
+        );
+    }
+
+    #[test]
+    fn c6_processes_clear_water_for_fires_and_c5_does_not() {
+        let m = m();
+        let sat = b22_saturation(None, &m);
+        let mut p = day(330.0, 295.0);
+        p.sza = 120.0;
+        p.water = true;
+        let s = classify(&p, sat, &m);
+        assert_eq!(s.class, MaskClass::Water);
+        assert!(s.flags & flag::POTENTIAL != 0, "{:b}", s.flags);
+        // Cool water is valid background (for water candidates), never unmasked water.
+        p.t22 = 290.0;
+        let s = classify(&p, sat, &m);
+        assert_eq!(s.flags & (flag::VALID | flag::UNMASKED_WATER), flag::VALID);
+        let mut c5 = m.clone();
+        c5.water.process = false;
+        p.t22 = 330.0;
+        assert_eq!(
+            classify(&p, sat, &c5).flags & (flag::POTENTIAL | flag::VALID),
+            0
+        );
     }
 }

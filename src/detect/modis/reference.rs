@@ -4,7 +4,7 @@
 
 use super::context::{count_valid, decide, enough, window_pixels, window_stats, Planes};
 use super::finish::finish;
-use super::pixel::{b22_saturation, classify, flag};
+use super::pixel::{b22_saturation, classify, flag, night_t4_threshold};
 use super::{candidate_at, px_at, ModisDetection, ModisInput};
 use crate::detect::{stage_raster, DetectError, PixelArea};
 use crate::model::modis::ModisModel;
@@ -35,6 +35,18 @@ pub fn detect_modis_reference(
             }
         }
     }
+    // C6 dynamic night threshold, once every pixel's T4 is known.
+    for r in 0..rows {
+        for c in 0..cols {
+            let k = r * cols + c;
+            if flags[k] & flag::NIGHT_LOW != 0
+                && t4[k] > night_t4_threshold(mask.as_slice(), &t4, (rows, cols), (r, c), m)
+            {
+                flags[k] |= flag::POTENTIAL;
+            }
+        }
+    }
+    let water: Option<Vec<u8>> = input.water.map(|w| w.iter().copied().collect());
     let mut decisions = Vec::new();
     {
         let planes = Planes {
@@ -44,6 +56,7 @@ pub fn detect_modis_reference(
             flags: &flags,
             t4: &t4,
             t11: &t11,
+            water: water.as_deref(),
         };
         let b = &m.background;
         for r in 0..rows {

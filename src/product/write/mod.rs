@@ -15,6 +15,7 @@ use super::error::ProductError;
 pub mod landsat_c2l1;
 pub mod mersi;
 pub mod modis;
+pub mod modis_af;
 pub mod sentinel2_l1c;
 pub mod viirs_l1b;
 pub mod viirs_sdr;

@@ -229,7 +229,7 @@ fn odl_object(name: &str, value: &str, quoted: bool) -> String {
 }
 
 /// The ECS `CoreMetadata.0` of one file.
-fn core_metadata(
+pub(crate) fn core_metadata(
     short_name: &str,
     local_id: &str,
     platform: &str,
