@@ -6,11 +6,16 @@ mod common;
 use chrono::Duration;
 use common::dispatch::*;
 use common::server::{eventually, ADMIN, PATROL_A1};
+use common::stores::Backend;
 
-#[tokio::test]
-async fn a_missed_ack_deadline_escalates_once_to_the_county() {
+on_both_stores!(
+    a_missed_ack_deadline_escalates_once_to_the_county,
+    the_background_loop_escalates_by_the_moved_clock,
+);
+
+async fn a_missed_ack_deadline_escalates_once_to_the_county(b: Backend) {
     // The background sweep is slowed down to once an hour: this test sweeps by hand.
-    let (ts, clock) = clocked(|c| c.dispatch.escalation_interval_s = 3600.0).await;
+    let (ts, clock) = clocked_on(b, |c| c.dispatch.escalation_interval_s = 3600.0).await;
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(10)).await;
     let id = task_id_near(&ts, 35.60, 114.30).await;
     let service = ts.running.as_ref().unwrap().service.clone();
@@ -24,15 +29,13 @@ async fn a_missed_ack_deadline_escalates_once_to_the_county() {
 
     let sql = "SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'";
     assert_eq!(count(&ts, sql), 1);
-    let (unit, notice): (String, String) = db(&ts)
-        .query_row(
-            "SELECT unit, notice FROM outbox WHERE kind = 'escalation'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let row = texts(
+        &ts,
+        "SELECT unit, notice FROM outbox WHERE kind = 'escalation'",
+    );
+    let (unit, notice) = (&row[0], &row[1]);
     assert_eq!(unit, "410526", "escalations go to the county");
-    let notice: serde_json::Value = serde_json::from_str(&notice).unwrap();
+    let notice: serde_json::Value = serde_json::from_str(notice).unwrap();
     assert_eq!(notice["deadline"], "acknowledge");
     assert_eq!(notice["task_id"].as_i64(), Some(id));
 
@@ -71,9 +74,8 @@ async fn a_missed_ack_deadline_escalates_once_to_the_county() {
     ts.stop().await;
 }
 
-#[tokio::test]
-async fn the_background_loop_escalates_by_the_moved_clock() {
-    let (ts, clock) = clocked(|c| c.dispatch.escalation_interval_s = 0.05).await;
+async fn the_background_loop_escalates_by_the_moved_clock(b: Backend) {
+    let (ts, clock) = clocked_on(b, |c| c.dispatch.escalation_interval_s = 0.05).await;
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(10)).await;
     let id = task_id_near(&ts, 35.60, 114.30).await;
     // Nothing is due at 05:00, whatever the loop does meanwhile.

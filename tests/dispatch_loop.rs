@@ -7,13 +7,15 @@ mod common;
 use chrono::Duration;
 use common::dispatch::*;
 use common::server::{ADMIN, COUNTY_A, PATROL_A1};
+use common::stores::Backend;
+
+on_both_stores!(hotspot_to_closed_task_with_audit);
 
 const LAT: f64 = 35.60;
 const LON: f64 = 114.30;
 
-#[tokio::test]
-async fn hotspot_to_closed_task_with_audit() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn hotspot_to_closed_task_with_audit(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     hotspot(&ts, LAT, LON, t0() - Duration::minutes(10)).await;
 
     let open = tasks(&ts, PATROL_A1, "?status=open").await;

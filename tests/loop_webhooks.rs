@@ -12,8 +12,13 @@ use chrono::Duration;
 use common::dispatch::*;
 use common::receiver::{fast_notify, webhook, Mode, Receiver, Seen};
 use common::server::{eventually, COUNTY_A, PATROL_A1};
+use common::stores::Backend;
 use strawfire::config::WebhookFormat;
 use strawfire::service::LiveUpdate;
+
+on_both_stores!(
+    a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalates_to_the_county
+);
 
 const WAIT: StdDuration = StdDuration::from_secs(20);
 
@@ -25,11 +30,12 @@ fn taken(rx: &Receiver, path: &str, kind: &str) -> Vec<Seen> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalates_to_the_county() {
+async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalates_to_the_county(
+    b: Backend,
+) {
     let rx = Receiver::start(Mode::Ok).await;
     let (town, county) = (rx.url("/hook/town"), rx.url("/hook/county"));
-    let (ts, clock) = clocked(|c| {
+    let (ts, clock) = clocked_on(b, |c| {
         c.webhooks
             .push(webhook("town", "410526101", town, WebhookFormat::Markdown));
         c.webhooks

@@ -9,6 +9,7 @@ use strawfire::config::Config;
 use strawfire::dispatch::ManualClock;
 
 use super::server::{firms_csv, firms_row, GridPlacer, TestServer, ADMIN};
+use super::stores::{Backend, PgSchema};
 
 /// 2026-06-08 05:00 UTC (13:00 in Henan, wheat harvest).
 pub fn t0() -> DateTime<Utc> {
@@ -17,14 +18,29 @@ pub fn t0() -> DateTime<Utc> {
 
 /// A server on the grid placer whose clock stands at [`t0`] until the test moves it.
 pub async fn clocked(tweak: impl FnOnce(&mut Config)) -> (TestServer, ManualClock) {
+    clocked_on(Backend::Sqlite, tweak).await
+}
+
+/// [`clocked`] on a store of `backend` (PostgreSQL: a fresh schema of the test database).
+pub async fn clocked_on(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config),
+) -> (TestServer, ManualClock) {
     let clock = ManualClock::new(t0());
     let dir = tempfile::tempdir().unwrap();
-    let ts =
-        TestServer::start_clocked(dir, tweak, Arc::new(GridPlacer), Arc::new(clock.clone())).await;
+    let pg = (backend == Backend::Postgres).then(PgSchema::new);
+    let ts = TestServer::start_in(
+        dir,
+        pg,
+        tweak,
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
     (ts, clock)
 }
 
-/// Stops the server and starts a new one on the same data directory and clock.
+/// Stops the server and starts a new one on the same data directory (or schema) and clock.
 pub async fn restart(
     mut ts: TestServer,
     clock: &ManualClock,
@@ -33,7 +49,15 @@ pub async fn restart(
     if let Some(r) = ts.running.take() {
         r.shutdown().await;
     }
-    TestServer::start_clocked(ts.dir, tweak, Arc::new(GridPlacer), Arc::new(clock.clone())).await
+    let pg = ts.pg.take();
+    TestServer::start_in(
+        ts.dir,
+        pg,
+        tweak,
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await
 }
 
 /// Posts one VIIRS hotspot (nominal confidence, 3 MW) seen at `at`; returns the ingest report.
@@ -243,9 +267,35 @@ pub fn db(ts: &TestServer) -> rusqlite::Connection {
     .unwrap()
 }
 
-/// A single integer from SQL.
+/// A single integer from SQL, on the server's store (SQLite or PostgreSQL: SQL both read).
 pub fn count(ts: &TestServer, sql: &str) -> i64 {
-    db(ts).query_row(sql, [], |r| r.get(0)).unwrap()
+    match &ts.pg {
+        Some(pg) => {
+            let sql = sql.to_string();
+            pg.with(move |c| c.query_one(&sql, &[]).unwrap().get(0))
+        }
+        None => db(ts).query_row(sql, [], |r| r.get(0)).unwrap(),
+    }
+}
+
+/// The text columns of the first row of `sql`, on the server's store.
+pub fn texts(ts: &TestServer, sql: &str) -> Vec<String> {
+    match &ts.pg {
+        Some(pg) => {
+            let sql = sql.to_string();
+            pg.with(move |c| {
+                let r = c.query_one(&sql, &[]).unwrap();
+                (0..r.len()).map(|i| r.get(i)).collect()
+            })
+        }
+        None => db(ts)
+            .query_row(sql, [], |r| {
+                (0..r.as_ref().column_count())
+                    .map(|i| r.get(i))
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .unwrap(),
+    }
 }
 
 /// Files under `data/photos`.

@@ -123,4 +123,5 @@ pub mod rank;
 pub mod receiver;
 pub mod server;
 pub mod sse;
+pub mod stores;
 pub mod tasks;

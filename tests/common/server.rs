@@ -71,6 +71,9 @@ pub struct TestServer {
     pub running: Option<Running>,
     pub dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    /// The PostgreSQL schema the server stores in (`None`: the SQLite file in `dir`); dropped
+    /// after the server.
+    pub pg: Option<super::stores::PgSchema>,
 }
 
 impl TestServer {
@@ -98,15 +101,39 @@ impl TestServer {
         placer: Arc<dyn Placer>,
         clock: Arc<dyn Clock>,
     ) -> TestServer {
+        TestServer::start_in(dir, None, tweak, placer, clock).await
+    }
+
+    /// [`TestServer::start_clocked`] storing in PostgreSQL schema `pg` when given (`[store]
+    /// url`), else in the SQLite file under `dir`.
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        pg: Option<super::stores::PgSchema>,
+        tweak: impl FnOnce(&mut Config),
+        placer: Arc<dyn Placer>,
+        clock: Arc<dyn Clock>,
+    ) -> TestServer {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let mut cfg = test_config(dir.path());
+        if let Some(pg) = &pg {
+            cfg.store.url = Some(pg.url.clone());
+        }
         tweak(&mut cfg);
         let running = start_clocked(cfg, placer, clock).await.unwrap();
+        if pg.is_some() {
+            let file = dir.path().join("data").join(strawfire::service::STORE_FILE);
+            assert!(
+                !file.exists(),
+                "a PostgreSQL server made {}",
+                file.display()
+            );
+        }
         TestServer {
             base: format!("http://{}", running.addr),
             running: Some(running),
             dir,
             client: reqwest::Client::new(),
+            pg,
         }
     }
 
