@@ -104,7 +104,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::stores::Backend::Sqlite).await;
+                    super::$name($crate::common::stores::Backend::Sqlite).await;
                 }
             )*
         }
@@ -112,8 +112,8 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if crate::common::stores::postgres_available(stringify!($name)) {
-                        super::$name(crate::common::stores::Backend::Postgres).await;
+                    if $crate::common::stores::postgres_available(stringify!($name)) {
+                        super::$name($crate::common::stores::Backend::Postgres).await;
                     }
                 }
             )*
