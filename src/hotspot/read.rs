@@ -522,6 +522,7 @@ fn parse_row(
         "" if cols.landsat.is_some() || matches!(satellite.as_str(), "L8" | "L9") => {
             "OLI".to_string()
         }
+        "" if matches!(satellite.as_str(), "S2A" | "S2B" | "S2C" | "S2D") => "MSI".to_string(),
         "" if cols.viirs_names => "VIIRS".to_string(),
         "" if matches!(satellite.as_str(), "Terra" | "Aqua" | "T" | "A") => "MODIS".to_string(),
         "" => "VIIRS".to_string(),
@@ -765,6 +766,14 @@ mod tests {
             ("OLI", Confidence::Nominal)
         );
         assert_eq!((h.daynight, h.footprint_m()), (DayNight::Night, 30.0));
+        // A Sentinel-2 row told only by `satellite` is MSI, at the 20 m of its SWIR bands.
+        let g = csv(
+            "latitude,longitude,acq_date,acq_time,satellite,confidence,daynight\n\
+                     34.5,114.1,2024-06-18,0305,S2B,h,D\n",
+        );
+        let h = &g.rows[0].hotspot;
+        assert_eq!(h.instrument, "MSI");
+        assert!((h.footprint_m() - 20.0).abs() < 1e-9);
     }
 
     #[test]

@@ -115,12 +115,14 @@ impl Hotspot {
     }
 
     /// The instrument's nominal pixel size at nadir, km (MODIS 1, VIIRS I-band 0.375, Landsat
-    /// OLI 0.03).
+    /// OLI 0.03, Sentinel-2 MSI 0.02: the 20 m SWIR bands B11/B12 the detection is made in).
     pub fn nominal_pixel_km(&self) -> f64 {
         if self.is_modis() {
             1.0
         } else if self.instrument.eq_ignore_ascii_case("OLI") {
             0.03
+        } else if self.instrument.eq_ignore_ascii_case("MSI") {
+            0.02
         } else {
             0.375
         }
@@ -167,5 +169,24 @@ mod tests {
         }
         assert_eq!(Confidence::parse("nominal"), Some(Confidence::Nominal));
         assert_eq!(Confidence::parse("101"), None);
+    }
+
+    #[test]
+    fn nominal_pixel_is_the_instruments_own() {
+        let t = chrono::DateTime::UNIX_EPOCH;
+        let mut h = Hotspot::test_viirs(114.5, 34.5, t);
+        (h.scan_km, h.track_km) = (None, None);
+        for (instrument, km) in [
+            ("VIIRS", 0.375),
+            ("MODIS", 1.0),
+            ("MERSI", 1.0),
+            ("OLI", 0.03),
+            ("MSI", 0.02),
+            ("msi", 0.02),
+        ] {
+            h.instrument = instrument.into();
+            assert_eq!(h.nominal_pixel_km(), km, "{instrument}");
+            assert!((h.footprint_m() - km * 1000.0).abs() < 1e-9, "{instrument}");
+        }
     }
 }
