@@ -53,6 +53,25 @@ impl FlatShapes {
         }
     }
 
+    /// Room for `shapes` shapes of `coords` vertices in all (two rings each).
+    pub fn with_capacity(shapes: usize, coords: usize) -> Self {
+        Self::with_capacity_rings(shapes, 2 * shapes, coords)
+    }
+
+    fn with_capacity_rings(shapes: usize, rings: usize, coords: usize) -> Self {
+        let mut flat = FlatShapes {
+            shape_rings: Vec::with_capacity(shapes + 1),
+            ring_start: Vec::with_capacity(rings + 1),
+            ring_flags: Vec::with_capacity(rings),
+            coords: Vec::with_capacity(coords),
+            boxes: Vec::with_capacity(shapes),
+            areas: Vec::with_capacity(shapes),
+        };
+        flat.shape_rings.push(0);
+        flat.ring_start.push(0);
+        flat
+    }
+
     /// Lays out `geo` shapes in their order.
     pub fn from_shapes(shapes: &[MultiPolygon<f64>]) -> Self {
         let mut flat = FlatShapes::new();
@@ -183,45 +202,39 @@ impl FlatShapes {
         self.areas.push(area);
     }
 
-    /// Appends another layout's shapes after these.
-    pub(super) fn append(&mut self, other: FlatShapes) {
-        let (rings, coords) = (self.ring_flags.len() as u32, self.coords.len() as u32);
-        self.shape_rings
-            .extend(other.shape_rings[1..].iter().map(|&r| r + rings));
-        self.ring_start
-            .extend(other.ring_start[1..].iter().map(|&c| c + coords));
-        self.ring_flags.extend_from_slice(&other.ring_flags);
-        self.coords.extend_from_slice(&other.coords);
-        self.boxes.extend_from_slice(&other.boxes);
-        self.areas.extend_from_slice(&other.areas);
-    }
-
-    /// The shapes in another order: shape `k` of the result is shape `order[k]` of these.
-    pub(super) fn permuted(&self, order: &[usize]) -> FlatShapes {
-        let mut out = FlatShapes::new();
-        out.shape_rings.reserve(order.len());
-        out.ring_start.reserve(self.ring_flags.len());
-        out.ring_flags.reserve(self.ring_flags.len());
-        out.coords.reserve(self.coords.len());
+    /// The shapes of `parts` (taken one after another as one sequence) in another order:
+    /// shape `k` of the result is shape `order[k]` of the sequence.
+    pub(super) fn gather(parts: &[FlatShapes], order: &[usize]) -> FlatShapes {
+        let mut first = Vec::with_capacity(parts.len() + 1);
+        first.push(0);
+        for p in parts {
+            first.push(first.last().copied().unwrap_or(0) + p.len());
+        }
+        let (rings, coords) = parts.iter().fold((0, 0), |(r, c), p| {
+            (r + p.ring_flags.len(), c + p.coords.len())
+        });
+        let mut out = FlatShapes::with_capacity_rings(order.len(), rings, coords);
         for &i in order {
-            let rings = self.rings_of(i);
+            let part = first.partition_point(|&f| f <= i) - 1;
+            let (p, i) = (&parts[part], i - first[part]);
+            let rings = p.rings_of(i);
             let (c0, c1) = (
-                self.ring_start[rings.start] as usize,
-                self.ring_start[rings.end] as usize,
+                p.ring_start[rings.start] as usize,
+                p.ring_start[rings.end] as usize,
             );
             let shift = out.coords.len() as i64 - c0 as i64;
-            out.coords.extend_from_slice(&self.coords[c0..c1]);
+            out.coords.extend_from_slice(&p.coords[c0..c1]);
             out.ring_flags
-                .extend_from_slice(&self.ring_flags[rings.clone()]);
+                .extend_from_slice(&p.ring_flags[rings.clone()]);
             out.ring_start.extend(
-                self.ring_start[rings.start + 1..=rings.end]
+                p.ring_start[rings.start + 1..=rings.end]
                     .iter()
                     .map(|&c| (c as i64 + shift) as u32),
             );
             out.shape_rings.push(out.ring_flags.len() as u32);
+            out.boxes.push(p.boxes[i]);
+            out.areas.push(p.areas[i]);
         }
-        out.boxes = order.iter().map(|&i| self.boxes[i]).collect();
-        out.areas = order.iter().map(|&i| self.areas[i]).collect();
         out
     }
 

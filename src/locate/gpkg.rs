@@ -31,7 +31,7 @@ enum Kind {
     Real,
 }
 
-/// One row as read: fid, where its geometry blob lies in the shared buffer, and the four
+/// One row as read: fid, where its geometry blob lies in its batch's buffer, and the four
 /// attribute roles (code, name, parent, cropland).
 struct Row {
     fid: i64,
@@ -40,18 +40,14 @@ struct Row {
     cropland_ha: Option<f64>,
 }
 
-/// The rows of a plain GeoPackage's features table as stepped from SQLite.
-struct Rows {
-    table: String,
-    rows: Vec<Row>,
-    /// Every row's geometry blob, one after another.
-    blobs: Vec<u8>,
-}
-
 /// Loads `spec` from its GeoPackage when the file is plain enough (module doc); `None` when
 /// OGR must read it.
 pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
-    let Rows { table, rows, blobs } = read_rows(spec, level)?;
+    let mut all = None;
+    let table = read_rows(spec, level, usize::MAX, |rows, blobs| {
+        all = Some((rows, blobs))
+    })?;
+    let (rows, blobs) = all.unwrap_or_default();
     let gcj = spec.crs == Some(CrsSpec::Gcj02);
     let parsed: Vec<Result<geo::Geometry<f64>, Skip>> = rows
         .par_iter()
@@ -71,8 +67,16 @@ pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
     Some(assemble(spec, level, table, rows, parsed))
 }
 
-/// Steps the rows of `spec`'s table when the file is plain enough (module doc).
-fn read_rows(spec: &LayerSpec, level: Level) -> Option<Rows> {
+/// Steps the rows of `spec`'s table when the file is plain enough (module doc), handing them to
+/// `batch` `per_batch` at a time (the last batch may be shorter, and there is none for no
+/// row), each with its geometry blobs one after another in a buffer of its own. Returns the
+/// table's name; `None` (maybe after some batches) when OGR must read the file.
+fn read_rows(
+    spec: &LayerSpec,
+    level: Level,
+    per_batch: usize,
+    mut batch: impl FnMut(Vec<Row>, Vec<u8>),
+) -> Option<String> {
     let path = &spec.path;
     if !path
         .extension()
@@ -190,6 +194,13 @@ fn read_rows(spec: &LayerSpec, level: Level) -> Option<Rows> {
     let mut blobs: Vec<u8> = Vec::new();
     let mut read: Vec<Row> = Vec::new();
     while let Some(r) = rows.next().ok()? {
+        if read.len() == per_batch {
+            let capacity = blobs.len() + blobs.len() / 8;
+            batch(
+                std::mem::take(&mut read),
+                std::mem::replace(&mut blobs, Vec::with_capacity(capacity)),
+            );
+        }
         let fid: i64 = r.get(0).ok()?;
         let blob = match r.get_ref(1).ok()? {
             ValueRef::Blob(b) => {
@@ -226,11 +237,10 @@ fn read_rows(spec: &LayerSpec, level: Level) -> Option<Rows> {
             cropland_ha,
         });
     }
-    Some(Rows {
-        table,
-        rows: read,
-        blobs,
-    })
+    if !read.is_empty() {
+        batch(read, blobs);
+    }
+    Some(table)
 }
 
 /// The rows and their geometries as the OGR loader would hand them out, warnings in row order.
@@ -339,7 +349,8 @@ fn skip_warning(spec: &LayerSpec, layer_name: &str, fid: i64, level: Level, skip
 pub(super) struct FlatLayer {
     pub layer_name: String,
     pub units: Vec<UnitInfo>,
-    pub shapes: FlatShapes,
+    /// The shapes of the units, in their order, in parts one after another.
+    pub parts: Vec<FlatShapes>,
     pub warnings: Vec<String>,
 }
 
@@ -352,48 +363,45 @@ pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer>
     if level == Level::Mask {
         return None;
     }
-    let Rows { table, rows, blobs } = read_rows(spec, level)?;
     let map: Option<fn(Coord<f64>) -> Coord<f64>> =
         (spec.crs == Some(CrsSpec::Gcj02)).then_some(gcj02_coord_to_wgs84);
-    // Per row: Ok(true) parsed into the chunk's shapes, Ok(false) skipped for its code (never
-    // parsed, as the geo road never looks at its geometry), or why its geometry was skipped.
-    let parts: Vec<(FlatShapes, Vec<Result<bool, Skip>>)> = rows
-        .par_chunks(ROWS_PER_TASK)
-        .map(|chunk| {
-            let mut flat = FlatShapes::new();
-            let outcomes = chunk
-                .iter()
-                .map(|row| {
-                    if spec.code_field.is_some()
-                        && row.texts[0].as_ref().is_none_or(|c| c.is_empty())
-                    {
-                        return Ok(false);
-                    }
-                    let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
-                    parse_gpkg_blob_flat(&blobs[start..start + len], map, &mut flat)?;
-                    Ok(true)
-                })
-                .collect();
-            (flat, outcomes)
+    // SQLite steps the rows on this thread while each full batch is parsed on another: the
+    // stepping is sequential, the parsing need not wait for it, and no buffer ever holds
+    // every blob of the layer.
+    let (done, parsed) = std::sync::mpsc::channel();
+    let table = rayon::scope(|scope| {
+        let mut next = 0usize;
+        read_rows(spec, level, ROWS_PER_TASK, |rows, blobs| {
+            let done = done.clone();
+            let id = next;
+            next += 1;
+            scope.spawn(move |_| {
+                let part = parse_batch(spec, map, &rows, &blobs);
+                // The receiver outlives the scope; a send cannot fail.
+                let _ = done.send((id, rows, part));
+            });
         })
-        .collect();
-    drop(blobs);
+    });
+    drop(done);
+    let mut batches: Vec<(usize, Vec<Row>, Parsed)> = parsed.into_iter().collect();
+    let table = table?;
+    batches.sort_unstable_by_key(|(id, _, _)| *id);
     let mut out = FlatLayer {
         layer_name: table,
-        units: Vec::with_capacity(rows.len()),
-        shapes: FlatShapes::new(),
+        units: Vec::with_capacity(batches.len() * ROWS_PER_TASK),
+        parts: Vec::with_capacity(batches.len()),
         warnings: Vec::new(),
     };
-    let mut rows = rows.into_iter();
-    for (flat, outcomes) in parts {
-        for outcome in outcomes {
-            let row = rows.next().expect("one outcome per row");
+    for (_, rows, (flat, outcomes)) in batches {
+        for (row, outcome) in rows.into_iter().zip(outcomes) {
             match outcome {
                 Ok(true) => {
-                    let code = code_of(spec, &row).expect("checked before parsing");
-                    let [_, name, parent] = row.texts;
+                    let [code, name, parent] = row.texts;
                     out.units.push(UnitInfo {
-                        code,
+                        code: match spec.code_field {
+                            Some(_) => code.expect("checked before parsing"),
+                            None => row.fid.to_string(),
+                        },
                         name: name.unwrap_or_default(),
                         parent: parent.filter(|p| !p.is_empty()),
                         cropland_ha: row.cropland_ha,
@@ -408,9 +416,36 @@ pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer>
                 }
             }
         }
-        out.shapes.append(flat);
+        out.parts.push(flat);
     }
     Some(out)
+}
+
+/// A batch's shapes, and per row: `Ok(true)` parsed into them, `Ok(false)` skipped for its
+/// code (never parsed, as the geo road never looks at its geometry), or why its geometry was
+/// skipped.
+type Parsed = (FlatShapes, Vec<Result<bool, Skip>>);
+
+fn parse_batch(
+    spec: &LayerSpec,
+    map: Option<fn(Coord<f64>) -> Coord<f64>>,
+    rows: &[Row],
+    blobs: &[u8],
+) -> Parsed {
+    // A vertex takes at least 16 bytes of WKB: room for every vertex, so no vector regrows.
+    let mut flat = FlatShapes::with_capacity(rows.len(), blobs.len() / 16 + rows.len());
+    let outcomes = rows
+        .iter()
+        .map(|row| {
+            if spec.code_field.is_some() && row.texts[0].as_ref().is_none_or(|c| c.is_empty()) {
+                return Ok(false);
+            }
+            let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
+            parse_gpkg_blob_flat(&blobs[start..start + len], map, &mut flat)?;
+            Ok(true)
+        })
+        .collect();
+    (flat, outcomes)
 }
 
 fn gcj02_coord_to_wgs84(c: Coord<f64>) -> Coord<f64> {

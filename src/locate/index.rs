@@ -57,18 +57,26 @@ impl PolygonIndex {
     /// The same index from shapes already laid out flat in their given order (the GeoPackage
     /// road fills them straight from WKB); [`Self::shapes`] are made from them when asked.
     pub fn from_flat(given: FlatShapes) -> Self {
-        let boxed: Vec<usize> = (0..given.len())
-            .filter(|&i| given.boxes[i].is_some())
+        Self::from_flat_parts(&[given])
+    }
+
+    /// [`Self::from_flat`] of the shapes of `parts` taken one after another.
+    pub fn from_flat_parts(parts: &[FlatShapes]) -> Self {
+        let all_boxes = || parts.iter().flat_map(|p| p.boxes.iter());
+        let boxed: Vec<usize> = all_boxes()
+            .enumerate()
+            .filter_map(|(i, b)| b.map(|_| i))
             .collect();
-        let boxes: Vec<Bbox> = boxed
-            .iter()
-            .map(|&i| given.boxes[i].expect("filtered"))
-            .collect();
+        let boxes: Vec<Bbox> = all_boxes().filter_map(|b| *b).collect();
         let sorted = packed::hilbert_order(&boxes);
         let mut order: Vec<usize> = sorted.iter().map(|&k| boxed[k]).collect();
         let tree = PackedTree::new(sorted.iter().map(|&k| boxes[k]).collect());
-        order.extend((0..given.len()).filter(|&i| given.boxes[i].is_none()));
-        let flat = given.permuted(&order);
+        order.extend(
+            all_boxes()
+                .enumerate()
+                .filter_map(|(i, b)| b.is_none().then_some(i)),
+        );
+        let flat = FlatShapes::gather(parts, &order);
         PolygonIndex {
             shapes: OnceLock::new(),
             tree,

@@ -68,7 +68,7 @@ impl UnitLayer {
     pub fn load(spec: &LayerSpec, level: Level) -> Result<(UnitLayer, Vec<String>), LayerError> {
         let load_level = spec.level.unwrap_or(level);
         if let Some(flat) = super::gpkg::try_load_flat(spec, load_level) {
-            let index = PolygonIndex::from_flat(flat.shapes);
+            let index = PolygonIndex::from_flat_parts(&flat.parts);
             return Ok((Self::from_parts(level, flat.units, index), flat.warnings));
         }
         let layer = load_layer(spec, Some(level))?;
