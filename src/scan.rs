@@ -962,13 +962,13 @@ pub fn choose_modis_model(choice: ModelChoice, sensor: Option<&str>) -> Result<M
         },
         ModelChoice::Named(name) => match ModisModel::builtin_named(name) {
             Some(m) => m,
-            None => {
-                return Err(crate::model::ModelError::Unknown {
-                    name: name.to_string(),
-                    known: "modis-c61, fy3d-mersi (the models for a MODIS or MERSI granule)".into(),
-                }
-                .into())
+            None => return Err(crate::model::ModelError::Unknown {
+                name: name.to_string(),
+                known:
+                    "modis-c61, fy3d-mersi, fy3e-mersi-ll (the models for a MODIS or MERSI granule)"
+                        .into(),
             }
+            .into()),
         },
         ModelChoice::File(path) => ModisModel::from_file(path)?,
     })
@@ -992,7 +992,11 @@ pub fn scan_modis(
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("(granule)"));
-    let model = choose_modis_model(choice, g.meta.sensor.as_deref())?;
+    let model = match (choice, g.meta.satellite.as_deref()) {
+        // FY-3E's MERSI-LL has no reflective bands: its own model (night tests only).
+        (ModelChoice::FromScene, Some("FY3E")) => ModisModel::mersi_ll(),
+        _ => choose_modis_model(choice, g.meta.sensor.as_deref())?,
+    };
     let acq_time = acq_time_of(&g.meta, &path)?;
     let transform = |message: String| RasterError::Transform {
         path: path.clone(),

@@ -289,3 +289,74 @@ fn bad_input_is_named() {
     assert!(matches!(e, ProductError::Missing { .. }), "{e}");
     assert!(e.to_string().contains("EV_250_Aggr.1KM_Emissive"), "{e}");
 }
+
+#[test]
+fn fy3e_mersi_ll_round_trips_and_is_scanned_by_its_night_model() {
+    use strawfire::scan::{scan_files, ModelChoice};
+    for day in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = granule("FY3E", day, "2024-05-02T10:35:00Z");
+        let files = mersi_write::write(&src, dir.path()).unwrap();
+        assert_eq!(
+            files.data.file_name().unwrap().to_str().unwrap(),
+            "FY3E_MERSI_GRAN_L1_20240502_1035_1000M_V0.HDF"
+        );
+        assert_eq!(
+            files.geo.file_name().unwrap().to_str().unwrap(),
+            "FY3E_MERSI_GRAN_L1_20240502_1035_GEO1K_V0.HDF"
+        );
+        // The data file has MERSI-LL's layout: the low-light band, no reflective datasets.
+        let f = hdf5_metno::File::open(&files.data).unwrap();
+        assert!(f.dataset("Data/EV_1KM_LL").is_ok());
+        assert!(f.dataset(mersi_l1::REFSB_250).is_err());
+        assert!(f.dataset(mersi_l1::VIS_CAL).is_err());
+        drop(f);
+        let got = product::open(std::slice::from_ref(&files.data)).unwrap();
+        assert_eq!(got.kind, ProductKind::MersiL1);
+        assert_eq!(got.meta.satellite.as_deref(), Some("FY3E"));
+        for band in ["B21", "B22", "B31", "B32"] {
+            let sat = got.saturation[band];
+            for (i, (&x, &y)) in src.bands[band]
+                .as_slice()
+                .iter()
+                .zip(got.bands[band].as_slice())
+                .enumerate()
+            {
+                if x.is_nan() {
+                    assert!(y.is_nan(), "{band} {i}: {y}");
+                } else if x > sat {
+                    assert_eq!(y, sat, "{band} {i}");
+                } else {
+                    // Channels 2/3/6/7 carry MERSI-II 20/21/24/25's slopes, centres and
+                    // corrections in the writer, so the same count step applies.
+                    assert!((x - y).abs() <= bt_step(band, x), "{band} {i}: {x} vs {y}");
+                }
+            }
+        }
+        for band in ["B1", "B2", "B7"] {
+            assert!(
+                got.bands[band].as_slice().iter().all(|v| v.is_nan()),
+                "{band}"
+            );
+        }
+        // Scanned by the MERSI-LL model: the 420 K pixel is a fire, by the night tests even
+        // under a daytime sun (the model has no reflective bands to run the day tests with).
+        let r = scan_files(
+            &[files.data.clone(), files.geo.clone()],
+            ModelChoice::FromScene,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(r.model_name, "fy3e-mersi-ll");
+        let h = r
+            .hotspots
+            .iter()
+            .find(|h| (h.row, h.col) == (Some(12), Some(20)))
+            .unwrap_or_else(|| panic!("day {day}: {:?}", r.hotspots));
+        assert_eq!(
+            (h.satellite.as_str(), h.instrument.as_str()),
+            ("FY3E", "MERSI")
+        );
+        assert_eq!(h.daynight, strawfire::hotspot::DayNight::Night);
+    }
+}

@@ -195,6 +195,7 @@ pub struct ModisModel {
 
 const MODIS_C61: &str = include_str!("../../models/modis-c61.toml");
 const FY3D_MERSI: &str = include_str!("../../models/fy3d-mersi.toml");
+const FY3E_MERSI_LL: &str = include_str!("../../models/fy3e-mersi-ll.toml");
 
 impl ModisModel {
     /// True for the names that select the MODIS model (`modis-c61`, `modis`, `mod14`), any case.
@@ -213,10 +214,35 @@ impl ModisModel {
         )
     }
 
-    /// The built-in model of a name: MODIS or FY-3D MERSI-II.
+    /// True for the names that select the FY-3E MERSI-LL model (`fy3e-mersi-ll`, `mersi-ll`).
+    pub fn is_mersi_ll_name(name: &str) -> bool {
+        matches!(
+            name.to_ascii_lowercase().as_str(),
+            "fy3e-mersi-ll" | "mersi-ll" | "fy3e" | "fy3e_mersi_ll"
+        )
+    }
+
+    /// The FY-3E MERSI-LL model compiled into the binary (`models/fy3e-mersi-ll.toml`: the MODIS
+    /// thresholds, every pixel by the night tests for want of reflective bands).
+    ///
+    /// ```
+    /// let m = strawfire::model::modis::ModisModel::mersi_ll();
+    /// assert_eq!((m.name.as_str(), m.day_max_sza_deg), ("fy3e-mersi-ll", 0.0));
+    /// ```
+    pub fn mersi_ll() -> ModisModel {
+        Self::parse(
+            FY3E_MERSI_LL,
+            Path::new("models/fy3e-mersi-ll.toml (built in)"),
+        )
+        .expect("the built-in MERSI-LL model is valid (tested)")
+    }
+
+    /// The built-in model of a name: MODIS, FY-3D MERSI-II or FY-3E MERSI-LL.
     pub fn builtin_named(name: &str) -> Option<ModisModel> {
         if Self::is_name(name) {
             Some(Self::builtin())
+        } else if Self::is_mersi_ll_name(name) {
+            Some(Self::mersi_ll())
         } else if Self::is_mersi_name(name) {
             Some(Self::mersi())
         } else {

@@ -43,8 +43,10 @@
 //! Metadata: root attributes `Satellite Name` ("FY-3D" → FIRMS-style code `FY3D`),
 //! `Observing Beginning Date` / `Observing Beginning Time` ("2019-01-01", "18:27:39.720").
 //!
-//! FY-3E MERSI-LL (the dusk orbit) has other channels and calibration attributes; its files are
-//! recognised by name but not read yet (the reader names the first missing dataset).
+//! FY-3E MERSI-LL (the early-morning orbit, the only polar orbiter over China in the dusk and
+//! dawn hours): `FY3E_MERSI_GRAN_L1_YYYYMMDD_HHMM_1000M_V0.HDF` + `…_GEO1K_V0.HDF` (satpy
+//! `mersi_ll_l1b.yaml`), the same groups, attributes and calibration with its own channels
+//! ([`CHANNELS_LL`]); no reflective bands (`B1`, `B2`, `B7` NaN).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -90,8 +92,10 @@ pub struct Channel {
     pub index: usize,
     /// Nominal centre wavelength, µm.
     pub wavelength_um: f64,
-    /// Emissive: index into `TBB_Trans_Coefficient_A/B` (channel − 20).
     pub emissive: bool,
+    /// Emissive: index into `TBB_Trans_Coefficient_A/B` (FY-3D: channel − 20; FY-3E: satpy's
+    /// `calibration_index`, channel − 2).
+    pub ir: usize,
 }
 
 pub const CHANNELS: [Channel; 7] = [
@@ -102,6 +106,7 @@ pub const CHANNELS: [Channel; 7] = [
         index: 2,
         wavelength_um: 0.65,
         emissive: false,
+        ir: 0,
     },
     Channel {
         canonical: "B2",
@@ -110,6 +115,7 @@ pub const CHANNELS: [Channel; 7] = [
         index: 3,
         wavelength_um: 0.865,
         emissive: false,
+        ir: 0,
     },
     Channel {
         canonical: "B7",
@@ -118,6 +124,7 @@ pub const CHANNELS: [Channel; 7] = [
         index: 2,
         wavelength_um: 2.13,
         emissive: false,
+        ir: 0,
     },
     Channel {
         canonical: "B21",
@@ -126,6 +133,7 @@ pub const CHANNELS: [Channel; 7] = [
         index: 0,
         wavelength_um: 3.80,
         emissive: true,
+        ir: 0,
     },
     Channel {
         canonical: "B22",
@@ -134,6 +142,7 @@ pub const CHANNELS: [Channel; 7] = [
         index: 1,
         wavelength_um: 4.05,
         emissive: true,
+        ir: 1,
     },
     Channel {
         canonical: "B31",
@@ -142,6 +151,7 @@ pub const CHANNELS: [Channel; 7] = [
         index: 0,
         wavelength_um: 10.8,
         emissive: true,
+        ir: 4,
     },
     Channel {
         canonical: "B32",
@@ -150,8 +160,65 @@ pub const CHANNELS: [Channel; 7] = [
         index: 1,
         wavelength_um: 12.0,
         emissive: true,
+        ir: 5,
     },
 ];
+
+/// FY-3E MERSI-LL's channels the detector reads (satpy `satpy/etc/readers/mersi_ll_l1b.yaml`):
+/// `B21` ← channel 2 (3.80 µm) and `B22` ← channel 3 (4.05 µm), `Data/EV_1KM_Emissive`
+/// (channels 2–5, band_index 0 and 1); `B31` ← channel 6 (10.8 µm) and `B32` ← channel 7
+/// (12.0 µm), `Data/EV_250_Aggr.1KM_Emissive` (band_index 0, 1); `TBB_Trans_Coefficient` and
+/// `IR_Cal_Coeff` at satpy's `calibration_index` 0, 1, 4, 5; `Effect_Center_WaveLength` at
+/// channel − 1 as for FY-3D. MERSI-LL has no reflective channel besides the day/night band
+/// (`Data/EV_1KM_LL`, not read): `B1`, `B2`, `B7` are NaN, and its model
+/// (`models/fy3e-mersi-ll.toml`) judges every pixel by the night tests.
+pub const CHANNELS_LL: [Channel; 4] = [
+    Channel {
+        canonical: "B21",
+        channel: 2,
+        dataset: EMISSIVE,
+        index: 0,
+        wavelength_um: 3.80,
+        emissive: true,
+        ir: 0,
+    },
+    Channel {
+        canonical: "B22",
+        channel: 3,
+        dataset: EMISSIVE,
+        index: 1,
+        wavelength_um: 4.05,
+        emissive: true,
+        ir: 1,
+    },
+    Channel {
+        canonical: "B31",
+        channel: 6,
+        dataset: EMISSIVE_250,
+        index: 0,
+        wavelength_um: 10.8,
+        emissive: true,
+        ir: 4,
+    },
+    Channel {
+        canonical: "B32",
+        channel: 7,
+        dataset: EMISSIVE_250,
+        index: 1,
+        wavelength_um: 12.0,
+        emissive: true,
+        ir: 5,
+    },
+];
+
+/// The channels read for a satellite code: FY-3E's MERSI-LL, else FY-3D's MERSI-II.
+pub fn channels(satellite: &str) -> &'static [Channel] {
+    if satellite.eq_ignore_ascii_case("FY3E") {
+        &CHANNELS_LL
+    } else {
+        &CHANNELS
+    }
+}
 
 /// The geolocation angles with their canonical names.
 pub const ANGLES: [(&str, &str); 4] = [
@@ -505,7 +572,10 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
         b
     };
 
-    let vis = {
+    let chans = channels(&sat);
+    let vis = if chans.iter().all(|c| c.emissive) {
+        Vec::new()
+    } else {
         let ds = src.dataset(VIS_CAL)?;
         let v: Vec<f32> = h5::read(&ds, data, VIS_CAL, None)?;
         if v.len() < 19 * 3 {
@@ -520,13 +590,13 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
     };
     let mut saturation = BTreeMap::new();
     let mut cos_sza: Option<Vec<f32>> = None;
-    for ch in CHANNELS {
+    for ch in chans.iter().copied() {
         let ds = src.dataset(ch.dataset)?;
         let cal = src.calibration(&ch, &ds)?;
         let counts = src.counts(&ch, &ds, Some(shape))?;
         let mut out = band_buf::<f32>(shape)?;
         if ch.emissive {
-            let ir = ch.channel - 20;
+            let ir = ch.ir;
             let wl = wavelengths
                 .as_ref()
                 .and_then(|w| w.get(ch.channel - 1).copied())
@@ -577,6 +647,14 @@ pub fn read(data: &Path, geo: &Path) -> Result<Granule, ProductError> {
                 });
         }
         bands.insert(ch.canonical.to_string(), out);
+    }
+    // MERSI-LL: no reflective channels; the detector's night tests need none.
+    for canonical in ["B1", "B2", "B7"] {
+        if !bands.contains_key(canonical) {
+            let mut nan = band_buf::<f32>(shape)?;
+            nan.as_mut_slice().fill(f32::NAN);
+            bands.insert(canonical.to_string(), nan);
+        }
     }
     Ok(Granule {
         kind: ProductKind::MersiL1,

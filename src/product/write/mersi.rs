@@ -39,7 +39,7 @@ use rayon::prelude::*;
 use super::atomically;
 use crate::product::error::ProductError;
 use crate::product::mersi_l1::{
-    radiance_from_bt, ANGLES, ANGLE_FILL, CHANNELS, EMISSIVE, EMISSIVE_250, FILL, IR_CAL, LAND_SEA,
+    radiance_from_bt, ANGLES, ANGLE_FILL, EMISSIVE, EMISSIVE_250, FILL, IR_CAL, LAND_SEA,
     LATLON_FILL, REFSB_1KM, REFSB_250, ROWS_PER_SCAN, SATURATED, VIS_CAL,
 };
 use crate::product::{Geometry, Granule};
@@ -49,6 +49,9 @@ pub const CENTRES_UM: [f32; 25] = [
     0.470, 0.550, 0.650, 0.865, 1.38, 1.64, 2.13, 0.412, 0.443, 0.490, 0.555, 0.670, 0.709, 0.746,
     0.865, 0.905, 0.936, 0.940, 1.24, 3.80, 4.05, 7.20, 8.55, 10.8, 12.0,
 ];
+/// Nominal centre wavelengths of FY-3E MERSI-LL's channels 1–7, µm (satpy's
+/// `mersi_ll_l1b.yaml`: the day/night band's middle, 3.80, 4.05, 7.20, 8.55, 10.8, 12.0).
+pub const CENTRES_LL_UM: [f32; 7] = [0.70, 3.80, 4.05, 7.20, 8.55, 10.8, 12.0];
 /// `TBB_Trans_Coefficient_A`/`_B` of channels 20–25 (ours).
 pub const TBB_A: [f32; 6] = [1.0008, 1.0005, 1.0, 1.0, 1.0012, 1.0011];
 pub const TBB_B: [f32; 6] = [-0.3, -0.2, 0.0, 0.0, -0.35, -0.3];
@@ -72,12 +75,18 @@ pub struct MersiFiles {
     pub geo: PathBuf,
 }
 
-/// `FY3D_MERSI_GBAL_L1_20240502_0535_1000M_MS.HDF` and its `GEO1K`.
+/// `FY3D_MERSI_GBAL_L1_20240502_0535_1000M_MS.HDF` and its `GEO1K`; FY-3E's
+/// `FY3E_MERSI_GRAN_L1_20240502_0535_1000M_V0.HDF` (satpy `mersi_ll_l1b.yaml`).
 pub fn file_names(satellite: &str, start: DateTime<Utc>) -> (String, String) {
     let stamp = start.format("%Y%m%d_%H%M");
+    let (area, tail) = if satellite == "FY3E" {
+        ("GRAN", "V0")
+    } else {
+        ("GBAL", "MS")
+    };
     (
-        format!("{satellite}_MERSI_GBAL_L1_{stamp}_1000M_MS.HDF"),
-        format!("{satellite}_MERSI_GBAL_L1_{stamp}_GEO1K_MS.HDF"),
+        format!("{satellite}_MERSI_{area}_L1_{stamp}_1000M_{tail}.HDF"),
+        format!("{satellite}_MERSI_{area}_L1_{stamp}_GEO1K_{tail}.HDF"),
     )
 }
 
@@ -206,7 +215,10 @@ pub fn write(granule: &Granule, dir: &Path) -> Result<MersiFiles, ProductError> 
             "satellite {sat:?} is not an FY-3 code (FY3D)"
         )));
     }
-    for name in CHANNELS
+    let ll = sat == "FY3E";
+    let chans = crate::product::mersi_l1::channels(&sat);
+    let centres: &[f32] = if ll { &CENTRES_LL_UM } else { &CENTRES_UM };
+    for name in chans
         .iter()
         .map(|c| c.canonical)
         .chain(ANGLES.iter().map(|a| a.1))
@@ -225,7 +237,7 @@ pub fn write(granule: &Granule, dir: &Path) -> Result<MersiFiles, ProductError> 
         let f = hdf5::File::create(tmp).map_err(werr(tmp, ""))?;
         identity_attrs(&f, tmp, granule, start)?;
         let root: &hdf5::Location = &f;
-        put_nums(root, tmp, "Effect_Center_WaveLength", &CENTRES_UM)?;
+        put_nums(root, tmp, "Effect_Center_WaveLength", centres)?;
         put_nums(root, tmp, "TBB_Trans_Coefficient_A", &TBB_A)?;
         put_nums(root, tmp, "TBB_Trans_Coefficient_B", &TBB_B)?;
         let data = f.create_group("Data").map_err(werr(tmp, "Data"))?;
@@ -238,46 +250,77 @@ pub fn write(granule: &Granule, dir: &Path) -> Result<MersiFiles, ProductError> 
             u16,
             bool,
         );
-        let sets: [Set; 4] = [
-            (REFSB_250, 1..=4, vec![1.0; 4], REFSB_MAX, REFSB_MAX, false),
-            (
-                REFSB_1KM,
-                5..=19,
-                vec![1.0; 15],
-                REFSB_MAX,
-                REFSB_MAX,
-                false,
-            ),
-            (
-                EMISSIVE,
-                20..=23,
-                SLOPES_1KM.to_vec(),
-                EMISSIVE_MAX,
-                EMISSIVE_MAX,
-                true,
-            ),
-            (
-                EMISSIVE_250,
-                24..=25,
-                SLOPES_250.to_vec(),
-                AGGR_MAX,
-                4095,
-                true,
-            ),
-        ];
-        for (path, chans, slopes, top, stated_top, emissive) in sets {
-            let planes: Vec<Vec<u16>> = chans
+        let sets: Vec<Set> = if ll {
+            // MERSI-LL: channels 2–5 and 6–7 (the day/night band 1 is written as zeros below).
+            vec![
+                (
+                    EMISSIVE,
+                    2..=5,
+                    SLOPES_1KM.to_vec(),
+                    EMISSIVE_MAX,
+                    EMISSIVE_MAX,
+                    true,
+                ),
+                (
+                    EMISSIVE_250,
+                    6..=7,
+                    SLOPES_250.to_vec(),
+                    AGGR_MAX,
+                    4095,
+                    true,
+                ),
+            ]
+        } else {
+            vec![
+                (REFSB_250, 1..=4, vec![1.0; 4], REFSB_MAX, REFSB_MAX, false),
+                (
+                    REFSB_1KM,
+                    5..=19,
+                    vec![1.0; 15],
+                    REFSB_MAX,
+                    REFSB_MAX,
+                    false,
+                ),
+                (
+                    EMISSIVE,
+                    20..=23,
+                    SLOPES_1KM.to_vec(),
+                    EMISSIVE_MAX,
+                    EMISSIVE_MAX,
+                    true,
+                ),
+                (
+                    EMISSIVE_250,
+                    24..=25,
+                    SLOPES_250.to_vec(),
+                    AGGR_MAX,
+                    4095,
+                    true,
+                ),
+            ]
+        };
+        if ll {
+            let err = werr(tmp, "Data/EV_1KM_LL");
+            let ds = data
+                .new_dataset::<u16>()
+                .shape(shape)
+                .create("EV_1KM_LL")
+                .map_err(&err)?;
+            ds.write_raw(&vec![0u16; n]).map_err(&err)?;
+        }
+        for (path, range, slopes, top, stated_top, emissive) in sets {
+            let planes: Vec<Vec<u16>> = range
                 .clone()
                 .enumerate()
                 .map(|(i, ch)| {
-                    let Some(spec) = CHANNELS.iter().find(|c| c.channel == ch) else {
+                    let Some(spec) = chans.iter().find(|c| c.channel == ch) else {
                         return vec![FILL; n];
                     };
                     let values = granule.bands[spec.canonical].as_slice();
                     let slope = slopes[i] as f64;
                     if emissive {
-                        let ir = ch - 20;
-                        let nu = 1e4 / CENTRES_UM[ch - 1] as f64;
+                        let ir = spec.ir;
+                        let nu = 1e4 / centres[ch - 1] as f64;
                         let (a, b) = (TBB_A[ir] as f64, TBB_B[ir] as f64);
                         values
                             .par_iter()
@@ -340,14 +383,16 @@ pub fn write(granule: &Granule, dir: &Path) -> Result<MersiFiles, ProductError> 
         let cal = f
             .create_group("Calibration")
             .map_err(werr(tmp, "Calibration"))?;
-        let vis: Vec<f32> = (0..19).flat_map(|_| [0.0, VIS_C1, 0.0]).collect();
-        let err = werr(tmp, VIS_CAL);
-        let ds = cal
-            .new_dataset::<f32>()
-            .shape((19, 3))
-            .create("VIS_Cal_Coeff")
-            .map_err(&err)?;
-        ds.write_raw(&vis).map_err(&err)?;
+        if !ll {
+            let vis: Vec<f32> = (0..19).flat_map(|_| [0.0, VIS_C1, 0.0]).collect();
+            let err = werr(tmp, VIS_CAL);
+            let ds = cal
+                .new_dataset::<f32>()
+                .shape((19, 3))
+                .create("VIS_Cal_Coeff")
+                .map_err(&err)?;
+            ds.write_raw(&vis).map_err(&err)?;
+        }
         let scans = shape.0 / ROWS_PER_SCAN;
         let ir: Vec<f32> = (0..6)
             .flat_map(|_| (0..4).flat_map(move |k| vec![if k == 1 { 1.0 } else { 0.0 }; scans]))
