@@ -7,7 +7,15 @@
 mod common;
 
 use chrono::Duration;
-use common::dispatch::{act, clocked, count, db, photo_png, report, t0};
+use common::dispatch::{act, clocked_on, column, count, photo_png, report, t0};
+use common::stores::Backend;
+
+on_both_stores!(
+    every_event_says_what_became_of_it_and_the_list_filters_by_it,
+    the_command_center_creates_reassigns_and_cancels_tasks_with_reasons,
+    a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened,
+    a_move_on_an_old_picture_of_the_task_is_refused_and_escalations_are_live,
+);
 use common::server::*;
 
 /// One FIRMS row at `at` with a confidence class (`n` nominal 0.6, `h` high).
@@ -62,13 +70,10 @@ async fn three_events(ts: &TestServer) -> (i64, i64, i64) {
     (tasked, old, weak)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_event_says_what_became_of_it_and_the_list_filters_by_it() {
-    let (ts, _clock) = clocked(|c| c.dispatch.min_confidence = 0.7).await;
+async fn every_event_says_what_became_of_it_and_the_list_filters_by_it(b: Backend) {
+    let (ts, _clock) = clocked_on(b, |c| c.dispatch.min_confidence = 0.7).await;
     let (tasked, old, weak) = three_events(&ts).await;
-    let task: i64 = db(&ts)
-        .query_row("SELECT id FROM tasks", [], |r| r.get(0))
-        .unwrap();
+    let task: i64 = count(&ts, "SELECT id FROM tasks");
 
     let all = ts.features("/api/v1/events", ADMIN).await;
     let by_id = |id: i64| {
@@ -164,9 +169,8 @@ async fn every_event_says_what_became_of_it_and_the_list_filters_by_it() {
     ts.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons() {
-    let (ts, clock) = clocked(|c| c.dispatch.min_confidence = 0.7).await;
+async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons(b: Backend) {
+    let (ts, clock) = clocked_on(b, |c| c.dispatch.min_confidence = 0.7).await;
     let (tasked, old, weak) = three_events(&ts).await;
     let create = |id: i64| format!("/api/v1/events/{id}/task");
     let reason = serde_json::json!({"reason": "群众举报，现场有烟"});
@@ -376,13 +380,26 @@ async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons() {
     assert!(!ids(&open).contains(&manual));
     let got = ts.features("/api/v1/events?task=cancelled", ADMIN).await;
     assert_eq!(ids(&got), vec![old]);
-    let actions: Vec<(String, String)> = db(&ts)
-        .prepare("SELECT action, json_extract(detail, '$.reason') FROM audit WHERE entity = 'task' AND entity_id = ?1 AND action IN ('reassign', 'cancel') ORDER BY id")
-        .unwrap()
-        .query_map([manual], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let actions: Vec<(String, String)> = column(
+        &ts,
+        &format!(
+            "SELECT detail FROM audit WHERE entity = 'task' AND entity_id = {manual}
+               AND action IN ('reassign', 'cancel') ORDER BY id"
+        ),
+    )
+    .into_iter()
+    .zip(column(
+        &ts,
+        &format!(
+            "SELECT action FROM audit WHERE entity = 'task' AND entity_id = {manual}
+               AND action IN ('reassign', 'cancel') ORDER BY id"
+        ),
+    ))
+    .map(|(detail, action)| {
+        let d: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        (action, d["reason"].as_str().unwrap().to_string())
+    })
+    .collect();
     assert_eq!(
         actions,
         vec![
@@ -393,14 +410,11 @@ async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons() {
     ts.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     let (lat, lon) = (35.8, 114.2);
     fire(&ts, lat, lon, t0() - Duration::minutes(10), "h").await;
-    let id: i64 = db(&ts)
-        .query_row("SELECT id FROM tasks", [], |r| r.get(0))
-        .unwrap();
+    let id: i64 = count(&ts, "SELECT id FROM tasks");
     let photo_path = format!("/api/v1/tasks/{id}/photo");
     // No verdict yet: no photo.
     let (s, v) = ts.get(&photo_path, ADMIN).await;
@@ -524,13 +538,10 @@ async fn a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened() {
     assert_eq!(v["properties"]["state"], "verified");
     assert!(v["properties"]["closed_at"].is_null());
     assert_eq!(act(&ts, id, "close", ADMIN).await.0, 200);
-    let actions: Vec<String> = db(&ts)
-        .prepare("SELECT action FROM audit WHERE entity = 'task' AND entity_id = ?1 ORDER BY id")
-        .unwrap()
-        .query_map([id], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let actions: Vec<String> = column(
+        &ts,
+        &format!("SELECT action FROM audit WHERE entity = 'task' AND entity_id = {id} ORDER BY id"),
+    );
     assert_eq!(
         actions,
         [
@@ -602,13 +613,10 @@ async fn off_parcel_fires_are_dispatched_when_the_policy_says_so() {
 /// A move made on an old picture of the task is refused (409 `stale`, in Chinese too) and the
 /// escalation sweep's change reaches open pages as a live update of the task, so the command
 /// center's panel can show it before anyone acts on it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_move_on_an_old_picture_of_the_task_is_refused_and_escalations_are_live() {
-    let (ts, clock) = clocked(|c| c.dispatch.escalation_interval_s = 3600.0).await;
+async fn a_move_on_an_old_picture_of_the_task_is_refused_and_escalations_are_live(b: Backend) {
+    let (ts, clock) = clocked_on(b, |c| c.dispatch.escalation_interval_s = 3600.0).await;
     fire(&ts, 35.8, 114.2, t0() - Duration::minutes(1), "h").await;
-    let task: i64 = db(&ts)
-        .query_row("SELECT id FROM tasks", [], |r| r.get(0))
-        .unwrap();
+    let task: i64 = count(&ts, "SELECT id FROM tasks");
     let seen = |v: &serde_json::Value| v["properties"]["version"].as_str().unwrap().to_string();
     let path = format!("/api/v1/tasks/{task}");
     let (_, before) = ts.get(&path, COUNTY_A).await;

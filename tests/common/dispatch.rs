@@ -278,6 +278,28 @@ pub fn count(ts: &TestServer, sql: &str) -> i64 {
     }
 }
 
+/// The first (text) column of every row of `sql`, on the server's store.
+pub fn column(ts: &TestServer, sql: &str) -> Vec<String> {
+    match &ts.pg {
+        Some(pg) => {
+            let sql = sql.to_string();
+            pg.with(move |c| {
+                c.query(&sql, &[])
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect()
+            })
+        }
+        None => {
+            let c = db(ts);
+            let mut st = c.prepare(sql).unwrap();
+            let rows = st.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        }
+    }
+}
+
 /// The text columns of the first row of `sql`, on the server's store.
 pub fn texts(ts: &TestServer, sql: &str) -> Vec<String> {
     match &ts.pg {
