@@ -73,7 +73,12 @@ async fn a_fire_reaches_its_township_robot_is_verified_and_a_missed_one_escalate
     let heard = tokio::time::timeout(WAIT, async {
         loop {
             match live.recv().await {
-                Ok(LiveUpdate::Task { id: t, state, .. }) if t == id && state == "notified" => {
+                Ok(m)
+                    if m.updates().iter().any(|u| {
+                        matches!(u, LiveUpdate::Task { id: t, state, .. }
+                            if *t == id && state == "notified")
+                    }) =>
+                {
                     break
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -20,11 +20,13 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use futures_util::stream::{self, Stream, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
+use std::sync::Arc;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::auth::{Caller, Role};
 use super::{ApiError, AppState};
-use crate::service::{Live, LiveUpdate};
+use crate::service::live::{Published, Visible};
+use crate::service::Live;
 use crate::store::Scope;
 
 /// Seconds between keep-alive comments.
@@ -70,35 +72,54 @@ async fn caller(s: &AppState, headers: HeaderMap) -> Result<Role, ApiError> {
         .map(|Caller(r)| r)
 }
 
+/// What a stream holds between events: the hub, its place in it, its scope, and the events of
+/// the last message not yet sent (a message is one change, possibly several events).
+struct Listening {
+    live: Live,
+    rx: broadcast::Receiver<Arc<Published>>,
+    scope: Scope,
+    pending: Arc<[Visible]>,
+    next: usize,
+}
+
 /// The SSE events one subscriber sees: `hello`, then every update in its scope, until the
 /// service closes the hub.
 fn updates(live: Live, role: Role) -> impl Stream<Item = Result<Event, Infallible>> {
     let hello = Event::default()
         .event("hello")
         .data(serde_json::json!({"role": role.name(), "ping_s": KEEP_ALIVE_S}).to_string());
-    let rx = live.subscribe();
-    let scope = role.scope();
-    let rest = stream::unfold(
-        (live, rx, scope),
-        |(live, mut rx, scope): (Live, _, Scope)| async move {
-            loop {
-                let got = tokio::select! {
-                    got = rx.recv() => got,
-                    _ = live.closed() => return None,
-                };
-                let event = match got {
-                    Ok(update) => match LiveUpdate::visible_to(&update, &scope) {
-                        Some((name, data)) => Event::default().event(name).data(data.to_string()),
-                        None => continue,
-                    },
-                    Err(RecvError::Lagged(n)) => Event::default()
-                        .event("resync")
-                        .data(serde_json::json!({"missed": n}).to_string()),
-                    Err(RecvError::Closed) => return None,
-                };
-                return Some((Ok(event), (live, rx, scope)));
+    let state = Listening {
+        rx: live.subscribe(),
+        live,
+        scope: role.scope(),
+        pending: Arc::from([]),
+        next: 0,
+    };
+    let rest = stream::unfold(state, |mut s: Listening| async move {
+        loop {
+            if let Some(v) = s.pending.get(s.next) {
+                s.next += 1;
+                let event = Event::default().event(v.name).data(&v.data);
+                return Some((Ok(event), s));
             }
-        },
-    );
+            let got = tokio::select! {
+                got = s.rx.recv() => got,
+                _ = s.live.closed() => return None,
+            };
+            match got {
+                Ok(message) => {
+                    s.pending = message.for_scope(&s.scope);
+                    s.next = 0;
+                }
+                Err(RecvError::Lagged(n)) => {
+                    let event = Event::default()
+                        .event("resync")
+                        .data(serde_json::json!({"missed": n}).to_string());
+                    return Some((Ok(event), s));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
     stream::once(async move { Ok(hello) }).chain(rest)
 }

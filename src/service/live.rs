@@ -11,15 +11,23 @@
 //! Each update carries the unit codes it concerns; [`LiveUpdate::visible_to`] cuts it down to
 //! what a scope may see (a county token hears only its county's hotspots, a patrol only its
 //! township's), the same rule as the list endpoints.
+//!
+//! What one node's thousands of streams cost (issue 19; `benches/service.rs -- --sse`): the
+//! channel carries one [`Published`] message per change, shared (`Arc`), not a copy of it per
+//! stream; an ingest's hotspots and every event it touched are one message (a batch touching
+//! more events than [`CAPACITY`] would otherwise have sent every stream a `resync`); and each
+//! message is cut to a scope and written as SSE text once per scope ([`Published::for_scope`]),
+//! whatever the number of streams holding that scope.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
 use crate::store::Scope;
 
-/// Updates kept for a subscriber that is behind before it is told to resync.
+/// Messages kept for a subscriber that is behind before it is told to resync.
 pub const CAPACITY: usize = 256;
 
 /// The units an update concerns: county adcode and township code (either may be unknown when no
@@ -118,10 +126,64 @@ impl LiveUpdate {
     }
 }
 
+/// One SSE event as a scope sees it: its name and its data (JSON text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visible {
+    pub name: &'static str,
+    pub data: String,
+}
+
+/// What the hub sends: the updates of one change (an ingest: its hotspots and the events it
+/// touched, in that order), shared by every stream, with what each scope sees of them written
+/// once.
+#[derive(Debug)]
+pub struct Published {
+    updates: Vec<LiveUpdate>,
+    by_scope: Mutex<HashMap<Scope, Arc<[Visible]>>>,
+}
+
+impl Published {
+    pub fn new(updates: Vec<LiveUpdate>) -> Published {
+        Published {
+            updates,
+            by_scope: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The updates, in the order they were published.
+    pub fn updates(&self) -> &[LiveUpdate] {
+        &self.updates
+    }
+
+    /// The events `scope` sees of these updates (possibly none), cut and written by the first
+    /// stream of that scope that asks and shared with the others.
+    pub fn for_scope(&self, scope: &Scope) -> Arc<[Visible]> {
+        if let Some(v) = self.lock().get(scope) {
+            return v.clone();
+        }
+        // Written outside the lock; two streams of one scope arriving together both write it,
+        // and the second keeps the first's.
+        let seen: Arc<[Visible]> = self
+            .updates
+            .iter()
+            .filter_map(|u| u.visible_to(scope))
+            .map(|(name, data)| Visible {
+                name,
+                data: data.to_string(),
+            })
+            .collect();
+        self.lock().entry(scope.clone()).or_insert(seen).clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Scope, Arc<[Visible]>>> {
+        self.by_scope.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The hub: one per service, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Live {
-    tx: broadcast::Sender<LiveUpdate>,
+    tx: broadcast::Sender<Arc<Published>>,
     /// True once the service shuts down: open streams end, so a graceful shutdown (which waits
     /// for every response to finish) is not held up by a dashboard left open.
     closed: Arc<watch::Sender<bool>>,
@@ -160,20 +222,38 @@ impl Live {
     /// Tells every open stream. Call after the change is committed. Never blocks; with nobody
     /// listening the update is dropped.
     pub fn publish(&self, update: LiveUpdate) {
-        let update = match self.forward.get() {
-            Some(f) => match f.send(update) {
-                Ok(()) => return,
-                // The forwarder stopped (shutdown): this node's streams at least.
-                Err(e) => e.0,
-            },
-            None => update,
+        self.publish_all(vec![update]);
+    }
+
+    /// Tells every open stream the updates of one change, as one message. On PostgreSQL they
+    /// go to the live log one by one (`service::relay`), and come back through [`Live::deliver_all`].
+    pub fn publish_all(&self, updates: Vec<LiveUpdate>) {
+        let updates = match self.forward.get() {
+            Some(f) => {
+                let mut left = Vec::new();
+                for u in updates {
+                    // The forwarder stopped (shutdown): this node's streams at least.
+                    if let Err(e) = f.send(u) {
+                        left.push(e.0);
+                    }
+                }
+                left
+            }
+            None => updates,
         };
-        let _ = self.tx.send(update);
+        self.deliver_all(updates);
     }
 
     /// Tells this node's open streams only (the relay, for updates read from the log).
     pub fn deliver(&self, update: LiveUpdate) {
-        let _ = self.tx.send(update);
+        self.deliver_all(vec![update]);
+    }
+
+    /// [`Live::deliver`] for the updates of one change, as one message.
+    pub fn deliver_all(&self, updates: Vec<LiveUpdate>) {
+        if !updates.is_empty() {
+            let _ = self.tx.send(Arc::new(Published::new(updates)));
+        }
     }
 
     /// From now on [`Live::publish`] hands updates to `forward` (once; `false` if set before).
@@ -181,8 +261,8 @@ impl Live {
         self.forward.set(forward).is_ok()
     }
 
-    /// A new listener, hearing updates published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveUpdate> {
+    /// A new listener, hearing what is published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.tx.subscribe()
     }
 
@@ -306,9 +386,35 @@ mod tests {
             id: 2,
             units: UnitTag::default(),
         });
-        match rx.recv().await.unwrap() {
-            LiveUpdate::Event { id, .. } => assert_eq!(id, 2),
+        match rx.recv().await.unwrap().updates() {
+            [LiveUpdate::Event { id, .. }] => assert_eq!(*id, 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_message_is_cut_once_per_scope_and_keeps_its_order() {
+        let p = Published::new(vec![
+            batch(),
+            LiveUpdate::Event {
+                id: 9,
+                units: tag("410526", "410526101"),
+            },
+            LiveUpdate::Event {
+                id: 10,
+                units: tag("410527", "410527100"),
+            },
+        ]);
+        let county = Scope::County("410526".into());
+        let seen = p.for_scope(&county);
+        let names: Vec<&str> = seen.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["hotspots", "event"]);
+        assert_eq!(seen[1].data, r#"{"id":9}"#);
+        assert!(
+            Arc::ptr_eq(&seen, &p.for_scope(&county)),
+            "written once, shared"
+        );
+        assert_eq!(p.for_scope(&Scope::All).len(), 3);
+        assert!(p.for_scope(&Scope::Township("410621100".into())).is_empty());
     }
 }

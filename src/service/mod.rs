@@ -376,8 +376,10 @@ impl Service {
             return;
         }
         let tag = |p: &crate::store::Placed| UnitTag::new(p.county.clone(), p.township.clone());
+        // One message for the whole ingest (`live.rs`): a batch may touch hundreds of events.
+        let mut updates = Vec::with_capacity(1 + report.touched_events.len());
         if !report.stored_hotspots.is_empty() {
-            live.publish(LiveUpdate::Hotspots(
+            updates.push(LiveUpdate::Hotspots(
                 report
                     .stored_hotspots
                     .iter()
@@ -391,11 +393,12 @@ impl Service {
             ));
         }
         for e in &report.touched_events {
-            live.publish(LiveUpdate::Event {
+            updates.push(LiveUpdate::Event {
                 id: e.id,
                 units: tag(e),
             });
         }
+        live.publish_all(updates);
     }
 
     /// Scans a scene file and stores its hotspots and summary. A scene whose bytes are already

@@ -184,9 +184,8 @@ pub async fn relay(live: Live, log: Arc<dyn LiveLog>, stop: watch::Receiver<bool
                 };
                 let full = rows.len() == PAGE;
                 for (id, body) in rows {
-                    for u in decode(&body) {
-                        live.deliver(u);
-                    }
+                    // One message per logged change, as `Live::publish_all` in one process.
+                    live.deliver_all(decode(&body));
                     last = id;
                 }
                 if !full {

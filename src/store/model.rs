@@ -117,7 +117,7 @@ pub struct SensorAlert {
 }
 
 /// Which rows a caller may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
     All,
     /// A county's adcode.
