@@ -323,23 +323,6 @@ impl Deliverer {
         in_flight.abort_all();
     }
 
-    /// A task moved new → notified: open pages hear it like any task change.
-    fn publish_notified(&self, id: i64, county: Option<&str>, unit: &str) {
-        // Tasks go to townships (9-digit codes) or, without one, to the county.
-        let level = if unit.len() == 9 {
-            "township"
-        } else {
-            "county"
-        };
-        self.service
-            .live()
-            .publish(crate::service::LiveUpdate::Task {
-                id,
-                state: "notified".into(),
-                units: crate::service::UnitTag::of_task(county, unit, level),
-            });
-    }
-
     /// One pass: expand the outbox, claim what is due (as many as there is room for in
     /// flight), and start a sender task per claimed delivery on `in_flight`.
     pub async fn poll_once(
@@ -365,9 +348,16 @@ impl Deliverer {
                 expansion.notified_without_webhook.len()
             );
         }
-        for t in &expansion.notified_without_webhook {
-            self.publish_notified(t.id, t.county.as_deref(), &t.unit);
-        }
+        // One live message for the pass: an ingest of hundreds of fires notifies hundreds of
+        // tasks here at once, which, sent one by one, would overrun the hub's buffer and send
+        // every open stream a `resync` (benches/service.rs --sse).
+        self.service.live().publish_all(
+            expansion
+                .notified_without_webhook
+                .iter()
+                .map(|t| notified(t.id, t.county.as_deref(), &t.unit))
+                .collect(),
+        );
         let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
         let mut sent = 0;
         if room > 0 {
@@ -438,7 +428,9 @@ impl Deliverer {
                 } = r
                 {
                     let n = &d.notice;
-                    self.publish_notified(n.task_id, n.county.as_deref(), &n.unit);
+                    self.service
+                        .live()
+                        .publish(notified(n.task_id, n.county.as_deref(), &n.unit));
                 }
                 Some(r)
             }
@@ -451,6 +443,21 @@ impl Deliverer {
                 None
             }
         }
+    }
+}
+
+/// A task moved new → notified: open pages hear it like any task change.
+fn notified(id: i64, county: Option<&str>, unit: &str) -> crate::service::LiveUpdate {
+    // Tasks go to townships (9-digit codes) or, without one, to the county.
+    let level = if unit.len() == 9 {
+        "township"
+    } else {
+        "county"
+    };
+    crate::service::LiveUpdate::Task {
+        id,
+        state: "notified".into(),
+        units: crate::service::UnitTag::of_task(county, unit, level),
     }
 }
 
