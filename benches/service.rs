@@ -16,7 +16,11 @@
 //! `--load`, 1 otherwise), each run on a fresh copy of the same filled store, and prints the
 //! medians per server and their ratios to the first. Default: the `strawfire` of this build.
 //! `STRAWFIRE_BENCH_PERF=1` records the first run of each server with `perf record` and DWARF
-//! call graphs (`target/perf-service-<label>.data`); `STRAWFIRE_BENCH_POSTS=0` sends GETs only.
+//! call graphs (`target/perf-service-<label>.data`); `STRAWFIRE_BENCH_POSTS=0` sends GETs only;
+//! `STRAWFIRE_BENCH_REQUESTS` sets the requests per client (200).
+//!
+//! `-- --sse [N]` opens `N` (default 10,000) live streams on one server instead and measures
+//! memory per stream and that every stream hears every batch (`service/sse.rs`, issue 19).
 //!
 //! The bench's placer (for the direct ingest) is a grid of 0.1° counties and townships; the
 //! server gets the same grid as admin layers (GeoJSON written here), so scopes and county tokens
@@ -33,6 +37,9 @@ use rand_chacha::ChaCha8Rng;
 use strawfire::fuse::{FuseParams, Placement, Placer};
 use strawfire::hotspot::{write_csv, Confidence, DayNight, Hotspot};
 use strawfire::store::{IngestBatch, Origin, SqliteStore, Store};
+
+#[path = "service/sse.rs"]
+mod sse;
 
 const ADMIN: &str = "bench-admin-token-0123456789";
 
@@ -94,6 +101,15 @@ fn main() {
     let smoke = !args.iter().any(|a| a == "--bench");
     let quick = smoke || args.iter().any(|a| a == "--quick");
     let load_only = args.iter().any(|a| a == "--load");
+    if let Some(i) = args.iter().position(|a| a == "--sse") {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if smoke { 100 } else { 10_000 });
+        let dir = tempfile::tempdir().unwrap();
+        sse::run(dir.path(), &servers()[0].1, n);
+        return;
+    }
     let (batches, per_batch) = if smoke {
         (4, 200)
     } else if quick {
@@ -728,12 +744,17 @@ async fn load_50(
     quick: bool,
 ) -> LoadResult {
     const CLIENTS: usize = 50;
+    // `STRAWFIRE_BENCH_REQUESTS`: requests per client (200 by default: 10,000 in all, a few
+    // seconds; more makes the tail steadier).
     let per_client = if smoke {
         4
     } else if quick {
         40
     } else {
-        200
+        std::env::var("STRAWFIRE_BENCH_REQUESTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200)
     };
     let cap = Duration::from_secs(if smoke { 20 } else { 120 });
     // `STRAWFIRE_BENCH_POSTS=0`: GETs only, to see the reads' tail without the writes beside.
