@@ -213,8 +213,66 @@ pub struct SensorModel {
 
 const VIIRS_I: &str = include_str!("../models/viirs-i.toml");
 
-/// The names of the models compiled into the binary.
+/// The names of the models of this (VIIRS) engine compiled into the binary; [`BUILTINS`] lists
+/// every sensor's.
 pub const BUILTIN: &[&str] = &["viirs-i"];
+
+/// One sensor model compiled into the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    /// Its name: what `--sensor` takes, the `name` in its file, and `models/NAME.toml`.
+    pub name: &'static str,
+    /// The inputs it is for, as the help says it.
+    pub inputs: &'static str,
+    /// True for every name that selects it (aliases, any case): the test the scan's model choice
+    /// itself uses.
+    pub selects: fn(&str) -> bool,
+}
+
+/// Every sensor model compiled into the binary. `strawfire scan --help` lists this, so the help
+/// cannot leave out a model the scan accepts; a test checks that each name selects its model and
+/// that `models/` holds no model missing here.
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "viirs-i",
+        inputs: "VIIRS I-band scenes and granules",
+        selects: SensorModel::is_name,
+    },
+    Builtin {
+        name: "modis-c61",
+        inputs: "MODIS granules",
+        selects: modis::ModisModel::is_name,
+    },
+    Builtin {
+        name: "fy3d-mersi",
+        inputs: "FY-3D MERSI-II granules",
+        selects: modis::ModisModel::is_mersi_name,
+    },
+    Builtin {
+        name: "fy3e-mersi-ll",
+        inputs: "FY-3E MERSI-LL granules",
+        selects: modis::ModisModel::is_mersi_ll_name,
+    },
+    Builtin {
+        name: "landsat-oli",
+        inputs: "Landsat 8/9 OLI products",
+        selects: oli::OliModel::is_name,
+    },
+    Builtin {
+        name: "sentinel2-msi",
+        inputs: "Sentinel-2 MSI products",
+        selects: msi::is_name,
+    },
+];
+
+/// The built-in models as a help text: `viirs-i (VIIRS I-band scenes and granules), …`.
+pub fn builtins_help() -> String {
+    BUILTINS
+        .iter()
+        .map(|b| format!("{} ({})", b.name, b.inputs))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl SensorModel {
     /// A model compiled into the binary, by name (`viirs-i`), case-insensitive; the SENSOR
@@ -226,15 +284,22 @@ impl SensorModel {
     /// assert_eq!(m.band("I4").unwrap().saturation_k, Some(367.0));
     /// ```
     pub fn builtin(name: &str) -> Result<SensorModel, ModelError> {
-        match name.to_ascii_lowercase().as_str() {
-            "viirs-i" | "viirs" | "viirs_i" => {
-                Self::parse(VIIRS_I, Path::new("models/viirs-i.toml (built in)"))
-            }
-            _ => Err(ModelError::Unknown {
+        if Self::is_name(name) {
+            Self::parse(VIIRS_I, Path::new("models/viirs-i.toml (built in)"))
+        } else {
+            Err(ModelError::Unknown {
                 name: name.to_string(),
                 known: BUILTIN.join(", "),
-            }),
+            })
         }
+    }
+
+    /// True for the names that select the VIIRS model (`viirs-i`, `viirs`), any case.
+    pub fn is_name(name: &str) -> bool {
+        matches!(
+            name.to_ascii_lowercase().as_str(),
+            "viirs-i" | "viirs" | "viirs_i"
+        )
     }
 
     /// Reads and validates a model file.
@@ -376,6 +441,41 @@ impl SensorModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_builtin_model_is_listed_and_selected_by_its_name_alone() {
+        for b in BUILTINS {
+            let chosen: Vec<&str> = BUILTINS
+                .iter()
+                .filter(|o| (o.selects)(b.name))
+                .map(|o| o.name)
+                .collect();
+            assert_eq!(chosen, [b.name], "`{}` selects {chosen:?}", b.name);
+            // The model the name loads is the one of that name.
+            let loaded = match b.name {
+                "viirs-i" => SensorModel::builtin(b.name).unwrap().name,
+                "landsat-oli" => oli::OliModel::builtin().name,
+                "sentinel2-msi" => msi::builtin().name,
+                _ => modis::ModisModel::builtin_named(b.name).unwrap().name,
+            };
+            assert_eq!(loaded, b.name);
+            assert!(builtins_help().contains(b.name));
+        }
+        // No model file in models/ is left out of the list.
+        let mut files: Vec<String> =
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".toml"))
+                .collect();
+        files.sort();
+        let mut listed: Vec<String> = BUILTINS
+            .iter()
+            .map(|b| format!("{}.toml", b.name))
+            .collect();
+        listed.sort();
+        assert_eq!(files, listed);
+    }
 
     #[test]
     fn builtin_viirs_model_loads_and_matches_the_repository_file() {

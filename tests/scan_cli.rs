@@ -226,3 +226,20 @@ fn output_to_dev_null_leaves_the_device_alone() {
     let kind = std::fs::metadata("/dev/null").unwrap().file_type();
     assert!(kind.is_char_device(), "/dev/null was replaced: {kind:?}");
 }
+
+#[test]
+fn help_lists_every_model_in_the_models_folder() {
+    let o = scan(&["--help"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let help = String::from_utf8_lossy(&o.stdout);
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut n = 0;
+    for e in std::fs::read_dir(models).unwrap() {
+        let file = e.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(name) = file.strip_suffix(".toml") {
+            assert!(help.contains(name), "--help omits `{name}`:\n{help}");
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "{n} model files");
+}

@@ -18,15 +18,16 @@ use super::output::AtomicOutput;
 pub struct Args {
     /// The scene: a raster GDAL reads with bands described by name (DESIGN.md), or the file(s)
     /// of one product granule: a VIIRS L1B pair (`V?P02IMG`, `V?P03IMG`; one is enough when its
-    /// partner lies beside it) or a CSPP SDR set (`SVI01`–`SVI05` with `GITCO`/`GIMGO`; any one
-    /// of its files finds the rest).
+    /// partner lies beside it), a CSPP SDR set (`SVI01`–`SVI05` with `GITCO`/`GIMGO`; any one
+    /// of its files finds the rest), a MODIS, FY-3D MERSI-II or FY-3E MERSI-LL granule, a Landsat 8/9 Collection 2
+    /// Level-1 product or a Sentinel-2 L1C product.
     #[arg(required = true, num_args = 1..)]
     scene: Vec<PathBuf>,
-    /// Sensor model (built in: viirs-i, modis-c61, landsat-oli). Default: the scene's SENSOR
-    /// metadata (a MODIS granule: modis-c61).
-    #[arg(long)]
+    /// Sensor model by name (the built-in ones listed from `model::BUILTINS`, so none is left
+    /// out). Default: the one for the product, or a GeoTIFF's SENSOR metadata.
+    #[arg(long, help = sensor_help(), long_help = sensor_help())]
     sensor: Option<String>,
-    /// A sensor model file instead of the built-in one (see models/viirs-i.toml).
+    /// A sensor model file instead of the built-in one (see models/*.toml).
     #[arg(long, conflicts_with = "sensor")]
     model: Option<PathBuf>,
     /// Output format.
@@ -38,6 +39,15 @@ pub struct Args {
     /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The `--sensor` help, listing every built-in model.
+fn sensor_help() -> String {
+    format!(
+        "Sensor model, built in: {}. Default: the one for the product, or a GeoTIFF's SENSOR \
+         metadata",
+        strawfire::model::builtins_help()
+    )
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
