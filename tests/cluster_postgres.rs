@@ -52,7 +52,9 @@ fn pg_url(test: &str) -> Option<(String, String)> {
             return None;
         }
     };
-    let schema = format!("cluster{}", std::process::id());
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let schema = format!("cluster{}_{n}", std::process::id());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     c.batch_execute(&format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
@@ -758,6 +760,75 @@ async fn workers_and_api_nodes_share_one_postgres_through_kills() {
     sse_a.abort();
     sse_b2.abort();
     drop((node_a, node_b2, workers));
+    sql(&url, move |c| {
+        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap()
+    });
+}
+
+/// `serve` on PostgreSQL runs a worker of its own by default: an uploaded scene is queued, scanned
+/// by it, and the upload answered with what was stored, as on SQLite; the same bytes again are
+/// known without a job; the spool is emptied once the job is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_scans_an_uploaded_scene_through_its_own_worker() {
+    let test = "serve_scans_an_uploaded_scene_through_its_own_worker";
+    let Some((url, schema)) = std::thread::spawn(move || pg_url(test)).join().unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("scene.tif");
+    let (g, fires) = tokio::task::spawn_blocking(|| scene_grid(&locator()))
+        .await
+        .unwrap();
+    write_night_scene(
+        &scene,
+        &g,
+        SIDE,
+        fires[0],
+        Utc::now() - chrono::Duration::hours(1),
+    );
+    let bytes = std::fs::read(&scene).unwrap();
+    let u = url.clone();
+    let srv = common::server::TestServer::start_with(dir, move |c| {
+        c.store.url = Some(u);
+        c.worker.poll_s = 0.05;
+    })
+    .await;
+    let (status, v) = srv
+        .post(
+            "/api/v1/scenes?name=n20.tif",
+            common::server::ADMIN,
+            "image/tiff",
+            bytes.clone(),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["report"]["hotspots_new"], 1, "{v}");
+    let (status, v) = srv
+        .post(
+            "/api/v1/scenes?name=again.tif",
+            common::server::ADMIN,
+            "image/tiff",
+            bytes,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["report"]["already_ingested"], true, "{v}");
+    let spool = srv.dir.path().join("data").join("spool");
+    let left: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+    assert!(left.is_empty(), "spool not emptied: {left:?}");
+    srv.stop().await;
+    let (jobs, scenes): (i64, i64) = sql(&url, |c| {
+        let q = |c: &mut postgres::Client, s: &str| -> i64 { c.query_one(s, &[]).unwrap().get(0) };
+        (
+            q(
+                c,
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'scene' AND state = 'done'",
+            ),
+            q(c, "SELECT COUNT(*) FROM scenes"),
+        )
+    });
+    assert_eq!((jobs, scenes), (1, 1));
     sql(&url, move |c| {
         c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .unwrap()
