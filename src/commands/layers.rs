@@ -45,9 +45,10 @@ pub fn build_locator(
         .collect();
     let parcel_layer = match parcels {
         Some(spec) => {
-            let layer = load_layer(spec, Some(Level::Parcel))?;
-            report(&layer.warnings);
-            Some(UnitLayer::new(Level::Parcel, layer.areas))
+            // A plain GeoPackage of fields goes from its WKB straight into the index (#18.6).
+            let (layer, warnings) = UnitLayer::load(spec, Level::Parcel)?;
+            report(&warnings);
+            Some(layer)
         }
         None => None,
     };
