@@ -179,7 +179,10 @@ fn main() {
         eprintln!("scaleout: needs a PostgreSQL: bash scripts/pg.sh cargo bench --bench scaleout");
         std::process::exit(1);
     };
-    let n = arg("--scenes", 200);
+    // `cargo test --all-targets` runs this without `--bench`: a smoke run of a few scenes, so
+    // the suite checks the bench works without spending a minute and a half on it.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let n = arg("--scenes", if smoke { 12 } else { 200 });
     let side = arg("--side", 256);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/scaleout");
     let t = Instant::now();
