@@ -433,18 +433,21 @@ fn clip(s: &str) -> String {
 }
 
 /// Free text made safe for one markdown line without links: no line breaks, no link or
-/// emphasis syntax (a name with `[..](..)` in it must not become a link).
+/// emphasis syntax (a name with `[..](..)` in it must not become a link). A `#` directly before
+/// a letter or digit stays (`任务 #16` is how a patrol names a task; a heading needs `# ` at the
+/// start of a line), any other `#` goes.
 fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
+    let mut chars = s.chars().peekable();
+    let mut out = String::with_capacity(s.len());
+    while let Some(c) = chars.next() {
+        out.push(match c {
             '\n' | '\r' | '\t' => ' ',
+            '#' if chars.peek().is_some_and(|n| n.is_alphanumeric()) => '#',
             '[' | ']' | '(' | ')' | '<' | '>' | '*' | '_' | '`' | '#' => ' ',
             c => c,
-        })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+        });
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -461,6 +464,16 @@ mod tests {
         lang: Lang::En,
         zone: Zone::BEIJING,
     };
+
+    #[test]
+    fn clean_keeps_a_task_number_and_drops_markdown() {
+        assert_eq!(clean("见任务 #16 的照片"), "见任务 #16 的照片");
+        assert_eq!(
+            clean("# 标题\n[链接](http://x) *粗* ## _x_"),
+            "标题 链接 http://x 粗 x"
+        );
+        assert_eq!(clean("#\n#"), "");
+    }
 
     fn notice(kind: NoticeKind) -> Notice {
         let t = Utc.with_ymd_and_hms(2026, 6, 8, 10, 6, 0).unwrap();
