@@ -48,50 +48,9 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<((f64, f64), T)> {
     Ok(((t.elapsed().as_secs_f64(), cpu_s() - c0), v))
 }
 
-fn median(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0])
-}
-
-/// The bench's Python: `target/bench-venv/bin/python`, the venv made when missing.
-fn bench_python() -> Result<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = root.join("target/bench-venv");
-    let python = venv.join("bin/python");
-    let ready = std::process::Command::new(&python)
-        .args(["-c", "import numpy, tifffile, imagecodecs"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        eprintln!("sentinel2 bench: making {} …", venv.display());
-        let ok = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?
-            .success()
-            && std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "numpy", "tifffile", "imagecodecs"])
-                .status()?
-                .success();
-        anyhow::ensure!(ok, "could not make the bench venv {}", venv.display());
-    }
-    Ok(python)
-}
-
-/// The numpy implementation on the product folder: its JSON line.
-fn numpy(safe: &Path, csv: &Path) -> Result<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_sentinel2_msi.py");
-    let out = std::process::Command::new(bench_python()?)
-        .arg(script)
-        .arg(safe)
-        .arg("-o")
-        .arg(csv)
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    anyhow::ensure!(out.status.success(), "numpy: {text}");
-    let line = text.lines().last().unwrap_or_default();
-    serde_json::from_str(line).context("numpy's JSON line")
-}
+#[path = "common/oli_numpy.rs"]
+mod oli_numpy;
+use oli_numpy::median;
 
 /// The `.SAFE` folder of a `rows × cols` tile, generated once.
 fn product(rows: usize, cols: usize) -> Result<PathBuf> {
@@ -295,7 +254,7 @@ fn main() -> Result<()> {
 
     if with_python {
         let csv = safe.with_extension("numpy-fires.csv");
-        let v = numpy(&safe, &csv)?;
+        let v = oli_numpy::numpy("numpy_sentinel2_msi.py", &safe, &csv)?;
         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
         let (read, detect) = (f("read_s"), f("detect_s"));
         let (read_cpu, detect_cpu) = (f("read_cpu_s"), f("detect_cpu_s"));
