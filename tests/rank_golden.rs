@@ -41,7 +41,7 @@ fn tables_at(levels: &[RankLevel]) -> Vec<DailyRanking> {
     let db = dir.path().join("s.sqlite");
     let store = SqliteStore::open(&db).unwrap();
     let placer = rank_locator();
-    fill_rank_store(&store, &placer, &db);
+    fill_rank_store(&store, &placer);
     let date: NaiveDate = RANK_DAY.parse().unwrap();
     let cfg = RankConfig::default();
     levels
@@ -261,7 +261,8 @@ fn township_table_ranks_townships_with_their_county_as_parent() {
 #[test]
 fn verified_burnings_count_on_the_fires_day() {
     use chrono::{Duration, TimeZone, Utc};
-    use common::rank::{hotspot, insert_task, scene};
+    use common::rank::{add_task, hotspot, scene};
+    use strawfire::dispatch::Verdict;
     use strawfire::fuse::FuseParams;
     use strawfire::store::Store;
 
@@ -269,7 +270,7 @@ fn verified_burnings_count_on_the_fires_day() {
     let db = dir.path().join("s.sqlite");
     let store = SqliteStore::open(&db).unwrap();
     let placer = rank_locator();
-    fill_rank_store(&store, &placer, &db);
+    fill_rank_store(&store, &placer);
     // 2024-06-09 23:50 local (UTC+8), in A县 (410526).
     let fire = Utc.with_ymd_and_hms(2024, 6, 9, 15, 50, 0).unwrap();
     store
@@ -279,9 +280,15 @@ fn verified_burnings_count_on_the_fires_day() {
             &placer,
         )
         .unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
     let created = fire + Duration::minutes(70);
-    insert_task(&conn, 114.30, fire, created, Some(60), Some("burning"));
+    add_task(
+        &store,
+        114.30,
+        fire,
+        created,
+        Some(60),
+        Some(Verdict::Burning),
+    );
 
     let cfg = RankConfig::default();
     let a = |date: &str| {
@@ -313,7 +320,7 @@ fn the_whole_county_bulletin_matches_its_golden_file() {
     let db = dir.path().join("s.sqlite");
     let store = SqliteStore::open(&db).unwrap();
     let placer = rank_locator();
-    fill_rank_store(&store, &placer, &db);
+    fill_rank_store(&store, &placer);
     let cfg = RankConfig::default();
     let date: NaiveDate = RANK_DAY.parse().unwrap();
     let t = daily(&store, &placer, &cfg, date, RankLevel::County, rank_now()).unwrap();

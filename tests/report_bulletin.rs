@@ -30,7 +30,7 @@ fn known() -> Known {
     let db = dir.path().join("s.sqlite");
     let store = SqliteStore::open(&db).unwrap();
     let placer = rank_locator();
-    fill_rank_store(&store, &placer, &db);
+    fill_rank_store(&store, &placer);
     Known {
         _dir: dir,
         store,
@@ -243,7 +243,7 @@ fn the_rank_command_writes_the_pdf_and_names_a_missing_chromium() {
     std::fs::create_dir_all(&data).unwrap();
     let db = data.join(strawfire::service::STORE_FILE);
     let store = SqliteStore::open(&db).unwrap();
-    fill_rank_store(&store, &rank_locator(), &db);
+    fill_rank_store(&store, &rank_locator());
     drop(store);
     let pdf = dir.path().join("bulletin.pdf");
     let d = data.to_str().unwrap();

@@ -16,13 +16,15 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use geo::{polygon, MultiPolygon};
-use rusqlite::params;
 use strawfire::detect::ObservationSummary;
+use strawfire::dispatch::{Deadlines, TaskRules, Verdict};
 use strawfire::fuse::{FuseParams, Placer};
 use strawfire::hotspot::{Confidence, DayNight, Hotspot};
 use strawfire::locate::{AreaFeature, Level, Locator, MaskSet, PointMask, UnitLayer};
 use strawfire::rank::coverage::UnitCoverage;
-use strawfire::store::{IngestBatch, Origin, Store};
+use strawfire::store::tasks::{Actor, NewVerdict, TaskChange, TaskTarget};
+use strawfire::store::{EventQuery, IngestBatch, Origin, Store};
+use strawfire::verify::photo::{ExifFacts, PhotoPrint};
 
 /// The ranked local day.
 pub const RANK_DAY: &str = "2024-06-09";
@@ -175,9 +177,10 @@ pub fn scene(
     }
 }
 
-/// Fills a store with the known facts (hotspots through the real ingest path, tasks and
-/// verdicts with SQL since dispatch is not on this branch).
-pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer, db: &std::path::Path) {
+/// Fills a store with the known facts: hotspots through the real ingest path, tasks and
+/// verdicts through the store's own task calls (so the facts are the same on every backend).
+/// Blocking (a PostgreSQL store's client): call it off the async executor.
+pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer) {
     // 2024-06-09 13:00 local.
     let day = Utc.with_ymd_and_hms(2024, 6, 9, 5, 0, 0).unwrap();
     let p = FuseParams::default();
@@ -245,67 +248,104 @@ pub fn fill_rank_store(store: &dyn Store, placer: &dyn Placer, db: &std::path::P
     store.ingest(&feed, &p, placer).unwrap();
 
     // Tasks of the day's events: (lon of the event, minutes to verdict, verdict).
-    let conn = rusqlite::Connection::open(db).unwrap();
     let created = day + Duration::minutes(10);
-    let tasks: [(f64, Option<i64>, Option<&str>); 4] = [
-        (114.10, Some(20), Some("burning")),
-        (114.20, Some(50), Some("no_fire_other")),
+    let tasks: [(f64, Option<i64>, Option<Verdict>); 4] = [
+        (114.10, Some(20), Some(Verdict::Burning)),
+        (114.20, Some(50), Some(Verdict::NoFireOther)),
         (114.40, None, None),
-        (114.60, Some(150), Some("burned_scar")),
+        (114.60, Some(150), Some(Verdict::BurnedScar)),
     ];
     for (lon, minutes, verdict) in tasks {
-        insert_task(&conn, lon, day, created, minutes, verdict);
+        add_task(store, lon, day, created, minutes, verdict);
     }
 }
 
-/// Adds a task (and its verdict, `minutes` after `created`) for the stored event at `lon` first
-/// seen at `fire`, with SQL: 15/30/120 min deadlines from `created`.
-pub fn insert_task(
-    conn: &rusqlite::Connection,
+/// The rules of the known store's tasks: 15/30/120 min deadlines whatever the priority.
+pub fn rank_task_rules() -> TaskRules {
+    let d = Deadlines {
+        acknowledge_min: 15,
+        on_site_min: 30,
+        verdict_min: 120,
+    };
+    let mut rules = TaskRules::default();
+    rules.policy.normal = d;
+    rules.policy.high = d;
+    rules
+}
+
+/// Adds a task, made at `created` by hand, for the stored event at `lon` first seen at `fire`,
+/// and (when given) its verdict `minutes` after `created` (acknowledged and on site a minute
+/// and two after `created`), all through the store's task calls. Blocking.
+pub fn add_task(
+    store: &dyn Store,
     lon: f64,
     fire: DateTime<Utc>,
     created: DateTime<Utc>,
     minutes: Option<i64>,
-    verdict: Option<&str>,
+    verdict: Option<Verdict>,
 ) {
-    let (event, county, township): (i64, String, String) = conn
-        .query_row(
-            "SELECT id, county, township FROM events WHERE abs(lon - ?1) < 1e-6 AND first_seen = ?2",
-            params![lon, fire.timestamp()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    let events = store
+        .events(&EventQuery {
+            from: Some(fire),
+            to: Some(fire),
+            ..EventQuery::default()
+        })
+        .unwrap();
+    let e = events
+        .iter()
+        .find(|e| (e.event.lon - lon).abs() < 1e-6)
+        .unwrap_or_else(|| panic!("no event at {lon} first seen {fire}: {events:?}"))
+        .event
+        .clone();
+    let target = TaskTarget {
+        unit: e.placement.township.clone().unwrap(),
+        level: "township".into(),
+        county: e.placement.county.clone(),
+    };
+    let rules = rank_task_rules();
+    let who = Actor::system();
+    let task = store
+        .create_task_for(e.id.unwrap(), &target, "test", &who, &rules, created)
+        .unwrap();
+    let (Some(m), Some(v)) = (minutes, verdict) else {
+        return;
+    };
+    store
+        .change_task(
+            task.id,
+            TaskChange::Acknowledge,
+            &who,
+            created + Duration::minutes(1),
         )
         .unwrap();
-    let verified = minutes.map(|m| (created + Duration::minutes(m)).timestamp());
-    conn.execute(
-        "INSERT INTO tasks (event_id, unit, unit_level, county, state, priority, created_at,
-           verified_at, ack_due, on_site_due, verdict_due, verdict, updated_at)
-         VALUES (?1, ?2, 'township', ?3, ?4, 'normal', ?5, ?6, ?7, ?8, ?9, ?10, ?5)",
-        params![
-            event,
-            township,
-            county,
-            if verdict.is_some() {
-                "verified"
-            } else {
-                "dispatched"
+    store
+        .change_task(
+            task.id,
+            TaskChange::OnSite {
+                lon: e.lon,
+                lat: e.lat,
             },
-            created.timestamp(),
-            verified,
-            (created + Duration::minutes(15)).timestamp(),
-            (created + Duration::minutes(30)).timestamp(),
-            (created + Duration::minutes(120)).timestamp(),
-            verdict,
-        ],
-    )
-    .unwrap();
-    let task = conn.last_insert_rowid();
-    if let (Some(v), Some(at)) = (verdict, verified) {
-        conn.execute(
-            "INSERT INTO verdicts (task_id, verdict, reported_at, received_at, lat, lon, distance_m,
-               photo_sha256, photo_dhash, photo_path, photo_bytes, flags, review, actor)
-             VALUES (?1, ?2, ?3, ?3, 35.0, ?4, 10.0, ?5, 0, 'p.jpg', 1, '', 0, 'patrol')",
-            params![task, v, at, lon, format!("sha{task}")],
+            &who,
+            created + Duration::minutes(2),
         )
         .unwrap();
-    }
+    let at = created + Duration::minutes(m);
+    let sha = format!("{:064x}", task.id);
+    let verdict = NewVerdict {
+        verdict: v,
+        reported_at: at,
+        lon: e.lon,
+        lat: e.lat,
+        note: None,
+        photo: PhotoPrint {
+            sha256: sha.clone(),
+            dhash: 0x0123_4567_89ab_cdef_u64.rotate_left(task.id as u32 * 13),
+            exif: ExifFacts::default(),
+        },
+        photo_path: format!("photos/{sha}.jpg"),
+        photo_bytes: 1,
+    };
+    store
+        .record_verdict(task.id, &verdict, &who, &rules, at)
+        .unwrap();
 }
