@@ -341,7 +341,8 @@ async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons(b: 
     );
     let (s, _) = ts.get(&format!("/api/v1/tasks/{manual}"), PATROL_A1).await;
     assert_eq!(s, 403);
-    // To its own unit: 409.
+    // To the township that holds it: 422 saying so (not the state machine's 409), nothing
+    // changes.
     let (s, v) = post_json(
         &ts,
         &reassign,
@@ -349,7 +350,33 @@ async fn the_command_center_creates_reassigns_and_cancels_tasks_with_reasons(b: 
         serde_json::json!({"unit": "410526100", "reason": "x"}),
     )
     .await;
-    assert_eq!(s, 409, "{v}");
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        (v["code"].as_str(), v["field"].as_str(), v["unit"].as_str()),
+        (Some("same_unit"), Some("unit"), Some("410526100")),
+        "{v}"
+    );
+    assert_eq!(
+        v["message_zh"],
+        format!("任务 #{manual} 已是“410526100”的任务，无需改派：请选择其他乡镇或县"),
+        "{v}"
+    );
+    assert!(
+        v["error"].as_str().unwrap().contains(&format!(
+            "task {manual} is already the task of unit 410526100"
+        )),
+        "{v}"
+    );
+    assert_eq!(
+        count(
+            &ts,
+            &format!(
+                "SELECT COUNT(*) FROM audit WHERE entity = 'task' AND entity_id = {manual}
+                 AND action = 'reassign'"
+            )
+        ),
+        1
+    );
 
     // Cancel: a reason is required; the patrol may not; a cancelled task is final.
     let cancel = format!("/api/v1/tasks/{manual}/cancel");

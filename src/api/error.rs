@@ -51,6 +51,13 @@ pub enum ApiError {
     },
     /// 422: a field is well-formed but unusable (e.g. a photo that is not an image).
     Unprocessable { field: String, message: String },
+    /// 422: a task reassigned to the unit that already holds it (`unit`, by `name` when the
+    /// layers know it): nothing to move, whatever the task's state.
+    SameUnit {
+        id: i64,
+        unit: String,
+        name: Option<String>,
+    },
     /// 503: busy, retry later.
     Busy(String),
     /// 503: this server lacks what the request needs (e.g. Chromium for a PDF); the message
@@ -97,6 +104,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::Stale { .. } => "stale",
             ApiError::Unprocessable { .. } => "unprocessable",
+            ApiError::SameUnit { .. } => "same_unit",
             ApiError::Busy(_) => "busy",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
@@ -128,6 +136,10 @@ impl ApiError {
             ApiError::Unprocessable { field, .. } => l.f(
                 "api.err.unprocessable",
                 &[("field", &field_label(l, field))],
+            ),
+            ApiError::SameUnit { id, unit, name } => l.f(
+                "api.err.same_unit",
+                &[("id", id), ("unit", name.as_ref().unwrap_or(unit))],
             ),
             ApiError::Busy(_) => l.t("api.err.busy").into(),
             ApiError::Unavailable(_) => l.t("api.err.unavailable").into(),
@@ -221,6 +233,20 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable { field, message } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 serde_json::json!({"error": format!("`{field}`: {message}"), "field": field}),
+            ),
+            ApiError::SameUnit { id, unit, name } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({
+                    "error": format!(
+                        "task {id} is already the task of {}; choose another unit to reassign it to",
+                        match &name {
+                            Some(n) => format!("{n} ({unit})"),
+                            None => format!("unit {unit}"),
+                        }
+                    ),
+                    "field": "unit",
+                    "unit": unit,
+                }),
             ),
             ApiError::Busy(m) | ApiError::Unavailable(m) => (
                 StatusCode::SERVICE_UNAVAILABLE,

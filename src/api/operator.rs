@@ -13,7 +13,8 @@
 //!
 //! Scope as for tasks: another county's task answers 403, another scope's event 404; a patrol
 //! token may not make these moves (403). Bad input is a 400 naming the field; a move the state
-//! machine refuses a 409 with the state and the action.
+//! machine refuses a 409 with the state and the action; a reassignment to the unit that already
+//! holds the task a 422 `same_unit` naming `unit` (in any state: there is nothing to move).
 //!
 //! A move on a task may carry `"expect"`: the task's `version` as the operator saw it (the
 //! dashboard's action panel sends it). When the task changed since — another operator, the
@@ -33,7 +34,9 @@ use super::auth::Role;
 use super::tasks::{feature, parse_id, scoped};
 use super::{ApiError, AppState};
 use crate::service::operator::OperatorAction;
-use crate::store::tasks::{StoredTask, TaskTarget};
+use crate::service::tasks::TaskFailure;
+use crate::store::operator::REASSIGN_SAME_UNIT;
+use crate::store::tasks::{StoredTask, TaskError, TaskTarget};
 use crate::store::EventQuery;
 
 /// The longest reason kept, characters.
@@ -226,10 +229,27 @@ pub async fn reassign(
     let b = body(&bytes, &["unit", "reason", "expect"], true)?;
     still_as_seen(&task, &b)?;
     let target = target(&s, &who.role, b.unit.as_deref().unwrap_or_default())?;
-    let task = s
+    // Already there: nothing to move, whatever the state (the store refuses it too, for a
+    // reassignment that raced this one to the same unit).
+    let same_unit = |unit: &str| ApiError::SameUnit {
+        id: task.id,
+        unit: unit.to_string(),
+        name: s.service.unit_name(unit),
+    };
+    if target.unit == task.unit {
+        return Err(same_unit(&task.unit));
+    }
+    let unit = target.unit.clone();
+    let task = match s
         .service
         .reassign_task(task.id, target, b.reason, who.actor)
-        .await?;
+        .await
+    {
+        Err(TaskFailure::Task(TaskError::Illegal(i))) if i.action == REASSIGN_SAME_UNIT => {
+            return Err(same_unit(&unit))
+        }
+        other => other?,
+    };
     Ok(Json(feature(
         &task,
         s.service.clock().now(),

@@ -68,6 +68,11 @@ impl Service {
         )))
     }
 
+    /// The name of a unit in the loaded admin layers, if they have it.
+    pub fn unit_name(&self, code: &str) -> Option<String> {
+        crate::notify::deliver::unit_name(self.placer().admin_layers(), code)
+    }
+
     /// A task made by hand for an event without one.
     pub async fn create_task_for(
         &self,

@@ -9,6 +9,11 @@ use chrono::{DateTime, Utc};
 use super::tasks::{Actor, StoredTask, TaskError, TaskTarget};
 use crate::dispatch::TaskRules;
 
+/// The `action` of the [`crate::dispatch::IllegalTransition`] a backend refuses a task's
+/// reassignment to the unit that holds it with (whatever the state: the API answers it with 422
+/// `same_unit`, not the state machine's 409).
+pub const REASSIGN_SAME_UNIT: &str = "reassign to its own unit";
+
 /// The operator's moves. Synchronous like [`super::Store`].
 pub trait OperatorStore {
     /// A `new` task for an event that has none, to `target`, audited with `reason` and the
