@@ -5,58 +5,14 @@
 //! land class; FRP against σA(T⁴ − Tb⁴); band 22 saturated → band 21; the pixel's growth off nadir.
 //! The tables are printed (`cargo test --test detect_modis_physics -- --nocapture`).
 
+#[path = "common/physics_1km.rs"]
+mod physics_1km;
+
+use physics_1km::{false_alarms, tables_and_frp, COLS, ROWS};
 use strawfire::detect::modis::{detect_modis, detect_modis_reference, ModisDetection};
 use strawfire::model::modis::ModisModel;
 use strawfire::synth::modis::{generate_modis, ModisSpec, SynthModis};
-use strawfire::synth::{LandClass, PlantedFire};
-
-const AREAS_M2: [f64; 7] = [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0];
-const TEMPS_K: [f64; 4] = [600.0, 800.0, 1000.0, 1200.0];
-/// Fires on a lattice this far apart: beyond the largest window's half side (10), so no fire is
-/// in another's background.
-const SPACING: usize = 12;
-const ROWS: usize = 160;
-const COLS: usize = 240;
-
-/// The lattice points of the fire-free granule of `day` that are clear cropland (clouds kept:
-/// fires beside clouds are part of real conditions), by day only on harvested fields (band 2
-/// below 0.28): straw burns on stubble, and the algorithm's potential-fire test leaves out every
-/// pixel with ρ0.86 ≥ 0.3 (G03 sec. 2.2.3), which the generator's green maize fields reach.
-fn lattice(spec: &ModisSpec, day: bool) -> Vec<(usize, usize)> {
-    let clear = generate_modis(spec).unwrap();
-    let mut at = Vec::new();
-    for r in (SPACING / 2..ROWS).step_by(SPACING) {
-        for c in (SPACING / 2..COLS).step_by(SPACING) {
-            let stubble = !day || clear.granule.band("B2").unwrap()[[r, c]] < 0.28;
-            if clear.classes[[r, c]] == LandClass::Cropland && stubble {
-                at.push((r, c));
-            }
-        }
-    }
-    at
-}
-
-/// The granule of `spec` with a fire of one size and temperature on every point of `at`.
-fn with_fires(
-    spec: &ModisSpec,
-    at: &[(usize, usize)],
-    area_m2: f64,
-    temp_k: f64,
-) -> (SynthModis, Vec<PlantedFire>) {
-    let mut spec = spec.clone();
-    spec.fires = at
-        .iter()
-        .map(|&(r, c)| PlantedFire::new(r, c, area_m2, temp_k))
-        .collect();
-    let fires = spec.fires.clone();
-    (generate_modis(&spec).unwrap(), fires)
-}
-
-/// The sun-glint angle at (r, c), degrees.
-fn glint_deg(g: &SynthModis, r: usize, c: usize) -> f32 {
-    let b = |n: &str| g.granule.band(n).unwrap()[[r, c]];
-    strawfire::detect::pixel::glint_angle_deg(b("SZA"), b("VZA"), b("SAA"), b("VAA"))
-}
+use strawfire::synth::PlantedFire;
 
 fn detect(g: &SynthModis) -> ModisDetection {
     detect_modis(&g.input(), &ModisModel::builtin(), &g.pixel_area()).unwrap()
@@ -64,190 +20,42 @@ fn detect(g: &SynthModis) -> ModisDetection {
 
 #[test]
 fn detection_probability_by_area_and_temperature_day_and_night() {
-    let mut frp_ratios = Vec::new();
-    for day in [true, false] {
-        let mut table = vec![vec![0.0; AREAS_M2.len()]; TEMPS_K.len()];
-        let mut away_from_glint = table.clone();
-        // One background per day/night (the same noise for every cell of the table).
-        let spec = if day {
-            ModisSpec::day(ROWS, COLS, 531)
-        } else {
-            ModisSpec::night(ROWS, COLS, 531)
-        };
-        let at = lattice(&spec, day);
-        for (ti, &t) in TEMPS_K.iter().enumerate() {
-            for (ai, &a) in AREAS_M2.iter().enumerate() {
-                let (g, fires) = with_fires(&spec, &at, a, t);
-                let d = detect(&g);
-                let found =
-                    |f: &PlantedFire| d.fires.iter().any(|x| (x.row, x.col) == (f.row, f.col));
-                let hit = fires.iter().filter(|f| found(f)).count();
-                assert!(fires.len() >= 50, "{} fires", fires.len());
-                table[ti][ai] = hit as f64 / fires.len() as f64;
-                let away: Vec<&PlantedFire> = fires
-                    .iter()
-                    .filter(|f| glint_deg(&g, f.row, f.col) >= 15.0)
-                    .collect();
-                away_from_glint[ti][ai] =
-                    away.iter().filter(|f| found(f)).count() as f64 / away.len() as f64;
-                // No detection away from a planted fire (the generator has no PSF).
-                for x in &d.fires {
-                    assert!(
-                        fires.iter().any(|f| (f.row, f.col) == (x.row, x.col)),
-                        "day {day}: a fire at {},{} where none was planted",
-                        x.row,
-                        x.col
-                    );
-                }
-                for (x, tr) in d.fires.iter().filter_map(|x| {
-                    g.truth
-                        .iter()
-                        .find(|f| (f.row, f.col) == (x.row, x.col))
-                        .map(|f| (x, f))
-                }) {
-                    if tr.area_m2 >= 300.0 && tr.temp_k >= 800.0 {
-                        frp_ratios.push(x.frp_mw / tr.true_frp_mw);
-                    }
-                }
-            }
-        }
-        println!(
-            "MODIS C6.1 detection probability, {} (rows: fire K; columns: fire m²), {}×{} granule at nadir ±90 km",
-            if day { "day (Aqua 13:30, June)" } else { "night (Aqua 01:30, June)" },
-            ROWS,
-            COLS
-        );
-        print!("{:>7}", "K \\ m²");
-        for a in AREAS_M2 {
-            print!("{a:>7}");
-        }
-        println!();
-        for (ti, t) in TEMPS_K.iter().enumerate() {
-            print!("{t:>7}");
-            for p in &table[ti] {
-                print!("{:>7.2}", p);
-            }
-            print!("   θg ≥ 15°:");
-            for p in &away_from_glint[ti] {
-                print!("{:>6.2}", p);
-            }
-            println!();
-        }
-        let p = |t: f64, a: f64| {
-            let ti = TEMPS_K.iter().position(|&x| x == t).unwrap();
-            let ai = AREAS_M2.iter().position(|&x| x == a).unwrap();
-            table[ti][ai]
-        };
-        // The published behaviour: ≈ 1000 m² routinely (a flaming fire, ≥ 800 K), 10 m² never.
-        // By day the fires within 15° of the specular point may go to the glint test (≈ 10 % of
-        // this granule's stubble at noon in June); away from it all of them are found.
-        let away = |t: f64, a: f64| {
-            let ti = TEMPS_K.iter().position(|&x| x == t).unwrap();
-            let ai = AREAS_M2.iter().position(|&x| x == a).unwrap();
-            away_from_glint[ti][ai]
-        };
-        for t in [800.0, 1000.0, 1200.0] {
-            for a in [1000.0, 3000.0] {
-                assert!(p(t, a) >= 0.85, "day {day}: {t} K {a} m²: {}", p(t, a));
-                assert!(
-                    away(t, a) >= 0.98,
-                    "day {day}: {t} K {a} m²: {}",
-                    away(t, a)
-                );
-            }
-        }
-        for t in TEMPS_K {
-            assert!(p(t, 10.0) <= 0.02, "day {day}: {t} K 10 m²: {}", p(t, 10.0));
-        }
-        // ≈ 100 m² in very good conditions: hot fires of 100–300 m² are found some of the time.
-        assert!(p(1200.0, 300.0) >= 0.5, "day {day}: 1200 K 300 m²");
-        // More area, more detections; hotter, more detections (sampling slack 0.05). Up to
-        // 3000 m² only: by day a hectare of flame raises ρ2.1 by ≈ 0.2 with its own emission, and
-        // the glint test (θg < 10° with ρ0.65 > 0.1, ρ0.86 > 0.2, ρ2.1 > 0.12) then takes the
-        // fires near the specular point, as it would in MOD14.
-        for (ti, row) in table.iter().enumerate() {
-            for ai in 1..AREAS_M2.len() - 1 {
-                assert!(row[ai] + 0.05 >= row[ai - 1], "day {day}: {ti} area {ai}");
-            }
-        }
-        for pair in table.windows(2) {
-            for (ai, (hot, cool)) in pair[1].iter().zip(&pair[0]).enumerate() {
-                assert!(hot + 0.05 >= *cool, "day {day}: temperature, area {ai}");
-            }
-        }
-    }
-    // FRP by the MIR radiance method: within its ±20 % for 650–1350 K fires, in the median.
-    frp_ratios.sort_by(f64::total_cmp);
-    let median = frp_ratios[frp_ratios.len() / 2];
-    println!(
-        "FRP / true σA(T⁴−Tb⁴), fires ≥ 300 m² at ≥ 800 K: median {median:.3}, n {}",
-        frp_ratios.len()
-    );
-    assert!((0.8..1.25).contains(&median), "{median}");
+    // One background per day/night (the same noise for every cell of the table). By day the
+    // fires within 15° of the specular point may go to the glint test (≈ 10 % of this granule's
+    // stubble at noon in June); away from it all of them are found.
+    let cases = [
+        (
+            ModisSpec::day(ROWS, COLS, 531),
+            true,
+            "day (Aqua 13:30, June)",
+        ),
+        (
+            ModisSpec::night(ROWS, COLS, 531),
+            false,
+            "night (Aqua 01:30, June)",
+        ),
+    ];
+    tables_and_frp("MODIS C6.1", &cases, &detect, 0.85);
 }
 
 #[test]
 fn false_alarms_per_million_fire_free_pixels_by_land_class() {
-    let classes = [
-        LandClass::Cropland,
-        LandClass::Village,
-        LandClass::Forest,
-        LandClass::BrightSoil,
-        LandClass::FactoryRoof,
-        LandClass::Water,
-        LandClass::CloudEdge,
-        LandClass::Cloud,
-    ];
     for day in [true, false] {
-        let mut pixels = [0u64; 9];
-        let mut alarms = [0u64; 9];
-        for seed in 0..4u64 {
+        let specs = (0..4u64).map(|seed| {
             let mut spec = if day {
                 ModisSpec::day(200, 400, 900 + seed)
             } else {
                 ModisSpec::night(200, 400, 900 + seed)
             };
             spec.cloud_cover = 0.25;
-            let g = generate_modis(&spec).unwrap();
-            let d = detect(&g);
-            for c in g.classes.iter() {
-                pixels[*c as usize] += 1;
-            }
-            for f in &d.fires {
-                alarms[g.classes[[f.row, f.col]] as usize] += 1;
-            }
-        }
-        let total_px: u64 = pixels.iter().sum();
-        let total_fa: u64 = alarms.iter().sum();
-        println!(
+            spec
+        });
+        let fa = false_alarms(specs, &detect);
+        fa.print(&format!(
             "MODIS C6.1 false alarms per million fire-free pixels, {} (4 granules of 200×400, 25 % cloud)",
             if day { "day" } else { "night" }
-        );
-        for c in classes {
-            let (n, a) = (pixels[c as usize], alarms[c as usize]);
-            println!(
-                "  {:<13} {:>8} px {:>4} alarms {:>9.1} per million",
-                c.name(),
-                n,
-                a,
-                if n > 0 {
-                    a as f64 * 1e6 / n as f64
-                } else {
-                    0.0
-                }
-            );
-        }
-        let per_million = total_fa as f64 * 1e6 / total_px as f64;
-        println!(
-            "  all           {total_px:>8} px {total_fa:>4} alarms {per_million:>9.1} per million"
-        );
-        // Water, cloud and night cropland never; the whole scene well under 1 in 10,000.
-        assert_eq!(alarms[LandClass::Water as usize], 0);
-        assert_eq!(alarms[LandClass::Cloud as usize], 0);
-        if !day {
-            assert_eq!(total_fa, 0, "night false alarms: {alarms:?}");
-        }
-        assert!(per_million < 100.0, "day {day}: {per_million} per million");
+        ));
+        fa.assert_bounds(&format!("MODIS day {day}"), day);
     }
 }
 

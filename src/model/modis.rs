@@ -465,6 +465,116 @@ mod tests {
         assert_eq!(on_disk.bands.b22_saturation_k, f.bands.b22_saturation_k);
     }
 
+    /// ALGORITHMS.md "MODIS 1 km" (Giglio et al. 2003 sec. 2.2 with the C6 changes of Giglio,
+    /// Schroeder & Justice 2016), value by value, in all three model files: the MERSI files
+    /// state that they take MODIS's thresholds, so a change to one file alone fails here.
+    #[test]
+    fn the_model_files_carry_the_published_c6_values() {
+        let m = ModisModel::builtin();
+        let c = &m.cloud;
+        assert_eq!(
+            (
+                c.day_vis_sum_bright,
+                c.day_t12_cold_k,
+                c.day_vis_sum,
+                c.day_t12_k,
+                c.night_t12_cold_k
+            ),
+            (1.2, 265.0, 0.7, 285.0, 265.0)
+        );
+        let p = &m.potential;
+        assert_eq!(
+            (
+                p.day_t4_k,
+                p.day_dt_k,
+                p.day_rho086_max,
+                p.night_t4_k,
+                p.night_dt_k
+            ),
+            (310.0, 10.0, 0.3, 305.0, 10.0)
+        );
+        // The C6 dynamic night threshold: ALGORITHMS.md's window and lower bound (unverified
+        // there); the excess is ours (the model file says why).
+        assert_eq!(
+            (
+                p.night_dynamic,
+                p.night_dynamic_rows,
+                p.night_dynamic_cols,
+                p.night_dynamic_min_k
+            ),
+            (true, 30, 301, 300.0)
+        );
+        let b = &m.background;
+        assert_eq!(
+            (
+                b.window_min,
+                b.window_max,
+                b.min_valid_fraction,
+                b.min_valid,
+                b.fire_day_t4_k,
+                b.fire_day_dt_k,
+                b.fire_night_t4_k,
+                b.fire_night_dt_k
+            ),
+            (3, 21, 0.25, 8, 325.0, 20.0, 310.0, 10.0)
+        );
+        let x = &m.context;
+        assert_eq!(
+            (
+                x.dt_mads,
+                x.dt_min_excess_k,
+                x.t4_mads,
+                x.t11_mads,
+                x.t11_offset_k,
+                x.fire_t4_mad_min_k
+            ),
+            (3.5, 6.0, 3.0, 1.0, -4.0, 5.0)
+        );
+        let f = &m.forest_clearing;
+        assert_eq!((f.t11_mads, f.rho086_min, f.t4_max_k), (3.7, 0.28, 325.0));
+        let k = &m.confidence;
+        assert_eq!(
+            (
+                k.day_t4_ramp_k,
+                k.night_t4_ramp_k,
+                k.z4_ramp,
+                k.zdt_ramp,
+                k.adjacent_ramp,
+                k.low_below,
+                k.high_from
+            ),
+            (
+                [310.0, 340.0],
+                [305.0, 320.0],
+                [2.5, 6.0],
+                [3.0, 6.0],
+                [0.0, 6.0],
+                0.3,
+                0.8
+            )
+        );
+        assert_eq!((m.day_max_sza_deg, m.bands.b22_saturation_k), (85.0, 331.0));
+        // FY-3D MERSI-II and FY-3E MERSI-LL: every algorithm section as MODIS's.
+        for f in [ModisModel::mersi(), ModisModel::mersi_ll()] {
+            let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug, what: &str| {
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{}: {what}", f.name)
+            };
+            same(&f.cloud, &m.cloud, "cloud");
+            same(&f.absolute, &m.absolute, "absolute");
+            same(&f.potential, &m.potential, "potential");
+            same(&f.background, &m.background, "background");
+            same(&f.context, &m.context, "context");
+            same(&f.glint, &m.glint, "glint");
+            same(&f.desert, &m.desert, "desert");
+            same(&f.coastal, &m.coastal, "coastal");
+            same(&f.water, &m.water, "water");
+            same(&f.forest_clearing, &m.forest_clearing, "forest_clearing");
+            same(&f.confidence, &m.confidence, "confidence");
+        }
+        assert_eq!(ModisModel::mersi().day_max_sza_deg, 85.0);
+        assert_eq!(ModisModel::mersi_ll().day_max_sza_deg, 0.0);
+    }
+
     #[test]
     fn missing_unknown_and_bad_keys_are_named() {
         let err = ModisModel::parse(

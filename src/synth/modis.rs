@@ -5,7 +5,10 @@
 //! view geometry of the MODIS scan (so sun glint happens where the geometry puts it), and planted
 //! sub-pixel fires of known area and temperature mixed in by the Planck function at each MODIS
 //! band. What `tests/detect_modis_physics.rs` measures the detector on, and what the MODIS
-//! product writer encodes for reader tests.
+//! product writer encodes for reader tests. The same physics at FY-3 MERSI's bands
+//! ([`Instrument`], [`MERSI`]: 3.80/4.05/10.8/12.0 µm, its noise and saturation; FY-3D's
+//! afternoon and night passes, FY-3E's dusk pass) is what `tests/detect_mersi_physics.rs` writes
+//! through `product::write::mersi` and reads back for the detector.
 //!
 //! Per pixel (ALGORITHMS.md "Physics"):
 //! - 4 µm (bands 21, 22 at band 22's effective 3.9714 µm, `modis_l1b::B22_WAVELENGTH_UM`): ε₄·B(λ, T) + ρ₄·E☉(λ)·cos θs/π by day; 11 µm (band 31) and
@@ -62,8 +65,50 @@ const B7_UM: f64 = 2.13;
 pub const B22_SATURATION_K: f32 = 331.0;
 pub const B21_SATURATION_K: f32 = 500.0;
 const TIR_SATURATION_K: f32 = 400.0;
-/// NEdT of bands 21, 22, 31, 32, K (MODIS specification).
-const NEDT_K: [f64; 4] = [2.0, 0.07, 0.05, 0.05];
+
+/// The instrument a granule is made for: what differs between MODIS and FY-3 MERSI in the four
+/// thermal bands the fire algorithm reads (canonical names `B21 B22 B31 B32`, as the readers map
+/// them). Reflective bands, scan geometry and surfaces are shared (a MERSI granule here is a
+/// MODIS-geometry swath centred on nadir, where both instruments' pixels are ≈ 1 km²).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Instrument {
+    /// `SceneMeta::sensor`: `MODIS` or `MERSI`.
+    pub sensor: &'static str,
+    /// Centres of `B21 B22 B31 B32`, µm.
+    pub centres_um: [f64; 4],
+    /// NEdT of `B21 B22 B31 B32`, K.
+    pub nedt_k: [f64; 4],
+    /// Saturation of `B21` and `B22`, K.
+    pub b21_saturation_k: f32,
+    pub b22_saturation_k: f32,
+}
+
+/// MODIS: bands 21 and 22 both at band 22's effective 3.9714 µm, 31, 32; the specification's
+/// NEdT (band 21: 2.0 K, band 22: 0.07 K, bands 31 and 32: 0.05 K; MODIS instrument
+/// specifications, NASA GSFC); band 22 saturating at 331 K, band 21 at 500 K.
+pub const MODIS: Instrument = Instrument {
+    sensor: "MODIS",
+    centres_um: [T4_UM, T4_UM, T11_UM, T12_UM],
+    nedt_k: [2.0, 0.07, 0.05, 0.05],
+    b21_saturation_k: B21_SATURATION_K,
+    b22_saturation_k: B22_SATURATION_K,
+};
+
+/// FY-3D MERSI-II (and FY-3E MERSI-LL, whose channels 2, 3, 6, 7 are the same bands): `B21` =
+/// channel 20 at 3.80 µm, `B22` = channel 21 at 4.05 µm, `B31`/`B32` = channels 24/25 at 10.8 /
+/// 12.0 µm, the nominal centres the writer puts in `Effect_Center_WaveLength` and the reader
+/// converts with (`product::write::mersi::CENTRES_UM`). NEdT 0.25 K for channels 20 and 21 and
+/// 0.2 K for 24–25 aggregated to 1 km (ours: the order of the design values quoted for
+/// MERSI-II, unverified). Channel 21 saturating at 340 K is `models/fy3d-mersi.toml`'s own
+/// assumption (`b22_saturation_k`, unverified); channel 20 is limited only by the counts the
+/// writer can encode (≈ 390 K, then the saturated code).
+pub const MERSI: Instrument = Instrument {
+    sensor: "MERSI",
+    centres_um: [3.80, 4.05, 10.8, 12.0],
+    nedt_k: [0.25, 0.25, 0.2, 0.2],
+    b21_saturation_k: B21_SATURATION_K,
+    b22_saturation_k: 340.0,
+};
 
 /// Heading of an Aqua ascending (day, 13:30) pass over 34° N, degrees.
 pub const ASCENDING_HEADING_DEG: f64 = 347.0;
@@ -92,6 +137,8 @@ pub struct ModisSpec {
     /// Add the specification's sensor noise.
     pub noise: bool,
     pub fires: Vec<PlantedFire>,
+    /// Band centres, noise and saturation ([`MODIS`] or [`MERSI`]).
+    pub instrument: Instrument,
 }
 
 impl ModisSpec {
@@ -110,6 +157,7 @@ impl ModisSpec {
             cloud_cover: 0.1,
             noise: true,
             fires: Vec::new(),
+            instrument: MODIS,
         }
     }
 
@@ -118,6 +166,37 @@ impl ModisSpec {
         ModisSpec {
             heading_deg: DESCENDING_HEADING_DEG,
             acq_time: Utc.with_ymd_and_hms(2024, 6, 8, 17, 30, 0).unwrap(),
+            ..Self::day(rows, cols, seed)
+        }
+    }
+
+    /// FY-3D MERSI-II's June afternoon pass (13:30 local, the afternoon orbit as Aqua's).
+    pub fn fy3d_day(rows: usize, cols: usize, seed: u64) -> Self {
+        ModisSpec {
+            satellite: "FY3D".into(),
+            instrument: MERSI,
+            ..Self::day(rows, cols, seed)
+        }
+    }
+
+    /// FY-3D MERSI-II's June night pass (01:30 local).
+    pub fn fy3d_night(rows: usize, cols: usize, seed: u64) -> Self {
+        ModisSpec {
+            satellite: "FY3D".into(),
+            instrument: MERSI,
+            ..Self::night(rows, cols, seed)
+        }
+    }
+
+    /// FY-3E MERSI-LL's dusk pass (the early-morning orbit's ascending node, ≈ 17:30 local
+    /// time plus the granule's latitude) in early November, the autumn straw-burning season:
+    /// 10:30 UTC, ≈ 18:15 local solar time at 115° E, the sun ≈ 15° below the horizon.
+    pub fn fy3e_dusk(rows: usize, cols: usize, seed: u64) -> Self {
+        ModisSpec {
+            satellite: "FY3E".into(),
+            instrument: MERSI,
+            heading_deg: ASCENDING_HEADING_DEG,
+            acq_time: Utc.with_ymd_and_hms(2024, 11, 5, 10, 30, 0).unwrap(),
             ..Self::day(rows, cols, seed)
         }
     }
@@ -238,25 +317,29 @@ fn swir_ratio(class: LandClass) -> f64 {
     }
 }
 
-/// Radiances and reflectances of one pixel: L4, L11, L12 and ρ1, ρ2, ρ7.
+/// Radiances and reflectances of one pixel: L of `B21 B22 B31 B32` and ρ1, ρ2, ρ7.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Radiometry {
-    l: [f64; 3],
+    l: [f64; 4],
     rho: [f64; 3],
 }
 
 impl Radiometry {
-    fn of(s: &Surface, class: LandClass, mu: f64) -> Radiometry {
-        let reflected = if mu > 0.0 {
-            s.rho[3] * solar_irradiance(T4_UM) * mu / std::f64::consts::PI
-        } else {
-            0.0
+    fn of(s: &Surface, class: LandClass, mu: f64, wl: &[f64; 4]) -> Radiometry {
+        let reflected = |w: f64| {
+            if mu > 0.0 {
+                s.rho[3] * solar_irradiance(w) * mu / std::f64::consts::PI
+            } else {
+                0.0
+            }
         };
+        let mir = |w: f64| s.eps4 * planck_radiance(w, s.temp_k) + reflected(w);
         Radiometry {
             l: [
-                s.eps4 * planck_radiance(T4_UM, s.temp_k) + reflected,
-                s.eps5 * planck_radiance(T11_UM, s.temp_k),
-                s.eps5 * planck_radiance(T12_UM, s.temp_k),
+                mir(wl[0]),
+                mir(wl[1]),
+                s.eps5 * planck_radiance(wl[2], s.temp_k),
+                s.eps5 * planck_radiance(wl[3], s.temp_k),
             ],
             rho: [s.rho[0], s.rho[1], s.rho[2] * swir_ratio(class)],
         }
@@ -271,8 +354,7 @@ impl Radiometry {
     }
 
     /// A fraction `p` of the pixel burning at `temp_k`; `mu` = cos θs (0 at night).
-    fn burn(self, p: f64, temp_k: f64, mu: f64) -> Radiometry {
-        let wl = [T4_UM, T11_UM, T12_UM];
+    fn burn(self, p: f64, temp_k: f64, mu: f64, wl: &[f64; 4]) -> Radiometry {
         let mut out = Radiometry {
             l: std::array::from_fn(|i| p * planck_radiance(wl[i], temp_k) + (1.0 - p) * self.l[i]),
             rho: self.rho.map(|r| (1.0 - p) * r),
@@ -342,11 +424,12 @@ impl Ctx<'_> {
         let mu = if day { sza.to_radians().cos() } else { 0.0 };
         let cover = self.landcover.cover_with(row, col, rivers, fields);
         let ground = surface(cover.surface, day, fields);
-        let mut rad = Radiometry::of(&ground, cover.surface, mu);
+        let wl = &self.spec.instrument.centres_um;
+        let mut rad = Radiometry::of(&ground, cover.surface, mu, wl);
         if cover.cloud_fraction > 0.0 {
             let cloud = surface(LandClass::Cloud, day, fields);
             rad = rad.mix(
-                Radiometry::of(&cloud, LandClass::Cloud, mu),
+                Radiometry::of(&cloud, LandClass::Cloud, mu, wl),
                 cover.cloud_fraction,
             );
         }
@@ -376,6 +459,7 @@ const BAND_NAMES: [&str; 11] = [
 
 fn make_row(ctx: &Ctx, row: usize) -> Row {
     let s = ctx.spec;
+    let inst = &s.instrument;
     let cols = s.cols;
     let mut out = Row {
         bands: vec![Vec::with_capacity(cols); BAND_NAMES.len()],
@@ -399,7 +483,7 @@ fn make_row(ctx: &Ctx, row: usize) -> Row {
             0.0
         };
         if let Some(f) = s.fires.iter().find(|f| f.row == row && f.col == col) {
-            rad = rad.burn(f.area_m2 / g.area_m2, f.temp_k, mu);
+            rad = rad.burn(f.area_m2 / g.area_m2, f.temp_k, mu, &inst.centres_um);
         }
         // Draw every pixel's noise, so a pixel's noise depends only on (seed, row, col).
         let (n21, n22) = noise::gaussian_pair(&mut rng);
@@ -416,13 +500,14 @@ fn make_row(ctx: &Ctx, row: usize) -> Row {
                 f32::NAN
             });
         }
-        let bt = |wl: f64, l: f64, i: usize| {
-            (brightness_temperature(wl, l) + k * NEDT_K[i] * nt[i]) as f32
+        let bt = |i: usize| {
+            (brightness_temperature(inst.centres_um[i], rad.l[i]) + k * inst.nedt_k[i] * nt[i])
+                as f32
         };
-        out.bands[3].push(bt(T4_UM, rad.l[0], 0).min(B21_SATURATION_K));
-        out.bands[4].push(bt(T4_UM, rad.l[0], 1).min(B22_SATURATION_K));
-        out.bands[5].push(bt(T11_UM, rad.l[1], 2).min(TIR_SATURATION_K));
-        out.bands[6].push(bt(T12_UM, rad.l[2], 3).min(TIR_SATURATION_K));
+        out.bands[3].push(bt(0).min(inst.b21_saturation_k));
+        out.bands[4].push(bt(1).min(inst.b22_saturation_k));
+        out.bands[5].push(bt(2).min(TIR_SATURATION_K));
+        out.bands[6].push(bt(3).min(TIR_SATURATION_K));
         out.bands[7].push(sza as f32);
         out.bands[8].push(g.vza as f32);
         out.bands[9].push(saa as f32);
@@ -520,7 +605,7 @@ pub fn generate_modis(spec: &ModisSpec) -> Result<SynthModis, SynthError> {
         meta: SceneMeta {
             acq_time: Some(spec.acq_time),
             satellite: Some(spec.satellite.clone()),
-            sensor: Some("MODIS".into()),
+            sensor: Some(spec.instrument.sensor.into()),
         },
         shape,
         bands: named,
@@ -531,8 +616,8 @@ pub fn generate_modis(spec: &ModisSpec) -> Result<SynthModis, SynthError> {
         }),
         water: Some(buffer("land/sea mask", shape, &water)?),
         saturation: [
-            ("B22".to_string(), B22_SATURATION_K),
-            ("B21".to_string(), B21_SATURATION_K),
+            ("B22".to_string(), spec.instrument.b22_saturation_k),
+            ("B21".to_string(), spec.instrument.b21_saturation_k),
         ]
         .into_iter()
         .collect(),
@@ -555,10 +640,11 @@ fn fire_truth(ctx: &Ctx, f: &PlantedFire, class: LandClass) -> FireTruth {
     } else {
         0.0
     };
-    let burnt = bg.burn(f.area_m2 / g.area_m2, f.temp_k, mu);
-    let bt4 = brightness_temperature(T4_UM, bg.l[0]);
-    let bt11 = brightness_temperature(T11_UM, bg.l[1]);
-    let fire4 = brightness_temperature(T4_UM, burnt.l[0]);
+    let wl = &s.instrument.centres_um;
+    let burnt = bg.burn(f.area_m2 / g.area_m2, f.temp_k, mu, wl);
+    let bt4 = brightness_temperature(wl[1], bg.l[1]);
+    let bt11 = brightness_temperature(wl[2], bg.l[2]);
+    let fire4 = brightness_temperature(wl[1], burnt.l[1]);
     FireTruth {
         row: f.row,
         col: f.col,
@@ -568,10 +654,10 @@ fn fire_truth(ctx: &Ctx, f: &PlantedFire, class: LandClass) -> FireTruth {
         background_bt4_k: bt4,
         background_bt5_k: bt11,
         expected_dbt4_k: fire4 - bt4,
-        expected_dbt5_k: brightness_temperature(T11_UM, burnt.l[1]) - bt11,
+        expected_dbt5_k: brightness_temperature(wl[2], burnt.l[2]) - bt11,
         true_frp_mw: true_frp_mw(f.area_m2, f.temp_k, surface_k),
         land_class: class.name(),
-        saturated: fire4 >= B22_SATURATION_K as f64,
+        saturated: fire4 >= s.instrument.b22_saturation_k as f64,
         folded: false,
     }
 }

@@ -295,6 +295,98 @@ mod tests {
         assert_eq!(classify(&p, sat, &m).class, MaskClass::Water);
     }
 
+    /// Every threshold of the per-pixel stage exactly at its value and 0.01 beyond it: the
+    /// papers' tests are strict (`>`, `<`), so the value itself never triggers. The values are
+    /// ALGORITHMS.md's "MODIS 1 km" (G03 sec. 2.2, G16 C6 changes), which the model files carry
+    /// (`the_model_files_carry_the_published_c6_values` in `model::modis`).
+    #[test]
+    fn every_threshold_at_its_value_and_just_beyond() {
+        let m = m();
+        let sat = b22_saturation(None, &m);
+        let flags = |p: &Px| classify(p, sat, &m).flags;
+        let class = |p: &Px| classify(p, sat, &m).class;
+        let night = |t22: f32, t31: f32| Px {
+            sza: 120.0,
+            r1: f32::NAN,
+            r2: f32::NAN,
+            r7: f32::NAN,
+            ..day(t22, t31)
+        };
+        let has = |f: u8, bit: u8| f & bit != 0;
+        // Day and night: solar zenith 85° is night (the day is SZA < 85°, G16 sec. 3.2).
+        let mut p = day(300.0, 295.0);
+        p.sza = 85.0;
+        assert!(!has(flags(&p), flag::DAY));
+        p.sza = 84.99;
+        assert!(has(flags(&p), flag::DAY));
+        // Band 22 up to 331 K is used; at 331 K band 21 takes over (G03 sec. 2.2.1).
+        let mut p = day(330.99, 300.0);
+        p.t21 = 333.0;
+        assert!(!has(flags(&p), flag::B21));
+        p.t22 = 331.0;
+        assert!(has(flags(&p), flag::B21));
+        // Day potential: T4 > 310 K, ΔT > 10 K, ρ0.86 < 0.3.
+        assert!(!has(flags(&day(310.0, 295.0)), flag::POTENTIAL));
+        assert!(has(flags(&day(310.01, 295.0)), flag::POTENTIAL));
+        assert!(!has(flags(&day(320.0, 310.0)), flag::POTENTIAL));
+        assert!(has(flags(&day(320.0, 309.99)), flag::POTENTIAL));
+        let mut p = day(320.0, 300.0);
+        p.r2 = 0.3;
+        assert!(!has(flags(&p), flag::POTENTIAL));
+        p.r2 = 0.299;
+        assert!(has(flags(&p), flag::POTENTIAL));
+        // Day background fire: T4 > 325 K and ΔT > 20 K.
+        assert!(!has(flags(&day(325.0, 300.0)), flag::BG_FIRE));
+        assert!(has(flags(&day(325.01, 300.0)), flag::BG_FIRE));
+        assert!(!has(flags(&day(330.0, 310.0)), flag::BG_FIRE));
+        assert!(has(flags(&day(330.0, 309.99)), flag::BG_FIRE));
+        // Day absolute: T4 > 360 K (band 21, band 22 saturated).
+        let mut p = day(331.0, 300.0);
+        p.t21 = 360.0;
+        assert!(!has(flags(&p), flag::ABSOLUTE));
+        p.t21 = 360.01;
+        assert!(has(flags(&p), flag::ABSOLUTE));
+        // Night potential: T4 > 305 K and ΔT > 10 K; at 305 K exactly the C6 dynamic threshold
+        // decides (NIGHT_LOW), down to its floor 300 K exclusive.
+        let f = flags(&night(305.0, 290.0));
+        assert!(!has(f, flag::POTENTIAL) && has(f, flag::NIGHT_LOW));
+        assert!(has(flags(&night(305.01, 290.0)), flag::POTENTIAL));
+        assert!(!has(flags(&night(300.0, 285.0)), flag::NIGHT_LOW));
+        assert!(has(flags(&night(300.01, 285.0)), flag::NIGHT_LOW));
+        let f = flags(&night(308.0, 298.0));
+        assert!(!has(f, flag::POTENTIAL) && !has(f, flag::NIGHT_LOW));
+        assert!(has(flags(&night(308.0, 297.99)), flag::POTENTIAL));
+        // Night background fire: T4 > 310 K and ΔT > 10 K; absolute: T4 > 320 K.
+        assert!(!has(flags(&night(310.0, 295.0)), flag::BG_FIRE));
+        assert!(has(flags(&night(310.01, 295.0)), flag::BG_FIRE));
+        assert!(!has(flags(&night(320.0, 300.0)), flag::ABSOLUTE));
+        assert!(has(flags(&night(320.01, 300.0)), flag::ABSOLUTE));
+        // Cloud by day (G03 sec. 2.2.2, C6's 1.2): ρ0.65 + ρ0.86 > 1.2, or T12 < 265 K, or
+        // ρ sum > 0.7 and T12 < 285 K; by night T12 < 265 K.
+        let mut p = day(300.0, 290.0);
+        (p.r1, p.r2) = (0.5, 0.69);
+        assert_eq!(class(&p), MaskClass::Land);
+        (p.r1, p.r2) = (0.5, 0.71);
+        assert_eq!(class(&p), MaskClass::Cloud);
+        let mut p = day(300.0, 290.0);
+        p.t32 = 265.0;
+        assert_eq!(class(&p), MaskClass::Land);
+        p.t32 = 264.99;
+        assert_eq!(class(&p), MaskClass::Cloud);
+        let mut p = day(300.0, 290.0);
+        (p.r1, p.r2, p.t32) = (0.35, 0.375, 285.0);
+        assert_eq!(class(&p), MaskClass::Land);
+        p.t32 = 284.99;
+        assert_eq!(class(&p), MaskClass::Cloud);
+        (p.r1, p.r2, p.t32) = (0.3, 0.39, 284.0);
+        assert_eq!(class(&p), MaskClass::Land, "ρ sum 0.69 ≤ 0.7");
+        let mut p = night(295.0, 280.0);
+        p.t32 = 265.0;
+        assert_eq!(class(&p), MaskClass::Land);
+        p.t32 = 264.99;
+        assert_eq!(class(&p), MaskClass::Cloud);
+    }
+
     #[test]
     fn the_c6_night_threshold_follows_the_window_s_median_within_its_bounds() {
         let m = m();
