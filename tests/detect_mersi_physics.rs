@@ -95,12 +95,9 @@ fn the_10_8_um_rise_of_a_400_m2_fire_matches_nsmc_s_figure() {
 #[test]
 fn false_alarms_per_million_fire_free_pixels_by_land_class() {
     // FY-3D by day and by night, FY-3E at dusk: four granules of 200 × 400 each, 25 % cloud.
-    let cases: [(
-        &str,
-        bool,
-        fn(usize, usize, u64) -> ModisSpec,
-        fn(&SynthModis) -> ModisDetection,
-    ); 3] = [
+    type Make = fn(usize, usize, u64) -> ModisSpec;
+    type Detect = fn(&SynthModis) -> ModisDetection;
+    let cases: [(&str, bool, Make, Detect); 3] = [
         ("FY-3D MERSI-II day", true, ModisSpec::fy3d_day, fy3d),
         ("FY-3D MERSI-II night", false, ModisSpec::fy3d_night, fy3d),
         ("FY-3E MERSI-LL dusk", false, ModisSpec::fy3e_dusk, fy3e),
