@@ -3,9 +3,13 @@
 //! both (`shared/tasks.rs`).
 
 pub(crate) mod deliveries;
+pub(crate) mod idempotency;
 pub(crate) mod operator;
+pub(crate) mod outbox;
 pub(crate) mod rank;
+pub(crate) mod task_steps;
 pub(crate) mod tasks;
+pub(crate) mod tx;
 
 use crate::dispatch::Priority;
 use crate::fuse::{class_of, Placement, Placer};

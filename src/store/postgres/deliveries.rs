@@ -8,7 +8,6 @@
 use chrono::{DateTime, Utc};
 
 use super::store::{from_ts, ts};
-use super::tasks::mark_notified_tx;
 use super::PgStore;
 use crate::notify::Notice;
 use crate::store::deliveries::{
@@ -23,6 +22,7 @@ use crate::store::shared::deliveries::{
     LEASE_SQL, MARK_EXPANDED_SQL, UNEXPANDED_SQL,
 };
 use crate::store::shared::dollars;
+use crate::store::shared::task_steps::mark_notified_tx;
 
 impl DeliveryStore for PgStore {
     fn expand_outbox(

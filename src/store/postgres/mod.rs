@@ -24,15 +24,14 @@
 //! (`rank.rs`).
 
 mod deliveries;
-mod idempotency;
 mod jobs;
 mod live;
 mod migrations;
 mod operator;
-mod outbox;
 mod rank;
 mod store;
 mod tasks;
+mod tx;
 
 pub use migrations::{migrate, MIGRATIONS};
 

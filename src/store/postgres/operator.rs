@@ -1,26 +1,13 @@
-//! The command center's moves on tasks (#17) on PostgreSQL: SQLite's `operator.rs` step for
-//! step, each one transaction with its audit row (the operator's reason) and its notices; the
-//! statements and the decisions that are not SQL are `shared::operator`'s.
+//! The command center's moves on tasks (#17) on PostgreSQL: each one transaction around
+//! `store::shared::operator`, where the moves are written once for both backends.
 
 use chrono::{DateTime, Utc};
 
-use super::outbox::{enqueue, supersede};
-use super::store::ts;
-use super::tasks::{audit_move, insert_task, load_task, notice, set_task_reason};
 use super::PgStore;
-use crate::dispatch::policy::due_times;
-use crate::dispatch::{transition, Action, IllegalTransition, TaskRules, TaskState};
-use crate::notify::NoticeKind;
-use crate::store::error::SqlContext;
+use crate::dispatch::TaskRules;
 use crate::store::operator::OperatorStore;
-use crate::store::shared::dollars;
-use crate::store::shared::operator::{
-    event_has_task, new_task_facts, send_back_plan, unit_label, CANCEL_SQL, EVENT_OF_NEW_TASK_SQL,
-    KEEP_RETURNED_VERDICT_SQL, REASSIGN_SQL, REOPEN_SQL, SEND_BACK_SQL, TASK_OF_EVENT_SQL,
-};
+use crate::store::shared::operator as moves;
 use crate::store::tasks::{Actor, StoredTask, TaskError, TaskTarget};
-
-type Tx<'a, 'b> = &'a mut postgres::Transaction<'b>;
 
 impl OperatorStore for PgStore {
     fn create_task_for(
@@ -32,47 +19,7 @@ impl OperatorStore for PgStore {
         rules: &TaskRules,
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
-        self.write(|tx| {
-            let Some(r) = tx
-                .query_opt(&dollars(EVENT_OF_NEW_TASK_SQL), &[&event_id])
-                .ctx("event of a new task")?
-            else {
-                return Err(TaskError::NotFound {
-                    what: "event",
-                    id: event_id,
-                });
-            };
-            let facts = new_task_facts(
-                (r.get(0), r.get(1)),
-                r.get(2),
-                r.get::<_, &str>(3),
-                r.get(4),
-                rules,
-            );
-            let dispatch_reason: Option<String> = r.get(5);
-            if let Some(r) = tx
-                .query_opt(&dollars(TASK_OF_EVENT_SQL), &[&event_id])
-                .ctx("task of event")?
-            {
-                return Err(event_has_task(r.get::<_, &str>(0)));
-            }
-            set_task_reason(tx, event_id, None)?;
-            let id = insert_task(
-                tx,
-                event_id,
-                target,
-                &facts,
-                rules,
-                now,
-                who,
-                serde_json::json!({
-                    "manual": true,
-                    "reason": reason,
-                    "dispatch_reason": dispatch_reason,
-                }),
-            )?;
-            load_task(tx, id)
-        })
+        self.write(|tx| moves::create_task_for(tx, event_id, target, reason, who, rules, now))
     }
 
     fn reassign_task(
@@ -84,80 +31,7 @@ impl OperatorStore for PgStore {
         rules: &TaskRules,
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
-        self.write(|tx| {
-            let task = load_task(tx, id)?;
-            let to = transition(task.state, Action::Reassign)?;
-            if task.unit == target.unit {
-                return Err(TaskError::Illegal(IllegalTransition {
-                    from: task.state.as_str(),
-                    action: "reassign to its own unit",
-                }));
-            }
-            let [(_, ack), (_, on_site), (_, verdict)] =
-                due_times(now, rules.policy.deadlines(task.priority));
-            tx.execute(
-                &dollars(REASSIGN_SQL),
-                &[
-                    &target.unit,
-                    &target.level,
-                    &target.county,
-                    &to.as_str(),
-                    &ts(ack),
-                    &ts(on_site),
-                    &ts(verdict),
-                    &ts(now),
-                    &id,
-                ],
-            )
-            .ctx("reassign task")?;
-            audit_move(
-                tx,
-                now,
-                who,
-                id,
-                Action::Reassign,
-                task.state,
-                to,
-                &serde_json::json!({
-                    "reason": reason,
-                    "from_unit": task.unit,
-                    "to_unit": target.unit,
-                    "to_county": target.county,
-                }),
-            )?;
-            let from = unit_label(&task);
-            let before = task;
-            let task = load_task(tx, id)?;
-            // As on SQLite: what the old unit was still to be told is void; the new unit is
-            // told of a new task (of a new round), the old one, if it was told, that it was
-            // taken from it.
-            supersede(tx, id, ts(now), "reassign")?;
-            let n = notice(
-                tx,
-                &task,
-                NoticeKind::TaskNew,
-                task.unit.clone(),
-                format!("reassigned from {from}"),
-            )?;
-            enqueue(tx, &n, ts(now))?;
-            if before.state != TaskState::New {
-                let mut away = notice(
-                    tx,
-                    &task,
-                    NoticeKind::Cancelled {
-                        reason: reason.to_string(),
-                        reassigned_to: Some(task.unit.clone()),
-                        reassigned_to_name: None,
-                    },
-                    before.unit.clone(),
-                    format!("reassigned to {}", unit_label(&task)),
-                )?;
-                away.state = before.state.as_str().into();
-                away.due = None;
-                enqueue(tx, &away, ts(now))?;
-            }
-            Ok(task)
-        })
+        self.write(|tx| moves::reassign_task(tx, id, target, reason, who, rules, now))
     }
 
     fn cancel_task(
@@ -167,27 +41,7 @@ impl OperatorStore for PgStore {
         who: &Actor,
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
-        self.write(|tx| {
-            let before = load_task(tx, id)?;
-            let task = state_move(tx, id, Action::Cancel, CANCEL_SQL, reason, who, now)?;
-            supersede(tx, id, ts(now), "cancel")?;
-            if before.state != TaskState::New {
-                let mut n = notice(
-                    tx,
-                    &task,
-                    NoticeKind::Cancelled {
-                        reason: reason.to_string(),
-                        reassigned_to: None,
-                        reassigned_to_name: None,
-                    },
-                    task.unit.clone(),
-                    "cancelled".into(),
-                )?;
-                n.due = None;
-                enqueue(tx, &n, ts(now))?;
-            }
-            Ok(task)
-        })
+        self.write(|tx| moves::cancel_task(tx, id, reason, who, now))
     }
 
     fn send_back_task(
@@ -198,64 +52,7 @@ impl OperatorStore for PgStore {
         rules: &TaskRules,
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
-        self.write(|tx| {
-            let task = load_task(tx, id)?;
-            let to = transition(task.state, Action::SendBack)?;
-            let moved = tx
-                .execute(
-                    &dollars(KEEP_RETURNED_VERDICT_SQL),
-                    &[&id, &ts(now), &who.id, &reason],
-                )
-                .ctx("keep the returned verdict")?;
-            let verdict_id: Option<i64> = tx
-                .query_opt("SELECT id FROM verdicts WHERE task_id = $1", &[&id])
-                .ctx("returned verdict id")?
-                .map(|r| r.get(0));
-            tx.execute("DELETE FROM verdicts WHERE task_id = $1", &[&id])
-                .ctx("return the verdict")?;
-            let (on_site_due, verdict_due, escalations) = send_back_plan(&task, rules, now);
-            tx.execute(
-                &dollars(SEND_BACK_SQL),
-                &[
-                    &to.as_str(),
-                    &ts(on_site_due),
-                    &ts(verdict_due),
-                    &escalations,
-                    &ts(now),
-                    &id,
-                ],
-            )
-            .ctx("send a task back")?;
-            audit_move(
-                tx,
-                now,
-                who,
-                id,
-                Action::SendBack,
-                task.state,
-                to,
-                &serde_json::json!({
-                    "reason": reason,
-                    "verdict_id": verdict_id,
-                    "verdict": task.verdict.map(|v| v.as_str()),
-                    "returned": moved,
-                }),
-            )?;
-            let task = load_task(tx, id)?;
-            let n = notice(
-                tx,
-                &task,
-                NoticeKind::SentBack {
-                    reason: reason.to_string(),
-                    verdict_id: verdict_id.unwrap_or(0),
-                    verdict_due: Some(task.verdict_due),
-                },
-                task.unit.clone(),
-                "sent back".into(),
-            )?;
-            enqueue(tx, &n, ts(now))?;
-            Ok(task)
-        })
+        self.write(|tx| moves::send_back_task(tx, id, reason, who, rules, now))
     }
 
     fn reopen_task(
@@ -265,34 +62,6 @@ impl OperatorStore for PgStore {
         who: &Actor,
         now: DateTime<Utc>,
     ) -> Result<StoredTask, TaskError> {
-        self.write(|tx| state_move(tx, id, Action::Reopen, REOPEN_SQL, reason, who, now))
+        self.write(|tx| moves::reopen_task(tx, id, reason, who, now))
     }
-}
-
-/// A move that changes only the task's row (`sql`: new state, now, id), audited with the
-/// operator's reason: cancel and reopen.
-fn state_move(
-    tx: Tx<'_, '_>,
-    id: i64,
-    action: Action,
-    sql: &str,
-    reason: &str,
-    who: &Actor,
-    now: DateTime<Utc>,
-) -> Result<StoredTask, TaskError> {
-    let task = load_task(tx, id)?;
-    let to = transition(task.state, action)?;
-    tx.execute(&dollars(sql), &[&to.as_str(), &ts(now), &id])
-        .ctx(action.name())?;
-    audit_move(
-        tx,
-        now,
-        who,
-        id,
-        action,
-        task.state,
-        to,
-        &serde_json::json!({ "reason": reason }),
-    )?;
-    load_task(tx, id)
 }

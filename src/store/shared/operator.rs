@@ -1,14 +1,22 @@
-//! The operator's moves (#17) as both backends make them: the statements (SQLite's numbered
-//! parameters; PostgreSQL runs them through [`super::dollars`]) and the decisions that are not
-//! SQL. The order of the steps in each move's transaction stays in each backend's `operator.rs`.
+//! The command center's own moves on tasks (#17), written once for both backends over
+//! [`Tx`]: a task made by hand for an event the rules gave none, a task given to another
+//! township, a task cancelled, and the review of a verdict (sent back for re-verification, or a
+//! closed task reopened). Each is one transaction with its audit row, which carries the
+//! operator's reason, and its notices; the legality of each move is the state machine's
+//! (`dispatch::task`), the scope (which county may act where) the API's. The statements are in
+//! SQLite's numbered parameters (PostgreSQL runs them through [`super::dollars`]).
 
 use chrono::{DateTime, Utc};
 
+use super::outbox::{enqueue, supersede};
+use super::task_steps::{audit_move, insert_task, load_task, notice, set_task_reason};
+use super::tx::{ts, Tx};
 use super::NewTaskFacts;
 use crate::dispatch::policy::due_times;
-use crate::dispatch::{IllegalTransition, TaskRules, TaskState};
+use crate::dispatch::{transition, Action, IllegalTransition, TaskRules, TaskState};
 use crate::fuse::class_of;
-use crate::store::tasks::{StoredTask, TaskError};
+use crate::notify::NoticeKind;
+use crate::store::tasks::{Actor, StoredTask, TaskError, TaskTarget};
 
 /// What a task by hand is decided from: `satellite_confidence`, `camera_confidence`,
 /// `max_frp_mw`, `kinds`, `mask`, `task_reason` of event `?1` (read by [`new_task_facts`]).
@@ -106,4 +114,294 @@ pub(crate) fn send_back_plan(
 /// A task's unit as notices name it.
 pub(crate) fn unit_label(t: &StoredTask) -> String {
     format!("{} {}", t.unit_level, t.unit)
+}
+
+/// A task made by hand for event `event_id`, which has none (the dispatch's reason for none
+/// is kept in the audit detail).
+pub(crate) fn create_task_for(
+    tx: &mut impl Tx,
+    event_id: i64,
+    target: &TaskTarget,
+    reason: &str,
+    who: &Actor,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    let row = tx.query_opt(
+        "event of a new task",
+        EVENT_OF_NEW_TASK_SQL,
+        &[event_id.into()],
+        |r| {
+            let facts = new_task_facts(
+                (r.get(0)?, r.get(1)?),
+                r.get(2)?,
+                &r.get::<String>(3)?,
+                r.get(4)?,
+                rules,
+            );
+            Ok((facts, r.get::<Option<String>>(5)?))
+        },
+    )?;
+    let Some((facts, dispatch_reason)) = row else {
+        return Err(TaskError::NotFound {
+            what: "event",
+            id: event_id,
+        });
+    };
+    let existing = tx.query_opt(
+        "task of event",
+        TASK_OF_EVENT_SQL,
+        &[event_id.into()],
+        |r| r.get::<String>(0),
+    )?;
+    if let Some(state) = existing {
+        return Err(event_has_task(&state));
+    }
+    set_task_reason(tx, event_id, None)?;
+    let id = insert_task(
+        tx,
+        event_id,
+        target,
+        &facts,
+        rules,
+        now,
+        who,
+        serde_json::json!({
+            "manual": true,
+            "reason": reason,
+            "dispatch_reason": dispatch_reason,
+        }),
+    )?;
+    load_task(tx, id)
+}
+
+/// Task `id` given to another unit: it starts again unnotified with fresh deadlines.
+pub(crate) fn reassign_task(
+    tx: &mut impl Tx,
+    id: i64,
+    target: &TaskTarget,
+    reason: &str,
+    who: &Actor,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    let task = load_task(tx, id)?;
+    let to = transition(task.state, Action::Reassign)?;
+    if task.unit == target.unit {
+        return Err(TaskError::Illegal(IllegalTransition {
+            from: task.state.as_str(),
+            action: "reassign to its own unit",
+        }));
+    }
+    let [(_, ack), (_, on_site), (_, verdict)] =
+        due_times(now, rules.policy.deadlines(task.priority));
+    tx.execute(
+        "reassign task",
+        REASSIGN_SQL,
+        &[
+            (&target.unit).into(),
+            (&target.level).into(),
+            (&target.county).into(),
+            to.as_str().into(),
+            ts(ack).into(),
+            ts(on_site).into(),
+            ts(verdict).into(),
+            ts(now).into(),
+            id.into(),
+        ],
+    )?;
+    audit_move(
+        tx,
+        now,
+        who,
+        id,
+        Action::Reassign,
+        task.state,
+        to,
+        &serde_json::json!({
+            "reason": reason,
+            "from_unit": task.unit,
+            "to_unit": target.unit,
+            "to_county": target.county,
+        }),
+    )?;
+    let from = unit_label(&task);
+    let before = task;
+    let task = load_task(tx, id)?;
+    // What the old unit was still to be told is void; the new unit is told of a new task
+    // (again, if it held the task before: the notice's round is new), and the old unit, if it
+    // was told of the task, that it was taken from it.
+    supersede(tx, id, ts(now), "reassign")?;
+    let n = notice(
+        tx,
+        &task,
+        NoticeKind::TaskNew,
+        task.unit.clone(),
+        format!("reassigned from {from}"),
+    )?;
+    enqueue(tx, &n, ts(now))?;
+    if before.state != TaskState::New {
+        let mut away = notice(
+            tx,
+            &task,
+            NoticeKind::Cancelled {
+                reason: reason.to_string(),
+                reassigned_to: Some(task.unit.clone()),
+                reassigned_to_name: None,
+            },
+            before.unit.clone(),
+            format!("reassigned to {}", unit_label(&task)),
+        )?;
+        away.state = before.state.as_str().into();
+        away.due = None;
+        enqueue(tx, &away, ts(now))?;
+    }
+    Ok(task)
+}
+
+/// Task `id` cancelled.
+pub(crate) fn cancel_task(
+    tx: &mut impl Tx,
+    id: i64,
+    reason: &str,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    let before = load_task(tx, id)?;
+    let task = state_move(tx, id, Action::Cancel, CANCEL_SQL, reason, who, now)?;
+    // Nothing more is sent about it; the unit, if it was told of the task, hears that it was
+    // cancelled and why.
+    supersede(tx, id, ts(now), "cancel")?;
+    if before.state != TaskState::New {
+        let mut n = notice(
+            tx,
+            &task,
+            NoticeKind::Cancelled {
+                reason: reason.to_string(),
+                reassigned_to: None,
+                reassigned_to_name: None,
+            },
+            task.unit.clone(),
+            "cancelled".into(),
+        )?;
+        n.due = None;
+        enqueue(tx, &n, ts(now))?;
+    }
+    Ok(task)
+}
+
+/// Task `id`'s verdict sent back for re-verification: the verdict kept whole in
+/// `returned_verdicts`, the task on site again with new deadlines ([`send_back_plan`]).
+pub(crate) fn send_back_task(
+    tx: &mut impl Tx,
+    id: i64,
+    reason: &str,
+    who: &Actor,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    let task = load_task(tx, id)?;
+    let to = transition(task.state, Action::SendBack)?;
+    let moved = tx.execute(
+        "keep the returned verdict",
+        KEEP_RETURNED_VERDICT_SQL,
+        &[id.into(), ts(now).into(), (&who.id).into(), reason.into()],
+    )?;
+    let verdict_id = tx.query_opt(
+        "returned verdict id",
+        "SELECT id FROM verdicts WHERE task_id = ?1",
+        &[id.into()],
+        |r| r.get::<i64>(0),
+    )?;
+    tx.execute(
+        "return the verdict",
+        "DELETE FROM verdicts WHERE task_id = ?1",
+        &[id.into()],
+    )?;
+    let (on_site_due, verdict_due, escalations) = send_back_plan(&task, rules, now);
+    tx.execute(
+        "send a task back",
+        SEND_BACK_SQL,
+        &[
+            to.as_str().into(),
+            ts(on_site_due).into(),
+            ts(verdict_due).into(),
+            (&escalations).into(),
+            ts(now).into(),
+            id.into(),
+        ],
+    )?;
+    audit_move(
+        tx,
+        now,
+        who,
+        id,
+        Action::SendBack,
+        task.state,
+        to,
+        &serde_json::json!({
+            "reason": reason,
+            "verdict_id": verdict_id,
+            "verdict": task.verdict.map(|v| v.as_str()),
+            "returned": moved,
+        }),
+    )?;
+    // The patrol's group hears why, with the new on-site deadline (the notice's `due`, the
+    // task's next) and the new verdict deadline.
+    let task = load_task(tx, id)?;
+    let n = notice(
+        tx,
+        &task,
+        NoticeKind::SentBack {
+            reason: reason.to_string(),
+            verdict_id: verdict_id.unwrap_or(0),
+            verdict_due: Some(task.verdict_due),
+        },
+        task.unit.clone(),
+        "sent back".into(),
+    )?;
+    enqueue(tx, &n, ts(now))?;
+    Ok(task)
+}
+
+/// A closed task reopened.
+pub(crate) fn reopen_task(
+    tx: &mut impl Tx,
+    id: i64,
+    reason: &str,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    state_move(tx, id, Action::Reopen, REOPEN_SQL, reason, who, now)
+}
+
+/// A move that changes only the task's row (`sql` takes the new state, `now` and the id),
+/// audited with the operator's reason: cancel and reopen.
+fn state_move(
+    tx: &mut impl Tx,
+    id: i64,
+    action: Action,
+    sql: &str,
+    reason: &str,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<StoredTask, TaskError> {
+    let task = load_task(tx, id)?;
+    let to = transition(task.state, action)?;
+    tx.execute(
+        action.name(),
+        sql,
+        &[to.as_str().into(), ts(now).into(), id.into()],
+    )?;
+    audit_move(
+        tx,
+        now,
+        who,
+        id,
+        action,
+        task.state,
+        to,
+        &serde_json::json!({ "reason": reason }),
+    )?;
+    load_task(tx, id)
 }

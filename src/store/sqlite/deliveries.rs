@@ -78,7 +78,12 @@ impl DeliveryStore for SqliteStore {
                     notifies_without_webhook(&notice, &hooks, superseded),
                 ) {
                     let detail = no_webhook_detail(&key, &notice);
-                    if super::tasks::mark_notified_tx(tx, task, now, &detail)? {
+                    if crate::store::shared::task_steps::mark_notified_tx(
+                        &mut { tx },
+                        task,
+                        now,
+                        &detail,
+                    )? {
                         done.notified_without_webhook.push(NotifiedTask {
                             id: task,
                             county: notice.county.clone(),
@@ -182,7 +187,12 @@ impl DeliveryStore for SqliteStore {
                     // recorded so), but tells nothing about the task as it is now.
                     if let (Some(task), "task_new", false) = (task_id, kind.as_str(), superseded) {
                         let detail = delivered_detail(&webhook, &key, id, attempts, *status);
-                        task_notified = super::tasks::mark_notified_tx(tx, task, now, &detail)?;
+                        task_notified = crate::store::shared::task_steps::mark_notified_tx(
+                            &mut { tx },
+                            task,
+                            now,
+                            &detail,
+                        )?;
                     }
                     Recorded::Delivered { task_notified }
                 }

@@ -26,13 +26,13 @@ use migrations::migrate;
 use writer::Writer;
 
 mod deliveries;
-mod idempotency;
 pub mod migrations;
 mod operator;
 pub mod outbox;
 mod rank;
 mod store;
 mod tasks;
+mod tx;
 mod writer;
 
 /// Reader connections at most: reads beyond it wait for a connection.

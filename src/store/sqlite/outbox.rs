@@ -1,46 +1,30 @@
-//! The notification outbox in SQLite: notices are inserted inside the transaction of the change
-//! that causes them. Delivery (expanding a notice to the unit's webhooks, attempts, backoff) is
-//! the `notify` module's job and reads these rows.
+//! The notification outbox in SQLite, at its old path (`store::outbox`): notices are inserted
+//! inside the transaction of the change that causes them (`store::shared::outbox`, which both
+//! backends run). Delivery (expanding a notice to the unit's webhooks, attempts, backoff) is the
+//! `notify` module's job and reads these rows.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::notify::Notice;
-use crate::store::error::{SqlContext, StoreError};
-use crate::store::shared::SUPERSEDE_SQL;
+use crate::store::error::StoreError;
+use crate::store::shared::outbox;
 
 /// Inserts a notice into the outbox within `tx`; a notice whose key is already there is kept
 /// once. Returns true when it was new.
-pub fn enqueue(tx: &Connection, notice: &Notice, now: i64) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(notice).expect("a notice serialises");
-    let n = tx
-        .execute(
-            // Once per key; any other constraint failure is an error, never ignored.
-            "INSERT INTO outbox (key, task_id, unit, county, kind, notice, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(key) DO NOTHING",
-            params![
-                notice.key(),
-                notice.task_id,
-                notice.unit,
-                notice.county,
-                notice.kind.name(),
-                json,
-                now
-            ],
-        )
-        .ctx("enqueue a notice")?;
-    Ok(n == 1)
+pub fn enqueue(mut tx: &Connection, notice: &Notice, now: i64) -> Result<bool, StoreError> {
+    outbox::enqueue(&mut tx, notice, now)
 }
 
 /// Supersedes the notices about task `task_id` that no longer hold because the task was
-/// cancelled or given to another unit (`why`: `cancel`, `reassign`): every notice of it but its
-/// verdicts and withdrawals that is not yet expanded, or has a delivery still waiting, is marked
-/// `superseded_at`/`superseded_by`; its waiting deliveries are then never sent (deliveries
-/// already made stay delivered). Within the transaction of the move, before its own notices
-/// are enqueued. Returns the notices superseded.
-pub fn supersede(tx: &Connection, task_id: i64, now: i64, why: &str) -> Result<usize, StoreError> {
-    tx.execute(SUPERSEDE_SQL, params![task_id, now, why])
-        .ctx("supersede notices")
+/// cancelled or given to another unit (`why`: `cancel`, `reassign`; see
+/// `store::shared::outbox::supersede`). Returns the notices superseded.
+pub fn supersede(
+    mut tx: &Connection,
+    task_id: i64,
+    now: i64,
+    why: &str,
+) -> Result<usize, StoreError> {
+    Ok(outbox::supersede(&mut tx, task_id, now, why)? as usize)
 }
 
 #[cfg(test)]

@@ -419,7 +419,14 @@ pub(super) fn ingest_tx(
         }
         let id = save_event(tx, ev, now)?;
         if let Some((rules, at)) = dispatch {
-            let d = super::tasks::on_event_saved(tx, ev, id, placer, rules, at)?;
+            let d = crate::store::shared::task_steps::on_event_saved(
+                &mut { tx },
+                ev,
+                id,
+                placer,
+                rules,
+                at,
+            )?;
             if d == crate::store::shared::Dispatched::NoTask(crate::dispatch::rules::TOO_OLD) {
                 report.events_too_old += 1;
             }
