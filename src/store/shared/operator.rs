@@ -190,7 +190,7 @@ pub(crate) fn reassign_task(
     if task.unit == target.unit {
         return Err(TaskError::Illegal(IllegalTransition {
             from: task.state.as_str(),
-            action: "reassign to its own unit",
+            action: crate::store::operator::REASSIGN_SAME_UNIT,
         }));
     }
     let [(_, ack), (_, on_site), (_, verdict)] =
