@@ -412,6 +412,22 @@ fn the_metadata_of_a_real_baseline_05_09_product_parses() {
     assert!(t.masks["MSK_CLASSI"].ends_with("QI_DATA/MSK_CLASSI_B00.jp2"));
     // The first of each type: band 0's detector footprint.
     assert!(t.masks["MSK_DETFOO"].ends_with("MSK_DETFOO_B01.jp2"));
+    // Every band's detector footprint by its bandId: B8A is band 8, B12 band 12.
+    assert_eq!(t.detfoo.len(), 13);
+    assert!(t.detfoo[&8].ends_with("QI_DATA/MSK_DETFOO_B8A.jp2"));
+    assert!(t.detfoo[&12].ends_with("QI_DATA/MSK_DETFOO_B12.jp2"));
+    // A footprint mask whose bandId is no band: refused naming the file and the value.
+    let bad = with_sun.replace(
+        "<MASK_FILENAME bandId=\"12\" type=\"MSK_DETFOO\">",
+        "<MASK_FILENAME bandId=\"13\" type=\"MSK_DETFOO\">",
+    );
+    let err = sentinel2_l1c::parse_tile_mtd(&bad, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("MTD_TL.xml") && err.contains("MSK_DETFOO_B12.jp2") && err.contains("13"),
+        "{err}"
+    );
 
     // The manifest: sizes as listed, checksums SHA3-256 (not MD5) from this baseline.
     let path = safe.join("manifest.safe");
@@ -435,5 +451,154 @@ fn the_metadata_of_a_real_baseline_05_09_product_parses() {
         tl.size,
         Some(624650),
         "the full tile metadata, angles included"
+    );
+}
+
+/// The tile of [`spec`] with no detector over its first 12 columns (a swath edge) and over a
+/// slanted gap between two detectors, and a fire planted in that gap.
+fn edge_of_swath(baseline: &str) -> strawfire::synth::sentinel2::Sentinel2Synth {
+    let mut sp = spec();
+    sp.baseline = baseline.into();
+    sp.fires.push(PlantedFire {
+        row: 45,
+        col: 55,
+        area_m2: 300.0,
+        temp_k: 1100.0,
+    });
+    let mut synth = generate(&sp);
+    for ((r, c), d) in synth.detectors.indexed_iter_mut() {
+        if c < 12 || (c + r / 5 >= 62 && c + r / 5 < 66) {
+            *d = 0;
+        }
+    }
+    synth
+}
+
+fn qi_file(safe: &Path, name: &str) -> PathBuf {
+    mtd_tl(safe).parent().unwrap().join("QI_DATA").join(name)
+}
+
+#[test]
+fn detector_footprints_make_no_data_where_no_detector_saw_the_ground() {
+    for (baseline, ext) in [("05.10", "jp2"), ("02.09", "gml")] {
+        for zip in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let synth = edge_of_swath(baseline);
+            let p = synth.write(dir.path(), opts(Level::L1c, zip)).unwrap();
+            let s = sentinel2_l1c::read(&p).unwrap();
+            let what = format!("baseline {baseline}, zip {zip}");
+            // Every written band's mask is listed by bandId, in the baseline's format.
+            assert_eq!(s.tile.detfoo.len(), 7, "{what}");
+            assert!(
+                s.tile.detfoo[&12].ends_with(&format!("QI_DATA/MSK_DETFOO_B12.{ext}")),
+                "{what}"
+            );
+            let fp = s.footprint.as_ref().expect("the masks are read");
+            let want_fp = synth.detectors.mapv(|d| (d != 0) as u8);
+            assert_eq!(fp.view(), want_fp.view(), "{what}");
+            let outside = want_fp.iter().filter(|&&v| v == 0).count();
+            assert!(outside > 12 * ROWS, "{what}: {outside}");
+            // Outside: NaN in every band, though the DNs there are land and a fire; inside:
+            // the values as written, bit for bit.
+            let want = synth.as_read(Level::L1c);
+            for (b, name) in MSI_BANDS.iter().enumerate() {
+                let got = s.granule.band(name).unwrap();
+                assert!(same(&want[b], got), "{what}: band {name}");
+                for ((r, c), &v) in got.indexed_iter() {
+                    assert_eq!(v.is_nan(), want_fp[[r, c]] == 0 || want[b][[r, c]].is_nan());
+                }
+            }
+            let b12 = s.granule.band("B12").unwrap();
+            assert!(b12[[45, 55]].is_nan() && !b12[[30, 40]].is_nan(), "{what}");
+        }
+    }
+    // A tile without footprint masks (as our products before this reader): read as before.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sp = spec();
+    sp.detector_masks = false;
+    let safe = generate(&sp)
+        .write(dir.path(), opts(Level::L1c, false))
+        .unwrap();
+    let s = sentinel2_l1c::read(&safe).unwrap();
+    assert!(s.footprint.is_none() && s.tile.detfoo.is_empty());
+    check_scene(&s, Level::L1c);
+}
+
+#[test]
+fn a_missing_or_bad_footprint_mask_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let synth = edge_of_swath("05.10");
+    let safe = synth.write(dir.path(), opts(Level::L1c, false)).unwrap();
+    let b12 = qi_file(&safe, "MSK_DETFOO_B12.jp2");
+    let bytes = std::fs::read(&b12).unwrap();
+    // Listed in MTD_TL.xml but not in the folder.
+    std::fs::remove_file(&b12).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_DETFOO_B12.jp2") && err.contains("detector footprint mask of band B12"),
+        "{err}"
+    );
+    // Cut short.
+    std::fs::write(&b12, &bytes[..bytes.len() / 2]).unwrap();
+    let err = err_of(&safe);
+    assert!(err.contains("MSK_DETFOO_B12.jp2"), "{err}");
+    // Of another band's resolution (B02's 10 m mask in B12's place).
+    std::fs::copy(qi_file(&safe, "MSK_DETFOO_B02.jp2"), &b12).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_DETFOO_B12.jp2") && err.contains("[120, 150]"),
+        "{err}"
+    );
+    // A value that is no detector.
+    let georef = strawfire::raster::GeoRef {
+        transform: synth.georef.transform,
+        crs_wkt: synth.georef.crs_wkt.clone(),
+    };
+    let mut v = vec![3u8; ROWS * COLS];
+    v[7] = 13;
+    std::fs::remove_file(&b12).unwrap();
+    strawfire::raster::band::write_jp2(&b12, &[&v[..]], (ROWS, COLS), &georef, 32).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_DETFOO_B12.jp2") && err.contains("13 is not a detector"),
+        "{err}"
+    );
+    // Put back, the product reads again.
+    std::fs::remove_file(&b12).unwrap();
+    std::fs::write(&b12, &bytes).unwrap();
+    assert!(sentinel2_l1c::read(&safe).is_ok());
+
+    // Before baseline 04.00: a GML in another zone, cut short, or of other features.
+    let gdir = dir.path().join("gml");
+    std::fs::create_dir_all(&gdir).unwrap();
+    let safe = edge_of_swath("02.09")
+        .write(&gdir, opts(Level::L1c, false))
+        .unwrap();
+    let gml = qi_file(&safe, "MSK_DETFOO_B11.gml");
+    let text = std::fs::read_to_string(&gml).unwrap();
+    assert!(
+        text.contains("gml:id=\"detector_footprint-B11-01-0\""),
+        "{text}"
+    );
+    std::fs::write(&gml, text.replace("EPSG::32650", "EPSG::32651")).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_DETFOO_B11.gml") && err.contains("EPSG:32651"),
+        "{err}"
+    );
+    std::fs::write(&gml, &text[..text.len() / 2]).unwrap();
+    let err = err_of(&safe);
+    assert!(err.contains("MSK_DETFOO_B11.gml"), "{err}");
+    std::fs::write(&gml, text.replace(">DETECTOR_FOOTPRINT<", ">OPAQUE<")).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_DETFOO_B11.gml") && err.contains("DETECTOR_FOOTPRINT"),
+        "{err}"
+    );
+    std::fs::remove_file(&gml).unwrap();
+    let err = err_of(&safe);
+    assert!(
+        err.contains("MSK_DETFOO_B11.gml") && err.contains("band B11"),
+        "{err}"
     );
 }

@@ -127,3 +127,68 @@ fn a_tile_as_folder_or_zip_gives_the_planted_fires_as_firms_hotspots() {
         .to_string();
     assert!(err.contains("sentinel2-msi"), "{err}");
 }
+
+/// Pixels outside every detector footprint (`MSK_DETFOO` 0: a swath edge) are no data: no
+/// hotspot from them, and neither land nor clear land in the summary or the coverage grid,
+/// so a county beyond the swath is not ranked as seen fire-free.
+#[test]
+fn ground_outside_the_detector_footprints_is_not_coverage() {
+    let mut spec = Sentinel2Spec::day(240, 240, 164);
+    let at = find(&spec, Cover::Stubble, 20, 2);
+    spec.fires = at
+        .iter()
+        .map(|&(row, col)| PlantedFire {
+            row,
+            col,
+            area_m2: 30.0,
+            temp_k: 1000.0,
+        })
+        .collect();
+    // The swath ends between the two fires: no detector east of the second fire's column − 5.
+    let edge = at[1].1 - 5;
+    assert!(at[0].1 < edge, "{at:?}");
+    let mut scene = generate(&spec);
+    let dir = tempfile::tempdir().unwrap();
+    let scan = |scene: &strawfire::synth::sentinel2::Sentinel2Synth, name: &str| {
+        let out = dir.path().join(name);
+        std::fs::create_dir(&out).unwrap();
+        let p = scene.write(&out, WriteOptions::default()).unwrap();
+        scan_files(&[p], ModelChoice::FromScene, &no_progress).unwrap()
+    };
+    let whole = scan(&scene, "whole");
+    for ((_, c), d) in scene.detectors.indexed_iter_mut() {
+        if c >= edge {
+            *d = 0;
+        }
+    }
+    let cut = scan(&scene, "cut");
+    let cells = |r: &strawfire::scan::ScanResult| -> Vec<(usize, usize)> {
+        r.hotspots
+            .iter()
+            .map(|h| (h.row.unwrap(), h.col.unwrap()))
+            .collect()
+    };
+    assert_eq!(cells(&whole), at);
+    assert_eq!(cells(&cut), vec![at[0]]);
+    let (w, c) = (&whole.detection.summary, &cut.detection.summary);
+    let outside = (240 * (240 - edge)) as u64;
+    assert_eq!(c.fill, w.fill + outside);
+    assert!(
+        c.clear_land < w.clear_land
+            && c.clear_land + c.cloud + c.water < w.clear_land + w.cloud + w.water
+    );
+    // The coverage grid: every sample east of the edge is gone (0.002° of margin for the
+    // UTM grid's convergence over the tile).
+    let east = |r: &strawfire::scan::ScanResult| {
+        let lon_edge = r.hotspots[0].longitude
+            + (edge as f64 - at[0].1 as f64 - 0.5) * 20.0
+                / (111_320.0 * spec.center_lat_deg.to_radians().cos());
+        r.coverage_samples
+            .iter()
+            .filter(|s| s.lon > lon_edge + 0.002)
+            .count()
+    };
+    assert!(east(&whole) > 1000, "{}", east(&whole));
+    assert_eq!(east(&cut), 0);
+    assert!(cut.coverage_samples.len() < whole.coverage_samples.len());
+}

@@ -125,9 +125,10 @@ async fn an_unzipped_safe_folder_is_taken_once_whole_and_an_incomplete_one_repor
         .write(&staging, WriteOptions::default())
         .unwrap();
     let name = safe.file_name().unwrap().to_owned();
-    // Unzipped in place: B12 arrives last, copied in place (half of it first).
+    // Unzipped in place: B12 arrives last, copied in place (half of it first). (The band, not
+    // its footprint mask QI_DATA/MSK_DETFOO_B12.jp2: the band's name ends in the sensing time.)
     let target = inbox.join(&name);
-    let held = copy_tree(&safe, &target, &["_B12.jp2"]);
+    let held = copy_tree(&safe, &target, &["T030541_B12.jp2"]);
     assert_eq!(held.len(), 1);
     let rel = held[0].strip_prefix(&safe).unwrap().to_path_buf();
     let bytes = std::fs::read(&held[0]).unwrap();
@@ -161,7 +162,11 @@ async fn an_unzipped_safe_folder_is_taken_once_whole_and_an_incomplete_one_repor
         .write(&staging.join("b"), WriteOptions::default())
         .unwrap();
     let outer = inbox.join("download-2");
-    copy_tree(&safe, &outer.join(safe.file_name().unwrap()), &["_B11.jp2"]);
+    copy_tree(
+        &safe,
+        &outer.join(safe.file_name().unwrap()),
+        &["T030541_B11.jp2"],
+    );
     let reason = eventually(T, "the folder in failed/", || async {
         std::fs::read_to_string(inbox.join("failed").join("download-2.reason")).ok()
     })

@@ -291,6 +291,23 @@ pub fn rasterise_reference(mask: &VectorMask, types: &[&str], grid: Grid) -> Vec
 /// EPSG `epsg`; an empty list gives the empty mask (`gml:Null` bounds, no members). For the
 /// product writer and the tests.
 pub fn write_gml(gml_id: &str, epsg: u32, features: &[MaskFeature]) -> String {
+    // The processor's ids for cloud features: `OPAQUE.0`, `CIRRUS.3`.
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    let named: Vec<(String, MaskFeature)> = features
+        .iter()
+        .map(|f| {
+            let n = counts.entry(f.mask_type.as_str()).or_default();
+            let id = format!("{}.{n}", f.mask_type);
+            *n += 1;
+            (id, f.clone())
+        })
+        .collect();
+    write_gml_with_ids(gml_id, epsg, &named)
+}
+
+/// [`write_gml`] with each feature's `gml:id` given (`detector_footprint-B12-07-0` for the
+/// detector-footprint masks).
+pub fn write_gml_with_ids(gml_id: &str, epsg: u32, features: &[(String, MaskFeature)]) -> String {
     let srs = format!("urn:ogc:def:crs:EPSG::{epsg}");
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<eop:Mask xmlns:eop=\"http://www.opengis.net/eop/2.0\" \
@@ -300,7 +317,7 @@ pub fn write_gml(gml_id: &str, epsg: u32, features: &[MaskFeature]) -> String {
     s.push_str(&format!(
         "gml:id=\"{gml_id}\">\n  <gml:name>{gml_id}</gml:name>\n"
     ));
-    let pts = features.iter().flat_map(|f| f.rings.iter().flatten());
+    let pts = features.iter().flat_map(|(_, f)| f.rings.iter().flatten());
     let (mut lo, mut hi) = (
         (f64::INFINITY, f64::INFINITY),
         (f64::NEG_INFINITY, f64::NEG_INFINITY),
@@ -321,11 +338,7 @@ pub fn write_gml(gml_id: &str, epsg: u32, features: &[MaskFeature]) -> String {
          <gml:upperCorner>{} {}</gml:upperCorner>\n    </gml:Envelope>\n  </gml:boundedBy>\n  <eop:maskMembers>\n",
         lo.0, lo.1, hi.0, hi.1
     ));
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for f in features {
-        let n = counts.entry(f.mask_type.as_str()).or_default();
-        let id = format!("{}.{n}", f.mask_type);
-        *n += 1;
+    for (id, f) in features {
         s.push_str(&format!(
             "    <eop:MaskFeature gml:id=\"{id}\">\n      <eop:maskType codeSpace=\"urn:gs2:S2PDGS:maskType\">{}</eop:maskType>\n      \
              <eop:extentOf>\n        <gml:Polygon gml:id=\"{id}.Polygon\" srsName=\"{srs}\">\n",

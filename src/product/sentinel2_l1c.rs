@@ -27,7 +27,13 @@
 //!   `Size resolution="10|20|60"` (`NROWS`, `NCOLS`: 10980/5490/1830), `Geoposition` (`ULX`,
 //!   `ULY`, `XDIM`, `YDIM`), `Mean_Sun_Angle` (`ZENITH_ANGLE`, `AZIMUTH_ANGLE`),
 //!   `Pixel_Level_QI/MASK_FILENAME type="MSK_CLASSI"` (baseline ≥ 04.00: `MSK_CLASSI_B00.jp2`,
-//!   60 m, band 1 opaque clouds, 2 cirrus, 3 snow) or `type="MSK_CLOUDS"` (older: GML polygons).
+//!   60 m, band 1 opaque clouds, 2 cirrus, 3 snow) or `type="MSK_CLOUDS"` (older: GML polygons);
+//!   `MASK_FILENAME bandId="0…12" type="MSK_DETFOO"`, each band's detector footprint: from
+//!   baseline 04.00 `MSK_DETFOO_B12.jp2`, one byte layer at the band's resolution holding the
+//!   detector index (1…12, 0 = no detector), before `…MSK_DETFOO…_B12….gml` with one
+//!   `DETECTOR_FOOTPRINT` feature per detector (`gml:id="detector_footprint-B12-07-0"`, `POLYGON
+//!   Z`); layouts as public S2 readers describe them (eoreader's `open_mask("DETFOO")`, a CDSE
+//!   pipeline's notes on baseline-05.10 QI_DATA, Sinergise's path mapper).
 //! - L2A: bands at 20 m in `IMG_DATA/R20m/…_B12_20m.jp2`; the scene classification
 //!   `SCL_20m.jp2` (6 water, 8/9 cloud medium/high probability, 10 thin cirrus).
 //!
@@ -38,7 +44,9 @@
 //! cirrus) or L2A's SCL, or before baseline 04.00 from `MSK_CLOUDS_B00.gml`'s opaque and cirrus
 //! polygons rasterised onto the 20 m grid ([`super::gml_mask`]); water from SCL. A product
 //! with neither is read with `cloud: None` (the detector then has no cloud mask, as for a
-//! Landsat product without QA). Errors name the file: a band missing from the XML or the folder, a band
+//! Landsat product without QA). Pixels outside the detector footprints of B8A, B11 or B12
+//! ([`FOOTPRINT_BANDS`]) are NaN in every band: no data, so the detector classes them fill and
+//! the ranking's coverage grid does not count them as land seen fire-free. Errors name the file: a band missing from the XML or the folder, a band
 //! whose size is not what `MTD_TL.xml` says for its resolution, a truncated JP2 or zip.
 
 use std::collections::BTreeMap;
@@ -241,6 +249,10 @@ pub struct TileMtd {
     pub sun_azimuth_deg: f64,
     /// `MASK_FILENAME` type → path below the SAFE root (the first of each type).
     pub masks: BTreeMap<String, String>,
+    /// `MASK_FILENAME type="MSK_DETFOO" bandId="n"`: band id (0…12) → path below the SAFE root
+    /// of that band's detector-footprint mask (`QI_DATA/MSK_DETFOO_B12.jp2` from baseline
+    /// 04.00, a `.gml` before).
+    pub detfoo: BTreeMap<u8, String>,
 }
 
 impl TileMtd {
@@ -453,8 +465,26 @@ pub fn parse_tile_mtd(text: &str, path: &Path) -> Result<TileMtd, ProductError> 
         });
     }
     let mut masks = BTreeMap::new();
+    let mut detfoo = BTreeMap::new();
     for n in elements(&doc, "MASK_FILENAME") {
         if let (Some(t), Some(f)) = (n.attribute("type"), n.text()) {
+            if t == "MSK_DETFOO" {
+                let id = n
+                    .attribute("bandId")
+                    .and_then(|b| b.trim().parse::<u8>().ok());
+                let Some(id) = id.filter(|&b| (b as usize) < BAND_IDS.len()) else {
+                    return Err(ProductError::Bad {
+                        path: path.to_path_buf(),
+                        variable: "MASK_FILENAME type=\"MSK_DETFOO\"".into(),
+                        message: format!(
+                            "{}: bandId {:?} is not a band (0…12)",
+                            f.trim(),
+                            n.attribute("bandId")
+                        ),
+                    });
+                };
+                detfoo.insert(id, f.trim().to_string());
+            }
             masks
                 .entry(t.to_string())
                 .or_insert_with(|| f.trim().to_string());
@@ -469,6 +499,7 @@ pub fn parse_tile_mtd(text: &str, path: &Path) -> Result<TileMtd, ProductError> 
         sun_zenith_deg,
         sun_azimuth_deg: angle("AZIMUTH_ANGLE")?,
         masks,
+        detfoo,
     })
 }
 
@@ -763,6 +794,10 @@ pub struct Sentinel2Scene {
     /// `MSK_CLOUDS_B00.gml` opaque or cirrus polygons); `None` when the product has no cloud
     /// mask.
     pub cloud: Option<BandBuf<u8>>,
+    /// 1 where the ground lies inside a detector footprint of B8A, B11 and B12 (`MSK_DETFOO`),
+    /// 0 outside (those pixels are NaN in every band: no data, so neither fire-free land nor
+    /// clear coverage); `None` when the product lists no footprint mask for these bands.
+    pub footprint: Option<BandBuf<u8>>,
 }
 
 impl Sentinel2Scene {
@@ -963,6 +998,22 @@ pub fn read_product(product: &Product) -> Result<Sentinel2Scene, ProductError> {
             ),
         });
     }
+    // Where no detector of the fire bands saw the ground: no data, whatever the DN says.
+    let footprint = read_footprint(product, shape)?;
+    if let Some(fp) = &footprint {
+        use rayon::prelude::*;
+        for band in bands.values_mut() {
+            band.as_mut_slice()
+                .par_iter_mut()
+                .zip(fp.as_slice().par_iter())
+                .with_min_len(1 << 14)
+                .for_each(|(v, &inside)| {
+                    if inside == 0 {
+                        *v = f32::NAN;
+                    }
+                });
+        }
+    }
     let (cloud, water) = read_masks(product, shape)?;
     let mut all_files = vec![product.mtd_path.clone(), product.tile_path.clone()];
     all_files.extend(files);
@@ -984,7 +1035,111 @@ pub fn read_product(product: &Product) -> Result<Sentinel2Scene, ProductError> {
         mtd: mtd.clone(),
         tile: tile.clone(),
         cloud,
+        footprint,
     })
+}
+
+/// The bands whose detector footprints bound the fire algorithm's data: its three 20 m bands
+/// (the 10 m and 60 m bands' masks would cost a 10980² read for a few edge pixels).
+pub const FOOTPRINT_BANDS: [&str; 3] = ["B8A", "B11", "B12"];
+
+/// The largest detector index of a `MSK_DETFOO` raster (the MSI focal plane has 12 detector
+/// modules per band).
+pub const DETECTORS: u8 = 12;
+
+/// Where the ground lies inside a detector footprint of every band of [`FOOTPRINT_BANDS`], on
+/// the 20 m grid (1 inside, 0 outside), from the `MSK_DETFOO` masks `MTD_TL.xml` lists: from
+/// baseline 04.00 a one-layer JP2 at the band's resolution whose value is the detector index
+/// (1…12) and 0 where no detector saw the ground; before, GML polygons of type
+/// `DETECTOR_FOOTPRINT` (`gml:id="detector_footprint-B12-07-0"`, one per detector), rasterised
+/// by pixel centre ([`super::gml_mask`]). `None` when the tile lists no mask for these bands. A
+/// listed mask that is not in the product, of another size, with an index above 12, in
+/// another CRS, or unreadable is an error naming the file.
+fn read_footprint(
+    product: &Product,
+    shape: (usize, usize),
+) -> Result<Option<BandBuf<u8>>, ProductError> {
+    use rayon::prelude::*;
+    let (tile, loc) = (&product.tile, &product.location);
+    let mut inside: Option<BandBuf<u8>> = None;
+    for name in FOOTPRINT_BANDS {
+        let id = band_id(name).expect("an MSI band");
+        let Some(rel) = tile.detfoo.get(&id) else {
+            continue;
+        };
+        let needed = format!("detector footprint mask of band {name} (MTD_TL.xml lists it)");
+        let this: BandBuf<u8> = if rel.to_ascii_lowercase().ends_with(".gml") {
+            use super::gml_mask;
+            let (text, path) = loc.text(rel, &needed)?;
+            let mask = gml_mask::parse(&text, &path)?;
+            if let Some(epsg) = mask.epsg.filter(|&e| e != tile.epsg) {
+                return Err(ProductError::Mismatch {
+                    path,
+                    other: product.tile_path.clone(),
+                    what: format!(
+                        "the footprints are in EPSG:{epsg} but the tile is in EPSG:{}",
+                        tile.epsg
+                    ),
+                });
+            }
+            if !mask
+                .features
+                .iter()
+                .all(|f| f.mask_type.eq_ignore_ascii_case("DETECTOR_FOOTPRINT"))
+            {
+                return Err(ProductError::Bad {
+                    path,
+                    variable: "eop:maskType".into(),
+                    message: "a detector footprint mask holds features not of type \
+                              DETECTOR_FOOTPRINT"
+                        .into(),
+                });
+            }
+            let grid = gml_mask::Grid {
+                transform: tile.transform_20m().expect("checked when parsed"),
+                shape,
+            };
+            let mut m = BandBuf::<u8>::zeros(shape).map_err(|e| memory(shape, e))?;
+            gml_mask::rasterise(&mask, &["DETECTOR_FOOTPRINT"], grid, m.as_mut_slice());
+            m
+        } else {
+            let p = loc.file(rel, &needed)?;
+            let (h, m) = read_band::<u8>(&p, 1).map_err(raster_err)?;
+            if h.shape != shape {
+                return Err(ProductError::Shape {
+                    path: p,
+                    variable: format!("raster size (the 20 m grid of MTD_TL.xml, band {name})"),
+                    found: vec![h.shape.0, h.shape.1],
+                    expected: vec![shape.0, shape.1],
+                });
+            }
+            if let Some(&v) = m.as_slice().par_iter().find_any(|&&v| v > DETECTORS) {
+                return Err(ProductError::Bad {
+                    path: p,
+                    variable: "detector index".into(),
+                    message: format!("{v} is not a detector (0 = none, 1…{DETECTORS})"),
+                });
+            }
+            m
+        };
+        match inside.as_mut() {
+            None => {
+                let mut m = this;
+                m.as_mut_slice()
+                    .par_iter_mut()
+                    .with_min_len(1 << 14)
+                    .for_each(|v| *v = (*v != 0) as u8);
+                inside = Some(m);
+            }
+            Some(acc) => acc
+                .as_mut_slice()
+                .par_iter_mut()
+                .zip(this.as_slice().par_iter())
+                .with_min_len(1 << 14)
+                .for_each(|(a, &v)| *a &= (v != 0) as u8),
+        }
+    }
+    Ok(inside)
 }
 
 /// SCL classes (L2A): water, cloud medium and high probability, thin cirrus.

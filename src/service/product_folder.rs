@@ -249,6 +249,7 @@ fn sentinel2_status(dir: &Path) -> FolderStatus {
         .iter()
         .map(|f| (format!("{f}.jp2"), None))
         .chain(product.tile.masks.values().map(|f| (f.clone(), None)))
+        .chain(product.tile.detfoo.values().map(|f| (f.clone(), None)))
         .collect();
     let mut lacks = Vec::new();
     match std::fs::read_to_string(root.join("manifest.safe")) {
@@ -275,11 +276,17 @@ fn sentinel2_status(dir: &Path) -> FolderStatus {
     if lacks.is_empty() {
         return FolderStatus::Complete;
     }
+    // Usable: every band the detector reads, and those bands' detector footprints when the
+    // tile lists them (the reader refuses a product without a mask its MTD_TL.xml lists).
+    let present = |rel: &str| problem(rel, wanted.get(rel).copied().flatten()).is_none();
     let usable = sentinel2_l1c::MSI_BANDS.iter().all(|b| {
-        product.mtd.image_file(b).is_some_and(|rel| {
-            let rel = format!("{rel}.jp2");
-            problem(&rel, wanted.get(&rel).copied().flatten()).is_none()
-        })
+        product
+            .mtd
+            .image_file(b)
+            .is_some_and(|rel| present(&format!("{rel}.jp2")))
+    }) && sentinel2_l1c::FOOTPRINT_BANDS.iter().all(|b| {
+        let id = sentinel2_l1c::band_id(b).expect("an MSI band");
+        product.tile.detfoo.get(&id).is_none_or(|rel| present(rel))
     });
     FolderStatus::Incomplete {
         why: format!(
@@ -410,12 +417,7 @@ mod tests {
         assert_eq!(status(&safe, FolderKind::Sentinel2), FolderStatus::Complete);
         // The cloud mask missing: incomplete, but the detector's bands are there.
         let qi = b12.parent().unwrap().parent().unwrap().join("QI_DATA");
-        let mask = std::fs::read_dir(&qi)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let mask = qi.join("MSK_CLASSI_B00.jp2");
         let kept = std::fs::read(&mask).unwrap();
         std::fs::remove_file(&mask).unwrap();
         match status(&safe, FolderKind::Sentinel2) {
@@ -426,6 +428,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         std::fs::write(&mask, kept).unwrap();
+        // A detector footprint of a fire band missing: not usable (the reader needs it); one
+        // of a band the detector does not bound its data by (B02): usable.
+        for (file, usable_without) in [("MSK_DETFOO_B11.jp2", false), ("MSK_DETFOO_B02.jp2", true)]
+        {
+            let mask = qi.join(file);
+            let kept = std::fs::read(&mask).unwrap();
+            std::fs::remove_file(&mask).unwrap();
+            match status(&safe, FolderKind::Sentinel2) {
+                FolderStatus::Incomplete { why, usable } => {
+                    assert!(why.contains(file), "{why}");
+                    assert_eq!(usable, usable_without, "{file}");
+                }
+                other => panic!("{other:?}"),
+            }
+            std::fs::write(&mask, kept).unwrap();
+        }
         // Without its manifest: nothing says the sizes, so it is not complete.
         std::fs::remove_file(safe.join("manifest.safe")).unwrap();
         match status(&safe, FolderKind::Sentinel2) {

@@ -79,6 +79,8 @@ pub struct Sentinel2Spec {
     pub clouds: bool,
     pub noise: f32,
     pub fires: Vec<PlantedFire>,
+    /// Write the `MSK_DETFOO` detector-footprint masks every real product carries.
+    pub detector_masks: bool,
 }
 
 impl Sentinel2Spec {
@@ -100,6 +102,7 @@ impl Sentinel2Spec {
             clouds: true,
             noise: 0.08,
             fires: Vec::new(),
+            detector_masks: true,
         }
     }
 }
@@ -112,7 +115,24 @@ pub struct Sentinel2Synth {
     pub cloud: Array2<u8>,
     pub water: Array2<u8>,
     pub cover: Array2<u8>,
+    /// The detector (1…12) that saw each pixel, 0 where none did ([`detector_layout`] when
+    /// generated; a test may cut it).
+    pub detectors: Array2<u8>,
     pub georef: GeoRef,
+}
+
+/// Across-track width of one MSI detector module's footprint on the ground, m (the 290 km swath
+/// over 12 staggered modules, with their overlaps).
+pub const DETECTOR_WIDTH_M: f64 = 24_000.0;
+
+/// The synthetic detector layout of a `rows × cols` tile: footprints as stripes
+/// [`DETECTOR_WIDTH_M`] wide across the columns, slanted one column in five rows as the
+/// along-track footprints lean on a north-up grid, detectors numbered 1…12 and repeating.
+pub fn detector_layout(rows: usize, cols: usize) -> Array2<u8> {
+    Array2::from_shape_fn((rows, cols), |(r, c)| {
+        let x = (c as f64 + r as f64 / 5.0) * PIXEL_M;
+        1 + ((x / DETECTOR_WIDTH_M) as u64 % 12) as u8
+    })
 }
 
 /// Adds a fire's emission to a pixel's reflectances.
@@ -177,6 +197,7 @@ pub fn generate(spec: &Sentinel2Spec) -> Sentinel2Synth {
         cloud: l.qa.mapv(|q| (q & qa_pixel::CLOUD != 0) as u8),
         water: l.qa.mapv(|q| (q & qa_pixel::WATER != 0) as u8),
         cover: l.cover,
+        detectors: detector_layout(spec.rows, spec.cols),
         georef,
     }
 }
@@ -205,13 +226,15 @@ impl Sentinel2Synth {
             reflectance: std::array::from_fn(|b| self.rho[b].view()),
             cloud: Some(self.cloud.view()),
             water: Some(self.water.view()),
+            detectors: self.spec.detector_masks.then(|| self.detectors.view()),
             georef: &self.georef,
         };
         writer::write(dir, &self.acquisition(), &px, opts)
     }
 
     /// The reflectances the reader returns for this tile written at `level`: each value through
-    /// its DN, B01 as the mean of its 60 m pixel (L1C).
+    /// its DN, B01 as the mean of its 60 m pixel (L1C), NaN where `detectors` is 0 (when the
+    /// masks are written).
     pub fn as_read(&self, level: Level) -> [Array2<f32>; 7] {
         let offset = if self.spec.baseline.as_str() >= "04.00" {
             -1000.0
@@ -227,7 +250,9 @@ impl Sentinel2Synth {
                 ((d as f64 + offset) / q) as f32
             }
         };
-        std::array::from_fn(|b| {
+        // Outside every detector footprint the reader gives no data.
+        let outside = |r: usize, c: usize| self.spec.detector_masks && self.detectors[[r, c]] == 0;
+        let mut bands: [Array2<f32>; 7] = std::array::from_fn(|b| {
             if b == 0 && level == Level::L1c {
                 let src = &self.rho[0];
                 Array2::from_shape_fn(src.dim(), |(r, c)| {
@@ -243,7 +268,15 @@ impl Sentinel2Synth {
             } else {
                 self.rho[b].mapv(back)
             }
-        })
+        });
+        for band in &mut bands {
+            for ((r, c), v) in band.indexed_iter_mut() {
+                if outside(r, c) {
+                    *v = f32::NAN;
+                }
+            }
+        }
+        bands
     }
 
     /// The cloud mask as the reader gives it from `MSK_CLASSI` or, before baseline 04.00,

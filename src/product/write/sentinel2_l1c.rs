@@ -10,6 +10,7 @@
 //!     IMG_DATA/T50SLH_20240610T030541_B01.jp2 … _B12.jp2, _B8A.jp2
 //!     QI_DATA/MSK_CLASSI_B00.jp2            (baseline ≥ 04.00)
 //!     QI_DATA/MSK_CLOUDS_B00.gml            (older baselines)
+//!     QI_DATA/MSK_DETFOO_B12.jp2 …           (≥ 04.00; `.gml` before; when detectors are given)
 //!   DATASTRIP/  AUX_DATA/  HTML/  rep_info/
 //! ```
 //! (L2A: `IMG_DATA/R20m/T50SLH_…_B12_20m.jp2` and `…_SCL_20m.jp2`.) Every JP2 goes through
@@ -95,6 +96,10 @@ pub struct Pixels<'a> {
     pub reflectance: [ArrayView2<'a, f32>; 7],
     pub cloud: Option<ArrayView2<'a, u8>>,
     pub water: Option<ArrayView2<'a, u8>>,
+    /// The detector that saw each 20 m pixel (1…12), 0 where none did: written as every
+    /// written band's `MSK_DETFOO` mask (JP2 at the band's resolution from baseline 04.00, GML
+    /// polygons before); `None` writes no footprint masks.
+    pub detectors: Option<ArrayView2<'a, u8>>,
     /// The 20 m grid (rows and columns divisible by 3).
     pub georef: &'a GeoRef,
 }
@@ -298,7 +303,10 @@ fn write_safe(
         .map_err(|e| werr(&p, e))?;
         image_files.push(rel);
     }
-    let mut masks: Vec<(String, String)> = Vec::new();
+    let mut masks: Vec<(String, Option<u8>, String)> = Vec::new();
+    if let Some(det) = px.detectors {
+        write_detfoo(root, &granule, acq, det, px.georef, opts, &mut masks)?;
+    }
     if level == Level::L2a {
         let scl: Vec<u8> = (0..rows * cols)
             .map(|i| {
@@ -346,7 +354,7 @@ fn write_safe(
             opts.tile_px.min(1024),
         )
         .map_err(|e| werr(&p, e))?;
-        masks.push(("MSK_CLASSI".into(), rel));
+        masks.push(("MSK_CLASSI".into(), None, rel));
     } else {
         // Before 04.00: vector masks, the 60 m cloud cells as rectangles (a 60 m cell is cloud
         // when any of its 20 m pixels is, as for MSK_CLASSI); no cloud: the empty mask.
@@ -371,7 +379,7 @@ fn write_safe(
         let gml = write_gml("OPAQUE", acq.epsg, &features);
         let p = root.join(&rel);
         std::fs::write(&p, gml).map_err(|e| werr(&p, e))?;
-        masks.push(("MSK_CLOUDS".into(), rel));
+        masks.push(("MSK_CLOUDS".into(), None, rel));
     }
     let mtd_name = level.metadata_name();
     let p = root.join(mtd_name);
@@ -382,6 +390,78 @@ fn write_safe(
         .map_err(|e| werr(&p, e))?;
     let p = root.join("manifest.safe");
     std::fs::write(&p, manifest_xml(root, level)?).map_err(|e| werr(&p, e))?;
+    Ok(())
+}
+
+/// The `MSK_DETFOO` mask of every written band, listed in `masks` with its `bandId`. From
+/// baseline 04.00 `QI_DATA/MSK_DETFOO_<band>.jp2`: one byte layer at the band's resolution,
+/// the detector index (each 10 m pixel its 20 m pixel's, each 60 m pixel its centre 20 m
+/// pixel's); before, `QI_DATA/MSK_DETFOO_<band>.gml`: one `DETECTOR_FOOTPRINT` feature per
+/// detector and rectangle of its 20 m pixels, `gml:id="detector_footprint-B12-07-0"` as the
+/// processor names them.
+fn write_detfoo(
+    root: &Path,
+    granule: &str,
+    acq: &Acquisition,
+    det: ArrayView2<u8>,
+    georef: &GeoRef,
+    opts: WriteOptions,
+    masks: &mut Vec<(String, Option<u8>, String)>,
+) -> Result<(), ProductError> {
+    use crate::product::gml_mask::{rectangles, write_gml_with_ids, MaskFeature};
+    let (rows, cols) = det.dim();
+    for band in MSI_BANDS {
+        let id = band_id(band).expect("an MSI band");
+        let res = BAND_IDS[id as usize].1;
+        if acq.baseline_04() {
+            let (shape, v): ((usize, usize), Vec<u8>) = match res {
+                10 => (
+                    (rows * 2, cols * 2),
+                    (0..rows * cols * 4)
+                        .map(|i| det[[i / (cols * 2) / 2, i % (cols * 2) / 2]])
+                        .collect(),
+                ),
+                60 => (
+                    (rows / 3, cols / 3),
+                    (0..rows * cols / 9)
+                        .map(|i| det[[i / (cols / 3) * 3 + 1, i % (cols / 3) * 3 + 1]])
+                        .collect(),
+                ),
+                _ => ((rows, cols), det.iter().copied().collect()),
+            };
+            let rel = format!("GRANULE/{granule}/QI_DATA/MSK_DETFOO_{band}.jp2");
+            let p = root.join(&rel);
+            write_jp2(
+                &p,
+                &[&v[..]],
+                shape,
+                &scaled(georef, res as f64),
+                opts.tile_px,
+            )
+            .map_err(|e| werr(&p, e))?;
+            masks.push(("MSK_DETFOO".into(), Some(id), rel));
+        } else {
+            let origin = (georef.transform[0], georef.transform[3]);
+            let mut features = Vec::new();
+            for d in 1..=crate::product::sentinel2_l1c::DETECTORS {
+                let rings = rectangles(|r, c| det[[r, c]] == d, (rows, cols), origin, 20.0);
+                for (k, ring) in rings.into_iter().enumerate() {
+                    features.push((
+                        format!("detector_footprint-{band}-{d:02}-{k}"),
+                        MaskFeature {
+                            mask_type: "DETECTOR_FOOTPRINT".into(),
+                            rings: vec![ring],
+                        },
+                    ));
+                }
+            }
+            let rel = format!("GRANULE/{granule}/QI_DATA/MSK_DETFOO_{band}.gml");
+            let p = root.join(&rel);
+            let gml = write_gml_with_ids(&format!("DetectorFootprint-{band}"), acq.epsg, &features);
+            std::fs::write(&p, gml).map_err(|e| werr(&p, e))?;
+            masks.push(("MSK_DETFOO".into(), Some(id), rel));
+        }
+    }
     Ok(())
 }
 
@@ -599,7 +679,7 @@ fn tile_xml(
     level: Level,
     (rows, cols): (usize, usize),
     georef: &GeoRef,
-    masks: &[(String, String)],
+    masks: &[(String, Option<u8>, String)],
 ) -> String {
     let t = acq.sensing_time.format("%Y-%m-%dT%H:%M:%S%.3fZ");
     let (root, ns, lvl) = match level {
@@ -642,7 +722,12 @@ fn tile_xml(
     };
     let masks: String = masks
         .iter()
-        .map(|(t, f)| format!("      <MASK_FILENAME type=\"{t}\">{f}</MASK_FILENAME>\n"))
+        .map(|(t, b, f)| match b {
+            Some(b) => {
+                format!("      <MASK_FILENAME bandId=\"{b}\" type=\"{t}\">{f}</MASK_FILENAME>\n")
+            }
+            None => format!("      <MASK_FILENAME type=\"{t}\">{f}</MASK_FILENAME>\n"),
+        })
         .collect();
     let zone = acq.epsg % 100;
     let hemi = if acq.epsg / 100 == 326 { "N" } else { "S" };
