@@ -52,7 +52,7 @@ fn a_written_mod14_reads_back_as_the_detection_s_fires() {
             "{name}"
         );
         assert!(mod14::identify(&path));
-        assert_eq!(FileKind::of(&path), Some(FileKind::Feed));
+        assert_eq!(FileKind::of(&path), Some(FileKind::FireProduct));
         let feed = read_hotspots(&path).unwrap();
         assert!(feed.warnings.is_empty(), "{:?}", feed.warnings);
         assert_eq!(feed.header[2], "brightness");
@@ -88,6 +88,84 @@ fn a_written_mod14_reads_back_as_the_detection_s_fires() {
             .iter()
             .all(|r| matches!(r.hotspot.confidence, Confidence::Percent(_))));
     }
+}
+
+#[test]
+fn a_mod14_with_its_mod03_says_what_the_pass_saw_for_fair_rankings() {
+    use strawfire::detect::MaskClass;
+    use strawfire::product::write::modis as modis_write;
+    let dir = tempfile::tempdir().unwrap();
+    let (g, d, path) = written(dir.path(), true, 40);
+    // Alone: the fires load, the coverage is unknown, the warning names the MOD03 looked for.
+    let alone = mod14::read_product(&path).unwrap();
+    assert_eq!(alone.feed.rows.len(), d.fires.len());
+    assert!(alone.coverage.is_none());
+    assert!(
+        alone
+            .warnings
+            .iter()
+            .any(|w| w.contains("MYD03.A2024160.0530.*.hdf") && w.contains("coverage unknown")),
+        "{:?}",
+        alone.warnings
+    );
+    // With the granule's MYD03 in the inbox's `done/`: the mask placed by its geolocation.
+    let done = dir.path().join("done");
+    std::fs::create_dir_all(&done).unwrap();
+    let files = modis_write::write(&g.granule, &done, &Default::default()).unwrap();
+    let geo = files.geo.unwrap();
+    assert_eq!(mod14::geolocation_of(&path), Some(geo.clone()));
+    let p = mod14::read_product(&path).unwrap();
+    assert_eq!(p.meta.kind.sensor(), "MODIS");
+    assert_eq!(
+        (p.meta.kind.name(), p.meta.satellite.as_str()),
+        ("MOD14", "A")
+    );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let c = p.coverage.expect("coverage with the MYD03");
+    assert_eq!(c.geolocation, geo);
+    assert_eq!(c.shape, g.granule.shape);
+    // The summary is the detection's, class by class, and all of it by day.
+    let s = &d.summary;
+    assert_eq!(
+        (
+            c.summary.cloud,
+            c.summary.water,
+            c.summary.clear_land,
+            c.summary.fires()
+        ),
+        (s.cloud, s.water, s.clear_land, s.fires())
+    );
+    assert_eq!(c.summary.day_pixels, c.summary.total);
+    // A sample per grid pixel on land (water and unprocessed left out), at the MYD03's place,
+    // clear where the mask says land or fire, not clear under cloud or where unknown.
+    let mask = d.mask.view();
+    let Geometry::Swath(sw) = &g.granule.geometry else {
+        unreachable!()
+    };
+    let (rows, cols) = g.granule.shape;
+    let k =
+        strawfire::rank::coverage::grid_step(rows, cols, strawfire::rank::coverage::MAX_SAMPLES);
+    let mut want = Vec::new();
+    for r in (0..rows).step_by(k) {
+        for c in (0..cols).step_by(k) {
+            let m = mask[[r, c]];
+            if m == MaskClass::Water as u8 || m == MaskClass::NotProcessed as u8 {
+                continue;
+            }
+            let clear = m == MaskClass::Land as u8 || m >= MaskClass::FireLow as u8;
+            want.push((sw.lon.view()[[r, c]], sw.lat.view()[[r, c]], clear));
+        }
+    }
+    assert_eq!(c.samples.len(), want.len());
+    assert!(want.iter().any(|w| !w.2) && want.iter().any(|w| w.2));
+    for (got, w) in c.samples.iter().zip(&want) {
+        assert_eq!((got.lon as f32, got.lat as f32, got.clear), w.clone());
+    }
+    // The MOD14 classes that are not ours: 1 and 2 are "not processed", not bow-tie and glint.
+    assert_eq!(mod14::mask_class(1), MaskClass::NotProcessed as u8);
+    assert_eq!(mod14::mask_class(2), MaskClass::NotProcessed as u8);
+    assert_eq!(mod14::mask_class(4), MaskClass::Cloud as u8);
+    assert_eq!(mod14::mask_class(9), MaskClass::FireHigh as u8);
 }
 
 #[test]

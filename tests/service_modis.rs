@@ -1,7 +1,8 @@
 //! A MODIS pair through the service (issue 20): `POST /api/v1/scenes` with a MYD021KM and its
 //! MYD03 in one `multipart/form-data` request is scanned by the C6.1 detector and stored (201,
 //! the granule's fires as new hotspots, FIRMS MODIS columns), the same pair again is already
-//! stored (200), and a MOD14 fire product is taken as a feed by `strawfire`'s ingest path.
+//! stored (200), and a MOD14 fire product is taken by `strawfire`'s ingest path: alone as a
+//! feed (coverage unknown), with its MYD03 beside it as a scene with the fire mask's coverage.
 
 mod common;
 
@@ -82,5 +83,26 @@ async fn post_scenes_takes_a_modis_pair_and_ingest_takes_mod14() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(got.report.hotspots_new, d.fires.len(), "{:?}", got.report);
     assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+    // Without its MYD03 its coverage is unknown (a feed), said in the notes.
+    assert!(
+        got.notes.iter().any(|n| n.contains("coverage unknown")),
+        "{:?}",
+        got.notes
+    );
+    // With its MYD03 beside it: a scene whose fire mask gives coverage for fair rankings.
+    let mut spec = ModisSpec::night(30, 1354, 13);
+    spec.fires = random_modis_fires(&spec, 30);
+    let night = generate_modis(&spec).unwrap();
+    let d = detect_modis(&night.input(), &ModisModel::builtin(), &night.pixel_area()).unwrap();
+    let paired = srv.dir.path().join("paired");
+    std::fs::create_dir_all(&paired).unwrap();
+    modis_write::write(&night.granule, &paired, &Default::default()).unwrap();
+    let mod14 = modis_af::write(&night.granule, &d, &paired, processed).unwrap();
+    let got = service
+        .ingest_path(&mod14, "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.report.hotspots_new, d.fires.len(), "{:?}", got.report);
+    assert!(got.notes.is_empty(), "{:?}", got.notes);
     srv.stop().await;
 }

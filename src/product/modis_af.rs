@@ -12,12 +12,17 @@
 //!   as a public Fortran reader of MOD14 files, a QFED-style Python reader (`FP_ViewZenAng`,
 //!   `FP_MAD_T21`) and a Python reader of MOD14 with its MOD03 (`fire mask`, `FP_confidence`,
 //!   `FP_power`) select them, found with the search tool's code index); their element types
-//!   are ours where unverified (the C6 User's Guide's SDS table was not at hand): float32 for
-//!   positions, temperatures, radiance and power, int16 line/sample/`FP_NumValid`, uint8
-//!   counts and confidence;
-//! - `fire mask` (uint8, lines × pixels, the MOD14 classes 0–9 that `detect::modis` writes:
-//!   0 not processed, 3 non-fire water, 4 cloud, 5 non-fire land, 6 unknown, 7/8/9 fire of
-//!   low/nominal/high confidence) and `algorithm QA` (uint32, same shape; zeros in our writer);
+//!   are those of LP DAAC's MOD14 fire-pixel table (V005, which C6 keeps for these lists;
+//!   found with the search tool): int16 `FP_line`, `FP_sample`, `FP_NumValid`; float32
+//!   `FP_latitude`, `FP_longitude`, `FP_R2`, `FP_T21`, `FP_T31`, the means and MADs and
+//!   `FP_power`; uint8 `FP_AdjCloud`, `FP_AdjWater`, `FP_WinSize`, `FP_confidence` (%). The
+//!   C6 additions `FP_SolZenAng`/`FP_ViewZenAng` are float32 (ours, unverified: not in that
+//!   table; VIIRS's VNP14 writes its angles as float32). The reader takes any numeric type;
+//! - `fire mask` (uint8, lines × pixels, the C6 classes: 0 not processed (missing input), 1 not
+//!   processed (obsolete), 2 not processed (other reason), 3 non-fire water, 4 cloud, 5
+//!   non-fire land, 6 unknown, 7/8/9 fire of low/nominal/high confidence; C6 User's Guide and
+//!   the LP DAAC catalogue's "class 3 … non-fire water") and `algorithm QA` (uint32, same shape,
+//!   LP DAAC's QA page: "32-bit unsigned integers"; zeros in our writer);
 //! - global attributes `FirePix` (the fire-pixel count; real files with no fire carry no `FP_*`
 //!   SDS at all, HDF4 having no empty SDS), `LandCloudPix` (a reader above uses it), and the ECS
 //!   `CoreMetadata.0` (`RANGEBEGINNINGDATE`/`TIME`, `ASSOCIATEDPLATFORMSHORTNAME`) as in
@@ -30,17 +35,29 @@
 //! `scan`/`track` ← the MODIS 1 km pixel size at `FP_sample` ([`super::modis_swath`]) when the
 //! mask is a full 1354-pixel scan; time and satellite (`T`/`A`) from `CoreMetadata.0`, else the
 //! name `M?D14.AYYYYDDD.HHMM.CCC.…hdf`; `version` from the name's collection ("061" → "6.1").
+//!
+//! Coverage, for fair rankings ([`read_product`]): the fire mask says what the pass saw, and
+//! with the granule's `M?D03` (same family and `AYYYYDDD.HHMM`, beside the file or in its
+//! folder's `done/`, where the inbox puts an L1B pair's geolocation) its pixels have places.
+//! The mask's classes map onto ours ([`mask_class`]: 1 and 2 are not processed, not our bow-tie
+//! and glint classes), a regular grid of them becomes [`CoverageSample`]s (land and fire seen
+//! clear, cloud and unknown not, water and unprocessed left out), as a VNP14IMG with its
+//! VNP03IMG does. Without the `M?D03` the fires still load and the coverage is unknown, with a
+//! warning naming the file looked for.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::error::ProductError;
 use super::hdf4::SdFile;
+use super::viirs_af::{FireProduct, FireProductKind, MaskCoverage, ProductMeta};
 use super::{modis_l1b, modis_swath};
+use crate::detect::{MaskClass, ObservationSummary};
 use crate::hotspot::read::{Feed, FeedRow, RowWarning};
 use crate::hotspot::record::{Confidence, DayNight, Hotspot};
 use crate::hotspot::write::{row_fields, MODIS_HEADER};
+use crate::rank::coverage::{grid_step, land_class, CoverageSample, MAX_SAMPLES};
 
 /// The SDS of the fire mask.
 pub const FIRE_MASK: &str = "fire mask";
@@ -225,6 +242,162 @@ pub fn read(path: &Path) -> Result<Feed, ProductError> {
         });
     }
     Ok(feed)
+}
+
+/// A MOD14 fire-mask class as ours (`MaskClass as u8`): C6's three "not processed" classes
+/// (0 missing input, 1 obsolete, 2 other reason) → not processed; 3 water, 4 cloud, 5 land,
+/// 6 unknown, 7–9 fire are the same numbers; anything else → not processed.
+pub fn mask_class(mod14: u8) -> u8 {
+    match mod14 {
+        3..=9 => mod14,
+        _ => MaskClass::NotProcessed as u8,
+    }
+}
+
+/// The `M?D03` of a MOD14 granule: same family and granule key, any collection and processing
+/// time, beside it or in its folder's `done/` (the newest name when several).
+pub fn geolocation_of(path: &Path) -> Option<PathBuf> {
+    let (family, key, _) = name_parts(path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    [dir.to_path_buf(), dir.join("done")].iter().find_map(|d| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(d)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                modis_l1b::name_parts(p)
+                    .is_some_and(|q| q.geo && q.family == family && q.key == key)
+            })
+            .collect();
+        found.sort();
+        found.pop()
+    })
+}
+
+/// Reads a MOD14/MYD14 file as an official fire product: its fires ([`read`]) and, with its
+/// `M?D03` ([`geolocation_of`]), the coverage of its fire mask. A missing or unreadable
+/// geolocation is a warning (coverage unknown), never an error: the fires stand on their own.
+pub fn read_product(path: &Path) -> Result<FireProduct, ProductError> {
+    let feed = read(path)?;
+    let f = SdFile::open(path)?;
+    let (start, satellite, version) = identity(&f, path)?;
+    let mut warnings = Vec::new();
+    let coverage = if !f.has(FIRE_MASK) {
+        warnings.push(format!(
+            "{}: no `{FIRE_MASK}`; coverage unknown",
+            path.display()
+        ));
+        None
+    } else {
+        match geolocation_of(path) {
+            None => {
+                let (family, key, _) = name_parts(path).unwrap_or_default();
+                warnings.push(format!(
+                    "{}: its geolocation {family}03.{key}.*.hdf is not beside it; coverage unknown",
+                    path.display()
+                ));
+                None
+            }
+            Some(geo) => match mask_coverage(&f, path, &geo) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    warnings.push(format!("{e}; coverage unknown"));
+                    None
+                }
+            },
+        }
+    };
+    Ok(FireProduct {
+        meta: ProductMeta {
+            kind: FireProductKind::Mod14,
+            start,
+            satellite: satellite.to_string(),
+            version,
+        },
+        feed,
+        coverage,
+        warnings,
+    })
+}
+
+/// The fire mask's classes ([`mask_class`]) counted, and sampled on a regular grid placed by the
+/// `M?D03`'s `Latitude`/`Longitude` (which must have the mask's shape).
+fn mask_coverage(f: &SdFile, path: &Path, geo: &Path) -> Result<MaskCoverage, ProductError> {
+    let mask_sds = f.dataset(FIRE_MASK)?;
+    let dims = mask_sds.dims().to_vec();
+    if dims.len() != 2 {
+        return Err(ProductError::Shape {
+            path: path.to_path_buf(),
+            variable: FIRE_MASK.into(),
+            found: dims,
+            expected: vec![0, 0],
+        });
+    }
+    let (rows, cols) = (dims[0], dims[1]);
+    let mask: Vec<u8> = mask_sds
+        .read_f64()?
+        .into_iter()
+        .map(|v| mask_class(v.clamp(0.0, 255.0) as u8))
+        .collect();
+    let g = SdFile::open(geo)?;
+    let mut latlon = Vec::new();
+    for name in ["Latitude", "Longitude"] {
+        let sds = g.dataset(name)?;
+        if sds.dims() != [rows, cols] {
+            return Err(ProductError::Shape {
+                path: geo.to_path_buf(),
+                variable: name.into(),
+                found: sds.dims().to_vec(),
+                expected: vec![rows, cols],
+            });
+        }
+        latlon.push(sds.read_f64()?);
+    }
+    let (lat, lon) = (&latlon[0], &latlon[1]);
+    let k = grid_step(rows, cols, MAX_SAMPLES);
+    let mut samples = Vec::new();
+    for r in (0..rows).step_by(k) {
+        for c in (0..cols).step_by(k) {
+            let i = r * cols + c;
+            // MOD03 fill is -999; anything off the globe is no place.
+            if !(-90.0..=90.0).contains(&lat[i]) || !(-180.0..=180.0).contains(&lon[i]) {
+                continue;
+            }
+            if let Some(clear) = land_class(mask[i]) {
+                samples.push(CoverageSample {
+                    lon: lon[i],
+                    lat: lat[i],
+                    clear,
+                });
+            }
+        }
+    }
+    let mut counts = [0u64; 10];
+    for &m in &mask {
+        counts[m as usize] += 1;
+    }
+    let core = f
+        .attr("CoreMetadata.0")?
+        .and_then(|a| a.text().map(str::to_string));
+    let total: u64 = counts.iter().sum();
+    let (day, night) = match core
+        .as_deref()
+        .and_then(|c| modis_l1b::odl_value(c, "DAYNIGHTFLAG"))
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("day") => (total, 0),
+        Some("night") => (0, total),
+        _ => (0, 0),
+    };
+    Ok(MaskCoverage {
+        shape: (rows, cols),
+        summary: ObservationSummary::from_counts(counts, day, night),
+        samples,
+        geolocation: geo.to_path_buf(),
+    })
 }
 
 /// (start, FIRMS satellite, FIRMS version) from `CoreMetadata.0`, else the file name.

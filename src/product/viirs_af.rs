@@ -58,6 +58,9 @@ pub enum FireProductKind {
     AfimgText,
     /// CSPP `AFIMG_….nc`.
     AfimgNetcdf,
+    /// NASA `MOD14` / `MYD14`, HDF4 (`product::modis_af`; not named by [`identify`], which
+    /// names the VIIRS products).
+    Mod14,
 }
 
 impl FireProductKind {
@@ -66,6 +69,15 @@ impl FireProductKind {
             FireProductKind::Vnp14Img => "VNP14IMG",
             FireProductKind::AfimgText => "AFIMG text",
             FireProductKind::AfimgNetcdf => "AFIMG NetCDF",
+            FireProductKind::Mod14 => "MOD14",
+        }
+    }
+
+    /// The instrument of the product's fires.
+    pub fn sensor(&self) -> &'static str {
+        match self {
+            FireProductKind::Mod14 => "MODIS",
+            _ => "VIIRS",
         }
     }
 }
@@ -184,7 +196,7 @@ pub fn read(path: &Path) -> Result<FireProduct, FireProductError> {
             read_afimg_text(path, &bytes)
         }
         Some(FireProductKind::AfimgNetcdf) => read_afimg_netcdf(path),
-        None => Err(FireProductError::UnknownProduct {
+        Some(FireProductKind::Mod14) | None => Err(FireProductError::UnknownProduct {
             path: path.to_path_buf(),
         }),
     }

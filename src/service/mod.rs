@@ -801,8 +801,9 @@ impl Service {
         .await
     }
 
-    /// Stores an official fire product's fire pixels (VNP14IMG, AFIMG text or NetCDF). With a
-    /// fire mask and its geolocation (VNP14IMG + VNP03IMG beside it) the product is stored
+    /// Stores an official fire product's fire pixels (VNP14IMG, AFIMG text or NetCDF, MOD14/
+    /// MYD14). With a fire mask and its geolocation (VNP14IMG + VNP03IMG, MOD14 + MOD03 beside
+    /// it) the product is stored
     /// like a scene, with its observation summary and coverage per unit, so it ranks fairly;
     /// otherwise like a feed (coverage unknown, said in `notes`). `name` is the file's name as
     /// the sender knows it (the product kind, time and satellite come from it); `path` is
@@ -817,17 +818,23 @@ impl Service {
         let placer = self.inner.placer.clone();
         let read = tokio::task::spawn_blocking(move || {
             let sha = sha256_file(&p)?;
-            let product = match viirs_af::identify(&n) {
-                Some(viirs_af::FireProductKind::AfimgText) => {
-                    let bytes = std::fs::read(&p).map_err(|e| ServiceError::Io {
-                        path: p.clone(),
-                        source: e,
-                    })?;
-                    viirs_af::read_afimg_text(&n, &bytes)
+            let product = if crate::product::modis_af::identify(&n) {
+                // MOD14/MYD14 (HDF4, read from `p`), with its MOD03 beside it for coverage.
+                crate::product::modis_af::read_product(&p)
+                    .map_err(|e| ServiceError::Feed(ReadError::ModisProduct(Box::new(e))))?
+            } else {
+                match viirs_af::identify(&n) {
+                    Some(viirs_af::FireProductKind::AfimgText) => {
+                        let bytes = std::fs::read(&p).map_err(|e| ServiceError::Io {
+                            path: p.clone(),
+                            source: e,
+                        })?;
+                        viirs_af::read_afimg_text(&n, &bytes)
+                    }
+                    _ => viirs_af::read(&p),
                 }
-                _ => viirs_af::read(&p),
-            }
-            .map_err(|e| ServiceError::Feed(ReadError::Product(Box::new(e))))?;
+                .map_err(|e| ServiceError::Feed(ReadError::Product(Box::new(e))))?
+            };
             let coverage = product.coverage.as_ref().map(|c| {
                 crate::rank::coverage::tally(&c.samples, |x, y| {
                     rankings::unit_codes(placer.as_ref(), x, y)
@@ -851,7 +858,7 @@ impl Service {
                 name: display,
                 acq_time: Some(product.meta.start),
                 satellite: Some(product.meta.satellite.clone()),
-                sensor: Some("VIIRS".into()),
+                sensor: Some(product.meta.kind.sensor().into()),
                 model: product.meta.kind.name().to_string(),
                 shape: c.shape,
                 summary: c.summary.clone(),
@@ -892,7 +899,7 @@ fn is_json_name(name: &str) -> bool {
 pub enum FileKind {
     Scene,
     Feed,
-    /// An official fire product (VNP14IMG, AFIMG text or NetCDF), by its name.
+    /// An official fire product (VNP14IMG, AFIMG text or NetCDF, MOD14/MYD14), by its name.
     FireProduct,
     /// One file of a multi-file granule (an L1B pair, an SDR set), by its name: scanned with
     /// the rest of its granule (`granules`).
@@ -912,8 +919,8 @@ impl FileKind {
             return Some(FileKind::FireProduct);
         }
         if crate::product::modis_af::identify(path) {
-            // MOD14/MYD14: fire pixels without a geolocation file, read as a feed.
-            return Some(FileKind::Feed);
+            // MOD14/MYD14: an official product, its fire mask placed by its MOD03 for coverage.
+            return Some(FileKind::FireProduct);
         }
         if granules::part_of(path).is_some() {
             return Some(FileKind::GranulePart);
