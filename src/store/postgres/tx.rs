@@ -1,7 +1,7 @@
 //! The shared orchestration's [`Tx`] on PostgreSQL: a transaction (writes) or a pooled client
 //! (reads). Statements are SQLite's words through [`dollars`]; the row locks of a change are
 //! PostgreSQL's own ([`Tx::lock`]): a task's row `FOR UPDATE`, advisory locks
-//! (transaction-level) around mask candidates.
+//! (transaction-level) around mask candidates and bulletin numbers.
 
 use postgres::types::ToSql;
 use postgres::GenericClient;
@@ -14,6 +14,9 @@ use crate::store::shared::tx::{Lock, Param, Row, Tx};
 /// recorded at once on two nodes, make one candidate, as on SQLite.
 const MASK_LOCK: i64 = 0x5354_5257_4d41_534b; // "STRWMASK"
 
+/// The advisory lock under which bulletins are numbered.
+const BULLETIN_LOCK: i64 = 0x5354_5257_4255_4c4c; // "STRWBULL"
+
 /// The parameters as `postgres` binds them (the server infers each one's type from the
 /// statement; a value of another type is refused as before).
 fn bind<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -23,6 +26,7 @@ fn bind<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
             Param::Int(v) => v as &(dyn ToSql + Sync),
             Param::Real(v) => v as &(dyn ToSql + Sync),
             Param::Text(v) => v as &(dyn ToSql + Sync),
+            Param::Flag(v) => v as &(dyn ToSql + Sync),
         })
         .collect()
 }
@@ -97,8 +101,23 @@ fn query_one<T>(
     f(&PgRow { row: &row, what })
 }
 
+/// ` FOR UPDATE [OF of] [SKIP LOCKED]`.
+fn for_update(of: Option<&str>, skip_locked: bool) -> String {
+    let mut out = String::from(" FOR UPDATE");
+    if let Some(of) = of {
+        out.push_str(" OF ");
+        out.push_str(of);
+    }
+    if skip_locked {
+        out.push_str(" SKIP LOCKED");
+    }
+    out
+}
+
 impl Tx for postgres::Transaction<'_> {
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    fn for_update(of: Option<&str>, skip_locked: bool) -> String {
+        for_update(of, skip_locked)
+    }
 
     fn execute(
         &mut self,
@@ -141,6 +160,11 @@ impl Tx for postgres::Transaction<'_> {
                 "SELECT pg_advisory_xact_lock($1)",
                 MASK_LOCK,
             ),
+            Lock::Bulletins => (
+                "lock bulletin numbers",
+                "SELECT pg_advisory_xact_lock($1)",
+                BULLETIN_LOCK,
+            ),
         };
         self.query(sql, &[&key]).ctx(what)?;
         Ok(())
@@ -149,7 +173,10 @@ impl Tx for postgres::Transaction<'_> {
 
 /// Reads on a pooled connection, outside any transaction.
 impl Tx for postgres::Client {
-    const SKIP_LOCKED: &'static str = "";
+    /// Outside a transaction a row lock would end with its statement: none is taken.
+    fn for_update(_of: Option<&str>, _skip_locked: bool) -> String {
+        String::new()
+    }
 
     fn execute(
         &mut self,

@@ -1,11 +1,22 @@
-//! Notice deliveries (`store::deliveries`) as both backends make them: the statements (SQLite's
-//! numbered parameters; PostgreSQL runs them through [`super::dollars`] and adds its row locks)
-//! and the decisions that are not SQL.
+//! Notice deliveries (`store::deliveries`, where the life of a delivery is told), written once
+//! for both backends over [`Tx`]: expansion of outbox rows into deliveries, claims (the lease
+//! committed before the request is sent), the record of an attempt, the operators' list and
+//! counts. The statements are in SQLite's numbered parameters (PostgreSQL runs them through
+//! [`super::dollars`]). Several nodes and workers expand and claim at once on PostgreSQL: each
+//! takes its rows [`Tx::for_update`] with `SKIP LOCKED`, so a row is expanded by one
+//! transaction and an attempt claimed by one claim, the others passing over it; recording locks
+//! its row, so an outcome is recorded once. SQLite's one writer does the same by being one.
 
 use chrono::{DateTime, Utc};
 
+use super::task_steps::mark_notified_tx;
+use super::tx::{from_ts, limit, ts, Tx};
 use crate::notify::Notice;
-use crate::store::deliveries::{DeliveryCounts, DeliveryStatus};
+use crate::store::deliveries::{
+    AttemptOutcome, ClaimedDelivery, DeliveryCounts, DeliveryRow, DeliveryStatus, Expansion,
+    NotifiedTask, Recorded,
+};
+use crate::store::error::StoreError;
 
 /// Whether any outbox row waits to be expanded (the worker asks every second).
 pub(crate) const ANY_UNEXPANDED_SQL: &str =
@@ -212,4 +223,251 @@ pub(crate) fn counts(n: [i64; 5]) -> DeliveryCounts {
         superseded: n[3] as u64,
         unexpanded: n[4] as u64,
     }
+}
+
+/// Whether any outbox row waits to be expanded (the worker asks every second: a read first,
+/// before a write is taken).
+pub(crate) fn any_unexpanded(c: &mut impl Tx) -> Result<bool, StoreError> {
+    c.query_one("look for notices", ANY_UNEXPANDED_SQL, &[], |r| r.get(0))
+}
+
+/// Whether any delivery is due at `now`.
+pub(crate) fn any_due(c: &mut impl Tx, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    c.query_one("look for due", &any_due_sql(), &[ts(now).into()], |r| {
+        r.get(0)
+    })
+}
+
+/// Expands the oldest `n` outbox rows this transaction claims ([`Tx::for_update`]: on
+/// PostgreSQL rows another expansion holds are passed over) into one delivery per webhook
+/// `route` names; a `task_new` routed nowhere moves its task to `notified` here.
+pub(crate) fn expand_outbox<T: Tx>(
+    tx: &mut T,
+    route: &dyn Fn(&Notice) -> Vec<String>,
+    now: DateTime<Utc>,
+    n: usize,
+) -> Result<Expansion, StoreError> {
+    let rows = tx.query_rows(
+        "query outbox",
+        &format!("{UNEXPANDED_SQL}{}", T::for_update(None, true)),
+        &[limit(n)],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<Option<i64>>(2)?,
+                r.get::<String>(3)?,
+                r.get::<bool>(4)?,
+            ))
+        },
+    )?;
+    let mut done = Expansion::default();
+    for (id, key, task_id, json, superseded) in rows {
+        let Ok(notice) = serde_json::from_str::<Notice>(&json) else {
+            tx.execute("mark outbox expanded", MARK_EXPANDED_SQL, &[id.into()])?;
+            done.unreadable.push(id);
+            continue;
+        };
+        let hooks = route(&notice);
+        for hook in &hooks {
+            let dkey = delivery_key(&key, hook);
+            done.deliveries += tx.execute(
+                "insert delivery",
+                INSERT_DELIVERY_SQL,
+                &[id.into(), hook.into(), (&dkey).into(), ts(now).into()],
+            )? as usize;
+        }
+        if let (Some(task), true) = (
+            task_id,
+            notifies_without_webhook(&notice, &hooks, superseded),
+        ) {
+            let detail = no_webhook_detail(&key, &notice);
+            if mark_notified_tx(tx, task, now, &detail)? {
+                done.notified_without_webhook.push(NotifiedTask {
+                    id: task,
+                    county: notice.county.clone(),
+                    unit: notice.unit.clone(),
+                });
+            }
+        }
+        tx.execute("mark outbox expanded", MARK_EXPANDED_SQL, &[id.into()])?;
+        done.notices += 1;
+    }
+    Ok(done)
+}
+
+/// Claims up to `n` deliveries due at `now`: each leased (`attempts + 1`, due again after
+/// `lease`) and committed before it is sent; one whose attempts are spent (its last attempt
+/// never reported) is given up instead. Rows another claim holds are passed over
+/// ([`Tx::for_update`]): they are that claim's.
+pub(crate) fn claim_deliveries<T: Tx>(
+    tx: &mut T,
+    now: DateTime<Utc>,
+    n: usize,
+    max_attempts: u32,
+    lease: &dyn Fn(&str, u32) -> std::time::Duration,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let due = tx.query_rows(
+        "query due deliveries",
+        &format!("{}{}", due_sql(), T::for_update(Some("d"), true)),
+        &[ts(now).into(), limit(n)],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                attempts_of(r.get(3)?),
+                r.get::<String>(4)?,
+            ))
+        },
+    )?;
+    let mut claimed = Vec::with_capacity(due.len());
+    for (id, webhook, key, attempts, json) in due {
+        if attempts >= max_attempts {
+            let why = interrupted(attempts);
+            tx.execute(
+                "give up an interrupted delivery",
+                GIVE_UP_SQL,
+                &[id.into(), ts(now).into(), (&why).into()],
+            )?;
+            continue;
+        }
+        let notice = read_notice(id, &json)?;
+        let attempt = attempts + 1;
+        tx.execute(
+            "lease a delivery",
+            LEASE_SQL,
+            &[
+                id.into(),
+                attempt.into(),
+                lease_until(now, lease(&key, attempt)).into(),
+            ],
+        )?;
+        claimed.push(ClaimedDelivery {
+            id,
+            webhook,
+            idempotency_key: key,
+            attempt,
+            notice,
+        });
+    }
+    Ok(claimed)
+}
+
+/// Records the outcome of delivery `id`'s attempt, its row locked ([`Tx::for_update`]) so an
+/// outcome is recorded once: delivered (a `task_new` moves its task new → notified, in this
+/// transaction), or failed (given up when retrying cannot help or no attempts are left).
+pub(crate) fn record_attempt<T: Tx>(
+    tx: &mut T,
+    id: i64,
+    outcome: &AttemptOutcome,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+) -> Result<Recorded, StoreError> {
+    let row = tx.query_opt(
+        "read a delivery",
+        &format!("{DELIVERY_SQL}{}", T::for_update(Some("d"), false)),
+        &[id.into()],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                attempts_of(r.get(2)?),
+                r.get::<Option<i64>>(3)?,
+                r.get::<String>(4)?,
+                r.get::<bool>(5)?,
+                r.get::<bool>(6)?,
+            ))
+        },
+    )?;
+    let Some((webhook, key, attempts, task_id, kind, settled, superseded)) = row else {
+        return Ok(Recorded::AlreadySettled);
+    };
+    if settled {
+        return Ok(Recorded::AlreadySettled);
+    }
+    Ok(match outcome {
+        AttemptOutcome::Delivered { status } => {
+            tx.execute(
+                "record a delivery",
+                DELIVERED_SQL,
+                &[id.into(), ts(now).into()],
+            )?;
+            let mut task_notified = false;
+            // An attempt in flight when its notice was superseded went out (it is recorded
+            // so), but tells nothing about the task as it is now.
+            if let (Some(task), "task_new", false) = (task_id, kind.as_str(), superseded) {
+                let detail = delivered_detail(&webhook, &key, id, attempts, *status);
+                task_notified = mark_notified_tx(tx, task, now, &detail)?;
+            }
+            Recorded::Delivered { task_notified }
+        }
+        AttemptOutcome::Failed { error, retry } => {
+            let (give_up, error) = failure(attempts, max_attempts, error, *retry);
+            tx.execute(
+                "record a failed attempt",
+                FAILED_SQL,
+                &[id.into(), (&error).into(), give_up.into(), ts(now).into()],
+            )?;
+            if give_up {
+                Recorded::GaveUp
+            } else {
+                Recorded::WillRetry
+            }
+        }
+    })
+}
+
+/// A stored attempt count.
+fn attempts_of(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The operators' list ([`list_sql`]).
+pub(crate) fn deliveries(
+    c: &mut impl Tx,
+    status: Option<DeliveryStatus>,
+    before_id: Option<i64>,
+    n: usize,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    c.query_rows(
+        "query deliveries",
+        &list_sql(status),
+        &[limit(n), before_id.into()],
+        |r| {
+            let delivered_at: Option<i64> = r.get(9)?;
+            let gave_up_at: Option<i64> = r.get(10)?;
+            let superseded_at: Option<i64> = r.get(12)?;
+            Ok(DeliveryRow {
+                id: r.get(0)?,
+                webhook: r.get(1)?,
+                idempotency_key: r.get(2)?,
+                status: status_of(delivered_at, gave_up_at, superseded_at),
+                kind: r.get(3)?,
+                task_id: r.get(4)?,
+                unit: r.get(5)?,
+                attempts: attempts_of(r.get(6)?),
+                created_at: from_ts(r.get(7)?),
+                next_attempt_at: from_ts(r.get(8)?),
+                delivered_at: delivered_at.map(from_ts),
+                gave_up_at: gave_up_at.map(from_ts),
+                last_error: r.get(11)?,
+                superseded_at: superseded_at.map(from_ts),
+                superseded_by: r.get(13)?,
+            })
+        },
+    )
+}
+
+/// Deliveries by status ([`counts_sql`]).
+pub(crate) fn delivery_counts(c: &mut impl Tx) -> Result<DeliveryCounts, StoreError> {
+    c.query_one("count deliveries", &counts_sql(), &[], |r| {
+        Ok(counts([
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+        ]))
+    })
 }

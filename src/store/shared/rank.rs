@@ -1,9 +1,18 @@
-//! The rankings' queries (`store::rank`) as both backends run them (SQLite's numbered
-//! parameters; PostgreSQL through [`super::dollars`]). Counts of a condition are `COUNT(col)`
-//! (rows where it is not NULL) and `COUNT(*) - COUNT(col)`, which both dialects read alike
-//! (PostgreSQL has no `SUM` of a boolean). Grouped rows come ordered by unit (PostgreSQL's hash
-//! aggregate would give them in any order). `col` is `RankLevel::stored()`: `county` or
-//! `township`, never user text.
+//! The rankings' queries (`store::rank`) and their reading, written once for both backends over
+//! [`Tx`] (SQLite's numbered parameters; PostgreSQL through [`super::dollars`]): the day's facts
+//! per unit aggregated in SQL, the bulletins' issue numbers, the report map's points. Counts of
+//! a condition are `COUNT(col)` (rows where it is not NULL) and `COUNT(*) - COUNT(col)`, which
+//! both dialects read alike (PostgreSQL has no `SUM` of a boolean). Grouped rows come ordered by
+//! unit (PostgreSQL's hash aggregate would give them in any order). `col` is
+//! `RankLevel::stored()`: `county` or `township`, never user text.
+
+use chrono::{DateTime, Utc};
+
+use super::tx::{from_ts, limit, ts, Lock, Row, Tx};
+use crate::rank::facts::{CoverageFact, DayFacts, RankQuery, TaskFact, UnitHotspots};
+use crate::rank::svg::MapPoint;
+use crate::store::error::StoreError;
+use crate::store::rank::BulletinIssue;
 
 /// Hotspots per unit in [`?1`, `?2`): code, fire points, on a parcel, not masked.
 pub(crate) fn unit_hotspots_sql(col: &str) -> String {
@@ -69,3 +78,156 @@ pub(crate) const NUMBER_BULLETIN_SQL: &str =
        CAST(?4 AS BIGINT)
      FROM bulletin_issues WHERE season = ?1 AND level = ?2
      ON CONFLICT (season, level, date) DO NOTHING";
+
+fn unit_hotspots(
+    c: &mut impl Tx,
+    col: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<UnitHotspots>, StoreError> {
+    c.query_rows(
+        "query rank hotspots",
+        &unit_hotspots_sql(col),
+        &[ts(from).into(), ts(to).into()],
+        |r| {
+            Ok(UnitHotspots {
+                code: r.get(0)?,
+                fire_points: r.get::<i64>(1)? as u64,
+                farmland: r.get::<i64>(2)? as u64,
+                after_masks: r.get::<i64>(3)? as u64,
+            })
+        },
+    )
+}
+
+fn coverage(
+    c: &mut impl Tx,
+    level: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<CoverageFact>, StoreError> {
+    c.query_rows(
+        "query coverage",
+        COVERAGE_SQL,
+        &[level.into(), ts(from).into(), ts(to).into()],
+        |r| {
+            Ok(CoverageFact {
+                scene_id: r.get(0)?,
+                code: r.get(1)?,
+                land_pixels: r.get::<i64>(2)? as u64,
+                clear_pixels: r.get::<i64>(3)? as u64,
+            })
+        },
+    )
+}
+
+/// The day's facts per unit of `q`. Run in one read transaction, so that every query sees
+/// one snapshot while scenes are being ingested (each backend opens it: SQLite's read
+/// transaction, PostgreSQL's read-only `REPEATABLE READ`).
+pub(crate) fn facts(c: &mut impl Tx, q: &RankQuery) -> Result<DayFacts, StoreError> {
+    let col = q.level.stored();
+    let (from, to) = (ts(q.day.0), ts(q.day.1));
+    let events = c.query_rows(
+        "query rank events",
+        &events_sql(col),
+        &[from.into(), to.into()],
+        |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
+    )?;
+    let tasks = c.query_rows(
+        "query rank tasks",
+        &tasks_sql(col),
+        &[from.into(), to.into()],
+        |r| {
+            Ok(TaskFact {
+                code: r.get(0)?,
+                created_at: from_ts(r.get(1)?),
+                verdict_due: from_ts(r.get(2)?),
+                verified_at: r.get::<Option<i64>>(3)?.map(from_ts),
+                verdict: r.get(4)?,
+            })
+        },
+    )?;
+    let first_fire = c.query_rows(
+        "query first fire",
+        &first_fire_sql(col),
+        &[ts(q.season_from).into(), to.into()],
+        |r| Ok((r.get(0)?, from_ts(r.get(1)?))),
+    )?;
+    Ok(DayFacts {
+        hotspots: unit_hotspots(c, col, q.day)?,
+        events,
+        tasks,
+        coverage: coverage(c, col, q.day)?,
+        first_fire,
+        week_ago_hotspots: unit_hotspots(c, col, q.week_ago)?,
+        week_ago_coverage: coverage(c, col, q.week_ago)?,
+        prev_day_hotspots: unit_hotspots(c, col, q.prev_day)?,
+        prev_day_coverage: coverage(c, col, q.prev_day)?,
+        season_hotspots: unit_hotspots(c, col, (q.season_from, q.day.1))?,
+    })
+}
+
+/// The stored issue of the bulletin of `season`, `level`, `date`, if numbered.
+pub(crate) fn bulletin(
+    c: &mut impl Tx,
+    season: &str,
+    level: &str,
+    date: &str,
+) -> Result<Option<BulletinIssue>, StoreError> {
+    c.query_opt(
+        "read bulletin issue",
+        BULLETIN_SQL,
+        &[season.into(), level.into(), date.into()],
+        read_issue,
+    )
+}
+
+/// Numbers the bulletin of `season`, `level`, `date` (one more than the season's last at the
+/// level; one already numbered keeps its number) under [`Lock::Bulletins`], so two first
+/// renders at once, on two nodes, get two numbers. Its issue.
+pub(crate) fn number_bulletin(
+    tx: &mut impl Tx,
+    season: &str,
+    level: &str,
+    date: &str,
+    now: DateTime<Utc>,
+) -> Result<BulletinIssue, StoreError> {
+    tx.lock(Lock::Bulletins)?;
+    tx.execute(
+        "number bulletin issue",
+        NUMBER_BULLETIN_SQL,
+        &[season.into(), level.into(), date.into(), ts(now).into()],
+    )?;
+    tx.query_one(
+        "read the bulletin issue just numbered",
+        BULLETIN_SQL,
+        &[season.into(), level.into(), date.into()],
+        read_issue,
+    )
+}
+
+fn read_issue(r: &dyn Row) -> Result<BulletinIssue, StoreError> {
+    Ok(BulletinIssue {
+        number: r.get::<i64>(0)? as u32,
+        issued_at: from_ts(r.get(1)?),
+    })
+}
+
+/// Hotspot positions in [`from`, `to`), at most `n`, for the report's map.
+pub(crate) fn map_points(
+    c: &mut impl Tx,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    n: usize,
+) -> Result<Vec<MapPoint>, StoreError> {
+    c.query_rows(
+        "query map points",
+        MAP_POINTS_SQL,
+        &[ts(from).into(), ts(to).into(), limit(n)],
+        |r| {
+            Ok(MapPoint {
+                lon: r.get(0)?,
+                lat: r.get(1)?,
+                masked: r.get(2)?,
+            })
+        },
+    )
+}

@@ -11,7 +11,7 @@
 //! ([`Tx::lock`]): the task's row before a move or a verdict, so two acknowledgements of one
 //! task apply one after the other and the second finds it acknowledged; the mask candidates
 //! around a "no fire" verdict's step and a decision; an escalation sweep claims its overdue tasks
-//! with [`Tx::SKIP_LOCKED`], so sweeps on several nodes escalate each deadline once and never
+//! with [`Tx::for_update`] (`SKIP LOCKED`), so sweeps on several nodes escalate each deadline once and never
 //! wait on one another. SQLite's one writer makes each of these a no-op there.
 
 use chrono::{DateTime, Duration, Utc};
@@ -128,7 +128,7 @@ pub(crate) fn record_verdict(
             v.photo.exif.position.map(|p| p.1).into(),
             v.photo.exif.position.map(|p| p.0).into(),
             (&flags).into(),
-            found.review.into(),
+            i64::from(found.review).into(),
             (&who.id).into(),
         ],
         |r| r.get(0),
@@ -164,13 +164,13 @@ pub(crate) fn record_verdict(
 }
 
 /// Open tasks past their first deadline (the others cannot have missed any), claimed by this
-/// sweep ([`Tx::SKIP_LOCKED`]).
+/// sweep ([`Tx::for_update`], passing over those another sweep or change holds).
 fn overdue_sql<T: Tx>() -> String {
     format!(
         "SELECT id FROM tasks
          WHERE state NOT IN ('verified', 'closed', 'cancelled') AND ack_due < ?1
          ORDER BY id{}",
-        T::SKIP_LOCKED
+        T::for_update(None, true)
     )
 }
 
@@ -859,7 +859,7 @@ pub(crate) fn query_tasks<'q>(
         push("t.ack_due < ?", vec![ts(t).into()]);
     }
     if let Some(r) = q.review {
-        push("COALESCE(v.review, 0) = ?", vec![r.into()]);
+        push("COALESCE(v.review, 0) = ?", vec![i64::from(r).into()]);
     }
     if let Some(u) = &q.unit {
         push("(t.unit = ? OR t.county = ?)", vec![u.into(), u.into()]);

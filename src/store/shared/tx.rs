@@ -3,7 +3,7 @@
 //! `shared/` over either backend. A backend implements [`Tx`] for its own transaction
 //! (`sqlite/tx.rs`: a `rusqlite` connection, which the writer hands out inside its savepoint;
 //! `postgres/tx.rs`: a `postgres` transaction or pooled client) and keeps only what is its own:
-//! opening and committing, its row locks ([`Tx::lock`], [`Tx::SKIP_LOCKED`]) and the statements
+//! opening and committing, its locks ([`Tx::lock`], [`Tx::for_update`]) and the statements
 //! the dialects do not share.
 //!
 //! Statements are written in SQLite's words (`?1` parameters; PostgreSQL's implementation runs
@@ -13,13 +13,15 @@
 
 use crate::store::error::StoreError;
 
-/// A statement's parameter: the store binds integers (ids, Unix seconds, counts, flags as 0/1),
-/// reals (degrees, metres, MW) and text (JSON included), each possibly NULL.
+/// A statement's parameter: the store binds integers (ids, Unix seconds, counts, stored flags
+/// as 0/1), reals (degrees, metres, MW), text (JSON included), each possibly NULL, and truth
+/// values a statement tests (`CASE WHEN ?3`: PostgreSQL's BOOLEAN, SQLite's 0/1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Param<'a> {
     Int(Option<i64>),
     Real(Option<f64>),
     Text(Option<&'a str>),
+    Flag(bool),
 }
 
 impl From<i64> for Param<'_> {
@@ -41,9 +43,10 @@ impl From<u32> for Param<'_> {
 }
 
 impl From<bool> for Param<'_> {
-    /// As SQLite stores it (and the PostgreSQL schema's BIGINT flags): 0 or 1.
+    /// A truth value a statement tests; a flag stored in a column (BIGINT 0/1 on both) is bound
+    /// as `i64::from(flag)`.
     fn from(v: bool) -> Self {
-        Param::Int(Some(i64::from(v)))
+        Param::Flag(v)
     }
 }
 
@@ -164,13 +167,17 @@ pub(crate) enum Lock {
     /// Mask candidate changes (an advisory lock): two "no fire" verdicts at one place make one
     /// candidate.
     MaskCandidates,
+    /// Bulletin numbering (an advisory lock): two first bulletins of a season rendered at once
+    /// on two nodes get two numbers (both would take MAX + 1 otherwise).
+    Bulletins,
 }
 
 /// A transaction, or a read connection, of either backend.
 pub(crate) trait Tx {
-    /// The clause that ends a `SELECT` whose rows this transaction claims, passing over rows
-    /// another holds: PostgreSQL's ` FOR UPDATE SKIP LOCKED`; empty on SQLite (one writer).
-    const SKIP_LOCKED: &'static str;
+    /// The clause that ends a `SELECT` whose rows this transaction locks until it ends (those
+    /// of table alias `of`, or all), passing over rows another holds when `skip_locked`:
+    /// PostgreSQL's ` FOR UPDATE [OF d] [SKIP LOCKED]`; empty on SQLite (one writer).
+    fn for_update(of: Option<&str>, skip_locked: bool) -> String;
 
     /// Runs a statement; the rows it changed.
     fn execute(

@@ -14,6 +14,7 @@ impl ToSql for Param<'_> {
             Param::Int(Some(v)) => ToSqlOutput::Owned(Value::Integer(v)),
             Param::Real(Some(v)) => ToSqlOutput::Owned(Value::Real(v)),
             Param::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Param::Flag(v) => ToSqlOutput::Owned(Value::Integer(i64::from(v))),
             Param::Int(None) | Param::Real(None) | Param::Text(None) => {
                 ToSqlOutput::Owned(Value::Null)
             }
@@ -57,7 +58,9 @@ impl Row for SqliteRow<'_, '_> {
 }
 
 impl Tx for &Connection {
-    const SKIP_LOCKED: &'static str = "";
+    fn for_update(_of: Option<&str>, _skip_locked: bool) -> String {
+        String::new()
+    }
 
     fn execute(
         &mut self,
