@@ -39,6 +39,19 @@ pub enum ModelError {
     /// No model of that name is known: use one of the listed names or `--model FILE`.
     #[error("unknown sensor `{name}`; known: {known}")]
     Unknown { name: String, known: String },
+    /// The model exists but not for this input (`--sensor sentinel2-msi` on a GeoTIFF scene):
+    /// scan that model's input instead, which selects it by itself.
+    #[error(
+        "`{name}` is not a model for {input} (those take {known}); it is the model for {its_inputs}, \
+         chosen by itself when you scan one: give {given_as}"
+    )]
+    OtherInput {
+        name: String,
+        input: String,
+        known: String,
+        its_inputs: String,
+        given_as: String,
+    },
 }
 
 /// What a band holds.
@@ -227,6 +240,8 @@ pub struct Builtin {
     /// True for every name that selects it (aliases, any case): the test the scan's model choice
     /// itself uses.
     pub selects: fn(&str) -> bool,
+    /// How its input is given to `strawfire scan`, for a refusal that points there.
+    pub given_as: &'static str,
 }
 
 /// Every sensor model compiled into the binary. `strawfire scan --help` lists this, so the help
@@ -237,31 +252,40 @@ pub const BUILTINS: &[Builtin] = &[
         name: "viirs-i",
         inputs: "VIIRS I-band scenes and granules",
         selects: SensorModel::is_name,
+        given_as: "a GeoTIFF scene, a VIIRS L1B pair (V?P02IMG + V?P03IMG) or a CSPP SDR set \
+                   (SVI01–SVI05 with GITCO/GIMGO)",
     },
     Builtin {
         name: "modis-c61",
         inputs: "MODIS granules",
         selects: modis::ModisModel::is_name,
+        given_as: "the MOD021KM/MYD021KM file with its MOD03/MYD03 beside it",
     },
     Builtin {
         name: "fy3d-mersi",
         inputs: "FY-3D MERSI-II granules",
         selects: modis::ModisModel::is_mersi_name,
+        given_as: "the FY3D_MERSI_…_1000M_MS.HDF file with its GEO1K beside it",
     },
     Builtin {
         name: "fy3e-mersi-ll",
         inputs: "FY-3E MERSI-LL granules",
         selects: modis::ModisModel::is_mersi_ll_name,
+        given_as: "the FY3E_MERSI_GRAN_L1_…_1000M_V0.HDF file with its GEO1K beside it",
     },
     Builtin {
         name: "landsat-oli",
         inputs: "Landsat 8/9 OLI products",
         selects: oli::OliModel::is_name,
+        given_as: "the product's folder (LC08_L1TP_…_02_T1), its .tar, its _MTL.txt or _MTL.json, \
+                   or one of its band files",
     },
     Builtin {
         name: "sentinel2-msi",
         inputs: "Sentinel-2 MSI products",
         selects: msi::is_name,
+        given_as: "the product's .SAFE folder, its .zip, its MTD_MSIL1C.xml or MTD_MSIL2A.xml, \
+                   or its tile's MTD_TL.xml",
     },
 ];
 
@@ -272,6 +296,29 @@ pub fn builtins_help() -> String {
         .map(|b| format!("{} ({})", b.name, b.inputs))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The refusal of a model name for a GeoTIFF scene or VIIRS granule (this engine's inputs):
+/// another family's model is named with the input it is for and how to give that input; an
+/// unknown name gets every model with the input it is for.
+fn for_scene(name: &str) -> ModelError {
+    let input = "a GeoTIFF scene or a VIIRS granule";
+    match BUILTINS
+        .iter()
+        .find(|b| (b.selects)(name) && !BUILTIN.contains(&b.name))
+    {
+        Some(b) => ModelError::OtherInput {
+            name: b.name.to_string(),
+            input: input.into(),
+            known: BUILTIN.join(", "),
+            its_inputs: b.inputs.to_string(),
+            given_as: b.given_as.to_string(),
+        },
+        None => ModelError::Unknown {
+            name: name.to_string(),
+            known: format!("{} (for {input}: {})", builtins_help(), BUILTIN.join(", ")),
+        },
+    }
 }
 
 impl SensorModel {
@@ -287,10 +334,7 @@ impl SensorModel {
         if Self::is_name(name) {
             Self::parse(VIIRS_I, Path::new("models/viirs-i.toml (built in)"))
         } else {
-            Err(ModelError::Unknown {
-                name: name.to_string(),
-                known: BUILTIN.join(", "),
-            })
+            Err(for_scene(name))
         }
     }
 
@@ -521,5 +565,22 @@ mod tests {
     fn unknown_sensor_lists_the_known_ones() {
         let err = SensorModel::builtin("avhrr").unwrap_err().to_string();
         assert!(err.contains("viirs-i"), "{err}");
+        // Every model with what it is for.
+        for b in BUILTINS {
+            assert!(err.contains(&format!("{} ({})", b.name, b.inputs)), "{err}");
+        }
+    }
+
+    #[test]
+    fn another_familys_model_says_how_to_give_its_input() {
+        for b in BUILTINS.iter().filter(|b| !BUILTIN.contains(&b.name)) {
+            let err = SensorModel::builtin(b.name).unwrap_err();
+            assert!(matches!(err, ModelError::OtherInput { .. }), "{err}");
+            let err = err.to_string();
+            assert!(
+                err.contains(b.inputs) && err.contains(b.given_as) && err.contains("take viirs-i"),
+                "{err}"
+            );
+        }
     }
 }

@@ -215,6 +215,65 @@ fn an_unknown_sensor_names_the_known_ones() {
     assert_clean_failure(&o, &["avhrr", "viirs-i"], &out);
 }
 
+/// Another input's model on a GeoTIFF: the refusal says which model a GeoTIFF takes and how
+/// to give the product that model is for (it is then chosen by itself).
+#[test]
+fn another_inputs_model_on_a_geotiff_says_how_to_give_that_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("night.tif");
+    night_scene(&scene, 20, 20, &[]);
+    let out = dir.path().join("h.csv");
+    for (sensor, needles) in [
+        (
+            "sentinel2-msi",
+            &[
+                "`sentinel2-msi` is not a model for a GeoTIFF scene",
+                "viirs-i",
+                "Sentinel-2 MSI products",
+                ".SAFE folder",
+                ".zip",
+                "MTD_MSIL1C.xml",
+            ][..],
+        ),
+        (
+            "landsat",
+            &[
+                "`landsat-oli` is not a model for a GeoTIFF scene",
+                "viirs-i",
+                "Landsat 8/9 OLI products",
+                ".tar",
+                "_MTL.txt",
+            ][..],
+        ),
+    ] {
+        let o = scan(&[
+            scene.to_str().unwrap(),
+            "--sensor",
+            sensor,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_clean_failure(&o, needles, &out);
+    }
+    // A name no model answers to: every model with the input it is for.
+    let o = scan(&[
+        scene.to_str().unwrap(),
+        "--sensor",
+        "avhrr",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(
+        &o,
+        &[
+            "unknown sensor `avhrr`",
+            "sentinel2-msi (Sentinel-2 MSI products)",
+            "for a GeoTIFF scene or a VIIRS granule: viirs-i",
+        ],
+        &out,
+    );
+}
+
 #[test]
 fn output_to_dev_null_leaves_the_device_alone() {
     use std::os::unix::fs::FileTypeExt;
