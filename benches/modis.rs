@@ -4,11 +4,13 @@
 //! - detect: `detect_modis` on all threads and on one, and the sequential reference;
 //! - numpy (`--python`): `benches/numpy_modis.py`, the same algorithm in numpy (per-pixel stage
 //!   vectorised, a Python loop over potential fires), on the same bands (written once as raw
-//!   arrays, reading not timed), run with the `python3` on the PATH; its fires are compared with
-//!   ours pixel for pixel.
+//!   arrays, reading not timed), run in the bench venv (`target/bench-venv`, made and given
+//!   numpy by the bench itself, `benches/common/venv.rs`); its fires are compared with ours
+//!   pixel for pixel.
 //!
-//! Run: `cargo bench --bench modis -- [--rows N] [--runs N] [--python]`. Under
-//! `cargo test --all-targets` (no `--bench`) it is a smoke run on a 100-row granule.
+//! Run: `cargo bench --bench modis -- [--rows N] [--runs N] [--no-python]` (numpy runs unless
+//! `--no-python`). Under `cargo test --all-targets` (no `--bench`) it is a smoke run on a
+//! 100-row granule, numpy only with `--python`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -18,6 +20,9 @@ use anyhow::{bail, Context, Result};
 use strawfire::detect::modis::{detect_modis, detect_modis_reference, ModisDetection};
 use strawfire::model::modis::ModisModel;
 use strawfire::synth::modis::{generate_modis, random_modis_fires, ModisSpec, SynthModis};
+
+#[path = "common/venv.rs"]
+mod venv;
 
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();
@@ -55,7 +60,11 @@ fn main() -> Result<()> {
     };
     let rows = arg("--rows").unwrap_or(if bench { 2030 } else { 100 });
     let runs = arg("--runs").unwrap_or(if bench { 3 } else { 1 });
-    let python = args.iter().any(|a| a == "--python");
+    let python = if bench {
+        !args.iter().any(|a| a == "--no-python")
+    } else {
+        args.iter().any(|a| a == "--python")
+    };
     let mut spec = ModisSpec::day(rows, 1354, 20);
     spec.cloud_cover = 0.15;
     spec.fires = random_modis_fires(&spec, if bench { 300 } else { 20 });
@@ -109,14 +118,14 @@ fn main() -> Result<()> {
         write_raw(&g, &dir)?;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_modis.py");
         let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/modis-c61.toml");
-        let out = std::process::Command::new("python3")
+        let out = std::process::Command::new(venv::bench_python(&[("numpy", "numpy")])?)
             .arg(&script)
             .arg(&dir)
             .arg(&model)
             .arg(rows.to_string())
             .arg("1354")
             .output()
-            .context("running python3 benches/numpy_modis.py")?;
+            .context("running benches/numpy_modis.py in the bench venv")?;
         if !out.status.success() {
             bail!("numpy_modis.py: {}", String::from_utf8_lossy(&out.stderr));
         }

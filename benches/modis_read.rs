@@ -17,11 +17,14 @@
 //!   read, detect, georeference, coverage samples);
 //! - with `--python`: the same pair scanned in numpy (`benches/numpy_modis_products.py`: pyhdf or
 //!   h5py, calibration over whole arrays, then `benches/numpy_modis.py`'s detection), its read and
-//!   detect times, and its fires compared with ours pixel and class.
+//!   detect times, and its fires compared with ours pixel and class; the bench makes its venv
+//!   (`target/bench-venv`) and installs numpy, pyhdf and h5py there itself
+//!   (`benches/common/venv.rs`), so this runs on a fresh machine.
 //!
 //! The MERSI granule is the MODIS one's first 2000 rows stretched across 2048 columns (nearest
 //! column): `synth::modis` makes at most 1354 columns, and for reading only the sizes matter.
-//! Run: `cargo bench --bench modis_read -- [--python] [--runs N]` (or the dev profile with
+//! Run: `cargo bench --bench modis_read -- [--no-python] [--runs N]` (numpy runs unless
+//! `--no-python`; or the dev profile with
 //! strawfire at opt-level 3, BENCHMARKS.md). Under `cargo test --all-targets` it is a smoke run
 //! on 40-row granules.
 
@@ -39,6 +42,9 @@ use strawfire::product::{mersi_l1, modis_l1b, Geometry, Granule, Swath};
 use strawfire::raster::BandBuf;
 use strawfire::scan::{scan_files, swath_pixel_sizes_km, ModelChoice};
 use strawfire::synth::modis::{generate_modis, random_modis_fires, ModisSpec, SynthModis};
+
+#[path = "common/venv.rs"]
+mod venv;
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
     let mut times = Vec::new();
@@ -224,16 +230,20 @@ fn numpy_scan(
     let area_path = dir.join(format!("{kind}_area.f64"));
     std::fs::write(&area_path, area)?;
     let csv = dir.join(format!("{kind}_numpy_fires.csv"));
-    let out = std::process::Command::new("python3")
-        .arg(root.join("benches/numpy_modis_products.py"))
-        .arg(kind)
-        .arg(data)
-        .arg(geo)
-        .arg(root.join("models").join(model))
-        .arg(&area_path)
-        .arg(&csv)
-        .output()
-        .context("running python3 benches/numpy_modis_products.py")?;
+    let out = std::process::Command::new(venv::bench_python(&[
+        ("numpy", "numpy"),
+        ("pyhdf.SD", "pyhdf"),
+        ("h5py", "h5py"),
+    ])?)
+    .arg(root.join("benches/numpy_modis_products.py"))
+    .arg(kind)
+    .arg(data)
+    .arg(geo)
+    .arg(root.join("models").join(model))
+    .arg(&area_path)
+    .arg(&csv)
+    .output()
+    .context("running benches/numpy_modis_products.py in the bench venv")?;
     if !out.status.success() {
         anyhow::bail!(
             "numpy_modis_products.py: {}",
@@ -277,7 +287,11 @@ fn detect(g: &Granule, m: &ModisModel) -> Result<strawfire::detect::modis::Modis
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let smoke = !args.iter().any(|a| a == "--bench");
-    let python = args.iter().any(|a| a == "--python");
+    let python = if smoke {
+        args.iter().any(|a| a == "--python")
+    } else {
+        !args.iter().any(|a| a == "--no-python")
+    };
     let (rows, cols, mrows, mcols, mut runs) = if smoke {
         (40, 1354, 40, 2048, 1)
     } else {

@@ -1,6 +1,6 @@
 //! What the Landsat and Sentinel-2 benches share: the median of runs, the bench's Python venv
-//! and a run of a numpy implementation of the OLI algorithm (one file, included by both with
-//! `#[path]`, since each bench is its own crate).
+//! (`venv.rs`, shared with the MODIS benches) and a run of a numpy implementation of the OLI
+//! algorithm (one file, included by both with `#[path]`, since each bench is its own crate).
 
 use std::path::{Path, PathBuf};
 
@@ -12,29 +12,16 @@ pub fn median(mut v: Vec<f64>) -> (f64, f64) {
     (v[v.len() / 2], v[0])
 }
 
-/// The bench's Python: `target/bench-venv/bin/python`, the venv made when missing.
+#[path = "venv.rs"]
+mod venv;
+
+/// The bench's Python with what the OLI numpy side imports.
 fn bench_python() -> Result<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = root.join("target/bench-venv");
-    let python = venv.join("bin/python");
-    let ready = std::process::Command::new(&python)
-        .args(["-c", "import numpy, tifffile, imagecodecs"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        eprintln!("bench: making {} …", venv.display());
-        let ok = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?
-            .success()
-            && std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "numpy", "tifffile", "imagecodecs"])
-                .status()?
-                .success();
-        anyhow::ensure!(ok, "could not make the bench venv {}", venv.display());
-    }
-    Ok(python)
+    venv::bench_python(&[
+        ("numpy", "numpy"),
+        ("tifffile", "tifffile"),
+        ("imagecodecs", "imagecodecs"),
+    ])
 }
 
 /// The numpy implementation `benches/SCRIPT` on a product folder: its JSON line.
