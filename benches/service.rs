@@ -22,6 +22,15 @@
 //! `-- --sse [N]` opens `N` (default 10,000) live streams on one server instead and measures
 //! memory per stream and that every stream hears every batch (`service/sse.rs`, issue 19).
 //!
+//! Both stores (issue 19): with `STRAWFIRE_TEST_PG_URL` set, or `-- --pg URL`, every part runs
+//! on SQLite and then, in the same process, on PostgreSQL (the direct ingest on a `PgStore`, the
+//! servers with `[store] url`, each store a database of its own made and dropped here,
+//! `service/pg.rs`), the load rounds of the two interleaved, and a table puts the two side by
+//! side. `-- --both-stores` refuses to run without a server; `-- --sqlite-only` leaves it out.
+//! A throwaway cluster as deployed (fsync on): `STRAWFIRE_PG_DURABLE=1 bash scripts/pg.sh
+//! cargo bench --bench service -- --load --both-stores`. Under `cargo test --all-targets` the
+//! smoke run has a PostgreSQL half only when the URL is set (scripts/test.sh sets it).
+//!
 //! The bench's placer (for the direct ingest) is a grid of 0.1° counties and townships; the
 //! server gets the same grid as admin layers (GeoJSON written here), so scopes and county tokens
 //! work as in a deployment and the server's locate step is its real R-tree matcher.
@@ -36,8 +45,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use strawfire::fuse::{FuseParams, Placement, Placer};
 use strawfire::hotspot::{write_csv, Confidence, DayNight, Hotspot};
-use strawfire::store::{IngestBatch, Origin, SqliteStore, Store};
+use strawfire::store::{IngestBatch, Origin, PgStore, SqliteStore, Store};
 
+#[path = "service/pg.rs"]
+mod pg;
 #[path = "service/sse.rs"]
 mod sse;
 
@@ -101,14 +112,30 @@ fn main() {
     let smoke = !args.iter().any(|a| a == "--bench");
     let quick = smoke || args.iter().any(|a| a == "--quick");
     let load_only = args.iter().any(|a| a == "--load");
-    if let Some(i) = args.iter().position(|a| a == "--sse") {
-        let n = args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if smoke { 100 } else { 10_000 });
-        let dir = tempfile::tempdir().unwrap();
-        sse::run(dir.path(), &servers()[0].1, n);
-        return;
+    pg::check_urls();
+    // The PostgreSQL half: `--pg URL`, else `STRAWFIRE_TEST_PG_URL` (scripts/pg.sh sets it);
+    // `--sqlite-only` leaves it out, `--both-stores` insists on it.
+    let pg_url = args
+        .iter()
+        .position(|a| a == "--pg")
+        .map(|i| {
+            args.get(i + 1)
+                .cloned()
+                .expect("--pg needs a URL: --pg postgres://user@host/db")
+        })
+        .or_else(|| {
+            std::env::var("STRAWFIRE_TEST_PG_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+        })
+        .filter(|_| !args.iter().any(|a| a == "--sqlite-only"));
+    if args.iter().any(|a| a == "--both-stores") && pg_url.is_none() {
+        eprintln!(
+            "service bench: --both-stores needs a PostgreSQL server: \
+             STRAWFIRE_PG_DURABLE=1 bash scripts/pg.sh cargo bench --bench service -- --load --both-stores \
+             (or -- --pg URL)"
+        );
+        std::process::exit(2);
     }
     let (batches, per_batch) = if smoke {
         (4, 200)
@@ -118,30 +145,169 @@ fn main() {
         (100, 1000)
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut backends = vec![Backend::Sqlite];
+    if let Some(url) = &pg_url {
+        let cluster = pg::Cluster::new(url);
+        println!("{}", cluster.settings());
+        backends.push(Backend::Postgres(cluster));
+    }
+    if let Some(i) = args.iter().position(|a| a == "--sse") {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if smoke { 100 } else { 10_000 });
+        let config = write_config(dir.path());
+        for backend in &mut backends {
+            let name = format!("sse_{}", backend.tag());
+            let (data, cfg) = backend.create(dir.path(), &config, &name);
+            sse::run(&servers()[0].1, n, backend.name(), &cfg, &data);
+            backend.remove(dir.path(), &name);
+        }
+        return;
+    }
     println!(
-        "## Service benchmark ({} batches of {per_batch} hotspots)",
-        batches
+        "## Service benchmark ({} batches of {per_batch} hotspots; stores: {})",
+        batches,
+        backends
+            .iter()
+            .map(Backend::name)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     // 1. Store + fuse directly, one transaction per batch; 10 % of each batch repeats the
-    //    previous batch (overlapping polls).
+    //    previous batch (overlapping polls). The same batches on every store.
     if !load_only {
-        direct_ingest(&dir, &mut rng, batches, per_batch);
+        for backend in &mut backends {
+            let mut rng = ChaCha8Rng::seed_from_u64(7);
+            match backend {
+                Backend::Sqlite => {
+                    let store = SqliteStore::open(&dir.path().join("direct.sqlite")).unwrap();
+                    direct_ingest(
+                        &store,
+                        "fuse + SQLite, WAL, synchronous=FULL",
+                        &mut rng,
+                        batches,
+                        per_batch,
+                    );
+                }
+                Backend::Postgres(cluster) => {
+                    let name = db_name("direct");
+                    let store = PgStore::open(&cluster.create(&name)).unwrap();
+                    direct_ingest(&store, "fuse + PostgreSQL", &mut rng, batches, per_batch);
+                    drop(store);
+                    cluster.drop_db(&name);
+                }
+            }
+        }
     }
+    // The FIRMS CSV bodies the HTTP ingest posts, the same for every store.
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let bodies: Vec<Vec<u8>> = (0..batches)
+        .map(|_| {
+            let mut out = Vec::new();
+            write_csv(&mut out, &hotspots(&mut rng, per_batch)).unwrap();
+            out
+        })
+        .collect();
     service_runs(
         dir.path(),
-        &mut rng,
-        batches,
-        per_batch,
+        &bodies,
+        batches * per_batch,
+        &mut backends,
         smoke,
         quick,
         load_only,
     );
 }
 
-fn direct_ingest(dir: &tempfile::TempDir, rng: &mut ChaCha8Rng, batches: usize, per_batch: usize) {
-    let store = SqliteStore::open(&dir.path().join("direct.sqlite")).unwrap();
+/// Where the servers of this run keep their store.
+enum Backend {
+    /// The SQLite file in the server's data directory.
+    Sqlite,
+    /// A database of its own per store on this PostgreSQL server.
+    Postgres(pg::Cluster),
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    fn tag(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "pg",
+        }
+    }
+
+    /// A new, empty store named `name`: the server's data directory and config.
+    fn create(&mut self, dir: &Path, config: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let data = dir.join(name);
+        match self {
+            Backend::Sqlite => (data, config.to_path_buf()),
+            Backend::Postgres(cluster) => {
+                let url = cluster.create(&db_name(name));
+                (data, config_with_store(config, &url, &dir.join(name)))
+            }
+        }
+    }
+
+    /// A copy of store `from` (made by [`Backend::create`], its server stopped) named `name`.
+    fn copy(&mut self, dir: &Path, config: &Path, from: &str, name: &str) -> (PathBuf, PathBuf) {
+        let data = dir.join(name);
+        match self {
+            Backend::Sqlite => {
+                copy_store(&dir.join(from), &data);
+                (data, config.to_path_buf())
+            }
+            Backend::Postgres(cluster) => {
+                let url = cluster.copy(&db_name(from), &db_name(name));
+                (data, config_with_store(config, &url, &dir.join(name)))
+            }
+        }
+    }
+
+    /// Removes store `name`.
+    fn remove(&mut self, dir: &Path, name: &str) {
+        let _ = std::fs::remove_dir_all(dir.join(name));
+        if let Backend::Postgres(cluster) = self {
+            cluster.drop_db(&db_name(name));
+        }
+    }
+
+    fn cluster(&self) -> Option<&pg::Cluster> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres(c) => Some(c),
+        }
+    }
+}
+
+/// The PostgreSQL database of store `name` (this process's, so two benches never meet).
+fn db_name(name: &str) -> String {
+    format!("sfbench_{}_{name}", std::process::id())
+}
+
+/// `config` with `[store] url` added, written to `<out>.toml`.
+fn config_with_store(config: &Path, url: &str, out: &Path) -> PathBuf {
+    let path = out.with_extension("toml");
+    let text = std::fs::read_to_string(config).unwrap();
+    let url = toml::Value::String(url.to_string());
+    std::fs::write(&path, format!("{text}\n[store]\nurl = {url}\n")).unwrap();
+    path
+}
+
+fn direct_ingest(
+    store: &dyn Store,
+    what: &str,
+    rng: &mut ChaCha8Rng,
+    batches: usize,
+    per_batch: usize,
+) {
     let mut prev: Vec<Hotspot> = Vec::new();
     let mut total = 0usize;
     let t = Instant::now();
@@ -165,7 +331,7 @@ fn direct_ingest(dir: &tempfile::TempDir, rng: &mut ChaCha8Rng, batches: usize, 
     let el = t.elapsed();
     let counts = store.counts().unwrap();
     println!(
-        "store ingest (fuse + SQLite, WAL, synchronous=FULL): {total} hotspots in {:.2} s = {:.0} hotspots/s; {} stored, {} events",
+        "store ingest ({what}): {total} hotspots in {:.2} s = {:.0} hotspots/s; {} stored, {} events",
         el.as_secs_f64(),
         total as f64 / el.as_secs_f64(),
         counts.hotspots,
@@ -363,11 +529,19 @@ fn copy_store(from: &Path, to: &Path) {
     }
 }
 
+/// The HTTP ingest that filled one store: rows posted and committed, and how long it took.
+struct Filled {
+    store: &'static str,
+    rows: usize,
+    secs: f64,
+    load: (f64, f64),
+}
+
 fn service_runs(
     dir: &Path,
-    rng: &mut ChaCha8Rng,
-    batches: usize,
-    per_batch: usize,
+    bodies: &[Vec<u8>],
+    rows: usize,
+    backends: &mut [Backend],
     smoke: bool,
     quick: bool,
     load_only: bool,
@@ -389,63 +563,76 @@ fn service_runs(
         .build()
         .unwrap();
 
-    // 2. The same through HTTP: FIRMS CSV bodies to POST /api/v1/hotspots, into the store every
-    //    load run starts from (a copy of it each time).
-    let filled = dir.join("filled");
-    let server = Server::start(&servers[0].1, &config, &filled);
-    rt.block_on(async {
-        let base = server.base.clone();
-        let bodies: Vec<Vec<u8>> = (0..batches)
-            .map(|_| {
-                let mut out = Vec::new();
-                write_csv(&mut out, &hotspots(rng, per_batch)).unwrap();
-                out
-            })
-            .collect();
-        let t = Instant::now();
-        for body in &bodies {
-            let r = client
-                .post(format!("{base}/api/v1/hotspots"))
-                .bearer_auth(ADMIN)
-                .header("content-type", "text/csv")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success(), "{}", r.status());
-        }
-        let el = t.elapsed();
-        let n = batches * per_batch;
-        println!(
-            "HTTP ingest (POST /api/v1/hotspots, CSV parse + locate + fuse + store, server `{}`): {n} hotspots in {:.2} s = {:.0} hotspots/s",
-            servers[0].0,
-            el.as_secs_f64(),
-            n as f64 / el.as_secs_f64()
-        );
-        if !load_only {
-            latency_16(&client, &base, batches * per_batch, smoke, quick).await;
-        }
-    });
-    server.stop();
+    // 2. The same through HTTP: FIRMS CSV bodies to POST /api/v1/hotspots (each answered after
+    //    its commit), into the store every load run of that backend starts from (a copy of it
+    //    each time).
+    let mut fills = Vec::new();
+    for backend in backends.iter_mut() {
+        let filled = format!("filled_{}", backend.tag());
+        let (data, cfg) = backend.create(dir, &config, &filled);
+        let server = Server::start(&servers[0].1, &cfg, &data);
+        let load0 = loadavg();
+        let secs = rt.block_on(async {
+            let base = server.base.clone();
+            let t = Instant::now();
+            for body in bodies {
+                let r = client
+                    .post(format!("{base}/api/v1/hotspots"))
+                    .bearer_auth(ADMIN)
+                    .header("content-type", "text/csv")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+            }
+            let el = t.elapsed().as_secs_f64();
+            println!(
+                "HTTP ingest on {} (POST /api/v1/hotspots, CSV parse + locate + fuse + store, server `{}`): {rows} hotspots in {el:.2} s = {:.0} hotspots/s (load average {load0:.1} → {:.1})",
+                backend.name(),
+                servers[0].0,
+                rows as f64 / el,
+                loadavg()
+            );
+            if !load_only {
+                latency_16(&client, &base, rows, smoke, quick).await;
+            }
+            el
+        });
+        server.stop();
+        fills.push(Filled {
+            store: backend.name(),
+            rows,
+            secs,
+            load: (load0, loadavg()),
+        });
+    }
 
+    // Every (store, server) pair runs once per round; ABBA order, so none always runs first.
+    let contestants: Vec<(usize, usize)> = (0..backends.len())
+        .flat_map(|b| (0..servers.len()).map(move |s| (b, s)))
+        .collect();
     let mut results: Vec<LoadResult> = Vec::new();
     for round in 0..rounds {
-        // ABBA order, so neither server always runs first.
         let order: Vec<usize> = if round % 2 == 0 {
-            (0..servers.len()).collect()
+            (0..contestants.len()).collect()
         } else {
-            (0..servers.len()).rev().collect()
+            (0..contestants.len()).rev().collect()
         };
         for i in order {
-            let (label, bin) = &servers[i];
-            let data = dir.join(format!("run-{round}-{label}"));
-            copy_store(&filled, &data);
-            let server = Server::start(bin, &config, &data);
+            let (b, s) = contestants[i];
+            let backend = &mut backends[b];
+            let (label, bin) = &servers[s];
+            let name = format!("run_{round}_{}_{s}", backend.tag());
+            let filled = format!("filled_{}", backend.tag());
+            let (data, cfg) = backend.copy(dir, &config, &filled, &name);
+            let server = Server::start(bin, &cfg, &data);
             let perf = (round == 0 && std::env::var_os("STRAWFIRE_BENCH_PERF").is_some())
                 .then(|| {
                     let out = format!(
-                        "{}/target/perf-service-{label}.data",
-                        env!("CARGO_MANIFEST_DIR")
+                        "{}/target/perf-service-{}-{label}.data",
+                        env!("CARGO_MANIFEST_DIR"),
+                        backend.tag()
                     );
                     Command::new("perf")
                         .args([
@@ -465,7 +652,8 @@ fn service_runs(
                         .ok()
                 })
                 .flatten();
-            let r = rt.block_on(load_50(
+            let db_cpu0 = backend.cluster().map(pg::Cluster::cpu);
+            let mut r = rt.block_on(load_50(
                 &client,
                 &server.base,
                 server.pid,
@@ -473,6 +661,11 @@ fn service_runs(
                 smoke,
                 quick,
             ));
+            r.store = backend.name();
+            if let (Some(c), Some(before)) = (backend.cluster(), db_cpu0) {
+                let used = pg::cpu_between(&before, &c.cpu());
+                r.db_cpu_s = (used > 0.0).then_some(used);
+            }
             if let Some(p) = perf {
                 let _ = Command::new("kill")
                     .args(["-INT", &p.id().to_string()])
@@ -480,13 +673,16 @@ fn service_runs(
                 let _ = p.wait_with_output();
             }
             server.stop();
-            let _ = std::fs::remove_dir_all(&data);
+            backend.remove(dir, &name);
             r.print();
             results.push(r);
         }
     }
-    if rounds > 1 || servers.len() > 1 {
-        summary(&servers, &results);
+    if rounds > 1 || contestants.len() > 1 {
+        summary(&contestants, backends, &servers, &results);
+    }
+    if backends.len() > 1 {
+        side_by_side(backends, &servers[0].0, &fills, &results);
     }
 }
 
@@ -599,6 +795,8 @@ impl Stats {
 
 /// One load run against one server.
 struct LoadResult {
+    /// The store (`Backend::name`) and the server's label.
+    store: &'static str,
     label: String,
     started: String,
     load: (f64, f64),
@@ -615,12 +813,15 @@ struct LoadResult {
     rss: (f64, f64, f64),
     server_cpu_s: f64,
     client_cpu_s: f64,
+    /// CPU seconds of the PostgreSQL cluster's processes (when on this machine).
+    db_cpu_s: Option<f64>,
 }
 
 impl LoadResult {
     fn print(&self) {
         println!(
-            "Load run [{}] at {} UTC, load average {:.1} → {:.1}: 50 concurrent loopback clients (county tokens), {} requests in {:.1} s = {:.0} requests/s{}",
+            "Load run [{} {}] at {} UTC, load average {:.1} → {:.1}: 50 concurrent loopback clients (county tokens), {} requests in {:.1} s = {:.0} requests/s{}",
+            self.store,
             self.label,
             self.started,
             self.load.0,
@@ -657,6 +858,12 @@ impl LoadResult {
             self.client_cpu_s,
             100.0 * self.client_cpu_s / self.secs,
         );
+        if let Some(db) = self.db_cpu_s {
+            println!(
+                "  PostgreSQL processes CPU {db:.1} s ({:.0} % of one core)",
+                100.0 * db / self.secs
+            );
+        }
     }
 }
 
@@ -686,17 +893,29 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Medians over the rounds per server, and their ratios to the first server's.
-fn summary(servers: &[(String, PathBuf)], results: &[LoadResult]) {
+/// Medians over the rounds per (store, server), and their ratios to the first one's.
+fn summary(
+    contestants: &[(usize, usize)],
+    backends: &[Backend],
+    servers: &[(String, PathBuf)],
+    results: &[LoadResult],
+) {
     println!(
-        "Medians over {} run(s) per server:",
-        results.len() / servers.len().max(1)
+        "Medians over {} run(s) each:",
+        results.len() / contestants.len().max(1)
     );
-    let med = |label: &str, f: &dyn Fn(&LoadResult) -> f64| {
-        median(results.iter().filter(|r| r.label == label).map(f).collect())
+    let of = |&(b, s): &(usize, usize)| (backends[b].name(), servers[s].0.as_str());
+    let med = |(store, label): (&str, &str), f: &dyn Fn(&LoadResult) -> f64| {
+        median(
+            results
+                .iter()
+                .filter(|r| r.store == store && r.label == label)
+                .map(f)
+                .collect(),
+        )
     };
     type Field<'a> = (&'a str, &'a dyn Fn(&LoadResult) -> f64);
-    let fields: [Field; 9] = [
+    let fields: [Field; 10] = [
         ("GET p50", &|r| r.get.p50),
         ("GET p95", &|r| r.get.p95),
         ("GET p99", &|r| r.get.p99),
@@ -705,16 +924,21 @@ fn summary(servers: &[(String, PathBuf)], results: &[LoadResult]) {
         ("POST p99", &|r| r.post.p99),
         ("requests/s", &|r| r.requests as f64 / r.secs),
         ("server CPU %", &|r| 100.0 * r.server_cpu_s / r.secs),
+        ("PostgreSQL CPU %", &|r| {
+            r.db_cpu_s.map_or(f64::NAN, |s| 100.0 * s / r.secs)
+        }),
         ("load avg", &|r| r.load.0),
     ];
-    let first = &servers[0].0;
-    for (label, _) in servers {
+    let first = of(&contestants[0]);
+    for c in contestants {
+        let key = of(c);
         let parts: Vec<String> = fields
             .iter()
+            .filter(|(_, f)| !med(key, f).is_nan())
             .map(|(name, f)| {
-                let v = med(label, f);
+                let v = med(key, f);
                 let base = med(first, f);
-                if label == first {
+                if key == first || base.is_nan() {
                     format!("{name} {v:.1}")
                 } else {
                     format!("{name} {v:.1} ({:.2}×)", v / base)
@@ -723,11 +947,102 @@ fn summary(servers: &[(String, PathBuf)], results: &[LoadResult]) {
             .collect();
         let errors: usize = results
             .iter()
-            .filter(|r| &r.label == label)
+            .filter(|r| (r.store, r.label.as_str()) == key)
             .map(|r| r.get.errors + r.post.errors)
             .sum();
-        println!("  [{label}] {}; errors {errors}", parts.join(", "));
+        println!(
+            "  [{} {}] {}; errors {errors}",
+            key.0,
+            key.1,
+            parts.join(", ")
+        );
     }
+}
+
+/// The stores side by side (server `label`, medians over the rounds), as a Markdown table.
+fn side_by_side(backends: &[Backend], label: &str, fills: &[Filled], results: &[LoadResult]) {
+    let names: Vec<&str> = backends.iter().map(Backend::name).collect();
+    let runs = |store: &str| -> Vec<&LoadResult> {
+        results
+            .iter()
+            .filter(|r| r.store == store && r.label == label)
+            .collect()
+    };
+    let med = |store: &str, f: &dyn Fn(&LoadResult) -> f64| {
+        median(runs(store).into_iter().map(f).collect())
+    };
+    println!(
+        "\n### {} side by side (server `{label}`, medians over {} load run(s) each)\n",
+        names.join(" and "),
+        runs(names[0]).len()
+    );
+    println!("| | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(names.len()));
+    let row = |what: &str, cell: &dyn Fn(&str) -> String| {
+        let cells: Vec<String> = names.iter().map(|n| cell(n)).collect();
+        println!("| {what} | {} |", cells.join(" | "));
+    };
+    row(
+        "HTTP ingest, FIRMS CSV rows/s (posted and committed)",
+        &|n| {
+            fills.iter().find(|f| f.store == n).map_or("-".into(), |f| {
+                format!(
+                    "{:.0} ({} rows in {:.1} s, load {:.1} → {:.1})",
+                    f.rows as f64 / f.secs,
+                    f.rows,
+                    f.secs,
+                    f.load.0,
+                    f.load.1
+                )
+            })
+        },
+    );
+    row("scoped GET p50 / p95 / p99, ms", &|n| {
+        format!(
+            "{:.1} / {:.1} / {:.1}",
+            med(n, &|r| r.get.p50),
+            med(n, &|r| r.get.p95),
+            med(n, &|r| r.get.p99)
+        )
+    });
+    row("POST (5 rows) p50 / p99, ms", &|n| {
+        format!(
+            "{:.1} / {:.1}",
+            med(n, &|r| r.post.p50),
+            med(n, &|r| r.post.p99)
+        )
+    });
+    row("requests/s", &|n| {
+        format!("{:.0}", med(n, &|r| r.requests as f64 / r.secs))
+    });
+    row("errors (all runs)", &|n| {
+        runs(n)
+            .iter()
+            .map(|r| r.get.errors + r.post.errors)
+            .sum::<usize>()
+            .to_string()
+    });
+    row("CPU, % of one core: strawfire / PostgreSQL", &|n| {
+        let db = med(n, &|r| r.db_cpu_s.map_or(f64::NAN, |s| 100.0 * s / r.secs));
+        let server = med(n, &|r| 100.0 * r.server_cpu_s / r.secs);
+        if db.is_nan() {
+            format!("{server:.0} / -")
+        } else {
+            format!("{server:.0} / {db:.0}")
+        }
+    });
+    row("load average during the runs", &|n| {
+        let rs = runs(n);
+        let lo = rs
+            .iter()
+            .map(|r| r.load.0.min(r.load.1))
+            .fold(f64::INFINITY, f64::min);
+        let hi = rs
+            .iter()
+            .map(|r| r.load.0.max(r.load.1))
+            .fold(0.0, f64::max);
+        format!("{lo:.1}–{hi:.1}")
+    });
 }
 
 /// 4. The bounded load run of issue 15: 50 concurrent loopback clients, each a county command
@@ -827,6 +1142,7 @@ async fn load_50(
     }
     let el = t.elapsed();
     LoadResult {
+        store: "",
         label: label.to_string(),
         started,
         load: (load0, loadavg()),
@@ -841,5 +1157,6 @@ async fn load_50(
         rss: (rss0, vm_mib(&pid_s, "VmRSS:"), vm_mib(&pid_s, "VmHWM:")),
         server_cpu_s: cpu_s(&pid_s) - server_cpu0,
         client_cpu_s: cpu_s("self") - client_cpu0,
+        db_cpu_s: None,
     }
 }

@@ -9,8 +9,11 @@
 # target/'s path would make the socket's too long) that is removed on exit. It listens on no TCP
 # port at all: only on a socket in that private directory, under a port number picked at random
 # (it names the socket file), so two clusters on one machine never meet. Durability is off
-# (`fsync = off`): the tests check what the store commits, not the disk's fsync. Each test makes
-# its own schema in the one database, so tests run in parallel.
+# (`fsync = off`, `synchronous_commit = off`, `full_page_writes = off`): the tests check what the
+# store commits, not the disk's fsync. `STRAWFIRE_PG_DURABLE=1` keeps PostgreSQL's defaults
+# instead (fsync on, every commit flushed and waited for), as a deployment runs it: the benches
+# that compare stores use that. Each test makes its own schema in the one database, so tests
+# run in parallel.
 set -euo pipefail
 
 pg_install() {
@@ -51,11 +54,13 @@ pg_start() {
   [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR"
   chmod 700 "$PG_DIR"
   local port=$((20000 + RANDOM % 40000))
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${STRAWFIRE_PG_DURABLE:-0}" = 1 ] && durability=""
   pg_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
   pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-c listen_addresses='' -k $PG_DIR -p $port -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c max_connections=300" start >/dev/null ||
+    -o "-c listen_addresses='' -k $PG_DIR -p $port $durability -c max_connections=300" \
+    start >/dev/null ||
     { cat "$PG_DIR/server.log" >&2; return 1; }
   pg_as_owner "$PG_BIN/createdb" -h "$PG_DIR" -p "$port" -U postgres strawfire_test
   pg_as_owner "$PG_BIN/psql" -q -h "$PG_DIR" -p "$port" -U postgres -d strawfire_test \

@@ -24,8 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::{
-    county_token, cpu_s, hotspots, loadavg, percentile, vm_mib, write_config, write_csv, Server,
-    ADMIN, COUNTIES,
+    county_token, cpu_s, hotspots, loadavg, percentile, vm_mib, write_csv, Server, ADMIN, COUNTIES,
 };
 
 /// Connections being opened at once (the server's listen backlog is 1024).
@@ -200,10 +199,11 @@ fn batch_csv(rng: &mut ChaCha8Rng, rows: usize) -> Vec<u8> {
     out
 }
 
-/// Runs the SSE mode with `n` streams against the server `bin`.
-pub fn run(dir: &Path, bin: &Path, n: usize) {
+/// Runs the SSE mode with `n` streams against the server `bin` with `config` (its store: `store`,
+/// empty) and data directory `data`.
+pub fn run(bin: &Path, n: usize, store: &str, config: &Path, data: &Path) {
     let limit = raise_nofile();
-    println!("## SSE: {n} live streams on one `strawfire serve`");
+    println!("## SSE: {n} live streams on one `strawfire serve` ({store} store)");
     println!("open-file limit of the bench and its server: {limit}");
     if (limit as usize) < n + 200 {
         println!(
@@ -219,8 +219,7 @@ pub fn run(dir: &Path, bin: &Path, n: usize) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let config = write_config(dir);
-    let server = Server::start(bin, &config, &dir.join("sse"));
+    let server = Server::start(bin, config, data);
     let pid = server.pid.to_string();
     let addr = server
         .base
