@@ -32,8 +32,9 @@
 //!   baseline 04.00 `MSK_DETFOO_B12.jp2`, one byte layer at the band's resolution holding the
 //!   detector index (1…12, 0 = no detector), before `…MSK_DETFOO…_B12….gml` with one
 //!   `DETECTOR_FOOTPRINT` feature per detector (`gml:id="detector_footprint-B12-07-0"`, `POLYGON
-//!   Z`); layouts as public S2 readers describe them (eoreader's `open_mask("DETFOO")`, a CDSE
-//!   pipeline's notes on baseline-05.10 QI_DATA, Sinergise's path mapper).
+//!   Z`, `eop:maskType` `DETECTOR_FOOTPRINT`); layouts as public S2 readers describe them
+//!   (eoreader's `open_mask("DETFOO")`, SNAP s2tbx's `MaskInfo148`, a CDSE pipeline's notes on
+//!   baseline-05.10 QI_DATA, Sinergise's path mapper).
 //! - L2A: bands at 20 m in `IMG_DATA/R20m/…_B12_20m.jp2`; the scene classification
 //!   `SCL_20m.jp2` (6 water, 8/9 cloud medium/high probability, 10 thin cirrus).
 //!
