@@ -900,6 +900,49 @@ mod tests {
     }
 
     #[test]
+    fn a_null_geometry_is_one_warning_not_a_gdal_error() {
+        // Through OGR (a Shapefile, a projected GeoPackage...), a feature without a geometry
+        // made GDAL print "ERROR 10: Pointer 'hGeom' is NULL in 'OGR_G_IsEmpty'". GDAL's error
+        // handler is global: only NULL-pointer errors (CPLE_ObjectNull, 10) are collected,
+        // which no other test provokes.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fields.gpkg");
+        write_cases(&path, 4326, false);
+        let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = std::sync::Arc::clone(&errors);
+        gdal::config::set_error_handler(move |_, num, msg| {
+            if num == 10 {
+                seen.lock().unwrap().push(msg.to_string());
+            }
+        });
+        let spec = LayerSpec::parse(&format!("{}:code=code", path.display())).unwrap();
+        let layer = load_with_ogr(&spec, Level::Parcel);
+        gdal::config::remove_error_handler();
+        let layer = layer.unwrap();
+        assert_eq!(*errors.lock().unwrap(), Vec::<String>::new());
+        let about_4: Vec<&String> = layer
+            .warnings
+            .iter()
+            .filter(|w| w.contains("feature 4:"))
+            .collect();
+        assert_eq!(
+            about_4,
+            [&format!(
+                "{}, layer `fields`, feature 4: no geometry, skipped",
+                path.display()
+            )]
+        );
+        assert!(
+            layer
+                .warnings
+                .iter()
+                .any(|w| w.ends_with("feature 5: no geometry, skipped")),
+            "an empty polygon is skipped the same way: {:?}",
+            layer.warnings
+        );
+    }
+
+    #[test]
     fn other_geopackages_go_through_ogr() {
         let dir = tempfile::tempdir().unwrap();
         let projected = dir.path().join("utm.gpkg");

@@ -267,11 +267,11 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         let name = text(name_idx).unwrap_or_default();
         let parent = text(parent_idx).filter(|p| !p.is_empty());
         let cropland_ha = cropland_idx.and_then(|i| feature.field_as_double(i).ok().flatten());
-        // OGR hands out a geometry without a handle for rows with no coordinates (CSV).
-        let Some(geometry) = feature
-            .geometry()
-            .filter(|g| g.has_gdal_ptr() && !g.is_empty())
-        else {
+        // A null geometry (no coordinates in a CSV row, a NULL blob in a GeoPackage, a
+        // Shapefile's null shape): `Feature::geometry` would wrap the NULL handle, and asking
+        // it anything makes GDAL print "ERROR 10: Pointer 'hGeom' is NULL". The indexed
+        // accessor says `Err` for it instead (and for a layer without a geometry field).
+        let Some(geometry) = feature.geometry_by_index(0).ok().filter(|g| !g.is_empty()) else {
             out.warnings.push(format!(
                 "{}, layer `{layer_name}`, feature {fid}: no geometry, skipped",
                 path.display()
