@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (row, loc) in feed.rows.iter().zip(&locations) {
             let mut record: Vec<String> = positions
                 .iter()
-                .map(|p| p.map(|i| row.fields[i].clone()).unwrap_or_default())
+                .map(|p| p.map(|i| row.fields[i].to_string()).unwrap_or_default())
                 .collect();
             record.extend(added_fields(loc));
             w.write_record(&record)?;

@@ -11,15 +11,21 @@
 //! skipped; the rest of the file is read.
 //!
 //! Each row keeps its original fields, so `strawfire locate` can write it back unchanged with
-//! columns added.
+//! columns added. A plain file (no quotes: every FIRMS file) is split on every core without a
+//! string per field ([`super::plain_csv`]); others go through the `csv` crate, with the same
+//! rows, lines and warnings.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use rayon::prelude::*;
 
+use super::fields::Fields;
+use super::plain_csv;
 use super::record::{Confidence, DayNight, Hotspot};
 
 /// One row of a feed: the parsed record and its original fields.
@@ -29,7 +35,7 @@ pub struct FeedRow {
     /// 1-based line in a CSV file (header is line 1), or 1-based feature number in GeoJSON.
     pub line: u64,
     /// The original fields, in the order of [`Feed::header`].
-    pub fields: Vec<String>,
+    pub fields: Fields,
 }
 
 /// A row that was skipped, and why.
@@ -128,13 +134,36 @@ pub fn read_hotspots(path: &Path) -> Result<Feed, ReadError> {
     if is_json {
         read_geojson(path, &bytes)
     } else {
-        read_csv(path, &bytes)
+        read_csv_text(path, Cow::Owned(bytes))
     }
 }
 
 /// Reads FIRMS CSV from bytes; `path` names the source in messages.
 pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    read_csv_text(path, Cow::Borrowed(bytes))
+}
+
+/// [`read_csv`], taking the bytes when they are owned (a plain file's rows keep the text).
+fn read_csv_text(path: &Path, bytes: Cow<'_, [u8]>) -> Result<Feed, ReadError> {
+    let start = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    if plain_csv::is_plain(&bytes[start..]) && std::str::from_utf8(&bytes).is_ok() {
+        let text = match bytes {
+            Cow::Owned(v) => String::from_utf8(v).expect("checked"),
+            Cow::Borrowed(b) => std::str::from_utf8(b).expect("checked").to_string(),
+        };
+        let split = plain_csv::split(Arc::new(text), start).expect("checked plain");
+        return parse_rows(path, "line", split.header, split.chunks);
+    }
+    read_csv_reference(path, &bytes[start..])
+}
+
+/// Reads CSV with the `csv` crate (quoted fields, any line ends): the reference the plain
+/// road is checked against.
+fn read_csv_reference(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -151,12 +180,40 @@ pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
         .map(String::from)
         .collect();
     let mut raw = Vec::new();
+    // The crate's position of a record is where the one before it ended: before any blank
+    // lines, and in a CRLF file before its `\n`. The line an editor shows is after those.
+    let (mut counted_to, mut newlines) = (0usize, 0u64);
     for record in reader.records() {
         let record = record.map_err(csv_err)?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        raw.push((line, record.iter().map(String::from).collect::<Vec<_>>()));
+        let mut at = record.position().map_or(0, |p| p.byte() as usize);
+        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        if at >= counted_to {
+            newlines += bytes[counted_to..at]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted_to = at;
+        }
+        let line = newlines + 1;
+        raw.push((
+            line,
+            Fields::from(record.iter().map(String::from).collect::<Vec<_>>()),
+        ));
     }
-    parse_rows(path, "line", header, raw)
+    parse_rows(path, "line", header, chunked(raw))
+}
+
+/// Rows in runs of a few thousand, to be parsed on every core.
+fn chunked(mut raw: Vec<(u64, Fields)>) -> Vec<Vec<(u64, Fields)>> {
+    let mut chunks = Vec::new();
+    while raw.len() > 4096 {
+        let rest = raw.split_off(4096);
+        chunks.push(std::mem::replace(&mut raw, rest));
+    }
+    chunks.push(raw);
+    chunks
 }
 
 /// Reads a GeoJSON FeatureCollection of points with FIRMS properties.
@@ -239,9 +296,9 @@ pub fn read_geojson(path: &Path, bytes: &[u8]) -> Result<Feed, ReadError> {
             fields[lat_col] = text(&c[1]);
             fields[lon_col] = text(&c[0]);
         }
-        raw.push(((i + 1) as u64, fields));
+        raw.push(((i + 1) as u64, Fields::from(fields)));
     }
-    parse_rows(path, "feature", header, raw)
+    parse_rows(path, "feature", header, chunked(raw))
 }
 
 /// The OLI pixel, km: the footprint of a FIRMS Landsat detection.
@@ -383,6 +440,18 @@ fn slash_order(path: &Path, dates: &[&str]) -> Result<Option<SlashOrder>, ReadEr
 
 fn parse_date(s: &str, order: Option<SlashOrder>) -> Result<NaiveDate, String> {
     let s = s.trim();
+    // FIRMS's own `YYYY-MM-DD`, without chrono's format interpreter (100,000 rows a file).
+    if let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *s.as_bytes() {
+        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |ds: &[u8]| ds.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+            if let Some(d) =
+                NaiveDate::from_ymd_opt(n(&digits[..4]) as i32, n(&digits[4..6]), n(&digits[6..]))
+            {
+                return Ok(d);
+            }
+        }
+    }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d);
     }
@@ -426,39 +495,47 @@ fn parse_rows(
     path: &Path,
     unit: &'static str,
     header: Vec<String>,
-    raw: Vec<(u64, Vec<String>)>,
+    chunks: Vec<Vec<(u64, Fields)>>,
 ) -> Result<Feed, ReadError> {
     let cols = Columns::find(path, &header)?;
-    let dates: Vec<&str> = raw
+    let dates: Vec<&str> = chunks
         .iter()
-        .filter_map(|(_, f)| f.get(cols.date).map(String::as_str))
+        .flatten()
+        .filter_map(|(_, f)| f.get(cols.date))
         .collect();
     let order = slash_order(path, &dates)?;
-    let mut rows = Vec::with_capacity(raw.len());
-    let mut warnings = Vec::new();
     // Rows are independent: parsed on every core (a field-scale scene gives 100,000 rows),
     // then kept or warned about in file order.
-    let parsed: Vec<(u64, Vec<String>, Result<Hotspot, RowError>)> = raw
+    let parsed: Vec<Vec<Result<FeedRow, RowWarning>>> = chunks
         .into_par_iter()
-        .map(|(line, fields)| {
-            let parsed = parse_row(&cols, &header, &fields, order);
-            (line, fields, parsed)
+        .map(|chunk| {
+            chunk
+                .into_iter()
+                .map(
+                    |(line, fields)| match parse_row(&cols, &header, &fields, order) {
+                        Ok(hotspot) => Ok(FeedRow {
+                            hotspot,
+                            line,
+                            fields,
+                        }),
+                        Err((field, message)) => Err(RowWarning {
+                            path: path.to_path_buf(),
+                            unit,
+                            line,
+                            field,
+                            message,
+                        }),
+                    },
+                )
+                .collect()
         })
         .collect();
-    for (line, fields, parsed) in parsed {
-        match parsed {
-            Ok(hotspot) => rows.push(FeedRow {
-                hotspot,
-                line,
-                fields,
-            }),
-            Err((field, message)) => warnings.push(RowWarning {
-                path: path.to_path_buf(),
-                unit,
-                line,
-                field,
-                message,
-            }),
+    let mut rows = Vec::with_capacity(parsed.iter().map(Vec::len).sum());
+    let mut warnings = Vec::new();
+    for row in parsed.into_iter().flatten() {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(w) => warnings.push(w),
         }
     }
     Ok(Feed {
@@ -474,7 +551,7 @@ type RowError = (Option<String>, String);
 fn parse_row(
     cols: &Columns,
     header: &[String],
-    fields: &[String],
+    fields: &Fields,
     order: Option<SlashOrder>,
 ) -> Result<Hotspot, RowError> {
     if fields.len() != header.len() {
@@ -537,9 +614,9 @@ fn parse_row(
             )
         })?,
     };
-    let daynight = match get_opt(cols.daynight).to_ascii_uppercase().as_str() {
-        "D" => DayNight::Day,
-        "N" => DayNight::Night,
+    let daynight = match get_opt(cols.daynight) {
+        d if d.eq_ignore_ascii_case("D") => DayNight::Day,
+        n if n.eq_ignore_ascii_case("N") => DayNight::Night,
         // No column: from local solar time (06–18 h is day), as FIRMS itself decides roughly.
         "" => {
             let solar_h =
@@ -554,7 +631,7 @@ fn parse_row(
         other => {
             return Err((
                 cols.daynight.and_then(name),
-                format!("`{other}` is not D or N"),
+                format!("`{}` is not D or N", other.to_ascii_uppercase()),
             ))
         }
     };
@@ -747,7 +824,7 @@ mod tests {
         assert!((h.footprint_m() - 30.0).abs() < 1e-9);
         // The WRS-2 row is not a pixel index; the original fields are kept for write-back.
         assert_eq!((h.row, h.col), (None, None));
-        assert_eq!(f.rows[0].fields[3], "36");
+        assert_eq!(&f.rows[0].fields[3], "36");
         let conf: Vec<Confidence> = f.rows.iter().map(|r| r.hotspot.confidence).collect();
         assert_eq!(
             conf[..3],
@@ -809,6 +886,156 @@ mod tests {
             "{}",
             msgs[3]
         );
+    }
+
+    /// Both roads' answers on one text: header, rows (records, lines, fields), warnings.
+    fn assert_roads_agree(text: &[u8]) {
+        let path = Path::new("t.csv");
+        let start = if text.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        assert!(
+            plain_csv::is_plain(&text[start..]),
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+        let plain = read_csv_text(path, Cow::Owned(text.to_vec()));
+        let reference = read_csv_reference(path, &text[start..]);
+        let (plain, reference) = match (plain, reference) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(a), Err(b)) => return assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("{a:?} vs {b:?}"),
+        };
+        let show = String::from_utf8_lossy(text);
+        assert_eq!(plain.header, reference.header, "{show:?}");
+        assert_eq!(plain.rows, reference.rows, "{show:?}");
+        assert_eq!(plain.warnings, reference.warnings, "{show:?}");
+    }
+
+    #[test]
+    fn plain_split_equals_csv_crate() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
+        // Field values good and bad, padded with ASCII and Unicode white space.
+        let values: [&[&str]; 14] = [
+            &["35.5", "-12.25", "200", "x", ""],
+            &["114.5", "-60.1", "181"],
+            &["330.1", "", "NaN", "inf"],
+            &["0.4", "0.03", ""],
+            &["0.38", "0.02"],
+            &[
+                "2024-06-05",
+                "5/6/2024",
+                "6/5/2024",
+                "2024-13-45",
+                "2024/06/05",
+            ],
+            &["0556", "56", "741", "2460"],
+            &["N20", "L9", "S2B"],
+            &["VIIRS", "", "OLI"],
+            &["n", "H", "m", "87", "Q"],
+            &["2.0NRT"],
+            &["290", "", "nan"],
+            &["5.2", "", "inf", "-1"],
+            &["D", "n", "", "X"],
+        ];
+        let pads = ["", " ", "\t", "\u{3000}", "\u{a0}"];
+        for case in 0..400 {
+            let eol = if rng.gen_bool(0.3) { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            if rng.gen_bool(0.1) {
+                text.push('\u{feff}');
+            }
+            for _ in 0..rng.gen_range(0..3) {
+                text += eol;
+            }
+            text += &HEADER
+                .trim_end()
+                .replace(',', if case % 5 == 0 { " , " } else { "," });
+            for _ in 0..rng.gen_range(0..12) {
+                text += eol;
+                match rng.gen_range(0..12) {
+                    0 => {} // a blank line
+                    1 => text += "   ",
+                    _ => {
+                        let n = match rng.gen_range(0..10) {
+                            0 => rng.gen_range(1..14),
+                            1 => 15,
+                            _ => 14,
+                        };
+                        let row: Vec<String> = (0..n)
+                            .map(|i| {
+                                let v = values[i % 14][rng.gen_range(0..values[i % 14].len())];
+                                let pad = |rng: &mut rand_chacha::ChaCha8Rng| {
+                                    if rng.gen_bool(0.15) {
+                                        pads[rng.gen_range(0..pads.len())]
+                                    } else {
+                                        ""
+                                    }
+                                };
+                                format!("{}{v}{}", pad(&mut rng), pad(&mut rng))
+                            })
+                            .collect();
+                        text += &row.join(",");
+                    }
+                }
+            }
+            if rng.gen_bool(0.7) {
+                text += eol;
+            }
+            assert_roads_agree(text.as_bytes());
+        }
+        // Corner cases: nothing, only blank lines, a header alone, no final line end.
+        for text in ["", "\n\n", "\r\n", &HEADER[..HEADER.len() - 1], HEADER] {
+            assert_roads_agree(text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn lines_are_the_files_own_after_blank_lines_and_in_crlf_files() {
+        let row = "35.5,114.5,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n,2.0NRT,290,5.2,D";
+        let bad = "35.5,114.5,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n,2.0NRT,290,5.2,X";
+        for eol in ["\n", "\r\n"] {
+            let text = format!(
+                "{}{eol}{row}{eol}{eol}{eol}{bad}{eol}{row}",
+                HEADER.trim_end()
+            );
+            for f in [csv(&text), csv(&text.replace("2.0NRT", "\"2.0NRT\""))] {
+                let lines: Vec<u64> = f.rows.iter().map(|r| r.line).collect();
+                assert_eq!(lines, [2, 6], "{eol:?}");
+                assert_eq!(
+                    f.warnings[0].to_string(),
+                    "test.csv: line 5, field `daynight`: `X` is not D or N; row skipped"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_plain_file_is_split_in_chunks_with_its_lines() {
+        // More than one chunk of lines, so that chunk boundaries and their line counts show.
+        let mut text = HEADER.to_string();
+        for i in 0..6000 {
+            if i % 997 == 0 {
+                text += "\n";
+            }
+            let daynight = if i % 1500 == 7 { "X" } else { "D" };
+            text += &format!(
+                "35.{i:04},114.5,330.1,0.4,0.38,2024-06-05,0556,N,VIIRS,n,2.0NRT,290,5.2,{daynight}\n"
+            );
+        }
+        assert!(text.len() > 3 * 128 * 1024);
+        assert_roads_agree(text.as_bytes());
+        let f = csv(&text);
+        assert_eq!(f.rows.len() + f.warnings.len(), 6000);
+        assert_eq!(f.warnings.len(), 4);
+        // Row i is on line 2 + i + the blank lines before it (one per 997 rows, from row 0).
+        let last = f.rows.last().unwrap();
+        assert_eq!(last.line, 2 + 5999 + 6 + 1);
+        assert_eq!(&last.fields[0], "35.5999");
+        assert_eq!(f.warnings[3].line, 2 + 4507 + 4 + 1);
     }
 
     #[test]

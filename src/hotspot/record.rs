@@ -28,16 +28,21 @@ impl Confidence {
 
     /// Parses the FIRMS text (`l`/`low`, `n`/`nominal`, `h`/`high`, or 0–100).
     pub fn parse(s: &str) -> Option<Confidence> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "l" | "low" => Some(Confidence::Low),
+        let s = s.trim();
+        // Compared without a lowercase copy: a feed has a confidence in every row.
+        let is = |names: &[&str]| names.iter().any(|n| s.eq_ignore_ascii_case(n));
+        if is(&["l", "low"]) {
+            Some(Confidence::Low)
+        } else if is(&["n", "nominal", "m", "medium"]) {
             // FIRMS Landsat writes H/M/L: medium is the nominal class.
-            "n" | "nominal" | "m" | "medium" => Some(Confidence::Nominal),
-            "h" | "high" => Some(Confidence::High),
-            other => other
-                .parse::<u8>()
+            Some(Confidence::Nominal)
+        } else if is(&["h", "high"]) {
+            Some(Confidence::High)
+        } else {
+            s.parse::<u8>()
                 .ok()
                 .filter(|p| *p <= 100)
-                .map(Confidence::Percent),
+                .map(Confidence::Percent)
         }
     }
 }

@@ -236,7 +236,7 @@ pub fn read(path: &Path) -> Result<Feed, ProductError> {
             col,
         };
         feed.rows.push(FeedRow {
-            fields: row_fields(&hotspot).to_vec(),
+            fields: row_fields(&hotspot).to_vec().into(),
             hotspot,
             line: (i + 1) as u64,
         });

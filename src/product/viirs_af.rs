@@ -403,7 +403,7 @@ pub fn read_afimg_text(path: &Path, bytes: &[u8]) -> Result<FireProduct, FirePro
             }
         };
         rows.push(FeedRow {
-            fields: row_fields(&hotspot).to_vec(),
+            fields: row_fields(&hotspot).to_vec().into(),
             hotspot,
             line: line_no,
         });
@@ -659,7 +659,7 @@ fn push_pixel(
 ) {
     match fire_hotspot(meta, pixel) {
         Ok(hotspot) => rows.push(FeedRow {
-            fields: row_fields(&hotspot).to_vec(),
+            fields: row_fields(&hotspot).to_vec().into(),
             hotspot,
             line: (i + 1) as u64,
         }),

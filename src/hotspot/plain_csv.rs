@@ -1,0 +1,160 @@
+//! Plain CSV split into rows and fields on every core, without a string per field.
+//!
+//! FIRMS files are plain: no quotes, one record a line. Such a text is split here in chunks of
+//! whole lines, each chunk on a rayon thread, each field a trimmed byte span of the text
+//! ([`super::fields`]); anything less plain (a quote anywhere, a carriage return that does not
+//! end a line) returns `None` and goes through the `csv` crate. Both give the same rows: lines
+//! of nothing (or only a carriage return) are skipped, every other line is a record of its
+//! comma-separated fields, each trimmed of Unicode white space, the first record the header
+//! (`plain_split_equals_csv_crate` checks it on generated texts).
+//!
+//! Lines are numbered as they are in the file (1-based, the `\n`s before the record, plus
+//! one), so that a warning names the line an editor shows, also after blank lines and in
+//! CRLF files.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::fields::{Fields, SpanTable};
+
+/// Bytes per chunk of lines handed to a rayon task.
+const CHUNK: usize = 128 * 1024;
+
+/// A chunk split: per record its line counted from the chunk's first (0-based), its first
+/// span and field count; the spans; the chunk's `\n`s.
+type ChunkSplit = (Vec<(u64, u32, u32)>, Vec<[u32; 2]>, u64);
+
+/// A plain text split: its header and its rows, in file order.
+pub(super) struct PlainRows {
+    pub header: Vec<String>,
+    /// Per chunk: the rows (1-based line, fields).
+    pub chunks: Vec<Vec<(u64, Fields)>>,
+}
+
+/// Splits `text[start..]` (after a byte-order mark, if any) when it is plain (module doc).
+pub(super) fn split(text: Arc<String>, start: usize) -> Option<PlainRows> {
+    let bytes = &text.as_bytes()[start..];
+    if text.len() > u32::MAX as usize || !is_plain(bytes) {
+        return None;
+    }
+    // The header: the first line with something on it.
+    let mut at = 0;
+    let mut line = 1u64;
+    let header = loop {
+        if at >= bytes.len() {
+            // No header at all: the csv crate's answer (an empty header).
+            return Some(PlainRows {
+                header: Vec::new(),
+                chunks: Vec::new(),
+            });
+        }
+        let end = next_newline(bytes, at);
+        let content = strip_cr(&bytes[at..end]);
+        at = end + 1;
+        if !content.is_empty() {
+            let s = std::str::from_utf8(content).expect("a slice of a String at line ends");
+            break s
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .collect::<Vec<_>>();
+        }
+        line += 1;
+    };
+    line += 1;
+    // Chunks of whole lines: each ends after a `\n` (or at the end of the text).
+    let mut bounds = vec![at.min(bytes.len())];
+    while *bounds.last().expect("one at least") < bytes.len() {
+        let from = bounds.last().expect("one at least") + CHUNK;
+        let end = if from >= bytes.len() {
+            bytes.len()
+        } else {
+            next_newline(bytes, from) + 1
+        };
+        bounds.push(end.min(bytes.len()));
+    }
+    let pieces: Vec<ChunkSplit> = bounds
+        .par_windows(2)
+        .map(|w| split_chunk(&text, start + w[0], start + w[1]))
+        .collect();
+    // Local line numbers to file ones: each chunk starts after the `\n`s of the ones before.
+    let mut chunks = Vec::with_capacity(pieces.len());
+    for (rows, spans, newlines) in pieces {
+        let table = Arc::new(SpanTable {
+            text: Arc::clone(&text),
+            spans,
+        });
+        chunks.push(
+            rows.into_iter()
+                .map(|(local, first, len)| (line + local, Fields::shared(&table, first, len)))
+                .collect(),
+        );
+        line += newlines;
+    }
+    Some(PlainRows { header, chunks })
+}
+
+/// The records of `text[from..to]` (whole lines).
+fn split_chunk(text: &str, from: usize, to: usize) -> ChunkSplit {
+    let bytes = text.as_bytes();
+    // A FIRMS row is 80–120 bytes of 12–15 fields: room for all without regrowing.
+    let mut rows = Vec::with_capacity((to - from) / 64 + 1);
+    let mut spans = Vec::with_capacity((to - from) / 6 + 1);
+    let mut at = from;
+    let mut local = 0u64;
+    while at < to {
+        let end = next_newline(&bytes[..to], at);
+        let content_end = at + strip_cr(&bytes[at..end]).len();
+        if content_end > at {
+            let first = spans.len() as u32;
+            let mut f = at;
+            loop {
+                let comma = bytes[f..content_end]
+                    .iter()
+                    .position(|&b| b == b',')
+                    .map_or(content_end, |p| f + p);
+                // Trimmed as `str::trim` does (Unicode white space), kept as offsets.
+                let field = &text[f..comma];
+                let trimmed = field.trim_start();
+                let a = f + (field.len() - trimmed.len());
+                let b = a + trimmed.trim_end().len();
+                spans.push([a as u32, b as u32]);
+                if comma == content_end {
+                    break;
+                }
+                f = comma + 1;
+            }
+            rows.push((local, first, spans.len() as u32 - first));
+        }
+        if end < to {
+            local += 1;
+        }
+        at = end + 1;
+    }
+    (rows, spans, local)
+}
+
+/// Position of the next `\n` at or after `at`, or the end of `bytes`.
+#[inline]
+fn next_newline(bytes: &[u8], at: usize) -> usize {
+    bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| at + p)
+}
+
+/// A line without its final carriage return.
+#[inline]
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// No quote, and no `\r` but just before a `\n` (the csv crate ends a record at a lone one).
+pub(super) fn is_plain(bytes: &[u8]) -> bool {
+    !bytes.contains(&b'"')
+        && (!bytes.contains(&b'\r')
+            || bytes
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b != b'\r' || bytes.get(i + 1) == Some(&b'\n')))
+}
