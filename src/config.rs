@@ -487,6 +487,12 @@ pub struct DispatchConfig {
     pub season_gap_days: i64,
     /// How often the escalation sweep runs, s (real time; deadlines are read from the clock).
     pub escalation_interval_s: f64,
+    /// How long a patrol write's idempotency key (and the answer kept for it) is kept, days; the
+    /// escalation sweep removes older ones (at most once an hour). 7 by default: a phone's
+    /// offline queue replays within minutes of signal, a week covers a field trip and a weekend
+    /// without signal. A replay older than this is not answered from its key: it is refused by
+    /// the task's state (409, the move is already made), never applied twice.
+    pub idempotency_retention_days: i64,
     /// Radius of the point mask a confirmed candidate becomes, and of "one place" when counting
     /// repeated `no_fire_other` verdicts, m.
     pub mask_radius_m: f64,
@@ -514,6 +520,7 @@ impl Default for DispatchConfig {
                 .to_vec(),
             season_gap_days: 60,
             escalation_interval_s: 5.0,
+            idempotency_retention_days: 7,
             mask_radius_m: 500.0,
             no_fire_other_repeats: 2,
             max_age_h: 6.0,
@@ -653,6 +660,9 @@ impl Config {
                 "dispatch.escalation_interval_s",
                 "must be > 0 and at most 3600",
             ));
+        }
+        if !(1..=3660).contains(&d.idempotency_retention_days) {
+            return Err(bad("dispatch.idempotency_retention_days", "from 1 to 3660"));
         }
         if !within(d.mask_radius_m, 1.0, 50_000.0) {
             return Err(bad("dispatch.mask_radius_m", "from 1 to 50000 m"));

@@ -67,6 +67,8 @@ pub struct TaskRules {
     pub off_parcel: OffParcel,
     /// Events whose combined confidence (0–1) is below this get no task.
     pub min_confidence: f64,
+    /// How long an idempotency key of a patrol's write is kept.
+    pub idempotency_retention: Duration,
 }
 
 impl Default for TaskRules {
@@ -92,6 +94,7 @@ impl TaskRules {
             max_age: Duration::milliseconds((d.max_age_h * 3_600_000.0) as i64),
             off_parcel: d.off_parcel,
             min_confidence: d.min_confidence,
+            idempotency_retention: Duration::days(d.idempotency_retention_days),
         }
     }
 

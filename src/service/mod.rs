@@ -145,6 +145,8 @@ struct Inner {
     /// On PostgreSQL: the jobs table, the live log and the spool (`crate::worker`); scenes
     /// are then queued for workers instead of scanned here.
     cluster: Option<Cluster>,
+    /// When the escalation sweep last removed old idempotency keys (`service/tasks.rs`).
+    keys_pruned_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 /// What a service of several processes shares through PostgreSQL (#19).
@@ -190,6 +192,7 @@ impl Service {
                 ui: config.ui.clone(),
                 times: times::TimeLimits::from_config(&config.ingest),
                 cluster: None,
+                keys_pruned_at: std::sync::Mutex::new(None),
             }),
         }
     }

@@ -299,6 +299,7 @@ impl Service {
     pub async fn escalate_due(&self) -> Result<Vec<(i64, Deadline)>, ServiceError> {
         let now = self.clock().now();
         let done = self.store(move |s| s.escalate_due(now)).await?;
+        self.prune_keys(now).await;
         for (task, deadline) in &done {
             tracing::info!(
                 "task {task}: {} deadline missed, escalated",
@@ -409,6 +410,45 @@ fn save_photo(data_dir: &std::path::Path, bytes: &[u8]) -> Result<SavedPhoto, Ta
     })
 }
 
+impl Service {
+    /// Removes the idempotency keys past `dispatch.idempotency_retention_days`, at most once an
+    /// hour of the service clock (the `DELETE` reads the whole key table, while the sweep runs
+    /// every few seconds; several nodes pruning alike is harmless). A failure is logged and
+    /// tried again at the next sweep: the escalations are what the sweep is for.
+    async fn prune_keys(&self, now: DateTime<Utc>) {
+        {
+            let mut last = self
+                .inner
+                .keys_pruned_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !prune_due(*last, now) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let before = now - self.task_rules().idempotency_retention;
+        match self.store(move |s| s.prune_idempotency_keys(before)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{n} idempotency keys older than {before} removed"),
+            Err(e) => {
+                tracing::warn!("cannot remove old idempotency keys: {e}");
+                *self
+                    .inner
+                    .keys_pruned_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = None;
+            }
+        }
+    }
+}
+
+/// Whether the keys are due for pruning at `now`, last pruned at `last`: never yet, an hour
+/// on, or the clock went back.
+fn prune_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|l| now < l || now - l >= chrono::Duration::hours(1))
+}
+
 /// Runs the escalation sweep every `every` (real time) until shutdown. Deadlines are compared
 /// with the service clock, so a test that moves a `ManualClock` sees escalation at the next tick
 /// (or calls [`Service::escalate_due`] itself).
@@ -429,5 +469,22 @@ pub async fn escalation_loop(
             // The guard `wait_for` returns is not Send: drop it inside.
             _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn keys_are_pruned_at_the_first_sweep_then_hourly() {
+        let t = Utc.with_ymd_and_hms(2026, 6, 8, 5, 0, 0).unwrap();
+        let m = chrono::Duration::minutes;
+        assert!(prune_due(None, t));
+        assert!(!prune_due(Some(t), t + m(59)));
+        assert!(prune_due(Some(t), t + m(60)));
+        // A clock set back does not hold the pruning off for the time it went back.
+        assert!(prune_due(Some(t), t - m(1)));
     }
 }

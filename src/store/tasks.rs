@@ -401,6 +401,12 @@ pub trait TaskStore {
         body: &serde_json::Value,
     ) -> Result<(), StoreError>;
 
+    /// Forgets the idempotency keys claimed before `before` (with their answers): a replay
+    /// older than the retention (`dispatch.idempotency_retention_days`) is then refused by the
+    /// task's state, not answered from its key. The keys removed. Run by the periodic sweep
+    /// (`Service::escalate_due`).
+    fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// The verdicts a token (`actor`) filed, newest first, with their tasks: the patrol's record.
     fn verdicts_by(
         &self,

@@ -8,6 +8,7 @@ use super::*;
 both_stores!(
     task_moves_are_checked_audited_and_escalated_once,
     an_idempotency_key_makes_its_change_once,
+    idempotency_keys_past_their_retention_are_pruned,
     concurrent_changes_of_one_task_apply_once,
     verdicts_are_checked_for_reused_photos_and_far_positions,
     no_fire_verdicts_propose_one_mask_candidate_per_place,
@@ -250,6 +251,66 @@ fn an_idempotency_key_makes_its_change_once(b: &Backend) {
         .map(|a| a.action)
         .collect();
     assert_eq!(actions, ["create", "acknowledge", "verdict"]);
+}
+
+/// The sweep's pruning removes the keys claimed before the cut and only those (a key claimed
+/// at the cut stays), with their answers; a pruned key's replay is then refused by the task's
+/// state, not applied again.
+fn idempotency_keys_past_their_retention_are_pruned(b: &Backend) {
+    use crate::dispatch::TaskState;
+    use crate::store::idempotency::IdempotencyKey;
+    use tasks::{Acted, TaskChange, TaskError};
+    let store = b.store();
+    let t = t0() + chrono::Duration::hours(5);
+    let later = t + chrono::Duration::days(8);
+    let old = task_at(b, "p1", 114.2, 35.1, t);
+    let new = task_at(b, "p2", 114.3, 35.2, later);
+    let who = patrol();
+    let acted = |k: &str, task_id: i64| Acted {
+        at: None,
+        key: Some(IdempotencyKey {
+            actor: who.id.clone(),
+            key: k.into(),
+            route: "ack".into(),
+            task_id,
+            request_sha256: "sha".into(),
+        }),
+    };
+    let ack = |id: i64, k: &str, at: DateTime<Utc>| {
+        store.change_task_as(id, TaskChange::Acknowledge, &who, at, &acted(k, id))
+    };
+    assert_eq!(
+        ack(old.id, "old", t).unwrap().state,
+        TaskState::Acknowledged
+    );
+    store
+        .idempotent_answer(&who.id, "old", 200, &serde_json::json!({"n": 1}))
+        .unwrap();
+    assert_eq!(
+        ack(new.id, "new", later).unwrap().state,
+        TaskState::Acknowledged
+    );
+    assert_eq!(b.count("idempotency_keys"), 2);
+
+    // Nothing is older than the first claim.
+    assert_eq!(store.prune_idempotency_keys(t).unwrap(), 0);
+    let cut = later - chrono::Duration::days(7);
+    assert_eq!(store.prune_idempotency_keys(cut).unwrap(), 1);
+    assert_eq!(store.idempotency_key(&who.id, "old").unwrap(), None);
+    assert!(store.idempotency_key(&who.id, "new").unwrap().is_some());
+    assert_eq!(store.prune_idempotency_keys(later).unwrap(), 0);
+    assert_eq!(b.count("idempotency_keys"), 1);
+    // The old key's replay is no longer answered from the key: the task is acknowledged, so
+    // the move is refused; one acknowledgement stays in the audit log.
+    let e = ack(old.id, "old", later).unwrap_err();
+    assert!(matches!(e, TaskError::Illegal(_)), "{e}");
+    let acks = store
+        .audit("task", old.id)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "acknowledge")
+        .count();
+    assert_eq!(acks, 1);
 }
 
 /// The same move sent at once from several places (two tabs, two API nodes) is made once:

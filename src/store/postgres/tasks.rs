@@ -82,6 +82,10 @@ impl TaskStore for PgStore {
         self.read(|c| idempotency::answer(c, actor, key, status, body))
     }
 
+    fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.write(|tx| idempotency::prune(tx, before))
+    }
+
     fn verdicts_by(
         &self,
         actor: &str,

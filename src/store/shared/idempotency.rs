@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::tasks::{stored_key, ANSWER_KEY_SQL, CLAIM_KEY_SQL, FIND_KEY_SQL};
+use super::tasks::{stored_key, ANSWER_KEY_SQL, CLAIM_KEY_SQL, FIND_KEY_SQL, PRUNE_KEYS_SQL};
 use super::tx::{ts, Tx};
 use crate::store::error::StoreError;
 use crate::store::idempotency::{IdempotencyKey, StoredKey};
@@ -35,6 +35,15 @@ pub(crate) fn claim(
         return Err(TaskError::Replayed { key: k.key.clone() });
     }
     Ok(())
+}
+
+/// Removes the keys claimed before `before`; how many.
+pub(crate) fn prune(tx: &mut impl Tx, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    tx.execute(
+        "prune idempotency keys",
+        PRUNE_KEYS_SQL,
+        &[ts(before).into()],
+    )
 }
 
 /// Token `actor`'s key `key`, if claimed.

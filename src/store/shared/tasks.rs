@@ -114,6 +114,9 @@ pub(crate) const FIND_KEY_SQL: &str =
 pub(crate) const ANSWER_KEY_SQL: &str = "UPDATE idempotency_keys SET status = ?3, response = ?4
      WHERE actor = ?1 AND key = ?2 AND status IS NULL";
 
+/// The keys claimed before `?1` removed (their retention has passed).
+pub(crate) const PRUNE_KEYS_SQL: &str = "DELETE FROM idempotency_keys WHERE created_at < ?1";
+
 /// A stored key from its row ([`FIND_KEY_SQL`]'s columns).
 pub(crate) fn stored_key(
     (route, task_id, request_sha256): (String, i64, String),

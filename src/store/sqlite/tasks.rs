@@ -89,6 +89,11 @@ impl TaskStore for SqliteStore {
             .write(|mut tx| idempotency::answer(&mut tx, actor, key, status, body))
     }
 
+    fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer
+            .write(|mut tx| idempotency::prune(&mut tx, before))
+    }
+
     fn verdicts_by(
         &self,
         actor: &str,
