@@ -15,13 +15,12 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::cluster::{serve, worker, ADMIN};
 use common::layers::{COUNTIES, TOWNSHIPS};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use ndarray::Array2;
@@ -29,7 +28,6 @@ use strawfire::fuse::Placer;
 use strawfire::locate::{load_layer, LayerSpec, Level, Locator, MaskSet, UnitLayer};
 use strawfire::raster::{write_scene, Compression, GeoRef, SceneMeta};
 
-const ADMIN: &str = "admin-token-0123456789";
 const PIXEL: f64 = 375.0;
 /// Side of the small scenes, pixels.
 const SIDE: usize = 40;
@@ -82,103 +80,6 @@ fn sql<T: Send + 'static>(
 
 fn count(url: &str, query: &'static str) -> i64 {
     sql(url, move |c| c.query_one(query, &[]).unwrap().get(0))
-}
-
-/// A child process killed when dropped (a failing test leaves none behind).
-struct Proc {
-    child: Child,
-    what: String,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn kill9(&mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-/// Starts `strawfire ARGS`, waits for its first stdout line and returns it with the process.
-fn start(args: &[&str], what: &str, logs: &Path) -> (Proc, String) {
-    let log = logs.join(format!("{what}.log"));
-    let mut child = Command::new(common::bin())
-        .args(args)
-        .env("STRAWFIRE_ADMIN_TOKEN", ADMIN)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let p = Proc {
-        child,
-        what: what.to_string(),
-        log,
-    };
-    assert!(
-        line.starts_with("strawfire: "),
-        "{what}: unexpected first line {line:?}\n{}",
-        p.log_tail()
-    );
-    (p, line.trim().to_string())
-}
-
-fn serve(config: &Path, data: &Path, what: &str, logs: &Path) -> (Proc, String) {
-    let (p, line) = start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-samples",
-            "--no-worker",
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        what,
-        logs,
-    );
-    let base = line
-        .strip_prefix("strawfire: listening on ")
-        .unwrap()
-        .to_string();
-    (p, base)
-}
-
-fn worker(config: &Path, data: &Path, what: &str, logs: &Path) -> (Proc, String) {
-    let (p, line) = start(
-        &[
-            "worker",
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        what,
-        logs,
-    );
-    let name = line
-        .strip_prefix("strawfire: worker ")
-        .and_then(|l| l.strip_suffix(" running"))
-        .unwrap()
-        .to_string();
-    (p, name)
 }
 
 /// The sample layers, as the nodes load them.

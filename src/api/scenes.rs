@@ -95,13 +95,7 @@ pub async fn upload(
         }
         .await;
         let _ = tokio::fs::remove_dir_all(&folder).await;
-        let done = result?;
-        let status = if done.report.already_ingested {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
-        return Ok((status, Json(done)).into_response());
+        return result;
     }
     let tmp = dir.join(format!(".{}.part", unique()));
     let result = receive(body, &tmp, limit).await.map_err(|e| match e {
@@ -128,7 +122,15 @@ pub async fn upload(
     }
     if s.service.cluster().is_some() {
         // PostgreSQL (#19): a worker scans it; this node waits for the job.
-        let queued = queue_upload(&s, &path, &name).await;
+        let unit = crate::worker::spool::Unit::File {
+            path: path.clone(),
+            name: name.clone(),
+        };
+        let shown = path.display().to_string();
+        let queued = queue_upload(&s, unit, crate::worker::spool::SceneOp::Scene, |m| {
+            m.replace(&shown, &name)
+        })
+        .await;
         let _ = tokio::fs::remove_file(&path).await;
         return queued;
     }
@@ -154,17 +156,40 @@ pub async fn upload(
     Ok((status, Json(done)).into_response())
 }
 
-/// Queues an uploaded scene as a job and waits up to `[worker] upload_wait_s` for a worker to
-/// settle it: then the answer is the one a scan here would give (201/200 with what was stored,
-/// 422 naming the file); else 202 with the job, which goes on.
+/// The answer to a stored upload: 201 with what was stored, 200 when it was stored before.
+fn answer(done: crate::service::Ingested) -> axum::response::Response {
+    let status = if done.report.already_ingested {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    (status, Json(done)).into_response()
+}
+
+/// Queues an uploaded product (a scene, an archive, a granule's files, a Landsat product's
+/// files) as one job and waits up to `[worker] upload_wait_s` for a worker to settle it: then
+/// the answer is the one a scan here would give (201/200 with what was stored, 422 naming the
+/// file, with `shown` turning our paths into the client's names); else 202 with the job, which
+/// goes on.
 async fn queue_upload(
     s: &AppState,
-    path: &std::path::Path,
-    name: &str,
+    unit: crate::worker::spool::Unit,
+    op: crate::worker::spool::SceneOp,
+    shown: impl Fn(&str) -> String,
 ) -> Result<axum::response::Response, ApiError> {
-    use crate::worker::spool::{self, Queued, SceneOp};
+    use crate::worker::spool::{self, Queued};
     let service = &s.service;
-    let queued = spool::queue_file(service, path, name, SceneOp::Scene, "upload").await?;
+    let queued = match spool::queue_unit(service, unit, op, "upload").await {
+        Ok(q) => q,
+        Err(e @ crate::service::ServiceError::Scan { .. }) => {
+            return Err(ApiError::BadBody {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: shown(&crate::service::inbox::chain(&e)),
+                details: Vec::new(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
     let (id, sha) = match queued {
         Queued::Stored { sha256 } => {
             let done = crate::service::Ingested {
@@ -184,17 +209,10 @@ async fn queue_upload(
     );
     let row = spool::wait_settled(service, id, wait, std::time::Duration::from_millis(100)).await?;
     match row.as_ref().and_then(spool::outcome) {
-        Some(Ok(done)) => {
-            let status = if done.report.already_ingested {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            Ok((status, Json(done)).into_response())
-        }
+        Some(Ok(done)) => Ok(answer(done)),
         Some(Err(e)) => Err(ApiError::BadBody {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: crate::service::inbox::chain(&e).replace(&path.display().to_string(), name),
+            message: shown(&crate::service::inbox::chain(&e)),
             details: Vec::new(),
         }),
         None => Ok((
@@ -303,13 +321,15 @@ async fn receive_parts(
 }
 
 /// Ingests the files of one request: one scene, one official fire product (with its
-/// geolocation), or the files of one L1B pair / SDR set.
+/// geolocation), or the files of one L1B pair / SDR set, or one Landsat / Sentinel-2 product.
+/// On PostgreSQL (#19) scenes and products are queued whole as one job (`queue_upload`).
 async fn ingest_files(
     s: &AppState,
     files: &[std::path::PathBuf],
-) -> Result<crate::service::Ingested, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     use crate::product::viirs_af;
     use crate::service::granules;
+    use crate::worker::spool::{SceneOp, Unit};
     let fire: Vec<&std::path::PathBuf> = files
         .iter()
         .filter(|f| viirs_af::identify(f).is_some())
@@ -322,26 +342,41 @@ async fn ingest_files(
         .iter()
         .filter(|f| viirs_af::identify(f).is_none() && granules::part_of(f).is_none())
         .collect();
-    let shown = |f: &std::path::Path| {
+    let shown_name = |f: &std::path::Path| {
         f.file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned()
     };
     let folder = files[0].parent().unwrap_or(std::path::Path::new("."));
+    // The client knows its files by their names, not by our upload folder (or the spool).
+    let spool = s.service.cluster().map(|c| c.spool.clone());
+    let shown = |m: &str| {
+        let mut m = m
+            .replace(&format!("{}/", folder.display()), "")
+            .replace(&folder.display().to_string(), "the request");
+        if let Some(spool) = &spool {
+            // `<spool>/<sha>/NAME` → `NAME`.
+            let prefix = format!("{}/", spool.display());
+            while let Some(at) = m.find(&prefix) {
+                let rest = &m[at + prefix.len()..];
+                let cut = rest.find('/').map_or(0, |i| i + 1);
+                m = format!("{}{}", &m[..at], &rest[cut..]);
+            }
+        }
+        m
+    };
     let unprocessable = |e: crate::service::ServiceError| match e {
         e @ (crate::service::ServiceError::Scan { .. } | crate::service::ServiceError::Feed(_)) => {
             ApiError::BadBody {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                // The client knows its files by their names, not by our upload folder.
-                message: crate::service::inbox::chain(&e)
-                    .replace(&format!("{}/", folder.display()), "")
-                    .replace(&folder.display().to_string(), "the request"),
+                message: shown(&crate::service::inbox::chain(&e)),
                 details: Vec::new(),
             }
         }
         other => other.into(),
     };
+    let queued = s.service.cluster().is_some();
     // A Sentinel-2 product: its `.zip`, alone.
     if let Some(z) = files
         .iter()
@@ -352,10 +387,18 @@ async fn ingest_files(
                 "a Sentinel-2 product comes alone, as its .zip".to_string()
             ));
         }
+        if queued {
+            let unit = Unit::File {
+                path: z.clone(),
+                name: shown_name(z),
+            };
+            return queue_upload(s, unit, SceneOp::Sentinel2, shown).await;
+        }
         return s
             .service
             .ingest_sentinel2(z, "upload")
             .await
+            .map(answer)
             .map_err(unprocessable);
     }
     // A Landsat product: its `.tar`, or its files (MTL, bands, QA) together in one request,
@@ -371,7 +414,7 @@ async fn ingest_files(
                  got {}",
                 files
                     .iter()
-                    .map(|f| shown(f))
+                    .map(|f| shown_name(f))
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
@@ -380,10 +423,21 @@ async fn ingest_files(
             .iter()
             .find(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("tar")));
         let first = tar.unwrap_or(&landsat[0]);
+        if queued {
+            let unit = match tar {
+                Some(t) => Unit::File {
+                    path: t.to_path_buf(),
+                    name: shown_name(t),
+                },
+                None => Unit::Files(files.to_vec()),
+            };
+            return queue_upload(s, unit, SceneOp::Landsat, shown).await;
+        }
         return s
             .service
             .ingest_landsat(first, "upload")
             .await
+            .map(answer)
             .map_err(unprocessable);
     }
     match (fire.as_slice(), parts.as_slice(), others.as_slice()) {
@@ -392,28 +446,41 @@ async fn ingest_files(
             .service
             .ingest_fire_product(product, product, "upload")
             .await
+            .map(answer)
             .map_err(unprocessable),
         ([], parts, []) => {
             let parts: Vec<std::path::PathBuf> = parts.iter().map(|p| p.to_path_buf()).collect();
+            if queued {
+                return queue_upload(s, Unit::Files(parts), SceneOp::Granule, shown).await;
+            }
             s.service
                 .ingest_granule(&parts, "upload")
                 .await
+                .map(answer)
                 .map_err(unprocessable)
         }
         ([], [], [scene]) => {
+            if queued {
+                let unit = Unit::File {
+                    path: scene.to_path_buf(),
+                    name: shown_name(scene),
+                };
+                return queue_upload(s, unit, SceneOp::Scene, shown).await;
+            }
             let p = scene.to_path_buf();
             let sha = tokio::task::spawn_blocking(move || crate::service::sha256_file(&p))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))??;
             s.service
-                .ingest_scene_hashed(scene, &shown(scene), sha, "upload")
+                .ingest_scene_hashed(scene, &shown_name(scene), sha, "upload")
                 .await
+                .map(answer)
                 .map_err(unprocessable)
         }
         _ => Err(bad(format!(
             "one request holds one scene, one fire product (with its geolocation), or the files of \
              one L1B pair or SDR set; got {}",
-            files.iter().map(|f| shown(f)).collect::<Vec<_>>().join(", ")
+            files.iter().map(|f| shown_name(f)).collect::<Vec<_>>().join(", ")
         ))),
     }
 }

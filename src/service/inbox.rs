@@ -26,6 +26,11 @@
 //!   folder) is logged once per name and counted in `strawfire_inbox_skipped_total{reason}`,
 //!   so a file dropped with a wrong name is not ignored in silence.
 //!
+//! - **On PostgreSQL (#19) the scans are jobs**: a scene file, a Landsat `.tar`, a Sentinel-2
+//!   `.zip`, a complete product folder and a complete granule (its files together) go whole
+//!   into the spool as one scene job (`worker::spool`) and stay here until a worker has settled
+//!   it; only feeds and official fire products are read here.
+//!
 //! A taken file is ingested, then moved to `done/` (with `<name>.warnings` when rows were
 //! skipped), or to `failed/` with `<name>.reason` beside it. Files are handled one at a time
 //! per inbox: scans are bounded by the service's scan slots anyway, and order of arrival is
@@ -172,7 +177,8 @@ pub async fn watch_inbox(
     let mut assembler = super::granules::Assembler::new(timing.partner_wait);
     // On PostgreSQL (#19): files queued as scene jobs, until their job is settled; the file
     // stays here until then, so it leaves the inbox only after its batch committed, as here.
-    let mut pending: HashMap<PathBuf, i64> = HashMap::new();
+    // A granule's files share their job; a product folder taken incomplete keeps its note.
+    let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
     loop {
         if *shutdown.borrow() {
             return;
@@ -216,20 +222,16 @@ pub async fn watch_inbox(
             }
             if let Some(op) = queued_op(&service, &action) {
                 seen.remove(&path);
-                match queue(&service, &path, op).await {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let unit = crate::worker::spool::Unit::File {
+                    path: path.clone(),
+                    name: name.into_owned(),
+                };
+                match queue(&service, unit, op).await {
                     Ok(Some(id)) => {
-                        pending.insert(path, id);
+                        pending.insert(path, Pending { id, note: None });
                     }
-                    Ok(None) => {
-                        let done = Ingested {
-                            report: crate::store::IngestReport {
-                                already_ingested: true,
-                                ..Default::default()
-                            },
-                            ..Default::default()
-                        };
-                        finish(&service, &dir, &path, Ok(done)).await;
-                    }
+                    Ok(None) => finish(&service, &dir, &path, Ok(stored(None))).await,
                     Err(e) => finish(&service, &dir, &path, Err(e)).await,
                 }
                 continue;
@@ -356,6 +358,27 @@ pub async fn watch_inbox(
                     }
                     seen.remove(&path);
                     reported.remove(&path);
+                    if service.cluster().is_some() {
+                        // PostgreSQL (#19): the whole folder goes to the spool as one job.
+                        use crate::worker::spool::{SceneOp, Unit};
+                        let op = match kind {
+                            super::product_folder::FolderKind::Landsat => SceneOp::Landsat,
+                            super::product_folder::FolderKind::Sentinel2 => SceneOp::Sentinel2,
+                        };
+                        let name = path.file_name().unwrap_or_default().to_string_lossy();
+                        let unit = Unit::Folder {
+                            path: path.clone(),
+                            name: name.into_owned(),
+                        };
+                        match queue(&service, unit, op).await {
+                            Ok(Some(id)) => {
+                                pending.insert(path, Pending { id, note });
+                            }
+                            Ok(None) => finish(&service, &dir, &path, Ok(stored(note))).await,
+                            Err(e) => finish(&service, &dir, &path, Err(e)).await,
+                        }
+                        continue;
+                    }
                     let result = match kind {
                         super::product_folder::FolderKind::Landsat => {
                             service.ingest_landsat(&path, "inbox").await
@@ -387,6 +410,30 @@ pub async fn watch_inbox(
                 super::granules::Decision::Complete { files, .. } => {
                     for f in &files {
                         seen.remove(f);
+                    }
+                    if service.cluster().is_some() {
+                        // PostgreSQL (#19): the granule's files go to the spool as one job.
+                        let unit = crate::worker::spool::Unit::Files(files.clone());
+                        match queue(&service, unit, crate::worker::spool::SceneOp::Granule).await {
+                            Ok(Some(id)) => {
+                                for f in files {
+                                    pending.insert(f, Pending { id, note: None });
+                                }
+                            }
+                            Ok(None) => {
+                                for f in &files {
+                                    finish(&service, &dir, f, Ok(stored(None))).await;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!("inbox: granule {files:?} failed: {e}");
+                                let reason = chain(&e);
+                                for f in &files {
+                                    to_failed(&service, &dir, f, reason.clone()).await;
+                                }
+                            }
+                        }
+                        continue;
                     }
                     let result = service.ingest_granule(&files, "inbox").await;
                     match result {
@@ -447,8 +494,8 @@ pub async fn watch_inbox(
 }
 
 /// How a file is queued as a scene job, when the service queues scenes (PostgreSQL) and the
-/// file is one (a raster scene, a Landsat `.tar`, a Sentinel-2 `.zip`); other files are
-/// ingested here as before.
+/// file is one (a raster scene, a Landsat `.tar`, a Sentinel-2 `.zip`; product folders and
+/// granules are queued where they are decided). Feeds and fire products are ingested here.
 fn queued_op(service: &Service, action: &Action) -> Option<crate::worker::spool::SceneOp> {
     use crate::worker::spool::SceneOp;
     service.cluster()?;
@@ -460,28 +507,50 @@ fn queued_op(service: &Service, action: &Action) -> Option<crate::worker::spool:
     }
 }
 
-/// Queues an inbox file: its job's id, or `None` when its bytes are already stored.
+/// A file (or folder) of the inbox queued as a scene job, until the job is settled.
+#[derive(Debug, Clone)]
+struct Pending {
+    id: i64,
+    /// Said in `done/<name>.warnings` with the job's own notes (a folder taken incomplete).
+    note: Option<String>,
+}
+
+/// What a product already stored is reported as.
+fn stored(note: Option<String>) -> Ingested {
+    Ingested {
+        report: crate::store::IngestReport {
+            already_ingested: true,
+            ..Default::default()
+        },
+        notes: note.into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+/// Queues a unit of the inbox (a file, a product folder, a granule's files): its job's id, or
+/// `None` when it is already stored.
 async fn queue(
     service: &Service,
-    path: &Path,
+    unit: crate::worker::spool::Unit,
     op: crate::worker::spool::SceneOp,
 ) -> Result<Option<i64>, ServiceError> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    match crate::worker::spool::queue_file(service, path, &name, op, "inbox").await? {
+    match crate::worker::spool::queue_unit(service, unit, op, "inbox").await? {
         crate::worker::spool::Queued::Stored { .. } => Ok(None),
         crate::worker::spool::Queued::Job { id, .. } => Ok(Some(id)),
     }
 }
 
 /// Moves the queued files whose job is settled to `done/` or `failed/`.
-async fn settle_pending(service: &Service, dir: &Path, pending: &mut HashMap<PathBuf, i64>) {
+async fn settle_pending(service: &Service, dir: &Path, pending: &mut HashMap<PathBuf, Pending>) {
     let Some(cluster) = service.cluster().cloned() else {
         return;
     };
     if pending.is_empty() {
         return;
     }
-    let ids: Vec<i64> = pending.values().copied().collect();
+    let mut ids: Vec<i64> = pending.values().map(|p| p.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let jobs = cluster.jobs.clone();
     let rows = match service.store(move |_| jobs.jobs(&ids)).await {
         Ok(rows) => rows,
@@ -492,8 +561,12 @@ async fn settle_pending(service: &Service, dir: &Path, pending: &mut HashMap<Pat
     };
     let rows: HashMap<i64, crate::store::jobs::JobRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
-    let queued: Vec<(PathBuf, i64)> = pending.iter().map(|(p, id)| (p.clone(), *id)).collect();
-    for (path, id) in queued {
+    let mut queued: Vec<(PathBuf, Pending)> = pending
+        .iter()
+        .map(|(p, q)| (p.clone(), q.clone()))
+        .collect();
+    queued.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, Pending { id, note }) in queued {
         let result = match rows.get(&id) {
             Some(row) => match crate::worker::spool::outcome(row) {
                 Some(r) => r,
@@ -501,6 +574,10 @@ async fn settle_pending(service: &Service, dir: &Path, pending: &mut HashMap<Pat
             },
             None => Err(ServiceError::Task(format!("scene job {id} is gone"))),
         };
+        let result = result.map(|mut d| {
+            d.notes.extend(note);
+            d
+        });
         pending.remove(&path);
         finish(service, dir, &path, result).await;
     }

@@ -455,11 +455,8 @@ impl Service {
                 Err(_) => given.clone(),
             };
             names.sort();
-            let mut h = Sha256::new();
-            for f in &names {
-                h.update(sha256_file(f)?.as_bytes());
-            }
-            Ok::<_, ServiceError>((granule, names, hex(&h.finalize())))
+            let sha = granule_sha(&names)?;
+            Ok::<_, ServiceError>((granule, names, sha))
         })
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
@@ -723,31 +720,9 @@ impl Service {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let located = tokio::task::spawn_blocking(move || {
-            let product = landsat_c2l1::locate(&p).map_err(|e| ServiceError::Scan {
-                name: shown.clone(),
-                source: Box::new(crate::Error::from(e)),
-            })?;
-            let sha = match &product.location {
-                landsat_c2l1::Location::Tar { archive, .. } => sha256_file(archive)?,
-                landsat_c2l1::Location::Folder(_) => {
-                    let mtl = &product.mtl;
-                    let mut names: Vec<&String> = mtl.bands.values().map(|(n, _, _)| n).collect();
-                    names.extend(mtl.qa_pixel.iter().chain(mtl.qa_radsat.iter()));
-                    let mut h = Sha256::new();
-                    for n in names {
-                        // A missing file fails in the reader, naming it.
-                        if let Ok(f) = product.file(n, "") {
-                            h.update(sha256_file(&f)?.as_bytes());
-                        }
-                    }
-                    hex(&h.finalize())
-                }
-            };
-            Ok::<_, ServiceError>((product, sha))
-        })
-        .await
-        .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let located = tokio::task::spawn_blocking(move || locate_landsat(&p, &shown))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))??;
         let (product, sha) = located;
         let name = product.mtl.product_id.clone();
         self.scan_and_store(&name, sha, source, move || {
@@ -771,30 +746,9 @@ impl Service {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let located = tokio::task::spawn_blocking(move || {
-            let product = sentinel2_l1c::locate(&p).map_err(|e| ServiceError::Scan {
-                name: shown.clone(),
-                source: Box::new(crate::Error::from(e)),
-            })?;
-            let sha = match &product.location {
-                sentinel2_l1c::Location::Zip { archive, .. } => sha256_file(archive)?,
-                sentinel2_l1c::Location::Folder(root) => {
-                    let mut h = Sha256::new();
-                    h.update(sha256_file(&product.mtd_path)?.as_bytes());
-                    h.update(sha256_file(&product.tile_path)?.as_bytes());
-                    for rel in &product.mtd.image_files {
-                        // A missing band fails in the reader, naming it.
-                        if let Ok(d) = sha256_file(&root.join(format!("{rel}.jp2"))) {
-                            h.update(d.as_bytes());
-                        }
-                    }
-                    hex(&h.finalize())
-                }
-            };
-            Ok::<_, ServiceError>((product, sha))
-        })
-        .await
-        .map_err(|e| ServiceError::Task(e.to_string()))??;
+        let located = tokio::task::spawn_blocking(move || locate_sentinel2(&p, &shown))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))??;
         let (product, sha) = located;
         let name = product.mtd.product_uri.clone();
         self.scan_and_store(&name, sha, source, move || {
@@ -970,6 +924,77 @@ pub fn is_landsat_product(path: &Path) -> bool {
         .and_then(crate::product::landsat_c2l1::name_parts)
         .is_some();
     by_name || (path.is_dir() && crate::product::landsat_c2l1::locate(path).is_ok())
+}
+
+/// The hash a granule of `files` (sorted as [`Service::ingest_granule`] sorts them) is stored
+/// under: over its files' hashes in that order, so the same granule given by any of its files
+/// is one scene.
+pub fn granule_sha(files: &[PathBuf]) -> Result<String, ServiceError> {
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(sha256_file(f)?.as_bytes());
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// A Landsat product located from `path` (folder, `.tar`, MTL or one of its files) and the
+/// hash it is stored under: the tar's, or over the files its MTL names. `shown` names it in an
+/// error. Blocking.
+pub fn locate_landsat(
+    path: &Path,
+    shown: &str,
+) -> Result<(crate::product::landsat_c2l1::Product, String), ServiceError> {
+    use crate::product::landsat_c2l1;
+    let product = landsat_c2l1::locate(path).map_err(|e| ServiceError::Scan {
+        name: shown.to_string(),
+        source: Box::new(crate::Error::from(e)),
+    })?;
+    let sha = match &product.location {
+        landsat_c2l1::Location::Tar { archive, .. } => sha256_file(archive)?,
+        landsat_c2l1::Location::Folder(_) => {
+            let mtl = &product.mtl;
+            let mut names: Vec<&String> = mtl.bands.values().map(|(n, _, _)| n).collect();
+            names.extend(mtl.qa_pixel.iter().chain(mtl.qa_radsat.iter()));
+            let mut h = Sha256::new();
+            for n in names {
+                // A missing file fails in the reader, naming it.
+                if let Ok(f) = product.file(n, "") {
+                    h.update(sha256_file(&f)?.as_bytes());
+                }
+            }
+            hex(&h.finalize())
+        }
+    };
+    Ok((product, sha))
+}
+
+/// A Sentinel-2 product located from `path` (`.SAFE` folder, `.zip` or metadata file) and the
+/// hash it is stored under: the zip's, or over its two metadata files and band files. Blocking.
+pub fn locate_sentinel2(
+    path: &Path,
+    shown: &str,
+) -> Result<(crate::product::sentinel2_l1c::Product, String), ServiceError> {
+    use crate::product::sentinel2_l1c;
+    let product = sentinel2_l1c::locate(path).map_err(|e| ServiceError::Scan {
+        name: shown.to_string(),
+        source: Box::new(crate::Error::from(e)),
+    })?;
+    let sha = match &product.location {
+        sentinel2_l1c::Location::Zip { archive, .. } => sha256_file(archive)?,
+        sentinel2_l1c::Location::Folder(root) => {
+            let mut h = Sha256::new();
+            h.update(sha256_file(&product.mtd_path)?.as_bytes());
+            h.update(sha256_file(&product.tile_path)?.as_bytes());
+            for rel in &product.mtd.image_files {
+                // A missing band fails in the reader, naming it.
+                if let Ok(d) = sha256_file(&root.join(format!("{rel}.jp2"))) {
+                    h.update(d.as_bytes());
+                }
+            }
+            hex(&h.finalize())
+        }
+    };
+    Ok((product, sha))
 }
 
 /// SHA-256 of bytes, lowercase hex.

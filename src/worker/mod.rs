@@ -3,8 +3,11 @@
 //! from the store (`store::jobs`), so any number of them on any machines share the work and a
 //! dead one's job is finished by another.
 //!
-//! - **Scene jobs** (`spool.rs` queues them): up to `limits.scan_workers` at once per worker,
-//!   each scanned and stored through the one ingest path (`Service::ingest_scene_hashed`, ...).
+//! - **Scene jobs** (`spool.rs` queues them): every kind of product, as one unit in the spool (a
+//!   scene file, a Landsat or Sentinel-2 archive or folder, the files of a granule); up to
+//!   `limits.scan_workers` at once per worker, each scanned and stored through the one ingest
+//!   path (`Service::ingest_scene_hashed`, `ingest_landsat`, `ingest_sentinel2`,
+//!   `ingest_granule`).
 //!   A claim holds a lease (`[worker] lease_s`) renewed every third of it while the scan runs;
 //!   a worker killed mid-scan stops renewing and another worker claims the job once the lease
 //!   has passed. Two workers never both finish a scene: the second claim exists only after the
@@ -194,7 +197,7 @@ impl Worker {
         match self.service.store(move |_| jobs.finish(&j, &o)).await {
             Ok(true) => {
                 if settled && job.kind == JobKind::Scene {
-                    remove_spooled(&job).await;
+                    spool::remove_unit(&job.payload).await;
                 }
             }
             Ok(false) => tracing::warn!(
@@ -247,16 +250,21 @@ impl Worker {
         let Some(op) = SceneOp::parse(&text("op")) else {
             return JobOutcome::Failed(format!("unknown scene op `{}`", text("op")));
         };
-        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return JobOutcome::Retry {
-                error: format!(
-                    "{} is not reachable from this worker ([worker] spool_dir must be a folder \
-                     every node and worker shares under the same path)",
-                    path.display()
-                ),
-                after: RETRY_AFTER,
-            };
+        // The unit as spooled: the file, the product folder, or the granule's files.
+        let paths = spool::spooled_paths(&job.payload);
+        for p in paths.iter().chain(std::iter::once(&path)) {
+            if !tokio::fs::try_exists(p).await.unwrap_or(false) {
+                return JobOutcome::Retry {
+                    error: format!(
+                        "{} is not reachable from this worker ([worker] spool_dir must be a \
+                         folder every node and worker shares under the same path)",
+                        p.display()
+                    ),
+                    after: RETRY_AFTER,
+                };
+            }
         }
+        let first = paths.first().cloned().unwrap_or_else(|| path.clone());
         tracing::info!("worker {}: scanning {name} (job {})", self.name, job.id);
         let done = match op {
             SceneOp::Scene => {
@@ -264,8 +272,9 @@ impl Worker {
                     .ingest_scene_hashed(&path, &name, sha, &source)
                     .await
             }
-            SceneOp::Landsat => self.service.ingest_landsat(&path, &source).await,
-            SceneOp::Sentinel2 => self.service.ingest_sentinel2(&path, &source).await,
+            SceneOp::Landsat => self.service.ingest_landsat(&first, &source).await,
+            SceneOp::Sentinel2 => self.service.ingest_sentinel2(&first, &source).await,
+            SceneOp::Granule => self.service.ingest_granule(&paths, &source).await,
         };
         match done {
             Ok(ingested) => {
@@ -334,19 +343,6 @@ impl Worker {
             )
         };
         JobOutcome::Again { after, payload }
-    }
-}
-
-/// Removes a settled scene job's spool folder (`<spool>/<sha>/`).
-async fn remove_spooled(job: &ClaimedJob) {
-    let Some(path) = job.payload.get("path").and_then(|v| v.as_str()) else {
-        return;
-    };
-    let path = std::path::Path::new(path);
-    let _ = tokio::fs::remove_file(path).await;
-    if let Some(dir) = path.parent() {
-        // Only when empty: another node may have linked the same bytes again meanwhile.
-        let _ = tokio::fs::remove_dir(dir).await;
     }
 }
 

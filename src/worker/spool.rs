@@ -1,11 +1,21 @@
-//! Queuing a scene file as a job (#19): the API node that received it (inbox, `POST /scenes`)
-//! puts it in the spool and adds a row to the jobs table; a worker scans it from there.
+//! Queuing a scene as a job (#19): the API node that received it (inbox, `POST /scenes`) puts
+//! it in the spool and adds a row to the jobs table; a worker scans it from there.
 //!
-//! The file goes to `<spool>/<sha256>/<name>`: by hard link when the spool is on the same file
-//! system (no copy; a crash leaves at worst a link that the next queuing of the same bytes
-//! finds), else copied under a temporary name and renamed into place. The job's key is the
-//! content hash, so the same bytes queued by two nodes, or again after a restart, are one job;
-//! bytes already stored are not queued at all.
+//! Every kind of product travels the same way, as one unit under `<spool>/<sha256>/`:
+//! a single file (a raster scene, a Landsat `.tar`, a Sentinel-2 `.zip`) as
+//! `<sha256>/<name>`; a product folder (a Landsat product unpacked, a `.SAFE` folder or a folder
+//! holding one) as `<sha256>/<folder>/…`, its whole tree; the files of a multi-file granule
+//! (MODIS `M?D021KM` + `M?D03`, VIIRS L1B data + geolocation, an SDR set, FY-3 L1 + `GEO1K`)
+//! side by side in `<sha256>/`. Files are hard-linked when the spool is on the same file system
+//! (no copy), else copied under a temporary name and renamed into place; a folder is built
+//! under a temporary name and renamed into place whole, so a worker (or a second node queuing
+//! the same product) never sees half of one. The job is added only once the unit is in place.
+//!
+//! The job's key is the hash the product is stored under (the file's; a product folder's over
+//! the files its metadata names; a granule's over its files' hashes), so the same product
+//! queued by two nodes, or again after a restart, is one job, and a product already stored is
+//! not queued at all. The hash is computed from the metadata and the files' bytes, never by
+//! reading the product's bands: the receiving node does no scanning work.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,10 +31,12 @@ use crate::store::IngestReport;
 pub enum SceneOp {
     /// A raster scene (GeoTIFF and the others GDAL reads).
     Scene,
-    /// A Landsat Collection 2 Level-1 `.tar`.
+    /// A Landsat Collection 2 Level-1 product: its `.tar` or its folder.
     Landsat,
-    /// A Sentinel-2 product `.zip`.
+    /// A Sentinel-2 product: its `.zip`, its `.SAFE` folder or a folder holding one.
     Sentinel2,
+    /// The files of one multi-file granule (an L1B pair, an SDR set), scanned together.
+    Granule,
 }
 
 impl SceneOp {
@@ -33,6 +45,7 @@ impl SceneOp {
             SceneOp::Scene => "scene",
             SceneOp::Landsat => "landsat",
             SceneOp::Sentinel2 => "sentinel2",
+            SceneOp::Granule => "granule",
         }
     }
 
@@ -41,8 +54,31 @@ impl SceneOp {
             "scene" => SceneOp::Scene,
             "landsat" => SceneOp::Landsat,
             "sentinel2" => SceneOp::Sentinel2,
+            "granule" => SceneOp::Granule,
             _ => return None,
         })
+    }
+}
+
+/// What is queued as one scene job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unit {
+    /// One file (a scene, a `.tar`, a `.zip`), known to the sender as `name`.
+    File { path: PathBuf, name: String },
+    /// A product folder, spooled whole under `name`.
+    Folder { path: PathBuf, name: String },
+    /// The files of one granule (or a Landsat product's loose files), spooled side by side
+    /// under their own names.
+    Files(Vec<PathBuf>),
+}
+
+impl Unit {
+    /// The unit's files or folder as given.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            Unit::File { path, .. } | Unit::Folder { path, .. } => vec![path.clone()],
+            Unit::Files(files) => files.clone(),
+        }
     }
 }
 
@@ -67,31 +103,44 @@ pub async fn queue_file(
     op: SceneOp,
     source: &str,
 ) -> Result<Queued, ServiceError> {
-    let cluster = service
-        .cluster()
-        .cloned()
-        .ok_or_else(|| ServiceError::Task("no jobs table: the store is not shared".into()))?;
-    let p = path.to_path_buf();
-    let sha = tokio::task::spawn_blocking(move || sha256_file(&p))
+    let unit = Unit::File {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+    };
+    queue_unit(service, unit, op, source).await
+}
+
+/// Puts a whole product (one file, a folder, or the files of a granule) in the spool and queues
+/// the one scene job that scans it.
+pub async fn queue_unit(
+    service: &Service,
+    unit: Unit,
+    op: SceneOp,
+    source: &str,
+) -> Result<Queued, ServiceError> {
+    let cluster = cluster(service)?;
+    let u = unit.clone();
+    let (sha, name) = tokio::task::spawn_blocking(move || unit_hash(&u, op))
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
     let known = sha.clone();
     if service.store(move |s| s.knows(&known)).await? {
         return Ok(Queued::Stored { sha256: sha });
     }
-    let (from, name_owned, sha_owned) = (path.to_path_buf(), name.to_string(), sha.clone());
-    let spool = cluster.spool.clone();
-    let target =
-        tokio::task::spawn_blocking(move || place_in_spool(&from, &spool, &sha_owned, &name_owned))
-            .await
-            .map_err(|e| ServiceError::Task(e.to_string()))??;
-    let payload = json!({
+    let (spool, sha_owned) = (cluster.spool.clone(), sha.clone());
+    let placed = tokio::task::spawn_blocking(move || place_unit(&unit, &spool, &sha_owned))
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let mut payload = json!({
         "op": op.as_str(),
-        "path": target,
+        "path": placed.path,
         "name": name,
         "sha256": sha,
         "source": source,
     });
+    if let Some(files) = &placed.files {
+        payload["files"] = json!(files);
+    }
     let (jobs, key) = (cluster.jobs.clone(), scene_key(&sha));
     let (id, state) = service
         .store(move |_| jobs.enqueue(JobKind::Scene, &key, &payload))
@@ -104,6 +153,82 @@ pub async fn queue_file(
     })
 }
 
+/// The hash a unit is stored under (as the ingest that scans it computes it) and its name in
+/// records and messages. Blocking; reads metadata and hashes bytes, never bands.
+fn unit_hash(unit: &Unit, op: SceneOp) -> Result<(String, String), ServiceError> {
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    match (op, unit) {
+        (SceneOp::Scene, Unit::File { path, name }) => Ok((sha256_file(path)?, name.clone())),
+        (SceneOp::Landsat, _) => {
+            let first = unit.paths().into_iter().next().unwrap_or_default();
+            let (product, sha) = crate::service::locate_landsat(&first, &file_name(&first))?;
+            Ok((sha, product.mtl.product_id))
+        }
+        (SceneOp::Sentinel2, _) => {
+            let first = unit.paths().into_iter().next().unwrap_or_default();
+            let (product, sha) = crate::service::locate_sentinel2(&first, &file_name(&first))?;
+            Ok((sha, product.mtd.product_uri))
+        }
+        (SceneOp::Granule, Unit::Files(files)) => {
+            // As `Service::ingest_granule` hashes the files it opens: in the spool they lie
+            // alone in one folder, so the worker opens exactly these.
+            let mut files = files.clone();
+            files.sort_by_key(|f| f.file_name().map(|n| n.to_owned()));
+            let name = files
+                .iter()
+                .map(|f| file_name(f))
+                .collect::<Vec<_>>()
+                .join(" + ");
+            Ok((crate::service::granule_sha(&files)?, name))
+        }
+        (op, unit) => Err(ServiceError::Task(format!(
+            "a {} job cannot be made of {unit:?}",
+            op.as_str()
+        ))),
+    }
+}
+
+/// Where a unit lies in the spool: `path` (the file, the folder, or for files their folder),
+/// and for files each of them.
+struct Placed {
+    path: PathBuf,
+    files: Option<Vec<PathBuf>>,
+}
+
+/// Puts a unit under `<spool>/<sha>/`.
+fn place_unit(unit: &Unit, spool: &Path, sha: &str) -> Result<Placed, ServiceError> {
+    match unit {
+        Unit::File { path, name } => Ok(Placed {
+            path: place_in_spool(path, spool, sha, name)?,
+            files: None,
+        }),
+        Unit::Folder { path, name } => Ok(Placed {
+            path: place_folder(path, spool, sha, name)?,
+            files: None,
+        }),
+        Unit::Files(files) => {
+            let mut placed = Vec::with_capacity(files.len());
+            for f in files {
+                let name = f.file_name().unwrap_or_default().to_string_lossy();
+                placed.push(place_in_spool(f, spool, sha, &name)?);
+            }
+            Ok(Placed {
+                path: spool.join(sha),
+                files: Some(placed),
+            })
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError {
+    let path = path.to_path_buf();
+    move |source| ServiceError::Io { path, source }
+}
+
 /// Links (or copies) `from` to `<spool>/<sha>/<name>`; returns that path.
 fn place_in_spool(
     from: &Path,
@@ -112,28 +237,119 @@ fn place_in_spool(
     name: &str,
 ) -> Result<PathBuf, ServiceError> {
     let dir = spool.join(sha);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ServiceError::Io { path, source }
-    };
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let target = dir.join(name);
     if target.exists() {
         return Ok(target);
     }
-    // A symlinked inbox file: link its target, not the link.
-    let real = std::fs::canonicalize(from).map_err(io(from))?;
-    match std::fs::hard_link(&real, &target) {
-        Ok(()) => Ok(target),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(target),
+    link_or_copy(from, &target)?;
+    Ok(target)
+}
+
+/// Links `from` (its target, when it is a symlink) to `target`, else copies it under a
+/// temporary name and renames it into place.
+fn link_or_copy(from: &Path, target: &Path) -> Result<(), ServiceError> {
+    let real = std::fs::canonicalize(from).map_err(io_error(from))?;
+    match std::fs::hard_link(&real, target) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(_) => {
             // Another file system (or one without hard links): copy, then rename into place.
-            let part = dir.join(format!(".{name}.{}.part", std::process::id()));
-            std::fs::copy(&real, &part).map_err(io(&part))?;
-            std::fs::rename(&part, &target).map_err(io(&target))?;
-            Ok(target)
+            let name = target.file_name().unwrap_or_default().to_string_lossy();
+            let part = target.with_file_name(format!(".{name}.{}.part", std::process::id()));
+            std::fs::copy(&real, &part).map_err(io_error(&part))?;
+            std::fs::rename(&part, target).map_err(io_error(target))?;
+            Ok(())
         }
     }
+}
+
+/// Builds a copy of the folder `from` (hard links where it can) as `<spool>/<sha>/.<name>.*`
+/// and renames it to `<spool>/<sha>/<name>`; returns that path. A folder already there (the
+/// same product queued by another node) is kept and ours dropped.
+fn place_folder(from: &Path, spool: &Path, sha: &str, name: &str) -> Result<PathBuf, ServiceError> {
+    let dir = spool.join(sha);
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    let target = dir.join(name);
+    if target.exists() {
+        return Ok(target);
+    }
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let part = dir.join(format!(".{name}.{}.{n}.part", std::process::id()));
+    let built = copy_tree(from, &part).and_then(|()| {
+        std::fs::rename(&part, &target).or_else(|e| {
+            if target.is_dir() {
+                Ok(())
+            } else {
+                Err(io_error(&target)(e))
+            }
+        })
+    });
+    if part.exists() {
+        let _ = std::fs::remove_dir_all(&part);
+    }
+    built.map(|()| target)
+}
+
+/// `from`'s tree (symlinks followed) into the new folder `to`, files linked or copied.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), ServiceError> {
+    std::fs::create_dir(to).map_err(io_error(to))?;
+    for entry in std::fs::read_dir(from).map_err(io_error(from))? {
+        let entry = entry.map_err(io_error(from))?;
+        let (path, target) = (entry.path(), to.join(entry.file_name()));
+        let meta = std::fs::metadata(&path).map_err(io_error(&path))?;
+        if meta.is_dir() {
+            copy_tree(&path, &target)?;
+        } else if meta.is_file() {
+            link_or_copy(&path, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a settled scene job's unit from the spool (`payload` as queued): its files or its
+/// folder, then `<spool>/<sha>/` when it is empty (another node may have placed the same
+/// bytes again meanwhile).
+pub async fn remove_unit(payload: &serde_json::Value) {
+    let Some(path) = payload.get("path").and_then(|v| v.as_str()) else {
+        return;
+    };
+    let path = Path::new(path);
+    if let Some(files) = payload.get("files").and_then(|v| v.as_array()) {
+        for f in files.iter().filter_map(|f| f.as_str()) {
+            let _ = tokio::fs::remove_file(f).await;
+        }
+        let _ = tokio::fs::remove_dir(path).await;
+        return;
+    }
+    if tokio::fs::symlink_metadata(path)
+        .await
+        .is_ok_and(|m| m.is_dir())
+    {
+        let _ = tokio::fs::remove_dir_all(path).await;
+    } else {
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    if let Some(dir) = path.parent() {
+        let _ = tokio::fs::remove_dir(dir).await;
+    }
+}
+
+/// The unit's files (or folder) of a scene job's payload, as spooled.
+pub fn spooled_paths(payload: &serde_json::Value) -> Vec<PathBuf> {
+    if let Some(files) = payload.get("files").and_then(|v| v.as_array()) {
+        return files
+            .iter()
+            .filter_map(|f| f.as_str().map(PathBuf::from))
+            .collect();
+    }
+    payload
+        .get("path")
+        .and_then(|v| v.as_str())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect()
 }
 
 /// A job as it is now.
