@@ -66,57 +66,36 @@ impl Row for PgRow<'_> {
     }
 }
 
-fn execute(
-    c: &mut impl GenericClient,
-    what: &'static str,
-    sql: &str,
-    params: &[Param<'_>],
-) -> Result<u64, StoreError> {
-    c.execute(&dollars(sql), &bind(params)).ctx(what)
+/// A `postgres` connection the shared code runs on: a transaction (a write: it takes locks) or
+/// a pooled client (a read outside any transaction, where a lock would end with its statement:
+/// none is taken there).
+trait Conn: GenericClient {
+    const IN_TRANSACTION: bool;
 }
 
-fn query_each(
-    c: &mut impl GenericClient,
-    what: &'static str,
-    sql: &str,
-    params: &[Param<'_>],
-    f: &mut dyn FnMut(&dyn Row) -> Result<bool, StoreError>,
-) -> Result<(), StoreError> {
-    for row in c.query(&dollars(sql), &bind(params)).ctx(what)? {
-        if !f(&PgRow { row: &row, what })? {
-            break;
-        }
-    }
-    Ok(())
+impl Conn for postgres::Transaction<'_> {
+    const IN_TRANSACTION: bool = true;
 }
 
-fn query_one<T>(
-    c: &mut impl GenericClient,
-    what: &'static str,
-    sql: &str,
-    params: &[Param<'_>],
-    f: impl FnOnce(&dyn Row) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let row = c.query_one(&dollars(sql), &bind(params)).ctx(what)?;
-    f(&PgRow { row: &row, what })
+impl Conn for postgres::Client {
+    const IN_TRANSACTION: bool = false;
 }
 
-/// ` FOR UPDATE [OF of] [SKIP LOCKED]`.
-fn for_update(of: Option<&str>, skip_locked: bool) -> String {
-    let mut out = String::from(" FOR UPDATE");
-    if let Some(of) = of {
-        out.push_str(" OF ");
-        out.push_str(of);
-    }
-    if skip_locked {
-        out.push_str(" SKIP LOCKED");
-    }
-    out
-}
-
-impl Tx for postgres::Transaction<'_> {
+impl<C: Conn> Tx for C {
+    /// ` FOR UPDATE [OF of] [SKIP LOCKED]` in a transaction.
     fn for_update(of: Option<&str>, skip_locked: bool) -> String {
-        for_update(of, skip_locked)
+        if !C::IN_TRANSACTION {
+            return String::new();
+        }
+        let mut out = String::from(" FOR UPDATE");
+        if let Some(of) = of {
+            out.push_str(" OF ");
+            out.push_str(of);
+        }
+        if skip_locked {
+            out.push_str(" SKIP LOCKED");
+        }
+        out
     }
 
     fn execute(
@@ -125,7 +104,7 @@ impl Tx for postgres::Transaction<'_> {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<u64, StoreError> {
-        execute(self, what, sql, params)
+        GenericClient::execute(self, &dollars(sql), &bind(params)).ctx(what)
     }
 
     fn query_each(
@@ -135,7 +114,12 @@ impl Tx for postgres::Transaction<'_> {
         params: &[Param<'_>],
         f: &mut dyn FnMut(&dyn Row) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        query_each(self, what, sql, params, f)
+        for row in GenericClient::query(self, &dollars(sql), &bind(params)).ctx(what)? {
+            if !f(&PgRow { row: &row, what })? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn query_one<T>(
@@ -145,10 +129,18 @@ impl Tx for postgres::Transaction<'_> {
         params: &[Param<'_>],
         f: impl FnOnce(&dyn Row) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        query_one(self, what, sql, params, f)
+        let row = GenericClient::query_one(self, &dollars(sql), &bind(params)).ctx(what)?;
+        f(&PgRow { row: &row, what })
     }
 
     fn lock(&mut self, lock: Lock) -> Result<(), StoreError> {
+        if !C::IN_TRANSACTION {
+            // A change takes its locks in its transaction, never on a read's connection.
+            return Err(StoreError::Unsupported {
+                backend: "PostgreSQL",
+                what: "a lock outside a transaction",
+            });
+        }
         let (what, sql, key) = match lock {
             Lock::Task(id) => (
                 "lock task",
@@ -166,53 +158,7 @@ impl Tx for postgres::Transaction<'_> {
                 BULLETIN_LOCK,
             ),
         };
-        self.query(sql, &[&key]).ctx(what)?;
+        GenericClient::query(self, sql, &[&key]).ctx(what)?;
         Ok(())
-    }
-}
-
-/// Reads on a pooled connection, outside any transaction.
-impl Tx for postgres::Client {
-    /// Outside a transaction a row lock would end with its statement: none is taken.
-    fn for_update(_of: Option<&str>, _skip_locked: bool) -> String {
-        String::new()
-    }
-
-    fn execute(
-        &mut self,
-        what: &'static str,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<u64, StoreError> {
-        execute(self, what, sql, params)
-    }
-
-    fn query_each(
-        &mut self,
-        what: &'static str,
-        sql: &str,
-        params: &[Param<'_>],
-        f: &mut dyn FnMut(&dyn Row) -> Result<bool, StoreError>,
-    ) -> Result<(), StoreError> {
-        query_each(self, what, sql, params, f)
-    }
-
-    fn query_one<T>(
-        &mut self,
-        what: &'static str,
-        sql: &str,
-        params: &[Param<'_>],
-        f: impl FnOnce(&dyn Row) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        query_one(self, what, sql, params, f)
-    }
-
-    /// A lock outside a transaction would end with its statement: a change takes its locks in
-    /// its transaction, never here.
-    fn lock(&mut self, _lock: Lock) -> Result<(), StoreError> {
-        Err(StoreError::Unsupported {
-            backend: "PostgreSQL",
-            what: "a lock outside a transaction",
-        })
     }
 }
