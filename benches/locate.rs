@@ -66,33 +66,58 @@ const VIIRS: Case = Case {
     python_mode: "overlap",
 };
 
-/// CPU seconds used by this process so far (user + system, all threads), from /proc: the
-/// machine is shared, so wall time alone measures the neighbours' builds too.
-fn cpu_s() -> f64 {
+/// CPU seconds used by this process so far (user + system, all threads) and its minor page
+/// faults, from /proc: the machine is shared, so wall time alone measures the neighbours'
+/// builds too, and a third of the layer read was once the kernel handing out fresh pages.
+fn cpu_s_and_faults() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the `(comm)`: state is field 3; utime and stime are fields 14 and 15.
+    // Fields after the `(comm)`: state is field 3; minflt is field 10, utime and stime are
+    // fields 14 and 15.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ((num(11) + num(12)) / 100.0, num(7))
 }
 
-/// Wall and CPU seconds of a phase.
+/// Wall and CPU seconds of a phase, and its minor page faults.
 struct Clock {
     wall: Instant,
     cpu: f64,
+    faults: f64,
 }
 
 impl Clock {
     fn start() -> Self {
+        let (cpu, faults) = cpu_s_and_faults();
         Clock {
             wall: Instant::now(),
-            cpu: cpu_s(),
+            cpu,
+            faults,
         }
     }
     fn stop(&self) -> (f64, f64) {
-        (self.wall.elapsed().as_secs_f64(), cpu_s() - self.cpu)
+        self.stop_faults().0
     }
+    fn stop_faults(&self) -> ((f64, f64), f64) {
+        let (cpu, faults) = cpu_s_and_faults();
+        (
+            (self.wall.elapsed().as_secs_f64(), cpu - self.cpu),
+            faults - self.faults,
+        )
+    }
+}
+
+/// The hotspots' pixel footprints to match.
+fn queries_of(feed: &strawfire::hotspot::Feed) -> Vec<Query> {
+    feed.rows
+        .iter()
+        .map(|r| Query {
+            lon: r.hotspot.longitude,
+            lat: r.hotspot.latitude,
+            scan_km: r.hotspot.scan_km.unwrap_or(0.375),
+            track_km: r.hotspot.track_km.unwrap_or(0.375),
+        })
+        .collect()
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -278,36 +303,48 @@ fn main() -> Result<()> {
         write_hotspots(case, &hotspots, n_hotspots)?;
     }
 
-    // strawfire, end to end.
+    let spec = LayerSpec::parse(&format!("{}:code=parcel_id", parcels.display()))?;
+
+    // strawfire, end to end, first (a fresh process: no heap left over from an earlier run):
+    // the hotspot file is read on a thread of its own while the layer is read and indexed
+    // (both on every core), then every footprint is matched.
+    let all = Clock::start();
+    let (layer, feed) = std::thread::scope(|s| {
+        let feed = s.spawn(|| read_hotspots(&hotspots));
+        // A GeoPackage goes from its WKB straight into the index; other formats are read
+        // through OGR into `geo` shapes first, then indexed.
+        let layer = UnitLayer::load(&spec, Level::Parcel);
+        (
+            layer,
+            feed.join().expect("the hotspot reader does not panic"),
+        )
+    });
+    let locator = Locator::new(vec![], Some(layer?.0), MaskSet::new(vec![], vec![]));
+    let queries = queries_of(&feed?);
+    let located = locator.locate_all(&queries);
+    let (overlapped, overlapped_faults) = all.stop_faults();
+    let first_answer = located;
+    drop((queries, locator));
+
+    // The same job phase by phase, one after another, for the breakdown.
     let all = Clock::start();
     let t = Clock::start();
-    let spec = LayerSpec::parse(&format!("{}:code=parcel_id", parcels.display()))?;
-    // A GeoPackage goes from its WKB straight into the index; other formats are read
-    // through OGR into `geo` shapes first, then indexed.
     let (unit_layer, _warnings) = UnitLayer::load(&spec, Level::Parcel)?;
-    let read_layer = t.stop();
+    let (read_layer, read_layer_faults) = t.stop_faults();
     let locator = Locator::new(vec![], Some(unit_layer), MaskSet::new(vec![], vec![]));
     let t = Clock::start();
     let feed = read_hotspots(&hotspots)?;
-    let queries: Vec<Query> = feed
-        .rows
-        .iter()
-        .map(|r| Query {
-            lon: r.hotspot.longitude,
-            lat: r.hotspot.latitude,
-            scan_km: r.hotspot.scan_km.unwrap_or(0.375),
-            track_km: r.hotspot.track_km.unwrap_or(0.375),
-        })
-        .collect();
-    let read_h = t.stop();
+    let queries = queries_of(&feed);
+    let (read_h, read_h_faults) = t.stop_faults();
     let t = Clock::start();
     let located = locator.locate_all(&queries);
-    let matched = t.stop();
+    let (matched, matched_faults) = t.stop_faults();
     let total = all.stop();
     let t = Clock::start();
     let one_thread: Vec<_> = queries.iter().map(|&q| locator.locate(q)).collect();
     let matched_1t = t.stop();
     assert_eq!(one_thread, located);
+    assert_eq!(first_answer, located);
     let pairs: usize = located.iter().map(|l| l.parcels.len()).sum();
     let with_parcel = located.iter().filter(|l| !l.parcels.is_empty()).count();
     let share_sum: f64 = located
@@ -321,16 +358,31 @@ fn main() -> Result<()> {
         rayon::current_num_threads()
     );
     let rate = |secs: f64| n_hotspots as f64 / secs;
-    println!("phase | wall s | CPU s");
     println!(
-        "read layer + build index ({}: SQLite + WKB into the index for gpkg, OGR otherwise) | {:.2} | {:.2}",
-        case.ext, read_layer.0, read_layer.1
+        "end to end, hotspot CSV read beside the layer (first run) | {:.2} | {:.2} | {:.0}k page faults",
+        overlapped.0,
+        overlapped.1,
+        overlapped_faults / 1e3
     );
-    println!("read hotspots CSV | {:.2} | {:.2}", read_h.0, read_h.1);
+    println!("phase by phase (second run, same process) | wall s | CPU s | page faults");
     println!(
-        "match footprints, rayon | {:.2} | {:.2} | {:.0} hotspots/s wall",
+        "read layer + build index ({}: SQLite + WKB into the index for gpkg, OGR otherwise) | {:.2} | {:.2} | {:.0}k",
+        case.ext,
+        read_layer.0,
+        read_layer.1,
+        read_layer_faults / 1e3
+    );
+    println!(
+        "read hotspots CSV | {:.2} | {:.2} | {:.0}k",
+        read_h.0,
+        read_h.1,
+        read_h_faults / 1e3
+    );
+    println!(
+        "match footprints, rayon | {:.2} | {:.2} | {:.0}k | {:.0} hotspots/s wall",
         matched.0,
         matched.1,
+        matched_faults / 1e3,
         rate(matched.0)
     );
     println!(
@@ -339,7 +391,10 @@ fn main() -> Result<()> {
         matched_1t.1,
         rate(matched_1t.1)
     );
-    println!("end to end (rayon match) | {:.2} | {:.2}", total.0, total.1);
+    println!(
+        "end to end, phase by phase (rayon match) | {:.2} | {:.2}",
+        total.0, total.1
+    );
     println!("result: {with_parcel} hotspots on parcels, {pairs} hotspot-parcel pairs, sum of shares {share_sum:.1}");
     println!("best parcel of hotspot 0: {:?}", located[0].parcels.first());
 

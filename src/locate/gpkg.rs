@@ -44,7 +44,7 @@ struct Row {
 /// OGR must read it.
 pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
     let mut all = None;
-    let table = read_rows(spec, level, usize::MAX, |rows, blobs| {
+    let table = read_rows(spec, level, usize::MAX, |rows, blobs, _| {
         all = Some((rows, blobs))
     })?;
     let (rows, blobs) = all.unwrap_or_default();
@@ -67,30 +67,35 @@ pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
     Some(assemble(spec, level, table, rows, parsed))
 }
 
-/// Steps the rows of `spec`'s table when the file is plain enough (module doc), handing them to
-/// `batch` `per_batch` at a time (the last batch may be shorter, and there is none for no
-/// row), each with its geometry blobs one after another in a buffer of its own. Returns the
-/// table's name; `None` (maybe after some batches) when OGR must read the file.
-fn read_rows(
-    spec: &LayerSpec,
-    level: Level,
-    per_batch: usize,
-    mut batch: impl FnMut(Vec<Row>, Vec<u8>),
-) -> Option<String> {
-    let path = &spec.path;
+/// How the rows of a plain GeoPackage's table are read: the table, its key and the query.
+struct Plan {
+    table: String,
+    fid_col: String,
+    /// `SELECT fid, geometry, code, name, parent, cropland FROM table [WHERE clause]`.
+    sql: String,
+    text_roles: [Option<(String, Kind)>; 3],
+    cropland: Option<(String, Kind)>,
+}
+
+/// Opens a GeoPackage read-only; `None` when it is not one SQLite can open.
+fn open(path: &std::path::Path) -> Option<Connection> {
     if !path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"))
     {
         return None;
     }
-    let conn = Connection::open_with_flags(
+    Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .ok()?;
+    .ok()
+}
+
+/// The plan of `spec`'s table when the file is plain enough (module doc), else `None`.
+fn plan(conn: &Connection, spec: &LayerSpec, level: Level) -> Option<Plan> {
     let contents: Vec<(String, String)> = query_rows(
-        &conn,
+        conn,
         "SELECT table_name, data_type FROM gpkg_contents",
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
@@ -132,7 +137,7 @@ fn read_rows(
     }
     // Columns in table order; OGR's fields are all but the integer key and the geometry.
     let columns: Vec<(String, String, bool)> = query_rows(
-        &conn,
+        conn,
         &format!("PRAGMA table_info({})", quote(&table)),
         |r| Ok((r.get(1)?, r.get(2)?, r.get::<_, i64>(5)? > 0)),
     )?;
@@ -189,7 +194,62 @@ fn read_rows(
     if let Some(clause) = &spec.where_clause {
         sql += &format!(" WHERE {clause}");
     }
-    let mut stmt = conn.prepare(&sql).ok()?;
+    Some(Plan {
+        table,
+        fid_col,
+        sql,
+        text_roles,
+        cropland,
+    })
+}
+
+/// A stepped row's fid, geometry blob and attribute roles; `None` when a value is stored with
+/// another type than its column's (SQLite allows it): OGR converts those in its own way, so
+/// then OGR reads the file.
+#[allow(clippy::type_complexity)]
+fn row_values<'r>(
+    plan: &Plan,
+    r: &'r rusqlite::Row<'_>,
+) -> Option<(i64, Option<&'r [u8]>, [Option<String>; 3], Option<f64>)> {
+    let fid: i64 = r.get(0).ok()?;
+    let blob = match r.get_ref(1).ok()? {
+        ValueRef::Blob(b) => Some(b),
+        ValueRef::Null => None,
+        _ => return None,
+    };
+    let text = |i: usize| -> Option<Option<String>> {
+        let kind = plan.text_roles[i - 2].as_ref().map(|(_, k)| *k);
+        Some(match (r.get_ref(i).ok()?, kind) {
+            (ValueRef::Null, _) => None,
+            (ValueRef::Integer(v), _) => Some(v.to_string()),
+            (ValueRef::Text(t), Some(Kind::Text)) => {
+                Some(std::str::from_utf8(t).ok()?.trim().to_string())
+            }
+            _ => return None,
+        })
+    };
+    let cropland_ha = match (r.get_ref(5).ok()?, plan.cropland.as_ref().map(|(_, k)| *k)) {
+        (ValueRef::Null, _) => None,
+        (ValueRef::Integer(v), _) => Some(v as f64),
+        (ValueRef::Real(v), Some(Kind::Real)) => Some(v),
+        _ => return None,
+    };
+    Some((fid, blob, [text(2)?, text(3)?, text(4)?], cropland_ha))
+}
+
+/// Steps the rows of `spec`'s table when the file is plain enough (module doc), handing them to
+/// `batch` `per_batch` at a time (the last batch may be shorter, and there is none for no
+/// row), each with its geometry blobs one after another in a buffer of its own. Returns the
+/// table's name; `None` (maybe after some batches) when OGR must read the file.
+fn read_rows(
+    spec: &LayerSpec,
+    level: Level,
+    per_batch: usize,
+    mut batch: impl FnMut(Vec<Row>, Vec<u8>, &str),
+) -> Option<String> {
+    let conn = open(&spec.path)?;
+    let plan = plan(&conn, spec, level)?;
+    let mut stmt = conn.prepare(&plan.sql).ok()?;
     let mut rows = stmt.query([]).ok()?;
     let mut blobs: Vec<u8> = Vec::new();
     let mut read: Vec<Row> = Vec::new();
@@ -199,48 +259,26 @@ fn read_rows(
             batch(
                 std::mem::take(&mut read),
                 std::mem::replace(&mut blobs, Vec::with_capacity(capacity)),
+                &plan.table,
             );
         }
-        let fid: i64 = r.get(0).ok()?;
-        let blob = match r.get_ref(1).ok()? {
-            ValueRef::Blob(b) => {
-                let start = blobs.len();
-                blobs.extend_from_slice(b);
-                Some((start, b.len()))
-            }
-            ValueRef::Null => None,
-            _ => return None,
-        };
-        // A value stored with another type than its column's (SQLite allows it) is converted
-        // by OGR in its own way: then OGR reads the file.
-        let text = |i: usize| -> Option<Option<String>> {
-            let kind = text_roles[i - 2].as_ref().map(|(_, k)| *k);
-            Some(match (r.get_ref(i).ok()?, kind) {
-                (ValueRef::Null, _) => None,
-                (ValueRef::Integer(v), _) => Some(v.to_string()),
-                (ValueRef::Text(t), Some(Kind::Text)) => {
-                    Some(std::str::from_utf8(t).ok()?.trim().to_string())
-                }
-                _ => return None,
-            })
-        };
-        let cropland_ha = match (r.get_ref(5).ok()?, cropland.as_ref().map(|(_, k)| *k)) {
-            (ValueRef::Null, _) => None,
-            (ValueRef::Integer(v), _) => Some(v as f64),
-            (ValueRef::Real(v), Some(Kind::Real)) => Some(v),
-            _ => return None,
-        };
+        let (fid, blob, texts, cropland_ha) = row_values(&plan, r)?;
+        let blob = blob.map(|b| {
+            let start = blobs.len();
+            blobs.extend_from_slice(b);
+            (start, b.len())
+        });
         read.push(Row {
             fid,
             blob,
-            texts: [text(2)?, text(3)?, text(4)?],
+            texts,
             cropland_ha,
         });
     }
     if !read.is_empty() {
-        batch(read, blobs);
+        batch(read, blobs, &plan.table);
     }
-    Some(table)
+    Some(plan.table)
 }
 
 /// The rows and their geometries as the OGR loader would hand them out, warnings in row order.
@@ -347,6 +385,8 @@ fn skip_warning(spec: &LayerSpec, layer_name: &str, fid: i64, level: Level, skip
 /// [`try_load`] followed by `UnitLayer::new` would give, without a `geo` shape per row in
 /// between (the same units, shapes and warnings; `flat_equals_geo_road` checks it).
 pub(super) struct FlatLayer {
+    /// The layer's name, as the warnings give it (the tests compare it with the geo road's).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub layer_name: String,
     pub units: Vec<UnitInfo>,
     /// The shapes of the units, in their order, in parts one after another.
@@ -354,98 +394,203 @@ pub(super) struct FlatLayer {
     pub warnings: Vec<String>,
 }
 
-/// Rows parsed per rayon task: enough to keep the split cheap, small enough to share out.
-const ROWS_PER_TASK: usize = 4096;
-
 /// [`try_load`] for a layer that will only be indexed (admin units, parcels): `None` for a mask
 /// layer (its points are kept, as `geo` points) and whenever [`try_load`] gives `None`.
+///
+/// Without a `where=` the table is read in ranges of its integer key, each range stepped by
+/// its own SQLite connection and parsed on the same core, on every core: a range scan of the
+/// key visits the rows in key order, as the whole-table scan does, so the pieces taken in
+/// order are the rows in the order OGR and [`try_load`] give. With a `where=` (which SQLite may
+/// answer through another index, in another order) SQLite steps the rows on one thread while
+/// batches are parsed on the others.
 pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer> {
     if level == Level::Mask {
         return None;
     }
     let map: Option<fn(Coord<f64>) -> Coord<f64>> =
         (spec.crs == Some(CrsSpec::Gcj02)).then_some(gcj02_coord_to_wgs84);
-    // SQLite steps the rows on this thread while each full batch is parsed on another: the
-    // stepping is sequential, the parsing need not wait for it, and no buffer ever holds
-    // every blob of the layer.
-    let (done, parsed) = std::sync::mpsc::channel();
-    let table = rayon::scope(|scope| {
-        let mut next = 0usize;
-        read_rows(spec, level, ROWS_PER_TASK, |rows, blobs| {
-            let done = done.clone();
-            let id = next;
-            next += 1;
-            scope.spawn(move |_| {
-                let part = parse_batch(spec, map, &rows, &blobs);
-                // The receiver outlives the scope; a send cannot fail.
-                let _ = done.send((id, rows, part));
-            });
-        })
-    });
-    drop(done);
-    let mut batches: Vec<(usize, Vec<Row>, Parsed)> = parsed.into_iter().collect();
-    let table = table?;
-    batches.sort_unstable_by_key(|(id, _, _)| *id);
+    let (layer_name, pieces) = if spec.where_clause.is_none() {
+        read_ranges(spec, level, map)?
+    } else {
+        read_pipelined(spec, level, map)?
+    };
     let mut out = FlatLayer {
-        layer_name: table,
-        units: Vec::with_capacity(batches.len() * ROWS_PER_TASK),
-        parts: Vec::with_capacity(batches.len()),
+        layer_name,
+        units: Vec::with_capacity(pieces.iter().map(|p| p.units.len()).sum()),
+        parts: Vec::with_capacity(pieces.len()),
         warnings: Vec::new(),
     };
-    for (_, rows, (flat, outcomes)) in batches {
-        for (row, outcome) in rows.into_iter().zip(outcomes) {
-            match outcome {
-                Ok(true) => {
-                    let [code, name, parent] = row.texts;
-                    out.units.push(UnitInfo {
-                        code: match spec.code_field {
-                            Some(_) => code.expect("checked before parsing"),
-                            None => row.fid.to_string(),
-                        },
-                        name: name.unwrap_or_default(),
-                        parent: parent.filter(|p| !p.is_empty()),
-                        cropland_ha: row.cropland_ha,
-                    });
-                }
-                Ok(false) => out
-                    .warnings
-                    .push(empty_code_warning(spec, &out.layer_name, row.fid)),
-                Err(skip) => {
-                    out.warnings
-                        .push(skip_warning(spec, &out.layer_name, row.fid, level, &skip))
-                }
-            }
-        }
-        out.parts.push(flat);
+    for piece in pieces {
+        out.units.extend(piece.units);
+        out.warnings.extend(piece.warnings);
+        out.parts.push(piece.flat);
     }
     Some(out)
 }
 
-/// A batch's shapes, and per row: `Ok(true)` parsed into them, `Ok(false)` skipped for its
-/// code (never parsed, as the geo road never looks at its geometry), or why its geometry was
-/// skipped.
-type Parsed = (FlatShapes, Vec<Result<bool, Skip>>);
+/// Rows read in one piece, in their order: their shapes, their units, the warnings of the
+/// rows that were skipped.
+struct Piece {
+    flat: FlatShapes,
+    units: Vec<UnitInfo>,
+    warnings: Vec<String>,
+}
 
-fn parse_batch(
+impl Piece {
+    fn with_capacity(rows: usize, coords: usize) -> Self {
+        Piece {
+            flat: FlatShapes::with_capacity(rows, coords),
+            units: Vec::with_capacity(rows),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// One row: its shape and unit, or the warning saying why it is skipped (a row with an
+    /// empty code is skipped before its geometry is looked at, as the geo road does).
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        spec: &LayerSpec,
+        level: Level,
+        layer_name: &str,
+        map: Option<fn(Coord<f64>) -> Coord<f64>>,
+        fid: i64,
+        blob: Option<&[u8]>,
+        texts: [Option<String>; 3],
+        cropland_ha: Option<f64>,
+    ) {
+        let [code, name, parent] = texts;
+        let code = match spec.code_field {
+            Some(_) => match code.filter(|c| !c.is_empty()) {
+                Some(c) => c,
+                None => {
+                    return self
+                        .warnings
+                        .push(empty_code_warning(spec, layer_name, fid))
+                }
+            },
+            None => fid.to_string(),
+        };
+        let parsed = blob
+            .ok_or(Skip::NoGeometry)
+            .and_then(|b| parse_gpkg_blob_flat(b, map, &mut self.flat));
+        match parsed {
+            Ok(()) => self.units.push(UnitInfo {
+                code,
+                name: name.unwrap_or_default(),
+                parent: parent.filter(|p| !p.is_empty()),
+                cropland_ha,
+            }),
+            Err(skip) => self
+                .warnings
+                .push(skip_warning(spec, layer_name, fid, level, &skip)),
+        }
+    }
+}
+
+/// Rows per range (and per parsed batch): enough to keep the split cheap, small enough to
+/// share out.
+const ROWS_PER_TASK: usize = 4096;
+
+/// The table read in ranges of its key on every core (see [`try_load_flat`]).
+fn read_ranges(
     spec: &LayerSpec,
+    level: Level,
     map: Option<fn(Coord<f64>) -> Coord<f64>>,
-    rows: &[Row],
-    blobs: &[u8],
-) -> Parsed {
-    // A vertex takes at least 16 bytes of WKB: room for every vertex, so no vector regrows.
-    let mut flat = FlatShapes::with_capacity(rows.len(), blobs.len() / 16 + rows.len());
-    let outcomes = rows
-        .iter()
-        .map(|row| {
-            if spec.code_field.is_some() && row.texts[0].as_ref().is_none_or(|c| c.is_empty()) {
-                return Ok(false);
-            }
-            let (start, len) = row.blob.ok_or(Skip::NoGeometry)?;
-            parse_gpkg_blob_flat(&blobs[start..start + len], map, &mut flat)?;
-            Ok(true)
-        })
+) -> Option<(String, Vec<Piece>)> {
+    let conn = open(&spec.path)?;
+    let plan = plan(&conn, spec, level)?;
+    let fid = quote(&plan.fid_col);
+    let (lo, hi): (Option<i64>, Option<i64>) = conn
+        .query_row(
+            &format!("SELECT min({fid}), max({fid}) FROM {}", quote(&plan.table)),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()?;
+    drop(conn);
+    // Keys are mostly dense (1..n); sparse ones make emptier ranges, at most 4,096 of them.
+    let ranges: Vec<(i64, i64)> = match (lo, hi) {
+        (Some(lo), Some(hi)) => {
+            let span = i128::from(hi) - i128::from(lo) + 1;
+            let step = (ROWS_PER_TASK as i128).max(span / 4096 + 1);
+            (0..(span + step - 1) / step)
+                .map(|k| {
+                    let a = i128::from(lo) + k * step;
+                    (a as i64, (a + step - 1).min(i128::from(hi)) as i64)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let sql = format!("{} WHERE {fid} BETWEEN ?1 AND ?2", plan.sql);
+    let pieces: Vec<Option<Piece>> = ranges
+        .par_iter()
+        .map_init(
+            || open(&spec.path),
+            |conn, &(a, b)| {
+                let conn = conn.as_ref()?;
+                let mut stmt = conn.prepare_cached(&sql).ok()?;
+                let mut rows = stmt.query([a, b]).ok()?;
+                // Room for the range's rows at a field's 9 vertices: few ever regrow.
+                let n = usize::try_from(b - a + 1).unwrap_or(ROWS_PER_TASK);
+                let n = n.min(ROWS_PER_TASK);
+                let mut piece = Piece::with_capacity(n, 10 * n);
+                while let Some(r) = rows.next().ok()? {
+                    let (fid, blob, texts, cropland_ha) = row_values(&plan, r)?;
+                    piece.push(spec, level, &plan.table, map, fid, blob, texts, cropland_ha);
+                }
+                Some(piece)
+            },
+        )
         .collect();
-    (flat, outcomes)
+    let pieces = pieces.into_iter().collect::<Option<Vec<Piece>>>()?;
+    Some((plan.table, pieces))
+}
+
+/// The table read by one SQLite statement on this thread while batches of its rows are parsed
+/// on the others (see [`try_load_flat`]).
+fn read_pipelined(
+    spec: &LayerSpec,
+    level: Level,
+    map: Option<fn(Coord<f64>) -> Coord<f64>>,
+) -> Option<(String, Vec<Piece>)> {
+    // No buffer ever holds every blob of the layer.
+    let (done, parsed) = std::sync::mpsc::channel();
+    let table_name = std::sync::OnceLock::new();
+    let table = rayon::scope(|scope| {
+        let mut next = 0usize;
+        read_rows(spec, level, ROWS_PER_TASK, |rows, blobs, table| {
+            let done = done.clone();
+            let id = next;
+            next += 1;
+            let table: &str = table_name.get_or_init(|| table.to_string());
+            scope.spawn(move |_| {
+                // A vertex takes at least 16 bytes of WKB: room for every vertex.
+                let mut piece = Piece::with_capacity(rows.len(), blobs.len() / 16 + rows.len());
+                for row in rows {
+                    let blob = row.blob.map(|(start, len)| &blobs[start..start + len]);
+                    piece.push(
+                        spec,
+                        level,
+                        table,
+                        map,
+                        row.fid,
+                        blob,
+                        row.texts,
+                        row.cropland_ha,
+                    );
+                }
+                // The receiver outlives the scope; a send cannot fail.
+                let _ = done.send((id, piece));
+            });
+        })
+    });
+    drop(done);
+    let mut batches: Vec<(usize, Piece)> = parsed.into_iter().collect();
+    let table = table?;
+    batches.sort_unstable_by_key(|(id, _)| *id);
+    Some((table, batches.into_iter().map(|(_, p)| p).collect()))
 }
 
 fn gcj02_coord_to_wgs84(c: Coord<f64>) -> Coord<f64> {

@@ -78,7 +78,7 @@ impl UnitLayer {
     fn from_parts(level: Level, units: Vec<UnitInfo>, index: PolygonIndex) -> Self {
         let item_codes = index
             .item_order()
-            .iter()
+            .par_iter()
             .map(|&i| Arc::from(units[i].code.as_str()))
             .collect();
         UnitLayer {
@@ -243,16 +243,16 @@ impl Locator {
                 .map(|q| [q.lon, q.lat, q.lon, q.lat])
                 .collect();
             let order = hilbert_order(&centres);
-            let matched: Vec<(usize, Vec<ParcelShare>)> = order
-                .par_chunks(RUN)
-                .flat_map_iter(|run| {
-                    let mut scratch = Vec::new();
-                    run.iter()
-                        .map(|&i| (i, layer.shares(queries[i].footprint(), &mut scratch)))
-                        .collect::<Vec<_>>()
+            // Indexed, so rayon writes each answer in place (no list of per-task vectors to
+            // join); a task takes at least a run, with one scratch vector.
+            let matched: Vec<Vec<ParcelShare>> = order
+                .par_iter()
+                .with_min_len(RUN)
+                .map_init(Vec::new, |scratch, &i| {
+                    layer.shares(queries[i].footprint(), scratch)
                 })
                 .collect();
-            for (i, shares) in matched {
+            for (shares, &i) in matched.into_iter().zip(&order) {
                 parcels[i] = shares;
             }
         }

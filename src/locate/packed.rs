@@ -8,6 +8,8 @@
 //! flat geometry the index keeps beside it in the same order; a query walks contiguous boxes
 //! with a fixed stack and no allocation.
 
+use rayon::prelude::*;
+
 /// Children per node.
 const NODE: usize = 16;
 
@@ -138,8 +140,10 @@ pub fn hilbert_order(boxes: &[Bbox]) -> Vec<usize> {
             0
         }
     };
+    // On every core: 300,000 parcels or 100,000 hotspots a batch. The pairs are distinct, so
+    // the unstable sort gives the one order.
     let mut keyed: Vec<(u32, usize)> = boxes
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, b)| {
             let x = scale((b[0] + b[2]) / 2.0, ext[0], ext[2]);
@@ -147,8 +151,8 @@ pub fn hilbert_order(boxes: &[Bbox]) -> Vec<usize> {
             (hilbert(x, y), i)
         })
         .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, i)| i).collect()
+    keyed.par_sort_unstable();
+    keyed.into_par_iter().map(|(_, i)| i).collect()
 }
 
 /// Distance along the Hilbert curve of order 16 of cell `(x, y)`, both < 2^16.
