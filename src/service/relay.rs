@@ -140,6 +140,10 @@ pub fn forward(live: &Live, log: Arc<dyn LiveLog>) {
 /// Relays the log to this node's streams until `stop` turns true (see the module doc). Runs
 /// on a thread of its own: the listening connection blocks.
 pub async fn relay(live: Live, log: Arc<dyn LiveLog>, stop: watch::Receiver<bool>) {
+    // Stopped when told so, or when the sender is gone (the `Running` dropped without a
+    // shutdown, e.g. by a panicking test): a blocking loop that outlived it would keep the
+    // runtime's shutdown waiting for ever.
+    let stopped = |s: &watch::Receiver<bool>| *s.borrow() || s.has_changed().is_err();
     let run = tokio::task::spawn_blocking(move || {
         // Streams hear what happens from now on, as in one process.
         let mut last = loop {
@@ -147,7 +151,7 @@ pub async fn relay(live: Live, log: Arc<dyn LiveLog>, stop: watch::Receiver<bool
                 Ok(h) => break h,
                 Err(e) => {
                     tracing::warn!("live relay: {e}; retrying");
-                    if *stop.borrow() {
+                    if stopped(&stop) {
                         return;
                     }
                     std::thread::sleep(Duration::from_secs(1));
@@ -155,7 +159,7 @@ pub async fn relay(live: Live, log: Arc<dyn LiveLog>, stop: watch::Receiver<bool
             }
         };
         let mut listener = None;
-        while !*stop.borrow() {
+        while !stopped(&stop) {
             if listener.is_none() {
                 match log.listen_live() {
                     Ok(l) => listener = Some(l),

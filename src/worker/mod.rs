@@ -131,7 +131,8 @@ impl Worker {
     ) {
         let idle = Duration::from_secs_f64(self.cluster.worker.poll_s);
         loop {
-            if *stop.borrow() {
+            // A dropped sender stops too (else `changed()` below would answer at once, for ever).
+            if *stop.borrow() || stop.has_changed().is_err() {
                 return;
             }
             let (jobs, name, lease) = (self.cluster.jobs.clone(), self.name.clone(), self.lease());
