@@ -154,7 +154,8 @@ async fn post_keyed(
 /// Two API nodes on one PostgreSQL (#19 item 4): a task ingested on one is acted on through the
 /// other; an idempotency key claimed on one is replayed on the other; the escalation sweeps
 /// (claimed by either node) escalate each deadline once; a verdict on one is seen on the
-/// other, with its mask candidate, decided there.
+/// other, with its mask candidate, decided there; the site confirmed there masks on both nodes
+/// from their next batch (no restart).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_api_nodes_on_postgres_share_tasks_keys_and_sweeps() {
     let made =
@@ -244,6 +245,33 @@ async fn two_api_nodes_on_postgres_share_tasks_keys_and_sweeps() {
     );
     let (status, c) = b.post(&confirm, ADMIN, "application/json", "{}").await;
     assert_eq!(status, 409, "decided once, whichever node is asked: {c}");
+    // The site confirmed on node a masks on node b at once (no restart): 13 h later (a new
+    // event) the chimney is seen again and posted to node b: masked, no task.
+    clock.advance(Duration::hours(13));
+    hotspot(b, 35.6005, 114.30, t0() + Duration::hours(13)).await;
+    let events = b.features("/api/v1/events?limit=10", ADMIN).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    let newest = events
+        .iter()
+        .max_by_key(|e| e["properties"]["id"].as_i64())
+        .unwrap();
+    let mask = newest["properties"]["mask"].as_str().unwrap_or_default();
+    assert!(
+        mask.starts_with(&format!("confirmed false alarm: candidate {cand}")),
+        "the site confirmed on node a does not mask on node b: {newest}"
+    );
+    assert_eq!(b.features("/api/v1/tasks", ADMIN).await.len(), 1);
+    // And on node a, where it was confirmed.
+    clock.advance(Duration::hours(13));
+    hotspot(a, 35.5995, 114.30, t0() + Duration::hours(26)).await;
+    let events = a.features("/api/v1/events?limit=10", ADMIN).await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    let masked = events
+        .iter()
+        .filter(|e| e["properties"]["mask"].is_string())
+        .count();
+    assert_eq!(masked, 2, "{events:?}");
+    assert_eq!(a.features("/api/v1/tasks", ADMIN).await.len(), 1);
     let (status, p) = b.get("/api/v1/precision", ADMIN).await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["sources"][0]["false_alarms"], 1, "{p}");

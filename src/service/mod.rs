@@ -333,7 +333,10 @@ impl Service {
         };
         // Tasks are created in the ingest transaction, at the service clock's now.
         let (rules, now) = (self.inner.rules.clone(), self.clock().now());
+        let masks = self.inner.masks.clone();
         let report = tokio::task::spawn_blocking(move || {
+            // Sites confirmed on other nodes too (#19): `placer` applies `masks`.
+            tasks::refresh_confirmed_masks(store.as_ref(), &masks);
             store.ingest_within(&batch, &fuse, placer.as_ref(), &rules, now, &reach)
         })
         .await

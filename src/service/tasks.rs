@@ -69,6 +69,18 @@ pub(super) fn load_confirmed_masks(store: &dyn Store) -> Arc<ConfirmedMasks> {
     masks
 }
 
+/// `masks` as the store holds them now: every node calls it before it locates a batch, so a
+/// site confirmed on another node (API node or worker of one PostgreSQL store) masks here from
+/// the next batch on. One small query (confirmed sites number in the tens); when it fails the
+/// sites known so far stay and a warning is logged (the batch's own writes will tell the
+/// store's trouble).
+pub(super) fn refresh_confirmed_masks(store: &dyn Store, masks: &ConfirmedMasks) {
+    match store.mask_candidates(Some("confirmed")) {
+        Ok(list) => masks.replace(list.iter().map(site).collect()),
+        Err(e) => tracing::warn!("cannot read confirmed masks, keeping the last known: {e}"),
+    }
+}
+
 fn site(c: &MaskCandidate) -> ConfirmedSite {
     ConfirmedSite {
         candidate_id: c.id,

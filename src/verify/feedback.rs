@@ -3,8 +3,10 @@
 //! The locate layers (and the `Placer` built from them) are loaded once and immutable, while an
 //! admin confirms mask candidates at run time. [`WithConfirmedMasks`] wraps the placer: it places
 //! as before, then labels the detection with a confirmed site within that site's radius. The
-//! confirmed sites come from the store at start and grow as candidates are confirmed, so the
-//! mask holds at run time and after a restart alike.
+//! confirmed sites come from the store: read at start, grown at once on the node that confirms
+//! one, and read again by every node before it locates a batch ([`ConfirmedMasks::replace`]),
+//! so a site confirmed on one API node or worker masks on all of them from their next batch,
+//! not only after a restart (#19).
 
 use std::sync::{Arc, RwLock};
 
@@ -34,6 +36,15 @@ impl ConfirmedMasks {
         let mut sites = self.sites.write().unwrap_or_else(|e| e.into_inner());
         if !sites.iter().any(|s| s.candidate_id == site.candidate_id) {
             sites.push(site);
+        }
+    }
+
+    /// The sites as the store has them now (the list is read whole: confirmed sites number in
+    /// the tens, and a candidate once confirmed stays so).
+    pub fn replace(&self, sites: Vec<ConfirmedSite>) {
+        let mut now = self.sites.write().unwrap_or_else(|e| e.into_inner());
+        if *now != sites {
+            *now = sites;
         }
     }
 
@@ -123,5 +134,16 @@ mod tests {
             reason: String::new(),
         });
         assert_eq!(masks.len(), 1);
+        // Read again from the store: what it holds, whatever this node added.
+        masks.replace(vec![ConfirmedSite {
+            candidate_id: 9,
+            lon: 114.31,
+            lat: 35.6,
+            radius_m: 100.0,
+            reason: "no_fire_industrial".into(),
+        }]);
+        assert_eq!(masks.len(), 1);
+        assert_eq!(p.place(114.303, 35.6, 375.0).mask, None);
+        assert!(p.place(114.31, 35.6, 375.0).mask.is_some());
     }
 }
