@@ -6,6 +6,9 @@ mod common;
 use chrono::Duration;
 use common::dispatch::*;
 use common::server::{ADMIN, PATROL_A1};
+use common::stores::Backend;
+
+on_both_stores!(bad_verdicts_are_refused_and_nothing_is_half_written,);
 
 fn fields(lat: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -15,9 +18,8 @@ fn fields(lat: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-#[tokio::test]
-async fn bad_verdicts_are_refused_and_nothing_is_half_written() {
-    let (ts, clock) = clocked(|c| c.limits.photo_bytes = 256 * 1024).await;
+async fn bad_verdicts_are_refused_and_nothing_is_half_written(b: Backend) {
+    let (ts, clock) = clocked_on(b, |c| c.limits.photo_bytes = 256 * 1024).await;
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(10)).await;
     let id = task_id_near(&ts, 35.60, 114.30).await;
     assert_eq!(act(&ts, id, "ack", PATROL_A1).await.0, 200);

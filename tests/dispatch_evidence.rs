@@ -7,6 +7,12 @@ mod common;
 use chrono::Duration;
 use common::dispatch::*;
 use common::server::PATROL_A1;
+use common::stores::Backend;
+
+on_both_stores!(
+    copied_photos_far_positions_and_early_reports_are_flagged_but_stand,
+    exif_time_and_position_that_contradict_the_report_are_flagged,
+);
 
 fn flags(v: &serde_json::Value) -> Vec<String> {
     v["verdict"]["flags"]
@@ -17,9 +23,8 @@ fn flags(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn copied_photos_far_positions_and_early_reports_are_flagged_but_stand() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn copied_photos_far_positions_and_early_reports_are_flagged_but_stand(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     let places = [
         (35.60, 114.30),
         (35.70, 114.20),
@@ -146,9 +151,8 @@ async fn copied_photos_far_positions_and_early_reports_are_flagged_but_stand() {
     ts.stop().await;
 }
 
-#[tokio::test]
-async fn exif_time_and_position_that_contradict_the_report_are_flagged() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn exif_time_and_position_that_contradict_the_report_are_flagged(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     let places = [(35.75, 114.35), (35.85, 114.25)];
     for (lat, lon) in places {
         hotspot(&ts, lat, lon, t0() - Duration::minutes(10)).await;

@@ -7,23 +7,33 @@ mod common;
 use chrono::Duration;
 use common::dispatch::*;
 use common::server::{ADMIN, COUNTY_A, PATROL_A1};
+use common::stores::Backend;
+use common::tasks::on_store;
+use strawfire::store::EventQuery;
+
+on_both_stores!(
+    an_industrial_site_becomes_a_mask_that_holds_after_restart,
+    repeated_no_fire_other_verdicts_at_one_place_propose_a_mask,
+    precision_per_satellite_class_and_camera_within_scope,
+);
 
 const LAT: f64 = 35.60;
 const LON: f64 = 114.30;
 
-fn newest_event_mask(ts: &common::server::TestServer) -> Option<String> {
-    db(ts)
-        .query_row(
-            "SELECT mask FROM events ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+/// The mask label of the newest event, through the server's store.
+async fn newest_event_mask(ts: &common::server::TestServer) -> Option<String> {
+    let events = on_store(ts, |s| s.events(&EventQuery::default()).unwrap()).await;
+    events
+        .into_iter()
+        .max_by_key(|e| e.event.id)
+        .expect("an event")
+        .event
+        .placement
+        .mask
 }
 
-#[tokio::test]
-async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn an_industrial_site_becomes_a_mask_that_holds_after_restart(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     hotspot(&ts, LAT, LON, t0() - Duration::minutes(10)).await;
     let id = task_id_near(&ts, LAT, LON).await;
     assert_eq!(act(&ts, id, "ack", PATROL_A1).await.0, 200);
@@ -96,7 +106,9 @@ async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
     clock.advance(Duration::hours(13));
     hotspot(&ts, LAT + 0.001, LON, t0() + Duration::hours(13)).await;
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 2);
-    let mask = newest_event_mask(&ts).expect("the new event is masked");
+    let mask = newest_event_mask(&ts)
+        .await
+        .expect("the new event is masked");
     assert!(
         mask.starts_with(&format!("confirmed false alarm: candidate {cand}")),
         "{mask}"
@@ -112,16 +124,15 @@ async fn an_industrial_site_becomes_a_mask_that_holds_after_restart() {
     clock.advance(Duration::hours(13));
     hotspot(&ts, LAT, LON + 0.001, t0() + Duration::hours(26)).await;
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM events"), 3);
-    assert!(newest_event_mask(&ts).is_some());
+    assert!(newest_event_mask(&ts).await.is_some());
     hotspot(&ts, 35.70, 114.20, t0() + Duration::hours(26)).await;
-    assert!(newest_event_mask(&ts).is_none());
+    assert!(newest_event_mask(&ts).await.is_none());
     assert_eq!(tasks(&ts, ADMIN, "").await.len(), 2);
     ts.stop().await;
 }
 
-#[tokio::test]
-async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     hotspot(&ts, LAT, LON, t0() - Duration::minutes(10)).await;
     let first = task_id_near(&ts, LAT, LON).await;
     assert_eq!(act(&ts, first, "ack", PATROL_A1).await.0, 200);
@@ -181,14 +192,13 @@ async fn repeated_no_fire_other_verdicts_at_one_place_propose_a_mask() {
     assert_eq!((status, c["status"].as_str()), (200, Some("rejected")));
     clock.advance(Duration::hours(24));
     hotspot(&ts, LAT, LON, t0() + Duration::hours(48)).await;
-    assert!(newest_event_mask(&ts).is_none());
+    assert!(newest_event_mask(&ts).await.is_none());
     assert_eq!(tasks(&ts, ADMIN, "").await.len(), 3);
     ts.stop().await;
 }
 
-#[tokio::test]
-async fn precision_per_satellite_class_and_camera_within_scope() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn precision_per_satellite_class_and_camera_within_scope(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     // Township 410526100: a satellite hotspot and a camera alert of the same fire.
     let (lat, lon) = (35.40, 114.30);
     hotspot(&ts, lat, lon, t0() - Duration::minutes(10)).await;

@@ -6,10 +6,12 @@ mod common;
 use chrono::Duration;
 use common::dispatch::*;
 use common::server::{ADMIN, COUNTY_A, COUNTY_B, PATROL_A1};
+use common::stores::Backend;
 
-#[tokio::test]
-async fn a_patrol_cannot_see_or_change_another_townships_task() {
-    let (ts, _clock) = clocked(|_| {}).await;
+on_both_stores!(a_patrol_cannot_see_or_change_another_townships_task,);
+
+async fn a_patrol_cannot_see_or_change_another_townships_task(b: Backend) {
+    let (ts, _clock) = clocked_on(b, |_| {}).await;
     let at = t0() - Duration::minutes(10);
     hotspot(&ts, 35.40, 114.30, at).await; // 410526100
     hotspot(&ts, 35.60, 114.30, at).await; // 410526101 (PATROL_A1's)

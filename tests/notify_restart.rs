@@ -13,7 +13,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use common::receiver::{fast_notify, webhook, Mode, Receiver};
 use common::server::{eventually, GridPlacer, TestServer, ADMIN};
-use common::tasks::{db_path, insert_task, task_audit, task_state};
+use common::stores::{Backend, PgSchema};
+use common::tasks::{insert_task, task_audit, task_state};
 use strawfire::config::{Config, WebhookFormat};
 use strawfire::dispatch::ManualClock;
 
@@ -28,8 +29,9 @@ async fn delivered(s: &TestServer) -> Vec<serde_json::Value> {
     v["deliveries"].as_array().cloned().unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice() {
+on_both_stores!(a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice);
+
+async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice(b: Backend) {
     let rx = Receiver::start(Mode::HoldFirst).await;
     let url = rx.url("/hook/town");
     let tweak = move |c: &mut Config| {
@@ -45,16 +47,16 @@ async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice
         )];
     };
     let clock = ManualClock::new(t0());
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         tweak.clone(),
         Arc::new(GridPlacer),
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
     for id in 1..=4 {
-        insert_task(&db, id, "410526101", t0());
+        insert_task(&s, id, "410526101", t0());
     }
     let expected: BTreeSet<String> = (1..=4)
         .map(|id| format!("task-{id}-new-410526101:town"))
@@ -75,16 +77,22 @@ async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice
         .and_then(|t| t.parse().ok())
         .unwrap();
     assert_eq!(held_key, format!("task-{held_task}-new-410526101:town"));
-    assert_eq!(task_state(&db, held_task).0, "new");
+    assert_eq!(task_state(&s, held_task).await.0, "new");
 
     // Shut down while the request is in flight.
-    let dir = s.stop_keep_dir().await;
+    let (dir, pg) = s.stop_keep_store().await;
     rx.set_mode(Mode::Ok);
 
     // The same data dir, a new process-lifetime: the held delivery is still pending, leased.
     let clock = ManualClock::new(t0() + chrono::Duration::seconds(1));
-    let s =
-        TestServer::start_clocked(dir, tweak, Arc::new(GridPlacer), Arc::new(clock.clone())).await;
+    let s = TestServer::start_in(
+        dir,
+        pg,
+        tweak,
+        Arc::new(GridPlacer),
+        Arc::new(clock.clone()),
+    )
+    .await;
     s.notify_passes(3).await;
     let (_, v) = s.get("/api/v1/deliveries?status=pending", ADMIN).await;
     let pending = v["deliveries"].as_array().unwrap();
@@ -141,10 +149,10 @@ async fn a_restart_mid_delivery_loses_nothing_and_no_notification_is_taken_twice
         assert_eq!(d["attempts"], attempts, "{d}");
     }
     for id in 1..=4 {
-        assert_eq!(task_state(&db, id).0, "notified", "task {id}");
-        assert_eq!(task_audit(&db, id).len(), 1, "task {id}");
+        assert_eq!(task_state(&s, id).await.0, "notified", "task {id}");
+        assert_eq!(task_audit(&s, id).await.len(), 1, "task {id}");
     }
-    let (_, notified_at) = task_state(&db, held_task);
+    let (_, notified_at) = task_state(&s, held_task).await;
     assert_eq!(
         notified_at,
         Some((t0() + chrono::Duration::seconds(62)).timestamp())

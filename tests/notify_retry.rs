@@ -11,7 +11,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use common::receiver::{fast_notify, webhook, Mode, Receiver};
 use common::server::{eventually, GridPlacer, TestServer, ADMIN};
-use common::tasks::{db_path, insert_task, task_audit, task_state};
+use common::stores::{Backend, PgSchema};
+use common::tasks::{insert_task, task_audit, task_state};
 use strawfire::config::WebhookFormat;
 use strawfire::dispatch::ManualClock;
 
@@ -20,6 +21,12 @@ const WAIT: Duration = Duration::from_secs(20);
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 8, 10, 0, 0).unwrap()
 }
+
+on_both_stores!(
+    a_receiver_that_is_down_and_comes_back_gets_each_notification_once,
+    a_request_that_times_out_is_retried_with_the_same_key,
+    a_receiver_that_answers_404_twice_gets_the_notice_on_the_third_attempt,
+);
 
 /// (idempotency key, last_error) of the pending deliveries once every one of them has made
 /// `attempts` attempts and recorded the outcome of the last one.
@@ -54,13 +61,13 @@ async fn pending_after(s: &TestServer, n: usize, attempts: u64) -> Vec<(String, 
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
+async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once(b: Backend) {
     let mut rx = Receiver::start(Mode::Unavailable).await;
     let clock = ManualClock::new(t0());
     let (json, robot) = (rx.url("/hook/json"), rx.url("/hook/robot"));
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 8);
             c.webhooks = vec![
@@ -72,9 +79,8 @@ async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
     for id in 1..=3 {
-        insert_task(&db, id, "410526101", t0());
+        insert_task(&s, id, "410526101", t0());
     }
     let expected: BTreeSet<String> = (1..=3)
         .flat_map(|id| ["json", "robot"].map(|h| format!("task-{id}-new-410526101:{h}")))
@@ -87,7 +93,9 @@ async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
     // The clock has not moved: no retry, however many passes the worker makes.
     s.notify_passes(3).await;
     assert_eq!(rx.seen().len(), 6);
-    assert!((1..=3).all(|id| task_state(&db, id).0 == "new"));
+    for id in 1..=3 {
+        assert_eq!(task_state(&s, id).await.0, "new", "task {id}");
+    }
 
     // Attempt 2: the receiver drops each connection unanswered.
     rx.set_mode(Mode::Drop);
@@ -143,8 +151,8 @@ async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
         .iter()
         .all(|d| d["attempts"] == 4 && d["last_error"].is_null()));
     for id in 1..=3 {
-        assert_eq!(task_state(&db, id).0, "notified");
-        assert_eq!(task_audit(&db, id).len(), 1, "task {id}");
+        assert_eq!(task_state(&s, id).await.0, "notified");
+        assert_eq!(task_audit(&s, id).await.len(), 1, "task {id}");
     }
     let m = s.metrics().await;
     assert!(
@@ -163,13 +171,13 @@ async fn a_receiver_that_is_down_and_comes_back_gets_each_notification_once() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_that_times_out_is_retried_with_the_same_key() {
+async fn a_request_that_times_out_is_retried_with_the_same_key(b: Backend) {
     let rx = Receiver::start(Mode::HoldFirst).await;
     let clock = ManualClock::new(t0());
     let url = rx.url("/hook/slow");
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 3);
             // The one real wait of these tests: a request that hangs this long is given up on.
@@ -180,11 +188,10 @@ async fn a_request_that_times_out_is_retried_with_the_same_key() {
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
-    insert_task(&db, 9, "410526101", t0());
+    insert_task(&s, 9, "410526101", t0());
     let p = pending_after(&s, 1, 1).await;
     assert!(p[0].1.contains("timed out"), "{p:?}");
-    assert_eq!(task_state(&db, 9).0, "new");
+    assert_eq!(task_state(&s, 9).await.0, "new");
 
     clock.advance(chrono::Duration::seconds(61));
     eventually(WAIT, "delivered on attempt 2", || async {
@@ -200,19 +207,19 @@ async fn a_request_that_times_out_is_retried_with_the_same_key() {
     assert!(seen.iter().all(|r| r.key == "task-9-new-410526101:slow"));
     assert_eq!(rx.repeats().len(), 1);
     assert_eq!(rx.ok_counts().values().copied().collect::<Vec<_>>(), [1]);
-    assert_eq!(task_state(&db, 9).0, "notified");
+    assert_eq!(task_state(&s, 9).await.0, "notified");
     s.stop().await;
 }
 
 /// A robot bridge being redeployed answers 404 for a while: that is retried like a 5xx (a single
 /// 404 used to give the notice up at once), and the notice arrives once the route is back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_that_answers_404_twice_gets_the_notice_on_the_third_attempt() {
+async fn a_receiver_that_answers_404_twice_gets_the_notice_on_the_third_attempt(b: Backend) {
     let rx = Receiver::start(Mode::NotFoundFor(2)).await;
     let clock = ManualClock::new(t0());
     let url = rx.url("/hook/redeploying");
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 5);
             c.webhooks = vec![webhook("bridge", "410526101", url, WebhookFormat::Json)];
@@ -221,13 +228,12 @@ async fn a_receiver_that_answers_404_twice_gets_the_notice_on_the_third_attempt(
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
-    insert_task(&db, 5, "410526101", t0());
+    insert_task(&s, 5, "410526101", t0());
 
     for attempt in 1..=2 {
         let p = pending_after(&s, 1, attempt).await;
         assert!(p[0].1.contains("HTTP 404: no route yet"), "{p:?}");
-        assert_eq!(task_state(&db, 5).0, "new");
+        assert_eq!(task_state(&s, 5).await.0, "new");
         clock.advance(chrono::Duration::seconds(61));
     }
     eventually(WAIT, "delivered on attempt 3", || async {
@@ -239,7 +245,7 @@ async fn a_receiver_that_answers_404_twice_gets_the_notice_on_the_third_attempt(
     let answered: Vec<u16> = rx.seen().iter().map(|r| r.answered).collect();
     assert_eq!(answered, [404, 404, 200]);
     assert_eq!(rx.ok_counts().values().copied().collect::<Vec<_>>(), [1]);
-    assert_eq!(task_state(&db, 5).0, "notified");
+    assert_eq!(task_state(&s, 5).await.0, "notified");
     let m = s.metrics().await;
     assert!(
         m.contains("strawfire_notify_attempts_total{outcome=\"gave_up\"} 0"),

@@ -11,10 +11,19 @@ use chrono::{TimeZone, Utc};
 use common::receiver::{fast_notify, webhook, Mode, Receiver};
 use common::server::{eventually, GridPlacer, TestServer, ADMIN, COUNTY_A, PATROL_A1};
 use common::sse::SseReader;
-use common::tasks::{db_path, enqueue_notice, insert_task, task_audit, task_state};
+use common::stores::{Backend, PgSchema};
+use common::tasks::{enqueue_notice, insert_task, task_audit, task_state};
 use strawfire::config::WebhookFormat;
 use strawfire::dispatch::ManualClock;
 use strawfire::notify::NoticeKind;
+
+on_both_stores!(
+    each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_formats,
+    a_task_whose_unit_has_no_webhook_is_notified_at_once,
+    deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators,
+    a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_duty,
+    a_verdict_photo_reaches_a_wecom_group_as_an_image_message,
+);
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -30,8 +39,9 @@ async fn deliveries(s: &TestServer, status: &str) -> Vec<serde_json::Value> {
     v["deliveries"].as_array().unwrap().clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_formats() {
+async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_formats(
+    b: Backend,
+) {
     let rx = Receiver::start(Mode::Ok).await;
     let clock = ManualClock::new(t0());
     let hooks = vec![
@@ -60,8 +70,9 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
             WebhookFormat::Json,
         ),
     ];
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 5);
             c.webhooks = hooks;
@@ -70,9 +81,8 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
     clock.advance(chrono::Duration::seconds(7));
-    let notice = insert_task(&db, 1, "410526101", t0());
+    let notice = insert_task(&s, 1, "410526101", t0());
 
     eventually(WAIT, "two deliveries", || async {
         (rx.seen().len() >= 2).then_some(())
@@ -124,8 +134,11 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
 
     // The task is notified at the clock's time, with one audit row naming the webhook.
     let notified_at = (t0() + chrono::Duration::seconds(7)).timestamp();
-    assert_eq!(task_state(&db, 1), ("notified".into(), Some(notified_at)));
-    let audit = task_audit(&db, 1);
+    assert_eq!(
+        task_state(&s, 1).await,
+        ("notified".into(), Some(notified_at))
+    );
+    let audit = task_audit(&s, 1).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
     let (actor, role, action, from, to, detail) = &audit[0];
     assert_eq!(
@@ -151,7 +164,7 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
         deadline: "acknowledge".into(),
     };
     esc.unit = "410526".into();
-    enqueue_notice(&db, &esc, t0());
+    enqueue_notice(&s, &esc, t0());
     eventually(WAIT, "the escalation", || async {
         (deliveries(&s, "delivered").await.len() == 3).then_some(())
     })
@@ -167,7 +180,7 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
         .unwrap()
         .contains("【督办】任务 #1 超过接收时限"));
     // Still one audit row: only task_new moves the task.
-    assert_eq!(task_audit(&db, 1).len(), 1);
+    assert_eq!(task_audit(&s, 1).await.len(), 1);
     assert!(rx.seen().iter().all(|r| r.path != "/hook/elsewhere"));
     assert!(rx.repeats().is_empty());
     assert!(rx.ok_counts().values().all(|&n| n == 1));
@@ -187,13 +200,13 @@ async fn each_notice_reaches_the_webhooks_of_its_unit_once_with_its_key_in_both_
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_whose_unit_has_no_webhook_is_notified_at_once() {
+async fn a_task_whose_unit_has_no_webhook_is_notified_at_once(b: Backend) {
     let rx = Receiver::start(Mode::Ok).await;
     let clock = ManualClock::new(t0());
     let url = rx.url("/hook/a1");
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 5);
             c.webhooks = vec![webhook("a1", "410526101", url, WebhookFormat::Json)];
@@ -204,10 +217,9 @@ async fn a_task_whose_unit_has_no_webhook_is_notified_at_once() {
     .await;
     // An open page of the county hears the task become notified, as it would a delivered one.
     let mut stream = SseReader::open(&s, COUNTY_A, true).await;
-    let db = db_path(s.dir.path());
-    insert_task(&db, 4, "410526100", t0());
+    insert_task(&s, 4, "410526100", t0());
     eventually(WAIT, "task 4 notified", || async {
-        (task_state(&db, 4).0 == "notified").then_some(())
+        (task_state(&s, 4).await.0 == "notified").then_some(())
     })
     .await;
     let heard = stream.expect("task").await;
@@ -217,10 +229,10 @@ async fn a_task_whose_unit_has_no_webhook_is_notified_at_once() {
         "{heard}"
     );
     assert_eq!(
-        task_state(&db, 4),
+        task_state(&s, 4).await,
         ("notified".into(), Some(t0().timestamp()))
     );
-    let audit = task_audit(&db, 4);
+    let audit = task_audit(&s, 4).await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].2, "notify");
     assert!(audit[0].5["webhook"].is_null(), "{:?}", audit[0].5);
@@ -231,13 +243,13 @@ async fn a_task_whose_unit_has_no_webhook_is_notified_at_once() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() {
+async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators(b: Backend) {
     let rx = Receiver::start(Mode::Unavailable).await;
     let clock = ManualClock::new(t0());
     let (busy, gone) = (rx.url("/hook/busy"), rx.url("/gone"));
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 2);
             c.webhooks = vec![
@@ -249,8 +261,7 @@ async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() 
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
-    insert_task(&db, 2, "410526101", t0());
+    insert_task(&s, 2, "410526101", t0());
 
     // 410 is given up after one attempt; 503 is retried once the clock passes the backoff.
     eventually(WAIT, "first attempts", || async {
@@ -310,8 +321,8 @@ async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() 
     assert!(m.contains("strawfire_notify_pending 0"), "{m}");
     assert_eq!(rx.seen().len(), 2);
     // The task was never notified.
-    assert_eq!(task_state(&db, 2), ("new".into(), None));
-    assert!(task_audit(&db, 2).is_empty());
+    assert_eq!(task_state(&s, 2).await, ("new".into(), None));
+    assert!(task_audit(&s, 2).await.is_empty());
 
     // Operators only, and the parameters are checked.
     let (code, _) = s.get("/api/v1/deliveries", COUNTY_A).await;
@@ -333,8 +344,7 @@ async fn deliveries_that_cannot_succeed_are_given_up_and_listed_for_operators() 
 /// A county group that subscribed to new tasks (`kinds`) gets those of its townships as WeCom
 /// plain text, @mentioning the person on duty by mobile number, with the map-app links in the
 /// datums of the apps and the link to the task on the patrol page; the task is then notified.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_duty() {
+async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_duty(b: Backend) {
     let rx = Receiver::start(Mode::Ok).await;
     let clock = ManualClock::new(t0());
     let mut county = webhook(
@@ -345,8 +355,9 @@ async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_du
     );
     county.kinds = Some(vec!["task_new".into()]);
     county.mentioned_mobile_list = vec!["13800138000".into()];
-    let s = TestServer::start_clocked(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 5);
             c.notify.public_url = Some("https://fire.example.cn".into());
@@ -364,8 +375,7 @@ async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_du
         Arc::new(clock.clone()),
     )
     .await;
-    let db = db_path(s.dir.path());
-    let notice = insert_task(&db, 1, "410526101", t0());
+    let notice = insert_task(&s, 1, "410526101", t0());
     eventually(WAIT, "the delivery recorded", || async {
         (deliveries(&s, "delivered").await.len() == 1).then_some(())
     })
@@ -394,18 +404,19 @@ async fn a_county_group_gets_new_tasks_as_wecom_text_mentioning_the_person_on_du
         assert!(content.contains(&want), "{want} in {content}");
     }
     assert!(!content.contains("**"), "plain text: {content}");
-    assert_eq!(task_state(&db, 1).0, "notified");
+    assert_eq!(task_state(&s, 1).await.0, "notified");
+    s.stop().await;
 }
 
 /// A verdict's photo reaches a WeCom group as an image message of its own (base64 and MD5 of
 /// the stored photo, WeCom's `image` type) beside the text, which says so; a JSON receiver gets
 /// the text only, with the scoped photo route.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message() {
+async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message(b: Backend) {
     use common::dispatch::{act, on_site, photo_png, report, task_id_near};
     let rx = Receiver::start(Mode::Ok).await;
-    let s = TestServer::start_placed(
+    let s = TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        (b == Backend::Postgres).then(PgSchema::new),
         |c| {
             fast_notify(c, 5);
             c.notify.public_url = Some("https://fire.example.cn".into());
@@ -426,6 +437,7 @@ async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message() {
             c.webhooks = vec![wecom, json];
         },
         Arc::new(GridPlacer),
+        Arc::new(strawfire::dispatch::SystemClock),
     )
     .await;
     let csv = common::server::recent_firms_csv(&[(35.7, 114.5, 0, "h")], 9.5);
@@ -514,4 +526,5 @@ async fn a_verdict_photo_reaches_a_wecom_group_as_an_image_message() {
         "{content}"
     );
     assert!(content.contains("**核查时限**："), "{content}");
+    s.stop().await;
 }

@@ -9,10 +9,17 @@
 mod common;
 
 use chrono::Duration;
-use common::dispatch::{act, clocked, hotspot, photo_png, report, t0, task_id_near};
+use common::dispatch::{act, clocked_on, hotspot, photo_png, report, t0, task_id_near};
 use common::receiver::{fast_notify, webhook, Mode, Receiver};
 use common::server::*;
+use common::stores::Backend;
 use strawfire::config::WebhookFormat;
+
+on_both_stores!(
+    a_waiting_new_task_notice_is_superseded_by_the_cancel_and_never_sent,
+    townships_hear_of_reassignment_away_and_back_and_of_the_cancel,
+    a_verdict_sent_back_resets_the_on_site_and_verdict_deadlines_and_tells_the_township,
+);
 
 const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -67,11 +74,10 @@ fn heard(rx: &Receiver, path: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiting_new_task_notice_is_superseded_by_the_cancel_and_never_sent() {
+async fn a_waiting_new_task_notice_is_superseded_by_the_cancel_and_never_sent(b: Backend) {
     let rx = Receiver::start(Mode::Unavailable).await;
     let h = hooks(&rx);
-    let (ts, clock) = clocked(move |c| {
+    let (ts, clock) = clocked_on(b, move |c| {
         fast_notify(c, 5);
         c.webhooks = h;
     })
@@ -129,11 +135,10 @@ async fn a_waiting_new_task_notice_is_superseded_by_the_cancel_and_never_sent() 
     ts.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn townships_hear_of_reassignment_away_and_back_and_of_the_cancel() {
+async fn townships_hear_of_reassignment_away_and_back_and_of_the_cancel(b: Backend) {
     let rx = Receiver::start(Mode::Ok).await;
     let h = hooks(&rx);
-    let (ts, clock) = clocked(move |c| {
+    let (ts, clock) = clocked_on(b, move |c| {
         fast_notify(c, 5);
         c.webhooks = h;
     })
@@ -242,11 +247,12 @@ async fn townships_hear_of_reassignment_away_and_back_and_of_the_cancel() {
     ts.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_verdict_sent_back_resets_the_on_site_and_verdict_deadlines_and_tells_the_township() {
+async fn a_verdict_sent_back_resets_the_on_site_and_verdict_deadlines_and_tells_the_township(
+    b: Backend,
+) {
     let rx = Receiver::start(Mode::Ok).await;
     let h = hooks(&rx);
-    let (ts, clock) = clocked(move |c| {
+    let (ts, clock) = clocked_on(b, move |c| {
         fast_notify(c, 5);
         c.webhooks = h;
         c.dispatch.escalation_interval_s = 3600.0;

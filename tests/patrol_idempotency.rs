@@ -9,6 +9,13 @@ mod common;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use common::dispatch::*;
 use common::server::{TestServer, COUNTY_A, PATROL_A1};
+use common::stores::Backend;
+use common::tasks::on_store;
+
+on_both_stores!(
+    a_repeated_action_changes_the_store_once_at_the_time_it_was_made,
+    acted_at_ahead_of_the_clock_is_refused,
+);
 
 fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -59,16 +66,25 @@ async fn verdict_keyed(
     (status, v, replayed)
 }
 
-fn audit_count(ts: &TestServer, id: i64, action: &str) -> i64 {
-    count(
-        ts,
-        &format!("SELECT COUNT(*) FROM audit WHERE entity = 'task' AND entity_id = {id} AND action = '{action}'"),
-    )
+/// The audit rows of task `id` with `action`, through the server's store.
+async fn audit_of(
+    ts: &TestServer,
+    id: i64,
+    action: &'static str,
+) -> Vec<strawfire::store::tasks::AuditEntry> {
+    on_store(ts, move |s| s.audit("task", id).unwrap())
+        .await
+        .into_iter()
+        .filter(|a| a.action == action)
+        .collect()
 }
 
-#[tokio::test]
-async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn audit_count(ts: &TestServer, id: i64, action: &'static str) -> usize {
+    audit_of(ts, id, action).await.len()
+}
+
+async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(5)).await;
     let id = task_id_near(&ts, 35.60, 114.30).await;
     let created = t0();
@@ -85,31 +101,21 @@ async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
     let (s2, a2, r2) = post_keyed(&ts, &ack, Some("k-ack-1"), body.clone()).await;
     assert_eq!((s2, r2), (200, true), "{a2}");
     assert_eq!(a1, a2);
-    assert_eq!(audit_count(&ts, id, "acknowledge"), 1);
+    assert_eq!(audit_count(&ts, id, "acknowledge").await, 1);
     // Had the process stopped between the commit and keeping the answer, a replay gets the
     // task as it is now, still without a second change.
-    rusqlite::Connection::open(ts.dir.path().join("data").join("strawfire.sqlite"))
-        .unwrap()
-        .execute(
-            "UPDATE idempotency_keys SET status = NULL, response = NULL WHERE key = 'k-ack-1'",
-            [],
-        )
-        .unwrap();
+    exec(
+        &ts,
+        "UPDATE idempotency_keys SET status = NULL, response = NULL WHERE key = 'k-ack-1'",
+    );
     let (s3, a3, r3) = post_keyed(&ts, &ack, Some("k-ack-1"), body.clone()).await;
     assert_eq!((s3, r3), (200, true), "{a3}");
     assert_eq!(a3["properties"]["acknowledged_at"], iso(acked), "{a3}");
-    assert_eq!(audit_count(&ts, id, "acknowledge"), 1);
+    assert_eq!(audit_count(&ts, id, "acknowledge").await, 1);
     // The audit row is dated when it arrived and names when it was made.
-    let (at, detail): (i64, String) = db(&ts)
-        .query_row(
-            &format!(
-                "SELECT at, detail FROM audit WHERE entity_id = {id} AND action = 'acknowledge'"
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(at, clock_now(&clock).timestamp());
+    let acks = audit_of(&ts, id, "acknowledge").await;
+    assert_eq!(acks[0].at, clock_now(&clock));
+    let detail = acks[0].detail.to_string();
     assert!(detail.contains(&acked.to_rfc3339()), "{detail}");
 
     // The same key for another request: refused, naming the header; nothing changes.
@@ -126,7 +132,7 @@ async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
         (422, Some("Idempotency-Key")),
         "{v}"
     );
-    assert_eq!(audit_count(&ts, id, "arrive_on_site"), 0);
+    assert_eq!(audit_count(&ts, id, "arrive_on_site").await, 0);
 
     // On site with the position and time of arrival; the same key with another position is
     // refused, the same request replayed.
@@ -144,13 +150,11 @@ async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
     );
     let (s, _, replayed) = post_keyed(&ts, &onsite, Some("k-site"), here).await;
     assert_eq!((s, replayed), (200, true));
+    let audit = on_store(&ts, move |s| s.audit("task", id).unwrap()).await;
     assert_eq!(
-        count(
-            &ts,
-            &format!("SELECT COUNT(*) FROM audit WHERE entity_id = {id} AND action != 'notify'")
-        ),
+        audit.iter().filter(|a| a.action != "notify").count(),
         3,
-        "create, acknowledge, arrive"
+        "create, acknowledge, arrive: {audit:?}"
     );
 
     // The verdict, made at the fire, sent twice at once (two tabs flushing one queue): one
@@ -172,7 +176,7 @@ async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
     assert!(a.2 ^ b.2, "exactly one of the two is a replay");
     assert_eq!(a.1["verdict"]["id"], b.1["verdict"]["id"]);
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM verdicts"), 1);
-    assert_eq!(audit_count(&ts, id, "verdict"), 1);
+    assert_eq!(audit_count(&ts, id, "verdict").await, 1);
     let v = &a.1["verdict"];
     assert_eq!(v["reported_at"], iso(made), "{v}");
     assert_eq!(v["received_at"], iso(clock_now(&clock)), "{v}");
@@ -195,6 +199,7 @@ async fn a_repeated_action_changes_the_store_once_at_the_time_it_was_made() {
     assert_eq!(list[0]["note"], "麦茬");
     let (_, theirs) = ts.get("/api/v1/verdicts/mine", COUNTY_A).await;
     assert_eq!(theirs["verdicts"].as_array().unwrap().len(), 0, "{theirs}");
+    ts.stop().await;
 }
 
 fn clock_now(clock: &strawfire::dispatch::ManualClock) -> DateTime<Utc> {
@@ -202,9 +207,8 @@ fn clock_now(clock: &strawfire::dispatch::ManualClock) -> DateTime<Utc> {
     clock.now()
 }
 
-#[tokio::test]
-async fn acted_at_ahead_of_the_clock_is_refused() {
-    let (ts, clock) = clocked(|_| {}).await;
+async fn acted_at_ahead_of_the_clock_is_refused(b: Backend) {
+    let (ts, clock) = clocked_on(b, |_| {}).await;
     hotspot(&ts, 35.60, 114.30, t0() - Duration::minutes(5)).await;
     let id = task_id_near(&ts, 35.60, 114.30).await;
     clock.advance(Duration::minutes(10));
@@ -250,7 +254,7 @@ async fn acted_at_ahead_of_the_clock_is_refused() {
         "{v}"
     );
     // Nothing was recorded, and the refused key was not used up.
-    assert_eq!(audit_count(&ts, id, "acknowledge"), 0);
+    assert_eq!(audit_count(&ts, id, "acknowledge").await, 0);
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM idempotency_keys"), 0);
     // Within the skew ahead of the clock is accepted (a phone a few minutes fast).
     let ahead = now + Duration::minutes(5);
@@ -299,4 +303,5 @@ async fn acted_at_ahead_of_the_clock_is_refused() {
     .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("acted_at")), "{v}");
     assert_eq!(count(&ts, "SELECT COUNT(*) FROM verdicts"), 0);
+    ts.stop().await;
 }

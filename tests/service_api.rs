@@ -1,5 +1,5 @@
-//! The service end to end through its HTTP API: a real server on port 0, a real SQLite file,
-//! a real HTTP client.
+//! The service end to end through its HTTP API: a real server on port 0, on a real SQLite file
+//! and on a real PostgreSQL (`on_both_stores!`), a real HTTP client.
 
 mod common;
 
@@ -8,13 +8,22 @@ use std::time::Duration;
 
 use common::night_scene;
 use common::server::*;
+use common::stores::Backend;
 use strawfire::scan::{scan_scene, ModelChoice};
+
+on_both_stores!(
+    scene_and_firms_file_are_read_back_and_repeats_change_nothing,
+    camera_alert_and_satellite_hotspot_of_one_fire_form_one_event,
+    each_role_sees_its_scope_only,
+    bad_input_is_a_4xx_naming_the_problem,
+    inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason,
+    hotspots_are_placed_by_the_locate_layers,
+);
 
 const T: Duration = Duration::from_secs(20);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scene_and_firms_file_are_read_back_and_repeats_change_nothing() {
-    let srv = TestServer::start().await;
+async fn scene_and_firms_file_are_read_back_and_repeats_change_nothing(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let scene = srv.dir.path().join("night.tif");
     night_scene(&scene, 60, 80, &[(20, 30, 340.0), (40, 60, 305.0)]);
     // The oracle: what a scan of the same file gives.
@@ -193,9 +202,8 @@ async fn scene_and_firms_file_are_read_back_and_repeats_change_nothing() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn camera_alert_and_satellite_hotspot_of_one_fire_form_one_event() {
-    let srv = TestServer::start().await;
+async fn camera_alert_and_satellite_hotspot_of_one_fire_form_one_event(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let csv = firms_csv(&[firms_row(
         34.81800,
         114.30000,
@@ -281,9 +289,8 @@ async fn camera_alert_and_satellite_hotspot_of_one_fire_form_one_event() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_role_sees_its_scope_only() {
-    let srv = TestServer::start().await;
+async fn each_role_sees_its_scope_only(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let csv = firms_csv(&[
         firms_row(35.2, 114.3, "2024-06-08", "1806", "N20", "n", "2.0NRT", 1.0), // 410526100
         firms_row(35.7, 114.3, "2024-06-08", "1806", "N20", "n", "2.0NRT", 2.0), // 410526101
@@ -443,9 +450,8 @@ async fn each_role_sees_its_scope_only() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_is_a_4xx_naming_the_problem() {
-    let srv = TestServer::start().await;
+async fn bad_input_is_a_4xx_naming_the_problem(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let alert = |body: &str| {
         srv.post(
             "/api/v1/sensor-alerts",
@@ -550,9 +556,8 @@ async fn bad_input_is_a_4xx_naming_the_problem() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason() {
-    let srv = TestServer::start().await;
+async fn inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let inbox = srv.inbox();
     // Files are written elsewhere and renamed in, as a copy job should.
     let corrupt = srv.dir.path().join("broken.tif");
@@ -616,8 +621,7 @@ async fn inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason()
 
 /// The real locate step: the sample county and township layers (GCJ-02 files) through the
 /// R-tree matcher place a hotspot in 滑县 (410526), and the county token sees it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hotspots_are_placed_by_the_locate_layers() {
+async fn hotspots_are_placed_by_the_locate_layers(b: Backend) {
     use strawfire::locate::{gcj02, load_layer, LayerSpec, Locator, MaskSet, UnitLayer};
     let root = env!("CARGO_MANIFEST_DIR");
     let layer = |spec: &str| {
@@ -629,7 +633,8 @@ async fn hotspots_are_placed_by_the_locate_layers() {
         None,
         MaskSet::new(vec![], vec![]),
     );
-    let srv = TestServer::start_placed(
+    let srv = TestServer::start_on_with(
+        b,
         tempfile::tempdir().unwrap(),
         |_| {},
         std::sync::Arc::new(locator),

@@ -13,6 +13,14 @@ use std::io::Write;
 use std::time::Duration;
 
 use common::server::{eventually, firms_row, TestServer, FIRMS_HEADER};
+use common::stores::Backend;
+
+on_both_stores!(
+    a_part_file_written_in_two_halves_is_ingested_whole_once_after_its_rename,
+    a_file_written_in_place_that_pauses_mid_row_is_held_until_complete,
+    the_headerless_half_of_a_split_file_fails_naming_the_convention,
+    symlinks_to_files_are_followed_others_refused_and_skipped_entries_reported,
+);
 
 const T: Duration = Duration::from_secs(20);
 
@@ -56,9 +64,8 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
 /// The pause of a writer: several settle times and inbox polls (test config: 0.1 s, 0.05 s).
 const PAUSE: Duration = Duration::from_millis(600);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_part_file_written_in_two_halves_is_ingested_whole_once_after_its_rename() {
-    let srv = TestServer::start().await;
+async fn a_part_file_written_in_two_halves_is_ingested_whole_once_after_its_rename(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let inbox = srv.inbox();
     let rows = rows(40, 1);
     let part = inbox.join("fires.csv.part");
@@ -106,9 +113,8 @@ async fn a_part_file_written_in_two_halves_is_ingested_whole_once_after_its_rena
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_written_in_place_that_pauses_mid_row_is_held_until_complete() {
-    let srv = TestServer::start().await;
+async fn a_file_written_in_place_that_pauses_mid_row_is_held_until_complete(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let inbox = srv.inbox();
     let rows = rows(30, 2);
     let mut text = format!("{FIRMS_HEADER}\n");
@@ -146,9 +152,8 @@ async fn a_file_written_in_place_that_pauses_mid_row_is_held_until_complete() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_headerless_half_of_a_split_file_fails_naming_the_convention() {
-    let srv = TestServer::start().await;
+async fn the_headerless_half_of_a_split_file_fails_naming_the_convention(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let inbox = srv.inbox();
     let staged = srv.dir.path().join("second-half.csv");
     std::fs::write(&staged, rows(3, 3).join("\n") + "\n").unwrap();
@@ -164,9 +169,8 @@ async fn the_headerless_half_of_a_split_file_fails_naming_the_convention() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn symlinks_to_files_are_followed_others_refused_and_skipped_entries_reported() {
-    let srv = TestServer::start().await;
+async fn symlinks_to_files_are_followed_others_refused_and_skipped_entries_reported(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let inbox = srv.inbox();
     // A file kept elsewhere, linked in by an operator.
     let target = srv.dir.path().join("kept.csv");

@@ -278,6 +278,21 @@ pub fn count(ts: &TestServer, sql: &str) -> i64 {
     }
 }
 
+/// Runs a statement that changes rows on the server's store (SQL both dialects read), for what
+/// no API can do: e.g. losing a stored answer as a crash between commit and answer would.
+pub fn exec(ts: &TestServer, sql: &str) -> u64 {
+    match &ts.pg {
+        Some(pg) => {
+            let sql = sql.to_string();
+            pg.with(move |c| c.execute(&sql, &[]).unwrap())
+        }
+        None => rusqlite::Connection::open(ts.dir.path().join("data").join("strawfire.sqlite"))
+            .unwrap()
+            .execute(sql, [])
+            .unwrap() as u64,
+    }
+}
+
 /// The first (text) column of every row of `sql`, on the server's store.
 pub fn column(ts: &TestServer, sql: &str) -> Vec<String> {
     match &ts.pg {

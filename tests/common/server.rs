@@ -82,6 +82,28 @@ impl TestServer {
         TestServer::start_with(dir, |_| {}).await
     }
 
+    /// [`TestServer::start`] on a store of `b` (PostgreSQL: a fresh schema).
+    pub async fn start_on(b: super::stores::Backend) -> TestServer {
+        TestServer::start_on_with(
+            b,
+            tempfile::tempdir().unwrap(),
+            |_| {},
+            Arc::new(GridPlacer),
+        )
+        .await
+    }
+
+    /// [`TestServer::start_placed`] on a store of `b` (PostgreSQL: a fresh schema).
+    pub async fn start_on_with(
+        b: super::stores::Backend,
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        placer: Arc<dyn Placer>,
+    ) -> TestServer {
+        let pg = super::stores::schema_for(b);
+        TestServer::start_in(dir, pg, tweak, placer, Arc::new(SystemClock)).await
+    }
+
     pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
         TestServer::start_placed(dir, tweak, Arc::new(GridPlacer)).await
     }
@@ -223,6 +245,15 @@ impl TestServer {
             r.shutdown().await;
         }
         self.dir
+    }
+
+    /// Stops the server and hands its temp dir and PostgreSQL schema (if any) back, to start
+    /// another on the same store ([`TestServer::start_in`]).
+    pub async fn stop_keep_store(mut self) -> (tempfile::TempDir, Option<super::stores::PgSchema>) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        (self.dir, self.pg)
     }
 
     pub async fn stop(mut self) {

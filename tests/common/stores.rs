@@ -30,6 +30,11 @@ pub fn postgres_available(test: &str) -> bool {
     }
 }
 
+/// A fresh schema for a server on `b` (`None` on SQLite: the server's own file).
+pub fn schema_for(b: Backend) -> Option<PgSchema> {
+    (b == Backend::Postgres).then(PgSchema::new)
+}
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A schema of its own in the test database, dropped with this value.
