@@ -21,8 +21,9 @@
 //!   (`target/bench-venv`) and installs numpy, pyhdf and h5py there itself
 //!   (`benches/common/venv.rs`), so this runs on a fresh machine.
 //!
-//! The MERSI granule is the MODIS one's first 2000 rows stretched across 2048 columns (nearest
-//! column): `synth::modis` makes at most 1354 columns, and for reading only the sizes matter.
+//! The MERSI granule is the same scene and fires made at MERSI's bands (`ModisSpec::fy3d_day`),
+//! 2000 rows stretched across 2048 columns (nearest column): `synth::modis` makes at most 1354
+//! columns, and for reading only the sizes matter.
 //! Run: `cargo bench --bench modis_read -- [--no-python] [--runs N]` (numpy runs unless
 //! `--no-python`; or the dev profile with
 //! strawfire at opt-level 3, BENCHMARKS.md). Under `cargo test --all-targets` it is a smoke run
@@ -316,7 +317,16 @@ fn main() -> Result<()> {
     let synth: SynthModis = generate_modis(&spec)?;
     let files = modis_write::write(&synth.granule, &dir, &Default::default())?;
     let geo = files.geo.clone().context("MOD03 written")?;
-    let fy = stretched(&synth.granule, mrows, mcols)?;
+    // The FY-3D granule: the same afternoon and fires made at MERSI's bands (3.80/4.05/10.8/
+    // 12.0 µm, `synth::modis::MERSI`), stretched to MERSI's 2048 columns.
+    let mut fy_spec = ModisSpec::fy3d_day(mrows, cols, 20);
+    fy_spec.fires = spec
+        .fires
+        .iter()
+        .filter(|f| f.row < mrows)
+        .cloned()
+        .collect();
+    let fy = stretched(&generate_modis(&fy_spec)?.granule, mrows, mcols)?;
     let mf = mersi_write::write(&fy, &dir.join("mersi"))?;
     eprintln!(
         "generated and wrote both granules in {:.1} s",
