@@ -4,6 +4,7 @@
 
 pub(crate) mod deliveries;
 pub(crate) mod idempotency;
+pub(crate) mod lookups;
 pub(crate) mod operator;
 pub(crate) mod outbox;
 pub(crate) mod rank;

@@ -15,7 +15,7 @@ use crate::fuse::{
 use crate::hotspot::{Confidence, DayNight, Hotspot};
 use crate::store::error::StoreError;
 use crate::store::model::*;
-use crate::store::shared::{fuse_batch, min_score, BatchFusion, EVENT_COLUMNS};
+use crate::store::shared::{fuse_batch, lookups, min_score, BatchFusion, EVENT_COLUMNS};
 use crate::store::{hotspot_key, Store};
 
 pub(super) fn ts(t: DateTime<Utc>) -> i64 {
@@ -43,15 +43,7 @@ impl Store for PgStore {
     }
 
     fn knows(&self, sha256: &str) -> Result<bool, StoreError> {
-        self.read(|c| {
-            c.query_one(
-                "SELECT EXISTS (SELECT 1 FROM scenes WHERE sha256 = $1)
-                     OR EXISTS (SELECT 1 FROM feeds WHERE sha256 = $1)",
-                &[&sha256],
-            )
-            .map(|r| r.get::<_, bool>(0))
-            .map_err(pg_err("look up content hash"))
-        })
+        self.read(|c| lookups::knows(c, sha256))
     }
 
     fn hotspots_each(
@@ -102,104 +94,15 @@ impl Store for PgStore {
     }
 
     fn alerts_of_event(&self, event_id: i64) -> Result<Vec<StoredAlert>, StoreError> {
-        let rows = self.read(|c| {
-            c.query(
-                "SELECT id, sensor_id, time, lon, lat, footprint_m, kind, confidence, image_url, event_id
-                 FROM sensor_alerts WHERE event_id = $1 ORDER BY time, id",
-                &[&event_id],
-            )
-            .map_err(pg_err("query alerts"))
-        })?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredAlert {
-                id: r.get(0),
-                alert: SensorAlert {
-                    sensor_id: r.get(1),
-                    time: from_ts(r.get(2)),
-                    lon: r.get(3),
-                    lat: r.get(4),
-                    footprint_m: r.get(5),
-                    kind: if r.get::<_, &str>(6) == "smoke" {
-                        AlertKind::Smoke
-                    } else {
-                        AlertKind::Fire
-                    },
-                    confidence: r.get(7),
-                    image_url: r.get(8),
-                },
-                event_id: r.get(9),
-            })
-            .collect())
+        self.read(|c| lookups::alerts_of_event(c, event_id))
     }
 
     fn unit(&self, code: &str) -> Result<UnitStats, StoreError> {
-        self.read(|c| {
-            let mut stats = UnitStats {
-                code: code.to_string(),
-                ..UnitStats::default()
-            };
-            for level in ["county", "township", "village", "parcel"] {
-                let mut found = None;
-                for table in ["hotspots", "events"] {
-                    let row = c
-                        .query_opt(
-                            &format!("SELECT county FROM {table} WHERE {level} = $1 LIMIT 1"),
-                            &[&code],
-                        )
-                        .map_err(pg_err("unit level"))?;
-                    if let Some(r) = row {
-                        found = Some(r.get::<_, Option<String>>(0));
-                        break;
-                    }
-                }
-                if let Some(county) = found {
-                    stats.level = Some(level.to_string());
-                    stats.county = county;
-                    let n: i64 = c
-                        .query_one(
-                            &format!("SELECT COUNT(*) FROM hotspots WHERE {level} = $1"),
-                            &[&code],
-                        )
-                        .map_err(pg_err("unit hotspots"))?
-                        .get(0);
-                    stats.hotspots = n as u64;
-                    let r = c
-                        .query_one(
-                            &format!(
-                                "SELECT COUNT(*), MAX(last_seen) FROM events WHERE {level} = $1"
-                            ),
-                            &[&code],
-                        )
-                        .map_err(pg_err("unit events"))?;
-                    stats.events = r.get::<_, i64>(0) as u64;
-                    stats.last_seen = r.get::<_, Option<i64>>(1).map(from_ts);
-                    break;
-                }
-            }
-            Ok(stats)
-        })
+        self.read(|c| lookups::unit(c, code))
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {
-        self.read(|c| {
-            let r = c
-                .query_one(
-                    "SELECT (SELECT COUNT(*) FROM scenes), (SELECT COUNT(*) FROM feeds),
-                            (SELECT COUNT(*) FROM hotspots), (SELECT COUNT(*) FROM sensor_alerts),
-                            (SELECT COUNT(*) FROM events)",
-                    &[],
-                )
-                .map_err(pg_err("count"))?;
-            let n = |i: usize| r.get::<_, i64>(i) as u64;
-            Ok(Counts {
-                scenes: n(0),
-                feeds: n(1),
-                hotspots: n(2),
-                alerts: n(3),
-                events: n(4),
-            })
-        })
+        self.read(lookups::counts)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::fuse::{
 use crate::hotspot::{Confidence, DayNight, Hotspot};
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::model::*;
-use crate::store::shared::{fuse_batch, min_score, BatchFusion, EVENT_COLUMNS};
+use crate::store::shared::{fuse_batch, lookups, min_score, BatchFusion, EVENT_COLUMNS};
 use crate::store::{hotspot_key, Store};
 
 impl Store for SqliteStore {
@@ -29,15 +29,7 @@ impl Store for SqliteStore {
     }
 
     fn knows(&self, sha256: &str) -> Result<bool, StoreError> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM scenes WHERE sha256 = ?1)
-                     OR EXISTS (SELECT 1 FROM feeds WHERE sha256 = ?1)",
-                [sha256],
-                |r| r.get::<_, bool>(0),
-            )
-            .ctx("look up content hash")
-        })
+        self.read(|mut c| lookups::knows(&mut c, sha256))
     }
 
     fn hotspots_each(
@@ -57,111 +49,15 @@ impl Store for SqliteStore {
     }
 
     fn alerts_of_event(&self, event_id: i64) -> Result<Vec<StoredAlert>, StoreError> {
-        self.read(|c| {
-            let mut st = c
-                .prepare(
-                    "SELECT id, sensor_id, time, lon, lat, footprint_m, kind, confidence, image_url, event_id
-                     FROM sensor_alerts WHERE event_id = ?1 ORDER BY time, id",
-                )
-                .ctx("prepare alerts")?;
-            let rows = st
-                .query_map([event_id], |r| {
-                    let kind: String = r.get(6)?;
-                    Ok(StoredAlert {
-                        id: r.get(0)?,
-                        alert: SensorAlert {
-                            sensor_id: r.get(1)?,
-                            time: from_ts(r.get(2)?),
-                            lon: r.get(3)?,
-                            lat: r.get(4)?,
-                            footprint_m: r.get(5)?,
-                            kind: if kind == "smoke" {
-                                AlertKind::Smoke
-                            } else {
-                                AlertKind::Fire
-                            },
-                            confidence: r.get(7)?,
-                            image_url: r.get(8)?,
-                        },
-                        event_id: r.get(9)?,
-                    })
-                })
-                .ctx("query alerts")?;
-            rows.collect::<Result<Vec<_>, _>>().ctx("read alerts")
-        })
+        self.read(|mut c| lookups::alerts_of_event(&mut c, event_id))
     }
 
     fn unit(&self, code: &str) -> Result<UnitStats, StoreError> {
-        self.read(|c| {
-            let mut stats = UnitStats {
-                code: code.to_string(),
-                ..UnitStats::default()
-            };
-            for level in ["county", "township", "village", "parcel"] {
-                let found: Option<Option<String>> = c
-                    .query_row(
-                        &format!("SELECT county FROM hotspots WHERE {level} = ?1 LIMIT 1"),
-                        [code],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .ctx("unit level")?;
-                let found = match found {
-                    Some(f) => Some(f),
-                    None => c
-                        .query_row(
-                            &format!("SELECT county FROM events WHERE {level} = ?1 LIMIT 1"),
-                            [code],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .ctx("unit level")?,
-                };
-                if let Some(county) = found {
-                    stats.level = Some(level.to_string());
-                    stats.county = county;
-                    stats.hotspots = c
-                        .query_row(
-                            &format!("SELECT COUNT(*) FROM hotspots WHERE {level} = ?1"),
-                            [code],
-                            |r| r.get::<_, i64>(0),
-                        )
-                        .ctx("unit hotspots")? as u64;
-                    let (events, last): (i64, Option<i64>) = c
-                        .query_row(
-                            &format!(
-                                "SELECT COUNT(*), MAX(last_seen) FROM events WHERE {level} = ?1"
-                            ),
-                            [code],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .ctx("unit events")?;
-                    stats.events = events as u64;
-                    stats.last_seen = last.map(from_ts);
-                    break;
-                }
-            }
-            Ok(stats)
-        })
+        self.read(|mut c| lookups::unit(&mut c, code))
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {
-        self.read(|c| {
-            let n = |table: &str| -> Result<u64, StoreError> {
-                c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|v| v as u64)
-                .ctx("count")
-            };
-            Ok(Counts {
-                scenes: n("scenes")?,
-                feeds: n("feeds")?,
-                hotspots: n("hotspots")?,
-                alerts: n("sensor_alerts")?,
-                events: n("events")?,
-            })
-        })
+        self.read(|mut c| lookups::counts(&mut c))
     }
 }
 
