@@ -427,3 +427,87 @@ pub fn outcome(row: &JobRow) -> Option<Result<Ingested, ServiceError>> {
         JobState::Queued | JobState::Running => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn a_folder_is_spooled_whole_once_and_removed_with_its_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, spool) = (dir.path().join("inbox"), dir.path().join("spool"));
+        let product = inbox.join("LC08_X");
+        write(&product.join("LC08_X_MTL.txt"), "mtl");
+        write(&product.join("sub").join("LC08_X_B7.TIF"), "b7");
+        let unit = Unit::Folder {
+            path: product.clone(),
+            name: "LC08_X".into(),
+        };
+        let placed = place_unit(&unit, &spool, "abc").unwrap();
+        assert_eq!(placed.path, spool.join("abc").join("LC08_X"));
+        let b7 = placed.path.join("sub").join("LC08_X_B7.TIF");
+        assert_eq!(std::fs::read_to_string(&b7).unwrap(), "b7");
+        // Linked, not copied: the same file.
+        use std::os::unix::fs::MetadataExt;
+        let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        assert_eq!(ino(&b7), ino(&product.join("sub").join("LC08_X_B7.TIF")));
+        // Queued again (another node, a restart): the folder there is kept, no temporary left.
+        write(&product.join("extra.txt"), "later");
+        let again = place_unit(&unit, &spool, "abc").unwrap();
+        assert_eq!(again.path, placed.path);
+        assert!(!placed.path.join("extra.txt").exists());
+        let names: Vec<String> = std::fs::read_dir(spool.join("abc"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["LC08_X"]);
+        let payload = json!({"path": placed.path});
+        assert_eq!(spooled_paths(&payload), std::slice::from_ref(&placed.path));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(remove_unit(&payload));
+        assert!(!spool.join("abc").exists());
+        assert!(
+            product.join("sub").join("LC08_X_B7.TIF").exists(),
+            "the inbox keeps its own"
+        );
+    }
+
+    #[test]
+    fn a_granules_files_lie_side_by_side_and_leave_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, spool) = (dir.path().join("inbox"), dir.path().join("spool"));
+        let files = vec![inbox.join("MYD021KM.A.hdf"), inbox.join("MYD03.A.hdf")];
+        for f in &files {
+            write(f, "x");
+        }
+        let placed = place_unit(&Unit::Files(files), &spool, "def").unwrap();
+        assert_eq!(placed.path, spool.join("def"));
+        let spooled = placed.files.clone().unwrap();
+        assert_eq!(
+            spooled,
+            [
+                spool.join("def/MYD021KM.A.hdf"),
+                spool.join("def/MYD03.A.hdf")
+            ]
+        );
+        let payload = json!({"path": placed.path, "files": spooled});
+        assert_eq!(spooled_paths(&payload), spooled);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(remove_unit(&payload));
+        assert!(!spool.join("def").exists());
+        // A unit that is not what its op reads is refused, not queued.
+        let e = unit_hash(&Unit::Files(Vec::new()), SceneOp::Scene).unwrap_err();
+        assert!(e.to_string().contains("scene job"), "{e}");
+    }
+}
