@@ -4,10 +4,12 @@
 //! inline, not by URL (our server is usually not reachable from WeCom's): `{"msgtype":"image",
 //! "image":{"base64":..,"md5":..}}`, JPG or PNG, at most 2 MB before encoding, the MD5 of the
 //! raw bytes as a checksum (WeCom group robot documentation, "图片类型"). DingTalk robots take
-//! images only by public URL, so they get none. MD5 and base64 are written out here (RFC 1321,
-//! RFC 4648, tested against their vectors) rather than pulled in as two crates for 80 lines;
-//! MD5 is only WeCom's transfer checksum, never used for security.
+//! images only by public URL, so they get none. MD5 and base64 come from RustCrypto's `md-5` and
+//! the `base64` crate (both already built for the PostgreSQL client); MD5 is only WeCom's
+//! transfer checksum, never used for security.
 
+use base64::Engine as _;
+use md5::Digest as _;
 use serde_json::{json, Value};
 
 /// WeCom's limit on an image before base64 encoding, bytes.
@@ -40,79 +42,17 @@ pub fn wecom_image(photo: &[u8]) -> Result<Value, ImageError> {
     }))
 }
 
-/// Standard base64 with padding (RFC 4648 §4).
+/// Standard base64 with padding (RFC 4648 §4), as WeCom expects.
 pub fn base64(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// MD5 of `data` as 32 lowercase hex digits (RFC 1321).
 pub fn md5_hex(data: &[u8]) -> String {
-    md5(data).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn md5(data: &[u8]) -> [u8; 16] {
-    // Per-round shift amounts and the constants floor(2^32 · |sin(i + 1)|).
-    const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ];
-    let k: Vec<u32> = (0..64)
-        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
-        .collect();
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_le_bytes());
-    let mut h: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
-    for block in msg.chunks(64) {
-        let m: Vec<u32> = block
-            .chunks(4)
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-            .collect();
-        let [mut a, mut b, mut c, mut d] = h;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
-            a = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(f.rotate_left(S[i]));
-        }
-        h[0] = h[0].wrapping_add(a);
-        h[1] = h[1].wrapping_add(b);
-        h[2] = h[2].wrapping_add(c);
-        h[3] = h[3].wrapping_add(d);
-    }
-    let mut out = [0u8; 16];
-    for (i, w) in h.iter().enumerate() {
-        out[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
-    }
-    out
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -177,5 +117,23 @@ mod tests {
         );
         big.pop();
         assert!(wecom_image(&big).is_ok());
+    }
+
+    /// The robot bodies the hand-written MD5 and base64 produced before the crates replaced them
+    /// (checked with Python's hashlib and base64 too): the messages WeCom gets are unchanged.
+    #[test]
+    fn image_messages_are_unchanged() {
+        let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        png.extend((0..192u32).map(|i| (i * 37 + 11) as u8));
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF];
+        jpeg.extend((0..196u32).map(|i| (i * i + 5) as u8));
+        assert_eq!(
+            wecom_image(&png).unwrap().to_string(),
+            r#"{"image":{"base64":"iVBORw0KGgoLMFV6n8TpDjNYfaLH7BE2W4Clyu8UOV6DqM3yFzxhhqvQ9Ro/ZImu0/gdQmeMsdb7IEVqj7TZ/iNIbZK33AEmS3CVut8EKU5zmL3iByxRdpvA5QovVHmew+gNMld8ocbrEDVaf6TJ7hM4XYKnzPEWO2CFqs/0GT5jiK3S9xxBZouw1fofRGmOs9j9IkdskbbbACVKb5S53gMoTXKXvOEGK1B1mr/kCS5TeJ3C5wwxVnugxeoPNFl+o8jtEjdcgaY=","md5":"6f8ba2d45b09fd4c96e59d95ca6887f4"},"msgtype":"image"}"#
+        );
+        assert_eq!(
+            wecom_image(&jpeg).unwrap().to_string(),
+            r#"{"image":{"base64":"/9j/BQYJDhUeKTZFVml+la7J5gUmSW6VvukWRXap3hVOicYFRonOFV6p9kWW6T6V7kmmBWbJLpX+adZFtimeFY4JhgWGCY4Vnim2RdZp/pUuyWYFpknulT7plkX2qV4VzolGBcaJThXeqXZFFum+lW5JJgXmya6VfmlWRTYpHhUOCQYFBgkOFR4pNkVWaX6VrsnmBSZJbpW+6RZFdqneFU6JxgVGic4VXqn2RZbpPpXuSaYFZskulf5p1kW2KZ4VjgmGBYYJjg==","md5":"704a7117ec1a5829c456d6e43cc9000d"},"msgtype":"image"}"#
+        );
     }
 }
