@@ -187,9 +187,10 @@ pub struct Live {
     /// True once the service shuts down: open streams end, so a graceful shutdown (which waits
     /// for every response to finish) is not held up by a dashboard left open.
     closed: Arc<watch::Sender<bool>>,
-    /// Set on PostgreSQL (#19): updates go to the store's live log, and come back to this
-    /// node's streams (and every other node's) through `service::relay`.
-    forward: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LiveUpdate>>>,
+    /// Set on PostgreSQL (#19): the updates of each change go to the store's live log as one
+    /// row, and come back to this node's streams (and every other node's) through
+    /// `service::relay` as one message.
+    forward: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<LiveUpdate>>>>,
 }
 
 impl Default for Live {
@@ -226,19 +227,19 @@ impl Live {
     }
 
     /// Tells every open stream the updates of one change, as one message. On PostgreSQL they
-    /// go to the live log one by one (`service::relay`), and come back through [`Live::deliver_all`].
+    /// go to the live log together, as one row (`service::relay`: a delivery pass that notified
+    /// 600 tasks is one row, not 600, and one message when it comes back), and come back
+    /// through [`Live::deliver_all`].
     pub fn publish_all(&self, updates: Vec<LiveUpdate>) {
+        if updates.is_empty() {
+            return;
+        }
         let updates = match self.forward.get() {
-            Some(f) => {
-                let mut left = Vec::new();
-                for u in updates {
-                    // The forwarder stopped (shutdown): this node's streams at least.
-                    if let Err(e) = f.send(u) {
-                        left.push(e.0);
-                    }
-                }
-                left
-            }
+            Some(f) => match f.send(updates) {
+                Ok(()) => return,
+                // The forwarder stopped (shutdown): this node's streams at least.
+                Err(e) => e.0,
+            },
             None => updates,
         };
         self.deliver_all(updates);
@@ -256,8 +257,9 @@ impl Live {
         }
     }
 
-    /// From now on [`Live::publish`] hands updates to `forward` (once; `false` if set before).
-    pub fn forward_to(&self, forward: tokio::sync::mpsc::UnboundedSender<LiveUpdate>) -> bool {
+    /// From now on [`Live::publish`] hands the updates of each change to `forward` (once;
+    /// `false` if set before).
+    pub fn forward_to(&self, forward: tokio::sync::mpsc::UnboundedSender<Vec<LiveUpdate>>) -> bool {
         self.forward.set(forward).is_ok()
     }
 

@@ -10,7 +10,11 @@
 //! connection broke reconnects and catches up from its last row (rows are kept an hour).
 //!
 //! The row format is small JSON: an ingest batch `{"hotspots": [[id, lon, lat, county,
-//! township]...], "events": [...]}`, any other update `{"update": ...}` ([`encode`]).
+//! township]...], "events": [...]}`, any other update `{"update": ...}` ([`encode`]), the
+//! updates of one change (a delivery pass's tasks) `{"updates": [...]}` ([`encode_all`]): one
+//! row and one `NOTIFY` per change, not per update. The forwarder also puts the changes that
+//! queued while it was writing into one row (each is still told, as one message), so a burst
+//! of changes costs a few log transactions, not one each under the log's lock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +29,8 @@ use crate::store::jobs::LiveLog;
 const WAIT: Duration = Duration::from_millis(500);
 /// Rows read at once.
 const PAGE: usize = 1000;
+/// At most this many queued updates go into one row of the forwarder.
+const COALESCE: usize = 1000;
 
 fn units(v: &Value, county: usize, township: usize) -> UnitTag {
     let s = |i: usize| v.get(i).and_then(Value::as_str).map(str::to_string);
@@ -56,8 +62,20 @@ pub fn encode(update: &LiveUpdate) -> Value {
     json!({ "update": u })
 }
 
+/// Several updates (one change's, or changes queued together) as one log row; one update as
+/// [`encode`] writes it.
+pub fn encode_all(updates: &[LiveUpdate]) -> Value {
+    match updates {
+        [one] => encode(one),
+        _ => json!({ "updates": updates.iter().map(encode).collect::<Vec<_>>() }),
+    }
+}
+
 /// The updates of a log row (an unreadable row: none).
 pub fn decode(body: &Value) -> Vec<LiveUpdate> {
+    if let Some(all) = body.get("updates").and_then(Value::as_array) {
+        return all.iter().flat_map(decode).collect();
+    }
     if let Some(u) = body.get("update") {
         let id = u.get("id").and_then(Value::as_i64).unwrap_or(0);
         let tag = u.get("u").map(|t| units(t, 0, 1)).unwrap_or_default();
@@ -112,25 +130,32 @@ pub fn decode(body: &Value) -> Vec<LiveUpdate> {
 /// update after the change that made it committed; if the log cannot be written the update
 /// goes to this node's streams only, and a warning is logged).
 pub fn forward(live: &Live, log: Arc<dyn LiveLog>) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<LiveUpdate>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<LiveUpdate>>();
     if !live.forward_to(tx) {
         return;
     }
     let local = live.clone();
     tokio::spawn(async move {
-        while let Some(update) = rx.recv().await {
+        while let Some(mut updates) = rx.recv().await {
+            // Changes that queued while the last row was written go into this one.
+            while updates.len() < COALESCE {
+                match rx.try_recv() {
+                    Ok(more) => updates.extend(more),
+                    Err(_) => break,
+                }
+            }
             let log = log.clone();
-            let body = encode(&update);
+            let body = encode_all(&updates);
             let written = tokio::task::spawn_blocking(move || log.append_live(&body)).await;
             match written {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!("live log: {e}; told to this node's streams only");
-                    local.deliver(update);
+                    local.deliver_all(updates);
                 }
                 Err(e) => {
                     tracing::warn!("live log: {e}");
-                    local.deliver(update);
+                    local.deliver_all(updates);
                 }
             }
         }
@@ -233,6 +258,42 @@ mod tests {
             assert_eq!(decode(&encode(&u)), vec![u]);
         }
         assert!(decode(&json!({"update": {"t": "unknown"}})).is_empty());
+    }
+
+    #[test]
+    fn the_updates_of_one_change_are_one_row() {
+        let units = UnitTag::new(Some("410526".into()), None);
+        let tasks: Vec<LiveUpdate> = (1..=600)
+            .map(|id| LiveUpdate::Task {
+                id,
+                state: "notified".into(),
+                units: units.clone(),
+            })
+            .collect();
+        let row = encode_all(&tasks);
+        assert_eq!(row["updates"].as_array().map(Vec::len), Some(600));
+        assert_eq!(decode(&row), tasks);
+        // One update keeps the one-update row (read by nodes of the version before).
+        assert_eq!(encode_all(&tasks[..1]), encode(&tasks[0]));
+        assert_eq!(decode(&encode_all(&[])), Vec::new());
+    }
+
+    #[tokio::test]
+    async fn a_change_is_forwarded_whole() {
+        let live = Live::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        assert!(live.forward_to(tx));
+        let task = |id| LiveUpdate::Task {
+            id,
+            state: "notified".into(),
+            units: UnitTag::default(),
+        };
+        live.publish_all(vec![task(1), task(2), task(3)]);
+        live.publish(task(4));
+        live.publish_all(Vec::new());
+        assert_eq!(rx.recv().await, Some(vec![task(1), task(2), task(3)]));
+        assert_eq!(rx.recv().await, Some(vec![task(4)]));
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]
