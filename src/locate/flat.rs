@@ -238,6 +238,16 @@ impl FlatShapes {
         out
     }
 
+    /// The x of shape `i`'s first vertex (0 without one): read to bring its ring into cache.
+    #[inline]
+    pub(super) fn first_x(&self, i: usize) -> f64 {
+        let r = self.shape_rings[i] as usize;
+        self.ring_start
+            .get(r)
+            .and_then(|&c| self.coords.get(c as usize))
+            .map_or(0.0, |c| c.x)
+    }
+
     /// The closed, oriented coordinates of ring `r`.
     #[inline]
     pub(super) fn ring(&self, r: usize) -> &[Coord<f64>] {
