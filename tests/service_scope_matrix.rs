@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
-use common::dispatch::{act, db, photo_png, report};
+use common::dispatch::{act, count, photo_png, report};
 use common::server::*;
 use strawfire::config::TokenConfig;
 
@@ -388,11 +388,10 @@ impl Maker<'_> {
     /// A task in the state `need` asks for, moved there by the admin.
     async fn task(&mut self, need: Need) -> (i64, f64, f64) {
         let (event, lat, lon) = self.event().await;
-        let id: i64 = db(self.srv)
-            .query_row("SELECT id FROM tasks WHERE event_id = ?1", [event], |r| {
-                r.get(0)
-            })
-            .unwrap_or_else(|e| panic!("no task for event {event}: {e}"));
+        let id = count(
+            self.srv,
+            &format!("SELECT id FROM tasks WHERE event_id = {event}"),
+        );
         if matches!(need, Need::Acknowledged | Need::Verified | Need::Closed) {
             assert_eq!(act(self.srv, id, "ack", ADMIN).await.0, 200);
         }
@@ -420,15 +419,21 @@ impl Maker<'_> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_answers_every_role_as_expected() {
-    let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
-        c.tokens.push(TokenConfig {
-            token: PATROL_A0.into(),
-            role: "patrol:410526100".into(),
-            name: None,
-        });
-    })
+on_both_stores!(every_route_answers_every_role_as_expected);
+
+async fn every_route_answers_every_role_as_expected(b: common::stores::Backend) {
+    let srv = TestServer::start_on_with(
+        b,
+        tempfile::tempdir().unwrap(),
+        |c| {
+            c.tokens.push(TokenConfig {
+                token: PATROL_A0.into(),
+                role: "patrol:410526100".into(),
+                name: None,
+            });
+        },
+        std::sync::Arc::new(GridPlacer),
+    )
     .await;
     let rows = rows();
 
