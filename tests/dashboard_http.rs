@@ -3,12 +3,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::layers::{sample_locator, JIAOHU};
 use common::server::*;
 use common::sse::SseReader;
+use common::stores::Backend;
+
+// The live streams on both stores (on PostgreSQL through the live log and its relay); the
+// pages, static files and boundaries do not touch the store.
+on_both_stores!(
+    the_stream_tells_each_scope_what_an_ingest_stored,
+    patrol_streams_hear_only_their_township,
+);
 use strawfire::api::pages::{ASSETS, DASHBOARD, PATROL};
 use strawfire::config::TokenConfig;
 
@@ -370,9 +377,8 @@ fn recent_csv(rows: &[(f64, f64, i64)]) -> String {
     recent_firms_csv(&rows, 12.5)
 }
 
-#[tokio::test]
-async fn the_stream_tells_each_scope_what_an_ingest_stored() {
-    let srv = TestServer::start().await;
+async fn the_stream_tells_each_scope_what_an_ingest_stored(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let mut admin = SseReader::open(&srv, ADMIN, true).await;
     let mut county_a = SseReader::open(&srv, COUNTY_A, false).await;
     let mut county_b = SseReader::open(&srv, COUNTY_B, false).await;
@@ -465,10 +471,8 @@ async fn the_stream_tells_each_scope_what_an_ingest_stored() {
     );
 }
 
-#[tokio::test]
-async fn patrol_streams_hear_only_their_township() {
-    let srv =
-        TestServer::start_placed(tempfile::tempdir().unwrap(), |_| {}, Arc::new(GridPlacer)).await;
+async fn patrol_streams_hear_only_their_township(b: Backend) {
+    let srv = TestServer::start_on(b).await;
     let mut patrol = SseReader::open(&srv, PATROL_A1, false).await;
     assert_eq!(patrol.expect("hello").await["role"], "patrol:410526101");
     // 410526100 (south of 35.5° N) first, then 410526101 (north).

@@ -10,8 +10,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use common::dispatch::*;
 use common::server::{GridPlacer, TestServer, ADMIN, COUNTY_A, COUNTY_B, PATROL_A1};
+use common::stores::Backend;
 use strawfire::dispatch::ManualClock;
 use strawfire::fuse::{Placement, Placer};
+
+on_both_stores!(
+    an_alert_outside_the_tokens_county_is_refused_and_changes_nothing,
+    an_alert_in_its_county_that_would_join_a_neighbours_event_is_refused,
+);
 
 /// The grid of the other tests, but nothing north of 40° N lies in any unit.
 struct GridWithNoMansLand;
@@ -26,10 +32,11 @@ impl Placer for GridWithNoMansLand {
     }
 }
 
-async fn server() -> TestServer {
+async fn server(b: Backend) -> TestServer {
     let clock = ManualClock::new(t0());
-    TestServer::start_clocked(
+    TestServer::start_in(
         tempfile::tempdir().unwrap(),
+        common::stores::schema_for(b),
         |_| {},
         Arc::new(GridWithNoMansLand),
         Arc::new(clock),
@@ -63,9 +70,8 @@ fn footprint(ts: &TestServer) -> [i64; 6] {
     .map(|t| count(ts, &format!("SELECT COUNT(*) FROM {t}")))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alert_outside_the_tokens_county_is_refused_and_changes_nothing() {
-    let ts = server().await;
+async fn an_alert_outside_the_tokens_county_is_refused_and_changes_nothing(b: Backend) {
+    let ts = server(b).await;
     let at = t0() - Duration::minutes(10);
     // A satellite event in county 410527 (east of 116.5° E), with its task and notice.
     hotspot(&ts, 35.60, 117.00, at).await;
@@ -123,9 +129,8 @@ async fn an_alert_outside_the_tokens_county_is_refused_and_changes_nothing() {
     ts.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alert_in_its_county_that_would_join_a_neighbours_event_is_refused() {
-    let ts = server().await;
+async fn an_alert_in_its_county_that_would_join_a_neighbours_event_is_refused(b: Backend) {
+    let ts = server(b).await;
     let at = t0() - Duration::minutes(10);
     // The border is 116.5° E: the event lies just east of it (county 410527) ...
     hotspot(&ts, 35.60, 116.502, at).await;
