@@ -42,6 +42,8 @@ pub struct AppState {
     pub service: Service,
     pub tokens: Arc<Tokens>,
     pub limits: Arc<Limits>,
+    /// The `local` basemap's tiles, opened once and kept while the file stays the same.
+    pub tiles: Arc<crate::basemap::tiles::LocalTiles>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             service,
             tokens: Arc::new(tokens),
             limits: Arc::new(limits),
+            tiles: Arc::default(),
         }
     }
 }

@@ -258,10 +258,8 @@ pub async fn tile(
     let (Ok(z), Ok(x), Ok(y)) = (z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>()) else {
         return ApiError::NotFound("a tile is /tiles/{z}/{x}/{y}".into()).into_response();
     };
-    let got = tokio::task::spawn_blocking(move || {
-        crate::basemap::tiles::TileSource::open(&path)?.tile(z, x, y)
-    })
-    .await;
+    let tiles = s.tiles.clone();
+    let got = tokio::task::spawn_blocking(move || tiles.tile(&path, z, x, y)).await;
     match got {
         Ok(Ok(Some(t))) => (
             [
