@@ -11,6 +11,7 @@ both_stores!(
     a_task_by_hand_is_made_once_for_a_taskless_event,
     reassign_and_cancel_supersede_waiting_notices_and_tell_the_units,
     a_returned_verdict_is_kept_and_a_closed_task_reopens,
+    concurrent_operator_moves_of_one_task_apply_once,
 );
 
 fn admin() -> Actor {
@@ -363,4 +364,68 @@ fn a_returned_verdict_is_kept_and_a_closed_task_reopens(b: &Backend) {
         (last.action.as_str(), last.detail["reason"].as_str()),
         ("reopen", Some("the county asks again"))
     );
+}
+
+/// The same task cancelled and reassigned at once from several places (two operators on two
+/// API nodes): the moves are serialised on the task, so exactly one of them is made and the
+/// others find the task already moved; one audit row, one task state.
+fn concurrent_operator_moves_of_one_task_apply_once(b: &Backend) {
+    let store = b.store();
+    let now = t0() + chrono::Duration::hours(5);
+    let (w, _, _) = three_fires(store, now);
+    let task = task_of(store, w);
+    let rules = TaskRules::default();
+    let results: Vec<Result<crate::store::tasks::StoredTask, TaskError>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let rules = &rules;
+                    s.spawn(move || {
+                        if i % 2 == 0 {
+                            store.cancel_task(task.id, "duplicate", &admin(), now)
+                        } else {
+                            store.reassign_task(
+                                task.id,
+                                &to(&format!("41052{i}100")),
+                                "nearer patrol",
+                                &admin(),
+                                rules,
+                                now,
+                            )
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+    let made: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let cancels = made
+        .iter()
+        .filter(|t| t.state == TaskState::Cancelled)
+        .count();
+    // A reassigned task is `new` again and may be reassigned or cancelled once more; what
+    // may not happen is two moves reading the same state: every move made is audited from
+    // the state the previous one left.
+    assert!(cancels <= 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(TaskError::Illegal(_)))),
+        "{results:?}"
+    );
+    let audit = store.audit("task", task.id).unwrap();
+    let mut moves: Vec<_> = audit
+        .iter()
+        .filter(|a| a.action == "cancel" || a.action == "reassign")
+        .collect();
+    moves.sort_by_key(|a| a.id);
+    assert_eq!(moves.len(), made.len(), "{moves:?}");
+    for pair in moves.windows(2) {
+        assert_eq!(pair[1].from_state, pair[0].to_state, "{moves:?}");
+    }
+    let final_task = task_of(store, w);
+    if cancels == 1 {
+        assert_eq!(final_task.state, TaskState::Cancelled);
+        assert_eq!(moves.last().unwrap().action, "cancel", "{moves:?}");
+    }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::outbox::{enqueue, supersede};
 use super::task_steps::{audit_move, insert_task, load_task, notice, set_task_reason};
-use super::tx::{ts, Tx};
+use super::tx::{ts, Lock, Tx};
 use super::NewTaskFacts;
 use crate::dispatch::policy::due_times;
 use crate::dispatch::{transition, Action, IllegalTransition, TaskRules, TaskState};
@@ -185,6 +185,7 @@ pub(crate) fn reassign_task(
     rules: &TaskRules,
     now: DateTime<Utc>,
 ) -> Result<StoredTask, TaskError> {
+    tx.lock(Lock::Task(id))?;
     let task = load_task(tx, id)?;
     let to = transition(task.state, Action::Reassign)?;
     if task.unit == target.unit {
@@ -267,6 +268,7 @@ pub(crate) fn cancel_task(
     who: &Actor,
     now: DateTime<Utc>,
 ) -> Result<StoredTask, TaskError> {
+    tx.lock(Lock::Task(id))?;
     let before = load_task(tx, id)?;
     let task = state_move(tx, id, Action::Cancel, CANCEL_SQL, reason, who, now)?;
     // Nothing more is sent about it; the unit, if it was told of the task, hears that it was
@@ -300,6 +302,7 @@ pub(crate) fn send_back_task(
     rules: &TaskRules,
     now: DateTime<Utc>,
 ) -> Result<StoredTask, TaskError> {
+    tx.lock(Lock::Task(id))?;
     let task = load_task(tx, id)?;
     let to = transition(task.state, Action::SendBack)?;
     let moved = tx.execute(
@@ -386,6 +389,7 @@ fn state_move(
     who: &Actor,
     now: DateTime<Utc>,
 ) -> Result<StoredTask, TaskError> {
+    tx.lock(Lock::Task(id))?;
     let task = load_task(tx, id)?;
     let to = transition(task.state, action)?;
     tx.execute(
