@@ -132,29 +132,6 @@ async fn all_done(inbox: &Path, products: &Products) {
     .await;
 }
 
-/// Posts `files` in one `multipart/form-data` request.
-async fn post_files(srv: &TestServer, files: &[PathBuf]) -> (u16, serde_json::Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let part = reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name);
-        form = form.part("file", part);
-    }
-    let r = reqwest::Client::new()
-        .post(srv.url("/api/v1/scenes"))
-        .bearer_auth(ADMIN)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
 /// The scene jobs as (op, state, attempts, worker), by id.
 fn scene_jobs(c: &mut ::postgres::Client) -> Vec<(String, String, i64, Option<String>)> {
     c.query(
@@ -210,14 +187,14 @@ async fn products_arrive_whole_and_are_scanned_once(backend: Backend) {
     })
     .await
     .unwrap();
-    let (status, v) = post_files(&srv, &q.modis).await;
+    let (status, v) = srv.post_scene_files(&q.modis).await;
     assert_eq!(status, 201, "{v}");
     assert!(v["report"]["hotspots_new"].as_u64().unwrap() >= 3, "{v}");
     let loose: Vec<PathBuf> = std::fs::read_dir(&q.landsat)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    let (status, v) = post_files(&srv, &loose).await;
+    let (status, v) = srv.post_scene_files(&loose).await;
     assert_eq!(status, 201, "{v}");
     let r = &v["report"];
     assert_eq!(
@@ -225,10 +202,10 @@ async fn products_arrive_whole_and_are_scanned_once(backend: Backend) {
         2,
         "{v}"
     );
-    let (status, v) = post_files(&srv, std::slice::from_ref(&q.zip)).await;
+    let (status, v) = srv.post_scene_files(std::slice::from_ref(&q.zip)).await;
     assert_eq!(status, 201, "{v}");
     // The same pair again: stored already, not queued or scanned again.
-    let (status, v) = post_files(&srv, &q.modis).await;
+    let (status, v) = srv.post_scene_files(&q.modis).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["report"]["already_ingested"], true, "{v}");
     // The pair without its geolocation is another granule (the MYD021KM alone), but a pair of
@@ -238,7 +215,7 @@ async fn products_arrive_whole_and_are_scanned_once(backend: Backend) {
     let truncated = bad.join(q.modis[0].file_name().unwrap());
     let bytes = std::fs::read(&q.modis[0]).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let (status, v) = post_files(&srv, &[truncated]).await;
+    let (status, v) = srv.post_scene_files(&[truncated]).await;
     assert_eq!(status, 422, "{v}");
     let message = v["error"].as_str().unwrap_or_default();
     assert!(

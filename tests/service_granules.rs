@@ -89,28 +89,6 @@ async fn a_lone_l1b_file_fails_after_the_partner_wait_naming_what_is_missing() {
     srv.stop().await;
 }
 
-async fn post_files(srv: &TestServer, files: &[&std::path::Path]) -> (u16, serde_json::Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let part = reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name);
-        form = form.part("file", part);
-    }
-    let r = reqwest::Client::new()
-        .post(srv.url("/api/v1/scenes"))
-        .bearer_auth(ADMIN)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_scenes_takes_a_pair_or_a_fire_product_with_its_geolocation_in_one_request() {
     let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
@@ -120,11 +98,11 @@ async fn post_scenes_takes_a_pair_or_a_fire_product_with_its_geolocation_in_one_
     let staging = srv.dir.path().join("staging");
     std::fs::create_dir_all(&staging).unwrap();
     let files = l1b_pair(&staging);
-    let (status, v) = post_files(&srv, &[&files.data, &files.geo]).await;
+    let (status, v) = srv.post_scene_files(&[&files.data, &files.geo]).await;
     assert_eq!(status, 201, "{v}");
     assert!(v["report"]["hotspots_new"].as_u64().unwrap() > 0, "{v}");
     // The same pair again: already stored.
-    let (status, v) = post_files(&srv, &[&files.geo, &files.data]).await;
+    let (status, v) = srv.post_scene_files(&[&files.geo, &files.data]).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["report"]["already_ingested"], true);
 
@@ -132,13 +110,13 @@ async fn post_scenes_takes_a_pair_or_a_fire_product_with_its_geolocation_in_one_
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/viirs");
     let vnp14 = fixtures.join("VJ114IMG.A2024160.0542.002.2024160054200.nc");
     let vnp03 = fixtures.join("VJ103IMG.A2024160.0542.002.2024160054200.nc");
-    let (status, v) = post_files(&srv, &[&vnp14, &vnp03]).await;
+    let (status, v) = srv.post_scene_files(&[&vnp14, &vnp03]).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["report"]["hotspots_new"], 3, "{v}");
     assert!(v.get("notes").is_none(), "{v}");
 
     // A lone observation file: 422 naming the missing geolocation, by the client's name.
-    let (status, v) = post_files(&srv, &[&files.data]).await;
+    let (status, v) = srv.post_scene_files(&[&files.data]).await;
     assert_eq!(status, 422, "{v}");
     let msg = v["error"].as_str().unwrap();
     assert!(
@@ -149,7 +127,9 @@ async fn post_scenes_takes_a_pair_or_a_fire_product_with_its_geolocation_in_one_
     );
     // Two unrelated files in one request: 400.
     std::fs::write(staging.join("x.tif"), b"x").unwrap();
-    let (status, v) = post_files(&srv, &[&vnp14, &files.data, &staging.join("x.tif")]).await;
+    let (status, v) = srv
+        .post_scene_files(&[&vnp14, &files.data, &staging.join("x.tif")])
+        .await;
     assert_eq!(status, 400, "{v}");
     srv.stop().await;
 }

@@ -78,29 +78,6 @@ async fn post_scenes_takes_a_landsat_tar_or_its_files_in_one_request() {
     .await;
     let staging = srv.dir.path().join("staging");
     std::fs::create_dir_all(&staging).unwrap();
-    let post = |files: Vec<std::path::PathBuf>| {
-        let srv = &srv;
-        async move {
-            let mut form = reqwest::multipart::Form::new();
-            for f in &files {
-                let name = f.file_name().unwrap().to_string_lossy().into_owned();
-                let part =
-                    reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name);
-                form = form.part("file", part);
-            }
-            let r = reqwest::Client::new()
-                .post(srv.url("/api/v1/scenes"))
-                .bearer_auth(ADMIN)
-                .multipart(form)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let v: serde_json::Value =
-                serde_json::from_str(&r.text().await.unwrap()).unwrap_or(serde_json::Value::Null);
-            (status, v)
-        }
-    };
     let tar = generate(&spec())
         .write(
             &staging,
@@ -110,7 +87,7 @@ async fn post_scenes_takes_a_landsat_tar_or_its_files_in_one_request() {
             },
         )
         .unwrap();
-    let (status, v) = post(vec![tar]).await;
+    let (status, v) = srv.post_scene_files(&[tar]).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["report"]["hotspots_new"], 2, "{v}");
     // The same scene as its loose files in one request (another seed: other bytes, the same
@@ -124,7 +101,7 @@ async fn post_scenes_takes_a_landsat_tar_or_its_files_in_one_request() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    let (status, v) = post(files.clone()).await;
+    let (status, v) = srv.post_scene_files(&files).await;
     assert!(status == 201 || status == 200, "{status} {v}");
     let r = &v["report"];
     assert_eq!(
@@ -137,7 +114,7 @@ async fn post_scenes_takes_a_landsat_tar_or_its_files_in_one_request() {
         .into_iter()
         .filter(|f| !f.to_string_lossy().ends_with("_B6.TIF"))
         .collect();
-    let (status, v) = post(without).await;
+    let (status, v) = srv.post_scene_files(&without).await;
     assert_eq!(status, 422, "{v}");
     assert!(v.to_string().contains("_B6.TIF"), "{v}");
     srv.stop().await;

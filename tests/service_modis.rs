@@ -13,28 +13,6 @@ use strawfire::model::modis::ModisModel;
 use strawfire::product::write::{modis as modis_write, modis_af};
 use strawfire::synth::modis::{generate_modis, random_modis_fires, ModisSpec};
 
-async fn post_files(srv: &TestServer, files: &[&std::path::Path]) -> (u16, serde_json::Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let part = reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name);
-        form = form.part("file", part);
-    }
-    let r = reqwest::Client::new()
-        .post(srv.url("/api/v1/scenes"))
-        .bearer_auth(ADMIN)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_scenes_takes_a_modis_pair_and_ingest_takes_mod14() {
     let srv = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
@@ -55,7 +33,7 @@ async fn post_scenes_takes_a_modis_pair_and_ingest_takes_mod14() {
     let files = modis_write::write(&g.granule, &staging, &Default::default()).unwrap();
     let geo = files.geo.clone().unwrap();
 
-    let (status, v) = post_files(&srv, &[&geo, &files.data]).await;
+    let (status, v) = srv.post_scene_files(&[&geo, &files.data]).await;
     assert_eq!(status, 201, "{v}");
     let new = v["report"]["hotspots_new"].as_u64().unwrap();
     // The scan of the files finds the fires found in memory (the L1B quantisation may move a
@@ -64,7 +42,7 @@ async fn post_scenes_takes_a_modis_pair_and_ingest_takes_mod14() {
         new as usize + 1 >= expected && new as usize <= expected + 1,
         "{new} stored, {expected} in memory: {v}"
     );
-    let (status, v) = post_files(&srv, &[&files.data, &geo]).await;
+    let (status, v) = srv.post_scene_files(&[&files.data, &geo]).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["report"]["already_ingested"], true, "{v}");
 

@@ -163,6 +163,33 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// `files` posted to `POST /api/v1/scenes` as one `multipart/form-data` request (a
+    /// `file` part each, named by the file), as the admin: the status and the JSON answer
+    /// (`Null` when the body is not JSON).
+    pub async fn post_scene_files<P: AsRef<Path>>(&self, files: &[P]) -> (u16, serde_json::Value) {
+        let mut form = reqwest::multipart::Form::new();
+        for f in files {
+            let f = f.as_ref();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let part = reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name);
+            form = form.part("file", part);
+        }
+        let r = self
+            .client
+            .post(self.url("/api/v1/scenes"))
+            .bearer_auth(ADMIN)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     pub fn inbox(&self) -> PathBuf {
         self.dir.path().join("data").join("inbox")
     }
