@@ -269,8 +269,7 @@ pub(crate) fn cancel_task(
     now: DateTime<Utc>,
 ) -> Result<StoredTask, TaskError> {
     tx.lock(Lock::Task(id))?;
-    let before = load_task(tx, id)?;
-    let task = state_move(tx, id, Action::Cancel, CANCEL_SQL, reason, who, now)?;
+    let (before, task) = state_move(tx, id, Action::Cancel, CANCEL_SQL, reason, who, now)?;
     // Nothing more is sent about it; the unit, if it was told of the task, hears that it was
     // cancelled and why.
     supersede(tx, id, ts(now), "cancel")?;
@@ -375,11 +374,14 @@ pub(crate) fn reopen_task(
     who: &Actor,
     now: DateTime<Utc>,
 ) -> Result<StoredTask, TaskError> {
-    state_move(tx, id, Action::Reopen, REOPEN_SQL, reason, who, now)
+    tx.lock(Lock::Task(id))?;
+    let (_, task) = state_move(tx, id, Action::Reopen, REOPEN_SQL, reason, who, now)?;
+    Ok(task)
 }
 
 /// A move that changes only the task's row (`sql` takes the new state, `now` and the id),
-/// audited with the operator's reason: cancel and reopen.
+/// audited with the operator's reason: cancel and reopen (the caller has locked the task).
+/// The task before the move and after it.
 fn state_move(
     tx: &mut impl Tx,
     id: i64,
@@ -388,8 +390,7 @@ fn state_move(
     reason: &str,
     who: &Actor,
     now: DateTime<Utc>,
-) -> Result<StoredTask, TaskError> {
-    tx.lock(Lock::Task(id))?;
+) -> Result<(StoredTask, StoredTask), TaskError> {
     let task = load_task(tx, id)?;
     let to = transition(task.state, action)?;
     tx.execute(
@@ -407,5 +408,5 @@ fn state_move(
         to,
         &serde_json::json!({ "reason": reason }),
     )?;
-    load_task(tx, id)
+    Ok((task, load_task(tx, id)?))
 }
