@@ -1,6 +1,8 @@
 //! Daily rankings on a known store (tests/common/rank.rs) against golden files: counts, rates,
 //! ties, first fire of the season, week on week, not-observed and coverage-unknown units.
 //! `UPDATE_GOLDEN=1 cargo test --test rank_golden` rewrites the files after a deliberate change.
+//! The known store is built on SQLite and on PostgreSQL (`on_both_stores_blocking!`): both must
+//! give the same tables, byte for byte.
 
 mod common;
 
@@ -10,11 +12,20 @@ use strawfire::rank::html::{report_html, Issue};
 
 use chrono::NaiveDate;
 use common::rank::{fill_rank_store, rank_locator, rank_now, RANK_DAY};
+use common::stores::{Backend, TestStore};
 use strawfire::config::RankConfig;
 use strawfire::rank::csv::write_csv;
 use strawfire::rank::{DailyRanking, RankLevel};
 use strawfire::service::rankings::daily;
-use strawfire::store::SqliteStore;
+
+on_both_stores_blocking!(
+    county_and_township_tables_match_their_golden_files,
+    city_and_province_tables_roll_up_the_counties,
+    county_table_says_what_the_known_store_holds,
+    township_table_ranks_townships_with_their_county_as_parent,
+    verified_burnings_count_on_the_fires_day,
+    the_whole_county_bulletin_matches_its_golden_file,
+);
 
 fn golden(name: &str, got: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,22 +47,20 @@ fn golden(name: &str, got: &str) {
     );
 }
 
-fn tables_at(levels: &[RankLevel]) -> Vec<DailyRanking> {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
-    let store = SqliteStore::open(&db).unwrap();
+fn tables_at(b: Backend, levels: &[RankLevel]) -> Vec<DailyRanking> {
+    let store = TestStore::open(b);
     let placer = rank_locator();
-    fill_rank_store(&store, &placer);
+    fill_rank_store(&*store, &placer);
     let date: NaiveDate = RANK_DAY.parse().unwrap();
     let cfg = RankConfig::default();
     levels
         .iter()
-        .map(|&level| daily(&store, &placer, &cfg, date, level, rank_now()).unwrap())
+        .map(|&level| daily(&*store, &placer, &cfg, date, level, rank_now()).unwrap())
         .collect()
 }
 
-fn tables() -> (DailyRanking, DailyRanking) {
-    let mut t = tables_at(&[RankLevel::County, RankLevel::Township]);
+fn tables(b: Backend) -> (DailyRanking, DailyRanking) {
+    let mut t = tables_at(b, &[RankLevel::County, RankLevel::Township]);
     let township = t.pop().unwrap();
     (t.pop().unwrap(), township)
 }
@@ -62,9 +71,8 @@ fn csv_of(t: &DailyRanking) -> String {
     String::from_utf8(b).unwrap()
 }
 
-#[test]
-fn county_and_township_tables_match_their_golden_files() {
-    let (county, township) = tables();
+fn county_and_township_tables_match_their_golden_files(b: Backend) {
+    let (county, township) = tables(b);
     golden(
         "county-2024-06-09.json",
         &(serde_json::to_string_pretty(&county).unwrap() + "\n"),
@@ -106,7 +114,7 @@ fn county_and_township_tables_match_their_golden_files() {
             Lang::En,
         ),
     );
-    let city = tables_at(&[RankLevel::City]).pop().unwrap();
+    let city = tables_at(b, &[RankLevel::City]).pop().unwrap();
     golden(
         "city-2024-06-09.json",
         &(serde_json::to_string_pretty(&city).unwrap() + "\n"),
@@ -115,9 +123,8 @@ fn county_and_township_tables_match_their_golden_files() {
 
 /// Cities (the county layer's parent field) and the province (adcode prefix) are the counties'
 /// facts added up: counts, coverage per scene, tasks with their own times, earliest fire.
-#[test]
-fn city_and_province_tables_roll_up_the_counties() {
-    let t = tables_at(&[RankLevel::City, RankLevel::Province]);
+fn city_and_province_tables_roll_up_the_counties(b: Backend) {
+    let t = tables_at(b, &[RankLevel::City, RankLevel::Province]);
     let got: Vec<_> = t[0]
         .rows
         .iter()
@@ -169,9 +176,8 @@ fn city_and_province_tables_roll_up_the_counties() {
 
 /// The facts the golden files must hold, spelled out (so a wrong golden file cannot be accepted
 /// by accident).
-#[test]
-fn county_table_says_what_the_known_store_holds() {
-    let (t, _) = tables();
+fn county_table_says_what_the_known_store_holds(b: Backend) {
+    let (t, _) = tables(b);
     let got: Vec<_> = t
         .rows
         .iter()
@@ -232,9 +238,8 @@ fn county_table_says_what_the_known_store_holds() {
     assert_eq!((d.fire_points, d.clear_share), (1, Some(0.2)));
 }
 
-#[test]
-fn township_table_ranks_townships_with_their_county_as_parent() {
-    let (_, t) = tables();
+fn township_table_ranks_townships_with_their_county_as_parent(b: Backend) {
+    let (_, t) = tables(b);
     assert_eq!(t.rows.len(), 8);
     let first = &t.rows[0];
     // A's south township and B's north one (three, one masked) have 2 after masks: a tie.
@@ -258,19 +263,15 @@ fn township_table_ranks_townships_with_their_county_as_parent() {
 /// A burning verified after midnight counts on the day of its fire, not on the day of the
 /// verdict or of the task: a fire at 23:50 local, its scene processed and the task created at
 /// 01:00 the next day, verified burning at 02:00.
-#[test]
-fn verified_burnings_count_on_the_fires_day() {
+fn verified_burnings_count_on_the_fires_day(b: Backend) {
     use chrono::{Duration, TimeZone, Utc};
     use common::rank::{add_task, hotspot, scene};
     use strawfire::dispatch::Verdict;
     use strawfire::fuse::FuseParams;
-    use strawfire::store::Store;
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
-    let store = SqliteStore::open(&db).unwrap();
+    let store = TestStore::open(b);
     let placer = rank_locator();
-    fill_rank_store(&store, &placer);
+    fill_rank_store(&*store, &placer);
     // 2024-06-09 23:50 local (UTC+8), in A县 (410526).
     let fire = Utc.with_ymd_and_hms(2024, 6, 9, 15, 50, 0).unwrap();
     store
@@ -282,7 +283,7 @@ fn verified_burnings_count_on_the_fires_day() {
         .unwrap();
     let created = fire + Duration::minutes(70);
     add_task(
-        &store,
+        &*store,
         114.30,
         fire,
         created,
@@ -293,7 +294,7 @@ fn verified_burnings_count_on_the_fires_day() {
     let cfg = RankConfig::default();
     let a = |date: &str| {
         let t = daily(
-            &store,
+            &*store,
             &placer,
             &cfg,
             date.parse().unwrap(),
@@ -312,18 +313,15 @@ fn verified_burnings_count_on_the_fires_day() {
 
 /// The whole bulletin as the service renders it from the known store, map included (unit names,
 /// hotspots, legend, scale bar), numbered on its first rendering: 第1期, issued on "now".
-#[test]
-fn the_whole_county_bulletin_matches_its_golden_file() {
+fn the_whole_county_bulletin_matches_its_golden_file(b: Backend) {
     use strawfire::config::ReportConfig;
     use strawfire::service::rankings::{report_html as bulletin, BulletinOptions};
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
-    let store = SqliteStore::open(&db).unwrap();
+    let store = TestStore::open(b);
     let placer = rank_locator();
-    fill_rank_store(&store, &placer);
+    fill_rank_store(&*store, &placer);
     let cfg = RankConfig::default();
     let date: NaiveDate = RANK_DAY.parse().unwrap();
-    let t = daily(&store, &placer, &cfg, date, RankLevel::County, rank_now()).unwrap();
+    let t = daily(&*store, &placer, &cfg, date, RankLevel::County, rank_now()).unwrap();
     let report = ReportConfig {
         issuer: "XX市秸秆禁烧指挥部".into(),
         comment: None,
@@ -335,7 +333,7 @@ fn the_whole_county_bulletin_matches_its_golden_file() {
         lang: Lang::ZhCn,
         now: rank_now(),
     };
-    let html = bulletin(&store, &placer, &cfg, &t, &opts).unwrap();
+    let html = bulletin(&*store, &placer, &cfg, &t, &opts).unwrap();
     assert_eq!(html.matches("<text class=\"label\"").count(), 4);
     golden("county-2024-06-09.bulletin.zh-CN.html", &html);
 }

@@ -3,6 +3,8 @@
 //! `[store] url` on a schema of its own in the database of `STRAWFIRE_TEST_PG_URL` (made by
 //! scripts/pg.sh), dropped afterwards. Without the variable the PostgreSQL variant is skipped
 //! with a line on stderr; under `CI=true` it fails, so CI cannot pass without running it.
+//! Tests that build a store themselves (no server) open it with [`TestStore::open`] and are
+//! made twice by `on_both_stores_blocking!`.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,6 +90,41 @@ impl PgSchema {
     }
 }
 
+/// A store opened in the test itself, no server: a SQLite file in a temporary directory, or a
+/// PostgreSQL store in a fresh schema (dropped after the store). Blocking: open and use it off
+/// the async executor (a `postgres` client must not run on an async thread).
+pub struct TestStore {
+    /// Dropped first (fields drop in order): the pool's connections, then the schema.
+    pub store: Box<dyn strawfire::store::Store>,
+    pub pg: Option<PgSchema>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    /// A fresh, migrated store of `b`.
+    pub fn open(b: Backend) -> TestStore {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = schema_for(b);
+        let store: Box<dyn strawfire::store::Store> = match &pg {
+            Some(pg) => Box::new(
+                strawfire::store::PgStore::open_in_schema(&pg.base, &pg.schema)
+                    .unwrap_or_else(|e| panic!("PostgreSQL store in {}: {e:?}", pg.schema)),
+            ),
+            None => {
+                Box::new(strawfire::store::SqliteStore::open(&dir.path().join("s.sqlite")).unwrap())
+            }
+        };
+        TestStore { store, pg, dir }
+    }
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = dyn strawfire::store::Store;
+    fn deref(&self) -> &Self::Target {
+        self.store.as_ref()
+    }
+}
+
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let (base, schema) = (self.base.clone(), self.schema.clone());
@@ -119,6 +156,32 @@ macro_rules! on_both_stores {
                 async fn $name() {
                     if $crate::common::stores::postgres_available(stringify!($name)) {
                         super::$name($crate::common::stores::Backend::Postgres).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// `#[test]`s `sqlite::NAME` and `postgres::NAME` for each plain `fn NAME(Backend)` of the test
+/// file (tests that open a [`TestStore`] themselves, off any async executor).
+#[macro_export]
+macro_rules! on_both_stores_blocking {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::common::stores::Backend::Sqlite);
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if $crate::common::stores::postgres_available(stringify!($name)) {
+                        super::$name($crate::common::stores::Backend::Postgres);
                     }
                 }
             )*
