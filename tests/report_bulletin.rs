@@ -2,7 +2,9 @@
 //! stored and stable, and its PDF, printed by headless Chromium, is opened with poppler's
 //! tools: A4 pages, the Chinese text (title, issuer, issue number, county names, figures) really
 //! in the file (not boxes: a CJK font was embedded), and the first page rendered to a PNG kept
-//! under `<target>/browser-artifacts/` for a person to look at.
+//! under `<target>/browser-artifacts/` for a person to look at. The numbering and the city names
+//! on both stores (`on_both_stores_blocking!`); the PDF on SQLite only (Chromium's work is the
+//! same on both), and so the `rank` command, which reads the SQLite file.
 
 mod common;
 
@@ -12,6 +14,7 @@ use std::process::Command;
 use chrono::{Duration, NaiveDate};
 use common::browser::artifacts_dir;
 use common::rank::{fill_rank_store, rank_locator, rank_now, RANK_DAY};
+use common::stores::{Backend, TestStore};
 use strawfire::config::{RankConfig, ReportConfig};
 use strawfire::i18n::Lang;
 use strawfire::locate::Locator;
@@ -19,23 +22,21 @@ use strawfire::rank::RankLevel;
 use strawfire::service::rankings::{daily, report_html, BulletinOptions};
 use strawfire::store::SqliteStore;
 
+on_both_stores_blocking!(
+    issue_numbers_are_numbered_once_per_season_and_level_and_kept,
+    cities_are_named_from_the_cities_layer,
+);
+
 struct Known {
-    _dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: TestStore,
     placer: Locator,
 }
 
-fn known() -> Known {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
-    let store = SqliteStore::open(&db).unwrap();
+fn known(b: Backend) -> Known {
+    let store = TestStore::open(b);
     let placer = rank_locator();
-    fill_rank_store(&store, &placer);
-    Known {
-        _dir: dir,
-        store,
-        placer,
-    }
+    fill_rank_store(&*store, &placer);
+    Known { store, placer }
 }
 
 fn report() -> ReportConfig {
@@ -50,7 +51,7 @@ fn report() -> ReportConfig {
 fn bulletin(k: &Known, date: &str, level: RankLevel, days_later: i64) -> String {
     let cfg = RankConfig::default();
     let date: NaiveDate = date.parse().unwrap();
-    let t = daily(&k.store, &k.placer, &cfg, date, level, rank_now()).unwrap();
+    let t = daily(&*k.store, &k.placer, &cfg, date, level, rank_now()).unwrap();
     let report = report();
     let opts = BulletinOptions {
         report: &report,
@@ -58,7 +59,7 @@ fn bulletin(k: &Known, date: &str, level: RankLevel, days_later: i64) -> String 
         lang: Lang::ZhCn,
         now: rank_now() + Duration::days(days_later),
     };
-    report_html(&k.store, &k.placer, &cfg, &t, &opts).unwrap()
+    report_html(&*k.store, &k.placer, &cfg, &t, &opts).unwrap()
 }
 
 fn issue_of(html: &str) -> (&str, &str) {
@@ -72,9 +73,8 @@ fn issue_of(html: &str) -> (&str, &str) {
     )
 }
 
-#[test]
-fn issue_numbers_are_numbered_once_per_season_and_level_and_kept() {
-    let k = known();
+fn issue_numbers_are_numbered_once_per_season_and_level_and_kept(b: Backend) {
+    let k = known(b);
     let first = bulletin(&k, RANK_DAY, RankLevel::County, 0);
     assert_eq!(issue_of(&first), ("第1期", "2024年6月11日"));
     // Rendered again two days later: the same number and issue date.
@@ -124,7 +124,7 @@ fn png_size(p: &Path) -> (u32, u32) {
 
 #[test]
 fn the_bulletin_prints_to_an_a4_pdf_that_holds_its_chinese_text() {
-    let k = known();
+    let k = known(Backend::Sqlite);
     let html = bulletin(&k, RANK_DAY, RankLevel::County, 0);
     let chromium = strawfire::print::find_chromium(None).unwrap();
     let pdf = strawfire::print::html_to_pdf(&html, &chromium).unwrap();
@@ -294,9 +294,8 @@ fn the_rank_command_writes_the_pdf_and_names_a_missing_chromium() {
 
 /// With `[rank] cities` (here DataV's Henan cities, a fixture), city tables name their cities
 /// and the county bulletin names each county's city, instead of codes.
-#[test]
-fn cities_are_named_from_the_cities_layer() {
-    let k = known();
+fn cities_are_named_from_the_cities_layer(b: Backend) {
+    let k = known(b);
     let spec = strawfire::locate::LayerSpec::parse(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/admin/datav_geojson/henan_410000_cities.geojson:code=adcode:name=name"
@@ -311,11 +310,19 @@ fn cities_are_named_from_the_cities_layer() {
         ..RankConfig::default()
     };
     let date: NaiveDate = RANK_DAY.parse().unwrap();
-    let city = daily(&k.store, &k.placer, &cfg, date, RankLevel::City, rank_now()).unwrap();
+    let city = daily(
+        &*k.store,
+        &k.placer,
+        &cfg,
+        date,
+        RankLevel::City,
+        rank_now(),
+    )
+    .unwrap();
     let names: Vec<&str> = city.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["安阳市", "鹤壁市", "新乡市"]);
     let county = daily(
-        &k.store,
+        &*k.store,
         &k.placer,
         &cfg,
         date,
@@ -331,10 +338,10 @@ fn cities_are_named_from_the_cities_layer() {
         lang: Lang::ZhCn,
         now: rank_now(),
     };
-    let html = report_html(&k.store, &k.placer, &cfg, &county, &opts).unwrap();
+    let html = report_html(&*k.store, &k.placer, &cfg, &county, &opts).unwrap();
     assert!(html.contains("<th>所属地市</th>"), "{html}");
     assert!(html.contains("<td class=\"t\">A县</td><td class=\"t\">安阳市</td>"));
-    let html = report_html(&k.store, &k.placer, &cfg, &city, &opts).unwrap();
+    let html = report_html(&*k.store, &k.placer, &cfg, &city, &opts).unwrap();
     assert!(html.contains("关于2024年6月9日各地市秸秆焚烧卫星火点情况的通报"));
     assert!(html.contains("<td class=\"t\">鹤壁市</td>"), "{html}");
     // Named on the map as well.
