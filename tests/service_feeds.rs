@@ -1,5 +1,6 @@
 //! Feed polling against a fake feed server on loopback: the FIRMS area API form and a plain URL;
-//! a failing source does not stop the others and is retried.
+//! a failing source does not stop the others and is retried. On SQLite (the server's own
+//! pollers) and on PostgreSQL (feed jobs claimed by the worker beside the API): `on_both_stores!`.
 
 mod common;
 
@@ -10,10 +11,12 @@ use std::time::Duration;
 use axum::extract::Path;
 use axum::routing::get;
 use common::server::*;
+use common::stores::Backend;
 use strawfire::config::{FirmsArea, SourceConfig};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_source_does_not_stop_the_others_and_is_retried() {
+on_both_stores!(a_failing_source_does_not_stop_the_others_and_is_retried);
+
+async fn a_failing_source_does_not_stop_the_others_and_is_retried(b: Backend) {
     let area_calls = Arc::new(AtomicUsize::new(0));
     let flaky_calls = Arc::new(AtomicUsize::new(0));
     let (a, f) = (area_calls.clone(), flaky_calls.clone());
@@ -77,38 +80,43 @@ async fn a_failing_source_does_not_stop_the_others_and_is_retried() {
 
     let dir = tempfile::tempdir().unwrap();
     let fb = fake_base.clone();
-    let srv = TestServer::start_with(dir, move |c| {
-        c.sources = vec![
-            SourceConfig {
-                name: "dead".into(),
-                url: Some("http://127.0.0.1:9/nothing.csv".into()),
-                firms: None,
-                interval_s: 1.0,
-                backoff_s: 0.05,
-            },
-            SourceConfig {
-                name: "flaky".into(),
-                url: Some(format!("{fb}/flaky.csv")),
-                firms: None,
-                // Long interval: only the backoff retries can bring it in within the test.
-                interval_s: 3600.0,
-                backoff_s: 0.05,
-            },
-            SourceConfig {
-                name: "area".into(),
-                url: None,
-                firms: Some(FirmsArea {
-                    base_url: fb.clone(),
-                    key: "K123".into(),
-                    source: "VIIRS_NOAA20_NRT".into(),
-                    bbox: [114.0, 34.5, 115.0, 35.5],
-                    days: 1,
-                }),
-                interval_s: 3600.0,
-                backoff_s: 0.05,
-            },
-        ];
-    })
+    let srv = TestServer::start_on_with(
+        b,
+        dir,
+        move |c| {
+            c.sources = vec![
+                SourceConfig {
+                    name: "dead".into(),
+                    url: Some("http://127.0.0.1:9/nothing.csv".into()),
+                    firms: None,
+                    interval_s: 1.0,
+                    backoff_s: 0.05,
+                },
+                SourceConfig {
+                    name: "flaky".into(),
+                    url: Some(format!("{fb}/flaky.csv")),
+                    firms: None,
+                    // Long interval: only the backoff retries can bring it in within the test.
+                    interval_s: 3600.0,
+                    backoff_s: 0.05,
+                },
+                SourceConfig {
+                    name: "area".into(),
+                    url: None,
+                    firms: Some(FirmsArea {
+                        base_url: fb.clone(),
+                        key: "K123".into(),
+                        source: "VIIRS_NOAA20_NRT".into(),
+                        bbox: [114.0, 34.5, 115.0, 35.5],
+                        days: 1,
+                    }),
+                    interval_s: 3600.0,
+                    backoff_s: 0.05,
+                },
+            ];
+        },
+        Arc::new(GridPlacer),
+    )
     .await;
     eventually(
         Duration::from_secs(30),
