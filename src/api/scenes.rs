@@ -251,7 +251,7 @@ fn plain_name(name: &str) -> bool {
 /// file of an L1B pair / SDR set.
 fn is_product_name(name: &str) -> bool {
     let p = std::path::Path::new(name);
-    crate::product::viirs_af::identify(p).is_some()
+    crate::service::is_fire_product(p)
         || crate::service::granules::part_of(p).is_some()
         || crate::service::is_landsat_product(p)
         || crate::service::is_sentinel2_product(p)
@@ -327,20 +327,17 @@ async fn ingest_files(
     s: &AppState,
     files: &[std::path::PathBuf],
 ) -> Result<axum::response::Response, ApiError> {
-    use crate::product::viirs_af;
     use crate::service::granules;
     use crate::worker::spool::{SceneOp, Unit};
-    let fire: Vec<&std::path::PathBuf> = files
-        .iter()
-        .filter(|f| viirs_af::identify(f).is_some())
-        .collect();
+    let is_fire = |f: &std::path::Path| crate::service::is_fire_product(f);
+    let fire: Vec<&std::path::PathBuf> = files.iter().filter(|f| is_fire(f)).collect();
     let parts: Vec<&std::path::PathBuf> = files
         .iter()
         .filter(|f| granules::part_of(f).is_some())
         .collect();
     let others: Vec<&std::path::PathBuf> = files
         .iter()
-        .filter(|f| viirs_af::identify(f).is_none() && granules::part_of(f).is_none())
+        .filter(|f| !is_fire(f) && granules::part_of(f).is_none())
         .collect();
     let shown_name = |f: &std::path::Path| {
         f.file_name()
@@ -442,12 +439,18 @@ async fn ingest_files(
     }
     match (fire.as_slice(), parts.as_slice(), others.as_slice()) {
         // A fire product, maybe with the geolocation it names.
-        ([product], geo, []) if geo.len() <= 1 => s
-            .service
-            .ingest_fire_product(product, product, "upload")
-            .await
-            .map(answer)
-            .map_err(unprocessable),
+        ([product], geo, []) if geo.len() <= 1 => {
+            if queued {
+                // Read by a worker (#19), with the geolocation it came with.
+                return queue_upload(s, Unit::Files(files.to_vec()), SceneOp::FireProduct, shown)
+                    .await;
+            }
+            s.service
+                .ingest_fire_product(product, product, "upload")
+                .await
+                .map(answer)
+                .map_err(unprocessable)
+        }
         ([], parts, []) => {
             let parts: Vec<std::path::PathBuf> = parts.iter().map(|p| p.to_path_buf()).collect();
             if queued {

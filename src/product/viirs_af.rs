@@ -826,6 +826,19 @@ fn read_fire_mask(path: &Path, file: &netcdf::File) -> Result<Option<Mask>, Fire
     Ok(Some((mask, shape)))
 }
 
+/// The `VNP03IMG` geolocation of a VNP14IMG-family product, when it lies beside it (or in its
+/// folder's `done/`): what [`read`] would place the fire mask with. Reads the product's
+/// attributes only, not its variables, so a node queuing the product for a worker (#19) can
+/// send its geolocation along without reading the granule. `None` for other kinds, a file
+/// that cannot be opened, or a geolocation not there.
+pub fn geolocation_of(path: &Path) -> Option<PathBuf> {
+    if identify(path) != Some(FireProductKind::Vnp14Img) {
+        return None;
+    }
+    let file = open_nc(path).ok()?;
+    geolocation_beside(path, &file).ok()
+}
+
 /// The geolocation file the `VNP03IMG` attribute names, in the product's folder.
 fn geolocation_beside(path: &Path, file: &netcdf::File) -> Result<PathBuf, String> {
     let name = text_attribute(file.attribute("VNP03IMG"))

@@ -27,9 +27,10 @@
 //!   so a file dropped with a wrong name is not ignored in silence.
 //!
 //! - **On PostgreSQL (#19) the scans are jobs**: a scene file, a Landsat `.tar`, a Sentinel-2
-//!   `.zip`, a complete product folder and a complete granule (its files together) go whole
-//!   into the spool as one scene job (`worker::spool`) and stay here until a worker has settled
-//!   it; only feeds and official fire products are read here.
+//!   `.zip`, an official fire product (with the geolocation beside it), a complete product
+//!   folder and a complete granule (its files together) go whole into the spool as one scene
+//!   job (`worker::spool`) and stay here until a worker has settled it; only FIRMS feeds are
+//!   read here.
 //!
 //! A taken file is ingested, then moved to `done/` (with `<name>.warnings` when rows were
 //! skipped), or to `failed/` with `<name>.reason` beside it. Files are handled one at a time
@@ -223,9 +224,19 @@ pub async fn watch_inbox(
             if let Some(op) = queued_op(&service, &action) {
                 seen.remove(&path);
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
-                let unit = crate::worker::spool::Unit::File {
-                    path: path.clone(),
-                    name: name.into_owned(),
+                let unit = if op == crate::worker::spool::SceneOp::FireProduct {
+                    // With the geolocation beside it (in the inbox or its `done/`), which the
+                    // worker reads the fire mask's coverage with.
+                    let p = path.clone();
+                    let files = tokio::task::spawn_blocking(move || super::fire_product_files(&p))
+                        .await
+                        .unwrap_or_else(|_| vec![path.clone()]);
+                    crate::worker::spool::Unit::Files(files)
+                } else {
+                    crate::worker::spool::Unit::File {
+                        path: path.clone(),
+                        name: name.into_owned(),
+                    }
                 };
                 match queue(&service, unit, op).await {
                     Ok(Some(id)) => {
@@ -494,8 +505,9 @@ pub async fn watch_inbox(
 }
 
 /// How a file is queued as a scene job, when the service queues scenes (PostgreSQL) and the
-/// file is one (a raster scene, a Landsat `.tar`, a Sentinel-2 `.zip`; product folders and
-/// granules are queued where they are decided). Feeds and fire products are ingested here.
+/// file is one (a raster scene, a Landsat `.tar`, a Sentinel-2 `.zip`, an official fire
+/// product; product folders and granules are queued where they are decided). Feeds are
+/// ingested here: a FIRMS file is parsed in the time it takes to hash it.
 fn queued_op(service: &Service, action: &Action) -> Option<crate::worker::spool::SceneOp> {
     use crate::worker::spool::SceneOp;
     service.cluster()?;
@@ -503,6 +515,7 @@ fn queued_op(service: &Service, action: &Action) -> Option<crate::worker::spool:
         Action::Take(FileKind::Scene) => Some(SceneOp::Scene),
         Action::Take(FileKind::LandsatProduct) => Some(SceneOp::Landsat),
         Action::Take(FileKind::Sentinel2Product) => Some(SceneOp::Sentinel2),
+        Action::Take(FileKind::FireProduct) => Some(SceneOp::FireProduct),
         _ => None,
     }
 }

@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 
 pub use live::{Live, LiveHotspot, LiveUpdate, UnitTag};
 pub use metrics::Metrics;
-pub use run::{start, start_clocked, Running, STORE_FILE};
+pub use run::{open_service, start, start_clocked, Running, STORE_FILE};
 
 use crate::config::Config;
 use crate::dispatch::{Clock, SystemClock};
@@ -906,6 +906,25 @@ impl FileKind {
             _ => None,
         }
     }
+}
+
+/// An official fire product by its name (VNP14IMG/VJ114IMG/VJ214IMG, AFIMG text or NetCDF,
+/// MOD14/MYD14).
+pub fn is_fire_product(path: &Path) -> bool {
+    viirs_af::identify(path).is_some() || crate::product::modis_af::identify(path)
+}
+
+/// An official fire product and the geolocation [`Service::ingest_fire_product`] would place
+/// its fire mask with (`VNP03IMG` named by a VNP14IMG, the `M?D03` of a MOD14), when it lies
+/// beside it: the files a scene job of the product carries (#19), so the worker that reads it
+/// finds the geolocation beside it in the spool. Blocking; reads attributes, never variables.
+pub fn fire_product_files(path: &Path) -> Vec<PathBuf> {
+    let geo = if crate::product::modis_af::identify(path) {
+        crate::product::modis_af::geolocation_of(path)
+    } else {
+        viirs_af::geolocation_of(path)
+    };
+    std::iter::once(path.to_path_buf()).chain(geo).collect()
 }
 
 /// A Sentinel-2 product given by its `.SAFE` folder, `.zip` (by name, or a folder or zip under

@@ -65,46 +65,8 @@ pub async fn start_clocked(
 ) -> Result<Running, ServiceError> {
     // GDAL's own stderr printing would duplicate the errors the service logs itself.
     crate::raster::quiet_gdal();
+    let service = open_service(&config, placer, clock).await?;
     let io = |path: PathBuf| move |source| ServiceError::Io { path, source };
-    tokio::fs::create_dir_all(&config.data_dir)
-        .await
-        .map_err(io(config.data_dir.clone()))?;
-    let db = config.data_dir.join(STORE_FILE);
-    let cap = config.limits.store_max_bytes;
-    let url = config.store.url.clone();
-    let built = config.clone();
-    // Opening the store and building the service (which reads the confirmed mask sites) block:
-    // PostgreSQL's client must not run on an async thread at all.
-    let service = tokio::task::spawn_blocking(move || {
-        // `[store] url`: PostgreSQL (#19); else the SQLite file under the data directory.
-        let (store, pg): (Arc<dyn Store>, _) = match url {
-            Some(url) => {
-                let pg = Arc::new(PgStore::open(&url)?);
-                (pg.clone(), Some(pg))
-            }
-            None => {
-                let store = SqliteStore::open(&db)?;
-                if let Some(bytes) = cap {
-                    store.cap_size(bytes)?;
-                }
-                (Arc::new(store), None)
-            }
-        };
-        Ok::<_, crate::store::StoreError>((Service::new(&built, store, placer), pg))
-    })
-    .await
-    .map_err(|e| ServiceError::Task(e.to_string()))??;
-    let (service, pg) = service;
-    let mut service = service.with_clock(clock);
-    if let Some(pg) = &pg {
-        // Several processes on one store: scenes become jobs, live updates go through the
-        // store's log (`relay.rs`), feeds and the escalation sweep are claimed jobs.
-        let cluster = crate::worker::cluster_of(pg.clone(), &config);
-        tokio::fs::create_dir_all(&cluster.spool)
-            .await
-            .map_err(io(cluster.spool.clone()))?;
-        service = service.with_cluster(cluster);
-    }
     let tokens = Tokens::from_config(&config.tokens_with_env())
         .map_err(|m| ServiceError::Task(format!("tokens: {m}")))?;
     if tokens.is_empty() {
@@ -203,6 +165,58 @@ pub async fn start_clocked(
         shutdown: tx,
         tasks,
     })
+}
+
+/// Opens the store of `config` and builds the service on it, as `serve` does: `[store] url`
+/// → PostgreSQL, with the cluster (jobs table, live log, spool folder made if missing), so
+/// scenes are queued for workers; else the SQLite file under the data directory (its size
+/// capped by `limits.store_max_bytes`). `strawfire ingest` opens its store the same way.
+pub async fn open_service(
+    config: &Config,
+    placer: Arc<dyn Placer>,
+    clock: Arc<dyn Clock>,
+) -> Result<Service, ServiceError> {
+    let io = |path: PathBuf| move |source| ServiceError::Io { path, source };
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .map_err(io(config.data_dir.clone()))?;
+    let db = config.data_dir.join(STORE_FILE);
+    let cap = config.limits.store_max_bytes;
+    let url = config.store.url.clone();
+    let built = config.clone();
+    // Opening the store and building the service (which reads the confirmed mask sites) block:
+    // PostgreSQL's client must not run on an async thread at all.
+    let service = tokio::task::spawn_blocking(move || {
+        // `[store] url`: PostgreSQL (#19); else the SQLite file under the data directory.
+        let (store, pg): (Arc<dyn Store>, _) = match url {
+            Some(url) => {
+                let pg = Arc::new(PgStore::open(&url)?);
+                (pg.clone(), Some(pg))
+            }
+            None => {
+                let store = SqliteStore::open(&db)?;
+                if let Some(bytes) = cap {
+                    store.cap_size(bytes)?;
+                }
+                (Arc::new(store), None)
+            }
+        };
+        Ok::<_, crate::store::StoreError>((Service::new(&built, store, placer), pg))
+    })
+    .await
+    .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let (service, pg) = service;
+    let mut service = service.with_clock(clock);
+    if let Some(pg) = &pg {
+        // Several processes on one store: scenes become jobs, live updates go through the
+        // store's log (`relay.rs`), feeds and the escalation sweep are claimed jobs.
+        let cluster = crate::worker::cluster_of(pg.clone(), config);
+        tokio::fs::create_dir_all(&cluster.spool)
+            .await
+            .map_err(io(cluster.spool.clone()))?;
+        service = service.with_cluster(cluster);
+    }
+    Ok(service)
 }
 
 /// One process on SQLite: feed pollers, the escalation sweep and the delivery worker run here.

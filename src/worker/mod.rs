@@ -7,7 +7,8 @@
 //!   scene file, a Landsat or Sentinel-2 archive or folder, the files of a granule); up to
 //!   `limits.scan_workers` at once per worker, each scanned and stored through the one ingest
 //!   path (`Service::ingest_scene_hashed`, `ingest_landsat`, `ingest_sentinel2`,
-//!   `ingest_granule`).
+//!   `ingest_granule`, `ingest_fire_product`: an official fire product is read here too, not
+//!   on the node that received it).
 //!   A claim holds a lease (`[worker] lease_s`) renewed every third of it while the scan runs;
 //!   a worker killed mid-scan stops renewing and another worker claims the job once the lease
 //!   has passed. Two workers never both finish a scene: the second claim exists only after the
@@ -276,6 +277,11 @@ impl Worker {
             SceneOp::Landsat => self.service.ingest_landsat(&first, &source).await,
             SceneOp::Sentinel2 => self.service.ingest_sentinel2(&first, &source).await,
             SceneOp::Granule => self.service.ingest_granule(&paths, &source).await,
+            SceneOp::FireProduct => match spool::fire_product_in(&paths) {
+                // Its geolocation lies beside it in the spool, where the reader looks.
+                Some(p) => self.service.ingest_fire_product(p, p, &source).await,
+                None => return JobOutcome::Failed(format!("{name}: no fire product in the job")),
+            },
         };
         match done {
             Ok(ingested) => {

@@ -6,7 +6,8 @@
 //! `<sha256>/<name>`; a product folder (a Landsat product unpacked, a `.SAFE` folder or a folder
 //! holding one) as `<sha256>/<folder>/…`, its whole tree; the files of a multi-file granule
 //! (MODIS `M?D021KM` + `M?D03`, VIIRS L1B data + geolocation, an SDR set, FY-3 L1 + `GEO1K`)
-//! side by side in `<sha256>/`. Files are hard-linked when the spool is on the same file system
+//! side by side in `<sha256>/`; an official fire product (VNP14IMG, AFIMG, MOD14) with the
+//! geolocation found beside it, side by side too. Files are hard-linked when the spool is on the same file system
 //! (no copy), else copied under a temporary name and renamed into place; a folder is built
 //! under a temporary name and renamed into place whole, so a worker (or a second node queuing
 //! the same product) never sees half of one. The job is added only once the unit is in place.
@@ -37,6 +38,9 @@ pub enum SceneOp {
     Sentinel2,
     /// The files of one multi-file granule (an L1B pair, an SDR set), scanned together.
     Granule,
+    /// An official fire product (VNP14IMG, AFIMG, MOD14), with its geolocation when it came
+    /// with one (`service::fire_product_files`): read and stored by a worker, like a scene.
+    FireProduct,
 }
 
 impl SceneOp {
@@ -46,6 +50,7 @@ impl SceneOp {
             SceneOp::Landsat => "landsat",
             SceneOp::Sentinel2 => "sentinel2",
             SceneOp::Granule => "granule",
+            SceneOp::FireProduct => "fire_product",
         }
     }
 
@@ -55,6 +60,7 @@ impl SceneOp {
             "landsat" => SceneOp::Landsat,
             "sentinel2" => SceneOp::Sentinel2,
             "granule" => SceneOp::Granule,
+            "fire_product" => SceneOp::FireProduct,
             _ => return None,
         })
     }
@@ -153,6 +159,133 @@ pub async fn queue_unit(
     })
 }
 
+/// What one input of `strawfire ingest` (a path, or the files of one granule grouped by
+/// name) is queued as: its unit and op, or `None` for a FIRMS feed file, which is read where
+/// it is given (parsing it costs what hashing it does). A granule's files are completed with
+/// the partners lying beside them (one file given, as `ingest_granule` would find the rest),
+/// an official fire product with its geolocation, a Landsat product given by its MTL or a band
+/// with the files its MTL names, a Sentinel-2 product given by its metadata file with its
+/// `.SAFE` folder. Blocking; reads names and metadata, never bands.
+pub fn unit_of_input(item: &[PathBuf]) -> Result<Option<(Unit, SceneOp)>, ServiceError> {
+    use crate::service::{granules, is_landsat_product, is_sentinel2_product, FileKind};
+    let Some(first) = item.first() else {
+        return Ok(None);
+    };
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let file = |p: &Path, op| {
+        let unit = Unit::File {
+            path: p.to_path_buf(),
+            name: file_name(p),
+        };
+        Some((unit, op))
+    };
+    let folder = |p: &Path, op| {
+        let unit = Unit::Folder {
+            path: p.to_path_buf(),
+            name: file_name(p),
+        };
+        Some((unit, op))
+    };
+    let kind = FileKind::of(first);
+    if kind == Some(FileKind::Feed) {
+        return Ok(None);
+    }
+    if kind == Some(FileKind::FireProduct) {
+        let files = crate::service::fire_product_files(first);
+        return Ok(Some((Unit::Files(files), SceneOp::FireProduct)));
+    }
+    if is_sentinel2_product(first) {
+        if first.is_dir() || kind == Some(FileKind::Sentinel2Product) {
+            let op = SceneOp::Sentinel2;
+            return Ok(if first.is_dir() {
+                folder(first, op)
+            } else {
+                file(first, op)
+            });
+        }
+        let (product, _) = crate::service::locate_sentinel2(first, &file_name(first))?;
+        return Ok(match product.location {
+            crate::product::sentinel2_l1c::Location::Folder(root) => {
+                folder(&root, SceneOp::Sentinel2)
+            }
+            crate::product::sentinel2_l1c::Location::Zip { archive, .. } => {
+                file(&archive, SceneOp::Sentinel2)
+            }
+        });
+    }
+    if is_landsat_product(first) {
+        if first.is_dir() {
+            return Ok(folder(first, SceneOp::Landsat));
+        }
+        if kind == Some(FileKind::LandsatProduct) {
+            return Ok(file(first, SceneOp::Landsat));
+        }
+        let (product, _) = crate::service::locate_landsat(first, &file_name(first))?;
+        return Ok(match &product.location {
+            crate::product::landsat_c2l1::Location::Folder(_) => {
+                // The MTL first: the worker locates the product from it.
+                let mtl = &product.mtl;
+                let mut files = vec![product.mtl_path.clone()];
+                let names = mtl.bands.values().map(|(n, _, _)| n);
+                for n in names.chain(mtl.qa_pixel.iter()).chain(mtl.qa_radsat.iter()) {
+                    if let Ok(f) = product.file(n, "") {
+                        if !files.contains(&f) {
+                            files.push(f);
+                        }
+                    }
+                }
+                Some((Unit::Files(files), SceneOp::Landsat))
+            }
+            crate::product::landsat_c2l1::Location::Tar { archive, .. } => {
+                file(archive, SceneOp::Landsat)
+            }
+        });
+    }
+    if kind == Some(FileKind::GranulePart) {
+        let mut files: Vec<PathBuf> = item.to_vec();
+        let keys: Vec<_> = item
+            .iter()
+            .filter_map(|f| granules::part_of(f).map(|(k, _)| k))
+            .collect();
+        let mut dirs: Vec<&Path> = item.iter().filter_map(|f| f.parent()).collect();
+        dirs.dedup();
+        for dir in dirs {
+            let here = dir.as_os_str().is_empty();
+            let Ok(entries) = std::fs::read_dir(if here { Path::new(".") } else { dir }) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                // Named as the given files are (relative ones stay relative).
+                let p = dir.join(e.file_name());
+                let ours = granules::part_of(&p).is_some_and(|(k, _)| keys.contains(&k));
+                if ours && !files.contains(&p) && p.is_file() {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        return Ok(Some((Unit::Files(files), SceneOp::Granule)));
+    }
+    Ok(file(first, SceneOp::Scene))
+}
+
+/// `message` with the spool's paths (`<spool>/<sha256>/NAME…`) shortened to `NAME…`: what the
+/// sender knows its files by.
+pub fn unspooled(message: &str, spool: &Path) -> String {
+    let prefix = format!("{}/", spool.display());
+    let mut m = message.to_string();
+    while let Some(at) = m.find(&prefix) {
+        let rest = &m[at + prefix.len()..];
+        let cut = rest.find('/').map_or(0, |i| i + 1);
+        m = format!("{}{}", &m[..at], &rest[cut..]);
+    }
+    m
+}
+
 /// The hash a unit is stored under (as the ingest that scans it computes it) and its name in
 /// records and messages. Blocking; reads metadata and hashes bytes, never bands.
 fn unit_hash(unit: &Unit, op: SceneOp) -> Result<(String, String), ServiceError> {
@@ -185,11 +318,24 @@ fn unit_hash(unit: &Unit, op: SceneOp) -> Result<(String, String), ServiceError>
                 .join(" + ");
             Ok((crate::service::granule_sha(&files)?, name))
         }
+        (SceneOp::FireProduct, Unit::Files(files)) => {
+            // Stored under the product's own hash (`Service::ingest_fire_product`), whatever
+            // geolocation came with it.
+            let product = fire_product_in(files).ok_or_else(|| {
+                ServiceError::Task(format!("no official fire product among {files:?}"))
+            })?;
+            Ok((sha256_file(product)?, file_name(product)))
+        }
         (op, unit) => Err(ServiceError::Task(format!(
             "a {} job cannot be made of {unit:?}",
             op.as_str()
         ))),
     }
+}
+
+/// The official fire product among a unit's files (the rest is its geolocation).
+pub fn fire_product_in(files: &[PathBuf]) -> Option<&PathBuf> {
+    files.iter().find(|f| crate::service::is_fire_product(f))
 }
 
 /// Where a unit lies in the spool: `path` (the file, the folder, or for files their folder),
@@ -477,6 +623,65 @@ mod tests {
         assert!(
             product.join("sub").join("LC08_X_B7.TIF").exists(),
             "the inbox keeps its own"
+        );
+    }
+
+    #[test]
+    fn an_ingest_input_is_queued_whole_and_a_feed_is_not_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/viirs");
+        let name = "VJ114IMG.A2024160.0542.002.2024160054200.nc";
+        let geo = "VJ103IMG.A2024160.0542.002.2024160054200.nc";
+        for n in [name, geo] {
+            std::fs::copy(fixtures.join(n), dir.path().join(n)).unwrap();
+        }
+        // The fire product with the geolocation its attribute names, the product first.
+        let product = dir.path().join(name);
+        let (unit, op) = unit_of_input(std::slice::from_ref(&product))
+            .unwrap()
+            .unwrap();
+        assert_eq!(op, SceneOp::FireProduct);
+        assert_eq!(
+            unit,
+            Unit::Files(vec![product.clone(), dir.path().join(geo)])
+        );
+        let Unit::Files(files) = &unit else {
+            unreachable!()
+        };
+        assert_eq!(fire_product_in(files), Some(&product));
+        // Alone it goes alone (read as a feed, its coverage unknown).
+        std::fs::remove_file(dir.path().join(geo)).unwrap();
+        let (unit, _) = unit_of_input(std::slice::from_ref(&product))
+            .unwrap()
+            .unwrap();
+        assert_eq!(unit, Unit::Files(vec![product]));
+        // A FIRMS file is read where it is given; a raster is a scene.
+        let csv = dir.path().join("fires.csv");
+        write(&csv, "latitude,longitude\n");
+        assert_eq!(unit_of_input(&[csv]).unwrap(), None);
+        let tif = dir.path().join("scene.tif");
+        write(&tif, "x");
+        assert_eq!(
+            unit_of_input(std::slice::from_ref(&tif)).unwrap(),
+            Some((
+                Unit::File {
+                    path: tif,
+                    name: "scene.tif".into()
+                },
+                SceneOp::Scene
+            ))
+        );
+    }
+
+    #[test]
+    fn messages_name_spooled_files_as_the_sender_knows_them() {
+        let spool = Path::new("/srv/spool");
+        assert_eq!(
+            unspooled(
+                "scene /srv/spool/ab12/x.tif: no band I4; also /srv/spool/cd34/y/z.TIF",
+                spool
+            ),
+            "scene x.tif: no band I4; also y/z.TIF"
         );
     }
 

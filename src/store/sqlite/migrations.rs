@@ -375,7 +375,18 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             version,
             source: source.into(),
         };
-        let tx = conn.transaction().map_err(fail)?;
+        // IMMEDIATE, and the version read again inside: two processes opening a new file at
+        // once (two `strawfire ingest` runs) take turns, and the second finds the step done
+        // instead of failing on "table already exists".
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let now: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
+        if now as usize >= version {
+            continue;
+        }
         tx.execute_batch(sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", version as i64)
             .map_err(fail)?;
@@ -387,6 +398,24 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Processes opening a new store file at once (two `strawfire ingest` runs) migrate it
+    /// once between them; before each step took its write lock first, the second failed on
+    /// "table scenes already exists".
+    #[test]
+    fn stores_opened_at_once_on_a_new_file_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite");
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let p = path.clone();
+                std::thread::spawn(move || crate::store::SqliteStore::open(&p).map(|_| ()))
+            })
+            .collect();
+        for o in opened {
+            o.join().unwrap().unwrap();
+        }
+    }
 
     /// Migration 6 keeps a version-5 store's verdicts under their ids, and from then on the id
     /// of a verdict that was removed (sent back for re-verification) is never given again.
