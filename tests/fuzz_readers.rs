@@ -640,17 +640,19 @@ proptest! {
     }
 }
 
+on_both_stores_blocking!(sensor_alert_json_never_gets_a_5xx);
+
 /// Sensor alerts through the real endpoint (`POST /api/v1/sensor-alerts`): the body's JSON
-/// decoding and every check after it. Any answer but a 5xx (or a hang) is fine.
-#[test]
-fn sensor_alert_json_never_gets_a_5xx() {
+/// decoding and every check after it, down to the store (SQLite and PostgreSQL). Any answer but
+/// a 5xx (or a hang) is fine.
+fn sensor_alert_json_never_gets_a_5xx(b: common::stores::Backend) {
     use common::server::{TestServer, ADMIN};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let srv = rt.block_on(TestServer::start());
+    let srv = rt.block_on(TestServer::start_on(b));
     let client = reqwest::Client::builder().timeout(HANG).build().unwrap();
     let url = srv.url("/api/v1/sensor-alerts");
     let field_value = prop_oneof![
