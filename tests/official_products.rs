@@ -1,15 +1,21 @@
 //! Official fire products (NASA VNP14IMG with its VNP03IMG, CSPP AFIMG text and NetCDF) read
 //! wherever FIRMS hotspot files are: `strawfire locate`, `strawfire ingest` (with the fire
-//! mask's coverage when the geolocation lies beside the product).
+//! mask's coverage when the geolocation lies beside the product). `strawfire ingest` on both stores
+//! (`on_both_stores_blocking!`): the SQLite file, and a PostgreSQL schema with `--store URL
+//! --local` (read in the command's process, as on SQLite; the workers' reading of the same
+//! products is tests/cluster_jobs.rs).
 //!
 //! The files are the committed fixtures in `tests/fixtures/viirs/`, written by
 //! `strawfire::synth::official`; `UPDATE_FIXTURES=1 cargo test --test official_products`
 //! writes them again.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{TimeZone, Utc};
+use common::stores::{schema_for, Backend, PgSchema};
 use strawfire::hotspot::{Confidence, DayNight, Hotspot};
 use strawfire::synth::official::{
     afimg_name, vnp03img_name, vnp14img_name, write_afimg_netcdf, write_afimg_text, write_vnp03img,
@@ -218,47 +224,91 @@ fn config_in(dir: &Path) -> PathBuf {
     config
 }
 
-#[test]
-fn ingest_stores_vnp14img_with_coverage_and_without_its_geolocation_as_a_feed() {
+/// A store for `strawfire ingest` to fill: the SQLite file under `dir`, or a PostgreSQL schema.
+struct Target {
+    dir: tempfile::TempDir,
+    pg: Option<PgSchema>,
+}
+
+impl Target {
+    fn new(b: Backend) -> Target {
+        Target {
+            dir: tempfile::tempdir().unwrap(),
+            pg: schema_for(b),
+        }
+    }
+
+    /// `strawfire ingest FILE` into this store: success and stderr.
+    fn ingest(&self, file: &Path) -> (bool, String) {
+        let config = config_in(self.dir.path());
+        let mut args = vec!["ingest", "--config", s(&config)];
+        if let Some(pg) = &self.pg {
+            args.extend(["--store", pg.url.as_str(), "--local"]);
+        }
+        args.push(s(file));
+        let (ok, _, err) = strawfire(&args);
+        (ok, err)
+    }
+
+    /// A single integer from SQL both dialects read.
+    fn q(&self, sql: &str) -> i64 {
+        match &self.pg {
+            Some(pg) => {
+                let sql = sql.to_string();
+                pg.with(move |c| c.query_one(&sql, &[]).unwrap().get(0))
+            }
+            None => {
+                let db = rusqlite::Connection::open(
+                    self.dir.path().join("data").join("strawfire.sqlite"),
+                )
+                .unwrap();
+                db.query_row(sql, [], |r| r.get(0)).unwrap()
+            }
+        }
+    }
+}
+
+on_both_stores_blocking!(
+    ingest_stores_vnp14img_with_coverage_and_without_its_geolocation_as_a_feed
+);
+
+fn ingest_stores_vnp14img_with_coverage_and_without_its_geolocation_as_a_feed(b: Backend) {
     let (vnp14, _, afimg_txt, _) = fixture_files();
-    let data = tempfile::tempdir().unwrap();
-    let config = config_in(data.path());
-    let (ok, _, err) = strawfire(&["ingest", "--config", s(&config), s(&vnp14)]);
+    let data = Target::new(b);
+    let (ok, err) = data.ingest(&vnp14);
     assert!(ok, "{err}");
     assert!(err.contains("3 new hotspots"), "{err}");
     // The AFIMG of the same pass: the same fires, duplicates.
-    let (ok, _, err) = strawfire(&["ingest", "--config", s(&config), s(&afimg_txt)]);
+    let (ok, err) = data.ingest(&afimg_txt);
     assert!(ok, "{err}");
     assert!(err.contains("0 new hotspots, 3 duplicates"), "{err}");
-    let db = rusqlite::Connection::open(data.path().join("data").join("strawfire.sqlite")).unwrap();
-    let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     // The product with its mask and geolocation is a scene with coverage per unit.
-    assert_eq!(q("SELECT count(*) FROM scenes WHERE model = 'VNP14IMG'"), 1);
-    assert_eq!(q("SELECT count(*) FROM feeds"), 1);
-    let (land, clear): (i64, i64) = db
-        .query_row(
-            "SELECT land_pixels, clear_pixels FROM scene_coverage WHERE unit = '410526'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    assert_eq!(
+        data.q("SELECT count(*) FROM scenes WHERE model = 'VNP14IMG'"),
+        1
+    );
+    assert_eq!(data.q("SELECT count(*) FROM feeds"), 1);
+    let land = data.q("SELECT land_pixels FROM scene_coverage WHERE unit = '410526'");
+    let clear = data.q("SELECT clear_pixels FROM scene_coverage WHERE unit = '410526'");
     assert!(land > clear && clear > 0, "{land} {clear}");
 
     // Alone in a folder, the product still loads, as a feed, its coverage unknown.
-    let alone = tempfile::tempdir().unwrap();
-    let copy = alone.path().join(vnp14.file_name().unwrap());
+    let alone = Target::new(b);
+    let copy = alone.dir.path().join(vnp14.file_name().unwrap());
     std::fs::copy(&vnp14, &copy).unwrap();
-    let config = config_in(alone.path());
-    let (ok, _, err) = strawfire(&["ingest", "--config", s(&config), s(&copy)]);
+    let (ok, err) = alone.ingest(&copy);
     assert!(ok, "{err}");
     assert!(err.contains("3 new hotspots"), "{err}");
     assert!(
         err.contains("VJ103IMG.A2024160.0542") && err.contains("coverage unknown"),
         "{err}"
     );
-    let db =
-        rusqlite::Connection::open(alone.path().join("data").join("strawfire.sqlite")).unwrap();
-    let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(q("SELECT count(*) FROM scenes"), 0);
-    assert_eq!(q("SELECT count(*) FROM feeds"), 1);
+    assert_eq!(alone.q("SELECT count(*) FROM scenes"), 0);
+    assert_eq!(alone.q("SELECT count(*) FROM feeds"), 1);
+    if b == Backend::Postgres {
+        // No SQLite file appeared beside the PostgreSQL store.
+        for t in [&data, &alone] {
+            assert!(!t.dir.path().join("data").join("strawfire.sqlite").exists());
+        }
+    }
 }
