@@ -9,7 +9,10 @@ use common::dispatch::*;
 use common::server::{ADMIN, COUNTY_A, PATROL_A1};
 use common::stores::Backend;
 
-on_both_stores!(hotspot_to_closed_task_with_audit);
+on_both_stores!(
+    hotspot_to_closed_task_with_audit,
+    a_bad_list_query_names_its_parameter,
+);
 
 const LAT: f64 = 35.60;
 const LON: f64 = 114.30;
@@ -177,9 +180,8 @@ async fn hotspot_to_closed_task_with_audit(b: Backend) {
     ts.stop().await;
 }
 
-#[tokio::test]
-async fn a_bad_list_query_names_its_parameter() {
-    let (ts, _clock) = clocked(|_| {}).await;
+async fn a_bad_list_query_names_its_parameter(b: Backend) {
+    let (ts, _clock) = clocked_on(b, |_| {}).await;
     let (status, v) = ts.get("/api/v1/tasks?status=burning", ADMIN).await;
     assert_eq!((status, v["field"].as_str()), (400, Some("status")));
     let (status, v) = ts.get("/api/v1/tasks?colour=red", ADMIN).await;

@@ -15,6 +15,7 @@ on_both_stores!(
     the_command_center_creates_reassigns_and_cancels_tasks_with_reasons,
     a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened,
     a_move_on_an_old_picture_of_the_task_is_refused_and_escalations_are_live,
+    off_parcel_fires_are_dispatched_when_the_policy_says_so,
 );
 use common::server::*;
 
@@ -588,8 +589,7 @@ async fn a_verdict_is_reviewed_with_its_photo_sent_back_closed_and_reopened(b: B
 /// `[dispatch] off_parcel = "dispatch"`: with the sample parcel layer loaded, a fire in a
 /// township of 滑县 without parcels gets a task like any other (by default it gets none,
 /// `not_on_farmland`: `tests/dashboard_ops_browser.rs`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn off_parcel_fires_are_dispatched_when_the_policy_says_so() {
+async fn off_parcel_fires_are_dispatched_when_the_policy_says_so(b: Backend) {
     use geo::InteriorPoint;
     use strawfire::dispatch::rules::OffParcel;
     use strawfire::locate::Level;
@@ -613,7 +613,8 @@ async fn off_parcel_fires_are_dispatched_when_the_policy_says_so() {
         .expect("a township of 滑县 without sample parcels");
     let p = townships.index.shape(bare).interior_point().unwrap();
     for (policy, task) in [(OffParcel::Skip, false), (OffParcel::Dispatch, true)] {
-        let srv = TestServer::start_placed(
+        let srv = TestServer::start_on_with(
+            b,
             tempfile::tempdir().unwrap(),
             |c| c.dispatch.off_parcel = policy,
             locator.clone(),
