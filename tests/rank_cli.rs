@@ -1,18 +1,38 @@
 //! `strawfire rank --date` against a store filled by `strawfire ingest` from the sample scenes
 //! (real scans, so the coverage rows come from the scenes' cloud masks): the HTML report is one
 //! self-contained file with an inline map, CSV and JSON agree, and a missing store leaves no file.
+//! The report on both stores (`on_both_stores_blocking!`): the SQLite file, and a PostgreSQL
+//! schema (`ingest --store URL --local`, `rank --store URL`).
 
 mod common;
 
 use std::path::Path;
 
-use common::{run_in_crate, run_ok, sample_report};
+use common::stores::{schema_for, Backend};
+use common::{run_in_crate, run_ok, sample_report_in};
 
-#[test]
-fn report_from_the_store_is_self_contained_and_shows_its_map() {
+on_both_stores_blocking!(report_from_the_store_is_self_contained_and_shows_its_map);
+
+fn report_from_the_store_is_self_contained_and_shows_its_map(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (data, html_path) = sample_report(dir.path(), "2024-06-09");
+    let pg = schema_for(b);
+    let (data, html_path) = sample_report_in(dir.path(), "2024-06-09", pg.as_ref());
     let d = data.to_str().unwrap();
+    let store: Vec<&str> = pg
+        .as_ref()
+        .map_or(Vec::new(), |p| vec!["--store", p.url.as_str()]);
+    let count = |sql: &str| -> i64 {
+        match &pg {
+            Some(pg) => {
+                let sql = sql.to_string();
+                pg.with(move |c| c.query_one(&sql, &[]).unwrap().get(0))
+            }
+            None => rusqlite::Connection::open(data.join(strawfire::service::STORE_FILE))
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+        }
+    };
     let html = std::fs::read_to_string(&html_path).unwrap();
     // One file: nothing fetched from anywhere.
     for needle in [
@@ -24,45 +44,48 @@ fn report_from_the_store_is_self_contained_and_shows_its_map() {
     // An inline map: a path per county of the sample layer, a circle per hotspot of the day.
     assert_eq!(html.matches("<svg").count(), 1);
     assert_eq!(html.matches("<path class=\"unit").count(), 5);
-    let conn = rusqlite::Connection::open(data.join(strawfire::service::STORE_FILE)).unwrap();
     // 2024-06-09 at UTC+8.
-    let day_hotspots: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM hotspots WHERE acq_time >= 1717862400 AND acq_time < 1717948800",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let day_hotspots = count(
+        "SELECT COUNT(*) FROM hotspots WHERE acq_time >= 1717862400 AND acq_time < 1717948800",
+    );
     assert!(day_hotspots > 0);
     assert_eq!(
         html.matches("<circle class=\"hotspot").count() as i64,
         day_hotspots
     );
     // Each scene left coverage rows for the five counties.
-    let rows: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM scene_coverage WHERE level = 'county'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(rows, 10);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM scene_coverage WHERE level = 'county'"),
+        10
+    );
 
     // JSON and CSV of the same day agree, and every county has a clear share from the scene.
-    let json = run_ok(&[
-        "rank",
-        "--date",
-        "2024-06-09",
-        "--format",
-        "json",
-        "--data-dir",
-        d,
-    ]);
+    let json = run_ok(
+        &[
+            &[
+                "rank",
+                "--date",
+                "2024-06-09",
+                "--format",
+                "json",
+                "--data-dir",
+                d,
+            ],
+            &store[..],
+        ]
+        .concat(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["clear_share"].is_number()));
-    let csv = run_ok(&["rank", "--date", "2024-06-09", "--data-dir", d]);
+    let csv = run_ok(
+        &[
+            &["rank", "--date", "2024-06-09", "--data-dir", d],
+            &store[..],
+        ]
+        .concat(),
+    );
     let csv = String::from_utf8(csv.stdout).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();

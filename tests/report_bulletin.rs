@@ -4,7 +4,7 @@
 //! in the file (not boxes: a CJK font was embedded), and the first page rendered to a PNG kept
 //! under `<target>/browser-artifacts/` for a person to look at. The numbering and the city names
 //! on both stores (`on_both_stores_blocking!`); the PDF on SQLite only (Chromium's work is the
-//! same on both), and so the `rank` command, which reads the SQLite file.
+//! same on both), and so the `rank` command's PDF (tests/rank_cli.rs runs the command on both).
 
 mod common;
 

@@ -1,8 +1,9 @@
 //! `strawfire rank`: the daily ranking of counties or townships.
 //!
 //! - Store form, `strawfire rank --date D [--level] [--format csv|json|html|pdf] [-o FILE]
-//!   [--comment TEXT] [--data-dir DIR | --config FILE]`: the fair table of one local day from
-//!   the embedded store, with the layers `serve` uses (no config: the sample layers), the same
+//!   [--comment TEXT] [--data-dir DIR | --config FILE] [--store URL]`: the fair table of one
+//!   local day from the store of the config (the SQLite file under the data directory, or the
+//!   PostgreSQL store of `[store] url` or `--store`, #19), with the layers `serve` uses (no config: the sample layers), the same
 //!   code as the API; `html` is the bulletin (通报), `pdf` the same printed on A4 by headless
 //!   Chromium (`--pdf FILE` is `--format pdf -o FILE`).
 //! - Batch form, `strawfire rank --hotspots H.csv --admin LAYER...`: hotspot counts per day from
@@ -51,6 +52,10 @@ pub struct Args {
     /// Store form: data directory holding the store (overrides the config).
     #[arg(long, requires = "date")]
     pub data_dir: Option<PathBuf>,
+    /// Store form: the PostgreSQL store (postgres://user:password@host/db; overrides
+    /// `[store] url`) instead of the SQLite file under the data directory.
+    #[arg(long, requires = "date")]
+    pub store: Option<String>,
     /// Batch form: hotspot files, FIRMS CSV (any variant) or GeoJSON.
     #[arg(long, required_unless_present = "date", num_args = 1..)]
     pub hotspots: Vec<PathBuf>,
@@ -183,11 +188,14 @@ fn write_whole(output: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result
     }
 }
 
-/// The store form: one local day's fair table from the embedded store.
+/// The store form: one local day's fair table from the configured store.
 fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
-    let cfg = super::serve::load_config(args.config.as_ref(), args.data_dir.as_ref())?;
+    let mut cfg = super::serve::load_config(args.config.as_ref(), args.data_dir.as_ref())?;
+    if let Some(url) = &args.store {
+        cfg.store.url = Some(url.clone());
+    }
     let db = cfg.data_dir.join(strawfire::service::STORE_FILE);
-    if !db.is_file() {
+    if cfg.store.url.is_none() && !db.is_file() {
         bail!(
             "no store at {} (ingest first: strawfire ingest --data-dir {} ...)",
             db.display(),
@@ -214,7 +222,11 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
             bail!("--date: {m}");
         }
     }
-    let store = strawfire::store::SqliteStore::open(&db)?;
+    // Opened here, on the main thread: PostgreSQL's client must not run on an async one.
+    let store: Box<dyn strawfire::store::Store> = match &cfg.store.url {
+        Some(url) => Box::new(strawfire::store::PgStore::open(url)?),
+        None => Box::new(strawfire::store::SqliteStore::open(&db)?),
+    };
     let placer = super::serve::placer(&cfg)?;
     let level = match args.level {
         RankLevel::County => strawfire::rank::RankLevel::County,
@@ -222,7 +234,7 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
         RankLevel::City => strawfire::rank::RankLevel::City,
         RankLevel::Province => strawfire::rank::RankLevel::Province,
     };
-    let table = daily(&store, placer.as_ref(), &cfg.rank, date, level, now)?;
+    let table = daily(&*store, placer.as_ref(), &cfg.rank, date, level, now)?;
     let opts = BulletinOptions {
         report: &cfg.report,
         comment: args.comment.as_deref(),
@@ -241,10 +253,10 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
             b
         }
         RankFormat::Html => {
-            report_html(&store, placer.as_ref(), &cfg.rank, &table, &opts)?.into_bytes()
+            report_html(&*store, placer.as_ref(), &cfg.rank, &table, &opts)?.into_bytes()
         }
         RankFormat::Pdf => {
-            let html = report_html(&store, placer.as_ref(), &cfg.rank, &table, &opts)?;
+            let html = report_html(&*store, placer.as_ref(), &cfg.rank, &table, &opts)?;
             let chromium = chromium.expect("found above for pdf");
             strawfire::print::html_to_pdf(&html, &chromium)?
         }

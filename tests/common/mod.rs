@@ -96,17 +96,28 @@ pub fn run_ok(args: &[&str]) -> std::process::Output {
 /// The sample scenes ingested into a store at `dir/data`, and that store's HTML ranking report
 /// of `date` at `dir/ranking.html`: (store dir, report).
 pub fn sample_report(dir: &Path, date: &str) -> (PathBuf, PathBuf) {
+    sample_report_in(dir, date, None)
+}
+
+/// [`sample_report`] into the PostgreSQL schema `pg` when given (`ingest --store URL --local`,
+/// `rank --store URL`), else into the SQLite file under `dir/data`.
+pub fn sample_report_in(
+    dir: &Path,
+    date: &str,
+    pg: Option<&stores::PgSchema>,
+) -> (PathBuf, PathBuf) {
     let data = dir.join("data");
     let d = data.to_str().unwrap();
-    run_ok(&[
-        "ingest",
-        "--data-dir",
-        d,
-        "samples/hua-night.tif",
-        "samples/junxian-day.tif",
-    ]);
+    let store: Vec<&str> = pg.map_or(Vec::new(), |p| vec!["--store", p.url.as_str()]);
+    let mut ingest = vec!["ingest", "--data-dir", d];
+    ingest.extend(&store);
+    if pg.is_some() {
+        ingest.push("--local");
+    }
+    ingest.extend(["samples/hua-night.tif", "samples/junxian-day.tif"]);
+    run_ok(&ingest);
     let html = dir.join("ranking.html");
-    run_ok(&[
+    let mut rank = vec![
         "rank",
         "--date",
         date,
@@ -116,7 +127,9 @@ pub fn sample_report(dir: &Path, date: &str) -> (PathBuf, PathBuf) {
         html.to_str().unwrap(),
         "--data-dir",
         d,
-    ]);
+    ];
+    rank.extend(&store);
+    run_ok(&rank);
     (data, html)
 }
 pub mod dispatch;
