@@ -11,9 +11,6 @@ use crate::dispatch::TaskRules;
 use crate::store::tasks::{Actor, StoredTask, TaskError, TaskTarget};
 use crate::store::Store;
 
-/// How often an operator move aborted by a PostgreSQL deadlock is tried in all.
-const MOVE_ATTEMPTS: u32 = 3;
-
 /// A unit code the caller gave that cannot receive a task.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -121,34 +118,17 @@ impl Service {
     }
 
     /// One operator move in the store at the service clock's `now`, then told to live clients.
-    ///
-    /// On PostgreSQL a cancel or reassignment (task row, then its waiting notices) can meet the
-    /// delivery worker (a notice's row, then its task row to mark it notified) in the other
-    /// order; the server then aborts one of the two for the deadlock. The aborted move wrote
-    /// nothing and is run again, at most [`MOVE_ATTEMPTS`] times in all (found by
-    /// `tests/service_scope_matrix.rs` on PostgreSQL: a cancel answered 500).
+    /// Run once: on PostgreSQL every path that touches a task and its notices locks the task
+    /// first (`store::shared::deliveries`), so a move cannot deadlock with the delivery worker.
     async fn operator_move(
         &self,
-        f: impl Fn(&dyn Store, &TaskRules, DateTime<Utc>) -> Result<StoredTask, TaskError>
+        f: impl FnOnce(&dyn Store, &TaskRules, DateTime<Utc>) -> Result<StoredTask, TaskError>
             + Send
-            + Sync
             + 'static,
     ) -> Result<StoredTask, TaskFailure> {
         let now = self.clock().now();
-        let f = std::sync::Arc::new(f);
-        let mut attempt = 1;
-        let task = loop {
-            let (f, rules) = (f.clone(), self.task_rules().clone());
-            match self.blocking(move |s| f(s, &rules, now)).await {
-                Err(TaskFailure::Task(TaskError::Store(e)))
-                    if e.is_retryable() && attempt < MOVE_ATTEMPTS =>
-                {
-                    tracing::info!("operator move: {e}; trying again");
-                    attempt += 1;
-                }
-                other => break other?,
-            }
-        };
+        let rules = self.task_rules().clone();
+        let task = self.blocking(move |s| f(s, &rules, now)).await?;
         self.publish_task(&task);
         Ok(task)
     }

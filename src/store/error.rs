@@ -117,24 +117,6 @@ impl StoreError {
     }
 }
 
-impl StoreError {
-    /// A PostgreSQL transaction the server aborted to break a deadlock (SQLSTATE 40P01) or a
-    /// serialization failure (40001): nothing of it was written, and the same transaction run
-    /// again may pass. SQLite's single writer never deadlocks.
-    pub fn is_retryable(&self) -> bool {
-        use postgres::error::SqlState;
-        let (StoreError::Sql { source, .. } | StoreError::Row { source, .. }) = self else {
-            return false;
-        };
-        let DbError::Postgres(e) = source else {
-            return false;
-        };
-        e.code().is_some_and(|c| {
-            *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
-        })
-    }
-}
-
 /// The PostgreSQL counterpart of the SQLite storage failures: SQLSTATE class 53 (insufficient
 /// resources: disk full, out of memory), 58030 (I/O error), 25006 (read-only transaction).
 fn pg_storage_cause(e: &postgres::Error) -> Option<String> {

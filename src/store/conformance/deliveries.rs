@@ -11,7 +11,7 @@ use crate::notify::Notice;
 use crate::store::deliveries::{
     AttemptOutcome, DeliveryCounts, DeliveryStatus, Expansion, NotifiedTask, Recorded,
 };
-use crate::store::tasks::TaskQuery;
+use crate::store::tasks::{Actor, TaskQuery, TaskTarget};
 
 both_stores!(
     expansion_makes_one_delivery_per_webhook_once_and_notifies_units_without_webhooks,
@@ -21,6 +21,7 @@ both_stores!(
     failures_retry_until_max_attempts_and_refusals_give_up_at_once,
     a_last_attempt_that_never_reported_is_given_up_not_lost,
     claims_at_once_never_take_one_delivery_twice,
+    operator_moves_during_deliveries_of_their_notices_never_deadlock,
 );
 
 fn now() -> DateTime<Utc> {
@@ -354,4 +355,139 @@ fn claims_at_once_never_take_one_delivery_twice(b: &Backend) {
         .unwrap()
         .iter()
         .all(|d| d.attempts == 1));
+}
+
+/// The delivery side of one pass (expand, claim, every claimed attempt delivered); what failed.
+fn deliver_once(store: &dyn Store, at: DateTime<Utc>) -> Result<(), crate::store::StoreError> {
+    store.expand_outbox(&route, at, 100)?;
+    let ok = AttemptOutcome::Delivered { status: 200 };
+    for d in store.claim_deliveries(at, 100, 3, LEASE)? {
+        store.record_attempt(d.id, &ok, at, 3)?;
+    }
+    Ok(())
+}
+
+/// Operator moves of tasks while the delivery worker expands and records their notices (two
+/// connections on PostgreSQL, as an API node and a worker): a move locks the task, then
+/// supersedes its notices; the delivery side moves a task to `notified` (at expansion when its
+/// unit has no webhook, when an attempt is recorded when it has). Both take the task's row
+/// first, so neither waits on the other in the opposite order: no move or delivery fails (a
+/// deadlock would fail one with SQLSTATE 40P01; seen in most runs with the notices locked
+/// first), and every task ends as its move left it, its unit told.
+fn operator_moves_during_deliveries_of_their_notices_never_deadlock(b: &Backend) {
+    const ROUNDS: usize = 48;
+    let store = b.store();
+    let rules = TaskRules::default();
+    let admin = Actor {
+        id: "token:0123456789ab".into(),
+        role: "admin".into(),
+    };
+    // West (webhooks `a`, `b`) and east (none) in turn; reassigned to the other half.
+    let west = |i: usize| i % 2 == 0;
+    let other = |i: usize| {
+        let unit = if west(i) { "410527100" } else { "410526100" };
+        TaskTarget {
+            unit: unit.into(),
+            level: "township".into(),
+            county: Some(unit[..6].into()),
+        }
+    };
+    let mut failures = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..ROUNDS {
+        let at = now() + chrono::Duration::seconds(i as i64);
+        // A fresh task whose `task_new` is the one notice waiting.
+        let lon = if west(i) { 114.2 } else { 114.8 };
+        let fire = hotspot(
+            lon,
+            30.0 + i as f64 * 0.1,
+            at - chrono::Duration::minutes(20),
+            5.0,
+        );
+        let r = store
+            .ingest_dispatched(
+                &feed(&format!("round{i}"), vec![fire]),
+                &FuseParams::default(),
+                &Halves,
+                &rules,
+                at,
+            )
+            .unwrap();
+        let id = store
+            .tasks(&TaskQuery::default())
+            .unwrap()
+            .into_iter()
+            .find(|t| t.event_id == r.event_ids[0])
+            .unwrap()
+            .id;
+        ids.push(id);
+        let go = std::sync::Barrier::new(2);
+        let (moved, delivered) = std::thread::scope(|s| {
+            let mover = s.spawn(|| {
+                go.wait();
+                // Cancel two tasks (west, east), then reassign two, and so on.
+                if i % 4 < 2 {
+                    store.cancel_task(id, "duplicate", &admin, at)
+                } else {
+                    store.reassign_task(id, &other(i), "nearer patrol", &admin, &rules, at)
+                }
+            });
+            let worker = s.spawn(|| {
+                go.wait();
+                // Started a little later in some rounds, so that on a slower or faster
+                // machine some rounds meet the move between its two locks.
+                std::thread::sleep(Duration::from_micros(200 * (i as u64 / 2 % 6)));
+                deliver_once(store, at)
+            });
+            (mover.join().unwrap(), worker.join().unwrap())
+        });
+        // The whole chain: PostgreSQL's "deadlock detected" is the innermost.
+        let cause = |e: &dyn std::error::Error| {
+            let mut out = e.to_string();
+            let mut next = e.source();
+            while let Some(s) = next {
+                out = format!("{out}: {s}");
+                next = s.source();
+            }
+            out
+        };
+        if let Err(e) = moved {
+            failures.push(format!("move of task {id}: {}", cause(&e)));
+        }
+        if let Err(e) = delivered {
+            failures.push(format!("delivery beside task {id}: {}", cause(&e)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:#?}",
+        failures.len()
+    );
+    // Whatever a pass passed over, later passes deliver.
+    let end = now() + chrono::Duration::hours(1);
+    for _ in 0..10 {
+        deliver_once(store, end).unwrap();
+    }
+    let c = store.delivery_counts().unwrap();
+    assert_eq!((c.unexpanded, c.pending), (0, 0), "{c:?}");
+    for (i, &id) in ids.iter().enumerate() {
+        let t = store
+            .tasks(&TaskQuery {
+                id: Some(id),
+                ..TaskQuery::default()
+            })
+            .unwrap()
+            .pop()
+            .unwrap();
+        if i % 4 < 2 {
+            assert_eq!(t.state.as_str(), "cancelled", "task {id}");
+        } else {
+            // The new unit was told (delivered, or shown on its patrol page).
+            assert_eq!(
+                (t.state.as_str(), t.unit.as_str()),
+                ("notified", other(i).unit.as_str()),
+                "task {id}"
+            );
+        }
+    }
 }

@@ -6,11 +6,17 @@
 //! takes its rows [`Tx::for_update`] with `SKIP LOCKED`, so a row is expanded by one
 //! transaction and an attempt claimed by one claim, the others passing over it; recording locks
 //! its row, so an outcome is recorded once. SQLite's one writer does the same by being one.
+//!
+//! The lock order on PostgreSQL, the same on every path that touches a task and its notices
+//! (operator moves, verdicts, escalation sweeps, the ingest's dispatch, and the two here that
+//! move a task to `notified`): the task's row first, then its notices and their deliveries. An
+//! expansion takes the tasks it moves with `SKIP LOCKED` before the outbox rows; recording a
+//! delivered `task_new` waits for its task before it locks the delivery.
 
 use chrono::{DateTime, Utc};
 
 use super::task_steps::mark_notified_tx;
-use super::tx::{from_ts, limit, ts, Tx};
+use super::tx::{from_ts, limit, ts, Lock, Tx};
 use crate::notify::Notice;
 use crate::store::deliveries::{
     AttemptOutcome, ClaimedDelivery, DeliveryCounts, DeliveryRow, DeliveryStatus, Expansion,
@@ -26,6 +32,13 @@ pub(crate) const ANY_UNEXPANDED_SQL: &str =
 pub(crate) const UNEXPANDED_SQL: &str =
     "SELECT id, key, task_id, notice, superseded_at IS NOT NULL FROM outbox
      WHERE expanded = 0 ORDER BY id LIMIT ?1";
+
+/// The oldest `?1` unexpanded outbox rows as an expansion claims them: id, superseded.
+pub(crate) const CLAIM_UNEXPANDED_SQL: &str =
+    "SELECT id, superseded_at IS NOT NULL FROM outbox WHERE expanded = 0 ORDER BY id LIMIT ?1";
+
+/// Task `?1`'s row, to be locked (the delivery side locks a task before its notices).
+pub(crate) const TRY_LOCK_TASK_SQL: &str = "SELECT id FROM tasks WHERE id = ?1";
 
 /// Outbox row `?1` expanded.
 pub(crate) const MARK_EXPANDED_SQL: &str = "UPDATE outbox SET expanded = 1 WHERE id = ?1";
@@ -121,6 +134,11 @@ pub(crate) const DELIVERY_SQL: &str =
     "SELECT d.webhook, d.idempotency_key, d.attempts, o.task_id, o.kind,
         d.delivered_at IS NOT NULL OR d.gave_up_at IS NOT NULL,
         o.superseded_at IS NOT NULL
+     FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = ?1";
+
+/// Delivery `?1`'s task and notice kind (read before anything is locked: see
+/// [`record_attempt`]).
+pub(crate) const DELIVERY_TASK_SQL: &str = "SELECT o.task_id, o.kind
      FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = ?1";
 
 /// Delivery `?1` delivered at `?2`.
@@ -238,37 +256,76 @@ pub(crate) fn any_due(c: &mut impl Tx, now: DateTime<Utc>) -> Result<bool, Store
     })
 }
 
-/// Expands the oldest `n` outbox rows this transaction claims ([`Tx::for_update`]: on
-/// PostgreSQL rows another expansion holds are passed over) into one delivery per webhook
-/// `route` names; a `task_new` routed nowhere moves its task to `notified` here.
+/// Expands the oldest `n` outbox rows into one delivery per webhook `route` names; a
+/// `task_new` routed nowhere moves its task to `notified` here.
+///
+/// Whatever touches a task and its notices locks the task's row first (an operator's move
+/// locks the task, then supersedes its notices): the rows are read unlocked, the tasks they
+/// will move locked next ([`Tx::for_update`] with `SKIP LOCKED`: a task another transaction
+/// holds is passed over), and only then the outbox rows claimed (`SKIP LOCKED` too: a row
+/// another expansion holds is its own). A notice whose task was busy stays unexpanded for the
+/// next pass. Taking the notices first and then the task, as this did, deadlocked with a
+/// cancel on PostgreSQL (SQLSTATE 40P01); now the expansion never waits on a lock at all.
 pub(crate) fn expand_outbox<T: Tx>(
     tx: &mut T,
     route: &dyn Fn(&Notice) -> Vec<String>,
     now: DateTime<Utc>,
     n: usize,
 ) -> Result<Expansion, StoreError> {
-    let rows = tx.query_rows(
-        "query outbox",
-        &format!("{UNEXPANDED_SQL}{}", T::for_update(None, true)),
-        &[limit(n)],
-        |r| {
-            Ok((
-                r.get::<i64>(0)?,
-                r.get::<String>(1)?,
-                r.get::<Option<i64>>(2)?,
-                r.get::<String>(3)?,
-                r.get::<bool>(4)?,
-            ))
-        },
-    )?;
+    let waiting = tx.query_rows("query outbox", UNEXPANDED_SQL, &[limit(n)], |r| {
+        let json: String = r.get(3)?;
+        Ok(Waiting::read(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            &json,
+            r.get(4)?,
+            route,
+        ))
+    })?;
+    let mut to_move: Vec<i64> = waiting.iter().filter_map(|w| w.moves).collect();
+    to_move.sort_unstable();
+    to_move.dedup();
+    let mut held = std::collections::HashSet::new();
+    let try_lock = format!("{TRY_LOCK_TASK_SQL}{}", T::for_update(None, true));
+    for task in to_move {
+        let got = tx.query_opt("lock a task to notify", &try_lock, &[task.into()], |r| {
+            r.get::<i64>(0)
+        })?;
+        if got.is_some() {
+            held.insert(task);
+        }
+    }
+    let claimed: std::collections::HashMap<i64, bool> = tx
+        .query_rows(
+            "claim outbox",
+            &format!("{CLAIM_UNEXPANDED_SQL}{}", T::for_update(None, true)),
+            &[limit(n)],
+            |r| Ok((r.get::<i64>(0)?, r.get::<bool>(1)?)),
+        )?
+        .into_iter()
+        .collect();
     let mut done = Expansion::default();
-    for (id, key, task_id, json, superseded) in rows {
-        let Ok(notice) = serde_json::from_str::<Notice>(&json) else {
+    for Waiting {
+        id,
+        key,
+        task_id,
+        notice,
+        hooks,
+        moves,
+    } in waiting
+    {
+        let Some(&superseded) = claimed.get(&id) else {
+            continue; // another expansion's
+        };
+        if moves.is_some_and(|t| !held.contains(&t)) {
+            continue; // its task is busy: the next pass
+        }
+        let Some(notice) = notice else {
             tx.execute("mark outbox expanded", MARK_EXPANDED_SQL, &[id.into()])?;
             done.unreadable.push(id);
             continue;
         };
-        let hooks = route(&notice);
         for hook in &hooks {
             let dkey = delivery_key(&key, hook);
             done.deliveries += tx.execute(
@@ -294,6 +351,45 @@ pub(crate) fn expand_outbox<T: Tx>(
         done.notices += 1;
     }
     Ok(done)
+}
+
+/// An outbox row as an expansion first reads it, unlocked: its notice (none when unreadable),
+/// the webhooks it goes to, and the task it moves to `notified` if any (a notice read as
+/// superseded stays so and moves none).
+struct Waiting {
+    id: i64,
+    key: String,
+    task_id: Option<i64>,
+    notice: Option<Notice>,
+    hooks: Vec<String>,
+    moves: Option<i64>,
+}
+
+impl Waiting {
+    fn read(
+        id: i64,
+        key: String,
+        task_id: Option<i64>,
+        json: &str,
+        superseded: bool,
+        route: &dyn Fn(&Notice) -> Vec<String>,
+    ) -> Self {
+        let notice = serde_json::from_str::<Notice>(json).ok();
+        let hooks = notice.as_ref().map(route).unwrap_or_default();
+        let moves = task_id.filter(|_| {
+            notice
+                .as_ref()
+                .is_some_and(|n| notifies_without_webhook(n, &hooks, superseded))
+        });
+        Waiting {
+            id,
+            key,
+            task_id,
+            notice,
+            hooks,
+            moves,
+        }
+    }
 }
 
 /// Claims up to `n` deliveries due at `now`: each leased (`attempts + 1`, due again after
@@ -357,6 +453,9 @@ pub(crate) fn claim_deliveries<T: Tx>(
 /// Records the outcome of delivery `id`'s attempt, its row locked ([`Tx::for_update`]) so an
 /// outcome is recorded once: delivered (a `task_new` moves its task new → notified, in this
 /// transaction), or failed (given up when retrying cannot help or no attempts are left).
+///
+/// A delivered `task_new` locks its task ([`Lock::Task`]) before the delivery's row, in the
+/// order an operator's move takes them (the task, then its notices and their deliveries).
 pub(crate) fn record_attempt<T: Tx>(
     tx: &mut T,
     id: i64,
@@ -364,6 +463,14 @@ pub(crate) fn record_attempt<T: Tx>(
     now: DateTime<Utc>,
     max_attempts: u32,
 ) -> Result<Recorded, StoreError> {
+    if let AttemptOutcome::Delivered { .. } = outcome {
+        let of = tx.query_opt("task of a delivery", DELIVERY_TASK_SQL, &[id.into()], |r| {
+            Ok((r.get::<Option<i64>>(0)?, r.get::<String>(1)?))
+        })?;
+        if let Some((Some(task), "task_new")) = of.as_ref().map(|(t, k)| (*t, k.as_str())) {
+            tx.lock(Lock::Task(task))?;
+        }
+    }
     let row = tx.query_opt(
         "read a delivery",
         &format!("{DELIVERY_SQL}{}", T::for_update(Some("d"), false)),
