@@ -92,6 +92,34 @@ pub(crate) struct Reach {
     pub(crate) to: i64,
 }
 
+impl Reach {
+    /// The reach of sighting `s` under `p`.
+    pub(crate) fn around(s: &crate::fuse::Sighting, p: &crate::fuse::FuseParams) -> Reach {
+        let window = p.window.num_seconds();
+        let reach_m = s.footprint_m + MAX_EVENT_FOOTPRINT_M + p.extra_distance_m;
+        let (mlat, mlon) = (reach_m / 110_500.0, margin_deg(reach_m, s.lat));
+        let t = s.time.timestamp();
+        Reach {
+            min_lat: s.lat - mlat,
+            max_lat: s.lat + mlat,
+            min_lon: s.lon - mlon,
+            max_lon: s.lon + mlon,
+            from: t - window,
+            to: t + window,
+        }
+    }
+
+    /// Whether a stored event lies within the reach: the candidate query's condition
+    /// (`lat BETWEEN min_lat AND max_lat AND lon BETWEEN min_lon AND max_lon AND
+    /// last_seen >= from AND first_seen <= to`) in memory.
+    pub(crate) fn holds(&self, e: &crate::fuse::FireEvent) -> bool {
+        (self.min_lat..=self.max_lat).contains(&e.lat)
+            && (self.min_lon..=self.max_lon).contains(&e.lon)
+            && e.last_seen.timestamp() >= self.from
+            && e.first_seen.timestamp() <= self.to
+    }
+}
+
 /// A batch's sightings fused into events: the events loaded from the store (each once) and
 /// those the batch made, whether each was stored before and whether the batch changed it,
 /// and each sighting's row with the index of the event it joined.
@@ -111,7 +139,6 @@ pub(crate) fn fuse_batch<R, E>(
     p: &crate::fuse::FuseParams,
     mut near: impl FnMut(&Reach) -> Result<Vec<crate::fuse::FireEvent>, E>,
 ) -> Result<BatchFusion<R>, E> {
-    let window = p.window.num_seconds();
     let mut b = BatchFusion {
         events: Vec::new(),
         stored: Vec::new(),
@@ -120,17 +147,7 @@ pub(crate) fn fuse_batch<R, E>(
     };
     let mut loaded_ids = std::collections::HashSet::new();
     for (s, row, pl) in sightings {
-        let reach_m = s.footprint_m + MAX_EVENT_FOOTPRINT_M + p.extra_distance_m;
-        let (mlat, mlon) = (reach_m / 110_500.0, margin_deg(reach_m, s.lat));
-        let t = s.time.timestamp();
-        let reach = Reach {
-            min_lat: s.lat - mlat,
-            max_lat: s.lat + mlat,
-            min_lon: s.lon - mlon,
-            max_lon: s.lon + mlon,
-            from: t - window,
-            to: t + window,
-        };
+        let reach = Reach::around(&s, p);
         for e in near(&reach)? {
             if e.id.is_some_and(|id| loaded_ids.insert(id)) {
                 b.events.push(e);

@@ -24,6 +24,7 @@
 //! (`rank.rs`).
 
 mod deliveries;
+mod ingest;
 mod jobs;
 mod live;
 mod migrations;
@@ -46,15 +47,23 @@ use crate::store::error::StoreError;
 /// The advisory lock every ingest transaction takes first (see the module doc).
 pub const INGEST_LOCK: i64 = 0x5354_5257_494e_4753; // "STRWINGS"
 
-/// Connections at most (as SQLite's reader pool).
+/// Connections at most of each pool, the writers' and the readers' (as SQLite's reader pool).
 const POOL_SIZE: u32 = 8;
 
 type Manager = PostgresConnectionManager<postgres::NoTls>;
 
 /// The PostgreSQL store.
 pub struct PgStore {
-    /// Always `Some` until dropped.
+    /// The writers' connections (transactions). Always `Some` until dropped.
     pool: Option<Pool<Manager>>,
+    /// The readers' connections, apart from the writers': a GET never waits for a connection
+    /// behind writes queued on [`INGEST_LOCK`] or on a row lock. Always `Some` until dropped.
+    read_pool: Option<Pool<Manager>>,
+    /// Held by an ingest of this process from before it takes a connection until its commit:
+    /// the batches of one node wait here for one another (they would wait on [`INGEST_LOCK`]
+    /// anyway), not on the server each holding a pooled connection, so the other writes of the
+    /// node (task changes, deliveries, jobs) keep their connections.
+    ingest_gate: std::sync::Mutex<()>,
     /// How to connect, for the live log's listening connection (`live.rs`).
     config: postgres::Config,
 }
@@ -64,9 +73,8 @@ impl Drop for PgStore {
     /// panics on an async thread (the service drops its store there at shutdown): the pool's
     /// connections are dropped on a thread of their own.
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            std::thread::spawn(move || drop(pool));
-        }
+        let pools = (self.pool.take(), self.read_pool.take());
+        std::thread::spawn(move || drop(pools));
     }
 }
 
@@ -113,36 +121,38 @@ impl PgStore {
                 .map_err(pg_err("create the schema"))?;
             config.options(&format!("-c search_path={schema},public"));
         }
-        let pool = Pool::builder()
-            .max_size(POOL_SIZE)
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(30))
-            .build(PostgresConnectionManager::new(
-                config.clone(),
-                postgres::NoTls,
-            ))
-            .map_err(|e| StoreError::Connect {
-                url: shown.clone(),
-                source: e.into(),
-            })?;
+        let pool = || {
+            Pool::builder()
+                .max_size(POOL_SIZE)
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(30))
+                .build(PostgresConnectionManager::new(
+                    config.clone(),
+                    postgres::NoTls,
+                ))
+                .map_err(|e| StoreError::Connect {
+                    url: shown.clone(),
+                    source: e.into(),
+                })
+        };
         let store = PgStore {
-            pool: Some(pool),
+            pool: Some(pool()?),
+            read_pool: Some(pool()?),
+            ingest_gate: std::sync::Mutex::new(()),
             config,
         };
         migrate(&mut *store.conn()?)?;
         Ok(store)
     }
 
-    /// A pooled connection.
+    /// A writer's pooled connection.
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        let pool = self
-            .pool
-            .as_ref()
-            .expect("the pool lives as long as the store");
-        pool.get().map_err(|e| StoreError::Sql {
-            context: "take a pooled connection",
-            source: e.into(),
-        })
+        take(&self.pool)
+    }
+
+    /// A reader's pooled connection.
+    fn read_conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        take(&self.read_pool)
     }
 
     /// Runs `f` in a transaction and commits; `Ok` only once the commit returned.
@@ -157,13 +167,35 @@ impl PgStore {
         Ok(out)
     }
 
-    /// Runs `f` on a pooled connection.
+    /// [`PgStore::write`] for an ingest: one at a time in this process ([`PgStore`]'s
+    /// `ingest_gate`), the gate taken before the connection.
+    fn write_ingest<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _gate = self
+            .ingest_gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.write(f)
+    }
+
+    /// Runs `f` on a reader's pooled connection.
     fn read<T>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        f(&mut *self.conn()?)
+        f(&mut *self.read_conn()?)
     }
+}
+
+/// A connection of `pool`.
+fn take(pool: &Option<Pool<Manager>>) -> Result<PooledConnection<Manager>, StoreError> {
+    let pool = pool.as_ref().expect("the pools live as long as the store");
+    pool.get().map_err(|e| StoreError::Sql {
+        context: "take a pooled connection",
+        source: e.into(),
+    })
 }
 
 /// Wraps a `postgres` error with a context.

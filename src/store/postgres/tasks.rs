@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::store::ingest_tx;
+use super::ingest::ingest_tx;
 use super::PgStore;
 use crate::dispatch::{Deadline, TaskRules};
 use crate::fuse::{FuseParams, Placer};
@@ -34,7 +34,7 @@ impl TaskStore for PgStore {
         now: DateTime<Utc>,
         reach: &Scope,
     ) -> Result<IngestReport, StoreError> {
-        self.write(|tx| ingest_tx(tx, batch, fuse, placer, Some((rules, now)), reach))
+        self.write_ingest(|tx| ingest_tx(tx, batch, fuse, placer, Some((rules, now)), reach))
     }
 
     fn tasks_each(

@@ -341,57 +341,121 @@ pub(crate) fn on_event_saved(
     rules: &TaskRules,
     now: DateTime<Utc>,
 ) -> Result<Dispatched, StoreError> {
-    // Staleness is judged on the newest detection: a fresh one re-detecting an old fire is
-    // dispatched; an archive or backfilled season pages no one, not even as "seen again".
-    let too_old = rules.is_too_old(ev.last_seen, now);
     let existing = tx.query_opt(
         "task of event",
         "SELECT id, state FROM tasks WHERE event_id = ?1",
         &[event_id.into()],
         |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
     )?;
-    if let Some((task_id, state)) = existing {
-        if !too_old && TaskState::parse(&state).is_some_and(|s| s.is_open()) {
-            tx.execute(
-                "touch task",
-                "UPDATE tasks SET updated_at = ?1 WHERE id = ?2",
-                &[ts(now).into(), task_id.into()],
-            )?;
-            let task = load_task(tx, task_id).map_err(into_store)?;
-            let n = notice(
-                tx,
-                &task,
-                NoticeKind::TaskUpdated {
-                    sightings: ev.sightings,
-                },
-                task.unit.clone(),
-                format!("seen again: {} sightings", ev.sightings),
-            )
-            .map_err(into_store)?;
-            enqueue(tx, &n, ts(now))?;
-        }
-        return Ok(Dispatched::HasTask);
+    let step = dispatch_step(ev, existing.as_ref(), placer, rules, now);
+    if let Some(reason) = step.task_reason() {
+        set_task_reason(tx, event_id, reason)?;
     }
-    let (unit, level, sensitive) = match rules.assign(
+    apply_dispatch(tx, ev, event_id, step, rules, now)
+}
+
+/// What dispatch does with a saved event ([`on_event_saved`]), decided from its task (id and
+/// state) if it has one; a backend that saves a batch's events at once decides them all and
+/// writes their reasons together ([`DispatchStep::task_reason`]), then applies each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DispatchStep {
+    /// The event has a task; `Some(id)` when the (open) task is told it was seen again.
+    HasTask(Option<i64>),
+    /// No task, and why.
+    NoTask(&'static str),
+    /// A new task for `unit`.
+    Create {
+        unit: String,
+        level: &'static str,
+        sensitive: bool,
+    },
+}
+
+impl DispatchStep {
+    /// The event's `task_reason` to store, if the step sets it (`Some(None)`: cleared).
+    pub(crate) fn task_reason(&self) -> Option<Option<&'static str>> {
+        match self {
+            DispatchStep::HasTask(_) => None,
+            DispatchStep::NoTask(reason) => Some(Some(reason)),
+            DispatchStep::Create { .. } => Some(None),
+        }
+    }
+}
+
+/// Decides [`DispatchStep`] for a saved event whose task (id, state) is `existing`.
+pub(crate) fn dispatch_step(
+    ev: &FireEvent,
+    existing: Option<&(i64, String)>,
+    placer: &dyn Placer,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> DispatchStep {
+    // Staleness is judged on the newest detection: a fresh one re-detecting an old fire is
+    // dispatched; an archive or backfilled season pages no one, not even as "seen again".
+    let too_old = rules.is_too_old(ev.last_seen, now);
+    if let Some((task_id, state)) = existing {
+        let tell = !too_old && TaskState::parse(state).is_some_and(|s| s.is_open());
+        return DispatchStep::HasTask(tell.then_some(*task_id));
+    }
+    match rules.assign(
         &ev.placement,
         placer.parcel_layer().is_some(),
         ev.confidence(),
     ) {
-        Assignment::Task { .. } if too_old => {
-            set_task_reason(tx, event_id, Some(TOO_OLD))?;
-            return Ok(Dispatched::NoTask(TOO_OLD));
-        }
+        Assignment::Task { .. } if too_old => DispatchStep::NoTask(TOO_OLD),
         Assignment::Task {
             unit,
             level,
             sensitive,
-        } => (unit, level, sensitive),
-        Assignment::Skip(reason) => {
-            set_task_reason(tx, event_id, Some(reason))?;
-            return Ok(Dispatched::NoTask(reason));
+        } => DispatchStep::Create {
+            unit,
+            level,
+            sensitive,
+        },
+        Assignment::Skip(reason) => DispatchStep::NoTask(reason),
+    }
+}
+
+/// Carries out `step` for the saved event `event_id` (its `task_reason` already written): the
+/// open task told it was seen again (touched, `task_updated` notice), or the new task created.
+pub(crate) fn apply_dispatch(
+    tx: &mut impl Tx,
+    ev: &FireEvent,
+    event_id: i64,
+    step: DispatchStep,
+    rules: &TaskRules,
+    now: DateTime<Utc>,
+) -> Result<Dispatched, StoreError> {
+    let (unit, level, sensitive) = match step {
+        DispatchStep::HasTask(tell) => {
+            if let Some(task_id) = tell {
+                tx.execute(
+                    "touch task",
+                    "UPDATE tasks SET updated_at = ?1 WHERE id = ?2",
+                    &[ts(now).into(), task_id.into()],
+                )?;
+                let task = load_task(tx, task_id).map_err(into_store)?;
+                let n = notice(
+                    tx,
+                    &task,
+                    NoticeKind::TaskUpdated {
+                        sightings: ev.sightings,
+                    },
+                    task.unit.clone(),
+                    format!("seen again: {} sightings", ev.sightings),
+                )
+                .map_err(into_store)?;
+                enqueue(tx, &n, ts(now))?;
+            }
+            return Ok(Dispatched::HasTask);
         }
+        DispatchStep::NoTask(reason) => return Ok(Dispatched::NoTask(reason)),
+        DispatchStep::Create {
+            unit,
+            level,
+            sensitive,
+        } => (unit, level, sensitive),
     };
-    set_task_reason(tx, event_id, None)?;
     let facts = NewTaskFacts {
         confidence: ev.confidence_class(),
         max_frp_mw: ev.max_frp_mw,
