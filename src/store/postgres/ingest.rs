@@ -148,7 +148,10 @@ fn ingest_rows(
 
     // The stored events within any sighting's reach, in one query; each sighting is then
     // handed those within its own reach.
-    let reaches: Vec<Reach> = sightings.iter().map(|(s, _, _)| Reach::around(s, p)).collect();
+    let reaches: Vec<Reach> = sightings
+        .iter()
+        .map(|(s, _, _)| Reach::around(s, p))
+        .collect();
     let mut stored = candidates(tx, &reaches)?;
     stored.sort_by(|a, b| a.lat.total_cmp(&b.lat));
     let BatchFusion {
@@ -383,10 +386,7 @@ fn candidates(tx: &mut Transaction<'_>, reaches: &[Reach]) -> Result<Vec<FireEve
          ORDER BY id"
     );
     let rows = tx
-        .query(
-            &sql,
-            &[&min_lat, &max_lat, &min_lon, &max_lon, &from, &to],
-        )
+        .query(&sql, &[&min_lat, &max_lat, &min_lon, &max_lon, &from, &to])
         .map_err(pg_err("query candidates"))?;
     Ok(rows.iter().map(|r| read_event(r).0).collect())
 }
@@ -467,10 +467,26 @@ fn save_events(
                  satellite_confidence, camera_confidence, confidence, sightings, county,
                  township, village, parcel, mask, reason)",
             &[
-                &c.id, &c.lon, &c.lat, &c.footprint_m, &c.first_seen, &c.last_seen,
-                &c.sources, &c.kinds, &c.max_frp_mw, &c.satellite_confidence,
-                &c.camera_confidence, &c.confidence, &c.sightings, &c.county, &c.township,
-                &c.village, &c.parcel, &c.mask, &now, &c.reason,
+                &c.id,
+                &c.lon,
+                &c.lat,
+                &c.footprint_m,
+                &c.first_seen,
+                &c.last_seen,
+                &c.sources,
+                &c.kinds,
+                &c.max_frp_mw,
+                &c.satellite_confidence,
+                &c.camera_confidence,
+                &c.confidence,
+                &c.sightings,
+                &c.county,
+                &c.township,
+                &c.village,
+                &c.parcel,
+                &c.mask,
+                &now,
+                &c.reason,
             ],
         )
         .map_err(pg_err("insert events"))?;
@@ -495,10 +511,27 @@ fn save_events(
                  township, village, parcel, mask, reason, set_reason)
              WHERE events.id = u.id",
             &[
-                &c.id, &c.lon, &c.lat, &c.footprint_m, &c.first_seen, &c.last_seen,
-                &c.sources, &c.kinds, &c.max_frp_mw, &c.satellite_confidence,
-                &c.camera_confidence, &c.confidence, &c.sightings, &c.county, &c.township,
-                &c.village, &c.parcel, &c.mask, &now, &c.reason, &c.set_reason,
+                &c.id,
+                &c.lon,
+                &c.lat,
+                &c.footprint_m,
+                &c.first_seen,
+                &c.last_seen,
+                &c.sources,
+                &c.kinds,
+                &c.max_frp_mw,
+                &c.satellite_confidence,
+                &c.camera_confidence,
+                &c.confidence,
+                &c.sightings,
+                &c.county,
+                &c.township,
+                &c.village,
+                &c.parcel,
+                &c.mask,
+                &now,
+                &c.reason,
+                &c.set_reason,
             ],
         )
         .map_err(pg_err("update events"))?;
@@ -627,9 +660,9 @@ fn insert_hotspots(
          ON CONFLICT (key) DO NOTHING RETURNING id, key"
     );
     let params: [&(dyn ToSql + Sync); 27] = [
-        &origin, &scene_id, &feed_id, &key, &lat, &lon, &acq, &sat, &inst, &conf, &score,
-        &version, &bt_mir, &bt_tir, &scan, &track, &frp, &dn, &fire_type, &row, &col, &county,
-        &township, &village, &parcel, &mask, &event,
+        &origin, &scene_id, &feed_id, &key, &lat, &lon, &acq, &sat, &inst, &conf, &score, &version,
+        &bt_mir, &bt_tir, &scan, &track, &frp, &dn, &fire_type, &row, &col, &county, &township,
+        &village, &parcel, &mask, &event,
     ];
     let inserted = bulk(tx, "hotspot_rows", &sql, &params, |tx| {
         // The rows one by one, to name the one refused.
@@ -642,10 +675,32 @@ fn insert_hotspots(
             tx.execute(
                 &one,
                 &[
-                    &key[n], &origin, &scene_id, &feed_id, &lat[n], &lon[n], &acq[n],
-                    &sat[n], &inst[n], &conf[n], &score[n], &version[n], &bt_mir[n],
-                    &bt_tir[n], &scan[n], &track[n], &frp[n], &dn[n], &fire_type[n], &row[n],
-                    &col[n], &county[n], &township[n], &village[n], &parcel[n], &mask[n],
+                    &key[n],
+                    &origin,
+                    &scene_id,
+                    &feed_id,
+                    &lat[n],
+                    &lon[n],
+                    &acq[n],
+                    &sat[n],
+                    &inst[n],
+                    &conf[n],
+                    &score[n],
+                    &version[n],
+                    &bt_mir[n],
+                    &bt_tir[n],
+                    &scan[n],
+                    &track[n],
+                    &frp[n],
+                    &dn[n],
+                    &fire_type[n],
+                    &row[n],
+                    &col[n],
+                    &county[n],
+                    &township[n],
+                    &village[n],
+                    &parcel[n],
+                    &mask[n],
                     &event[n],
                 ],
             )
@@ -691,7 +746,10 @@ fn insert_alerts(
     let village = place(|p| &p.village);
     let parcel = place(|p| &p.parcel);
     let mask = place(|p| &p.mask);
-    let event: Vec<i64> = rows.iter().map(|(i, _, _)| event_of[&(false, *i)]).collect();
+    let event: Vec<i64> = rows
+        .iter()
+        .map(|(i, _, _)| event_of[&(false, *i)])
+        .collect();
     const COLUMNS: &str = "key, sensor_id, time, lon, lat, footprint_m, kind, confidence,
         image_url, county, township, village, parcel, mask, received_at, event_id";
     let sql = format!(
@@ -718,9 +776,22 @@ fn insert_alerts(
             tx.execute(
                 &one,
                 &[
-                    &key[n], &sensor[n], &time[n], &lon[n], &lat[n], &fp[n], &kind[n],
-                    &conf[n], &image[n], &county[n], &township[n], &village[n], &parcel[n],
-                    &mask[n], &now, &event[n],
+                    &key[n],
+                    &sensor[n],
+                    &time[n],
+                    &lon[n],
+                    &lat[n],
+                    &fp[n],
+                    &kind[n],
+                    &conf[n],
+                    &image[n],
+                    &county[n],
+                    &township[n],
+                    &village[n],
+                    &parcel[n],
+                    &mask[n],
+                    &now,
+                    &event[n],
                 ],
             )
             .map_err(|source| StoreError::Row {
@@ -767,11 +838,14 @@ fn ids_in_order(
 ) -> Result<Vec<i64>, StoreError> {
     rows.iter()
         .map(|(_, k, _)| {
-            inserted.get(k).copied().ok_or_else(|| StoreError::BadValue {
-                table,
-                column: "key",
-                value: format!("{k}: stored by another writer during the batch"),
-            })
+            inserted
+                .get(k)
+                .copied()
+                .ok_or_else(|| StoreError::BadValue {
+                    table,
+                    column: "key",
+                    value: format!("{k}: stored by another writer during the batch"),
+                })
         })
         .collect()
 }

@@ -12,8 +12,10 @@
 //! Several nodes may write: every ingest first takes one transaction-level advisory lock
 //! ([`INGEST_LOCK`]), so the fuse step (read candidate events, write them back) runs for one
 //! batch at a time across all nodes, as SQLite's single writer does in one process, and a place
-//! never gets two events from two batches racing. Reads take pooled connections and never wait
-//! for the lock.
+//! never gets two events from two batches racing; a batch is a fixed number of statements
+//! (`ingest.rs`), so the lock is held for a few round trips, not one per row. Reads take
+//! connections of a pool of their own, apart from the writers', and never wait for the lock or
+//! for a connection held by a write waiting on it.
 //!
 //! What is here: the whole store family. [`Store`](crate::store::Store) (`store.rs`);
 //! [`TaskStore`](crate::store::TaskStore) (`tasks.rs`, `idempotency.rs`: the ingest with
