@@ -18,6 +18,10 @@
 //!   job: the requests the server sees are at least an interval apart (two pollers would ask
 //!   twice at start and every interval after), one job row. On SQLite the one server's poller.
 //!
+//! - `samples_are_scanned_once_for_every_node`: the samples folder every `serve` ingests at
+//!   start; on PostgreSQL two nodes start on it and its scene is one job, scanned by a worker,
+//!   not by each node.
+//!
 //! The PostgreSQL halves are skipped without `STRAWFIRE_TEST_PG_URL` (scripts/pg.sh), failed
 //! without it under `CI=true`.
 
@@ -482,8 +486,75 @@ async fn a_feed_is_polled_once_per_interval(backend: Backend) {
     first.stop().await;
 }
 
+async fn samples_are_scanned_once_for_every_node(backend: Backend) {
+    let samples = tempfile::tempdir().unwrap();
+    common::night_scene(
+        &samples.path().join("night.tif"),
+        40,
+        40,
+        &[(20, 20, 360.0)],
+    );
+    let folder = samples.path().to_path_buf();
+    let pg = (backend == Backend::Postgres).then(PgSchema::new);
+    let url = pg.as_ref().map(|p| p.url.clone());
+    let f = folder.clone();
+    let node = move |c: &mut strawfire::config::Config| {
+        c.samples_dir = Some(f.clone());
+        c.worker.poll_s = 0.05;
+    };
+    let first = TestServer::start_in(
+        tempfile::tempdir().unwrap(),
+        pg,
+        node.clone(),
+        Arc::new(GridPlacer),
+        Arc::new(SystemClock),
+    )
+    .await;
+    // On PostgreSQL a second node starting on the same samples.
+    let second = match url {
+        Some(url) => Some(
+            TestServer::start_in(
+                tempfile::tempdir().unwrap(),
+                None,
+                |c| {
+                    node(c);
+                    c.store.url = Some(url);
+                },
+                Arc::new(GridPlacer),
+                Arc::new(SystemClock),
+            )
+            .await,
+        ),
+        None => None,
+    };
+    eventually(T, "the sample scene stored", || async {
+        let (_, h) = first.get("/api/v1/healthz", "").await;
+        (h["counts"]["scenes"] == 1).then_some(())
+    })
+    .await;
+    let (_, h) = first.get("/api/v1/healthz", "").await;
+    assert_eq!(h["counts"]["hotspots"], 1, "{h}");
+    if let Some(pg) = &first.pg {
+        // One job for both nodes, claimed once by a worker: no node scanned it itself.
+        eventually(T, "the job settled", || {
+            let jobs = pg.with(scene_jobs);
+            async move { jobs.iter().all(|j| j.1 == "done").then_some(()) }
+        })
+        .await;
+        let jobs = pg.with(scene_jobs);
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert_eq!((jobs[0].0.as_str(), jobs[0].2), ("scene", 1), "{jobs:?}");
+        assert!(jobs[0].3.is_some(), "{jobs:?}");
+    }
+    if let Some(s) = second {
+        s.stop().await;
+    }
+    first.stop().await;
+}
+
 on_both_stores!(
     fire_products_are_read_by_a_worker,
     ingest_queues_products_for_the_workers,
-    a_feed_is_polled_once_per_interval
+    a_feed_is_polled_once_per_interval,
+    samples_are_scanned_once_for_every_node
 );

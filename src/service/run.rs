@@ -271,6 +271,30 @@ async fn ingest_samples(service: &Service, dir: &std::path::Path) {
     }
     files.sort();
     for p in files {
+        if service.cluster().is_some() {
+            // On PostgreSQL (#19) every node starts with the same samples: scanning them here
+            // would scan each once per node. They are queued like any product (one job per
+            // content hash across the nodes, already stored: none); FIRMS files are read here.
+            let item = vec![p.clone()];
+            let unit =
+                tokio::task::spawn_blocking(move || crate::worker::spool::unit_of_input(&item))
+                    .await
+                    .map_err(|e| ServiceError::Task(e.to_string()));
+            match unit.and_then(|u| u) {
+                Ok(Some((unit, op))) => {
+                    match crate::worker::spool::queue_unit(service, unit, op, "samples").await {
+                        Ok(q) => tracing::info!("samples: {}: {q:?}", p.display()),
+                        Err(e) => tracing::warn!("samples: {}: {e}", p.display()),
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!("samples: {}: {e}", p.display());
+                    continue;
+                }
+            }
+        }
         match service.ingest_path(&p, "samples").await {
             Ok(done) => tracing::info!(
                 "samples: {}: {} new hotspots",
