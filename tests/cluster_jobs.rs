@@ -12,7 +12,8 @@
 //!   with two `strawfire worker` processes: one job per product, each claimed once, scanned once
 //!   (one "scanning" line in the two workers' logs together), its hotspots stored once; the runs
 //!   print the jobs and their results; `--no-wait` returns with the job queued; `--local` reads
-//!   here. On SQLite the runs scan themselves and store each product once; `--queue` is refused.
+//!   here; a feed URL is a one-shot `fetch` job a worker fetches once. On SQLite the runs scan
+//!   (and fetch) themselves and store each product once; `--queue` is refused.
 //! - `a_feed_is_polled_once_per_interval`: a FIRMS source with a 1 s interval on a fake feed
 //!   server. On PostgreSQL two API nodes, each with its worker, share the source's one periodic
 //!   job: the requests the server sees are at least an interval apart (two pollers would ask
@@ -376,6 +377,23 @@ async fn ingest_queues_products_for_the_workers(backend: Backend) {
             assert!(q("SELECT COUNT(*) FROM hotspots") > 3);
             assert!(!spool.exists(), "SQLite queues nothing");
         }
+    }
+    // A feed URL: on PostgreSQL a one-shot job a worker fetches, on SQLite fetched here.
+    let (feed_base, asked) = fake_feed().await;
+    let (ok, err) = run(vec![format!("{feed_base}/feed.csv")]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(err.contains("1 new hotspots, 0 duplicates"), "{err}");
+    assert_eq!(asked.lock().unwrap().len(), 1, "fetched once");
+    if let Some(pg) = &pg {
+        assert!(err.contains(": fetch job "), "{err}");
+        let jobs = pg.with(scene_jobs);
+        let fetch = jobs.last().unwrap();
+        assert_eq!(
+            (fetch.0.as_str(), fetch.1.as_str(), fetch.2),
+            ("fetch", "done", 1)
+        );
+        let names: Vec<&str> = workers.iter().map(|w| w.1.as_str()).collect();
+        assert!(names.contains(&fetch.3.as_deref().unwrap()), "{jobs:?}");
     }
     drop(workers);
 }

@@ -11,8 +11,9 @@
 //! workers) as one scene job keyed by its content hash, so the same product given twice, by two
 //! operators at once or again after a restart, is one job, scanned once. The command prints each
 //! job's id and waits for the workers' results (`--no-wait`: returns once queued); `--local`
-//! scans here instead, as on SQLite. FIRMS files and feed URLs are read here on either store
-//! (parsing one costs what hashing it would).
+//! scans here instead, as on SQLite. A feed URL is a one-shot job too: a worker fetches it, as
+//! it polls the configured sources (the machine an operator types on may not reach FIRMS).
+//! FIRMS files are read here on either store (parsing one costs what hashing it would).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,8 +94,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
         let mut failures = 0;
         let mut files = Vec::new();
+        // Queued jobs and what the user called each.
+        let mut waiting: Vec<(i64, String)> = Vec::new();
         for input in &args.inputs {
             if input.starts_with("http://") || input.starts_with("https://") {
+                let shown = strawfire::service::feeds::redact(input);
+                if queue {
+                    // A worker fetches it, as it polls the configured sources.
+                    match spool::queue_fetch(&service, input, "ingest").await {
+                        Ok(id) => {
+                            eprintln!("{shown}: fetch job {id} (queued)");
+                            waiting.push((id, shown));
+                        }
+                        Err(e) => {
+                            failures += 1;
+                            eprintln!("error: {shown}: {}", strawfire::service::inbox::chain(&e));
+                        }
+                    }
+                    continue;
+                }
                 match strawfire::service::feeds::poll_once(&service, &client, "ingest", input).await
                 {
                     Ok((new, dup)) => eprintln!(
@@ -157,8 +175,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .iter()
                     .all(|f| geolocations.iter().any(|g| same_file(g, f)))
         });
-        // Queued jobs and what the user called each.
-        let mut waiting: Vec<(i64, String)> = Vec::new();
         for item in items {
             let f = shown(&item);
             if queue {

@@ -112,6 +112,17 @@ pub async fn poll_once(
     name: &str,
     url: &str,
 ) -> Result<(usize, usize), String> {
+    let done = fetch_once(service, client, name, url).await?;
+    Ok((done.report.hotspots_new, done.report.hotspots_duplicate))
+}
+
+/// [`poll_once`] with what the ingest did in full (a worker's one-shot fetch job records it).
+pub async fn fetch_once(
+    service: &Service,
+    client: &reqwest::Client,
+    name: &str,
+    url: &str,
+) -> Result<super::Ingested, String> {
     let shown = redact(url);
     let resp = client
         .get(url)
@@ -132,11 +143,10 @@ pub async fn poll_once(
         format!("{name}.csv")
     };
     let feed = Service::parse_feed(&feed_name, &bytes).map_err(|e| format!("{shown}: {e}"))?;
-    let done = service
+    service
         .ingest_feed(&feed_name, &bytes, feed, "poll")
         .await
-        .map_err(|e| format!("{shown}: {e}"))?;
-    Ok((done.report.hotspots_new, done.report.hotspots_duplicate))
+        .map_err(|e| format!("{shown}: {e}"))
 }
 
 /// The URL with a FIRMS MAP_KEY (the path segment after `/csv/`) hidden, for logs.

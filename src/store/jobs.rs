@@ -20,7 +20,8 @@ use super::error::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
-    /// Scan a file from the spool and store it (one-shot).
+    /// Scan a file from the spool and store it (one-shot); also a feed URL given once to
+    /// `strawfire ingest` (op `fetch`), one-shot work of the same scene slots.
     Scene,
     /// Poll a configured feed source (periodic, key `feed:<source name>`).
     Feed,

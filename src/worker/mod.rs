@@ -8,7 +8,8 @@
 //!   `limits.scan_workers` at once per worker, each scanned and stored through the one ingest
 //!   path (`Service::ingest_scene_hashed`, `ingest_landsat`, `ingest_sentinel2`,
 //!   `ingest_granule`, `ingest_fire_product`: an official fire product is read here too, not
-//!   on the node that received it).
+//!   on the node that received it); and a feed URL given once to `strawfire ingest` (op
+//!   `fetch`), fetched here like a configured source's poll.
 //!   A claim holds a lease (`[worker] lease_s`) renewed every third of it while the scan runs;
 //!   a worker killed mid-scan stops renewing and another worker claims the job once the lease
 //!   has passed. Two workers never both finish a scene: the second claim exists only after the
@@ -252,6 +253,10 @@ impl Worker {
         let Some(op) = SceneOp::parse(&text("op")) else {
             return JobOutcome::Failed(format!("unknown scene op `{}`", text("op")));
         };
+        if op == SceneOp::Fetch {
+            // A feed URL given once (`strawfire ingest URL`): nothing in the spool.
+            return self.fetch(job, &name, &text("url"), &source).await;
+        }
         // The unit as spooled: the file, the product folder, or the granule's files.
         let paths = spool::spooled_paths(&job.payload);
         for p in paths.iter().chain(std::iter::once(&path)) {
@@ -282,6 +287,7 @@ impl Worker {
                 Some(p) => self.service.ingest_fire_product(p, p, &source).await,
                 None => return JobOutcome::Failed(format!("{name}: no fire product in the job")),
             },
+            SceneOp::Fetch => return self.fetch(job, &name, &text("url"), &source).await,
         };
         match done {
             Ok(ingested) => {
@@ -301,6 +307,19 @@ impl Worker {
                         after: RETRY_AFTER,
                     },
                 }
+            }
+        }
+    }
+
+    /// A one-shot fetch of a feed URL (op `fetch`), stored like a configured source's poll; a
+    /// failure is the job's (the operator sees it and runs the command again).
+    async fn fetch(&self, job: &ClaimedJob, name: &str, url: &str, source: &str) -> JobOutcome {
+        tracing::info!("worker {}: fetching {name} (job {})", self.name, job.id);
+        match crate::service::feeds::fetch_once(&self.service, &self.client, source, url).await {
+            Ok(done) => JobOutcome::Done(serde_json::to_value(&done).unwrap_or_else(|_| json!({}))),
+            Err(e) => {
+                self.service.metrics().error("feed_poll");
+                JobOutcome::Failed(e)
             }
         }
     }

@@ -41,6 +41,9 @@ pub enum SceneOp {
     /// An official fire product (VNP14IMG, AFIMG, MOD14), with its geolocation when it came
     /// with one (`service::fire_product_files`): read and stored by a worker, like a scene.
     FireProduct,
+    /// A feed URL fetched once and stored (`strawfire ingest URL` on PostgreSQL): nothing in
+    /// the spool, the payload's `url` ([`queue_fetch`]).
+    Fetch,
 }
 
 impl SceneOp {
@@ -51,6 +54,7 @@ impl SceneOp {
             SceneOp::Sentinel2 => "sentinel2",
             SceneOp::Granule => "granule",
             SceneOp::FireProduct => "fire_product",
+            SceneOp::Fetch => "fetch",
         }
     }
 
@@ -61,6 +65,7 @@ impl SceneOp {
             "sentinel2" => SceneOp::Sentinel2,
             "granule" => SceneOp::Granule,
             "fire_product" => SceneOp::FireProduct,
+            "fetch" => SceneOp::Fetch,
             _ => return None,
         })
     }
@@ -157,6 +162,36 @@ pub async fn queue_unit(
         sha256: sha,
         state,
     })
+}
+
+/// Queues a one-shot job that fetches the feed at `url` once and stores it (`strawfire ingest
+/// URL` on PostgreSQL): a worker makes the request, as it polls the configured sources. Each
+/// call is a job of its own (the feed's content changes between fetches; what it repeats is
+/// deduplicated by content hash and hotspot key). Returns the job's id.
+pub async fn queue_fetch(service: &Service, url: &str, source: &str) -> Result<i64, ServiceError> {
+    let cluster = cluster(service)?;
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = format!(
+        "fetch:{}:{now}:{}:{n}",
+        crate::service::sha256_hex(url.as_bytes()),
+        std::process::id()
+    );
+    let payload = json!({
+        "op": SceneOp::Fetch.as_str(),
+        "url": url,
+        "name": crate::service::feeds::redact(url),
+        "source": source,
+    });
+    let jobs = cluster.jobs.clone();
+    let (id, _) = service
+        .store(move |_| jobs.enqueue(JobKind::Scene, &key, &payload))
+        .await?;
+    Ok(id)
 }
 
 /// What one input of `strawfire ingest` (a path, or the files of one granule grouped by
