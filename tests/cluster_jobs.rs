@@ -204,7 +204,12 @@ async fn fire_products_are_read_by_a_worker(backend: Backend) {
         // The VJ114IMG and the MYD14 carried their geolocation, the AFIMG came alone.
         let files: Vec<i64> = jobs.iter().map(|j| j.4).collect();
         assert_eq!(files, [2, 1, 2], "{jobs:?}");
-        assert!(empty_dir(&spool), "spool not emptied");
+        // The worker removes a unit right after recording its job's outcome.
+        eventually(T, "the spool emptied", || {
+            let empty = empty_dir(&spool);
+            async move { empty.then_some(()) }
+        })
+        .await;
     } else {
         assert!(!spool.exists(), "SQLite queues nothing");
     }
@@ -289,14 +294,14 @@ async fn ingest_queues_products_for_the_workers(backend: Backend) {
         assert!(err.contains("MYD021KM") && err.contains(VJ114), "{err}");
         assert!(!err.contains("error"), "{err}");
         if pg.is_some() {
-            // Each product queued, or found stored when the other run's job was done first.
+            // Each product queued, or found stored when the other run's job was done first
+            // (a run that started late finds both stored).
             let queued = err.matches(": scene job ").count();
             assert_eq!(
                 queued + err.matches(": already ingested").count(),
                 2,
                 "{err}"
             );
-            assert!(queued >= 1, "{err}");
         }
     }
     let told = format!("{}\n{}", a.1, b.1);
@@ -336,7 +341,12 @@ async fn ingest_queues_products_for_the_workers(backend: Backend) {
             assert_eq!(scenes, 2);
             assert_eq!((hotspots, dup), (new, 0));
             assert!(hotspots > 3, "{hotspots}");
-            assert!(empty_dir(&spool), "spool not emptied");
+            // The worker removes a unit right after recording its job's outcome.
+            eventually(T, "the spool emptied", || {
+                let empty = empty_dir(&spool);
+                async move { empty.then_some(()) }
+            })
+            .await;
             assert!(!data.join(strawfire::service::STORE_FILE).exists());
 
             // `--no-wait`: the job is queued and the run returns; a worker does it.

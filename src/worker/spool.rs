@@ -152,10 +152,15 @@ pub async fn queue_unit(
     if let Some(files) = &placed.files {
         payload["files"] = json!(files);
     }
-    let (jobs, key) = (cluster.jobs.clone(), scene_key(&sha));
+    let (jobs, key, queued) = (cluster.jobs.clone(), scene_key(&sha), payload.clone());
     let (id, state) = service
-        .store(move |_| jobs.enqueue(JobKind::Scene, &key, &payload))
+        .store(move |_| jobs.enqueue(JobKind::Scene, &key, &queued))
         .await?;
+    if state == JobState::Done {
+        // Its job was done between our look at the store and now (another node's, another
+        // `ingest` run's): its worker has removed its unit, or will; ours would stay for ever.
+        remove_unit(&payload).await;
+    }
     tracing::info!("queued {name} as scene job {id} ({state:?})");
     Ok(Queued::Job {
         id,
