@@ -405,6 +405,20 @@ async fn ingest_queues_products_for_the_workers(backend: Backend) {
         let names: Vec<&str> = workers.iter().map(|w| w.1.as_str()).collect();
         assert!(names.contains(&fetch.3.as_deref().unwrap()), "{jobs:?}");
     }
+    // A URL nothing answers: the failure (the worker's, on PostgreSQL) is told and the run fails.
+    let (ok, err) = run(vec!["http://127.0.0.1:9/none.csv".into()])
+        .await
+        .unwrap();
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("error: http://127.0.0.1:9/none.csv") && err.contains("1 input(s) failed"),
+        "{err}"
+    );
+    if let Some(pg) = &pg {
+        let jobs = pg.with(scene_jobs);
+        let fetch = jobs.last().unwrap();
+        assert_eq!((fetch.0.as_str(), fetch.1.as_str()), ("fetch", "failed"));
+    }
     drop(workers);
 }
 
