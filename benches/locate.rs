@@ -323,7 +323,8 @@ fn main() -> Result<()> {
     let queries = queries_of(&feed?);
     let located = locator.locate_all(&queries);
     let (overlapped, overlapped_faults) = all.stop_faults();
-    let first_answer = located;
+    let first_answer = located.to_vec();
+    drop(located);
     drop((queries, locator));
 
     // The same job phase by phase, one after another, for the breakdown.
@@ -343,13 +344,14 @@ fn main() -> Result<()> {
     let t = Clock::start();
     let one_thread: Vec<_> = queries.iter().map(|&q| locator.locate(q)).collect();
     let matched_1t = t.stop();
-    assert_eq!(one_thread, located);
-    assert_eq!(first_answer, located);
+    let owned = located.to_vec();
+    assert_eq!(one_thread, owned);
+    assert_eq!(first_answer, owned);
     let pairs: usize = located.iter().map(|l| l.parcels.len()).sum();
     let with_parcel = located.iter().filter(|l| !l.parcels.is_empty()).count();
     let share_sum: f64 = located
         .iter()
-        .flat_map(|l| l.parcels.iter().map(|p| p.fraction))
+        .flat_map(|l| l.parcels.iter().map(|(_, fraction)| fraction))
         .sum();
 
     println!(
@@ -396,7 +398,10 @@ fn main() -> Result<()> {
         total.0, total.1
     );
     println!("result: {with_parcel} hotspots on parcels, {pairs} hotspot-parcel pairs, sum of shares {share_sum:.1}");
-    println!("best parcel of hotspot 0: {:?}", located[0].parcels.first());
+    println!(
+        "best parcel of hotspot 0: {:?}",
+        located.get(0).parcels.first()
+    );
 
     if std::env::var("LOCATE_BENCH_PYTHON").is_ok_and(|v| v == "0") {
         return Ok(());

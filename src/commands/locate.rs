@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use strawfire::locate::{LayerSpec, Location};
+use strawfire::locate::{LayerSpec, LocationRef, UnitInfo};
 
 use super::layers::{build_locator, query_of, read_feeds};
 
@@ -77,12 +77,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|h| feed.header.iter().position(|fh| fh == h))
             .collect();
-        for (row, loc) in feed.rows.iter().zip(&locations) {
+        for (row, loc) in feed.rows.iter().zip(locations.iter()) {
             let mut record: Vec<String> = positions
                 .iter()
                 .map(|p| p.map(|i| row.fields[i].to_string()).unwrap_or_default())
                 .collect();
-            record.extend(added_fields(loc));
+            record.extend(added_fields(&loc));
             w.write_record(&record)?;
             total += 1;
             outside += usize::from(loc.outside_admin);
@@ -100,28 +100,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The added columns of one row, in [`ADDED_COLUMNS`] order.
-pub fn added_fields(loc: &Location) -> [String; 11] {
-    let code = |u: &Option<strawfire::locate::UnitInfo>| {
-        u.as_ref().map(|u| u.code.clone()).unwrap_or_default()
-    };
-    let name = |u: &Option<strawfire::locate::UnitInfo>| {
-        u.as_ref().map(|u| u.name.clone()).unwrap_or_default()
-    };
+pub fn added_fields(loc: &LocationRef) -> [String; 11] {
+    let code = |u: Option<&UnitInfo>| u.map(|u| u.code.clone()).unwrap_or_default();
+    let name = |u: Option<&UnitInfo>| u.map(|u| u.name.clone()).unwrap_or_default();
     let best = loc.parcels.first();
     [
-        code(&loc.county),
-        name(&loc.county),
-        code(&loc.township),
-        name(&loc.township),
-        code(&loc.village),
-        name(&loc.village),
-        best.map(|p| p.id.to_string()).unwrap_or_default(),
-        best.map(|p| format!("{:.3}", p.fraction))
+        code(loc.county),
+        name(loc.county),
+        code(loc.township),
+        name(loc.township),
+        code(loc.village),
+        name(loc.village),
+        best.map(|(id, _)| id.to_string()).unwrap_or_default(),
+        best.map(|(_, fraction)| format!("{fraction:.3}"))
             .unwrap_or_default(),
-        loc.mask.as_ref().map(|m| m.label()).unwrap_or_default(),
+        loc.mask.map(|m| m.label()).unwrap_or_default(),
         loc.parcels
             .iter()
-            .map(|p| format!("{}:{:.3}", p.id, p.fraction))
+            .map(|(id, fraction)| format!("{id}:{fraction:.3}"))
             .collect::<Vec<_>>()
             .join(";"),
         if loc.outside_admin {

@@ -108,7 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut outside = 0usize;
     for feed in &feeds {
         let queries: Vec<_> = feed.rows.iter().map(|r| query_of(&r.hotspot)).collect();
-        for (row, loc) in feed.rows.iter().zip(locator.locate_all(&queries)) {
+        let located = locator.locate_all(&queries);
+        for (row, loc) in feed.rows.iter().zip(located.iter()) {
             let unit = match level {
                 Level::Township => loc.township,
                 _ => loc.county,
@@ -116,8 +117,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             match unit {
                 Some(u) => fires.push(LocatedFire {
                     acq_time: row.hotspot.acq_time,
-                    code: u.code,
-                    name: u.name,
+                    code: u.code.clone(),
+                    name: u.name.clone(),
                     cropland_ha: u.cropland_ha,
                 }),
                 None => outside += 1,

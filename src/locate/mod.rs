@@ -30,6 +30,8 @@ pub mod packed;
 pub mod spec;
 
 pub use layer::{load_layer, AreaFeature, Layer, LayerError, PointFeature};
-pub use locator::{Location, Locator, ParcelShare, Query, UnitInfo, UnitLayer};
+pub use locator::{
+    Location, LocationRef, Locations, Locator, ParcelShare, Parcels, Query, UnitInfo, UnitLayer,
+};
 pub use mask::{AreaMask, MaskHit, MaskSet, PointMask};
 pub use spec::{CrsSpec, LayerSpec, Level, SpecError};
