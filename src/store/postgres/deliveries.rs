@@ -24,7 +24,7 @@ impl DeliveryStore for PgStore {
         limit: usize,
     ) -> Result<Expansion, StoreError> {
         // The worker asks every second: look with a reader before taking a write.
-        if !self.read(steps::any_unexpanded)? {
+        if !self.read(|c| steps::any_unexpanded(c))? {
             return Ok(Expansion::default());
         }
         self.write(|tx| steps::expand_outbox(tx, route, now, limit))
@@ -63,6 +63,6 @@ impl DeliveryStore for PgStore {
     }
 
     fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
-        self.read(steps::delivery_counts)
+        self.read(|c| steps::delivery_counts(c))
     }
 }

@@ -24,10 +24,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
-use postgres::Transaction;
 
 use super::store::{read_event, ts};
-use super::{pg_err, INGEST_LOCK};
+use super::{pg_err, PgTx, INGEST_LOCK};
 use crate::dispatch::rules::TOO_OLD;
 use crate::dispatch::TaskRules;
 use crate::fuse::{
@@ -43,7 +42,7 @@ use crate::store::{hotspot_key, normalise_satellite};
 /// updated in the same transaction. Every row placed and every event changed must lie within
 /// `reach`, else nothing is committed.
 pub(super) fn ingest_tx(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     batch: &IngestBatch,
     p: &FuseParams,
     placer: &dyn Placer,
@@ -66,14 +65,14 @@ enum Row {
 }
 
 fn ingest_rows(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     batch: &IngestBatch,
     p: &FuseParams,
     placer: &dyn Placer,
     dispatch: Option<(&TaskRules, DateTime<Utc>)>,
     reach: &Scope,
 ) -> Result<IngestReport, StoreError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
+    tx.execute_cached("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
         .map_err(pg_err("take the ingest lock"))?;
     let within = |pl: &Placement| {
         reach
@@ -245,7 +244,7 @@ fn ingest_rows(
 /// file): its kind and ids, or `None` when its content hash is stored already.
 #[allow(clippy::type_complexity)]
 fn store_origin(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     batch: &IngestBatch,
     now: i64,
 ) -> Result<Option<(&'static str, Option<i64>, Option<i64>)>, StoreError> {
@@ -261,8 +260,7 @@ fn store_origin(
             summary: s,
             coverage,
         } => {
-            let Some(row) = tx
-                .query_opt(
+            let Some(row) = tx.query_opt_cached(
                     "INSERT INTO scenes (sha256, name, source, acq_time, satellite, sensor, model, rows, cols, hotspots, ingested_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                      ON CONFLICT (sha256) DO NOTHING RETURNING id",
@@ -292,7 +290,7 @@ fn store_origin(
             .map(|v| v as i64);
             let mut values: Vec<&(dyn ToSql + Sync)> = vec![&id];
             values.extend(counts.iter().map(|v| v as &(dyn ToSql + Sync)));
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO observation_summaries VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 &values,
             )
@@ -314,7 +312,7 @@ fn store_origin(
                 let levels: Vec<&str> = keep.iter().map(|c| c.level.as_str()).collect();
                 let land: Vec<i64> = keep.iter().map(|c| c.land_pixels as i64).collect();
                 let clear: Vec<i64> = keep.iter().map(|c| c.clear_pixels as i64).collect();
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO scene_coverage (scene_id, unit, level, land_pixels, clear_pixels)
                      SELECT $1, u.unit, u.level, u.land, u.clear
                      FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::int8[]) AS u(unit, level, land, clear)
@@ -326,8 +324,7 @@ fn store_origin(
             }
             Ok(Some(("scene", Some(id), None)))
         }
-        Origin::Feed { sha256, name, rows } => Ok(tx
-            .query_opt(
+        Origin::Feed { sha256, name, rows } => Ok(tx.query_opt_cached(
                 "INSERT INTO feeds (sha256, name, source, rows, ingested_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (sha256) DO NOTHING RETURNING id",
                 &[sha256, name, &batch.source, &(*rows as i64), &now],
@@ -342,7 +339,7 @@ fn store_origin(
 /// ingest lock, which every writer of rows holds), and how many are duplicates.
 #[allow(clippy::type_complexity)]
 fn new_rows(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     table: &'static str,
     rows: Vec<(usize, String, Placement)>,
 ) -> Result<(Vec<(usize, String, Placement)>, usize), StoreError> {
@@ -350,8 +347,7 @@ fn new_rows(
         return Ok((rows, 0));
     }
     let keys: Vec<&str> = rows.iter().map(|(_, k, _)| k.as_str()).collect();
-    let known: HashSet<String> = tx
-        .query(
+    let known: HashSet<String> = tx.query_cached(
             &format!("SELECT key FROM {table} WHERE key = ANY($1)"),
             &[&keys],
         )
@@ -370,7 +366,7 @@ fn new_rows(
 }
 
 /// The stored events within any of `reaches` (each once).
-fn candidates(tx: &mut Transaction<'_>, reaches: &[Reach]) -> Result<Vec<FireEvent>, StoreError> {
+fn candidates(tx: &mut PgTx<'_>, reaches: &[Reach]) -> Result<Vec<FireEvent>, StoreError> {
     let col = |f: fn(&Reach) -> f64| reaches.iter().map(f).collect::<Vec<f64>>();
     let (min_lat, max_lat) = (col(|r| r.min_lat), col(|r| r.max_lat));
     let (min_lon, max_lon) = (col(|r| r.min_lon), col(|r| r.max_lon));
@@ -385,22 +381,20 @@ fn candidates(tx: &mut Transaction<'_>, reaches: &[Reach]) -> Result<Vec<FireEve
            AND last_seen >= r.t_from AND first_seen <= r.t_to
          ORDER BY id"
     );
-    let rows = tx
-        .query(&sql, &[&min_lat, &max_lat, &min_lon, &max_lon, &from, &to])
+    let rows = tx.query_cached(&sql, &[&min_lat, &max_lat, &min_lon, &max_lon, &from, &to])
         .map_err(pg_err("query candidates"))?;
     Ok(rows.iter().map(|r| read_event(r).0).collect())
 }
 
 /// The task (id, state) of each of the events `ids` that has one.
 fn tasks_of(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     ids: &[i64],
 ) -> Result<HashMap<i64, (i64, String)>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(tx
-        .query(
+    Ok(tx.query_cached(
             "SELECT event_id, id, state FROM tasks WHERE event_id = ANY($1)",
             &[&ids],
         )
@@ -414,7 +408,7 @@ fn tasks_of(
 /// from the sequence (set on them), the stored ones updated; each with the task reason its
 /// dispatch step sets, if any.
 fn save_events(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     events: &mut [FireEvent],
     touched: &[usize],
     steps: &[Option<DispatchStep>],
@@ -426,8 +420,7 @@ fn save_events(
         .filter(|&i| events[i].id.is_none())
         .collect();
     if !new.is_empty() {
-        let mut ids: Vec<i64> = tx
-            .query(
+        let mut ids: Vec<i64> = tx.query_cached(
                 "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int8)",
                 &[&(new.len() as i64)],
             )
@@ -452,7 +445,7 @@ fn save_events(
     }
     if !inserts.id.is_empty() {
         let c = &inserts;
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO events (id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds,
                max_frp_mw, satellite_confidence, camera_confidence, confidence, sightings,
                county, township, village, parcel, mask, updated_at, task_reason)
@@ -493,7 +486,7 @@ fn save_events(
     }
     if !updates.id.is_empty() {
         let c = &updates;
-        tx.execute(
+        tx.execute_cached(
             "UPDATE events SET lon = u.lon, lat = u.lat, footprint_m = u.footprint_m,
                first_seen = u.first_seen, last_seen = u.last_seen, sources = u.sources,
                kinds = u.kinds, max_frp_mw = u.max_frp_mw,
@@ -606,7 +599,7 @@ const HOTSPOT_COLUMNS: &str = "key, origin, scene_id, feed_id, lat, lon, acq_tim
 /// Inserts the new hotspots `rows` (index into the batch, key, placement), each linked to its
 /// event: their ids, in the order of `rows`.
 fn insert_hotspots(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     batch: &IngestBatch,
     rows: &[(usize, String, Placement)],
     origin: &str,
@@ -672,7 +665,7 @@ fn insert_hotspots(
                $25, $26, $27)"
         );
         for (n, (index, k, _)) in rows.iter().enumerate() {
-            tx.execute(
+            tx.execute_cached(
                 &one,
                 &[
                     &key[n],
@@ -719,7 +712,7 @@ fn insert_hotspots(
 /// Inserts the new alerts `rows` (index into the batch, key, placement), each linked to its
 /// event.
 fn insert_alerts(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     batch: &IngestBatch,
     rows: &[(usize, String, Placement)],
     now: i64,
@@ -773,7 +766,7 @@ fn insert_alerts(
                $10, $11, $12, $13, $14, $15, $16)"
         );
         for (n, (index, k, _)) in rows.iter().enumerate() {
-            tx.execute(
+            tx.execute_cached(
                 &one,
                 &[
                     &key[n],
@@ -810,15 +803,15 @@ fn insert_alerts(
 /// refuses it, goes back to the savepoint and runs `one_by_one`, which fails naming the row
 /// refused (the bulk error stands if it does not). The (key, id) of each row inserted.
 fn bulk(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     savepoint: &str,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-    one_by_one: impl FnOnce(&mut Transaction<'_>) -> Result<(), StoreError>,
+    one_by_one: impl FnOnce(&mut PgTx<'_>) -> Result<(), StoreError>,
 ) -> Result<HashMap<String, i64>, StoreError> {
     tx.batch_execute(&format!("SAVEPOINT {savepoint}"))
         .map_err(pg_err("savepoint"))?;
-    match tx.query(sql, params) {
+    match tx.query_cached(sql, params) {
         Ok(rows) => Ok(rows.iter().map(|r| (r.get(1), r.get(0))).collect()),
         Err(e) => {
             tx.batch_execute(&format!("ROLLBACK TO SAVEPOINT {savepoint}"))

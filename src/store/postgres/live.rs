@@ -11,9 +11,8 @@
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::Transaction;
 
-use super::{pg_err, PgStore};
+use super::{pg_err, PgStore, PgTx};
 use crate::store::error::StoreError;
 use crate::store::jobs::{LiveListener, LiveLog};
 use crate::store::model::IngestReport;
@@ -28,33 +27,25 @@ const CHANNEL: &str = "strawfire_live";
 /// How long rows are kept for a node catching up.
 const KEEP_S: f64 = 3600.0;
 
-fn append(tx: &mut Transaction<'_>, body: &serde_json::Value) -> Result<i64, StoreError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LIVE_LOCK])
+fn append(tx: &mut PgTx<'_>, body: &serde_json::Value) -> Result<i64, StoreError> {
+    tx.execute_cached("SELECT pg_advisory_xact_lock($1)", &[&LIVE_LOCK])
         .map_err(pg_err("take the live lock"))?;
-    let id: i64 = tx
-        .query_one(
-            "INSERT INTO live_updates (body) VALUES ($1::text::jsonb) RETURNING id",
-            &[&body.to_string()],
+    // The row, the pruning of old ones and the wake-up in one round trip.
+    let rows = tx
+        .query_cached(
+            "WITH row AS (INSERT INTO live_updates (body) VALUES ($1::text::jsonb) RETURNING id),
+                  pruned AS (DELETE FROM live_updates WHERE at < now() - make_interval(secs => $2))
+             SELECT id, pg_notify($3 || ':' || current_schema(), '')::text FROM row",
+            &[&body.to_string(), &KEEP_S, &CHANNEL],
         )
-        .map_err(pg_err("append a live update"))?
-        .get(0);
-    tx.execute(
-        "DELETE FROM live_updates WHERE at < now() - make_interval(secs => $1)",
-        &[&KEEP_S],
-    )
-    .map_err(pg_err("prune live updates"))?;
-    tx.execute(
-        "SELECT pg_notify($1 || ':' || current_schema(), '')",
-        &[&CHANNEL],
-    )
-    .map_err(pg_err("notify live listeners"))?;
-    Ok(id)
+        .map_err(pg_err("append a live update"))?;
+    Ok(rows.first().map_or(0, |r| r.get(0)))
 }
 
 /// Writes the live row of an ingest batch (its new hotspots and touched events), in the
 /// batch's transaction; nothing when it stored nothing.
 pub(super) fn record_batch(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     report: &IngestReport,
 ) -> Result<(), StoreError> {
     if report.stored_hotspots.is_empty() && report.touched_events.is_empty() {
@@ -75,7 +66,7 @@ impl LiveLog for PgStore {
         limit: usize,
     ) -> Result<Vec<(i64, serde_json::Value)>, StoreError> {
         let rows = self.read(|c| {
-            c.query(
+            c.query_cached(
                 "SELECT id, body::text FROM live_updates WHERE id > $1 ORDER BY id LIMIT $2",
                 &[&after, &(limit as i64)],
             )

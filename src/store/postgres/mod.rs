@@ -38,10 +38,11 @@ mod tx;
 
 pub use migrations::{migrate, MIGRATIONS};
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use r2d2_postgres::r2d2::{ManageConnection, Pool, PooledConnection};
 use r2d2_postgres::{postgres, PostgresConnectionManager};
 
 use crate::store::error::StoreError;
@@ -52,7 +53,168 @@ pub const INGEST_LOCK: i64 = 0x5354_5257_494e_4753; // "STRWINGS"
 /// Connections at most of each pool, the writers' and the readers' (as SQLite's reader pool).
 const POOL_SIZE: u32 = 8;
 
-type Manager = PostgresConnectionManager<postgres::NoTls>;
+/// Statements kept prepared per connection at most (then the cache starts again: the
+/// statements built with values in their text, a list's `LIMIT`, must not grow it for ever).
+const STATEMENTS: usize = 256;
+
+/// A pooled connection and the statements prepared on it.
+pub(crate) struct PgConn {
+    client: postgres::Client,
+    statements: Statements,
+}
+
+/// The statements prepared on one connection, by their text. A statement given as text is
+/// prepared by `postgres` before each run, a round trip of its own (parse and describe, then
+/// bind and execute): the same statement prepared once per connection and run by its handle
+/// is one round trip.
+#[derive(Default)]
+pub(crate) struct Statements(HashMap<String, postgres::Statement>);
+
+impl Statements {
+    /// `sql` prepared on `c` (the connection these statements belong to).
+    fn get(
+        &mut self,
+        c: &mut impl postgres::GenericClient,
+        sql: &str,
+    ) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(st) = self.0.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = c.prepare(sql)?;
+        if self.0.len() >= STATEMENTS {
+            self.0.clear();
+        }
+        self.0.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
+/// A write's transaction on a pooled connection, with that connection's prepared statements
+/// ([`PgTx::prepared`]); the `postgres::Transaction` otherwise.
+pub(crate) struct PgTx<'a> {
+    tx: postgres::Transaction<'a>,
+    statements: &'a mut Statements,
+}
+
+impl<'a> std::ops::Deref for PgTx<'a> {
+    type Target = postgres::Transaction<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for PgTx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl<'a> PgTx<'a> {
+    /// The transaction.
+    pub(crate) fn tx_mut(&mut self) -> &mut postgres::Transaction<'a> {
+        &mut self.tx
+    }
+
+    /// `sql` prepared once on this connection.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        self.statements.get(&mut self.tx, sql)
+    }
+
+    /// `Transaction::query` of `sql` prepared once on this connection.
+    pub(crate) fn query_cached(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.tx.query(&st, params)
+    }
+
+    /// `Transaction::query_opt` of `sql` prepared once on this connection.
+    pub(crate) fn query_opt_cached(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.tx.query_opt(&st, params)
+    }
+
+    /// `Transaction::execute` of `sql` prepared once on this connection.
+    pub(crate) fn execute_cached(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.tx.execute(&st, params)
+    }
+}
+
+/// A read's pooled connection, with its prepared statements ([`PgRead::prepared`]); the
+/// `postgres::Client` otherwise.
+pub(crate) struct PgRead<'a> {
+    client: &'a mut postgres::Client,
+    statements: &'a mut Statements,
+}
+
+impl std::ops::Deref for PgRead<'_> {
+    type Target = postgres::Client;
+    fn deref(&self) -> &Self::Target {
+        self.client
+    }
+}
+
+impl std::ops::DerefMut for PgRead<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.client
+    }
+}
+
+impl PgRead<'_> {
+    /// The connection.
+    pub(crate) fn client_mut(&mut self) -> &mut postgres::Client {
+        self.client
+    }
+
+    /// `sql` prepared once on this connection.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        self.statements.get(self.client, sql)
+    }
+
+    /// `Client::query` of `sql` prepared once on this connection.
+    pub(crate) fn query_cached(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.client.query(&st, params)
+    }
+}
+
+/// `r2d2_postgres`'s manager, its connections each with their [`Statements`].
+struct Manager(PostgresConnectionManager<postgres::NoTls>);
+
+impl ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        Ok(PgConn {
+            client: self.0.connect()?,
+            statements: Statements::default(),
+        })
+    }
+
+    fn is_valid(&self, c: &mut PgConn) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut c.client)
+    }
+
+    fn has_broken(&self, c: &mut PgConn) -> bool {
+        self.0.has_broken(&mut c.client)
+    }
+}
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -128,10 +290,10 @@ impl PgStore {
                 .max_size(POOL_SIZE)
                 .min_idle(Some(1))
                 .connection_timeout(Duration::from_secs(30))
-                .build(PostgresConnectionManager::new(
+                .build(Manager(PostgresConnectionManager::new(
                     config.clone(),
                     postgres::NoTls,
-                ))
+                )))
                 .map_err(|e| StoreError::Connect {
                     url: shown.clone(),
                     source: e.into(),
@@ -143,7 +305,7 @@ impl PgStore {
             ingest_gate: std::sync::Mutex::new(()),
             config,
         };
-        migrate(&mut *store.conn()?)?;
+        migrate(&mut store.conn()?.client)?;
         Ok(store)
     }
 
@@ -160,12 +322,14 @@ impl PgStore {
     /// Runs `f` in a transaction and commits; `Ok` only once the commit returned.
     fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&mut PgTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut c = self.conn()?;
-        let mut tx = c.transaction().map_err(pg_err("begin"))?;
+        let PgConn { client, statements } = &mut *c;
+        let tx = client.transaction().map_err(pg_err("begin"))?;
+        let mut tx = PgTx { tx, statements };
         let out = f(&mut tx)?;
-        tx.commit().map_err(pg_err("commit"))?;
+        tx.tx.commit().map_err(pg_err("commit"))?;
         Ok(out)
     }
 
@@ -173,7 +337,7 @@ impl PgStore {
     /// `ingest_gate`), the gate taken before the connection.
     fn write_ingest<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&mut PgTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let _gate = self
             .ingest_gate
@@ -185,9 +349,11 @@ impl PgStore {
     /// Runs `f` on a reader's pooled connection.
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut PgRead<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        f(&mut *self.read_conn()?)
+        let mut c = self.read_conn()?;
+        let PgConn { client, statements } = &mut *c;
+        f(&mut PgRead { client, statements })
     }
 }
 

@@ -49,7 +49,7 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let (sql, values) = hotspots_sql(q);
         let rows = self.read(|c| {
-            c.query(&sql, &refs(&values))
+            c.query_cached(&sql, &refs(&values))
                 .map_err(pg_err("query hotspots"))
         })?;
         for r in rows {
@@ -67,7 +67,7 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let (sql, values) = events_sql(q);
         let rows = self.read(|c| {
-            c.query(&sql, &refs(&values))
+            c.query_cached(&sql, &refs(&values))
                 .map_err(pg_err("query events"))
         })?;
         for r in rows {
@@ -98,7 +98,7 @@ impl Store for PgStore {
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {
-        self.read(lookups::counts)
+        self.read(|c| lookups::counts(c))
     }
 }
 

@@ -4,7 +4,9 @@
 //! (transaction-level) around mask candidates and bulletin numbers.
 
 use postgres::types::ToSql;
-use postgres::GenericClient;
+use postgres::Statement;
+
+use super::{PgRead, PgTx};
 
 use crate::store::error::{SqlContext, StoreError};
 use crate::store::shared::dollars;
@@ -68,18 +70,65 @@ impl Row for PgRow<'_> {
 
 /// A `postgres` connection the shared code runs on: a transaction (a write: it takes locks) or
 /// a pooled client (a read outside any transaction, where a lock would end with its statement:
-/// none is taken there).
-trait Conn: GenericClient {
+/// none is taken there). The store's own ([`PgTx`], [`PgRead`]) run each statement prepared once
+/// per connection; a bare `postgres` transaction or client (a read-only transaction of its own,
+/// as the rankings' consistent read) prepares it each time.
+trait Conn {
     const IN_TRANSACTION: bool;
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error>;
+    fn run(&mut self, st: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<u64, postgres::Error>;
+    fn rows(
+        &mut self,
+        st: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error>;
+    fn one(
+        &mut self,
+        st: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<postgres::Row, postgres::Error>;
 }
 
-impl Conn for postgres::Transaction<'_> {
-    const IN_TRANSACTION: bool = true;
+macro_rules! conn {
+    ($ty:ty, $in_tx:expr, |$c:ident, $sql:ident| $prepare:expr, |$d:ident| $client:expr) => {
+        impl Conn for $ty {
+            const IN_TRANSACTION: bool = $in_tx;
+            fn statement(&mut self, $sql: &str) -> Result<Statement, postgres::Error> {
+                let $c = self;
+                $prepare
+            }
+            fn run(
+                &mut self,
+                st: &Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<u64, postgres::Error> {
+                let $d = self;
+                $client.execute(st, params)
+            }
+            fn rows(
+                &mut self,
+                st: &Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<Vec<postgres::Row>, postgres::Error> {
+                let $d = self;
+                $client.query(st, params)
+            }
+            fn one(
+                &mut self,
+                st: &Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<postgres::Row, postgres::Error> {
+                let $d = self;
+                $client.query_one(st, params)
+            }
+        }
+    };
 }
 
-impl Conn for postgres::Client {
-    const IN_TRANSACTION: bool = false;
-}
+conn!(PgTx<'_>, true, |c, sql| c.prepared(sql), |c| c.tx_mut());
+conn!(PgRead<'_>, false, |c, sql| c.prepared(sql), |c| c.client_mut());
+conn!(postgres::Transaction<'_>, true, |c, sql| c.prepare(sql), |c| c);
+conn!(postgres::Client, false, |c, sql| c.prepare(sql), |c| c);
 
 impl<C: Conn> Tx for C {
     /// ` FOR UPDATE [OF of] [SKIP LOCKED]` in a transaction.
@@ -104,7 +153,8 @@ impl<C: Conn> Tx for C {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<u64, StoreError> {
-        GenericClient::execute(self, &dollars(sql), &bind(params)).ctx(what)
+        let st = self.statement(&dollars(sql)).ctx(what)?;
+        self.run(&st, &bind(params)).ctx(what)
     }
 
     fn query_each(
@@ -114,7 +164,8 @@ impl<C: Conn> Tx for C {
         params: &[Param<'_>],
         f: &mut dyn FnMut(&dyn Row) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        for row in GenericClient::query(self, &dollars(sql), &bind(params)).ctx(what)? {
+        let st = self.statement(&dollars(sql)).ctx(what)?;
+        for row in self.rows(&st, &bind(params)).ctx(what)? {
             if !f(&PgRow { row: &row, what })? {
                 break;
             }
@@ -129,7 +180,8 @@ impl<C: Conn> Tx for C {
         params: &[Param<'_>],
         f: impl FnOnce(&dyn Row) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let row = GenericClient::query_one(self, &dollars(sql), &bind(params)).ctx(what)?;
+        let st = self.statement(&dollars(sql)).ctx(what)?;
+        let row = self.one(&st, &bind(params)).ctx(what)?;
         f(&PgRow { row: &row, what })
     }
 
@@ -158,7 +210,8 @@ impl<C: Conn> Tx for C {
                 BULLETIN_LOCK,
             ),
         };
-        GenericClient::query(self, sql, &[&key]).ctx(what)?;
+        let st = self.statement(sql).ctx(what)?;
+        self.rows(&st, &[&key]).ctx(what)?;
         Ok(())
     }
 }
