@@ -347,7 +347,8 @@ fn new_rows(
         return Ok((rows, 0));
     }
     let keys: Vec<&str> = rows.iter().map(|(_, k, _)| k.as_str()).collect();
-    let known: HashSet<String> = tx.query_cached(
+    let known: HashSet<String> = tx
+        .query_cached(
             &format!("SELECT key FROM {table} WHERE key = ANY($1)"),
             &[&keys],
         )
@@ -381,20 +382,19 @@ fn candidates(tx: &mut PgTx<'_>, reaches: &[Reach]) -> Result<Vec<FireEvent>, St
            AND last_seen >= r.t_from AND first_seen <= r.t_to
          ORDER BY id"
     );
-    let rows = tx.query_cached(&sql, &[&min_lat, &max_lat, &min_lon, &max_lon, &from, &to])
+    let rows = tx
+        .query_cached(&sql, &[&min_lat, &max_lat, &min_lon, &max_lon, &from, &to])
         .map_err(pg_err("query candidates"))?;
     Ok(rows.iter().map(|r| read_event(r).0).collect())
 }
 
 /// The task (id, state) of each of the events `ids` that has one.
-fn tasks_of(
-    tx: &mut PgTx<'_>,
-    ids: &[i64],
-) -> Result<HashMap<i64, (i64, String)>, StoreError> {
+fn tasks_of(tx: &mut PgTx<'_>, ids: &[i64]) -> Result<HashMap<i64, (i64, String)>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(tx.query_cached(
+    Ok(tx
+        .query_cached(
             "SELECT event_id, id, state FROM tasks WHERE event_id = ANY($1)",
             &[&ids],
         )

@@ -44,10 +44,7 @@ fn append(tx: &mut PgTx<'_>, body: &serde_json::Value) -> Result<i64, StoreError
 
 /// Writes the live row of an ingest batch (its new hotspots and touched events), in the
 /// batch's transaction; nothing when it stored nothing.
-pub(super) fn record_batch(
-    tx: &mut PgTx<'_>,
-    report: &IngestReport,
-) -> Result<(), StoreError> {
+pub(super) fn record_batch(tx: &mut PgTx<'_>, report: &IngestReport) -> Result<(), StoreError> {
     if report.stored_hotspots.is_empty() && report.touched_events.is_empty() {
         return Ok(());
     }

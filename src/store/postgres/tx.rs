@@ -76,7 +76,11 @@ impl Row for PgRow<'_> {
 trait Conn {
     const IN_TRANSACTION: bool;
     fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error>;
-    fn run(&mut self, st: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<u64, postgres::Error>;
+    fn run(
+        &mut self,
+        st: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error>;
     fn rows(
         &mut self,
         st: &Statement,
@@ -126,8 +130,14 @@ macro_rules! conn {
 }
 
 conn!(PgTx<'_>, true, |c, sql| c.prepared(sql), |c| c.tx_mut());
-conn!(PgRead<'_>, false, |c, sql| c.prepared(sql), |c| c.client_mut());
-conn!(postgres::Transaction<'_>, true, |c, sql| c.prepare(sql), |c| c);
+conn!(PgRead<'_>, false, |c, sql| c.prepared(sql), |c| c
+    .client_mut());
+conn!(
+    postgres::Transaction<'_>,
+    true,
+    |c, sql| c.prepare(sql),
+    |c| c
+);
 conn!(postgres::Client, false, |c, sql| c.prepare(sql), |c| c);
 
 impl<C: Conn> Tx for C {
