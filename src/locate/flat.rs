@@ -9,6 +9,22 @@
 //! back exactly when a caller asks for them ([`FlatShapes::shape`]).
 
 use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
+use rayon::prelude::*;
+
+use super::units::UnitTexts;
+
+/// Shapes copied by one task of [`FlatShapes::gather`].
+const GATHER_RUN: usize = 4096;
+
+/// `s` cut into consecutive slices of the given lengths (which must add up to at most its own).
+fn split_mut<T>(mut s: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+    lens.map(|n| {
+        let (head, tail) = std::mem::take(&mut s).split_at_mut(n);
+        s = tail;
+        head
+    })
+    .collect()
+}
 
 /// `[min_x, min_y, max_x, max_y]`.
 pub type Bbox = [f64; 4];
@@ -202,40 +218,129 @@ impl FlatShapes {
         self.areas.push(area);
     }
 
-    /// The shapes of `parts` (taken one after another as one sequence) in another order:
-    /// shape `k` of the result is shape `order[k]` of the sequence.
-    pub(super) fn gather(parts: &[FlatShapes], order: &[usize]) -> FlatShapes {
+    /// The shapes of `parts` (taken one after another as one sequence) in another order, with
+    /// their units' texts (`texts`, one per part, or none): shape `k` of the result is shape
+    /// `order[k]` of the sequence. The boxes are left out (the index's tree holds them).
+    ///
+    /// On every core: the result is cut into runs of [`GATHER_RUN`] shapes, each run's sizes
+    /// are counted, and each run copies its shapes straight into its place in arrays sized
+    /// once (a copy of ≈ 45 MB for 300,000 parcels, which one core took ≈ 40 ms to make).
+    pub(super) fn gather(
+        parts: &[FlatShapes],
+        texts: &[UnitTexts],
+        order: &[usize],
+    ) -> (FlatShapes, UnitTexts) {
         let mut first = Vec::with_capacity(parts.len() + 1);
         first.push(0);
         for p in parts {
             first.push(first.last().copied().unwrap_or(0) + p.len());
         }
-        let (rings, coords) = parts.iter().fold((0, 0), |(r, c), p| {
-            (r + p.ring_flags.len(), c + p.coords.len())
-        });
-        let mut out = FlatShapes::with_capacity_rings(order.len(), rings, coords);
-        for &i in order {
-            let part = first.partition_point(|&f| f <= i) - 1;
-            let (p, i) = (&parts[part], i - first[part]);
-            let rings = p.rings_of(i);
-            let (c0, c1) = (
-                p.ring_start[rings.start] as usize,
-                p.ring_start[rings.end] as usize,
-            );
-            let shift = out.coords.len() as i64 - c0 as i64;
-            out.coords.extend_from_slice(&p.coords[c0..c1]);
-            out.ring_flags
-                .extend_from_slice(&p.ring_flags[rings.clone()]);
-            out.ring_start.extend(
-                p.ring_start[rings.start + 1..=rings.end]
-                    .iter()
-                    .map(|&c| (c as i64 + shift) as u32),
-            );
-            out.shape_rings.push(out.ring_flags.len() as u32);
-            out.boxes.push(p.boxes[i]);
-            out.areas.push(p.areas[i]);
+        let locate = |g: usize| {
+            let part = first.partition_point(|&f| f <= g) - 1;
+            (part, g - first[part])
+        };
+        let runs: Vec<&[usize]> = order.chunks(GATHER_RUN).collect();
+        // Rings, vertices and bytes of text of each run.
+        let sizes: Vec<[usize; 3]> = runs
+            .par_iter()
+            .map(|run| {
+                let mut n = [0; 3];
+                for &g in *run {
+                    let (p, i) = locate(g);
+                    let rings = parts[p].rings_of(i);
+                    n[0] += rings.len();
+                    n[1] += (parts[p].ring_start[rings.end] - parts[p].ring_start[rings.start])
+                        as usize;
+                    n[2] += texts.get(p).map_or(0, |t| t.text_len(i));
+                }
+                n
+            })
+            .collect();
+        let total = sizes
+            .iter()
+            .fold([0; 3], |a, n| [a[0] + n[0], a[1] + n[1], a[2] + n[2]]);
+        let with_cropland = texts.iter().any(UnitTexts::has_cropland);
+        let mut out = FlatShapes {
+            shape_rings: vec![0; order.len() + 1],
+            ring_start: vec![0; total[0] + 1],
+            ring_flags: vec![0; total[0]],
+            coords: Vec::with_capacity(total[1]),
+            boxes: Vec::new(),
+            areas: Vec::with_capacity(order.len()),
+        };
+        out.coords
+            .par_extend(rayon::iter::repeat_n(Coord::zero(), total[1]));
+        out.areas.par_extend(order.par_iter().map(|&g| {
+            let (p, i) = locate(g);
+            parts[p].areas[i]
+        }));
+        let with_texts = !texts.is_empty();
+        let mut text = vec![0u8; total[2]];
+        let mut ends = vec![[0usize; 3]; if with_texts { order.len() } else { 0 }];
+        let mut cropland = vec![None; if with_cropland { order.len() } else { 0 }];
+        // Each run's own slices of every array.
+        let lens = |k: usize| sizes.iter().map(move |n| n[k]);
+        let run_lens = runs.iter().map(|r| r.len());
+        let text_lens = lens(2);
+        let pieces = split_mut(&mut out.shape_rings[1..], run_lens.clone())
+            .into_iter()
+            .zip(split_mut(&mut out.ring_start[1..], lens(0)))
+            .zip(split_mut(&mut out.ring_flags, lens(0)))
+            .zip(split_mut(&mut out.coords, lens(1)))
+            .zip(split_mut(&mut text, text_lens))
+            .zip(split_mut(
+                &mut ends,
+                run_lens.clone().map(|n| n * usize::from(with_texts)),
+            ))
+            .zip(split_mut(
+                &mut cropland,
+                run_lens.map(|n| n * usize::from(with_cropland)),
+            ));
+        let mut base = [0usize; 3];
+        let mut jobs = Vec::with_capacity(runs.len());
+        for ((run, n), piece) in runs.iter().zip(&sizes).zip(pieces) {
+            jobs.push((*run, base, piece));
+            base = [base[0] + n[0], base[1] + n[1], base[2] + n[2]];
         }
-        out
+        jobs.into_par_iter().for_each(
+            |(
+                run,
+                base,
+                ((((((shape_rings, ring_start), ring_flags), coords), text), ends), cropland),
+            )| {
+                let (mut r, mut c, mut t) = (0, 0, 0);
+                for (j, &g) in run.iter().enumerate() {
+                    let (p, i) = locate(g);
+                    let part = &parts[p];
+                    let rings = part.rings_of(i);
+                    let (c0, c1) = (
+                        part.ring_start[rings.start] as usize,
+                        part.ring_start[rings.end] as usize,
+                    );
+                    coords[c..c + c1 - c0].copy_from_slice(&part.coords[c0..c1]);
+                    let shift = (base[1] + c) as i64 - c0 as i64;
+                    for ring in rings {
+                        ring_flags[r] = part.ring_flags[ring];
+                        ring_start[r] = (i64::from(part.ring_start[ring + 1]) + shift) as u32;
+                        r += 1;
+                    }
+                    c += c1 - c0;
+                    shape_rings[j] = (base[0] + r) as u32;
+                    if let Some(texts) = texts.get(p) {
+                        t += texts.copy_into(i, base[2] + t, &mut text[t..], &mut ends[j]);
+                        if let Some(crop) = cropland.get_mut(j) {
+                            *crop = texts.cropland_ha(i);
+                        }
+                    }
+                }
+            },
+        );
+        let texts = if with_texts {
+            UnitTexts::from_raw(text, ends, cropland)
+        } else {
+            UnitTexts::default()
+        };
+        (out, texts)
     }
 
     /// The x of shape `i`'s first vertex (0 without one): read to bring its ring into cache.

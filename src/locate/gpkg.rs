@@ -20,8 +20,8 @@ use rusqlite::{Connection, OpenFlags};
 use super::flat::FlatShapes;
 use super::gcj02::gcj02_to_wgs84;
 use super::layer::{AreaFeature, Layer, PointFeature};
-use super::locator::UnitInfo;
 use super::spec::{CrsSpec, LayerSpec, Level};
+use super::units::UnitTexts;
 
 /// How a field's value is turned into the loader's text or number (as OGR would).
 #[derive(Clone, Copy, PartialEq)]
@@ -203,6 +203,65 @@ fn plan(conn: &Connection, spec: &LayerSpec, level: Level) -> Option<Plan> {
     })
 }
 
+/// A text attribute as stepped: nothing, an integer (its decimal text) or text (trimmed).
+#[derive(Clone, Copy)]
+enum Text<'r> {
+    Null,
+    Int(i64),
+    Str(&'r str),
+}
+
+impl<'r> Text<'r> {
+    fn of(s: Option<&'r str>) -> Self {
+        s.map_or(Text::Null, Text::Str)
+    }
+
+    fn to_owned(self) -> Option<String> {
+        match self {
+            Text::Null => None,
+            Text::Int(v) => Some(v.to_string()),
+            Text::Str(s) => Some(s.to_string()),
+        }
+    }
+
+    /// Whether there is a non-empty text (what `to_owned().filter(|c| !c.is_empty())` keeps).
+    fn is_present(self) -> bool {
+        match self {
+            Text::Null => false,
+            Text::Int(_) => true,
+            Text::Str(s) => !s.is_empty(),
+        }
+    }
+
+    /// Appends the text (nothing for none), as `to_owned` would give it.
+    fn write(self, out: &mut String) {
+        match self {
+            Text::Null => {}
+            Text::Int(v) => push_int(out, v),
+            Text::Str(s) => out.push_str(s),
+        }
+    }
+}
+
+/// Appends `v` in decimal, as `v.to_string()` gives it, without a string of its own.
+fn push_int(out: &mut String, v: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut u = v.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// A stepped row's fid, geometry blob and attribute roles; `None` when a value is stored with
 /// another type than its column's (SQLite allows it): OGR converts those in its own way, so
 /// then OGR reads the file.
@@ -210,21 +269,19 @@ fn plan(conn: &Connection, spec: &LayerSpec, level: Level) -> Option<Plan> {
 fn row_values<'r>(
     plan: &Plan,
     r: &'r rusqlite::Row<'_>,
-) -> Option<(i64, Option<&'r [u8]>, [Option<String>; 3], Option<f64>)> {
+) -> Option<(i64, Option<&'r [u8]>, [Text<'r>; 3], Option<f64>)> {
     let fid: i64 = r.get(0).ok()?;
     let blob = match r.get_ref(1).ok()? {
         ValueRef::Blob(b) => Some(b),
         ValueRef::Null => None,
         _ => return None,
     };
-    let text = |i: usize| -> Option<Option<String>> {
+    let text = |i: usize| -> Option<Text<'r>> {
         let kind = plan.text_roles[i - 2].as_ref().map(|(_, k)| *k);
         Some(match (r.get_ref(i).ok()?, kind) {
-            (ValueRef::Null, _) => None,
-            (ValueRef::Integer(v), _) => Some(v.to_string()),
-            (ValueRef::Text(t), Some(Kind::Text)) => {
-                Some(std::str::from_utf8(t).ok()?.trim().to_string())
-            }
+            (ValueRef::Null, _) => Text::Null,
+            (ValueRef::Integer(v), _) => Text::Int(v),
+            (ValueRef::Text(t), Some(Kind::Text)) => Text::Str(std::str::from_utf8(t).ok()?.trim()),
             _ => return None,
         })
     };
@@ -263,6 +320,7 @@ fn read_rows(
             );
         }
         let (fid, blob, texts, cropland_ha) = row_values(&plan, r)?;
+        let texts = texts.map(Text::to_owned);
         let blob = blob.map(|b| {
             let start = blobs.len();
             blobs.extend_from_slice(b);
@@ -388,9 +446,10 @@ pub(super) struct FlatLayer {
     /// The layer's name, as the warnings give it (the tests compare it with the geo road's).
     #[cfg_attr(not(test), allow(dead_code))]
     pub layer_name: String,
-    pub units: Vec<UnitInfo>,
     /// The shapes of the units, in their order, in parts one after another.
     pub parts: Vec<FlatShapes>,
+    /// The units' texts, part by part as `parts`.
+    pub texts: Vec<UnitTexts>,
     pub warnings: Vec<String>,
 }
 
@@ -416,14 +475,14 @@ pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer>
     };
     let mut out = FlatLayer {
         layer_name,
-        units: Vec::with_capacity(pieces.iter().map(|p| p.units.len()).sum()),
         parts: Vec::with_capacity(pieces.len()),
+        texts: Vec::with_capacity(pieces.len()),
         warnings: Vec::new(),
     };
     for piece in pieces {
-        out.units.extend(piece.units);
         out.warnings.extend(piece.warnings);
         out.parts.push(piece.flat);
+        out.texts.push(piece.texts);
     }
     Some(out)
 }
@@ -432,7 +491,7 @@ pub(super) fn try_load_flat(spec: &LayerSpec, level: Level) -> Option<FlatLayer>
 /// rows that were skipped.
 struct Piece {
     flat: FlatShapes,
-    units: Vec<UnitInfo>,
+    texts: UnitTexts,
     warnings: Vec<String>,
 }
 
@@ -440,7 +499,8 @@ impl Piece {
     fn with_capacity(rows: usize, coords: usize) -> Self {
         Piece {
             flat: FlatShapes::with_capacity(rows, coords),
-            units: Vec::with_capacity(rows),
+            // Room for an id of 8 digits a row.
+            texts: UnitTexts::with_capacity(rows, 8 * rows),
             warnings: Vec::new(),
         }
     }
@@ -456,31 +516,45 @@ impl Piece {
         map: Option<fn(Coord<f64>) -> Coord<f64>>,
         fid: i64,
         blob: Option<&[u8]>,
-        texts: [Option<String>; 3],
+        texts: [Text<'_>; 3],
         cropland_ha: Option<f64>,
     ) {
         let [code, name, parent] = texts;
         let code = match spec.code_field {
-            Some(_) => match code.filter(|c| !c.is_empty()) {
-                Some(c) => c,
-                None => {
-                    return self
-                        .warnings
-                        .push(empty_code_warning(spec, layer_name, fid))
-                }
-            },
-            None => fid.to_string(),
+            Some(_) if code.is_present() => code,
+            Some(_) => {
+                return self
+                    .warnings
+                    .push(empty_code_warning(spec, layer_name, fid))
+            }
+            None => Text::Int(fid),
         };
         let parsed = blob
             .ok_or(Skip::NoGeometry)
             .and_then(|b| parse_gpkg_blob_flat(b, map, &mut self.flat));
         match parsed {
-            Ok(()) => self.units.push(UnitInfo {
-                code,
-                name: name.unwrap_or_default(),
-                parent: parent.filter(|p| !p.is_empty()),
-                cropland_ha,
-            }),
+            Ok(()) => {
+                let mut name_text = String::new();
+                let name = match name {
+                    Text::Int(_) => {
+                        name.write(&mut name_text);
+                        name_text.as_str()
+                    }
+                    Text::Str(s) => s,
+                    Text::Null => "",
+                };
+                let mut parent_text = String::new();
+                let parent = match parent {
+                    Text::Int(_) => {
+                        parent.write(&mut parent_text);
+                        Some(parent_text.as_str())
+                    }
+                    Text::Str(s) => Some(s),
+                    Text::Null => None,
+                };
+                self.texts
+                    .push_with(|t| code.write(t), name, parent, cropland_ha)
+            }
             Err(skip) => self
                 .warnings
                 .push(skip_warning(spec, layer_name, fid, level, &skip)),
@@ -577,7 +651,7 @@ fn read_pipelined(
                         map,
                         row.fid,
                         blob,
-                        row.texts,
+                        row.texts.each_ref().map(|t| Text::of(t.as_deref())),
                         row.cropland_ha,
                     );
                 }
@@ -1002,6 +1076,15 @@ mod tests {
         assert_eq!(fast.areas, ogr.areas);
         assert_eq!(fast.points, ogr.points);
         assert_eq!(fast.warnings, ogr.warnings);
+    }
+
+    #[test]
+    fn integers_are_written_as_to_string_writes_them() {
+        for v in [0, 7, -7, 10, 409_615, i64::MAX, i64::MIN, -1_000_000] {
+            let mut s = String::from("x");
+            push_int(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
+        }
     }
 
     #[test]

@@ -18,8 +18,11 @@ use std::sync::OnceLock;
 
 use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Rect};
 
+use rayon::prelude::*;
+
 use super::flat::{shoelace, signed_window_integral, FlatShapes};
-use super::packed::{self, Bbox, PackedTree};
+use super::packed::{self, PackedTree};
+use super::units::UnitTexts;
 
 /// An index over polygons; indices returned are positions in the vector it was built from.
 pub struct PolygonIndex {
@@ -62,27 +65,38 @@ impl PolygonIndex {
 
     /// [`Self::from_flat`] of the shapes of `parts` taken one after another.
     pub fn from_flat_parts(parts: &[FlatShapes]) -> Self {
-        let all_boxes = || parts.iter().flat_map(|p| p.boxes.iter());
-        let boxed: Vec<usize> = all_boxes()
-            .enumerate()
-            .filter_map(|(i, b)| b.map(|_| i))
-            .collect();
-        let boxes: Vec<Bbox> = all_boxes().filter_map(|b| *b).collect();
-        let sorted = packed::hilbert_order(&boxes);
-        let mut order: Vec<usize> = sorted.iter().map(|&k| boxed[k]).collect();
-        let tree = PackedTree::new(sorted.iter().map(|&k| boxes[k]).collect());
-        order.extend(
-            all_boxes()
-                .enumerate()
-                .filter_map(|(i, b)| b.is_none().then_some(i)),
-        );
-        let flat = FlatShapes::gather(parts, &order);
-        PolygonIndex {
+        Self::from_flat_parts_with_texts(parts, &[]).0
+    }
+
+    /// [`Self::from_flat_parts`], with the texts of the shapes' units (one [`UnitTexts`] per
+    /// part, or none) gathered into the index's item order on the way.
+    pub(super) fn from_flat_parts_with_texts(
+        parts: &[FlatShapes],
+        texts: &[UnitTexts],
+    ) -> (Self, UnitTexts) {
+        let mut first = Vec::with_capacity(parts.len() + 1);
+        first.push(0);
+        for p in parts {
+            first.push(first.last().copied().unwrap_or(0) + p.len());
+        }
+        let n = first[parts.len()];
+        let box_of = |g: usize| {
+            let part = first.partition_point(|&f| f <= g) - 1;
+            parts[part].boxes[g - first[part]]
+        };
+        let mut order = packed::hilbert_order_of(n, box_of);
+        let mut items = Vec::with_capacity(PackedTree::capacity_for(order.len()));
+        items.par_extend(order.par_iter().map(|&g| box_of(g).expect("a boxed shape")));
+        let tree = PackedTree::new(items);
+        order.extend((0..n).filter(|&g| box_of(g).is_none()));
+        let (flat, texts) = FlatShapes::gather(parts, texts, &order);
+        let index = PolygonIndex {
             shapes: OnceLock::new(),
             tree,
             flat,
             order,
-        }
+        };
+        (index, texts)
     }
 
     /// Area of item `k`'s shape inside `rect`: the signed edge integral over its oriented rings.

@@ -12,6 +12,7 @@ use super::layer::{load_layer, AreaFeature, LayerError};
 use super::mask::{MaskHit, MaskSet};
 use super::packed::{hilbert_order, Bbox};
 use super::spec::{LayerSpec, Level};
+use super::units::Units;
 
 /// Hotspots matched one after another by a rayon task in [`Locator::locate_all`]: consecutive
 /// along the Hilbert curve, so that their parcels share the cache.
@@ -32,13 +33,10 @@ pub struct UnitInfo {
 /// One indexed layer.
 pub struct UnitLayer {
     pub level: Level,
-    pub units: Vec<UnitInfo>,
+    /// The units in the order given (`units[i]` is the unit of `index.shape(i)`); their texts
+    /// are kept in the index's item order, the [`UnitInfo`]s made on first use ([`Units`]).
+    pub units: Units,
     pub index: PolygonIndex,
-    /// The codes again, shared, per item of the index (its tree's order): a footprint lists
-    /// dozens of parcels, and handing out a reference count is much cheaper than copying
-    /// each id string; in the tree's order (and allocated in it), the ids of neighbouring
-    /// parcels are near each other in memory as their rings are.
-    item_codes: Vec<Arc<str>>,
 }
 
 impl UnitLayer {
@@ -58,41 +56,42 @@ impl UnitLayer {
                 )
             })
             .unzip();
-        Self::from_parts(level, units, PolygonIndex::new(shapes))
+        let index = PolygonIndex::new(shapes);
+        let units = Units::from_infos(units, index.item_order());
+        Self::from_parts(level, units, index)
     }
 
     /// Loads a layer and indexes it: what [`load_layer`] then [`UnitLayer::new`] give (the same
     /// units, index and warnings), except that a plain GeoPackage goes from its WKB straight
     /// into the index's flat rings, without a `geo` shape per feature in between (a parcel
-    /// layer of 300,000 fields). `level` is the layer's level as [`load_layer`]'s implied one.
+    /// layer of 300,000 fields), and its units' texts straight into the index's item order,
+    /// without a string per feature. `level` is the layer's level as [`load_layer`]'s implied
+    /// one.
     pub fn load(spec: &LayerSpec, level: Level) -> Result<(UnitLayer, Vec<String>), LayerError> {
         let load_level = spec.level.unwrap_or(level);
         if let Some(flat) = super::gpkg::try_load_flat(spec, load_level) {
-            let index = PolygonIndex::from_flat_parts(&flat.parts);
-            return Ok((Self::from_parts(level, flat.units, index), flat.warnings));
+            let (index, texts) = PolygonIndex::from_flat_parts_with_texts(&flat.parts, &flat.texts);
+            let units = Units::new(texts, index.item_order());
+            return Ok((Self::from_parts(level, units, index), flat.warnings));
         }
         let layer = load_layer(spec, Some(level))?;
         Ok((UnitLayer::new(level, layer.areas), layer.warnings))
     }
 
-    fn from_parts(level: Level, units: Vec<UnitInfo>, index: PolygonIndex) -> Self {
-        let item_codes = index
-            .item_order()
-            .par_iter()
-            .map(|&i| Arc::from(units[i].code.as_str()))
-            .collect();
+    fn from_parts(level: Level, units: Units, index: PolygonIndex) -> Self {
         UnitLayer {
             level,
             units,
             index,
-            item_codes,
         }
     }
 
-    /// The id of item `item` of the index (its tree's order).
+    /// The id of item `item` of the index (its tree's order, as
+    /// [`super::index::ItemOverlap::item`] gives it), read from the units' texts kept in that
+    /// order.
     #[inline]
-    fn item_code(&self, item: usize) -> &str {
-        &self.item_codes[item]
+    pub fn item_code(&self, item: usize) -> &str {
+        self.units.item_code(item)
     }
 
     /// The parcels under a footprint, largest share first, as owned shares.
@@ -102,7 +101,7 @@ impl UnitLayer {
         scratch
             .iter()
             .map(|o| ParcelShare {
-                id: Arc::clone(&self.item_codes[o.item]),
+                id: Arc::from(self.item_code(o.item)),
                 fraction: o.overlap.fraction,
             })
             .collect()
@@ -480,7 +479,7 @@ impl<'a> Parcels<'a> {
             })
     }
 
-    /// The shares owned, as in [`Location::parcels`]: the ids are shared, not copied.
+    /// The shares owned, as in [`Location::parcels`].
     pub fn to_vec(&self) -> Vec<ParcelShare> {
         let Some(layer) = self.layer else {
             return Vec::new();
@@ -489,7 +488,7 @@ impl<'a> Parcels<'a> {
             .iter()
             .zip(self.fractions)
             .map(|(&item, &fraction)| ParcelShare {
-                id: Arc::clone(&layer.item_codes[item as usize]),
+                id: Arc::from(layer.item_code(item as usize)),
                 fraction,
             })
             .collect()

@@ -15,6 +15,7 @@
 //! - [`flat`]: polygons laid out flat (closed, oriented rings in one array) for matching.
 //! - [`packed`]: the static packed Hilbert R-tree under [`index`].
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
+//! - [`units`]: the units' codes, names and parents as text in the index's order.
 //! - [`locator`]: the matcher over all layers.
 
 pub mod bd09;
@@ -28,6 +29,7 @@ pub mod mask;
 pub mod navlink;
 pub mod packed;
 pub mod spec;
+pub mod units;
 
 pub use layer::{load_layer, AreaFeature, Layer, LayerError, PointFeature};
 pub use locator::{

@@ -25,9 +25,21 @@ pub struct PackedTree {
 }
 
 impl PackedTree {
+    /// Boxes a tree over `n` items holds, all levels: room to give [`Self::new`] so that
+    /// packing the levels above the items does not move them.
+    pub fn capacity_for(n: usize) -> usize {
+        let (mut total, mut level) = (n, n);
+        while level > 1 {
+            level = level.div_ceil(NODE);
+            total += level;
+        }
+        total
+    }
+
     /// Packs the boxes as given (sort them first with [`hilbert_order`]).
     pub fn new(items: Vec<Bbox>) -> Self {
         let mut boxes = items;
+        boxes.reserve_exact(Self::capacity_for(boxes.len()) - boxes.len());
         let mut level_bounds = vec![0, boxes.len()];
         let mut start = 0;
         while boxes.len() - start > 1 {
@@ -124,15 +136,28 @@ fn union(a: Bbox, b: Bbox) -> Bbox {
 /// The order that sorts boxes along a Hilbert curve through their centres (16 bits a side
 /// over the boxes' extent): `order[k]` is the position of the `k`-th box in that order.
 pub fn hilbert_order(boxes: &[Bbox]) -> Vec<usize> {
-    let mut ext = [
+    hilbert_order_of(boxes.len(), |i| Some(boxes[i]))
+}
+
+/// [`hilbert_order`] of the `n` boxes `box_of` gives, leaving out those it gives `None` for
+/// (they are not in the order).
+pub(super) fn hilbert_order_of(
+    n: usize,
+    box_of: impl Fn(usize) -> Option<Bbox> + Sync,
+) -> Vec<usize> {
+    assert!(u32::try_from(n).is_ok(), "fewer than 2^32 boxes");
+    let empty = [
         f64::INFINITY,
         f64::INFINITY,
         f64::NEG_INFINITY,
         f64::NEG_INFINITY,
     ];
-    for b in boxes {
-        ext = union(ext, *b);
-    }
+    // min and max ignore NaN and are associative otherwise: the extent of any split is the
+    // sequential fold's.
+    let ext = (0..n)
+        .into_par_iter()
+        .filter_map(&box_of)
+        .reduce(|| empty, union);
     let scale = |v: f64, lo: f64, hi: f64| -> u32 {
         if hi > lo {
             (((v - lo) / (hi - lo)) * 65535.0).clamp(0.0, 65535.0) as u32
@@ -140,19 +165,23 @@ pub fn hilbert_order(boxes: &[Bbox]) -> Vec<usize> {
             0
         }
     };
-    // On every core: 300,000 parcels or 100,000 hotspots a batch. The pairs are distinct, so
-    // the unstable sort gives the one order.
-    let mut keyed: Vec<(u32, usize)> = boxes
-        .par_iter()
-        .enumerate()
-        .map(|(i, b)| {
+    // On every core: 300,000 parcels or 100,000 hotspots a batch. Key and position in one
+    // u64 (the key in the high half): distinct, so the unstable sort gives the one order of
+    // (key, position), in half the memory of a pair.
+    let mut keyed: Vec<u64> = (0..n)
+        .into_par_iter()
+        .filter_map(|i| {
+            let b = box_of(i)?;
             let x = scale((b[0] + b[2]) / 2.0, ext[0], ext[2]);
             let y = scale((b[1] + b[3]) / 2.0, ext[1], ext[3]);
-            (hilbert(x, y), i)
+            Some(u64::from(hilbert(x, y)) << 32 | i as u64)
         })
         .collect();
     keyed.par_sort_unstable();
-    keyed.into_par_iter().map(|(_, i)| i).collect()
+    keyed
+        .into_par_iter()
+        .map(|k| (k & u64::from(u32::MAX)) as usize)
+        .collect()
 }
 
 /// Distance along the Hilbert curve of order 16 of cell `(x, y)`, both < 2^16.
