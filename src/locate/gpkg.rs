@@ -85,11 +85,16 @@ fn open(path: &std::path::Path) -> Option<Connection> {
     {
         return None;
     }
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .ok()
+    .ok()?;
+    // Pages read through a mapping of the file, not copied into each connection's own cache
+    // (a read of a parcel layer copied its 86 MB once per range's connection). SQLite caps
+    // the size at its compiled maximum and falls back to reads where it cannot map.
+    let _ = conn.pragma_update(None, "mmap_size", 1i64 << 40);
+    Some(conn)
 }
 
 /// The plan of `spec`'s table when the file is plain enough (module doc), else `None`.
@@ -598,12 +603,15 @@ fn read_ranges(
         _ => Vec::new(),
     };
     let sql = format!("{} WHERE {fid} BETWEEN ?1 AND ?2", plan.sql);
+    // Connections (and their prepared statement) handed from range to range: rayon makes a
+    // job of every split, and a connection per job opened the file and read its schema again.
+    let pool = std::sync::Mutex::new(Vec::<Connection>::new());
     let pieces: Vec<Option<Piece>> = ranges
         .par_iter()
-        .map_init(
-            || open(&spec.path),
-            |conn, &(a, b)| {
-                let conn = conn.as_ref()?;
+        .map(|&(a, b)| {
+            let taken = pool.lock().map_or(None, |mut p| p.pop());
+            let conn = taken.or_else(|| open(&spec.path))?;
+            let piece = (|| {
                 let mut stmt = conn.prepare_cached(&sql).ok()?;
                 let mut rows = stmt.query([a, b]).ok()?;
                 // Room for the range's rows at a field's 9 vertices: few ever regrow.
@@ -615,8 +623,12 @@ fn read_ranges(
                     piece.push(spec, level, &plan.table, map, fid, blob, texts, cropland_ha);
                 }
                 Some(piece)
-            },
-        )
+            })();
+            if let Ok(mut p) = pool.lock() {
+                p.push(conn);
+            }
+            piece
+        })
         .collect();
     let pieces = pieces.into_iter().collect::<Option<Vec<Piece>>>()?;
     Some((plan.table, pieces))

@@ -80,15 +80,28 @@ impl PolygonIndex {
             first.push(first.last().copied().unwrap_or(0) + p.len());
         }
         let n = first[parts.len()];
+        assert!(u32::try_from(n).is_ok(), "fewer than 2^32 shapes");
+        let boxed = || {
+            parts.par_iter().enumerate().flat_map_iter(|(p, part)| {
+                let first = first[p];
+                part.boxes
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, b)| b.as_ref().map(|b| (first + i, b)))
+            })
+        };
+        let curve = packed::Curve::over(boxed().map(|(_, b)| *b));
+        let mut order = curve.sort(boxed().map(|(g, b)| curve.keyed(g, b)).collect());
         let box_of = |g: usize| {
             let part = first.partition_point(|&f| f <= g) - 1;
             parts[part].boxes[g - first[part]]
         };
-        let mut order = packed::hilbert_order_of(n, box_of);
         let mut items = Vec::with_capacity(PackedTree::capacity_for(order.len()));
         items.par_extend(order.par_iter().map(|&g| box_of(g).expect("a boxed shape")));
         let tree = PackedTree::new(items);
-        order.extend((0..n).filter(|&g| box_of(g).is_none()));
+        if order.len() < n {
+            order.extend((0..n).filter(|&g| box_of(g).is_none()));
+        }
         let (flat, texts) = FlatShapes::gather(parts, texts, &order);
         let index = PolygonIndex {
             shapes: OnceLock::new(),
