@@ -9,7 +9,9 @@
 use chrono::{DateTime, Utc};
 
 use super::outbox::{enqueue, supersede};
-use super::task_steps::{audit_move, insert_task, load_task, notice, set_task_reason};
+use super::task_steps::{
+    audit_move, enqueue_notice, insert_task, load_task, notice, set_task_reason,
+};
 use super::tx::{ts, Lock, Tx};
 use super::NewTaskFacts;
 use crate::dispatch::policy::due_times;
@@ -226,38 +228,66 @@ pub(crate) fn reassign_task(
             "to_county": target.county,
         }),
     )?;
-    let from = unit_label(&task);
     let before = task;
     let task = load_task(tx, id)?;
     // What the old unit was still to be told is void; the new unit is told of a new task
     // (again, if it held the task before: the notice's round is new), and the old unit, if it
     // was told of the task, that it was taken from it.
     supersede(tx, id, ts(now), "reassign")?;
-    let n = notice(
+    let detail = format!("reassigned from {}", unit_label(&before));
+    enqueue_notice(
         tx,
         &task,
         NoticeKind::TaskNew,
         task.unit.clone(),
-        format!("reassigned from {from}"),
+        detail,
+        now,
     )?;
-    enqueue(tx, &n, ts(now))?;
-    if before.state != TaskState::New {
-        let mut away = notice(
-            tx,
-            &task,
-            NoticeKind::Cancelled {
-                reason: reason.to_string(),
-                reassigned_to: Some(task.unit.clone()),
-                reassigned_to_name: None,
-            },
-            before.unit.clone(),
-            format!("reassigned to {}", unit_label(&task)),
-        )?;
-        away.state = before.state.as_str().into();
-        away.due = None;
-        enqueue(tx, &away, ts(now))?;
-    }
+    enqueue_withdrawal(tx, &before, &task, reason, Withdrawn::Reassigned, now)?;
     Ok(task)
+}
+
+/// How a task was taken from the unit it was given to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Withdrawn {
+    Cancelled,
+    Reassigned,
+}
+
+/// The unit that was told of a task (it had left `new` `before` the move) hears that it was
+/// taken from it and why (a `cancelled` notice, no due time): cancelled, or given to the unit
+/// `task` now has — then the notice goes to the old unit and carries the state that unit knew.
+/// A task still `new` was told to no one, so no one is told.
+fn enqueue_withdrawal(
+    tx: &mut impl Tx,
+    before: &StoredTask,
+    task: &StoredTask,
+    reason: &str,
+    how: Withdrawn,
+    now: DateTime<Utc>,
+) -> Result<(), TaskError> {
+    if before.state == TaskState::New {
+        return Ok(());
+    }
+    let (reassigned_to, detail) = match how {
+        Withdrawn::Cancelled => (None, "cancelled".to_string()),
+        Withdrawn::Reassigned => (
+            Some(task.unit.clone()),
+            format!("reassigned to {}", unit_label(task)),
+        ),
+    };
+    let kind = NoticeKind::Cancelled {
+        reason: reason.to_string(),
+        reassigned_to,
+        reassigned_to_name: None,
+    };
+    let mut n = notice(tx, task, kind, before.unit.clone(), detail)?;
+    if how == Withdrawn::Reassigned {
+        n.state = before.state.as_str().into();
+    }
+    n.due = None;
+    enqueue(tx, &n, ts(now))?;
+    Ok(())
 }
 
 /// Task `id` cancelled.
@@ -273,21 +303,7 @@ pub(crate) fn cancel_task(
     // Nothing more is sent about it; the unit, if it was told of the task, hears that it was
     // cancelled and why.
     supersede(tx, id, ts(now), "cancel")?;
-    if before.state != TaskState::New {
-        let mut n = notice(
-            tx,
-            &task,
-            NoticeKind::Cancelled {
-                reason: reason.to_string(),
-                reassigned_to: None,
-                reassigned_to_name: None,
-            },
-            task.unit.clone(),
-            "cancelled".into(),
-        )?;
-        n.due = None;
-        enqueue(tx, &n, ts(now))?;
-    }
+    enqueue_withdrawal(tx, &before, &task, reason, Withdrawn::Cancelled, now)?;
     Ok(task)
 }
 
@@ -351,18 +367,12 @@ pub(crate) fn send_back_task(
     // The patrol's group hears why, with the new on-site deadline (the notice's `due`, the
     // task's next) and the new verdict deadline.
     let task = load_task(tx, id)?;
-    let n = notice(
-        tx,
-        &task,
-        NoticeKind::SentBack {
-            reason: reason.to_string(),
-            verdict_id: verdict_id.unwrap_or(0),
-            verdict_due: Some(task.verdict_due),
-        },
-        task.unit.clone(),
-        "sent back".into(),
-    )?;
-    enqueue(tx, &n, ts(now))?;
+    let kind = NoticeKind::SentBack {
+        reason: reason.to_string(),
+        verdict_id: verdict_id.unwrap_or(0),
+        verdict_due: Some(task.verdict_due),
+    };
+    enqueue_notice(tx, &task, kind, task.unit.clone(), "sent back".into(), now)?;
     Ok(task)
 }
 

@@ -212,8 +212,7 @@ pub(crate) fn escalate_due<T: Tx>(
             let kind = NoticeKind::Escalation {
                 deadline: e.deadline.as_str().into(),
             };
-            let n = notice(tx, &task, kind, e.to, e.notice_detail)?;
-            enqueue(tx, &n, ts(now))?;
+            enqueue_notice(tx, &task, kind, e.to, e.notice_detail, now)?;
             done.push((id, e.deadline));
         }
     }
@@ -435,7 +434,7 @@ pub(crate) fn apply_dispatch(
                     &[ts(now).into(), task_id.into()],
                 )?;
                 let task = load_task(tx, task_id).map_err(into_store)?;
-                let n = notice(
+                enqueue_notice(
                     tx,
                     &task,
                     NoticeKind::TaskUpdated {
@@ -443,9 +442,9 @@ pub(crate) fn apply_dispatch(
                     },
                     task.unit.clone(),
                     format!("seen again: {} sightings", ev.sightings),
+                    now,
                 )
                 .map_err(into_store)?;
-                enqueue(tx, &n, ts(now))?;
             }
             return Ok(Dispatched::HasTask);
         }
@@ -540,14 +539,14 @@ pub(crate) fn insert_task(
         &detail,
     )?;
     let task = load_task(tx, task_id)?;
-    let n = notice(
+    enqueue_notice(
         tx,
         &task,
         NoticeKind::TaskNew,
         task.unit.clone(),
         format!("{} priority fire to verify", priority_str(p)),
+        now,
     )?;
-    enqueue(tx, &n, ts(now))?;
     Ok(task_id)
 }
 
@@ -702,6 +701,20 @@ pub(crate) fn notice(
         confidence,
         round as u32,
     ))
+}
+
+/// A notice of a task change to `unit` ([`notice`]), enqueued in this transaction.
+pub(crate) fn enqueue_notice(
+    tx: &mut impl Tx,
+    task: &StoredTask,
+    kind: NoticeKind,
+    unit: String,
+    detail: String,
+    now: DateTime<Utc>,
+) -> Result<(), TaskError> {
+    let n = notice(tx, task, kind, unit, detail)?;
+    enqueue(tx, &n, ts(now))?;
+    Ok(())
 }
 
 /// Proposes (or supports) a mask candidate at the task's event after a "no fire" verdict
