@@ -65,16 +65,21 @@ fn tasks_at(store: &dyn Store, lons: &[f64]) -> Vec<i64> {
         .collect()
 }
 
-/// (state, notified_at, audit rows) of a task.
-fn task_state(store: &dyn Store, id: i64) -> (String, Option<DateTime<Utc>>, usize) {
-    let t = store
+/// Task `id` as stored.
+fn task(store: &dyn Store, id: i64) -> crate::store::tasks::StoredTask {
+    store
         .tasks(&TaskQuery {
             id: Some(id),
             ..TaskQuery::default()
         })
         .unwrap()
         .pop()
-        .unwrap();
+        .unwrap()
+}
+
+/// (state, notified_at, audit rows) of a task.
+fn task_state(store: &dyn Store, id: i64) -> (String, Option<DateTime<Utc>>, usize) {
+    let t = task(store, id);
     (
         t.state.as_str().to_string(),
         t.milestones.notified_at,
@@ -471,14 +476,7 @@ fn operator_moves_during_deliveries_of_their_notices_never_deadlock(b: &Backend)
     let c = store.delivery_counts().unwrap();
     assert_eq!((c.unexpanded, c.pending), (0, 0), "{c:?}");
     for (i, &id) in ids.iter().enumerate() {
-        let t = store
-            .tasks(&TaskQuery {
-                id: Some(id),
-                ..TaskQuery::default()
-            })
-            .unwrap()
-            .pop()
-            .unwrap();
+        let t = task(store, id);
         if i % 4 < 2 {
             assert_eq!(t.state.as_str(), "cancelled", "task {id}");
         } else {

@@ -306,22 +306,15 @@ pub(crate) fn expand_outbox<T: Tx>(
         .into_iter()
         .collect();
     let mut done = Expansion::default();
-    for Waiting {
-        id,
-        key,
-        task_id,
-        notice,
-        hooks,
-        moves,
-    } in waiting
-    {
-        let Some(&superseded) = claimed.get(&id) else {
+    for w in waiting {
+        let Some(&superseded) = claimed.get(&w.id) else {
             continue; // another expansion's
         };
-        if moves.is_some_and(|t| !held.contains(&t)) {
+        if w.moves.is_some_and(|t| !held.contains(&t)) {
             continue; // its task is busy: the next pass
         }
-        let Some(notice) = notice else {
+        let (id, key, hooks) = (w.id, w.key, w.hooks);
+        let Some(notice) = w.notice else {
             tx.execute("mark outbox expanded", MARK_EXPANDED_SQL, &[id.into()])?;
             done.unreadable.push(id);
             continue;
@@ -335,7 +328,7 @@ pub(crate) fn expand_outbox<T: Tx>(
             )? as usize;
         }
         if let (Some(task), true) = (
-            task_id,
+            w.task_id,
             notifies_without_webhook(&notice, &hooks, superseded),
         ) {
             let detail = no_webhook_detail(&key, &notice);
