@@ -16,6 +16,7 @@
 //! areas), which the families share.
 
 mod ground;
+mod hotspot;
 mod modis;
 mod reflective;
 mod viirs;

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::ground::{swath_coverage_samples, swath_pixel_sizes_km};
+use super::hotspot::{swath_hotspots, Overpass};
 use super::{acq_time_of, ModelChoice, ScanResult, Stage, Timing};
 use crate::detect::modis::{detect_modis, ModisInput};
 use crate::detect::{DetectError, Detection, FirePixel, PixelArea};
-use crate::hotspot::{DayNight, Hotspot};
 use crate::model::modis::ModisModel;
 use crate::product::{Geometry, Granule};
 use crate::raster::RasterError;
@@ -102,49 +102,7 @@ pub fn scan_modis(
     let d = detect_modis(&input, &model, &area)?;
     let detect = t1.elapsed();
 
-    progress(Stage::Georeferencing);
-    let t2 = Instant::now();
-    let satellite = g.meta.satellite.clone().unwrap_or_default();
-    let (lat, lon) = (swath.lat.view(), swath.lon.view());
-    let hotspots = d
-        .fires
-        .iter()
-        .map(|f| {
-            let (la, lo) = (lat[[f.row, f.col]], lon[[f.row, f.col]]);
-            if !(la.is_finite() && lo.is_finite()) {
-                return Err(format!(
-                    "a fire at row {} column {} has no geolocation (latitude {la}, longitude {lo})",
-                    f.row, f.col
-                ));
-            }
-            Ok(Hotspot {
-                latitude: la as f64,
-                longitude: lo as f64,
-                bt_mir_k: Some(f.t4_k as f64),
-                bt_tir_k: Some(f.t11_k as f64),
-                scan_km: Some(sizes[f.col].0),
-                track_km: Some(sizes[f.col].1),
-                acq_time,
-                satellite: satellite.clone(),
-                instrument: model.instrument.clone(),
-                confidence: f.firms_confidence(),
-                version: model.product_version.clone(),
-                frp_mw: Some(f.frp_mw).filter(|v| v.is_finite()),
-                daynight: if f.day {
-                    DayNight::Day
-                } else {
-                    DayNight::Night
-                },
-                fire_type: None,
-                row: Some(f.row),
-                col: Some(f.col),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(transform)?;
-    let coverage_samples = swath_coverage_samples(swath, d.mask.view());
-    let georef = t2.elapsed();
-    let fires = d
+    let fires: Vec<FirePixel> = d
         .fires
         .iter()
         .map(|f| FirePixel {
@@ -158,6 +116,13 @@ pub fn scan_modis(
             background_bt4_k: f.background_t4_k,
         })
         .collect();
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let by = Overpass::of(&g.meta, &model.instrument, &model.product_version, acq_time);
+    let geolocation = (swath.lat.view(), swath.lon.view());
+    let hotspots = swath_hotspots(&fires, geolocation, &sizes, &by).map_err(transform)?;
+    let coverage_samples = swath_coverage_samples(swath, d.mask.view());
+    let georef = t2.elapsed();
     Ok(ScanResult {
         meta: g.meta.clone(),
         shape: g.shape,

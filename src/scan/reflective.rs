@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::ground::coverage_samples_where;
+use super::hotspot::{grid_hotspots, Overpass};
 use super::{acq_time_of, ModelChoice, ScanResult, Stage, Timing};
 use crate::detect::oli::{detect_oli, OliInput};
 use crate::detect::{stage_raster, DetectError, Detection, FirePixel};
-use crate::hotspot::{DayNight, Hotspot};
 use crate::model::oli::OliModel;
 use crate::product::landsat_c2l1::{self, LandsatScene};
 use crate::product::{Geometry, Granule};
@@ -209,50 +209,9 @@ pub(super) fn reflective_result(
         path: path.clone(),
         message,
     };
-    progress(Stage::Georeferencing);
-    let t2 = Instant::now();
-    let projector = Wgs84Projector::new(georef).map_err(transform)?;
-    let acq_time = acq_time_of(meta, &path)?;
-    let satellite = meta.satellite.clone().unwrap_or_default();
-    let hotspots = d
-        .fires
-        .iter()
-        .map(|f| {
-            let (longitude, latitude) = projector.centre(f.row, f.col)?;
-            let (scan_km, track_km) = projector.pixel_size_km(f.row, f.col)?;
-            Ok(Hotspot {
-                latitude,
-                longitude,
-                bt_mir_k: None,
-                bt_tir_k: None,
-                scan_km: Some(scan_km),
-                track_km: Some(track_km),
-                acq_time,
-                satellite: satellite.clone(),
-                instrument: model.instrument.clone(),
-                confidence: f.confidence,
-                version: model.product_version.clone(),
-                frp_mw: None,
-                daynight: if f.day {
-                    DayNight::Day
-                } else {
-                    DayNight::Night
-                },
-                fire_type: None,
-                row: Some(f.row),
-                col: Some(f.col),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(transform)?;
-    let coverage_samples = match qa_obscured {
-        Some(obscured) => {
-            coverage_samples_where(&projector, d.mask.view(), obscured).map_err(transform)?
-        }
-        None => Vec::new(),
-    };
-    let georef_t = t2.elapsed();
-    let fires = d
+    // No temperatures and no FRP: the algorithm is reflective (NaN here, unknown in the
+    // hotspot records).
+    let fires: Vec<FirePixel> = d
         .fires
         .iter()
         .map(|f| FirePixel {
@@ -266,6 +225,19 @@ pub(super) fn reflective_result(
             background_bt4_k: f32::NAN,
         })
         .collect();
+    progress(Stage::Georeferencing);
+    let t2 = Instant::now();
+    let projector = Wgs84Projector::new(georef).map_err(transform)?;
+    let acq_time = acq_time_of(meta, &path)?;
+    let by = Overpass::of(meta, &model.instrument, &model.product_version, acq_time);
+    let hotspots = grid_hotspots(&fires, &projector, &by).map_err(transform)?;
+    let coverage_samples = match qa_obscured {
+        Some(obscured) => {
+            coverage_samples_where(&projector, d.mask.view(), obscured).map_err(transform)?
+        }
+        None => Vec::new(),
+    };
+    let georef_t = t2.elapsed();
     Ok(ScanResult {
         meta: meta.clone(),
         shape: d.mask.shape(),

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use ndarray::{s, Axis};
 
 use super::ground::{coverage_samples, pixel_areas, swath_coverage_samples, swath_pixel_sizes_km};
+use super::hotspot::{grid_hotspots, swath_hotspots, Overpass};
 use super::{acq_time_of, ModelChoice, ScanResult, Stage, Timing};
 use crate::detect::pixel::PixelParams;
 use crate::detect::strip::{block_has_day_pixel, classify_block, StripOut, VIIRS_DAY_ONLY_BANDS};
 use crate::detect::{
-    detect_classified, detect_viirs, stage_raster, Classified, DetectError, Detection, FirePixel,
-    MaskClass, PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
+    detect_classified, detect_viirs, stage_raster, Classified, DetectError, Detection, MaskClass,
+    PixelArea, ViirsInput, VIIRS_WHOLE_BANDS,
 };
-use crate::hotspot::{DayNight, Hotspot};
 use crate::model::SensorModel;
 use crate::product::{viirs_iband, Geometry, Granule, Swath};
 use crate::raster::{self, BandPlan, RasterError, SceneHeader, SceneMeta, Wgs84Projector};
@@ -152,16 +152,13 @@ pub fn scan_scene(
 
     progress(Stage::Georeferencing);
     let t2 = Instant::now();
-    let satellite = meta.satellite.clone().unwrap_or_default();
-    let hotspots = detection
-        .fires
-        .iter()
-        .map(|f| to_hotspot(f, &projector, &model, &satellite, acq_time))
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(|message| RasterError::Transform {
+    let by = Overpass::of(&meta, &model.instrument, &model.product_version, acq_time);
+    let hotspots = grid_hotspots(&detection.fires, &projector, &by).map_err(|message| {
+        RasterError::Transform {
             path: path.to_path_buf(),
             message,
-        })?;
+        }
+    })?;
     let coverage_samples =
         coverage_samples(&projector, detection.mask.view()).map_err(|message| {
             RasterError::Transform {
@@ -247,41 +244,16 @@ pub(super) fn scan_viirs_granule(
 
     progress(Stage::Georeferencing);
     let t2 = Instant::now();
-    let satellite = g.meta.satellite.clone().unwrap_or_default();
+    let by = Overpass::of(&g.meta, &model.instrument, &model.product_version, acq_time);
     let (hotspots, coverage_samples) = match &located {
         Located::Grid(p) => (
-            detection
-                .fires
-                .iter()
-                .map(|f| to_hotspot(f, p, &model, &satellite, acq_time))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(transform)?,
+            grid_hotspots(&detection.fires, p, &by).map_err(transform)?,
             coverage_samples(p, detection.mask.view()).map_err(transform)?,
         ),
         Located::Swath { swath, sizes } => {
-            let (lat, lon) = (swath.lat.view(), swath.lon.view());
-            let hotspots = detection
-                .fires
-                .iter()
-                .map(|f| {
-                    let (la, lo) = (lat[[f.row, f.col]], lon[[f.row, f.col]]);
-                    if !(la.is_finite() && lo.is_finite()) {
-                        return Err(format!(
-                            "a fire at row {} column {} has no geolocation (latitude {la}, \
-                             longitude {lo})",
-                            f.row, f.col
-                        ));
-                    }
-                    let at = Footprint {
-                        lon: lo as f64,
-                        lat: la as f64,
-                        scan_km: sizes[f.col].0,
-                        track_km: sizes[f.col].1,
-                    };
-                    Ok(hotspot(f, at, &model, &satellite, acq_time))
-                })
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(transform)?;
+            let geolocation = (swath.lat.view(), swath.lon.view());
+            let hotspots =
+                swath_hotspots(&detection.fires, geolocation, sizes, &by).map_err(transform)?;
             (
                 hotspots,
                 swath_coverage_samples(swath, detection.mask.view()),
@@ -336,67 +308,4 @@ fn bowtie_as_fill(d: &mut Detection, swath: &Swath) {
     }
     d.summary.not_processed -= moved;
     d.summary.fill += moved;
-}
-
-fn to_hotspot(
-    f: &FirePixel,
-    p: &Wgs84Projector,
-    m: &SensorModel,
-    satellite: &str,
-    acq_time: chrono::DateTime<chrono::Utc>,
-) -> Result<Hotspot, String> {
-    let (lon, lat) = p.centre(f.row, f.col)?;
-    let (scan_km, track_km) = p.pixel_size_km(f.row, f.col)?;
-    let at = Footprint {
-        lon,
-        lat,
-        scan_km,
-        track_km,
-    };
-    Ok(hotspot(f, at, m, satellite, acq_time))
-}
-
-/// Where a fire pixel is and how large: its centre (WGS84) and FIRMS `scan`/`track`, km.
-struct Footprint {
-    lon: f64,
-    lat: f64,
-    scan_km: f64,
-    track_km: f64,
-}
-
-fn hotspot(
-    f: &FirePixel,
-    at: Footprint,
-    m: &SensorModel,
-    satellite: &str,
-    acq_time: chrono::DateTime<chrono::Utc>,
-) -> Hotspot {
-    let Footprint {
-        lon: longitude,
-        lat: latitude,
-        scan_km,
-        track_km,
-    } = at;
-    Hotspot {
-        latitude,
-        longitude,
-        bt_mir_k: Some(f.bt4_k as f64),
-        bt_tir_k: Some(f.bt5_k as f64),
-        scan_km: Some(scan_km),
-        track_km: Some(track_km),
-        acq_time,
-        satellite: satellite.to_string(),
-        instrument: m.instrument.clone(),
-        confidence: f.confidence,
-        version: m.product_version.clone(),
-        frp_mw: Some(f.frp_mw).filter(|v| v.is_finite()),
-        daynight: if f.day {
-            DayNight::Day
-        } else {
-            DayNight::Night
-        },
-        fire_type: None,
-        row: Some(f.row),
-        col: Some(f.col),
-    }
 }
