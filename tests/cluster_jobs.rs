@@ -23,6 +23,10 @@
 //!   start; on PostgreSQL two nodes start on it and its scene is one job, scanned by a worker,
 //!   not by each node.
 //!
+//! - `a_scene_no_worker_reaches_fails_with_the_reason` (PostgreSQL only): a scene whose spooled
+//!   copy the worker cannot see fails after `[worker] max_attempts` with that reason (kind
+//!   `unavailable`), and the upload is answered 503 saying so.
+//!
 //! The PostgreSQL halves are skipped without `STRAWFIRE_TEST_PG_URL` (scripts/pg.sh), failed
 //! without it under `CI=true`.
 
@@ -600,3 +604,90 @@ on_both_stores!(
     a_feed_is_polled_once_per_interval,
     samples_are_scanned_once_for_every_node
 );
+
+/// A scene job no worker can reach (the spool not shared with the worker's machine) fails after
+/// `[worker] max_attempts` with the reason its attempts gave, not a bare count of claims, and
+/// the upload is answered 503 saying what to set up (PostgreSQL only: on SQLite nothing is
+/// spooled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scene_no_worker_reaches_fails_with_the_reason() {
+    if !common::stores::postgres_available("a_scene_no_worker_reaches_fails_with_the_reason") {
+        return;
+    }
+    let srv = TestServer::start_on_with(
+        Backend::Postgres,
+        tempfile::tempdir().unwrap(),
+        |c| {
+            c.worker.in_serve = false;
+            c.worker.upload_wait_s = 60.0;
+        },
+        Arc::new(GridPlacer),
+    )
+    .await;
+    let scene = srv.dir.path().join("far.tif");
+    common::write(&scene, &common::base_bands(40, 40, false), true);
+    let (url, client) = (srv.url("/api/v1/scenes?name=far.tif"), srv.client.clone());
+    let body = std::fs::read(&scene).unwrap();
+    let post = tokio::spawn(async move {
+        let r = client
+            .post(url)
+            .bearer_auth(ADMIN)
+            .header("content-type", "image/tiff")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        )
+    });
+    // Queued by the node: its spooled copy is then out of the worker's sight.
+    let pg = srv.pg.as_ref().unwrap();
+    let spool = srv.dir.path().join("data").join("spool");
+    let deadline = Instant::now() + T;
+    while pg.with(scene_jobs).is_empty() {
+        assert!(Instant::now() < deadline, "no scene job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::remove_dir_all(&spool).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let mut c = test_config(other.path());
+    c.store.url = Some(pg.url.clone());
+    c.worker.max_attempts = 2;
+    c.worker.poll_s = 0.05;
+    let worker = strawfire::worker::start(c, Arc::new(GridPlacer))
+        .await
+        .unwrap();
+    let (status, v) = tokio::time::timeout(T, post).await.unwrap().unwrap();
+    worker.shutdown().await;
+    assert_eq!(status, 503, "{v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("far.tif is not reachable from this worker ([worker] spool_dir")
+            && error.ends_with("(tried 2 times, the most [worker] max_attempts allows)")
+            && !error.contains("claimed"),
+        "{v}"
+    );
+    assert_eq!(
+        (v["code"].as_str(), v["message_zh"].as_str()),
+        (
+            Some("unavailable"),
+            Some("服务器缺少此功能所需的软件或配置，请联系管理员")
+        ),
+        "{v}"
+    );
+    let row: (String, Option<String>, i64) = pg.with(|c| {
+        let r = c
+            .query_one(
+                "SELECT state, failure, attempts FROM jobs WHERE kind = 'scene'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    });
+    assert_eq!(row, ("failed".into(), Some("unavailable".into()), 2));
+    srv.stop().await;
+}

@@ -8,6 +8,10 @@
 //! Times: a detection dated where none can be (year 1, 1970, 9999, next week) is refused naming
 //! its row and field; an old but plausible one (the 2024 sample season ingested today) is stored
 //! and fused but pages no one, while a fresh one gets its task.
+//!
+//! Refused uploads: a scene dated 1970 (400), cut short, missing a band, an L1B file without
+//! its geolocation (422) are answered alike on both stores: on PostgreSQL a worker scans them
+//! and the node answers its failed job by the kind of failure the job kept.
 
 mod common;
 
@@ -22,6 +26,10 @@ on_both_stores!(
     inbox_rows_with_unknown_measurements_are_stored_not_counted_as_duplicates,
     backfilling_the_sample_season_pages_no_one_and_a_fresh_fire_gets_its_task,
     impossible_times_are_refused_naming_row_and_field,
+    a_scene_dated_1970_is_refused_naming_acq_time,
+    a_truncated_scene_is_refused_422_naming_it,
+    a_scene_missing_a_band_is_refused_422_naming_it,
+    an_l1b_file_without_its_geolocation_is_refused_422_naming_it,
 );
 
 const T: Duration = Duration::from_secs(20);
@@ -389,34 +397,91 @@ async fn impossible_times_are_refused_naming_row_and_field(b: Backend) {
     srv.stop().await;
 }
 
-/// A scene whose metadata says 1970: refused naming `acq_time`, nothing stored. On SQLite only:
-/// on PostgreSQL a worker scans the upload and the API answers its failed job 422 with the
-/// file's name twice ("epoch.tif: epoch.tif: `acq_time`: ..."), where the node that scans
-/// itself answers the time error 400 (the job keeps only the message, not the kind of failure).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scene_dated_1970_is_refused_naming_acq_time() {
-    let srv = TestServer::start().await;
-    let scene = srv.dir.path().join("epoch.tif");
-    let mut bands = common::base_bands(40, 40, false);
-    bands[3][[20, 20]] = 340.0;
+/// A scene `name` of 40 × 40 pixels with one hot pixel, bands `bands` of I1–I5 and SZA, taken
+/// at `acq_time`, in `dir`.
+fn scene_file(
+    dir: &std::path::Path,
+    name: &str,
+    bands: &[&str],
+    acq_time: chrono::DateTime<chrono::Utc>,
+) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut all = common::base_bands(40, 40, false);
+    all[3][[20, 20]] = 340.0;
     let named: Vec<(&str, &ndarray::Array2<f32>)> = common::BAND_NAMES
         .iter()
         .copied()
-        .zip(bands.iter())
+        .zip(all.iter())
+        .filter(|(n, _)| bands.contains(n))
         .collect();
     let meta = strawfire::raster::SceneMeta {
-        acq_time: Some(chrono::DateTime::UNIX_EPOCH),
+        acq_time: Some(acq_time),
         ..common::meta()
     };
     strawfire::raster::write_scene(
-        &scene,
+        &path,
         &named,
         &common::georef(),
         &meta,
         strawfire::raster::Compression::Deflate,
     )
     .unwrap();
-    let (status, v) = srv
+    path
+}
+
+/// A refused upload's answer, the same from a node that scans it (SQLite) as from a worker's
+/// failed job (PostgreSQL): `status`, the JSON error of the API (`code`, the Chinese message),
+/// the error starting with `starts` (the client's file names, not the job's name before it)
+/// and saying `says`, none of our paths in it; nothing stored. On PostgreSQL the failed job
+/// keeps the kind of its failure (`failure`).
+async fn assert_refused(
+    srv: &TestServer,
+    (status, v): (u16, serde_json::Value),
+    want: (u16, &str),
+    starts: &str,
+    says: &str,
+) {
+    let (want, failure) = want;
+    assert_eq!(status, want, "{v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(error.starts_with(starts) && error.contains(says), "{v}");
+    for ours in ["uploads", "spool", srv.dir.path().to_str().unwrap()] {
+        assert!(!error.contains(ours), "{v}");
+    }
+    assert_eq!(
+        (v["code"].as_str(), v["message_zh"].as_str()),
+        (Some("bad_body"), Some("请求内容无法使用")),
+        "{v}"
+    );
+    assert_eq!(count(srv, "SELECT COUNT(*) FROM scenes"), 0);
+    assert_eq!(count_hotspots(srv).await, 0);
+    if let Some(pg) = &srv.pg {
+        let kinds: Vec<(String, Option<String>)> = pg.with(|c| {
+            c.query("SELECT state, failure FROM jobs WHERE kind = 'scene'", &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()
+        });
+        assert_eq!(
+            kinds,
+            [("failed".to_string(), Some(failure.to_string()))],
+            "{v}"
+        );
+    }
+}
+
+/// A scene whose metadata says 1970: refused 400 naming `acq_time` (bad input), nothing stored;
+/// on PostgreSQL through a worker's failed job, answered as the node scanning it answers.
+async fn a_scene_dated_1970_is_refused_naming_acq_time(b: Backend) {
+    let srv = TestServer::start_on(b).await;
+    let scene = scene_file(
+        srv.dir.path(),
+        "epoch.tif",
+        &common::BAND_NAMES,
+        chrono::DateTime::UNIX_EPOCH,
+    );
+    let answer = srv
         .post(
             "/api/v1/scenes?name=epoch.tif",
             ADMIN,
@@ -424,15 +489,90 @@ async fn a_scene_dated_1970_is_refused_naming_acq_time() {
             std::fs::read(&scene).unwrap(),
         )
         .await;
-    assert_eq!(status, 400, "{v}");
-    assert!(
-        v["error"]
-            .as_str()
-            .unwrap()
-            .contains("`acq_time`: 1970-01-01 00:00 UTC is before"),
-        "{v}"
+    // The file named once: the time error names it, the job adds nothing before it.
+    let starts = "epoch.tif: `acq_time`: 1970-01-01 00:00 UTC is before 2000-01-01";
+    assert_refused(&srv, answer, (400, "bad_input"), starts, "a broken date").await;
+    srv.stop().await;
+}
+
+/// A scene file cut short (a transfer that broke): 422 naming the file (unreadable).
+async fn a_truncated_scene_is_refused_422_naming_it(b: Backend) {
+    let srv = TestServer::start_on(b).await;
+    let scene = scene_file(
+        srv.dir.path(),
+        "cut.tif",
+        &common::BAND_NAMES,
+        common::meta().acq_time.unwrap(),
     );
-    assert_eq!(count(&srv, "SELECT COUNT(*) FROM scenes"), 0);
+    let bytes = std::fs::read(&scene).unwrap();
+    let answer = srv
+        .post(
+            "/api/v1/scenes?name=cut.tif",
+            ADMIN,
+            "image/tiff",
+            bytes[..bytes.len() / 2].to_vec(),
+        )
+        .await;
+    let says = "band `I4` (GDAL band 4): cannot read pixels";
+    assert_refused(&srv, answer, (422, "unreadable"), "scene cut.tif: ", says).await;
+    srv.stop().await;
+}
+
+/// A scene without its I5 band: 422 naming the file and the band (unreadable).
+async fn a_scene_missing_a_band_is_refused_422_naming_it(b: Backend) {
+    let srv = TestServer::start_on(b).await;
+    let scene = scene_file(
+        srv.dir.path(),
+        "noi5.tif",
+        &["I1", "I2", "I3", "I4", "SZA"],
+        common::meta().acq_time.unwrap(),
+    );
+    let answer = srv
+        .post(
+            "/api/v1/scenes?name=noi5.tif",
+            ADMIN,
+            "image/tiff",
+            std::fs::read(&scene).unwrap(),
+        )
+        .await;
+    let says = "no band described as `I5` (the viirs-i model requires it)";
+    assert_refused(&srv, answer, (422, "unreadable"), "scene noi5.tif: ", says).await;
+    srv.stop().await;
+}
+
+/// A VIIRS L1B observation file without its geolocation (`V?P03IMG`): 422 naming what is
+/// missing (unreadable: a swath cannot be placed without it).
+async fn an_l1b_file_without_its_geolocation_is_refused_422_naming_it(b: Backend) {
+    use strawfire::product::write::viirs_l1b as l1b_write;
+    let srv = TestServer::start_on_with(
+        b,
+        tempfile::tempdir().unwrap(),
+        |c| c.limits.scene_bytes = 64 << 20,
+        std::sync::Arc::new(GridPlacer),
+    )
+    .await;
+    let mut spec = strawfire::synth::SwathSpec::night(1, 3);
+    spec.scene.fires = strawfire::synth::random_fires_for(&spec.scene, 4);
+    let swath = strawfire::synth::generate_swath(&spec).unwrap();
+    let files = l1b_write::write(
+        &swath.granule,
+        srv.dir.path(),
+        &l1b_write::L1bOptions::default(),
+    )
+    .unwrap();
+    let name = files
+        .data
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let answer = srv.post_scene_files(&[&files.data]).await;
+    let (starts, says) = (
+        format!("scene {name}: "),
+        "its geolocation file is missing (looked for VJ103IMG.A2024160.1730.*.nc in the request)",
+    );
+    assert_refused(&srv, answer, (422, "unreadable"), &starts, says).await;
     srv.stop().await;
 }
 

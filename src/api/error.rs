@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::service::ServiceError;
+use crate::store::jobs::FailureKind;
 
 /// An API failure.
 #[derive(Debug)]
@@ -291,10 +292,26 @@ impl From<ServiceError> for ApiError {
             return ApiError::StorageUnavailable { cause };
         }
         match e {
-            ServiceError::Scan { .. } | ServiceError::JobFailed { .. } => ApiError::BadBody {
+            ServiceError::Scan { .. } => ApiError::BadBody {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message: crate::service::inbox::chain(&e),
                 details: Vec::new(),
+            },
+            // A worker's failure (#19), answered as the same failure here would be: a time
+            // or feed error 400, a product that cannot be read 422 (as `Time`/`Feed` and
+            // `Scan`/`FeedRow` above and below), what the deployment lacks 503 saying it.
+            ServiceError::JobFailed { kind, message, .. } => match kind {
+                FailureKind::BadInput => ApiError::BadBody {
+                    status: StatusCode::BAD_REQUEST,
+                    message,
+                    details: Vec::new(),
+                },
+                FailureKind::Unreadable => ApiError::BadBody {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    message,
+                    details: Vec::new(),
+                },
+                FailureKind::Unavailable => ApiError::Unavailable(message),
             },
             ServiceError::Feed(ref r) => ApiError::BadBody {
                 status: StatusCode::BAD_REQUEST,

@@ -127,8 +127,13 @@ pub async fn upload(
             name: name.clone(),
         };
         let shown = path.display().to_string();
+        let spool = s
+            .service
+            .cluster()
+            .map(|c| c.spool.clone())
+            .unwrap_or_default();
         let queued = queue_upload(&s, unit, crate::worker::spool::SceneOp::Scene, |m| {
-            m.replace(&shown, &name)
+            crate::worker::spool::unspooled(&m.replace(&shown, &name), &spool, "the request")
         })
         .await;
         let _ = tokio::fs::remove_file(&path).await;
@@ -168,9 +173,9 @@ fn answer(done: crate::service::Ingested) -> axum::response::Response {
 
 /// Queues an uploaded product (a scene, an archive, a granule's files, a Landsat product's
 /// files) as one job and waits up to `[worker] upload_wait_s` for a worker to settle it: then
-/// the answer is the one a scan here would give (201/200 with what was stored, 422 naming the
-/// file, with `shown` turning our paths into the client's names); else 202 with the job, which
-/// goes on.
+/// the answer is the one a scan here would give (201/200 with what was stored; a failure by the
+/// kind the job kept: 400, 422, or 503 for what the deployment lacks, with `shown` turning our
+/// paths into the client's names); else 202 with the job, which goes on.
 async fn queue_upload(
     s: &AppState,
     unit: crate::worker::spool::Unit,
@@ -210,11 +215,18 @@ async fn queue_upload(
     let row = spool::wait_settled(service, id, wait, std::time::Duration::from_millis(100)).await?;
     match row.as_ref().and_then(spool::outcome) {
         Some(Ok(done)) => Ok(answer(done)),
-        Some(Err(e)) => Err(ApiError::BadBody {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: shown(&crate::service::inbox::chain(&e)),
-            details: Vec::new(),
-        }),
+        // The worker's failure with its kind: the status a scan here would give.
+        Some(Err(crate::service::ServiceError::JobFailed {
+            name,
+            kind,
+            message,
+        })) => Err(crate::service::ServiceError::JobFailed {
+            name,
+            kind,
+            message: shown(&message),
+        }
+        .into()),
+        Some(Err(e)) => Err(e.into()),
         None => Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
@@ -353,13 +365,8 @@ async fn ingest_files(
             .replace(&format!("{}/", folder.display()), "")
             .replace(&folder.display().to_string(), "the request");
         if let Some(spool) = &spool {
-            // `<spool>/<sha>/NAME` → `NAME`.
-            let prefix = format!("{}/", spool.display());
-            while let Some(at) = m.find(&prefix) {
-                let rest = &m[at + prefix.len()..];
-                let cut = rest.find('/').map_or(0, |i| i + 1);
-                m = format!("{}{}", &m[..at], &rest[cut..]);
-            }
+            // `<spool>/<sha>/NAME` → `NAME`, the unit's folder → the request.
+            m = crate::worker::spool::unspooled(&m, spool, "the request");
         }
         m
     };

@@ -312,9 +312,14 @@ async fn wait_for_jobs(service: &Service, mut waiting: Vec<(i64, String)>) -> us
             match outcome {
                 Some(result) => {
                     let result = result.map_err(|e| match e {
-                        ServiceError::JobFailed { name, message } => ServiceError::JobFailed {
+                        ServiceError::JobFailed {
                             name,
-                            message: spool::unspooled(&message, &cluster.spool),
+                            kind,
+                            message,
+                        } => ServiceError::JobFailed {
+                            name,
+                            kind,
+                            message: spool::unspooled(&message, &cluster.spool, "the spool"),
                         },
                         other => other,
                     });

@@ -88,9 +88,32 @@ pub enum ServiceError {
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),
-    /// A scene job failed for good on a worker (#19): what the worker's scan or store said.
-    #[error("{name}: {message}")]
-    JobFailed { name: String, message: String },
+    /// A scene job failed for good on a worker (#19): what the worker's scan or store said
+    /// (`message`, which names the file `name`), and its kind, so that it is answered as the
+    /// same failure on a node that scans the file itself (`api/error.rs`).
+    #[error("{message}")]
+    JobFailed {
+        name: String,
+        kind: crate::store::jobs::FailureKind,
+        message: String,
+    },
+}
+
+impl ServiceError {
+    /// What kind of failure for good this is, when it is one: the file or the feed is at
+    /// fault, so reading it again cannot help (`None`: the store, the disk or the process,
+    /// which another try may find well). A worker keeps it with a failed job.
+    pub fn failure_kind(&self) -> Option<crate::store::jobs::FailureKind> {
+        use crate::store::jobs::FailureKind;
+        match self {
+            ServiceError::Time { .. } | ServiceError::Feed(_) => Some(FailureKind::BadInput),
+            ServiceError::Scan { .. } | ServiceError::FeedRow { .. } => {
+                Some(FailureKind::Unreadable)
+            }
+            ServiceError::JobFailed { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
 }
 
 /// What ingesting one item did, with any skipped feed rows.

@@ -89,6 +89,43 @@ impl JobState {
     }
 }
 
+/// Why a job failed for good, kept beside its message (PostgreSQL migration 4, column
+/// `failure`), so that a failure on a worker is answered as the same failure on a node that
+/// scans the file itself: the API maps it to the same status (`api/error.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The input says something that cannot be (a scene dated 1970, a feed that is not FIRMS):
+    /// the API's 400.
+    BadInput,
+    /// The product cannot be read or stored as given (not a raster, a band or the geolocation
+    /// missing, a row the store refused, a file that killed every worker reading it): 422.
+    Unreadable,
+    /// Not the input's fault but the deployment's: a spool the workers do not reach, a store
+    /// that kept failing, a job no worker of this version knows how to run: 503 with the
+    /// message (what to set up), as for what else a server lacks.
+    Unavailable,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::BadInput => "bad_input",
+            FailureKind::Unreadable => "unreadable",
+            FailureKind::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FailureKind> {
+        Some(match s {
+            "bad_input" => FailureKind::BadInput,
+            "unreadable" => FailureKind::Unreadable,
+            "unavailable" => FailureKind::Unavailable,
+            _ => return None,
+        })
+    }
+}
+
 /// A job as [`JobStore::job`] shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRow {
@@ -102,6 +139,9 @@ pub struct JobRow {
     pub payload: serde_json::Value,
     pub result: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// The kind of a failed job's failure (`None` for rows failed before migration 4, which
+    /// were all answered as unreadable).
+    pub failure: Option<FailureKind>,
 }
 
 /// A job claimed by a worker. `attempt` (the row's attempts after the claim) identifies this
@@ -114,6 +154,9 @@ pub struct ClaimedJob {
     pub payload: serde_json::Value,
     pub attempt: u32,
     pub worker: String,
+    /// What the row said when it was claimed: the reason the previous attempt gave for trying
+    /// again (`Retry`), if any; the failure of a job claimed too often carries it.
+    pub last_error: Option<String>,
 }
 
 /// How a claimed job ended.
@@ -121,8 +164,9 @@ pub struct ClaimedJob {
 pub enum JobOutcome {
     /// Done for good (a scene stored, or found stored), with what it did.
     Done(serde_json::Value),
-    /// Failed for good (a file that is not a scene); `error` says why.
-    Failed(String),
+    /// Failed for good (a file that is not a scene): `error` says why, naming the file, and
+    /// `kind` what kind of failure it is.
+    Failed { kind: FailureKind, error: String },
     /// Failed this time (the store unreachable, the spool file not visible here): claimable
     /// again after `after`.
     Retry { error: String, after: Duration },

@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::service::{Cluster, Service, ServiceError};
-use crate::store::jobs::{feed_key, ClaimedJob, JobKind, JobOutcome, ESCALATION_KEY};
+use crate::store::jobs::{feed_key, ClaimedJob, FailureKind, JobKind, JobOutcome, ESCALATION_KEY};
 use spool::SceneOp;
 
 /// What a passing failure waits before the job is claimable again.
@@ -165,11 +165,7 @@ impl Worker {
     async fn run_claimed(&self, job: ClaimedJob) {
         let max = self.cluster.worker.max_attempts;
         let outcome = if job.attempt > max && job.kind == JobKind::Scene {
-            JobOutcome::Failed(format!(
-                "claimed {} times without an outcome (the workers running it died or hung: \
-                 a file that kills its reader?)",
-                job.attempt - 1
-            ))
+            given_up(&job)
         } else {
             let work = self.work(&job);
             tokio::pin!(work);
@@ -192,10 +188,23 @@ impl Worker {
                 }
             }
         };
-        if let JobOutcome::Failed(e) | JobOutcome::Retry { error: e, .. } = &outcome {
+        // The last attempt a scene has: its reason to try again is the job's failure.
+        let outcome = match outcome {
+            JobOutcome::Retry { error, .. } if job.attempt >= max && job.kind == JobKind::Scene => {
+                JobOutcome::Failed {
+                    kind: FailureKind::Unavailable,
+                    error: format!(
+                        "{} (tried {} times, the most [worker] max_attempts allows)",
+                        error, job.attempt
+                    ),
+                }
+            }
+            other => other,
+        };
+        if let JobOutcome::Failed { error: e, .. } | JobOutcome::Retry { error: e, .. } = &outcome {
             tracing::warn!("worker: job {} ({}): {e}", job.id, job.key);
         }
-        let settled = matches!(outcome, JobOutcome::Done(_) | JobOutcome::Failed(_));
+        let settled = matches!(outcome, JobOutcome::Done(_) | JobOutcome::Failed { .. });
         let (jobs, j, o) = (self.cluster.jobs.clone(), job.clone(), outcome);
         match self.service.store(move |_| jobs.finish(&j, &o)).await {
             Ok(true) => {
@@ -251,7 +260,10 @@ impl Worker {
             text("source"),
         );
         let Some(op) = SceneOp::parse(&text("op")) else {
-            return JobOutcome::Failed(format!("unknown scene op `{}`", text("op")));
+            return JobOutcome::Failed {
+                kind: FailureKind::Unavailable,
+                error: format!("{name}: unknown scene op `{}`", text("op")),
+            };
         };
         if op == SceneOp::Fetch {
             // A feed URL given once (`strawfire ingest URL`): nothing in the spool.
@@ -285,7 +297,12 @@ impl Worker {
             SceneOp::FireProduct => match spool::fire_product_in(&paths) {
                 // Its geolocation lies beside it in the spool, where the reader looks.
                 Some(p) => self.service.ingest_fire_product(p, p, &source).await,
-                None => return JobOutcome::Failed(format!("{name}: no fire product in the job")),
+                None => {
+                    return JobOutcome::Failed {
+                        kind: FailureKind::Unavailable,
+                        error: format!("{name}: no fire product in the job"),
+                    }
+                }
             },
             SceneOp::Fetch => return self.fetch(job, &name, &text("url"), &source).await,
         };
@@ -294,16 +311,14 @@ impl Worker {
                 JobOutcome::Done(serde_json::to_value(&ingested).unwrap_or_else(|_| json!({})))
             }
             Err(e) => {
-                let message = crate::service::inbox::chain(&e);
-                match e {
-                    // The file: scanning it again cannot help.
-                    ServiceError::Scan { .. }
-                    | ServiceError::Time { .. }
-                    | ServiceError::Feed(_)
-                    | ServiceError::FeedRow { .. } => JobOutcome::Failed(message),
+                let error = crate::service::inbox::chain(&e);
+                match e.failure_kind() {
+                    // The file: scanning it again cannot help. Its kind is kept, so the node
+                    // that queued it answers as if it had scanned it itself.
+                    Some(kind) => JobOutcome::Failed { kind, error },
                     // The store, the disk, the process: another try may well work.
-                    _ => JobOutcome::Retry {
-                        error: message,
+                    None => JobOutcome::Retry {
+                        error,
                         after: RETRY_AFTER,
                     },
                 }
@@ -317,9 +332,12 @@ impl Worker {
         tracing::info!("worker {}: fetching {name} (job {})", self.name, job.id);
         match crate::service::feeds::fetch_once(&self.service, &self.client, source, url).await {
             Ok(done) => JobOutcome::Done(serde_json::to_value(&done).unwrap_or_else(|_| json!({}))),
-            Err(e) => {
+            Err(error) => {
                 self.service.metrics().error("feed_poll");
-                JobOutcome::Failed(e)
+                JobOutcome::Failed {
+                    kind: FailureKind::Unreadable,
+                    error,
+                }
             }
         }
     }
@@ -369,6 +387,30 @@ impl Worker {
             )
         };
         JobOutcome::Again { after, payload }
+    }
+}
+
+/// The failure of a scene job claimed more than `[worker] max_attempts` times. Its last
+/// attempt ended without an outcome (its worker died or hung: a file that kills its reader?),
+/// since one that gave a reason to try again was failed with that reason (`run_claimed`); a
+/// reason an earlier attempt gave (the spool not reachable there, the store failing) is kept.
+fn given_up(job: &ClaimedJob) -> JobOutcome {
+    let name = job
+        .payload
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&job.key);
+    let mut error = format!(
+        "{name}: claimed {} times, the last without an outcome (the worker running it died or \
+         hung: a file that kills its reader?)",
+        job.attempt - 1
+    );
+    if let Some(reason) = &job.last_error {
+        error.push_str(&format!("; an earlier attempt was put back: {reason}"));
+    }
+    JobOutcome::Failed {
+        kind: FailureKind::Unreadable,
+        error,
     }
 }
 

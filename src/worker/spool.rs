@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::service::{sha256_file, Cluster, Ingested, Service, ServiceError};
-use crate::store::jobs::{scene_key, JobKind, JobRow, JobState};
+use crate::store::jobs::{scene_key, FailureKind, JobKind, JobRow, JobState};
 use crate::store::IngestReport;
 
 /// How a scene job is to be read (the payload's `op`).
@@ -314,14 +314,23 @@ pub fn unit_of_input(item: &[PathBuf]) -> Result<Option<(Unit, SceneOp)>, Servic
 }
 
 /// `message` with the spool's paths (`<spool>/<sha256>/NAME…`) shortened to `NAME…`: what the
-/// sender knows its files by.
-pub fn unspooled(message: &str, spool: &Path) -> String {
+/// sender knows its files by; a unit's folder itself (`<spool>/<sha256>`, where a reader looked
+/// for a partner) is called `folder` (e.g. "the request").
+pub fn unspooled(message: &str, spool: &Path, folder: &str) -> String {
     let prefix = format!("{}/", spool.display());
     let mut m = message.to_string();
-    while let Some(at) = m.find(&prefix) {
+    let mut from = 0;
+    while let Some(at) = m[from..].find(&prefix).map(|i| from + i) {
         let rest = &m[at + prefix.len()..];
-        let cut = rest.find('/').map_or(0, |i| i + 1);
-        m = format!("{}{}", &m[..at], &rest[cut..]);
+        let unit = rest
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
+            .unwrap_or(rest.len());
+        let (cut, with) = match rest[unit..].starts_with('/') {
+            true => (unit + 1, ""),
+            false => (unit, folder),
+        };
+        m = format!("{}{with}{}", &m[..at], &rest[cut..]);
+        from = at + with.len();
     }
     m
 }
@@ -606,10 +615,22 @@ pub fn outcome(row: &JobRow) -> Option<Result<Ingested, ServiceError>> {
                 notes,
             }))
         }
-        JobState::Failed => Some(Err(ServiceError::JobFailed {
-            name,
-            message: row.error.clone().unwrap_or_else(|| "failed".into()),
-        })),
+        JobState::Failed => {
+            // The worker's message names the file (a scan's, a time's); one that does not is
+            // given its name, once.
+            let error = row.error.clone().unwrap_or_else(|| "failed".into());
+            let message = if name.is_empty() || error.contains(&name) {
+                error
+            } else {
+                format!("{name}: {error}")
+            };
+            Some(Err(ServiceError::JobFailed {
+                name,
+                // Rows failed before the kind was kept were all answered as unreadable.
+                kind: row.failure.unwrap_or(FailureKind::Unreadable),
+                message,
+            }))
+        }
         JobState::Queued | JobState::Running => None,
     }
 }
@@ -719,9 +740,20 @@ mod tests {
         assert_eq!(
             unspooled(
                 "scene /srv/spool/ab12/x.tif: no band I4; also /srv/spool/cd34/y/z.TIF",
-                spool
+                spool,
+                "the request"
             ),
             "scene x.tif: no band I4; also y/z.TIF"
+        );
+        assert_eq!(
+            unspooled(
+                "VJ102IMG.nc: its geolocation file is missing (looked for VJ103IMG.*.nc in \
+                 /srv/spool/ab12)",
+                spool,
+                "the request"
+            ),
+            "VJ102IMG.nc: its geolocation file is missing (looked for VJ103IMG.*.nc in the \
+             request)"
         );
     }
 

@@ -42,6 +42,13 @@ pub(super) const MIGRATION: &str = "
     CREATE INDEX live_updates_at ON live_updates (at);
 ";
 
+/// Migration 4: the kind of a failed job's failure beside its message (`FailureKind`), so the
+/// API answers a worker's failure as a node's own (400 bad input, 422 unreadable, 503 unavailable).
+pub(super) const FAILURE_MIGRATION: &str = "
+    ALTER TABLE jobs ADD COLUMN failure TEXT
+        CHECK (failure IN ('bad_input', 'unreadable', 'unavailable'));
+";
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -76,7 +83,8 @@ impl JobStore for PgStore {
                 .query_opt(
                     "INSERT INTO jobs (kind, key, payload) VALUES ($1, $2, $3::text::jsonb)
                      ON CONFLICT (key) DO UPDATE SET state = 'queued', payload = EXCLUDED.payload,
-                       attempts = 0, due_at = now(), error = NULL, lease_until = NULL
+                       attempts = 0, due_at = now(), error = NULL, failure = NULL,
+                       lease_until = NULL
                      WHERE jobs.state = 'failed'
                      RETURNING id, state",
                     &[&kind.as_str(), &key, &body],
@@ -131,7 +139,7 @@ impl JobStore for PgStore {
                  UPDATE jobs j SET state = 'running', worker = $3, attempts = j.attempts + 1,
                    lease_until = now() + make_interval(secs => $4), started_at = now()
                  FROM c WHERE j.id = c.id
-                 RETURNING j.id, j.kind, j.key, j.payload::text, j.attempts",
+                 RETURNING j.id, j.kind, j.key, j.payload::text, j.attempts, j.error",
                 &[&kinds, &keys, &worker, &secs(lease)],
             )
             .map_err(pg_err("claim a job"))
@@ -151,6 +159,7 @@ impl JobStore for PgStore {
             payload: parse_json(r.get(3)),
             attempt: r.get::<_, i64>(4) as u32,
             worker: worker.to_string(),
+            last_error: r.get(5),
         }))
     }
 
@@ -174,16 +183,16 @@ impl JobStore for PgStore {
                 JobOutcome::Done(result) => tx.execute(
                     &format!(
                         "UPDATE jobs SET state = 'done', result = $4::text::jsonb, error = NULL,
-                           lease_until = NULL, finished_at = now() {mine}"
+                           failure = NULL, lease_until = NULL, finished_at = now() {mine}"
                     ),
                     &[&id, &worker, &attempt, &json_text(result)],
                 ),
-                JobOutcome::Failed(error) => tx.execute(
+                JobOutcome::Failed { kind, error } => tx.execute(
                     &format!(
-                        "UPDATE jobs SET state = 'failed', error = $4, lease_until = NULL,
-                           finished_at = now() {mine}"
+                        "UPDATE jobs SET state = 'failed', error = $4, failure = $5,
+                           lease_until = NULL, finished_at = now() {mine}"
                     ),
-                    &[&id, &worker, &attempt, error],
+                    &[&id, &worker, &attempt, error, &kind.as_str()],
                 ),
                 JobOutcome::Retry { error, after } => tx.execute(
                     &format!(
@@ -213,7 +222,8 @@ impl JobStore for PgStore {
     fn jobs(&self, ids: &[i64]) -> Result<Vec<JobRow>, StoreError> {
         let rows = self.read(|c| {
             c.query(
-                "SELECT id, kind, key, state, attempts, worker, payload::text, result::text, error
+                "SELECT id, kind, key, state, attempts, worker, payload::text, result::text, error,
+                   failure
                  FROM jobs WHERE id = ANY($1) ORDER BY id",
                 &[&ids],
             )
@@ -231,6 +241,7 @@ impl JobStore for PgStore {
                     payload: parse_json(r.get(6)),
                     result: r.get::<_, Option<&str>>(7).map(parse_json),
                     error: r.get(8),
+                    failure: r.get::<_, Option<&str>>(9).and_then(FailureKind::parse),
                 })
             })
             .collect()
@@ -262,6 +273,13 @@ mod tests {
     use serde_json::json;
 
     const LEASE: Duration = Duration::from_secs(60);
+
+    fn failed(kind: FailureKind, error: &str) -> JobOutcome {
+        JobOutcome::Failed {
+            kind,
+            error: error.into(),
+        }
+    }
 
     #[test]
     fn a_job_is_claimed_once_and_a_passed_lease_goes_to_the_next_worker() {
@@ -299,7 +317,9 @@ mod tests {
         assert_eq!((b.id, b.attempt), (id, 2));
         // a comes back to life: its heartbeat and outcome change nothing.
         assert!(!s.heartbeat(&a, LEASE).unwrap());
-        assert!(!s.finish(&a, &JobOutcome::Failed("stale".into())).unwrap());
+        assert!(!s
+            .finish(&a, &failed(FailureKind::Unavailable, "stale"))
+            .unwrap());
         assert!(s.finish(&b, &JobOutcome::Done(json!({"n": 1}))).unwrap());
         let row = s.job(id).unwrap().unwrap();
         assert_eq!(row.state, JobState::Done);
@@ -320,17 +340,39 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(s
-            .finish(&c, &JobOutcome::Failed("not a scene".into()))
+            .finish(&c, &failed(FailureKind::Unreadable, "not a scene"))
             .unwrap());
+        let row = s.job(id2).unwrap().unwrap();
         assert_eq!(
-            s.job(id2).unwrap().unwrap().error.as_deref(),
-            Some("not a scene")
+            (row.error.as_deref(), row.failure),
+            (Some("not a scene"), Some(FailureKind::Unreadable))
         );
         assert_eq!(
             s.enqueue(JobKind::Scene, "scene:def", &json!({"again": true}))
                 .unwrap(),
             (id2, JobState::Queued)
         );
+        assert_eq!(s.job(id2).unwrap().unwrap().failure, None);
+        // A claim sees the reason the attempt before it gave for trying again.
+        let d = s
+            .claim("d", &[JobKind::Scene], &[], LEASE)
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.id, d.last_error.as_deref()), (id2, None));
+        let retry = JobOutcome::Retry {
+            error: "a.tif is not reachable from this worker".into(),
+            after: Duration::ZERO,
+        };
+        assert!(s.finish(&d, &retry).unwrap());
+        let e = s
+            .claim("e", &[JobKind::Scene], &[], LEASE)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (e.attempt, e.last_error.as_deref()),
+            (2, Some("a.tif is not reachable from this worker"))
+        );
+        assert!(s.finish(&e, &retry).unwrap());
         let counts = s.job_counts().unwrap();
         assert_eq!((counts.queued, counts.done), (1, 1));
     }

@@ -255,6 +255,8 @@ pub const MIGRATIONS: &[&str] = &[
     ",
     // 3: the jobs table and the live-update log of several workers and API nodes (`jobs.rs`).
     super::jobs::MIGRATION,
+    // 4: the kind of a failed job's failure (`jobs.rs`).
+    super::jobs::FAILURE_MIGRATION,
 ];
 
 /// Brings the schema (of the connection's `search_path`) to the newest version.
