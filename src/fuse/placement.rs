@@ -50,17 +50,21 @@ impl Placer for NoPlacer {
 impl Placer for crate::locate::Locator {
     fn place(&self, lon: f64, lat: f64, footprint_m: f64) -> Placement {
         let km = footprint_m / 1000.0;
-        let loc = self.locate(crate::locate::Query {
+        let query = crate::locate::Query {
             lon,
             lat,
             scan_km: km,
             track_km: km,
-        });
+        };
+        // Borrowed: only the codes and the best parcel's id are copied, not the units' names
+        // nor every parcel under the footprint.
+        let here = self.locate_all(std::slice::from_ref(&query));
+        let loc = here.get(0);
         Placement {
-            county: loc.county.map(|u| u.code),
-            township: loc.township.map(|u| u.code),
-            village: loc.village.map(|u| u.code),
-            parcel: loc.parcels.first().map(|p| p.id.to_string()),
+            county: loc.county.map(|u| u.code.clone()),
+            township: loc.township.map(|u| u.code.clone()),
+            village: loc.village.map(|u| u.code.clone()),
+            parcel: loc.parcels.first().map(|(id, _)| id.to_string()),
             mask: loc.mask.map(|m| m.label()),
         }
     }

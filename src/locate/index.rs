@@ -14,6 +14,7 @@
 //! Each has a `*_reference` linear scan beside it (the reference overlap clips each ring with
 //! Sutherland–Hodgman); tests check that they agree on seeded data.
 
+use std::cmp::Reverse;
 use std::sync::OnceLock;
 
 use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Rect};
@@ -232,13 +233,10 @@ impl PolygonIndex {
             o.overlap.fraction = (area / rect_area).min(1.0);
             o.overlap.fraction > MIN_FRACTION
         });
+        // Largest share first, ties by index: the shares left are positive and finite, so their
+        // bit patterns order as they do (`total_cmp`'s order, compared as plain integers).
         // Indices are distinct, so the unstable sort gives the one order (and allocates nothing).
-        out.sort_unstable_by(|a, b| {
-            b.overlap
-                .fraction
-                .total_cmp(&a.overlap.fraction)
-                .then(a.overlap.index.cmp(&b.overlap.index))
-        });
+        out.sort_unstable_by_key(|o| (Reverse(o.overlap.fraction.to_bits()), o.overlap.index));
     }
 
     /// For each item (the tree's order, then the shapes without a box), the position of its

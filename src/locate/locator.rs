@@ -267,45 +267,49 @@ impl Locator {
     /// per hotspot put back in input order: 2.2 million shares of 100,000 field-scale
     /// hotspots were 53 MB of fresh pages and as many reference counts taken.
     pub fn locate_all(&self, queries: &[Query]) -> Locations<'_> {
+        // A batch of one run or less (the service places one detection at a time) is matched
+        // on the calling thread, in the order given: a trip through the thread pool would
+        // cost more than the match, and each answer is the same in any order.
+        let parallel = queries.len() > RUN;
         let (rank, runs) = match &self.parcels {
             Some(layer) => {
-                let centres: Vec<Bbox> = queries
-                    .iter()
-                    .map(|q| [q.lon, q.lat, q.lon, q.lat])
-                    .collect();
-                let order = hilbert_order(&centres);
-                let mut rank = vec![0u32; queries.len()];
-                for (k, &i) in order.iter().enumerate() {
-                    rank[i] = k as u32;
+                let match_run = |run_order: &[usize]| {
+                    let mut scratch = Vec::new();
+                    let mut run = Run::with_capacity(run_order.len());
+                    for &i in run_order {
+                        layer.shares_into(queries[i].footprint(), &mut scratch, &mut run);
+                    }
+                    run
+                };
+                if parallel {
+                    let centres: Vec<Bbox> = queries
+                        .iter()
+                        .map(|q| [q.lon, q.lat, q.lon, q.lat])
+                        .collect();
+                    let order = hilbert_order(&centres);
+                    let mut rank = vec![0u32; queries.len()];
+                    for (k, &i) in order.iter().enumerate() {
+                        rank[i] = k as u32;
+                    }
+                    (rank, order.par_chunks(RUN).map(match_run).collect())
+                } else {
+                    let order: Vec<usize> = (0..queries.len()).collect();
+                    let rank = (0..queries.len() as u32).collect();
+                    (rank, vec![match_run(&order)])
                 }
-                let runs = order
-                    .par_chunks(RUN)
-                    .map(|run_order| {
-                        let mut scratch = Vec::new();
-                        let mut run = Run::with_capacity(run_order.len());
-                        for &i in run_order {
-                            layer.shares_into(queries[i].footprint(), &mut scratch, &mut run);
-                        }
-                        run
-                    })
-                    .collect();
-                (rank, runs)
             }
             None => (Vec::new(), Vec::new()),
         };
-        let units = if self.admin.is_empty() {
-            Vec::new()
-        } else {
-            queries.par_iter().map(|&q| self.units_of(q)).collect()
+        let units = match (self.admin.is_empty(), parallel) {
+            (true, _) => Vec::new(),
+            (false, true) => queries.par_iter().map(|&q| self.units_of(q)).collect(),
+            (false, false) => queries.iter().map(|&q| self.units_of(q)).collect(),
         };
-        let masks = if self.masks.is_empty() {
-            Vec::new()
-        } else {
-            queries
-                .par_iter()
-                .enumerate()
-                .filter_map(|(i, q)| self.masks.check(q.lon, q.lat).map(|m| (i, m)))
-                .collect()
+        let mask_of = |(i, q): (usize, &Query)| self.masks.check(q.lon, q.lat).map(|m| (i, m));
+        let masks = match (self.masks.is_empty(), parallel) {
+            (true, _) => Vec::new(),
+            (false, true) => queries.par_iter().enumerate().filter_map(mask_of).collect(),
+            (false, false) => queries.iter().enumerate().filter_map(mask_of).collect(),
         };
         Locations {
             locator: self,
@@ -633,6 +637,10 @@ mod tests {
         let batch = located.to_vec();
         let one_by_one: Vec<Location> = queries.iter().map(|&q| loc.locate(q)).collect();
         assert_eq!(batch, one_by_one);
+        // A batch of a run or less is matched on the calling thread, in the order given.
+        assert_eq!(loc.locate_all(&queries[..300]).to_vec(), one_by_one[..300]);
+        assert_eq!(loc.locate_all(&queries[7..8]).to_vec(), one_by_one[7..8]);
+        assert!(loc.locate_all(&[]).is_empty());
         for (l, owned) in located.iter().zip(&one_by_one) {
             let ids: Vec<(&str, f64)> =
                 owned.parcels.iter().map(|p| (&*p.id, p.fraction)).collect();
