@@ -2,8 +2,6 @@
 //! pixel footprint) and mask. Built once from loaded layers, then shared read-only by all
 //! queries; [`Locator::locate_all`] spreads a batch over rayon threads.
 
-use std::sync::Arc;
-
 use geo::Rect;
 use rayon::prelude::*;
 
@@ -101,7 +99,7 @@ impl UnitLayer {
         scratch
             .iter()
             .map(|o| ParcelShare {
-                id: Arc::from(self.item_code(o.item)),
+                id: self.item_code(o.item).to_owned(),
                 fraction: o.overlap.fraction,
             })
             .collect()
@@ -148,7 +146,7 @@ impl Query {
 /// A parcel under the footprint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParcelShare {
-    pub id: Arc<str>,
+    pub id: String,
     /// Share of the footprint on this parcel, 0–1.
     pub fraction: f64,
 }
@@ -492,7 +490,7 @@ impl<'a> Parcels<'a> {
             .iter()
             .zip(self.fractions)
             .map(|(&item, &fraction)| ParcelShare {
-                id: Arc::from(layer.item_code(item as usize)),
+                id: layer.item_code(item as usize).to_owned(),
                 fraction,
             })
             .collect()
