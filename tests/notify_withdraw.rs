@@ -3,7 +3,9 @@
 //! waiting when its task is cancelled is never sent, and the store shows its delivery
 //! `superseded`; a task reassigned away is told to the township that loses it, and a task given
 //! back to a township that held it earlier is told to that township again; a verdict sent back
-//! resets the on-site and verdict deadlines by the policy and tells the township both. A real
+//! resets the on-site and verdict deadlines by the policy and tells the township both; a task
+//! given to a township of another county is withdrawn from the old county's groups (the
+//! notice carries the county it leaves), and the new county's hear only the new task. A real
 //! server on port 0, a real webhook receiver on loopback, a moved clock.
 
 mod common;
@@ -19,6 +21,7 @@ on_both_stores!(
     a_waiting_new_task_notice_is_superseded_by_the_cancel_and_never_sent,
     townships_hear_of_reassignment_away_and_back_and_of_the_cancel,
     a_verdict_sent_back_resets_the_on_site_and_verdict_deadlines_and_tells_the_township,
+    a_task_reassigned_to_another_county_is_withdrawn_from_the_old_county_not_the_new,
 );
 
 const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -356,5 +359,99 @@ async fn a_verdict_sent_back_resets_the_on_site_and_verdict_deadlines_and_tells_
             .then_some(())
     })
     .await;
+    ts.stop().await;
+}
+
+/// The notice kinds `path` received (answered 200, no repeats), with their keys, in order.
+fn kinds_heard(rx: &Receiver, path: &str) -> Vec<(String, String)> {
+    rx.seen()
+        .into_iter()
+        .filter(|s| s.path == path && s.answered == 200 && !s.repeat)
+        .map(|s| (s.kind, s.key))
+        .collect()
+}
+
+async fn a_task_reassigned_to_another_county_is_withdrawn_from_the_old_county_not_the_new(
+    b: Backend,
+) {
+    let rx = Receiver::start(Mode::Ok).await;
+    // Each county's group follows new tasks and withdrawals of every township in it.
+    let county = |name: &str, unit: &str, path: &str| {
+        let mut w = webhook(name, unit, rx.url(path), WebhookFormat::Json);
+        w.kinds = Some(vec!["task_new".into(), "cancelled".into()]);
+        w
+    };
+    let h = vec![
+        county("county-a", "410526", "/hook/county-a"),
+        county("county-b", "410527", "/hook/county-b"),
+    ];
+    let (ts, clock) = clocked_on(b, move |c| {
+        fast_notify(c, 5);
+        c.webhooks = h;
+    })
+    .await;
+    // Township 410526101 of county 410526.
+    hotspot(&ts, 35.75, 114.30, t0() - Duration::minutes(2)).await;
+    let task = task_id_near(&ts, 35.75, 114.30).await;
+    let path = format!("/api/v1/tasks/{task}");
+    eventually(WAIT, "told to county a", || async {
+        let (_, t) = ts.get(&path, ADMIN).await;
+        (t["properties"]["state"] == "notified").then_some(())
+    })
+    .await;
+
+    // To township 410527100 of county 410527.
+    clock.advance(Duration::minutes(1));
+    let (s, v) = post_json(
+        &ts,
+        &format!("{path}/reassign"),
+        ADMIN,
+        serde_json::json!({"unit": "410527100", "reason": "火点位于邻县"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["properties"]["county"], "410527", "{v}");
+    // Both notices are enqueued in the reassignment's transaction: once b has heard of the
+    // task and a few more passes have run, everything there is to send has gone.
+    eventually(WAIT, "b told of the task", || async {
+        (!kinds_heard(&rx, "/hook/county-b").is_empty()).then_some(())
+    })
+    .await;
+    ts.notify_passes(3).await;
+    // A hears the task taken away, B of the new task, and nothing else.
+    let heard_ab = (
+        kinds_heard(&rx, "/hook/county-a"),
+        kinds_heard(&rx, "/hook/county-b"),
+    );
+    let expected = (
+        vec![
+            (
+                "task_new".to_string(),
+                format!("task-{task}-new-410526101:county-a"),
+            ),
+            (
+                "cancelled".to_string(),
+                format!("task-{task}-withdrawn-r1-410526101:county-a"),
+            ),
+        ],
+        vec![(
+            "task_new".to_string(),
+            format!("task-{task}-new-r1-410527100:county-b"),
+        )],
+    );
+    assert_eq!(heard_ab, expected);
+    let withdrawal = rx
+        .seen()
+        .into_iter()
+        .find(|s| s.path == "/hook/county-a" && s.kind == "cancelled")
+        .unwrap();
+    assert_eq!(withdrawal.body["county"], "410526", "{}", withdrawal.body);
+    assert_eq!(withdrawal.body["unit"], "410526101", "{}", withdrawal.body);
+    assert_eq!(
+        withdrawal.body["reassigned_to"], "410527100",
+        "{}",
+        withdrawal.body
+    );
+    assert!(deliveries(&ts, "pending").await.is_empty());
     ts.stop().await;
 }

@@ -256,7 +256,8 @@ enum Withdrawn {
 
 /// The unit that was told of a task (it had left `new` `before` the move) hears that it was
 /// taken from it and why (a `cancelled` notice, no due time): cancelled, or given to the unit
-/// `task` now has — then the notice goes to the old unit and carries the state that unit knew.
+/// `task` now has — then the notice goes to the old unit and carries the state that unit knew
+/// and the county it was in (so the old county's groups hear it, the new county's do not).
 /// A task still `new` was told to no one, so no one is told.
 fn enqueue_withdrawal(
     tx: &mut impl Tx,
@@ -282,6 +283,9 @@ fn enqueue_withdrawal(
         reassigned_to_name: None,
     };
     let mut n = notice(tx, task, kind, before.unit.clone(), detail)?;
+    // Routed by unit and county (`WebhookConfig::takes`): the old unit's county hears it, not
+    // the county a reassignment gave the task to.
+    n.county = before.county.clone();
     if how == Withdrawn::Reassigned {
         n.state = before.state.as_str().into();
     }
