@@ -432,7 +432,8 @@ fn scene_file(
 /// A refused upload's answer, the same from a node that scans it (SQLite) as from a worker's
 /// failed job (PostgreSQL): `status`, the JSON error of the API (`code`, the Chinese message),
 /// the error starting with `starts` (the client's file names, not the job's name before it)
-/// and saying `says`, none of our paths in it; nothing stored. On PostgreSQL the failed job
+/// and saying `says`, naming the file (what `starts` names before its first `: `) once, none
+/// of our paths in it; nothing stored. On PostgreSQL the failed job
 /// keeps the kind of its failure (`failure`).
 async fn assert_refused(
     srv: &TestServer,
@@ -445,6 +446,11 @@ async fn assert_refused(
     assert_eq!(status, want, "{v}");
     let error = v["error"].as_str().unwrap();
     assert!(error.starts_with(starts) && error.contains(says), "{v}");
+    // The file named once (not `scene cut.tif: cut.tif: …`), GDAL's own words apart (it names
+    // the file again in its `error msg: '…'`).
+    let file = starts.split(": ").next().unwrap();
+    let before_gdal = error.split(" error msg: '").next().unwrap();
+    assert_eq!(before_gdal.matches(file).count(), 1, "{v}");
     for ours in ["uploads", "spool", srv.dir.path().to_str().unwrap()] {
         assert!(!error.contains(ours), "{v}");
     }
@@ -514,7 +520,7 @@ async fn a_truncated_scene_is_refused_422_naming_it(b: Backend) {
         )
         .await;
     let says = "band `I4` (GDAL band 4): cannot read pixels";
-    assert_refused(&srv, answer, (422, "unreadable"), "scene cut.tif: ", says).await;
+    assert_refused(&srv, answer, (422, "unreadable"), "cut.tif: ", says).await;
     srv.stop().await;
 }
 
@@ -536,7 +542,7 @@ async fn a_scene_missing_a_band_is_refused_422_naming_it(b: Backend) {
         )
         .await;
     let says = "no band described as `I5` (the viirs-i model requires it)";
-    assert_refused(&srv, answer, (422, "unreadable"), "scene noi5.tif: ", says).await;
+    assert_refused(&srv, answer, (422, "unreadable"), "noi5.tif: ", says).await;
     srv.stop().await;
 }
 
@@ -569,7 +575,7 @@ async fn an_l1b_file_without_its_geolocation_is_refused_422_naming_it(b: Backend
         .to_string();
     let answer = srv.post_scene_files(&[&files.data]).await;
     let (starts, says) = (
-        format!("scene {name}: "),
+        format!("{name}: "),
         "its geolocation file is missing (looked for VJ103IMG.A2024160.1730.*.nc in the request)",
     );
     assert_refused(&srv, answer, (422, "unreadable"), &starts, says).await;

@@ -46,10 +46,17 @@ use crate::store::{IngestBatch, IngestReport, Origin, Scope, SensorAlert, Store,
 pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The scene cannot be scanned (not a raster, missing bands or metadata, ...).
-    #[error("scene {name}: {source}")]
+    /// The scene cannot be scanned (not a raster, missing bands or metadata, ...). Shown as
+    /// `scene NAME: <why>`, or as the reader's error alone when that starts with the scene
+    /// (`name` or `file`): a raster reader's error names its file first, and saying the name
+    /// again before it read `scene cut.tif: cut.tif: band …` once the API had put the client's
+    /// name for our path. An error that does not start with the file (a granule's partner
+    /// missing, an unknown sensor model) keeps the prefix, so every message names the scene.
+    #[error("{}", scan_message(.name, .file.as_deref(), .source))]
     Scan {
         name: String,
+        /// The one file scanned, when there is one (not a granule of several files).
+        file: Option<PathBuf>,
         #[source]
         source: Box<crate::Error>,
     },
@@ -97,6 +104,19 @@ pub enum ServiceError {
         kind: crate::store::jobs::FailureKind,
         message: String,
     },
+}
+
+/// How [`ServiceError::Scan`] reads: the scanner's error as is when it starts with the scene
+/// (`name`, or the path of `file`, followed by `: `), else prefixed by `scene NAME: `.
+fn scan_message(name: &str, file: Option<&Path>, source: &crate::Error) -> String {
+    let said = source.to_string();
+    let starts_with =
+        |p: &str| !p.is_empty() && said.strip_prefix(p).is_some_and(|r| r.starts_with(": "));
+    if starts_with(name) || file.is_some_and(|f| starts_with(&f.display().to_string())) {
+        said
+    } else {
+        format!("scene {name}: {said}")
+    }
 }
 
 impl ServiceError {
@@ -458,7 +478,7 @@ impl Service {
         source: &str,
     ) -> Result<Ingested, ServiceError> {
         let p = path.to_path_buf();
-        self.scan_and_store(name, sha, source, move || {
+        self.scan_and_store(name, Some(path), sha, source, move || {
             scan_scene(&p, ModelChoice::FromScene, &|_| {})
         })
         .await
@@ -492,21 +512,30 @@ impl Service {
             .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect::<Vec<_>>()
             .join(" + ");
+        // A granule of one file is named by it (its reader's errors start with it); of several,
+        // by them all, before the one file an error names.
+        let file = match names.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
         let granule = granule.map_err(|e| ServiceError::Scan {
             name: name.clone(),
+            file: file.clone(),
             source: Box::new(crate::Error::from(e)),
         })?;
-        self.scan_and_store(&name, sha, source, move || {
+        self.scan_and_store(&name, file.as_deref(), sha, source, move || {
             crate::scan::scan_granule(&granule, ModelChoice::FromScene, &|_| {})
         })
         .await
     }
 
     /// Scans (with `scan`, on a blocking thread behind the scan slots) and stores a scene's
-    /// hotspots, summary and coverage, unless its hash is already stored.
+    /// hotspots, summary and coverage, unless its hash is already stored. `file` is the one
+    /// file scanned, if one (a scan error that names it first is not prefixed by `name`).
     async fn scan_and_store(
         &self,
         name: &str,
+        file: Option<&Path>,
         sha: String,
         source: &str,
         scan: impl FnOnce() -> crate::Result<crate::scan::ScanResult> + Send + 'static,
@@ -524,6 +553,7 @@ impl Service {
             });
         }
         let name = name.to_string();
+        let file = file.map(Path::to_path_buf);
         let m = self.metrics();
         let waiting = m.queue_depth() as usize;
         if waiting >= self.inner.scan_capacity {
@@ -554,6 +584,7 @@ impl Service {
             m.scan_time(t0.elapsed());
             scanned.map_err(|source| ServiceError::Scan {
                 name: name.clone(),
+                file: file.clone(),
                 source: Box::new(source),
             })
         }
@@ -751,7 +782,7 @@ impl Service {
             .map_err(|e| ServiceError::Task(e.to_string()))??;
         let (product, sha) = located;
         let name = product.mtl.product_id.clone();
-        self.scan_and_store(&name, sha, source, move || {
+        self.scan_and_store(&name, Some(path), sha, source, move || {
             let scene = landsat_c2l1::read_product(&product)?;
             crate::scan::scan_landsat(&scene, ModelChoice::FromScene, &|_| {})
         })
@@ -777,7 +808,7 @@ impl Service {
             .map_err(|e| ServiceError::Task(e.to_string()))??;
         let (product, sha) = located;
         let name = product.mtd.product_uri.clone();
-        self.scan_and_store(&name, sha, source, move || {
+        self.scan_and_store(&name, Some(path), sha, source, move || {
             let scene = sentinel2_l1c::read_product(&product)?;
             crate::scan::scan_sentinel2(&scene, ModelChoice::FromScene, &|_| {})
         })
@@ -992,6 +1023,7 @@ pub fn locate_landsat(
     use crate::product::landsat_c2l1;
     let product = landsat_c2l1::locate(path).map_err(|e| ServiceError::Scan {
         name: shown.to_string(),
+        file: Some(path.to_path_buf()),
         source: Box::new(crate::Error::from(e)),
     })?;
     let sha = match &product.location {
@@ -1022,6 +1054,7 @@ pub fn locate_sentinel2(
     use crate::product::sentinel2_l1c;
     let product = sentinel2_l1c::locate(path).map_err(|e| ServiceError::Scan {
         name: shown.to_string(),
+        file: Some(path.to_path_buf()),
         source: Box::new(crate::Error::from(e)),
     })?;
     let sha = match &product.location {
@@ -1065,4 +1098,65 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(name: &str, file: Option<&str>, source: crate::Error) -> String {
+        ServiceError::Scan {
+            name: name.to_string(),
+            file: file.map(PathBuf::from),
+            source: Box::new(source),
+        }
+        .to_string()
+    }
+
+    fn missing_band(path: &str) -> crate::Error {
+        crate::raster::RasterError::MissingBand {
+            path: PathBuf::from(path),
+            band: "I5".into(),
+            sensor: "viirs-i".into(),
+            available: "I1".into(),
+        }
+        .into()
+    }
+
+    /// A reader's error that names the scanned file first is the message as is: the upload
+    /// called `cut.tif` lying at our path, or a file under its own name, is named once.
+    #[test]
+    fn a_scan_error_naming_its_file_names_it_once() {
+        let why =
+            "no band described as `I5` (the viirs-i model requires it); the file's bands are: I1";
+        let at = "/srv/uploads/ab12.tif";
+        assert_eq!(
+            scan("cut.tif", Some(at), missing_band(at)),
+            format!("{at}: {why}")
+        );
+        assert_eq!(
+            scan("cut.tif", None, missing_band("cut.tif")),
+            format!("cut.tif: {why}")
+        );
+    }
+
+    /// An error that does not start with the file (another file, no file at all) keeps
+    /// `scene NAME: ` before it, so the message still says which scene failed.
+    #[test]
+    fn a_scan_error_not_naming_its_file_is_prefixed_with_the_scene() {
+        let other = scan("a.nc + b.nc", None, missing_band("/in/a.nc"));
+        assert!(
+            other.starts_with("scene a.nc + b.nc: /in/a.nc: no band"),
+            "{other}"
+        );
+        let unknown = crate::model::ModelError::Unknown {
+            name: "x".into(),
+            known: "viirs-i".into(),
+        };
+        let e = scan("cut.tif", Some("/srv/cut.tif"), unknown.into());
+        assert_eq!(e, "scene cut.tif: unknown sensor `x`; known: viirs-i");
+        // A name that only begins the same (`cut.tif.1`) is not the file.
+        let longer = scan("cut.tif", None, missing_band("cut.tif.1"));
+        assert!(longer.starts_with("scene cut.tif: cut.tif.1: "), "{longer}");
+    }
 }
