@@ -459,28 +459,7 @@ fn save_events(
                AS u(id, lon, lat, footprint_m, first_seen, last_seen, sources, kinds, max_frp_mw,
                  satellite_confidence, camera_confidence, confidence, sightings, county,
                  township, village, parcel, mask, reason)",
-            &[
-                &c.id,
-                &c.lon,
-                &c.lat,
-                &c.footprint_m,
-                &c.first_seen,
-                &c.last_seen,
-                &c.sources,
-                &c.kinds,
-                &c.max_frp_mw,
-                &c.satellite_confidence,
-                &c.camera_confidence,
-                &c.confidence,
-                &c.sightings,
-                &c.county,
-                &c.township,
-                &c.village,
-                &c.parcel,
-                &c.mask,
-                &now,
-                &c.reason,
-            ],
+            &c.params(&now)[..20],
         )
         .map_err(pg_err("insert events"))?;
     }
@@ -503,29 +482,7 @@ fn save_events(
                  satellite_confidence, camera_confidence, confidence, sightings, county,
                  township, village, parcel, mask, reason, set_reason)
              WHERE events.id = u.id",
-            &[
-                &c.id,
-                &c.lon,
-                &c.lat,
-                &c.footprint_m,
-                &c.first_seen,
-                &c.last_seen,
-                &c.sources,
-                &c.kinds,
-                &c.max_frp_mw,
-                &c.satellite_confidence,
-                &c.camera_confidence,
-                &c.confidence,
-                &c.sightings,
-                &c.county,
-                &c.township,
-                &c.village,
-                &c.parcel,
-                &c.mask,
-                &now,
-                &c.reason,
-                &c.set_reason,
-            ],
+            &c.params(&now),
         )
         .map_err(pg_err("update events"))?;
     }
@@ -558,6 +515,34 @@ struct EventColumns {
 }
 
 impl EventColumns {
+    /// The columns as the parameters `$1`…`$21` of the insert and the update (`$19` the time
+    /// of the change; the insert binds the first 20: it has no `set_reason`).
+    fn params<'a>(&'a self, now: &'a i64) -> [&'a (dyn ToSql + Sync); 21] {
+        [
+            &self.id,
+            &self.lon,
+            &self.lat,
+            &self.footprint_m,
+            &self.first_seen,
+            &self.last_seen,
+            &self.sources,
+            &self.kinds,
+            &self.max_frp_mw,
+            &self.satellite_confidence,
+            &self.camera_confidence,
+            &self.confidence,
+            &self.sightings,
+            &self.county,
+            &self.township,
+            &self.village,
+            &self.parcel,
+            &self.mask,
+            now,
+            &self.reason,
+            &self.set_reason,
+        ]
+    }
+
     fn push(&mut self, e: &FireEvent, reason: Option<Option<&'static str>>) {
         let pl = &e.placement;
         self.id.push(e.id.expect("numbered before it is written"));
