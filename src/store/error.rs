@@ -84,6 +84,21 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// `map_err` for the row at 0-based `index` of a batch: the database's refusal as
+    /// [`StoreError::Row`], numbered from 1 as the service names file lines and request rows.
+    pub(crate) fn row<'a, E: Into<DbError>>(
+        what: &'static str,
+        index: usize,
+        key: &'a str,
+    ) -> impl FnOnce(E) -> StoreError + 'a {
+        move |source| StoreError::Row {
+            what,
+            index: index + 1,
+            key: key.to_string(),
+            source: source.into(),
+        }
+    }
+
     /// When the failure is the storage itself — the disk (or the store's size cap) is full, the
     /// file system fails or went read-only — a short cause for the operator; `None` for every
     /// other failure (a bad row, a bug, a scope refusal).

@@ -682,12 +682,7 @@ fn insert_hotspots(
                     &event[n],
                 ],
             )
-            .map_err(|source| StoreError::Row {
-                what: "hotspot",
-                index: index + 1,
-                key: k.clone(),
-                source: source.into(),
-            })?;
+            .map_err(StoreError::row("hotspot", *index, k))?;
         }
         Ok(())
     })?;
@@ -772,12 +767,7 @@ fn insert_alerts(
                     &event[n],
                 ],
             )
-            .map_err(|source| StoreError::Row {
-                what: "alert",
-                index: index + 1,
-                key: k.clone(),
-                source: source.into(),
-            })?;
+            .map_err(StoreError::row("alert", *index, k))?;
         }
         Ok(())
     })?;

@@ -186,12 +186,7 @@ pub(super) fn ingest_tx(
                     pl.parcel,
                     pl.mask,
                 ])
-                .map_err(|source| StoreError::Row {
-                    what: "hotspot",
-                    index: index + 1,
-                    key: key.clone(),
-                    source: source.into(),
-                })?;
+                .map_err(StoreError::row("hotspot", index, &key))?;
             if n == 0 {
                 report.hotspots_duplicate += 1;
                 continue;
@@ -254,12 +249,7 @@ pub(super) fn ingest_tx(
                     pl.mask,
                     now
                 ])
-                .map_err(|source| StoreError::Row {
-                    what: "alert",
-                    index: index + 1,
-                    key: key.clone(),
-                    source: source.into(),
-                })?;
+                .map_err(StoreError::row("alert", index, &key))?;
             if n == 0 {
                 report.alerts_duplicate += 1;
                 continue;
