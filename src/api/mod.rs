@@ -6,6 +6,7 @@ pub mod actor;
 pub mod audit;
 pub mod auth;
 pub mod deliveries;
+pub mod drain;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -63,6 +64,9 @@ pub struct RouteEntry {
     pub method: Method,
     pub path: &'static str,
     handler: MethodRouter<AppState>,
+    /// The route's body limit, bytes: how much of a refused body is read on depends on it
+    /// ([`drain::drain_cap`]).
+    body_bytes: usize,
 }
 
 /// An entry answering `method` on `path` with `handler`: the handler is bound to exactly the
@@ -77,13 +81,22 @@ where
         method,
         path,
         handler: on(filter, handler),
+        body_bytes: AXUM_DEFAULT_BODY_BYTES,
     }
 }
 
 impl RouteEntry {
-    /// The same route with a body limit.
-    fn body_limit(mut self, limit: DefaultBodyLimit) -> RouteEntry {
-        self.handler = self.handler.layer(limit);
+    /// The same route with a body limit of `bytes`.
+    fn body_limit(mut self, bytes: usize) -> RouteEntry {
+        self.handler = self.handler.layer(DefaultBodyLimit::max(bytes));
+        self.body_bytes = bytes;
+        self
+    }
+
+    /// The same route streaming its body, without axum's limit: the handler enforces `bytes`.
+    fn streamed(mut self, bytes: usize) -> RouteEntry {
+        self.handler = self.handler.layer(DefaultBodyLimit::disable());
+        self.body_bytes = bytes;
         self
     }
 }
@@ -106,37 +119,27 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
         at(M::GET, "/static/{*path}", pages::asset),
         at(M::GET, "/tiles/{z}/{x}/{y}", pages::tile),
         // Scenes stream to disk; the handler enforces the limit itself.
-        at(M::POST, "/api/v1/scenes", scenes::upload).body_limit(DefaultBodyLimit::disable()),
+        at(M::POST, "/api/v1/scenes", scenes::upload).streamed(l.scene_bytes),
         at(M::GET, "/api/v1/hotspots", hotspots::list),
-        at(M::POST, "/api/v1/hotspots", hotspots::post)
-            .body_limit(DefaultBodyLimit::max(l.feed_bytes)),
-        at(M::POST, "/api/v1/sensor-alerts", sensor_alerts::post)
-            .body_limit(DefaultBodyLimit::max(l.alert_bytes)),
+        at(M::POST, "/api/v1/hotspots", hotspots::post).body_limit(l.feed_bytes),
+        at(M::POST, "/api/v1/sensor-alerts", sensor_alerts::post).body_limit(l.alert_bytes),
         at(M::GET, "/api/v1/events", events::list),
         at(M::GET, "/api/v1/events/{id}", events::one),
-        at(M::POST, "/api/v1/events/{id}/task", operator::create_task)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/events/{id}/task", operator::create_task).body_limit(SMALL_BODY_BYTES),
         at(M::GET, "/api/v1/units/{code}", units::one),
         at(M::GET, "/api/v1/tasks", tasks::list),
         at(M::GET, "/api/v1/tasks/{id}", tasks::one),
         at(M::GET, "/api/v1/verdicts/mine", tasks::mine),
-        at(M::POST, "/api/v1/tasks/{id}/ack", tasks::ack)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
-        at(M::POST, "/api/v1/tasks/{id}/on-site", tasks::on_site)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
-        at(M::POST, "/api/v1/tasks/{id}/verdict", tasks::verdict)
-            .body_limit(DefaultBodyLimit::max(l.photo_bytes)),
-        at(M::POST, "/api/v1/tasks/{id}/close", tasks::close)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/ack", tasks::ack).body_limit(SMALL_BODY_BYTES),
+        at(M::POST, "/api/v1/tasks/{id}/on-site", tasks::on_site).body_limit(SMALL_BODY_BYTES),
+        at(M::POST, "/api/v1/tasks/{id}/verdict", tasks::verdict).body_limit(l.photo_bytes),
+        at(M::POST, "/api/v1/tasks/{id}/close", tasks::close).body_limit(SMALL_BODY_BYTES),
         // The command center's moves and the review view (#17).
-        at(M::POST, "/api/v1/tasks/{id}/reassign", operator::reassign)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
-        at(M::POST, "/api/v1/tasks/{id}/cancel", operator::cancel)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+        at(M::POST, "/api/v1/tasks/{id}/reassign", operator::reassign).body_limit(SMALL_BODY_BYTES),
+        at(M::POST, "/api/v1/tasks/{id}/cancel", operator::cancel).body_limit(SMALL_BODY_BYTES),
         at(M::POST, "/api/v1/tasks/{id}/send-back", operator::send_back)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
-        at(M::POST, "/api/v1/tasks/{id}/reopen", operator::reopen)
-            .body_limit(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
+            .body_limit(SMALL_BODY_BYTES),
+        at(M::POST, "/api/v1/tasks/{id}/reopen", operator::reopen).body_limit(SMALL_BODY_BYTES),
         at(M::GET, "/api/v1/tasks/{id}/photo", operator::photo),
         at(M::GET, "/api/v1/mask-candidates", mask_candidates::list),
         at(
@@ -158,6 +161,9 @@ pub fn route_table(l: &Limits) -> Vec<RouteEntry> {
     ]
 }
 
+/// axum's body limit of a route that sets none (`DefaultBodyLimit`'s default).
+const AXUM_DEFAULT_BODY_BYTES: usize = 2 << 20;
+
 /// Body limit of the routes that take a small JSON body (or none): acknowledge, arrive, close,
 /// and the command center's moves.
 pub const SMALL_BODY_BYTES: usize = 16 * 1024;
@@ -170,11 +176,16 @@ pub fn routes() -> Vec<(Method, &'static str)> {
         .collect()
 }
 
-/// The router of the whole API, built from [`route_table`].
+/// The router of the whole API, built from [`route_table`]. Every route's request body is read
+/// to its end when the handler refuses it unread ([`drain`]), so the client gets the answer.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for r in route_table(&state.limits) {
-        router = router.route(r.path, r.handler);
+        let cap = drain::drain_cap(r.body_bytes);
+        let handler = r
+            .handler
+            .layer(axum::middleware::map_request_with_state(cap, drain::wrap));
+        router = router.route(r.path, handler);
     }
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
