@@ -57,7 +57,10 @@ fn main() {
         Command::Rank(args) => commands::rank::run(*args),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        // The chain of causes on one line, each said once: a library error that already quotes
+        // its cause (`cannot read sensor model m.toml: No such file ...`) would otherwise show
+        // it twice, as `{e:#}` repeats every source.
+        eprintln!("error: {}", strawfire::service::inbox::chain(e.as_ref()));
         std::process::exit(1);
     }
 }

@@ -112,6 +112,27 @@ fn a_missing_file() {
     assert_clean_failure(&o, &["/nonexistent/scene.tif"], &out);
 }
 
+/// Each cause is said once: a model file that is not there names the file and the system's
+/// reason, and not the reason twice (the message already quotes its cause).
+#[test]
+fn a_missing_model_file_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("night.tif");
+    night_scene(&scene, 40, 40, &[]);
+    let model = dir.path().join("nope.toml");
+    let out = dir.path().join("h.csv");
+    let o = scan(&[
+        scene.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, &["nope.toml", "No such file"], &out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
+
 #[test]
 fn a_scene_without_a_required_band() {
     let dir = tempfile::tempdir().unwrap();
