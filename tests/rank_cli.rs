@@ -129,3 +129,33 @@ fn no_store_is_an_error_and_writes_nothing() {
     ]);
     assert!(!o.status.success());
 }
+
+/// `strawfire ingest` of a good scene and a file that is no FIRMS feed: the scene is stored,
+/// the bad file is one error line naming it once (not `error: x.csv: x.csv: no ...`), exit 1.
+#[test]
+fn ingest_names_a_bad_file_once_and_keeps_the_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.csv");
+    std::fs::write(&bad, "hello world\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let data = dir.path().join("data");
+    let o = run_in_crate(&[
+        "ingest",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "samples/hua-night.tif",
+        bad,
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error: ") && l.contains("notes.csv"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(line.matches(bad).count(), 1, "{line}");
+    assert!(line.contains("no `latitude` column"), "{line}");
+    assert!(
+        stderr.contains("samples/hua-night.tif: 8 new hotspots"),
+        "{stderr}"
+    );
+}

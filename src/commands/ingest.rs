@@ -108,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         }
                         Err(e) => {
                             failures += 1;
-                            eprintln!("error: {shown}: {}", strawfire::service::inbox::chain(&e));
+                            eprintln!("{}", error_line(&shown, &e));
                         }
                     }
                     continue;
@@ -192,7 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                             }
                             Err(e) => {
                                 failures += 1;
-                                eprintln!("error: {f}: {}", strawfire::service::inbox::chain(&e));
+                                eprintln!("{}", error_line(&f, &e));
                             }
                         }
                         continue;
@@ -201,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     Ok(None) => {}
                     Err(e) => {
                         failures += 1;
-                        eprintln!("error: {f}: {}", strawfire::service::inbox::chain(&e));
+                        eprintln!("{}", error_line(&f, &e));
                         continue;
                     }
                 }
@@ -244,6 +244,17 @@ fn shown(item: &[PathBuf]) -> String {
         .join(" + ")
 }
 
+/// The line that says `what` failed: `error: WHAT: the causes`, the name said once (most
+/// errors of the library already start with the file they name).
+fn error_line(what: &str, e: &dyn std::error::Error) -> String {
+    let msg = strawfire::service::inbox::chain(e);
+    if msg.starts_with(what) {
+        format!("error: {msg}")
+    } else {
+        format!("error: {what}: {msg}")
+    }
+}
+
 fn state_text(state: strawfire::store::jobs::JobState) -> &'static str {
     use strawfire::store::jobs::JobState;
     match state {
@@ -276,7 +287,7 @@ fn report(f: &str, result: Result<Ingested, ServiceError>) -> bool {
             true
         }
         Err(e) => {
-            eprintln!("error: {f}: {}", strawfire::service::inbox::chain(&e));
+            eprintln!("{}", error_line(f, &e));
             false
         }
     }
