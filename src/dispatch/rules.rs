@@ -120,24 +120,23 @@ impl TaskRules {
         if pl.mask.is_some() && !sensitive {
             return Assignment::Skip("masked");
         }
+        // Outside every loaded unit is said before "not on farmland": such a fire is off every
+        // parcel too, but the operator's question is whose it is, and nobody's is the answer.
+        let (unit, level) = match (&pl.township, &pl.county) {
+            (Some(t), _) => (t, "township"),
+            (None, Some(c)) => (c, "county"),
+            (None, None) => return Assignment::Skip("outside_units"),
+        };
         if parcel_layer_loaded && pl.parcel.is_none() && self.off_parcel == OffParcel::Skip {
             return Assignment::Skip("not_on_farmland");
         }
         if confidence < self.min_confidence {
             return Assignment::Skip("low_confidence");
         }
-        match (&pl.township, &pl.county) {
-            (Some(t), _) => Assignment::Task {
-                unit: t.clone(),
-                level: "township",
-                sensitive,
-            },
-            (None, Some(c)) => Assignment::Task {
-                unit: c.clone(),
-                level: "county",
-                sensitive,
-            },
-            (None, None) => Assignment::Skip("outside_units"),
+        Assignment::Task {
+            unit: unit.clone(),
+            level,
+            sensitive,
         }
     }
 }
@@ -197,6 +196,12 @@ mod tests {
         );
         assert_eq!(
             r.assign(&Placement::default(), false, 0.5),
+            Assignment::Skip("outside_units")
+        );
+        // Outside every unit while a parcel layer is loaded: off every parcel too, but the
+        // reason is that it is nobody's (the events list showed 不在耕地上).
+        assert_eq!(
+            r.assign(&Placement::default(), true, 0.5),
             Assignment::Skip("outside_units")
         );
     }
