@@ -171,6 +171,24 @@ fn field_label(l: crate::i18n::Lang, field: &str) -> String {
         "unit" => "field.unit",
         "date" => "field.date",
         "level" => "field.level",
+        // The lists' filters and pages, as the dashboard sends them.
+        "from" => "field.from",
+        "to" => "field.to",
+        "bbox" => "field.bbox",
+        "limit" => "field.limit",
+        "cursor" => "field.cursor",
+        "status" => "field.status",
+        "task" => "field.task",
+        "order" => "field.order",
+        "review" => "field.review",
+        "confidence" => "field.confidence",
+        "entity" => "field.entity",
+        // Bodies: the task's version a move expects, a camera alert's position, the bulletin's
+        // comment, a body that cannot be read at all.
+        "expect" => "field.expect",
+        "position" => "field.position",
+        "comment" => "field.comment",
+        "body" => "field.body",
         other => return other.to_string(),
     };
     l.t(key).to_string()
@@ -422,10 +440,23 @@ mod tests {
             ApiError::field("acted_at", "ahead of the clock").message_zh(),
             "“核查时间”有误"
         );
-        // A field without a label is named as it is.
+        // The lists' filters are named in Chinese too (the dashboard shows `message_zh`).
         assert_eq!(
             ApiError::field("bbox", "four numbers").message_zh(),
-            "“bbox”有误"
+            "“地图范围”有误"
+        );
+        assert_eq!(
+            ApiError::field("limit", "1 to 5000").message_zh(),
+            "“每页条数”有误"
+        );
+        assert_eq!(
+            ApiError::field("from", "a time").message_zh(),
+            "“开始时间”有误"
+        );
+        // A field without a label (a misspelt parameter) is named as it is.
+        assert_eq!(
+            ApiError::field("levle", "unknown parameter").message_zh(),
+            "“levle”有误"
         );
     }
 
