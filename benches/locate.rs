@@ -13,7 +13,9 @@
 //! Run: `cargo bench --bench locate` (needs `python3` with geopandas, shapely, pyogrio for
 //! the comparison; without it only strawfire is timed). `LOCATE_BENCH_CASE=field|viirs`;
 //! sizes: `LOCATE_BENCH_PARCELS`, `LOCATE_BENCH_HOTSPOTS`; `LOCATE_BENCH_PYTHON=0` skips
-//! geopandas; `LOCATE_BENCH_FIRST_ONLY=1` runs only strawfire's end-to-end job (for `perf`).
+//! geopandas; `LOCATE_BENCH_FIRST_ONLY=1` runs only strawfire's end-to-end job (for `perf`);
+//! `LOCATE_BENCH_MATCH_REPEAT=N` runs it, then the match N more times (CPU s of each, for work
+//! on the match alone).
 //! Generated files go to `$CARGO_TARGET_DIR/locate-bench/` (or `target/`), never into the
 //! repository.
 
@@ -331,6 +333,29 @@ fn main() -> Result<()> {
             overlapped.0,
             overlapped.1,
             overlapped_faults / 1e3
+        );
+        return Ok(());
+    }
+    let repeat = env_usize("LOCATE_BENCH_MATCH_REPEAT", 0);
+    if repeat > 0 {
+        // For work on the match alone: the same batch matched `repeat` more times in this
+        // process (warm heap), CPU seconds of each run, then the median.
+        drop(located);
+        let mut cpu: Vec<f64> = (0..repeat)
+            .map(|_| {
+                let t = Clock::start();
+                let again = locator.locate_all(&queries);
+                std::hint::black_box(&again);
+                drop(again);
+                t.stop().1
+            })
+            .collect();
+        cpu.sort_by(f64::total_cmp);
+        println!(
+            "match, {repeat} runs in one process: CPU s min {:.3} median {:.3} max {:.3}",
+            cpu[0],
+            cpu[repeat / 2],
+            cpu[repeat - 1]
         );
         return Ok(());
     }

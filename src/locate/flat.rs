@@ -424,9 +424,14 @@ fn min_max(p: f64, min: f64, max: f64) -> (f64, f64) {
 
 /// `−∮ G dx` over a ring (closed or not): the area inside `rect`, positive for a
 /// counter-clockwise ring, negative for a clockwise one (the edge integral of
-/// [`super::index::overlap_area`]).
+/// [`super::index::overlap_area`]). Four edges at a time where the CPU can
+/// ([`super::window_integral`], the same bits), else [`signed_window_integral_scalar`].
+pub(super) use super::window_integral::signed_window_integral;
+
+/// [`signed_window_integral`] one edge after another: the portable kernel, and the reference
+/// the vector one is tested against.
 #[inline]
-pub(super) fn signed_window_integral(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
+pub(super) fn signed_window_integral_scalar(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
     let (min, max) = (rect.min(), rect.max());
     let (w, h) = (max.x - min.x, max.y - min.y);
     let Some(&last) = pts.last() else {
@@ -510,7 +515,7 @@ fn inside_window_integral(pts: &[Coord<f64>], rect: Rect<f64>) -> Option<f64> {
 /// ∫ clamp(u(x), 0, h) dx over an interval of length `len` on which `u` runs linearly from
 /// `u0` to `u1`.
 #[inline]
-fn clamped_integral(len: f64, u0: f64, u1: f64, h: f64) -> f64 {
+pub(super) fn clamped_integral(len: f64, u0: f64, u1: f64, h: f64) -> f64 {
     let (p, q) = if u0 <= u1 { (u0, u1) } else { (u1, u0) };
     if q <= 0.0 {
         return 0.0;

@@ -16,6 +16,7 @@
 //! - [`packed`]: the static packed Hilbert R-tree under [`index`].
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
 //! - [`units`]: the units' codes, names and parents as text in the index's order.
+//! - `window_integral`: [`flat`]'s window integral four edges at a time (AVX), the same bits.
 //! - [`locator`]: the matcher over all layers.
 
 pub mod bd09;
@@ -30,6 +31,7 @@ pub mod navlink;
 pub mod packed;
 pub mod spec;
 pub mod units;
+mod window_integral;
 
 pub use layer::{load_layer, AreaFeature, Layer, LayerError, PointFeature};
 pub use locator::{
