@@ -37,10 +37,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::cluster::Cluster;
 use common::server::*;
 use common::stores::{Backend, PgSchema};
 use strawfire::config::SourceConfig;
-use strawfire::dispatch::SystemClock;
 use strawfire::synth::modis::{generate_modis, random_modis_fires, ModisSpec};
 
 const T: Duration = Duration::from_secs(120);
@@ -116,21 +116,8 @@ fn empty_dir(dir: &Path) -> bool {
 }
 
 async fn fire_products_are_read_by_a_worker(backend: Backend) {
-    let pg = (backend == Backend::Postgres).then(PgSchema::new);
-    let srv = TestServer::start_in(
-        tempfile::tempdir().unwrap(),
-        pg,
-        |c| {
-            // The VJ103IMG waits for a VJ102IMG that never comes, beside its fire product.
-            c.inbox.partner_wait_s = 60.0;
-            c.limits.scene_bytes = 64 << 20;
-            c.worker.poll_s = 0.05;
-            c.worker.upload_wait_s = 60.0;
-        },
-        Arc::new(GridPlacer),
-        Arc::new(SystemClock),
-    )
-    .await;
+    // The VJ103IMG waits (60 s) for a VJ102IMG that never comes, beside its fire product.
+    let srv = TestServer::start_for_products(backend).await;
     let inbox = srv.inbox();
     let staging = srv.dir.path().join("staging");
     // The geolocation first, then the product (each appears whole, by a rename).
@@ -233,23 +220,16 @@ fn ingest(args: &[&str]) -> (bool, String) {
 async fn ingest_queues_products_for_the_workers(backend: Backend) {
     let pg = (backend == Backend::Postgres).then(PgSchema::new);
     let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    let spool = dir.path().join("spool");
-    std::fs::create_dir_all(&logs).unwrap();
-    let config = dir.path().join("strawfire.toml");
     let store = pg
         .as_ref()
         .map(|pg| format!("[store]\nurl = \"{}\"\n", pg.url))
         .unwrap_or_default();
-    std::fs::write(
-        &config,
-        format!(
-            "{store}[limits]\nscan_workers = 1\n\
-             [worker]\nspool_dir = \"{}\"\nlease_s = 5.0\npoll_s = 0.05\n",
-            spool.display()
-        ),
-    )
-    .unwrap();
+    let cluster = Cluster::new(
+        dir.path(),
+        &format!("{store}[limits]\nscan_workers = 1\n"),
+        "lease_s = 5.0\npoll_s = 0.05\n",
+    );
+    let (config, spool) = (&cluster.config, &cluster.spool);
     let input = dir.path().join("input");
     fixture_into(&input, VJ114);
     fixture_into(&input, VJ103);
@@ -273,11 +253,7 @@ async fn ingest_queues_products_for_the_workers(backend: Backend) {
     };
 
     let workers = match &pg {
-        Some(_) => {
-            let w0 = common::cluster::worker(&config, &dir.path().join("w0"), "worker-0", &logs);
-            let w1 = common::cluster::worker(&config, &dir.path().join("w1"), "worker-1", &logs);
-            vec![w0, w1]
-        }
+        Some(_) => cluster.workers(0..2),
         None => {
             let (ok, err) = run(vec!["--queue".into(), input.display().to_string()])
                 .await
@@ -347,7 +323,7 @@ async fn ingest_queues_products_for_the_workers(backend: Backend) {
             assert!(hotspots > 3, "{hotspots}");
             // The worker removes a unit right after recording its job's outcome.
             eventually(T, "the spool emptied", || {
-                let empty = empty_dir(&spool);
+                let empty = empty_dir(spool);
                 async move { empty.then_some(()) }
             })
             .await;
@@ -449,10 +425,7 @@ async fn fake_feed() -> (String, Arc<Mutex<Vec<Instant>>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, fake).await.unwrap() });
-    (base, asked)
+    (serve_fake(fake).await, asked)
 }
 
 async fn a_feed_is_polled_once_per_interval(backend: Backend) {
@@ -465,38 +438,20 @@ async fn a_feed_is_polled_once_per_interval(backend: Backend) {
         interval_s: INTERVAL,
         backoff_s: 0.05,
     };
-    let pg = (backend == Backend::Postgres).then(PgSchema::new);
-    let url = pg.as_ref().map(|p| p.url.clone());
     let s = source.clone();
     let node = |c: &mut strawfire::config::Config| {
         c.sources = vec![s.clone()];
         c.worker.poll_s = 0.05;
     };
-    let first = TestServer::start_in(
+    let first = TestServer::start_on_with(
+        backend,
         tempfile::tempdir().unwrap(),
-        pg,
         node,
         Arc::new(GridPlacer),
-        Arc::new(SystemClock),
     )
     .await;
     // On PostgreSQL a second node with its own worker on the same store.
-    let second = match url {
-        Some(url) => Some(
-            TestServer::start_in(
-                tempfile::tempdir().unwrap(),
-                None,
-                |c| {
-                    node(c);
-                    c.store.url = Some(url);
-                },
-                Arc::new(GridPlacer),
-                Arc::new(SystemClock),
-            )
-            .await,
-        ),
-        None => None,
-    };
+    let second = first.second_node(node).await;
     eventually(Duration::from_secs(30), "five polls", || {
         let n = asked.lock().unwrap().len();
         async move { (n >= 5).then_some(()) }
@@ -541,38 +496,20 @@ async fn samples_are_scanned_once_for_every_node(backend: Backend) {
         &[(20, 20, 360.0)],
     );
     let folder = samples.path().to_path_buf();
-    let pg = (backend == Backend::Postgres).then(PgSchema::new);
-    let url = pg.as_ref().map(|p| p.url.clone());
     let f = folder.clone();
     let node = move |c: &mut strawfire::config::Config| {
         c.samples_dir = Some(f.clone());
         c.worker.poll_s = 0.05;
     };
-    let first = TestServer::start_in(
+    let first = TestServer::start_on_with(
+        backend,
         tempfile::tempdir().unwrap(),
-        pg,
         node.clone(),
         Arc::new(GridPlacer),
-        Arc::new(SystemClock),
     )
     .await;
     // On PostgreSQL a second node starting on the same samples.
-    let second = match url {
-        Some(url) => Some(
-            TestServer::start_in(
-                tempfile::tempdir().unwrap(),
-                None,
-                |c| {
-                    node(c);
-                    c.store.url = Some(url);
-                },
-                Arc::new(GridPlacer),
-                Arc::new(SystemClock),
-            )
-            .await,
-        ),
-        None => None,
-    };
+    let second = first.second_node(node).await;
     eventually(T, "the sample scene stored", || async {
         let (_, h) = first.get("/api/v1/healthz", "").await;
         (h["counts"]["scenes"] == 1).then_some(())
@@ -637,12 +574,7 @@ async fn a_scene_no_worker_reaches_fails_with_the_reason() {
             .send()
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
-        )
+        answer(r).await
     });
     // Queued by the node: its spooled copy is then out of the worker's sight.
     let pg = srv.pg.as_ref().unwrap();

@@ -19,13 +19,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::cluster::{serve, worker};
+use common::cluster::Cluster;
 use common::server::*;
 use common::stores::{Backend, PgSchema};
-use strawfire::dispatch::SystemClock;
 use strawfire::product::write::landsat_c2l1::WriteOptions as LandsatWrite;
 use strawfire::synth::landsat::{self, LandsatSpec};
 use strawfire::synth::modis::{generate_modis, random_modis_fires, ModisSpec};
@@ -145,20 +143,7 @@ fn scene_jobs(c: &mut ::postgres::Client) -> Vec<(String, String, i64, Option<St
 }
 
 async fn products_arrive_whole_and_are_scanned_once(backend: Backend) {
-    let pg = (backend == Backend::Postgres).then(PgSchema::new);
-    let srv = TestServer::start_in(
-        tempfile::tempdir().unwrap(),
-        pg,
-        |c| {
-            c.inbox.partner_wait_s = 60.0;
-            c.limits.scene_bytes = 64 << 20;
-            c.worker.poll_s = 0.05;
-            c.worker.upload_wait_s = 60.0;
-        },
-        Arc::new(GridPlacer),
-        Arc::new(SystemClock),
-    )
-    .await;
+    let srv = TestServer::start_for_products(backend).await;
     let inbox = srv.inbox();
     let staging = srv.dir.path().join("staging");
     let p = tokio::task::spawn_blocking({
@@ -256,23 +241,16 @@ async fn a_worker_killed_mid_product_loses_it_to_another() {
     }
     let pg = tokio::task::spawn_blocking(PgSchema::new).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    let spool = dir.path().join("spool");
-    std::fs::create_dir_all(&logs).unwrap();
-    let config = dir.path().join("cluster.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let cluster = Cluster::new(
+        dir.path(),
+        &format!(
             "[store]\nurl = \"{}\"\n\
              [inbox]\npoll_s = 0.05\nsettle_s = 0.2\npartner_wait_s = 60.0\n\
-             [limits]\nscan_workers = 1\n\
-             [worker]\nspool_dir = \"{}\"\nlease_s = 2.0\npoll_s = 0.05\n",
-            pg.url,
-            spool.display()
+             [limits]\nscan_workers = 1\n",
+            pg.url
         ),
-    )
-    .unwrap();
-    let data = |n: &str| dir.path().join(n);
+        "lease_s = 2.0\npoll_s = 0.05\n",
+    );
     let side: usize = std::env::var("STRAWFIRE_TEST_KILL_SIDE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -285,9 +263,9 @@ async fn a_worker_killed_mid_product_loses_it_to_another() {
     .await
     .unwrap();
 
-    let (_node, _) = serve(&config, &data("node"), "node", &logs);
-    let (mut first, first_name) = worker(&config, &data("w0"), "worker-0", &logs);
-    let inbox = data("node").join("inbox");
+    let (_node, _) = cluster.serve("node", "node");
+    let (mut first, first_name) = cluster.worker(0);
+    let inbox = dir.path().join("node").join("inbox");
     let landsat_name = p
         .landsat
         .file_name()
@@ -296,37 +274,33 @@ async fn a_worker_killed_mid_product_loses_it_to_another() {
         .into_owned();
     drop_into(&inbox, &p.landsat);
 
-    // The one worker claims the Landsat folder; it is killed while it scans it.
+    // The one worker claims the Landsat folder and is stopped (SIGSTOP) once it has begun to
+    // scan it (its "scanning" line: the scan takes seconds), then killed there: stopped, it can
+    // neither finish the job nor renew its lease, so what the job table says at the kill is
+    // what it says after it, whatever the machine's load.
     let t = Instant::now();
-    let claimed = loop {
-        let jobs = pg.with(scene_jobs);
-        if let Some(j) = jobs.iter().find(|j| j.1 == "running") {
-            break j.clone();
-        }
+    while !first.log_text().contains(": scanning ") {
         assert!(
             t.elapsed() < T,
-            "the Landsat folder was never claimed: {jobs:?}"
+            "the Landsat folder was never scanned: {:?}\n{}",
+            pg.with(scene_jobs),
+            first.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(
-        (claimed.0.as_str(), claimed.3.as_deref()),
-        ("landsat", Some(first_name.as_str()))
-    );
-    // Well into the scan (it takes seconds), not in its claim.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    first.pause();
     let jobs = pg.with(scene_jobs);
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(
-        jobs[0].1,
-        "running",
+        (jobs[0].0.as_str(), jobs[0].1.as_str(), jobs[0].3.as_deref()),
+        ("landsat", "running", Some(first_name.as_str())),
         "the scan ended before the kill (make it bigger): {jobs:?}\n{}",
         first.log_tail()
     );
     first.kill9();
 
     // Two other workers; the rest of the products arrive.
-    let (_w1, w1) = worker(&config, &data("w1"), "worker-1", &logs);
-    let (_w2, w2) = worker(&config, &data("w2"), "worker-2", &logs);
+    let others = cluster.workers(1..3);
     drop_into(&inbox, &p.zip);
     drop_into(&inbox, &p.modis[1]);
     drop_into(&inbox, &p.modis[0]);
@@ -341,10 +315,10 @@ async fn a_worker_killed_mid_product_loses_it_to_another() {
         landsat.2, 2,
         "claimed again once the lease passed: {jobs:?}"
     );
-    let others = [w1.as_str(), w2.as_str()];
+    let worker_names: Vec<&str> = others.iter().map(|w| w.1.as_str()).collect();
     for j in &jobs {
         assert_eq!(j.1, "done", "{jobs:?}");
-        assert!(others.contains(&j.3.as_deref().unwrap()), "{jobs:?}");
+        assert!(worker_names.contains(&j.3.as_deref().unwrap()), "{jobs:?}");
     }
     let mut ops: Vec<&str> = jobs.iter().map(|j| j.0.as_str()).collect();
     ops.sort();
@@ -370,6 +344,6 @@ async fn a_worker_killed_mid_product_loses_it_to_another() {
             .get(0)
     });
     assert!(hotspots >= 4 + 3, "{hotspots} hotspots");
-    let left: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(&cluster.spool).unwrap().collect();
     assert!(left.is_empty(), "spool not emptied: {left:?}");
 }

@@ -74,9 +74,7 @@ async fn a_failing_source_does_not_stop_the_others_and_is_retried(b: Backend) {
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fake_base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, fake).await.unwrap() });
+    let fake_base = serve_fake(fake).await;
 
     let dir = tempfile::tempdir().unwrap();
     let fb = fake_base.clone();

@@ -88,26 +88,9 @@ fn once_each(ids: &[i64]) -> HashSet<i64> {
 
 /// The ids of every row of `table` in the server's store.
 fn db_ids(srv: &TestServer, table: &str) -> HashSet<i64> {
-    let sql = format!("SELECT id FROM {table}");
-    match &srv.pg {
-        Some(pg) => pg.with(move |c| {
-            c.query(&sql, &[])
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect()
-        }),
-        None => {
-            let c = common::dispatch::db(srv);
-            let mut st = c.prepare(&sql).unwrap();
-            let ids = st
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<HashSet<i64>, _>>()
-                .unwrap();
-            ids
-        }
-    }
+    common::dispatch::column_of(srv, &format!("SELECT id FROM {table}"))
+        .into_iter()
+        .collect()
 }
 
 /// 1,150 rows, then 100 while the walk goes on: more than the default page of 1,000 and several

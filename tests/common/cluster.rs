@@ -30,8 +30,20 @@ impl Proc {
         self.child.wait().unwrap();
     }
 
+    /// Stops the process where it is (SIGSTOP): it can neither finish what it does nor renew
+    /// a lease, and nothing it did before is undone; `kill9` then ends it there.
+    pub fn pause(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
+    }
+
+    /// Everything the process logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = self.log_text();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
@@ -105,4 +117,62 @@ pub fn worker(config: &Path, data: &Path, what: &str, logs: &Path) -> (Proc, Str
         .unwrap()
         .to_string();
     (p, name)
+}
+
+/// The files of a test's cluster under one folder: the config file every process reads
+/// (`cluster.toml`), their logs (`logs/`) and the shared spool (`spool/`); each process gets a
+/// data folder of its own beside them.
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub logs: PathBuf,
+    pub spool: PathBuf,
+}
+
+impl Cluster {
+    /// Writes the config: `tables` (TOML: `[store]`, `[limits]`, ...), then `[worker]` with the
+    /// spool and `worker` (its other keys: lease, polls).
+    pub fn new(dir: &Path, tables: &str, worker: &str) -> Cluster {
+        let (config, logs, spool) = (
+            dir.join("cluster.toml"),
+            dir.join("logs"),
+            dir.join("spool"),
+        );
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "{tables}[worker]\nspool_dir = \"{}\"\n{worker}",
+                spool.display()
+            ),
+        )
+        .unwrap();
+        Cluster {
+            dir: dir.to_path_buf(),
+            config,
+            logs,
+            spool,
+        }
+    }
+
+    /// An API node without a worker (`serve --no-worker`) named `what`, its data in `dir/data`:
+    /// the process and its base URL.
+    pub fn serve(&self, what: &str, data: &str) -> (Proc, String) {
+        serve(&self.config, &self.dir.join(data), what, &self.logs)
+    }
+
+    /// `strawfire worker` `worker-<i>`, its data in `dir/w<i>`: the process and its name.
+    pub fn worker(&self, i: usize) -> (Proc, String) {
+        worker(
+            &self.config,
+            &self.dir.join(format!("w{i}")),
+            &format!("worker-{i}"),
+            &self.logs,
+        )
+    }
+
+    /// Workers `worker-<i>` for each `i` of `ids`.
+    pub fn workers(&self, ids: std::ops::Range<usize>) -> Vec<(Proc, String)> {
+        ids.map(|i| self.worker(i)).collect()
+    }
 }

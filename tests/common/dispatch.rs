@@ -295,6 +295,14 @@ pub fn exec(ts: &TestServer, sql: &str) -> u64 {
 
 /// The first (text) column of every row of `sql`, on the server's store.
 pub fn column(ts: &TestServer, sql: &str) -> Vec<String> {
+    column_of(ts, sql)
+}
+
+/// The first column of every row of `sql` as `T` (text, an integer), on the server's store.
+pub fn column_of<T>(ts: &TestServer, sql: &str) -> Vec<T>
+where
+    T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a> + Send + 'static,
+{
     match &ts.pg {
         Some(pg) => {
             let sql = sql.to_string();

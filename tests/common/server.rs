@@ -159,6 +159,42 @@ impl TestServer {
         }
     }
 
+    /// A server that takes products on a store of `b`: a granule's partner awaited 60 s,
+    /// scenes up to 64 MiB, its worker (PostgreSQL) polling every 50 ms, an upload answered
+    /// when its job is done (up to 60 s).
+    pub async fn start_for_products(b: super::stores::Backend) -> TestServer {
+        TestServer::start_on_with(
+            b,
+            tempfile::tempdir().unwrap(),
+            |c| {
+                c.inbox.partner_wait_s = 60.0;
+                c.limits.scene_bytes = 64 << 20;
+                c.worker.poll_s = 0.05;
+                c.worker.upload_wait_s = 60.0;
+            },
+            Arc::new(GridPlacer),
+        )
+        .await
+    }
+
+    /// On PostgreSQL, a second node (API and worker) on this server's store, in a folder of its
+    /// own, configured by `tweak`; `None` on SQLite (one process there).
+    pub async fn second_node(&self, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let url = self.pg.as_ref()?.url.clone();
+        let second = TestServer::start_in(
+            tempfile::tempdir().unwrap(),
+            None,
+            |c| {
+                tweak(c);
+                c.store.url = Some(url);
+            },
+            Arc::new(GridPlacer),
+            Arc::new(SystemClock),
+        )
+        .await;
+        Some(second)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -182,12 +218,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-        )
+        answer(r).await
     }
 
     pub fn inbox(&self) -> PathBuf {
@@ -202,11 +233,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        (
-            status,
-            serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null),
-        )
+        answer(r).await
     }
 
     pub async fn post(
@@ -225,11 +252,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        (
-            status,
-            serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null),
-        )
+        answer(r).await
     }
 
     /// The Prometheus text of `/metrics` (no token needed).
@@ -291,6 +314,24 @@ impl TestServer {
 }
 
 /// Polls `f` until it returns `Some`, or panics after `timeout`.
+/// The status of an answer and its JSON body (`Null` when the body is not JSON).
+pub async fn answer(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Serves `router` on loopback port 0 (a fake feed or receiver) until the test ends; its base
+/// URL.
+pub async fn serve_fake(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
