@@ -575,6 +575,13 @@ async fn inbox_scenes_show_up_and_a_corrupt_one_goes_to_failed_with_its_reason(b
     })
     .await;
     assert!(reason.contains("a-broken.tif"), "{reason}");
+    // Named as it was dropped into the inbox, not by the job spool's copy (PostgreSQL: a
+    // worker read it from `<spool>/<sha256>/a-broken.tif`).
+    let spool = srv.dir.path().join("data").join("spool");
+    assert!(
+        !reason.contains(&*spool.to_string_lossy()) && !reason.contains("spool"),
+        "{reason}"
+    );
     assert!(inbox.join("failed").join("a-broken.tif").exists());
     let features = eventually(T, "the inbox scene's hotspot in the API", || async {
         let f = srv.features("/api/v1/hotspots?source=scene", ADMIN).await;

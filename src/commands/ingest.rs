@@ -322,18 +322,7 @@ async fn wait_for_jobs(service: &Service, mut waiting: Vec<(i64, String)>) -> us
             };
             match outcome {
                 Some(result) => {
-                    let result = result.map_err(|e| match e {
-                        ServiceError::JobFailed {
-                            name,
-                            kind,
-                            message,
-                        } => ServiceError::JobFailed {
-                            name,
-                            kind,
-                            message: spool::unspooled(&message, &cluster.spool, "the spool"),
-                        },
-                        other => other,
-                    });
+                    let result = spool::unspooled_outcome(result, &cluster.spool, "the spool");
                     if !report(&f, result) {
                         failures += 1;
                     }

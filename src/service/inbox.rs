@@ -581,8 +581,9 @@ async fn settle_pending(service: &Service, dir: &Path, pending: &mut HashMap<Pat
     queued.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, Pending { id, note }) in queued {
         let result = match rows.get(&id) {
+            // The worker read the spool's copy; `.reason` and `.warnings` name the inbox's file.
             Some(row) => match crate::worker::spool::outcome(row) {
-                Some(r) => r,
+                Some(r) => crate::worker::spool::unspooled_outcome(r, &cluster.spool, "the inbox"),
                 None => continue,
             },
             None => Err(ServiceError::Task(format!("scene job {id} is gone"))),

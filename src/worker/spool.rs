@@ -635,6 +635,34 @@ pub fn outcome(row: &JobRow) -> Option<Result<Ingested, ServiceError>> {
     }
 }
 
+/// A job's [`outcome`] with the spool's paths in its failure and its notes shown as the sender
+/// knows its files ([`unspooled`]; the unit's folder called `folder`): what the inbox's
+/// `.reason` and `.warnings` files and `strawfire ingest` print.
+pub fn unspooled_outcome(
+    result: Result<Ingested, ServiceError>,
+    spool: &Path,
+    folder: &str,
+) -> Result<Ingested, ServiceError> {
+    match result {
+        Ok(mut done) => {
+            for n in &mut done.notes {
+                *n = unspooled(n, spool, folder);
+            }
+            Ok(done)
+        }
+        Err(ServiceError::JobFailed {
+            name,
+            kind,
+            message,
+        }) => Err(ServiceError::JobFailed {
+            name,
+            kind,
+            message: unspooled(&message, spool, folder),
+        }),
+        Err(other) => Err(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -755,6 +783,32 @@ mod tests {
             "VJ102IMG.nc: its geolocation file is missing (looked for VJ103IMG.*.nc in the \
              request)"
         );
+    }
+
+    #[test]
+    fn an_outcome_names_spooled_files_in_its_failure_and_its_notes() {
+        let spool = Path::new("/srv/spool");
+        let failed = unspooled_outcome(
+            Err(ServiceError::JobFailed {
+                name: "x.tif".into(),
+                kind: FailureKind::Unreadable,
+                message: "/srv/spool/ab12/x.tif: band `I4`: cannot read".into(),
+            }),
+            spool,
+            "the inbox",
+        );
+        match failed {
+            Err(ServiceError::JobFailed { message, .. }) => {
+                assert_eq!(message, "x.tif: band `I4`: cannot read")
+            }
+            other => panic!("{other:?}"),
+        }
+        let done = Ingested {
+            notes: vec!["no geolocation in /srv/spool/ab12".into()],
+            ..Ingested::default()
+        };
+        let done = unspooled_outcome(Ok(done), spool, "the inbox").unwrap();
+        assert_eq!(done.notes, ["no geolocation in the inbox"]);
     }
 
     #[test]
