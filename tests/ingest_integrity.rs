@@ -10,7 +10,7 @@
 //! and fused but pages no one, while a fresh one gets its task.
 //!
 //! Refused uploads: a scene dated 1970 (400), cut short, missing a band, an L1B file without
-//! its geolocation (422) are answered alike on both stores: on PostgreSQL a worker scans them
+//! its geolocation, an L1B pair with a file cut short (422) are answered alike on both stores: on PostgreSQL a worker scans them
 //! and the node answers its failed job by the kind of failure the job kept.
 
 mod common;
@@ -30,6 +30,7 @@ on_both_stores!(
     a_truncated_scene_is_refused_422_naming_it,
     a_scene_missing_a_band_is_refused_422_naming_it,
     an_l1b_file_without_its_geolocation_is_refused_422_naming_it,
+    an_l1b_pair_with_a_broken_file_is_refused_422_naming_that_file_once,
 );
 
 const T: Duration = Duration::from_secs(20);
@@ -579,6 +580,38 @@ async fn an_l1b_file_without_its_geolocation_is_refused_422_naming_it(b: Backend
         "its geolocation file is missing (looked for VJ103IMG.A2024160.1730.*.nc in the request)",
     );
     assert_refused(&srv, answer, (422, "unreadable"), &starts, says).await;
+    srv.stop().await;
+}
+
+/// An L1B pair whose geolocation file is cut short: the error names that file once, first (not
+/// `scene VJ102… + VJ103…: VJ103…: …`), and says which granule it belongs to by its partner.
+async fn an_l1b_pair_with_a_broken_file_is_refused_422_naming_that_file_once(b: Backend) {
+    use strawfire::product::write::viirs_l1b as l1b_write;
+    let srv = TestServer::start_on_with(
+        b,
+        tempfile::tempdir().unwrap(),
+        |c| c.limits.scene_bytes = 64 << 20,
+        std::sync::Arc::new(GridPlacer),
+    )
+    .await;
+    let mut spec = strawfire::synth::SwathSpec::night(1, 3);
+    spec.scene.fires = strawfire::synth::random_fires_for(&spec.scene, 4);
+    let swath = strawfire::synth::generate_swath(&spec).unwrap();
+    let files = l1b_write::write(
+        &swath.granule,
+        srv.dir.path(),
+        &l1b_write::L1bOptions::default(),
+    )
+    .unwrap();
+    let bytes = std::fs::read(&files.geo).unwrap();
+    std::fs::write(&files.geo, &bytes[..bytes.len() / 3]).unwrap();
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    let (data, geo) = (name(&files.data), name(&files.geo));
+    let answer = srv.post_scene_files(&[&files.data, &files.geo]).await;
+    let error = answer.1["error"].as_str().unwrap_or_default().to_string();
+    let starts = format!("{geo} (granule with {data}): ");
+    assert_refused(&srv, answer, (422, "unreadable"), &starts, "").await;
+    assert_eq!(error.matches(&data).count(), 1, "{error}");
     srv.stop().await;
 }
 

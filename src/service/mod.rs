@@ -50,8 +50,10 @@ pub enum ServiceError {
     /// `scene NAME: <why>`, or as the reader's error alone when that starts with the scene
     /// (`name` or `file`): a raster reader's error names its file first, and saying the name
     /// again before it read `scene cut.tif: cut.tif: band …` once the API had put the client's
-    /// name for our path. An error that does not start with the file (a granule's partner
-    /// missing, an unknown sensor model) keeps the prefix, so every message names the scene.
+    /// name for our path. A granule's error that starts with one of its files names that file
+    /// and then its partners (`b.nc (granule with a.nc): …`). An error that does not start
+    /// with a file (a granule's partner missing, an unknown sensor model) keeps the prefix, so
+    /// every message names the scene.
     #[error("{}", scan_message(.name, .file.as_deref(), .source))]
     Scan {
         name: String,
@@ -107,16 +109,37 @@ pub enum ServiceError {
 }
 
 /// How [`ServiceError::Scan`] reads: the scanner's error as is when it starts with the scene
-/// (`name`, or the path of `file`, followed by `: `), else prefixed by `scene NAME: `.
+/// (`name`, or the path of `file`, followed by `: `); for a granule of several files
+/// (`a.nc + b.nc`) whose error starts with one of them, `a.nc (granule with b.nc): …`; else
+/// prefixed by `scene NAME: `.
 fn scan_message(name: &str, file: Option<&Path>, source: &crate::Error) -> String {
     let said = source.to_string();
     let starts_with =
         |p: &str| !p.is_empty() && said.strip_prefix(p).is_some_and(|r| r.starts_with(": "));
     if starts_with(name) || file.is_some_and(|f| starts_with(&f.display().to_string())) {
-        said
-    } else {
-        format!("scene {name}: {said}")
+        return said;
     }
+    // A granule of several files (`a.nc + b.nc`) whose reader names one of them first (by its
+    // path or its name): that file once, then its partners, not `scene a.nc + b.nc: a.nc: …`.
+    let parts: Vec<&str> = name.split(" + ").collect();
+    if parts.len() > 1 {
+        for (i, part) in parts.iter().enumerate() {
+            let Some(at) = said.find(&format!("{part}: ")) else {
+                continue;
+            };
+            let dir = &said[..at];
+            if !(dir.is_empty() || dir.ends_with('/')) || dir.contains(": ") {
+                continue;
+            }
+            let others: Vec<&str> = (parts.iter().enumerate())
+                .filter(|&(j, _)| j != i)
+                .map(|(_, p)| *p)
+                .collect();
+            let (file, why) = said.split_at(at + part.len());
+            return format!("{file} (granule with {}){why}", others.join(" + "));
+        }
+    }
+    format!("scene {name}: {said}")
 }
 
 impl ServiceError {
@@ -1140,15 +1163,32 @@ mod tests {
         );
     }
 
+    /// A granule's reader naming one of its files first names that file once, then its
+    /// partners (the path as the reader said it: the API and the spool shorten it to the name).
+    #[test]
+    fn a_granule_error_names_the_file_at_fault_once_with_its_partners() {
+        let first = scan("a.nc + b.nc", None, missing_band("/in/a.nc"));
+        assert!(
+            first.starts_with("/in/a.nc (granule with b.nc): no band"),
+            "{first}"
+        );
+        let second = scan("a.nc + b.nc + c.nc", None, missing_band("b.nc"));
+        assert!(
+            second.starts_with("b.nc (granule with a.nc + c.nc): no band"),
+            "{second}"
+        );
+        // Another granule's file (`xa.nc`) is not one of these.
+        let other = scan("a.nc + b.nc", None, missing_band("/in/xa.nc"));
+        assert!(
+            other.starts_with("scene a.nc + b.nc: /in/xa.nc: no band"),
+            "{other}"
+        );
+    }
+
     /// An error that does not start with the file (another file, no file at all) keeps
     /// `scene NAME: ` before it, so the message still says which scene failed.
     #[test]
     fn a_scan_error_not_naming_its_file_is_prefixed_with_the_scene() {
-        let other = scan("a.nc + b.nc", None, missing_band("/in/a.nc"));
-        assert!(
-            other.starts_with("scene a.nc + b.nc: /in/a.nc: no band"),
-            "{other}"
-        );
         let unknown = crate::model::ModelError::Unknown {
             name: "x".into(),
             known: "viirs-i".into(),

@@ -616,10 +616,13 @@ pub fn outcome(row: &JobRow) -> Option<Result<Ingested, ServiceError>> {
             }))
         }
         JobState::Failed => {
-            // The worker's message names the file (a scan's, a time's); one that does not is
-            // given its name, once.
+            // The worker's message names the file (a scan's, a time's; a granule's one file at
+            // fault); one that does not is given its name, once.
             let error = row.error.clone().unwrap_or_else(|| "failed".into());
-            let message = if name.is_empty() || error.contains(&name) {
+            let named = name
+                .split(" + ")
+                .any(|n| !n.is_empty() && error.contains(n));
+            let message = if name.is_empty() || named {
                 error
             } else {
                 format!("{name}: {error}")
