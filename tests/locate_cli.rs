@@ -284,6 +284,22 @@ fn cli_errors_name_the_field_and_the_file() {
     );
     let (ok, _, err) = strawfire(&["locate", "--hotspots", "nope.csv", "--admin", COUNTIES]);
     assert!(!ok && err.contains("nope.csv"), "{err}");
+    // The file named once, and why (not `reading hotspots nope.csv: nope.csv: ...`).
+    assert_eq!(err.matches("nope.csv").count(), 1, "{err}");
+    assert!(err.contains("No such file"), "{err}");
+    // A layer file that is not there says so, not GDAL's empty message.
+    let (ok, _, err) = strawfire(&[
+        "locate",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        "samples/admin/nope.geojson:level=county:code=adcode",
+    ]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("samples/admin/nope.geojson") && err.contains("No such file"),
+        "{err}"
+    );
     let (ok, _, err) = strawfire(&[
         "rank",
         "--hotspots",

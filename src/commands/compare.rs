@@ -50,8 +50,8 @@ fn is_hotspot_file(path: &Path) -> bool {
 
 fn hotspots_of(path: &Path) -> anyhow::Result<Vec<Hotspot>> {
     if is_hotspot_file(path) {
-        let feed =
-            read_hotspots(path).with_context(|| format!("reading hotspots {}", path.display()))?;
+        // Every reading error starts with the file's path.
+        let feed = read_hotspots(path).context("reading hotspots")?;
         for w in &feed.warnings {
             eprintln!("warning: {w}");
         }

@@ -103,8 +103,8 @@ pub fn read_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<Feed>> {
     paths
         .iter()
         .map(|p| {
-            let feed =
-                read_hotspots(p).with_context(|| format!("reading hotspots {}", p.display()))?;
+            // Every reading error starts with the file's path.
+            let feed = read_hotspots(p).context("reading hotspots")?;
             let msgs: Vec<String> = feed.warnings.iter().map(|w| w.to_string()).collect();
             report(&msgs);
             eprintln!(

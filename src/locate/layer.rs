@@ -52,6 +52,13 @@ pub struct Layer {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LayerError {
+    /// The file is not there or cannot be read: check the path and permissions.
+    #[error("{path}: cannot read")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// GDAL cannot open the file: check the path and that the format is a vector format.
     #[error("{path}: cannot open as a vector layer")]
     Open {
@@ -143,6 +150,11 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         open_options: is_csv.then_some(&csv_options[..]),
         ..Default::default()
     };
+    // A file that is not there: the system's words. GDAL's (its error handler is quiet) are
+    // an empty message after "returned a NULL pointer".
+    if let Err(source) = std::fs::metadata(&path) {
+        return Err(LayerError::Read { path, source });
+    }
     let dataset = Dataset::open_ex(&path, options).map_err(|source| LayerError::Open {
         path: path.clone(),
         source: Box::new(source),
