@@ -1097,6 +1097,42 @@ mod tests {
             (i.max_future_skew_min, i.earliest()),
             (idef.max_future_skew_min, idef.earliest())
         );
+        // The store and the workers are documented too (the README says every key is), with
+        // the defaults, and no url: the example must not switch anyone to PostgreSQL.
+        let text = std::fs::read_to_string(path).unwrap();
+        for key in [
+            "[store]",
+            "url =",
+            "[worker]",
+            "spool_dir =",
+            "lease_s =",
+            "poll_s =",
+            "upload_wait_s =",
+            "max_attempts =",
+            "in_serve =",
+        ] {
+            assert!(text.contains(key), "strawfire.example.toml lacks `{key}`");
+        }
+        assert_eq!(loaded.config.store.url, None);
+        let (w, wdef) = (&loaded.config.worker, WorkerConfig::default());
+        assert_eq!(
+            (
+                &w.spool_dir,
+                w.lease_s,
+                w.poll_s,
+                w.upload_wait_s,
+                w.max_attempts,
+                w.in_serve
+            ),
+            (
+                &wdef.spool_dir,
+                wdef.lease_s,
+                wdef.poll_s,
+                wdef.upload_wait_s,
+                wdef.max_attempts,
+                wdef.in_serve
+            )
+        );
     }
 
     #[test]
