@@ -28,10 +28,12 @@ use strawfire::worker::spool::{self, Queued};
 #[derive(clap::Args)]
 pub struct Args {
     /// Scene files (.tif), NASA L1B pairs (VNP02IMG + VNP03IMG …nc) and CSPP SDR sets
-    /// (SVI01–05 + GITCO/GIMGO …h5; one file of either finds the rest beside it), hotspot files
-    /// (.csv, .geojson), official fire products (VNP14IMG…nc
-    /// with its VNP03IMG beside it, AFIMG_….txt, AFIMG_….nc), folders of them, or http(s) feed
-    /// URLs.
+    /// (SVI01–05 + GITCO/GIMGO …h5; one file of either finds the rest beside it), MODIS
+    /// (MOD021KM/MYD021KM + MOD03/MYD03) and FY-3D/3E MERSI granules (+ GEO1K), Landsat 8/9
+    /// products (folder, .tar, MTL or a band file), Sentinel-2 products (.SAFE folder, .zip or
+    /// metadata file), hotspot files (.csv, .geojson), official fire products (VNP14IMG…nc
+    /// with its VNP03IMG beside it, AFIMG_….txt, AFIMG_….nc, MOD14/MYD14 …hdf), folders of
+    /// them, or http(s) feed URLs.
     #[arg(required = true)]
     inputs: Vec<String>,
     /// TOML config (for data_dir, the store and fuse settings).

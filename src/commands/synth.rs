@@ -27,8 +27,8 @@ pub enum Layout {
 /// Arguments of `strawfire synth`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scene to write (GeoTIFF, bands I1 I2 I3 I4 I5 SZA [VZA SAA VAA]); with `--layout l1b`
-    /// or `sdr`, the folder to write the product's files into.
+    /// The scene to write (GeoTIFF, bands I1 I2 I3 I4 I5 SZA [VZA SAA VAA]); with `--layout l1b`,
+    /// `sdr` or `landsat`, the folder to write the product's files (or its folder or .tar) into.
     #[arg(short = 'o', long = "output", value_name = "SCENE.tif|DIR")]
     output: PathBuf,
     /// The layout: our GeoTIFF (a map grid), or a swath granule as a VIIRS product is published
