@@ -462,3 +462,27 @@ fn raw_words_are_found_in_html_and_scripts() {
         ["x.js: SF.say(\"tasks failed\""]
     );
 }
+
+/// One thing, one word: keys that name the same thing in different places (a page, a chat
+/// message, an API error) say it alike in every language, so a patrol member who reads 需复核
+/// in the group chat finds 需复核 on the page too.
+#[test]
+fn one_thing_is_one_word_in_every_place() {
+    let same: &[&[&str]] = &[
+        // A verdict the evidence checks flagged.
+        &["review.filter.flagged", "notify.review", "record.review"],
+        // The three deadlines on the pages and in the chat messages.
+        &["deadline.acknowledge", "notify.deadline.acknowledge"],
+        &["deadline.on_site", "notify.deadline.on_site"],
+        &["deadline.verdict", "notify.deadline.verdict"],
+        // A position given as coordinates (a camera alert's `position`, a message's 坐标).
+        &["field.position", "notify.position"],
+        &["field.photo", "notify.photo"],
+        &["field.note", "notify.note"],
+    ];
+    let zh = &catalogues()["zh-CN"];
+    for group in same {
+        let words: BTreeSet<&str> = group.iter().map(|k| zh[*k].as_str()).collect();
+        assert_eq!(words.len(), 1, "zh-CN says {group:?} as {words:?}");
+    }
+}
