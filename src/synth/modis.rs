@@ -632,6 +632,55 @@ pub fn generate_modis(spec: &ModisSpec) -> Result<SynthModis, SynthError> {
     })
 }
 
+/// The granule of `spec` made over `clear`, the granule [`generate_modis`] made of the same
+/// spec without its fires: only the rows that hold a fire are made again (a pixel's values
+/// depend on its row, column, seed and fire alone), the rest is `clear`'s. The same granule as
+/// `generate_modis(spec)`, bit for bit (tested); for tests that plant one lattice of fires at
+/// many sizes and temperatures in one scene (`tests/common/physics_1km.rs`), where making the
+/// whole granule again for each was most of the time. `clear` of another spec gives a granule
+/// that is neither's: the caller keeps the two together.
+pub fn generate_modis_over(clear: &SynthModis, spec: &ModisSpec) -> Result<SynthModis, SynthError> {
+    spec.validate()?;
+    if clear.granule.shape != (spec.rows, spec.cols) {
+        return Err(SynthError::InvalidSpec {
+            field: "rows".into(),
+            message: format!(
+                "the clear granule is {:?}, the spec {} × {}",
+                clear.granule.shape, spec.rows, spec.cols
+            ),
+        });
+    }
+    let ctx = context(spec);
+    let cols = spec.cols;
+    let mut rows: Vec<usize> = spec.fires.iter().map(|f| f.row).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let made: Vec<(usize, Row)> = rows
+        .into_par_iter()
+        .map(|r| (r, make_row(&ctx, r)))
+        .collect();
+    let mut granule = clear.granule.clone();
+    for (r, row) in made {
+        for (name, values) in BAND_NAMES.iter().zip(&row.bands) {
+            let band = granule
+                .bands
+                .get_mut(*name)
+                .expect("a generated granule has every band");
+            band.as_mut_slice()[r * cols..(r + 1) * cols].copy_from_slice(values);
+        }
+    }
+    let truth = spec
+        .fires
+        .iter()
+        .map(|f| fire_truth(&ctx, f, clear.classes[[f.row, f.col]]))
+        .collect();
+    Ok(SynthModis {
+        granule,
+        classes: clear.classes.clone(),
+        truth,
+    })
+}
+
 fn fire_truth(ctx: &Ctx, f: &PlantedFire, class: LandClass) -> FireTruth {
     let s = ctx.spec;
     let g = ctx.geo(f.row, f.col);
@@ -681,6 +730,39 @@ pub fn random_modis_fires(spec: &ModisSpec, n: usize) -> Vec<PlantedFire> {
 mod tests {
     use super::*;
     use crate::raster::georef::haversine_m;
+
+    #[test]
+    fn fires_made_over_the_clear_granule_are_the_granule_made_whole() {
+        for clear_spec in [ModisSpec::fy3d_day(40, 80, 17), ModisSpec::day(30, 90, 3)] {
+            let clear = generate_modis(&clear_spec).unwrap();
+            let mut spec = clear_spec.clone();
+            spec.fires = vec![
+                PlantedFire::new(5, 10, 300.0, 800.0),
+                PlantedFire::new(5, 40, 10_000.0, 1200.0),
+                PlantedFire::new(20, 3, 30.0, 600.0),
+                PlantedFire::new(29, 70, 1000.0, 1000.0),
+            ];
+            let whole = generate_modis(&spec).unwrap();
+            let over = generate_modis_over(&clear, &spec).unwrap();
+            assert_eq!(over.truth, whole.truth);
+            assert_eq!(over.classes, whole.classes);
+            assert_eq!(over.granule.bands.len(), whole.granule.bands.len());
+            for (name, band) in &whole.granule.bands {
+                let bits = |b: &BandBuf<f32>| -> Vec<u32> {
+                    b.as_slice().iter().map(|v| v.to_bits()).collect()
+                };
+                assert_eq!(bits(&over.granule.bands[name]), bits(band), "{name}");
+            }
+            // The fires changed their pixels: the clear granule was not handed back.
+            assert_ne!(
+                over.granule.band("B22").unwrap()[[5, 40]],
+                clear.granule.band("B22").unwrap()[[5, 40]]
+            );
+            let mut other = spec.clone();
+            other.rows += 10;
+            assert!(generate_modis_over(&clear, &other).is_err());
+        }
+    }
 
     #[test]
     fn a_granule_has_the_instrument_geometry_and_the_physics() {

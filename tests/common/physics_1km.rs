@@ -6,7 +6,7 @@
 //! (in memory for MODIS, through the product files for MERSI) is the caller's `detect`.
 
 use strawfire::detect::modis::ModisDetection;
-use strawfire::synth::modis::{generate_modis, ModisSpec, SynthModis};
+use strawfire::synth::modis::{generate_modis, generate_modis_over, ModisSpec, SynthModis};
 use strawfire::synth::{LandClass, PlantedFire};
 
 pub const AREAS_M2: [f64; 7] = [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0];
@@ -17,12 +17,12 @@ pub const SPACING: usize = 12;
 pub const ROWS: usize = 160;
 pub const COLS: usize = 240;
 
-/// The lattice points of the fire-free granule of `spec` that are clear cropland (clouds kept:
-/// fires beside clouds are part of real conditions), by day only on harvested fields (band 2
-/// below 0.28): straw burns on stubble, and the algorithm's potential-fire test leaves out every
-/// pixel with ρ0.86 ≥ 0.3 (G03 sec. 2.2.3), which the generator's green maize fields reach.
-pub fn lattice(spec: &ModisSpec, day: bool) -> Vec<(usize, usize)> {
-    let clear = generate_modis(spec).unwrap();
+/// The lattice points of `clear`, the fire-free granule of `spec`, that are clear cropland
+/// (clouds kept: fires beside clouds are part of real conditions), by day only on harvested
+/// fields (band 2 below 0.28): straw burns on stubble, and the algorithm's potential-fire test
+/// leaves out every pixel with ρ0.86 ≥ 0.3 (G03 sec. 2.2.3), which the generator's green maize
+/// fields reach.
+pub fn lattice(spec: &ModisSpec, clear: &SynthModis, day: bool) -> Vec<(usize, usize)> {
     let mut at = Vec::new();
     for r in (SPACING / 2..spec.rows).step_by(SPACING) {
         for c in (SPACING / 2..spec.cols).step_by(SPACING) {
@@ -35,9 +35,12 @@ pub fn lattice(spec: &ModisSpec, day: bool) -> Vec<(usize, usize)> {
     at
 }
 
-/// The granule of `spec` with a fire of one size and temperature on every point of `at`.
+/// The granule of `spec` with a fire of one size and temperature on every point of `at`, made
+/// over `clear`, the granule of `spec` (without fires): only the rows with a fire are made
+/// again (`generate_modis_over`, the same granule as made whole).
 pub fn with_fires(
     spec: &ModisSpec,
+    clear: &SynthModis,
     at: &[(usize, usize)],
     area_m2: f64,
     temp_k: f64,
@@ -48,7 +51,7 @@ pub fn with_fires(
         .map(|&(r, c)| PlantedFire::new(r, c, area_m2, temp_k))
         .collect();
     let fires = spec.fires.clone();
-    (generate_modis(&spec).unwrap(), fires)
+    (generate_modis_over(clear, &spec).unwrap(), fires)
 }
 
 /// The sun-glint angle at (r, c), degrees.
@@ -74,7 +77,12 @@ pub fn detection_probability(
     day: bool,
     detect: &dyn Fn(&SynthModis) -> ModisDetection,
 ) -> Probability {
-    let at = lattice(spec, day);
+    assert!(
+        spec.fires.is_empty(),
+        "the lattice's fires are planted here"
+    );
+    let clear = generate_modis(spec).unwrap();
+    let at = lattice(spec, &clear, day);
     let mut table = Probability {
         found: vec![vec![0.0; AREAS_M2.len()]; TEMPS_K.len()],
         away_from_glint: vec![vec![0.0; AREAS_M2.len()]; TEMPS_K.len()],
@@ -82,7 +90,7 @@ pub fn detection_probability(
     };
     for (ti, &t) in TEMPS_K.iter().enumerate() {
         for (ai, &a) in AREAS_M2.iter().enumerate() {
-            let (g, fires) = with_fires(spec, &at, a, t);
+            let (g, fires) = with_fires(spec, &clear, &at, a, t);
             let d = detect(&g);
             let found = |f: &PlantedFire| d.fires.iter().any(|x| (x.row, x.col) == (f.row, f.col));
             let hit = fires.iter().filter(|f| found(f)).count();
