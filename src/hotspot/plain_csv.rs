@@ -28,8 +28,8 @@ type ChunkSplit = (Vec<(u64, u32, u32)>, Vec<[u32; 2]>, u64);
 /// A plain text split: its header and its rows, in file order.
 pub(super) struct PlainRows {
     pub header: Vec<String>,
-    /// Per chunk: the rows (1-based line, fields).
-    pub chunks: Vec<Vec<(u64, Fields)>>,
+    /// The rows (1-based line, fields), in file order.
+    pub rows: Vec<(u64, Fields)>,
 }
 
 /// Splits `text[start..]` (after a byte-order mark, if any) when it is plain (module doc).
@@ -46,7 +46,7 @@ pub(super) fn split(text: Arc<String>, start: usize) -> Option<PlainRows> {
             // No header at all: the csv crate's answer (an empty header).
             return Some(PlainRows {
                 header: Vec::new(),
-                chunks: Vec::new(),
+                rows: Vec::new(),
             });
         }
         let end = next_newline(bytes, at);
@@ -78,20 +78,19 @@ pub(super) fn split(text: Arc<String>, start: usize) -> Option<PlainRows> {
         .map(|w| split_chunk(&text, start + w[0], start + w[1]))
         .collect();
     // Local line numbers to file ones: each chunk starts after the `\n`s of the ones before.
-    let mut chunks = Vec::with_capacity(pieces.len());
+    let mut all = Vec::with_capacity(pieces.iter().map(|(rows, _, _)| rows.len()).sum());
     for (rows, spans, newlines) in pieces {
         let table = Arc::new(SpanTable {
             text: Arc::clone(&text),
             spans,
         });
-        chunks.push(
+        all.extend(
             rows.into_iter()
-                .map(|(local, first, len)| (line + local, Fields::shared(&table, first, len)))
-                .collect(),
+                .map(|(local, first, len)| (line + local, Fields::shared(&table, first, len))),
         );
         line += newlines;
     }
-    Some(PlainRows { header, chunks })
+    Some(PlainRows { header, rows: all })
 }
 
 /// The records of `text[from..to]` (whole lines).

@@ -71,10 +71,13 @@ pub(super) fn try_load(spec: &LayerSpec, level: Level) -> Option<Layer> {
 struct Plan {
     table: String,
     fid_col: String,
-    /// `SELECT fid, geometry, code, name, parent, cropland FROM table [WHERE clause]`.
+    /// `SELECT fid, geometry[, code][, name][, parent][, cropland] FROM table [WHERE clause]`:
+    /// only the roles the spec names.
     sql: String,
     text_roles: [Option<(String, Kind)>; 3],
     cropland: Option<(String, Kind)>,
+    /// Where code, name, parent and cropland are in a row of `sql` (none: not selected).
+    columns: [Option<usize>; 4],
 }
 
 /// Opens a GeoPackage read-only; `None` when it is not one SQLite can open.
@@ -182,20 +185,19 @@ fn plan(conn: &Connection, spec: &LayerSpec, level: Level) -> Option<Plan> {
     if is_admin && text_roles[0].is_none() {
         return None;
     }
-    let selected = |role: &Option<(String, Kind)>| {
-        role.as_ref()
-            .map_or_else(|| "NULL".to_string(), |(name, _)| quote(name))
-    };
-    let mut sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {} FROM {}",
-        quote(&fid_col),
-        quote(&geom_col),
-        selected(&text_roles[0]),
-        selected(&text_roles[1]),
-        selected(&text_roles[2]),
-        selected(&cropland),
-        quote(&table)
-    );
+    // Only the columns the spec names: a parcel layer is read as fid, geometry and code, and
+    // every column stepped is a value SQLite decodes and a few calls through its API per row.
+    let mut sql = format!("SELECT {}, {}", quote(&fid_col), quote(&geom_col));
+    let mut columns = [None; 4];
+    let mut next = 2;
+    for (role, column) in text_roles.iter().chain([&cropland]).zip(&mut columns) {
+        if let Some((name, _)) = role {
+            *column = Some(next);
+            next += 1;
+            sql += &format!(", {}", quote(name));
+        }
+    }
+    sql += &format!(" FROM {}", quote(&table));
     if let Some(clause) = &spec.where_clause {
         sql += &format!(" WHERE {clause}");
     }
@@ -205,6 +207,7 @@ fn plan(conn: &Connection, spec: &LayerSpec, level: Level) -> Option<Plan> {
         sql,
         text_roles,
         cropland,
+        columns,
     })
 }
 
@@ -281,22 +284,28 @@ fn row_values<'r>(
         ValueRef::Null => None,
         _ => return None,
     };
-    let text = |i: usize| -> Option<Text<'r>> {
-        let kind = plan.text_roles[i - 2].as_ref().map(|(_, k)| *k);
-        Some(match (r.get_ref(i).ok()?, kind) {
+    let value = |role: usize| -> Option<ValueRef<'r>> {
+        match plan.columns[role] {
+            Some(i) => r.get_ref(i).ok(),
+            None => Some(ValueRef::Null),
+        }
+    };
+    let text = |role: usize| -> Option<Text<'r>> {
+        let kind = plan.text_roles[role].as_ref().map(|(_, k)| *k);
+        Some(match (value(role)?, kind) {
             (ValueRef::Null, _) => Text::Null,
             (ValueRef::Integer(v), _) => Text::Int(v),
             (ValueRef::Text(t), Some(Kind::Text)) => Text::Str(std::str::from_utf8(t).ok()?.trim()),
             _ => return None,
         })
     };
-    let cropland_ha = match (r.get_ref(5).ok()?, plan.cropland.as_ref().map(|(_, k)| *k)) {
+    let cropland_ha = match (value(3)?, plan.cropland.as_ref().map(|(_, k)| *k)) {
         (ValueRef::Null, _) => None,
         (ValueRef::Integer(v), _) => Some(v as f64),
         (ValueRef::Real(v), Some(Kind::Real)) => Some(v),
         _ => return None,
     };
-    Some((fid, blob, [text(2)?, text(3)?, text(4)?], cropland_ha))
+    Some((fid, blob, [text(0)?, text(1)?, text(2)?], cropland_ha))
 }
 
 /// Steps the rows of `spec`'s table when the file is plain enough (module doc), handing them to
@@ -764,7 +773,7 @@ fn gpkg_wkb(b: &[u8]) -> Result<Wkb<'_>, Skip> {
     };
     Ok(Wkb {
         b: b.get(8 + envelope..)
-            .ok_or(Skip::Unusable("truncated".into()))?,
+            .ok_or_else(|| Skip::Unusable("truncated".into()))?,
         at: 0,
         little: true,
     })
@@ -785,7 +794,8 @@ impl Wkb<'_> {
         let s = self
             .b
             .get(self.at..self.at + N)
-            .ok_or(Skip::Unusable(TRUNCATED.into()))?;
+            // Lazily: the message is a `String`, and this runs for every number read.
+            .ok_or_else(|| Skip::Unusable(TRUNCATED.into()))?;
         self.at += N;
         Ok(s.try_into().expect("slice of N bytes"))
     }

@@ -21,7 +21,7 @@ use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Rect};
 
 use rayon::prelude::*;
 
-use super::flat::{shoelace, signed_window_integral, FlatShapes};
+use super::flat::{shoelace, signed_window_integral, FlatShapes, PartFinder};
 use super::packed::{self, PackedTree};
 use super::units::UnitTexts;
 
@@ -93,15 +93,19 @@ impl PolygonIndex {
         };
         let curve = packed::Curve::over(boxed().map(|(_, b)| *b));
         let mut order = curve.sort(boxed().map(|(g, b)| curve.keyed(g, b)).collect());
-        let box_of = |g: usize| {
-            let part = first.partition_point(|&f| f <= g) - 1;
-            parts[part].boxes[g - first[part]]
+        let box_of = |find: &mut PartFinder, g: usize| {
+            let (part, i) = find.find(g);
+            parts[part].boxes[i]
         };
         let mut items = Vec::with_capacity(PackedTree::capacity_for(order.len()));
-        items.par_extend(order.par_iter().map(|&g| box_of(g).expect("a boxed shape")));
+        items.par_extend(order.par_iter().map_init(
+            || PartFinder::new(&first),
+            |find, &g| box_of(find, g).expect("a boxed shape"),
+        ));
         let tree = PackedTree::new(items);
         if order.len() < n {
-            order.extend((0..n).filter(|&g| box_of(g).is_none()));
+            let mut find = PartFinder::new(&first);
+            order.extend((0..n).filter(|&g| box_of(&mut find, g).is_none()));
         }
         let (flat, texts) = FlatShapes::gather(parts, texts, &order);
         let index = PolygonIndex {

@@ -69,6 +69,13 @@ impl UnitLayer {
         let load_level = spec.level.unwrap_or(level);
         if let Some(flat) = super::gpkg::try_load_flat(spec, load_level) {
             let (index, texts) = PolygonIndex::from_flat_parts_with_texts(&flat.parts, &flat.texts);
+            // The pieces as read (≈ 60 MB for 300,000 parcels) are given back on every core:
+            // freeing their pages took one core ≈ 10 ms while the other waited.
+            let (parts, part_texts) = (flat.parts, flat.texts);
+            rayon::join(
+                || parts.into_par_iter().for_each(drop),
+                || part_texts.into_par_iter().for_each(drop),
+            );
             let units = Units::new(texts, index.item_order());
             return Ok((Self::from_parts(level, units, index), flat.warnings));
         }

@@ -21,8 +21,9 @@ use super::locator::UnitInfo;
 pub struct UnitTexts {
     text: String,
     /// Per unit: where its code, name and parent end in `text` (each starts where the one
-    /// before ends).
-    ends: Vec<[usize; 3]>,
+    /// before ends). `u32`: 12 bytes a unit instead of 24 (3.6 MB of fresh pages less for
+    /// 300,000 parcels, twice: read, then gathered); a layer's texts stay far below 4 GiB.
+    ends: Vec<[u32; 3]>,
     /// Per unit: its cropland, ha; empty while no unit has one.
     cropland: Vec<Option<f64>>,
 }
@@ -54,12 +55,13 @@ impl UnitTexts {
         parent: Option<&str>,
         cropland_ha: Option<f64>,
     ) {
+        let at = |text: &String| u32::try_from(text.len()).expect("a layer's texts under 4 GiB");
         code(&mut self.text);
-        let code_end = self.text.len();
+        let code_end = at(&self.text);
         self.text.push_str(name);
-        let name_end = self.text.len();
+        let name_end = at(&self.text);
         self.text.push_str(parent.unwrap_or_default());
-        self.ends.push([code_end, name_end, self.text.len()]);
+        self.ends.push([code_end, name_end, at(&self.text)]);
         if !self.cropland.is_empty() || cropland_ha.is_some() {
             self.cropland.resize(self.ends.len() - 1, None);
             self.cropland.push(cropland_ha);
@@ -80,7 +82,8 @@ impl UnitTexts {
     #[inline]
     fn span(&self, i: usize) -> (usize, [usize; 3]) {
         let start = if i == 0 { 0 } else { self.ends[i - 1][2] };
-        (start, self.ends[i])
+        let e = self.ends[i];
+        (start as usize, e.map(|e| e as usize))
     }
 
     /// Unit `i`'s code.
@@ -137,21 +140,18 @@ impl UnitTexts {
         i: usize,
         at: usize,
         text: &mut [u8],
-        ends: &mut [usize; 3],
+        ends: &mut [u32; 3],
     ) -> usize {
         let (start, e) = self.span(i);
         let len = e[2] - start;
         text[..len].copy_from_slice(&self.text.as_bytes()[start..e[2]]);
-        *ends = [e[0] - start + at, e[1] - start + at, e[2] - start + at];
+        // Below the whole buffer's length, which the gather checked fits in a u32.
+        *ends = e.map(|e| (e - start + at) as u32);
         len
     }
 
     /// Texts from parts filled in place (see [`super::flat::FlatShapes::gather`]).
-    pub(super) fn from_raw(
-        text: Vec<u8>,
-        ends: Vec<[usize; 3]>,
-        cropland: Vec<Option<f64>>,
-    ) -> Self {
+    pub(super) fn from_raw(text: Vec<u8>, ends: Vec<[u32; 3]>, cropland: Vec<Option<f64>>) -> Self {
         UnitTexts {
             // Whole units' texts copied from strings: valid UTF-8.
             text: String::from_utf8(text).expect("texts copied whole from strings"),
