@@ -359,7 +359,9 @@ impl FlatShapes {
                         part.ring_start[rings.start] as usize,
                         part.ring_start[rings.end] as usize,
                     );
-                    coords[c..c + c1 - c0].write_copy_of_slice(&part.coords[c0..c1]);
+                    for (to, from) in coords[c..c + c1 - c0].iter_mut().zip(&part.coords[c0..c1]) {
+                        to.write(*from);
+                    }
                     let shift = (base[1] + c) as i64 - c0 as i64;
                     for ring in rings {
                         ring_flags[r] = part.ring_flags[ring];
