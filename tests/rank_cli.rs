@@ -159,3 +159,20 @@ fn ingest_names_a_bad_file_once_and_keeps_the_good_one() {
         "{stderr}"
     );
 }
+
+/// With no config the sample layers are found from the working directory: started anywhere
+/// else, the command says where it looked and what to do, not only "no [layers]".
+#[test]
+fn without_a_config_outside_the_repository_says_where_the_samples_were_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(common::bin())
+        .args(["rank", "--date", "2024-06-09", "--data-dir", "data"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("no samples/admin/ in") && stderr.contains("--config"),
+        "{stderr}"
+    );
+}

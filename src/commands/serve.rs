@@ -46,10 +46,23 @@ pub fn load_config(config: Option<&PathBuf>, data_dir: Option<&PathBuf>) -> anyh
             }
             config
         }
-        None => Config {
-            layers: sample_layers(),
-            ..Config::default()
-        },
+        None => {
+            let layers = sample_layers();
+            if layers.admin.is_empty() {
+                // The samples are found from the working directory; say so, or the engineer who
+                // started the binary elsewhere reads only "no [layers]" and looks for a config.
+                let here = std::env::current_dir().unwrap_or_default();
+                tracing::warn!(
+                    "no --config, and no samples/admin/ in {}: running without the sample layers \
+                     (start in the folder that holds samples/, or give --config with [layers])",
+                    here.display()
+                );
+            }
+            Config {
+                layers,
+                ..Config::default()
+            }
+        }
     };
     if let Some(d) = data_dir {
         cfg.data_dir = d.clone();
