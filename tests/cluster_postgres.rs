@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::cluster::{serve, worker, ADMIN};
+use common::cluster::{Cluster, ADMIN};
 use common::layers::{COUNTIES, TOWNSHIPS};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use ndarray::Array2;
@@ -323,22 +323,16 @@ async fn workers_and_api_nodes_share_one_postgres_through_kills() {
         .unwrap_or(200);
     let t_start = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    let spool = dir.path().join("spool");
-    std::fs::create_dir_all(&logs).unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
-    let config = dir.path().join("cluster.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let cluster = Cluster::new(
+        dir.path(),
+        &format!(
             "[store]\nurl = \"{url}\"\n\
              [layers]\nadmin = [\"{root}/{COUNTIES}\", \"{root}/{TOWNSHIPS}\"]\n\
-             [inbox]\npoll_s = 0.05\nsettle_s = 0.2\n\
-             [worker]\nspool_dir = \"{}\"\nlease_s = 3.0\npoll_s = 0.05\n",
-            spool.display()
+             [inbox]\npoll_s = 0.05\nsettle_s = 0.2\n"
         ),
-    )
-    .unwrap();
+        "lease_s = 3.0\npoll_s = 0.05\n",
+    );
     let data = |n: &str| dir.path().join(n);
 
     // The scenes' grid and fire pixels, the posts' places (east of the scenes, in townships).
@@ -362,17 +356,9 @@ async fn workers_and_api_nodes_share_one_postgres_through_kills() {
     .await
     .unwrap();
 
-    let (node_a, base_a) = serve(&config, &data("a"), "node-a", &logs);
-    let (mut node_b, base_b) = serve(&config, &data("b"), "node-b", &logs);
-    let mut workers = Vec::new();
-    for i in 0..3 {
-        workers.push(worker(
-            &config,
-            &data(&format!("w{i}")),
-            &format!("worker-{i}"),
-            &logs,
-        ));
-    }
+    let (node_a, base_a) = cluster.serve("node-a", "a");
+    let (mut node_b, base_b) = cluster.serve("node-b", "b");
+    let mut workers = cluster.workers(0..3);
     let heard_a = Arc::new(Mutex::new(Heard::default()));
     let heard_b = Arc::new(Mutex::new(Heard::default()));
     let sse_a = listen(&base_a, heard_a.clone());
@@ -483,7 +469,7 @@ async fn workers_and_api_nodes_share_one_postgres_through_kills() {
     let _ = sse_b.await;
     let heard_b_first = heard_b.lock().unwrap().ids.len();
     eprintln!("{test}: killed node B mid-post ({heard_b_first} hotspots heard on its stream)");
-    let (node_b2, base_b2) = serve(&config, &data("b"), "node-b2", &logs);
+    let (node_b2, base_b2) = cluster.serve("node-b2", "b");
     let heard_b2 = Arc::new(Mutex::new(Heard::default()));
     let sse_b2 = listen(&base_b2, heard_b2.clone());
     until(Duration::from_secs(10), "node B2's hello", || {
