@@ -57,6 +57,15 @@ fn main() {
         Command::Rank(args) => commands::rank::run(*args),
     };
     if let Err(e) = result {
+        // The reader of our output went away (`strawfire scan X | head`): stop quietly, as a
+        // classic tool killed by SIGPIPE does (Rust ignores the signal, so the write failed).
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            std::process::exit(141);
+        }
         // The chain of causes on one line, each said once: a library error that already quotes
         // its cause (`cannot read sensor model m.toml: No such file ...`) would otherwise show
         // it twice, as `{e:#}` repeats every source.

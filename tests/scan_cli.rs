@@ -133,6 +133,26 @@ fn a_missing_model_file_says_why_once() {
     assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
 }
 
+/// A reader that stops early (`strawfire scan X | head -1`) ends the command quietly, as it
+/// ends any classic tool (status 141, SIGPIPE's), not with `error: Broken pipe (os error 32)`.
+#[test]
+fn a_reader_that_goes_away_is_no_error_message() {
+    let mut child = Command::new(bin())
+        .args(["scan", "samples/hua-night.tif", "-q"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end before the scan (a few hundred ms) has written anything.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(o.status.code(), Some(141), "{stderr}");
+}
+
 #[test]
 fn a_scene_without_a_required_band() {
     let dir = tempfile::tempdir().unwrap();
