@@ -2,10 +2,10 @@
 //! content hash, so ingesting the same bytes again changes nothing), hotspots (deduplicated by
 //! [`hotspot_key`]), observation summaries, sensor alerts and fire events.
 //!
-//! [`Store`] is synchronous on purpose: SQLite (and the `postgres` crate a server backend would
-//! use) block, so callers run it on `spawn_blocking` (see `service::StoreHandle`), never on the
-//! async executor. A PostgreSQL backend implements the same trait; the tests in `tests/` go
-//! through the API and the trait only, so they can run against either.
+//! [`Store`] is synchronous on purpose: SQLite and the `postgres` client block, so callers run
+//! it on `spawn_blocking` (see `Service::store`), never on the async executor. The PostgreSQL
+//! backend implements the same traits; the conformance suite (`conformance.rs`) and the
+//! end-to-end tests in `tests/` (`on_both_stores!`) run against either.
 //!
 //! # Layout
 //! What a backend must provide is at the top, with no SQL: [`Store`] here, the supertraits
