@@ -237,10 +237,7 @@ impl PolygonIndex {
             o.overlap.fraction = (area / rect_area).min(1.0);
             o.overlap.fraction > MIN_FRACTION
         });
-        // Largest share first, ties by index: the shares left are positive and finite, so their
-        // bit patterns order as they do (`total_cmp`'s order, compared as plain integers).
-        // Indices are distinct, so the unstable sort gives the one order (and allocates nothing).
-        out.sort_unstable_by_key(|o| (Reverse(o.overlap.fraction.to_bits()), o.overlap.index));
+        sort_by_share(out);
     }
 
     /// For each item (the tree's order, then the shapes without a box), the position of its
@@ -258,6 +255,27 @@ impl PolygonIndex {
             .enumerate()
             .map(|(i, s)| (i, clipped_area(s, rect)));
         collect_overlaps(candidates, rect_area)
+    }
+}
+
+/// Largest share first, ties by index. The shares are positive and finite, so their bit
+/// patterns order as they do (`total_cmp`'s order, compared as plain integers); sorted on that
+/// one integer (a comparison without a branch for the sort's branch-free merges, where the
+/// pair (share, index) took a branch on each tie test), then the runs of equal shares, which
+/// are rare, by index. Indices are distinct, so this is the one order (and allocates nothing).
+fn sort_by_share(out: &mut [ItemOverlap]) {
+    if out.len() < 2 {
+        return;
+    }
+    out.sort_unstable_by_key(|o| Reverse(o.overlap.fraction.to_bits()));
+    let mut start = 0;
+    for k in 1..=out.len() {
+        if k == out.len() || out[k].overlap.fraction != out[start].overlap.fraction {
+            if k - start > 1 {
+                out[start..k].sort_unstable_by_key(|o| o.overlap.index);
+            }
+            start = k;
+        }
     }
 }
 
@@ -663,6 +681,44 @@ mod tests {
             let tol = 1e-6 * rect.width() * rect.height();
             assert!((fast - exact).abs() < tol, "clip {fast} vs boolean {exact}");
         }
+    }
+
+    #[test]
+    fn the_share_sort_is_the_pair_sort() {
+        let mut rng = ChaCha8Rng::seed_from_u64(61);
+        let mut ties = 0;
+        for n in 0..80 {
+            for _ in 0..40 {
+                // Shares from a few values (many ties) or any, indices distinct.
+                let few = rng.gen_bool(0.5);
+                let mut indices: Vec<usize> = (0..n).map(|k| k * 7 + rng.gen_range(0..7)).collect();
+                indices.reverse();
+                let mut out: Vec<ItemOverlap> = indices
+                    .iter()
+                    .enumerate()
+                    .map(|(item, &index)| ItemOverlap {
+                        overlap: Overlap {
+                            index,
+                            fraction: if few {
+                                [1.0, 0.5, 0.25, 1e-3][rng.gen_range(0..4)]
+                            } else {
+                                rng.gen_range(1e-9..1.0)
+                            },
+                        },
+                        item,
+                    })
+                    .collect();
+                let mut expected = out.clone();
+                expected.sort_by_key(|o| (Reverse(o.overlap.fraction.to_bits()), o.overlap.index));
+                sort_by_share(&mut out);
+                assert_eq!(out, expected);
+                ties += usize::from(
+                    out.windows(2)
+                        .any(|w| w[0].overlap.fraction == w[1].overlap.fraction),
+                );
+            }
+        }
+        assert!(ties > 1000, "{ties}");
     }
 
     #[test]

@@ -99,14 +99,22 @@ impl PackedTree {
             }
             let first = self.level_bounds[level - 1] + (pos - self.level_bounds[level]) * NODE;
             let last = (first + NODE).min(self.level_bounds[level]);
-            for c in first..last {
-                if meets(&self.boxes[c], &q) {
-                    if level == 1 {
-                        visit(c);
-                    } else {
-                        stack[len] = (level - 1, c);
-                        len += 1;
-                    }
+            // The children that meet `q` as a bit mask, then those children in order: each
+            // test without a branch (a footprint meets its neighbours' boxes in no
+            // predictable pattern, and the branch on each of four comparisons was missed often
+            // enough to be a quarter of the search).
+            let mut hits = 0u32;
+            for (j, b) in self.boxes[first..last].iter().enumerate() {
+                hits |= u32::from(meets_branch_free(b, &q)) << j;
+            }
+            while hits != 0 {
+                let c = first + hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                if level == 1 {
+                    visit(c);
+                } else {
+                    stack[len] = (level - 1, c);
+                    len += 1;
                 }
             }
         }
@@ -116,6 +124,12 @@ impl PackedTree {
 #[inline]
 fn meets(a: &Bbox, b: &Bbox) -> bool {
     a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1]
+}
+
+/// [`meets`] without a branch: the same four comparisons, all taken.
+#[inline(always)]
+fn meets_branch_free(a: &Bbox, b: &Bbox) -> bool {
+    (a[0] <= b[2]) & (a[2] >= b[0]) & (a[1] <= b[3]) & (a[3] >= b[1])
 }
 
 /// Whether `inner` lies inside `outer` (edges included).
