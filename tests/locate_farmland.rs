@@ -143,3 +143,43 @@ fn geoparquet_needs_a_driver_this_gdal_lacks_and_says_so() {
         Err(other) => panic!("{other}"),
     }
 }
+
+/// A `where=` the GeoPackage's SQLite rejects (an unknown column, a syntax error) is an error
+/// naming the file and the clause, through both loaders: OGR took any filter when it was set and
+/// then read the layer as one without features, printing its error, so the user's filter did
+/// nothing visible. A clause it takes filters.
+#[test]
+fn a_where_clause_a_geopackage_rejects_is_an_error_naming_it() {
+    let file = data("farmland/ai4smallfarms_vietnam_fields_sample.gpkg");
+    let spec = |clause: &str| {
+        LayerSpec::parse(&format!("{}:code=id:where={clause}", file.display())).unwrap()
+    };
+    for clause in ["nosuch = 1", "id >", "id = 'x"] {
+        let loaded = [
+            (
+                "load_layer",
+                load_layer(&spec(clause), Some(Level::Parcel)).map(|_| ()),
+            ),
+            (
+                "UnitLayer::load",
+                UnitLayer::load(&spec(clause), Level::Parcel).map(|_| ()),
+            ),
+        ];
+        for (road, result) in loaded {
+            match result {
+                Err(e @ LayerError::Filter { .. }) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains(&format!("bad where clause `{clause}`"))
+                            && text.contains("ai4smallfarms_vietnam_fields_sample.gpkg"),
+                        "{road}: {text}"
+                    );
+                }
+                Err(other) => panic!("{road}, `{clause}`: {other}"),
+                Ok(()) => panic!("{road}, `{clause}`: loaded, the filter ignored"),
+            }
+        }
+    }
+    let taken = load_layer(&spec("id_0 <= 10"), Some(Level::Parcel)).unwrap();
+    assert_eq!(taken.areas.len(), 10, "{:?}", taken.warnings);
+}

@@ -107,7 +107,8 @@ pub enum LayerError {
         #[source]
         source: Box<gdal::errors::GdalError>,
     },
-    /// The attribute filter (`where=`) was rejected by OGR.
+    /// The attribute filter (`where=`) was rejected by OGR: when set, or (GeoPackage, SQLite)
+    /// when reading began. Fix the clause: the file's own SQL for those, OGR SQL otherwise.
     #[error("{path}, layer `{layer}`: bad where clause `{clause}`")]
     Filter {
         path: PathBuf,
@@ -211,15 +212,19 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
             available: fields,
         });
     }
+    let filter_err = |clause: &String, source| LayerError::Filter {
+        path: path.clone(),
+        layer: layer_name.clone(),
+        clause: clause.clone(),
+        source: Box::new(source),
+    };
     if let Some(clause) = &spec.where_clause {
+        // GDAL's last error is this thread's: cleared here, so that a failure recorded by the
+        // first read below is the filter's.
+        clear_gdal_error();
         layer
             .set_attribute_filter(clause)
-            .map_err(|source| LayerError::Filter {
-                path: path.clone(),
-                layer: layer_name.clone(),
-                clause: clause.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| filter_err(clause, source))?;
     }
 
     let crs_err = |source: gdal::errors::GdalError| LayerError::Crs {
@@ -256,7 +261,18 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         points: Vec::new(),
         warnings: Vec::new(),
     };
-    for feature in layer.features() {
+    let mut features = layer.features();
+    let first = features.next();
+    if let (Some(clause), None) = (&spec.where_clause, &first) {
+        // OGR's SQLite-based drivers (GeoPackage, SQLite) take any filter above and prepare it
+        // only when reading starts; a clause SQLite rejects ("no such column", a syntax error)
+        // then reads as a layer without features, GDAL merely printing its error, and the
+        // user's filter did nothing at all. What GDAL recorded says so.
+        if let Some(source) = gdal_failure() {
+            return Err(filter_err(clause, source));
+        }
+    }
+    for feature in first.into_iter().chain(features) {
         let fid = feature.fid().unwrap_or(0);
         let text = |idx: Option<usize>| -> Option<String> {
             idx.and_then(|i| feature.field_as_string(i).ok().flatten())
@@ -328,6 +344,35 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         }
     }
     Ok(out)
+}
+
+/// Clears this thread's last GDAL error (`CPLErrorReset`; the gdal crate has no safe call).
+#[allow(unsafe_code)]
+fn clear_gdal_error() {
+    // Safety: no arguments; resets this thread's error state only.
+    unsafe { gdal_sys::CPLErrorReset() };
+}
+
+/// The failure GDAL recorded on this thread since [`clear_gdal_error`], if any (then cleared).
+#[allow(unsafe_code)]
+fn gdal_failure() -> Option<gdal::errors::GdalError> {
+    // Safety: reads this thread's error state; the message (owned by that state, never null in
+    // GDAL's code, checked anyway) is copied out before the reset frees it.
+    unsafe {
+        let class = gdal_sys::CPLGetLastErrorType();
+        if class < gdal_sys::CPLErr::CE_Failure {
+            return None;
+        }
+        let number = gdal_sys::CPLGetLastErrorNo();
+        let msg = gdal_sys::CPLGetLastErrorMsg();
+        let msg = if msg.is_null() {
+            String::new()
+        } else {
+            std::ffi::CStr::from_ptr(msg).to_string_lossy().into_owned()
+        };
+        gdal_sys::CPLErrorReset();
+        Some(gdal::errors::GdalError::CplError { class, number, msg })
+    }
 }
 
 fn is_plain_wgs84(srs: &SpatialRef) -> bool {
