@@ -110,6 +110,7 @@ macro_rules! both_stores {
 
 // The other traits' tests, one file each under `conformance/`.
 mod deliveries;
+mod dispatch_batch;
 mod operator;
 mod rank;
 mod task_changes;

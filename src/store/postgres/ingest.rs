@@ -15,16 +15,18 @@
 //! query per sighting would give); the tasks of the stored events touched (dispatch); new
 //! events inserted under ids taken from their sequence, changed ones updated (with the
 //! `task_reason` dispatch decided); the rows inserted already linked to their events (no
-//! second write of each row); then each created task or `task_updated` notice, through the
-//! shared steps. A refused row (any constraint but the key) fails the batch naming the row:
-//! the bulk insert runs under a savepoint, and when it fails the rows are tried one by one
-//! to find the one refused.
+//! second write of each row); then the batch's dispatch: the tasks created with their audit
+//! rows and notices, the open tasks told, each step over the whole batch (`dispatch.rs`). A
+//! refused row (any constraint but the key) fails the batch naming the row: the bulk insert
+//! runs under a savepoint, and when it fails the rows are tried one by one to find the one
+//! refused.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 
+use super::dispatch::{dispatch_batch, Saved};
 use super::store::{read_event, ts};
 use super::{pg_err, PgTx, INGEST_LOCK};
 use crate::dispatch::rules::TOO_OLD;
@@ -34,7 +36,7 @@ use crate::fuse::{
 };
 use crate::store::error::StoreError;
 use crate::store::model::*;
-use crate::store::shared::task_steps::{apply_dispatch, dispatch_step, DispatchStep};
+use crate::store::shared::task_steps::{dispatch_step, DispatchStep};
 use crate::store::shared::{fuse_batch, BatchFusion, Dispatched, Reach, EVENT_COLUMNS};
 use crate::store::{hotspot_key, normalise_satellite};
 
@@ -214,15 +216,27 @@ fn ingest_rows(
     }
     insert_alerts(tx, batch, &alerts, now, &event_of)?;
 
-    for (&i, step) in touched.iter().zip(steps) {
+    if let Some((rules, at)) = dispatch {
+        let saved: Vec<Saved> = touched
+            .iter()
+            .zip(steps)
+            .filter_map(|(&i, step)| {
+                let event = &events[i];
+                step.map(|step| Saved {
+                    event,
+                    id: event.id.expect("saved"),
+                    step,
+                })
+            })
+            .collect();
+        report.events_too_old = dispatch_batch(tx, &saved, rules, at)?
+            .into_iter()
+            .filter(|d| *d == Dispatched::NoTask(TOO_OLD))
+            .count();
+    }
+    for &i in &touched {
         let ev = &events[i];
         let id = ev.id.expect("saved");
-        if let (Some((rules, at)), Some(step)) = (dispatch, step) {
-            let d = apply_dispatch(tx, ev, id, step, rules, at)?;
-            if d == Dispatched::NoTask(TOO_OLD) {
-                report.events_too_old += 1;
-            }
-        }
         report.event_ids.push(id);
         report.touched_events.push(Placed {
             id,

@@ -26,6 +26,7 @@
 //! (`rank.rs`).
 
 mod deliveries;
+mod dispatch;
 mod ingest;
 mod jobs;
 mod live;
@@ -138,6 +139,16 @@ impl<'a> PgTx<'a> {
     ) -> Result<Option<postgres::Row>, postgres::Error> {
         let st = self.prepared(sql)?;
         self.tx.query_opt(&st, params)
+    }
+
+    /// `Transaction::query_one` of `sql` prepared once on this connection.
+    pub(crate) fn query_one_cached(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<postgres::Row, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.tx.query_one(&st, params)
     }
 
     /// `Transaction::execute` of `sql` prepared once on this connection.

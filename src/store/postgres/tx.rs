@@ -38,6 +38,12 @@ struct PgRow<'a> {
     what: &'static str,
 }
 
+/// A `postgres` row as the shared steps read rows (`what`: the context of a bad value), for
+/// this backend's own statements whose rows the shared readers decode.
+pub(super) fn shared_row<'a>(row: &'a postgres::Row, what: &'static str) -> impl Row + 'a {
+    PgRow { row, what }
+}
+
 impl PgRow<'_> {
     fn get<'r, T: postgres::types::FromSql<'r>>(&'r self, i: usize) -> Result<T, StoreError> {
         self.row.try_get(i).ctx(self.what)

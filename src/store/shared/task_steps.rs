@@ -434,17 +434,9 @@ pub(crate) fn apply_dispatch(
                     &[ts(now).into(), task_id.into()],
                 )?;
                 let task = load_task(tx, task_id).map_err(into_store)?;
-                enqueue_notice(
-                    tx,
-                    &task,
-                    NoticeKind::TaskUpdated {
-                        sightings: ev.sightings,
-                    },
-                    task.unit.clone(),
-                    format!("seen again: {} sightings", ev.sightings),
-                    now,
-                )
-                .map_err(into_store)?;
+                let (kind, detail) = seen_again(ev);
+                enqueue_notice(tx, &task, kind, task.unit.clone(), detail, now)
+                    .map_err(into_store)?;
             }
             return Ok(Dispatched::HasTask);
         }
@@ -455,18 +447,7 @@ pub(crate) fn apply_dispatch(
             sensitive,
         } => (unit, level, sensitive),
     };
-    let facts = NewTaskFacts {
-        confidence: ev.confidence_class(),
-        max_frp_mw: ev.max_frp_mw,
-        sensitive,
-        corroborated: ev.corroborated(),
-        mask: ev.placement.mask.clone(),
-    };
-    let target = TaskTarget {
-        unit,
-        level: level.to_string(),
-        county: ev.placement.county.clone(),
-    };
+    let (target, facts) = new_task_of(ev, unit, level, sensitive);
     insert_task(
         tx,
         event_id,
@@ -479,6 +460,50 @@ pub(crate) fn apply_dispatch(
     )
     .map_err(into_store)?;
     Ok(Dispatched::Created)
+}
+
+/// The `task_updated` notice of an open task whose event was seen again: its kind and detail.
+pub(crate) fn seen_again(ev: &FireEvent) -> (NoticeKind, String) {
+    (
+        NoticeKind::TaskUpdated {
+            sightings: ev.sightings,
+        },
+        format!("seen again: {} sightings", ev.sightings),
+    )
+}
+
+/// The target and priority facts of the task dispatch creates for `ev` (a
+/// [`DispatchStep::Create`]'s unit, level and sensitivity).
+pub(crate) fn new_task_of(
+    ev: &FireEvent,
+    unit: String,
+    level: &str,
+    sensitive: bool,
+) -> (TaskTarget, NewTaskFacts) {
+    let facts = NewTaskFacts {
+        confidence: ev.confidence_class(),
+        max_frp_mw: ev.max_frp_mw,
+        sensitive,
+        corroborated: ev.corroborated(),
+        mask: ev.placement.mask.clone(),
+    };
+    let target = TaskTarget {
+        unit,
+        level: level.to_string(),
+        county: ev.placement.county.clone(),
+    };
+    (target, facts)
+}
+
+/// A county's task created after this moment (Unix seconds) makes a new task there not the
+/// first of its season ([`insert_task`]).
+pub(crate) fn season_start(rules: &TaskRules, now: DateTime<Utc>) -> i64 {
+    ts(now - Duration::days(rules.season_gap_days))
+}
+
+/// The detail of a new task's `task_new` notice.
+pub(crate) fn task_new_detail(p: Priority) -> String {
+    format!("{} priority fire to verify", priority_str(p))
 }
 
 /// Inserts a `new` task for an event with its priority and deadlines (from `now`), its audit
@@ -499,10 +524,7 @@ pub(crate) fn insert_task(
         Some(c) => !tx.query_one(
             "first of season",
             "SELECT EXISTS (SELECT 1 FROM tasks WHERE county = ?1 AND created_at > ?2)",
-            &[
-                c.into(),
-                ts(now - Duration::days(rules.season_gap_days)).into(),
-            ],
+            &[c.into(), season_start(rules, now).into()],
             |r| r.get::<bool>(0),
         )?,
         None => false,
@@ -544,7 +566,7 @@ pub(crate) fn insert_task(
         &task,
         NoticeKind::TaskNew,
         task.unit.clone(),
-        format!("{} priority fire to verify", priority_str(p)),
+        task_new_detail(p),
         now,
     )?;
     Ok(task_id)
@@ -831,12 +853,16 @@ pub(crate) fn load_candidates(
     )
 }
 
-const TASK_COLUMNS: &str = "t.id, t.event_id, t.unit, t.unit_level, t.county, t.state, t.priority,
+/// The columns [`read_task`] reads, over `tasks t JOIN events e ON e.id = t.event_id LEFT JOIN
+/// verdicts v ON v.task_id = t.id`.
+pub(crate) const TASK_COLUMNS: &str =
+    "t.id, t.event_id, t.unit, t.unit_level, t.county, t.state, t.priority,
     t.created_at, t.notified_at, t.acknowledged_at, t.on_site_at, t.verified_at, t.closed_at,
     t.ack_due, t.on_site_due, t.verdict_due, t.escalations, t.verdict, t.updated_at,
     e.lon, e.lat, COALESCE(v.review, 0), e.parcel, t.cancelled_at";
 
-fn read_task(r: &dyn Row) -> Result<StoredTask, StoreError> {
+/// A task from the row of a query selecting [`TASK_COLUMNS`] first.
+pub(crate) fn read_task(r: &dyn Row) -> Result<StoredTask, StoreError> {
     let bad = |column: &'static str, value: String| StoreError::BadValue {
         table: "tasks",
         column,
