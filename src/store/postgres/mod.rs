@@ -17,10 +17,12 @@
 //! connections of a pool of their own, apart from the writers', and never wait for the lock or
 //! for a connection held by a write waiting on it.
 //!
-//! What is here: the whole store family. [`Store`](crate::store::Store) (`store.rs`);
-//! [`TaskStore`](crate::store::TaskStore) (`tasks.rs`, `idempotency.rs`: the ingest with
-//! dispatch, task moves, verdicts, idempotency keys, escalation sweeps safe on several nodes,
-//! mask candidates, precision); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`);
+//! What is here: the whole store family. [`Store`](crate::store::Store) (`store.rs`,
+//! `ingest.rs`); [`TaskStore`](crate::store::TaskStore) (`tasks.rs`, `idempotency.rs`: the
+//! ingest with dispatch, a batch's tasks, audit rows and notices made at once in
+//! `dispatch.rs`, task moves, verdicts, idempotency keys, escalation sweeps safe on several
+//! nodes, mask candidates, precision); [`OperatorStore`](crate::store::OperatorStore)
+//! (`operator.rs`);
 //! [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
 //! `FOR UPDATE SKIP LOCKED`); the outbox (`outbox.rs`); [`RankStore`](crate::store::RankStore)
 //! (`rank.rs`).
