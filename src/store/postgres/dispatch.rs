@@ -78,7 +78,7 @@ pub(super) fn dispatch_batch(
     let mut ids = ids.into_iter();
     for s in saved {
         let step = match &s.step {
-            DispatchStep::NoTask(reason) => Step::Done(Dispatched::NoTask(*reason)),
+            DispatchStep::NoTask(reason) => Step::Done(Dispatched::NoTask(reason)),
             DispatchStep::HasTask(None) => Step::Done(Dispatched::HasTask),
             DispatchStep::HasTask(Some(task)) => Step::Tell { task: *task },
             DispatchStep::Create {
