@@ -313,6 +313,39 @@ fn cli_errors_name_the_field_and_the_file() {
         !ok && err.contains("no --admin layer of level township"),
         "{err}"
     );
+    // Days the wrong way round are refused, naming both options; a window that holds none of
+    // the file's days ranks nothing and says so (it said "6 hotspots ranked" over no rows).
+    let (ok, _, err) = strawfire(&[
+        "rank",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+        "--from",
+        "2024-06-10",
+        "--to",
+        "2024-06-01",
+    ]);
+    assert!(
+        !ok && err.contains("--to 2024-06-01 is before --from 2024-06-10"),
+        "{err}"
+    );
+    let (ok, out, err) = strawfire(&[
+        "rank",
+        "--hotspots",
+        feed.to_str().unwrap(),
+        "--admin",
+        COUNTIES,
+        "--from",
+        "2024-07-01",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+    assert!(
+        err.contains("1 hotspots lie outside --from/--to")
+            && err.contains("0 rows (0 hotspots ranked)"),
+        "{err}"
+    );
     // A file whose only date reads both ways is refused, not guessed.
     write_feed(&feed, &[(114.5, 35.5)], "6/5/2024");
     let (ok, _, err) = strawfire(&[

@@ -98,6 +98,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         RankLevel::Township => Level::Township,
         _ => bail!("--level city|province needs the store form (--date)"),
     };
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if to < from {
+            bail!("--to {to} is before --from {from}: no day lies between them");
+        }
+    }
     let feeds = read_feeds(&args.hotspots)?;
     let locator = build_locator(&args.admin, None, &[])?;
     if !locator.admin_layers().iter().any(|l| l.level == level) {
@@ -167,7 +172,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         RankFormat::Html | RankFormat::Pdf => unreachable!("refused above"),
     }
     write_whole(args.output.as_deref(), &bytes)?;
-    eprintln!("{} rows ({} hotspots ranked)", rows.len(), fires.len());
+    // Hotspots in a unit but on a day outside --from/--to are not in the table: count what is.
+    let ranked: usize = rows.iter().map(|r| r.hotspots).sum();
+    let other_days = fires.len() - ranked;
+    if other_days > 0 {
+        eprintln!("{other_days} hotspots lie outside --from/--to and are not ranked");
+    }
+    eprintln!("{} rows ({ranked} hotspots ranked)", rows.len());
     Ok(())
 }
 
