@@ -281,8 +281,14 @@ fn report(f: &str, result: Result<Ingested, ServiceError>) -> bool {
             if r.already_ingested {
                 eprintln!("{f}: already ingested");
             } else {
+                // Events too old to page anyone (an archive, a backfill) get no task: say how
+                // many, or the operator looks for tasks that were never to be made.
+                let too_old = match r.events_too_old {
+                    0 => String::new(),
+                    n => format!(", {n} too old for a task ([dispatch] max_age_h)"),
+                };
                 eprintln!(
-                    "{f}: {} new hotspots, {} duplicates; events: {} new, {} updated",
+                    "{f}: {} new hotspots, {} duplicates; events: {} new, {} updated{too_old}",
                     r.hotspots_new, r.hotspots_duplicate, r.events_new, r.events_updated
                 );
             }
