@@ -250,30 +250,38 @@ impl Sentinel2Synth {
                 ((d as f64 + offset) / q) as f32
             }
         };
-        // Outside every detector footprint the reader gives no data.
-        let outside = |r: usize, c: usize| self.spec.detector_masks && self.detectors[[r, c]] == 0;
         let mut bands: [Array2<f32>; 7] = std::array::from_fn(|b| {
             if b == 0 && level == Level::L1c {
+                // Each 60 m pixel's value once (the mean of its 3 × 3 block of 20 m pixels),
+                // given to the nine pixels it covers.
                 let src = &self.rho[0];
-                Array2::from_shape_fn(src.dim(), |(r, c)| {
-                    let (r0, c0) = (r / 3 * 3, c / 3 * 3);
-                    let mut s = 0f64;
-                    for dr in 0..3 {
-                        for dc in 0..3 {
-                            s += src[[r0 + dr, c0 + dc]] as f64;
+                let (rows, cols) = src.dim();
+                let block =
+                    Array2::from_shape_fn((rows.div_ceil(3), cols.div_ceil(3)), |(br, bc)| {
+                        let (r0, c0) = (br * 3, bc * 3);
+                        let mut s = 0f64;
+                        for dr in 0..3 {
+                            for dc in 0..3 {
+                                s += src[[r0 + dr, c0 + dc]] as f64;
+                            }
                         }
-                    }
-                    back((s / 9.0) as f32)
-                })
+                        back((s / 9.0) as f32)
+                    });
+                Array2::from_shape_fn(src.dim(), |(r, c)| block[[r / 3, c / 3]])
             } else {
                 self.rho[b].mapv(back)
             }
         });
-        for band in &mut bands {
-            for ((r, c), v) in band.indexed_iter_mut() {
-                if outside(r, c) {
-                    *v = f32::NAN;
-                }
+        // Outside every detector footprint the reader gives no data.
+        if self.spec.detector_masks {
+            for band in &mut bands {
+                ndarray::Zip::from(band)
+                    .and(&self.detectors)
+                    .for_each(|v, &d| {
+                        if d == 0 {
+                            *v = f32::NAN;
+                        }
+                    });
             }
         }
         bands
