@@ -584,7 +584,7 @@ async fn an_l1b_file_without_its_geolocation_is_refused_422_naming_it(b: Backend
 }
 
 /// An L1B pair whose geolocation file is cut short: the error names that file once, first (not
-/// `scene VJ102… + VJ103…: VJ103…: …`), and says which granule it belongs to by its partner.
+/// `scene VJ102… + VJ103…: VJ103…: …`), and after the reader's words its granule's partner.
 async fn an_l1b_pair_with_a_broken_file_is_refused_422_naming_that_file_once(b: Backend) {
     use strawfire::product::write::viirs_l1b as l1b_write;
     let srv = TestServer::start_on_with(
@@ -609,8 +609,8 @@ async fn an_l1b_pair_with_a_broken_file_is_refused_422_naming_that_file_once(b: 
     let (data, geo) = (name(&files.data), name(&files.geo));
     let answer = srv.post_scene_files(&[&files.data, &files.geo]).await;
     let error = answer.1["error"].as_str().unwrap_or_default().to_string();
-    let starts = format!("{geo} (granule with {data}): ");
-    assert_refused(&srv, answer, (422, "unreadable"), &starts, "").await;
+    let (starts, says) = (format!("{geo}: "), format!("(granule with {data})"));
+    assert_refused(&srv, answer, (422, "unreadable"), &starts, &says).await;
     assert_eq!(error.matches(&data).count(), 1, "{error}");
     srv.stop().await;
 }

@@ -180,3 +180,45 @@ fn without_a_config_outside_the_repository_says_where_the_samples_were_looked_fo
         "{stderr}"
     );
 }
+
+/// `strawfire ingest` of an L1B pair whose geolocation file is cut short: one error line naming
+/// that file once and its partner once (`error: …/VJ103…: … (granule with VJ102…)`), not the
+/// inputs before the same file again.
+#[test]
+fn ingest_names_the_broken_file_of_a_granule_once() {
+    use strawfire::product::write::viirs_l1b as l1b_write;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = strawfire::synth::SwathSpec::night(1, 3);
+    let swath = strawfire::synth::generate_swath(&spec).unwrap();
+    let files = l1b_write::write(
+        &swath.granule,
+        dir.path(),
+        &l1b_write::L1bOptions::default(),
+    )
+    .unwrap();
+    let bytes = std::fs::read(&files.geo).unwrap();
+    std::fs::write(&files.geo, &bytes[..bytes.len() / 3]).unwrap();
+    let name = |p: &Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    let (data_name, geo_name) = (name(&files.data), name(&files.geo));
+    let data = dir.path().join("data");
+    let o = run_in_crate(&[
+        "ingest",
+        "--data-dir",
+        data.to_str().unwrap(),
+        files.data.to_str().unwrap(),
+        files.geo.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(line.matches(&geo_name).count(), 1, "{line}");
+    assert_eq!(line.matches(&data_name).count(), 1, "{line}");
+    assert!(
+        line.starts_with(&format!("error: {}: ", files.geo.display()))
+            && line.ends_with(&format!(" (granule with {data_name})")),
+        "{line}"
+    );
+}

@@ -133,3 +133,43 @@ async fn post_scenes_takes_a_pair_or_a_fire_product_with_its_geolocation_in_one_
     assert_eq!(status, 400, "{v}");
     srv.stop().await;
 }
+
+on_both_stores!(a_pair_with_a_broken_file_fails_naming_that_file_once,);
+
+/// An L1B pair whose geolocation file is cut short: both files go to `failed/`, and each
+/// `.reason` names the broken file once, first, and its partner once, after the reader's words
+/// (`VJ103…: cannot open as NetCDF: … (granule with VJ102…)`), never a spool path.
+async fn a_pair_with_a_broken_file_fails_naming_that_file_once(b: common::stores::Backend) {
+    let srv = TestServer::start_on_with(
+        b,
+        tempfile::tempdir().unwrap(),
+        |c| c.inbox.partner_wait_s = 30.0,
+        std::sync::Arc::new(GridPlacer),
+    )
+    .await;
+    let inbox = srv.inbox();
+    let staging = srv.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let files = l1b_pair(&staging);
+    let bytes = std::fs::read(&files.geo).unwrap();
+    std::fs::write(&files.geo, &bytes[..bytes.len() / 3]).unwrap();
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let (data, geo) = (name(&files.data), name(&files.geo));
+    std::fs::rename(&files.geo, inbox.join(&geo)).unwrap();
+    std::fs::rename(&files.data, inbox.join(&data)).unwrap();
+    for file in [&data, &geo] {
+        let reason_path = inbox.join("failed").join(format!("{file}.reason"));
+        let reason = eventually(T, "the pair's reasons", || async {
+            std::fs::read_to_string(&reason_path).ok()
+        })
+        .await;
+        let reason = reason.trim();
+        assert_eq!(reason.matches(&geo).count(), 1, "{reason}");
+        assert_eq!(reason.matches(&data).count(), 1, "{reason}");
+        assert!(
+            reason.ends_with(&format!(" (granule with {data})")) && !reason.contains("spool"),
+            "{reason}"
+        );
+    }
+    srv.stop().await;
+}

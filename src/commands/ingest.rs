@@ -250,7 +250,18 @@ fn shown(item: &[PathBuf]) -> String {
 /// errors of the library already start with the file they name).
 fn error_line(what: &str, e: &dyn std::error::Error) -> String {
     let msg = strawfire::service::inbox::chain(e);
-    if msg.starts_with(what) {
+    // A granule's inputs (`a.nc + b.nc`): a message that starts with one of its files (by the
+    // path given, or by its name, as a worker's does) names it already.
+    let starts = |p: &str| {
+        msg.strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(' '))
+    };
+    let named = msg.starts_with(what)
+        || what.split(" + ").any(|part| {
+            let name = Path::new(part).file_name().map(|n| n.to_string_lossy());
+            starts(part) || name.is_some_and(|n| starts(&n))
+        });
+    if named {
         format!("error: {msg}")
     } else {
         format!("error: {what}: {msg}")
