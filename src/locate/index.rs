@@ -204,18 +204,17 @@ impl PolygonIndex {
         if rect_area <= 0.0 {
             return;
         }
-        // First the candidates, each cut one's first vertex read on the way: those reads do
+        // First the candidates, each cut one's ring prefetched on the way: those fetches do
         // not wait for each other, so their cache misses overlap (the rings of a VIIRS
         // footprint's ≈ 25 cut fields are seldom in cache), where the edge integral of one
         // field after another waited for each. A field inside the footprint gives its area,
         // computed once; a cut one is marked (index usize::MAX) until its integral is taken.
-        let mut touched = 0.0;
         self.tree.search(q, |k| {
             let inside = packed::contains(&q, self.tree.item(k));
             let (index, area) = if inside {
                 (self.order[k], self.flat.areas[k])
             } else {
-                touched += self.flat.first_x(k);
+                self.flat.prefetch(k);
                 (usize::MAX, 0.0)
             };
             out.push(ItemOverlap {
@@ -226,7 +225,6 @@ impl PolygonIndex {
                 item: k,
             });
         });
-        std::hint::black_box(touched);
         out.retain_mut(|o| {
             let area = if o.overlap.index == usize::MAX {
                 o.overlap.index = self.order[o.item];
