@@ -489,3 +489,24 @@ fn one_thing_is_one_word_in_every_place() {
         assert_eq!(words.len(), 1, "zh-CN says {group:?} as {words:?}");
     }
 }
+
+/// Every chat message title opens with its kind in brackets (【督办】, [Escalation]), so a
+/// group chat's list of messages reads alike whatever the message is.
+#[test]
+fn chat_message_titles_open_with_their_kind_in_brackets() {
+    let cats = catalogues();
+    for (lang, open, close) in [("zh-CN", '【', '】'), ("en", '[', ']')] {
+        let titles: Vec<(&String, &String)> = cats[lang]
+            .iter()
+            .filter(|(k, _)| k.starts_with("notify.title."))
+            .collect();
+        assert!(titles.len() >= 7, "{lang}: {titles:?}");
+        for (k, v) in titles {
+            let kind = v.strip_prefix(open).and_then(|r| r.split_once(close));
+            assert!(
+                kind.is_some_and(|(kind, _)| !kind.is_empty()),
+                "{lang} {k} = {v:?} does not open with {open}kind{close}"
+            );
+        }
+    }
+}

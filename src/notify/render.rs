@@ -691,7 +691,7 @@ mod tests {
             "task-17-verdict-burned_scar-410526101:hx"
         );
         assert_eq!(v["notice_key"], n.key());
-        assert_eq!(v["title"], "核查结果：任务 #17 · 过火迹地");
+        assert_eq!(v["title"], "【核查结果】任务 #17：过火迹地");
         let text = v["text"].as_str().unwrap();
         assert!(text.contains("**备注**：东边地块 余烬\n"), "{text}");
         assert!(
@@ -712,7 +712,7 @@ mod tests {
         n.max_frp_mw = None;
         let t = markdown(&n, &Context::plain(ZH));
         assert!(
-            t.starts_with("## 火点再次探测：任务 #17（累计 3 次）\n"),
+            t.starts_with("## 【再次探测】任务 #17 火点累计探测 3 次\n"),
             "{t}"
         );
         assert!(t.contains("**地点**：道口镇 410526101\n"), "{t}");
