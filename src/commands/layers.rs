@@ -98,6 +98,17 @@ fn report(warnings: &[String]) {
     }
 }
 
+/// A feed's line on stderr: `a.csv: 3 hotspots read, 1 row skipped`.
+fn feed_summary(path: &std::path::Path, read: usize, skipped: usize) -> String {
+    let many = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{}: {} read, {} skipped",
+        path.display(),
+        many(read, "hotspot", "hotspots"),
+        many(skipped, "row", "rows")
+    )
+}
+
 /// Reads every feed; malformed rows are warned about on stderr (first 20 per file).
 pub fn read_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<Feed>> {
     paths
@@ -107,12 +118,7 @@ pub fn read_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<Feed>> {
             let feed = read_hotspots(p).context("reading hotspots")?;
             let msgs: Vec<String> = feed.warnings.iter().map(|w| w.to_string()).collect();
             report(&msgs);
-            eprintln!(
-                "{}: {} hotspots read, {} rows skipped",
-                p.display(),
-                feed.rows.len(),
-                feed.warnings.len()
-            );
+            eprintln!("{}", feed_summary(p, feed.rows.len(), feed.warnings.len()));
             Ok(feed)
         })
         .collect()
@@ -131,5 +137,23 @@ pub fn query_of(h: &strawfire::hotspot::Hotspot) -> Query {
         lat: h.latitude,
         scan_km: size(h.scan_km),
         track_km: size(h.track_km),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_summary_counts_in_english() {
+        let p = std::path::Path::new("a.csv");
+        assert_eq!(
+            feed_summary(p, 1, 1),
+            "a.csv: 1 hotspot read, 1 row skipped"
+        );
+        assert_eq!(
+            feed_summary(p, 3, 0),
+            "a.csv: 3 hotspots read, 0 rows skipped"
+        );
     }
 }
