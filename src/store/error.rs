@@ -61,7 +61,10 @@ pub enum StoreError {
     },
     /// The PostgreSQL server cannot be reached or refused us (`url` without its password):
     /// check `[store] url`, the server and its `pg_hba.conf`.
-    #[error("cannot connect to the store at {url}")]
+    #[error(
+        "cannot connect to the store at {url}: check that PostgreSQL runs and listens at that \
+         host and port, `[store] url` (or --store), and the server's pg_hba.conf"
+    )]
     Connect {
         url: String,
         #[source]

@@ -298,6 +298,10 @@ impl PgStore {
                 .map_err(pg_err("create the schema"))?;
             config.options(&format!("-c search_path={schema},public"));
         }
+        // Fail fast: one connection of our own before the pools. A pool's build waits its whole
+        // 30 s `connection_timeout` for a first connection and then says only that it timed out;
+        // a refused port, an unknown host or a wrong password are known at once.
+        first_connection(&config).map_err(connect)?;
         let pool = || {
             Pool::builder()
                 .max_size(POOL_SIZE)
@@ -387,6 +391,32 @@ pub(crate) fn pg_err(context: &'static str) -> impl Fn(postgres::Error) -> Store
     }
 }
 
+/// The first connection to the server, made and closed: its error as soon as there is one (a
+/// refused port, an unknown host, a wrong password), except that a server still starting up
+/// (SQLSTATE 57P03, as after a restart beside this process) is waited for up to 30 s, as the
+/// pools would. Nothing listening is not waited for: a supervisor restarts the process, and a
+/// deployer sees at once where it tried. A host that never answers is given 10 s unless the URL
+/// sets `connect_timeout`.
+fn first_connection(config: &postgres::Config) -> Result<(), StoreError> {
+    let mut config = config.clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        match config.connect(postgres::NoTls) {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::CANNOT_CONNECT_NOW)
+                    && started.elapsed() < Duration::from_secs(30) =>
+            {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            Err(e) => return Err(pg_err("connect")(e)),
+        }
+    }
+}
+
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -432,5 +462,30 @@ mod tests {
             redact("postgresql://postgres@/t?host=/tmp/x"),
             "postgresql://postgres@/t?host=/tmp/x"
         );
+    }
+
+    /// `strawfire worker --store` at a port nothing listens on: the error comes at once (the
+    /// pool's build waited its 30 s connection timeout) and names the host and port, never the
+    /// password, and what to check.
+    #[test]
+    fn a_refused_port_fails_at_once_naming_where() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let started = std::time::Instant::now();
+        let url = format!("postgresql://sf:s3cret@127.0.0.1:{port}/sf");
+        let Err(e) = PgStore::open(&url) else {
+            panic!("something listens on 127.0.0.1:{port}");
+        };
+        let waited = started.elapsed();
+        let said = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+        assert!(
+            waited < Duration::from_secs(10),
+            "waited {waited:?}: {said}"
+        );
+        assert!(said.contains(&format!("127.0.0.1:{port}")), "{said}");
+        assert!(said.contains("pg_hba.conf"), "{said}");
+        assert!(!said.contains("s3cret"), "{said}");
     }
 }
