@@ -17,7 +17,7 @@ use super::units::UnitTexts;
 const GATHER_RUN: usize = 4096;
 
 /// `s` cut into consecutive slices of the given lengths (which must add up to at most its own).
-fn split_mut<T>(mut s: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+pub(super) fn split_mut<T>(mut s: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
     lens.map(|n| {
         let (head, tail) = std::mem::take(&mut s).split_at_mut(n);
         s = tail;

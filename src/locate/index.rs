@@ -21,7 +21,7 @@ use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Rect};
 
 use rayon::prelude::*;
 
-use super::flat::{shoelace, signed_window_integral, FlatShapes, PartFinder};
+use super::flat::{shoelace, signed_window_integral, split_mut, FlatShapes, PartFinder};
 use super::packed::{self, PackedTree};
 use super::units::UnitTexts;
 
@@ -92,7 +92,27 @@ impl PolygonIndex {
             })
         };
         let curve = packed::Curve::over(boxed().map(|(_, b)| *b));
-        let mut order = curve.sort(boxed().map(|(g, b)| curve.keyed(g, b)).collect());
+        // Each part's keys written straight into its own slice of one vector (collected from
+        // a flat map, they went through a list of vectors and a copy).
+        let boxed_in: Vec<usize> = parts
+            .par_iter()
+            .map(|part| part.boxes.iter().filter(|b| b.is_some()).count())
+            .collect();
+        let mut keys = vec![0u64; boxed_in.iter().sum()];
+        split_mut(&mut keys, boxed_in.iter().copied())
+            .into_par_iter()
+            .zip(parts.par_iter().enumerate())
+            .for_each(|(keys, (p, part))| {
+                let at = part
+                    .boxes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| b.as_ref().map(|b| (first[p] + i, b)));
+                for (key, (g, b)) in keys.iter_mut().zip(at) {
+                    *key = curve.keyed(g, b);
+                }
+            });
+        let mut order = curve.sort(keys);
         let box_of = |find: &mut PartFinder, g: usize| {
             let (part, i) = find.find(g);
             parts[part].boxes[i]

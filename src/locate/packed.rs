@@ -203,8 +203,10 @@ impl Curve {
     /// The positions of [`Self::keyed`] values in curve order.
     pub(super) fn sort(&self, mut keyed: Vec<u64>) -> Vec<usize> {
         keyed.par_sort_unstable();
+        // In the keys' own allocation (the standard library's in-place collect: a position is
+        // no larger than a key), not a fresh vector of 2.4 MB for 300,000 parcels.
         keyed
-            .into_par_iter()
+            .into_iter()
             .map(|k| (k & u64::from(u32::MAX)) as usize)
             .collect()
     }
