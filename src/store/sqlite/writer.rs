@@ -13,7 +13,8 @@
 //! A write that fails is rolled back to its savepoint and answers its own error; the others of
 //! its group are unaffected. When the commit fails (a full disk, an I/O error), or SQLite rolled
 //! the whole transaction back under a failing statement (it may on SQLITE_FULL, IOERR, NOMEM),
-//! every write of the group answers that failure and nothing of the group is stored. A write
+//! or a write's savepoint cannot be ended (the group is then rolled back whole), every write of
+//! the group answers that failure and nothing of the group is stored. A write
 //! that panics is rolled back to its savepoint, the group goes on, and the panic continues in
 //! its own thread.
 //!
@@ -172,10 +173,13 @@ impl Writer {
                 "ROLLBACK TO write; RELEASE write"
             };
             if let Err(e) = conn.execute_batch(end) {
-                // Cannot tell what is left of the group: give it up whole.
+                // Cannot tell what is left of the group: give it up whole. The writes before
+                // this one in the group wait for the group's end: each must read the failure,
+                // not answer `Ok` for rows the rollback took.
                 let _ = conn.execute_batch("ROLLBACK");
                 let failure = Failure::of("end a write", &e);
-                self.decide(conn, group, Some(failure.clone()), 0);
+                let pending = self.lock().pending;
+                self.decide(conn, group, Some(failure.clone()), pending);
                 return finish(out, Some(failure));
             }
         }
@@ -440,6 +444,49 @@ mod tests {
                 })
         })
         .unwrap();
+        assert_eq!(count(dir.path()), 1);
+    }
+
+    /// When a write's savepoint cannot be ended, the group is rolled back whole: the writes
+    /// before it in the group answer that failure, not `Ok` for rows that are gone.
+    #[test]
+    fn a_savepoint_that_cannot_end_fails_the_writes_before_it_in_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Arc::new(writer(dir.path()));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let w2 = w.clone();
+        let first = std::thread::spawn(move || {
+            w2.write(|c| {
+                insert(c, 1)?;
+                tx.send(()).unwrap();
+                // Wait until the other write queues behind this one: both share a group.
+                let t0 = Instant::now();
+                while w2.lock().waiting == 0 {
+                    assert!(t0.elapsed() < Duration::from_secs(10));
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok::<_, StoreError>(())
+            })
+        });
+        rx.recv().unwrap();
+        // The second write ends its savepoint itself, so the writer's RELEASE fails.
+        let second = w.write(|c| {
+            insert(c, 2)?;
+            c.execute_batch("RELEASE write")
+                .map_err(|source| StoreError::Sql {
+                    context: "release",
+                    source: source.into(),
+                })?;
+            Ok::<_, StoreError>(())
+        });
+        let first = first.join().unwrap();
+        let err = second.expect_err("the write whose savepoint did not end fails");
+        assert!(err.to_string().contains("end a write"), "{err}");
+        let err = first.expect_err("the write before it in the group was rolled back with it");
+        assert!(err.to_string().contains("end a write"), "{err}");
+        assert_eq!(count(dir.path()), 0);
+        assert!(w.lock().failed.is_empty(), "every failure was read");
+        w.write(|c| insert(c, 3)).unwrap();
         assert_eq!(count(dir.path()), 1);
     }
 
