@@ -128,10 +128,17 @@ fn layer_errors_name_file_layer_and_field() {
     );
     let mut s = spec(rel, "gcj02");
     s.path = data("admin/does_not_exist.shp");
-    let msg = load_layer(&s, None).unwrap_err().to_string();
+    let err = load_layer(&s, None).unwrap_err();
+    let msg = err.to_string();
     assert!(
-        msg.contains("does_not_exist.shp") && msg.contains("cannot open"),
+        msg.contains("does_not_exist.shp") && msg.contains("cannot read"),
         "{msg}"
+    );
+    // The system's reason is the cause (said once, by the CLI's error chain).
+    let cause = std::error::Error::source(&err).map(|c| c.to_string());
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("No such file")),
+        "{cause:?}"
     );
     // A file that is not a vector dataset at all.
     let mut s = spec(rel, "gcj02");
