@@ -480,8 +480,9 @@ fn one_thing_is_one_word_in_every_place() {
         &["field.photo", "notify.photo"],
         &["field.note", "notify.note"],
         // An administrative unit, township or county alike: the events list's unit filter, the
-        // ranking's column and an API error about `unit` (a task may be reassigned to a county).
-        &["field.unit", "filter.unit", "rank.col.unit"],
+        // ranking's column, an API error about `unit` (a task may be reassigned to a county) and
+        // the label of the unit choice where a task is dispatched or reassigned.
+        &["field.unit", "filter.unit", "rank.col.unit", "ops.unit"],
     ];
     let zh = &catalogues()["zh-CN"];
     for group in same {
