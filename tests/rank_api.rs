@@ -103,6 +103,9 @@ async fn bad_parameters_name_the_field(b: Backend) {
         ("date=09.06.2024", "date"),
         ("date=2024-06-09&level=village", "level"),
         ("date=2024-06-09&levle=county", "levle"),
+        // "Now" is 2024-06-11 08:00 Beijing time: 06-12 has not begun, and has no table either
+        // (it would rank every county first with no fires, as if the day were clean).
+        ("date=2024-06-12", "date"),
     ] {
         for path in ["/api/v1/rankings/daily", "/api/v1/rankings/daily.html"] {
             let (status, v) = s.get(&format!("{path}?{query}"), ADMIN).await;
@@ -116,6 +119,14 @@ async fn bad_parameters_name_the_field(b: Backend) {
                 other => other,
             };
             assert_eq!(v["message_zh"], format!("“{label}”有误"), "{v}");
+            if query == "date=2024-06-12" {
+                // The date and today in the ranking's time zone, in the detail.
+                let detail = v["error"].as_str().unwrap();
+                assert!(
+                    detail.contains("2024-06-12 is after today (2024-06-11 at UTC+08:00"),
+                    "{v}"
+                );
+            }
         }
     }
     s.stop().await;

@@ -130,6 +130,40 @@ fn no_store_is_an_error_and_writes_nothing() {
     assert!(!o.status.success());
 }
 
+/// A day that has not begun has no ranking in any format: `rank --date` of a future day is an
+/// error naming the date and today in the ranking's time zone, and writes nothing (it ranked
+/// every county first with no fires, as if the day were clean).
+#[test]
+fn a_day_that_has_not_begun_is_refused_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // An empty store: the county layer of the samples would rank all of its counties.
+    drop(strawfire::store::SqliteStore::open(&data.join(strawfire::service::STORE_FILE)).unwrap());
+    for format in ["csv", "json", "html"] {
+        let out = dir.path().join(format!("r.{format}"));
+        let o = run_in_crate(&[
+            "rank",
+            "--date",
+            "2999-01-01",
+            "--format",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{format}: {err}");
+        assert!(
+            err.contains("--date: 2999-01-01 is after today (")
+                && err.contains(" at UTC+08:00, the ranking's time zone)"),
+            "{format}: {err}"
+        );
+        assert!(!out.exists(), "{format}");
+    }
+}
+
 /// `strawfire ingest` of a good scene and a file that is no FIRMS feed: the scene is stored,
 /// the bad file is one error line naming it once (not `error: x.csv: x.csv: no ...`), exit 1.
 #[test]

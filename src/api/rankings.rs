@@ -3,7 +3,8 @@
 //! and an optional `comment`: the bulletin (通报) as one self-contained page, and
 //! `GET /api/v1/rankings/daily.pdf`: the same printed on A4 by headless Chromium
 //! ([`crate::print`]; 503 naming what to install when there is none). A bulletin is numbered
-//! (第N期) on its first rendering; a day that has not begun is refused (400).
+//! (第N期) on its first rendering; a day that has not begun is refused (400), the table as the
+//! bulletin: it has no fires yet, and would rank every unit first as if it were clean.
 //!
 //! Scope: leadership's table is public inside the system, so admin and every county token see
 //! all units (a county compares itself with its neighbours); patrol tokens get 403.
@@ -77,9 +78,7 @@ async fn table(
     let placer = s.service.placer().clone();
     let cfg = s.service.rank_config().clone();
     let now = s.service.clock().now();
-    if comment {
-        rankings::check_issuable(&cfg, date, now).map_err(|m| ApiError::field("date", m))?;
-    }
+    rankings::check_day_begun(&cfg, date, now).map_err(|m| ApiError::field("date", m))?;
     let t = s
         .service
         .store(move |st| rankings::daily(st, placer.as_ref(), &cfg, date, level, now))

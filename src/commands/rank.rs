@@ -206,6 +206,11 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
     if let Some(url) = &args.store {
         cfg.store.url = Some(url.clone());
     }
+    // A day that has not begun has no ranking in any format (nor needs a store to say so).
+    let now = chrono::Utc::now();
+    if let Err(m) = strawfire::service::rankings::check_day_begun(&cfg.rank, date, now) {
+        bail!("--date: {m}");
+    }
     let db = cfg.data_dir.join(strawfire::service::STORE_FILE);
     if cfg.store.url.is_none() && !db.is_file() {
         bail!(
@@ -221,7 +226,6 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
     if format == RankFormat::Pdf && output.is_none() {
         bail!("--format pdf writes a file: give -o FILE (or --pdf FILE)");
     }
-    let now = chrono::Utc::now();
     // Found before any work, so a machine without a browser says so at once.
     let chromium = match format {
         RankFormat::Pdf => Some(strawfire::print::find_chromium(
@@ -229,11 +233,6 @@ fn run_store(args: &Args, date: NaiveDate) -> anyhow::Result<()> {
         )?),
         _ => None,
     };
-    if matches!(format, RankFormat::Html | RankFormat::Pdf) {
-        if let Err(m) = strawfire::service::rankings::check_issuable(&cfg.rank, date, now) {
-            bail!("--date: {m}");
-        }
-    }
     // Opened here, on the main thread: PostgreSQL's client must not run on an async one.
     let store: Box<dyn strawfire::store::Store> = match &cfg.store.url {
         Some(url) => Box::new(strawfire::store::PgStore::open(url)?),

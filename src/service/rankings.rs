@@ -178,18 +178,22 @@ pub struct BulletinOptions<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// A bulletin is issued for a day that has begun (local time at the rank offset): numbering a
-/// day that has not would hand out issue numbers to mistakes. The message names the date.
-pub fn check_issuable(cfg: &RankConfig, date: NaiveDate, now: DateTime<Utc>) -> Result<(), String> {
-    let today = now
-        .with_timezone(
-            &chrono::FixedOffset::east_opt(cfg.utc_offset_h * 3600)
-                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap()),
-        )
-        .date_naive();
+/// A ranking or bulletin is made for a day that has begun (local time at the rank offset): a
+/// day that has not has no fires yet, so its table would rank every unit first with none, as if
+/// the day were clean, and numbering its bulletin would hand out issue numbers to mistakes. The
+/// message names the date and today in the ranking's time zone.
+pub fn check_day_begun(
+    cfg: &RankConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let zone = chrono::FixedOffset::east_opt(cfg.utc_offset_h * 3600)
+        .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap());
+    let today = now.with_timezone(&zone).date_naive();
     if date > today {
         return Err(format!(
-            "{date} is after today ({today}): a bulletin is issued for a day that has begun"
+            "{date} is after today ({today} at UTC{zone}, the ranking's time zone): a day that \
+             has not begun has no ranking or bulletin"
         ));
     }
     Ok(())
@@ -247,4 +251,37 @@ pub fn report_html(
         &map_svg(table, &shapes, &points, lang),
         lang,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// "Today" is the ranking's local day: at 04:00 Beijing time (20:00 UTC the day before) the
+    /// Beijing day has begun, the next has not; at UTC+0 the same instant is still the day before.
+    #[test]
+    fn a_day_has_begun_in_the_rankings_time_zone_and_the_refusal_names_both_days() {
+        let now = Utc.with_ymd_and_hms(2024, 6, 10, 20, 0, 0).unwrap();
+        let day = |d| NaiveDate::from_ymd_opt(2024, 6, d).unwrap();
+        let beijing = RankConfig::default();
+        assert_eq!(beijing.utc_offset_h, 8);
+        assert_eq!(check_day_begun(&beijing, day(11), now), Ok(()));
+        assert_eq!(check_day_begun(&beijing, day(1), now), Ok(()));
+        assert_eq!(
+            check_day_begun(&beijing, day(12), now).unwrap_err(),
+            "2024-06-12 is after today (2024-06-11 at UTC+08:00, the ranking's time zone): a day \
+             that has not begun has no ranking or bulletin"
+        );
+        let utc = RankConfig {
+            utc_offset_h: 0,
+            ..RankConfig::default()
+        };
+        let m = check_day_begun(&utc, day(11), now).unwrap_err();
+        assert!(
+            m.starts_with("2024-06-11 is after today (2024-06-10 at UTC+00:00,"),
+            "{m}"
+        );
+    }
 }
