@@ -7,6 +7,9 @@
 //! The objects acted on (events, tasks, mask candidates) lie in township 410526101. Each write
 //! cell acts on an object of its own, brought by the admin into the state the action needs, so a
 //! cell's answer says whether the role may, not what an earlier cell did.
+//!
+//! Every API route also refuses a query parameter it does not take (400 naming it), from the
+//! same table: a typo (`?sinse=`) is an error, never a filter silently ignored.
 
 mod common;
 
@@ -420,6 +423,38 @@ impl Maker<'_> {
 }
 
 on_both_stores!(every_route_answers_every_role_as_expected);
+
+/// Every `/api/v1` route, read or write, answers a parameter it does not take with 400 naming
+/// it, before doing anything: the lists name their known ones, the rest take none (the pages,
+/// assets, tiles and `/metrics` are not the API and are left to browsers and scrapers).
+#[tokio::test]
+async fn every_api_route_refuses_a_parameter_it_does_not_take() {
+    let srv = TestServer::start().await;
+    let mut wrong = Vec::new();
+    let api: Vec<_> = strawfire::api::routes()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/api/v1/"))
+        .collect();
+    assert!(api.len() >= 30, "{api:?}");
+    for (method, path) in api {
+        let path = path.replace("{id}", "1").replace("{code}", "410526101");
+        let url = srv.url(&format!("{path}?sinse=2024-06-01"));
+        let req = match method.as_str() {
+            "GET" => srv.client.get(&url),
+            "POST" => srv.client.post(&url),
+            m => panic!("method {m} has no request here"),
+        };
+        let resp = req.bearer_auth(ADMIN).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let v: serde_json::Value =
+            serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
+        if status != 400 || v["field"] != "sinse" || v["code"] != "bad_field" {
+            wrong.push(format!("{method} {path}?sinse=: {status} {v}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    srv.stop().await;
+}
 
 async fn every_route_answers_every_role_as_expected(b: common::stores::Backend) {
     let srv = TestServer::start_on_with(

@@ -17,7 +17,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use super::auth::Caller;
 use super::hotspots::Point;
 use super::paged;
-use super::params::filters;
+use super::params::{filters, NoParams};
 use super::{ApiError, AppState};
 use crate::dispatch::rules::REASONS;
 use crate::dispatch::TaskState;
@@ -84,6 +84,7 @@ pub async fn list(
 pub async fn one(
     State(s): State<AppState>,
     Caller(role): Caller,
+    _: NoParams,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id: i64 = id

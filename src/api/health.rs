@@ -5,12 +5,16 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
+use super::params::NoParams;
 use super::{ApiError, AppState};
 
 /// `status` and `storage` are `ok`, or `degraded` with `storage_error` (the cause) and
 /// `storage_failed_at` after a write failed for want of storage (disk full, I/O error, read-only
 /// file system), until a write succeeds again. Still 200: the service answers reads.
-pub async fn healthz(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub async fn healthz(
+    State(s): State<AppState>,
+    _: NoParams,
+) -> Result<impl IntoResponse, ApiError> {
     let counts = s.service.store(|st| st.counts()).await?;
     let degraded = s.service.storage().degraded();
     let state = if degraded.is_some() { "degraded" } else { "ok" };

@@ -16,7 +16,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use super::auth::Caller;
 use super::error::body_rejection;
 use super::paged;
-use super::params::filters;
+use super::params::{filters, NoParams};
 use super::{ApiError, AppState};
 use crate::service::Service;
 use crate::store::{HotspotQuery, Keyset, StoredHotspot};
@@ -158,6 +158,7 @@ impl Serialize for Properties<'_> {
 pub async fn post(
     State(s): State<AppState>,
     Caller(role): Caller,
+    _: NoParams,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -9,6 +9,7 @@ use axum::Json;
 
 use super::actor::Who;
 use super::paged;
+use super::params::NoParams;
 use super::{ApiError, AppState};
 use crate::store::tasks::MaskCandidate;
 
@@ -78,6 +79,7 @@ async fn decide(
 pub async fn confirm(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     decide(s, who, &id, true).await
@@ -86,6 +88,7 @@ pub async fn confirm(
 pub async fn reject(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     decide(s, who, &id, false).await

@@ -31,6 +31,7 @@ use axum::Json;
 
 use super::actor::Who;
 use super::auth::Role;
+use super::params::NoParams;
 use super::tasks::{feature, parse_id, scoped};
 use super::{ApiError, AppState};
 use crate::service::operator::OperatorAction;
@@ -164,6 +165,7 @@ fn target(s: &AppState, role: &Role, code: &str) -> Result<TaskTarget, ApiError>
 pub async fn create_task(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -220,6 +222,7 @@ pub async fn create_task(
 pub async fn reassign(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -283,6 +286,7 @@ async fn one_reason(
 pub async fn cancel(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -292,6 +296,7 @@ pub async fn cancel(
 pub async fn send_back(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -301,6 +306,7 @@ pub async fn send_back(
 pub async fn reopen(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -310,6 +316,7 @@ pub async fn reopen(
 pub async fn photo(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;

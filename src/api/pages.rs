@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Caller;
+use super::params::NoParams;
 use super::{ApiError, AppState};
 
 /// One embedded file.
@@ -281,7 +282,11 @@ pub async fn tile(
 
 /// `GET /api/v1/dashboard-config`: what the pages need of the config (the optional basemap; the
 /// language and zone, which the page also has from its root element).
-pub async fn config(State(s): State<AppState>, Caller(role): Caller) -> impl IntoResponse {
+pub async fn config(
+    State(s): State<AppState>,
+    Caller(role): Caller,
+    _: NoParams,
+) -> impl IntoResponse {
     let d = s.service.dashboard();
     let ui = s.service.ui();
     Json(serde_json::json!({

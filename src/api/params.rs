@@ -1,8 +1,12 @@
 //! Query parameters of the list endpoints, parsed by hand so every error names its parameter
-//! and a misspelt parameter is an error, not a silently ignored filter.
+//! and a misspelt parameter is an error, not a silently ignored filter. The endpoints that take
+//! none say so with [`NoParams`]: any parameter is refused there too (`?sinse=` on
+//! `/verdicts/mine` answered the whole record as if it were a filter).
 
 use std::collections::HashMap;
 
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::auth::Role;
@@ -33,6 +37,34 @@ const KNOWN: [&str; 8] = [
     "limit",
     "cursor",
 ];
+
+/// The extractor of an endpoint that takes no query parameters: any is a 400 naming it (the
+/// first by name), as the endpoints with parameters refuse the ones they do not know. Put after
+/// the token's extractor, so a request without a token is a 401 first, as everywhere.
+#[derive(Debug, Clone, Copy)]
+pub struct NoParams;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Query(q) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::field("query", e.body_text()))?;
+        none_taken(&q)?;
+        Ok(NoParams)
+    }
+}
+
+/// `q` is empty, or 400 naming its first parameter (by name): the endpoint takes none.
+fn none_taken(q: &HashMap<String, String>) -> Result<(), ApiError> {
+    match q.keys().min() {
+        Some(k) => Err(ApiError::field(
+            k.as_str(),
+            "unknown parameter; none are taken",
+        )),
+        None => Ok(()),
+    }
+}
 
 /// The longest unit code or parcel id a parameter may carry (characters).
 pub const MAX_CODE_CHARS: usize = 64;

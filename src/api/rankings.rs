@@ -140,7 +140,9 @@ pub async fn daily_pdf(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
     readable(&role)?;
-    // Before any work: a deployment without Chromium answers at once, naming what to install.
+    // The request's own faults first (a bad date or parameter is a 400 here too), then, before
+    // any work, a deployment without Chromium answers at once, naming what to install.
+    parse(&q, true)?;
     let chromium = crate::print::find_chromium(s.service.report_config().chromium.as_deref())
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let (t, html) = bulletin(&s, &role, &q).await?;

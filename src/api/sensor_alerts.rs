@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::auth::{Caller, Role};
 use super::error::body_rejection;
+use super::params::NoParams;
 use super::{ApiError, AppState};
 use crate::fuse::destination;
 use crate::store::{AlertKind, SensorAlert};
@@ -56,6 +57,7 @@ pub struct AlertBody {
 pub async fn post(
     State(s): State<AppState>,
     Caller(role): Caller,
+    _: NoParams,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     if matches!(role, Role::Patrol(_)) {

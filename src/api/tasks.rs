@@ -21,6 +21,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::actor::Who;
 use super::auth::Role;
 use super::paged;
+use super::params::NoParams;
 use super::{ApiError, AppState};
 use crate::dispatch::{TaskState, Verdict};
 use crate::i18n::Lang;
@@ -249,6 +250,7 @@ pub async fn list(
 pub async fn one(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
@@ -307,6 +309,7 @@ async fn change(
 pub async fn ack(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -514,6 +517,7 @@ async fn replay(s: &AppState, k: &IdempotencyKey) -> Result<Option<Response>, Ap
 pub async fn close(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -543,6 +547,7 @@ fn coordinate(field: &str, v: Option<&serde_json::Value>) -> Result<f64, ApiErro
 pub async fn on_site(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -672,6 +677,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> Result<VerdictForm, ApiEr
 pub async fn verdict(
     State(s): State<AppState>,
     who: Who,
+    _: NoParams,
     Path(id): Path<String>,
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
@@ -734,7 +740,11 @@ pub async fn verdict(
 /// `GET /api/v1/verdicts/mine`: the patrol's record, the verdicts this token filed (newest
 /// first, at most 200), each with its task: `{"verdicts": [{task_id, unit, lat, lon, state,
 /// verdict, reported_at, received_at, note, review, flags}]}`. Any token; only its own rows.
-pub async fn mine(State(s): State<AppState>, who: Who) -> Result<impl IntoResponse, ApiError> {
+pub async fn mine(
+    State(s): State<AppState>,
+    who: Who,
+    _: NoParams,
+) -> Result<impl IntoResponse, ApiError> {
     let rows = s.service.verdicts_by(who.actor.id.clone(), 200).await?;
     let list: Vec<serde_json::Value> = rows
         .iter()

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::auth::{Caller, Role};
 use super::paged;
+use super::params::NoParams;
 use super::{ApiError, AppState};
 use crate::fuse::Placer;
 use crate::locate::{Level, UnitInfo, UnitLayer};
@@ -22,6 +23,7 @@ use crate::locate::{Level, UnitInfo, UnitLayer};
 pub async fn one(
     State(s): State<AppState>,
     Caller(role): Caller,
+    _: NoParams,
     Path(code): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     super::params::max_chars("code", &code, super::params::MAX_CODE_CHARS)?;
