@@ -21,9 +21,14 @@
 //! The library is the same shared object GDAL links (`libmfhdfalt.so.0`, `libdfalt.so.0`), so
 //! one copy of HDF4's state lives in the process.
 //!
-//! This is one of the crate's two `unsafe` places (the other is the AVX2 dispatch in
-//! `detect/strip.rs`): every call passes a NUL-terminated name and a buffer whose length was
-//! checked against the SDS's or attribute's size first.
+//! The crate denies `unsafe_code` (`[lints]` in Cargo.toml); this module allows it whole, as
+//! the only foreign library the crate calls itself: every call passes a NUL-terminated name and
+//! a buffer whose length was checked against the SDS's or attribute's size first. The other
+//! places allow it call by call, each with its `SAFETY` comment (`grep -rn 'allow(unsafe_code)'
+//! src`): the AVX2 dispatches of the detectors (`detect/strip.rs`, `detect/oli/pixel.rs`),
+//! locate's AVX dispatch (`locate/window_integral.rs`), its prefetch and the `set_len` after its
+//! parallel fill (`locate/flat.rs`), and the reads of GDAL's per-thread error state that the
+//! gdal crate has no safe call for (`locate/layer.rs`).
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_void, CString};

@@ -5,8 +5,8 @@
 //! so a change and its key commit together or not at all, and a second claim of the same key
 //! refuses the change ([`super::tasks::TaskError::Replayed`]). The answer sent for the first
 //! request is stored after the commit; a replay gets it back. Keys are per token fingerprint
-//! (`actor`): another token's key never collides with, nor reveals, this one's. (SQLite:
-//! `sqlite/idempotency.rs`.)
+//! (`actor`): another token's key never collides with, nor reveals, this one's. (Both
+//! backends: `shared/idempotency.rs`.)
 
 /// The key of one action as the client sent it, with what it was for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,14 +18,15 @@
 //! for a connection held by a write waiting on it.
 //!
 //! What is here: the whole store family. [`Store`](crate::store::Store) (`store.rs`,
-//! `ingest.rs`); [`TaskStore`](crate::store::TaskStore) (`tasks.rs`, `idempotency.rs`: the
-//! ingest with dispatch, a batch's tasks, audit rows and notices made at once in
-//! `dispatch.rs`, task moves, verdicts, idempotency keys, escalation sweeps safe on several
-//! nodes, mask candidates, precision); [`OperatorStore`](crate::store::OperatorStore)
-//! (`operator.rs`);
+//! `ingest.rs`); [`TaskStore`](crate::store::TaskStore) (`tasks.rs`: task moves, verdicts,
+//! idempotency keys, escalation sweeps safe on several nodes, mask candidates, precision; the
+//! ingest with dispatch, a batch's tasks, audit rows and notices made at once, in
+//! `dispatch.rs`); [`OperatorStore`](crate::store::OperatorStore) (`operator.rs`);
 //! [`DeliveryStore`](crate::store::deliveries::DeliveryStore) (`deliveries.rs`, its claims
-//! `FOR UPDATE SKIP LOCKED`); the outbox (`outbox.rs`); [`RankStore`](crate::store::RankStore)
-//! (`rank.rs`).
+//! `FOR UPDATE SKIP LOCKED`); [`RankStore`](crate::store::RankStore) (`rank.rs`). Not here, but
+//! run by both backends in their own transactions: the idempotency keys' claims and answers
+//! (`store/shared/idempotency.rs`), the outbox's writes (`store/shared/outbox.rs`; an ingest's
+//! notices are inserted by `dispatch.rs`) and the task steps (`store/shared/task_steps.rs`).
 
 mod deliveries;
 mod dispatch;
