@@ -183,3 +183,52 @@ fn a_where_clause_a_geopackage_rejects_is_an_error_naming_it() {
     let taken = load_layer(&spec("id_0 <= 10"), Some(Level::Parcel)).unwrap();
     assert_eq!(taken.areas.len(), 10, "{:?}", taken.warnings);
 }
+
+/// A rejected `where=` is our error only: GDAL records it (read back as the error's cause) but
+/// prints no `ERROR 1: …` of its own beside it, whether it rejects the clause when set (CSV) or
+/// when reading starts (GeoPackage). GDAL's handler is process-wide: the one installed here
+/// collects only messages naming this test's own column, which no other test uses.
+#[test]
+fn a_rejected_where_clause_is_not_printed_by_gdal_too() {
+    const COLUMN: &str = "no_such_column_quiet";
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = std::sync::Arc::clone(&printed);
+    gdal::config::set_error_handler(move |_, _, msg| {
+        if msg.contains(COLUMN) {
+            seen.lock().unwrap().push(msg.to_string());
+        }
+    });
+    let specs = [
+        (
+            data("farmland/ai4smallfarms_vietnam_fields_sample.gpkg"),
+            ":code=id",
+            Level::Parcel,
+        ),
+        (
+            data("heatsources/wri_gppd_china_power_plants.csv"),
+            ":name=Name:radius_m=2000",
+            Level::Mask,
+        ),
+    ];
+    let mut results = Vec::new();
+    for (file, rest, level) in &specs {
+        let spec =
+            LayerSpec::parse(&format!("{}{rest}:where={COLUMN} = 1", file.display())).unwrap();
+        results.push((file.clone(), load_layer(&spec, Some(*level)).map(|_| ())));
+    }
+    gdal::config::remove_error_handler();
+    for (file, result) in results {
+        match result {
+            Err(e @ LayerError::Filter { .. }) => {
+                let cause = std::error::Error::source(&e).map(|c| c.to_string());
+                assert!(
+                    cause.as_deref().is_some_and(|c| c.contains(COLUMN)),
+                    "{}: GDAL's message is the cause: {e} ({cause:?})",
+                    file.display()
+                );
+            }
+            other => panic!("{}: {other:?}", file.display()),
+        }
+    }
+    assert_eq!(*printed.lock().unwrap(), Vec::<String>::new());
+}

@@ -222,9 +222,12 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         // GDAL's last error is this thread's: cleared here, so that a failure recorded by the
         // first read below is the filter's.
         clear_gdal_error();
+        let _quiet = QuietGdal::new();
+        // The gdal crate's error says only "OGR_L_SetAttributeFilter returned error 5"; what
+        // GDAL recorded names the problem ("`Fule` not recognised as an available field").
         layer
             .set_attribute_filter(clause)
-            .map_err(|source| filter_err(clause, source))?;
+            .map_err(|source| filter_err(clause, gdal_failure().unwrap_or(source)))?;
     }
 
     let crs_err = |source: gdal::errors::GdalError| LayerError::Crs {
@@ -261,8 +264,12 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         points: Vec::new(),
         warnings: Vec::new(),
     };
+    // A filter rejected only now (by the feature count `features` asks for, or the first read)
+    // is reported from GDAL's last error below: not printed too.
+    let quiet = spec.where_clause.as_ref().map(|_| QuietGdal::new());
     let mut features = layer.features();
     let first = features.next();
+    drop(quiet);
     if let (Some(clause), None) = (&spec.where_clause, &first) {
         // OGR's SQLite-based drivers (GeoPackage, SQLite) take any filter above and prepare it
         // only when reading starts; a clause SQLite rejects ("no such column", a syntax error)
@@ -344,6 +351,31 @@ pub(super) fn load_with_ogr(spec: &LayerSpec, level: Level) -> Result<Layer, Lay
         }
     }
     Ok(out)
+}
+
+/// GDAL's printing of errors silenced on this thread while alive (`CPLPushErrorHandler` with
+/// `CPLQuietErrorHandler`, popped on drop), around a call whose failure is ours to report: GDAL
+/// still records it as this thread's last error ([`gdal_failure`]), but prints no `ERROR 1: …`
+/// line of its own beside our message (the CLI and the service silence GDAL for good; a library
+/// caller, a test, did not).
+struct QuietGdal(std::marker::PhantomData<*const ()>);
+
+impl QuietGdal {
+    #[allow(unsafe_code)]
+    fn new() -> QuietGdal {
+        // Safety: pushes a handler GDAL itself provides onto this thread's stack; `drop` pops it
+        // on the same thread (the guard is neither `Send` nor kept past the call).
+        unsafe { gdal_sys::CPLPushErrorHandler(Some(gdal_sys::CPLQuietErrorHandler)) };
+        QuietGdal(std::marker::PhantomData)
+    }
+}
+
+impl Drop for QuietGdal {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        // Safety: pops the handler `new` pushed on this thread.
+        unsafe { gdal_sys::CPLPopErrorHandler() };
+    }
 }
 
 /// Clears this thread's last GDAL error (`CPLErrorReset`; the gdal crate has no safe call).
