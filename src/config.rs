@@ -1,7 +1,12 @@
 //! The service's configuration: a TOML file (`strawfire.example.toml` documents every key).
-//! Unknown keys are reported, not silently ignored: a misspelt `[inbox] pol_s` would otherwise
-//! leave the default in force without anyone noticing. The environment variable
+//! An unknown key is an error naming the file, the key and the nearest known key ("did you mean
+//! `inbox.poll_s`?"), as the tables that list their fields (`[[tokens]]`, `[[sources]]`)
+//! always refused theirs: a misspelt `[dispatch.normal] acknowledge_mn` would otherwise leave
+//! the default deadline in force, and a warning in a start-up log is read by no one. The
+//! engineer who deploys is there when the service refuses to start. The environment variable
 //! `STRAWFIRE_ADMIN_TOKEN` adds an admin token.
+
+mod known_keys;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +35,29 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// Keys no table takes (a misspelling, or a key of another version): each with the nearest
+    /// known key, if one is near.
+    #[error("config {path}: {}", unknown_list(keys))]
+    UnknownKeys {
+        path: PathBuf,
+        /// (the key as written, its nearest known key).
+        keys: Vec<(String, Option<String>)>,
+    },
+}
+
+fn unknown_list(keys: &[(String, Option<String>)]) -> String {
+    let each: Vec<String> = keys
+        .iter()
+        .map(|(k, near)| match near {
+            Some(n) => format!("unknown key `{k}` (did you mean `{n}`?)"),
+            None => format!("unknown key `{k}`"),
+        })
+        .collect();
+    format!(
+        "{}: a misspelt key would leave its setting at the default (strawfire.example.toml \
+         documents every key)",
+        each.join(", ")
+    )
 }
 
 /// The whole config. Every field has a default, so an empty file is a valid config.
@@ -551,11 +579,10 @@ pub struct TokenConfig {
     pub name: Option<String>,
 }
 
-/// A config and the unknown keys it contained (to be reported).
+/// A config as loaded (every key known, every value checked).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
-    pub unknown_keys: Vec<String>,
 }
 
 impl Config {
@@ -577,11 +604,24 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string().trim().to_string(),
         })?;
+        if !unknown_keys.is_empty() {
+            unknown_keys.sort();
+            let tables = known_keys::of::<Config>();
+            let keys = unknown_keys
+                .into_iter()
+                .map(|k| {
+                    let (table, key) = known_keys::split(&k);
+                    let near = known_keys::nearest(&tables, &table, &key);
+                    (k, near)
+                })
+                .collect();
+            return Err(ConfigError::UnknownKeys {
+                path: path.to_path_buf(),
+                keys,
+            });
+        }
         config.validate(path)?;
-        Ok(Loaded {
-            config,
-            unknown_keys,
-        })
+        Ok(Loaded { config })
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -1069,7 +1109,6 @@ mod tests {
             "/strawfire.example.toml"
         ));
         let loaded = Config::load(path).unwrap();
-        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         assert_eq!(loaded.config.tokens.len(), 3);
         assert_eq!(loaded.config.sources.len(), 2);
         assert_eq!(loaded.config.webhooks.len(), 3);
@@ -1142,7 +1181,6 @@ mod tests {
             "[ingest]\nmax_future_skew_min = 5\nearliest_date = \"2012-01-20\"\n[dispatch]\nmax_age_h = 3\n",
         )
         .unwrap();
-        assert!(c.unknown_keys.is_empty());
         assert_eq!(
             c.config.ingest.max_future_skew(),
             chrono::Duration::minutes(5)
@@ -1215,15 +1253,20 @@ mod tests {
 
     #[test]
     fn dispatch_keys_are_checked_and_unknown_ones_reported() {
+        let text = "[dispatch]\nhigh_frp_mw = 50\nverify_within_min = 3\n[dispatch.normal]\nacknowledge_min = 15\non_site_min = 40\nverdict_min = 180\n[verify]\nmax_distance_m = 1000\n";
+        let e = Config::parse(Path::new("x.toml"), text).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::UnknownKeys { keys, .. } if keys.len() == 1 && keys[0].0 == "dispatch.verify_within_min"),
+            "{e}"
+        );
         let l = Config::parse(
             Path::new("x.toml"),
-            "[dispatch]\nhigh_frp_mw = 50\nverify_within_min = 3\n[dispatch.normal]\nacknowledge_min = 15\non_site_min = 40\nverdict_min = 180\n[verify]\nmax_distance_m = 1000\n",
+            &text.replace("verify_within_min = 3\n", ""),
         )
         .unwrap();
         assert_eq!(l.config.dispatch.normal.acknowledge_min, 15);
         assert_eq!(l.config.dispatch.high_frp_mw, 50.0);
         assert_eq!(l.config.verify.max_distance_m, 1000.0);
-        assert_eq!(l.unknown_keys, vec!["dispatch.verify_within_min"]);
         let e = Config::parse(
             Path::new("x.toml"),
             "[dispatch.high]\nacknowledge_min = 30\non_site_min = 20\nverdict_min = 60\n",
@@ -1233,15 +1276,60 @@ mod tests {
         assert!(e.contains("dispatch.high"), "{e}");
     }
 
+    /// An unknown key is an error naming the file, every unknown key with its path and the
+    /// nearest known one: in its own table a few edits away, or the same name in another table
+    /// (a key put above its table's header), in nested tables and lists of tables too.
     #[test]
-    fn unknown_keys_are_reported_with_their_path() {
-        let l = Config::parse(
-            Path::new("x.toml"),
-            "listen = \"127.0.0.1:9000\"\nlisten_port = 3\n[inbox]\npol_s = 3\n",
+    fn unknown_keys_are_errors_naming_file_key_and_the_nearest_known_key() {
+        let e = Config::parse(
+            Path::new("/etc/strawfire.toml"),
+            "listen = \"127.0.0.1:9000\"\nlisten_port = 3\nsettle_s = 2\ncolour = 1\n[inbox]\npol_s = 3\n[ui.basemap]\npreest = \"none\"\n[inbx]\npoll_s = 1\n[[tokens]]\ntoken = \"t\"\nrole = \"admin\"\n",
         )
-        .unwrap();
-        assert_eq!(l.config.listen.port(), 9000);
-        assert_eq!(l.unknown_keys, vec!["listen_port", "inbox.pol_s"]);
+        .unwrap_err();
+        let ConfigError::UnknownKeys { path, keys } = &e else {
+            panic!("{e}");
+        };
+        assert_eq!(path, Path::new("/etc/strawfire.toml"));
+        let got: Vec<(&str, Option<&str>)> = keys
+            .iter()
+            .map(|(k, n)| (k.as_str(), n.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("colour", None),
+                ("inbox.pol_s", Some("inbox.poll_s")),
+                ("inbx", Some("inbox")),
+                // Too far from `listen` to guess.
+                ("listen_port", None),
+                ("settle_s", Some("inbox.settle_s")),
+                ("ui.basemap.preest", Some("ui.basemap.preset")),
+            ]
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("config /etc/strawfire.toml: unknown key `colour`, unknown key `inbox.pol_s` (did you mean `inbox.poll_s`?), unknown key `inbx` (did you mean `inbox`?)"),
+            "{text}"
+        );
+        // Every table the file may hold is known, the lists' and the nested ones too.
+        let tables = known_keys::of::<Config>();
+        for table in [
+            "",
+            "inbox",
+            "dispatch",
+            "dispatch.normal",
+            "dispatch.high",
+            "tokens",
+            "sources",
+            "sources.firms",
+            "verify",
+            "rank",
+            "ui",
+            "ui.basemap",
+            "store",
+        ] {
+            assert!(tables.contains_key(table), "{table}: {:?}", tables.keys());
+        }
     }
 
     #[test]
@@ -1362,7 +1450,6 @@ mod tests {
             ok.config.dashboard.tile_url,
             "http://tiles.local/{z}/{x}/{y}.png"
         );
-        assert!(ok.unknown_keys.is_empty());
         assert_eq!(Config::default().dashboard.tile_url, "");
     }
 
@@ -1376,7 +1463,6 @@ mod tests {
             "[ui]\nlang = \"en\"\ntime_zone = \"Asia/Urumqi\"\n",
         )
         .unwrap();
-        assert!(en.unknown_keys.is_empty());
         assert_eq!(en.config.ui.lang(), crate::i18n::Lang::En);
         assert_eq!(en.config.ui.zone().name(), "Asia/Urumqi");
         for (text, key) in [

@@ -37,13 +37,7 @@ pub struct Args {
 pub fn load_config(config: Option<&PathBuf>, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> {
     let mut cfg = match config {
         Some(path) => {
-            let Loaded {
-                config,
-                unknown_keys,
-            } = Config::load(path)?;
-            for k in unknown_keys {
-                tracing::warn!("config {}: unknown key `{k}` ignored", path.display());
-            }
+            let Loaded { config } = Config::load(path)?;
             config
         }
         None => {
