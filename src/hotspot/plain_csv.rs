@@ -32,10 +32,14 @@ pub(super) struct PlainRows {
     pub rows: Vec<(u64, Fields)>,
 }
 
-/// Splits `text[start..]` (after a byte-order mark, if any) when it is plain (module doc).
+/// Splits `text[start..]` (after a byte-order mark, if any), which the caller found plain
+/// ([`is_plain`]: the caller's other road depends on it, and a second look at every byte of
+/// a field-scale file for quotes was a serial pass of its own). `None` for a text beyond
+/// `u32` offsets.
 pub(super) fn split(text: Arc<String>, start: usize) -> Option<PlainRows> {
     let bytes = &text.as_bytes()[start..];
-    if text.len() > u32::MAX as usize || !is_plain(bytes) {
+    debug_assert!(is_plain(bytes));
+    if text.len() > u32::MAX as usize {
         return None;
     }
     // The header: the first line with something on it.
@@ -93,37 +97,34 @@ pub(super) fn split(text: Arc<String>, start: usize) -> Option<PlainRows> {
     Some(PlainRows { header, rows: all })
 }
 
-/// The records of `text[from..to]` (whole lines).
+/// The records of `text[from..to]` (whole lines), each line looked at once: a span at each
+/// comma, the record at the line's end (a line of nothing, or of a carriage return only, has
+/// no comma and is no record).
 fn split_chunk(text: &str, from: usize, to: usize) -> ChunkSplit {
-    let bytes = text.as_bytes();
+    let bytes = &text.as_bytes()[..to];
     // A FIRMS row is 80–120 bytes of 12–15 fields: room for all without regrowing.
     let mut rows = Vec::with_capacity((to - from) / 64 + 1);
     let mut spans = Vec::with_capacity((to - from) / 6 + 1);
     let mut at = from;
     let mut local = 0u64;
     while at < to {
-        let end = next_newline(&bytes[..to], at);
+        let first = spans.len();
+        let mut f = at;
+        let mut end = to;
+        for (i, &b) in bytes[at..].iter().enumerate() {
+            if b == b'\n' {
+                end = at + i;
+                break;
+            }
+            if b == b',' {
+                spans.push(trimmed_span(text, f, at + i));
+                f = at + i + 1;
+            }
+        }
         let content_end = at + strip_cr(&bytes[at..end]).len();
         if content_end > at {
-            let first = spans.len() as u32;
-            let mut f = at;
-            loop {
-                let comma = bytes[f..content_end]
-                    .iter()
-                    .position(|&b| b == b',')
-                    .map_or(content_end, |p| f + p);
-                // Trimmed as `str::trim` does (Unicode white space), kept as offsets.
-                let field = &text[f..comma];
-                let trimmed = field.trim_start();
-                let a = f + (field.len() - trimmed.len());
-                let b = a + trimmed.trim_end().len();
-                spans.push([a as u32, b as u32]);
-                if comma == content_end {
-                    break;
-                }
-                f = comma + 1;
-            }
-            rows.push((local, first, spans.len() as u32 - first));
+            spans.push(trimmed_span(text, f, content_end));
+            rows.push((local, first as u32, (spans.len() - first) as u32));
         }
         if end < to {
             local += 1;
@@ -131,6 +132,23 @@ fn split_chunk(text: &str, from: usize, to: usize) -> ChunkSplit {
         at = end + 1;
     }
     (rows, spans, local)
+}
+
+/// The span of `text[a..b]` trimmed as `str::trim` does (Unicode white space), as offsets.
+#[inline]
+fn trimmed_span(text: &str, a: usize, b: usize) -> [u32; 2] {
+    let field = &text[a..b];
+    let bare = |c: u8| c.is_ascii() && !char::from(c).is_whitespace();
+    // Nearly every field starts and ends with an ASCII character that is not white space:
+    // nothing to trim, and no character decoded.
+    if let (Some(&first), Some(&last)) = (field.as_bytes().first(), field.as_bytes().last()) {
+        if bare(first) && bare(last) {
+            return [a as u32, b as u32];
+        }
+    }
+    let trimmed = field.trim_start();
+    let start = a + (field.len() - trimmed.len());
+    [start as u32, (start + trimmed.trim_end().len()) as u32]
 }
 
 /// Position of the next `\n` at or after `at`, or the end of `bytes`.

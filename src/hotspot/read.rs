@@ -535,6 +535,45 @@ fn parse_rows(
 
 type RowError = (Option<String>, String);
 
+/// Powers of ten exact in an `f64` (up to 10^22; plain decimals need up to 10^15).
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// `s` as `str::parse::<f64>` reads it, the same bits, with FIRMS's plain decimals
+/// (`-?digits[.digits]`, 1–15 digits) taken without the general parser: their digits are an
+/// integer below 2^53 and their scale a power of ten up to 10^15, both exact in an `f64`, so
+/// one division gives the correctly rounded value, which is what `parse` returns (Clinger's
+/// fast path, the one `parse` itself ends in after its general scan). A field-scale feed has
+/// 700,000 such numbers. Anything else (a sign `+`, an exponent, `inf`, `NaN`, more digits,
+/// text) goes to `parse`, errors included.
+fn parse_f64(s: &str) -> Result<f64, std::num::ParseFloatError> {
+    let bytes = s.as_bytes();
+    let (negative, rest) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    let (mut mantissa, mut digits, mut decimals) = (0u64, 0usize, None::<usize>);
+    for &b in rest {
+        match b {
+            b'0'..=b'9' if digits < 15 => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                digits += 1;
+                if let Some(d) = decimals.as_mut() {
+                    *d += 1;
+                }
+            }
+            b'.' if decimals.is_none() => decimals = Some(0),
+            _ => return s.parse(),
+        }
+    }
+    if digits == 0 {
+        return s.parse();
+    }
+    let v = mantissa as f64 / POW10[decimals.unwrap_or(0)];
+    Ok(if negative { -v } else { v })
+}
+
 fn parse_row(
     cols: &Columns,
     header: &[String],
@@ -555,9 +594,8 @@ fn parse_row(
     let get = |i: usize| fields[i].trim();
     let get_opt = |i: Option<usize>| i.map(get).unwrap_or("");
     let number = |i: usize, lo: f64, hi: f64| -> Result<f64, RowError> {
-        let v: f64 = get(i)
-            .parse()
-            .map_err(|_| (name(i), format!("`{}` is not a number", get(i))))?;
+        let v =
+            parse_f64(get(i)).map_err(|_| (name(i), format!("`{}` is not a number", get(i))))?;
         if !(lo..=hi).contains(&v) {
             return Err((name(i), format!("{v} is outside {lo}..{hi}")));
         }
@@ -571,7 +609,7 @@ fn parse_row(
         if v.is_empty() || v.eq_ignore_ascii_case("nan") {
             return Ok(None);
         }
-        match v.parse::<f64>() {
+        match parse_f64(v) {
             Ok(x) if x.is_finite() => Ok(Some(x)),
             _ => Err((name(i), format!("`{v}` is not a number"))),
         }
@@ -1023,6 +1061,81 @@ mod tests {
         assert_eq!(last.line, 2 + 5999 + 6 + 1);
         assert_eq!(&last.fields[0], "35.5999");
         assert_eq!(f.warnings[3].line, 2 + 4507 + 4 + 1);
+    }
+
+    #[test]
+    fn plain_decimals_read_as_parse_reads_them() {
+        use rand::{Rng, SeedableRng};
+        let same = |s: &str| match (parse_f64(s), s.parse::<f64>()) {
+            (Ok(a), Ok(b)) => assert!(
+                a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan(),
+                "{s}: {a} vs {b}"
+            ),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("{s}: {a:?} vs {b:?}"),
+        };
+        for s in [
+            "",
+            "-",
+            ".",
+            "-.",
+            "0",
+            "-0",
+            "-0.0",
+            "0.",
+            ".5",
+            "-.5",
+            "5.",
+            "+5",
+            "1e5",
+            "1.5e-3",
+            "inf",
+            "-inf",
+            "NaN",
+            "nan",
+            "1..2",
+            "1.2.3",
+            "--1",
+            "1-",
+            " 1",
+            "x",
+            "35.123456",
+            "114.999999",
+            "0.1",
+            "0.3",
+            "2.675",
+            "123456789012345",
+            "1234567890123456",
+            "0.000000000000001",
+            "0.0000000000000001",
+            "9007199254740993",
+            "999999999999999.9",
+            "00000000000000000001.5",
+            "330.1",
+            "-12.25",
+            "5.2",
+        ] {
+            same(s);
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+        for _ in 0..200_000 {
+            let int = rng.gen_range(0..9u32);
+            let frac = rng.gen_range(0..10u32);
+            let mut s = String::new();
+            if rng.gen_bool(0.3) {
+                s.push('-');
+            }
+            for _ in 0..int {
+                s.push(char::from(b'0' + rng.gen_range(0..10u8)));
+            }
+            if frac > 0 || rng.gen_bool(0.1) {
+                s.push('.');
+            }
+            for _ in 0..frac {
+                s.push(char::from(b'0' + rng.gen_range(0..10u8)));
+            }
+            same(&s);
+        }
     }
 
     #[test]
