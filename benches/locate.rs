@@ -15,7 +15,9 @@
 //! sizes: `LOCATE_BENCH_PARCELS`, `LOCATE_BENCH_HOTSPOTS`; `LOCATE_BENCH_PYTHON=0` skips
 //! geopandas; `LOCATE_BENCH_FIRST_ONLY=1` runs only strawfire's end-to-end job (for `perf`);
 //! `LOCATE_BENCH_MATCH_REPEAT=N` runs it, then the match N more times (CPU s of each, for work
-//! on the match alone).
+//! on the match alone). The strawfire side keeps its freed memory as `strawfire locate` does
+//! (`locate::heap::keep_freed_memory`); `LOCATE_BENCH_KEEP_FREED=0` leaves glibc's defaults
+//! (to measure the two in turn).
 //! Generated files go to `$CARGO_TARGET_DIR/locate-bench/` (or `target/`), never into the
 //! repository.
 
@@ -308,6 +310,10 @@ fn main() -> Result<()> {
 
     let spec = LayerSpec::parse(&format!("{}:code=parcel_id", parcels.display()))?;
 
+    // The heap of a batch job, as `strawfire locate` sets it at its start.
+    if !std::env::var("LOCATE_BENCH_KEEP_FREED").is_ok_and(|v| v == "0") {
+        strawfire::locate::heap::keep_freed_memory();
+    }
     // strawfire, end to end, first (a fresh process: no heap left over from an earlier run):
     // the hotspot file is read on a thread of its own while the layer is read and indexed
     // (both on every core), then every footprint is matched.

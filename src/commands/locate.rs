@@ -48,6 +48,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // A job that runs once and exits: freed buffers are kept for the answers (locate::heap).
+    strawfire::locate::heap::keep_freed_memory();
     let feeds = read_feeds(&args.hotspots)?;
     let locator = build_locator(&args.admin, args.parcels.as_ref(), &args.mask)?;
 

@@ -11,6 +11,7 @@
 //! - [`navlink`]: links that open a position in 高德/百度/腾讯 or any `geo:` map app.
 //! - [`layer`]: OGR → plain features in WGS84.
 //! - [`gpkg`]: plain GeoPackages read straight from SQLite (the loader's fast road).
+//! - [`heap`]: a batch job's heap that keeps what it frees (glibc), for `strawfire locate`.
 //! - [`index`]: R-tree over polygons; point-in-polygon and footprint overlap.
 //! - [`flat`]: polygons laid out flat (closed, oriented rings in one array) for matching.
 //! - [`packed`]: the static packed Hilbert R-tree under [`index`].
@@ -23,6 +24,7 @@ pub mod bd09;
 pub mod flat;
 pub mod gcj02;
 mod gpkg;
+pub mod heap;
 pub mod index;
 pub mod layer;
 pub mod locator;
