@@ -27,8 +27,9 @@
 //! places allow it call by call, each with its `SAFETY` comment (`grep -rn 'allow(unsafe_code)'
 //! src`): the AVX2 dispatches of the detectors (`detect/strip.rs`, `detect/oli/pixel.rs`),
 //! locate's AVX dispatch (`locate/window_integral.rs`), its prefetch and the `set_len` after its
-//! parallel fill (`locate/flat.rs`), and the reads of GDAL's per-thread error state that the
-//! gdal crate has no safe call for (`locate/layer.rs`).
+//! parallel fill (`locate/flat.rs`), the reads of GDAL's per-thread error state that the
+//! gdal crate has no safe call for (`locate/layer.rs`), and glibc's `mallopt` for the locate
+//! job's heap (`locate/heap.rs`).
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_void, CString};
