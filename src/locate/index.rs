@@ -22,6 +22,9 @@ use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Rect};
 use rayon::prelude::*;
 
 use super::flat::{shoelace, signed_window_integral, split_mut, FlatShapes, PartFinder};
+#[cfg(target_arch = "x86_64")]
+use super::kernel::Avx;
+use super::kernel::{Kernel, Scalar};
 use super::packed::{self, PackedTree};
 use super::units::UnitTexts;
 
@@ -138,11 +141,11 @@ impl PolygonIndex {
     }
 
     /// Area of item `k`'s shape inside `rect`: the signed edge integral over its oriented rings.
-    #[inline]
-    fn item_window_area(&self, k: usize, rect: Rect<f64>) -> f64 {
+    #[inline(always)]
+    fn item_window_area<K: Kernel>(&self, kernel: K, k: usize, rect: Rect<f64>) -> f64 {
         let mut area = 0.0;
         for r in self.flat.rings_of(k) {
-            area += signed_window_integral(self.flat.ring(r), rect);
+            area += kernel.window_integral(self.flat.ring(r), rect);
         }
         area.max(0.0)
     }
@@ -218,6 +221,31 @@ impl PolygonIndex {
     /// reuses one vector), each with its item: its position in the tree's order, where data
     /// kept per item in that order (see [`Self::item_order`]) lies near its neighbours'.
     pub fn overlaps_into(&self, rect: Rect<f64>, out: &mut Vec<ItemOverlap>) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx) = Avx::detect() {
+            // SAFETY: an `Avx` is made only where the CPU has AVX (`Avx::detect`).
+            #[allow(unsafe_code)]
+            return unsafe { self.overlaps_into_avx(avx, rect, out) };
+        }
+        self.overlaps_into_with(Scalar, rect, out);
+    }
+
+    /// [`Self::overlaps_into`] on a CPU with AVX: the tree walk, the candidates and the edge
+    /// integrals all compiled for AVX in this one function, the kernels inlined.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    fn overlaps_into_avx(&self, avx: Avx, rect: Rect<f64>, out: &mut Vec<ItemOverlap>) {
+        self.overlaps_into_with(avx, rect, out);
+    }
+
+    /// [`Self::overlaps_into`] with `kernel`'s inner loops (the same answer with any).
+    #[inline(always)]
+    fn overlaps_into_with<K: Kernel>(
+        &self,
+        kernel: K,
+        rect: Rect<f64>,
+        out: &mut Vec<ItemOverlap>,
+    ) {
         out.clear();
         let q = [rect.min().x, rect.min().y, rect.max().x, rect.max().y];
         let rect_area = rect.width() * rect.height();
@@ -229,7 +257,7 @@ impl PolygonIndex {
         // footprint's ≈ 25 cut fields are seldom in cache), where the edge integral of one
         // field after another waited for each. A field inside the footprint gives its area,
         // computed once; a cut one is marked (index usize::MAX) until its integral is taken.
-        self.tree.search(q, |k| {
+        self.tree.search_with(kernel, q, |k| {
             let inside = packed::contains(&q, self.tree.item(k));
             let (index, area) = if inside {
                 (self.order[k], self.flat.areas[k])
@@ -245,16 +273,22 @@ impl PolygonIndex {
                 item: k,
             });
         });
-        out.retain_mut(|o| {
+        // The shares, kept in place (`retain_mut`'s work, in this function's body so that the
+        // integrals inline into it: through a closure they were calls).
+        let mut kept = 0;
+        for k in 0..out.len() {
+            let mut o = out[k];
             let area = if o.overlap.index == usize::MAX {
                 o.overlap.index = self.order[o.item];
-                self.item_window_area(o.item, rect)
+                self.item_window_area(kernel, o.item, rect)
             } else {
                 o.overlap.fraction
             };
             o.overlap.fraction = (area / rect_area).min(1.0);
-            o.overlap.fraction > MIN_FRACTION
-        });
+            out[kept] = o;
+            kept += usize::from(o.overlap.fraction > MIN_FRACTION);
+        }
+        out.truncate(kept);
         sort_by_share(out);
     }
 
@@ -276,12 +310,68 @@ impl PolygonIndex {
     }
 }
 
-/// Largest share first, ties by index. The shares are positive and finite, so their bit
-/// patterns order as they do (`total_cmp`'s order, compared as plain integers); sorted on that
-/// one integer (a comparison without a branch for the sort's branch-free merges, where the
-/// pair (share, index) took a branch on each tie test), then the runs of equal shares, which
-/// are rare, by index. Indices are distinct, so this is the one order (and allocates nothing).
-fn sort_by_share(out: &mut [ItemOverlap]) {
+/// Largest share first, ties by index: the one order of (share descending, index), indices
+/// being distinct. The shares are positive and finite, so their bit patterns order as they
+/// do (`total_cmp`'s order, compared as plain integers).
+///
+/// Up to [`KEYED_MAX`] shares (≈ 22 under a field-scale footprint, ≈ 60 under a VIIRS pixel)
+/// are sorted as one `u64` each: the share's bits without their lowest byte, then the share's
+/// position in that byte (distinct keys, so any sort gives one order). Beyond 20 elements the
+/// standard library sorts integers that small with sorting networks and branch-free
+/// partitions; the shares themselves (24 bytes each) went through its general small sort,
+/// whose insertions take a branch per step on keys in no order. Shares equal in all but that byte (or equal: ties) may then be out of order, so an
+/// insertion pass with the exact comparison follows: on keys already in order its one test per
+/// share is always false (a predicted branch). More shares take [`sort_by_share_pairs`].
+fn sort_by_share(out: &mut Vec<ItemOverlap>) {
+    match out.len() {
+        0 | 1 => {}
+        n if n <= 32 => sort_by_share_keyed::<32>(out),
+        n if n <= KEYED_MAX => sort_by_share_keyed::<KEYED_MAX>(out),
+        _ => sort_by_share_pairs(out),
+    }
+}
+
+/// Shares sorted by a key holding their position (in its lowest byte).
+const KEYED_MAX: usize = 256;
+const POSITION: u64 = KEYED_MAX as u64 - 1;
+
+/// [`sort_by_share`] of up to `N` (≤ [`KEYED_MAX`]) shares by their keys.
+#[inline(always)]
+fn sort_by_share_keyed<const N: usize>(out: &mut Vec<ItemOverlap>) {
+    let n = out.len();
+    let mut keys = [0u64; N];
+    let keys = &mut keys[..n];
+    for (position, (key, o)) in keys.iter_mut().zip(out.iter()).enumerate() {
+        *key = (!o.overlap.fraction.to_bits() & !POSITION) | position as u64;
+    }
+    keys.sort_unstable();
+    let at = |key: u64| &out[(key & POSITION) as usize];
+    let before = |a: &ItemOverlap, b: &ItemOverlap| {
+        let (x, y) = (a.overlap.fraction.to_bits(), b.overlap.fraction.to_bits());
+        x > y || (x == y && a.overlap.index < b.overlap.index)
+    };
+    for i in 1..n {
+        let key = keys[i];
+        let mut j = i;
+        while j > 0 && before(at(key), at(keys[j - 1])) {
+            keys[j] = keys[j - 1];
+            j -= 1;
+        }
+        keys[j] = key;
+    }
+    // The shares in that order after the ones given, then moved to the front.
+    for &key in keys.iter() {
+        let o = out[(key & POSITION) as usize];
+        out.push(o);
+    }
+    out.copy_within(n.., 0);
+    out.truncate(n);
+}
+
+/// [`sort_by_share`] of any number of shares: sorted on their bits (one integer comparison,
+/// which the sort's branch-free merges take without a branch), then the runs of equal shares,
+/// which are rare, by index. Allocates nothing.
+fn sort_by_share_pairs(out: &mut [ItemOverlap]) {
     if out.len() < 2 {
         return;
     }
@@ -704,23 +794,36 @@ mod tests {
     #[test]
     fn the_share_sort_is_the_pair_sort() {
         let mut rng = ChaCha8Rng::seed_from_u64(61);
-        let mut ties = 0;
-        for n in 0..80 {
+        let (mut ties, mut near) = (0, 0);
+        // Every size the keyed sorts take (up to 32, up to 256) and some the pair sort takes.
+        let sizes = (0..80).chain([255, 256, 257, 300, 600]);
+        for n in sizes {
             for _ in 0..40 {
-                // Shares from a few values (many ties) or any, indices distinct.
-                let few = rng.gen_bool(0.5);
+                // Shares from a few values (many ties), any, or a few values and their
+                // neighbours that differ only in the lowest bits (the byte the keyed sort
+                // gives to positions); indices distinct, in no order.
+                let kind = rng.gen_range(0..3);
                 let mut indices: Vec<usize> = (0..n).map(|k| k * 7 + rng.gen_range(0..7)).collect();
                 indices.reverse();
+                for i in (1..n).rev() {
+                    if rng.gen_bool(0.3) {
+                        indices.swap(i, rng.gen_range(0..=i));
+                    }
+                }
+                let few = [1.0, 0.5, 0.25, 1e-3, 0.123_456_789];
                 let mut out: Vec<ItemOverlap> = indices
                     .iter()
                     .enumerate()
                     .map(|(item, &index)| ItemOverlap {
                         overlap: Overlap {
                             index,
-                            fraction: if few {
-                                [1.0, 0.5, 0.25, 1e-3][rng.gen_range(0..4)]
-                            } else {
-                                rng.gen_range(1e-9..1.0)
+                            fraction: match kind {
+                                0 => few[rng.gen_range(0..few.len())],
+                                1 => rng.gen_range(1e-9..1.0),
+                                _ => f64::from_bits(
+                                    few[rng.gen_range(1..few.len())].to_bits()
+                                        ^ rng.gen_range(0..1024),
+                                ),
                             },
                         },
                         item,
@@ -729,14 +832,21 @@ mod tests {
                 let mut expected = out.clone();
                 expected.sort_by_key(|o| (Reverse(o.overlap.fraction.to_bits()), o.overlap.index));
                 sort_by_share(&mut out);
-                assert_eq!(out, expected);
+                assert_eq!(out, expected, "{n} shares");
                 ties += usize::from(
                     out.windows(2)
                         .any(|w| w[0].overlap.fraction == w[1].overlap.fraction),
                 );
+                near += usize::from(out.windows(2).any(|w| {
+                    let (a, b) = (w[0].overlap.fraction, w[1].overlap.fraction);
+                    a != b && a.to_bits() >> 8 == b.to_bits() >> 8
+                }));
             }
         }
-        assert!(ties > 1000, "{ties}");
+        assert!(
+            ties > 1000 && near > 500,
+            "{ties} with ties, {near} with near ties"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - [`mask`]: heat sources and sensitive areas that label a hotspot.
 //! - [`units`]: the units' codes, names and parents as text in the index's order.
 //! - `window_integral`: [`flat`]'s window integral four edges at a time (AVX), the same bits.
+//! - `kernel`: the footprint match's inner loops, scalar or AVX, chosen once per footprint.
 //! - [`locator`]: the matcher over all layers.
 
 pub mod bd09;
@@ -26,6 +27,7 @@ pub mod gcj02;
 mod gpkg;
 pub mod heap;
 pub mod index;
+mod kernel;
 pub mod layer;
 pub mod locator;
 pub mod mask;

@@ -24,17 +24,31 @@ use geo::{Coord, Rect};
 const MIN_VECTOR_LEN: usize = 5;
 
 /// `signed_window_integral` (the scalar loop in `flat.rs`, its reference), on the widest
-/// kernel this CPU runs.
+/// kernel this CPU runs. The footprint match checks for AVX once per footprint instead
+/// ([`super::kernel`]).
 #[inline]
 pub(super) fn signed_window_integral(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if pts.len() >= MIN_VECTOR_LEN && std::arch::is_x86_feature_detected!("avx") {
+    if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: `signed_window_integral_avx` needs nothing but AVX, and the CPU was just
         // found to have it.
         #[allow(unsafe_code)]
-        return unsafe { avx::signed_window_integral_avx(pts, rect) };
+        return unsafe { signed_window_integral_avx(pts, rect) };
     }
     super::flat::signed_window_integral_scalar(pts, rect)
+}
+
+/// [`signed_window_integral`] where the CPU is known to have AVX: inlined into a caller
+/// compiled for AVX ([`super::kernel::Avx`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx")]
+pub(super) fn signed_window_integral_avx(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
+    if pts.len() >= MIN_VECTOR_LEN {
+        avx::signed_window_integral_avx(pts, rect)
+    } else {
+        super::flat::signed_window_integral_scalar(pts, rect)
+    }
 }
 
 /// The term edge `a → b` adds to the scalar loop's sum (relative to the window's lower-left
@@ -171,6 +185,7 @@ mod avx {
 
     /// The scalar loop's sum: its first edge by [`edge_term`], then groups of four edges in
     /// lanes, then the rest by [`edge_term`], every term added in the ring's order.
+    #[inline]
     #[target_feature(enable = "avx")]
     pub(super) fn signed_window_integral_avx(pts: &[Coord<f64>], rect: Rect<f64>) -> f64 {
         let (min, max) = (rect.min(), rect.max());
