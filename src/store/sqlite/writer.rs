@@ -325,6 +325,33 @@ mod tests {
             .unwrap()
     }
 
+    /// Starts a write of row 1 on a thread of its own that holds the connection until another
+    /// write queues behind it, so the caller's next write shares its group; returns once row 1
+    /// is written.
+    fn first_write_of_a_group(w: &Arc<Writer>) -> std::thread::JoinHandle<Result<(), StoreError>> {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let w2 = w.clone();
+        let first = std::thread::spawn(move || {
+            w2.write(|c| {
+                // Named column: the failed-commit test's table has a second one (left NULL).
+                c.execute("INSERT INTO t (v) VALUES (1)", [])
+                    .map_err(|source| StoreError::Sql {
+                        context: "insert",
+                        source: source.into(),
+                    })?;
+                tx.send(()).unwrap();
+                let t0 = Instant::now();
+                while w2.lock().waiting == 0 {
+                    assert!(t0.elapsed() < Duration::from_secs(10));
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok::<_, StoreError>(())
+            })
+        });
+        rx.recv().unwrap();
+        first
+    }
+
     fn insert(c: &Connection, v: i64) -> Result<(), StoreError> {
         c.execute("INSERT INTO t VALUES (?1)", [v])
             .map(|_| ())
@@ -401,26 +428,7 @@ mod tests {
         let w = Arc::new(Writer::new(c));
         // The first write holds the connection until the second is waiting, so both share a
         // group; the second's row breaks a deferred foreign key, checked only at COMMIT.
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let w2 = w.clone();
-        let first = std::thread::spawn(move || {
-            w2.write(|c| {
-                c.execute("INSERT INTO t VALUES (1, NULL)", [])
-                    .map_err(|source| StoreError::Sql {
-                        context: "insert",
-                        source: source.into(),
-                    })?;
-                tx.send(()).unwrap();
-                // Wait until the other write queues behind this one.
-                let t0 = Instant::now();
-                while w2.lock().waiting == 0 {
-                    assert!(t0.elapsed() < Duration::from_secs(10));
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Ok::<_, StoreError>(())
-            })
-        });
-        rx.recv().unwrap();
+        let first = first_write_of_a_group(&w);
         let second = w.write(|c| {
             c.execute("INSERT INTO t VALUES (2, 99)", [])
                 .map_err(|source| StoreError::Sql {
@@ -453,22 +461,7 @@ mod tests {
     fn a_savepoint_that_cannot_end_fails_the_writes_before_it_in_its_group() {
         let dir = tempfile::tempdir().unwrap();
         let w = Arc::new(writer(dir.path()));
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let w2 = w.clone();
-        let first = std::thread::spawn(move || {
-            w2.write(|c| {
-                insert(c, 1)?;
-                tx.send(()).unwrap();
-                // Wait until the other write queues behind this one: both share a group.
-                let t0 = Instant::now();
-                while w2.lock().waiting == 0 {
-                    assert!(t0.elapsed() < Duration::from_secs(10));
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Ok::<_, StoreError>(())
-            })
-        });
-        rx.recv().unwrap();
+        let first = first_write_of_a_group(&w);
         // The second write ends its savepoint itself, so the writer's RELEASE fails.
         let second = w.write(|c| {
             insert(c, 2)?;
